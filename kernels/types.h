@@ -1,0 +1,80 @@
+// Parameter structs shared by the kernels. Kernels are pure functions in the CMSIS-NN style:
+// every dimension and quantisation parameter is passed explicitly, nothing is allocated, and a
+// kernel that needs scratch memory has a sibling *_get_buffer_size() function.
+#ifndef TFLM_TRAIN_KERNELS_TYPES_H_
+#define TFLM_TRAIN_KERNELS_TYPES_H_
+
+#include <cstdint>
+
+namespace tflm_train {
+
+// NHWC shape. For filters: n = output channels, h/w = kernel size, c = input channels
+// (depthwise filters are 1 x kh x kw x (in_channels * depth_multiplier), as in TFLite).
+struct Dims {
+  int32_t n;
+  int32_t h;
+  int32_t w;
+  int32_t c;
+};
+
+inline int32_t FlatSize(const Dims& d) { return d.n * d.h * d.w * d.c; }
+
+struct Tile {
+  int32_t h;
+  int32_t w;
+};
+
+// Quantised clamp bounds of a fused activation (NONE gives the full int8 range).
+struct ActivationRange {
+  int32_t min;
+  int32_t max;
+};
+
+// Fixed-point requantisation multiplier: real = multiplier * 2^(shift - 31).
+struct QuantMultiplier {
+  int32_t multiplier;
+  int32_t shift;
+};
+
+// One multiplier per output channel (per-channel quantised weights).
+struct PerChannelQuant {
+  const int32_t* multiplier;
+  const int32_t* shift;
+};
+
+struct ConvParams {
+  int32_t input_offset;   // -input zero point
+  int32_t output_offset;  // output zero point
+  Tile stride;
+  Tile padding;  // top/left padding, already resolved from SAME/VALID
+  Tile dilation;
+  ActivationRange activation;
+};
+
+struct DepthwiseParams {
+  int32_t input_offset;
+  int32_t output_offset;
+  int32_t depth_multiplier;
+  Tile stride;
+  Tile padding;
+  Tile dilation;
+  ActivationRange activation;
+};
+
+struct FullyConnectedParams {
+  int32_t input_offset;
+  int32_t filter_offset;  // -filter zero point (0 for symmetric weights)
+  int32_t output_offset;
+  ActivationRange activation;
+};
+
+struct PoolParams {
+  Tile stride;
+  Tile padding;
+  Tile filter;
+  ActivationRange activation;
+};
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_TYPES_H_
