@@ -1,0 +1,102 @@
+"""int8 .tflite -> extended .tflite with the pruned backward program, QAS factors, update
+scheme and arena plan. Subgraph 0 (inference) is left as it was; the training program lives in
+a metadata entry that stock TFLM and TFLite ignore."""
+from __future__ import annotations
+
+import struct
+from dataclasses import asdict, dataclass
+
+from .autodiff import CompiledStep, compile_step
+from .errors import BudgetError, ConversionError, InvalidModelError, UnsupportedOpError
+from .graph import Graph, build_graph
+from .program import LAYER_WORDS, METADATA_NAME, Program, decode_header
+from .scheme import SparseUpdate, default_scheme, resolve
+from .tflite_io import get_metadata, read_model, set_metadata, write_model
+
+
+@dataclass
+class MemoryReport:
+    """What a board needs for one training step (bytes)."""
+    arena_bytes: int             # whole arena: persistent + peak of the activation region
+    activation_peak_bytes: int   # planned peak of activations, gradients and scratch
+    updated_weight_bytes: int    # SRAM copies of the weights and biases being trained
+    op_data_bytes: int           # prepared per-op state and per-channel requantisation data
+    flash_model_bytes: int       # the extended .tflite (stays in flash)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        kb = lambda n: f"{n / 1024:8.1f} KB"  # noqa: E731
+        return "\n".join([
+            f"peak SRAM arena     {kb(self.arena_bytes)}",
+            f"  activations+grads {kb(self.activation_peak_bytes)}",
+            f"  updated weights   {kb(self.updated_weight_bytes)}",
+            f"  op data           {kb(self.op_data_bytes)}",
+            f"flash (model)       {kb(self.flash_model_bytes)}",
+        ])
+
+
+def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None):
+    """Parse and compile without writing: (model object tree, graph, compiled step)."""
+    model = read_model(tflite_bytes)
+    if get_metadata(model, METADATA_NAME) is not None:
+        raise ConversionError("this model is already an extended tflm-train model; convert the "
+                              "original int8 .tflite (or export() it first)")
+    graph = build_graph(model)
+    for t in graph.inputs + graph.outputs:
+        if graph.tensors[t].dtype != "int8":
+            raise UnsupportedOpError(f"model {('input' if t in graph.inputs else 'output')} "
+                                     f"tensor {t} ({graph.tensors[t].name}) is "
+                                     f"{graph.tensors[t].dtype}; tflm-train needs a full-int8 "
+                                     "model (inference_input_type/output_type = tf.int8)")
+    scheme = scheme or default_scheme(graph)
+    step = compile_step(graph, resolve(graph, scheme), scheme)
+    return model, graph, step
+
+
+def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
+            sram_budget: int | None = None) -> bytes:
+    """Return the extended .tflite: the input model plus its training program.
+
+    scheme: what to train (default: last layer's weights + biases of the last 3 layers).
+    sram_budget: reject the scheme (BudgetError with the numbers) if the planned arena
+        exceeds this many bytes.
+    """
+    model, graph, step = compile_model(tflite_bytes, scheme)
+    if sram_budget is not None and step.program.arena_bytes > sram_budget:
+        raise BudgetError(
+            f"the scheme needs a {step.program.arena_bytes} B arena "
+            f"({step.program.arena_bytes - step.program.persistent_bytes} B activations/"
+            f"gradients + {step.program.persistent_bytes} B persistent), over the "
+            f"{sram_budget} B budget; update fewer layers or smaller channel ratios")
+    set_metadata(model, METADATA_NAME, step.program.encode())
+    return write_model(model)
+
+
+def memory_report(extended: bytes) -> MemoryReport:
+    """Memory report of an extended model, from its stored plan."""
+    model = read_model(extended)
+    blob = get_metadata(model, METADATA_NAME)
+    if blob is None:
+        raise ConversionError("not an extended tflm-train model (no 'tflm_train' metadata); "
+                              "run convert() first")
+    header = decode_header(blob)
+    graph = build_graph(model)
+    words = struct.unpack(f"<{len(blob) // 4}i", blob)
+    updated = 0
+    for i in range(header["n_layers"]):
+        base = header["off_layers"] + i * LAYER_WORDS
+        for t in (words[base + 1], words[base + 2]):
+            if t >= 0:
+                updated += graph.tensors[t].nbytes
+    return MemoryReport(arena_bytes=header["arena_bytes"],
+                        activation_peak_bytes=header["arena_bytes"] - header["persistent_bytes"],
+                        updated_weight_bytes=updated,
+                        op_data_bytes=header["persistent_bytes"] - updated,
+                        flash_model_bytes=len(extended))
+
+
+__all__ = ["convert", "compile_model", "memory_report", "MemoryReport", "SparseUpdate",
+           "ConversionError", "InvalidModelError", "UnsupportedOpError", "BudgetError",
+           "Graph", "CompiledStep", "Program"]

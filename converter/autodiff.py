@@ -1,0 +1,271 @@
+"""Compile-time autodiff: derive the pruned, reordered training step and plan its memory.
+
+The step is: forward ops -> loss gradient -> for each op in reverse, only what an update needs
+(backward-graph pruning), and each layer's update applied right after its gradient exists, so
+no two layers' weight gradients are ever alive together (operator reordering, in-place update).
+Weight gradients are produced one output channel at a time into a scratch of one channel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import qas
+from .errors import ConversionError, UnsupportedOpError
+from .graph import Graph, Op
+from .planner import Buffer, align, plan, peak_live_bytes
+from .program import (ALIGNMENT, OP_STATE_BYTES, DType, ExtraTensor, Flags, Instruction, Layer,
+                      Opcode, Program)
+from .scheme import LayerUpdate, SparseUpdate
+
+_ACT_REAL_BOUNDS = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+
+
+@dataclass
+class CompiledStep:
+    program: Program
+    buffers: list[Buffer]          # activation-region buffers with lifetimes (for reports)
+    updated_weight_bytes: int
+    op_data_bytes: int
+    instruction_names: list[str]
+
+
+def _quantize_bound(value: float, scale: float, zero_point: int) -> int:
+    # Same rounding as the forward kernels' activation clamp: round half away from zero of a
+    # float32 division.
+    q = np.float32(value) / np.float32(scale)
+    return int(zero_point + int(np.sign(q) * np.floor(np.abs(q) + np.float32(0.5))))
+
+
+def activation_mask_bounds(op: Op, graph: Graph) -> tuple[int, int] | None:
+    """Exclusive int8 bounds (lo, hi) within which a fused activation passes the gradient."""
+    if op.activation == "NONE":
+        return None
+    out = graph.tensors[op.outputs[0]]
+    scale, zp = float(out.scale[0]), int(out.zero_point[0])
+    low, high = _ACT_REAL_BOUNDS[op.activation]
+    lo = max(-128, _quantize_bound(low, scale, zp))
+    hi = 128 if high is None else min(127, _quantize_bound(high, scale, zp))
+    return lo, hi
+
+
+def _per_channel_words(graph: Graph, op: Op) -> int:
+    """int32 words of per-channel requantisation data the runtime prepares for this op."""
+    if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        w = graph.tensors[op.inputs[1]]
+        return 2 * (w.shape[-1] if op.kind == "DEPTHWISE_CONV_2D" else w.shape[0])
+    if op.kind == "FULLY_CONNECTED":
+        w = graph.tensors[op.inputs[1]]
+        return 2 * w.shape[0] if w.scale is not None and len(w.scale) > 1 else 0
+    return 0
+
+
+def _scratch_elements(graph: Graph, op: Op) -> int:
+    """Floats needed for one output channel's weight gradient."""
+    w = graph.tensors[op.inputs[1]]
+    if op.kind == "CONV_2D":
+        return w.shape[1] * w.shape[2] * w.shape[3]
+    if op.kind == "DEPTHWISE_CONV_2D":
+        return w.shape[1] * w.shape[2]
+    return w.shape[1]
+
+
+def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate) -> CompiledStep:
+    n_model = len(graph.tensors)
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise ConversionError(f"training needs a model with one input and one output; this one "
+                              f"has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs")
+    out_t = graph.outputs[0]
+    extra: list[ExtraTensor] = []
+
+    def new_tensor(dtype: DType, elements: int) -> int:
+        extra.append(ExtraTensor(dtype, int(elements)))
+        return n_model + len(extra) - 1
+
+    def elements(t: int) -> int:
+        return int(np.prod(graph.tensors[t].shape, dtype=np.int64))
+
+    instructions = [Instruction(Opcode.FORWARD, [op.index]) for op in graph.ops]
+    n_forward = len(instructions)
+
+    # Tensors whose gradient some update needs: everything downstream of an updated layer.
+    updated = {u.op.index: (i, u) for i, u in enumerate(updates)}
+    downstream: set[int] = set()
+    for op in graph.ops:
+        if op.index in updated or any(t in downstream for t in op.inputs):
+            downstream.update(op.outputs)
+
+    grad: dict[int, int] = {}
+    flags = Flags.QAS if scheme.qas else Flags(0)
+    last = graph.producer(out_t)
+    skip = set()
+    if last is not None and last.kind == "SOFTMAX":
+        logits = last.inputs[0]
+        grad[logits] = new_tensor(DType.FLOAT32, elements(logits))
+        instructions.append(Instruction(Opcode.LOSS_SOFTMAX_CE, [out_t, grad[logits]]))
+        flags |= Flags.LOSS_FROM_SOFTMAX
+        skip.add(last.index)
+    else:
+        grad[out_t] = new_tensor(DType.FLOAT32, elements(out_t))
+        instructions.append(Instruction(Opcode.LOSS_LOGITS_CE, [out_t, grad[out_t]]))
+
+    layers: list[Layer] = []
+    floats: list[float] = []
+    for op in reversed(graph.ops):
+        if op.index in skip or op.outputs[0] not in downstream:
+            continue
+        out = op.outputs[0]
+        if out not in grad:
+            raise ConversionError(f"op {op.index} ({op.kind}): its output does not reach the "
+                                  "loss, so its update would have no gradient")
+        consumers = [c for c in graph.consumers(out) if c.index not in skip]
+        if len(consumers) > 1:
+            raise UnsupportedOpError(
+                f"tensor {out} ({graph.tensors[out].name}) feeds {len(consumers)} ops on the "
+                "gradient path; summing gradients of branches is not implemented yet")
+        g_out = grad[out]
+        data_in = op.inputs[0]
+        if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            bounds = activation_mask_bounds(op, graph)
+            if bounds is not None:
+                instructions.append(Instruction(Opcode.ACTIVATION_GRAD, [g_out, out, *bounds]))
+            if data_in in downstream:
+                grad[data_in] = new_tensor(DType.FLOAT32, elements(data_in))
+                instructions.append(Instruction(Opcode.INPUT_GRAD,
+                                                [op.index, g_out, grad[data_in]]))
+            if op.index in updated:
+                layer_index = len(layers)
+                u = updated[op.index][1]
+                layers.append(_layer(graph, u, scheme, floats))
+                if u.update_bias:
+                    instructions.append(Instruction(Opcode.BIAS_UPDATE,
+                                                    [op.index, g_out, layer_index]))
+                if u.weight_channels:
+                    scratch = new_tensor(DType.FLOAT32, _scratch_elements(graph, op))
+                    instructions.append(Instruction(Opcode.WEIGHT_UPDATE,
+                                                    [op.index, g_out, layer_index, scratch]))
+        elif op.kind in ("MEAN", "AVERAGE_POOL_2D"):
+            if data_in in downstream:
+                grad[data_in] = new_tensor(DType.FLOAT32, elements(data_in))
+                instructions.append(Instruction(Opcode.INPUT_GRAD,
+                                                [op.index, g_out, grad[data_in]]))
+        elif op.kind == "RESHAPE":
+            if data_in in downstream:
+                grad[data_in] = g_out  # same bytes, other shape
+        else:
+            raise UnsupportedOpError(f"op {op.index} ({op.kind}) lies on the gradient path but "
+                                     "has no backward kernel yet")
+
+    program = Program(n_model_tensors=n_model, n_ops=len(graph.ops),
+                      input_tensor=graph.inputs[0], output_tensor=out_t,
+                      num_classes=int(graph.tensors[out_t].shape[-1]), flags=flags,
+                      extra=extra, layers=layers, instructions=instructions,
+                      n_forward=n_forward, floats=floats)
+    return _plan_memory(graph, program, updates)
+
+
+def _layer(graph: Graph, u: LayerUpdate, scheme: SparseUpdate, floats: list[float]) -> Layer:
+    op = u.op
+    w = graph.tensors[op.inputs[1]]
+    bias_t = op.inputs[2] if len(op.inputs) > 2 else -1
+    layer = Layer(op.index, op.inputs[1], bias_t, u.out_channels, u.weight_channels,
+                  u.update_bias)
+    if w.scale is None:
+        raise ConversionError(f"op {op.index} ({op.kind}): weights {w.name!r} are not quantised")
+    layer.weight_factors = len(floats)
+    floats.extend(qas.factors(w.scale, u.out_channels, scheme.qas, scheme.qas_clamp).tolist())
+    if bias_t >= 0:
+        b = graph.tensors[bias_t]
+        if b.scale is None:
+            raise ConversionError(f"op {op.index} ({op.kind}): bias {b.name!r} is not quantised")
+        layer.bias_factors = len(floats)
+        floats.extend(qas.factors(b.scale, u.out_channels, scheme.qas, scheme.qas_clamp).tolist())
+    return layer
+
+
+def _reads_writes(graph: Graph, program: Program, ins: Instruction):
+    """Arena tensors an instruction reads and writes (constants are not in the arena)."""
+    a = ins.args
+    if ins.opcode == Opcode.FORWARD:
+        op = graph.ops[_op_pos(graph, a[0])]
+        return [t for t in op.inputs if t >= 0], list(op.outputs)
+    if ins.opcode in (Opcode.LOSS_SOFTMAX_CE, Opcode.LOSS_LOGITS_CE):
+        return [a[0]], [a[1]]
+    if ins.opcode == Opcode.ACTIVATION_GRAD:
+        return [a[0], a[1]], [a[0]]
+    if ins.opcode == Opcode.INPUT_GRAD:
+        return [a[1]], [a[2]]
+    if ins.opcode == Opcode.BIAS_UPDATE:
+        return [a[1]], []
+    if ins.opcode == Opcode.WEIGHT_UPDATE:
+        op = graph.ops[_op_pos(graph, a[0])]
+        return [a[1], op.inputs[0], a[3]], [a[3]]
+    raise AssertionError(ins.opcode)
+
+
+def _op_pos(graph: Graph, op_index: int) -> int:
+    for pos, op in enumerate(graph.ops):
+        if op.index == op_index:
+            return pos
+    raise AssertionError(op_index)
+
+
+def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate]) -> CompiledStep:
+    n_model = program.n_model_tensors
+    # Persistent region: prepared op state, per-channel requantisation data, updated tensors.
+    offset = 0
+    op_state, op_channel = [], []
+    for op in graph.ops:
+        op_state.append(offset)
+        offset += OP_STATE_BYTES
+    for op in graph.ops:
+        words = _per_channel_words(graph, op)
+        op_channel.append(offset if words else -1)
+        offset = align(offset + 4 * words, ALIGNMENT)
+    op_data_bytes = offset
+    model_offsets = [-1] * n_model
+    for layer in program.layers:
+        for t in (layer.weight_tensor, layer.bias_tensor):
+            if t >= 0:
+                model_offsets[t] = offset
+                offset = align(offset + graph.tensors[t].nbytes, ALIGNMENT)
+    updated_bytes = offset - op_data_bytes
+    persistent = offset
+
+    # Activation region: lifetimes over instruction steps.
+    first: dict[int, int] = {program.input_tensor: 0}
+    last: dict[int, int] = {program.input_tensor: 0}
+    for step, ins in enumerate(program.instructions):
+        reads, writes = _reads_writes(graph, program, ins)
+        for t in reads + writes:
+            if t < n_model and graph.tensors[t].is_constant:
+                continue
+            first.setdefault(t, step)
+            last[t] = max(last.get(t, step), step)
+    # The output must survive the forward pass so predict() can read it.
+    last[program.output_tensor] = max(last[program.output_tensor], program.n_forward - 1)
+    buffers = []
+    for t in first:
+        size = graph.tensors[t].nbytes if t < n_model else program.extra[t - n_model].nbytes
+        buffers.append(Buffer(t, size, first[t], last[t]))
+    peak = plan(buffers, ALIGNMENT)
+    for b in buffers:
+        b.offset += persistent
+        if b.key < n_model:
+            model_offsets[b.key] = b.offset
+        else:
+            program.extra[b.key - n_model].offset = b.offset
+    for i, t in enumerate(program.extra):
+        if t.offset < 0:
+            raise AssertionError(f"extra tensor {i} was never used")
+    program.model_offsets = model_offsets
+    program.op_state = op_state
+    program.op_channel_data = op_channel
+    program.persistent_bytes = persistent
+    program.arena_bytes = persistent + peak
+    names = [ins.opcode.name for ins in program.instructions]
+    return CompiledStep(program, buffers, updated_bytes, op_data_bytes, names)
+
+
+__all__ = ["compile_step", "CompiledStep", "activation_mask_bounds", "peak_live_bytes"]

@@ -1,0 +1,179 @@
+"""A small graph IR over subgraph 0 of a .tflite model: tensors, ops, producers and consumers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from .errors import InvalidModelError, UnsupportedOpError
+from .ops import OPS, op_info_for_code
+from .tflite_io import builtin_op_name
+
+_DTYPES = {
+    schema.TensorType.FLOAT32: ("float32", np.float32),
+    schema.TensorType.INT8: ("int8", np.int8),
+    schema.TensorType.INT32: ("int32", np.int32),
+    schema.TensorType.INT64: ("int64", np.int64),
+    schema.TensorType.UINT8: ("uint8", np.uint8),
+    schema.TensorType.INT16: ("int16", np.int16),
+    schema.TensorType.BOOL: ("bool", np.bool_),
+}
+
+ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
+
+
+@dataclass
+class Tensor:
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    buffer: int
+    scale: np.ndarray | None = None        # float32, one per channel or one per tensor
+    zero_point: np.ndarray | None = None   # int64
+    quantized_dimension: int = 0
+    data: np.ndarray | None = None         # constant contents (weights, biases, shapes)
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+
+
+@dataclass
+class Op:
+    index: int
+    kind: str                  # TFLite builtin name, e.g. "CONV_2D"
+    inputs: list[int]          # tensor indices, -1 for an omitted optional input
+    outputs: list[int]
+    options: dict = field(default_factory=dict)
+
+    @property
+    def activation(self) -> str:
+        return self.options.get("activation", "NONE")
+
+
+@dataclass
+class Graph:
+    tensors: list[Tensor]
+    ops: list[Op]
+    inputs: list[int]
+    outputs: list[int]
+
+    def producer(self, tensor: int) -> Op | None:
+        for op in self.ops:
+            if tensor in op.outputs:
+                return op
+        return None
+
+    def consumers(self, tensor: int) -> list[Op]:
+        return [op for op in self.ops if tensor in op.inputs]
+
+    def trainable_ops(self) -> list[Op]:
+        """Ops with weights the update scheme can select (conv, depthwise conv, FC), graph order."""
+        return [op for op in self.ops if OPS[op.kind].trainable]
+
+
+def _options(op_t, kind: str) -> dict:
+    opts = op_t.builtinOptions
+    if opts is None:
+        return {}
+    out = {}
+    for attr, key in (("padding", "padding"), ("strideW", "stride_w"), ("strideH", "stride_h"),
+                      ("dilationWFactor", "dilation_w"), ("dilationHFactor", "dilation_h"),
+                      ("depthMultiplier", "depth_multiplier"), ("filterWidth", "filter_w"),
+                      ("filterHeight", "filter_h"), ("keepDims", "keep_dims"),
+                      ("keepNumDims", "keep_num_dims"), ("beta", "beta"), ("axis", "axis"),
+                      ("weightsFormat", "weights_format"), ("newShape", "new_shape")):
+        if hasattr(opts, attr):
+            value = getattr(opts, attr)
+            out[key] = list(value) if isinstance(value, (list, np.ndarray)) else value
+    if hasattr(opts, "fusedActivationFunction"):
+        code = opts.fusedActivationFunction
+        if code not in ACTIVATIONS:
+            raise UnsupportedOpError(f"{kind}: fused activation code {code} is not supported "
+                                     f"(supported: {', '.join(ACTIVATIONS.values())})")
+        out["activation"] = ACTIVATIONS[code]
+    if "padding" in out:
+        out["padding"] = "SAME" if out["padding"] == schema.Padding.SAME else "VALID"
+    return out
+
+
+def build_graph(model: schema.ModelT) -> Graph:
+    """IR of subgraph 0; raises UnsupportedOpError naming every op the runtime cannot run."""
+    sg = model.subgraphs[0]
+    buffers = model.buffers or []
+    tensors = []
+    for i, t in enumerate(sg.tensors or []):
+        if t.type not in _DTYPES:
+            raise UnsupportedOpError(f"tensor {i} ({_s(t.name)}): type {t.type} is not supported")
+        dtype, np_dtype = _DTYPES[t.type]
+        shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+        data = None
+        if t.buffer < 0 or t.buffer >= max(len(buffers), 1) and t.buffer != 0:
+            raise InvalidModelError(f"tensor {i} ({_s(t.name)}) refers to buffer {t.buffer}, "
+                                    f"but the model has {len(buffers)} buffers")
+        if 0 < t.buffer < len(buffers) and buffers[t.buffer].data is not None:
+            raw = np.asarray(buffers[t.buffer].data, dtype=np.uint8).tobytes()
+            count = int(np.prod(shape, dtype=np.int64))
+            if len(raw) != count * np.dtype(np_dtype).itemsize:
+                raise InvalidModelError(
+                    f"tensor {i} ({_s(t.name)}): buffer {t.buffer} has {len(raw)} bytes, "
+                    f"shape {list(shape)} of {dtype} needs {count * np.dtype(np_dtype).itemsize}")
+            data = np.frombuffer(raw, dtype=np_dtype).reshape(shape).copy()
+        q = t.quantization
+        scale = zp = None
+        qdim = 0
+        if q is not None and q.scale is not None and len(q.scale) > 0:
+            scale = np.asarray(q.scale, dtype=np.float32)
+            zp = np.asarray(q.zeroPoint if q.zeroPoint is not None else [0] * len(scale),
+                            dtype=np.int64)
+            qdim = int(q.quantizedDimension)
+        tensors.append(Tensor(i, _s(t.name), shape, dtype, int(t.buffer), scale, zp, qdim, data))
+
+    ops = []
+    unsupported = []
+    for i, op_t in enumerate(sg.operators or []):
+        if op_t.opcodeIndex >= len(model.operatorCodes or []):
+            raise InvalidModelError(f"op {i} refers to operator code {op_t.opcodeIndex}, but the "
+                                    f"model has {len(model.operatorCodes or [])}")
+        code_t = model.operatorCodes[op_t.opcodeIndex]
+        code = max(int(code_t.builtinCode), int(code_t.deprecatedBuiltinCode))
+        info = op_info_for_code(code)
+        if code == schema.BuiltinOperator.CUSTOM:
+            unsupported.append(f"op {i}: custom op '{_s(code_t.customCode)}'")
+            continue
+        if info is None:
+            unsupported.append(f"op {i}: {builtin_op_name(code)}")
+            continue
+        inputs = [int(x) for x in (op_t.inputs if op_t.inputs is not None else [])]
+        outputs = [int(x) for x in (op_t.outputs if op_t.outputs is not None else [])]
+        for t in inputs + outputs:
+            if t < -1 or t >= len(tensors):
+                raise InvalidModelError(f"op {i} ({info.name}) refers to tensor {t}, but the "
+                                        f"subgraph has {len(tensors)} tensors")
+        ops.append(Op(i, info.name, inputs, outputs, _options(op_t, info.name)))
+    if unsupported:
+        supported = ", ".join(sorted(OPS))
+        raise UnsupportedOpError("the model uses ops tflm-train does not support: "
+                                 + "; ".join(unsupported) + f". Supported ops: {supported}")
+    for op in ops:
+        for t in op.inputs + op.outputs:
+            if t >= 0 and tensors[t].dtype not in OPS[op.kind].dtypes:
+                raise UnsupportedOpError(
+                    f"op {op.index} ({op.kind}): tensor {t} ({tensors[t].name}) is "
+                    f"{tensors[t].dtype}; supported types for {op.kind}: "
+                    f"{', '.join(OPS[op.kind].dtypes)}")
+    inputs = [int(x) for x in sg.inputs]
+    outputs = [int(x) for x in sg.outputs]
+    return Graph(tensors, ops, inputs, outputs)
+
+
+def _s(value) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)

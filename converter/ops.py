@@ -1,0 +1,38 @@
+"""The one list of ops tflm-train runs: forward support and what backward support each has."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    name: str            # TFLite builtin operator name
+    code: int            # TFLite builtin operator code
+    trainable: bool      # has weights/bias an update scheme can select
+    differentiable: bool # the backward pass can propagate a gradient through it
+    dtypes: tuple[str, ...] = ("int8", "int32")
+
+
+def _op(name: str, trainable: bool = False, differentiable: bool = False,
+        dtypes: tuple[str, ...] = ("int8", "int32")) -> OpInfo:
+    return OpInfo(name, getattr(schema.BuiltinOperator, name), trainable, differentiable, dtypes)
+
+
+OPS: dict[str, OpInfo] = {info.name: info for info in (
+    _op("CONV_2D", trainable=True, differentiable=True),
+    _op("DEPTHWISE_CONV_2D", trainable=True, differentiable=True),
+    _op("FULLY_CONNECTED", trainable=True, differentiable=True),
+    _op("RESHAPE", differentiable=True),
+    _op("AVERAGE_POOL_2D", differentiable=True),
+    _op("MEAN", differentiable=True),
+    _op("SOFTMAX", differentiable=True),
+)}
+
+
+def op_info_for_code(code: int) -> OpInfo | None:
+    for info in OPS.values():
+        if info.code == code:
+            return info
+    return None
