@@ -1,0 +1,20 @@
+// Backward pass of a fused activation (RELU, RELU6, RELU_N1_TO_1 as clamps of the int8 output),
+// computed from the saved int8 OUTPUT q: the gradient passes iff lo < q < hi (exclusive). The
+// caller picks the bounds from the clamp, e.g. RELU: lo = act_min (the quantised 0), hi = 128;
+// RELU6: lo = act_min, hi = act_max. An output sitting exactly on a clamp bound gets gradient 0
+// (the subgradient TF uses for relu/relu6 at the kink). Activation NONE needs no call.
+#ifndef TFLM_TRAIN_KERNELS_TRAINING_ACTIVATION_GRAD_H_
+#define TFLM_TRAIN_KERNELS_TRAINING_ACTIVATION_GRAD_H_
+
+#include <cstdint>
+
+namespace tflm_train {
+
+// grad_input[i] = (lo < output[i] < hi) ? grad_output[i] : 0.0f. grad_input may alias
+// grad_output (in-place masking).
+void ActivationGrad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
+                    const float* grad_output, float* grad_input);
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_TRAINING_ACTIVATION_GRAD_H_

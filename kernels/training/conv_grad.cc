@@ -1,0 +1,79 @@
+#include "kernels/training/conv_grad.h"
+
+namespace tflm_train {
+
+void ConvInputGrad(const ConvParams& params, const Dims& output_dims, const float* grad_output,
+                   const Dims& filter_dims, const int8_t* filter, const float* filter_scales,
+                   const Dims& input_dims, float* grad_input) {
+  const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
+  const int32_t k_h = filter_dims.h, k_w = filter_dims.w;
+  const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
+  const int32_t filter_co_stride = k_h * k_w * in_c;
+  // Gather formulation (each grad_input element sums its own terms) rather than scatter: it needs
+  // no zero-initialisation pass and the per-element summation order is explicit.
+  for (int32_t n = 0; n < input_dims.n; ++n) {
+    for (int32_t ih = 0; ih < in_h; ++ih) {
+      for (int32_t iw = 0; iw < in_w; ++iw) {
+        float* gin = grad_input + ((n * in_h + ih) * in_w + iw) * in_c;
+        for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] = 0.0f;
+        for (int32_t ky = 0; ky < k_h; ++ky) {
+          const int32_t ty = ih + params.padding.h - ky * params.dilation.h;
+          if (ty < 0) break;  // ty only decreases with ky
+          if (ty % params.stride.h != 0) continue;
+          const int32_t oh = ty / params.stride.h;
+          if (oh >= out_h) continue;
+          for (int32_t kx = 0; kx < k_w; ++kx) {
+            const int32_t tx = iw + params.padding.w - kx * params.dilation.w;
+            if (tx < 0) break;
+            if (tx % params.stride.w != 0) continue;
+            const int32_t ow = tx / params.stride.w;
+            if (ow >= out_w) continue;
+            const float* gout = grad_output + ((n * out_h + oh) * out_w + ow) * out_c;
+            const int8_t* w_tap = filter + (ky * k_w + kx) * in_c;
+            // Adding into gin[ci] tap by tap keeps the (ky, kx, co) order per element.
+            for (int32_t co = 0; co < out_c; ++co) {
+              const float g = gout[co] * filter_scales[co];
+              const int8_t* w = w_tap + co * filter_co_stride;
+              for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] += g * static_cast<float>(w[ci]);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8_t* input,
+                    float input_scale, const Dims& output_dims, const float* grad_output,
+                    const Dims& filter_dims, int32_t c_begin, int32_t c_end, float* grad_filter) {
+  const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
+  const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
+  const int32_t k_h = filter_dims.h, k_w = filter_dims.w;
+  for (int32_t co = c_begin; co < c_end; ++co) {
+    float* gw_co = grad_filter + (co - c_begin) * k_h * k_w * in_c;
+    for (int32_t ky = 0; ky < k_h; ++ky) {
+      for (int32_t kx = 0; kx < k_w; ++kx) {
+        float* gw = gw_co + (ky * k_w + kx) * in_c;
+        for (int32_t ci = 0; ci < in_c; ++ci) gw[ci] = 0.0f;
+        for (int32_t n = 0; n < output_dims.n; ++n) {
+          for (int32_t oh = 0; oh < out_h; ++oh) {
+            const int32_t ih = oh * params.stride.h - params.padding.h + ky * params.dilation.h;
+            if (ih < 0 || ih >= in_h) continue;
+            for (int32_t ow = 0; ow < out_w; ++ow) {
+              const int32_t iw = ow * params.stride.w - params.padding.w + kx * params.dilation.w;
+              if (iw < 0 || iw >= in_w) continue;
+              const float g = grad_output[((n * out_h + oh) * out_w + ow) * out_c + co];
+              const int8_t* x = input + ((n * in_h + ih) * in_w + iw) * in_c;
+              for (int32_t ci = 0; ci < in_c; ++ci) {
+                gw[ci] += g * static_cast<float>(static_cast<int32_t>(x[ci]) + params.input_offset);
+              }
+            }
+          }
+        }
+        for (int32_t ci = 0; ci < in_c; ++ci) gw[ci] = gw[ci] * input_scale;
+      }
+    }
+  }
+}
+
+}  // namespace tflm_train

@@ -1,0 +1,36 @@
+// Backward pass of a 2-D convolution (int8 forward, per-output-channel symmetric int8 filter).
+// Gradients are float32 with respect to the real (dequantised) tensors; the int8 operands are
+// dequantised on the fly (real = scale * (q - zero_point)), never materialised.
+// Only params.input_offset (= -input zero point), stride, padding and dilation are used; the
+// fused activation is handled beforehand by ActivationGrad on grad_output.
+// The bias gradient is BiasGrad (bias_grad.h) with positions = N*Ho*Wo.
+#ifndef TFLM_TRAIN_KERNELS_TRAINING_CONV_GRAD_H_
+#define TFLM_TRAIN_KERNELS_TRAINING_CONV_GRAD_H_
+
+#include <cstdint>
+
+#include "kernels/types.h"
+
+namespace tflm_train {
+
+// grad_input[N,H,W,Ci] = sum over (ky, kx, co) of grad_output[n,oh,ow,co] * s_w[co] * w[co,ky,kx,ci]
+// for every output position (oh, ow) whose receptive field reads (ih, iw) at tap (ky, kx).
+// filter_dims = [Co, kh, kw, Ci]; filter_scales[Co]. Every element of grad_input is written.
+// Summation: per grad_input element, one accumulator from 0.0f, terms in (ky, kx, co) increasing
+// order; each term is (grad_output * s_w[co]) * float(w).
+void ConvInputGrad(const ConvParams& params, const Dims& output_dims, const float* grad_output,
+                   const Dims& filter_dims, const int8_t* filter, const float* filter_scales,
+                   const Dims& input_dims, float* grad_input);
+
+// Gradient of the filter rows [c_begin, c_end) into grad_filter [c_end - c_begin, kh, kw, Ci].
+// grad_w[co,ky,kx,ci] = input_scale * sum over (n, oh, ow) of grad_output[n,oh,ow,co] *
+// float(x[n,ih,iw,ci] + input_offset); padded taps contribute nothing (real value 0).
+// Summation: one accumulator from 0.0f over (n, oh, ow) increasing, then one multiply by
+// input_scale.
+void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8_t* input,
+                    float input_scale, const Dims& output_dims, const float* grad_output,
+                    const Dims& filter_dims, int32_t c_begin, int32_t c_end, float* grad_filter);
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_TRAINING_CONV_GRAD_H_

@@ -1,0 +1,37 @@
+// Backward pass of a depthwise 2-D convolution with depth multiplier M (int8 forward,
+// per-output-channel symmetric int8 filter [1, kh, kw, Ci*M], scales on the last axis).
+// Output channel oc = ci * M + m reads input channel ci = oc / M (TFLite layout).
+// Only params.input_offset, depth_multiplier, stride, padding and dilation are used.
+// The bias gradient is BiasGrad (bias_grad.h) with positions = N*Ho*Wo.
+#ifndef TFLM_TRAIN_KERNELS_TRAINING_DEPTHWISE_CONV_GRAD_H_
+#define TFLM_TRAIN_KERNELS_TRAINING_DEPTHWISE_CONV_GRAD_H_
+
+#include <cstdint>
+
+#include "kernels/types.h"
+
+namespace tflm_train {
+
+// grad_input[n,ih,iw,ci] = sum over (ky, kx, m) of grad_output[n,oh,ow,ci*M+m] * s_w[oc] *
+// w[ky,kx,oc]. filter_dims = [1, kh, kw, Ci*M]. Every element of grad_input is written.
+// Summation: per element, one accumulator from 0.0f, terms in (ky, kx, m) increasing order;
+// each term is (grad_output * s_w[oc]) * float(w).
+void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_dims,
+                            const float* grad_output, const Dims& filter_dims,
+                            const int8_t* filter, const float* filter_scales,
+                            const Dims& input_dims, float* grad_input);
+
+// Gradient of filter channels [c_begin, c_end) (output channels, last filter axis) into
+// grad_filter laid out [kh, kw, c_end - c_begin] (the filter layout restricted to the range).
+// grad_w[ky,kx,oc] = input_scale * sum over (n, oh, ow) of grad_output[n,oh,ow,oc] *
+// float(x[n,ih,iw,oc/M] + input_offset); padded taps contribute nothing.
+// Summation: one accumulator from 0.0f over (n, oh, ow) increasing, then one multiply by
+// input_scale.
+void DepthwiseConvFilterGrad(const DepthwiseParams& params, const Dims& input_dims,
+                             const int8_t* input, float input_scale, const Dims& output_dims,
+                             const float* grad_output, const Dims& filter_dims, int32_t c_begin,
+                             int32_t c_end, float* grad_filter);
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_TRAINING_DEPTHWISE_CONV_GRAD_H_
