@@ -1,0 +1,49 @@
+#include "kernels/average_pool.h"
+
+namespace tflm_train {
+
+void PoolPrepare(float output_scale, int32_t output_zero_point, int32_t in_h, int32_t in_w,
+                 Tile filter, Tile stride, Padding padding, FusedActivation activation,
+                 PoolParams* params, int32_t* out_h, int32_t* out_w) {
+  params->stride = stride;
+  params->filter = filter;
+  ResolvePadding(padding, in_h, in_w, filter.h, filter.w, stride, Tile{1, 1}, out_h, out_w,
+                 &params->padding);
+  params->activation = ActivationRangeInt8(activation, output_scale, output_zero_point);
+}
+
+bool AveragePoolInt8(const PoolParams& params, const Dims& input_dims, const int8_t* input,
+                     const Dims& output_dims, int8_t* output) {
+  const int32_t in_h = input_dims.h, in_w = input_dims.w, depth = input_dims.c;
+  for (int32_t b = 0; b < output_dims.n; ++b) {
+    for (int32_t oy = 0; oy < output_dims.h; ++oy) {
+      const int32_t y0 = oy * params.stride.h - params.padding.h;
+      const int32_t fy_begin = y0 < 0 ? -y0 : 0;
+      const int32_t fy_end = params.filter.h < in_h - y0 ? params.filter.h : in_h - y0;
+      for (int32_t ox = 0; ox < output_dims.w; ++ox) {
+        const int32_t x0 = ox * params.stride.w - params.padding.w;
+        const int32_t fx_begin = x0 < 0 ? -x0 : 0;
+        const int32_t fx_end = params.filter.w < in_w - x0 ? params.filter.w : in_w - x0;
+        for (int32_t c = 0; c < depth; ++c) {
+          int32_t acc = 0;
+          int32_t count = 0;
+          for (int32_t fy = fy_begin; fy < fy_end; ++fy) {
+            for (int32_t fx = fx_begin; fx < fx_end; ++fx) {
+              acc += input[((b * in_h + y0 + fy) * in_w + x0 + fx) * depth + c];
+              ++count;
+            }
+          }
+          if (count == 0) return false;
+          // Integer division truncates; the +-count/2 makes it round half away from zero.
+          acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+          acc = ClampToRange(acc, params.activation.min, params.activation.max);
+          output[((b * output_dims.h + oy) * output_dims.w + ox) * depth + c] =
+              static_cast<int8_t>(acc);
+        }
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace tflm_train

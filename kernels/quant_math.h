@@ -1,0 +1,106 @@
+// Shared int8 quantisation math: prepare-time (double -> fixed point, activation ranges, padding)
+// and eval-time (fixed-point rescaling). Every result here must be bit-identical to what TFLM's
+// reference kernels compute, so the order of float/double operations is part of the contract.
+#ifndef TFLM_TRAIN_KERNELS_QUANT_MATH_H_
+#define TFLM_TRAIN_KERNELS_QUANT_MATH_H_
+
+#include <cstdint>
+
+#include "kernels/types.h"
+
+namespace tflm_train {
+
+// Fused activation as stored in the flatbuffer options (same numbering as the TFLite schema).
+enum class FusedActivation : int32_t {
+  kNone = 0,
+  kRelu = 1,
+  kReluN1To1 = 2,
+  kRelu6 = 3,
+};
+
+enum class Padding : int32_t {
+  kSame = 0,
+  kValid = 1,
+};
+
+// ---------------------------------------------------------------- prepare time (double math)
+
+// real = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31) or 0. Tiny values (shift < -31)
+// flush to zero; huge values saturate at shift 30, as TFLM does.
+QuantMultiplier QuantizeMultiplier(double real_multiplier);
+
+// Round half away from zero, as std::round / TfLiteRound (independent of the FP rounding mode).
+float RoundHalfAwayF(float x);
+double RoundHalfAway(double x);
+
+// Quantised clamp bounds for a fused activation on an int8 tensor with the given output params.
+// The float division scale is done in float, like TFLM.
+ActivationRange ActivationRangeInt8(FusedActivation act, float output_scale,
+                                    int32_t output_zero_point);
+
+// Output extent of a convolution/pool along one axis.
+int32_t ComputeOutSize(Padding padding, int32_t in_size, int32_t filter_size, int32_t stride,
+                       int32_t dilation);
+
+// Top/left padding for one axis (SAME pads the odd element at the end, so it is dropped here).
+int32_t ComputePadding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size,
+                       int32_t out_size);
+
+// Resolves output size and top/left padding in both spatial axes.
+void ResolvePadding(Padding padding, int32_t in_h, int32_t in_w, int32_t filter_h,
+                    int32_t filter_w, Tile stride, Tile dilation, int32_t* out_h, int32_t* out_w,
+                    Tile* pad);
+
+// Per-channel conv/depthwise multipliers: effective scale = in * filter[c] / out, all in double
+// (each float widened first). num_filter_scales == 1 broadcasts one scale to all channels.
+void PerChannelMultipliers(float input_scale, const float* filter_scales,
+                           int32_t num_filter_scales, float output_scale, int32_t num_channels,
+                           int32_t* multiplier, int32_t* shift);
+
+// Per-tensor FULLY_CONNECTED multiplier: TFLM multiplies input*filter scale in FLOAT, then
+// widens to double and divides by the output scale. This differs from the per-channel formula
+// in the last bits for some scale triples.
+QuantMultiplier PerTensorConvMultiplier(float input_scale, float filter_scale,
+                                        float output_scale);
+
+// ---------------------------------------------------------------- eval time (integer math)
+
+// High 32 bits of 2*a*b with round-half-away-from-zero; INT32_MIN*INT32_MIN saturates.
+inline int32_t SaturatingRoundingDoublingHighMul(int32_t a, int32_t b) {
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  const int64_t ab = static_cast<int64_t>(a) * static_cast<int64_t>(b);
+  const int64_t nudge = ab >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30));
+  // Division (not a shift) truncates toward zero, which together with the signed nudge rounds
+  // half away from zero.
+  return static_cast<int32_t>((ab + nudge) / (int64_t{1} << 31));
+}
+
+// x / 2^exponent rounded half away from zero; exponent in [0, 31].
+inline int32_t RoundingDivideByPOT(int32_t x, int32_t exponent) {
+  const int32_t mask = static_cast<int32_t>((int64_t{1} << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+// Wrapping left shift (TFLM's x * (1 << n) overflows silently on every target we care about;
+// doing it in unsigned arithmetic keeps that behaviour without undefined behaviour).
+inline int32_t ShiftLeftWrap(int32_t x, int32_t n) {
+  return static_cast<int32_t>(static_cast<uint32_t>(x) << n);
+}
+
+// TFLM's default (double-rounding) requantisation: x * multiplier * 2^(shift - 31).
+inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t multiplier, int32_t shift) {
+  const int32_t left = shift > 0 ? shift : 0;
+  const int32_t right = shift > 0 ? 0 : -shift;
+  return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(ShiftLeftWrap(x, left), multiplier),
+                             right);
+}
+
+inline int32_t ClampToRange(int32_t x, int32_t lo, int32_t hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_QUANT_MATH_H_
