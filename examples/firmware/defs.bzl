@@ -1,0 +1,273 @@
+"""Bazel macros for the tflm-train firmware.
+
+    load("//examples/firmware:defs.bzl", "board_firmware", "firmware_embed", "qemu_test",
+         "firmware_link_fail_test")
+
+* firmware_embed(name, src, symbol)        binary file -> cc_library with a const byte array
+* board_firmware(name, srcs, deps, ...)    ELF (+ .bin/.hex) for the board of the platform
+* qemu_test(name, firmware, expected_exit) run the ELF in QEMU, check exit code / output
+* firmware_link_fail_test(name, srcs, ...) check that a firmware does NOT link (RAM overflow)
+
+Boards: "an386" (QEMU mps2-an386, Cortex-M4F, stand-in for the Nano 33 BLE) and "an500"
+(QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), selected with --config=an386 /
+--config=an500. Without a config (host platform) all firmware targets are incompatible and
+`bazel build //...` / `bazel test //...` skip them.
+"""
+
+_FW = "//examples/firmware"
+_BOARD_LIB = _FW + "/board"
+_EMBED = _FW + ":tools/embed.py"
+_RUN_QEMU = _FW + ":run_qemu.sh"
+_QEMU_TEST = _FW + ":qemu_test.sh"
+_LINK_FAIL_TEST = _FW + ":link_fail_test.sh"
+
+ALL_BOARDS = ["an386", "an500"]
+
+# QEMU board -> (QEMU linker script, real-board linker script with the same CPU).
+_LD = {
+    "an386": ("an386.ld", "nano33ble.ld"),
+    "an500": ("an500.ld", "stm32f746.ld"),
+}
+
+# Cortex-M flags per board (the same as //toolchain:cc_config.bzl); used when a test runs the
+# cross compiler directly.
+_CPU_FLAGS = {
+    "an386": ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16"],
+    "an500": ["-mcpu=cortex-m7", "-mfpu=fpv5-d16"],
+}
+
+_INCOMPATIBLE = [_FW + ":incompatible"]
+
+def _sh_quote(s):
+    """Quotes a string for sh_test `args` (Bazel tokenizes them like a Bourne shell)."""
+    return "'" + s.replace("'", "'\\''") + "'"
+
+def _setting(board):
+    return _FW + ":board_" + board
+
+def board_compatible_with(boards = ALL_BOARDS):
+    """target_compatible_with value: only the given boards' platforms (never the host)."""
+    for b in boards:
+        if b not in _LD:
+            fail("unknown board %r (known: %s)" % (b, ", ".join(_LD.keys())))
+    d = {_setting(b): ([] if b in boards else _INCOMPATIBLE) for b in ALL_BOARDS}
+    d["//conditions:default"] = _INCOMPATIBLE
+    return select(d)
+
+def _ld_label(ld):
+    return _BOARD_LIB + ":" + ld
+
+def _ld_dir():
+    lbl = Label(_BOARD_LIB + ":common.ld")
+    return (lbl.workspace_root + "/" if lbl.workspace_root else "") + lbl.package
+
+def firmware_embed(name, src, symbol = None, visibility = None, **kwargs):
+    """Embeds a binary file (model, data set) as C++ source.
+
+    Produces cc_library `name` with header `<package>/<name>.h` declaring
+        alignas(16) extern const uint8_t SYMBOL[];
+        extern const unsigned SYMBOL_len;
+    (const -> flash on the boards). Works for the host and the boards.
+
+    Args:
+      name: target name; also the header / source base name.
+      src: label of the binary file.
+      symbol: C identifier of the array (default: `name`).
+    """
+    symbol = symbol or name
+    pkg = native.package_name()
+    native.genrule(
+        name = name + "_embed",
+        srcs = [src],
+        outs = [name + ".cc", name + ".h"],
+        tools = [_EMBED],
+        cmd = ("python3 $(location %s) --symbol %s --input $< --cc $(location %s.cc) " +
+               "--header $(location %s.h) --header-include %s") %
+              (_EMBED, symbol, name, name, (pkg + "/" if pkg else "") + name + ".h"),
+        visibility = ["//visibility:private"],
+    )
+    native.cc_library(
+        name = name,
+        srcs = [name + ".cc"],
+        hdrs = [name + ".h"],
+        visibility = visibility,
+        **kwargs
+    )
+
+def _objcopy(name, elf, fmt, ext, compat, visibility, tags):
+    native.genrule(
+        name = name + "_" + ext,
+        srcs = [elf],
+        outs = [name + "." + ext],
+        cmd = "arm-none-eabi-objcopy -O %s $< $@" % fmt,
+        target_compatible_with = compat,
+        visibility = visibility,
+        tags = tags,
+    )
+
+def board_firmware(
+        name,
+        srcs = [],
+        deps = [],
+        copts = [],
+        defines = [],
+        linkopts = [],
+        stack_size = None,
+        boards = ALL_BOARDS,
+        hw_variant = True,
+        visibility = None,
+        tags = []):
+    """Firmware image for the board of the selected platform.
+
+    Targets (all incompatible with the host platform and with boards not in `boards`):
+      <name>.elf, <name>.bin, <name>.hex  QEMU memory map (an386.ld / an500.ld); run these.
+      <name>                              filegroup of the three.
+      <name>_hw.elf/.bin/.hex, <name>_hw  real-board memory map (nano33ble.ld under
+                                          --config=an386, stm32f746.ld under --config=an500);
+                                          only if hw_variant. Same objects, different link.
+      <name>_lib                          the compiled srcs (alwayslink cc_library).
+
+    Args:
+      srcs, deps, copts, defines: as for cc_library; //examples/firmware/board is always added
+        (include "examples/firmware/board/board.h"; main() returns the exit code).
+      linkopts: extra linker flags.
+      stack_size: bytes reserved for the stack (multiple of 256, default 16384). RAM check at
+        link time: .data + .bss + stack_size must fit the board's RAM or the link fails.
+      boards: subset of ["an386", "an500"] this firmware supports.
+      hw_variant: also link the real-board (flashable) images.
+    """
+    compat = board_compatible_with(boards)
+    lib = name + "_lib"
+    native.cc_library(
+        name = lib,
+        srcs = srcs,
+        deps = deps + [_BOARD_LIB],
+        copts = copts,
+        defines = defines,
+        alwayslink = 1,
+        target_compatible_with = compat,
+        visibility = ["//visibility:private"],
+        tags = tags,
+    )
+    extra = ["-Wl,-L," + _ld_dir()]
+    if stack_size != None:
+        if stack_size % 256 != 0:
+            fail("stack_size must be a multiple of 256")
+        extra.append("-Wl,--defsym=_stack_size=%d" % stack_size)
+    ld_inputs = [_ld_label(ld) for b in ALL_BOARDS for ld in _LD[b]] + [_ld_label("common.ld")]
+
+    variants = [(name, 0)] + ([(name + "_hw", 1)] if hw_variant else [])
+    for out, idx in variants:
+        script = {_setting(b): ["-Wl,-T,$(location %s)" % _ld_label(_LD[b][idx])] for b in ALL_BOARDS}
+        script["//conditions:default"] = []
+        native.cc_binary(
+            name = out + ".elf",
+            deps = [":" + lib],
+            additional_linker_inputs = ld_inputs,
+            linkopts = extra + linkopts + select(script),
+            target_compatible_with = compat,
+            visibility = visibility,
+            tags = tags,
+        )
+        _objcopy(out, ":" + out + ".elf", "binary", "bin", compat, visibility, tags)
+        _objcopy(out, ":" + out + ".elf", "ihex", "hex", compat, visibility, tags)
+        native.filegroup(
+            name = out,
+            srcs = [":" + out + ".elf", ":" + out + ".bin", ":" + out + ".hex"],
+            # (filegroup has no target_compatible_with in Bazel 4; incompatibility propagates)
+            visibility = visibility,
+            tags = tags,
+        )
+
+def qemu_test(
+        name,
+        firmware,
+        expected_exit = 0,
+        timeout_s = 50,
+        expected_output = [],
+        qemu_args = [],
+        boards = ALL_BOARDS,
+        size = "small",
+        tags = [],
+        **kwargs):
+    """sh_test running a firmware ELF in QEMU (machine from the platform), -icount shift=0.
+
+    Passes iff QEMU's exit status (= the firmware's exit code through semihosting) equals
+    `expected_exit` and every extended regex in `expected_output` matches a line of the output.
+    The firmware's output is always echoed into the test log.
+
+    Args:
+      firmware: a board_firmware name (":smoke": its .elf is picked) or an ELF label.
+      expected_exit: expected exit code (42 = any fault, see board.h).
+      timeout_s: wall-clock limit for QEMU (exit 124 on timeout); keep below the Bazel test
+        timeout (size "small" = 60 s).
+      expected_output: list of `grep -E` patterns that must appear in the output.
+      qemu_args: extra qemu-system-arm arguments.
+    """
+    machine = {_setting(b): ["--board", b] for b in ALL_BOARDS}
+    machine["//conditions:default"] = []
+    args = select(machine) + [
+        "--expect-exit",
+        str(expected_exit),
+        "--timeout",
+        str(timeout_s),
+        "--runner",
+        "$(rootpath %s)" % _RUN_QEMU,
+    ]
+    for p in expected_output:
+        args += ["--expect-output", _sh_quote(p)]
+    for a in qemu_args:
+        args += ["--qemu-arg", _sh_quote(a)]
+    args += ["--", "$(rootpaths %s)" % firmware]
+    native.sh_test(
+        name = name,
+        srcs = [_QEMU_TEST],
+        data = [firmware, _RUN_QEMU],
+        args = args,
+        size = size,
+        target_compatible_with = board_compatible_with(boards),
+        tags = tags,
+        **kwargs
+    )
+
+def firmware_link_fail_test(
+        name,
+        srcs,
+        expected_error = "region `RAM' overflowed",
+        control_defines = [],
+        defines = [],
+        stack_size = None,
+        boards = ALL_BOARDS,
+        size = "small",
+        tags = []):
+    """sh_test: linking `srcs` + the board layer with the board's QEMU linker script must FAIL
+    with a message matching `expected_error` (grep -E). Runs arm-none-eabi-g++ directly
+    (a failing link cannot be a Bazel build target).
+
+    If `control_defines` is given, the same sources compiled with those -D defines (instead
+    of `defines`) must link: this proves the failure is the overflow, not a broken command.
+    """
+    flags = {_setting(b): ["--cpu-flags", _sh_quote(" ".join(_CPU_FLAGS[b])), "--ld",
+                           "$(rootpath %s)" % _ld_label(_LD[b][0])] for b in ALL_BOARDS}
+    flags["//conditions:default"] = []
+    args = select(flags) + ["--expect", _sh_quote(expected_error)]
+    for d in defines:
+        args += ["--define", _sh_quote(d)]
+    for d in control_defines:
+        args += ["--control-define", _sh_quote(d)]
+    if stack_size != None:
+        args += ["--stack-size", str(stack_size)]
+    args += ["--"] + ["$(rootpaths %s)" % s for s in srcs] + [
+        "$(rootpath %s:board.cc)" % _BOARD_LIB,
+        "$(rootpath %s:startup.cc)" % _BOARD_LIB,
+    ]
+    native.sh_test(
+        name = name,
+        srcs = [_LINK_FAIL_TEST],
+        data = srcs + [_BOARD_LIB + ":" + f for f in ["board.h", "board.cc", "startup.cc"]] +
+               [_ld_label(ld) for b in ALL_BOARDS for ld in _LD[b]] + [_ld_label("common.ld")],
+        args = args,
+        size = size,
+        target_compatible_with = board_compatible_with(boards),
+        tags = tags,
+    )

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Runs a firmware ELF in QEMU and passes its exit code through.
+#
+#   run_qemu.sh <an386|an500> <elf> [extra qemu-system-arm args...]
+#
+# - an386 -> qemu-system-arm -M mps2-an386 (Cortex-M4F, Nano 33 BLE stand-in)
+#   an500 -> qemu-system-arm -M mps2-an500 (Cortex-M7, STM32F746 stand-in)
+# - Firmware stdout/stderr (ARM semihosting) appear on this script's stdout/stderr.
+# - Exit status: the firmware's exit code (main's return value / board_exit(n));
+#   42 = fault (MPU violation, stack overflow, HardFault, ...; the handler prints CFSR etc.);
+#   124 = killed by the timeout; 2 = usage error.
+# - Always runs with -icount shift=0, so board_ticks() is deterministic (1 tick = 40 insns).
+# Environment: QEMU_TIMEOUT (seconds, default 120), QEMU (default qemu-system-arm).
+set -u
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || usage
+case "$1" in
+  an386 | mps2-an386) machine=mps2-an386 ;;
+  an500 | mps2-an500) machine=mps2-an500 ;;
+  *) echo "run_qemu.sh: unknown board '$1' (an386|an500)" >&2; usage ;;
+esac
+elf=$2
+shift 2
+if [ ! -f "$elf" ]; then
+  echo "run_qemu.sh: no such firmware: $elf" >&2
+  exit 2
+fi
+exec timeout -k 5 "${QEMU_TIMEOUT:-120}" "${QEMU:-qemu-system-arm}" -M "$machine" \
+  -nographic -monitor none -serial none \
+  -semihosting-config enable=on,target=native -icount shift=0 \
+  -kernel "$elf" "$@"
