@@ -132,8 +132,12 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate)
                 instructions.append(Instruction(Opcode.ACTIVATION_GRAD, [g_out, out, *bounds]))
             if data_in in downstream:
                 grad[data_in] = new_tensor(DType.FLOAT32, elements(data_in))
+                w = graph.tensors[op.inputs[1]]
+                channels = graph.tensors[out].shape[-1]
+                scales_at = len(floats)
+                floats.extend(np.broadcast_to(w.scale.astype(np.float32), (channels,)).tolist())
                 instructions.append(Instruction(Opcode.INPUT_GRAD,
-                                                [op.index, g_out, grad[data_in]]))
+                                                [op.index, g_out, grad[data_in], scales_at]))
             if op.index in updated:
                 layer_index = len(layers)
                 u = updated[op.index][1]
@@ -149,7 +153,7 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate)
             if data_in in downstream:
                 grad[data_in] = new_tensor(DType.FLOAT32, elements(data_in))
                 instructions.append(Instruction(Opcode.INPUT_GRAD,
-                                                [op.index, g_out, grad[data_in]]))
+                                                [op.index, g_out, grad[data_in], -1]))
         elif op.kind == "RESHAPE":
             if data_in in downstream:
                 grad[data_in] = g_out  # same bytes, other shape

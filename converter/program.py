@@ -38,7 +38,7 @@ class Opcode(enum.IntEnum):
     LOSS_SOFTMAX_CE = 2   # probs(int8 softmax output), grad(float, of softmax input)
     LOSS_LOGITS_CE = 3    # logits(int8), grad(float)
     ACTIVATION_GRAD = 4   # grad(float, in place), saved output(int8), lo, hi (exclusive)
-    INPUT_GRAD = 5        # op_index, grad_out, grad_in
+    INPUT_GRAD = 5        # op_index, grad_out, grad_in, weight-scales float index or -1
     BIAS_UPDATE = 6       # op_index, grad_out, layer
     WEIGHT_UPDATE = 7     # op_index, grad_out, layer, scratch
 

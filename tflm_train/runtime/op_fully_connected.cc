@@ -1,0 +1,115 @@
+// FULLY_CONNECTED: forward int8 (per-tensor or per-channel weights) and backward hooks.
+#include "kernels/fully_connected.h"
+#include "kernels/training/fully_connected_grad.h"
+#include "tflm_train/runtime/ops.h"
+
+namespace tflm_train {
+namespace {
+
+Status Prepare(OpContext& ctx, ErrorMessage* err) {
+  const int32_t op = ctx.index;
+  TT_ENSURE(err, ctx.op.inputs().size() >= 2 && ctx.op.outputs().size() == 1,
+            Status::kInvalidModel,
+            "op %ld (FULLY_CONNECTED): needs input, weights[, bias] and 1 output",
+            static_cast<long>(op));
+  const TensorInfo in = ctx.input(0), filter = ctx.input(1), out = ctx.output(0);
+  TT_RETURN_IF_ERROR(CheckInt8Quantized(in, "FULLY_CONNECTED input", op, err));
+  TT_RETURN_IF_ERROR(CheckInt8Quantized(out, "FULLY_CONNECTED output", op, err));
+  FullyConnectedOptions opts;
+  TT_ENSURE(err, ctx.op.GetOptions(&opts), Status::kInvalidModel,
+            "op %ld (FULLY_CONNECTED): options of another op type", static_cast<long>(op));
+  TT_ENSURE(err, opts.weights_format == 0, Status::kUnsupported,
+            "op %ld (FULLY_CONNECTED): shuffled weights format is not supported",
+            static_cast<long>(op));
+  TT_ENSURE(err, filter.type == tflite::kInt8 && filter.shape.size() == 2, Status::kUnsupported,
+            "op %ld (FULLY_CONNECTED): weights must be 2-D int8", static_cast<long>(op));
+  FullyConnectedState& s = ctx.state->fully_connected;
+  s.output_units = filter.shape[0];
+  s.accum_depth = filter.shape[1];
+  const int32_t in_elements = Elements(in);
+  TT_ENSURE(err, s.accum_depth > 0 && s.output_units > 0 && in_elements % s.accum_depth == 0,
+            Status::kInvalidModel,
+            "op %ld (FULLY_CONNECTED): input of %ld elements is not a multiple of the weights' "
+            "depth %ld", static_cast<long>(op), static_cast<long>(in_elements),
+            static_cast<long>(s.accum_depth));
+  s.batches = in_elements / s.accum_depth;
+  TT_ENSURE(err, Elements(out) == s.batches * s.output_units, Status::kInvalidModel,
+            "op %ld (FULLY_CONNECTED): output has %ld elements, expected %ld x %ld",
+            static_cast<long>(op), static_cast<long>(Elements(out)),
+            static_cast<long>(s.batches), static_cast<long>(s.output_units));
+  if (ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0) {
+    TT_RETURN_IF_ERROR(CheckConstant(*ctx.session, ctx.input_id(2), tflite::kInt32,
+                                     s.output_units, "FULLY_CONNECTED bias", op, err));
+  }
+  FusedActivation act;
+  TT_RETURN_IF_ERROR(ToActivation(opts.fused_activation_function, op, &act, err));
+  const float* scales;
+  int32_t n_scales;
+  TT_RETURN_IF_ERROR(WeightScales(filter, s.output_units, op, &scales, &n_scales, err));
+  s.per_channel = n_scales > 1 ? 1 : 0;
+  int32_t* multiplier = &s.per_tensor.multiplier;
+  int32_t* shift = &s.per_tensor.shift;
+  if (s.per_channel) {
+    TT_RETURN_IF_ERROR(ChannelData(ctx, 2 * s.output_units, &multiplier, err));
+    shift = multiplier + s.output_units;
+  }
+  const bool ok = FullyConnectedPrepare(
+      in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]), scales,
+      n_scales, 0, out.quantization.scale[0],
+      static_cast<int32_t>(out.quantization.zero_point[0]), s.output_units, act, &s.params,
+      multiplier, shift);
+  TT_ENSURE(err, ok, Status::kInvalidModel,
+            "op %ld (FULLY_CONNECTED): quantisation parameters rejected", static_cast<long>(op));
+  return Status::kOk;
+}
+
+void Eval(const OpContext& ctx) {
+  const FullyConnectedState& s = ctx.state->fully_connected;
+  const int32_t* bias = ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0
+                            ? reinterpret_cast<const int32_t*>(ctx.input_data(2))
+                            : nullptr;
+  const int8_t* in = reinterpret_cast<const int8_t*>(ctx.input_data(0));
+  const int8_t* w = reinterpret_cast<const int8_t*>(ctx.input_data(1));
+  int8_t* out = reinterpret_cast<int8_t*>(ctx.output_data(0));
+  if (s.per_channel) {
+    FullyConnectedPerChannelInt8(
+        s.params, PerChannelQuant{ctx.channel_data, ctx.channel_data + s.output_units},
+        s.batches, s.accum_depth, s.output_units, in, w, bias, out);
+  } else {
+    FullyConnectedInt8(s.params, s.per_tensor, s.batches, s.accum_depth, s.output_units, in, w,
+                       bias, out);
+  }
+}
+
+void InputGrad(const OpContext& ctx, const float* grad_out, const float* filter_scales,
+               float* grad_in) {
+  const FullyConnectedState& s = ctx.state->fully_connected;
+  FullyConnectedInputGrad(s.batches, s.output_units, grad_out,
+                          reinterpret_cast<const int8_t*>(ctx.input_data(1)), filter_scales,
+                          s.accum_depth, grad_in);
+}
+
+void WeightGrad(const OpContext& ctx, const float* grad_out, int32_t channel, float* grad) {
+  const FullyConnectedState& s = ctx.state->fully_connected;
+  FullyConnectedFilterGrad(s.batches, s.accum_depth,
+                           reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+                           s.params.input_offset, ctx.input(0).quantization.scale[0],
+                           s.output_units, grad_out, channel, channel + 1, grad);
+}
+
+int32_t WeightGradElements(const OpContext& ctx) {
+  return ctx.state->fully_connected.accum_depth;
+}
+
+ChannelSlice WeightSlice(const OpContext& ctx, int32_t channel) {
+  const FullyConnectedState& s = ctx.state->fully_connected;
+  return ChannelSlice{1, s.output_units, s.accum_depth, channel, channel + 1};
+}
+
+}  // namespace
+
+extern const OpRegistration kFullyConnectedRegistration = {
+    tflite::kFullyConnected, "FULLY_CONNECTED", Prepare, Eval, InputGrad, WeightGrad,
+    WeightGradElements, WeightSlice};
+
+}  // namespace tflm_train

@@ -1,0 +1,63 @@
+// Op registrations in TFLM style: prepare (checks shapes, fills OpState) and eval (no
+// allocation), plus the backward hooks a trainable or differentiable op provides.
+#ifndef TFLM_TRAIN_RUNTIME_OPS_H_
+#define TFLM_TRAIN_RUNTIME_OPS_H_
+
+#include <cstdint>
+
+#include "kernels/quant_math.h"
+#include "kernels/types.h"
+#include "kernels/training/sgd_update.h"
+#include "tflm_train/runtime/session.h"
+
+namespace tflm_train {
+
+struct OpContext {
+  Session* session;
+  int32_t index;
+  OperatorView op;
+  OpState* state;
+  int32_t* channel_data;  // per-channel multipliers then shifts, or null
+
+  int32_t input_id(uint32_t i) const { return op.inputs()[i]; }
+  int32_t output_id(uint32_t i) const { return op.outputs()[i]; }
+  TensorInfo input(uint32_t i) const { return session->tensor(input_id(i)); }
+  TensorInfo output(uint32_t i) const { return session->tensor(output_id(i)); }
+  uint8_t* input_data(uint32_t i) const { return session->data(input_id(i)); }
+  uint8_t* output_data(uint32_t i) const { return session->data(output_id(i)); }
+};
+
+struct OpRegistration {
+  int32_t builtin_code;
+  const char* name;
+  Status (*prepare)(OpContext& ctx, ErrorMessage* err);
+  void (*eval)(const OpContext& ctx);
+  // Gradient w.r.t. input 0 (float, real values); null when the op has no backward.
+  void (*input_grad)(const OpContext& ctx, const float* grad_out, const float* filter_scales,
+                     float* grad_in);
+  // Weight gradient of one output channel into `grad` (weight_grad_elements floats); the
+  // slice describes where that channel's weights lie, for the update kernel.
+  void (*weight_grad)(const OpContext& ctx, const float* grad_out, int32_t channel, float* grad);
+  int32_t (*weight_grad_elements)(const OpContext& ctx);
+  ChannelSlice (*weight_slice)(const OpContext& ctx, int32_t channel);
+};
+
+const OpRegistration* FindRegistration(int32_t builtin_code);
+
+// Helpers shared by the op files.
+Dims ToDims(const TensorInfo& t);   // NHWC, leading dims padded with 1
+int32_t Elements(const TensorInfo& t);
+Status CheckInt8Quantized(const TensorInfo& t, const char* what, int32_t op, ErrorMessage* err);
+// The op's planned per-channel area, verified to hold `words` int32 inside the persistent region.
+Status ChannelData(const OpContext& ctx, int32_t words, int32_t** out, ErrorMessage* err);
+// Fused activation code of the schema as the kernels' enum (TANH/SIGN_BIT are rejected).
+Status ToActivation(int8_t code, int32_t op, FusedActivation* out, ErrorMessage* err);
+// Per-channel float scales of a weight tensor (1 or `channels` entries), read in place.
+Status WeightScales(const TensorInfo& w, int32_t channels, int32_t op, const float** scales,
+                    int32_t* count, ErrorMessage* err);
+Status CheckConstant(const Session& s, int32_t tensor, int8_t type, int64_t elements,
+                     const char* what, int32_t op, ErrorMessage* err);
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_RUNTIME_OPS_H_

@@ -1,0 +1,108 @@
+#include "tflm_train/runtime/ops.h"
+
+namespace tflm_train {
+
+extern const OpRegistration kConv2DRegistration;
+extern const OpRegistration kDepthwiseConv2DRegistration;
+extern const OpRegistration kFullyConnectedRegistration;
+extern const OpRegistration kAveragePool2DRegistration;
+extern const OpRegistration kMeanRegistration;
+extern const OpRegistration kSoftmaxRegistration;
+extern const OpRegistration kReshapeRegistration;
+
+// The runtime's list of ops (the converter's is converter/ops.py; a test keeps them equal).
+static const OpRegistration* const kRegistrations[] = {
+    &kConv2DRegistration,    &kDepthwiseConv2DRegistration, &kFullyConnectedRegistration,
+    &kAveragePool2DRegistration, &kMeanRegistration,        &kSoftmaxRegistration,
+    &kReshapeRegistration,
+};
+
+const OpRegistration* FindRegistration(int32_t builtin_code) {
+  for (const OpRegistration* r : kRegistrations) {
+    if (r->builtin_code == builtin_code) return r;
+  }
+  return nullptr;
+}
+
+Dims ToDims(const TensorInfo& t) {
+  int32_t d[4] = {1, 1, 1, 1};
+  const uint32_t rank = t.shape.size();
+  for (uint32_t i = 0; i < rank && i < 4; ++i) d[4 - rank + i] = t.shape[i];
+  return Dims{d[0], d[1], d[2], d[3]};
+}
+
+int32_t Elements(const TensorInfo& t) {
+  int32_t n = 1;
+  for (uint32_t i = 0; i < t.shape.size(); ++i) n *= t.shape[i];
+  return n;
+}
+
+Status CheckInt8Quantized(const TensorInfo& t, const char* what, int32_t op, ErrorMessage* err) {
+  TT_ENSURE(err, t.type == tflite::kInt8, Status::kUnsupported,
+            "op %ld: %s must be int8 (full-integer model)", static_cast<long>(op), what);
+  TT_ENSURE(err, t.quantization.present && t.quantization.scale.size() >= 1 &&
+                     t.quantization.zero_point.size() >= 1 && t.quantization.scale.aligned(),
+            Status::kInvalidModel, "op %ld: %s has no int8 quantisation parameters",
+            static_cast<long>(op), what);
+  const float scale = t.quantization.scale[0];
+  const int64_t zp = t.quantization.zero_point[0];
+  TT_ENSURE(err, scale > 0.0f && zp >= -128 && zp <= 127, Status::kInvalidModel,
+            "op %ld: %s has scale %g / zero point %ld outside int8 rules", static_cast<long>(op),
+            what, static_cast<double>(scale), static_cast<long>(zp));
+  return Status::kOk;
+}
+
+Status CheckConstant(const Session& s, int32_t tensor, int8_t type, int64_t elements,
+                     const char* what, int32_t op, ErrorMessage* err) {
+  TT_ENSURE(err, tensor >= 0, Status::kInvalidModel, "op %ld: %s is missing",
+            static_cast<long>(op), what);
+  const TensorInfo t = s.tensor(tensor);
+  TT_ENSURE(err, t.type == type, Status::kUnsupported, "op %ld: %s has type %d, expected %d",
+            static_cast<long>(op), what, t.type, type);
+  TT_ENSURE(err, Elements(t) == elements, Status::kInvalidModel,
+            "op %ld: %s has %ld elements, expected %ld", static_cast<long>(op), what,
+            static_cast<long>(Elements(t)), static_cast<long>(elements));
+  return Status::kOk;
+}
+
+}  // namespace tflm_train
+
+namespace tflm_train {
+
+Status ChannelData(const OpContext& ctx, int32_t words, int32_t** out, ErrorMessage* err) {
+  const Program& p = ctx.session->program();
+  const int32_t off = p.op_channel_offset(ctx.index);
+  TT_ENSURE(err, off >= 0 && off + 4 * static_cast<int64_t>(words) <= p.header().persistent_bytes,
+            Status::kInvalidModel,
+            "op %ld: the plan reserves no room for its %ld per-channel requantisation words",
+            static_cast<long>(ctx.index), static_cast<long>(words));
+  *out = ctx.channel_data;
+  return Status::kOk;
+}
+
+Status ToActivation(int8_t code, int32_t op, FusedActivation* out, ErrorMessage* err) {
+  TT_ENSURE(err, code >= tflite::kActNone && code <= tflite::kActRelu6, Status::kUnsupported,
+            "op %ld: fused activation %d is not supported (NONE, RELU, RELU_N1_TO_1, RELU6 are)",
+            static_cast<long>(op), code);
+  *out = static_cast<FusedActivation>(code);
+  return Status::kOk;
+}
+
+Status WeightScales(const TensorInfo& w, int32_t channels, int32_t op, const float** scales,
+                    int32_t* count, ErrorMessage* err) {
+  const uint32_t n = w.quantization.scale.size();
+  TT_ENSURE(err, w.quantization.present && (n == 1 || n == static_cast<uint32_t>(channels)),
+            Status::kInvalidModel, "op %ld: weights need 1 or %ld scales, have %lu",
+            static_cast<long>(op), static_cast<long>(channels), static_cast<unsigned long>(n));
+  TT_ENSURE(err, w.quantization.scale.aligned(), Status::kInvalidModel,
+            "op %ld: weight scales are not 4-byte aligned in the model", static_cast<long>(op));
+  for (uint32_t i = 0; i < w.quantization.zero_point.size(); ++i) {
+    TT_ENSURE(err, w.quantization.zero_point[i] == 0, Status::kUnsupported,
+              "op %ld: weights must be symmetric (zero point 0)", static_cast<long>(op));
+  }
+  *scales = reinterpret_cast<const float*>(w.quantization.scale.data());
+  *count = static_cast<int32_t>(n);
+  return Status::kOk;
+}
+
+}  // namespace tflm_train

@@ -1,0 +1,98 @@
+// Verified view of the training program the converter stores in the extended .tflite
+// (metadata entry "tflm_train"; format described in converter/program.py). Load() checks every
+// count, offset and index against the blob and the model before anything uses them.
+#ifndef TFLM_TRAIN_RUNTIME_PROGRAM_H_
+#define TFLM_TRAIN_RUNTIME_PROGRAM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "tflm_train/runtime/status.h"
+
+namespace tflm_train {
+
+constexpr char kProgramMetadataName[] = "tflm_train";
+constexpr int32_t kProgramMagic = 0x4E525454;  // "TTRN"
+constexpr int32_t kProgramVersion = 1;
+constexpr int32_t kProgramHeaderWords = 24;
+constexpr int32_t kLayerWords = 8;
+// Bytes the converter reserves per op for OpState (op_state.h static_asserts it fits).
+constexpr int32_t kOpStateBytes = 64;
+
+// Must equal converter/program.py Opcode (tests/test_program_format.py checks it).
+enum class Opcode : int32_t {
+  kForward = 1,
+  kLossSoftmaxCe = 2,
+  kLossLogitsCe = 3,
+  kActivationGrad = 4,
+  kInputGrad = 5,
+  kBiasUpdate = 6,
+  kWeightUpdate = 7,
+};
+
+enum class DType : int32_t { kFloat32 = 0, kInt8 = 1, kInt32 = 2 };
+
+enum ProgramFlags : int32_t { kFlagQas = 1, kFlagLossFromSoftmax = 2 };
+
+struct ProgramHeader {
+  int32_t magic, version, total_words, n_model_tensors, n_extra, n_ops, n_layers,
+      n_instructions, n_forward, n_floats, off_model, off_extra, off_ops, off_layers,
+      off_instructions, off_floats, persistent_bytes, arena_bytes, input_tensor, output_tensor,
+      num_classes, flags, instruction_words, reserved;
+};
+static_assert(sizeof(ProgramHeader) == kProgramHeaderWords * 4, "header layout");
+
+struct ExtraTensorInfo {
+  DType dtype;
+  int32_t elements;
+  int32_t offset;
+};
+
+struct LayerInfo {
+  int32_t op_index, weight_tensor, bias_tensor, out_channels, weight_channels, update_bias,
+      weight_factors, bias_factors;
+};
+
+struct Instruction {
+  Opcode opcode;
+  int32_t num_args;
+  int32_t args[6];
+};
+constexpr int32_t kMaxInstructionArgs = 6;
+
+class Program {
+ public:
+  // Structural verification of the blob: sizes, section bounds, counts, arena ranges.
+  // n_model_tensors / n_ops must equal subgraph 0's; semantic checks that need tensor shapes are
+  // done by the session when it prepares each instruction.
+  Status Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, int32_t n_ops,
+              ErrorMessage* err);
+
+  const ProgramHeader& header() const { return header_; }
+  int32_t model_offset(int32_t tensor) const { return Word(header_.off_model + tensor); }
+  ExtraTensorInfo extra(int32_t i) const;
+  int32_t op_state_offset(int32_t op) const { return Word(header_.off_ops + 2 * op); }
+  int32_t op_channel_offset(int32_t op) const { return Word(header_.off_ops + 2 * op + 1); }
+  LayerInfo layer(int32_t i) const;
+  float Float(int32_t i) const;
+  // Start word of the factor arrays, for kernels that want a float pointer (blob is aligned).
+  const float* FloatPointer(int32_t i) const {
+    return reinterpret_cast<const float*>(blob_ + 4 * (header_.off_floats + i));
+  }
+  // Instructions are decoded sequentially; cursor starts at 0 and is advanced by Next().
+  bool Next(int32_t* cursor, Instruction* out) const;
+
+ private:
+  int32_t Word(int32_t i) const {
+    int32_t v;
+    memcpy(&v, blob_ + 4 * i, 4);
+    return v;
+  }
+  const uint8_t* blob_ = nullptr;
+  ProgramHeader header_ = {};
+};
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_RUNTIME_PROGRAM_H_

@@ -1,0 +1,394 @@
+#include "tflm_train/runtime/session.h"
+
+#include <cstring>
+
+#include "kernels/training/activation_grad.h"
+#include "kernels/training/bias_grad.h"
+#include "kernels/training/softmax_cross_entropy.h"
+#include "tflm_train/runtime/ops.h"
+
+namespace tflm_train {
+namespace {
+
+constexpr float kProbabilityEps = 1e-7f;
+
+int32_t TypeSize(int8_t type) {
+  switch (type) {
+    case tflite::kInt8:
+    case tflite::kUInt8:
+    case tflite::kBool:
+      return 1;
+    case tflite::kInt16:
+      return 2;
+    case tflite::kInt32:
+    case tflite::kFloat32:
+      return 4;
+    case tflite::kInt64:
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+int64_t Session::model_tensor_bytes(int32_t t) const {
+  const TensorInfo info = tensor(t);
+  int64_t n = TypeSize(info.type);
+  for (uint32_t i = 0; i < info.shape.size(); ++i) {
+    const int32_t d = info.shape[i];
+    if (d < 0 || d > (1 << 24)) return -1;
+    n *= d;
+    if (n > (int64_t{1} << 31)) return -1;
+  }
+  return TypeSize(info.type) == 0 ? -1 : n;
+}
+
+uint8_t* Session::data(int32_t t) const {
+  const ProgramHeader& h = program_.header();
+  if (t < 0) return nullptr;
+  if (t < h.n_model_tensors) {
+    const int32_t off = program_.model_offset(t);
+    if (off >= 0) return arena_ + off;
+    const TensorInfo info = tensor(t);
+    const BufferInfo buf = model_.buffer(info.buffer);
+    // Constant data stays in flash; kernels only read it (checked: never an op output).
+    return const_cast<uint8_t*>(buf.data);
+  }
+  if (t - h.n_model_tensors < h.n_extra) return arena_ + program_.extra(t - h.n_model_tensors).offset;
+  return nullptr;
+}
+
+int32_t* Session::op_channel_data(int32_t op) const {
+  const int32_t off = program_.op_channel_offset(op);
+  return off < 0 ? nullptr : reinterpret_cast<int32_t*>(arena_ + off);
+}
+
+Status Session::Open(const uint8_t* model, size_t model_size, uint8_t* arena, size_t arena_size,
+                     uint32_t seed) {
+  open_ = false;
+  arena_required_ = 0;
+  ErrorMessage* err = &error_;
+  TT_ENSURE(err, model != nullptr && arena != nullptr, Status::kInvalidArgument,
+            "model and arena must not be null");
+  TT_ENSURE(err, (reinterpret_cast<uintptr_t>(model) & 15) == 0, Status::kInvalidArgument,
+            "the model buffer must be 16-byte aligned (int32 biases and scales are read in place)");
+  TT_ENSURE(err, (reinterpret_cast<uintptr_t>(arena) & 15) == 0, Status::kInvalidArgument,
+            "the arena must be 16-byte aligned");
+  TT_RETURN_IF_ERROR(LoadModel(model, model_size, &model_, err));
+  TT_ENSURE(err, model_.num_subgraphs() >= 1, Status::kInvalidModel, "the model has no subgraphs");
+  subgraph_ = model_.subgraph(0);
+  const int32_t meta = model_.FindMetadata(kProgramMetadataName);
+  TT_ENSURE(err, meta >= 0, Status::kInvalidArgument,
+            "no training program in this model (metadata '%s' missing): convert it with "
+            "`tflm-train convert` first", kProgramMetadataName);
+  const BufferInfo blob = model_.buffer(static_cast<uint32_t>(meta));
+  TT_RETURN_IF_ERROR(program_.Load(blob.data, blob.size,
+                                   static_cast<int32_t>(subgraph_.num_tensors()),
+                                   static_cast<int32_t>(subgraph_.num_operators()), err));
+  const ProgramHeader& h = program_.header();
+  arena_required_ = static_cast<size_t>(h.arena_bytes);
+  TT_ENSURE(err, arena_size >= arena_required_, Status::kOutOfMemory,
+            "arena of %lu bytes is smaller than the planned %lu bytes",
+            static_cast<unsigned long>(arena_size), static_cast<unsigned long>(arena_required_));
+  arena_ = arena;
+  arena_size_ = arena_size;
+  rng_state_ = seed == 0 ? 0x9E3779B9u : seed;  // xorshift state must be non-zero
+  TT_RETURN_IF_ERROR(CheckTensors());
+  TT_RETURN_IF_ERROR(CopyTrainedTensors());
+  TT_RETURN_IF_ERROR(PrepareOps());
+  TT_RETURN_IF_ERROR(CheckInstructions());
+  open_ = true;
+  return Status::kOk;
+}
+
+Status Session::CheckTensors() {
+  ErrorMessage* err = &error_;
+  const ProgramHeader& h = program_.header();
+  for (int32_t t = 0; t < h.n_model_tensors; ++t) {
+    const int32_t off = program_.model_offset(t);
+    if (off < 0) continue;
+    const int64_t bytes = model_tensor_bytes(t);
+    TT_ENSURE(err, bytes >= 0 && off + bytes <= h.arena_bytes && (off & 3) == 0,
+              Status::kInvalidModel, "tensor %ld: planned arena range does not fit the arena",
+              static_cast<long>(t));
+  }
+  // Every tensor an op touches must have storage of at least its declared size; outputs must be
+  // in the arena (flash is read-only).
+  for (uint32_t i = 0; i < subgraph_.num_operators(); ++i) {
+    const OperatorView op = subgraph_.op(i);
+    for (int pass = 0; pass < 2; ++pass) {
+      const fb::ScalarArray<int32_t> ids = pass == 0 ? op.inputs() : op.outputs();
+      for (uint32_t k = 0; k < ids.size(); ++k) {
+        const int32_t t = ids[k];
+        if (t < 0 && pass == 0) continue;
+        TT_ENSURE(err, t >= 0 && t < h.n_model_tensors, Status::kInvalidModel,
+                  "op %lu: tensor index %ld out of range", static_cast<unsigned long>(i),
+                  static_cast<long>(t));
+        const int64_t bytes = model_tensor_bytes(t);
+        TT_ENSURE(err, bytes >= 0, Status::kUnsupported,
+                  "op %lu: tensor %ld has an unsupported type or shape",
+                  static_cast<unsigned long>(i), static_cast<long>(t));
+        if (program_.model_offset(t) >= 0) continue;
+        TT_ENSURE(err, pass == 0, Status::kInvalidModel,
+                  "op %lu: output tensor %ld has no arena storage in the plan",
+                  static_cast<unsigned long>(i), static_cast<long>(t));
+        const BufferInfo buf = model_.buffer(tensor(t).buffer);
+        TT_ENSURE(err, buf.data != nullptr && buf.size == bytes, Status::kInvalidModel,
+                  "op %lu: input tensor %ld is neither planned in the arena nor constant data "
+                  "of %ld bytes", static_cast<unsigned long>(i), static_cast<long>(t),
+                  static_cast<long>(bytes));
+        TT_ENSURE(err, buf.aligned(4), Status::kInvalidModel,
+                  "tensor %ld: constant data is not 4-byte aligned", static_cast<long>(t));
+      }
+    }
+  }
+  return Status::kOk;
+}
+
+Status Session::CopyTrainedTensors() {
+  ErrorMessage* err = &error_;
+  const ProgramHeader& h = program_.header();
+  for (int32_t i = 0; i < h.n_layers; ++i) {
+    const LayerInfo l = program_.layer(i);
+    const int32_t ids[2] = {l.weight_tensor, l.bias_tensor};
+    for (int32_t t : ids) {
+      if (t < 0) continue;
+      const int32_t off = program_.model_offset(t);
+      const int64_t bytes = model_tensor_bytes(t);
+      const BufferInfo buf = model_.buffer(tensor(t).buffer);
+      TT_ENSURE(err, off >= 0 && off + bytes <= h.persistent_bytes && buf.data != nullptr &&
+                         buf.size == bytes,
+                Status::kInvalidModel,
+                "layer %ld: trained tensor %ld needs constant data and a persistent arena slot",
+                static_cast<long>(i), static_cast<long>(t));
+      memcpy(arena_ + off, buf.data, static_cast<size_t>(bytes));
+    }
+  }
+  return Status::kOk;
+}
+
+Status Session::PrepareOps() {
+  ErrorMessage* err = &error_;
+  for (uint32_t i = 0; i < subgraph_.num_operators(); ++i) {
+    const OperatorView op = subgraph_.op(i);
+    const OperatorCodeInfo code = model_.operator_code(op.opcode_index());
+    const OpRegistration* reg = FindRegistration(code.builtin_code);
+    TT_ENSURE(err, reg != nullptr, Status::kUnsupported,
+              "op %lu: builtin operator %ld is not supported by this runtime",
+              static_cast<unsigned long>(i), static_cast<long>(code.builtin_code));
+    OpState* state = op_state(static_cast<int32_t>(i));
+    memset(state, 0, sizeof(OpState));
+    state->registration = reg;
+    OpContext ctx{this, static_cast<int32_t>(i), op, state,
+                  op_channel_data(static_cast<int32_t>(i))};
+    TT_RETURN_IF_ERROR(reg->prepare(ctx, err));
+  }
+  return Status::kOk;
+}
+
+Status Session::CheckInstructions() {
+  ErrorMessage* err = &error_;
+  const ProgramHeader& h = program_.header();
+  const int32_t n_tensors = h.n_model_tensors + h.n_extra;
+  auto extra_float = [&](int32_t t, int64_t elements) {
+    if (t < h.n_model_tensors || t >= n_tensors) return false;
+    const ExtraTensorInfo e = program_.extra(t - h.n_model_tensors);
+    return e.dtype == DType::kFloat32 && e.elements >= elements;
+  };
+  auto model_elements = [&](int32_t t) -> int64_t {
+    if (t < 0 || t >= h.n_model_tensors) return -1;
+    return model_tensor_bytes(t);  // int8 tensors: bytes == elements
+  };
+  int32_t cursor = 0;
+  Instruction ins;
+  for (int32_t n = 0; program_.Next(&cursor, &ins); ++n) {
+    const int32_t* a = ins.args;
+    bool ok = false;
+    switch (ins.opcode) {
+      case Opcode::kForward:
+        ok = ins.num_args == 1 && a[0] >= 0 && a[0] < h.n_ops && n < h.n_forward;
+        break;
+      case Opcode::kLossSoftmaxCe:
+      case Opcode::kLossLogitsCe:
+        ok = ins.num_args == 2 && n >= h.n_forward && a[0] == h.output_tensor &&
+             tensor(a[0]).type == tflite::kInt8 && model_elements(a[0]) == h.num_classes &&
+             extra_float(a[1], h.num_classes);
+        break;
+      case Opcode::kActivationGrad:
+        ok = ins.num_args == 4 && n >= h.n_forward && tensor_in_range(a[1], h) &&
+             tensor(a[1]).type == tflite::kInt8 && extra_float(a[0], model_elements(a[1]));
+        break;
+      case Opcode::kInputGrad: {
+        ok = ins.num_args == 4 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops;
+        if (!ok) break;
+        const OperatorView op = subgraph_.op(static_cast<uint32_t>(a[0]));
+        const OpState* state = op_state(a[0]);
+        const TensorInfo out = tensor(op.outputs()[0]);
+        const int32_t channels = out.shape.size() > 0 ? out.shape[out.shape.size() - 1] : 0;
+        // Trainable ops read per-channel weight scales from the float pool.
+        const bool needs_scales = state->registration->weight_grad != nullptr;
+        ok = state->registration->input_grad != nullptr &&
+             extra_float(a[1], model_elements(op.outputs()[0])) &&
+             extra_float(a[2], model_elements(op.inputs()[0])) &&
+             (needs_scales ? (a[3] >= 0 && a[3] + channels <= h.n_floats) : a[3] == -1);
+        break;
+      }
+      case Opcode::kBiasUpdate:
+      case Opcode::kWeightUpdate: {
+        ok = ins.num_args == (ins.opcode == Opcode::kBiasUpdate ? 3 : 4) && n >= h.n_forward &&
+             a[2] >= 0 && a[2] < h.n_layers;
+        if (!ok) break;
+        const LayerInfo l = program_.layer(a[2]);
+        ok = l.op_index == a[0];
+        if (!ok) break;
+        const OperatorView op = subgraph_.op(static_cast<uint32_t>(a[0]));
+        OpContext ctx{this, a[0], op, op_state(a[0]), op_channel_data(a[0])};
+        const OpRegistration* reg = ctx.state->registration;
+        ok = reg->weight_grad != nullptr && extra_float(a[1], model_elements(op.outputs()[0])) &&
+             l.weight_tensor == op.inputs()[1] && model_elements(op.outputs()[0]) > 0 &&
+             model_elements(op.outputs()[0]) % l.out_channels == 0 &&
+             reg->weight_slice(ctx, 0).channels == l.out_channels;
+        if (ins.opcode == Opcode::kBiasUpdate) {
+          ok = ok && l.bias_tensor >= 0 && op.inputs().size() > 2 &&
+               l.bias_tensor == op.inputs()[2] && model_elements(l.bias_tensor) == 4 * l.out_channels;
+        } else {
+          ok = ok && l.weight_channels > 0 &&
+               extra_float(a[3], reg->weight_grad_elements(ctx));
+        }
+        break;
+      }
+    }
+    TT_ENSURE(err, ok, Status::kInvalidModel,
+              "training program: instruction %ld (opcode %ld) does not match the model",
+              static_cast<long>(n), static_cast<long>(ins.opcode));
+  }
+  return Status::kOk;
+}
+
+bool Session::tensor_in_range(int32_t t, const ProgramHeader& h) const {
+  return t >= 0 && t < h.n_model_tensors;
+}
+
+Status Session::Invoke() {
+  TT_ENSURE(&error_, open_, Status::kInvalidArgument, "session is not open");
+  return Run(0, program_.header().n_forward, -1, nullptr, nullptr);
+}
+
+Status Session::TrainStep(int32_t label, const TrainOptions& options, float* loss) {
+  const ProgramHeader& h = program_.header();
+  TT_ENSURE(&error_, open_, Status::kInvalidArgument, "session is not open");
+  TT_ENSURE(&error_, label >= 0 && label < h.num_classes, Status::kInvalidArgument,
+            "label %ld is outside the model's %ld classes", static_cast<long>(label),
+            static_cast<long>(h.num_classes));
+  return Run(0, h.n_instructions, label, &options, loss);
+}
+
+Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOptions* options,
+                    float* loss) {
+  int32_t cursor = 0;
+  Instruction ins;
+  float step_loss = 0.0f;
+  for (int32_t n = 0; n < first + count && program_.Next(&cursor, &ins); ++n) {
+    if (n < first) continue;
+    const int32_t* a = ins.args;
+    switch (ins.opcode) {
+      case Opcode::kForward: {
+        OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
+                      op_channel_data(a[0])};
+        ctx.state->registration->eval(ctx);
+        break;
+      }
+      case Opcode::kLossSoftmaxCe: {
+        const TensorInfo probs = tensor(a[0]);
+        SoftmaxCrossEntropyFromProbs(program_.header().num_classes,
+                                     reinterpret_cast<const int8_t*>(data(a[0])),
+                                     probs.quantization.scale[0],
+                                     static_cast<int32_t>(probs.quantization.zero_point[0]),
+                                     label, kProbabilityEps,
+                                     reinterpret_cast<float*>(data(a[1])), &step_loss);
+        break;
+      }
+      case Opcode::kLossLogitsCe: {
+        const TensorInfo logits = tensor(a[0]);
+        SoftmaxCrossEntropyFromInt8Logits(program_.header().num_classes,
+                                          reinterpret_cast<const int8_t*>(data(a[0])),
+                                          logits.quantization.scale[0], label,
+                                          reinterpret_cast<float*>(data(a[1])), &step_loss);
+        break;
+      }
+      case Opcode::kActivationGrad: {
+        float* grad = reinterpret_cast<float*>(data(a[0]));
+        ActivationGrad(static_cast<int32_t>(model_tensor_bytes(a[1])),
+                       reinterpret_cast<const int8_t*>(data(a[1])), a[2], a[3], grad, grad);
+        break;
+      }
+      case Opcode::kInputGrad: {
+        OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
+                      op_channel_data(a[0])};
+        ctx.state->registration->input_grad(
+            ctx, reinterpret_cast<const float*>(data(a[1])),
+            a[3] >= 0 ? program_.FloatPointer(a[3]) : nullptr,
+            reinterpret_cast<float*>(data(a[2])));
+        break;
+      }
+      case Opcode::kBiasUpdate: {
+        const LayerInfo l = program_.layer(a[2]);
+        const float* grad_out = reinterpret_cast<const float*>(data(a[1]));
+        const int32_t channels = l.out_channels;
+        const int32_t positions =
+            static_cast<int32_t>(model_tensor_bytes(subgraph_.op(a[0]).outputs()[0])) / channels;
+        int32_t* bias = reinterpret_cast<int32_t*>(data(l.bias_tensor));
+        const SgdParams sgd{options->learning_rate, 0.0f, options->rounding};
+        for (int32_t c = 0; c < channels; ++c) {
+          float g;
+          BiasGrad(positions, channels, grad_out, c, c + 1, &g);
+          SgdUpdateInt32(sgd, ChannelSlice{1, channels, 1, c, c + 1}, &g,
+                         program_.FloatPointer(l.bias_factors), nullptr, &rng_state_, bias);
+        }
+        break;
+      }
+      case Opcode::kWeightUpdate: {
+        const LayerInfo l = program_.layer(a[2]);
+        OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
+                      op_channel_data(a[0])};
+        const OpRegistration* reg = ctx.state->registration;
+        const float* grad_out = reinterpret_cast<const float*>(data(a[1]));
+        float* scratch = reinterpret_cast<float*>(data(a[3]));
+        int8_t* weights = reinterpret_cast<int8_t*>(data(l.weight_tensor));
+        const SgdParams sgd{options->learning_rate, 0.0f, options->rounding};
+        // One channel at a time: its gradient is consumed by the update before the next one
+        // is computed, so the scratch holds a single channel.
+        for (int32_t c = 0; c < l.weight_channels; ++c) {
+          reg->weight_grad(ctx, grad_out, c, scratch);
+          SgdUpdateInt8(sgd, reg->weight_slice(ctx, c), scratch,
+                        program_.FloatPointer(l.weight_factors), nullptr, &rng_state_, weights);
+        }
+        break;
+      }
+    }
+  }
+  if (loss != nullptr) *loss = step_loss;
+  return Status::kOk;
+}
+
+int8_t* Session::input(size_t* bytes) {
+  const int32_t t = program_.header().input_tensor;
+  if (bytes) *bytes = static_cast<size_t>(model_tensor_bytes(t));
+  return reinterpret_cast<int8_t*>(data(t));
+}
+
+const int8_t* Session::output(size_t* bytes) const {
+  const int32_t t = program_.header().output_tensor;
+  if (bytes) *bytes = static_cast<size_t>(model_tensor_bytes(t));
+  return reinterpret_cast<const int8_t*>(data(t));
+}
+
+const uint8_t* Session::tensor_data(int32_t t, size_t* bytes) const {
+  if (!open_ || t < 0 || t >= program_.header().n_model_tensors) return nullptr;
+  const int64_t n = model_tensor_bytes(t);
+  if (bytes) *bytes = n < 0 ? 0 : static_cast<size_t>(n);
+  return data(t);
+}
+
+}  // namespace tflm_train

@@ -1,0 +1,73 @@
+// A training session: one model, one caller-provided arena, no heap. Open() verifies the model
+// and its training program, then prepares every op (TFLM's Prepare); Invoke() runs inference
+// (subgraph 0); TrainStep() runs forward, the pruned backward and the in-place updates.
+#ifndef TFLM_TRAIN_RUNTIME_SESSION_H_
+#define TFLM_TRAIN_RUNTIME_SESSION_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/training/sgd_update.h"
+#include "tflm_train/runtime/op_state.h"
+#include "tflm_train/runtime/program.h"
+#include "tflm_train/runtime/status.h"
+#include "tflm_train/runtime/tflite_model.h"
+
+namespace tflm_train {
+
+struct TrainOptions {
+  float learning_rate;
+  RoundingMode rounding;
+};
+
+class Session {
+ public:
+  // model must stay alive and unchanged, and be 16-byte aligned; the arena must hold at least
+  // the planned arena_bytes (arena_required() after a failed Open tells how many).
+  Status Open(const uint8_t* model, size_t model_size, uint8_t* arena, size_t arena_size,
+              uint32_t seed);
+  Status Invoke();
+  Status TrainStep(int32_t label, const TrainOptions& options, float* loss);
+
+  int8_t* input(size_t* bytes);
+  const int8_t* output(size_t* bytes) const;
+  // Data of a subgraph-0 tensor (arena copy for trained tensors, flash otherwise).
+  const uint8_t* tensor_data(int32_t tensor, size_t* bytes) const;
+  size_t arena_required() const { return arena_required_; }
+  const Program& program() const { return program_; }
+  const char* error() const { return error_.text; }
+  bool is_open() const { return open_; }
+
+  // --- used by op registrations ---
+  const SubgraphView& subgraph() const { return subgraph_; }
+  TensorInfo tensor(int32_t t) const { return subgraph_.tensor(static_cast<uint32_t>(t)); }
+  uint8_t* data(int32_t t) const;  // model or extra tensor id
+  int64_t model_tensor_bytes(int32_t t) const;
+  OpState* op_state(int32_t op) const {
+    return reinterpret_cast<OpState*>(arena_ + program_.op_state_offset(op));
+  }
+  int32_t* op_channel_data(int32_t op) const;
+
+ private:
+  Status CheckTensors();
+  Status PrepareOps();
+  Status CheckInstructions();
+  Status CopyTrainedTensors();
+  bool tensor_in_range(int32_t t, const ProgramHeader& h) const;
+  Status Run(int32_t first, int32_t count, int32_t label, const TrainOptions* options,
+             float* loss);
+
+  ModelView model_;
+  SubgraphView subgraph_;
+  Program program_;
+  uint8_t* arena_ = nullptr;
+  size_t arena_size_ = 0;
+  size_t arena_required_ = 0;
+  uint32_t rng_state_ = 1;
+  bool open_ = false;
+  ErrorMessage error_;
+};
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_RUNTIME_SESSION_H_
