@@ -312,7 +312,12 @@ int32_t rs_load_and_touch(const uint8_t* data, size_t size, uint64_t* checksum, 
   for (uint32_t i = 0; i < m.num_metadata(); ++i) {
     const MetadataInfo md = m.metadata(i);
     h = Mix(MixString(h, md.name), md.buffer);
-    ok = ok && md.buffer < m.num_buffers() && m.FindMetadata(md.name.data) >= 0;
+    ok = ok && md.buffer < m.num_buffers() &&
+         (!md.name.present || inside(md.name.data, md.name.size + 1));
+    // A name with an embedded NUL cannot be looked up by C string; any other must be found.
+    if (md.name.present && strlen(md.name.data) == md.name.size) {
+      ok = ok && m.FindMetadata(md.name.data) >= 0;
+    }
   }
   for (uint32_t g = 0; g < m.num_subgraphs(); ++g) {
     const SubgraphView sg = m.subgraph(g);
