@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,12 @@ def _interpreter(model):
 
     kwargs = dict(experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
     if isinstance(model, (bytes, bytearray)):
-        return tf.lite.Interpreter(model_content=bytes(model), **kwargs)
-    return tf.lite.Interpreter(model_path=str(model), **kwargs)
+        kwargs["model_content"] = bytes(model)
+    else:
+        kwargs["model_path"] = str(model)
+    with warnings.catch_warnings():  # "tf.lite.Interpreter is deprecated" (still works in 2.21)
+        warnings.simplefilter("ignore", UserWarning)
+        return tf.lite.Interpreter(**kwargs)
 
 
 def tflite_op_names(model) -> list[str]:
