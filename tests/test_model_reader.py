@@ -417,8 +417,8 @@ def test_patched_offsets_and_lengths(models, load):
     buf_len_pos = buf_vec + struct.unpack_from("<I", data, buf_vec)[0]
     expect_error(load(_patch_u32(data, buf_len_pos, 10000)), INVALID, "buffers")
     # A misaligned offset.
-    expect_error(load(_patch_u32(data, sub_field, struct.unpack_from("<I", data, sub_field)[0] + 1)),
-                 INVALID, "aligned")
+    misaligned = struct.unpack_from("<I", data, sub_field)[0] + 1
+    expect_error(load(_patch_u32(data, sub_field, misaligned)), INVALID, "aligned")
 
 
 def _edit(models, fn) -> bytes:

@@ -51,7 +51,7 @@ Status Reader::Root(const char* identifier, Table* out, ErrorMessage* err) const
   const uint32_t root = LoadLE<uint32_t>(data_);
   // The root table cannot overlap the root offset (and the identifier when there is one).
   FB_ENSURE(err, root >= (identifier != nullptr ? 8u : 4u) && root < size_,
-            "root table offset %u is outside the %u-byte buffer", root,
+            "root table offset %u is outside the %u-byte buffer", static_cast<unsigned>(root),
             static_cast<unsigned>(size_));
   return ReadTable(root, "root table", out, err);
 }
@@ -59,30 +59,34 @@ Status Reader::Root(const char* identifier, Table* out, ErrorMessage* err) const
 Status Reader::ReadTable(uint32_t pos, const char* what, Table* out, ErrorMessage* err) const {
   *out = Table();
   FB_ENSURE(err, pos != 0 && InBounds(pos, 4, size_),
-            "%s: table at offset %u is outside the %u-byte buffer", what, pos,
+            "%s: table at offset %u is outside the %u-byte buffer", what,
+            static_cast<unsigned>(pos),
             static_cast<unsigned>(size_));
   FB_ENSURE(err, Aligned(pos, 4),
-            "%s: table at offset %u is not 4-byte aligned", what, pos);
+            "%s: table at offset %u is not 4-byte aligned", what, static_cast<unsigned>(pos));
   // The table starts with a signed offset back (or forward) to its vtable.
   const int64_t vtable = static_cast<int64_t>(pos) - LoadLE<int32_t>(data_ + pos);
   FB_ENSURE(err, vtable >= 0 && InBounds(static_cast<uint64_t>(vtable), 4, size_),
             "%s: vtable of table at offset %u points to %lld, outside the "
-            "%u-byte buffer", what, pos, static_cast<long long>(vtable),
+            "%u-byte buffer", what, static_cast<unsigned>(pos), static_cast<long long>(vtable),
             static_cast<unsigned>(size_));
   FB_ENSURE(err, Aligned(static_cast<uint64_t>(vtable), 2),
-            "%s: vtable at offset %lld is not 2-byte aligned", what, static_cast<long long>(vtable));
+            "%s: vtable at offset %lld is not 2-byte aligned", what,
+            static_cast<long long>(vtable));
   const uint16_t vtable_size = LoadLE<uint16_t>(data_ + vtable);
   const uint16_t table_size = LoadLE<uint16_t>(data_ + vtable + 2);
   FB_ENSURE(err, vtable_size >= 4 && Aligned(vtable_size, 2) && vtable_size <= kMaxVtableSize,
             "%s: vtable at offset %lld has invalid size %u", what,
-            static_cast<long long>(vtable), vtable_size);
+            static_cast<long long>(vtable), static_cast<unsigned>(vtable_size));
   FB_ENSURE(err, InBounds(static_cast<uint64_t>(vtable), vtable_size, size_),
             "%s: vtable at offset %lld (%u bytes) extends past the end of "
-            "the %u-byte buffer", what, static_cast<long long>(vtable), vtable_size,
+            "the %u-byte buffer", what, static_cast<long long>(vtable),
+            static_cast<unsigned>(vtable_size),
             static_cast<unsigned>(size_));
   FB_ENSURE(err, table_size >= 4 && InBounds(pos, table_size, size_),
             "%s: table at offset %u declares %u inline bytes, past the end of the %u-byte buffer",
-            what, pos, table_size, static_cast<unsigned>(size_));
+            what, static_cast<unsigned>(pos), static_cast<unsigned>(table_size),
+            static_cast<unsigned>(size_));
   out->pos = pos;
   out->vtable = static_cast<uint32_t>(vtable);
   out->vtable_size = vtable_size;
@@ -110,23 +114,26 @@ Status Reader::CheckScalar(const Table& t, uint16_t id, uint32_t size, const cha
   if (pos == 0) return Status::kOk;
   FB_ENSURE(err, ScalarFits(t, pos, size),
             "%s: field at table offset +%u (%u bytes) lies outside the table's %u inline bytes",
-            what, pos - t.pos, size, t.table_size);
+            what, static_cast<unsigned>(pos - t.pos), static_cast<unsigned>(size),
+            static_cast<unsigned>(t.table_size));
   return Status::kOk;
 }
 
 Status Reader::FollowOffset(uint32_t pos, const char* what, uint32_t* target,
                             ErrorMessage* err) const {
   FB_ENSURE(err, InBounds(pos, 4, size_),
-            "%s: offset at %u is outside the %u-byte buffer", what, pos,
+            "%s: offset at %u is outside the %u-byte buffer", what, static_cast<unsigned>(pos),
             static_cast<unsigned>(size_));
   FB_ENSURE(err, Aligned(pos, 4), "%s: offset at %u is not 4-byte aligned",
-            what, pos);
+            what, static_cast<unsigned>(pos));
   const uint32_t delta = LoadLE<uint32_t>(data_ + pos);
   // Offsets always point forward; 0 would make the object overlap its own reference.
   const uint64_t t = static_cast<uint64_t>(pos) + delta;
   FB_ENSURE(err, delta != 0 && t < size_,
-            "%s: offset %u at position %u points to %llu, outside the %u-byte buffer", what, delta,
-            pos, static_cast<unsigned long long>(t), static_cast<unsigned>(size_));
+            "%s: offset %u at position %u points to %llu, outside the %u-byte buffer", what,
+            static_cast<unsigned>(delta),
+            static_cast<unsigned>(pos), static_cast<unsigned long long>(t),
+            static_cast<unsigned>(size_));
   *target = static_cast<uint32_t>(t);
   return Status::kOk;
 }
@@ -138,24 +145,27 @@ Status Reader::OffsetField(const Table& t, uint16_t id, const char* what, uint32
   if (pos == 0) return Status::kOk;
   FB_ENSURE(err, ScalarFits(t, pos, 4),
             "%s: offset field at table offset +%u lies outside the table's %u inline bytes", what,
-            pos - t.pos, t.table_size);
+            static_cast<unsigned>(pos - t.pos), static_cast<unsigned>(t.table_size));
   return FollowOffset(pos, what, target, err);
 }
 
 Status Reader::ReadVectorAt(uint32_t pos, uint32_t elem_size, uint32_t max_length,
                             const char* what, Vector* out, ErrorMessage* err) const {
   FB_ENSURE(err, Aligned(pos, 4),
-            "%s: vector at offset %u is not 4-byte aligned", what, pos);
+            "%s: vector at offset %u is not 4-byte aligned", what, static_cast<unsigned>(pos));
   FB_ENSURE(err, InBounds(pos, 4, size_),
-            "%s: vector length at offset %u is outside the %u-byte buffer", what, pos,
+            "%s: vector length at offset %u is outside the %u-byte buffer", what,
+            static_cast<unsigned>(pos),
             static_cast<unsigned>(size_));
   const uint32_t length = LoadLE<uint32_t>(data_ + pos);
   FB_ENSURE(err, length <= max_length,
-            "%s: vector has %u elements, more than the limit of %u", what, length, max_length);
+            "%s: vector has %u elements, more than the limit of %u", what,
+            static_cast<unsigned>(length), static_cast<unsigned>(max_length));
   const uint64_t bytes = static_cast<uint64_t>(length) * elem_size;
   FB_ENSURE(err, InBounds(static_cast<uint64_t>(pos) + 4, bytes, size_),
             "%s: vector of %u elements (%llu bytes) at offset %u extends past the end of the "
-            "%u-byte buffer", what, length, static_cast<unsigned long long>(bytes), pos,
+            "%u-byte buffer", what, static_cast<unsigned>(length),
+            static_cast<unsigned long long>(bytes), static_cast<unsigned>(pos),
             static_cast<unsigned>(size_));
   out->pos = pos;
   out->length = length;
@@ -171,7 +181,7 @@ Status Reader::ReadStringAt(uint32_t pos, const char* what, StringRef* out,
   const uint64_t nul = static_cast<uint64_t>(v.data_pos()) + v.length;
   FB_ENSURE(err, nul < size_ && data_[nul] == 0,
             "%s: string of %u bytes at offset %u is not NUL-terminated inside the buffer", what,
-            v.length, pos);
+            static_cast<unsigned>(v.length), static_cast<unsigned>(pos));
   out->data = reinterpret_cast<const char*>(data_ + v.data_pos());
   out->size = v.length;
   out->present = true;
@@ -210,7 +220,8 @@ Status Reader::GetTableElement(const Vector& v, uint32_t i, const char* what, Ta
                                ErrorMessage* err) const {
   *out = Table();
   FB_ENSURE(err, v.present() && v.elem_size == 4 && i < v.length,
-            "%s: element %u requested from a vector of %u", what, i, v.length);
+            "%s: element %u requested from a vector of %u", what, static_cast<unsigned>(i),
+            static_cast<unsigned>(v.length));
   uint32_t target = 0;
   TT_RETURN_IF_ERROR(FollowOffset(v.data_pos() + 4 * i, what, &target, err));
   return ReadTable(target, what, out, err);
@@ -220,7 +231,8 @@ Status Reader::GetStringElement(const Vector& v, uint32_t i, const char* what, S
                                 ErrorMessage* err) const {
   *out = StringRef();
   FB_ENSURE(err, v.present() && v.elem_size == 4 && i < v.length,
-            "%s: element %u requested from a vector of %u", what, i, v.length);
+            "%s: element %u requested from a vector of %u", what, static_cast<unsigned>(i),
+            static_cast<unsigned>(v.length));
   uint32_t target = 0;
   TT_RETURN_IF_ERROR(FollowOffset(v.data_pos() + 4 * i, what, &target, err));
   return ReadStringAt(target, what, out, err);

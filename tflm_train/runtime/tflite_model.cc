@@ -88,7 +88,8 @@ Status CheckIndices(const fb::ScalarArray<int32_t>& indices, uint32_t num_tensor
     if (allow_optional && index == -1) continue;
     TT_ENSURE(err, index >= 0 && static_cast<uint32_t>(index) < num_tensors,
               Status::kInvalidModel, "%s[%u] = %d is not a valid tensor index (subgraph has %u)",
-              what, i, index, num_tensors);
+              what, static_cast<unsigned>(i), static_cast<int>(index),
+              static_cast<unsigned>(num_tensors));
   }
   return Status::kOk;
 }
@@ -104,20 +105,21 @@ struct VerifyContext {
 Status VerifyOperatorCode(const fb::Reader& r, const fb::Table& t, uint32_t index,
                           ErrorMessage* err) {
   char what[64];
-  snprintf(what, sizeof(what), "operator_codes[%u]", index);
+  snprintf(what, sizeof(what), "operator_codes[%u]", static_cast<unsigned>(index));
   TT_RETURN_IF_ERROR(r.CheckScalar(t, opcode_f::kDeprecatedBuiltinCode, 1, what, err));
   TT_RETURN_IF_ERROR(r.CheckScalar(t, opcode_f::kVersion, 4, what, err));
   TT_RETURN_IF_ERROR(r.CheckScalar(t, opcode_f::kBuiltinCode, 4, what, err));
   fb::StringRef custom;
   TT_RETURN_IF_ERROR(r.GetString(t, opcode_f::kCustomCode, what, &custom, err));
   const int32_t code = ResolveBuiltinCode(r, t);
-  TT_ENSURE(err, code >= 0, Status::kInvalidModel, "%s: builtin code %d is negative", what, code);
+  TT_ENSURE(err, code >= 0, Status::kInvalidModel, "%s: builtin code %d is negative", what,
+            static_cast<int>(code));
   return Status::kOk;
 }
 
 Status VerifyBuffer(const fb::Reader& r, const fb::Table& t, uint32_t index, ErrorMessage* err) {
   char what[64];
-  snprintf(what, sizeof(what), "buffers[%u]", index);
+  snprintf(what, sizeof(what), "buffers[%u]", static_cast<unsigned>(index));
   fb::Vector data;
   TT_RETURN_IF_ERROR(r.GetVector(t, buffer_f::kData, 1, fb::kMaxBufferSize, what, &data, err));
   TT_RETURN_IF_ERROR(r.CheckScalar(t, buffer_f::kOffset, 8, what, err));
@@ -148,13 +150,14 @@ Status VerifyQuantization(const fb::Reader& r, const fb::Table& q, uint32_t rank
   fb::Table details;
   TT_RETURN_IF_ERROR(r.GetUnion(q, quant_f::kDetailsType, what, &details_type, &details, err));
   TT_ENSURE(err, scale.length == 0 || zero_point.length == 0 || scale.length == zero_point.length,
-            Status::kInvalidModel, "%s: %u scales but %u zero points", what, scale.length,
-            zero_point.length);
+            Status::kInvalidModel, "%s: %u scales but %u zero points", what,
+            static_cast<unsigned>(scale.length),
+            static_cast<unsigned>(zero_point.length));
   const int32_t dim = r.GetScalar<int32_t>(q, quant_f::kQuantizedDimension, 0);
   // Per-channel parameters must refer to an existing axis.
   TT_ENSURE(err, scale.length <= 1 || (dim >= 0 && static_cast<uint32_t>(dim) < rank),
             Status::kInvalidModel, "%s: quantized_dimension %d is outside the tensor rank %u", what,
-            dim, rank);
+            static_cast<int>(dim), static_cast<unsigned>(rank));
   return Status::kOk;
 }
 
@@ -162,7 +165,8 @@ Status VerifyTensor(const VerifyContext& c, const fb::Table& t, uint32_t sg, uin
                     ErrorMessage* err) {
   const fb::Reader& r = c.r;
   char what[80];
-  snprintf(what, sizeof(what), "subgraph %u tensor %u", sg, index);
+  snprintf(what, sizeof(what), "subgraph %u tensor %u", static_cast<unsigned>(sg),
+           static_cast<unsigned>(index));
   fb::Vector shape_v, sig_v;
   TT_RETURN_IF_ERROR(r.GetVector(t, tensor_f::kShape, 4, c.limits.max_dims, what, &shape_v, err));
   TT_RETURN_IF_ERROR(
@@ -176,25 +180,28 @@ Status VerifyTensor(const VerifyContext& c, const fb::Table& t, uint32_t sg, uin
   const fb::ScalarArray<int32_t> shape = r.Scalars<int32_t>(shape_v);
   for (uint32_t d = 0; d < shape.size(); ++d) {
     TT_ENSURE(err, shape[d] >= 0, Status::kInvalidModel, "%s: shape[%u] = %d is negative", what,
-              d, shape[d]);
+              static_cast<unsigned>(d), static_cast<int>(shape[d]));
   }
   if (sig_v.present()) {
     const fb::ScalarArray<int32_t> sig = r.Scalars<int32_t>(sig_v);
     TT_ENSURE(err, sig.size() == shape.size(), Status::kInvalidModel,
-              "%s: shape_signature has rank %u but shape has rank %u", what, sig.size(),
-              shape.size());
+              "%s: shape_signature has rank %u but shape has rank %u", what,
+              static_cast<unsigned>(sig.size()),
+              static_cast<unsigned>(shape.size()));
     for (uint32_t d = 0; d < sig.size(); ++d) {
-      TT_ENSURE(err, sig[d] >= -1, Status::kInvalidModel, "%s: shape_signature[%u] = %d", what, d,
-                sig[d]);
+      TT_ENSURE(err, sig[d] >= -1, Status::kInvalidModel, "%s: shape_signature[%u] = %d", what,
+                static_cast<unsigned>(d),
+                static_cast<int>(sig[d]));
     }
   }
   const int8_t type = r.GetScalar<int8_t>(t, tensor_f::kType, 0);
   TT_ENSURE(err, type >= 0 && type <= tflite::kMaxTensorType, Status::kUnsupported,
-            "%s: unknown tensor type %d", what, type);
+            "%s: unknown tensor type %d", what, static_cast<int>(type));
   const uint32_t buffer = r.GetScalar<uint32_t>(t, tensor_f::kBuffer, 0);
   TT_ENSURE(err, buffer < c.num_buffers, Status::kInvalidModel,
-            "%s: buffer index %u is out of range (model has %u buffers)", what, buffer,
-            c.num_buffers);
+            "%s: buffer index %u is out of range (model has %u buffers)", what,
+            static_cast<unsigned>(buffer),
+            static_cast<unsigned>(c.num_buffers));
   fb::Table sparsity;
   TT_RETURN_IF_ERROR(r.GetTable(t, tensor_f::kSparsity, what, &sparsity, err));
   TT_ENSURE(err, !sparsity.present(), Status::kUnsupported,
@@ -231,12 +238,13 @@ Status VerifyOperator(const VerifyContext& c, const fb::Table& t, uint32_t sg, u
                       uint32_t num_tensors, ErrorMessage* err) {
   const fb::Reader& r = c.r;
   char what[80];
-  snprintf(what, sizeof(what), "subgraph %u operator %u", sg, index);
+  snprintf(what, sizeof(what), "subgraph %u operator %u", static_cast<unsigned>(sg),
+           static_cast<unsigned>(index));
   TT_RETURN_IF_ERROR(r.CheckScalar(t, op_f::kOpcodeIndex, 4, what, err));
   const uint32_t opcode_index = r.GetScalar<uint32_t>(t, op_f::kOpcodeIndex, 0);
   TT_ENSURE(err, opcode_index < c.num_opcodes, Status::kInvalidModel,
             "%s: opcode_index %u is out of range (model has %u operator codes)", what,
-            opcode_index, c.num_opcodes);
+            static_cast<unsigned>(opcode_index), static_cast<unsigned>(c.num_opcodes));
   fb::Vector inputs, outputs, custom;
   TT_RETURN_IF_ERROR(r.GetVector(t, op_f::kInputs, 4, c.limits.max_io, what, &inputs, err));
   TT_RETURN_IF_ERROR(r.GetVector(t, op_f::kOutputs, 4, c.limits.max_io, what, &outputs, err));
@@ -258,14 +266,14 @@ Status VerifyOperator(const VerifyContext& c, const fb::Table& t, uint32_t sg, u
   TT_ENSURE(err, type == tflite::kNoOptions || expected == kAnyOptions || type == expected,
             Status::kInvalidModel,
             "%s: builtin operator %d carries builtin_options of type %u, expected type %u", what,
-            code, type, expected);
+            static_cast<int>(code), static_cast<unsigned>(type), static_cast<unsigned>(expected));
   return VerifyOptions(r, type, options, c.limits, what, err);
 }
 
 Status VerifySubgraph(const VerifyContext& c, const fb::Table& t, uint32_t sg, ErrorMessage* err) {
   const fb::Reader& r = c.r;
   char what[64];
-  snprintf(what, sizeof(what), "subgraph %u", sg);
+  snprintf(what, sizeof(what), "subgraph %u", static_cast<unsigned>(sg));
   fb::Vector tensors, inputs, outputs, operators;
   fb::StringRef name;
   TT_RETURN_IF_ERROR(
@@ -297,14 +305,15 @@ Status VerifySubgraph(const VerifyContext& c, const fb::Table& t, uint32_t sg, E
 Status VerifyMetadata(const fb::Reader& r, const fb::Table& t, uint32_t index,
                       uint32_t num_buffers, ErrorMessage* err) {
   char what[64];
-  snprintf(what, sizeof(what), "metadata[%u]", index);
+  snprintf(what, sizeof(what), "metadata[%u]", static_cast<unsigned>(index));
   fb::StringRef name;
   TT_RETURN_IF_ERROR(r.GetString(t, metadata_f::kName, what, &name, err));
   TT_RETURN_IF_ERROR(r.CheckScalar(t, metadata_f::kBuffer, 4, what, err));
   const uint32_t buffer = r.GetScalar<uint32_t>(t, metadata_f::kBuffer, 0);
   TT_ENSURE(err, buffer < num_buffers, Status::kInvalidModel,
-            "%s: buffer index %u is out of range (model has %u buffers)", what, buffer,
-            num_buffers);
+            "%s: buffer index %u is out of range (model has %u buffers)", what,
+            static_cast<unsigned>(buffer),
+            static_cast<unsigned>(num_buffers));
   return Status::kOk;
 }
 
@@ -364,7 +373,9 @@ Status LoadModel(const uint8_t* data, size_t size, const ModelLimits& limits, Mo
 
 // ---- Accessors: re-read verified data in quiet mode (null ErrorMessage). ----
 
-uint32_t ModelView::version() const { return reader_.GetScalar<uint32_t>(root_, model_f::kVersion, 0); }
+uint32_t ModelView::version() const {
+  return reader_.GetScalar<uint32_t>(root_, model_f::kVersion, 0);
+}
 
 fb::StringRef ModelView::description() const {
   fb::StringRef s;
