@@ -322,6 +322,14 @@ def test_int8_model_has_every_op_and_quantization(models, load):
     assert per_channel, "expected per-channel quantized conv weights"
 
 
+def test_committed_example_model_matches_schema(load):
+    path = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+    if not path.exists():
+        pytest.skip("examples/models/mnist_cnn.tflite not present")
+    data = path.read_bytes()
+    check_against_schema(load(data, 1), data)
+
+
 def test_repacked_model_matches_schema(models, load):
     # The Python builder lays the same model out differently (and omits default-valued fields).
     data = pack(unpack(models["int8"]))
