@@ -1,5 +1,10 @@
 // C entry points over the training kernels for the Python tests (ctypes). Shapes are passed as
 // int32 arrays [n, h, w, c]; the structs of kernels/types.h are built here.
+//
+// tt_determinism_digest() runs every kernel on fixed pseudo-random data and hashes the output
+// bytes. The test also cross-compiles this file with -DTT_SHIM_FIRMWARE_MAIN for the Cortex-M4F
+// and Cortex-M7 QEMU boards, where main() prints the same digests: equal digests mean the
+// training kernels give bit-identical results on the host and on the boards.
 #include <cstdint>
 
 #include "kernels/training/activation_grad.h"
@@ -203,4 +208,167 @@ void tt_grad_scale(int32_t size, float factor, float* buffer) {
   GradScale(size, factor, buffer);
 }
 
+// FNV-1a over the bytes of each kernel's outputs, one digest per kernel group.
+enum { kDigestCount = 12 };
+
 }  // extern "C"
+
+namespace {
+
+uint32_t Fnv(uint32_t h, const void* data, int32_t bytes) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  for (int32_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+constexpr uint32_t kFnvSeed = 2166136261u;
+
+void FillFloat(uint32_t* rng, float* x, int32_t n, float amplitude) {
+  for (int32_t i = 0; i < n; ++i) {
+    const float u = static_cast<float>(XorShift32(rng) >> 8) * (1.0f / 16777216.0f);
+    x[i] = (2.0f * u - 1.0f) * amplitude;
+  }
+}
+
+void FillInt8(uint32_t* rng, int8_t* x, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) x[i] = static_cast<int8_t>(XorShift32(rng) >> 24);
+}
+
+// Static buffers: large for the firmware stack, and no heap.
+float g_out[2 * 9 * 9 * 12];
+float g_in[2 * 9 * 9 * 12];
+float g_w[12 * 3 * 3 * 6];
+float g_scales[12];
+int8_t g_xq[2 * 9 * 9 * 12];
+int8_t g_wq[12 * 3 * 3 * 6];
+
+}  // namespace
+
+extern "C" void tt_determinism_digest(uint32_t* digest) {
+  uint32_t rng = 0x9e3779b9u;
+  FillInt8(&rng, g_xq, 2 * 9 * 9 * 6);
+  FillInt8(&rng, g_wq, 12 * 3 * 3 * 6);
+  FillFloat(&rng, g_scales, 12, 0.05f);
+  for (int32_t i = 0; i < 12; ++i) g_scales[i] = g_scales[i] < 0 ? -g_scales[i] : g_scales[i];
+  // Conv, stride 2, SAME-like padding; and dilation 2.
+  const int32_t geoms[2][6] = {{2, 2, 1, 1, 1, 1}, {1, 1, 1, 2, 2, 2}};
+  const int32_t outs[2][4] = {{2, 5, 5, 12}, {2, 7, 9, 12}};
+  uint32_t h0 = kFnvSeed, h1 = kFnvSeed, h2 = kFnvSeed;
+  for (int32_t k = 0; k < 2; ++k) {
+    const ConvParams p = MakeConv(-7, geoms[k]);
+    const Dims in{2, 9, 9, 6}, f{12, 3, 3, 6}, o{outs[k][0], outs[k][1], outs[k][2], outs[k][3]};
+    FillFloat(&rng, g_out, FlatSize(o), 1.0f);
+    ConvInputGrad(p, o, g_out, f, g_wq, g_scales, in, g_in);
+    h0 = Fnv(h0, g_in, FlatSize(in) * 4);
+    ConvFilterGrad(p, in, g_xq, 0.03f, o, g_out, f, 3, 9, g_w);
+    h1 = Fnv(h1, g_w, 6 * 3 * 3 * 6 * 4);
+    BiasGrad(o.n * o.h * o.w, 12, g_out, 0, 12, g_w);
+    h2 = Fnv(h2, g_w, 12 * 4);
+  }
+  digest[0] = h0;
+  digest[1] = h1;
+  digest[2] = h2;
+  {  // depthwise, multiplier 2, stride 2
+    const DepthwiseParams p = MakeDepthwise(5, 2, geoms[0]);
+    const Dims in{2, 9, 9, 6}, f{1, 3, 3, 12}, o{2, 5, 5, 12};
+    FillFloat(&rng, g_out, FlatSize(o), 1.0f);
+    DepthwiseConvInputGrad(p, o, g_out, f, g_wq, g_scales, in, g_in);
+    uint32_t h = Fnv(kFnvSeed, g_in, FlatSize(in) * 4);
+    DepthwiseConvFilterGrad(p, in, g_xq, 0.02f, o, g_out, f, 2, 11, g_w);
+    digest[3] = Fnv(h, g_w, 3 * 3 * 9 * 4);
+  }
+  {  // fully connected [3, 54] x [12, 54]
+    FillFloat(&rng, g_out, 3 * 12, 2.0f);
+    FullyConnectedInputGrad(3, 12, g_out, g_wq, g_scales, 54, g_in);
+    uint32_t h = Fnv(kFnvSeed, g_in, 3 * 54 * 4);
+    FullyConnectedFilterGrad(3, 54, g_xq, 11, 0.04f, 12, g_out, 0, 12, g_w);
+    digest[4] = Fnv(h, g_w, 12 * 54 * 4);
+  }
+  {  // pools 3x3 stride 2 pad 1, mean
+    const int32_t geom[6] = {2, 2, 1, 1, 3, 3};
+    const Dims in{2, 9, 9, 6}, o{2, 5, 5, 6};
+    FillFloat(&rng, g_out, FlatSize(o), 1.0f);
+    AveragePoolGrad(MakePool(geom), o, g_out, in, g_in);
+    uint32_t h = Fnv(kFnvSeed, g_in, FlatSize(in) * 4);
+    MaxPoolGrad(MakePool(geom), in, g_xq, o, g_out, g_in);
+    h = Fnv(h, g_in, FlatSize(in) * 4);
+    MeanGrad(in, g_out, g_in);
+    digest[5] = Fnv(h, g_in, FlatSize(in) * 4);
+  }
+  {  // Exp / Log over wide ranges, including subnormal results and arguments
+    uint32_t h = kFnvSeed;
+    for (int32_t i = 0; i < 4000; ++i) {
+      const float x = -104.0f + static_cast<float>(i) * (193.0f / 4000.0f);
+      const float y = Exp(x);
+      h = Fnv(h, &y, 4);
+    }
+    digest[6] = h;
+    h = kFnvSeed;
+    for (uint32_t bits = 1u; bits < 0x7f800000u; bits += 0x0007f3a1u) {
+      float x;
+      __builtin_memcpy(&x, &bits, 4);
+      const float y = Log(x);
+      h = Fnv(h, &y, 4);
+    }
+    digest[7] = h;
+  }
+  {  // losses
+    float loss[3];
+    FillFloat(&rng, g_in, 10, 30.0f);
+    SoftmaxCrossEntropyFromLogits(10, g_in, 3, g_out, &loss[0]);
+    uint32_t h = Fnv(kFnvSeed, g_out, 40);
+    SoftmaxCrossEntropyFromInt8Logits(10, g_xq, 0.1f, 7, g_out, &loss[1]);
+    h = Fnv(h, g_out, 40);
+    SoftmaxCrossEntropyFromProbs(10, g_xq, 1.0f / 256.0f, -128, 2, 1e-7f, g_out, &loss[2]);
+    h = Fnv(h, g_out, 40);
+    MeanSquaredErrorInt8(10, g_xq, 0.07f, 3, g_in, g_out, &loss[2]);
+    h = Fnv(h, g_out, 40);
+    digest[8] = Fnv(h, loss, 12);
+  }
+  {  // SGD: nearest and stochastic, int8 and int32, with momentum
+    uint32_t sr = 12345u;
+    FillFloat(&rng, g_w, 12 * 54, 3.0f);
+    FillFloat(&rng, g_in, 12 * 54, 1.0f);
+    const ChannelSlice slice{1, 12, 54, 2, 10};
+    SgdUpdateInt8(SgdParams{0.7f, 0.9f, RoundingMode::kNearest}, slice, g_w, g_scales, nullptr,
+                  nullptr, g_wq);
+    SgdUpdateInt8(SgdParams{0.7f, 0.9f, RoundingMode::kStochastic}, slice, g_w, g_scales, g_in,
+                  &sr, g_wq);
+    uint32_t h = Fnv(kFnvSeed, g_wq, 12 * 54);
+    h = Fnv(h, g_in, 8 * 54 * 4);
+    int32_t bias[12];
+    for (int32_t i = 0; i < 12; ++i) bias[i] = static_cast<int32_t>(XorShift32(&rng));
+    FillFloat(&rng, g_w, 12, 3e9f);
+    const ChannelSlice bslice{1, 12, 1, 0, 12};
+    SgdUpdateInt32(SgdParams{1.0f, 0.0f, RoundingMode::kStochastic}, bslice, g_w, g_scales,
+                   nullptr, &sr, bias);
+    digest[9] = Fnv(h, bias, 48);
+  }
+  {  // activation, pad, concat, accumulate
+    FillFloat(&rng, g_out, 2 * 9 * 9 * 6, 1.0f);
+    ActivationGrad(2 * 9 * 9 * 6, g_xq, -20, 100, g_out, g_in);
+    uint32_t h = Fnv(kFnvSeed, g_in, 2 * 9 * 9 * 6 * 4);
+    const int32_t pad_before[4] = {0, 1, 2, 0};
+    PadGrad(Dims{2, 9, 9, 6}, g_out, pad_before, Dims{2, 7, 6, 6}, g_in);
+    h = Fnv(h, g_in, 2 * 7 * 6 * 6 * 4);
+    GradAccumulate(100, g_out, g_in);
+    GradScale(100, 0.125f, g_in);
+    digest[10] = Fnv(h, g_in, 400);
+  }
+  digest[11] = Fnv(kFnvSeed, digest, 11 * 4);
+}
+
+#ifdef TT_SHIM_FIRMWARE_MAIN
+#include "examples/firmware/board/board.h"
+
+int main() {
+  board_init();
+  uint32_t digest[kDigestCount];
+  tt_determinism_digest(digest);
+  for (int32_t i = 0; i < kDigestCount; ++i) {
+    board_printf("digest %d %08lx\n", static_cast<int>(i), static_cast<unsigned long>(digest[i]));
+  }
+  board_flush();
+  return 0;
+}
+#endif  // TT_SHIM_FIRMWARE_MAIN
