@@ -153,7 +153,7 @@ def channel_range(rng, co):
     return c0, c1
 
 
-@pytest.mark.parametrize("seed", range(14))
+@pytest.mark.parametrize("seed", range(30))
 def test_conv_grad(lib, seed):
     rng = np.random.default_rng(1000 + seed)
     c = conv_case(rng, depthwise=False)
@@ -213,7 +213,7 @@ def test_conv_filter_grad_one_channel_at_a_time_matches_full(lib):
         assert one.tobytes() == full[ch:ch + 1].tobytes()
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(24))
 def test_depthwise_conv_grad(lib, seed):
     rng = np.random.default_rng(2000 + seed)
     c = conv_case(rng, depthwise=True)
@@ -299,7 +299,7 @@ def pool_case(rng):
     return n, h, w, ch, fh, fw, sh, sw, mode, pt, pl, ho, wo
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(16))
 @pytest.mark.parametrize("kind", ["avg", "max"])
 def test_pool_grad(lib, seed, kind):
     rng = np.random.default_rng(4000 + seed)
