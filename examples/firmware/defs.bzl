@@ -122,6 +122,7 @@ def board_firmware(
     Targets (all incompatible with the host platform and with boards not in `boards`):
       <name>.elf, <name>.bin, <name>.hex  QEMU memory map (an386.ld / an500.ld); run these.
       <name>                              filegroup of the three.
+      <name>_qemu                         `bazel run` target: run_qemu.sh <board> <name>.elf
       <name>_hw.elf/.bin/.hex, <name>_hw  real-board memory map (nano33ble.ld under
                                           --config=an386, stm32f746.ld under --config=an500);
                                           only if hw_variant. Same objects, different link.
@@ -171,6 +172,17 @@ def board_firmware(
         )
         _objcopy(out, ":" + out + ".elf", "binary", "bin", compat, visibility, tags)
         _objcopy(out, ":" + out + ".elf", "ihex", "hex", compat, visibility, tags)
+        qemu = {_setting(b): [b] for b in ALL_BOARDS}
+        qemu["//conditions:default"] = []
+        native.sh_binary(
+            name = out + "_qemu",
+            srcs = [_RUN_QEMU],
+            data = [":" + out + ".elf"],
+            args = select(qemu) + ["$(rootpath :%s.elf)" % out],
+            target_compatible_with = compat,
+            visibility = visibility,
+            tags = tags,
+        )
         native.filegroup(
             name = out,
             srcs = [":" + out + ".elf", ":" + out + ".bin", ":" + out + ".hex"],

@@ -12,7 +12,7 @@
 # - Always runs with -icount shift=0, so board_ticks() is deterministic (1 tick = 40 insns).
 # Environment: QEMU_TIMEOUT (seconds, default 120), QEMU (default qemu-system-arm).
 set -u
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 case "$1" in
   an386 | mps2-an386) machine=mps2-an386 ;;

@@ -19,6 +19,7 @@ extern "C" {
 // Linker-script symbols (addresses only).
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack, _sstack, end;
 extern uint32_t __vectors_start;
+extern char __flash_origin[], __flash_length[];
 
 void __libc_init_array(void);
 void initialise_monitor_handles(void);
@@ -32,6 +33,7 @@ void _fini(void) {}
 [[noreturn]] void Reset_Handler(void);
 void Fault_Handler(void);
 void board_fault_c(const uint32_t* frame, uint32_t exc_return, uint32_t ipsr);
+int board_semihost_emulate(uint32_t* frame);
 
 [[noreturn]] void Reset_Handler(void) {
   BOARD_REG(0xE000ED08) = reinterpret_cast<uint32_t>(&__vectors_start);  // SCB->VTOR
@@ -49,15 +51,40 @@ void board_fault_c(const uint32_t* frame, uint32_t exc_return, uint32_t ipsr);
 }
 
 // Naked entry shared by all fault vectors. r0 = exception frame (MSP or PSP), r1 = EXC_RETURN,
-// r2 = IPSR. If the frame sits at least kFaultStackMargin above the stack guard, the handler
-// keeps running below it (so the frame is not overwritten); otherwise (stack overflow, bad
-// SP) SP is moved back to the top of RAM so the handler can still print.
+// r2 = IPSR.
+// 1. A HardFault whose stacked PC points at BKPT 0xAB is a semihosting call made with no
+//    debugger attached (real board without a probe, or QEMU without semihosting enabled; the
+//    status bits differ: real cores set HFSR.DEBUGEVT, QEMU 7.2 sets HFSR.FORCED, so the
+//    opcode is what is checked). board_semihost_emulate() completes the call as a no-op and
+//    we return to the program.
+// 2. Otherwise, if the frame sits at least kFaultStackMargin above the stack guard, the handler
+//    keeps running below it (so the frame is not overwritten); else (stack overflow, bad SP)
+//    SP is moved back to the top of RAM so the handler can still print.
 __attribute__((naked)) void Fault_Handler(void) {
   __asm volatile(
       "tst lr, #4\n"
       "ite eq\n"
       "mrseq r0, msp\n"
       "mrsne r0, psp\n"
+      "mrs r3, ipsr\n"  // only HardFault (BKPT without debugger escalates to it)
+      "cmp r3, #3\n"
+      "bne 3f\n"
+      "ldr r3, =_sstack\n"  // only with a readable frame: [_sstack + guard, _estack - 32]
+      "add r3, r3, #256\n"
+      "cmp r0, r3\n"
+      "blo 3f\n"
+      "ldr r3, =_estack\n"
+      "sub r3, r3, #32\n"
+      "cmp r0, r3\n"
+      "bhi 3f\n"
+      "push {r0, lr}\n"
+      "bl board_semihost_emulate\n"
+      "mov r3, r0\n"
+      "pop {r0, lr}\n"
+      "cmp r3, #0\n"
+      "it ne\n"
+      "bxne lr\n"  // handled: exception return to the instruction after the BKPT
+      "3:\n"
       "mov r1, lr\n"
       "mrs r2, ipsr\n"
       "ldr r3, =_estack\n"
@@ -72,6 +99,45 @@ __attribute__((naked)) void Fault_Handler(void) {
       "mov sp, r3\n"
       "2:\n"
       "b board_fault_c\n");
+}
+
+// Semihosting without a debugger: every call becomes a harmless no-op so the firmware runs
+// standalone (its output is discarded). SYS_EXIT / SYS_EXIT_EXTENDED record the exit code in
+// g_board_exit_code and park the CPU (WFI loop): there is nobody to report to.
+volatile int g_board_exit_code = -1;
+int board_semihost_emulate(uint32_t* frame) {
+  const uint32_t pc = frame[6];
+  const uint32_t flash = reinterpret_cast<uint32_t>(__flash_origin);
+  if (pc < flash || pc + 2 > flash + reinterpret_cast<uint32_t>(__flash_length) || (pc & 1u)) {
+    return 0;
+  }
+  if (*reinterpret_cast<const volatile uint16_t*>(pc) != 0xBEABu) return 0;  // BKPT 0xAB
+  BOARD_REG(0xE000ED2C) = 1u << 31;  // clear HFSR.DEBUGEVT (write 1 to clear)
+  BOARD_REG(0xE000ED30) = 0x1Fu;     // clear DFSR (incl. BKPT)
+  const uint32_t op = frame[0];
+  const uint32_t* args = reinterpret_cast<const uint32_t*>(frame[1]);
+  uint32_t result = 0;
+  switch (op) {
+    case 0x01:  // SYS_OPEN -> a valid handle
+      result = 1;
+      break;
+    case 0x06:  // SYS_READ -> nothing read (returns the count not read: EOF)
+      result = args ? args[2] : 0;
+      break;
+    case 0x09:  // SYS_ISTTY
+      result = 1;
+      break;
+    case 0x18:  // SYS_EXIT: r1 = reason code (or pointer for the extended form)
+    case 0x20:  // SYS_EXIT_EXTENDED: r1 -> {reason, code}
+      g_board_exit_code = static_cast<int>(op == 0x20 && args ? args[1] : frame[1]);
+      for (;;) __asm volatile("wfi");
+    default:  // SYS_WRITE (0 = all written), SYS_CLOSE, SYS_FLEN, ... -> 0
+      result = 0;
+      break;
+  }
+  frame[0] = result;
+  frame[6] = pc + 2;  // resume after the 2-byte BKPT
+  return 1;
 }
 
 void board_fault_c(const uint32_t* frame, uint32_t exc_return, uint32_t ipsr) {
