@@ -25,6 +25,7 @@ def _impl(ctx):
             "-Wl,--gc-sections",
             "-Wl,--print-memory-usage",
             "-lstdc++",
+            "-lm",
         ])]),
     ])
     return cc_common.create_cc_toolchain_config_info(

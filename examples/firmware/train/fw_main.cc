@@ -1,0 +1,30 @@
+// Training firmware: runs the embedded steps on the embedded extended model, in the board's RAM.
+#include <cstdint>
+
+#include "examples/firmware/board/board.h"
+#include "examples/firmware/train/model.h"
+#include "examples/firmware/train/steps.h"
+#include "examples/firmware/train/train_driver.h"
+
+#ifndef ARENA_BYTES
+#define ARENA_BYTES (160 * 1024)
+#endif
+
+namespace {
+alignas(16) uint8_t g_arena[ARENA_BYTES];
+alignas(16) uint8_t g_session[1024];
+}  // namespace
+
+int main() {
+  board_init();
+  board_printf("[train] board %s\n", board_name());
+  const int rc = tflm_train_fw::RunTraining(model, model_len, steps, steps_len, g_arena,
+                                            sizeof(g_arena), g_session, sizeof(g_session),
+                                            board_printf);
+  board_printf("[train] stack high-water %lu of %lu bytes\n",
+               static_cast<unsigned long>(board_stack_high_water()),
+               static_cast<unsigned long>(board_stack_size()));
+  board_print_memory();
+  board_printf("[train] %s\n", rc == 0 ? "done" : "FAILED");
+  return rc;
+}

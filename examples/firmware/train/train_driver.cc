@@ -1,0 +1,101 @@
+#include "examples/firmware/train/train_driver.h"
+
+#include <cstring>
+
+#include "tflm_train/runtime/c_api.h"
+
+namespace tflm_train_fw {
+namespace {
+
+uint32_t Fnv1a(uint32_t h, const uint8_t* data, size_t n) {
+  for (size_t i = 0; i < n; ++i) h = (h ^ data[i]) * 16777619u;
+  return h;
+}
+
+uint32_t FloatBits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  return u;
+}
+
+void PrintHex(PrintFn print, const uint8_t* data, size_t n) {
+  static const char kDigits[] = "0123456789abcdef";
+  char line[2 * 64 + 1];
+  for (size_t i = 0; i < n; i += 64) {
+    const size_t m = n - i < 64 ? n - i : 64;
+    for (size_t k = 0; k < m; ++k) {
+      line[2 * k] = kDigits[data[i + k] >> 4];
+      line[2 * k + 1] = kDigits[data[i + k] & 15];
+    }
+    line[2 * m] = 0;
+    print("%s", line);
+  }
+}
+
+}  // namespace
+
+int RunTraining(const uint8_t* model, size_t model_len, const uint8_t* steps, size_t steps_len,
+                uint8_t* arena, size_t arena_size, void* session_storage, size_t storage_size,
+                PrintFn print) {
+  StepsHeader h;
+  if (steps_len < sizeof(h)) {
+    print("[train] error: steps file too short\n");
+    return 4;
+  }
+  memcpy(&h, steps, sizeof(h));
+  const size_t stride = 4 + ((h.sample_bytes + 3u) & ~3u);
+  if (h.magic != kStepsMagic || h.version != 1 || h.sample_bytes == 0 ||
+      h.n_steps > (steps_len - sizeof(h)) / stride) {
+    print("[train] error: malformed steps file\n");
+    return 4;
+  }
+  tt_session* s = nullptr;
+  int32_t rc = tt_open(session_storage, storage_size, model, model_len, arena, arena_size,
+                       h.seed, &s);
+  print("[train] arena planned %lu of %lu bytes, session %lu bytes\n",
+        static_cast<unsigned long>(s ? tt_arena_required(s) : 0),
+        static_cast<unsigned long>(arena_size), static_cast<unsigned long>(tt_session_size()));
+  if (rc != 0) {
+    print("[train] error: %s\n", s ? tt_error(s) : "session storage too small");
+    return rc;
+  }
+  size_t in_bytes = 0;
+  int8_t* input = tt_input(s, &in_bytes);
+  if (in_bytes != h.sample_bytes) {
+    print("[train] error: samples have %lu bytes, the model input %lu\n",
+          static_cast<unsigned long>(h.sample_bytes), static_cast<unsigned long>(in_bytes));
+    return 4;
+  }
+  const uint8_t* p = steps + sizeof(h);
+  for (uint32_t i = 0; i < h.n_steps; ++i, p += stride) {
+    int32_t label;
+    memcpy(&label, p, 4);
+    memcpy(input, p + 4, h.sample_bytes);
+    float loss = 0.0f;
+    rc = tt_train_step(s, label, h.learning_rate, h.rounding, &loss);
+    if (rc != 0) {
+      print("[train] error at step %lu: %s\n", static_cast<unsigned long>(i), tt_error(s));
+      return rc;
+    }
+    print("step %lu label %ld loss 0x%08lx\n", static_cast<unsigned long>(i),
+          static_cast<long>(label), static_cast<unsigned long>(FloatBits(loss)));
+  }
+  uint32_t checksum = 2166136261u;
+  for (int32_t l = 0; l < tt_num_layers(s); ++l) {
+    int32_t ids[2];
+    tt_layer_tensors(s, l, &ids[0], &ids[1]);
+    for (int32_t t : ids) {
+      if (t < 0) continue;
+      size_t n = 0;
+      const uint8_t* data = tt_tensor_data(s, t, &n);
+      print("tensor %ld %lu\n", static_cast<long>(t), static_cast<unsigned long>(n));
+      PrintHex(print, data, n);
+      print("\n");
+      checksum = Fnv1a(checksum, data, n);
+    }
+  }
+  print("checksum 0x%08lx\n", static_cast<unsigned long>(checksum));
+  return 0;
+}
+
+}  // namespace tflm_train_fw

@@ -1,0 +1,173 @@
+"""The `tflm-train` command line: convert, inspect, train, export, demo."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from . import __version__
+
+
+def _read(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def _parse_weights(spec: str) -> dict:
+    """'-1:1,-2:0.5' or 'dense/kernel:0.25' -> {layer: ratio}."""
+    out = {}
+    for item in filter(None, (s.strip() for s in spec.split(","))):
+        key, _, ratio = item.rpartition(":")
+        if not key:
+            raise click.BadParameter(f"{item!r}: expected LAYER:RATIO")
+        try:
+            layer = int(key)
+        except ValueError:
+            layer = key
+        try:
+            out[layer] = float(eval(ratio, {"__builtins__": {}}))  # allows 1/8
+        except Exception as exc:
+            raise click.BadParameter(f"{item!r}: ratio {ratio!r} is not a number") from exc
+    return out
+
+
+def _fail(exc: Exception) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+@click.version_option(__version__)
+def main():
+    """On-device training for TensorFlow Lite Micro int8 models."""
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the extended .tflite.")
+@click.option("--n-bias", type=int, default=None,
+              help="Update the biases of the last N trainable layers.")
+@click.option("--weights", default=None,
+              help="Layers whose weights to update, LAYER:RATIO,... (LAYER: index among "
+                   "conv/depthwise/FC layers, negative from the end, or weight tensor name; "
+                   "RATIO in 0,1/8,1/4,1/2,1).")
+@click.option("--no-qas", is_flag=True, help="Disable quantization-aware scaling.")
+@click.option("--sram-budget", type=int, default=None,
+              help="Fail if the planned arena exceeds this many bytes.")
+def convert(model, output, n_bias, weights, no_qas, sram_budget):
+    """Convert an int8 MODEL into an extended, trainable .tflite."""
+    from .converter import ConversionError, SparseUpdate, convert as do_convert, memory_report
+    scheme = None
+    if n_bias is not None or weights is not None or no_qas:
+        scheme = SparseUpdate(n_bias=n_bias or 0, weights=_parse_weights(weights or ""),
+                              qas=not no_qas)
+    try:
+        ext = do_convert(_read(model), scheme, sram_budget=sram_budget)
+    except ConversionError as exc:
+        _fail(exc)
+    Path(output).write_bytes(ext)
+    click.echo(f"wrote {output} ({len(ext)} bytes)")
+    click.echo(str(memory_report(ext)))
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write a memory-over-time plot of the training step (PNG).")
+def inspect(model, as_json, plot):
+    """Show a model's ops, trainable layers and (if extended) its training plan."""
+    from .inspect import describe, plot_memory
+    from .converter import ConversionError
+    try:
+        info = describe(_read(model))
+    except ConversionError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        click.echo(info["text"])
+    if plot:
+        plot_memory(_read(model), plot)
+        click.echo(f"wrote {plot}")
+
+
+def _load_data(name: str):
+    from .data import load_fashion_mnist, load_mnist, load_sklearn_digits
+    if name == "digits":
+        return load_sklearn_digits()
+    if name == "mnist":
+        return load_mnist("test")
+    if name == "fashion-mnist":
+        return load_fashion_mnist("test")
+    path = Path(name)
+    if path.suffix == ".npz" and path.exists():
+        d = np.load(path)
+        if "x" not in d or "y" not in d:
+            raise click.BadParameter(f"{name}: an .npz needs arrays 'x' and 'y'")
+        return d["x"], d["y"]
+    raise click.BadParameter(f"--data {name!r}: use digits, mnist, fashion-mnist or an .npz "
+                             "file with arrays x and y")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--data", default="digits", show_default=True,
+              help="digits | mnist | fashion-mnist | PATH.npz (arrays x, y).")
+@click.option("--n-train", type=int, default=500, show_default=True,
+              help="Samples used for training; the rest is held out for evaluation.")
+@click.option("--epochs", type=int, default=3, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=0.02, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the trained model (extended, can keep training) here.")
+def train(model, data, n_train, epochs, learning_rate, seed, output):
+    """Fine-tune an extended MODEL on the host (bit-exact with the board)."""
+    from .data import split
+    from .trainer import Trainer
+    x, y = _load_data(data)
+    if not 0 < n_train < len(x):
+        raise click.BadParameter(f"--n-train must be between 1 and {len(x) - 1}")
+    xtr, ytr, xte, yte = split(x, y, n_train, seed=seed)
+    try:
+        trainer = Trainer(_read(model), learning_rate=learning_rate, seed=seed)
+    except ValueError as exc:
+        _fail(exc)
+    before = trainer.evaluate(xte, yte)
+    history = trainer.fit(xtr, ytr, epochs=epochs)
+    after = trainer.evaluate(xte, yte)
+    click.echo(f"held-out accuracy {before['accuracy']:.3f} -> {after['accuracy']:.3f}; "
+               f"epoch losses: " + ", ".join(f"{v:.3f}" for v in history.loss))
+    if output:
+        Path(output).write_bytes(trainer.save())
+        click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+def export(model, output):
+    """Write a stock int8 .tflite (training program removed) from an extended MODEL."""
+    from .trainer import Trainer
+    try:
+        stock = Trainer(_read(model)).export()
+    except ValueError as exc:
+        _fail(exc)
+    Path(output).write_bytes(stock)
+    click.echo(f"wrote {output} ({len(stock)} bytes)")
+
+
+@main.command()
+@click.option("--board", type=click.Choice(["an386", "an500", "none"]), default="an386",
+              show_default=True, help="Firmware to replay the training steps on (none: skip).")
+def demo(board):
+    """Convert the MNIST demo CNN, fine-tune it on scikit-learn digits, replay on the board."""
+    from .demo import run_demo
+    run_demo(None if board == "none" else board, echo=click.echo)
+
+
+if __name__ == "__main__":
+    main()

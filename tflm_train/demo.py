@@ -1,0 +1,98 @@
+"""The main demo: MNIST-pretrained int8 CNN -> extended model -> fine-tune on a shifted target
+(scikit-learn digits) on the host -> the same steps on the Nano 33 BLE firmware in QEMU,
+with the trained bytes compared to the host's."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import firmware
+from .converter import SparseUpdate, convert, memory_report
+from .data import load_sklearn_digits, split
+from .trainer import Trainer
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_MODEL = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    scheme: SparseUpdate = field(
+        default_factory=lambda: SparseUpdate(n_bias=4, weights={-1: 1.0, -2: 1.0}))
+    learning_rate: float = 0.02
+    epochs: int = 3
+    n_train: int = 500
+    seed: int = 0
+    rounding: str = "stochastic"
+    firmware_steps: int = 64  # steps replayed on the board (samples live in its flash)
+
+
+def demo_inputs(config: DemoConfig | None = None):
+    """(extended model, target data split) of the demo; deterministic."""
+    config = config or DemoConfig()
+    ext = convert(DEMO_MODEL.read_bytes(), config.scheme)
+    x, y = load_sklearn_digits()
+    return ext, split(x, y, config.n_train, seed=config.seed)
+
+
+def firmware_steps(ext: bytes, x_train, y_train, config: DemoConfig) -> firmware.StepsFile:
+    """The first `firmware_steps` updates that Trainer.fit makes (same order, seed, rounding)."""
+    trainer = Trainer(ext, learning_rate=config.learning_rate, seed=config.seed,
+                      rounding=config.rounding)
+    order = np.random.default_rng(config.seed).permutation(len(x_train))[:config.firmware_steps]
+    samples = trainer.quantize_input(x_train[order]).reshape(len(order), -1)
+    return firmware.StepsFile(samples, y_train[order], config.learning_rate, trainer.seed + 1,
+                              config.rounding)
+
+
+def regenerate_firmware_inputs(config: DemoConfig | None = None) -> None:
+    """Write examples/firmware/train/demo/{model.tflite, steps.bin} for the Bazel test."""
+    config = config or DemoConfig()
+    ext, (xtr, ytr, _, _) = demo_inputs(config)
+    firmware.write_inputs(ext, firmware_steps(ext, xtr, ytr, config))
+
+
+def run_demo(board: str | None = "an386", config: DemoConfig | None = None,
+             echo=print) -> dict:
+    """Run the demo; returns the numbers it printed. board=None skips the firmware part."""
+    config = config or DemoConfig()
+    echo(f"base model: {DEMO_MODEL.relative_to(ROOT)} (int8 CNN pre-trained on MNIST)")
+    ext, (xtr, ytr, xte, yte) = demo_inputs(config)
+    s = config.scheme
+    echo(f"converted with SparseUpdate(n_bias={s.n_bias}, weights={s.weights}, qas={s.qas})")
+    report = memory_report(ext)
+    echo(str(report))
+    trainer = Trainer(ext, learning_rate=config.learning_rate, seed=config.seed,
+                      rounding=config.rounding)
+    before = trainer.evaluate(xte, yte)
+    echo(f"target: scikit-learn digits in MNIST layout, {len(xtr)} training / {len(xte)} "
+         f"held-out samples")
+    history = trainer.fit(xtr, ytr, epochs=config.epochs)
+    after = trainer.evaluate(xte, yte)
+    echo(f"held-out accuracy before {before['accuracy']:.3f} -> after {after['accuracy']:.3f} "
+         f"(loss {before['loss']:.3f} -> {after['loss']:.3f}); epoch losses "
+         + ", ".join(f"{v:.3f}" for v in history.loss))
+    result = {"before": before, "after": after, "memory": report.as_dict()}
+    if board is None:
+        return result
+    steps = firmware_steps(ext, xtr, ytr, config)
+    firmware.write_inputs(ext, steps)
+    echo(f"building the training firmware for {firmware.BOARDS[board]} ...")
+    elf = firmware.build(board)
+    echo(f"running {len(steps.labels)} training steps in QEMU ...")
+    board_run = firmware.run_board(board, elf)
+    host_run = firmware.run_host(ext, steps)
+    for line in firmware.memory_lines(board_run):
+        echo("  " + line)
+    same = (board_run.tensors == host_run.tensors and board_run.losses == host_run.losses
+            and len(board_run.tensors) > 0)
+    n_bytes = sum(len(v) for v in host_run.tensors.values())
+    echo(f"board vs host after {len(steps.labels)} steps: {len(host_run.tensors)} trained "
+         f"tensors, {n_bytes} bytes, losses of every step: "
+         + ("BYTE-IDENTICAL" if same else "DIFFERENT"))
+    result["firmware_identical"] = same
+    if not same:
+        raise RuntimeError("the firmware's trained bytes differ from the host's")
+    return result

@@ -1,0 +1,108 @@
+"""Run training steps in the QEMU firmware (examples/firmware/train) and on the host, and compare.
+
+The firmware embeds an extended model and a steps file at build time. `write_inputs` writes
+them (default: the committed demo inputs that the Bazel test uses), `build` builds the ELF for a
+board with Bazel, `run_board` runs it in QEMU and parses what it printed, and `run_host` performs
+the same steps through the Python binding of the same C++ runtime.
+"""
+from __future__ import annotations
+
+import re
+import struct
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .binding import ROUNDING, NativeSession
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_DIR = ROOT / "examples" / "firmware" / "train"
+DEMO_DIR = TRAIN_DIR / "demo"
+BOARDS = {"an386": "Arduino Nano 33 BLE (QEMU mps2-an386, Cortex-M4F, 256 KB RAM / 1 MB flash)",
+          "an500": "STM32F746 (QEMU mps2-an500, Cortex-M7, 320 KB RAM / 1 MB flash)"}
+STEPS_MAGIC = 0x44535454
+
+
+@dataclass
+class StepsFile:
+    samples: np.ndarray  # int8 [n, sample_bytes]
+    labels: np.ndarray   # int [n]
+    learning_rate: float
+    seed: int
+    rounding: str
+
+    def encode(self) -> bytes:
+        n, size = self.samples.shape
+        out = [struct.pack("<4IfIi", STEPS_MAGIC, 1, n, size, self.learning_rate, self.seed,
+                           ROUNDING[self.rounding])]
+        pad = b"\0" * ((-size) % 4)
+        for s, label in zip(self.samples, self.labels):
+            out.append(struct.pack("<i", int(label)) + s.astype(np.int8).tobytes() + pad)
+        return b"".join(out)
+
+
+@dataclass
+class TrainRun:
+    losses: list[int] = field(default_factory=list)  # float32 bit patterns
+    tensors: dict[int, bytes] = field(default_factory=dict)
+    output: str = ""
+
+
+def write_inputs(model: bytes, steps: StepsFile, directory: Path = DEMO_DIR) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "model.tflite").write_bytes(model)
+    (directory / "steps.bin").write_bytes(steps.encode())
+
+
+def build(board: str) -> Path:
+    """Build the training firmware for `board` (an386 or an500); returns the ELF path."""
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}; use one of {', '.join(BOARDS)}")
+    target = "//examples/firmware/train:train_demo.elf"
+    proc = subprocess.run(["bazel", "build", f"--config={board}", target], cwd=ROOT,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bazel build --config={board} {target} failed:\n{proc.stderr[-3000:]}")
+    return ROOT / "bazel-bin" / "examples" / "firmware" / "train" / "train_demo.elf"
+
+
+def run_board(board: str, elf: Path, timeout: int = 600) -> TrainRun:
+    """Run the firmware in QEMU with the board's memory limits; parse its report."""
+    proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
+                          capture_output=True, text=True, timeout=timeout)
+    run = parse_output(proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        raise RuntimeError(f"firmware on {board} exited with {proc.returncode}:\n"
+                           f"{run.output[-3000:]}")
+    return run
+
+
+def parse_output(text: str) -> TrainRun:
+    run = TrainRun(output=text)
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"step \d+ label -?\d+ loss 0x([0-9a-f]{8})$", line)
+        if m:
+            run.losses.append(int(m.group(1), 16))
+        m = re.match(r"tensor (\d+) (\d+)$", line)
+        if m and i + 1 < len(lines):
+            run.tensors[int(m.group(1))] = bytes.fromhex(lines[i + 1].strip())
+    return run
+
+
+def run_host(model: bytes, steps: StepsFile) -> TrainRun:
+    """The same steps through the host build of the runtime."""
+    session = NativeSession(model, seed=steps.seed)
+    run = TrainRun()
+    for sample, label in zip(steps.samples, steps.labels):
+        loss = session.train_step(sample, int(label), steps.learning_rate, steps.rounding)
+        run.losses.append(struct.unpack("<I", struct.pack("<f", loss))[0])
+    run.tensors = {t: session.tensor_bytes(t) for t in session.trained_tensors()}
+    return run
+
+
+def memory_lines(run: TrainRun) -> list[str]:
+    """The firmware's own report of arena, stack and RAM use."""
+    return [l for l in run.output.splitlines() if l.startswith(("[train]", "[board]"))]

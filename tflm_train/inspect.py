@@ -1,0 +1,101 @@
+"""Human-readable descriptions of plain and extended models, and a memory-over-time plot."""
+from __future__ import annotations
+
+from .converter import compile_model, memory_report
+from .converter.graph import build_graph
+from .converter.program import METADATA_NAME, decode_header
+from .converter.tflite_io import get_metadata, read_model
+
+
+def describe(model_bytes: bytes) -> dict:
+    """Ops, trainable layers, and for an extended model its plan; `text` is for people."""
+    model = read_model(model_bytes)
+    graph = build_graph(model)
+    lines = [f"{len(graph.ops)} ops, {len(graph.tensors)} tensors, {len(model_bytes)} bytes"]
+    for op in graph.ops:
+        t_out = graph.tensors[op.outputs[0]]
+        lines.append(f"  op {op.index:3d} {op.kind:18s} -> {list(t_out.shape)} "
+                     f"{op.activation if op.kind in ('CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED') else ''}")
+    layers = []
+    lines.append("trainable layers (index, negative index, weight tensor, shape):")
+    trainable = graph.trainable_ops()
+    for i, op in enumerate(trainable):
+        w = graph.tensors[op.inputs[1]]
+        layers.append({"index": i, "op": op.index, "kind": op.kind, "weight": w.name,
+                       "shape": list(w.shape)})
+        lines.append(f"  {i:3d} {i - len(trainable):4d}  {op.kind:18s} {w.name} {list(w.shape)}")
+    info = {"ops": [op.kind for op in graph.ops], "trainable_layers": layers}
+    blob = get_metadata(model, METADATA_NAME)
+    if blob is not None:
+        header = decode_header(blob)
+        report = memory_report(model_bytes)
+        info["program"] = {k: v for k, v in header.items() if k != "magic"}
+        info["memory"] = report.as_dict()
+        lines.append(f"training program v{header['version']}: {header['n_instructions']} "
+                     f"instructions ({header['n_forward']} forward), {header['n_layers']} "
+                     f"updated layers, QAS {'on' if header['flags'] & 1 else 'off'}")
+        lines.append(str(report))
+    else:
+        lines.append("not extended: run `tflm-train convert` to make it trainable")
+    info["text"] = "\n".join(lines)
+    return info
+
+
+def plot_memory(model_bytes: bytes, path: str) -> None:
+    """Bytes live in the activation region at each step of the training program (PNG)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .converter.planner import peak_live_bytes
+    from .converter.tflite_io import set_metadata, write_model
+
+    model = read_model(model_bytes)
+    if get_metadata(model, METADATA_NAME) is None:
+        raise ValueError("plot needs an extended model (tflm-train convert)")
+    # Recompile the stored scheme's program from the inference graph to get the lifetimes.
+    set_metadata(model, METADATA_NAME, b"")
+    model.metadata = [m for m in model.metadata if m.name not in (METADATA_NAME,
+                                                                  METADATA_NAME.encode())]
+    from .converter.scheme import SparseUpdate
+    scheme = _scheme_from(model_bytes)
+    _, _, step = compile_model(write_model(model), scheme)
+    curve = peak_live_bytes(step.buffers)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.step(range(len(curve)), [c / 1024 for c in curve], where="post")
+    ax.axvline(step.program.n_forward - 0.5, color="gray", ls="--", lw=1)
+    ax.text(step.program.n_forward, max(curve) / 1024 * 0.95, " backward + updates",
+            va="top", fontsize=8)
+    ax.set_xlabel("instruction")
+    ax.set_ylabel("live activations + gradients (KB)")
+    ax.set_title(f"training step memory (persistent {step.program.persistent_bytes / 1024:.1f} KB "
+                 "not shown)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _scheme_from(model_bytes: bytes):
+    """Rebuild the SparseUpdate an extended model was converted with, from its layer table."""
+    import struct
+
+    from .converter.program import LAYER_WORDS
+    from .converter.scheme import SparseUpdate
+    model = read_model(model_bytes)
+    graph = build_graph(model)
+    blob = get_metadata(model, METADATA_NAME)
+    h = decode_header(blob)
+    words = struct.unpack(f"<{len(blob) // 4}i", blob)
+    trainable = [op.index for op in graph.trainable_ops()]
+    weights, bias_layers = {}, []
+    for i in range(h["n_layers"]):
+        base = h["off_layers"] + i * LAYER_WORDS
+        op_index, _, _, cout, k, update_bias = words[base:base + 6]
+        pos = trainable.index(op_index)
+        if k:
+            ratio = min((r for r in (1 / 8, 1 / 4, 1 / 2, 1.0)), key=lambda r: abs(r * cout - k))
+            weights[pos] = ratio
+        if update_bias and not k:
+            bias_layers.append(pos)
+    n_bias = len(trainable) - min(bias_layers) if bias_layers else 0
+    return SparseUpdate(n_bias=n_bias, weights=weights, qas=bool(h["flags"] & 1))

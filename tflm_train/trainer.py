@@ -1,0 +1,174 @@
+"""Host-side training over the C++ runtime: fit / evaluate / predict / memory_report / export."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .binding import NativeSession
+from .converter import MemoryReport, memory_report
+from .converter.graph import build_graph
+from .converter.program import METADATA_NAME
+from .converter.tflite_io import get_metadata, read_model, write_model
+
+
+@dataclass
+class History:
+    """Per-epoch training loss (mean over steps) and, if validation data was given, accuracy."""
+    loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+
+
+class Trainer:
+    """Train an extended .tflite (from `tflm_train.convert`) on the host, bit-for-bit as the MCU.
+
+    learning_rate: SGD step size; with QAS (the default scheme) it means what it means for
+        fp32 SGD on the real-valued weights.
+    rounding: "stochastic" (unbiased, seeded, same on host and MCU) or "nearest".
+    seed: seeds the shuffling and the stochastic rounding.
+    """
+
+    def __init__(self, extended: bytes, learning_rate: float = 0.05, seed: int = 0,
+                 rounding: str = "stochastic"):
+        if rounding not in ("stochastic", "nearest"):
+            raise ValueError(f"rounding={rounding!r}: use 'stochastic' or 'nearest'")
+        if not learning_rate > 0:
+            raise ValueError(f"learning_rate={learning_rate!r} must be positive")
+        self._extended = bytes(extended)
+        model = read_model(self._extended)
+        if get_metadata(model, METADATA_NAME) is None:
+            raise ValueError("not an extended tflm-train model: run tflm_train.convert() on "
+                             "the int8 .tflite first")
+        self._graph = build_graph(model)
+        self.learning_rate = float(learning_rate)
+        self.rounding = rounding
+        self.seed = int(seed)
+        self._session = NativeSession(self._extended, seed=self.seed + 1)
+        self._rng = np.random.default_rng(self.seed)
+        inp = self._graph.tensors[self._graph.inputs[0]]
+        out = self._graph.tensors[self._graph.outputs[0]]
+        self.input_shape = tuple(inp.shape)
+        self._in_q = (float(inp.scale[0]), int(inp.zero_point[0]))
+        self._out_q = (float(out.scale[0]), int(out.zero_point[0]))
+        producer = self._graph.producer(self._graph.outputs[0])
+        self._softmax_output = producer is not None and producer.kind == "SOFTMAX"
+        self.num_classes = int(out.shape[-1])
+
+    # -- data -------------------------------------------------------------------------------
+    def quantize_input(self, x) -> np.ndarray:
+        """int8 samples shaped like the model input; float inputs are quantised with the
+        model's input scale and zero point (int8 inputs pass through)."""
+        x = np.asarray(x)
+        per_sample = int(np.prod(self.input_shape[1:]))
+        if x.size % per_sample:
+            raise ValueError(f"inputs of shape {x.shape} do not split into samples of shape "
+                             f"{self.input_shape[1:]}")
+        x = x.reshape((-1,) + self.input_shape[1:])
+        if x.dtype == np.int8:
+            return x
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"inputs must be float (real values) or int8, got {x.dtype}")
+        scale, zp = self._in_q
+        return np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8)
+
+    def _labels(self, y, n: int) -> np.ndarray:
+        y = np.asarray(y).reshape(-1)
+        if y.size != n:
+            raise ValueError(f"{y.size} labels for {n} samples")
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= self.num_classes:
+            raise ValueError(f"labels must be class indices in [0, {self.num_classes})")
+        return y.astype(np.int64)
+
+    # -- training ---------------------------------------------------------------------------
+    def fit(self, x, y, epochs: int = 1, batch_size: int = 1, shuffle: bool = True,
+            validation_data=None, progress: bool = True) -> History:
+        """SGD over (x, y) for `epochs`; one update per sample (batch_size=1)."""
+        if batch_size != 1:
+            raise ValueError("batch_size must be 1: mini-batch gradient accumulation is not "
+                             "implemented in the runtime yet")
+        xq = self.quantize_input(x)
+        labels = self._labels(y, len(xq))
+        history = History()
+        for epoch in range(epochs):
+            order = self._rng.permutation(len(xq)) if shuffle else np.arange(len(xq))
+            losses = []
+            bar = tqdm(order, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
+                       unit="step", leave=False)
+            for i in bar:
+                losses.append(self._session.train_step(xq[i], int(labels[i]),
+                                                       self.learning_rate, self.rounding))
+                if len(losses) % 50 == 0:
+                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+            history.loss.append(float(np.mean(losses)) if losses else float("nan"))
+            if validation_data is not None:
+                history.val_accuracy.append(self.evaluate(*validation_data)["accuracy"])
+        return history
+
+    def train_step(self, x, label: int) -> float:
+        """One update on one sample; returns its loss."""
+        xq = self.quantize_input(x)
+        return self._session.train_step(xq[0], int(self._labels([label], 1)[0]),
+                                        self.learning_rate, self.rounding)
+
+    # -- inference --------------------------------------------------------------------------
+    def predict(self, x, dequantize: bool = False) -> np.ndarray:
+        """Model outputs for each sample: int8 as the model defines them, or real values."""
+        xq = self.quantize_input(x)
+        out = np.stack([self._session.invoke(s) for s in xq]) if len(xq) else \
+            np.zeros((0, self.num_classes), np.int8)
+        if dequantize:
+            scale, zp = self._out_q
+            return (out.astype(np.float32) - zp) * scale
+        return out
+
+    def evaluate(self, x, y) -> dict:
+        """Accuracy and mean cross-entropy loss."""
+        xq = self.quantize_input(x)
+        labels = self._labels(y, len(xq))
+        real = self.predict(xq, dequantize=True)
+        if self._softmax_output:
+            probs = np.clip(real, 1e-7, 1.0)
+        else:
+            z = real - real.max(axis=1, keepdims=True)
+            probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        loss = float(-np.mean(np.log(np.maximum(probs[np.arange(len(labels)), labels], 1e-7))))
+        acc = float(np.mean(real.argmax(axis=1) == labels))
+        return {"accuracy": acc, "loss": loss}
+
+    # -- reports and export -----------------------------------------------------------------
+    def memory_report(self) -> MemoryReport:
+        """Planned peak arena, updated-weight SRAM and flash bytes (the runtime checked the
+        plan on open and allocates exactly the planned arena)."""
+        report = memory_report(self._extended)
+        assert report.arena_bytes == self._session.arena_bytes
+        return report
+
+    def trained_tensors(self) -> dict[int, bytes]:
+        """Current bytes of every tensor being trained, keyed by tensor index."""
+        return {t: self._session.tensor_bytes(t) for t in self._session.trained_tensors()}
+
+    def save(self) -> bytes:
+        """The extended model with the trained weights, to resume training later."""
+        model = read_model(self._extended)
+        tensors = model.subgraphs[0].tensors
+        for t, data in self.trained_tensors().items():
+            model.buffers[tensors[t].buffer].data = np.frombuffer(data, np.uint8).copy()
+        return write_model(model)
+
+    def export(self) -> bytes:
+        """A stock int8 .tflite with the trained weights (training program removed)."""
+        model = read_model(self._extended)
+        tensors = model.subgraphs[0].tensors
+        for t, data in self.trained_tensors().items():
+            model.buffers[tensors[t].buffer].data = np.frombuffer(data, np.uint8).copy()
+        kept = [m for m in (model.metadata or []) if _name(m.name) != METADATA_NAME]
+        for m in model.metadata or []:
+            if _name(m.name) == METADATA_NAME:
+                model.buffers[m.buffer].data = None
+        model.metadata = kept or None
+        return write_model(model)
+
+
+def _name(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
