@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test: installs first if needed, then the Bazel tests (host, and the firmware in
+# QEMU for both boards), then pytest (all tests, slow ones included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+echo "[test] bazel test //... (host)"
+bazel test //... 2>&1 | grep -E "PASSED|FAILED|SKIPPED|NO STATUS|Executed|ERROR" || true
+bazel test //... > /dev/null 2>&1
+for board in an386 an500; do
+  echo "[test] bazel test --config=$board //examples/... (firmware in QEMU)"
+  bazel test --config=$board //examples/... 2>&1 | grep -E "PASSED|FAILED|Executed|ERROR" || true
+  bazel test --config=$board //examples/... > /dev/null 2>&1
+done
+echo "[test] pytest"
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
