@@ -7,7 +7,6 @@ namespace tflm_train {
 MeanQuant MeanPrepare(float input_scale, int32_t input_zero_point, float output_scale,
                       int32_t output_zero_point) {
   MeanQuant q;
-  q.same_quant = input_scale == output_scale && input_zero_point == output_zero_point;
   q.input_zero_point = input_zero_point;
   q.output_zero_point = output_zero_point;
   const QuantMultiplier m =
@@ -42,27 +41,19 @@ void MeanSpatialInt8(const MeanQuant& quant, const Dims& input_dims, const int8_
   // integer division keeps precision, bounded so the shift stays within the MBQM range.
   int32_t mult = quant.multiplier;
   int32_t shift = quant.shift;
-  if (!quant.same_quant) {
-    int32_t extra = FloorLog2(static_cast<uint64_t>(count));
-    if (extra > 32) extra = 32;
-    if (extra > 31 + shift) extra = 31 + shift;
-    mult = static_cast<int32_t>((static_cast<int64_t>(mult) << extra) / count);
-    shift -= extra;
-  }
+  int32_t extra = FloorLog2(static_cast<uint64_t>(count));
+  if (extra > 32) extra = 32;
+  if (extra > 31 + shift) extra = 31 + shift;
+  mult = static_cast<int32_t>((static_cast<int64_t>(mult) << extra) / count);
+  shift -= extra;
   for (int32_t b = 0; b < input_dims.n; ++b) {
     for (int32_t c = 0; c < depth; ++c) {
       int32_t sum = 0;
       const int8_t* p = input + static_cast<int64_t>(b) * count * depth + c;
       for (int64_t i = 0; i < count; ++i) sum += p[i * depth];
-      int32_t out;
-      if (quant.same_quant) {
-        out = static_cast<int32_t>(sum / count);
-      } else {
-        const int32_t centred = static_cast<int32_t>(sum - quant.input_zero_point * count);
-        out = MultiplyByQuantizedMultiplier(centred, mult, shift) + quant.output_zero_point;
-        out = ClampToRange(out, -128, 127);
-      }
-      output[b * depth + c] = static_cast<int8_t>(out);
+      const int32_t centred = static_cast<int32_t>(sum - quant.input_zero_point * count);
+      int32_t out = MultiplyByQuantizedMultiplier(centred, mult, shift) + quant.output_zero_point;
+      output[b * depth + c] = static_cast<int8_t>(ClampToRange(out, -128, 127));
     }
   }
 }

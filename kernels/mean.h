@@ -1,5 +1,7 @@
 // int8 MEAN over the spatial axes (H, W) of an NHWC tensor; the output is N x C (keep_dims only
-// changes the output shape, not the data layout).
+// changes the output shape, not the data layout). TFLM (as shipped in the wheel) always takes the
+// requantising path, even when input and output quantisation are identical: 1/count is folded
+// into the input/output multiplier, so the result is not a plain rounded average.
 #ifndef TFLM_TRAIN_KERNELS_MEAN_H_
 #define TFLM_TRAIN_KERNELS_MEAN_H_
 
@@ -10,9 +12,6 @@
 namespace tflm_train {
 
 struct MeanQuant {
-  // True when input and output scale and zero point are identical: TFLM then averages the raw
-  // int8 values with a truncating integer division and no requantisation.
-  bool same_quant;
   int32_t input_zero_point;
   int32_t output_zero_point;
   int32_t multiplier;  // input_scale / output_scale

@@ -1,0 +1,594 @@
+"""Bit-exactness of the forward int8 kernels against the tflite-micro wheel (TFLM reference).
+
+Each case builds a random single-op int8 model with TensorFlow, runs it in the wheel, then runs
+our kernel (prepare + eval through tests/native/forward_shim.cc) on the same int8 input with the
+raw float scales / zero points / options read back from the flatbuffer, and requires equality.
+"""
+from __future__ import annotations
+
+import ctypes
+import random
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from tests import tflite_single_op as tso  # noqa: E402
+from tests.native_libs import load_shim  # noqa: E402
+
+F, I, D, P = ctypes.c_float, ctypes.c_int32, ctypes.c_double, ctypes.c_void_p
+IP = ctypes.POINTER(ctypes.c_int32)
+
+_SIGS = {
+    "fs_quantize_multiplier": [D, IP, IP],
+    "fs_multiply_by_quantized_multiplier": [I, I, I],
+    "fs_activation_range": [I, F, I, IP, IP],
+    "fs_conv": [P, P, F, I, P, P, P, I, P, F, I, I, I, I, I, I, I, P, P],
+    "fs_depthwise_conv": [P, P, F, I, P, P, P, I, P, F, I, I, I, I, I, I, I, I, P, P],
+    "fs_fully_connected": [P, I, I, F, I, P, I, P, I, I, P, F, I, I, P],
+    "fs_pool": [I, P, P, F, I, I, I, I, I, I, I, P, P],
+    "fs_mean": [P, P, F, I, F, I, P],
+    "fs_softmax": [P, I, I, F, F, P],
+    "fs_add": [P, P, F, I, P, P, F, I, F, I, I, P, P],
+    "fs_pad": [P, P, P, P, I, I, I, P],
+    "fs_concatenation": [I, P, P, P, P, F, I, I, I, I, P],
+    "fs_quantize": [P, I, F, I, P],
+    "fs_requantize": [P, I, F, I, F, I, P],
+    "fs_dequantize": [P, I, F, I, P],
+}
+
+
+@pytest.fixture(scope="module")
+def shim():
+    lib = load_shim("forward_shim")
+    for name, args in _SIGS.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = ctypes.c_int if name not in ("fs_quantize_multiplier", "fs_activation_range") \
+            else None
+    lib.fs_multiply_by_quantized_multiplier.restype = ctypes.c_int32
+    return lib
+
+
+def ptr(a):
+    # data_as keeps the array alive for the duration of the call (temporaries are common here).
+    return None if a is None else a.ctypes.data_as(ctypes.c_void_p)
+
+
+def i32(xs):
+    return np.ascontiguousarray(np.asarray(xs, dtype=np.int32))
+
+
+def nhwc4(shape):
+    """Extends a shape to 4-D NHWC with leading 1s."""
+    shape = tuple(shape)
+    return (1,) * (4 - len(shape)) + shape
+
+
+def rand_int8(rng: np.random.Generator, shape):
+    return rng.integers(-128, 128, size=shape, dtype=np.int8)
+
+
+def rand_range(rng: random.Random):
+    lo = -rng.uniform(0.0, 4.0) if rng.random() < 0.8 else rng.uniform(0.0, 0.5)
+    # Keep some positive range so fused ReLUs never see an all-zero (degenerate-scale) output.
+    hi = max(lo + rng.uniform(0.05, 6.0), 0.3)
+    return (lo, hi)
+
+
+def act_fn(rng: random.Random):
+    return rng.choice([
+        lambda v: v,
+        tf.nn.relu,
+        tf.nn.relu6,
+        lambda v: tf.clip_by_value(v, -1.0, 1.0),
+    ])
+
+
+def convert(fn, shapes, ranges, **kw):
+    return tso.convert(tf.autograph.experimental.do_not_convert(fn), shapes, ranges, **kw)
+
+
+def check_equal(ours, ref, what):
+    ours = np.asarray(ours).reshape(-1)
+    ref = np.asarray(ref).reshape(-1)
+    bad = np.nonzero(ours != ref)[0]
+    assert bad.size == 0, (f"{what}: {bad.size}/{ref.size} mismatches, first at {bad[0]}: "
+                           f"ours {ours[bad[0]]} tflm {ref[bad[0]]}")
+
+
+# ------------------------------------------------------------------------------ quant math
+
+def test_quantize_multiplier_edge_cases(shim):
+    def qm(x):
+        m, s = ctypes.c_int32(), ctypes.c_int32()
+        shim.fs_quantize_multiplier(x, ctypes.byref(m), ctypes.byref(s))
+        return m.value, s.value
+    assert qm(0.0) == (0, 0)
+    assert qm(1.0) == (1 << 30, 1)
+    assert qm(0.5) == (1 << 30, 0)
+    assert qm(0.75) == (3 << 29, 0)
+    # q rounds up to exactly 1.0 -> renormalised.
+    assert qm(1.0 - 2.0 ** -40) == (1 << 30, 1)
+    assert qm(-0.5) == (-(1 << 30), 0)
+    assert qm(2.0 ** -40) == (0, 0)  # flushed to zero (shift < -31)
+    assert qm(2.0 ** -31) == (1 << 30, -30)
+    assert qm(2.0 ** 40) == ((1 << 31) - 1, 30)  # saturated
+    # Round half away from zero in the mantissa.
+    assert qm(0.5 + 2.0 ** -32) == ((1 << 30) + 1, 0)
+    assert qm(0.5 + 2.0 ** -33) == (1 << 30, 0)
+
+
+def test_multiply_by_quantized_multiplier(shim):
+    mbqm = shim.fs_multiply_by_quantized_multiplier
+    assert mbqm(100, 1 << 30, 0) == 50
+    assert mbqm(3, 1 << 30, -1) == 1      # 0.75 -> 1
+    assert mbqm(-3, 1 << 30, -1) == -1    # -0.75 -> -1
+    assert mbqm(-2, 1 << 30, -2) == 0     # -0.25 -> 0
+    assert mbqm(6, 1 << 30, -3) == 0      # 0.375 -> 0
+    assert mbqm(10, 1 << 30, -3) == 1     # 0.625 -> 1
+    assert mbqm(5, 1 << 30, -2) == 1      # 0.625 -> 1
+    assert mbqm(-10, 1 << 30, -3) == -1   # -0.625 -> -1
+    assert mbqm(-2**31, -2**31, 0) == 2**31 - 1
+    assert mbqm(7, 1 << 30, 3) == 28
+
+
+# ------------------------------------------------------------------------------ CONV_2D
+
+def _conv_case(shim, seed, depthwise=False):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    n = rng.choice([1, 1, 2])
+    h, w = rng.randint(3, 10), rng.randint(3, 10)
+    cin = rng.randint(1, 6)
+    kh, kw = rng.randint(1, min(4, h)), rng.randint(1, min(4, w))
+    padding = rng.choice(["SAME", "VALID"])
+    if rng.random() < 0.3:
+        dil, stride = rng.randint(2, 3), 1
+    else:
+        dil, stride = 1, rng.randint(1, 3)
+    if padding == "VALID" and (kh - 1) * dil + 1 > h or (kw - 1) * dil + 1 > w:
+        padding = "SAME"
+    use_bias = rng.random() < 0.7
+    act = act_fn(rng)
+    if depthwise:
+        dm = rng.randint(1, 3)
+        wgt = nrng.normal(0, 1, (kh, kw, cin, dm)).astype(np.float32) * rng.uniform(0.1, 2)
+        cout = cin * dm
+    else:
+        cout = rng.randint(1, 8)
+        wgt = nrng.normal(0, 1, (kh, kw, cin, cout)).astype(np.float32) * rng.uniform(0.1, 2)
+    bias = nrng.normal(0, 1, (cout,)).astype(np.float32)
+
+    def fn(x):
+        if depthwise:
+            y = tf.nn.depthwise_conv2d(x, wgt, [1, stride, stride, 1], padding,
+                                       dilations=[dil, dil])
+        else:
+            y = tf.nn.conv2d(x, wgt, stride, padding, dilations=dil)
+        if use_bias:
+            y = y + bias
+        return act(y)
+
+    buf = convert(fn, [(n, h, w, cin)], [rand_range(rng)], seed=seed)
+    op = tso.single_op(buf)
+    assert op.op_name == ("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D")
+    x, f = op.inputs[0], op.inputs[1]
+    b = op.inputs[2] if len(op.inputs) > 2 else None
+    out = op.outputs[0]
+    o = op.op.builtinOptions
+    inp = rand_int8(nrng, x.shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    od = np.zeros(4, np.int32)
+    fscales = np.ascontiguousarray(f.scales, np.float32)
+    fdata = np.ascontiguousarray(f.data)
+    bdata = None if b is None or b.data is None else np.ascontiguousarray(b.data, np.int32)
+    if depthwise:
+        rc = shim.fs_depthwise_conv(ptr(inp), ptr(i32(x.shape)), x.scale, x.zero_point,
+                                    ptr(fdata), ptr(i32(f.shape)), ptr(fscales), len(fscales),
+                                    ptr(bdata), out.scale, out.zero_point, o.depthMultiplier or
+                                    (f.shape[3] // x.shape[3]), o.strideH, o.strideW,
+                                    o.dilationHFactor, o.dilationWFactor, o.padding,
+                                    o.fusedActivationFunction, ptr(ours), ptr(od))
+    else:
+        rc = shim.fs_conv(ptr(inp), ptr(i32(x.shape)), x.scale, x.zero_point, ptr(fdata),
+                          ptr(i32(f.shape)), ptr(fscales), len(fscales), ptr(bdata), out.scale,
+                          out.zero_point, o.strideH, o.strideW, o.dilationHFactor,
+                          o.dilationWFactor, o.padding, o.fusedActivationFunction, ptr(ours),
+                          ptr(od))
+    assert rc == 0
+    assert tuple(od) == out.shape
+    check_equal(ours, ref, f"conv seed={seed} dw={depthwise}")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_conv(shim, seed):
+    _conv_case(shim, seed)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_depthwise_conv(shim, seed):
+    _conv_case(shim, 1000 + seed, depthwise=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 200))
+def test_conv_sweep(shim, seed):
+    _conv_case(shim, seed)
+    _conv_case(shim, 1000 + seed, depthwise=True)
+
+
+# ------------------------------------------------------------------------------ FULLY_CONNECTED
+
+def _fc_case(shim, seed, per_channel):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    batches, depth, units = rng.randint(1, 4), rng.randint(1, 40), rng.randint(1, 20)
+    wgt = (nrng.normal(0, 1, (depth, units)) * rng.uniform(0.05, 2)).astype(np.float32)
+    bias = nrng.normal(0, 1, (units,)).astype(np.float32)
+    use_bias = rng.random() < 0.7
+    act = act_fn(rng)
+
+    def fn(x):
+        y = tf.matmul(x, wgt)
+        return act(y + bias if use_bias else y)
+
+    buf = convert(fn, [(batches, depth)], [rand_range(rng)], seed=seed,
+                  per_channel_dense=per_channel)
+    op = tso.single_op(buf)
+    assert op.op_name == "FULLY_CONNECTED"
+    x, f = op.inputs[0], op.inputs[1]
+    b = op.inputs[2] if len(op.inputs) > 2 else None
+    out = op.outputs[0]
+    assert (len(f.scales) > 1) == (per_channel and units > 1)
+    inp = rand_int8(nrng, x.shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    fscales = np.ascontiguousarray(f.scales, np.float32)
+    bdata = None if b is None or b.data is None else np.ascontiguousarray(b.data, np.int32)
+    rc = shim.fs_fully_connected(ptr(inp), batches, depth, x.scale, x.zero_point,
+                                 ptr(np.ascontiguousarray(f.data)), units, ptr(fscales),
+                                 len(fscales), int(f.zero_points[0]), ptr(bdata), out.scale,
+                                 out.zero_point, op.op.builtinOptions.fusedActivationFunction,
+                                 ptr(ours))
+    assert rc == 0
+    check_equal(ours, ref, f"fc seed={seed} per_channel={per_channel}")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fully_connected_per_channel(shim, seed):
+    _fc_case(shim, 2000 + seed, True)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fully_connected_per_tensor(shim, seed):
+    _fc_case(shim, 3000 + seed, False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 160))
+def test_fully_connected_sweep(shim, seed):
+    _fc_case(shim, 2000 + seed, True)
+    _fc_case(shim, 3000 + seed, False)
+
+
+# ------------------------------------------------------------------------------ pools
+
+def _pool_case(shim, seed, is_max):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    n, h, w, c = rng.choice([1, 2]), rng.randint(2, 10), rng.randint(2, 10), rng.randint(1, 5)
+    fh, fw = rng.randint(1, min(4, h)), rng.randint(1, min(4, w))
+    sh, sw = rng.randint(1, 3), rng.randint(1, 3)
+    padding = rng.choice(["SAME", "VALID"])
+    act = rng.choice([lambda v: v, tf.nn.relu, tf.nn.relu6])
+    pool = tf.nn.max_pool2d if is_max else tf.nn.avg_pool2d
+    buf = convert(lambda x: act(pool(x, [fh, fw], [sh, sw], padding)), [(n, h, w, c)],
+                  [rand_range(rng)], seed=seed)
+    op = tso.single_op(buf)
+    assert op.op_name == ("MAX_POOL_2D" if is_max else "AVERAGE_POOL_2D")
+    x, out, o = op.inputs[0], op.outputs[0], op.op.builtinOptions
+    inp = rand_int8(nrng, x.shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    od = np.zeros(4, np.int32)
+    rc = shim.fs_pool(int(is_max), ptr(inp), ptr(i32(x.shape)), out.scale, out.zero_point,
+                      o.filterHeight, o.filterWidth, o.strideH, o.strideW, o.padding,
+                      o.fusedActivationFunction, ptr(ours), ptr(od))
+    assert rc == 0
+    assert tuple(od) == out.shape
+    check_equal(ours, ref, f"pool seed={seed} max={is_max}")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_average_pool(shim, seed):
+    _pool_case(shim, 4000 + seed, False)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_max_pool(shim, seed):
+    _pool_case(shim, 5000 + seed, True)
+
+
+# ------------------------------------------------------------------------------ MEAN
+
+def _mean_case(shim, seed, force_same_quant=False):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    n, h, w, c = rng.choice([1, 2]), rng.randint(1, 12), rng.randint(1, 12), rng.randint(1, 6)
+    keep = rng.random() < 0.5
+    buf = convert(lambda x: tf.reduce_mean(x, axis=[1, 2], keepdims=keep), [(n, h, w, c)],
+                  [rand_range(rng)], seed=seed)
+    if force_same_quant:
+        model = tso.read_model(buf)
+        sg = model.subgraphs[0]
+        qin = sg.tensors[sg.operators[0].inputs[0]].quantization
+        qout = sg.tensors[sg.operators[0].outputs[0]].quantization
+        qout.scale, qout.zeroPoint = list(qin.scale), list(qin.zeroPoint)
+        buf = tso.write_model(model)
+    op = tso.single_op(buf)
+    assert op.op_name == "MEAN"
+    x, out = op.inputs[0], op.outputs[0]
+    inp = rand_int8(nrng, x.shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    rc = shim.fs_mean(ptr(inp), ptr(i32(x.shape)), x.scale, x.zero_point, out.scale,
+                      out.zero_point, ptr(ours))
+    assert rc == 0
+    check_equal(ours, ref, f"mean seed={seed} same={force_same_quant}")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mean(shim, seed):
+    _mean_case(shim, 6000 + seed)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mean_same_quant(shim, seed):
+    _mean_case(shim, 6500 + seed, force_same_quant=True)
+
+
+# ------------------------------------------------------------------------------ SOFTMAX
+
+def _softmax_case(shim, seed):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    shape = rng.choice([(rng.randint(1, 4), rng.randint(1, 40)),
+                        (1, rng.randint(1, 4), rng.randint(1, 4), rng.randint(2, 12))])
+    lo = -rng.uniform(0.5, 20)
+    buf = convert(lambda x: tf.nn.softmax(x), [shape], [(lo, lo + rng.uniform(0.5, 30))],
+                  seed=seed)
+    beta = rng.choice([1.0, 1.0, rng.uniform(0.2, 3.0)])
+    if beta != 1.0:
+        model = tso.read_model(buf)
+        model.subgraphs[0].operators[0].builtinOptions.beta = beta
+        buf = tso.write_model(model)
+    op = tso.single_op(buf)
+    assert op.op_name == "SOFTMAX"
+    x, out = op.inputs[0], op.outputs[0]
+    beta = float(np.float32(op.op.builtinOptions.beta))
+    inp = rand_int8(nrng, x.shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    depth = x.shape[-1]
+    rc = shim.fs_softmax(ptr(inp), inp.size // depth, depth, beta, x.scale, ptr(ours))
+    assert rc == 0
+    check_equal(ours, ref, f"softmax seed={seed}")
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_softmax(shim, seed):
+    _softmax_case(shim, 7000 + seed)
+
+
+# ------------------------------------------------------------------------------ ADD
+
+def _add_case(shim, seed, broadcast):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    out_shape = [rng.choice([1, 2]), rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 6)]
+    s1, s2 = list(out_shape), list(out_shape)
+    if broadcast:
+        for d in range(4):
+            r = rng.random()
+            if r < 0.3:
+                s1[d] = 1
+            elif r < 0.6:
+                s2[d] = 1
+    act = rng.choice([lambda v: v, tf.nn.relu, tf.nn.relu6])
+    buf = convert(lambda a, b: act(a + b), [tuple(s1), tuple(s2)],
+                  [rand_range(rng), rand_range(rng)], seed=seed)
+    op = tso.single_op(buf)
+    assert op.op_name == "ADD"
+    a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]
+    ia, ib = rand_int8(nrng, a.shape), rand_int8(nrng, b.shape)
+    feeds = [None, None]
+    feeds[op.graph_inputs[0]], feeds[op.graph_inputs[1]] = 0, 1
+    graph_in = [ia, ib]
+    ordered = [graph_in[feeds.index(g)] for g in range(2)]
+    # Graph input g feeds operator input op.graph_inputs[g].
+    ordered = [[ia, ib][op.graph_inputs[g]] for g in range(2)]
+    ref = tso.run_tflm(buf, ordered)
+    ours = np.zeros(out.shape, np.int8)
+    rc = shim.fs_add(ptr(ia), ptr(i32(nhwc4(a.shape))), a.scale, a.zero_point, ptr(ib),
+                     ptr(i32(nhwc4(b.shape))), b.scale, b.zero_point, out.scale, out.zero_point,
+                     op.op.builtinOptions.fusedActivationFunction, ptr(i32(nhwc4(out.shape))),
+                     ptr(ours))
+    assert rc == 0
+    check_equal(ours, ref, f"add seed={seed} broadcast={broadcast}")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_add(shim, seed):
+    _add_case(shim, 8000 + seed, False)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_add_broadcast(shim, seed):
+    _add_case(shim, 8500 + seed, True)
+
+
+# ------------------------------------------------------------------------------ PAD / PADV2
+
+def _pad_case(shim, seed):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    rank = rng.choice([2, 3, 4])
+    shape = tuple(rng.randint(1, 5) for _ in range(rank))
+    pads = [[rng.randint(0, 2), rng.randint(0, 2)] for _ in range(rank)]
+    const = rng.choice([None, rng.uniform(-1, 1)])
+    if const is None:
+        fn = lambda x: tf.pad(x, pads)  # noqa: E731
+    else:
+        fn = lambda x: tf.pad(x, pads, constant_values=const)  # noqa: E731
+    buf = convert(fn, [shape], [rand_range(rng)], seed=seed)
+    op = tso.single_op(buf)
+    assert op.op_name in ("PAD", "PADV2")
+    x, out = op.inputs[0], op.outputs[0]
+    paddings = op.inputs[1].data.reshape(-1, 2)
+    before = [0] * (4 - rank) + [int(p[0]) for p in paddings]
+    after = [0] * (4 - rank) + [int(p[1]) for p in paddings]
+    has_const = len(op.inputs) > 2 and op.inputs[2] is not None
+    cval = int(op.inputs[2].data.reshape(-1)[0]) if has_const else 0
+    inp = rand_int8(nrng, x.shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    rc = shim.fs_pad(ptr(inp), ptr(i32(nhwc4(x.shape))), ptr(i32(before)), ptr(i32(after)),
+                     int(has_const), cval, out.zero_point, ptr(ours))
+    assert rc == 0
+    check_equal(ours, ref, f"pad seed={seed}")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pad(shim, seed):
+    _pad_case(shim, 9000 + seed)
+
+
+# ------------------------------------------------------------------------------ CONCATENATION
+
+def _concat_case(shim, seed):
+    rng = random.Random(seed)
+    nrng = np.random.default_rng(seed)
+    rank = rng.choice([2, 3, 4])
+    base = [rng.randint(1, 4) for _ in range(rank)]
+    axis = rng.randrange(rank)
+    k = rng.randint(2, 3)
+    shapes = []
+    for _ in range(k):
+        s = list(base)
+        s[axis] = rng.randint(1, 4)
+        shapes.append(tuple(s))
+    neg_axis = rng.random() < 0.3
+    buf = convert(lambda *xs: tf.concat(list(xs), axis=axis - rank if neg_axis else axis),
+                  shapes, [rand_range(rng) for _ in shapes], seed=seed)
+    op = tso.single_op(buf)
+    assert op.op_name == "CONCATENATION"
+    out = op.outputs[0]
+    ax = op.op.builtinOptions.axis
+    ax = ax + rank if ax < 0 else ax
+    ins = [rand_int8(nrng, t.shape) for t in op.inputs]
+    ref = tso.run_tflm(buf, [ins[op.graph_inputs[g]] for g in range(len(ins))])
+    outer = int(np.prod(out.shape[:ax]))
+    inner = int(np.prod(out.shape[ax + 1:]))
+    ptrs = (ctypes.c_void_p * len(ins))(*[a.ctypes.data for a in ins])
+    scales = np.array([t.scale for t in op.inputs], np.float32)
+    zps = i32([t.zero_point for t in op.inputs])
+    ours = np.zeros(out.shape, np.int8)
+    rc = shim.fs_concatenation(len(ins), ctypes.cast(ptrs, ctypes.c_void_p),
+                               ptr(i32([t.shape[ax] for t in op.inputs])), ptr(scales), ptr(zps),
+                               out.scale, out.zero_point, 0, outer, inner, ptr(ours))
+    assert rc == 0
+    check_equal(ours, ref, f"concat seed={seed}")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_concatenation(shim, seed):
+    _concat_case(shim, 9500 + seed)
+
+
+# ------------------------------------------------------------------------------ (DE)QUANTIZE
+
+def _float_io_model(shape, rng_range, seed):
+    """QUANTIZE -> ADD(x, x) -> DEQUANTIZE model with float input/output."""
+    def fn(x):
+        return x + x
+    conv_fn = tf.autograph.experimental.do_not_convert(fn)
+    specs = [tf.TensorSpec(shape, tf.float32)]
+    concrete = tf.function(conv_fn, input_signature=specs).get_concrete_function()
+    r = np.random.default_rng(seed)
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: (
+        [r.uniform(*rng_range, size=shape).astype(np.float32)] for _ in range(16))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return conv.convert()
+
+
+def _keep_only(buf, op_name):
+    model = tso.read_model(buf)
+    sg = model.subgraphs[0]
+    names = [tso.BUILTIN_NAMES[max(model.operatorCodes[o.opcodeIndex].builtinCode,
+                                   model.operatorCodes[o.opcodeIndex].deprecatedBuiltinCode)]
+             for o in sg.operators]
+    op = sg.operators[names.index(op_name)]
+    sg.operators = [op]
+    sg.inputs = [int(op.inputs[0])]
+    sg.outputs = [int(op.outputs[0])]
+    return model, sg, op
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_quantize_float_to_int8(shim, seed):
+    rng = random.Random(seed)
+    shape = (rng.randint(1, 3), rng.randint(1, 50))
+    rr = rand_range(rng)
+    model, sg, op = _keep_only(_float_io_model(shape, rr, seed), "QUANTIZE")
+    buf = tso.write_model(model)
+    out = sg.tensors[op.outputs[0]].quantization
+    nrng = np.random.default_rng(seed)
+    x = nrng.uniform(rr[0] - 1, rr[1] + 1, size=shape).astype(np.float32)
+    # Include exact half-way points, which exercise the rounding rule.
+    x.reshape(-1)[: min(x.size, 8)] = (np.arange(min(x.size, 8)) - 4 + 0.5) * out.scale[0]
+    ref = tso.run_tflm(buf, [x])
+    ours = np.zeros(shape, np.int8)
+    assert shim.fs_quantize(ptr(x), x.size, float(out.scale[0]), int(out.zeroPoint[0]),
+                            ptr(ours)) == 0
+    check_equal(ours, ref, "quantize")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_requantize_int8(shim, seed):
+    rng = random.Random(seed)
+    shape = (1, rng.randint(1, 64))
+    model, sg, op = _keep_only(_float_io_model(shape, rand_range(rng), seed), "QUANTIZE")
+    t_in = sg.tensors[op.inputs[0]]
+    t_in.type = tso.schema.TensorType.INT8
+    q = tso.schema.QuantizationParametersT()
+    q.scale = [float(np.float32(rng.uniform(0.001, 0.1)))]
+    q.zeroPoint = [rng.randint(-128, 127)]
+    t_in.quantization = q
+    buf = tso.write_model(model)
+    out = sg.tensors[op.outputs[0]].quantization
+    x = rand_int8(np.random.default_rng(seed), shape)
+    ref = tso.run_tflm(buf, [x])
+    ours = np.zeros(shape, np.int8)
+    assert shim.fs_requantize(ptr(x), x.size, q.scale[0], q.zeroPoint[0], float(out.scale[0]),
+                              int(out.zeroPoint[0]), ptr(ours)) == 0
+    check_equal(ours, ref, "requantize")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dequantize(shim, seed):
+    rng = random.Random(seed)
+    shape = (rng.randint(1, 3), rng.randint(1, 50))
+    model, sg, op = _keep_only(_float_io_model(shape, rand_range(rng), seed), "DEQUANTIZE")
+    buf = tso.write_model(model)
+    q = sg.tensors[op.inputs[0]].quantization
+    x = rand_int8(np.random.default_rng(seed), shape)
+    ref = tso.run_tflm(buf, [x])
+    ours = np.zeros(shape, np.float32)
+    assert shim.fs_dequantize(ptr(x), x.size, float(q.scale[0]), int(q.zeroPoint[0]),
+                              ptr(ours)) == 0
+    check_equal(ours.view(np.int32), np.asarray(ref, np.float32).view(np.int32), "dequantize")
