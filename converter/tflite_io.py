@@ -45,7 +45,7 @@ class _AlignedBufferT(schema.BufferT):
             builder.StartVector(1, len(raw), BUFFER_ALIGNMENT)
             builder.head = builder.head - len(raw)
             builder.Bytes[builder.head:builder.head + len(raw)] = raw
-            data_offset = builder.EndVector(len(raw))
+            data_offset = builder.EndVector()
         schema.BufferStart(builder)
         if data_offset is not None:
             schema.BufferAddData(builder, data_offset)

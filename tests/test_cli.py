@@ -1,0 +1,49 @@
+"""The tflm-train command line, end to end on the demo model."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tflm_train.cli import main
+from tflm_train.demo import DEMO_MODEL
+
+
+def test_convert_inspect_train_export(tmp_path):
+    runner = CliRunner()
+    ext, trained, stock = tmp_path / "ext.tflite", tmp_path / "t.tflite", tmp_path / "s.tflite"
+    r = runner.invoke(main, ["convert", str(DEMO_MODEL), "-o", str(ext), "--n-bias", "2",
+                             "--weights=-1:1"])
+    assert r.exit_code == 0, r.output
+    assert "peak SRAM arena" in r.output
+    r = runner.invoke(main, ["inspect", str(ext), "--json"])
+    info = json.loads(r.output)
+    assert info["ops"][-1] == "SOFTMAX" and info["program"]["n_layers"] == 2
+    r = runner.invoke(main, ["inspect", str(ext), "--plot", str(tmp_path / "m.png")])
+    assert r.exit_code == 0 and (tmp_path / "m.png").stat().st_size > 1000
+    r = runner.invoke(main, ["train", str(ext), "--epochs", "1", "--n-train", "100",
+                             "-o", str(trained)])
+    assert r.exit_code == 0, r.output
+    assert "held-out accuracy" in r.output
+    r = runner.invoke(main, ["export", str(trained), "-o", str(stock)])
+    assert r.exit_code == 0, r.output
+    assert b"tflm_train" not in stock.read_bytes()
+
+
+def test_clear_errors(tmp_path):
+    runner = CliRunner()
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"not a model at all")
+    r = runner.invoke(main, ["convert", str(bad), "-o", str(tmp_path / "o.tflite")])
+    assert r.exit_code == 1 and "not a .tflite model" in r.output
+    r = runner.invoke(main, ["convert", str(DEMO_MODEL), "-o", str(tmp_path / "o.tflite"),
+                             "--weights=7:1"])
+    assert r.exit_code == 1 and "layer 7 does not exist" in r.output
+    r = runner.invoke(main, ["train", str(DEMO_MODEL)])
+    assert r.exit_code == 1 and "not an extended" in r.output
+
+
+@pytest.mark.slow
+def test_demo_without_board():
+    r = CliRunner().invoke(main, ["demo", "--board", "none"])
+    assert r.exit_code == 0, r.output
+    assert "held-out accuracy before" in r.output
