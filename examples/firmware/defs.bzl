@@ -172,17 +172,18 @@ def board_firmware(
         )
         _objcopy(out, ":" + out + ".elf", "binary", "bin", compat, visibility, tags)
         _objcopy(out, ":" + out + ".elf", "ihex", "hex", compat, visibility, tags)
-        qemu = {_setting(b): [b] for b in ALL_BOARDS}
-        qemu["//conditions:default"] = []
-        native.sh_binary(
-            name = out + "_qemu",
-            srcs = [_RUN_QEMU],
-            data = [":" + out + ".elf"],
-            args = select(qemu) + ["$(rootpath :%s.elf)" % out],
-            target_compatible_with = compat,
-            visibility = visibility,
-            tags = tags,
-        )
+        if idx == 0:  # the real-board maps do not run in QEMU (STM32 flash at 0x08000000)
+            qemu = {_setting(b): [b] for b in ALL_BOARDS}
+            qemu["//conditions:default"] = []
+            native.sh_binary(
+                name = out + "_qemu",
+                srcs = [_RUN_QEMU],
+                data = [":" + out + ".elf"],
+                args = select(qemu) + ["$(rootpath :%s.elf)" % out],
+                target_compatible_with = compat,
+                visibility = visibility,
+                tags = tags,
+            )
         native.filegroup(
             name = out,
             srcs = [":" + out + ".elf", ":" + out + ".bin", ":" + out + ".hex"],

@@ -181,6 +181,16 @@ int board_printf(const char* fmt, ...) {
   return n;
 }
 
+const char* board_u64_str(uint64_t value, char (&buf)[21]) {
+  char* p = buf + sizeof(buf) - 1;
+  *p = '\0';
+  do {
+    *--p = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  return p;
+}
+
 void board_write(const char* data, size_t len) { fwrite(data, 1, len, stdout); }
 
 void board_flush() {

@@ -45,6 +45,8 @@ bool board_is_qemu();
 int board_printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void board_write(const char* data, size_t len);  // raw bytes to stdout
 void board_flush();
+// newlib-nano printf has no %llu / %lld: format 64-bit values with this (returns buf).
+const char* board_u64_str(uint64_t value, char (&buf)[21]);
 // Flushes stdout and ends the program; under QEMU `code` becomes qemu's exit status.
 [[noreturn]] void board_exit(int code);
 

@@ -1,6 +1,7 @@
 // Smoke firmware: board bring-up, RAM/stack report, float + int8 arithmetic, tick counter.
 // Exit code 0 iff every check passed (the qemu_test also greps the output).
 #include <cstdint>
+#include <cstring>
 
 #include "examples/firmware/board/board.h"
 #include "examples/firmware/smoke/smoke_blob.h"
@@ -77,6 +78,10 @@ int main() {
                static_cast<unsigned long>(board_ticks_to_insns(t1 - t0)),
                static_cast<unsigned long>(board_ticks_to_us(t1 - t0)),
                static_cast<unsigned long>(board_tick_hz()));
+  char buf[21];
+  Check(std::strcmp(board_u64_str(18446744073709551615ull, buf), "18446744073709551615") == 0 &&
+            std::strcmp(board_u64_str(0, buf), "0") == 0,
+        "board_u64_str (64-bit printing)");
   if (board_is_qemu()) {
     Check(dt >= 5000 && dt <= 5002, "tick count deterministic (needs qemu -icount shift=0)");
   }
