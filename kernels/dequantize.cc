@@ -4,9 +4,8 @@ namespace tflm_train {
 
 void DequantizeInt8(int32_t size, const int8_t* input, float input_scale,
                     int32_t input_zero_point, float* output) {
-  const double scale = static_cast<double>(input_scale);
   for (int32_t i = 0; i < size; ++i) {
-    output[i] = static_cast<float>(scale * static_cast<double>(input[i] - input_zero_point));
+    output[i] = input_scale * static_cast<float>(input[i] - input_zero_point);
   }
 }
 

@@ -6,8 +6,9 @@
 
 namespace tflm_train {
 
-// x = float(double(scale) * (q - zero_point)): TFLM keeps the scale in double here, so the
-// product is formed in double and rounded to float once.
+// x = scale * (q - zero_point). TFLM forms this product in double and rounds once to float; as
+// |q - zero_point| < 2^9 and scale has a 24-bit mantissa, the product is exact in double, so a
+// single float multiply (one correctly rounded product) gives identical bits without doubles.
 void DequantizeInt8(int32_t size, const int8_t* input, float input_scale,
                     int32_t input_zero_point, float* output);
 

@@ -14,13 +14,16 @@ namespace tflm_train {
 struct MeanQuant {
   int32_t input_zero_point;
   int32_t output_zero_point;
-  int32_t multiplier;  // input_scale / output_scale
+  int32_t num_elements;  // H * W, the count averaged per output
+  int32_t multiplier;    // (input_scale / output_scale) / num_elements, folded as TFLM does
   int32_t shift;
 };
 
+// num_elements = input H * W (> 0).
 MeanQuant MeanPrepare(float input_scale, int32_t input_zero_point, float output_scale,
-                      int32_t output_zero_point);
+                      int32_t output_zero_point, int32_t num_elements);
 
+// quant.num_elements must equal input_dims.h * input_dims.w.
 void MeanSpatialInt8(const MeanQuant& quant, const Dims& input_dims, const int8_t* input,
                      int8_t* output);
 

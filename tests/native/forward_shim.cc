@@ -128,8 +128,9 @@ int fs_pool(int32_t is_max, const int8_t* input, const int32_t* in_dims, float o
 
 int fs_mean(const int8_t* input, const int32_t* in_dims, float in_scale, int32_t in_zp,
             float out_scale, int32_t out_zp, int8_t* output) {
-  const MeanQuant q = MeanPrepare(in_scale, in_zp, out_scale, out_zp);
-  MeanSpatialInt8(q, ToDims(in_dims), input, output);
+  const Dims d = ToDims(in_dims);
+  const MeanQuant q = MeanPrepare(in_scale, in_zp, out_scale, out_zp, d.h * d.w);
+  MeanSpatialInt8(q, d, input, output);
   return 0;
 }
 
