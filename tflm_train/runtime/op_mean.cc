@@ -30,7 +30,8 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   ctx.state->mean = MeanPrepare(in.quantization.scale[0],
                                 static_cast<int32_t>(in.quantization.zero_point[0]),
                                 out.quantization.scale[0],
-                                static_cast<int32_t>(out.quantization.zero_point[0]));
+                                static_cast<int32_t>(out.quantization.zero_point[0]),
+                                in_d.h * in_d.w);
   return Status::kOk;
 }
 
