@@ -26,27 +26,21 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
             static_cast<long>(op), static_cast<long>(f_d.n), static_cast<long>(f_d.h),
             static_cast<long>(f_d.w), static_cast<long>(f_d.c), static_cast<long>(in_d.c),
             static_cast<long>(out_d.c));
-  if (ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0) {
-    TT_RETURN_IF_ERROR(CheckConstant(*ctx.session, ctx.input_id(2), tflite::kInt32, out_d.c,
-                                     "CONV_2D bias", op, err));
-  }
   Conv2DOptions opts;
   TT_ENSURE(err, ctx.op.GetOptions(&opts), Status::kInvalidModel,
             "op %ld (CONV_2D): options of another op type", static_cast<long>(op));
   FusedActivation act;
   TT_RETURN_IF_ERROR(ToActivation(opts.fused_activation_function, op, &act, err));
-  const float* scales;
-  int32_t n_scales;
-  TT_RETURN_IF_ERROR(WeightScales(filter, out_d.c, op, &scales, &n_scales, err));
-  int32_t* channel;
-  TT_RETURN_IF_ERROR(ChannelData(ctx, 2 * out_d.c, &channel, err));
+  WeightQuant wq;
+  TT_RETURN_IF_ERROR(PrepareWeights(ctx, "CONV_2D bias", out_d.c, &wq, err));
   int32_t out_h = 0, out_w = 0;
   const bool ok = ConvPrepare(
-      in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]), scales,
-      n_scales, out.quantization.scale[0], static_cast<int32_t>(out.quantization.zero_point[0]),
+      in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]),
+      wq.scales, wq.num_scales, out.quantization.scale[0],
+      static_cast<int32_t>(out.quantization.zero_point[0]),
       in_d, f_d, Tile{opts.stride_h, opts.stride_w},
       Tile{opts.dilation_h_factor, opts.dilation_w_factor}, static_cast<Padding>(opts.padding),
-      act, &ctx.state->conv, channel, channel + out_d.c, &out_h, &out_w);
+      act, &ctx.state->conv, wq.multiplier, wq.shift, &out_h, &out_w);
   TT_ENSURE(err, ok && out_h == out_d.h && out_w == out_d.w, Status::kInvalidModel,
             "op %ld (CONV_2D): parameters rejected or output %ldx%ld does not match the "
             "computed %ldx%ld", static_cast<long>(op), static_cast<long>(out_d.h),
@@ -54,17 +48,11 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   return Status::kOk;
 }
 
-const int32_t* Bias(const OpContext& ctx) {
-  return ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0
-             ? reinterpret_cast<const int32_t*>(ctx.input_data(2))
-             : nullptr;
-}
-
 void Eval(const OpContext& ctx) {
   const Dims out_d = ToDims(ctx.output(0));
   ConvInt8(ctx.state->conv, PerChannelQuant{ctx.channel_data, ctx.channel_data + out_d.c},
            ToDims(ctx.input(0)), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
-           ToDims(ctx.input(1)), reinterpret_cast<const int8_t*>(ctx.input_data(1)), Bias(ctx),
+           ToDims(ctx.input(1)), reinterpret_cast<const int8_t*>(ctx.input_data(1)), OptionalBias(ctx),
            out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 

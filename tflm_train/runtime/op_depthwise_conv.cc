@@ -32,24 +32,18 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
             "multiplier %ld, or output channels differ", static_cast<long>(op),
             static_cast<long>(f_d.c), static_cast<long>(in_d.c),
             static_cast<long>(opts.depth_multiplier));
-  if (ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0) {
-    TT_RETURN_IF_ERROR(CheckConstant(*ctx.session, ctx.input_id(2), tflite::kInt32, out_d.c,
-                                     "DEPTHWISE_CONV_2D bias", op, err));
-  }
   FusedActivation act;
   TT_RETURN_IF_ERROR(ToActivation(opts.fused_activation_function, op, &act, err));
-  const float* scales;
-  int32_t n_scales;
-  TT_RETURN_IF_ERROR(WeightScales(filter, out_d.c, op, &scales, &n_scales, err));
-  int32_t* channel;
-  TT_RETURN_IF_ERROR(ChannelData(ctx, 2 * out_d.c, &channel, err));
+  WeightQuant wq;
+  TT_RETURN_IF_ERROR(PrepareWeights(ctx, "DEPTHWISE_CONV_2D bias", out_d.c, &wq, err));
   int32_t out_h = 0, out_w = 0;
   const bool ok = DepthwiseConvPrepare(
-      in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]), scales,
-      n_scales, out.quantization.scale[0], static_cast<int32_t>(out.quantization.zero_point[0]),
+      in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]),
+      wq.scales, wq.num_scales, out.quantization.scale[0],
+      static_cast<int32_t>(out.quantization.zero_point[0]),
       in_d, f_d, opts.depth_multiplier, Tile{opts.stride_h, opts.stride_w},
       Tile{opts.dilation_h_factor, opts.dilation_w_factor}, static_cast<Padding>(opts.padding),
-      act, &ctx.state->depthwise, channel, channel + out_d.c, &out_h, &out_w);
+      act, &ctx.state->depthwise, wq.multiplier, wq.shift, &out_h, &out_w);
   TT_ENSURE(err, ok && out_h == out_d.h && out_w == out_d.w, Status::kInvalidModel,
             "op %ld (DEPTHWISE_CONV_2D): parameters rejected or output %ldx%ld does not match "
             "the computed %ldx%ld", static_cast<long>(op), static_cast<long>(out_d.h),
@@ -59,14 +53,11 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
 
 void Eval(const OpContext& ctx) {
   const Dims out_d = ToDims(ctx.output(0));
-  const int32_t* bias = ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0
-                            ? reinterpret_cast<const int32_t*>(ctx.input_data(2))
-                            : nullptr;
   DepthwiseConvInt8(ctx.state->depthwise,
                     PerChannelQuant{ctx.channel_data, ctx.channel_data + out_d.c},
                     ToDims(ctx.input(0)), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
                     ToDims(ctx.input(1)), reinterpret_cast<const int8_t*>(ctx.input_data(1)),
-                    bias, out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)));
+                    OptionalBias(ctx), out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
 void InputGrad(const OpContext& ctx, const float* grad_out, const float* filter_scales,

@@ -65,9 +65,7 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
 
 void Eval(const OpContext& ctx) {
   const FullyConnectedState& s = ctx.state->fully_connected;
-  const int32_t* bias = ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0
-                            ? reinterpret_cast<const int32_t*>(ctx.input_data(2))
-                            : nullptr;
+  const int32_t* bias = OptionalBias(ctx);
   const int8_t* in = reinterpret_cast<const int8_t*>(ctx.input_data(0));
   const int8_t* w = reinterpret_cast<const int8_t*>(ctx.input_data(1));
   int8_t* out = reinterpret_cast<int8_t*>(ctx.output_data(0));

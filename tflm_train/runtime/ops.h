@@ -55,6 +55,18 @@ Status ToActivation(int8_t code, int32_t op, FusedActivation* out, ErrorMessage*
 // Per-channel float scales of a weight tensor (1 or `channels` entries), read in place.
 Status WeightScales(const TensorInfo& w, int32_t channels, int32_t op, const float** scales,
                     int32_t* count, ErrorMessage* err);
+// Weights of a conv-like op: per-channel scales (read in place) and the planned int32 area that
+// receives `out_channels` multipliers followed by as many shifts; also checks the optional bias.
+struct WeightQuant {
+  const float* scales;
+  int32_t num_scales;
+  int32_t* multiplier;
+  int32_t* shift;
+};
+Status PrepareWeights(const OpContext& ctx, const char* name, int32_t out_channels,
+                      WeightQuant* out, ErrorMessage* err);
+// The optional int32 bias (input 2), or null.
+const int32_t* OptionalBias(const OpContext& ctx);
 Status CheckConstant(const Session& s, int32_t tensor, int8_t type, int64_t elements,
                      const char* what, int32_t op, ErrorMessage* err);
 

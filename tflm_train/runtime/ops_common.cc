@@ -105,4 +105,23 @@ Status WeightScales(const TensorInfo& w, int32_t channels, int32_t op, const flo
   return Status::kOk;
 }
 
+Status PrepareWeights(const OpContext& ctx, const char* name, int32_t out_channels,
+                      WeightQuant* out, ErrorMessage* err) {
+  if (ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0) {
+    TT_RETURN_IF_ERROR(CheckConstant(*ctx.session, ctx.input_id(2), tflite::kInt32,
+                                     out_channels, name, ctx.index, err));
+  }
+  TT_RETURN_IF_ERROR(
+      WeightScales(ctx.input(1), out_channels, ctx.index, &out->scales, &out->num_scales, err));
+  TT_RETURN_IF_ERROR(ChannelData(ctx, 2 * out_channels, &out->multiplier, err));
+  out->shift = out->multiplier + out_channels;
+  return Status::kOk;
+}
+
+const int32_t* OptionalBias(const OpContext& ctx) {
+  return ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0
+             ? reinterpret_cast<const int32_t*>(ctx.input_data(2))
+             : nullptr;
+}
+
 }  // namespace tflm_train
