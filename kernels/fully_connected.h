@@ -9,8 +9,8 @@
 
 namespace tflm_train {
 
-// num_filter_scales == 1: per-tensor weights, multiplier computed the TFLM per-tensor way
-// (float product of input and filter scale); only multiplier[0]/shift[0] are written.
+// num_filter_scales == 1: per-tensor weights (double math, see PerTensorConvMultiplier); only
+// multiplier[0]/shift[0] are written.
 // num_filter_scales == output_units: per-channel, conv formula, output_units entries written.
 bool FullyConnectedPrepare(float input_scale, int32_t input_zero_point,
                            const float* filter_scales, int32_t num_filter_scales,

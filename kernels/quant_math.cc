@@ -105,8 +105,8 @@ void PerChannelMultipliers(float input_scale, const float* filter_scales,
 
 QuantMultiplier PerTensorConvMultiplier(float input_scale, float filter_scale,
                                         float output_scale) {
-  const float product = input_scale * filter_scale;
-  const double real = static_cast<double>(product) / static_cast<double>(output_scale);
+  const double real = static_cast<double>(input_scale) * static_cast<double>(filter_scale) /
+                      static_cast<double>(output_scale);
   return QuantizeMultiplier(real);
 }
 

@@ -57,9 +57,10 @@ void PerChannelMultipliers(float input_scale, const float* filter_scales,
                            int32_t num_filter_scales, float output_scale, int32_t num_channels,
                            int32_t* multiplier, int32_t* shift);
 
-// Per-tensor FULLY_CONNECTED multiplier: TFLM multiplies input*filter scale in FLOAT, then
-// widens to double and divides by the output scale. This differs from the per-channel formula
-// in the last bits for some scale triples.
+// Per-tensor FULLY_CONNECTED multiplier: (double(in) * double(filter)) / double(out). Verified on
+// the wheel: the input*filter product is NOT rounded to float first (older TFLite code did
+// that; it changes the multiplier by up to ~100 units for some scale triples and the output
+// bytes for some accumulators), so this equals the per-channel formula with one scale.
 QuantMultiplier PerTensorConvMultiplier(float input_scale, float filter_scale,
                                         float output_scale);
 

@@ -592,3 +592,183 @@ def test_dequantize(shim, seed):
     assert shim.fs_dequantize(ptr(x), x.size, float(q.scale[0]), int(q.zeroPoint[0]),
                               ptr(ours)) == 0
     check_equal(ours.view(np.int32), np.asarray(ref, np.float32).view(np.int32), "dequantize")
+
+
+# ------------------------------------------------------------------------------ TFLM facts
+
+def _np_srdhm(a, b):
+    ab = a.astype(np.int64) * np.int64(b)
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    s = ab + nudge
+    return np.where(s >= 0, s // (1 << 31), -((-s) // (1 << 31)))
+
+
+def _np_mbqm(x, m, shift):
+    left, right = max(shift, 0), max(-shift, 0)
+    v = _np_srdhm(x * (1 << left), m)
+    mask = (1 << right) - 1
+    rem = v & mask
+    thr = (mask >> 1) + (v < 0)
+    return (v >> right) + (rem > thr)
+
+
+def _py_qm(real):
+    m, e = np.frexp(real)
+    q = int(np.round(m * 2.0 ** 31)) if m >= 0 else -int(np.round(-m * 2.0 ** 31))
+    if q == 1 << 31:
+        q //= 2
+        e += 1
+    return q, int(e)
+
+
+def test_fully_connected_per_tensor_multiplier_is_double_product(shim):
+    """Older TFLite computed the per-tensor FC multiplier as double(float(s_in * s_w)) / s_out
+    (product rounded to float first). The wheel's TFLM does the whole thing in double, like the
+    per-channel conv formula. Search scale triples where the two formulas give different
+    multipliers AND some reachable accumulator requantises differently, build that FC (depth 2,
+    weights [127, 1] so any accumulator in range is reachable), and check which one TFLM uses."""
+    rng = np.random.default_rng(123)
+    accs = np.arange(-16000, 16000, dtype=np.int64)
+    found = None
+    for _ in range(20000):
+        si = np.float32(rng.uniform(0.001, 0.05))
+        sw = np.float32(rng.uniform(0.001, 0.05))
+        so = np.float32(float(si) * float(sw) * rng.uniform(60, 250))
+        f_prod = _py_qm(float(np.float32(si * sw)) / float(so))
+        d_prod = _py_qm(float(si) * float(sw) / float(so))
+        if f_prod == d_prod:
+            continue
+        a, b = _np_mbqm(accs, *f_prod), _np_mbqm(accs, *d_prod)
+        hit = np.nonzero((a != b) & (np.abs(a) < 100))[0]
+        if hit.size:
+            found = (si, sw, so, f_prod, d_prod, accs[hit])
+            break
+    assert found is not None
+    si, sw, so, f_prod, d_prod, hit_accs = found
+    wgt = rng.normal(0, 1, (2, 1)).astype(np.float32)
+    buf = convert(lambda x: tf.matmul(x, wgt), [(len(hit_accs), 2)], [(-1.0, 1.0)],
+                  per_channel_dense=False)
+    model = tso.read_model(buf)
+    sg = model.subgraphs[0]
+    op = sg.operators[0]
+    assert len(op.inputs) == 2 or op.inputs[2] < 0, "expected FC without bias"
+    for idx, s in ((op.inputs[0], si), (op.inputs[1], sw), (op.outputs[0], so)):
+        sg.tensors[idx].quantization.scale = [float(s)]
+        sg.tensors[idx].quantization.zeroPoint = [0]
+    model.buffers[sg.tensors[op.inputs[1]].buffer].data = np.array([127, 1], np.int8).view(
+        np.uint8)
+    mbuf = tso.write_model(model)
+    o = tso.single_op(mbuf)
+    x, f, out = o.inputs[0], o.inputs[1], o.outputs[0]
+    hi = np.round(hit_accs / 127).astype(np.int64)
+    inp = np.stack([hi, hit_accs - 127 * hi], axis=1).astype(np.int8)
+    assert np.array_equal(inp.astype(np.int64) @ np.array([127, 1]), hit_accs)
+    ref = tso.run_tflm(mbuf, [inp]).reshape(-1)
+    ours = np.zeros(out.shape, np.int8)
+    fs = np.array([sw], np.float32)
+    assert shim.fs_fully_connected(ptr(inp), len(hit_accs), 2, x.scale, 0,
+                                   ptr(np.ascontiguousarray(f.data)), 1, ptr(fs), 1, 0, None,
+                                   out.scale, 0, 0, ptr(ours)) == 0
+    check_equal(ours, ref, "fc per-tensor multiplier")
+    assert np.array_equal(ref, np.clip(_np_mbqm(hit_accs, *d_prod), -128, 127))
+    assert not np.array_equal(ref, np.clip(_np_mbqm(hit_accs, *f_prod), -128, 127))
+
+
+def test_conv_per_tensor_weights(shim):
+    """A single filter scale is broadcast to all output channels (conv formula, in double)."""
+    rng = np.random.default_rng(7)
+    wgt = rng.normal(0, 1, (3, 3, 3, 6)).astype(np.float32)
+    buf = convert(lambda x: tf.nn.conv2d(x, wgt, 1, "SAME"), [(1, 6, 6, 3)], [(-1, 1)])
+    model = tso.read_model(buf)
+    sg = model.subgraphs[0]
+    q = sg.tensors[sg.operators[0].inputs[1]].quantization
+    q.scale, q.zeroPoint = [float(max(q.scale))], [0]
+    bias_idx = sg.operators[0].inputs[2] if len(sg.operators[0].inputs) > 2 else -1
+    if bias_idx >= 0:  # keep the bias consistent with the new per-tensor scale
+        bq = sg.tensors[bias_idx].quantization
+        s_in = sg.tensors[sg.operators[0].inputs[0]].quantization.scale[0]
+        bq.scale, bq.zeroPoint = [float(np.float32(s_in) * np.float32(q.scale[0]))] * 1, [0]
+    buf = tso.write_model(model)
+    op = tso.single_op(buf)
+    x, f, out = op.inputs[0], op.inputs[1], op.outputs[0]
+    b = op.inputs[2] if len(op.inputs) > 2 else None
+    inp = rand_int8(rng, x.shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    od = np.zeros(4, np.int32)
+    bdata = None if b is None or b.data is None else np.ascontiguousarray(b.data, np.int32)
+    rc = shim.fs_conv(ptr(inp), ptr(i32(x.shape)), x.scale, x.zero_point,
+                      ptr(np.ascontiguousarray(f.data)), ptr(i32(f.shape)),
+                      ptr(np.ascontiguousarray(f.scales, np.float32)), 1, ptr(bdata), out.scale,
+                      out.zero_point, 1, 1, 1, 1, 0, 0, ptr(ours), ptr(od))
+    assert rc == 0
+    check_equal(ours, ref, "conv per-tensor weights")
+
+
+def test_concatenation_requantizing_path_matches_requantize(shim):
+    """TFLM rejects int8 CONCATENATION unless every input has the output's scale and zero point
+    (Prepare fails), so our optional requantising path is checked against our QUANTIZE
+    int8->int8 kernel (which is checked against TFLM) instead."""
+    rng = np.random.default_rng(5)
+    a, b = rand_int8(rng, (3, 4, 5)), rand_int8(rng, (3, 2, 5))
+    scales = np.array([0.02, 0.05], np.float32)
+    zps = i32([-10, 17])
+    out_scale, out_zp = 0.03, 3
+    ptrs = (ctypes.c_void_p * 2)(a.ctypes.data, b.ctypes.data)
+    ours = np.zeros((3, 6, 5), np.int8)
+    assert shim.fs_concatenation(2, ctypes.cast(ptrs, ctypes.c_void_p), ptr(i32([4, 2])),
+                                 ptr(scales), ptr(zps), out_scale, out_zp, 1, 3, 5,
+                                 ptr(ours)) == 0
+    ra, rb = np.zeros_like(a), np.zeros_like(b)
+    shim.fs_requantize(ptr(a), a.size, scales[0], -10, out_scale, out_zp, ptr(ra))
+    shim.fs_requantize(ptr(b), b.size, scales[1], 17, out_scale, out_zp, ptr(rb))
+    check_equal(ours, np.concatenate([ra, rb], axis=1), "concat requantize")
+
+
+@pytest.mark.parametrize("shapes", [((5,), (2, 3, 5)), ((2, 1, 5), (4, 1)), ((3, 1, 1, 2), (1, 4, 2)),
+                                    ((1,), (2, 2, 2, 3))])
+def test_add_broadcast_lower_rank(shim, shapes):
+    rng = random.Random(str(shapes))
+    nrng = np.random.default_rng(len(str(shapes)))
+    buf = convert(lambda a, b: a + b, list(shapes), [rand_range(rng), rand_range(rng)])
+    op = tso.single_op(buf)
+    assert op.op_name == "ADD"
+    a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]
+    ia, ib = rand_int8(nrng, a.shape), rand_int8(nrng, b.shape)
+    ref = tso.run_tflm(buf, [[ia, ib][op.graph_inputs[g]] for g in range(2)])
+    ours = np.zeros(out.shape, np.int8)
+    assert shim.fs_add(ptr(ia), ptr(i32(nhwc4(a.shape))), a.scale, a.zero_point, ptr(ib),
+                       ptr(i32(nhwc4(b.shape))), b.scale, b.zero_point, out.scale,
+                       out.zero_point, op.op.builtinOptions.fusedActivationFunction,
+                       ptr(i32(nhwc4(out.shape))), ptr(ours)) == 0
+    check_equal(ours, ref, f"add broadcast {shapes}")
+
+
+@pytest.mark.parametrize("hw", [(1, 1), (16, 16), (32, 40), (64, 64)])
+def test_mean_large_counts(shim, hw):
+    """Counts up to 4096 exercise the folded 1/count multiplier and its shift clamping."""
+    nrng = np.random.default_rng(hw[0] * 100 + hw[1])
+    shape = (1, hw[0], hw[1], 3)
+    buf = convert(lambda x: tf.reduce_mean(x, axis=[1, 2]), [shape], [(-2.0, 1.0)])
+    op = tso.single_op(buf)
+    x, out = op.inputs[0], op.outputs[0]
+    inp = rand_int8(nrng, shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    assert shim.fs_mean(ptr(inp), ptr(i32(shape)), x.scale, x.zero_point, out.scale,
+                        out.zero_point, ptr(ours)) == 0
+    check_equal(ours, ref, f"mean {hw}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 140))
+def test_other_ops_sweep(shim, seed):
+    _pool_case(shim, 4000 + seed, False)
+    _pool_case(shim, 5000 + seed, True)
+    _mean_case(shim, 6000 + seed)
+    _mean_case(shim, 6500 + seed, force_same_quant=True)
+    _softmax_case(shim, 7000 + seed)
+    _add_case(shim, 8000 + seed, False)
+    _add_case(shim, 8500 + seed, True)
+    _pad_case(shim, 9000 + seed)
+    _concat_case(shim, 9500 + seed)
