@@ -1,0 +1,292 @@
+"""Hostile and wrong inputs: every one raises a clear error naming the problem, in the converter
+(tflm_train.ConversionError and subclasses) and in the C++ runtime (binding.RuntimeError_),
+and the runtime never crashes on a corrupted extended model."""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tflm_train
+from tflm_train.binding import NativeSession, RuntimeError_
+from tflm_train.converter.program import HEADER_WORDS
+from tflm_train.converter.tflite_io import get_metadata, read_model
+
+from . import model_factory as mf
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+ALL = tflm_train.SparseUpdate(n_bias=5, weights={i: 1.0 for i in range(5)})
+
+
+@pytest.fixture(scope="module")
+def demo() -> bytes:
+    return DEMO.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def extended(demo) -> bytes:
+    return tflm_train.convert(demo, ALL)
+
+
+def _blob_span(ext: bytes) -> tuple[int, int]:
+    blob = get_metadata(read_model(ext), "tflm_train")
+    off = ext.find(blob)
+    assert off > 0 and ext.count(blob) == 1
+    return off, len(blob)
+
+
+# -- converter: not a model ------------------------------------------------------------------
+
+@pytest.mark.parametrize("data,words", [
+    (b"", "0 bytes"),
+    (b"\x00" * 7, "7 bytes"),
+    (bytes(range(256)) * 4, "file identifier"),
+    (np.random.default_rng(0).bytes(5000), "file identifier"),
+])
+def test_garbage(data, words):
+    with pytest.raises(tflm_train.InvalidModelError, match=words):
+        tflm_train.convert(data)
+
+
+def test_not_bytes():
+    with pytest.raises(tflm_train.InvalidModelError, match="bytes"):
+        tflm_train.convert("examples/models/mnist_cnn.tflite")
+
+
+def test_wrong_file_identifier(demo):
+    bad = demo[:4] + b"XXXX" + demo[8:]
+    with pytest.raises(tflm_train.InvalidModelError, match=r"file identifier is b'XXXX'.*TFL3"):
+        tflm_train.convert(bad)
+
+
+def test_garbage_with_valid_identifier():
+    data = b"\xff\xff\xff\x7fTFL3" + np.random.default_rng(1).bytes(300)
+    with pytest.raises(tflm_train.InvalidModelError, match="malformed or truncated"):
+        tflm_train.convert(data)
+
+
+def test_truncated_demo_model(demo):
+    """Every prefix length at a stride of 37 bytes, plus the last 64: a clear error (never an
+    IndexError / struct.error / silent success)."""
+    lengths = sorted(set(range(0, len(demo), 37)) | set(range(len(demo) - 64, len(demo))))
+    for n in lengths:
+        with pytest.raises(tflm_train.ConversionError) as info:
+            tflm_train.convert(demo[:n])
+        msg = str(info.value)
+        assert any(w in msg for w in ("truncated", "bytes", "identifier", "buffer", "tensor")), \
+            f"length {n}: unclear message {msg!r}"
+
+
+# -- converter: unsupported models -------------------------------------------------------------
+
+@pytest.mark.parametrize("name,op", [("tanh", "TANH"), ("add", "ADD"),
+                                     ("concat", "CONCATENATION")])
+def test_unsupported_op(name, op):
+    with pytest.raises(tflm_train.UnsupportedOpError, match=rf"op \d+: {op}\b") as info:
+        tflm_train.convert(mf.custom_model(name))
+    assert "Supported ops" in str(info.value)
+
+
+def test_float_model():
+    with pytest.raises(tflm_train.UnsupportedOpError, match="float32") as info:
+        tflm_train.convert(mf.custom_model("float"))
+    assert "int8" in str(info.value)
+
+
+# -- converter: bad schemes / budgets -----------------------------------------------------------
+
+@pytest.mark.parametrize("scheme,words", [
+    (tflm_train.SparseUpdate(weights={7: 1.0}), r"layer 7 does not exist.*5 trainable layers"),
+    (tflm_train.SparseUpdate(weights={-6: 1.0}), r"layer -6 does not exist"),
+    (tflm_train.SparseUpdate(weights={"no_such_tensor": 1.0}), r"no_such_tensor"),
+    (tflm_train.SparseUpdate(weights={-1: 0.3}), r"ratio 0.3.*must be one of"),
+    (tflm_train.SparseUpdate(weights={-1: 2.0}), r"ratio 2.0"),
+    (tflm_train.SparseUpdate(n_bias=6), r"n_bias=6.*\(5\)"),
+    (tflm_train.SparseUpdate(n_bias=-1), r"n_bias=-1"),
+    (tflm_train.SparseUpdate(n_bias=0), r"selects nothing"),
+])
+def test_bad_scheme(demo, scheme, words):
+    with pytest.raises(tflm_train.ConversionError, match=words):
+        tflm_train.convert(demo, scheme)
+
+
+def test_budget_too_small(demo):
+    needed = tflm_train.memory_report(tflm_train.convert(demo, ALL)).arena_bytes
+    with pytest.raises(tflm_train.BudgetError) as info:
+        tflm_train.convert(demo, ALL, sram_budget=needed - 1)
+    msg = str(info.value)
+    assert f"{needed} B arena" in msg and f"{needed - 1} B budget" in msg
+    tflm_train.convert(demo, ALL, sram_budget=needed)  # exactly enough is fine
+
+
+def test_convert_extended_model_again(extended):
+    with pytest.raises(tflm_train.ConversionError, match="already an extended"):
+        tflm_train.convert(extended)
+
+
+def test_trainer_on_plain_model(demo):
+    with pytest.raises(ValueError, match="not an extended"):
+        tflm_train.Trainer(demo)
+
+
+# -- runtime: corrupted training program ------------------------------------------------------
+
+def _set_word(ext: bytes, word: int, value: int) -> bytes:
+    off, _ = _blob_span(ext)
+    b = bytearray(ext)
+    b[off + 4 * word: off + 4 * word + 4] = struct.pack("<i", value)
+    return bytes(b)
+
+
+@pytest.mark.parametrize("word,value,words", [
+    (0, 0x12345678, "magic|program"),           # magic
+    (1, 99, "version|program"),                 # version
+    (2, 1 << 20, "program|blob|words"),         # total words
+    (3, 3, "tensor|program"),                   # n_model_tensors
+    (7, 1 << 28, "program|instruction|blob"),   # n_instructions
+    (10, -5, "program|section|blob"),           # off_model
+    (14, 1 << 24, "program|section|blob"),      # off_instructions
+    (17, 64, "arena|plan"),                     # arena_bytes smaller than planned use
+    (18, 9999, "tensor|program|input"),         # input tensor
+])
+def test_runtime_rejects_corrupted_header(extended, word, value, words):
+    bad = _set_word(extended, word, value)
+    with pytest.raises(RuntimeError_, match=words) as info:
+        NativeSession(bad)
+    assert str(info.value).startswith("runtime: ")
+
+
+def test_runtime_rejects_truncated_blob(extended):
+    """Metadata buffer cut short inside the blob (the flatbuffer itself stays valid)."""
+    model = read_model(extended)
+    blob = get_metadata(model, "tflm_train")
+    from tflm_train.converter.tflite_io import set_metadata, write_model
+    for cut in (0, 4, HEADER_WORDS * 4 - 4, HEADER_WORDS * 4, len(blob) // 2, len(blob) - 4,
+                len(blob) - 1):
+        m = read_model(extended)
+        set_metadata(m, "tflm_train", blob[:cut])
+        with pytest.raises(RuntimeError_, match="runtime: .+"):
+            NativeSession(write_model(m))
+
+
+def test_runtime_rejects_plain_model(demo):
+    with pytest.raises(RuntimeError_, match="no training program"):
+        NativeSession(demo)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00" * 64, b"garbage!" * 100])
+def test_runtime_rejects_garbage(data):
+    with pytest.raises(RuntimeError_, match="runtime: .+"):
+        NativeSession(data)
+
+
+def test_runtime_truncated_extended_model(extended):
+    for n in list(range(0, len(extended), 97)) + [len(extended) - 1]:
+        with pytest.raises(RuntimeError_, match="runtime: .+"):
+            NativeSession(extended[:n])
+
+
+def _op_table_span(ext: bytes) -> tuple[int, int]:
+    """Byte range of the program's op table (per-op OpState / channel-data offsets)."""
+    from tflm_train.converter.program import decode_header
+    off, _ = _blob_span(ext)
+    h = decode_header(get_metadata(read_model(ext), "tflm_train"))
+    return off + 4 * h["off_ops"], off + 4 * (h["off_ops"] + 2 * h["n_ops"])
+
+
+def _fuzz(extended, seed: int, cases: int, region: str, run: bool, skip_op_table: bool = True):
+    off, size = _blob_span(extended)
+    lo, hi = _op_table_span(extended)
+    rng = np.random.default_rng(seed)
+    x = np.zeros(784, np.int8)
+    opened = rejected = 0
+    for _ in range(cases):
+        b = bytearray(extended)
+        pos = int(rng.integers(off, off + size)) if region == "blob" else \
+            int(rng.integers(0, len(b)))
+        flip = int(rng.integers(1, 256))
+        if skip_op_table and lo <= pos < hi:
+            continue  # known crash, see test_overlapping_op_state_slots_rejected
+        b[pos] ^= flip
+        try:
+            s = NativeSession(bytes(b))
+        except RuntimeError_ as e:
+            assert str(e).startswith("runtime: ") and len(str(e)) > 20, str(e)
+            rejected += 1
+            continue
+        opened += 1
+        if run:
+            s.invoke(x)
+            try:
+                s.train_step(x, 3, 0.05)
+            except RuntimeError_:
+                pass
+    assert opened > 0 and rejected > 0  # both outcomes occur: the corruptions are not vacuous
+    return opened, rejected
+
+
+@pytest.mark.parametrize("region", ["blob", "anywhere"])
+def test_fuzz_single_byte_corruptions(extended, region):
+    """3000 seeded single-byte XOR corruptions, in-process: each open either succeeds or raises
+    RuntimeError_ with a message (a crash takes the test process down). Corruptions of the op
+    table are left out here (known bug, tested in a subprocess below)."""
+    _fuzz(extended, seed=0 if region == "blob" else 1, cases=3000, region=region, run=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_fuzz_open_invoke_train(extended, seed):
+    """Also invoke and train the corrupted models that the runtime accepts."""
+    _fuzz(extended, seed=100 + seed, cases=3000, region="blob" if seed % 2 else "anywhere",
+          run=True)
+
+
+_OVERLAP_REPRO = r"""
+import struct, sys
+import tflm_train
+from tflm_train.binding import NativeSession, RuntimeError_
+from tflm_train.converter.program import decode_header
+from tflm_train.converter.tflite_io import get_metadata, read_model
+ext = tflm_train.convert(open(sys.argv[1], "rb").read(),
+                         tflm_train.SparseUpdate(n_bias=5, weights={i: 1.0 for i in range(5)}))
+blob = get_metadata(read_model(ext), "tflm_train")
+off = ext.find(blob)
+h = decode_header(blob)
+word = h["off_ops"] + 2 * 3   # op 3's OpState offset, 192 -> 112: overlaps ops 1 and 2's slots
+b = bytearray(ext)
+b[off + 4 * word: off + 4 * word + 4] = struct.pack("<i", 112)
+try:
+    NativeSession(bytes(b))
+    print("OPENED")
+except RuntimeError_ as e:
+    print("REJECTED", e)
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="runtime bug: program.cc checks each op's OpState offset "
+                   "only for range/alignment, not that the slots are disjoint; an overlapping "
+                   "slot lets PrepareOps overwrite another op's prepared state (registration "
+                   "pointer) and Session::Open segfaults")
+def test_overlapping_op_state_slots_rejected():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", _OVERLAP_REPRO, str(DEMO)], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, f"runtime crashed (exit {r.returncode}): {r.stderr[-500:]}"
+    assert "REJECTED" in r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="same bug as test_overlapping_op_state_slots_rejected")
+def test_fuzz_op_table_in_subprocess():
+    import subprocess
+    import sys
+    code = ("import sys; sys.path.insert(0, %r)\n" % str(Path(__file__).resolve().parents[1]) +
+            "from tests.test_bad_input import _fuzz, ALL, DEMO\n"
+            "import tflm_train\n"
+            "ext = tflm_train.convert(DEMO.read_bytes(), ALL)\n"
+            "_fuzz(ext, seed=0, cases=3000, region='blob', run=False, skip_op_table=False)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"runtime crashed (exit {r.returncode})"
