@@ -774,3 +774,47 @@ def test_other_ops_sweep(shim, seed):
     _add_case(shim, 8500 + seed, True)
     _pad_case(shim, 9000 + seed)
     _concat_case(shim, 9500 + seed)
+
+
+@pytest.mark.parametrize("width,beta", [(60.0, 1.0), (200.0, 2.5), (2000.0, 5.0), (4.0, 0.3),
+                                        (0.5, 1.0)])
+def test_softmax_extreme_scales(shim, width, beta):
+    """Large beta * input_scale makes diff_min bite (inputs far below the row max give exactly
+    zero), and beyond 2^5 the input multiplier saturates at 2^31 - 1; tiny scales give flat rows."""
+    nrng = np.random.default_rng(int(width * 10))
+    buf = convert(lambda x: tf.nn.softmax(x), [(4, 33)], [(-width / 2, width / 2)])
+    model = tso.read_model(buf)
+    model.subgraphs[0].operators[0].builtinOptions.beta = beta
+    buf = tso.write_model(model)
+    op = tso.single_op(buf)
+    x = op.inputs[0]
+    inp = rand_int8(nrng, x.shape)
+    inp[0, :] = -128
+    inp[0, 5] = 127  # one dominant element: all others below diff_min when scale is large
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(x.shape, np.int8)
+    assert shim.fs_softmax(ptr(inp), 4, 33, float(np.float32(beta)), x.scale, ptr(ours)) == 0
+    check_equal(ours, ref, f"softmax width={width} beta={beta}")
+
+
+def test_conv_deep_accumulation(shim):
+    """Many input channels and a 5x5 kernel: large int32 accumulators and small multipliers."""
+    rng = np.random.default_rng(11)
+    wgt = rng.normal(0, 0.2, (5, 5, 48, 16)).astype(np.float32)
+    bias = rng.normal(0, 1, (16,)).astype(np.float32)
+    buf = convert(lambda x: tf.nn.relu6(tf.nn.conv2d(x, wgt, 2, "SAME") + bias),
+                  [(1, 12, 12, 48)], [(-3.0, 3.0)])
+    op = tso.single_op(buf)
+    x, f, b, out = op.inputs[0], op.inputs[1], op.inputs[2], op.outputs[0]
+    o = op.op.builtinOptions
+    inp = rand_int8(rng, x.shape)
+    ref = tso.run_tflm(buf, [inp])
+    ours = np.zeros(out.shape, np.int8)
+    od = np.zeros(4, np.int32)
+    assert shim.fs_conv(ptr(inp), ptr(i32(x.shape)), x.scale, x.zero_point,
+                        ptr(np.ascontiguousarray(f.data)), ptr(i32(f.shape)),
+                        ptr(np.ascontiguousarray(f.scales, np.float32)), len(f.scales),
+                        ptr(np.ascontiguousarray(b.data, np.int32)), out.scale, out.zero_point,
+                        o.strideH, o.strideW, o.dilationHFactor, o.dilationWFactor, o.padding,
+                        o.fusedActivationFunction, ptr(ours), ptr(od)) == 0
+    check_equal(ours, ref, "conv deep")
