@@ -4,6 +4,17 @@
 
 namespace tflm_train {
 
+bool ConcatenationOuterInner(const int32_t* dims, int32_t rank, int32_t axis, int32_t* outer,
+                             int32_t* inner) {
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return false;
+  *outer = 1;
+  *inner = 1;
+  for (int32_t i = 0; i < axis; ++i) *outer *= dims[i];
+  for (int32_t i = axis + 1; i < rank; ++i) *inner *= dims[i];
+  return true;
+}
+
 ConcatInputQuant ConcatenationPrepareInput(float input_scale, int32_t input_zero_point,
                                            float output_scale, int32_t output_zero_point) {
   ConcatInputQuant q;

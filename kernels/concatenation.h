@@ -17,6 +17,13 @@ struct ConcatInputQuant {
   QuantMultiplier multiplier;  // input_scale / output_scale
 };
 
+// outer = product of dims before axis, inner = product of dims after it (axis may be negative).
+// Returns false for an out-of-range axis.
+bool ConcatenationOuterInner(const int32_t* dims, int32_t rank, int32_t axis, int32_t* outer,
+                             int32_t* inner);
+
+// TFLM fails Prepare for int8 unless every input has exactly the output's scale and zero point;
+// the requantising path (identity == false) is an extension with QUANTIZE int8->int8 semantics.
 ConcatInputQuant ConcatenationPrepareInput(float input_scale, int32_t input_zero_point,
                                            float output_scale, int32_t output_zero_point);
 

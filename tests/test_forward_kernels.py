@@ -136,7 +136,7 @@ def test_multiply_by_quantized_multiplier(shim):
 
 # ------------------------------------------------------------------------------ CONV_2D
 
-def _conv_case(shim, seed, depthwise=False):
+def _conv_case(shim, seed, depthwise=False, groups=1):
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     n = rng.choice([1, 1, 2])
@@ -157,8 +157,13 @@ def _conv_case(shim, seed, depthwise=False):
         wgt = nrng.normal(0, 1, (kh, kw, cin, dm)).astype(np.float32) * rng.uniform(0.1, 2)
         cout = cin * dm
     else:
-        cout = rng.randint(1, 8)
-        wgt = nrng.normal(0, 1, (kh, kw, cin, cout)).astype(np.float32) * rng.uniform(0.1, 2)
+        if groups > 1:
+            cin = groups * rng.randint(1, 3)
+            cout = groups * rng.randint(1, 3)
+        else:
+            cout = rng.randint(1, 8)
+        wgt = (nrng.normal(0, 1, (kh, kw, cin // groups, cout)).astype(np.float32) *
+               rng.uniform(0.1, 2))
     bias = nrng.normal(0, 1, (cout,)).astype(np.float32)
 
     def fn(x):
@@ -206,6 +211,11 @@ def _conv_case(shim, seed, depthwise=False):
 @pytest.mark.parametrize("seed", range(12))
 def test_conv(shim, seed):
     _conv_case(shim, seed)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_conv_grouped(shim, seed):
+    _conv_case(shim, 1500 + seed, groups=2 + seed % 2)
 
 
 @pytest.mark.parametrize("seed", range(10))
