@@ -16,6 +16,14 @@ struct SoftmaxQuant {
 // Returns false if the multiplier cannot be represented (TFLM asserts in that case).
 bool SoftmaxPrepare(float beta, float input_scale, SoftmaxQuant* quant);
 
+// TFLM's Prepare check on an int8 output: zero point exactly -128 and scale within 0.1% of 1/256.
+inline bool SoftmaxOutputParamsValid(float output_scale, int32_t output_zero_point) {
+  const float target = 1.0f / 256;
+  const float tol = 0.001f * target;
+  const float d = output_scale - target;
+  return output_zero_point == -128 && d <= tol && -d <= tol;
+}
+
 void SoftmaxInt8(const SoftmaxQuant& quant, int32_t outer_size, int32_t depth,
                  const int8_t* input, int8_t* output);
 
