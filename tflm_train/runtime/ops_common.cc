@@ -72,7 +72,8 @@ namespace tflm_train {
 Status ChannelData(const OpContext& ctx, int32_t words, int32_t** out, ErrorMessage* err) {
   const Program& p = ctx.session->program();
   const int32_t off = p.op_channel_offset(ctx.index);
-  TT_ENSURE(err, off >= 0 && off + 4 * static_cast<int64_t>(words) <= p.header().persistent_bytes,
+  TT_ENSURE(err, off >= 0 && off + 4 * static_cast<int64_t>(words) <=
+                                 ctx.session->channel_data_limit(ctx.index),
             Status::kInvalidModel,
             "op %ld: the plan reserves no room for its %ld per-channel requantisation words",
             static_cast<long>(ctx.index), static_cast<long>(words));

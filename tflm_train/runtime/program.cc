@@ -73,8 +73,9 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
   }
   for (int32_t op = 0; op < h.n_ops; ++op) {
     const int32_t s = op_state_offset(op), c = op_channel_offset(op);
+    // Op states are laid out back to back from offset 0, so no two can overlap.
     TT_ENSURE(err,
-              s >= 0 && s + kOpStateBytes <= h.persistent_bytes && (s & 7) == 0 &&
+              s == op * kOpStateBytes && s + kOpStateBytes <= h.persistent_bytes &&
                   c >= -1 && c < h.persistent_bytes && (c < 0 || (c & 3) == 0),
               Status::kInvalidModel, "training program: op %ld has bad persistent offsets",
               static_cast<long>(op));

@@ -95,6 +95,7 @@ Status Session::Open(const uint8_t* model, size_t model_size, uint8_t* arena, si
   arena_size_ = arena_size;
   rng_state_ = seed == 0 ? 0x9E3779B9u : seed;  // xorshift state must be non-zero
   TT_RETURN_IF_ERROR(CheckTensors());
+  TT_RETURN_IF_ERROR(CheckPersistentLayout());
   TT_RETURN_IF_ERROR(CopyTrainedTensors());
   TT_RETURN_IF_ERROR(PrepareOps());
   TT_RETURN_IF_ERROR(CheckInstructions());
@@ -144,6 +145,73 @@ Status Session::CheckTensors() {
     }
   }
   return Status::kOk;
+}
+
+// The persistent region holds, in order: op states, per-channel areas (increasing offsets), trained
+// tensors (disjoint). Everything else lives in the activation region above it. Checking this
+// keeps a hostile plan from making one op's prepared data overwrite another's.
+Status Session::CheckPersistentLayout() {
+  ErrorMessage* err = &error_;
+  const ProgramHeader& h = program_.header();
+  const int32_t states_end = h.n_ops * kOpStateBytes;
+  trained_start_ = h.persistent_bytes;
+  for (int32_t i = 0; i < h.n_layers; ++i) {
+    const LayerInfo l = program_.layer(i);
+    const int32_t ids[2] = {l.weight_tensor, l.bias_tensor};
+    for (int32_t t : ids) {
+      if (t < 0) continue;
+      const int32_t off = program_.model_offset(t);
+      const int64_t bytes = model_tensor_bytes(t);
+      TT_ENSURE(err, off >= states_end && bytes >= 0 && off + bytes <= h.persistent_bytes,
+                Status::kInvalidModel,
+                "training program: trained tensor %ld is not inside the persistent region",
+                static_cast<long>(t));
+      if (off < trained_start_) trained_start_ = off;
+      for (int32_t j = 0; j < i; ++j) {  // trained tensors of earlier layers must not overlap
+        const LayerInfo o = program_.layer(j);
+        const int32_t other_ids[2] = {o.weight_tensor, o.bias_tensor};
+        for (int32_t u : other_ids) {
+          if (u < 0 || u == t) continue;
+          const int32_t uo = program_.model_offset(u);
+          TT_ENSURE(err, uo + model_tensor_bytes(u) <= off || off + bytes <= uo,
+                    Status::kInvalidModel,
+                    "training program: trained tensors %ld and %ld overlap",
+                    static_cast<long>(t), static_cast<long>(u));
+        }
+      }
+    }
+  }
+  for (int32_t t = 0; t < h.n_model_tensors; ++t) {
+    const int32_t off = program_.model_offset(t);
+    if (off < 0 || off >= h.persistent_bytes) continue;
+    bool trained = false;
+    for (int32_t i = 0; i < h.n_layers && !trained; ++i) {
+      const LayerInfo l = program_.layer(i);
+      trained = t == l.weight_tensor || t == l.bias_tensor;
+    }
+    TT_ENSURE(err, trained, Status::kInvalidModel,
+              "training program: tensor %ld is planned inside the persistent region",
+              static_cast<long>(t));
+  }
+  int32_t previous = states_end - 4;
+  for (int32_t op = 0; op < h.n_ops; ++op) {
+    const int32_t c = program_.op_channel_offset(op);
+    if (c < 0) continue;
+    TT_ENSURE(err, c > previous && c < trained_start_, Status::kInvalidModel,
+              "training program: op %ld's per-channel area is out of order or overlaps",
+              static_cast<long>(op));
+    previous = c;
+  }
+  return Status::kOk;
+}
+
+int32_t Session::channel_data_limit(int32_t op) const {
+  const ProgramHeader& h = program_.header();
+  for (int32_t next = op + 1; next < h.n_ops; ++next) {
+    const int32_t c = program_.op_channel_offset(next);
+    if (c >= 0) return c;
+  }
+  return trained_start_;
 }
 
 Status Session::CopyTrainedTensors() {

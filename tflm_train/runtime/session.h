@@ -47,9 +47,12 @@ class Session {
     return reinterpret_cast<OpState*>(arena_ + program_.op_state_offset(op));
   }
   int32_t* op_channel_data(int32_t op) const;
+  // End of op `op`'s per-channel area: the next area's start, or where trained tensors begin.
+  int32_t channel_data_limit(int32_t op) const;
 
  private:
   Status CheckTensors();
+  Status CheckPersistentLayout();
   Status PrepareOps();
   Status CheckInstructions();
   Status CopyTrainedTensors();
@@ -63,6 +66,7 @@ class Session {
   uint8_t* arena_ = nullptr;
   size_t arena_size_ = 0;
   size_t arena_required_ = 0;
+  int32_t trained_start_ = 0;  // lowest persistent offset holding a trained tensor
   uint32_t rng_state_ = 1;
   bool open_ = false;
   ErrorMessage error_;
