@@ -83,6 +83,17 @@ def set_metadata(model: schema.ModelT, name: str, payload: bytes) -> None:
     model.metadata.append(entry)
 
 
+def remove_metadata(model: schema.ModelT, name: str) -> None:
+    """Drop metadata entry `name`; its buffer stays (indices must not move) but is emptied."""
+    kept = []
+    for entry in model.metadata or []:
+        if _name(entry.name) == name:
+            model.buffers[entry.buffer].data = None
+        else:
+            kept.append(entry)
+    model.metadata = kept or None
+
+
 def get_metadata(model: schema.ModelT, name: str) -> bytes | None:
     """Return the payload of metadata entry `name`, or None."""
     for entry in model.metadata or []:

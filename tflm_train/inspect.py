@@ -48,17 +48,14 @@ def plot_memory(model_bytes: bytes, path: str) -> None:
     import matplotlib.pyplot as plt
 
     from .converter.planner import peak_live_bytes
-    from .converter.tflite_io import set_metadata, write_model
+    from .converter.tflite_io import remove_metadata, write_model
 
     model = read_model(model_bytes)
     if get_metadata(model, METADATA_NAME) is None:
         raise ValueError("plot needs an extended model (tflm-train convert)")
     # Recompile the stored scheme's program from the inference graph to get the lifetimes.
-    set_metadata(model, METADATA_NAME, b"")
-    model.metadata = [m for m in model.metadata if m.name not in (METADATA_NAME,
-                                                                  METADATA_NAME.encode())]
-    from .converter.scheme import SparseUpdate
     scheme = _scheme_from(model_bytes)
+    remove_metadata(model, METADATA_NAME)
     _, _, step = compile_model(write_model(model), scheme)
     curve = peak_live_bytes(step.buffers)
     fig, ax = plt.subplots(figsize=(8, 3.5))

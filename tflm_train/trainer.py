@@ -10,7 +10,7 @@ from .binding import NativeSession
 from .converter import MemoryReport, memory_report
 from .converter.graph import build_graph
 from .converter.program import METADATA_NAME
-from .converter.tflite_io import get_metadata, read_model, write_model
+from .converter.tflite_io import get_metadata, read_model, remove_metadata, write_model
 
 
 @dataclass
@@ -148,27 +148,19 @@ class Trainer:
         """Current bytes of every tensor being trained, keyed by tensor index."""
         return {t: self._session.tensor_bytes(t) for t in self._session.trained_tensors()}
 
-    def save(self) -> bytes:
-        """The extended model with the trained weights, to resume training later."""
+    def _model_with_trained_weights(self):
         model = read_model(self._extended)
         tensors = model.subgraphs[0].tensors
         for t, data in self.trained_tensors().items():
             model.buffers[tensors[t].buffer].data = np.frombuffer(data, np.uint8).copy()
-        return write_model(model)
+        return model
+
+    def save(self) -> bytes:
+        """The extended model with the trained weights, to resume training later."""
+        return write_model(self._model_with_trained_weights())
 
     def export(self) -> bytes:
         """A stock int8 .tflite with the trained weights (training program removed)."""
-        model = read_model(self._extended)
-        tensors = model.subgraphs[0].tensors
-        for t, data in self.trained_tensors().items():
-            model.buffers[tensors[t].buffer].data = np.frombuffer(data, np.uint8).copy()
-        kept = [m for m in (model.metadata or []) if _name(m.name) != METADATA_NAME]
-        for m in model.metadata or []:
-            if _name(m.name) == METADATA_NAME:
-                model.buffers[m.buffer].data = None
-        model.metadata = kept or None
+        model = self._model_with_trained_weights()
+        remove_metadata(model, METADATA_NAME)
         return write_model(model)
-
-
-def _name(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
