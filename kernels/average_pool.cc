@@ -18,12 +18,12 @@ bool AveragePoolInt8(const PoolParams& params, const Dims& input_dims, const int
   for (int32_t b = 0; b < output_dims.n; ++b) {
     for (int32_t oy = 0; oy < output_dims.h; ++oy) {
       const int32_t y0 = oy * params.stride.h - params.padding.h;
-      const int32_t fy_begin = y0 < 0 ? -y0 : 0;
-      const int32_t fy_end = params.filter.h < in_h - y0 ? params.filter.h : in_h - y0;
+      const Span ys = PoolWindow(oy, params.stride.h, params.padding.h, params.filter.h, in_h);
+      const int32_t fy_begin = ys.begin - y0, fy_end = ys.end - y0;
       for (int32_t ox = 0; ox < output_dims.w; ++ox) {
         const int32_t x0 = ox * params.stride.w - params.padding.w;
-        const int32_t fx_begin = x0 < 0 ? -x0 : 0;
-        const int32_t fx_end = params.filter.w < in_w - x0 ? params.filter.w : in_w - x0;
+        const Span xs = PoolWindow(ox, params.stride.w, params.padding.w, params.filter.w, in_w);
+        const int32_t fx_begin = xs.begin - x0, fx_end = xs.end - x0;
         for (int32_t c = 0; c < depth; ++c) {
           int32_t acc = 0;
           int32_t count = 0;

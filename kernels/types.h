@@ -75,6 +75,19 @@ struct PoolParams {
   ActivationRange activation;
 };
 
+// In-bounds input rows (or columns) [begin, end) covered by the pooling window of output
+// position `out`; padding positions are excluded (they are not counted by TFLM or TF).
+struct Span {
+  int32_t begin;
+  int32_t end;
+};
+
+inline Span PoolWindow(int32_t out, int32_t stride, int32_t padding, int32_t filter,
+                       int32_t in_size) {
+  const int32_t start = out * stride - padding;
+  return Span{start < 0 ? 0 : start, start + filter < in_size ? start + filter : in_size};
+}
+
 }  // namespace tflm_train
 
 #endif  // TFLM_TRAIN_KERNELS_TYPES_H_

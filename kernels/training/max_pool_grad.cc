@@ -10,13 +10,11 @@ void MaxPoolGrad(const PoolParams& params, const Dims& input_dims, const int8_t*
   for (int32_t i = 0; i < total; ++i) grad_input[i] = 0.0f;
   for (int32_t n = 0; n < input_dims.n; ++n) {
     for (int32_t oh = 0; oh < out_h; ++oh) {
-      const int32_t y0 = oh * params.stride.h - params.padding.h;
-      const int32_t y_begin = y0 < 0 ? 0 : y0;
-      const int32_t y_end = (y0 + params.filter.h < in_h) ? y0 + params.filter.h : in_h;
+      const Span ys = PoolWindow(oh, params.stride.h, params.padding.h, params.filter.h, in_h);
+      const int32_t y_begin = ys.begin, y_end = ys.end;
       for (int32_t ow = 0; ow < out_w; ++ow) {
-        const int32_t x0 = ow * params.stride.w - params.padding.w;
-        const int32_t x_begin = x0 < 0 ? 0 : x0;
-        const int32_t x_end = (x0 + params.filter.w < in_w) ? x0 + params.filter.w : in_w;
+        const Span xs = PoolWindow(ow, params.stride.w, params.padding.w, params.filter.w, in_w);
+        const int32_t x_begin = xs.begin, x_end = xs.end;
         if (y_begin >= y_end || x_begin >= x_end) continue;
         const float* g = grad_output + ((n * out_h + oh) * out_w + ow) * depth;
         for (int32_t c = 0; c < depth; ++c) {
