@@ -100,7 +100,9 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate)
     flags = Flags.QAS if scheme.qas else Flags(0)
     last = graph.producer(out_t)
     skip = set()
-    if last is not None and last.kind == "SOFTMAX":
+    if not updates:  # inference-only plan: no loss, no backward
+        pass
+    elif last is not None and last.kind == "SOFTMAX":
         logits = last.inputs[0]
         grad[logits] = new_tensor(DType.FLOAT32, elements(logits))
         instructions.append(Instruction(Opcode.LOSS_SOFTMAX_CE, [out_t, grad[logits]]))

@@ -22,12 +22,15 @@ class SparseUpdate:
     qas: quantization-aware scaling of the gradients (strongly recommended for int8).
     qas_clamp: QAS uses 1/max(s_w, qas_clamp * median(s_w)) so near-dead channels with tiny
         scales do not get huge steps.
+    inference_only: train nothing; the extended model carries a forward-only plan (for
+        measuring what inference alone needs, or deploying the same file before training).
     """
 
     n_bias: int = 0
     weights: dict = field(default_factory=dict)
     qas: bool = True
     qas_clamp: float = 0.05
+    inference_only: bool = False
 
 
 @dataclass
@@ -50,6 +53,11 @@ def out_channels(graph: Graph, op: Op) -> int:
 
 def resolve(graph: Graph, scheme: SparseUpdate) -> list[LayerUpdate]:
     """Turn a scheme into per-layer updates, validating every entry with a clear message."""
+    if scheme.inference_only:
+        if scheme.n_bias or scheme.weights:
+            raise ConversionError("inference_only=True cannot be combined with n_bias or "
+                                  "weights: the scheme would both train and not train")
+        return []
     layers = graph.trainable_ops()
     if not layers:
         raise ConversionError("the model has no trainable layers (CONV_2D, DEPTHWISE_CONV_2D "
@@ -86,5 +94,6 @@ def resolve(graph: Graph, scheme: SparseUpdate) -> list[LayerUpdate]:
             updates.append(LayerUpdate(op, k, update_bias, out_channels(graph, op)))
     if not updates:
         raise ConversionError("the update scheme selects nothing to train (n_bias=0 and no "
-                              "weights); pass n_bias>0 or weights={layer: ratio}")
+                              "weights); pass n_bias>0 or weights={layer: ratio}, or "
+                              "inference_only=True for a forward-only plan")
     return updates

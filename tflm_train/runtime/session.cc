@@ -346,6 +346,8 @@ Status Session::Invoke() {
 Status Session::TrainStep(int32_t label, const TrainOptions& options, float* loss) {
   const ProgramHeader& h = program_.header();
   TT_ENSURE(&error_, open_, Status::kInvalidArgument, "session is not open");
+  TT_ENSURE(&error_, h.n_instructions > h.n_forward, Status::kInvalidArgument,
+            "this model was converted for inference only: its program has no training step");
   TT_ENSURE(&error_, label >= 0 && label < h.num_classes, Status::kInvalidArgument,
             "label %ld is outside the model's %ld classes", static_cast<long>(label),
             static_cast<long>(h.num_classes));
