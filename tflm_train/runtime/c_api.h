@@ -34,6 +34,55 @@ int32_t tt_num_layers(const tt_session* s);
 /* Weight and bias tensor (or -1) of trained layer i. */
 int32_t tt_layer_tensors(const tt_session* s, int32_t i, int32_t* weight, int32_t* bias);
 
+/* ---- Checkpoints in NOR flash (checkpoint.h: layout and why a power cut loses nothing) ----
+   `flash` is a device from flash.h (a board driver, or the simulation below). Status codes
+   beyond the ones above: */
+struct tt_flash;
+enum {
+  TT_CHECKPOINT_NONE = 16,        /* both slots erased: nothing saved yet */
+  TT_CHECKPOINT_CORRUPT = 17,     /* data present but no complete, CRC-clean checkpoint */
+  TT_CHECKPOINT_WRONG_MODEL = 18, /* newest checkpoint belongs to another model / layout */
+  TT_CHECKPOINT_VERSION = 19,     /* newest header has another format version */
+  TT_CHECKPOINT_FLASH_ERROR = 20, /* device failure or power lost during the operation */
+  TT_CHECKPOINT_TOO_LARGE = 21    /* trained tensors do not fit in one slot */
+};
+typedef struct {
+  int32_t slot;           /* slot written / restored (0 or 1), -1 if none */
+  uint32_t sequence;      /* checkpoint sequence number (higher = newer) */
+  uint32_t step;          /* the caller's step counter stored with it */
+  uint32_t payload_bytes; /* trained bytes saved / restored */
+  uint32_t model_id;      /* identity of the model (tt_checkpoint_model_id) */
+  char message[256];      /* on failure: a sentence naming the problem; else empty */
+} tt_checkpoint_report;
+/* Saves the trained tensors and `step` into the older slot; the newest good one is kept. */
+int32_t tt_checkpoint_save(const tt_session* s, const struct tt_flash* flash, uint32_t step,
+                           tt_checkpoint_report* report);
+/* Loads the newest valid checkpoint; on any error the session's tensors are unchanged. */
+int32_t tt_checkpoint_restore(tt_session* s, const struct tt_flash* flash,
+                              tt_checkpoint_report* report);
+/* Erases both slots (discards every checkpoint). */
+int32_t tt_checkpoint_erase(const struct tt_flash* flash, tt_checkpoint_report* report);
+uint32_t tt_checkpoint_model_id(const tt_session* s);
+/* State of one slot: 0 erased, 1 valid, 2 uncommitted (torn save), 3 corrupt, 4 other format
+   version, 5 read error; -1 bad arguments. `sequence` (may be NULL) gets its header's value. */
+int32_t tt_checkpoint_slot_state(const struct tt_flash* flash, int32_t slot, uint32_t* sequence);
+
+/* RAM-backed simulated NOR flash (flash_sim.h) with power-cut injection, for tests. `memory`
+   (size bytes) stays owned by the caller and is not cleared: erase it or keep old contents. */
+typedef struct tt_sim_flash tt_sim_flash;
+size_t tt_sim_flash_size(void);
+int32_t tt_sim_flash_init(void* storage, size_t storage_size, uint8_t* memory, uint32_t size,
+                          uint32_t page_size, uint32_t write_size, tt_sim_flash** out);
+const struct tt_flash* tt_sim_flash_device(tt_sim_flash* f);
+/* Power is cut during the operation with this index (counted from now: each programmed write
+   unit and each page erase is one operation); that one is left torn (random mix of old and new
+   bits), the later ones are lost. -1 disarms. */
+void tt_sim_flash_cut_at(tt_sim_flash* f, int64_t operation, uint32_t seed);
+/* "Reboot": power back on, cut disarmed, operation counter zeroed. Memory is kept. */
+void tt_sim_flash_power_on(tt_sim_flash* f);
+uint64_t tt_sim_flash_operations(const tt_sim_flash* f);
+int32_t tt_sim_flash_powered(const tt_sim_flash* f);
+
 #ifdef __cplusplus
 }
 #endif
