@@ -128,3 +128,42 @@ class NativeSession:
                                                    ctypes.byref(b)))
             out += [t for t in (w.value, b.value) if t >= 0]
         return out
+
+
+# -- per-op forward (tt_invoke_op): intermediate tensors for comparisons with other runtimes --
+
+def _declare_op_api(lib: ctypes.CDLL) -> ctypes.CDLL:
+    if not getattr(lib, "_tt_op_api_declared", False):
+        lib.tt_invoke_op.argtypes = [c_void_p, c_int32]
+        lib.tt_invoke_op.restype = c_int32
+        lib.tt_num_ops.argtypes = [c_void_p]
+        lib.tt_num_ops.restype = c_int32
+        lib._tt_op_api_declared = True
+    return lib
+
+
+def num_ops(session: NativeSession) -> int:
+    """Number of subgraph-0 operators of the session's model."""
+    return int(_declare_op_api(session._lib).tt_num_ops(session._handle))
+
+
+def invoke_op(session: NativeSession, op: int) -> None:
+    """Run subgraph-0 operator `op` alone; ops 0..n-1 in order equal one invoke()."""
+    session._check(_declare_op_api(session._lib).tt_invoke_op(session._handle, int(op)))
+
+
+def invoke_op_by_op(session: NativeSession, x_int8: np.ndarray, op_outputs) -> dict[int, bytes]:
+    """Set the input, run every op in model order and capture the bytes of each op's output
+    tensors right after that op ran (the arena plan may reuse them later).
+
+    op_outputs: for each op index, the list of its output tensor indices.
+    Returns {tensor index: bytes}; the session's output then equals invoke(x_int8)'s.
+    """
+    view = session.input_view()
+    view[:] = np.asarray(x_int8, dtype=np.int8).reshape(-1)
+    captured: dict[int, bytes] = {}
+    for op in range(num_ops(session)):
+        invoke_op(session, op)
+        for t in op_outputs[op]:
+            captured[t] = session.tensor_bytes(t)
+    return captured

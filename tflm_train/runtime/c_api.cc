@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "tflm_train/runtime/ops.h"
 #include "tflm_train/runtime/session.h"
 
 using tflm_train::Session;
@@ -73,6 +74,23 @@ int32_t tt_layer_tensors(const tt_session* s, int32_t i, int32_t* weight, int32_
   *weight = l.weight_tensor;
   *bias = l.bias_tensor;
   return 0;
+}
+
+int32_t tt_invoke_op(tt_session* s, int32_t op) {
+  if (!s || !S(s)->is_open() || op < 0 ||
+      static_cast<uint32_t>(op) >= S(s)->subgraph().num_operators()) {
+    return static_cast<int32_t>(tflm_train::Status::kInvalidArgument);
+  }
+  // The same dispatch as a forward instruction of the program (Session::Run).
+  Session* session = S(s);
+  const tflm_train::OpContext ctx{session, op, session->subgraph().op(static_cast<uint32_t>(op)),
+                                  session->op_state(op), session->op_channel_data(op)};
+  ctx.state->registration->eval(ctx);
+  return 0;
+}
+
+int32_t tt_num_ops(const tt_session* s) {
+  return s && S(s)->is_open() ? static_cast<int32_t>(S(s)->subgraph().num_operators()) : 0;
 }
 
 }  // extern "C"

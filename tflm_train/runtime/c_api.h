@@ -34,6 +34,14 @@ int32_t tt_num_layers(const tt_session* s);
 /* Weight and bias tensor (or -1) of trained layer i. */
 int32_t tt_layer_tensors(const tt_session* s, int32_t i, int32_t* weight, int32_t* bias);
 
+/* Runs subgraph-0 operator `op` alone (its forward kernel only). Calling it for op 0, 1, ...
+   in order after filling the input equals tt_invoke(), and lets a caller read each op's output
+   with tt_tensor_data() right after it is produced, before the arena plan reuses its bytes
+   (to compare intermediate tensors with another runtime). */
+int32_t tt_invoke_op(tt_session* s, int32_t op);
+/* Number of subgraph-0 operators (0 if the session is not open). */
+int32_t tt_num_ops(const tt_session* s);
+
 /* ---- Checkpoints in NOR flash (checkpoint.h: layout and why a power cut loses nothing) ----
    `flash` is a device from flash.h (a board driver, or the simulation below). Status codes
    beyond the ones above: */
