@@ -1,0 +1,98 @@
+// Row-streamed execution of a chain of spatial int8 ops (CONV_2D, DEPTHWISE_CONV_2D, PAD, ADD,
+// AVERAGE/MAX_POOL_2D): the chain's output is produced one row at a time and every tensor
+// between two stages of the chain lives only as a window of rows, so an inverted bottleneck's
+// expanded tensor is never materialised. The arithmetic is the existing kernels', called on row
+// views (one output row from the few input rows it reads), so the bytes equal whole-tensor
+// execution by construction.
+//
+// Memory (RowStreamBufferSize): for every intermediate tensor k (input of stage k, k >= 1)
+//   window_k = min(span_k, H_k) * W_k * C_k bytes, rounded up to 4,
+// where span_k = (kernel_h - 1) * dilation_h + 1 for conv/depthwise, filter_h for pooling and 1
+// for 1x1 conv, PAD and ADD. A window is a sliding window: when the next output row needs rows
+// [lo, hi), the rows it still holds from lo on are moved to the front (memmove of at most
+// span_k - 1 rows) and the missing rows are computed behind them. That keeps every window
+// contiguous for the kernels at exactly span_k rows (a ring buffer would need a second copy of
+// the rows to be contiguous, twice the bytes); the price is the row move, small next to the
+// kernel_h * kernel_w MACs per element of the consumer. Rows no output row reads (a 1x1 stride-2
+// conv skips every other row) are never computed.
+// The chain input and output are whole tensors. The output may overlap the input (in place)
+// when no row of the input is read after the output row that overwrites it (the converter
+// checks this; e.g. a stride-1 residual block whose output row r is written after the last read
+// of input rows <= r).
+#ifndef TFLM_TRAIN_KERNELS_ROW_STREAM_H_
+#define TFLM_TRAIN_KERNELS_ROW_STREAM_H_
+
+#include <cstdint>
+
+#include "kernels/add.h"
+#include "kernels/types.h"
+
+namespace tflm_train {
+
+// Longest chain one call streams; it bounds the recursion depth (one frame per stage).
+constexpr int32_t kMaxStreamStages = 16;
+
+enum class StreamOp : int32_t {
+  kConv = 0,
+  kDepthwise = 1,
+  kPad = 2,
+  kAdd = 3,
+  kAveragePool = 4,
+  kMaxPool = 5,
+};
+
+// One op of the chain with its prepared parameters. input_dims/output_dims describe the whole
+// (virtual) tensors, batch 1; the stage's streamed input is the previous stage's output (or
+// the chain input for stage 0).
+struct StreamStage {
+  StreamOp op;
+  Dims input_dims;
+  Dims output_dims;
+  // kConv / kDepthwise
+  const ConvParams* conv;
+  const DepthwiseParams* depthwise;
+  PerChannelQuant quant;
+  Dims filter_dims;
+  const int8_t* filter;
+  const int32_t* bias;  // may be null
+  // kAveragePool / kMaxPool
+  const PoolParams* pool;
+  // kPad: NHWC padding (batch padding must be 0) and the fill value
+  int32_t pad_before[4];
+  int32_t pad_after[4];
+  int8_t pad_value;
+  // kAdd: same-shape ADD; `other` is the whole non-streamed operand (output_dims); the streamed
+  // row is input 1 of the op when stream_is_input1, else input 2.
+  const AddParams* add;
+  const int8_t* other;
+  bool stream_is_input1;
+};
+
+// Input rows output row r of a stage reads: [r * stride - offset, ... + span), clipped to the
+// input height.
+struct RowReach {
+  int32_t stride;
+  int32_t offset;
+  int32_t span;
+};
+
+RowReach StreamStageReach(const StreamStage& stage);
+
+// True when the chain is well formed: 1..kMaxStreamStages stages, batch 1, each stage's input
+// dims equal the previous stage's output dims, the stage's own shape rules hold (conv/pool
+// output height agrees with its reach, PAD adds exactly its padding, ADD shapes equal), and
+// every pointer a stage needs is set.
+bool RowStreamCheck(const StreamStage* stages, int32_t num_stages);
+
+// Bytes of scratch the row windows need (see the formula above); 0 for a single stage.
+int32_t RowStreamBufferSize(const StreamStage* stages, int32_t num_stages);
+
+// Runs the chain: input is the whole stage-0 input, output the whole last-stage output, scratch
+// RowStreamBufferSize bytes (any alignment). Returns false if a stage fails the way its whole
+// kernel does (an average-pool window without input elements), true otherwise.
+bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
+                   int8_t* output, int8_t* scratch);
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_ROW_STREAM_H_
