@@ -136,6 +136,12 @@ uint32_t* StackPaintBottom() {
   return reinterpret_cast<uint32_t*>(Addr(&_sstack) + kBoardStackGuardBytes);
 }
 
+// ---------------------------------------------------------------- UART (CMSDK APB UART1)
+constexpr uint32_t kUart = 0x40005000, kUartData = kUart + 0x0, kUartState = kUart + 0x4,
+                   kUartCtrl = kUart + 0x8, kUartBaudDiv = kUart + 0x10;
+constexpr uint32_t kUartTxFull = 1u << 0, kUartRxFull = 1u << 1;
+bool g_uart_on = false;
+
 }  // namespace
 
 extern "C" void SysTick_Handler(void) { g_tick_wraps = g_tick_wraps + 1; }
@@ -271,4 +277,29 @@ uint64_t board_ticks_to_insns(uint64_t ticks) {
 uint64_t board_ticks_to_us(uint64_t ticks) {
   const uint32_t hz = board_tick_hz();
   return hz ? ticks * 1000000u / hz : 0;
+}
+
+bool board_uart_init(uint32_t baud) {
+  // Only QEMU's MPS2 boards have this UART; at 0x40005000 the real chips have other peripherals.
+  if (!board_is_qemu() || baud == 0) return false;
+  uint32_t div = board_tick_hz() / baud;
+  if (div < 16) div = 16;  // the CMSDK UART's minimum divider
+  BOARD_REG(kUartBaudDiv) = div;
+  BOARD_REG(kUartCtrl) = 3u;  // TX enable | RX enable, no interrupts
+  g_uart_on = true;
+  return true;
+}
+
+int board_uart_read() {
+  if (!g_uart_on || (BOARD_REG(kUartState) & kUartRxFull) == 0) return -1;
+  return static_cast<int>(BOARD_REG(kUartData) & 0xFFu);
+}
+
+void board_uart_write(const uint8_t* data, size_t len) {
+  if (!g_uart_on) return;
+  for (size_t i = 0; i < len; ++i) {
+    while (BOARD_REG(kUartState) & kUartTxFull) {
+    }
+    BOARD_REG(kUartData) = data[i];
+  }
 }

@@ -50,6 +50,16 @@ const char* board_u64_str(uint64_t value, char (&buf)[21]);
 // Flushes stdout and ends the program; under QEMU `code` becomes qemu's exit status.
 [[noreturn]] void board_exit(int code);
 
+// ---- Serial port (UART1) ----
+// QEMU maps only: the CMSDK APB UART1 at 0x40005000 of mps2-an386 / mps2-an500. QEMU gives
+// its n-th `-serial` backend to UART n; run_qemu.sh passes `-serial none` (UART0), so one more
+// appended `-serial <backend>` (e.g. `-serial stdio`) lands on UART1 without touching it.
+// Polled, no interrupts, no buffering beyond the UART's one byte each way.
+// The real-board maps have no UART driver yet: init returns false and the port stays silent.
+bool board_uart_init(uint32_t baud);
+int board_uart_read();  // next received byte (0..255), or -1 if none is waiting
+void board_uart_write(const uint8_t* data, size_t len);  // blocks until every byte is queued
+
 // ---- Memory accounting (from linker symbols) ----
 struct BoardMemory {
   uint32_t flash_size;      // board flash (1 MB)

@@ -1,0 +1,150 @@
+// SerialTrainer: fine-tune a model on the board from labelled samples sent over Serial.
+//
+// The model (model_data.h / model_data.cpp, generated into this folder when the library zip is
+// built) is the tflm-train demo: a small int8 MNIST CNN extended by `tflm-train convert`, so it
+// both infers and trains. Samples are 28x28 int8 images (784 bytes) in the model's input
+// quantisation; labels are digits 0-9.
+//
+// Line protocol (115200 baud; one command per line, '\n' ends a line, '\r' is ignored):
+//   T <label> <hex>   train one step on the sample; <hex> is the int8 input, two hex digits per
+//                     byte, two's complement (80 = -128, 7f = 127).
+//                     reply: OK T <steps so far> <loss, 6 decimals> <loss float32 bits, hex>
+//   P <hex>           predict the sample.
+//                     reply: OK P <class> <int8 output 0> ... <int8 output 9>
+//   anything else     reply: ERR <reason>
+// After reset the sketch prints "READY <input bytes> <classes> arena <planned arena bytes>"
+// (or "ERR begin: <reason>").
+//
+// Samples can come from anywhere: to train from a sensor, fill trainer.input() in your sensor
+// code and call trainer.trainStep(label, kLearningRate) exactly as handleTrain() does.
+#include <TflmTrain.h>
+
+#include "model_data.h"
+
+namespace {
+
+// SGD step size and rounding the demo model was tuned with (examples/firmware/train/demo).
+const float kLearningRate = 0.02f;
+const uint32_t kSeed = 1;
+
+// 40 KB arena: the demo model's plan needs about 25 KB (printed by READY ... as "arena").
+alignas(16) uint8_t arena[40 * 1024];
+TflmTrain trainer;
+
+// One line of input: the command letter, the label and two hex digits per input byte.
+char line[2 * 1024 + 32];
+size_t lineLength = 0;
+bool lineTooLong = false;
+
+int hexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+const char* skipSpaces(const char* p) {
+  while (*p == ' ') ++p;
+  return p;
+}
+
+// Decodes exactly trainer.inputBytes() bytes of hex at p into the model input.
+bool readSample(const char* p) {
+  p = skipSpaces(p);
+  int8_t* in = trainer.input();
+  for (size_t i = 0; i < trainer.inputBytes(); ++i) {
+    const int hi = hexDigit(p[2 * i]);
+    const int lo = hi < 0 ? -1 : hexDigit(p[2 * i + 1]);
+    if (lo < 0) return false;
+    in[i] = static_cast<int8_t>(static_cast<uint8_t>(hi * 16 + lo));
+  }
+  return *skipSpaces(p + 2 * trainer.inputBytes()) == '\0';
+}
+
+void reply(const char* what) {
+  Serial.print("ERR ");
+  Serial.println(what);
+}
+
+void handleTrain(const char* p) {
+  p = skipSpaces(p);
+  int label = 0;
+  if (*p < '0' || *p > '9') return reply("T: label must be a number");
+  while (*p >= '0' && *p <= '9') label = label * 10 + (*p++ - '0');
+  if (label >= static_cast<int>(trainer.numClasses())) return reply("T: label out of range");
+  if (*p != ' ' || !readSample(p)) return reply("T: sample must be inputBytes hex pairs");
+  float loss = 0.0f;
+  if (!trainer.trainStep(label, kLearningRate, &loss)) return reply(trainer.errorMessage());
+  uint32_t bits;
+  memcpy(&bits, &loss, sizeof(bits));
+  Serial.print("OK T ");
+  Serial.print(static_cast<unsigned long>(trainer.steps()));
+  Serial.print(' ');
+  Serial.print(loss, 6);
+  Serial.print(' ');
+  Serial.println(static_cast<unsigned long>(bits), HEX);
+}
+
+void handlePredict(const char* p) {
+  if (!readSample(p)) return reply("P: sample must be inputBytes hex pairs");
+  const int cls = trainer.predict();
+  if (cls < 0) return reply(trainer.errorMessage());
+  Serial.print("OK P ");
+  Serial.print(cls);
+  const int8_t* out = trainer.output();
+  for (size_t i = 0; i < trainer.numClasses(); ++i) {
+    Serial.print(' ');
+    Serial.print(out[i]);
+  }
+  Serial.println();
+}
+
+void handleLine() {
+  if (lineTooLong) return reply("line too long");
+  if (lineLength == 0) return;
+  if (!trainer.ready()) return reply("model not loaded");
+  switch (line[0]) {
+    case 'T':
+      return handleTrain(line + 1);
+    case 'P':
+      return handlePredict(line + 1);
+    default:
+      return reply("unknown command (T, P)");
+  }
+}
+
+}  // namespace
+
+void setup() {
+  Serial.begin(115200);
+  while (!Serial) {
+  }
+  if (!trainer.begin(tflm_demo_model, tflm_demo_model_len, arena, sizeof(arena), kSeed)) {
+    Serial.print("ERR begin: ");
+    Serial.println(trainer.errorMessage());
+    return;
+  }
+  Serial.print("READY ");
+  Serial.print(static_cast<unsigned long>(trainer.inputBytes()));
+  Serial.print(' ');
+  Serial.print(static_cast<unsigned long>(trainer.numClasses()));
+  Serial.print(" arena ");
+  Serial.println(static_cast<unsigned long>(trainer.arenaRequired()));
+}
+
+void loop() {
+  while (Serial.available() > 0) {
+    const char c = static_cast<char>(Serial.read());
+    if (c == '\r') continue;
+    if (c == '\n') {
+      line[lineLength < sizeof(line) ? lineLength : sizeof(line) - 1] = '\0';
+      handleLine();
+      lineLength = 0;
+      lineTooLong = false;
+    } else if (lineLength + 1 < sizeof(line)) {
+      line[lineLength++] = c;
+    } else {
+      lineTooLong = true;
+    }
+  }
+}

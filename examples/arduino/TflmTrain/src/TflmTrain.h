@@ -1,0 +1,71 @@
+// TflmTrain: on-device training for TensorFlow Lite Micro int8 models, for Arduino sketches.
+//
+// A thin C++ class over the tflm-train runtime's C API (tflm_train/runtime/c_api.h). The model
+// is an *extended* .tflite written by `tflm-train convert`: it infers exactly like the int8
+// model it came from and also carries the training program. Everything lives in memory the
+// sketch owns (the model in flash, one arena in RAM, the session inside this object): no heap.
+//
+//   alignas(16) static uint8_t arena[32 * 1024];
+//   TflmTrain trainer;
+//   trainer.begin(model, model_len, arena, sizeof(arena));
+//   memcpy(trainer.input(), sample, trainer.inputBytes());   // int8, model input layout
+//   trainer.trainStep(label, 0.02f);                          // one SGD step on that sample
+//   int cls = trainer.predict();                              // argmax of the model output
+#ifndef TFLM_TRAIN_ARDUINO_TFLMTRAIN_H_
+#define TFLM_TRAIN_ARDUINO_TFLMTRAIN_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tflm_train/runtime/c_api.h"
+
+class TflmTrain {
+ public:
+  // Bytes reserved for the runtime's session object (checked against tt_session_size() in
+  // begin(), so a runtime that outgrows it fails with a message instead of corrupting RAM).
+  static constexpr size_t kSessionBytes = 1024;
+
+  enum Rounding { kRoundNearest = TT_ROUND_NEAREST, kRoundStochastic = TT_ROUND_STOCHASTIC };
+
+  // Verifies the model and plans the arena. model and arena must be 16-byte aligned; the model
+  // must stay valid (flash) for the object's lifetime. seed drives stochastic rounding.
+  // Returns false on any problem; errorMessage() says what it was.
+  bool begin(const uint8_t* model, size_t model_len, uint8_t* arena, size_t arena_len,
+             uint32_t seed = 1);
+  bool ready() const { return session_ != nullptr; }
+  const char* errorMessage() const;
+  // Arena bytes the model's plan needs (known after begin(), also after a too-small arena).
+  size_t arenaRequired() const;
+
+  // The model's int8 input buffer; fill it before predict() / trainStep().
+  int8_t* input();
+  size_t inputBytes() const { return input_bytes_; }
+  // int8 output of the last predict() (also of the forward pass of the last trainStep()).
+  const int8_t* output() const;
+  size_t numClasses() const { return output_bytes_; }
+
+  // Runs inference on input(); returns the index of the largest output (first one on ties),
+  // or -1 on error.
+  int predict();
+  // One training step on input() with class `label`; loss (may be null) receives the
+  // cross-entropy of the forward pass before the update.
+  bool trainStep(int label, float learning_rate, float* loss = nullptr,
+                 Rounding rounding = kRoundStochastic);
+  uint32_t steps() const { return steps_; }  // successful trainStep() calls since begin()
+
+  // The underlying C API session, for calls this class does not wrap.
+  tt_session* session() { return session_; }
+
+ private:
+  bool fail(const char* message);
+
+  alignas(8) uint8_t storage_[kSessionBytes];
+  tt_session* opened_ = nullptr;   // set by tt_open even when it fails (keeps the message)
+  tt_session* session_ = nullptr;  // only once the session is usable
+  const char* error_ = nullptr;
+  size_t input_bytes_ = 0;
+  size_t output_bytes_ = 0;
+  uint32_t steps_ = 0;
+};
+
+#endif  // TFLM_TRAIN_ARDUINO_TFLMTRAIN_H_
