@@ -167,3 +167,139 @@ def invoke_op_by_op(session: NativeSession, x_int8: np.ndarray, op_outputs) -> d
         for t in op_outputs[op]:
             captured[t] = session.tensor_bytes(t)
     return captured
+
+
+# ---- Checkpoints in NOR flash (tflm_train/runtime/checkpoint.h) ----
+
+CHECKPOINT_STATUS = {16: "no checkpoint", 17: "corrupt", 18: "wrong model",
+                     19: "unsupported version", 20: "flash error", 21: "too large"}
+SLOT_STATES = {0: "erased", 1: "valid", 2: "uncommitted", 3: "corrupt", 4: "other version",
+               5: "read error"}
+
+
+class CheckpointError(RuntimeError_):
+    """A checkpoint call failed; `status` is the C API code, the message the runtime's."""
+
+    def __init__(self, status: int, message: str):
+        name = CHECKPOINT_STATUS.get(status) or _STATUS.get(status, str(status))
+        super().__init__(f"{message} ({name})")
+        self.status = status
+
+
+class CheckpointReport(ctypes.Structure):
+    """tt_checkpoint_report (c_api.h)."""
+    _fields_ = [("slot", c_int32), ("sequence", c_uint32), ("step", c_uint32),
+                ("payload_bytes", c_uint32), ("model_id", c_uint32), ("message", ctypes.c_char * 256)]
+
+
+def _declare_checkpoint(lib: ctypes.CDLL) -> ctypes.CDLL:
+    if getattr(lib, "_tt_checkpoint_declared", False):
+        return lib
+    _declare(lib)
+    report = POINTER(CheckpointReport)
+    lib.tt_checkpoint_save.argtypes = [c_void_p, c_void_p, c_uint32, report]
+    lib.tt_checkpoint_save.restype = c_int32
+    lib.tt_checkpoint_restore.argtypes = [c_void_p, c_void_p, report]
+    lib.tt_checkpoint_restore.restype = c_int32
+    lib.tt_checkpoint_erase.argtypes = [c_void_p, report]
+    lib.tt_checkpoint_erase.restype = c_int32
+    lib.tt_checkpoint_model_id.argtypes = [c_void_p]
+    lib.tt_checkpoint_model_id.restype = c_uint32
+    lib.tt_checkpoint_slot_state.argtypes = [c_void_p, c_int32, POINTER(c_uint32)]
+    lib.tt_checkpoint_slot_state.restype = c_int32
+    lib.tt_sim_flash_size.restype = c_size_t
+    lib.tt_sim_flash_init.argtypes = [c_void_p, c_size_t, POINTER(c_uint8), c_uint32, c_uint32,
+                                      c_uint32, POINTER(c_void_p)]
+    lib.tt_sim_flash_init.restype = c_int32
+    lib.tt_sim_flash_device.argtypes = [c_void_p]
+    lib.tt_sim_flash_device.restype = c_void_p
+    lib.tt_sim_flash_cut_at.argtypes = [c_void_p, ctypes.c_int64, c_uint32]
+    lib.tt_sim_flash_power_on.argtypes = [c_void_p]
+    lib.tt_sim_flash_operations.argtypes = [c_void_p]
+    lib.tt_sim_flash_operations.restype = ctypes.c_uint64
+    lib.tt_sim_flash_powered.argtypes = [c_void_p]
+    lib.tt_sim_flash_powered.restype = c_int32
+    lib._tt_checkpoint_declared = True
+    return lib
+
+
+class SimFlash:
+    """RAM-backed NOR flash of the C++ runtime (flash_sim.h) with power-cut injection.
+
+    `memory` is the flash content (numpy uint8, shared with the C++ side); a new device starts
+    erased (0xFF) unless an image is given."""
+
+    def __init__(self, size: int, page_size: int, write_size: int = 4,
+                 image: bytes | None = None):
+        self._lib = _declare_checkpoint(library())
+        self.memory = np.full(size, 0xFF, dtype=np.uint8)
+        if image is not None:
+            if len(image) != size:
+                raise ValueError(f"flash image has {len(image)} bytes, the device {size}")
+            self.memory[:] = np.frombuffer(image, dtype=np.uint8)
+        self._storage = _aligned(self._lib.tt_sim_flash_size(), 16)
+        handle = c_void_p()
+        rc = self._lib.tt_sim_flash_init(self._storage.ctypes.data, self._storage.size,
+                                         _ptr(self.memory), size, page_size, write_size,
+                                         ctypes.byref(handle))
+        if rc != 0:
+            raise ValueError(f"unusable flash geometry: size {size}, page {page_size}, "
+                             f"write unit {write_size} (write unit: power of two <= 64; page a "
+                             f"multiple of it; size a multiple of the page)")
+        self._handle = handle
+        self.device = self._lib.tt_sim_flash_device(handle)
+
+    def cut_at(self, operation: int, seed: int = 1) -> None:
+        """Lose power during the `operation`-th flash operation from now (-1: never)."""
+        self._lib.tt_sim_flash_cut_at(self._handle, int(operation), seed & 0xFFFFFFFF)
+
+    def power_on(self) -> None:
+        self._lib.tt_sim_flash_power_on(self._handle)
+
+    @property
+    def operations(self) -> int:
+        return int(self._lib.tt_sim_flash_operations(self._handle))
+
+    @property
+    def powered(self) -> bool:
+        return bool(self._lib.tt_sim_flash_powered(self._handle))
+
+    def slot_state(self, slot: int) -> tuple[str, int]:
+        seq = c_uint32()
+        state = self._lib.tt_checkpoint_slot_state(
+            self.device, slot, ctypes.byref(seq))
+        return SLOT_STATES.get(state, str(state)), int(seq.value)
+
+
+def _checkpoint_call(rc: int, report: CheckpointReport) -> dict:
+    if rc != 0:
+        raise CheckpointError(rc, report.message.decode(errors="replace"))
+    return {"slot": report.slot, "sequence": report.sequence, "step": report.step,
+            "payload_bytes": report.payload_bytes, "model_id": report.model_id}
+
+
+def checkpoint_save(session: NativeSession, flash: SimFlash, step: int = 0) -> dict:
+    """Save the session's trained tensors and `step` (power-safe, two slots)."""
+    lib = _declare_checkpoint(library())
+    report = CheckpointReport()
+    rc = lib.tt_checkpoint_save(session._handle, flash.device, step & 0xFFFFFFFF,
+                                ctypes.byref(report))
+    return _checkpoint_call(rc, report)
+
+
+def checkpoint_restore(session: NativeSession, flash: SimFlash) -> dict:
+    """Load the newest valid checkpoint into the session (unchanged on error)."""
+    lib = _declare_checkpoint(library())
+    report = CheckpointReport()
+    rc = lib.tt_checkpoint_restore(session._handle, flash.device, ctypes.byref(report))
+    return _checkpoint_call(rc, report)
+
+
+def checkpoint_erase(flash: SimFlash) -> None:
+    lib = _declare_checkpoint(library())
+    report = CheckpointReport()
+    _checkpoint_call(lib.tt_checkpoint_erase(flash.device, ctypes.byref(report)), report)
+
+
+def checkpoint_model_id(session: NativeSession) -> int:
+    return int(_declare_checkpoint(library()).tt_checkpoint_model_id(session._handle))

@@ -1,6 +1,10 @@
 #include "tflm_train/runtime/c_api.h"
 
+#include <cstring>
 #include <new>
+
+#include "tflm_train/runtime/checkpoint.h"
+#include "tflm_train/runtime/flash_sim.h"
 
 #include "tflm_train/runtime/ops.h"
 #include "tflm_train/runtime/session.h"
@@ -92,5 +96,103 @@ int32_t tt_invoke_op(tt_session* s, int32_t op) {
 int32_t tt_num_ops(const tt_session* s) {
   return s && S(s)->is_open() ? static_cast<int32_t>(S(s)->subgraph().num_operators()) : 0;
 }
+
+// ---- Checkpoints (checkpoint.h) and the simulated flash (flash_sim.h) ----
+
+struct tt_sim_flash {
+  tflm_train::SimFlash flash;
+};
+
+namespace {
+int32_t Report(tflm_train::CheckpointStatus status, const tflm_train::CheckpointInfo& info,
+               const tflm_train::ErrorMessage& err, tt_checkpoint_report* report) {
+  if (report != nullptr) {
+    report->slot = info.slot;
+    report->sequence = info.sequence;
+    report->step = info.step;
+    report->payload_bytes = info.payload_bytes;
+    report->model_id = info.model_id;
+    memcpy(report->message, status == tflm_train::CheckpointStatus::kOk ? "" : err.text,
+           sizeof(report->message));
+    report->message[sizeof(report->message) - 1] = '\0';
+  }
+  return static_cast<int32_t>(status);
+}
+static_assert(sizeof(tt_checkpoint_report{}.message) == tflm_train::ErrorMessage::kCapacity,
+              "report message holds a whole error message");
+}  // namespace
+
+int32_t tt_checkpoint_save(const tt_session* s, const struct tt_flash* flash, uint32_t step,
+                           tt_checkpoint_report* report) {
+  tflm_train::ErrorMessage err;
+  tflm_train::CheckpointInfo info;
+  if (s == nullptr) {
+    err.Set(tflm_train::Status::kInvalidArgument, "checkpoint: null session");
+    return Report(tflm_train::CheckpointStatus::kInvalidArgument, info, err, report);
+  }
+  const auto st = tflm_train::SaveCheckpoint(*S(s), flash, step, &info, &err);
+  return Report(st, info, err, report);
+}
+
+int32_t tt_checkpoint_restore(tt_session* s, const struct tt_flash* flash,
+                              tt_checkpoint_report* report) {
+  tflm_train::ErrorMessage err;
+  tflm_train::CheckpointInfo info;
+  const auto st = tflm_train::RestoreCheckpoint(s ? S(s) : nullptr, flash, &info, &err);
+  return Report(st, info, err, report);
+}
+
+int32_t tt_checkpoint_erase(const struct tt_flash* flash, tt_checkpoint_report* report) {
+  tflm_train::ErrorMessage err;
+  const auto st = tflm_train::EraseCheckpoints(flash, &err);
+  return Report(st, tflm_train::CheckpointInfo(), err, report);
+}
+
+uint32_t tt_checkpoint_model_id(const tt_session* s) {
+  return s ? tflm_train::CheckpointModelId(*S(s)) : 0;
+}
+
+int32_t tt_checkpoint_slot_state(const struct tt_flash* flash, int32_t slot, uint32_t* sequence) {
+  if (tflm_train::CheckFlashGeometry(flash, nullptr) != tflm_train::CheckpointStatus::kOk ||
+      slot < 0 || slot >= tflm_train::kCheckpointSlots) {
+    return -1;
+  }
+  tflm_train::CheckpointHeader h;
+  const tflm_train::SlotState state = tflm_train::InspectSlot(*flash, slot, &h);
+  if (sequence != nullptr) *sequence = h.sequence;
+  return static_cast<int32_t>(state);
+}
+
+size_t tt_sim_flash_size(void) { return sizeof(tt_sim_flash); }
+
+int32_t tt_sim_flash_init(void* storage, size_t storage_size, uint8_t* memory, uint32_t size,
+                          uint32_t page_size, uint32_t write_size, tt_sim_flash** out) {
+  if (storage == nullptr || storage_size < sizeof(tt_sim_flash) || out == nullptr ||
+      (reinterpret_cast<uintptr_t>(storage) % alignof(tt_sim_flash)) != 0) {
+    return static_cast<int32_t>(tflm_train::Status::kInvalidArgument);
+  }
+  tt_sim_flash* f = new (storage) tt_sim_flash();
+  if (!tflm_train::SimFlashInit(&f->flash, memory, size, page_size, write_size)) {
+    return static_cast<int32_t>(tflm_train::Status::kInvalidArgument);
+  }
+  *out = f;
+  return 0;
+}
+
+const struct tt_flash* tt_sim_flash_device(tt_sim_flash* f) {
+  return f ? &f->flash.device : nullptr;
+}
+
+void tt_sim_flash_cut_at(tt_sim_flash* f, int64_t operation, uint32_t seed) {
+  if (f) tflm_train::SimFlashCutAt(&f->flash, operation, seed);
+}
+
+void tt_sim_flash_power_on(tt_sim_flash* f) {
+  if (f) tflm_train::SimFlashPowerOn(&f->flash);
+}
+
+uint64_t tt_sim_flash_operations(const tt_sim_flash* f) { return f ? f->flash.operations : 0; }
+
+int32_t tt_sim_flash_powered(const tt_sim_flash* f) { return f && f->flash.powered ? 1 : 0; }
 
 }  // extern "C"
