@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass
 from .autodiff import CompiledStep, compile_step
 from .errors import BudgetError, ConversionError, InvalidModelError, UnsupportedOpError
 from .graph import Graph, build_graph
-from .program import LAYER_WORDS, METADATA_NAME, Program, decode_header
+from .optimizer import LOSSES, SGD
+from .planner import align
+from .program import ALIGNMENT, LAYER_WORDS, METADATA_NAME, Program, decode_header
 from .scheme import SparseUpdate, default_scheme, resolve
 from .tflite_io import get_metadata, read_model, set_metadata, write_model
 
@@ -22,6 +24,7 @@ class MemoryReport:
     updated_weight_bytes: int    # SRAM copies of the weights and biases being trained
     op_data_bytes: int           # prepared per-op state and per-channel requantisation data
     flash_model_bytes: int       # the extended .tflite (stays in flash)
+    optimizer_state_bytes: int = 0  # momentum / mini-batch sums (float per updated parameter)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -32,12 +35,14 @@ class MemoryReport:
             f"peak SRAM arena     {kb(self.arena_bytes)}",
             f"  activations+grads {kb(self.activation_peak_bytes)}",
             f"  updated weights   {kb(self.updated_weight_bytes)}",
+            f"  optimizer state   {kb(self.optimizer_state_bytes)}",
             f"  op data           {kb(self.op_data_bytes)}",
             f"flash (model)       {kb(self.flash_model_bytes)}",
         ])
 
 
-def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None):
+def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
+                  loss: str = "cross_entropy", optimizer: SGD | None = None):
     """Parse and compile without writing: (model object tree, graph, compiled step)."""
     model = read_model(tflite_bytes)
     if get_metadata(model, METADATA_NAME) is not None:
@@ -51,19 +56,24 @@ def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None):
                                      f"{graph.tensors[t].dtype}; tflm-train needs a full-int8 "
                                      "model (inference_input_type/output_type = tf.int8)")
     scheme = scheme or default_scheme(graph)
-    step = compile_step(graph, resolve(graph, scheme), scheme)
+    step = compile_step(graph, resolve(graph, scheme), scheme, loss, optimizer)
     return model, graph, step
 
 
 def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
+            loss: str = "cross_entropy", optimizer: SGD | None = None,
             sram_budget: int | None = None) -> bytes:
     """Return the extended .tflite: the input model plus its training program.
 
     scheme: what to train (default: last layer's weights + biases of the last 3 layers).
+    loss: "cross_entropy" (classification; softmax- or logits-ending models) or "mse"
+        (regression heads; targets are given per step).
+    optimizer: SGD(momentum=..., mini_batch=...); momentum or mini-batches > 1 cost a float
+        per updated parameter (default: plain SGD, batch size 1, no extra memory).
     sram_budget: reject the scheme (BudgetError with the numbers) if the planned arena
         exceeds this many bytes.
     """
-    model, graph, step = compile_model(tflite_bytes, scheme)
+    model, graph, step = compile_model(tflite_bytes, scheme, loss=loss, optimizer=optimizer)
     if sram_budget is not None and step.program.arena_bytes > sram_budget:
         raise BudgetError(
             f"the scheme needs a {step.program.arena_bytes} B arena "
@@ -84,19 +94,26 @@ def memory_report(extended: bytes) -> MemoryReport:
     header = decode_header(blob)
     graph = build_graph(model)
     words = struct.unpack(f"<{len(blob) // 4}i", blob)
-    updated = 0
+    updated = state = 0
     for i in range(header["n_layers"]):
         base = header["off_layers"] + i * LAYER_WORDS
-        for t in (words[base + 1], words[base + 2]):
+        weight_t, bias_t, out_channels, weight_channels = words[base + 1:base + 5]
+        for t in (weight_t, bias_t):
             if t >= 0:
-                updated += graph.tensors[t].nbytes
+                updated += align(graph.tensors[t].nbytes, ALIGNMENT)
+        if words[base + 8] >= 0:
+            per_channel = graph.tensors[weight_t].nbytes // out_channels
+            state += align(4 * weight_channels * per_channel, ALIGNMENT)
+        if words[base + 9] >= 0:
+            state += align(4 * out_channels, ALIGNMENT)
     return MemoryReport(arena_bytes=header["arena_bytes"],
                         activation_peak_bytes=header["arena_bytes"] - header["persistent_bytes"],
                         updated_weight_bytes=updated,
-                        op_data_bytes=header["persistent_bytes"] - updated,
-                        flash_model_bytes=len(extended))
+                        op_data_bytes=header["persistent_bytes"] - updated - state,
+                        flash_model_bytes=len(extended), optimizer_state_bytes=state)
 
 
-__all__ = ["convert", "compile_model", "memory_report", "MemoryReport", "SparseUpdate",
+__all__ = ["convert", "compile_model", "memory_report", "MemoryReport", "SparseUpdate", "SGD",
+           "LOSSES",
            "ConversionError", "InvalidModelError", "UnsupportedOpError", "BudgetError",
            "Graph", "CompiledStep", "Program"]

@@ -17,8 +17,15 @@ from .graph import Graph, Op
 from .planner import Buffer, align, plan, peak_live_bytes
 from .program import (ALIGNMENT, OP_STATE_BYTES, DType, ExtraTensor, Flags, Instruction, Layer,
                       Opcode, Program)
+from .optimizer import LOSSES, SGD
 from .scheme import LayerUpdate, SparseUpdate
 
+# Ops with a backward pass; pooling-like ones provide an input-gradient kernel in the runtime.
+_POOL_LIKE = ("MEAN", "AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD")
+_BACKWARD_KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "RESHAPE", "QUANTIZE",
+                   "ADD", *_POOL_LIKE)
+# Ops whose input gradient re-reads their forward input (max pooling finds the argmax again).
+_SAVED_FOR_INPUT_GRAD = ("MAX_POOL_2D",)
 _ACT_REAL_BOUNDS = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
 
@@ -29,6 +36,7 @@ class CompiledStep:
     updated_weight_bytes: int
     op_data_bytes: int
     instruction_names: list[str]
+    optimizer_state_bytes: int = 0
 
 
 def _quantize_bound(value: float, scale: float, zero_point: int) -> int:
@@ -71,7 +79,12 @@ def _scratch_elements(graph: Graph, op: Op) -> int:
     return w.shape[1]
 
 
-def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate) -> CompiledStep:
+def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
+                 loss: str = "cross_entropy", optimizer: SGD | None = None, *,
+                 streaming: bool = True) -> CompiledStep:
+    optimizer = optimizer or SGD()
+    if loss not in LOSSES:
+        raise ConversionError(f"loss={loss!r}: use one of {', '.join(LOSSES)}")
     n_model = len(graph.tensors)
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ConversionError(f"training needs a model with one input and one output; this one "
@@ -98,10 +111,19 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate)
 
     grad: dict[int, int] = {}
     flags = Flags.QAS if scheme.qas else Flags(0)
+    if optimizer.has_state and updates:
+        flags |= Flags.OPTIMIZER_STATE
     last = graph.producer(out_t)
     skip = set()
     if not updates:  # inference-only plan: no loss, no backward
         pass
+    elif loss == "mse":
+        if last is not None and last.kind == "SOFTMAX":
+            raise ConversionError("loss='mse' needs a regression head; this model ends in "
+                                  "SOFTMAX (use loss='cross_entropy')")
+        grad[out_t] = new_tensor(DType.FLOAT32, elements(out_t))
+        instructions.append(Instruction(Opcode.LOSS_MSE, [out_t, grad[out_t]]))
+        flags |= Flags.LOSS_MSE
     elif last is not None and last.kind == "SOFTMAX":
         logits = last.inputs[0]
         grad[logits] = new_tensor(DType.FLOAT32, elements(logits))
@@ -112,6 +134,26 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate)
         grad[out_t] = new_tensor(DType.FLOAT32, elements(out_t))
         instructions.append(Instruction(Opcode.LOSS_LOGITS_CE, [out_t, grad[out_t]]))
 
+    def give(t: int, src: int, owned: bool) -> None:
+        """Deliver a gradient contribution `src` for tensor t. Contributions of several consumers
+        are summed; an owned buffer (nobody else will read it) becomes t's gradient as is."""
+        if t not in downstream:
+            return
+        if t in grad:
+            instructions.append(Instruction(Opcode.GRAD_ACCUMULATE, [src, grad[t]]))
+        elif owned:
+            grad[t] = src
+        else:
+            grad[t] = new_tensor(DType.FLOAT32, elements(t))
+            instructions.append(Instruction(Opcode.GRAD_COPY, [src, grad[t]]))
+
+    def input_grad_target(t: int) -> tuple[int, bool]:
+        """Buffer an INPUT_GRAD writes for t: t's gradient, or a temporary to sum into it."""
+        if t in grad:
+            return new_tensor(DType.FLOAT32, elements(t)), True
+        grad[t] = new_tensor(DType.FLOAT32, elements(t))
+        return grad[t], False
+
     layers: list[Layer] = []
     floats: list[float] = []
     for op in reversed(graph.ops):
@@ -121,25 +163,25 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate)
         if out not in grad:
             raise ConversionError(f"op {op.index} ({op.kind}): its output does not reach the "
                                   "loss, so its update would have no gradient")
-        consumers = [c for c in graph.consumers(out) if c.index not in skip]
-        if len(consumers) > 1:
-            raise UnsupportedOpError(
-                f"tensor {out} ({graph.tensors[out].name}) feeds {len(consumers)} ops on the "
-                "gradient path; summing gradients of branches is not implemented yet")
         g_out = grad[out]
         data_in = op.inputs[0]
+        if op.kind not in _BACKWARD_KINDS:
+            raise UnsupportedOpError(f"op {op.index} ({op.kind}) lies on the gradient path but "
+                                     "has no backward kernel yet")
+        bounds = activation_mask_bounds(op, graph)
+        if bounds is not None:
+            instructions.append(Instruction(Opcode.ACTIVATION_GRAD, [g_out, out, *bounds]))
         if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            bounds = activation_mask_bounds(op, graph)
-            if bounds is not None:
-                instructions.append(Instruction(Opcode.ACTIVATION_GRAD, [g_out, out, *bounds]))
             if data_in in downstream:
-                grad[data_in] = new_tensor(DType.FLOAT32, elements(data_in))
+                target, temporary = input_grad_target(data_in)
                 w = graph.tensors[op.inputs[1]]
                 channels = graph.tensors[out].shape[-1]
                 scales_at = len(floats)
                 floats.extend(np.broadcast_to(w.scale.astype(np.float32), (channels,)).tolist())
                 instructions.append(Instruction(Opcode.INPUT_GRAD,
-                                                [op.index, g_out, grad[data_in], scales_at]))
+                                                [op.index, g_out, target, scales_at]))
+                if temporary:
+                    instructions.append(Instruction(Opcode.GRAD_ACCUMULATE, [target, grad[data_in]]))
             if op.index in updated:
                 layer_index = len(layers)
                 u = updated[op.index][1]
@@ -151,24 +193,34 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate)
                     scratch = new_tensor(DType.FLOAT32, _scratch_elements(graph, op))
                     instructions.append(Instruction(Opcode.WEIGHT_UPDATE,
                                                     [op.index, g_out, layer_index, scratch]))
-        elif op.kind in ("MEAN", "AVERAGE_POOL_2D"):
+        elif op.kind in _POOL_LIKE:
             if data_in in downstream:
-                grad[data_in] = new_tensor(DType.FLOAT32, elements(data_in))
+                target, temporary = input_grad_target(data_in)
                 instructions.append(Instruction(Opcode.INPUT_GRAD,
-                                                [op.index, g_out, grad[data_in], -1]))
-        elif op.kind == "RESHAPE":
-            if data_in in downstream:
-                grad[data_in] = g_out  # same bytes, other shape
-        else:
-            raise UnsupportedOpError(f"op {op.index} ({op.kind}) lies on the gradient path but "
-                                     "has no backward kernel yet")
+                                                [op.index, g_out, target, -1]))
+                if temporary:
+                    instructions.append(Instruction(Opcode.GRAD_ACCUMULATE, [target, grad[data_in]]))
+        elif op.kind in ("RESHAPE", "QUANTIZE"):
+            # Identity on real values (QUANTIZE here is int8 -> int8 requantisation).
+            give(data_in, g_out, owned=True)
+        elif op.kind == "ADD":
+            a, b = op.inputs[0], op.inputs[1]
+            for t in (a, b):
+                if graph.tensors[t].shape != graph.tensors[out].shape and t in downstream:
+                    raise UnsupportedOpError(
+                        f"op {op.index} (ADD): broadcasting input {t} "
+                        f"{graph.tensors[t].shape} -> {graph.tensors[out].shape} on the "
+                        "gradient path is not supported")
+            give(a, g_out, owned=True)
+            give(b, g_out, owned=grad.get(a) != g_out)
 
     program = Program(n_model_tensors=n_model, n_ops=len(graph.ops),
                       input_tensor=graph.inputs[0], output_tensor=out_t,
                       num_classes=int(graph.tensors[out_t].shape[-1]), flags=flags,
                       extra=extra, layers=layers, instructions=instructions,
-                      n_forward=n_forward, floats=floats)
-    return _plan_memory(graph, program, updates)
+                      n_forward=n_forward, floats=floats,
+                      momentum=float(optimizer.momentum) if updates else 0.0)
+    return _plan_memory(graph, program, updates, optimizer, streaming)
 
 
 def _layer(graph: Graph, u: LayerUpdate, scheme: SparseUpdate, floats: list[float]) -> Layer:
@@ -196,17 +248,25 @@ def _reads_writes(graph: Graph, program: Program, ins: Instruction):
     if ins.opcode == Opcode.FORWARD:
         op = graph.ops[_op_pos(graph, a[0])]
         return [t for t in op.inputs if t >= 0], list(op.outputs)
-    if ins.opcode in (Opcode.LOSS_SOFTMAX_CE, Opcode.LOSS_LOGITS_CE):
+    if ins.opcode in (Opcode.LOSS_SOFTMAX_CE, Opcode.LOSS_LOGITS_CE, Opcode.LOSS_MSE,
+                      Opcode.GRAD_COPY):
         return [a[0]], [a[1]]
+    if ins.opcode == Opcode.GRAD_ACCUMULATE:
+        return [a[0], a[1]], [a[1]]
     if ins.opcode == Opcode.ACTIVATION_GRAD:
         return [a[0], a[1]], [a[0]]
     if ins.opcode == Opcode.INPUT_GRAD:
-        return [a[1]], [a[2]]
+        op = graph.ops[_op_pos(graph, a[0])]
+        saved = [op.inputs[0]] if op.kind in _SAVED_FOR_INPUT_GRAD else []
+        return [a[1], *saved], [a[2]]
     if ins.opcode == Opcode.BIAS_UPDATE:
         return [a[1]], []
     if ins.opcode == Opcode.WEIGHT_UPDATE:
         op = graph.ops[_op_pos(graph, a[0])]
         return [a[1], op.inputs[0], a[3]], [a[3]]
+    if ins.opcode == Opcode.STREAM_CHAIN:
+        from .streaming import stream_reads_writes
+        return stream_reads_writes(graph, ins)
     raise AssertionError(ins.opcode)
 
 
@@ -217,7 +277,13 @@ def _op_pos(graph: Graph, op_index: int) -> int:
     raise AssertionError(op_index)
 
 
-def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate]) -> CompiledStep:
+def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
+                 optimizer: SGD, streaming: bool = False) -> CompiledStep:
+    if streaming:  # row-stream frozen op chains where that lowers the arena (streaming.py)
+        from .streaming import choose_streams
+        program = choose_streams(
+            graph, program, lambda ins: _reads_writes(graph, program, ins),
+            lambda p: _plan_memory(graph, p, updates, optimizer).program.arena_bytes)
     n_model = program.n_model_tensors
     # Persistent region: prepared op state, per-channel requantisation data, updated tensors.
     offset = 0
@@ -237,6 +303,17 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate]) -> 
                 model_offsets[t] = offset
                 offset = align(offset + graph.tensors[t].nbytes, ALIGNMENT)
     updated_bytes = offset - op_data_bytes
+    if optimizer.has_state:
+        for layer in program.layers:
+            op = graph.ops[_op_pos(graph, layer.op_index)]
+            if layer.weight_channels:
+                layer.weight_state = offset
+                offset = align(offset + 4 * layer.weight_channels * _scratch_elements(graph, op),
+                               ALIGNMENT)
+            if layer.update_bias:
+                layer.bias_state = offset
+                offset = align(offset + 4 * layer.out_channels, ALIGNMENT)
+    optimizer_bytes = offset - op_data_bytes - updated_bytes
     persistent = offset
 
     # Activation region: lifetimes over instruction steps.
@@ -271,7 +348,7 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate]) -> 
     program.persistent_bytes = persistent
     program.arena_bytes = persistent + peak
     names = [ins.opcode.name for ins in program.instructions]
-    return CompiledStep(program, buffers, updated_bytes, op_data_bytes, names)
+    return CompiledStep(program, buffers, updated_bytes, op_data_bytes, names, optimizer_bytes)
 
 
 __all__ = ["compile_step", "CompiledStep", "activation_mask_bounds", "peak_live_bytes"]

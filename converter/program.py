@@ -11,7 +11,8 @@ must equal the C++ enum there (a test checks it).
   extra tensor table: 3 words per extra tensor (gradients, scratch): dtype, elements, offset
   op table: 2 words per subgraph-0 op: arena offset of its prepared state and of its
       per-channel requantisation data (-1 when it has none)
-  layer table: LAYER_WORDS words per updated layer (see Layer)
+  layer table: LAYER_WORDS words per updated layer (see Layer), including the persistent
+      offsets of its optimizer state (momentum / mini-batch gradient sums) or -1
   instruction stream: per instruction: opcode, argument count, arguments
   float pool: QAS factors
 """
@@ -25,9 +26,9 @@ import numpy as np
 
 METADATA_NAME = "tflm_train"
 MAGIC = 0x4E525454  # b"TTRN"
-VERSION = 1
+VERSION = 2
 HEADER_WORDS = 24
-LAYER_WORDS = 8
+LAYER_WORDS = 10
 # Size of the runtime's per-op prepared state (OpState in tflm_train/runtime/op_state.h).
 OP_STATE_BYTES = 64
 ALIGNMENT = 16
@@ -41,6 +42,10 @@ class Opcode(enum.IntEnum):
     INPUT_GRAD = 5        # op_index, grad_out, grad_in, weight-scales float index or -1
     BIAS_UPDATE = 6       # op_index, grad_out, layer
     WEIGHT_UPDATE = 7     # op_index, grad_out, layer, scratch
+    LOSS_MSE = 8          # prediction(int8 output), grad(float); target given per step
+    GRAD_ACCUMULATE = 9   # src(float), dst(float): dst += src (a tensor with several consumers)
+    GRAD_COPY = 10        # src(float), dst(float): dst = src
+    STREAM_CHAIN = 16     # first op, op count, int8 scratch: ops row by row (converter/streaming.py)
 
 
 class DType(enum.IntEnum):
@@ -52,6 +57,8 @@ class DType(enum.IntEnum):
 class Flags(enum.IntFlag):
     QAS = 1
     LOSS_FROM_SOFTMAX = 2
+    OPTIMIZER_STATE = 4   # layers carry float state: momentum and/or mini-batch sums
+    LOSS_MSE = 8          # regression: per-step real targets instead of a class label
 
 
 @dataclass
@@ -75,6 +82,8 @@ class Layer:
     update_bias: bool
     weight_factors: int = -1  # float pool index of out_channels QAS factors
     bias_factors: int = -1
+    weight_state: int = -1    # persistent offset of weight_channels x per-channel floats
+    bias_state: int = -1      # persistent offset of out_channels floats
 
 
 @dataclass
@@ -101,6 +110,7 @@ class Program:
     floats: list[float] = field(default_factory=list)
     persistent_bytes: int = 0
     arena_bytes: int = 0
+    momentum: float = 0.0
 
     def encode(self) -> bytes:
         words: list[int] = [0] * HEADER_WORDS
@@ -113,7 +123,8 @@ class Program:
         off_ops = section(v for pair in zip(self.op_state, self.op_channel_data) for v in pair)
         off_layers = section(v for l in self.layers for v in (
             l.op_index, l.weight_tensor, l.bias_tensor, l.out_channels, l.weight_channels,
-            int(l.update_bias), l.weight_factors, l.bias_factors))
+            int(l.update_bias), l.weight_factors, l.bias_factors, l.weight_state,
+            l.bias_state))
         off_instr = section(v for ins in self.instructions
                             for v in (int(ins.opcode), len(ins.args), *ins.args))
         off_floats = len(words)
@@ -124,7 +135,8 @@ class Program:
                   off_model, off_extra, off_ops, off_layers, off_instr, off_floats,
                   self.persistent_bytes, self.arena_bytes, self.input_tensor,
                   self.output_tensor, self.num_classes, int(self.flags),
-                  len(words) - off_instr - len(self.floats), 0]
+                  len(words) - off_instr - len(self.floats),
+                  struct.unpack("<i", struct.pack("<f", self.momentum))[0]]
         words[:HEADER_WORDS] = header
         return struct.pack(f"<{len(words)}i", *words)
 
@@ -134,7 +146,7 @@ class Program:
                 "n_layers", "n_instructions", "n_forward", "n_floats", "off_model",
                 "off_extra", "off_ops", "off_layers", "off_instructions", "off_floats",
                 "persistent_bytes", "arena_bytes", "input_tensor", "output_tensor",
-                "num_classes", "flags", "instruction_words", "reserved"]
+                "num_classes", "flags", "instruction_words", "momentum_bits"]
 
 
 def decode_header(blob: bytes) -> dict[str, int]:

@@ -99,8 +99,12 @@ def _mask(graph, op, q_out):
     return (q_out > lo) & (q_out < hi)
 
 
-def reference_gradients(model: bytes, xq: np.ndarray, label: int):
-    """{op index: (grad of weights in TFLite layout, grad of bias)} of the CE loss."""
+def reference_gradients(model: bytes, xq: np.ndarray, label: int, output_grad=None):
+    """{op index: (grad of weights in TFLite layout, grad of bias)} of the CE loss, or of the
+    loss whose gradient w.r.t. the real model output is `output_grad` (e.g. MSE).
+
+    Tensors read by several ops get the sum of their consumers' gradients; ADD passes its
+    output gradient to both inputs."""
     import tensorflow as tf
 
     graph = build_graph(read_model(model))
@@ -110,7 +114,10 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int):
     q_out = acts[graph.outputs[0]].reshape(-1)
     onehot = np.eye(q_out.size)[label]
     grad: dict[int, np.ndarray] = {}
-    if last.kind == "SOFTMAX":
+    if output_grad is not None:
+        grad[graph.outputs[0]] = np.asarray(output_grad, np.float64).reshape(out_t.shape)
+        skip = set()
+    elif last.kind == "SOFTMAX":
         p = _deq(out_t, q_out)
         grad[last.inputs[0]] = (p - onehot).reshape(graph.tensors[last.inputs[0]].shape)
         skip = {last.index}
@@ -124,12 +131,19 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int):
     for op in reversed(graph.ops):
         if op.index in skip or op.outputs[0] not in grad:
             continue
-        g_out = grad[op.outputs[0]]
+        g_out = grad[op.outputs[0]] * _mask(graph, op, acts[op.outputs[0]])
         t_in = graph.tensors[op.inputs[0]]
+
+        def give(t, g):
+            grad[t] = grad.get(t, 0) + np.asarray(g, np.float64).reshape(graph.tensors[t].shape)
+
+        if op.kind == "ADD":
+            give(op.inputs[0], g_out)
+            give(op.inputs[1], g_out)
+            continue
         x = tf.constant(_deq(t_in, acts[op.inputs[0]]).reshape(t_in.shape), tf.float32)
         o = op.options
         if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            g_out = g_out * _mask(graph, op, acts[op.outputs[0]])
             wt = graph.tensors[op.inputs[1]]
             w = tf.Variable(_weights_real(wt), dtype=tf.float32)
             has_b = len(op.inputs) > 2 and op.inputs[2] >= 0
@@ -158,7 +172,8 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int):
                                        output_gradients=tf.constant(g_out, tf.float32))
             result[op.index] = (gw.numpy().astype(np.float64),
                                 gb.numpy().astype(np.float64) if has_b else None)
-        elif op.kind in ("MEAN", "AVERAGE_POOL_2D", "RESHAPE"):
+        elif op.kind in ("MEAN", "AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD", "RESHAPE",
+                         "QUANTIZE"):
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 if op.kind == "MEAN":
@@ -168,13 +183,19 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int):
                 elif op.kind == "AVERAGE_POOL_2D":
                     y = tf.nn.avg_pool2d(x, (o["filter_h"], o["filter_w"]),
                                          (o["stride_h"], o["stride_w"]), o["padding"])
+                elif op.kind == "MAX_POOL_2D":
+                    y = tf.nn.max_pool2d(x, (o["filter_h"], o["filter_w"]),
+                                         (o["stride_h"], o["stride_w"]), o["padding"])
+                elif op.kind == "PAD":
+                    pads = np.asarray(graph.tensors[op.inputs[1]].data).reshape(-1, 2)
+                    y = tf.pad(x, pads.tolist())
                 else:
                     y = tf.identity(x)
                 y = tf.reshape(y, g_out.shape)
             gx = tape.gradient(y, x, output_gradients=tf.constant(g_out, tf.float32))
         else:
             raise AssertionError(f"no reference backward for {op.kind}")
-        grad[op.inputs[0]] = gx.numpy().astype(np.float64).reshape(t_in.shape)
+        give(op.inputs[0], gx.numpy())
     return graph, result
 
 

@@ -17,6 +17,27 @@ class RuntimeError_(RuntimeError):
     """The C++ runtime rejected a call; the message is the runtime's own sentence."""
 
 
+class TrainOptions(ctypes.Structure):
+    """tt_train_options (c_api.h)."""
+    _fields_ = [("learning_rate", c_float), ("rounding", c_int32), ("batch_size", c_int32),
+                ("sample_in_batch", c_int32), ("target", POINTER(c_float))]
+
+
+class LrSchedule(ctypes.Structure):
+    """tt_lr_schedule (c_api.h)."""
+    _fields_ = [("base", c_float), ("warmup_steps", c_int32), ("total_steps", c_int32),
+                ("final_fraction", c_float)]
+
+
+def learning_rate(base: float, step: int, warmup_steps: int = 0, total_steps: int = 0,
+                  final_fraction: float = 0.0) -> float:
+    """Warm-up + cosine rate of update `step`, computed by the runtime's own C++ (so the host
+    and the board agree to the bit)."""
+    lib = _declare(library())
+    schedule = LrSchedule(base, warmup_steps, total_steps, final_fraction)
+    return float(lib.tt_learning_rate(ctypes.byref(schedule), int(step)))
+
+
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     if getattr(lib, "_tt_declared", False):
         return lib
@@ -36,6 +57,10 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.tt_invoke.restype = c_int32
     lib.tt_train_step.argtypes = [c_void_p, c_int32, c_float, c_int32, POINTER(c_float)]
     lib.tt_train_step.restype = c_int32
+    lib.tt_train.argtypes = [c_void_p, c_int32, POINTER(TrainOptions), POINTER(c_float)]
+    lib.tt_train.restype = c_int32
+    lib.tt_learning_rate.argtypes = [POINTER(LrSchedule), c_int32]
+    lib.tt_learning_rate.restype = c_float
     lib.tt_tensor_data.argtypes = [c_void_p, c_int32, POINTER(c_size_t)]
     lib.tt_tensor_data.restype = POINTER(c_uint8)
     lib.tt_num_layers.argtypes = [c_void_p]
@@ -105,12 +130,21 @@ class NativeSession:
         return self.output()
 
     def train_step(self, x_int8: np.ndarray, label: int, learning_rate: float,
-                   rounding: str = "stochastic") -> float:
+                   rounding: str = "stochastic", batch_size: int = 1, sample_in_batch: int = 0,
+                   target: np.ndarray | None = None) -> float:
+        """One sample; with a mini-batch the update happens after sample batch_size - 1."""
         view = self.input_view()
         view[:] = np.asarray(x_int8, dtype=np.int8).reshape(-1)
         loss = c_float()
-        self._check(self._lib.tt_train_step(self._handle, int(label), float(learning_rate),
-                                            ROUNDING[rounding], ctypes.byref(loss)))
+        target_arr = None
+        if target is not None:
+            target_arr = np.ascontiguousarray(target, dtype=np.float32).reshape(-1)
+        options = TrainOptions(float(learning_rate), ROUNDING[rounding], int(batch_size),
+                               int(sample_in_batch),
+                               target_arr.ctypes.data_as(POINTER(c_float))
+                               if target_arr is not None else None)
+        self._check(self._lib.tt_train(self._handle, -1 if label is None else int(label),
+                                       ctypes.byref(options), ctypes.byref(loss)))
         return float(loss.value)
 
     def tensor_bytes(self, tensor: int) -> bytes:
@@ -149,7 +183,12 @@ def num_ops(session: NativeSession) -> int:
 
 def invoke_op(session: NativeSession, op: int) -> None:
     """Run subgraph-0 operator `op` alone; ops 0..n-1 in order equal one invoke()."""
-    session._check(_declare_op_api(session._lib).tt_invoke_op(session._handle, int(op)))
+    rc = _declare_op_api(session._lib).tt_invoke_op(session._handle, int(op))
+    if rc == 2:
+        raise RuntimeError_(f"runtime: op {op} is inside a streamed chain of this plan (its "
+                            "tensors are never stored whole); convert without streaming to run "
+                            "ops one by one")
+    session._check(rc)
 
 
 def invoke_op_by_op(session: NativeSession, x_int8: np.ndarray, op_outputs) -> dict[int, bytes]:

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from .binding import NativeSession
+from .binding import NativeSession, learning_rate as scheduled_rate
 from .converter import MemoryReport, memory_report
 from .converter.graph import build_graph
-from .converter.program import METADATA_NAME
+from .converter.program import METADATA_NAME, Flags, decode_header
 from .converter.tflite_io import get_metadata, read_model, remove_metadata, write_model
 
 
@@ -20,6 +20,18 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class LRSchedule:
+    """Learning-rate schedule in optimizer updates (mini-batches): linear warm-up over
+    `warmup_steps`, then (if `cosine`) cosine decay to `final_fraction` x the base rate at the
+    end of training (`total_steps`; None: the updates of the fit() call that starts it).
+    Computed by the runtime's C++ so firmware gets the same rates (tt_learning_rate)."""
+    warmup_steps: int = 0
+    cosine: bool = False
+    final_fraction: float = 0.0
+    total_steps: int | None = None
+
+
 class Trainer:
     """Train an extended .tflite (from `tflm_train.convert`) on the host, bit-for-bit as the MCU.
 
@@ -27,10 +39,13 @@ class Trainer:
         fp32 SGD on the real-valued weights.
     rounding: "stochastic" (unbiased, seeded, same on host and MCU) or "nearest".
     seed: seeds the shuffling and the stochastic rounding.
+    schedule: LRSchedule (warm-up, cosine) over optimizer updates; None: constant rate.
+    Momentum and mini-batches are convert-time choices (`convert(optimizer=SGD(...))`) because
+    they cost SRAM; fit(batch_size > 1) needs SGD(mini_batch=True) or momentum.
     """
 
     def __init__(self, extended: bytes, learning_rate: float = 0.05, seed: int = 0,
-                 rounding: str = "stochastic"):
+                 rounding: str = "stochastic", schedule: LRSchedule | None = None):
         if rounding not in ("stochastic", "nearest"):
             raise ValueError(f"rounding={rounding!r}: use 'stochastic' or 'nearest'")
         if not learning_rate > 0:
@@ -43,6 +58,12 @@ class Trainer:
         self._graph = build_graph(model)
         self.learning_rate = float(learning_rate)
         self.rounding = rounding
+        self.schedule = schedule
+        self.updates = 0  # optimizer updates so far (the schedule's step)
+        self._total_steps = schedule.total_steps if schedule else None
+        header = decode_header(get_metadata(model, METADATA_NAME))
+        self.mse = bool(header["flags"] & Flags.LOSS_MSE)
+        self.has_optimizer_state = bool(header["flags"] & Flags.OPTIMIZER_STATE)
         self.seed = int(seed)
         self._session = NativeSession(self._extended, seed=self.seed + 1)
         self._rng = np.random.default_rng(self.seed)
@@ -80,36 +101,73 @@ class Trainer:
             raise ValueError(f"labels must be class indices in [0, {self.num_classes})")
         return y.astype(np.int64)
 
+    def _targets(self, y, n: int) -> np.ndarray:
+        """Class indices (cross-entropy) or real target vectors (MSE) for n samples."""
+        if not self.mse:
+            return self._labels(y, n)
+        y = np.asarray(y, dtype=np.float32).reshape(n, -1) if np.size(y) else np.asarray(y)
+        if y.shape != (n, self.num_classes):
+            raise ValueError(f"MSE targets must have shape ({n}, {self.num_classes}), got "
+                             f"{np.shape(y)}")
+        return y
+
     # -- training ---------------------------------------------------------------------------
+    def current_learning_rate(self) -> float:
+        """Rate of the next update under the schedule."""
+        s = self.schedule
+        if s is None:
+            return self.learning_rate
+        total = (self._total_steps or 0) if s.cosine else 0
+        return scheduled_rate(self.learning_rate, self.updates, s.warmup_steps, total,
+                              s.final_fraction)
+
+    def _sample(self, xq, target, batch_size: int = 1, sample_in_batch: int = 0) -> float:
+        label, real_target = (None, target) if self.mse else (int(target), None)
+        loss = self._session.train_step(xq, label, self.current_learning_rate(), self.rounding,
+                                        batch_size, sample_in_batch, real_target)
+        if sample_in_batch == batch_size - 1:
+            self.updates += 1
+        return loss
+
     def fit(self, x, y, epochs: int = 1, batch_size: int = 1, shuffle: bool = True,
             validation_data=None, progress: bool = True) -> History:
-        """SGD over (x, y) for `epochs`; one update per sample (batch_size=1)."""
-        if batch_size != 1:
-            raise ValueError("batch_size must be 1: mini-batch gradient accumulation is not "
-                             "implemented in the runtime yet")
+        """SGD over (x, y) for `epochs`, one update per mini-batch of `batch_size` samples
+        (the gradients of a mini-batch are averaged in the runtime; the last batch of an epoch
+        may be smaller). y: class indices, or real target rows for an MSE model."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r} must be a positive integer")
+        if batch_size > 1 and not self.has_optimizer_state:
+            raise ValueError(f"batch_size={batch_size} needs gradient sums in SRAM: convert "
+                             "with optimizer=SGD(mini_batch=True) (memory_report shows the cost)")
         xq = self.quantize_input(x)
-        labels = self._labels(y, len(xq))
+        targets = self._targets(y, len(xq))
+        if self.schedule is not None and self.schedule.cosine and self._total_steps is None:
+            self._total_steps = self.updates + epochs * -(-len(xq) // batch_size)
         history = History()
         for epoch in range(epochs):
             order = self._rng.permutation(len(xq)) if shuffle else np.arange(len(xq))
             losses = []
-            bar = tqdm(order, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
-                       unit="step", leave=False)
-            for i in bar:
-                losses.append(self._session.train_step(xq[i], int(labels[i]),
-                                                       self.learning_rate, self.rounding))
-                if len(losses) % 50 == 0:
-                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+            bar = tqdm(total=len(order), desc=f"epoch {epoch + 1}/{epochs}",
+                       disable=not progress, unit="sample", leave=False)
+            for start in range(0, len(order), batch_size):
+                batch = order[start:start + batch_size]
+                for j, i in enumerate(batch):
+                    losses.append(self._sample(xq[i], targets[i], len(batch), j))
+                bar.update(len(batch))
+                if len(losses) % 50 < len(batch):
+                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}",
+                                    lr=f"{self.current_learning_rate():.3g}")
+            bar.close()
             history.loss.append(float(np.mean(losses)) if losses else float("nan"))
             if validation_data is not None:
                 history.val_accuracy.append(self.evaluate(*validation_data)["accuracy"])
         return history
 
-    def train_step(self, x, label: int) -> float:
-        """One update on one sample; returns its loss."""
+    def train_step(self, x, label) -> float:
+        """One update on one sample; returns its loss. label: class index, or the real
+        target vector for an MSE model."""
         xq = self.quantize_input(x)
-        return self._session.train_step(xq[0], int(self._labels([label], 1)[0]),
-                                        self.learning_rate, self.rounding)
+        return self._sample(xq[0], self._targets([label], 1)[0])
 
     # -- inference --------------------------------------------------------------------------
     def predict(self, x, dequantize: bool = False) -> np.ndarray:
@@ -123,8 +181,11 @@ class Trainer:
         return out
 
     def evaluate(self, x, y) -> dict:
-        """Accuracy and mean cross-entropy loss."""
+        """Accuracy and mean cross-entropy loss; for an MSE model, the mean squared error."""
         xq = self.quantize_input(x)
+        if self.mse:
+            err = self.predict(xq, dequantize=True) - self._targets(y, len(xq))
+            return {"mse": float(np.mean(err * err)), "loss": float(np.mean(err * err))}
         labels = self._labels(y, len(xq))
         real = self.predict(xq, dequantize=True)
         if self._softmax_output:

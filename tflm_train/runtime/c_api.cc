@@ -7,6 +7,7 @@
 #include "tflm_train/runtime/flash_sim.h"
 
 #include "tflm_train/runtime/ops.h"
+#include "kernels/training/lr_schedule.h"
 #include "tflm_train/runtime/session.h"
 
 using tflm_train::Session;
@@ -62,6 +63,26 @@ int32_t tt_train_step(tt_session* s, int32_t label, float learning_rate, int32_t
   return static_cast<int32_t>(S(s)->TrainStep(label, options, loss));
 }
 
+int32_t tt_train(tt_session* s, int32_t label, const tt_train_options* options, float* loss) {
+  if (!s || !options ||
+      (options->rounding != TT_ROUND_NEAREST && options->rounding != TT_ROUND_STOCHASTIC)) {
+    return static_cast<int32_t>(tflm_train::Status::kInvalidArgument);
+  }
+  tflm_train::TrainOptions o{options->learning_rate,
+                             static_cast<tflm_train::RoundingMode>(options->rounding)};
+  o.batch_size = options->batch_size;
+  o.sample_in_batch = options->sample_in_batch;
+  o.target = options->target;
+  return static_cast<int32_t>(S(s)->TrainStep(label, o, loss));
+}
+
+float tt_learning_rate(const tt_lr_schedule* schedule, int32_t step) {
+  if (!schedule) return 0.0f;
+  const tflm_train::LrSchedule lr{schedule->base, schedule->warmup_steps, schedule->total_steps,
+                                  schedule->final_fraction};
+  return tflm_train::ScheduledLearningRate(lr, step);
+}
+
 const uint8_t* tt_tensor_data(const tt_session* s, int32_t tensor, size_t* bytes) {
   return s ? S(s)->tensor_data(tensor, bytes) : nullptr;
 }
@@ -89,6 +110,19 @@ int32_t tt_invoke_op(tt_session* s, int32_t op) {
   Session* session = S(s);
   const tflm_train::OpContext ctx{session, op, session->subgraph().op(static_cast<uint32_t>(op)),
                                   session->op_state(op), session->op_channel_data(op)};
+  // Only ops whose tensors exist whole: an op inside a streamed chain reads and writes row
+  // windows that the chain instruction alone provides (its output has no arena slot).
+  for (uint32_t k = 0; k < ctx.op.outputs().size(); ++k) {
+    if (session->program().model_offset(ctx.output_id(k)) < 0) {
+      return static_cast<int32_t>(tflm_train::Status::kUnsupported);
+    }
+  }
+  for (uint32_t k = 0; k < ctx.op.inputs().size(); ++k) {
+    size_t bytes = 0;
+    if (ctx.input_id(k) >= 0 && session->tensor_data(ctx.input_id(k), &bytes) == nullptr) {
+      return static_cast<int32_t>(tflm_train::Status::kUnsupported);
+    }
+  }
   ctx.state->registration->eval(ctx);
   return 0;
 }

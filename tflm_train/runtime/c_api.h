@@ -28,6 +28,26 @@ const int8_t* tt_output(const tt_session* s, size_t* bytes);
 int32_t tt_invoke(tt_session* s);
 int32_t tt_train_step(tt_session* s, int32_t label, float learning_rate, int32_t rounding,
                       float* loss);
+/* One training sample with every option. Programs converted with optimizer state (momentum or
+   mini_batch) sum samples 0..batch_size-1 and update after the last one; otherwise batch_size
+   must be 1. MSE programs read num_classes real targets and ignore the label. */
+typedef struct {
+  float learning_rate;
+  int32_t rounding;         /* TT_ROUND_* */
+  int32_t batch_size;       /* samples per update */
+  int32_t sample_in_batch;  /* 0 .. batch_size - 1 */
+  const float* target;      /* MSE programs only; else NULL */
+} tt_train_options;
+int32_t tt_train(tt_session* s, int32_t label, const tt_train_options* options, float* loss);
+/* Learning rate for update `step` of a warm-up + cosine schedule (kernels/training/lr_schedule.h);
+   the same float arithmetic on host and board. */
+typedef struct {
+  float base;
+  int32_t warmup_steps;
+  int32_t total_steps;
+  float final_fraction;
+} tt_lr_schedule;
+float tt_learning_rate(const tt_lr_schedule* schedule, int32_t step);
 /* Bytes of subgraph-0 tensor `tensor` (trained tensors: the live SRAM copy). */
 const uint8_t* tt_tensor_data(const tt_session* s, int32_t tensor, size_t* bytes);
 int32_t tt_num_layers(const tt_session* s);
@@ -37,7 +57,8 @@ int32_t tt_layer_tensors(const tt_session* s, int32_t i, int32_t* weight, int32_
 /* Runs subgraph-0 operator `op` alone (its forward kernel only). Calling it for op 0, 1, ...
    in order after filling the input equals tt_invoke(), and lets a caller read each op's output
    with tt_tensor_data() right after it is produced, before the arena plan reuses its bytes
-   (to compare intermediate tensors with another runtime). */
+   (to compare intermediate tensors with another runtime). Returns TT unsupported (2) for an op
+   whose tensors are not stored whole (inside a streamed chain): use a plan without streaming. */
 int32_t tt_invoke_op(tt_session* s, int32_t op);
 /* Number of subgraph-0 operators (0 if the session is not open). */
 int32_t tt_num_ops(const tt_session* s);

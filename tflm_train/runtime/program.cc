@@ -93,7 +93,17 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
                    (l.bias_factors >= 0 && l.bias_factors + l.out_channels <= h.n_floats)),
               Status::kInvalidModel, "training program: layer %ld is malformed",
               static_cast<long>(i));
+    // Optimizer state exists for exactly what the layer updates when the flag says so.
+    const bool state = has_optimizer_state();
+    const bool weight_ok = state && l.weight_channels > 0 ? l.weight_state >= 0 : l.weight_state == -1;
+    const bool bias_ok = state && l.update_bias ? l.bias_state >= 0 : l.bias_state == -1;
+    TT_ENSURE(err, weight_ok && bias_ok, Status::kInvalidModel,
+              "training program: layer %ld's optimizer state does not match its update",
+              static_cast<long>(i));
   }
+  const float mu = momentum();
+  TT_ENSURE(err, mu >= 0.0f && mu < 1.0f && (mu == 0.0f || has_optimizer_state()),
+            Status::kInvalidModel, "training program: momentum must be in [0, 1) with state");
   // The instruction stream must decode into exactly n_instructions well-formed instructions.
   int32_t cursor = 0, count = 0;
   Instruction ins;

@@ -14,9 +14,9 @@ namespace tflm_train {
 
 constexpr char kProgramMetadataName[] = "tflm_train";
 constexpr int32_t kProgramMagic = 0x4E525454;  // "TTRN"
-constexpr int32_t kProgramVersion = 1;
+constexpr int32_t kProgramVersion = 2;
 constexpr int32_t kProgramHeaderWords = 24;
-constexpr int32_t kLayerWords = 8;
+constexpr int32_t kLayerWords = 10;
 // Bytes the converter reserves per op for OpState (op_state.h static_asserts it fits).
 constexpr int32_t kOpStateBytes = 64;
 
@@ -29,17 +29,23 @@ enum class Opcode : int32_t {
   kInputGrad = 5,
   kBiasUpdate = 6,
   kWeightUpdate = 7,
+  kLossMse = 8,
+  kGradAccumulate = 9,
+  kGradCopy = 10,
+  // Ops [first, first + count) row by row (stream_chain.h); 16 keeps clear of the backward
+  // opcodes added above it.
+  kStreamChain = 16,
 };
 
 enum class DType : int32_t { kFloat32 = 0, kInt8 = 1, kInt32 = 2 };
 
-enum ProgramFlags : int32_t { kFlagQas = 1, kFlagLossFromSoftmax = 2 };
+enum ProgramFlags : int32_t { kFlagQas = 1, kFlagLossFromSoftmax = 2, kFlagOptimizerState = 4 };
 
 struct ProgramHeader {
   int32_t magic, version, total_words, n_model_tensors, n_extra, n_ops, n_layers,
       n_instructions, n_forward, n_floats, off_model, off_extra, off_ops, off_layers,
       off_instructions, off_floats, persistent_bytes, arena_bytes, input_tensor, output_tensor,
-      num_classes, flags, instruction_words, reserved;
+      num_classes, flags, instruction_words, momentum_bits;
 };
 static_assert(sizeof(ProgramHeader) == kProgramHeaderWords * 4, "header layout");
 
@@ -52,6 +58,9 @@ struct ExtraTensorInfo {
 struct LayerInfo {
   int32_t op_index, weight_tensor, bias_tensor, out_channels, weight_channels, update_bias,
       weight_factors, bias_factors;
+  // Persistent offsets of the layer's optimizer state (float velocity / mini-batch sums), or -1:
+  // weight_channels x (weight elements per channel) floats, and out_channels floats.
+  int32_t weight_state, bias_state;
 };
 
 struct Instruction {
@@ -70,6 +79,12 @@ class Program {
               ErrorMessage* err);
 
   const ProgramHeader& header() const { return header_; }
+  bool has_optimizer_state() const { return (header_.flags & kFlagOptimizerState) != 0; }
+  float momentum() const {
+    float m;
+    memcpy(&m, &header_.momentum_bits, 4);
+    return m;
+  }
   int32_t model_offset(int32_t tensor) const { return Word(header_.off_model + tensor); }
   ExtraTensorInfo extra(int32_t i) const;
   int32_t op_state_offset(int32_t op) const { return Word(header_.off_ops + 2 * op); }

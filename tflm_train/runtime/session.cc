@@ -4,8 +4,11 @@
 
 #include "kernels/training/activation_grad.h"
 #include "kernels/training/bias_grad.h"
+#include "kernels/training/grad_accumulate.h"
+#include "kernels/training/mean_squared_error.h"
 #include "kernels/training/softmax_cross_entropy.h"
 #include "tflm_train/runtime/ops.h"
+#include "tflm_train/runtime/stream_chain.h"
 
 namespace tflm_train {
 namespace {
@@ -130,7 +133,8 @@ Status Session::CheckTensors() {
         TT_ENSURE(err, bytes >= 0, Status::kUnsupported,
                   "op %lu: tensor %ld has an unsupported type or shape",
                   static_cast<unsigned long>(i), static_cast<long>(t));
-        if (program_.model_offset(t) >= 0) continue;
+        // A tensor inside a streamed chain exists only as row windows in the chain's scratch.
+        if (program_.model_offset(t) >= 0 || IsStreamIntermediate(*this, t)) continue;
         TT_ENSURE(err, pass == 0, Status::kInvalidModel,
                   "op %lu: output tensor %ld has no arena storage in the plan",
                   static_cast<unsigned long>(i), static_cast<long>(t));
@@ -147,38 +151,50 @@ Status Session::CheckTensors() {
   return Status::kOk;
 }
 
-// The persistent region holds, in order: op states, per-channel areas (increasing offsets), trained
-// tensors (disjoint). Everything else lives in the activation region above it. Checking this
-// keeps a hostile plan from making one op's prepared data overwrite another's.
+bool Session::trained_range(int32_t k, TrainedRangeOut* out) const {
+  const LayerInfo l = program_.layer(k / 4);
+  const int32_t kind = k % 4;
+  if (kind < 2) {
+    const int32_t t = kind == 0 ? l.weight_tensor : l.bias_tensor;
+    if (t < 0) return false;
+    *out = {program_.model_offset(t), model_tensor_bytes(t), t};
+    return true;
+  }
+  const int32_t off = kind == 2 ? l.weight_state : l.bias_state;
+  if (off < 0) return false;
+  const int64_t w = model_tensor_bytes(l.weight_tensor);
+  const int64_t per_channel = w < 0 ? -1 : w / l.out_channels;
+  *out = {off, kind == 2 ? 4 * per_channel * l.weight_channels : 4 * int64_t{l.out_channels},
+          -1 - k};
+  return true;
+}
+
+// The persistent region holds, in order: op states, per-channel areas (increasing offsets), then
+// the trained area: trained tensors and optimizer state (disjoint). Everything else lives in the
+// activation region above it. Checking this keeps a hostile plan from making one op's prepared
+// data, a weight or a velocity overwrite another.
 Status Session::CheckPersistentLayout() {
   ErrorMessage* err = &error_;
   const ProgramHeader& h = program_.header();
   const int32_t states_end = h.n_ops * kOpStateBytes;
   trained_start_ = h.persistent_bytes;
-  for (int32_t i = 0; i < h.n_layers; ++i) {
-    const LayerInfo l = program_.layer(i);
-    const int32_t ids[2] = {l.weight_tensor, l.bias_tensor};
-    for (int32_t t : ids) {
-      if (t < 0) continue;
-      const int32_t off = program_.model_offset(t);
-      const int64_t bytes = model_tensor_bytes(t);
-      TT_ENSURE(err, off >= states_end && bytes >= 0 && off + bytes <= h.persistent_bytes,
+  const int32_t n_ranges = 4 * h.n_layers;
+  for (int32_t k = 0; k < n_ranges; ++k) {
+    TrainedRangeOut r;
+    if (!trained_range(k, &r)) continue;
+    TT_ENSURE(err, r.offset >= states_end && r.bytes >= 0 && (r.offset & 3) == 0 &&
+                       r.offset + r.bytes <= h.persistent_bytes,
+              Status::kInvalidModel,
+              "training program: trained tensor or optimizer state %ld of layer %ld is not "
+              "inside the persistent region", static_cast<long>(k % 4), static_cast<long>(k / 4));
+    if (r.offset < trained_start_) trained_start_ = r.offset;
+    for (int32_t j = 0; j < k; ++j) {
+      TrainedRangeOut o;
+      if (!trained_range(j, &o) || o.id == r.id) continue;
+      TT_ENSURE(err, o.offset + o.bytes <= r.offset || r.offset + r.bytes <= o.offset,
                 Status::kInvalidModel,
-                "training program: trained tensor %ld is not inside the persistent region",
-                static_cast<long>(t));
-      if (off < trained_start_) trained_start_ = off;
-      for (int32_t j = 0; j < i; ++j) {  // trained tensors of earlier layers must not overlap
-        const LayerInfo o = program_.layer(j);
-        const int32_t other_ids[2] = {o.weight_tensor, o.bias_tensor};
-        for (int32_t u : other_ids) {
-          if (u < 0 || u == t) continue;
-          const int32_t uo = program_.model_offset(u);
-          TT_ENSURE(err, uo + model_tensor_bytes(u) <= off || off + bytes <= uo,
-                    Status::kInvalidModel,
-                    "training program: trained tensors %ld and %ld overlap",
-                    static_cast<long>(t), static_cast<long>(u));
-        }
-      }
+                "training program: trained data of layers %ld and %ld overlap",
+                static_cast<long>(j / 4), static_cast<long>(k / 4));
     }
   }
   for (int32_t t = 0; t < h.n_model_tensors; ++t) {
@@ -270,22 +286,38 @@ Status Session::CheckInstructions() {
   };
   int32_t cursor = 0;
   Instruction ins;
+  mse_loss_ = false;
   for (int32_t n = 0; program_.Next(&cursor, &ins); ++n) {
     const int32_t* a = ins.args;
     bool ok = false;
     switch (ins.opcode) {
       case Opcode::kForward:
-        ok = ins.num_args == 1 && a[0] >= 0 && a[0] < h.n_ops && n < h.n_forward;
+        ok = ins.num_args == 1 && a[0] >= 0 && a[0] < h.n_ops && n < h.n_forward &&
+             ForwardTensorsStored(*this, a[0]);
+        break;
+      case Opcode::kStreamChain:
+        ok = n < h.n_forward;
+        if (ok) TT_RETURN_IF_ERROR(CheckStreamChain(*this, ins, err));
         break;
       case Opcode::kLossSoftmaxCe:
       case Opcode::kLossLogitsCe:
+      case Opcode::kLossMse:
         ok = ins.num_args == 2 && n >= h.n_forward && a[0] == h.output_tensor &&
              tensor(a[0]).type == tflite::kInt8 && model_elements(a[0]) == h.num_classes &&
              extra_float(a[1], h.num_classes);
+        if (ins.opcode == Opcode::kLossMse) mse_loss_ = true;
+        break;
+      case Opcode::kGradAccumulate:
+      case Opcode::kGradCopy:
+        ok = ins.num_args == 2 && n >= h.n_forward && extra_float(a[0], 1) &&
+             extra_float(a[1], 1) &&
+             program_.extra(a[0] - h.n_model_tensors).elements ==
+                 program_.extra(a[1] - h.n_model_tensors).elements;
         break;
       case Opcode::kActivationGrad:
         ok = ins.num_args == 4 && n >= h.n_forward && tensor_in_range(a[1], h) &&
-             tensor(a[1]).type == tflite::kInt8 && extra_float(a[0], model_elements(a[1]));
+             tensor(a[1]).type == tflite::kInt8 && extra_float(a[0], model_elements(a[1])) &&
+             program_.model_offset(a[1]) >= 0;
         break;
       case Opcode::kInputGrad: {
         ok = ins.num_args == 4 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops;
@@ -322,7 +354,8 @@ Status Session::CheckInstructions() {
                l.bias_tensor == op.inputs()[2] && model_elements(l.bias_tensor) == 4 * l.out_channels;
         } else {
           ok = ok && l.weight_channels > 0 &&
-               extra_float(a[3], reg->weight_grad_elements(ctx));
+               extra_float(a[3], reg->weight_grad_elements(ctx)) &&
+               ForwardTensorsStored(*this, a[0]);  // the gradient reads the op's input
         }
         break;
       }
@@ -348,9 +381,23 @@ Status Session::TrainStep(int32_t label, const TrainOptions& options, float* los
   TT_ENSURE(&error_, open_, Status::kInvalidArgument, "session is not open");
   TT_ENSURE(&error_, h.n_instructions > h.n_forward, Status::kInvalidArgument,
             "this model was converted for inference only: its program has no training step");
-  TT_ENSURE(&error_, label >= 0 && label < h.num_classes, Status::kInvalidArgument,
-            "label %ld is outside the model's %ld classes", static_cast<long>(label),
-            static_cast<long>(h.num_classes));
+  if (mse_loss_) {
+    TT_ENSURE(&error_, options.target != nullptr, Status::kInvalidArgument,
+              "this model trains with an MSE loss: pass %ld real targets",
+              static_cast<long>(h.num_classes));
+  } else {
+    TT_ENSURE(&error_, label >= 0 && label < h.num_classes, Status::kInvalidArgument,
+              "label %ld is outside the model's %ld classes", static_cast<long>(label),
+              static_cast<long>(h.num_classes));
+  }
+  TT_ENSURE(&error_, options.batch_size >= 1 && options.sample_in_batch >= 0 &&
+                         options.sample_in_batch < options.batch_size,
+            Status::kInvalidArgument, "sample %ld of a mini-batch of %ld is out of range",
+            static_cast<long>(options.sample_in_batch), static_cast<long>(options.batch_size));
+  TT_ENSURE(&error_, options.batch_size == 1 || program_.has_optimizer_state(),
+            Status::kInvalidArgument,
+            "mini-batches of %ld need gradient sums in SRAM: convert with "
+            "optimizer=SGD(mini_batch=True)", static_cast<long>(options.batch_size));
   return Run(0, h.n_instructions, label, &options, loss);
 }
 
@@ -369,6 +416,11 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
         ctx.state->registration->eval(ctx);
         break;
       }
+      case Opcode::kStreamChain:
+        TT_ENSURE(&error_, RunStreamChain(*this, ins), Status::kInternal,
+                  "STREAM_CHAIN of ops %ld..: a pooling window had no input element",
+                  static_cast<long>(a[0]));
+        break;
       case Opcode::kLossSoftmaxCe: {
         const TensorInfo probs = tensor(a[0]);
         SoftmaxCrossEntropyFromProbs(program_.header().num_classes,
@@ -387,6 +439,27 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
                                           reinterpret_cast<float*>(data(a[1])), &step_loss);
         break;
       }
+      case Opcode::kLossMse: {
+        const TensorInfo out = tensor(a[0]);
+        MeanSquaredErrorInt8(program_.header().num_classes,
+                             reinterpret_cast<const int8_t*>(data(a[0])),
+                             out.quantization.scale[0],
+                             static_cast<int32_t>(out.quantization.zero_point[0]),
+                             options->target, reinterpret_cast<float*>(data(a[1])), &step_loss);
+        break;
+      }
+      case Opcode::kGradAccumulate:
+      case Opcode::kGradCopy: {
+        const int32_t n_elements = program_.extra(a[0] - program_.header().n_model_tensors).elements;
+        const float* src = reinterpret_cast<const float*>(data(a[0]));
+        float* dst = reinterpret_cast<float*>(data(a[1]));
+        if (ins.opcode == Opcode::kGradCopy) {
+          memcpy(dst, src, sizeof(float) * static_cast<size_t>(n_elements));
+        } else {
+          GradAccumulate(n_elements, src, dst);
+        }
+        break;
+      }
       case Opcode::kActivationGrad: {
         float* grad = reinterpret_cast<float*>(data(a[0]));
         ActivationGrad(static_cast<int32_t>(model_tensor_bytes(a[1])),
@@ -402,44 +475,75 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
             reinterpret_cast<float*>(data(a[2])));
         break;
       }
-      case Opcode::kBiasUpdate: {
-        const LayerInfo l = program_.layer(a[2]);
-        const float* grad_out = reinterpret_cast<const float*>(data(a[1]));
-        const int32_t channels = l.out_channels;
-        const int32_t positions =
-            static_cast<int32_t>(model_tensor_bytes(subgraph_.op(a[0]).outputs()[0])) / channels;
-        int32_t* bias = reinterpret_cast<int32_t*>(data(l.bias_tensor));
-        const SgdParams sgd{options->learning_rate, 0.0f, options->rounding};
-        for (int32_t c = 0; c < channels; ++c) {
-          float g;
-          BiasGrad(positions, channels, grad_out, c, c + 1, &g);
-          SgdUpdateInt32(sgd, ChannelSlice{1, channels, 1, c, c + 1}, &g,
-                         program_.FloatPointer(l.bias_factors), nullptr, &rng_state_, bias);
-        }
+      case Opcode::kBiasUpdate:
+        UpdateBias(program_.layer(a[2]), a[0], reinterpret_cast<const float*>(data(a[1])),
+                   *options);
         break;
-      }
-      case Opcode::kWeightUpdate: {
-        const LayerInfo l = program_.layer(a[2]);
-        OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
-                      op_channel_data(a[0])};
-        const OpRegistration* reg = ctx.state->registration;
-        const float* grad_out = reinterpret_cast<const float*>(data(a[1]));
-        float* scratch = reinterpret_cast<float*>(data(a[3]));
-        int8_t* weights = reinterpret_cast<int8_t*>(data(l.weight_tensor));
-        const SgdParams sgd{options->learning_rate, 0.0f, options->rounding};
-        // One channel at a time: its gradient is consumed by the update before the next one
-        // is computed, so the scratch holds a single channel.
-        for (int32_t c = 0; c < l.weight_channels; ++c) {
-          reg->weight_grad(ctx, grad_out, c, scratch);
-          SgdUpdateInt8(sgd, reg->weight_slice(ctx, c), scratch,
-                        program_.FloatPointer(l.weight_factors), nullptr, &rng_state_, weights);
-        }
+      case Opcode::kWeightUpdate:
+        UpdateWeights(program_.layer(a[2]), a[0], reinterpret_cast<const float*>(data(a[1])),
+                      reinterpret_cast<float*>(data(a[3])), *options);
         break;
-      }
     }
   }
   if (loss != nullptr) *loss = step_loss;
   return Status::kOk;
+}
+
+const float* Session::OptimizerGradient(float* g, int32_t count, float* state,
+                                        const TrainOptions& options) const {
+  if (state == nullptr) return g;
+  if (options.sample_in_batch == 0) {
+    // A new mini-batch: the velocity decays once (or starts from zero for plain SGD).
+    const float mu = program_.momentum();
+    if (mu == 0.0f) {
+      for (int32_t i = 0; i < count; ++i) state[i] = 0.0f;
+    } else {
+      GradScale(count, mu, state);
+    }
+  }
+  if (options.batch_size > 1) GradScale(count, 1.0f / static_cast<float>(options.batch_size), g);
+  GradAccumulate(count, g, state);
+  return options.sample_in_batch == options.batch_size - 1 ? state : nullptr;
+}
+
+void Session::UpdateBias(const LayerInfo& l, int32_t op, const float* grad_out,
+                         const TrainOptions& options) {
+  const int32_t channels = l.out_channels;
+  const int32_t positions =
+      static_cast<int32_t>(model_tensor_bytes(subgraph_.op(op).outputs()[0])) / channels;
+  int32_t* bias = reinterpret_cast<int32_t*>(data(l.bias_tensor));
+  float* state = l.bias_state >= 0 ? reinterpret_cast<float*>(arena_ + l.bias_state) : nullptr;
+  const SgdParams sgd{options.learning_rate, 0.0f, options.rounding};
+  for (int32_t c = 0; c < channels; ++c) {
+    float g;
+    BiasGrad(positions, channels, grad_out, c, c + 1, &g);
+    const float* apply = OptimizerGradient(&g, 1, state ? state + c : nullptr, options);
+    if (apply == nullptr) continue;
+    SgdUpdateInt32(sgd, ChannelSlice{1, channels, 1, c, c + 1}, apply,
+                   program_.FloatPointer(l.bias_factors), nullptr, &rng_state_, bias);
+  }
+}
+
+void Session::UpdateWeights(const LayerInfo& l, int32_t op, const float* grad_out, float* scratch,
+                            const TrainOptions& options) {
+  OpContext ctx{this, op, subgraph_.op(static_cast<uint32_t>(op)), op_state(op),
+                op_channel_data(op)};
+  const OpRegistration* reg = ctx.state->registration;
+  int8_t* weights = reinterpret_cast<int8_t*>(data(l.weight_tensor));
+  const int32_t per_channel = reg->weight_grad_elements(ctx);
+  float* state = l.weight_state >= 0 ? reinterpret_cast<float*>(arena_ + l.weight_state) : nullptr;
+  const SgdParams sgd{options.learning_rate, 0.0f, options.rounding};
+  // One channel at a time: its gradient is consumed (applied or summed) before the next one is
+  // computed, so the scratch holds a single channel.
+  for (int32_t c = 0; c < l.weight_channels; ++c) {
+    reg->weight_grad(ctx, grad_out, c, scratch);
+    const float* apply = OptimizerGradient(
+        scratch, per_channel, state ? state + static_cast<size_t>(c) * per_channel : nullptr,
+        options);
+    if (apply == nullptr) continue;
+    SgdUpdateInt8(sgd, reg->weight_slice(ctx, c), apply, program_.FloatPointer(l.weight_factors),
+                  nullptr, &rng_state_, weights);
+  }
 }
 
 int8_t* Session::input(size_t* bytes) {

@@ -15,9 +15,15 @@
 
 namespace tflm_train {
 
+// One training sample. With optimizer state (momentum or mini-batches, chosen at convert time)
+// samples 0..batch_size-1 of a mini-batch are summed and one update is applied after the last;
+// without it batch_size must be 1 and every sample updates at once.
 struct TrainOptions {
   float learning_rate;
   RoundingMode rounding;
+  int32_t batch_size = 1;
+  int32_t sample_in_batch = 0;
+  const float* target = nullptr;  // num_classes real targets, for an MSE-loss program
 };
 
 class Session {
@@ -27,7 +33,9 @@ class Session {
   Status Open(const uint8_t* model, size_t model_size, uint8_t* arena, size_t arena_size,
               uint32_t seed);
   Status Invoke();
+  // label: class for cross-entropy programs (ignored for MSE, which reads options.target).
   Status TrainStep(int32_t label, const TrainOptions& options, float* loss);
+  bool mse_loss() const { return mse_loss_; }
 
   int8_t* input(size_t* bytes);
   const int8_t* output(size_t* bytes) const;
@@ -59,6 +67,23 @@ class Session {
   bool tensor_in_range(int32_t t, const ProgramHeader& h) const;
   Status Run(int32_t first, int32_t count, int32_t label, const TrainOptions* options,
              float* loss);
+  // Range k of the trained area: layer k / 4's weight tensor, bias tensor, weight state or bias
+  // state; false if that range does not exist. `id` names the storage (a tensor shared by two
+  // layers is one range; states are never shared).
+  struct TrainedRangeOut {
+    int32_t offset;
+    int64_t bytes;
+    int32_t id;
+  };
+  bool trained_range(int32_t k, TrainedRangeOut* out) const;
+  // The gradient to apply now for `count` parameters (g itself, or the summed state at the last
+  // sample of a mini-batch), or null when this sample only accumulates.
+  const float* OptimizerGradient(float* g, int32_t count, float* state,
+                                 const TrainOptions& options) const;
+  void UpdateBias(const LayerInfo& l, int32_t op, const float* grad_out,
+                  const TrainOptions& options);
+  void UpdateWeights(const LayerInfo& l, int32_t op, const float* grad_out, float* scratch,
+                     const TrainOptions& options);
 
   ModelView model_;
   SubgraphView subgraph_;
@@ -69,6 +94,7 @@ class Session {
   int32_t trained_start_ = 0;  // lowest persistent offset holding a trained tensor
   uint32_t rng_state_ = 1;
   bool open_ = false;
+  bool mse_loss_ = false;
   ErrorMessage error_;
 };
 
