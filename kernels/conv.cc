@@ -1,5 +1,8 @@
 #include "kernels/conv.h"
 
+#include "kernels/conv_window.h"
+#include "kernels/dot_product.h"
+
 namespace tflm_train {
 
 bool ConvPrepare(float input_scale, int32_t input_zero_point, const float* filter_scales,
@@ -21,42 +24,106 @@ bool ConvPrepare(float input_scale, int32_t input_zero_point, const float* filte
   return true;
 }
 
+namespace {
+
+// Where one output position's in-bounds window lies: `rows` filter rows, each `taps` dot products
+// of `length` elements. Without groups and horizontal dilation the taps of a filter row are
+// adjacent in both the input row and the filter (NHWC / OHWI), so a row is a single dot product
+// of width * channels (taps == 1) and no im2col buffer is needed. Computed once per output
+// position, so the per-channel loop below only walks pointers.
+struct WindowPlan {
+  const int8_t* input;  // first in-bounds tap
+  int32_t filter;       // offset of that tap within one output channel's filter
+  int32_t rows;
+  int32_t input_row_step;
+  int32_t filter_row_step;
+  int32_t taps;
+  int32_t input_tap_step;
+  int32_t filter_tap_step;
+  int32_t length;
+};
+
+WindowPlan PlanWindow(const TapWindow& win, int32_t in_y0, int32_t in_x0, Tile dilation,
+                      const Dims& input_dims, const Dims& filter_dims, const int8_t* in) {
+  const int32_t in_w = input_dims.w, in_c = input_dims.c;
+  const int32_t f_w = filter_dims.w, f_c = filter_dims.c;
+  const int32_t width = win.x.end - win.x.begin;
+  const bool row_is_contiguous = f_c == in_c && dilation.w == 1;
+  WindowPlan p;
+  p.input = in + ((in_y0 + dilation.h * win.y.begin) * in_w + in_x0 +
+                  dilation.w * win.x.begin) * in_c;
+  p.filter = (win.y.begin * f_w + win.x.begin) * f_c;
+  p.rows = width > 0 ? win.y.end - win.y.begin : 0;
+  p.input_row_step = dilation.h * in_w * in_c;
+  p.filter_row_step = f_w * f_c;
+  p.taps = row_is_contiguous ? 1 : width;
+  p.input_tap_step = dilation.w * in_c;
+  p.filter_tap_step = f_c;
+  p.length = row_is_contiguous ? width * f_c : f_c;
+  return p;
+}
+
+// acc0/acc1 += the window's products with the filters w0 / w1 (two output channels).
+inline void AccumulateWindow(const WindowPlan& p, int32_t input_offset, const int8_t* w0,
+                             const int8_t* w1, int32_t* acc0, int32_t* acc1) {
+  const int8_t* in_row = p.input;
+  int32_t f_row = p.filter;
+  for (int32_t r = 0; r < p.rows; ++r) {
+    const int8_t* in_tap = in_row;
+    int32_t f_tap = f_row;
+    for (int32_t t = 0; t < p.taps; ++t) {
+      DotPair(in_tap, w0 + f_tap, w1 + f_tap, p.length, input_offset, 0, acc0, acc1);
+      in_tap += p.input_tap_step;
+      f_tap += p.filter_tap_step;
+    }
+    in_row += p.input_row_step;
+    f_row += p.filter_row_step;
+  }
+}
+
+}  // namespace
+
 void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims& input_dims,
               const int8_t* input, const Dims& filter_dims, const int8_t* filter,
               const int32_t* bias, const Dims& output_dims, int8_t* output) {
+  // Locals, not reads through params/quant: the int8 output stores may alias anything, which
+  // would otherwise force a reload of every parameter after each output byte.
+  const int32_t input_offset = params.input_offset, output_offset = params.output_offset;
+  const ActivationRange activation = params.activation;
+  const int32_t* const multiplier = quant.multiplier;
+  const int32_t* const shift = quant.shift;
   const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
-  const int32_t f_h = filter_dims.h, f_w = filter_dims.w, f_c = filter_dims.c;
-  const int32_t out_c = output_dims.c;
+  const int32_t f_c = filter_dims.c;
+  const int32_t filter_size = filter_dims.h * filter_dims.w * f_c;  // one output channel
+  const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
   const int32_t groups = in_c / f_c;
   const int32_t filters_per_group = out_c / groups;
   for (int32_t b = 0; b < output_dims.n; ++b) {
-    for (int32_t oy = 0; oy < output_dims.h; ++oy) {
+    const int8_t* in_batch = input + b * in_h * in_w * in_c;
+    for (int32_t oy = 0; oy < out_h; ++oy) {
       const int32_t in_y0 = oy * params.stride.h - params.padding.h;
-      for (int32_t ox = 0; ox < output_dims.w; ++ox) {
+      const Span taps_y = FilterTaps(in_y0, params.dilation.h, filter_dims.h, in_h);
+      for (int32_t ox = 0; ox < out_w; ++ox) {
         const int32_t in_x0 = ox * params.stride.w - params.padding.w;
-        for (int32_t oc = 0; oc < out_c; ++oc) {
-          const int32_t group = oc / filters_per_group;
-          int32_t acc = 0;
-          for (int32_t fy = 0; fy < f_h; ++fy) {
-            const int32_t iy = in_y0 + params.dilation.h * fy;
-            if (iy < 0 || iy >= in_h) continue;
-            for (int32_t fx = 0; fx < f_w; ++fx) {
-              const int32_t ix = in_x0 + params.dilation.w * fx;
-              if (ix < 0 || ix >= in_w) continue;
-              const int8_t* in_px = input + ((b * in_h + iy) * in_w + ix) * in_c + group * f_c;
-              const int8_t* f_px = filter + ((oc * f_h + fy) * f_w + fx) * f_c;
-              for (int32_t ic = 0; ic < f_c; ++ic) {
-                acc += static_cast<int32_t>(f_px[ic]) *
-                       (static_cast<int32_t>(in_px[ic]) + params.input_offset);
-              }
-            }
+        const TapWindow win{taps_y, FilterTaps(in_x0, params.dilation.w, filter_dims.w, in_w)};
+        int8_t* out_px = output + ((b * out_h + oy) * out_w + ox) * out_c;
+        for (int32_t g = 0; g < groups; ++g) {
+          const WindowPlan plan = PlanWindow(win, in_y0, in_x0, params.dilation, input_dims,
+                                             filter_dims, in_batch + g * f_c);
+          const int32_t oc_end = (g + 1) * filters_per_group;
+          // Output channels in pairs (they share every input load); an odd last channel is
+          // paired with itself and its duplicate sum dropped.
+          for (int32_t oc = g * filters_per_group; oc < oc_end; oc += 2) {
+            const int32_t oc1 = oc + 1 < oc_end ? oc + 1 : oc;
+            int32_t acc0 = bias != nullptr ? bias[oc] : 0;
+            int32_t acc1 = bias != nullptr ? bias[oc1] : 0;
+            AccumulateWindow(plan, input_offset, filter + oc * filter_size,
+                             filter + oc1 * filter_size, &acc0, &acc1);
+            out_px[oc] =
+                RequantizeToInt8(acc0, multiplier[oc], shift[oc], output_offset, activation);
+            out_px[oc1] =
+                RequantizeToInt8(acc1, multiplier[oc1], shift[oc1], output_offset, activation);
           }
-          if (bias != nullptr) acc += bias[oc];
-          acc = MultiplyByQuantizedMultiplier(acc, quant.multiplier[oc], quant.shift[oc]);
-          acc += params.output_offset;
-          acc = ClampToRange(acc, params.activation.min, params.activation.max);
-          output[((b * output_dims.h + oy) * output_dims.w + ox) * out_c + oc] =
-              static_cast<int8_t>(acc);
         }
       }
     }

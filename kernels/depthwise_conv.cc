@@ -1,5 +1,8 @@
 #include "kernels/depthwise_conv.h"
 
+#include "kernels/conv_window.h"
+#include "kernels/dot_product.h"
+
 namespace tflm_train {
 
 bool DepthwiseConvPrepare(float input_scale, int32_t input_zero_point, const float* filter_scales,
@@ -25,41 +28,105 @@ bool DepthwiseConvPrepare(float input_scale, int32_t input_zero_point, const flo
   return true;
 }
 
+namespace {
+
+// Where one output position's in-bounds window lies, as offsets from channel 0 of the batch's
+// first pixel (input) and of the filter: `rows` x `taps` taps, consecutive ones a fixed stride
+// apart. Computed once per output position so the per-channel loops only walk pointers.
+struct WindowPlan {
+  int32_t input;
+  int32_t filter;
+  int32_t rows;
+  int32_t taps;
+  int32_t input_row_step;
+  int32_t input_tap_step;
+  int32_t filter_row_step;
+  int32_t filter_tap_step;
+};
+
+WindowPlan PlanWindow(const TapWindow& win, int32_t in_y0, int32_t in_x0, Tile dilation,
+                      const Dims& input_dims, int32_t filter_w, int32_t out_c) {
+  const int32_t in_w = input_dims.w, in_c = input_dims.c;
+  WindowPlan p;
+  p.input = ((in_y0 + dilation.h * win.y.begin) * in_w + in_x0 + dilation.w * win.x.begin) *
+            in_c;
+  p.filter = (win.y.begin * filter_w + win.x.begin) * out_c;
+  p.taps = win.x.end - win.x.begin;
+  p.rows = p.taps > 0 ? win.y.end - win.y.begin : 0;
+  p.input_row_step = dilation.h * in_w * in_c;
+  p.input_tap_step = dilation.w * in_c;
+  p.filter_row_step = filter_w * out_c;
+  p.filter_tap_step = out_c;
+  return p;
+}
+
+// acc[0..kLanes) += the window's products for kLanes adjacent output channels; `x` points at the
+// first lane's input channel in the batch's first pixel, `w` at its output channel in the filter.
+template <int kLanes>
+inline void AccumulateTaps(const WindowPlan& p, int32_t input_offset, const int8_t* x,
+                           const int8_t* w, int32_t* acc) {
+  const int8_t* x_row = x + p.input;
+  const int8_t* w_row = w + p.filter;
+  for (int32_t r = 0; r < p.rows; ++r) {
+    const int8_t* xp = x_row;
+    const int8_t* wp = w_row;
+    for (int32_t t = 0; t < p.taps; ++t) {
+      MacLanes<kLanes>(xp, wp, input_offset, acc);
+      xp += p.input_tap_step;
+      wp += p.filter_tap_step;
+    }
+    x_row += p.input_row_step;
+    w_row += p.filter_row_step;
+  }
+}
+
+}  // namespace
+
 void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& quant,
                        const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                        const int8_t* filter, const int32_t* bias, const Dims& output_dims,
                        int8_t* output) {
+  // Locals, not reads through params/quant: the int8 output stores may alias anything, which
+  // would otherwise force a reload of every parameter after each output byte.
+  const int32_t input_offset = params.input_offset, output_offset = params.output_offset;
+  const ActivationRange activation = params.activation;
+  const int32_t* const multiplier = quant.multiplier;
+  const int32_t* const shift = quant.shift;
   const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
-  const int32_t f_h = filter_dims.h, f_w = filter_dims.w;
+  const int32_t f_w = filter_dims.w;
   const int32_t out_c = output_dims.c;
   const int32_t dm = params.depth_multiplier;
   for (int32_t b = 0; b < output_dims.n; ++b) {
+    const int8_t* in_batch = input + b * in_h * in_w * in_c;
     for (int32_t oy = 0; oy < output_dims.h; ++oy) {
       const int32_t in_y0 = oy * params.stride.h - params.padding.h;
+      const Span taps_y = FilterTaps(in_y0, params.dilation.h, filter_dims.h, in_h);
       for (int32_t ox = 0; ox < output_dims.w; ++ox) {
         const int32_t in_x0 = ox * params.stride.w - params.padding.w;
-        for (int32_t ic = 0; ic < in_c; ++ic) {
-          for (int32_t m = 0; m < dm; ++m) {
-            const int32_t oc = ic * dm + m;
-            int32_t acc = 0;
-            for (int32_t fy = 0; fy < f_h; ++fy) {
-              const int32_t iy = in_y0 + params.dilation.h * fy;
-              if (iy < 0 || iy >= in_h) continue;
-              for (int32_t fx = 0; fx < f_w; ++fx) {
-                const int32_t ix = in_x0 + params.dilation.w * fx;
-                if (ix < 0 || ix >= in_w) continue;
-                const int32_t iv = input[((b * in_h + iy) * in_w + ix) * in_c + ic];
-                const int32_t fv = filter[(fy * f_w + fx) * out_c + oc];
-                acc += fv * (iv + params.input_offset);
-              }
+        const TapWindow win{taps_y, FilterTaps(in_x0, params.dilation.w, f_w, in_w)};
+        const WindowPlan plan =
+            PlanWindow(win, in_y0, in_x0, params.dilation, input_dims, f_w, out_c);
+        int8_t* out_px = output + ((b * output_dims.h + oy) * output_dims.w + ox) * out_c;
+        int32_t oc = 0;
+        // Depth multiplier 1 (the common case): input channel == output channel, so four
+        // adjacent channels are four adjacent bytes in both the input and the filter.
+        if (dm == 1) {
+          for (; oc + 4 <= out_c; oc += 4) {
+            int32_t acc[4];
+            for (int k = 0; k < 4; ++k) acc[k] = bias != nullptr ? bias[oc + k] : 0;
+            AccumulateTaps<4>(plan, input_offset, in_batch + oc, filter + oc, acc);
+            for (int k = 0; k < 4; ++k) {
+              out_px[oc + k] = RequantizeToInt8(acc[k], multiplier[oc + k], shift[oc + k],
+                                                output_offset, activation);
             }
-            if (bias != nullptr) acc += bias[oc];
-            acc = MultiplyByQuantizedMultiplier(acc, quant.multiplier[oc], quant.shift[oc]);
-            acc += params.output_offset;
-            acc = ClampToRange(acc, params.activation.min, params.activation.max);
-            output[((b * output_dims.h + oy) * output_dims.w + ox) * out_c + oc] =
-                static_cast<int8_t>(acc);
           }
+        }
+        // Remaining channels one at a time; output channel oc reads input channel oc / dm.
+        for (; oc < out_c; ++oc) {
+          int32_t acc[1] = {bias != nullptr ? bias[oc] : 0};
+          AccumulateTaps<1>(plan, input_offset, in_batch + oc / dm, filter + oc, acc);
+          out_px[oc] =
+              RequantizeToInt8(acc[0], multiplier[oc], shift[oc], output_offset, activation);
         }
       }
     }

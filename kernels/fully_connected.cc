@@ -1,5 +1,8 @@
 #include "kernels/fully_connected.h"
 
+#include "kernels/conv_window.h"
+#include "kernels/dot_product.h"
+
 namespace tflm_train {
 
 bool FullyConnectedPrepare(float input_scale, int32_t input_zero_point,
@@ -26,19 +29,38 @@ bool FullyConnectedPrepare(float input_scale, int32_t input_zero_point,
 
 namespace {
 
-inline int32_t Dot(const FullyConnectedParams& params, int32_t depth, const int8_t* in,
-                   const int8_t* w) {
-  int32_t acc = 0;
-  for (int32_t d = 0; d < depth; ++d) {
-    acc += (static_cast<int32_t>(w[d]) + params.filter_offset) *
-           (static_cast<int32_t>(in[d]) + params.input_offset);
+// Both public variants: output unit o uses multiplier[o * quant_step] / shift[o * quant_step]
+// (quant_step 0: one per-tensor multiplier, 1: per channel). Units go in pairs so each input
+// word is widened once for two filter rows; an odd last unit is paired with itself.
+void FullyConnected(const FullyConnectedParams& params, const int32_t* multiplier,
+                    const int32_t* shift, int32_t quant_step, int32_t batches,
+                    int32_t accum_depth, int32_t output_units, const int8_t* input,
+                    const int8_t* filter, const int32_t* bias, int8_t* output) {
+  // Locals, not reads through params: the int8 output stores may alias anything.
+  const int32_t input_offset = params.input_offset, filter_offset = params.filter_offset;
+  const int32_t output_offset = params.output_offset;
+  const ActivationRange activation = params.activation;
+  for (int32_t b = 0; b < batches; ++b) {
+    const int8_t* in = input + b * accum_depth;
+    int8_t* out = output + b * output_units;
+    for (int32_t o = 0; o < output_units; o += 2) {
+      const int32_t o1 = o + 1 < output_units ? o + 1 : o;
+      int32_t acc0 = bias != nullptr ? bias[o] : 0;
+      int32_t acc1 = bias != nullptr ? bias[o1] : 0;
+      const int8_t* w0 = filter + o * accum_depth;
+      const int8_t* w1 = filter + o1 * accum_depth;
+      // Symmetric weights (the usual case) get the DotPair specialised for offset 0.
+      if (filter_offset == 0) {
+        DotPair(in, w0, w1, accum_depth, input_offset, 0, &acc0, &acc1);
+      } else {
+        DotPair(in, w0, w1, accum_depth, input_offset, filter_offset, &acc0, &acc1);
+      }
+      out[o] = RequantizeToInt8(acc0, multiplier[o * quant_step], shift[o * quant_step],
+                                output_offset, activation);
+      out[o1] = RequantizeToInt8(acc1, multiplier[o1 * quant_step], shift[o1 * quant_step],
+                                 output_offset, activation);
+    }
   }
-  return acc;
-}
-
-inline int8_t Finish(const FullyConnectedParams& params, int32_t acc, int32_t m, int32_t s) {
-  acc = MultiplyByQuantizedMultiplier(acc, m, s) + params.output_offset;
-  return static_cast<int8_t>(ClampToRange(acc, params.activation.min, params.activation.max));
 }
 
 }  // namespace
@@ -47,13 +69,8 @@ void FullyConnectedInt8(const FullyConnectedParams& params, QuantMultiplier quan
                         int32_t batches, int32_t accum_depth, int32_t output_units,
                         const int8_t* input, const int8_t* filter, const int32_t* bias,
                         int8_t* output) {
-  for (int32_t b = 0; b < batches; ++b) {
-    for (int32_t o = 0; o < output_units; ++o) {
-      int32_t acc = Dot(params, accum_depth, input + b * accum_depth, filter + o * accum_depth);
-      if (bias != nullptr) acc += bias[o];
-      output[b * output_units + o] = Finish(params, acc, quant.multiplier, quant.shift);
-    }
-  }
+  FullyConnected(params, &quant.multiplier, &quant.shift, 0, batches, accum_depth, output_units,
+                 input, filter, bias, output);
 }
 
 void FullyConnectedPerChannelInt8(const FullyConnectedParams& params,
@@ -61,13 +78,8 @@ void FullyConnectedPerChannelInt8(const FullyConnectedParams& params,
                                   int32_t accum_depth, int32_t output_units,
                                   const int8_t* input, const int8_t* filter,
                                   const int32_t* bias, int8_t* output) {
-  for (int32_t b = 0; b < batches; ++b) {
-    for (int32_t o = 0; o < output_units; ++o) {
-      int32_t acc = Dot(params, accum_depth, input + b * accum_depth, filter + o * accum_depth);
-      if (bias != nullptr) acc += bias[o];
-      output[b * output_units + o] = Finish(params, acc, quant.multiplier[o], quant.shift[o]);
-    }
-  }
+  FullyConnected(params, quant.multiplier, quant.shift, 1, batches, accum_depth, output_units,
+                 input, filter, bias, output);
 }
 
 }  // namespace tflm_train

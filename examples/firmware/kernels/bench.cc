@@ -1,0 +1,141 @@
+// Microbench: instructions per forward kernel, reference path vs DSP path, on MobileNet-style
+// layers (1x1 convolutions and 3x3 depthwise at 16-64 channels, a strided 3x3 stem, a
+// classifier). Under QEMU -icount shift=0 one board tick is 40 instructions, so the counts are
+// exact to 40 and identical from run to run. Also checks both paths give the same bytes.
+#include <cstdint>
+#include <cstring>
+
+#include "examples/firmware/board/board.h"
+#include "examples/firmware/kernels/case_gen.h"
+#include "examples/firmware/kernels/runner.h"
+
+namespace {
+
+using kernel_test::Op;
+using kernel_test::OpCase;
+
+struct Layer {
+  const char* name;
+  Op op;
+  int32_t h, w, in_c, out_c, k, stride;  // FC: in_c = depth, out_c = units, h = w = k = 1
+};
+
+constexpr Layer kLayers[] = {
+    {"conv 1x1 16x16x16->16", Op::kConv, 16, 16, 16, 16, 1, 1},
+    {"conv 1x1 16x16x16->96", Op::kConv, 16, 16, 16, 96, 1, 1},
+    {"conv 1x1 8x8x32->32", Op::kConv, 8, 8, 32, 32, 1, 1},
+    {"conv 1x1 8x8x64->64", Op::kConv, 8, 8, 64, 64, 1, 1},
+    {"conv 3x3/2 32x32x3->16", Op::kConv, 32, 32, 3, 16, 3, 2},
+    {"conv 3x3 8x8x16->16", Op::kConv, 8, 8, 16, 16, 3, 1},
+    {"dw 3x3 16x16x16", Op::kDepthwise, 16, 16, 16, 16, 3, 1},
+    {"dw 3x3 16x16x32", Op::kDepthwise, 16, 16, 32, 32, 3, 1},
+    {"dw 3x3/2 16x16x32", Op::kDepthwise, 16, 16, 32, 32, 3, 2},
+    {"dw 3x3 8x8x64", Op::kDepthwise, 8, 8, 64, 64, 3, 1},
+    {"fc 256->10", Op::kFullyConnected, 1, 1, 256, 10, 1, 1},
+    {"fc 512->64", Op::kFullyConnected, 1, 1, 512, 64, 1, 1},
+};
+
+// Largest input / filter / output among kLayers (the board has 256 KB of RAM).
+constexpr int32_t kInputBytes = 16 * 1024;
+constexpr int32_t kFilterBytes = 32 * 1024;
+constexpr int32_t kMaxBytes = 24 * 1024;
+int8_t g_input[kInputBytes];
+int8_t g_filter[kFilterBytes];
+int32_t g_bias[kernel_test::kMaxChannels];
+float g_scales[kernel_test::kMaxChannels];
+int8_t g_out_ref[kMaxBytes];
+int8_t g_out_dsp[kMaxBytes];
+
+// A SAME-padded, per-channel, ReLU6 layer as a converter emits for MobileNet.
+OpCase MakeCase(const Layer& l, kernel_test::Rng& rng, int64_t* macs) {
+  OpCase c{};
+  c.op = l.op;
+  c.stride_h = c.stride_w = l.stride;
+  c.dilation_h = c.dilation_w = 1;
+  c.padding = 0;
+  c.activation = 3;
+  c.depth_multiplier = 1;
+  c.input_scale = 0.05f;
+  c.input_zero_point = -20;
+  c.output_scale = 0.05f;
+  c.output_zero_point = -128;
+  const int32_t depth = l.op == Op::kDepthwise ? l.k * l.k : l.k * l.k * l.in_c;
+  const int32_t in_bytes = l.h * l.w * l.in_c;
+  const int32_t f_bytes = l.op == Op::kDepthwise ? l.k * l.k * l.out_c : depth * l.out_c;
+  for (int32_t i = 0; i < in_bytes; ++i) g_input[i] = static_cast<int8_t>(rng.Uniform(-128, 127));
+  for (int32_t i = 0; i < f_bytes; ++i) g_filter[i] = static_cast<int8_t>(rng.Uniform(-127, 127));
+  for (int32_t i = 0; i < l.out_c; ++i) {
+    g_bias[i] = rng.Uniform(-2000, 2000);
+    g_scales[i] = 0.02f * rng.UniformF(0.5f, 2.0f) / static_cast<float>(depth);
+  }
+  const int32_t out_hw = ((l.h + l.stride - 1) / l.stride) * ((l.w + l.stride - 1) / l.stride);
+  *macs = static_cast<int64_t>(out_hw) * l.out_c * depth;
+  if (l.op == Op::kFullyConnected) {
+    const int32_t in_d[4] = {1, 1, 1, l.in_c}, f_d[4] = {l.out_c, 1, 1, l.in_c};
+    std::memcpy(c.input_dims, in_d, sizeof(in_d));
+    std::memcpy(c.filter_dims, f_d, sizeof(f_d));
+    c.num_filter_scales = 1;
+  } else {
+    const int32_t in_d[4] = {1, l.h, l.w, l.in_c};
+    const int32_t conv_f[4] = {l.out_c, l.k, l.k, l.in_c}, dw_f[4] = {1, l.k, l.k, l.out_c};
+    std::memcpy(c.input_dims, in_d, sizeof(in_d));
+    std::memcpy(c.filter_dims, l.op == Op::kConv ? conv_f : dw_f, sizeof(conv_f));
+    c.num_filter_scales = l.out_c;
+  }
+  c.filter_scales = g_scales;
+  c.input = g_input;
+  c.filter = g_filter;
+  c.bias = g_bias;
+  return c;
+}
+
+// Instructions of one eval of `c` on one path (both paths also write their output).
+bool Measure(bool dsp, const OpCase& c, int8_t* out, unsigned long* insns) {
+  int32_t n = 0;
+  uint64_t ticks = 0;
+  const bool ok = dsp ? kernel_test::dsp::Run(c, 1, out, kMaxBytes, &n, &ticks)
+                      : kernel_test::ref::Run(c, 1, out, kMaxBytes, &n, &ticks);
+  *insns = static_cast<unsigned long>(board_ticks_to_insns(ticks));
+  return ok;
+}
+
+int32_t OutputBytes(const OpCase& c, const Layer& l) {
+  if (c.op == Op::kFullyConnected) return l.out_c;
+  return ((l.h + l.stride - 1) / l.stride) * ((l.w + l.stride - 1) / l.stride) * l.out_c;
+}
+
+}  // namespace
+
+int main() {
+  board_init();
+  board_printf("[bench] board %s, '%s' vs '%s' path, instructions per eval (+-40)\n",
+               board_name(), kernel_test::ref::KernelPathName(),
+               kernel_test::dsp::KernelPathName());
+  kernel_test::Rng rng(0xBE7C4u);
+  bool ok = true;
+  unsigned long total_ref = 0, total_dsp = 0;
+  for (const Layer& l : kLayers) {
+    int64_t macs = 0;
+    const OpCase c = MakeCase(l, rng, &macs);
+    unsigned long ref = 0, dsp = 0;
+    const bool ran = Measure(false, c, g_out_ref, &ref) && Measure(true, c, g_out_dsp, &dsp);
+    const bool same = ran && std::memcmp(g_out_ref, g_out_dsp, OutputBytes(c, l)) == 0;
+    // Two decimals with integer printf (newlib-nano's printf has no %f unless linked in).
+    const unsigned long ratio100 = dsp > 0 ? (100UL * ref + dsp / 2) / dsp : 0;
+    const unsigned long ref_per_mac100 = (100UL * ref) / static_cast<unsigned long>(macs);
+    const unsigned long dsp_per_mac100 = (100UL * dsp) / static_cast<unsigned long>(macs);
+    board_printf("[bench] %-24s MACs %7lu  ref %8lu (%lu.%02lu/MAC)  dsp %8lu (%lu.%02lu/MAC)  "
+                 "ref/dsp %lu.%02lu  %s\n",
+                 l.name, static_cast<unsigned long>(macs), ref, ref_per_mac100 / 100,
+                 ref_per_mac100 % 100, dsp, dsp_per_mac100 / 100, dsp_per_mac100 % 100,
+                 ratio100 / 100, ratio100 % 100, same ? "same bytes" : "OUTPUT DIFFERS");
+    total_ref += ref;
+    total_dsp += dsp;
+    ok = ok && same && dsp < ref;
+  }
+  const unsigned long ratio100 = total_dsp > 0 ? (100UL * total_ref + total_dsp / 2) / total_dsp : 0;
+  board_printf("[bench] all layers: ref %lu dsp %lu ref/dsp %lu.%02lu\n", total_ref, total_dsp,
+               ratio100 / 100, ratio100 % 100);
+  board_printf("[bench] %s\n", ok ? "PASS" : "FAIL");
+  return ok ? 0 : 1;
+}

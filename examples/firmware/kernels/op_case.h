@@ -1,0 +1,43 @@
+// One forward-kernel invocation described with plain types only, so that the same description
+// can be handed to the DSP build and to the reference twin of the kernels (whose parameter
+// types live in another namespace, see runner.h).
+#ifndef TFLM_TRAIN_EXAMPLES_FIRMWARE_KERNELS_OP_CASE_H_
+#define TFLM_TRAIN_EXAMPLES_FIRMWARE_KERNELS_OP_CASE_H_
+
+#include <cstdint>
+
+namespace kernel_test {
+
+enum class Op : int32_t { kConv = 0, kDepthwise = 1, kFullyConnected = 2 };
+
+// Raw tensor parameters as a .tflite stores them; the runner does prepare + eval.
+struct OpCase {
+  Op op;
+  // conv/depthwise: input NHWC. FC: {batches, 1, 1, accum_depth}.
+  int32_t input_dims[4];
+  // conv: OHWI (I = input channels / groups); depthwise: 1 x H x W x (in_c * depth_multiplier);
+  // FC: {output_units, 1, 1, accum_depth}.
+  int32_t filter_dims[4];
+  int32_t stride_h, stride_w;
+  int32_t dilation_h, dilation_w;
+  int32_t padding;          // tflm_train::Padding (0 SAME, 1 VALID)
+  int32_t activation;       // tflm_train::FusedActivation
+  int32_t depth_multiplier; // depthwise only
+  float input_scale;
+  int32_t input_zero_point;
+  const float* filter_scales;  // 1 (per tensor) or one per output channel
+  int32_t num_filter_scales;
+  int32_t filter_zero_point;   // FC only (conv/depthwise weights are symmetric)
+  float output_scale;
+  int32_t output_zero_point;
+  const int8_t* input;
+  const int8_t* filter;
+  const int32_t* bias;  // may be null
+};
+
+// Largest per-channel arrays a runner supports (multipliers / shifts are static there).
+constexpr int32_t kMaxChannels = 256;
+
+}  // namespace kernel_test
+
+#endif  // TFLM_TRAIN_EXAMPLES_FIRMWARE_KERNELS_OP_CASE_H_

@@ -1,0 +1,126 @@
+// Compiled twice (see BUILD): with KERNEL_TEST_PATH=dsp against //kernels:forward, and with
+// KERNEL_TEST_PATH=ref plus the reference-twin defines against //kernels:forward_reference_twin,
+// where every `tflm_train` below reads `tflm_train_ref`.
+#include "examples/firmware/kernels/runner.h"
+
+#include "examples/firmware/board/board.h"
+#include "kernels/conv.h"
+#include "kernels/depthwise_conv.h"
+#include "kernels/fully_connected.h"
+#include "kernels/kernel_path.h"
+
+#ifndef KERNEL_TEST_PATH
+#error "KERNEL_TEST_PATH must be dsp or ref"
+#endif
+
+namespace kernel_test {
+namespace KERNEL_TEST_PATH {
+namespace {
+
+namespace tt = ::tflm_train;
+
+int32_t g_multiplier[kMaxChannels];
+int32_t g_shift[kMaxChannels];
+
+tt::Dims ToDims(const int32_t* d) { return tt::Dims{d[0], d[1], d[2], d[3]}; }
+
+bool RunConv(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
+             int32_t* output_size, uint64_t* eval_ticks) {
+  const tt::Dims in = ToDims(c.input_dims), f = ToDims(c.filter_dims);
+  if (f.n > kMaxChannels) return false;
+  tt::ConvParams p;
+  int32_t oh = 0, ow = 0;
+  if (!tt::ConvPrepare(c.input_scale, c.input_zero_point, c.filter_scales, c.num_filter_scales,
+                       c.output_scale, c.output_zero_point, in, f,
+                       tt::Tile{c.stride_h, c.stride_w}, tt::Tile{c.dilation_h, c.dilation_w},
+                       static_cast<tt::Padding>(c.padding),
+                       static_cast<tt::FusedActivation>(c.activation), &p, g_multiplier,
+                       g_shift, &oh, &ow)) {
+    return false;
+  }
+  const tt::Dims out{in.n, oh, ow, f.n};
+  *output_size = tt::FlatSize(out);
+  if (*output_size > capacity || *output_size <= 0) return false;
+  const uint64_t t0 = board_ticks();
+  for (int32_t r = 0; r < repeats; ++r) {
+    tt::ConvInt8(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f, c.filter, c.bias,
+                 out, output);
+  }
+  if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
+  return true;
+}
+
+bool RunDepthwise(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
+                  int32_t* output_size, uint64_t* eval_ticks) {
+  const tt::Dims in = ToDims(c.input_dims), f = ToDims(c.filter_dims);
+  if (f.c > kMaxChannels) return false;
+  tt::DepthwiseParams p;
+  int32_t oh = 0, ow = 0;
+  if (!tt::DepthwiseConvPrepare(
+          c.input_scale, c.input_zero_point, c.filter_scales, c.num_filter_scales,
+          c.output_scale, c.output_zero_point, in, f, c.depth_multiplier,
+          tt::Tile{c.stride_h, c.stride_w}, tt::Tile{c.dilation_h, c.dilation_w},
+          static_cast<tt::Padding>(c.padding), static_cast<tt::FusedActivation>(c.activation),
+          &p, g_multiplier, g_shift, &oh, &ow)) {
+    return false;
+  }
+  const tt::Dims out{in.n, oh, ow, f.c};
+  *output_size = tt::FlatSize(out);
+  if (*output_size > capacity || *output_size <= 0) return false;
+  const uint64_t t0 = board_ticks();
+  for (int32_t r = 0; r < repeats; ++r) {
+    tt::DepthwiseConvInt8(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f,
+                          c.filter, c.bias, out, output);
+  }
+  if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
+  return true;
+}
+
+bool RunFullyConnected(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
+                       int32_t* output_size, uint64_t* eval_ticks) {
+  const int32_t batches = c.input_dims[0], depth = c.input_dims[3];
+  const int32_t units = c.filter_dims[0];
+  if (units > kMaxChannels || c.filter_dims[3] != depth) return false;
+  tt::FullyConnectedParams p;
+  if (!tt::FullyConnectedPrepare(c.input_scale, c.input_zero_point, c.filter_scales,
+                                 c.num_filter_scales, c.filter_zero_point, c.output_scale,
+                                 c.output_zero_point, units,
+                                 static_cast<tt::FusedActivation>(c.activation), &p,
+                                 g_multiplier, g_shift)) {
+    return false;
+  }
+  *output_size = batches * units;
+  if (*output_size > capacity || *output_size <= 0) return false;
+  const uint64_t t0 = board_ticks();
+  for (int32_t r = 0; r < repeats; ++r) {
+    if (c.num_filter_scales == 1) {
+      tt::FullyConnectedInt8(p, tt::QuantMultiplier{g_multiplier[0], g_shift[0]}, batches,
+                             depth, units, c.input, c.filter, c.bias, output);
+    } else {
+      tt::FullyConnectedPerChannelInt8(p, tt::PerChannelQuant{g_multiplier, g_shift}, batches,
+                                       depth, units, c.input, c.filter, c.bias, output);
+    }
+  }
+  if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
+  return true;
+}
+
+}  // namespace
+
+const char* KernelPathName() { return tt::kKernelPathName; }
+
+bool Run(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
+         int32_t* output_size, uint64_t* eval_ticks) {
+  switch (c.op) {
+    case Op::kConv:
+      return RunConv(c, repeats, output, capacity, output_size, eval_ticks);
+    case Op::kDepthwise:
+      return RunDepthwise(c, repeats, output, capacity, output_size, eval_ticks);
+    case Op::kFullyConnected:
+      return RunFullyConnected(c, repeats, output, capacity, output_size, eval_ticks);
+  }
+  return false;
+}
+
+}  // namespace KERNEL_TEST_PATH
+}  // namespace kernel_test

@@ -1,0 +1,30 @@
+// Prepare + eval of one OpCase through the forward kernels, declared for two builds of the same
+// runner.cc: namespace kernel_test::dsp links the kernels as the board normally builds them
+// (DSP path), kernel_test::ref links //kernels:forward_reference_twin (the portable path of the
+// same sources, renamed to tflm_train_ref). One firmware can then run both on the same data.
+#ifndef TFLM_TRAIN_EXAMPLES_FIRMWARE_KERNELS_RUNNER_H_
+#define TFLM_TRAIN_EXAMPLES_FIRMWARE_KERNELS_RUNNER_H_
+
+#include <cstdint>
+
+#include "examples/firmware/kernels/op_case.h"
+
+#define KERNEL_TEST_DECLARE_RUNNER(path)                                                     \
+  namespace kernel_test {                                                                    \
+  namespace path {                                                                           \
+  /* Name of the kernel path this build compiled ("dsp" or "reference"). */                 \
+  const char* KernelPathName();                                                              \
+  /* Runs prepare once, then eval `repeats` (>= 1) times; output_size gets the number of  */ \
+  /* output bytes (at most capacity), eval_ticks (if not null) the board ticks of all     */ \
+  /* evals. Returns false if prepare rejects the case or the output would not fit.        */ \
+  bool Run(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,               \
+           int32_t* output_size, uint64_t* eval_ticks);                                      \
+  }                                                                                          \
+  }
+
+KERNEL_TEST_DECLARE_RUNNER(dsp)
+KERNEL_TEST_DECLARE_RUNNER(ref)
+
+#undef KERNEL_TEST_DECLARE_RUNNER
+
+#endif  // TFLM_TRAIN_EXAMPLES_FIRMWARE_KERNELS_RUNNER_H_

@@ -1,0 +1,57 @@
+// The few Cortex-M DSP-extension operations the forward kernels use, on 32-bit words holding
+// four int8 values (byte 0 = lowest address). Only included when TFLM_TRAIN_KERNELS_DSP is 1.
+#ifndef TFLM_TRAIN_KERNELS_ARM_SIMD_H_
+#define TFLM_TRAIN_KERNELS_ARM_SIMD_H_
+
+#include <arm_acle.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace tflm_train {
+namespace simd {
+
+// Four consecutive int8 values as one word. memcpy because activations/weights are only byte
+// aligned; Cortex-M4/M7 LDR handles unaligned addresses (GCC emits a single LDR).
+inline uint32_t Load4(const int8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// value in both 16-bit halves, the operand of the *AB16 adds below.
+inline uint32_t Splat16(int32_t value) {
+  return (static_cast<uint32_t>(value) & 0xFFFFu) | (static_cast<uint32_t>(value) << 16);
+}
+
+// Bytes 0 and 2, sign-extended to 16 bits, each plus `offset16` (halfwise): one SXTAB16.
+inline int32_t EvenBytesPlus(uint32_t offset16, uint32_t word) {
+  return static_cast<int32_t>(__sxtab16(offset16, word));
+}
+
+// Bytes 1 and 3 the same way. GCC 12 does not fold a rotate into SXTAB16's operand, so the
+// rotated form is written out (one instruction instead of ROR + SXTAB16).
+inline int32_t OddBytesPlus(uint32_t offset16, uint32_t word) {
+  uint32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(offset16), "r"(word));
+  return static_cast<int32_t>(r);
+}
+
+inline int32_t EvenBytes(uint32_t word) { return static_cast<int32_t>(__sxtb16(word)); }
+
+inline int32_t OddBytes(uint32_t word) {
+  uint32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(word));
+  return static_cast<int32_t>(r);
+}
+
+// acc + a.lo * b.lo + a.hi * b.hi (SMLAD). Wraps modulo 2^32 like the scalar int32 sum.
+inline int32_t DualMac(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b, acc); }
+// acc + a.lo * b.lo (SMLABB) and acc + a.hi * b.hi (SMLATT).
+inline int32_t MacLow(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
+inline int32_t MacHigh(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
+
+}  // namespace simd
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_ARM_SIMD_H_

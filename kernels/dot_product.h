@@ -1,0 +1,89 @@
+// The multiply-accumulate inner loops of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, the only
+// code that differs between the reference and the DSP path (kernel_path.h). Each function has one
+// scalar loop that is the reference; the DSP path runs a SIMD prefix first and leaves the tail to
+// that same loop. Results are identical: every product is exact (|x + x_offset| <= 255 and
+// |w + w_offset| <= 255 fit the 16-bit SIMD lanes, two products fit int32) and int32 addition
+// modulo 2^32 does not depend on the order.
+#ifndef TFLM_TRAIN_KERNELS_DOT_PRODUCT_H_
+#define TFLM_TRAIN_KERNELS_DOT_PRODUCT_H_
+
+#include <cstdint>
+
+#include "kernels/kernel_path.h"
+
+#if TFLM_TRAIN_KERNELS_DSP
+#include "kernels/arm_simd.h"
+#endif
+
+namespace tflm_train {
+
+// acc0 += sum_i (w0[i] + w_offset) * (x[i] + x_offset), acc1 the same with w1: two filter rows
+// against one input vector, so the DSP path widens each input word once for both rows.
+inline void DotPair(const int8_t* x, const int8_t* w0, const int8_t* w1, int32_t n,
+                    int32_t x_offset, int32_t w_offset, int32_t* acc0, int32_t* acc1) {
+  int32_t a0 = *acc0;
+  int32_t a1 = *acc1;
+  int32_t i = 0;
+#if TFLM_TRAIN_KERNELS_DSP
+  const uint32_t xo = simd::Splat16(x_offset);
+  const uint32_t wo = simd::Splat16(w_offset);
+  // Lanes pair up as (byte 0, byte 2) and (byte 1, byte 3) in both operands, so SMLAD multiplies
+  // matching elements.
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t xv = simd::Load4(x + i);
+    const int32_t x_even = simd::EvenBytesPlus(xo, xv);
+    const int32_t x_odd = simd::OddBytesPlus(xo, xv);
+    // Symmetric weights (w_offset 0, a constant after inlining for conv) need no offset add and
+    // so one register less in this register-starved loop.
+    const uint32_t v0 = simd::Load4(w0 + i);
+    const uint32_t v1 = simd::Load4(w1 + i);
+    if (w_offset == 0) {
+      a0 = simd::DualMac(x_even, simd::EvenBytes(v0), a0);
+      a0 = simd::DualMac(x_odd, simd::OddBytes(v0), a0);
+      a1 = simd::DualMac(x_even, simd::EvenBytes(v1), a1);
+      a1 = simd::DualMac(x_odd, simd::OddBytes(v1), a1);
+    } else {
+      a0 = simd::DualMac(x_even, simd::EvenBytesPlus(wo, v0), a0);
+      a0 = simd::DualMac(x_odd, simd::OddBytesPlus(wo, v0), a0);
+      a1 = simd::DualMac(x_even, simd::EvenBytesPlus(wo, v1), a1);
+      a1 = simd::DualMac(x_odd, simd::OddBytesPlus(wo, v1), a1);
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    const int32_t xv = static_cast<int32_t>(x[i]) + x_offset;
+    a0 += (static_cast<int32_t>(w0[i]) + w_offset) * xv;
+    a1 += (static_cast<int32_t>(w1[i]) + w_offset) * xv;
+  }
+  *acc0 = a0;
+  *acc1 = a1;
+}
+
+// Depthwise: acc[k] += w[k] * (x[k] + x_offset) for k < kLanes, one filter tap applied to
+// kLanes adjacent channels (each channel has its own accumulator). kLanes is 4 or 1.
+template <int kLanes>
+inline void MacLanes(const int8_t* x, const int8_t* w, int32_t x_offset, int32_t* acc) {
+  static_assert(kLanes == 4 || kLanes == 1, "MacLanes: 4 or 1 lanes");
+#if TFLM_TRAIN_KERNELS_DSP
+  if (kLanes == 4) {
+    const uint32_t xv = simd::Load4(x);
+    const uint32_t wv = simd::Load4(w);
+    const int32_t x_even = simd::EvenBytesPlus(simd::Splat16(x_offset), xv);  // channels 0, 2
+    const int32_t x_odd = simd::OddBytesPlus(simd::Splat16(x_offset), xv);    // channels 1, 3
+    const int32_t w_even = simd::EvenBytes(wv);
+    const int32_t w_odd = simd::OddBytes(wv);
+    acc[0] = simd::MacLow(x_even, w_even, acc[0]);
+    acc[1] = simd::MacLow(x_odd, w_odd, acc[1]);
+    acc[2] = simd::MacHigh(x_even, w_even, acc[2]);
+    acc[3] = simd::MacHigh(x_odd, w_odd, acc[3]);
+    return;
+  }
+#endif
+  for (int k = 0; k < kLanes; ++k) {
+    acc[k] += static_cast<int32_t>(w[k]) * (static_cast<int32_t>(x[k]) + x_offset);
+  }
+}
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_DOT_PRODUCT_H_
