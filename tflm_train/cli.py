@@ -55,17 +55,28 @@ def main():
                    "conv/depthwise/FC layers, negative from the end, or weight tensor name; "
                    "RATIO in 0,1/8,1/4,1/2,1).")
 @click.option("--no-qas", is_flag=True, help="Disable quantization-aware scaling.")
+@click.option("--inference-only", is_flag=True, help="Train nothing: a forward-only plan.")
+@click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy",
+              show_default=True, help="mse: regression head, real targets per step.")
+@click.option("--momentum", type=float, default=0.0, show_default=True,
+              help="SGD momentum (costs 4 bytes of SRAM per updated parameter).")
+@click.option("--mini-batch", is_flag=True,
+              help="Allow batch sizes > 1 (gradient sums: 4 bytes per updated parameter).")
 @click.option("--sram-budget", type=int, default=None,
               help="Fail if the planned arena exceeds this many bytes.")
-def convert(model, output, n_bias, weights, no_qas, sram_budget):
+def convert(model, output, n_bias, weights, no_qas, inference_only, loss, momentum, mini_batch,
+            sram_budget):
     """Convert an int8 MODEL into an extended, trainable .tflite."""
-    from .converter import ConversionError, SparseUpdate, convert as do_convert, memory_report
+    from .converter import (SGD, ConversionError, SparseUpdate, convert as do_convert,
+                            memory_report)
     scheme = None
-    if n_bias is not None or weights is not None or no_qas:
-        scheme = SparseUpdate(n_bias=n_bias or 0, weights=_parse_weights(weights or ""),
-                              qas=not no_qas)
     try:
-        ext = do_convert(_read(model), scheme, sram_budget=sram_budget)
+        if n_bias is not None or weights is not None or no_qas or inference_only:
+            scheme = SparseUpdate(n_bias=n_bias or 0, weights=_parse_weights(weights or ""),
+                                  qas=not no_qas, inference_only=inference_only)
+        ext = do_convert(_read(model), scheme, loss=loss,
+                         optimizer=SGD(momentum=momentum, mini_batch=mini_batch),
+                         sram_budget=sram_budget)
     except ConversionError as exc:
         _fail(exc)
     Path(output).write_bytes(ext)
@@ -121,23 +132,30 @@ def _load_data(name: str):
               help="Samples used for training; the rest is held out for evaluation.")
 @click.option("--epochs", type=int, default=3, show_default=True)
 @click.option("--lr", "learning_rate", type=float, default=0.02, show_default=True)
+@click.option("--batch-size", type=int, default=1, show_default=True,
+              help="Samples per update (> 1 needs a model converted with --mini-batch).")
+@click.option("--warmup", type=int, default=0, show_default=True,
+              help="Linear learning-rate warm-up over this many updates.")
+@click.option("--cosine", is_flag=True, help="Cosine learning-rate decay to 0 over the run.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the trained model (extended, can keep training) here.")
-def train(model, data, n_train, epochs, learning_rate, seed, output):
+def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosine, seed, output):
     """Fine-tune an extended MODEL on the host (bit-exact with the board)."""
     from .data import split
-    from .trainer import Trainer
+    from .trainer import LRSchedule, Trainer
     x, y = _load_data(data)
     if not 0 < n_train < len(x):
         raise click.BadParameter(f"--n-train must be between 1 and {len(x) - 1}")
     xtr, ytr, xte, yte = split(x, y, n_train, seed=seed)
+    schedule = LRSchedule(warmup_steps=warmup, cosine=cosine) if warmup or cosine else None
     try:
-        trainer = Trainer(_read(model), learning_rate=learning_rate, seed=seed)
+        trainer = Trainer(_read(model), learning_rate=learning_rate, seed=seed,
+                          schedule=schedule)
+        before = trainer.evaluate(xte, yte)
+        history = trainer.fit(xtr, ytr, epochs=epochs, batch_size=batch_size)
     except ValueError as exc:
         _fail(exc)
-    before = trainer.evaluate(xte, yte)
-    history = trainer.fit(xtr, ytr, epochs=epochs)
     after = trainer.evaluate(xte, yte)
     click.echo(f"held-out accuracy {before['accuracy']:.3f} -> {after['accuracy']:.3f}; "
                f"epoch losses: " + ", ".join(f"{v:.3f}" for v in history.loss))
