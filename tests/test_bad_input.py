@@ -81,8 +81,8 @@ def test_truncated_demo_model(demo):
 
 # -- converter: unsupported models -------------------------------------------------------------
 
-@pytest.mark.parametrize("name,op", [("tanh", "TANH"), ("add", "ADD"),
-                                     ("concat", "CONCATENATION")])
+# ADD and CONCATENATION run since issue 4; tests/test_forward_ops.py also covers HARD_SWISH.
+@pytest.mark.parametrize("name,op", [("tanh", "TANH")])
 def test_unsupported_op(name, op):
     with pytest.raises(tflm_train.UnsupportedOpError, match=rf"op \d+: {op}\b") as info:
         tflm_train.convert(mf.custom_model(name))

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 
+#include "kernels/add.h"
 #include "kernels/mean.h"
+#include "kernels/quantize.h"
 #include "kernels/softmax.h"
 #include "kernels/types.h"
 #include "tflm_train/runtime/program.h"
@@ -23,6 +25,35 @@ struct FullyConnectedState {
   int32_t output_units;
 };
 
+struct AddState {
+  AddParams params;
+  int32_t broadcast;  // 1: input shapes differ (TFLM's requires_broadcast)
+};
+
+// PAD and PADV2 on the NHWC-extended shapes.
+struct PadState {
+  int32_t before[4];
+  int32_t after[4];
+  int32_t value;  // int8 fill value
+};
+
+struct ConcatenationState {
+  int32_t axis;  // non-negative
+  int32_t outer;
+  int32_t inner;
+};
+
+struct QuantizeState {
+  int32_t from_float;  // 1: float32 -> int8, 0: int8 -> int8 requantisation
+  float output_scale;
+  RequantizeParams requantize;  // zero points are used by both paths
+};
+
+struct DequantizeState {
+  float scale;
+  int32_t zero_point;
+};
+
 struct OpState {
   const OpRegistration* registration;
   union {
@@ -32,6 +63,11 @@ struct OpState {
     PoolParams pool;
     MeanQuant mean;
     SoftmaxQuant softmax;
+    AddState add;
+    PadState pad;
+    ConcatenationState concatenation;
+    QuantizeState quantize;
+    DequantizeState dequantize;
   };
 };
 

@@ -65,6 +65,14 @@ struct WeightQuant {
 };
 Status PrepareWeights(const OpContext& ctx, const char* name, int32_t out_channels,
                       WeightQuant* out, ErrorMessage* err);
+// CheckInt8Quantized with the message naming the op and the operand ("ADD input 2").
+Status CheckInt8Operand(const TensorInfo& t, const char* op_name, const char* role, int32_t op,
+                        ErrorMessage* err);
+// AVERAGE_POOL_2D and MAX_POOL_2D: int8 4-D input and output with equal quantisation, Pool2D
+// options, output size matching the window; fills ctx.state->pool.
+Status PreparePool2D(OpContext& ctx, const char* name, ErrorMessage* err);
+// Whether input i is constant data in the model (not planned in the arena).
+bool IsConstantInput(const OpContext& ctx, uint32_t i);
 // The optional int32 bias (input 2), or null.
 const int32_t* OptionalBias(const OpContext& ctx);
 Status CheckConstant(const Session& s, int32_t tensor, int8_t type, int64_t elements,

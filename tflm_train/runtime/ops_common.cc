@@ -1,5 +1,7 @@
 #include "tflm_train/runtime/ops.h"
 
+#include "kernels/average_pool.h"
+
 namespace tflm_train {
 
 extern const OpRegistration kConv2DRegistration;
@@ -9,12 +11,21 @@ extern const OpRegistration kAveragePool2DRegistration;
 extern const OpRegistration kMeanRegistration;
 extern const OpRegistration kSoftmaxRegistration;
 extern const OpRegistration kReshapeRegistration;
+extern const OpRegistration kAddRegistration;
+extern const OpRegistration kMaxPool2DRegistration;
+extern const OpRegistration kPadRegistration;
+extern const OpRegistration kPadV2Registration;
+extern const OpRegistration kConcatenationRegistration;
+extern const OpRegistration kQuantizeRegistration;
+extern const OpRegistration kDequantizeRegistration;
 
 // The runtime's list of ops (the converter's is converter/ops.py; a test keeps them equal).
 static const OpRegistration* const kRegistrations[] = {
-    &kConv2DRegistration,    &kDepthwiseConv2DRegistration, &kFullyConnectedRegistration,
-    &kAveragePool2DRegistration, &kMeanRegistration,        &kSoftmaxRegistration,
-    &kReshapeRegistration,
+    &kConv2DRegistration,        &kDepthwiseConv2DRegistration, &kFullyConnectedRegistration,
+    &kAveragePool2DRegistration, &kMeanRegistration,            &kSoftmaxRegistration,
+    &kReshapeRegistration,       &kAddRegistration,             &kMaxPool2DRegistration,
+    &kPadRegistration,           &kPadV2Registration,           &kConcatenationRegistration,
+    &kQuantizeRegistration,      &kDequantizeRegistration,
 };
 
 const OpRegistration* FindRegistration(int32_t builtin_code) {
@@ -123,6 +134,65 @@ const int32_t* OptionalBias(const OpContext& ctx) {
   return ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0
              ? reinterpret_cast<const int32_t*>(ctx.input_data(2))
              : nullptr;
+}
+
+Status CheckInt8Operand(const TensorInfo& t, const char* op_name, const char* role, int32_t op,
+                        ErrorMessage* err) {
+  char what[48];
+  snprintf(what, sizeof(what), "%s %s", op_name, role);
+  return CheckInt8Quantized(t, what, op, err);
+}
+
+Status PreparePool2D(OpContext& ctx, const char* name, ErrorMessage* err) {
+  const long op = ctx.index;
+  TT_ENSURE(err, ctx.op.inputs().size() == 1 && ctx.op.outputs().size() == 1,
+            Status::kInvalidModel, "op %ld (%s): needs 1 input and 1 output", op, name);
+  const TensorInfo in = ctx.input(0), out = ctx.output(0);
+  TT_RETURN_IF_ERROR(CheckInt8Operand(in, name, "input", ctx.index, err));
+  TT_RETURN_IF_ERROR(CheckInt8Operand(out, name, "output", ctx.index, err));
+  TT_ENSURE(err, in.shape.size() == 4 && out.shape.size() == 4, Status::kUnsupported,
+            "op %ld (%s): needs 4-D tensors", op, name);
+  // The kernels pick or average int8 values without rescaling them.
+  TT_ENSURE(err, in.quantization.scale[0] == out.quantization.scale[0] &&
+                     in.quantization.zero_point[0] == out.quantization.zero_point[0],
+            Status::kUnsupported, "op %ld (%s): input and output quantisation must be equal",
+            op, name);
+  Pool2DOptions opts;
+  TT_ENSURE(err, ctx.op.GetOptions(&opts), Status::kInvalidModel,
+            "op %ld (%s): options of another op type", op, name);
+  FusedActivation act = FusedActivation::kNone;
+  TT_RETURN_IF_ERROR(ToActivation(opts.fused_activation_function, ctx.index, &act, err));
+  TT_ENSURE(err, opts.padding == tflite::kPaddingSame || opts.padding == tflite::kPaddingValid,
+            Status::kInvalidModel, "op %ld (%s): padding %d is neither SAME nor VALID", op, name,
+            opts.padding);
+  const Dims in_d = ToDims(in), out_d = ToDims(out);
+  TT_ENSURE(err, in_d.n == out_d.n && in_d.c == out_d.c, Status::kInvalidModel,
+            "op %ld (%s): input %ldx%ldx%ldx%ld and output %ldx%ldx%ldx%ld differ in batch or "
+            "channels", op, name, static_cast<long>(in_d.n), static_cast<long>(in_d.h),
+            static_cast<long>(in_d.w), static_cast<long>(in_d.c), static_cast<long>(out_d.n),
+            static_cast<long>(out_d.h), static_cast<long>(out_d.w), static_cast<long>(out_d.c));
+  TT_ENSURE(err, opts.stride_h > 0 && opts.stride_w > 0 && opts.filter_height > 0 &&
+                     opts.filter_width > 0,
+            Status::kInvalidModel, "op %ld (%s): window %ldx%ld / stride %ldx%ld must be positive",
+            op, name, static_cast<long>(opts.filter_height), static_cast<long>(opts.filter_width),
+            static_cast<long>(opts.stride_h), static_cast<long>(opts.stride_w));
+  int32_t out_h = 0, out_w = 0;
+  PoolPrepare(out.quantization.scale[0], static_cast<int32_t>(out.quantization.zero_point[0]),
+              in_d.h, in_d.w, Tile{opts.filter_height, opts.filter_width},
+              Tile{opts.stride_h, opts.stride_w}, static_cast<Padding>(opts.padding), act,
+              &ctx.state->pool, &out_h, &out_w);
+  TT_ENSURE(err, out_h == out_d.h && out_w == out_d.w, Status::kInvalidModel,
+            "op %ld (%s): output %ldx%ld does not match the computed %ldx%ld", op, name,
+            static_cast<long>(out_d.h), static_cast<long>(out_d.w), static_cast<long>(out_h),
+            static_cast<long>(out_w));
+  return Status::kOk;
+}
+
+bool IsConstantInput(const OpContext& ctx, uint32_t i) {
+  const int32_t t = ctx.input_id(i);
+  // Session::CheckTensors verified that an input without an arena slot is constant model data.
+  return t >= 0 && t < ctx.session->program().header().n_model_tensors &&
+         ctx.session->program().model_offset(t) < 0;
 }
 
 }  // namespace tflm_train

@@ -34,9 +34,9 @@ enum TensorType : int8_t {
 
 enum BuiltinOperator : int32_t {
   kAdd = 0, kAveragePool2D = 1, kConcatenation = 2, kConv2D = 3, kDepthwiseConv2D = 4,
-  kFullyConnected = 9, kL2Pool2D = 12, kMaxPool2D = 17, kReshape = 22, kSoftmax = 25,
-  kCustom = 32, kPad = 34, kMean = 40, kPadV2 = 60, kSum = 74, kReduceProd = 81,
-  kReduceMax = 82, kReduceMin = 89, kReduceAny = 91, kReduceAll = 140,
+  kDequantize = 6, kFullyConnected = 9, kL2Pool2D = 12, kMaxPool2D = 17, kReshape = 22,
+  kSoftmax = 25, kCustom = 32, kPad = 34, kMean = 40, kPadV2 = 60, kSum = 74, kReduceProd = 81,
+  kReduceMax = 82, kReduceMin = 89, kReduceAny = 91, kQuantize = 114, kReduceAll = 140,
 };
 
 enum BuiltinOptionsType : uint8_t {
