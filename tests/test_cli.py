@@ -47,3 +47,19 @@ def test_demo_without_board():
     r = CliRunner().invoke(main, ["demo", "--board", "none"])
     assert r.exit_code == 0, r.output
     assert "held-out accuracy before" in r.output
+
+
+def test_optimizer_options(tmp_path):
+    runner = CliRunner()
+    ext, plain = tmp_path / "ext.tflite", tmp_path / "plain.tflite"
+    r = runner.invoke(main, ["convert", str(DEMO_MODEL), "-o", str(ext), "--weights=-1:1",
+                             "--momentum", "0.5", "--mini-batch"])
+    assert r.exit_code == 0 and "optimizer state" in r.output, r.output
+    r = runner.invoke(main, ["train", str(ext), "--epochs", "1", "--n-train", "64",
+                             "--batch-size", "8", "--warmup", "2", "--cosine"])
+    assert r.exit_code == 0 and "held-out accuracy" in r.output, r.output
+    runner.invoke(main, ["convert", str(DEMO_MODEL), "-o", str(plain), "--weights=-1:1"])
+    r = runner.invoke(main, ["train", str(plain), "--n-train", "64", "--batch-size", "8"])
+    assert r.exit_code == 1 and "--mini-batch" not in r.output and "mini_batch=True" in r.output
+    r = runner.invoke(main, ["convert", str(DEMO_MODEL), "-o", str(plain), "--momentum", "1"])
+    assert r.exit_code == 1 and "momentum" in r.output
