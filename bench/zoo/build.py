@@ -63,12 +63,13 @@ def builder(name: str):
 def build_one(name: str, calibration: int, seed: int) -> bytes:
     import tensorflow as tf
 
-    from .convert import calibration_images, convert_int8, set_batchnorm_statistics
+    from .convert import calibration_images, convert_int8, set_batchnorm_statistics, set_dense_bias
 
     tf.keras.utils.set_random_seed(seed)
     model = builder(name).build(INPUT_SHAPE, 10)
     images = calibration_images(calibration, INPUT_SHAPE, seed)
     set_batchnorm_statistics(model, images)
+    set_dense_bias(model, seed)
     return convert_int8(model, images)
 
 

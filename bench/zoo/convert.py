@@ -35,6 +35,19 @@ def set_batchnorm_statistics(model, images: np.ndarray) -> int:
     return len(bns)
 
 
+def set_dense_bias(model, seed: int, std: float = 0.05) -> int:
+    """Give every Dense layer a small random bias. Keras initialises it to zeros, and the TFLite
+    converter drops an all-zero bias, which would leave the classifier without the bias a
+    trained model has (and a sparse-update scheme would have nothing to update there)."""
+    from tensorflow import keras
+
+    rng = np.random.default_rng(seed)
+    dense = [l for l in model.layers if isinstance(l, keras.layers.Dense)]
+    for l in dense:
+        l.bias.assign(rng.normal(0, std, size=l.bias.shape).astype(np.float32))
+    return len(dense)
+
+
 def convert_int8(model, representative: np.ndarray) -> bytes:
     import tensorflow as tf
 

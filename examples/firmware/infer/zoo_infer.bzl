@@ -1,0 +1,66 @@
+"""zoo_infer(name, model, test_boards): the inference firmware for one embedded model, the
+output of its host twin and the host = board comparison test. Used by infer/BUILD."""
+
+load("//examples/firmware:defs.bzl", "board_compatible_with", "board_firmware", "firmware_embed")
+
+# Static arena per board: the board's RAM minus the 16 KB stack reserve and what the runtime,
+# session storage and newlib's stdio need (the link fails if this is too generous).
+ARENA_BYTES = {
+    "an386": 236 * 1024,  # of 256 KB RAM (Nano 33 BLE)
+    "an500": 300 * 1024,  # of 320 KB RAM (STM32F746)
+}
+INFER_SEED = 1
+INFER_RUNS = 2
+
+def _per_board(fmt):
+    d = {"//examples/firmware:board_" + b: [fmt % n] for b, n in ARENA_BYTES.items()}
+    d["//conditions:default"] = []
+    return select(d)
+
+def zoo_infer(name, model, test_boards = []):
+    """Targets for zoo model `name` (`model`: its extended .tflite with an inference-only plan):
+
+      infer_<name>.elf/.bin/.hex, infer_<name>_qemu   firmware for the --config board
+      infer_<name>_host_output                        what the host twin prints
+      infer_<name>_test                               board output == host output, on the
+                                                      `test_boards` (those whose RAM holds the
+                                                      model's planned inference arena)
+    """
+    embed = name + "_model"
+    firmware_embed(name = embed, src = model, symbol = "zoo_model")
+    board_firmware(
+        name = "infer_" + name,
+        srcs = ["fw_main.cc"],
+        copts = _per_board("-DARENA_BYTES=%d"),
+        defines = ["INFER_SEED=%d" % INFER_SEED, "INFER_RUNS=%d" % INFER_RUNS],
+        deps = [":" + embed, ":infer_driver"],
+        hw_variant = False,
+    )
+    native.genrule(
+        name = "infer_%s_host_output" % name,
+        srcs = [model],
+        outs = ["infer_%s_host_output.txt" % name],
+        cmd = "$(location :infer_host) $(location %s) %d %d > $@" % (model, INFER_SEED, INFER_RUNS),
+        tools = [":infer_host"],
+    )
+    if test_boards:
+        native.sh_test(
+            name = "infer_%s_test" % name,
+            srcs = ["compare_test.sh"],
+            args = select({
+                "//examples/firmware:board_an386": ["an386"],
+                "//examples/firmware:board_an500": ["an500"],
+                "//conditions:default": ["none"],
+            }) + [
+                "$(location //examples/firmware:run_qemu.sh)",
+                "$(location :infer_%s.elf)" % name,
+                "$(location :infer_%s_host_output)" % name,
+            ],
+            data = [
+                ":infer_%s_host_output" % name,
+                ":infer_%s.elf" % name,
+                "//examples/firmware:run_qemu.sh",
+            ],
+            size = "medium",
+            target_compatible_with = board_compatible_with(test_boards),
+        )
