@@ -24,10 +24,15 @@ def test_host_run_matches_trainer():
     ext, (xtr, ytr, _, _) = demo_inputs(config)
     steps = firmware_steps(ext, xtr, ytr, config)
     host = firmware.run_host(ext, steps)
-    tr = Trainer(ext, learning_rate=config.learning_rate, seed=config.seed)
-    order = np.random.default_rng(config.seed).permutation(len(xtr))[:8]
-    for i in order:
-        tr.train_step(xtr[i:i + 1], int(ytr[i]))
+    tr = Trainer(ext, learning_rate=config.learning_rate, seed=config.seed,
+                 schedule=config.schedule)
+    order = np.random.default_rng(config.seed).permutation(len(xtr))
+    # fit()'s first mini-batch (same shuffle, rates of a full run's schedule)
+    tr._total_steps = config.epochs * -(-len(xtr) // config.batch_size)
+    xq = tr.quantize_input(xtr)
+    for j, i in enumerate(order[:config.batch_size]):
+        tr._sample(xq[i], int(ytr[i]), config.batch_size, j)
+    assert tr.updates == 1
     assert tr.trained_tensors() == host.tensors
 
 

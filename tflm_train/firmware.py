@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .binding import ROUNDING, NativeSession
+from .binding import ROUNDING, NativeSession, learning_rate as scheduled_rate
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DIR = ROOT / "examples" / "firmware" / "train"
@@ -27,16 +27,35 @@ STEPS_MAGIC = 0x44535454
 
 @dataclass
 class StepsFile:
+    """Samples in training order; mini-batches of batch_size consecutive samples (the last one
+    may be shorter), one update each, at the warm-up + cosine rate of the update's index."""
     samples: np.ndarray  # int8 [n, sample_bytes]
     labels: np.ndarray   # int [n]
     learning_rate: float
     seed: int
     rounding: str
+    batch_size: int = 1
+    warmup_steps: int = 0
+    total_steps: int = 0
+    final_fraction: float = 0.0
+
+    def batches(self):
+        """(sample index, batch length, index in batch, update index) in order."""
+        n = len(self.labels)
+        for start in range(0, n, self.batch_size):
+            length = min(self.batch_size, n - start)
+            for j in range(length):
+                yield start + j, length, j, start // self.batch_size
+
+    def rate(self, update: int) -> float:
+        return scheduled_rate(self.learning_rate, update, self.warmup_steps, self.total_steps,
+                              self.final_fraction)
 
     def encode(self) -> bytes:
         n, size = self.samples.shape
-        out = [struct.pack("<4IfIi", STEPS_MAGIC, 1, n, size, self.learning_rate, self.seed,
-                           ROUNDING[self.rounding])]
+        out = [struct.pack("<4IfIi3If", STEPS_MAGIC, 2, n, size, self.learning_rate, self.seed,
+                           ROUNDING[self.rounding], self.batch_size, self.warmup_steps,
+                           self.total_steps, self.final_fraction)]
         pad = b"\0" * ((-size) % 4)
         for s, label in zip(self.samples, self.labels):
             out.append(struct.pack("<i", int(label)) + s.astype(np.int8).tobytes() + pad)
@@ -96,8 +115,9 @@ def run_host(model: bytes, steps: StepsFile) -> TrainRun:
     """The same steps through the host build of the runtime."""
     session = NativeSession(model, seed=steps.seed)
     run = TrainRun()
-    for sample, label in zip(steps.samples, steps.labels):
-        loss = session.train_step(sample, int(label), steps.learning_rate, steps.rounding)
+    for i, length, j, update in steps.batches():
+        loss = session.train_step(steps.samples[i], int(steps.labels[i]), steps.rate(update),
+                                  steps.rounding, length, j)
         run.losses.append(struct.unpack("<I", struct.pack("<f", loss))[0])
     run.tensors = {t: session.tensor_bytes(t) for t in session.trained_tensors()}
     return run

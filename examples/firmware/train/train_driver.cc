@@ -44,7 +44,7 @@ int RunTraining(const uint8_t* model, size_t model_len, const uint8_t* steps, si
   }
   memcpy(&h, steps, sizeof(h));
   const size_t stride = 4 + ((h.sample_bytes + 3u) & ~3u);
-  if (h.magic != kStepsMagic || h.version != 1 || h.sample_bytes == 0 ||
+  if (h.magic != kStepsMagic || h.version != 2 || h.sample_bytes == 0 || h.batch_size == 0 ||
       h.n_steps > (steps_len - sizeof(h)) / stride) {
     print("[train] error: malformed steps file\n");
     return 4;
@@ -66,13 +66,24 @@ int RunTraining(const uint8_t* model, size_t model_len, const uint8_t* steps, si
           static_cast<unsigned long>(h.sample_bytes), static_cast<unsigned long>(in_bytes));
     return 4;
   }
+  const tt_lr_schedule schedule{h.learning_rate, static_cast<int32_t>(h.warmup_steps),
+                                 static_cast<int32_t>(h.total_steps), h.final_fraction};
   const uint8_t* p = steps + sizeof(h);
   for (uint32_t i = 0; i < h.n_steps; ++i, p += stride) {
     int32_t label;
     memcpy(&label, p, 4);
     memcpy(input, p + 4, h.sample_bytes);
+    const uint32_t start = i - i % h.batch_size;
+    const uint32_t left = h.n_steps - start;
+    tt_train_options options;
+    options.learning_rate =
+        tt_learning_rate(&schedule, static_cast<int32_t>(start / h.batch_size));
+    options.rounding = h.rounding;
+    options.batch_size = static_cast<int32_t>(left < h.batch_size ? left : h.batch_size);
+    options.sample_in_batch = static_cast<int32_t>(i - start);
+    options.target = nullptr;
     float loss = 0.0f;
-    rc = tt_train_step(s, label, h.learning_rate, h.rounding, &loss);
+    rc = tt_train(s, label, &options, &loss);
     if (rc != 0) {
       print("[train] error at step %lu: %s\n", static_cast<unsigned long>(i), tt_error(s));
       return rc;

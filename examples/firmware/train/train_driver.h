@@ -10,9 +10,11 @@ namespace tflm_train_fw {
 
 using PrintFn = int (*)(const char* fmt, ...);
 
-// Steps file (little-endian, written by tflm_train/firmware.py): "TTSD", version 1, n_steps,
-// sample_bytes, learning rate (float bits), seed, rounding, then per step: label (int32) and the
-// int8 sample padded to a multiple of 4 bytes.
+// Steps file (little-endian, written by tflm_train/firmware.py StepsFile): "TTSD", version 2,
+// n_steps, sample_bytes, base learning rate (float bits), seed, rounding, batch size, warm-up
+// updates, total updates, final lr fraction (float bits), then per step: label (int32) and the
+// int8 sample padded to a multiple of 4 bytes. Consecutive samples form mini-batches (the last
+// may be shorter); update u runs at the schedule's rate for u, computed on the board.
 struct StepsHeader {
   uint32_t magic;
   uint32_t version;
@@ -21,6 +23,10 @@ struct StepsHeader {
   float learning_rate;
   uint32_t seed;
   int32_t rounding;
+  uint32_t batch_size;
+  uint32_t warmup_steps;
+  uint32_t total_steps;
+  float final_fraction;
 };
 constexpr uint32_t kStepsMagic = 0x44535454;  // "TTSD"
 
