@@ -28,14 +28,15 @@ OPS: dict[str, OpInfo] = {info.name: info for info in (
     _op("AVERAGE_POOL_2D", differentiable=True),
     _op("MEAN", differentiable=True),
     _op("SOFTMAX", differentiable=True),
-    # Forward only so far: a scheme whose gradient would pass through them is rejected.
-    _op("ADD"),
-    _op("MAX_POOL_2D"),
-    _op("PAD"),
+    # differentiable mirrors autodiff's _BACKWARD_KINDS; for the others a scheme whose gradient
+    # would pass through them is rejected at convert time.
+    _op("ADD", differentiable=True),
+    _op("MAX_POOL_2D", differentiable=True),
+    _op("PAD", differentiable=True),
     _op("PADV2"),
     _op("CONCATENATION"),
     # float32 appears only at a model's float input/output, which training rejects anyway.
-    _op("QUANTIZE", dtypes=("int8", "float32")),
+    _op("QUANTIZE", differentiable=True, dtypes=("int8", "float32")),
     _op("DEQUANTIZE", dtypes=("int8", "float32")),
 )}
 

@@ -276,15 +276,12 @@ def test_parity_random_models(seed):
 
 
 def test_parity_with_trained_weights_in_the_arena():
-    """Training every layer's bias puts them in the arena (not flash); inference is unchanged,
-    and the ops between the layers still run. The gradient crosses the new ops, so this
-    only runs once their backward passes exist."""
+    """Training every layer's bias puts the biases in the arena (not flash) and the plan keeps
+    activations alive for the backward pass through ADD and MAX_POOL_2D; inference is
+    unchanged."""
     model = build(FAST_SPECS["add_relu_maxpool_same"])
     n = len(_graph(model).trainable_ops())
-    try:
-        ext = tflm_train.convert(model, tflm_train.SparseUpdate(n_bias=n, weights={}))
-    except tflm_train.UnsupportedOpError as e:
-        pytest.skip(f"no backward pass yet: {e}")
+    ext = tflm_train.convert(model, tflm_train.SparseUpdate(n_bias=n, weights={}))
     xq = _inputs(model, 8, 7)
     assert (tflm_train.Trainer(ext).predict(xq).reshape(8, -1) ==
             mf.wheel_outputs(model, xq)).all()
@@ -352,6 +349,31 @@ def test_dequantize_then_quantize_from_float(scale_factor, zp_shift):
     kinds = mf.op_names(model)
     assert kinds[:2] == ["DEQUANTIZE", "QUANTIZE"], kinds
     _parity(model, n=12, seed=int(scale_factor * 10))
+
+
+def test_float_io_model_rejected_for_training():
+    """A model converted with float input/output carries QUANTIZE (float -> int8) at its input
+    and DEQUANTIZE at its output. Both ops run in the runtime (above), but training needs int8
+    model input and output, and the error says how to convert the model instead."""
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input(shape=(5, 5, 1), batch_size=1)
+    x = L.Conv2D(2, 3, bias_initializer="random_normal")(inputs)
+    x = L.Dense(3, bias_initializer="random_normal")(L.GlobalAveragePooling2D()(x))
+    conv = tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(inputs, x))
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    conv.representative_dataset = lambda: ([rng.uniform(0, 1, (1, 5, 5, 1)).astype(np.float32)]
+                                           for _ in range(16))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    model = conv.convert()
+    kinds = mf.op_names(model)
+    assert kinds[0] == "QUANTIZE" and kinds[-1] == "DEQUANTIZE", kinds
+    with pytest.raises(tflm_train.UnsupportedOpError,
+                       match=r"model input tensor \d+ .* is float32; .*inference_input_type"):
+        tflm_train.convert(model, HEAD_BIAS_ONLY)
 
 
 # -- Prepare-time checks ------------------------------------------------------------------------
