@@ -7,7 +7,8 @@
     cc_library targets in `runtime` (srcs/hdrs, transitively through deps) and copied into
     src/ at their workspace paths, so "kernels/conv.h" resolves relative to src/ as it does
     relative to the workspace root. .cc becomes .cpp: Arduino IDE 1.x and arduino-cli before
-    0.34 only compile .c/.cpp/.S.
+    0.34 only compile .c/.cpp/.S. Each src/ .cpp starts with a pragma that turns off fused
+    multiply-add (tools/make_zip.py says why).
 * arduino_sketch_cpp(name, ino, out)
     The .ino as the C++ translation unit an Arduino build makes of it: `#include "Arduino.h"`
     first, then the sketch with its line numbers kept (#line). Our sketches define functions

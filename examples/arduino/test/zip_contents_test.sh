@@ -3,7 +3,8 @@
 # Checks the zip is an installable Arduino library: one top folder with library.properties
 # (required fields), src/ with the library, the runtime and the kernels (no .cc left, which old
 # Arduino builders ignore), every quoted #include in src/ resolving inside the zip relative to
-# src/ or to the including file, and the example sketch with its generated model data.
+# src/ or to the including file, every src/ .cpp starting with the fp-contract=off pragma, and
+# the example sketch with its generated model data.
 exec python3 - "$@" <<'PY'
 import re, sys, zipfile
 
@@ -29,6 +30,10 @@ for want in ("TflmTrain.h", "TflmTrain.cpp", "tflm_train/runtime/c_api.h",
              "kernels/training/conv_grad.cpp"):
     need(want in src, f"src/{want} missing")
 need(not [s for s in src if s.endswith(".cc")], "src/ still has .cc files")
+for s in src:  # fused multiply-add would change the training bytes (tools/make_zip.py)
+    if s.endswith(".cpp"):
+        need(z.read("TflmTrain/src/" + s).startswith(b'#pragma GCC optimize("fp-contract=off")'),
+             f"src/{s} lacks the fp-contract pragma")
 for s in src:
     if not s.endswith((".h", ".cpp")):
         continue

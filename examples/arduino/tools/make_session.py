@@ -4,24 +4,26 @@
     make_session.py --steps examples/firmware/train/demo/steps.bin --out session.txt
 
 The steps file (examples/firmware/train/train_driver.h: "TTSD" header, then label + int8 sample
-per step) holds labelled digits from the demo data set. The session trains on the first
---train samples, predicts the next --predict ones, and contains two malformed lines so the
-error replies are exercised too. Only the standard library is used (runs inside Bazel).
+per step; only the samples and labels are used, the sketch has its own learning rate) holds labelled digits from the demo data set. The session hashes the weights, trains
+on the first --train samples, hashes them again, predicts the next --predict ones, and contains
+two malformed lines so the error replies are exercised too. Only the standard library is used (runs inside Bazel).
 """
 import argparse
 import struct
 
 MAGIC = 0x44535454
+# Header bytes per format version (version 2 added batch size and learning-rate schedule).
+HEADER_BYTES = {1: 28, 2: 44}
 
 
 def read_steps(data: bytes):
-    magic, version, n, size, _lr, _seed, _rounding = struct.unpack_from("<4IfIi", data)
-    if magic != MAGIC or version != 1:
-        raise SystemExit("make_session.py: not a version-1 steps file")
+    magic, version, n, size = struct.unpack_from("<4I", data)
+    if magic != MAGIC or version not in HEADER_BYTES:
+        raise SystemExit(f"make_session.py: not a steps file of version {sorted(HEADER_BYTES)}")
     stride = 4 + (size + 3) // 4 * 4
     out = []
     for i in range(n):
-        off = 28 + i * stride
+        off = HEADER_BYTES[version] + i * stride
         label = struct.unpack_from("<i", data, off)[0]
         out.append((label, data[off + 4:off + 4 + size]))
     return out
@@ -30,7 +32,9 @@ def read_steps(data: bytes):
 def session_lines(steps, n_train: int, n_predict: int):
     if n_train + n_predict > len(steps):
         raise SystemExit(f"make_session.py: the steps file has only {len(steps)} samples")
-    lines = [f"T {label} {sample.hex()}" for label, sample in steps[:n_train]]
+    lines = ["H"]  # the untrained weights
+    lines += [f"T {label} {sample.hex()}" for label, sample in steps[:n_train]]
+    lines.append("H")
     lines.append("X unknown command")
     lines.append("P " + steps[0][1].hex()[:-2])  # one byte short
     lines += [f"P {sample.hex()}" for _, sample in steps[n_train:n_train + n_predict]]
@@ -42,7 +46,7 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--train", type=int, default=12)
+    ap.add_argument("--train", type=int, default=60)
     ap.add_argument("--predict", type=int, default=4)
     args = ap.parse_args(argv)
     with open(args.steps, "rb") as f:

@@ -3,9 +3,18 @@
 
 The zip is reproducible (sorted entries, fixed 1980-01-01 timestamps, fixed permissions), so
 the same sources always give the same bytes.
+
+Every .cpp under <library>/src/ gets FP_PRELUDE as its first lines: Arduino cores compile in
+GNU mode, where GCC contracts a*b+c into a fused multiply-add (vfma on the M4F/M7), which
+rounds once instead of twice and changes the training bytes; the project builds everything with
+-ffp-contract=off (README, "identical on host and board") and a library cannot pass compiler
+flags to an Arduino build, so the pragma does it per file. `#line 1` keeps the line numbers of
+compiler messages equal to the source's.
 """
 import argparse
 import zipfile
+
+FP_PRELUDE = b'#pragma GCC optimize("fp-contract=off")  // tflm-train: no fused multiply-add\n#line 1\n'
 
 
 def main(argv=None):
@@ -35,7 +44,11 @@ def main(argv=None):
             info.external_attr = 0o100644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             with open(entries[dest], "rb") as f:
-                z.writestr(info, f.read())
+                data = f.read()
+            parts = dest.split("/")
+            if len(parts) > 2 and parts[1] == "src" and dest.endswith(".cpp"):
+                data = FP_PRELUDE + data
+            z.writestr(info, data)
 
 
 if __name__ == "__main__":

@@ -67,3 +67,19 @@ bool TflmTrain::trainStep(int label, float learning_rate, float* loss, Rounding 
   if (loss) *loss = l;
   return true;
 }
+
+uint32_t TflmTrain::weightsChecksum() const {
+  uint32_t h = 2166136261u;
+  if (!session_) return h;
+  for (int32_t l = 0; l < tt_num_layers(session_); ++l) {
+    int32_t ids[2] = {-1, -1};
+    tt_layer_tensors(session_, l, &ids[0], &ids[1]);
+    for (int32_t t : ids) {
+      if (t < 0) continue;
+      size_t n = 0;
+      const uint8_t* data = tt_tensor_data(session_, t, &n);
+      for (size_t i = 0; data && i < n; ++i) h = (h ^ data[i]) * 16777619u;
+    }
+  }
+  return h;
+}

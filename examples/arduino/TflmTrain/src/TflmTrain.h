@@ -53,6 +53,10 @@ class TflmTrain {
                  Rounding rounding = kRoundStochastic);
   uint32_t steps() const { return steps_; }  // successful trainStep() calls since begin()
 
+  // FNV-1a hash of every trained tensor's bytes (layer order, weights then bias): lets a host
+  // that replays the same steps check that the board holds exactly the same weights.
+  uint32_t weightsChecksum() const;
+
   // The underlying C API session, for calls this class does not wrap.
   tt_session* session() { return session_; }
 

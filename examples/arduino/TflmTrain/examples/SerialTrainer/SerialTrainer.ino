@@ -11,6 +11,8 @@
 //                     reply: OK T <steps so far> <loss, 6 decimals> <loss float32 bits, hex>
 //   P <hex>           predict the sample.
 //                     reply: OK P <class> <int8 output 0> ... <int8 output 9>
+//   H                 checksum of the trained weights (to compare with a host replaying the
+//                     same steps).  reply: OK H <steps so far> <FNV-1a hash, hex>
 //   anything else     reply: ERR <reason>
 // After reset the sketch prints "READY <input bytes> <classes> arena <planned arena bytes>"
 // (or "ERR begin: <reason>").
@@ -99,6 +101,13 @@ void handlePredict(const char* p) {
   Serial.println();
 }
 
+void handleChecksum() {
+  Serial.print("OK H ");
+  Serial.print(static_cast<unsigned long>(trainer.steps()));
+  Serial.print(' ');
+  Serial.println(static_cast<unsigned long>(trainer.weightsChecksum()), HEX);
+}
+
 void handleLine() {
   if (lineTooLong) return reply("line too long");
   if (lineLength == 0) return;
@@ -108,8 +117,10 @@ void handleLine() {
       return handleTrain(line + 1);
     case 'P':
       return handlePredict(line + 1);
+    case 'H':
+      return handleChecksum();
     default:
-      return reply("unknown command (T, P)");
+      return reply("unknown command (T, P, H)");
   }
 }
 
