@@ -14,16 +14,15 @@ import numpy as np
 from . import qas
 from .errors import ConversionError, UnsupportedOpError
 from .graph import Graph, Op
+from .ops import OPS
 from .planner import Buffer, align, plan, peak_live_bytes
 from .program import (ALIGNMENT, OP_STATE_BYTES, DType, ExtraTensor, Flags, Instruction, Layer,
                       Opcode, Program)
 from .optimizer import LOSSES, SGD
 from .scheme import LayerUpdate, SparseUpdate
 
-# Ops with a backward pass; pooling-like ones provide an input-gradient kernel in the runtime.
-_POOL_LIKE = ("MEAN", "AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD")
-_BACKWARD_KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "RESHAPE", "QUANTIZE",
-                   "ADD", *_POOL_LIKE)
+# Single-input ops whose runtime registration has an input-gradient kernel.
+_POOL_LIKE = ("MEAN", "AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD", "PADV2")
 # Ops whose input gradient re-reads their forward input (max pooling finds the argmax again).
 _SAVED_FOR_INPUT_GRAD = ("MAX_POOL_2D",)
 _ACT_REAL_BOUNDS = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
@@ -165,7 +164,7 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
                                   "loss, so its update would have no gradient")
         g_out = grad[out]
         data_in = op.inputs[0]
-        if op.kind not in _BACKWARD_KINDS:
+        if not OPS[op.kind].differentiable or op.kind == "SOFTMAX":
             raise UnsupportedOpError(f"op {op.index} ({op.kind}) lies on the gradient path but "
                                      "has no backward kernel yet")
         bounds = activation_mask_bounds(op, graph)
@@ -213,6 +212,15 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
                         "gradient path is not supported")
             give(a, g_out, owned=True)
             give(b, g_out, owned=grad.get(a) != g_out)
+        elif op.kind == "CONCATENATION":
+            for k, t in enumerate(op.inputs):
+                if t not in downstream:
+                    continue
+                target, temporary = input_grad_target(t)
+                instructions.append(Instruction(Opcode.INPUT_GRAD_AT,
+                                                [op.index, g_out, target, k]))
+                if temporary:
+                    instructions.append(Instruction(Opcode.GRAD_ACCUMULATE, [target, grad[t]]))
 
     program = Program(n_model_tensors=n_model, n_ops=len(graph.ops),
                       input_tensor=graph.inputs[0], output_tensor=out_t,
@@ -255,6 +263,8 @@ def _reads_writes(graph: Graph, program: Program, ins: Instruction):
         return [a[0], a[1]], [a[1]]
     if ins.opcode == Opcode.ACTIVATION_GRAD:
         return [a[0], a[1]], [a[0]]
+    if ins.opcode == Opcode.INPUT_GRAD_AT:
+        return [a[1]], [a[2]]
     if ins.opcode == Opcode.INPUT_GRAD:
         op = graph.ops[_op_pos(graph, a[0])]
         saved = [op.inputs[0]] if op.kind in _SAVED_FOR_INPUT_GRAD else []

@@ -27,14 +27,15 @@ OPS: dict[str, OpInfo] = {info.name: info for info in (
     _op("RESHAPE", differentiable=True),
     _op("AVERAGE_POOL_2D", differentiable=True),
     _op("MEAN", differentiable=True),
+    # SOFTMAX only as the model's last op, folded into the cross-entropy loss.
     _op("SOFTMAX", differentiable=True),
-    # differentiable mirrors autodiff's _BACKWARD_KINDS; for the others a scheme whose gradient
-    # would pass through them is rejected at convert time.
+    # A scheme whose gradient would pass through a non-differentiable op is rejected at
+    # convert time (converter/autodiff.py reads this flag).
     _op("ADD", differentiable=True),
     _op("MAX_POOL_2D", differentiable=True),
     _op("PAD", differentiable=True),
-    _op("PADV2"),
-    _op("CONCATENATION"),
+    _op("PADV2", differentiable=True),
+    _op("CONCATENATION", differentiable=True),
     # float32 appears only at a model's float input/output, which training rejects anyway.
     _op("QUANTIZE", differentiable=True, dtypes=("int8", "float32")),
     _op("DEQUANTIZE", dtypes=("int8", "float32")),

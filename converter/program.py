@@ -45,6 +45,7 @@ class Opcode(enum.IntEnum):
     LOSS_MSE = 8          # prediction(int8 output), grad(float); target given per step
     GRAD_ACCUMULATE = 9   # src(float), dst(float): dst += src (a tensor with several consumers)
     GRAD_COPY = 10        # src(float), dst(float): dst = src
+    INPUT_GRAD_AT = 11    # op_index, grad_out, grad_in, input index (ops with several inputs)
     STREAM_CHAIN = 16     # first op, op count, int8 scratch: ops row by row (converter/streaming.py)
 
 

@@ -76,7 +76,7 @@ def test_whole_step_all_layers(residual):
     """Every layer's bias at once: branch sums happen before any update is applied."""
     xq, label = _case(residual, 1)
     run_check(residual, xq, label, tflm_train.SparseUpdate(n_bias=6),
-              {p: 0 for p in range(6)}, which="bias")
+              {p: 0 for p in range(5)}, which="bias")  # the FC has no bias
 
 
 def test_branch_plan_sums_and_frees(residual):
@@ -89,15 +89,40 @@ def test_branch_plan_sums_and_frees(residual):
     assert all(b.offset + b.size <= step.program.arena_bytes for b in step.buffers)
 
 
-def test_concatenation_on_gradient_path_is_named():
+@pytest.fixture(scope="module")
+def concat_model():
+    """Two conv branches concatenated (the TFLite converter requantises them with QUANTIZE so
+    they share the output's scale); the input conv feeds both branches."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(5)
+    L = tf.keras.layers
+    inp = L.Input((8, 8, 2))
+    x = L.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    a = L.Conv2D(4, 3, padding="same")(x)
+    b = L.Conv2D(6, 1, activation="relu")(x)
+    x = L.Concatenate()([a, b])
+    x = L.GlobalAveragePooling2D()(x)
+    return mf._convert(tf.keras.Model(inp, L.Dense(3)(x)), (8, 8, 2), seed=5)
+
+
+@pytest.mark.parametrize("pos", [0, 1, 2])
+def test_concatenation_branches(concat_model, pos):
+    graph = build_graph(read_model(concat_model))
+    assert "CONCATENATION" in {op.kind for op in graph.ops}
+    op = graph.trainable_ops()[pos]
+    cout = graph.tensors[op.inputs[1]].shape[0]
+    xq = mf.random_inputs(concat_model, 1, 0)[0]
+    run_check(concat_model, xq, 1, tflm_train.SparseUpdate(n_bias=0, weights={pos: 1.0}),
+              {pos: cout})
+
+
+def test_softmax_inside_the_graph_is_named():
     import tensorflow as tf
 
     L = tf.keras.layers
-    inp = L.Input((8, 8, 2))
-    a = L.Conv2D(4, 3, padding="same")(inp)
-    b = L.Conv2D(4, 1)(inp)
-    x = L.Concatenate()([a, b])
-    x = L.GlobalAveragePooling2D()(x)
-    model = mf._convert(tf.keras.Model(inp, L.Dense(3)(x)), (8, 8, 2))
-    with pytest.raises(tflm_train.UnsupportedOpError, match="CONCATENATION"):
+    inp = L.Input((4,))
+    x = L.Softmax()(L.Dense(4)(inp))
+    model = mf._convert(tf.keras.Model(inp, L.Dense(3)(x)), (4,))
+    with pytest.raises(tflm_train.UnsupportedOpError, match="SOFTMAX"):
         tflm_train.convert(model, tflm_train.SparseUpdate(n_bias=0, weights={0: 1.0}))

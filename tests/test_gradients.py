@@ -141,6 +141,12 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int, output_grad=No
             give(op.inputs[0], g_out)
             give(op.inputs[1], g_out)
             continue
+        if op.kind == "CONCATENATION":
+            axis = op.options.get("axis", -1) % g_out.ndim
+            sizes = [graph.tensors[t].shape[axis] for t in op.inputs]
+            for t, part in zip(op.inputs, np.split(g_out, np.cumsum(sizes)[:-1], axis=axis)):
+                give(t, part)
+            continue
         x = tf.constant(_deq(t_in, acts[op.inputs[0]]).reshape(t_in.shape), tf.float32)
         o = op.options
         if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):

@@ -2,6 +2,7 @@
 // and zero point (the TFLite converter inserts QUANTIZE ops to make them so), which makes the
 // op a sequence of block copies.
 #include "kernels/concatenation.h"
+#include "kernels/training/concatenation_grad.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -84,9 +85,23 @@ void Eval(const OpContext& ctx) {
                     reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
+// The slice of the output gradient that belongs to input `input` (the others are skipped).
+void InputGradAt(const OpContext& ctx, const float* grad_out, int32_t input, float* grad_in) {
+  const ConcatenationState& s = ctx.state->concatenation;
+  const uint32_t n = ctx.op.inputs().size();
+  int32_t axis_sizes[kMaxInputs];
+  float* grads[kMaxInputs];
+  for (uint32_t i = 0; i < n; ++i) {
+    axis_sizes[i] = ctx.input(i).shape[s.axis];
+    grads[i] = static_cast<int32_t>(i) == input ? grad_in : nullptr;
+  }
+  ConcatenationGrad(s.outer, s.inner, static_cast<int32_t>(n), axis_sizes, grad_out, grads);
+}
+
 }  // namespace
 
 extern const OpRegistration kConcatenationRegistration = {
-    tflite::kConcatenation, "CONCATENATION", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kConcatenation, "CONCATENATION", Prepare, Eval, nullptr, nullptr, nullptr, nullptr,
+    InputGradAt};
 
 }  // namespace tflm_train

@@ -32,6 +32,7 @@ enum class Opcode : int32_t {
   kLossMse = 8,
   kGradAccumulate = 9,
   kGradCopy = 10,
+  kInputGradAt = 11,
   // Ops [first, first + count) row by row (stream_chain.h); 16 keeps clear of the backward
   // opcodes added above it.
   kStreamChain = 16,

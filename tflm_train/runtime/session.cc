@@ -334,6 +334,16 @@ Status Session::CheckInstructions() {
              (needs_scales ? (a[3] >= 0 && a[3] + channels <= h.n_floats) : a[3] == -1);
         break;
       }
+      case Opcode::kInputGradAt: {
+        ok = ins.num_args == 4 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops;
+        if (!ok) break;
+        const OperatorView op = subgraph_.op(static_cast<uint32_t>(a[0]));
+        ok = op_state(a[0])->registration->input_grad_at != nullptr && a[3] >= 0 &&
+             static_cast<uint32_t>(a[3]) < op.inputs().size() && op.inputs()[a[3]] >= 0 &&
+             extra_float(a[1], model_elements(op.outputs()[0])) &&
+             extra_float(a[2], model_elements(op.inputs()[a[3]]));
+        break;
+      }
       case Opcode::kBiasUpdate:
       case Opcode::kWeightUpdate: {
         ok = ins.num_args == (ins.opcode == Opcode::kBiasUpdate ? 3 : 4) && n >= h.n_forward &&
@@ -473,6 +483,13 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
             ctx, reinterpret_cast<const float*>(data(a[1])),
             a[3] >= 0 ? program_.FloatPointer(a[3]) : nullptr,
             reinterpret_cast<float*>(data(a[2])));
+        break;
+      }
+      case Opcode::kInputGradAt: {
+        OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
+                      op_channel_data(a[0])};
+        ctx.state->registration->input_grad_at(ctx, reinterpret_cast<const float*>(data(a[1])),
+                                               a[3], reinterpret_cast<float*>(data(a[2])));
         break;
       }
       case Opcode::kBiasUpdate:
