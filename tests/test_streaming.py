@@ -1,0 +1,319 @@
+"""Row-streamed execution of frozen op chains (kernels/row_stream.h, converter/streaming.py,
+STREAM_CHAIN in the runtime): on random int8 inverted-bottleneck blocks built with tf.keras and
+TFLiteConverter, the streamed runtime output equals the tflite-micro wheel's bit for bit, the
+expanded tensor is never planned, and the planned arena is below the whole-tensor plan. The
+window bytes the converter plans equal exactly what the runtime requires (one byte less is
+rejected)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tflm_train.binding import NativeSession, RuntimeError_
+from tflm_train.converter.autodiff import compile_step
+from tflm_train.converter.graph import build_graph
+from tflm_train.converter.program import METADATA_NAME, Opcode
+from tflm_train.converter.scheme import SparseUpdate, resolve
+from tflm_train.converter.streaming import (MAX_STAGES, Chain, chain_summary, find_chains,
+                                            segments, window_bytes)
+from tflm_train.converter.tflite_io import read_model, set_metadata, write_model
+
+from . import model_factory as mf
+
+_CACHE: dict[str, bytes] = {}
+
+
+def block_spec(seed: int) -> dict:
+    """A random inverted-bottleneck block: 1x1 expand + ReLU6, depthwise k x k (3/5/7) stride
+    1 or 2 with SAME or explicit ZeroPadding2D + VALID, ReLU6, 1x1 project, residual ADD when
+    the shapes allow it; sometimes a second block after it."""
+    rng = np.random.default_rng(seed)
+    spec = {"seed": seed, "input": [int(rng.integers(5, 17)), int(rng.integers(5, 17)),
+                                    int(rng.integers(2, 9))], "blocks": []}
+    channels = spec["input"][2]
+    for _ in range(int(rng.integers(1, 3))):
+        stride = int(rng.choice([1, 2]))
+        out = channels if stride == 1 and rng.random() < 0.7 else int(rng.integers(2, 9))
+        spec["blocks"].append({"expand": int(rng.integers(2, 7)),
+                               "kernel": int(rng.choice([3, 5, 7])), "stride": stride,
+                               "pad": str(rng.choice(["same", "zeropad"])), "out": out,
+                               "residual": stride == 1 and out == channels})
+        channels = out
+    return spec
+
+
+def block_model(spec: dict) -> bytes:
+    key = repr(spec)
+    if key in _CACHE:
+        return _CACHE[key]
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(spec["seed"])
+    inputs = tf.keras.Input(shape=tuple(spec["input"]), batch_size=1)
+    x = inputs
+    for b in spec["blocks"]:
+        c = x.shape[-1]
+        y = L.Conv2D(c * b["expand"], 1, bias_initializer="random_normal")(x)
+        y = L.ReLU(max_value=6.0)(y)
+        if b["pad"] == "zeropad":
+            k = b["kernel"]
+            top = k // 2 - (1 if b["stride"] == 2 else 0)  # as Keras' MobileNetV2 pads
+            y = L.ZeroPadding2D(((top, k // 2), (top, k // 2)))(y)
+            padding = "valid"
+        else:
+            padding = "same"
+        y = L.DepthwiseConv2D(b["kernel"], strides=b["stride"], padding=padding,
+                              bias_initializer="random_normal")(y)
+        y = L.ReLU(max_value=6.0)(y)
+        y = L.Conv2D(b["out"], 1, bias_initializer="random_normal")(y)
+        x = L.Add()([x, y]) if b["residual"] else y
+    _CACHE[key] = mf._convert(tf.keras.Model(inputs, x), spec["input"], seed=spec["seed"])
+    return _CACHE[key]
+
+
+def extended(model: bytes, scheme: SparseUpdate, streaming: bool):
+    """The extended model and its compiled step, with or without streaming."""
+    tree = read_model(model)
+    graph = build_graph(tree)
+    step = compile_step(graph, resolve(graph, scheme), scheme, streaming=streaming)
+    set_metadata(tree, METADATA_NAME, step.program.encode())
+    return write_model(tree), step, graph
+
+
+def _inputs(model: bytes, n: int, seed: int) -> np.ndarray:
+    return mf.random_inputs(model, n, seed)
+
+
+def _check_block(seed: int, n: int = 4):
+    spec = block_spec(seed)
+    model = block_model(spec)
+    scheme = SparseUpdate(inference_only=True)
+    ext, step, graph = extended(model, scheme, streaming=True)
+    plain_ext, plain, _ = extended(model, scheme, streaming=False)
+    chains = chain_summary(graph, step.program)
+    assert chains, f"spec {spec}: nothing streamed, ops {[op.kind for op in graph.ops]}"
+    xs = _inputs(model, n, seed)
+    ref = mf.wheel_outputs(model, xs)
+    streamed = NativeSession(ext)
+    whole = NativeSession(plain_ext)
+    for x, r in zip(xs, ref):
+        out = streamed.invoke(x)
+        assert np.array_equal(out, r), f"spec {spec}: streamed output differs from the wheel"
+        assert np.array_equal(whole.invoke(x), r), f"spec {spec}: whole-tensor output differs"
+    print(f"seed {seed} {[op.kind for op in graph.ops]}: arena streamed "
+          f"{step.program.arena_bytes} B, whole {plain.program.arena_bytes} B, chains {chains}")
+    assert step.program.arena_bytes < plain.program.arena_bytes, spec
+    # The expanded tensors are planned nowhere: the runtime never sees them whole.
+    for c in chains:
+        for op_index in c["ops"][:-1]:
+            op = next(o for o in graph.ops if o.index == op_index)
+            assert step.program.model_offsets[op.outputs[0]] == -1
+    return step, graph
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_blocks_bit_exact_and_smaller(seed):
+    _check_block(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 140))
+def test_random_blocks_slow(seed):
+    _check_block(seed, n=8)
+
+
+def test_block_kinds_covered():
+    """The fast seeds cover both strides, all kernel sizes, ZeroPadding2D (PAD) and ADD."""
+    blocks = [b for s in range(8) for b in block_spec(s)["blocks"]]
+    assert {b["stride"] for b in blocks} == {1, 2}
+    assert {b["kernel"] for b in blocks} == {3, 5, 7}
+    assert {b["pad"] for b in blocks} == {"same", "zeropad"}
+    assert any(b["residual"] for b in blocks)
+
+
+def test_planned_windows_are_exactly_what_the_runtime_needs():
+    """One byte less than the planned window bytes is rejected by the runtime; the plan opens."""
+    model = block_model(block_spec(0))
+    scheme = SparseUpdate(inference_only=True)
+    ext, step, graph = extended(model, scheme, streaming=True)
+    NativeSession(ext)
+    program = step.program
+    ins = next(i for i in program.instructions if i.opcode == Opcode.STREAM_CHAIN)
+    scratch = program.extra[ins.args[2] - program.n_model_tensors]
+    start = next(p for p, op in enumerate(graph.ops) if op.index == ins.args[0])
+    assert scratch.elements == window_bytes(graph, graph.ops[start:start + ins.args[1]])
+    scratch.elements -= 1
+    tree = read_model(model)
+    set_metadata(tree, METADATA_NAME, program.encode())
+    with pytest.raises(RuntimeError_, match="row windows"):
+        NativeSession(write_model(tree))
+
+
+def chain_spec(seed: int) -> dict:
+    """A random plain chain of spatial ops (no residual): conv k x k with stride/dilation,
+    depthwise with multipliers, ZeroPadding2D, average and max pooling, SAME or VALID."""
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(7, 19)), int(rng.integers(7, 19))
+    spec = {"seed": seed, "input": [h, w, int(rng.integers(1, 5))], "layers": []}
+    while len(spec["layers"]) < int(rng.integers(2, 6)):
+        kind = str(rng.choice(["conv", "dw", "avgpool", "maxpool", "zeropad"]))
+        k = int(rng.integers(1, 5))
+        stride = int(rng.integers(1, 3))
+        dilation = 1 if stride > 1 or kind.endswith("pool") else int(rng.integers(1, 3))
+        padding = str(rng.choice(["same", "valid"]))
+        eff = (k - 1) * dilation + 1
+        if kind == "zeropad":
+            layer = {"type": kind, "pad": [int(v) for v in rng.integers(0, 3, 4)]}
+            h2 = h + layer["pad"][0] + layer["pad"][1]
+            w2 = w + layer["pad"][2] + layer["pad"][3]
+        else:
+            layer = {"type": kind, "kernel": max(k, 2) if kind.endswith("pool") else k,
+                     "stride": stride, "dilation": dilation, "padding": padding,
+                     "filters": int(rng.integers(2, 9)), "multiplier": int(rng.integers(1, 3))}
+            eff = max(eff, layer["kernel"]) if kind.endswith("pool") else eff
+            h2 = -(-h // stride) if padding == "same" else (h - eff) // stride + 1
+            w2 = -(-w // stride) if padding == "same" else (w - eff) // stride + 1
+        if h2 < 2 or w2 < 2:
+            continue
+        spec["layers"].append(layer)
+        h, w = h2, w2
+    return spec
+
+
+def chain_model(spec: dict) -> bytes:
+    key = repr(spec)
+    if key in _CACHE:
+        return _CACHE[key]
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(spec["seed"])
+    inputs = tf.keras.Input(shape=tuple(spec["input"]), batch_size=1)
+    x = inputs
+    for l in spec["layers"]:
+        t = l["type"]
+        if t == "conv":
+            x = L.Conv2D(l["filters"], l["kernel"], strides=l["stride"], padding=l["padding"],
+                         dilation_rate=l["dilation"], activation="relu",
+                         bias_initializer="random_normal")(x)
+        elif t == "dw":
+            x = L.DepthwiseConv2D(l["kernel"], strides=l["stride"], padding=l["padding"],
+                                  depth_multiplier=l["multiplier"], dilation_rate=l["dilation"],
+                                  bias_initializer="random_normal")(x)
+        elif t == "avgpool":
+            x = L.AveragePooling2D(l["kernel"], strides=l["stride"], padding=l["padding"])(x)
+        elif t == "maxpool":
+            x = L.MaxPooling2D(l["kernel"], strides=l["stride"], padding=l["padding"])(x)
+        else:
+            p = l["pad"]
+            x = L.ZeroPadding2D(((p[0], p[1]), (p[2], p[3])))(x)
+    _CACHE[key] = mf._convert(tf.keras.Model(inputs, x), spec["input"], seed=spec["seed"])
+    return _CACHE[key]
+
+
+def _check_chain(seed: int, n: int = 4):
+    spec = chain_spec(seed)
+    model = chain_model(spec)
+    ext, step, graph = extended(model, SparseUpdate(inference_only=True), streaming=True)
+    xs = _inputs(model, n, seed)
+    ref = mf.wheel_outputs(model, xs)
+    session = NativeSession(ext)
+    for x, r in zip(xs, ref):
+        assert np.array_equal(session.invoke(x), r), f"spec {spec}: streamed output differs"
+    return [op.kind for op in graph.ops], chain_summary(graph, step.program)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_chains_bit_exact(seed):
+    _check_chain(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(200, 260))
+def test_random_chains_slow(seed):
+    _check_chain(seed, n=8)
+
+
+def test_random_chains_stream_every_kind():
+    """The fast chain seeds stream each streamable op kind at least once."""
+    streamed = set()
+    for seed in range(12):
+        _, chains = _check_chain(seed, n=1)
+        streamed.update(k for c in chains for k in c["kinds"])
+    assert streamed >= {"CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "AVERAGE_POOL_2D",
+                        "MAX_POOL_2D"}, streamed
+
+
+def test_segments_of_every_cut_set_are_streamable():
+    """Whatever cuts the search tries, pieces have 2..MAX_STAGES ops, never start with ADD
+    (the runtime rejects that) and cover only the chain."""
+    import itertools
+
+    for seed in (1, 5):
+        graph = build_graph(read_model(block_model(block_spec(seed))))
+        for chain in find_chains(graph, set(graph.inputs + graph.outputs)):
+            positions = range(chain.start, chain.start + chain.count - 1)
+            for n in range(len(positions) + 1):
+                for cuts in itertools.combinations(positions, n):
+                    for piece in segments(graph, chain, frozenset(cuts)):
+                        assert 2 <= piece.count <= MAX_STAGES
+                        assert graph.ops[piece.start].kind != "ADD"
+                        assert chain.start <= piece.start
+                        assert piece.start + piece.count <= chain.start + chain.count
+    from types import SimpleNamespace
+
+    convs = SimpleNamespace(ops=[SimpleNamespace(kind="CONV_2D")] * 40)
+    assert [p.count for p in segments(convs, Chain(0, 40), frozenset())] == [16, 16, 8]
+
+
+# -- hostile plans: the runtime rejects chains that are not what the kernel streams ----------
+
+def _reencode(model: bytes, program) -> bytes:
+    tree = read_model(model)
+    set_metadata(tree, METADATA_NAME, program.encode())
+    return write_model(tree)
+
+
+def _streamed(seed: int = 0):
+    model = block_model(block_spec(seed))
+    _, step, graph = extended(model, SparseUpdate(inference_only=True), streaming=True)
+    index = next(i for i, ins in enumerate(step.program.instructions)
+                 if ins.opcode == Opcode.STREAM_CHAIN)
+    return model, step.program, graph, index
+
+
+def test_forward_of_a_streamed_op_is_rejected():
+    """A whole-tensor FORWARD of an op whose output exists only as row windows would write
+    through a tensor without storage."""
+    model, program, graph, i = _streamed()
+    first = program.instructions[i].args[0]
+    program.instructions.insert(i + 1, type(program.instructions[i])(Opcode.FORWARD, [first]))
+    program.n_forward += 1
+    with pytest.raises(RuntimeError_, match="does not match the model"):
+        NativeSession(_reencode(model, program))
+
+
+@pytest.mark.parametrize("args", [
+    lambda a: [a[0], 1, a[2]],            # a single op is no chain
+    lambda a: [a[0], 17, a[2]],           # longer than the kernel streams
+    lambda a: [a[0], 10_000, a[2]],       # past the last op
+    lambda a: [-1, a[1], a[2]],
+    lambda a: [a[0], a[1], 0],            # scratch is a model tensor
+    lambda a: [a[0], a[1]],               # missing argument
+])
+def test_malformed_stream_chain_is_rejected(args):
+    model, program, graph, i = _streamed()
+    program.instructions[i].args = args(program.instructions[i].args)
+    with pytest.raises(RuntimeError_):
+        NativeSession(_reencode(model, program))
+
+
+def test_shortened_chain_is_rejected():
+    """Dropping the chain's last op leaves its output (never planned) as the chain output: no
+    storage to write to, rejected."""
+    model, program, graph, i = _streamed()
+    ins = program.instructions[i]
+    ins.args = [ins.args[0], ins.args[1] - 1, ins.args[2]]
+    with pytest.raises(RuntimeError_, match="no arena storage"):
+        NativeSession(_reencode(model, program))

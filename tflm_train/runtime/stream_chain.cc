@@ -1,0 +1,234 @@
+#include "tflm_train/runtime/stream_chain.h"
+
+#include "tflm_train/runtime/ops.h"
+
+namespace tflm_train {
+namespace {
+
+// The instruction's op range, if its arguments describe one inside the subgraph.
+bool ChainRange(const Session& s, const Instruction& ins, int32_t* first, int32_t* count) {
+  if (ins.opcode != Opcode::kStreamChain || ins.num_args != kStreamChainArgs) return false;
+  const int32_t n_ops = s.program().header().n_ops;
+  *first = ins.args[0];
+  *count = ins.args[1];
+  return *first >= 0 && *count >= 2 && *count <= kMaxStreamStages && *first < n_ops &&
+         *count <= n_ops - *first;
+}
+
+// Storage a kernel may read, for a tensor some op reads: an arena slot, or constant data
+// (CheckTensors verified its size for every op input that is not a chain intermediate).
+bool Readable(const Session& s, int32_t t) {
+  if (t < 0 || t >= s.program().header().n_model_tensors) return false;
+  if (s.program().model_offset(t) >= 0) return true;
+  return s.data(t) != nullptr && !IsStreamIntermediate(s, t);
+}
+
+bool Writable(const Session& s, int32_t t) {
+  return t >= 0 && t < s.program().header().n_model_tensors && s.program().model_offset(t) >= 0;
+}
+
+// Tensor t is op `producer`'s only output, appears in exactly one input slot of the whole
+// subgraph (in op `consumer`) and is neither the program's input nor its output.
+bool ExclusiveLink(const Session& s, int32_t t, int32_t producer, int32_t consumer) {
+  const ProgramHeader& h = s.program().header();
+  if (t < 0 || t == h.input_tensor || t == h.output_tensor) return false;
+  const OperatorView p = s.subgraph().op(static_cast<uint32_t>(producer));
+  if (p.outputs().size() != 1 || p.outputs()[0] != t) return false;
+  int32_t reads = 0, writes = 0;
+  bool read_by_consumer = false;
+  for (uint32_t i = 0; i < s.subgraph().num_operators(); ++i) {
+    const OperatorView op = s.subgraph().op(i);
+    for (uint32_t k = 0; k < op.inputs().size(); ++k) {
+      if (op.inputs()[k] != t) continue;
+      ++reads;
+      read_by_consumer = static_cast<int32_t>(i) == consumer;
+    }
+    for (uint32_t k = 0; k < op.outputs().size(); ++k) writes += op.outputs()[k] == t ? 1 : 0;
+  }
+  return reads == 1 && writes == 1 && read_by_consumer;
+}
+
+// The kernel stage of op `op` (prepared) whose streamed input is tensor `streamed`; the other
+// ADD operand is returned in *other (-1 otherwise). False if the op cannot be streamed so.
+bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st, int32_t* other) {
+  const OperatorView v = s.subgraph().op(static_cast<uint32_t>(op));
+  OpState* state = s.op_state(op);
+  *other = -1;
+  *st = StreamStage{};
+  if (v.outputs().size() != 1 || v.inputs().size() < 1) return false;
+  const int32_t out = v.outputs()[0];
+  const TensorInfo out_t = s.tensor(out);
+  if (out_t.type != tflite::kInt8 || s.tensor(streamed).type != tflite::kInt8) return false;
+  st->input_dims = ToDims(s.tensor(streamed));
+  st->output_dims = ToDims(out_t);
+  int32_t* channel = s.op_channel_data(op);
+  switch (state->registration->builtin_code) {
+    case tflite::kConv2D:
+    case tflite::kDepthwiseConv2D: {
+      if (v.inputs()[0] != streamed || v.inputs().size() < 2 || channel == nullptr) return false;
+      const bool conv = state->registration->builtin_code == tflite::kConv2D;
+      st->op = conv ? StreamOp::kConv : StreamOp::kDepthwise;
+      st->conv = &state->conv;
+      st->depthwise = &state->depthwise;
+      st->quant = PerChannelQuant{channel, channel + st->output_dims.c};
+      st->filter_dims = ToDims(s.tensor(v.inputs()[1]));
+      st->filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
+      OpContext ctx{const_cast<Session*>(&s), op, v, state, channel};
+      st->bias = OptionalBias(ctx);
+      return true;
+    }
+    case tflite::kAveragePool2D:
+    case tflite::kMaxPool2D:
+      if (v.inputs()[0] != streamed) return false;
+      st->op = state->registration->builtin_code == tflite::kMaxPool2D ? StreamOp::kMaxPool
+                                                                       : StreamOp::kAveragePool;
+      st->pool = &state->pool;
+      return true;
+    case tflite::kPad:
+    case tflite::kPadV2:
+      if (v.inputs()[0] != streamed) return false;
+      st->op = StreamOp::kPad;
+      for (int32_t d = 0; d < 4; ++d) {
+        st->pad_before[d] = state->pad.before[d];
+        st->pad_after[d] = state->pad.after[d];
+      }
+      st->pad_value = static_cast<int8_t>(state->pad.value);
+      return true;
+    case tflite::kAdd: {
+      if (v.inputs().size() != 2 || state->add.broadcast != 0) return false;
+      const int32_t a = v.inputs()[0], b = v.inputs()[1];
+      if ((a == streamed) == (b == streamed)) return false;  // exactly one streamed operand
+      *other = a == streamed ? b : a;
+      const Dims od = ToDims(s.tensor(*other));
+      if (s.tensor(*other).type != tflite::kInt8 || od.n != st->output_dims.n ||
+          od.h != st->output_dims.h || od.w != st->output_dims.w || od.c != st->output_dims.c) {
+        return false;
+      }
+      st->op = StreamOp::kAdd;
+      st->add = &state->add.params;
+      st->other = reinterpret_cast<const int8_t*>(s.data(*other));
+      st->stream_is_input1 = a == streamed;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// All stages of a chain, or false with the reason in *why. `verify` adds the storage and
+// exclusivity checks (done once when the program is loaded, not on every run).
+bool BuildChain(const Session& s, int32_t first, int32_t count, bool verify, StreamStage* stages,
+                const char** why) {
+  int32_t streamed = s.subgraph().op(static_cast<uint32_t>(first)).inputs().size() > 0
+                         ? s.subgraph().op(static_cast<uint32_t>(first)).inputs()[0]
+                         : -1;
+  if (verify && !Readable(s, streamed)) {
+    *why = "the chain input has no storage";
+    return false;
+  }
+  for (int32_t k = 0; k < count; ++k) {
+    const int32_t op = first + k;
+    int32_t other = -1;
+    if (!BuildStage(s, op, streamed, &stages[k], &other)) {
+      *why = "an op cannot be streamed (kind, operands or shapes)";
+      return false;
+    }
+    if (k == 0 && stages[k].op == StreamOp::kAdd) {
+      *why = "a chain cannot start with ADD";
+      return false;
+    }
+    if (!verify) {
+      streamed = s.subgraph().op(static_cast<uint32_t>(op)).outputs()[0];
+      continue;
+    }
+    if (other >= 0 && !Readable(s, other)) {
+      *why = "an ADD operand outside the chain has no storage";
+      return false;
+    }
+    const int32_t out = s.subgraph().op(static_cast<uint32_t>(op)).outputs()[0];
+    if (k + 1 < count && !ExclusiveLink(s, out, op, op + 1)) {
+      *why = "a tensor inside the chain is used outside it";
+      return false;
+    }
+    if (k + 1 == count && !Writable(s, out)) {
+      *why = "the chain output has no arena storage";
+      return false;
+    }
+    streamed = out;
+  }
+  if (verify && !RowStreamCheck(stages, count)) {
+    *why = "the ops' shapes do not form a row-streamable chain";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool IsStreamIntermediate(const Session& s, int32_t tensor) {
+  const ProgramHeader& h = s.program().header();
+  int32_t cursor = 0;
+  Instruction ins;
+  for (int32_t n = 0; n < h.n_forward && s.program().Next(&cursor, &ins); ++n) {
+    int32_t first = 0, count = 0;
+    if (!ChainRange(s, ins, &first, &count)) continue;
+    for (int32_t op = first; op + 1 < first + count; ++op) {
+      const OperatorView v = s.subgraph().op(static_cast<uint32_t>(op));
+      if (v.outputs().size() == 1 && v.outputs()[0] == tensor) {
+        return ExclusiveLink(s, tensor, op, op + 1);
+      }
+    }
+  }
+  return false;
+}
+
+Status CheckStreamChain(const Session& s, const Instruction& ins, ErrorMessage* err) {
+  int32_t first = 0, count = 0;
+  TT_ENSURE(err, ChainRange(s, ins, &first, &count), Status::kInvalidModel,
+            "training program: STREAM_CHAIN needs a first op, 2..%ld ops inside the subgraph and "
+            "a scratch tensor", static_cast<long>(kMaxStreamStages));
+  StreamStage stages[kMaxStreamStages];
+  const char* why = "";
+  TT_ENSURE(err, BuildChain(s, first, count, true, stages, &why), Status::kInvalidModel,
+            "training program: STREAM_CHAIN of ops %ld..%ld: %s", static_cast<long>(first),
+            static_cast<long>(first + count - 1), why);
+  const ProgramHeader& h = s.program().header();
+  const int32_t scratch = ins.args[2];
+  const int32_t needed = RowStreamBufferSize(stages, count);
+  TT_ENSURE(err, scratch >= h.n_model_tensors && scratch < h.n_model_tensors + h.n_extra,
+            Status::kInvalidModel, "training program: STREAM_CHAIN scratch %ld is not an extra "
+            "tensor", static_cast<long>(scratch));
+  const ExtraTensorInfo e = s.program().extra(scratch - h.n_model_tensors);
+  TT_ENSURE(err, e.dtype == DType::kInt8 && e.elements >= needed, Status::kInvalidModel,
+            "training program: STREAM_CHAIN of ops %ld..%ld needs %ld bytes of int8 row "
+            "windows, the plan gives %ld", static_cast<long>(first),
+            static_cast<long>(first + count - 1), static_cast<long>(needed),
+            static_cast<long>(e.elements));
+  return Status::kOk;
+}
+
+bool ForwardTensorsStored(const Session& s, int32_t op) {
+  const OperatorView v = s.subgraph().op(static_cast<uint32_t>(op));
+  for (uint32_t k = 0; k < v.inputs().size(); ++k) {
+    if (v.inputs()[k] >= 0 && !Readable(s, v.inputs()[k])) return false;
+  }
+  for (uint32_t k = 0; k < v.outputs().size(); ++k) {
+    if (!Writable(s, v.outputs()[k])) return false;
+  }
+  return true;
+}
+
+bool RunStreamChain(const Session& s, const Instruction& ins) {
+  int32_t first = 0, count = 0;
+  if (!ChainRange(s, ins, &first, &count)) return false;
+  StreamStage stages[kMaxStreamStages];
+  const char* why = "";
+  if (!BuildChain(s, first, count, false, stages, &why)) return false;
+  const OperatorView head = s.subgraph().op(static_cast<uint32_t>(first));
+  const OperatorView tail = s.subgraph().op(static_cast<uint32_t>(first + count - 1));
+  return RowStreamInt8(stages, count, reinterpret_cast<const int8_t*>(s.data(head.inputs()[0])),
+                       reinterpret_cast<int8_t*>(s.data(tail.outputs()[0])),
+                       reinterpret_cast<int8_t*>(s.data(ins.args[2])));
+}
+
+}  // namespace tflm_train
