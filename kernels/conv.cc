@@ -66,6 +66,12 @@ WindowPlan PlanWindow(const TapWindow& win, int32_t in_y0, int32_t in_x0, Tile d
 // acc0/acc1 += the window's products with the filters w0 / w1 (two output channels).
 inline void AccumulateWindow(const WindowPlan& p, int32_t input_offset, const int8_t* w0,
                              const int8_t* w1, int32_t* acc0, int32_t* acc1) {
+  // One contiguous segment (1x1 convolutions, or a window that is a single full-depth row):
+  // skip the loop bookkeeping, this case dominates MobileNet-style models.
+  if (p.rows == 1 && p.taps == 1) {
+    DotPair(p.input, w0 + p.filter, w1 + p.filter, p.length, input_offset, 0, acc0, acc1);
+    return;
+  }
   const int8_t* in_row = p.input;
   int32_t f_row = p.filter;
   for (int32_t r = 0; r < p.rows; ++r) {

@@ -60,20 +60,23 @@ WindowPlan PlanWindow(const TapWindow& win, int32_t in_y0, int32_t in_x0, Tile d
   return p;
 }
 
-// acc[0..kLanes) += the window's products for kLanes adjacent output channels; `x` points at the
-// first lane's input channel in the batch's first pixel, `w` at its output channel in the filter.
-template <int kLanes>
+// acc += the window's products for one channel (Acc = int32_t) or four adjacent channels
+// (Acc = Lanes4); `x` points at the first channel's input in the batch's first pixel, `w` at its
+// output channel in the filter.
+template <typename Acc>
 inline void AccumulateTaps(const WindowPlan& p, int32_t input_offset, const int8_t* x,
-                           const int8_t* w, int32_t* acc) {
+                           const int8_t* w, Acc& acc) {
   const int8_t* x_row = x + p.input;
   const int8_t* w_row = w + p.filter;
+  const int32_t x_step = p.input_tap_step, w_step = p.filter_tap_step;
   for (int32_t r = 0; r < p.rows; ++r) {
     const int8_t* xp = x_row;
     const int8_t* wp = w_row;
-    for (int32_t t = 0; t < p.taps; ++t) {
-      MacLanes<kLanes>(xp, wp, input_offset, acc);
-      xp += p.input_tap_step;
-      wp += p.filter_tap_step;
+    const int8_t* const w_end = w_row + p.taps * w_step;
+    while (wp != w_end) {
+      MacTap(xp, wp, input_offset, acc);
+      xp += x_step;
+      wp += w_step;
     }
     x_row += p.input_row_step;
     w_row += p.filter_row_step;
@@ -112,21 +115,24 @@ void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& qua
         // adjacent channels are four adjacent bytes in both the input and the filter.
         if (dm == 1) {
           for (; oc + 4 <= out_c; oc += 4) {
-            int32_t acc[4];
-            for (int k = 0; k < 4; ++k) acc[k] = bias != nullptr ? bias[oc + k] : 0;
-            AccumulateTaps<4>(plan, input_offset, in_batch + oc, filter + oc, acc);
-            for (int k = 0; k < 4; ++k) {
-              out_px[oc + k] = RequantizeToInt8(acc[k], multiplier[oc + k], shift[oc + k],
-                                                output_offset, activation);
-            }
+            Lanes4 acc{0, 0, 0, 0};
+            if (bias != nullptr) acc = Lanes4{bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]};
+            AccumulateTaps(plan, input_offset, in_batch + oc, filter + oc, acc);
+            out_px[oc] = RequantizeToInt8(acc.c0, multiplier[oc], shift[oc], output_offset,
+                                          activation);
+            out_px[oc + 1] = RequantizeToInt8(acc.c1, multiplier[oc + 1], shift[oc + 1],
+                                              output_offset, activation);
+            out_px[oc + 2] = RequantizeToInt8(acc.c2, multiplier[oc + 2], shift[oc + 2],
+                                              output_offset, activation);
+            out_px[oc + 3] = RequantizeToInt8(acc.c3, multiplier[oc + 3], shift[oc + 3],
+                                              output_offset, activation);
           }
         }
         // Remaining channels one at a time; output channel oc reads input channel oc / dm.
         for (; oc < out_c; ++oc) {
-          int32_t acc[1] = {bias != nullptr ? bias[oc] : 0};
-          AccumulateTaps<1>(plan, input_offset, in_batch + oc / dm, filter + oc, acc);
-          out_px[oc] =
-              RequantizeToInt8(acc[0], multiplier[oc], shift[oc], output_offset, activation);
+          int32_t acc = bias != nullptr ? bias[oc] : 0;
+          AccumulateTaps(plan, input_offset, in_batch + oc / dm, filter + oc, acc);
+          out_px[oc] = RequantizeToInt8(acc, multiplier[oc], shift[oc], output_offset, activation);
         }
       }
     }

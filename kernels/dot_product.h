@@ -59,29 +59,36 @@ inline void DotPair(const int8_t* x, const int8_t* w0, const int8_t* w1, int32_t
   *acc1 = a1;
 }
 
-// Depthwise: acc[k] += w[k] * (x[k] + x_offset) for k < kLanes, one filter tap applied to
-// kLanes adjacent channels (each channel has its own accumulator). kLanes is 4 or 1.
-template <int kLanes>
-inline void MacLanes(const int8_t* x, const int8_t* w, int32_t x_offset, int32_t* acc) {
-  static_assert(kLanes == 4 || kLanes == 1, "MacLanes: 4 or 1 lanes");
+// Depthwise: one filter tap applied to adjacent channels, each channel with its own sum.
+// acc += w[0] * (x[0] + x_offset): one channel.
+inline void MacTap(const int8_t* x, const int8_t* w, int32_t x_offset, int32_t& acc) {
+  acc += static_cast<int32_t>(w[0]) * (static_cast<int32_t>(x[0]) + x_offset);
+}
+
+// Four channels' sums (named fields, not an array, so they stay in registers).
+struct Lanes4 {
+  int32_t c0, c1, c2, c3;
+};
+
+// acc.cK += w[K] * (x[K] + x_offset) for K < 4.
+inline void MacTap(const int8_t* x, const int8_t* w, int32_t x_offset, Lanes4& acc) {
 #if TFLM_TRAIN_KERNELS_DSP
-  if (kLanes == 4) {
-    const uint32_t xv = simd::Load4(x);
-    const uint32_t wv = simd::Load4(w);
-    const int32_t x_even = simd::EvenBytesPlus(simd::Splat16(x_offset), xv);  // channels 0, 2
-    const int32_t x_odd = simd::OddBytesPlus(simd::Splat16(x_offset), xv);    // channels 1, 3
-    const int32_t w_even = simd::EvenBytes(wv);
-    const int32_t w_odd = simd::OddBytes(wv);
-    acc[0] = simd::MacLow(x_even, w_even, acc[0]);
-    acc[1] = simd::MacLow(x_odd, w_odd, acc[1]);
-    acc[2] = simd::MacHigh(x_even, w_even, acc[2]);
-    acc[3] = simd::MacHigh(x_odd, w_odd, acc[3]);
-    return;
-  }
+  const uint32_t xv = simd::Load4(x);
+  const uint32_t wv = simd::Load4(w);
+  const int32_t x_even = simd::EvenBytesPlus(simd::Splat16(x_offset), xv);  // channels 0, 2
+  const int32_t x_odd = simd::OddBytesPlus(simd::Splat16(x_offset), xv);    // channels 1, 3
+  const int32_t w_even = simd::EvenBytes(wv);
+  const int32_t w_odd = simd::OddBytes(wv);
+  acc.c0 = simd::MacLow(x_even, w_even, acc.c0);
+  acc.c1 = simd::MacLow(x_odd, w_odd, acc.c1);
+  acc.c2 = simd::MacHigh(x_even, w_even, acc.c2);
+  acc.c3 = simd::MacHigh(x_odd, w_odd, acc.c3);
+#else
+  MacTap(x, w, x_offset, acc.c0);
+  MacTap(x + 1, w + 1, x_offset, acc.c1);
+  MacTap(x + 2, w + 2, x_offset, acc.c2);
+  MacTap(x + 3, w + 3, x_offset, acc.c3);
 #endif
-  for (int k = 0; k < kLanes; ++k) {
-    acc[k] += static_cast<int32_t>(w[k]) * (static_cast<int32_t>(x[k]) + x_offset);
-  }
 }
 
 }  // namespace tflm_train
