@@ -1,0 +1,282 @@
+"""Forward (inference) bench over the model zoo: arena, flash, instructions per inference on
+both boards (reference vs DSP kernels) and host time, ours vs the tflite-micro wheel (TFLM).
+
+    python -m bench.forward [--models NAME ...] [--host-runs 20] [--skip-boards]
+
+Prints a table and writes bench/results/forward.json. Needs the host library
+(scripts/build_host.sh), Bazel + arm-none-eabi + qemu-system-arm for the board columns.
+
+What each number is:
+- arena ours: the planned arena of the inference-only plan (SparseUpdate(inference_only=True),
+  default converter options, i.e. with row-streamed chains); the runtime refuses a smaller arena.
+  "unstreamed" is the same plan with every tensor whole (the TFLM-like layout).
+- arena TFLM: what the wheel's RecordingMicroAllocator reports after one invoke (total = head
+  (activations, scratch) + tail (persistent)). The wheel runs on x86-64, so its persistent
+  structs hold 8-byte pointers; a Cortex-M build of TFLM needs somewhat less tail.
+- flash: the firmware image (text + data of examples/firmware/infer's ELF: embedded extended
+  model + runtime + kernels + board layer), and its parts.
+- instructions: QEMU -icount shift=0 SysTick ticks around tt_invoke x 40 (board.h), per
+  inference; "reference" is the build with --copt=-DTFLM_TRAIN_KERNELS_REFERENCE, "dsp" the
+  default build (Cortex-M DSP/SIMD kernels where they exist).
+- host ms: wall time per inference on this machine, ours (ctypes binding over the C++ runtime)
+  and the wheel, same inputs, same process, best of 3 rounds of --host-runs inferences.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "forward.json"
+BOARDS = ("an386", "an500")
+BOARD_RAM = {"an386": 256 * 1024, "an500": 320 * 1024}
+
+
+def _unstreamed(model: bytes) -> bytes:
+    """Inference-only plan with every tensor whole (no row-streamed chains)."""
+    import inspect
+
+    import tflm_train
+    from tflm_train.converter.autodiff import compile_step
+    from tflm_train.converter.graph import build_graph
+    from tflm_train.converter.program import METADATA_NAME
+    from tflm_train.converter.scheme import resolve
+    from tflm_train.converter.tflite_io import read_model, set_metadata, write_model
+
+    m = read_model(model)
+    graph = build_graph(m)
+    scheme = tflm_train.SparseUpdate(inference_only=True)
+    kw = {"streaming": False} if "streaming" in inspect.signature(compile_step).parameters else {}
+    step = compile_step(graph, resolve(graph, scheme), scheme, **kw)
+    set_metadata(m, METADATA_NAME, step.program.encode())
+    return write_model(m)
+
+
+def arena_ours(model: bytes) -> dict:
+    import tflm_train
+    from tflm_train.converter import memory_report
+
+    streamed = memory_report(tflm_train.convert(model, tflm_train.SparseUpdate(
+        inference_only=True)))
+    whole = memory_report(_unstreamed(model))
+    return {"arena_bytes": streamed.arena_bytes,
+            "activation_bytes": streamed.activation_peak_bytes,
+            "persistent_bytes": streamed.arena_bytes - streamed.activation_peak_bytes,
+            "unstreamed_arena_bytes": whole.arena_bytes,
+            "unstreamed_activation_bytes": whole.activation_peak_bytes}
+
+
+_WHEEL_ARENA = r"""
+import sys, numpy as np
+from tflite_micro.python.tflite_micro import runtime
+m = open(sys.argv[1], "rb").read()
+it = runtime.Interpreter.from_bytes(m)
+it.set_input(np.zeros(it.get_input_details(0)["shape"], np.int8), 0)
+it.invoke()
+sys.stdout.flush()
+it.print_allocations()
+"""
+
+
+def arena_wheel(path: Path) -> dict:
+    """The wheel's RecordingMicroAllocator report (printed to fd 2, hence the subprocess)."""
+    proc = subprocess.run([sys.executable, "-c", _WHEEL_ARENA, str(path)], capture_output=True,
+                          text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    found = {k: int(v) for k, v in re.findall(
+        r"Arena allocation (total|head|tail) (\d+) bytes", proc.stderr)}
+    if proc.returncode != 0 or len(found) != 3:
+        raise RuntimeError(f"wheel arena report failed: {proc.stderr[-2000:]}")
+    return {"arena_bytes": found["total"], "head_bytes": found["head"],
+            "tail_bytes": found["tail"]}
+
+
+def host_times(model: bytes, runs: int, seed: int = 0) -> dict:
+    """ms per inference, ours vs the wheel, on the same inputs; best of 3 rounds."""
+    import tflm_train
+    from tflite_micro.python.tflite_micro import runtime
+
+    from tflm_train.binding import NativeSession
+
+    ours = NativeSession(tflm_train.convert(model, tflm_train.SparseUpdate(inference_only=True)))
+    wheel = runtime.Interpreter.from_bytes(model)
+    shape = wheel.get_input_details(0)["shape"]
+    xs = np.random.default_rng(seed).integers(-128, 128, size=(runs, *shape[1:]), dtype=np.int8)
+    ours.invoke(xs[0])
+    wheel.set_input(xs[:1], 0)
+    wheel.invoke()
+
+    def best(fn) -> float:
+        rounds = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for x in xs:
+                fn(x)
+            rounds.append((time.perf_counter() - t0) / runs * 1e3)
+        return min(rounds)
+
+    def run_wheel(x):
+        wheel.set_input(x[None], 0)
+        wheel.invoke()
+        return wheel.get_output(0)
+
+    same = all(np.array_equal(ours.invoke(x), np.asarray(run_wheel(x)).reshape(-1)) for x in xs)
+    return {"ours_ms": best(ours.invoke), "wheel_ms": best(run_wheel), "runs": runs,
+            "outputs_equal": bool(same)}
+
+
+def board_numbers(names, out_dir: Path) -> dict:
+    """{board: {path: {name: run summary}}} for the reference and DSP builds."""
+    from bench.zoo import infer_firmware
+
+    result: dict = {}
+    for board in BOARDS:
+        for path, reference in (("reference", True), ("dsp", False)):
+            elfs = infer_firmware.build(board, names, reference, out_dir)
+            for name, elf in elfs.items():
+                run = infer_firmware.run(board, elf)
+                size = infer_firmware.code_size(elf)
+                entry = {"exit_code": run.rc, "planned_arena_bytes": run.planned_arena,
+                         "firmware_arena_bytes": run.available_arena,
+                         "instructions": run.instructions, "fnv": [f"0x{v:08x}" for v in run.fnv],
+                         "flash_bytes": size["text"] + size["data"],
+                         "ram_static_bytes": size["data"] + size["bss"]}
+                if run.rc != 0:
+                    entry["error"] = run.error or run.text[-500:]
+                result.setdefault(board, {}).setdefault(path, {})[name] = entry
+                print(f"  {board} {path:9s} {name}: exit {run.rc}, instructions "
+                      f"{run.instructions}", flush=True)
+    return result
+
+
+def summarize(name: str, model: bytes, ext: bytes, ours: dict, tflm: dict, host: dict,
+              boards: dict | None) -> dict:
+    row = {"model_bytes": len(model), "extended_model_bytes": len(ext),
+           "arena_ours": ours, "arena_tflm_wheel": tflm, "host": host,
+           "arena_ours_le_tflm": ours["arena_bytes"] <= tflm["arena_bytes"]}
+    if boards:
+        row["boards"] = {}
+        for board in BOARDS:
+            ref = boards[board]["reference"][name]
+            dsp = boards[board]["dsp"][name]
+            b = {"reference": ref, "dsp": dsp,
+                 "flash_bytes": dsp["flash_bytes"],
+                 "code_bytes": dsp["flash_bytes"] - len(ext),
+                 "fits_ram": dsp["exit_code"] == 0}
+            if ref["instructions"] and dsp["instructions"]:
+                b["instructions_reference"] = int(np.mean(ref["instructions"]))
+                b["instructions_dsp"] = int(np.mean(dsp["instructions"]))
+                b["dsp_speedup"] = round(b["instructions_reference"] / b["instructions_dsp"], 3)
+                b["outputs_equal_reference_dsp"] = ref["fnv"] == dsp["fnv"]
+            row["boards"][board] = b
+    return row
+
+
+def print_table(rows: dict) -> None:
+    headers = ["model", "arena ours", "(unstreamed)", "arena TFLM", "flash", "code",
+               "M4 ref Minsn", "M4 dsp", "x", "M7 ref Minsn", "M7 dsp", "x",
+               "host ours ms", "wheel ms"]
+    lines = []
+    for name, r in rows.items():
+        cells = [name, f"{r['arena_ours']['arena_bytes']:,}",
+                 f"{r['arena_ours']['unstreamed_arena_bytes']:,}",
+                 f"{r['arena_tflm_wheel']['arena_bytes']:,}"]
+        b = r.get("boards")
+        cells += [f"{b['an386']['flash_bytes']:,}", f"{b['an386']['code_bytes']:,}"] if b else \
+            ["-", "-"]
+        for board in BOARDS:
+            if b and "instructions_dsp" in b[board]:
+                cells += [f"{b[board]['instructions_reference'] / 1e6:.2f}",
+                          f"{b[board]['instructions_dsp'] / 1e6:.2f}",
+                          f"{b[board]['dsp_speedup']:.2f}"]
+            else:
+                cells += ["-", "-", "-"]
+        cells += [f"{r['host']['ours_ms']:.2f}", f"{r['host']['wheel_ms']:.2f}"]
+        lines.append(cells)
+    try:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="forward: arena bytes, flash bytes, QEMU instructions per "
+                            "inference (M4 = an386, M7 = an500), host ms per inference")
+        for h in headers:
+            table.add_column(h, justify="left" if h == "model" else "right")
+        for cells in lines:
+            table.add_row(*cells)
+        Console(width=200).print(table)
+    except ImportError:
+        widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(headers)]
+        print("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
+        for cells in lines:
+            print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+
+
+def main(argv=None) -> int:
+    from bench import zoo
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="*", default=list(zoo.NAMES), choices=list(zoo.NAMES))
+    p.add_argument("--host-runs", type=int, default=20)
+    p.add_argument("--skip-boards", action="store_true", help="no Bazel/QEMU columns")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    import tflm_train
+
+    boards = None
+    if not args.skip_boards:
+        print("building and running the inference firmware (4 builds) ...", flush=True)
+        with tempfile.TemporaryDirectory() as d:
+            boards = board_numbers(args.models, Path(d))
+    rows = {}
+    for name in args.models:
+        model = zoo.load(name)
+        ext = tflm_train.convert(model, tflm_train.SparseUpdate(inference_only=True))
+        runs = args.host_runs * (10 if name == "mnist_cnn" else 1)
+        rows[name] = summarize(name, model, ext, arena_ours(model), arena_wheel(zoo.path(name)),
+                               host_times(model, runs), boards)
+    print_table(rows)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    from importlib.metadata import version
+
+    doc = {
+        "bench": "forward",
+        "command": "python -m bench.forward " + " ".join(argv if argv is not None
+                                                          else sys.argv[1:]),
+        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git_commit": commit,
+        "host": f"{platform.machine()}, {os.cpu_count()} CPUs (shared while measuring)",
+        "versions": {"tflite-micro": version("tflite-micro"),
+                     "tensorflow-cpu": version("tensorflow-cpu")},
+        "notes": [
+            "arena_ours: inference-only plan (default converter options: row-streamed "
+            "chains); unstreamed_*: the same plan with every tensor whole",
+            "arena_tflm_wheel: RecordingMicroAllocator of the tflite-micro wheel (x86-64: "
+            "8-byte pointers in its persistent tail)",
+            "instructions: QEMU -icount shift=0, SysTick ticks x 40 around tt_invoke; "
+            "reference = --copt=-DTFLM_TRAIN_KERNELS_REFERENCE, dsp = default build",
+            "flash_bytes: text + data of the inference firmware ELF (embedded extended model "
+            "+ code); code_bytes = flash_bytes - extended model bytes",
+            "zoo models have random weights (accuracy meaningless); mcunet_like is an "
+            "approximation of MCUNet-5FPS",
+        ],
+        "models": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
