@@ -10,7 +10,7 @@
     0.34 only compile .c/.cpp/.S. Each src/ .cpp starts with a pragma that turns off fused
     multiply-add (tools/make_zip.py says why).
 * arduino_sketch_cpp(name, ino, out)
-    The .ino as the C++ translation unit an Arduino build makes of it: `#include "Arduino.h"`
+    The .ino as the C++ translation unit an Arduino build makes of it: `#include <Arduino.h>`
     first, then the sketch with its line numbers kept (#line). Our sketches define functions
     before use, so the prototypes Arduino's preprocessor would add are not needed.
 """
@@ -77,6 +77,6 @@ def arduino_sketch_cpp(name, ino, out, **kwargs):
         name = name,
         srcs = [ino],
         outs = [out],
-        cmd = "{ echo '#include \"Arduino.h\"'; echo '#line 1 \"'$$(basename $<)'\"'; cat $<; } > $@",
+        cmd = "{ echo '#include <Arduino.h>'; echo '#line 1 \"'$$(basename $<)'\"'; cat $<; } > $@",
         **kwargs
     )
