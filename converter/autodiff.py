@@ -326,7 +326,10 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
     optimizer_bytes = offset - op_data_bytes - updated_bytes
     persistent = offset
 
-    # Activation region: lifetimes over instruction steps.
+    # Activation region: lifetimes over instruction steps. A streamed chain that writes its
+    # output over its input (streaming.stream_aliases) makes the two one buffer.
+    from .streaming import stream_aliases
+    alias = stream_aliases(graph, program, lambda ins: _reads_writes(graph, program, ins))
     first: dict[int, int] = {program.input_tensor: 0}
     last: dict[int, int] = {program.input_tensor: 0}
     for step, ins in enumerate(program.instructions):
@@ -334,13 +337,16 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
         for t in reads + writes:
             if t < n_model and graph.tensors[t].is_constant:
                 continue
+            t = alias.get(t, t)
             first.setdefault(t, step)
             last[t] = max(last.get(t, step), step)
     # The output must survive the forward pass so predict() can read it.
-    last[program.output_tensor] = max(last[program.output_tensor], program.n_forward - 1)
+    out_key = alias.get(program.output_tensor, program.output_tensor)
+    last[out_key] = max(last[out_key], program.n_forward - 1)
     buffers = []
     for t in first:
         size = graph.tensors[t].nbytes if t < n_model else program.extra[t - n_model].nbytes
+        size = max([size] + [graph.tensors[y].nbytes for y, x in alias.items() if x == t])
         buffers.append(Buffer(t, size, first[t], last[t]))
     peak = plan(buffers, ALIGNMENT)
     for b in buffers:
@@ -349,6 +355,8 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
             model_offsets[b.key] = b.offset
         else:
             program.extra[b.key - n_model].offset = b.offset
+    for y, x in alias.items():
+        model_offsets[y] = model_offsets[x]
     for i, t in enumerate(program.extra):
         if t.offset < 0:
             raise AssertionError(f"extra tensor {i} was never used")

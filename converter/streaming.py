@@ -143,26 +143,36 @@ def segments(graph: Graph, chain: Chain, cuts: frozenset[int]) -> list[Chain]:
 
 def apply_streams(graph: Graph, program: Program, pieces: list[Chain]) -> Program:
     """A copy of `program` whose forward part runs each piece as one STREAM_CHAIN instruction
-    with its own int8 scratch tensor (appended to the extra tensors)."""
+    with its own int8 scratch tensor (appended to the extra tensors). Other forward-part
+    instructions keep their places; none may sit between the FORWARDs of one piece."""
     out = copy.deepcopy(program)
-    by_start = {p.start: p for p in pieces}
-    forward, pos = [], 0
-    while pos < len(graph.ops):
-        piece = by_start.get(pos)
-        if piece is None:
-            forward.append(Instruction(Opcode.FORWARD, [graph.ops[pos].index]))
-            pos += 1
+    position = {op.index: pos for pos, op in enumerate(graph.ops)}
+    piece_of = {pos: p for p in pieces for pos in range(p.start, p.start + p.count)}
+    forward: list[Instruction] = []
+    inside: Chain | None = None
+    inside_next = -1  # position of the next op of the piece being replaced
+    for ins in program.instructions[:program.n_forward]:
+        if ins.opcode != Opcode.FORWARD:
+            if inside is not None:
+                raise AssertionError(f"{ins.opcode.name} lies inside a streamed chain")
+            forward.append(ins)
             continue
-        ops = graph.ops[piece.start:piece.start + piece.count]
-        if [op.index for op in ops] != list(range(ops[0].index, ops[0].index + piece.count)):
-            raise AssertionError("a chain's ops must have consecutive indices")
-        out.extra.append(ExtraTensor(DType.INT8, window_bytes(graph, ops)))
-        scratch = program.n_model_tensors + len(out.extra) - 1
-        forward.append(Instruction(Opcode.STREAM_CHAIN, [ops[0].index, piece.count, scratch]))
-        pos += piece.count
-    if [i.opcode for i in program.instructions[:program.n_forward]] != \
-            [Opcode.FORWARD] * len(graph.ops):
-        raise AssertionError("streaming expects one FORWARD per op in graph order")
+        pos = position[ins.args[0]]
+        piece = piece_of.get(pos)
+        if piece is None:
+            forward.append(ins)
+            continue
+        if pos != (piece.start if inside is None else inside_next):
+            raise AssertionError("a chain's ops must be consecutive FORWARDs in graph order")
+        if pos == piece.start:
+            ops = graph.ops[piece.start:piece.start + piece.count]
+            if [op.index for op in ops] != list(range(ops[0].index, ops[0].index + piece.count)):
+                raise AssertionError("a chain's ops must have consecutive indices")
+            out.extra.append(ExtraTensor(DType.INT8, window_bytes(graph, ops)))
+            scratch = program.n_model_tensors + len(out.extra) - 1
+            forward.append(Instruction(Opcode.STREAM_CHAIN, [ops[0].index, piece.count, scratch]))
+        inside_next = pos + 1
+        inside = piece if pos + 1 < piece.start + piece.count else None
     out.instructions = forward + out.instructions[program.n_forward:]
     out.n_forward = len(forward)
     return out
@@ -201,9 +211,10 @@ def choose_streams(graph: Graph, program: Program,
         return apply_streams(graph, program, pieces)
 
     best = build(cuts)
-    best_arena = arena_of(best)
-    if arena_of(program) < best_arena:  # nothing streamed is the baseline to beat
-        best, best_arena = program, arena_of(program)
+    best_arena = arena_of(copy.deepcopy(best))
+    plain_arena = arena_of(copy.deepcopy(program))
+    if plain_arena < best_arena:  # nothing streamed is the baseline to beat
+        best, best_arena = program, plain_arena
         cuts = {c: frozenset(range(c.start, c.start + c.count)) for c in chains}
     while True:
         trial_best = None
@@ -212,7 +223,7 @@ def choose_streams(graph: Graph, program: Program,
                 trial = dict(cuts)
                 trial[c] = cuts[c] ^ {pos}
                 candidate = build(trial)
-                arena = arena_of(candidate)
+                arena = arena_of(copy.deepcopy(candidate))
                 if arena < best_arena and (trial_best is None or arena < trial_best[0]):
                     trial_best = (arena, trial, candidate)
         if trial_best is None:

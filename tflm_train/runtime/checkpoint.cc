@@ -73,6 +73,8 @@ void ForEachTrainedTensor(const Session& session, Fn fn) {
     for (int32_t k = 0; k < 2; ++k) {
       const int32_t t = ids[k];
       if ((k == 1 && t == ids[0]) || !FirstUse(program, i, t)) continue;
+      // Only arena copies are trained (and writable); never touch a tensor left in flash.
+      if (program.model_offset(t) < 0) continue;
       if (!fn(t, static_cast<uint32_t>(session.model_tensor_bytes(t)))) return;
     }
   }

@@ -365,7 +365,7 @@ Status Session::CheckInstructions() {
         } else {
           ok = ok && l.weight_channels > 0 &&
                extra_float(a[3], reg->weight_grad_elements(ctx)) &&
-               ForwardTensorsStored(*this, a[0]);  // the gradient reads the op's input
+               OpInputReadable(*this, a[0], 0);  // the gradient reads the op's input
         }
         break;
       }

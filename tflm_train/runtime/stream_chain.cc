@@ -218,6 +218,12 @@ bool ForwardTensorsStored(const Session& s, int32_t op) {
   return true;
 }
 
+bool OpInputReadable(const Session& s, int32_t op, int32_t input) {
+  const OperatorView v = s.subgraph().op(static_cast<uint32_t>(op));
+  return input >= 0 && static_cast<uint32_t>(input) < v.inputs().size() &&
+         Readable(s, v.inputs()[input]);
+}
+
 bool RunStreamChain(const Session& s, const Instruction& ins) {
   int32_t first = 0, count = 0;
   if (!ChainRange(s, ins, &first, &count)) return false;

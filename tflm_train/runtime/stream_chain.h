@@ -34,6 +34,10 @@ Status CheckStreamChain(const Session& session, const Instruction& ins, ErrorMes
 // storage for a chain must not be written or read by a whole-tensor op).
 bool ForwardTensorsStored(const Session& session, int32_t op);
 
+// Whether input `input` of `op` has storage a kernel may read (WEIGHT_UPDATE reads the op's
+// input; its output may legitimately exist only as row windows).
+bool OpInputReadable(const Session& session, int32_t op, int32_t input);
+
 // Runs a checked STREAM_CHAIN instruction; false if a stage fails like its whole kernel would.
 bool RunStreamChain(const Session& session, const Instruction& ins);
 
