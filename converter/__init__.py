@@ -98,7 +98,7 @@ def memory_report(extended: bytes) -> MemoryReport:
     for i in range(header["n_layers"]):
         base = header["off_layers"] + i * LAYER_WORDS
         weight_t, bias_t, out_channels, weight_channels = words[base + 1:base + 5]
-        for t in (weight_t, bias_t):
+        for t in (weight_t if weight_channels else -1, bias_t):
             if t >= 0:
                 updated += align(graph.tensors[t].nbytes, ALIGNMENT)
         if words[base + 8] >= 0:

@@ -169,7 +169,11 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
                                      "has no backward kernel yet")
         bounds = activation_mask_bounds(op, graph)
         if bounds is not None:
-            instructions.append(Instruction(Opcode.ACTIVATION_GRAD, [g_out, out, *bounds]))
+            if out == out_t or _read_backward(graph, instructions[n_forward:], out):
+                instructions.append(Instruction(Opcode.ACTIVATION_GRAD, [g_out, out, *bounds]))
+            else:  # nothing else reads the int8 output again: keep 1 bit per element instead
+                mask = new_tensor(DType.INT8, (elements(out) + 7) // 8)
+                instructions.append(Instruction(Opcode.MASK_GRAD, [g_out, mask, out, *bounds]))
         if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             if data_in in downstream:
                 target, temporary = input_grad_target(data_in)
@@ -250,9 +254,53 @@ def _layer(graph: Graph, u: LayerUpdate, scheme: SparseUpdate, floats: list[floa
     return layer
 
 
-def _reads_writes(graph: Graph, program: Program, ins: Instruction):
-    """Arena tensors an instruction reads and writes (constants are not in the arena)."""
+def _read_backward(graph: Graph, instructions: list[Instruction], t: int) -> bool:
+    return any(t in _reads_writes(graph, None, ins)[0] for ins in instructions)
+
+
+def _insert_masks(graph: Graph, program: Program) -> Program:
+    """Put a SAVE_MASK right after the forward instruction that writes each masked tensor (a
+    FORWARD, or a STREAM_CHAIN ending in it), so the int8 tensor can die there."""
+    pending = {ins.args[2]: ins for ins in program.instructions[program.n_forward:]
+               if ins.opcode == Opcode.MASK_GRAD}
+    done = {ins.args[0] for ins in program.instructions[:program.n_forward]
+            if ins.opcode == Opcode.SAVE_MASK}
+    if not set(pending) - done:
+        return program
+    ops = {op.index: op for op in graph.ops}
+    forward = []
+    for ins in program.instructions[:program.n_forward]:
+        forward.append(ins)
+        if ins.opcode in (Opcode.FORWARD, Opcode.STREAM_CHAIN):
+            for t in _forward_writes(ops, ins):
+                if t in pending and t not in done:
+                    g, mask, out, lo, hi = pending[t].args
+                    forward.append(Instruction(Opcode.SAVE_MASK, [out, mask, lo, hi]))
+                    done.add(t)
+    if set(pending) - done:
+        raise AssertionError(f"masked tensors {sorted(set(pending) - done)} are not produced "
+                             "whole by any forward instruction")
+    program.instructions = forward + program.instructions[program.n_forward:]
+    program.n_forward = len(forward)
+    return program
+
+
+def _forward_writes(ops: dict[int, Op], ins: Instruction) -> list[int]:
+    if ins.opcode == Opcode.FORWARD:
+        return list(ops[ins.args[0]].outputs)
+    return list(ops[ins.args[0] + ins.args[1] - 1].outputs)  # a chain's last op
+
+
+def _reads_writes(graph: Graph, program: Program | None, ins: Instruction,
+                  keep_masked: bool = False):
+    """Arena tensors an instruction reads and writes (constants are not in the arena).
+    keep_masked: count a MASK_GRAD's int8 output as read (it must be produced whole, for
+    SAVE_MASK, so streaming may not hide it inside a chain)."""
     a = ins.args
+    if ins.opcode == Opcode.SAVE_MASK:
+        return [a[0]], [a[1]]
+    if ins.opcode == Opcode.MASK_GRAD:
+        return ([a[0], a[1], a[2]] if keep_masked else [a[0], a[1]]), [a[0]]
     if ins.opcode == Opcode.FORWARD:
         op = graph.ops[_op_pos(graph, a[0])]
         return [t for t in op.inputs if t >= 0], list(op.outputs)
@@ -292,8 +340,9 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
     if streaming:  # row-stream frozen op chains where that lowers the arena (streaming.py)
         from .streaming import choose_streams
         program = choose_streams(
-            graph, program, lambda ins: _reads_writes(graph, program, ins),
+            graph, program, lambda ins: _reads_writes(graph, program, ins, keep_masked=True),
             lambda p: _plan_memory(graph, p, updates, optimizer).program.arena_bytes)
+    program = _insert_masks(graph, program)
     n_model = program.n_model_tensors
     # Persistent region: prepared op state, per-channel requantisation data, updated tensors.
     offset = 0
@@ -308,7 +357,8 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
     op_data_bytes = offset
     model_offsets = [-1] * n_model
     for layer in program.layers:
-        for t in (layer.weight_tensor, layer.bias_tensor):
+        # A bias-only layer reads its weights from flash.
+        for t in (layer.weight_tensor if layer.weight_channels else -1, layer.bias_tensor):
             if t >= 0:
                 model_offsets[t] = offset
                 offset = align(offset + graph.tensors[t].nbytes, ALIGNMENT)

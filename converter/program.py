@@ -46,6 +46,9 @@ class Opcode(enum.IntEnum):
     GRAD_ACCUMULATE = 9   # src(float), dst(float): dst += src (a tensor with several consumers)
     GRAD_COPY = 10        # src(float), dst(float): dst = src
     INPUT_GRAD_AT = 11    # op_index, grad_out, grad_in, input index (ops with several inputs)
+    SAVE_MASK = 12        # output(int8), mask(int8 bytes, 1 bit per element), lo, hi: forward
+    MASK_GRAD = 13        # grad(float, in place), mask, output, lo, hi: activation backward
+                          # from the bits SAVE_MASK saved of `output` (a forward tensor)
     STREAM_CHAIN = 16     # first op, op count, int8 scratch: ops row by row (converter/streaming.py)
 
 

@@ -10,4 +10,23 @@ void ActivationGrad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
   }
 }
 
+void ActivationMaskSave(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
+                        uint8_t* mask) {
+  for (int32_t byte = 0; byte * 8 < size; ++byte) {
+    uint8_t bits = 0;
+    for (int32_t k = 0; k < 8 && byte * 8 + k < size; ++k) {
+      const int32_t q = output[byte * 8 + k];
+      if (q > lo && q < hi) bits = static_cast<uint8_t>(bits | (1u << k));
+    }
+    mask[byte] = bits;
+  }
+}
+
+void ActivationGradFromMask(int32_t size, const uint8_t* mask, const float* grad_output,
+                            float* grad_input) {
+  for (int32_t i = 0; i < size; ++i) {
+    grad_input[i] = ((mask[i >> 3] >> (i & 7)) & 1u) ? grad_output[i] : 0.0f;
+  }
+}
+
 }  // namespace tflm_train

@@ -15,6 +15,16 @@ namespace tflm_train {
 void ActivationGrad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
                     const float* grad_output, float* grad_input);
 
+// The same pass/block decision saved as one bit per element at forward time, so the backward
+// pass keeps ceil(size / 8) bytes instead of the int8 output when nothing else reads it.
+// Bit i is bit (i % 8) of mask[i / 8]; bits past `size` in the last byte are 0.
+void ActivationMaskSave(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
+                        uint8_t* mask);
+
+// grad_input[i] = bit i of mask ? grad_output[i] : 0.0f (in place allowed).
+void ActivationGradFromMask(int32_t size, const uint8_t* mask, const float* grad_output,
+                            float* grad_input);
+
 }  // namespace tflm_train
 
 #endif  // TFLM_TRAIN_KERNELS_TRAINING_ACTIVATION_GRAD_H_

@@ -96,7 +96,7 @@ int32_t tt_layer_tensors(const tt_session* s, int32_t i, int32_t* weight, int32_
     return static_cast<int32_t>(tflm_train::Status::kInvalidArgument);
   }
   const tflm_train::LayerInfo l = S(s)->program().layer(i);
-  *weight = l.weight_tensor;
+  *weight = tflm_train::TrainedWeight(l);
   *bias = l.bias_tensor;
   return 0;
 }

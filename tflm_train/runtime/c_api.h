@@ -51,7 +51,8 @@ float tt_learning_rate(const tt_lr_schedule* schedule, int32_t step);
 /* Bytes of subgraph-0 tensor `tensor` (trained tensors: the live SRAM copy). */
 const uint8_t* tt_tensor_data(const tt_session* s, int32_t tensor, size_t* bytes);
 int32_t tt_num_layers(const tt_session* s);
-/* Weight and bias tensor (or -1) of trained layer i. */
+/* Weight and bias tensor of trained layer i, each -1 if that tensor is not trained (a layer
+   that trains only its bias keeps its weights in flash). */
 int32_t tt_layer_tensors(const tt_session* s, int32_t i, int32_t* weight, int32_t* bias);
 
 /* Runs subgraph-0 operator `op` alone (its forward kernel only). Calling it for op 0, 1, ...

@@ -58,7 +58,7 @@ bool FirstUse(const Program& program, int32_t layer, int32_t t) {
   if (t < 0) return false;
   for (int32_t j = 0; j < layer; ++j) {
     const LayerInfo o = program.layer(j);
-    if (o.weight_tensor == t || o.bias_tensor == t) return false;
+    if (TrainedWeight(o) == t || o.bias_tensor == t) return false;
   }
   return true;
 }
@@ -69,7 +69,7 @@ void ForEachTrainedTensor(const Session& session, Fn fn) {
   const Program& program = session.program();
   for (int32_t i = 0; i < program.header().n_layers; ++i) {
     const LayerInfo l = program.layer(i);
-    const int32_t ids[2] = {l.weight_tensor, l.bias_tensor};
+    const int32_t ids[2] = {TrainedWeight(l), l.bias_tensor};
     for (int32_t k = 0; k < 2; ++k) {
       const int32_t t = ids[k];
       if ((k == 1 && t == ids[0]) || !FirstUse(program, i, t)) continue;

@@ -33,6 +33,8 @@ enum class Opcode : int32_t {
   kGradAccumulate = 9,
   kGradCopy = 10,
   kInputGradAt = 11,
+  kSaveMask = 12,
+  kMaskGrad = 13,
   // Ops [first, first + count) row by row (stream_chain.h); 16 keeps clear of the backward
   // opcodes added above it.
   kStreamChain = 16,
@@ -63,6 +65,12 @@ struct LayerInfo {
   // weight_channels x (weight elements per channel) floats, and out_channels floats.
   int32_t weight_state, bias_state;
 };
+
+// The weight tensor a layer keeps in SRAM, or -1: a layer that trains only its bias reads its
+// weights from flash.
+inline int32_t TrainedWeight(const LayerInfo& l) {
+  return l.weight_channels > 0 ? l.weight_tensor : -1;
+}
 
 struct Instruction {
   Opcode opcode;

@@ -155,7 +155,7 @@ bool Session::trained_range(int32_t k, TrainedRangeOut* out) const {
   const LayerInfo l = program_.layer(k / 4);
   const int32_t kind = k % 4;
   if (kind < 2) {
-    const int32_t t = kind == 0 ? l.weight_tensor : l.bias_tensor;
+    const int32_t t = kind == 0 ? TrainedWeight(l) : l.bias_tensor;
     if (t < 0) return false;
     *out = {program_.model_offset(t), model_tensor_bytes(t), t};
     return true;
@@ -203,7 +203,7 @@ Status Session::CheckPersistentLayout() {
     bool trained = false;
     for (int32_t i = 0; i < h.n_layers && !trained; ++i) {
       const LayerInfo l = program_.layer(i);
-      trained = t == l.weight_tensor || t == l.bias_tensor;
+      trained = t == TrainedWeight(l) || t == l.bias_tensor;
     }
     TT_ENSURE(err, trained, Status::kInvalidModel,
               "training program: tensor %ld is planned inside the persistent region",
@@ -235,7 +235,7 @@ Status Session::CopyTrainedTensors() {
   const ProgramHeader& h = program_.header();
   for (int32_t i = 0; i < h.n_layers; ++i) {
     const LayerInfo l = program_.layer(i);
-    const int32_t ids[2] = {l.weight_tensor, l.bias_tensor};
+    const int32_t ids[2] = {TrainedWeight(l), l.bias_tensor};
     for (int32_t t : ids) {
       if (t < 0) continue;
       const int32_t off = program_.model_offset(t);
@@ -279,6 +279,11 @@ Status Session::CheckInstructions() {
     if (t < h.n_model_tensors || t >= n_tensors) return false;
     const ExtraTensorInfo e = program_.extra(t - h.n_model_tensors);
     return e.dtype == DType::kFloat32 && e.elements >= elements;
+  };
+  auto extra_bits = [&](int32_t t, int64_t elements) {  // int8 bytes holding 1 bit per element
+    if (t < h.n_model_tensors || t >= n_tensors) return false;
+    const ExtraTensorInfo e = program_.extra(t - h.n_model_tensors);
+    return e.dtype == DType::kInt8 && e.elements >= (elements + 7) / 8;
   };
   auto model_elements = [&](int32_t t) -> int64_t {
     if (t < 0 || t >= h.n_model_tensors) return -1;
@@ -334,6 +339,16 @@ Status Session::CheckInstructions() {
              (needs_scales ? (a[3] >= 0 && a[3] + channels <= h.n_floats) : a[3] == -1);
         break;
       }
+      case Opcode::kSaveMask:
+        ok = ins.num_args == 4 && n < h.n_forward && tensor_in_range(a[0], h) &&
+             tensor(a[0]).type == tflite::kInt8 && program_.model_offset(a[0]) >= 0 &&
+             extra_bits(a[1], model_elements(a[0]));
+        break;
+      case Opcode::kMaskGrad:
+        ok = ins.num_args == 5 && n >= h.n_forward && tensor_in_range(a[2], h) &&
+             tensor(a[2]).type == tflite::kInt8 && extra_float(a[0], model_elements(a[2])) &&
+             extra_bits(a[1], model_elements(a[2]));
+        break;
       case Opcode::kInputGradAt: {
         ok = ins.num_args == 4 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops;
         if (!ok) break;
@@ -483,6 +498,17 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
             ctx, reinterpret_cast<const float*>(data(a[1])),
             a[3] >= 0 ? program_.FloatPointer(a[3]) : nullptr,
             reinterpret_cast<float*>(data(a[2])));
+        break;
+      }
+      case Opcode::kSaveMask:
+        if (options == nullptr) break;  // inference: nothing will read the mask
+        ActivationMaskSave(static_cast<int32_t>(model_tensor_bytes(a[0])),
+                           reinterpret_cast<const int8_t*>(data(a[0])), a[2], a[3], data(a[1]));
+        break;
+      case Opcode::kMaskGrad: {
+        float* grad = reinterpret_cast<float*>(data(a[0]));
+        ActivationGradFromMask(static_cast<int32_t>(model_tensor_bytes(a[2])), data(a[1]), grad,
+                               grad);
         break;
       }
       case Opcode::kInputGradAt: {
