@@ -99,6 +99,11 @@ bool Measure(bool dsp, const OpCase& c, int8_t* out, unsigned long* insns) {
   return ok;
 }
 
+// 100 * num / den rounded, in 64 bits (the products overflow 32-bit counters on big layers).
+unsigned long Times100(uint64_t num, uint64_t den) {
+  return den > 0 ? static_cast<unsigned long>((100 * num + den / 2) / den) : 0;
+}
+
 int32_t OutputBytes(const OpCase& c, const Layer& l) {
   if (c.op == Op::kFullyConnected) return l.out_c;
   return ((l.h + l.stride - 1) / l.stride) * ((l.w + l.stride - 1) / l.stride) * l.out_c;
@@ -121,9 +126,9 @@ int main() {
     const bool ran = Measure(false, c, g_out_ref, &ref) && Measure(true, c, g_out_dsp, &dsp);
     const bool same = ran && std::memcmp(g_out_ref, g_out_dsp, OutputBytes(c, l)) == 0;
     // Two decimals with integer printf (newlib-nano's printf has no %f unless linked in).
-    const unsigned long ratio100 = dsp > 0 ? (100UL * ref + dsp / 2) / dsp : 0;
-    const unsigned long ref_per_mac100 = (100UL * ref) / static_cast<unsigned long>(macs);
-    const unsigned long dsp_per_mac100 = (100UL * dsp) / static_cast<unsigned long>(macs);
+    const unsigned long ratio100 = Times100(ref, dsp);
+    const unsigned long ref_per_mac100 = Times100(ref, static_cast<uint64_t>(macs));
+    const unsigned long dsp_per_mac100 = Times100(dsp, static_cast<uint64_t>(macs));
     board_printf("[bench] %-24s MACs %7lu  ref %8lu (%lu.%02lu/MAC)  dsp %8lu (%lu.%02lu/MAC)  "
                  "ref/dsp %lu.%02lu  %s\n",
                  l.name, static_cast<unsigned long>(macs), ref, ref_per_mac100 / 100,
@@ -133,7 +138,7 @@ int main() {
     total_dsp += dsp;
     ok = ok && same && dsp < ref;
   }
-  const unsigned long ratio100 = total_dsp > 0 ? (100UL * total_ref + total_dsp / 2) / total_dsp : 0;
+  const unsigned long ratio100 = Times100(total_ref, total_dsp);
   board_printf("[bench] all layers: ref %lu dsp %lu ref/dsp %lu.%02lu\n", total_ref, total_dsp,
                ratio100 / 100, ratio100 % 100);
   board_printf("[bench] %s\n", ok ? "PASS" : "FAIL");
