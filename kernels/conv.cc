@@ -26,59 +26,46 @@ bool ConvPrepare(float input_scale, int32_t input_zero_point, const float* filte
 
 namespace {
 
-// Where one output position's in-bounds window lies: `rows` filter rows, each `taps` dot products
-// of `length` elements. Without groups and horizontal dilation the taps of a filter row are
-// adjacent in both the input row and the filter (NHWC / OHWI), so a row is a single dot product
-// of width * channels (taps == 1) and no im2col buffer is needed. Computed once per output
-// position, so the per-channel loop below only walks pointers.
-struct WindowPlan {
-  const int8_t* input;  // first in-bounds tap
-  int32_t filter;       // offset of that tap within one output channel's filter
-  int32_t rows;
-  int32_t input_row_step;
-  int32_t filter_row_step;
-  int32_t taps;
-  int32_t input_tap_step;
-  int32_t filter_tap_step;
+// The window of one output position for the conv loops: a WindowPlan plus the dot-product
+// length per tap. Without groups and horizontal dilation the taps of a filter row are adjacent in
+// both the input row and the filter (NHWC / OHWI), so a whole row is one dot product of
+// width * channels (taps == 1) and no im2col buffer is needed.
+struct ConvWindow {
+  WindowPlan plan;
   int32_t length;
 };
 
-WindowPlan PlanWindow(const TapWindow& win, int32_t in_y0, int32_t in_x0, Tile dilation,
-                      const Dims& input_dims, const Dims& filter_dims, const int8_t* in) {
-  const int32_t in_w = input_dims.w, in_c = input_dims.c;
-  const int32_t f_w = filter_dims.w, f_c = filter_dims.c;
-  const int32_t width = win.x.end - win.x.begin;
-  const bool row_is_contiguous = f_c == in_c && dilation.w == 1;
-  WindowPlan p;
-  p.input = in + ((in_y0 + dilation.h * win.y.begin) * in_w + in_x0 +
-                  dilation.w * win.x.begin) * in_c;
-  p.filter = (win.y.begin * f_w + win.x.begin) * f_c;
-  p.rows = width > 0 ? win.y.end - win.y.begin : 0;
-  p.input_row_step = dilation.h * in_w * in_c;
-  p.filter_row_step = f_w * f_c;
-  p.taps = row_is_contiguous ? 1 : width;
-  p.input_tap_step = dilation.w * in_c;
-  p.filter_tap_step = f_c;
-  p.length = row_is_contiguous ? width * f_c : f_c;
-  return p;
+ConvWindow PlanConvWindow(const TapWindow& win, int32_t in_y0, int32_t in_x0, Tile dilation,
+                          const Dims& input_dims, const Dims& filter_dims) {
+  const int32_t f_c = filter_dims.c;
+  ConvWindow w{PlanWindow(win, in_y0, in_x0, dilation, input_dims.w, input_dims.c,
+                          filter_dims.w, f_c),
+               f_c};
+  if (f_c == input_dims.c && dilation.w == 1) {
+    w.length = w.plan.taps * f_c;
+    w.plan.taps = 1;
+  }
+  return w;
 }
 
 // acc0/acc1 += the window's products with the filters w0 / w1 (two output channels).
-inline void AccumulateWindow(const WindowPlan& p, int32_t input_offset, const int8_t* w0,
-                             const int8_t* w1, int32_t* acc0, int32_t* acc1) {
+inline void AccumulateWindow(const ConvWindow& window, const int8_t* in, int32_t input_offset,
+                             const int8_t* w0, const int8_t* w1, int32_t* acc0, int32_t* acc1) {
+  const WindowPlan& p = window.plan;
+  const int32_t length = window.length;
   // One contiguous segment (1x1 convolutions, or a window that is a single full-depth row):
   // skip the loop bookkeeping, this case dominates MobileNet-style models.
   if (p.rows == 1 && p.taps == 1) {
-    DotPair(p.input, w0 + p.filter, w1 + p.filter, p.length, input_offset, 0, acc0, acc1);
+    DotPair(in + p.input, w0 + p.filter, w1 + p.filter, length, input_offset, 0, acc0, acc1);
     return;
   }
-  const int8_t* in_row = p.input;
+  const int8_t* in_row = in + p.input;
   int32_t f_row = p.filter;
   for (int32_t r = 0; r < p.rows; ++r) {
     const int8_t* in_tap = in_row;
     int32_t f_tap = f_row;
     for (int32_t t = 0; t < p.taps; ++t) {
-      DotPair(in_tap, w0 + f_tap, w1 + f_tap, p.length, input_offset, 0, acc0, acc1);
+      DotPair(in_tap, w0 + f_tap, w1 + f_tap, length, input_offset, 0, acc0, acc1);
       in_tap += p.input_tap_step;
       f_tap += p.filter_tap_step;
     }
@@ -112,10 +99,10 @@ void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims
       for (int32_t ox = 0; ox < out_w; ++ox) {
         const int32_t in_x0 = ox * params.stride.w - params.padding.w;
         const TapWindow win{taps_y, FilterTaps(in_x0, params.dilation.w, filter_dims.w, in_w)};
+        const ConvWindow window =
+            PlanConvWindow(win, in_y0, in_x0, params.dilation, input_dims, filter_dims);
         int8_t* out_px = output + ((b * out_h + oy) * out_w + ox) * out_c;
         for (int32_t g = 0; g < groups; ++g) {
-          const WindowPlan plan = PlanWindow(win, in_y0, in_x0, params.dilation, input_dims,
-                                             filter_dims, in_batch + g * f_c);
           const int32_t oc_end = (g + 1) * filters_per_group;
           // Output channels in pairs (they share every input load); an odd last channel is
           // paired with itself and its duplicate sum dropped.
@@ -123,7 +110,7 @@ void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims
             const int32_t oc1 = oc + 1 < oc_end ? oc + 1 : oc;
             int32_t acc0 = bias != nullptr ? bias[oc] : 0;
             int32_t acc1 = bias != nullptr ? bias[oc1] : 0;
-            AccumulateWindow(plan, input_offset, filter + oc * filter_size,
+            AccumulateWindow(window, in_batch + g * f_c, input_offset, filter + oc * filter_size,
                              filter + oc1 * filter_size, &acc0, &acc1);
             out_px[oc] =
                 RequantizeToInt8(acc0, multiplier[oc], shift[oc], output_offset, activation);

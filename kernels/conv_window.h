@@ -1,7 +1,7 @@
-// Geometry shared by the convolution-like kernels: which filter taps of a padded window fall
-// inside the input. Skipping the others is what TFLM's reference kernels do (a padded position
-// contributes (zero_point + input_offset) * w = 0), and computing the range once per output row
-// or column keeps bounds checks out of the multiply-accumulate loops.
+// Geometry and output stage shared by the convolution-like kernels. Geometry: which filter taps
+// of a padded window fall inside the input. Skipping the others is what TFLM's reference kernels
+// do (a padded position contributes (zero_point + input_offset) * w = 0), and computing the
+// range once per output position keeps bounds checks out of the multiply-accumulate loops.
 #ifndef TFLM_TRAIN_KERNELS_CONV_WINDOW_H_
 #define TFLM_TRAIN_KERNELS_CONV_WINDOW_H_
 
@@ -29,6 +29,39 @@ struct TapWindow {
   Span y;
   Span x;
 };
+
+// Where one output position's in-bounds window lies, as element offsets from channel 0 of the
+// batch's first pixel (NHWC input) and from the start of one output channel's filter (conv OHWI:
+// taps f_c apart) or of the filter (depthwise 1HWO: taps out_c apart): the first in-bounds tap,
+// then `rows` x `taps` taps at fixed steps. Computed once per output position so the
+// per-channel loops only walk pointers.
+struct WindowPlan {
+  int32_t input;
+  int32_t filter;
+  int32_t rows;
+  int32_t taps;
+  int32_t input_row_step;
+  int32_t input_tap_step;
+  int32_t filter_row_step;
+  int32_t filter_tap_step;
+};
+
+// in_y0/in_x0: input coordinates of the window's top-left tap (out * stride - padding).
+inline WindowPlan PlanWindow(const TapWindow& win, int32_t in_y0, int32_t in_x0, Tile dilation,
+                             int32_t in_w, int32_t in_c, int32_t filter_w,
+                             int32_t filter_tap_stride) {
+  WindowPlan p;
+  p.input = ((in_y0 + dilation.h * win.y.begin) * in_w + in_x0 + dilation.w * win.x.begin) *
+            in_c;
+  p.filter = (win.y.begin * filter_w + win.x.begin) * filter_tap_stride;
+  p.taps = win.x.end - win.x.begin;
+  p.rows = p.taps > 0 ? win.y.end - win.y.begin : 0;
+  p.input_row_step = dilation.h * in_w * in_c;
+  p.input_tap_step = dilation.w * in_c;
+  p.filter_row_step = filter_w * filter_tap_stride;
+  p.filter_tap_step = filter_tap_stride;
+  return p;
+}
 
 // The output stage every int8 kernel here shares: requantise (quant_math), add the output zero
 // point, clamp to the fused activation.

@@ -30,36 +30,6 @@ bool DepthwiseConvPrepare(float input_scale, int32_t input_zero_point, const flo
 
 namespace {
 
-// Where one output position's in-bounds window lies, as offsets from channel 0 of the batch's
-// first pixel (input) and of the filter: `rows` x `taps` taps, consecutive ones a fixed stride
-// apart. Computed once per output position so the per-channel loops only walk pointers.
-struct WindowPlan {
-  int32_t input;
-  int32_t filter;
-  int32_t rows;
-  int32_t taps;
-  int32_t input_row_step;
-  int32_t input_tap_step;
-  int32_t filter_row_step;
-  int32_t filter_tap_step;
-};
-
-WindowPlan PlanWindow(const TapWindow& win, int32_t in_y0, int32_t in_x0, Tile dilation,
-                      const Dims& input_dims, int32_t filter_w, int32_t out_c) {
-  const int32_t in_w = input_dims.w, in_c = input_dims.c;
-  WindowPlan p;
-  p.input = ((in_y0 + dilation.h * win.y.begin) * in_w + in_x0 + dilation.w * win.x.begin) *
-            in_c;
-  p.filter = (win.y.begin * filter_w + win.x.begin) * out_c;
-  p.taps = win.x.end - win.x.begin;
-  p.rows = p.taps > 0 ? win.y.end - win.y.begin : 0;
-  p.input_row_step = dilation.h * in_w * in_c;
-  p.input_tap_step = dilation.w * in_c;
-  p.filter_row_step = filter_w * out_c;
-  p.filter_tap_step = out_c;
-  return p;
-}
-
 // acc += the window's products for one channel (Acc = int32_t) or four adjacent channels
 // (Acc = Lanes4); `x` points at the first channel's input in the batch's first pixel, `w` at its
 // output channel in the filter.
@@ -108,7 +78,7 @@ void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& qua
         const int32_t in_x0 = ox * params.stride.w - params.padding.w;
         const TapWindow win{taps_y, FilterTaps(in_x0, params.dilation.w, f_w, in_w)};
         const WindowPlan plan =
-            PlanWindow(win, in_y0, in_x0, params.dilation, input_dims, f_w, out_c);
+            PlanWindow(win, in_y0, in_x0, params.dilation, in_w, in_c, f_w, out_c);
         int8_t* out_px = output + ((b * output_dims.h + oy) * output_dims.w + ox) * out_c;
         int32_t oc = 0;
         // Depth multiplier 1 (the common case): input channel == output channel, so four
