@@ -1,0 +1,106 @@
+"""Command line of the accuracy bench: tune lr per method on validation, run seeds, report."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from tflm_train.demo import DEMO_MODEL
+
+from . import report
+from .methods import QUICK_LR, methods
+from .runs import Schedule, run
+from .tasks import tasks
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def _args(argv):
+    p = argparse.ArgumentParser(prog="python -m bench.accuracy", description=__doc__)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: one small task, one seed, 2 epochs, fixed lr (no tuning)")
+    p.add_argument("--tasks", nargs="+", help="subset of: digits fashion writers")
+    p.add_argument("--methods", nargs="+", help="subset of the methods (default: all)")
+    p.add_argument("--seeds", type=int, help="number of seeds (default 3, quick 1)")
+    p.add_argument("--epochs", type=int, help="epochs per run (default 5, quick 2)")
+    p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    p.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the steps")
+    p.add_argument("--no-tune", action="store_true", help="use the fixed lr of --quick")
+    p.add_argument("--out", type=Path, default=RESULTS, help="directory for json and png")
+    p.add_argument("--name", default="accuracy", help="file name stem of the outputs")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    a = _args(argv)
+    all_tasks = tasks(quick=a.quick)
+    task_names = a.tasks or (["digits"] if a.quick else list(all_tasks))
+    all_methods = methods()
+    method_names = a.methods or list(all_methods)
+    seeds = list(range(a.seeds or (1 if a.quick else 3)))
+    epochs = a.epochs or (2 if a.quick else 5)
+    tune = not (a.quick or a.no_tune)
+    schedule = Schedule(a.schedule, a.warmup)
+    base = DEMO_MODEL.read_bytes()
+
+    n_runs = sum(len(all_methods[m].lr_grid) if tune else 0 for m in method_names)
+    n_runs = len(task_names) * (n_runs + len(method_names) * len(seeds))
+    bar = tqdm(total=n_runs, desc="accuracy bench", unit="run")
+    t0 = time.time()
+    results = {}
+    for tname in task_names:
+        task = all_tasks[tname]
+        data = task.load()
+        splits = {s: task.split(s, data) for s in seeds}
+        tune_split = splits.get(0) or task.split(0, data)
+        tres = {}
+        for mname in method_names:
+            m = all_methods[mname]
+            grid = {}
+            if m.lr_from and m.lr_from in tres:
+                lr = tres[m.lr_from]["lr"]
+            elif tune and m.lr_grid:
+                # lr chosen on the validation split of seed 0; the test set is never looked at
+                for lr in m.lr_grid:
+                    bar.set_postfix_str(f"{tname} {mname} tune lr={lr:g}")
+                    grid[lr] = run(base, m, tune_split, lr, epochs, 0, schedule).val
+                    bar.update()
+                lr = max(grid, key=lambda k: (grid[k], -k))
+            else:
+                lr = QUICK_LR[mname]
+            runs = []
+            for s in seeds:
+                bar.set_postfix_str(f"{tname} {mname} seed {s} lr={lr:g}")
+                runs.append(run(base, m, splits[s], lr, epochs, s, schedule))
+                bar.update()
+            finals = np.array([r.final for r in runs])
+            tres[mname] = {
+                "label": m.label, "arithmetic": m.arithmetic,
+                "scheme": {"n_bias": m.scheme.n_bias,
+                           "weights": {str(k): v for k, v in m.scheme.weights.items()},
+                           "qas": m.scheme.qas, "qas_clamp": m.scheme.qas_clamp},
+                "lr": lr, "lr_tuned": tune and bool(grid), "lr_from": m.lr_from,
+                "lr_grid_val_accuracy": {f"{k:g}": v for k, v in grid.items()},
+                "seeds": seeds, "final": finals.tolist(),
+                "mean": float(finals.mean()), "std": float(finals.std()),
+                "before": [r.before for r in runs],
+                "curves": [r.curve for r in runs],
+                "train_loss": [r.train_loss for r in runs],
+            }
+        s0 = splits[seeds[0]]
+        results[tname] = {"title": task.title, "n_train": len(s0.x_train),
+                          "n_val": len(s0.x_val), "n_test": len(s0.x_test), "methods": tres}
+    bar.close()
+    doc = report.document(results, dict(
+        quick=a.quick, epochs=epochs, batch_size=1, seeds=seeds, schedule=schedule.as_dict(),
+        rounding="stochastic", base_model=str(DEMO_MODEL.name), tuned=tune,
+        seconds=round(time.time() - t0, 1)))
+    print(report.table(doc))
+    a.out.mkdir(parents=True, exist_ok=True)
+    report.write_json(doc, a.out / f"{a.name}.json")
+    report.plot(doc, a.out / f"{a.name}.png")
+    print(f"wrote {a.out / (a.name + '.json')} and {a.name}.png")
+    return 0

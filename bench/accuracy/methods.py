@@ -1,0 +1,40 @@
+"""The compared training methods. Every method of one task sees the same samples in the same
+order, the same epochs and the same lr schedule; only the arithmetic, QAS and the updated
+parameters differ, and each method gets its own lr chosen on the validation split."""
+from __future__ import annotations
+
+from tflm_train.converter.scheme import SparseUpdate
+
+from .runs import Method
+
+# The demo scheme: weights of the last two layers (FC and conv4), biases of the last four.
+SCHEME = dict(n_bias=4, weights={-1: 1.0, -2: 1.0})
+LAST_LAYER = dict(n_bias=1, weights={-1: 1.0})
+
+# With QAS (or in fp32) lr is the real-valued SGD step, so one grid serves all of them.
+LR_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
+# Without QAS the step on W_q is lr * s * g, i.e. lr * s^2 in real units (s_w ~ 1e-2, bias
+# s_b ~ 1e-3..1e-4): the useful lr is 1e2..1e6 times larger, so its grid is shifted and wider
+# (same x~3 spacing) to give it a fair chance.
+NOQAS_GRID = tuple(m * 10.0 ** e for e in range(0, 7) for m in (1.0, 3.0))[:-1]
+
+
+def methods() -> dict[str, Method]:
+    return {m.name: m for m in (
+        Method("fp32", "fp32 SGD (TensorFlow)", "fp32", SparseUpdate(**SCHEME), LR_GRID),
+        Method("int8_qas", "int8 + QAS", "int8", SparseUpdate(**SCHEME), LR_GRID),
+        Method("int8_noqas", "int8, no QAS", "int8", SparseUpdate(**SCHEME, qas=False),
+               NOQAS_GRID),
+        # The paper's comparison: the same hyper-parameters as fp32, only QAS switched off.
+        Method("int8_noqas_fp32lr", "int8, no QAS, fp32's lr", "int8",
+               SparseUpdate(**SCHEME, qas=False), (), lr_from="fp32"),
+        Method("int8_last", "int8 + QAS, last layer only", "int8", SparseUpdate(**LAST_LAYER),
+               LR_GRID),
+        Method("fp32_last", "fp32, last layer only", "fp32", SparseUpdate(**LAST_LAYER),
+               LR_GRID),
+    )}
+
+
+# lr used without tuning (--quick): the middle of each grid's useful range
+QUICK_LR = {"fp32": 0.03, "int8_qas": 0.03, "int8_noqas": 100.0, "int8_noqas_fp32lr": 0.03,
+            "int8_last": 0.03, "fp32_last": 0.03}

@@ -1,0 +1,131 @@
+"""fp32 baseline: a TensorFlow float twin of an int8 .tflite, trained with plain SGD on exactly
+the parameters an update scheme selects.
+
+The twin starts from the *dequantised* int8 weights, so fp32 and int8 begin at the same point
+and differ only in the arithmetic of the forward pass and of the update: this is the comparison
+the QAS claim is about. Weights are kept in the TFLite layout so that the scheme's "first k
+output channels" means the same slice as in the runtime.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf  # noqa: E402
+
+from tflm_train.converter.graph import Graph, build_graph  # noqa: E402
+from tflm_train.converter.scheme import SparseUpdate, resolve  # noqa: E402
+from tflm_train.converter.tflite_io import read_model  # noqa: E402
+
+_ACT = {"NONE": lambda x: x, "RELU": tf.nn.relu, "RELU6": tf.nn.relu6,
+        "RELU_N1_TO_1": lambda x: tf.clip_by_value(x, -1.0, 1.0)}
+
+
+def _dequantize(t) -> np.ndarray:
+    q = t.data.astype(np.float64)
+    shape = [1] * q.ndim
+    if t.scale.size > 1:
+        shape[t.quantized_dimension] = -1
+    scale = t.scale.astype(np.float64).reshape(shape)
+    zp = t.zero_point.astype(np.float64).reshape(shape)
+    return ((q - zp) * scale).astype(np.float32)
+
+
+class FloatTwin:
+    """Float forward pass of subgraph 0 with one tf.Variable per conv / depthwise / FC weight and
+    bias; `train_step` applies SGD to the scheme's slice only (a 0/1 mask per variable)."""
+
+    def __init__(self, tflite: bytes, scheme: SparseUpdate):
+        self.graph: Graph = build_graph(read_model(tflite))
+        g = self.graph
+        self.vars: dict[int, tf.Variable] = {}
+        for op in g.trainable_ops():
+            for t in op.inputs[1:3]:
+                if t >= 0:
+                    self.vars[t] = tf.Variable(_dequantize(g.tensors[t]), name=f"t{t}")
+        self.masks: dict[int, tf.Tensor] = {}
+        for u in resolve(g, scheme):
+            w, b = u.op.inputs[1], (u.op.inputs[2] if len(u.op.inputs) > 2 else -1)
+            if u.weight_channels:
+                m = np.zeros(g.tensors[w].shape, np.float32)
+                if u.op.kind == "DEPTHWISE_CONV_2D":
+                    m[..., :u.weight_channels] = 1.0
+                else:
+                    m[:u.weight_channels] = 1.0
+                self.masks[w] = tf.constant(m)
+            if u.update_bias and b >= 0:
+                self.masks[b] = tf.ones(g.tensors[b].shape, tf.float32)
+        self._trained = [self.vars[t] for t in self.masks]
+        self._mask_list = [self.masks[t] for t in self.masks]
+        last = g.producer(g.outputs[0])
+        # Cross-entropy is taken on the logits (softmax's input), as the runtime's fused loss.
+        self._logits_tensor = last.inputs[0] if last.kind == "SOFTMAX" else g.outputs[0]
+        self._beta = float(last.options.get("beta", 1.0)) if last.kind == "SOFTMAX" else 1.0
+        self._step = tf.function(self._sgd, reduce_retracing=True)
+        self._logits = tf.function(self.logits, reduce_retracing=True)
+
+    # -- forward ----------------------------------------------------------------------------
+    def _op(self, op, env):
+        g, o = self.graph, op.options
+        x = env[op.inputs[0]]
+        k = op.kind
+        if k in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            w = self.vars[op.inputs[1]]
+            strides = [1, o.get("stride_h", 1), o.get("stride_w", 1), 1]
+            dil = [o.get("dilation_h", 1), o.get("dilation_w", 1)]
+            if k == "CONV_2D":
+                y = tf.nn.conv2d(x, tf.transpose(w, (1, 2, 3, 0)), strides, o["padding"],
+                                 dilations=dil)
+            else:
+                c = int(x.shape[-1])
+                kern = tf.reshape(w, (w.shape[1], w.shape[2], c, w.shape[3] // c))
+                y = tf.nn.depthwise_conv2d(x, kern, strides, o["padding"], dilations=dil)
+        elif k == "FULLY_CONNECTED":
+            w = self.vars[op.inputs[1]]
+            y = tf.matmul(tf.reshape(x, (-1, w.shape[1])), w, transpose_b=True)
+        elif k == "MEAN":
+            axes = [int(a) for a in np.atleast_1d(g.tensors[op.inputs[1]].data)]
+            return tf.reduce_mean(x, axis=axes, keepdims=bool(o.get("keep_dims", False)))
+        elif k == "AVERAGE_POOL_2D":
+            y = tf.nn.avg_pool2d(x, (o["filter_h"], o["filter_w"]),
+                                 (o["stride_h"], o["stride_w"]), o["padding"])
+            return _ACT[op.activation](y)
+        elif k == "RESHAPE":
+            return tf.reshape(x, (-1,) + tuple(g.tensors[op.outputs[0]].shape[1:]))
+        elif k == "SOFTMAX":
+            return tf.nn.softmax(self._beta * x)
+        else:
+            raise NotImplementedError(f"float twin: {k}")
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            y = y + self.vars[op.inputs[2]]
+        return _ACT[op.activation](y)
+
+    def logits(self, x):
+        env = {self.graph.inputs[0]: x}
+        for op in self.graph.ops:
+            env[op.outputs[0]] = self._op(op, env)
+            if op.outputs[0] == self._logits_tensor:
+                return env[op.outputs[0]]
+        raise AssertionError("logits tensor not produced")
+
+    # -- training ---------------------------------------------------------------------------
+    def _sgd(self, x, y, lr):
+        with tf.GradientTape() as tape:
+            z = self._beta * self.logits(x)
+            # mean over the batch, so lr means the same for every batch size
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, z))
+        grads = tape.gradient(loss, self._trained)
+        for v, g, m in zip(self._trained, grads, self._mask_list):
+            v.assign_sub(lr * m * g)
+        return loss
+
+    def train_step(self, x, y, lr: float) -> float:
+        return float(self._step(tf.constant(x, tf.float32), tf.constant(y, tf.int64),
+                                tf.constant(lr, tf.float32)))
+
+    def evaluate(self, x, y, batch: int = 512) -> float:
+        preds = [np.argmax(self._logits(tf.constant(x[i:i + batch], tf.float32)).numpy(), -1)
+                 for i in range(0, len(x), batch)]
+        return float(np.mean(np.concatenate(preds) == np.asarray(y)))
