@@ -15,6 +15,7 @@ still accept a new save.
 from __future__ import annotations
 
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -25,7 +26,10 @@ import tflm_train
 from tflm_train.binding import (CheckpointError, NativeSession, SimFlash, checkpoint_erase,
                                 checkpoint_model_id, checkpoint_restore, checkpoint_save)
 
-MODEL = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+sys.path.insert(0, str(ROOT / "examples" / "firmware" / "checkpoint"))
+import make_model  # noqa: E402
 HEADER = struct.Struct("<8I7II")  # magic, version, sequence, model_id, payload_bytes,
 #                                   payload_crc, step, n_tensors, reserved[7], header_crc
 MAGIC, COMMIT_MAGIC = 0x50435454, 0x54494D43
@@ -37,14 +41,15 @@ GEOMETRIES = [(16384, 4096, 4), (8192, 256, 8), (6144, 1024, 16)]
 
 @pytest.fixture(scope="module")
 def model_a() -> bytes:
-    return tflm_train.convert(MODEL.read_bytes(), tflm_train.SparseUpdate(n_bias=2, weights={-1: 1.0}))
+    """The firmware's model (examples/firmware/checkpoint/make_model.py), 2632 trained bytes."""
+    return make_model.build()
 
 
 @pytest.fixture(scope="module")
 def model_b() -> bytes:
     """Same network, another update scheme: another training program and payload."""
     return tflm_train.convert(MODEL.read_bytes(),
-                              tflm_train.SparseUpdate(n_bias=3, weights={-1: 1.0, -2: 0.5}))
+                              tflm_train.SparseUpdate(n_bias=4, weights={-1: 1.0, -2: 0.5}))
 
 
 def trained(session: NativeSession) -> bytes:
@@ -287,3 +292,10 @@ def test_power_cut_at_every_operation(model_a, geometry, history):
 def test_power_cut_many_torn_bit_patterns(model_a, geometry):
     """Every cut point again with 16 torn-bit seeds (header, payload, commit unit, erase)."""
     _sweep(model_a, geometry, 2, lambda n: range(n + 1), seeds=range(10, 26))
+
+
+def test_firmware_model_is_current(model_a):
+    """The QEMU firmware's embedded model is what make_model.py writes with today's converter."""
+    assert make_model.OUTPUT.read_bytes() == model_a, (
+        "examples/firmware/checkpoint/model.tflite is stale: run "
+        ".venv/bin/python examples/firmware/checkpoint/make_model.py")
