@@ -74,6 +74,9 @@ inline void AccumulateWindow(const ConvWindow& window, const int8_t* in, int32_t
   }
 }
 
+// The whole window is one contiguous dot product (1x1 convolutions, full-depth single rows).
+inline bool IsSingleSegment(const ConvWindow& w) { return w.plan.rows == 1 && w.plan.taps == 1; }
+
 }  // namespace
 
 void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims& input_dims,
@@ -102,6 +105,43 @@ void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims
         const ConvWindow window =
             PlanConvWindow(win, in_y0, in_x0, params.dilation, input_dims, filter_dims);
         int8_t* out_px = output + ((b * out_h + oy) * out_w + ox) * out_c;
+        // Two adjacent output positions whose windows are single segments of the same shape
+        // (every 1x1 convolution) go together: each filter word then serves both.
+        if (ox + 1 < out_w && IsSingleSegment(window)) {
+          const int32_t in_x1 = in_x0 + params.stride.w;
+          const TapWindow win1{taps_y,
+                               FilterTaps(in_x1, params.dilation.w, filter_dims.w, in_w)};
+          const ConvWindow window1 =
+              PlanConvWindow(win1, in_y0, in_x1, params.dilation, input_dims, filter_dims);
+          if (IsSingleSegment(window1) && window1.length == window.length &&
+              window1.plan.filter == window.plan.filter) {
+            int8_t* out_px1 = out_px + out_c;
+            for (int32_t g = 0; g < groups; ++g) {
+              const int8_t* in_group = in_batch + g * f_c;
+              const int32_t oc_end = (g + 1) * filters_per_group;
+              for (int32_t oc = g * filters_per_group; oc < oc_end; oc += 2) {
+                const int32_t oc1 = oc + 1 < oc_end ? oc + 1 : oc;
+                int32_t acc[4] = {0, 0, 0, 0};
+                if (bias != nullptr) {
+                  acc[0] = acc[2] = bias[oc];
+                  acc[1] = acc[3] = bias[oc1];
+                }
+                const int32_t f = window.plan.filter;
+                DotPair2x2(in_group + window.plan.input, in_group + window1.plan.input,
+                           filter + oc * filter_size + f, filter + oc1 * filter_size + f,
+                           window.length, input_offset, acc);
+                const int32_t m0 = multiplier[oc], s0 = shift[oc];
+                const int32_t m1 = multiplier[oc1], s1 = shift[oc1];
+                out_px[oc] = RequantizeToInt8(acc[0], m0, s0, output_offset, activation);
+                out_px[oc1] = RequantizeToInt8(acc[1], m1, s1, output_offset, activation);
+                out_px1[oc] = RequantizeToInt8(acc[2], m0, s0, output_offset, activation);
+                out_px1[oc1] = RequantizeToInt8(acc[3], m1, s1, output_offset, activation);
+              }
+            }
+            ++ox;
+            continue;
+          }
+        }
         for (int32_t g = 0; g < groups; ++g) {
           const int32_t oc_end = (g + 1) * filters_per_group;
           // Output channels in pairs (they share every input load); an odd last channel is

@@ -59,6 +59,45 @@ inline void DotPair(const int8_t* x, const int8_t* w0, const int8_t* w1, int32_t
   *acc1 = a1;
 }
 
+// Two input vectors (two output positions of a 1x1-like convolution) against two filter rows:
+// acc[0] / acc[1] += x0 . (w0 / w1), acc[2] / acc[3] += x1 . (w0 / w1), offsets as in DotPair
+// with symmetric weights. The reference is one DotPair per input vector; the DSP path also
+// shares each widened filter word between the two positions.
+inline void DotPair2x2(const int8_t* x0, const int8_t* x1, const int8_t* w0, const int8_t* w1,
+                       int32_t n, int32_t x_offset, int32_t* acc) {
+  int32_t i = 0;
+#if TFLM_TRAIN_KERNELS_DSP
+  const uint32_t xo = simd::Splat16(x_offset);
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t u0 = simd::Load4(x0 + i);
+    const uint32_t u1 = simd::Load4(x1 + i);
+    const int32_t x0_even = simd::EvenBytesPlus(xo, u0), x0_odd = simd::OddBytesPlus(xo, u0);
+    const int32_t x1_even = simd::EvenBytesPlus(xo, u1), x1_odd = simd::OddBytesPlus(xo, u1);
+    uint32_t v = simd::Load4(w0 + i);
+    int32_t w_half = simd::EvenBytes(v);
+    a00 = simd::DualMac(x0_even, w_half, a00);
+    a10 = simd::DualMac(x1_even, w_half, a10);
+    w_half = simd::OddBytes(v);
+    a00 = simd::DualMac(x0_odd, w_half, a00);
+    a10 = simd::DualMac(x1_odd, w_half, a10);
+    v = simd::Load4(w1 + i);
+    w_half = simd::EvenBytes(v);
+    a01 = simd::DualMac(x0_even, w_half, a01);
+    a11 = simd::DualMac(x1_even, w_half, a11);
+    w_half = simd::OddBytes(v);
+    a01 = simd::DualMac(x0_odd, w_half, a01);
+    a11 = simd::DualMac(x1_odd, w_half, a11);
+  }
+  acc[0] = a00;
+  acc[1] = a01;
+  acc[2] = a10;
+  acc[3] = a11;
+#endif
+  DotPair(x0 + i, w0 + i, w1 + i, n - i, x_offset, 0, &acc[0], &acc[1]);
+  DotPair(x1 + i, w0 + i, w1 + i, n - i, x_offset, 0, &acc[2], &acc[3]);
+}
+
 // Depthwise: one filter tap applied to adjacent channels, each channel with its own sum.
 // acc += w[0] * (x[0] + x_offset): one channel.
 inline void MacTap(const int8_t* x, const int8_t* w, int32_t x_offset, int32_t& acc) {
