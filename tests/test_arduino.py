@@ -1,5 +1,5 @@
 """Arduino library (examples/arduino): the SerialTrainer sketch's replies equal the Python
-binding's numbers for the same steps, and the library zip carries the repository's runtime and
+binding's numbers for the same steps (mini-batches, checkpoint save/restore), and the library zip carries the repository's runtime and
 kernel sources unchanged (apart from the .cpp rename and the fp-contract pragma).
 
 The board side (the sketch in QEMU, and the sketch built from the zip like an Arduino build)
@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tflm_train.binding import NativeSession
+from tflm_train.binding import NativeSession, SimFlash, checkpoint_restore, checkpoint_save
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = "//examples/arduino"
 MODEL = ROOT / "examples" / "firmware" / "train" / "demo" / "model.tflite"
 LEARNING_RATE = np.float32(0.02)  # kLearningRate in SerialTrainer.ino
+BATCH = 8                         # kBatchSize in SerialTrainer.ino
 SEED = 1                          # kSeed in SerialTrainer.ino
 PRAGMA = b'#pragma GCC optimize("fp-contract=off")'
 
@@ -60,8 +61,9 @@ def twin_run():
 def test_sketch_replies_equal_binding(twin_run):
     lines, replies = twin_run
     s = NativeSession(MODEL.read_bytes(), seed=SEED)
+    flash = SimFlash(64 * 1024, 4 * 1024)  # shim/host_flash.cpp's geometry
     n_in = s.input_view().size
-    assert replies[0].startswith(f"READY {n_in} ")
+    assert replies[0].startswith(f"READY {n_in} ") and replies[0].endswith(" steps 0")
     steps = 0
     want = [replies[0]]
     for line in lines:
@@ -69,9 +71,17 @@ def test_sketch_replies_equal_binding(twin_run):
         if cmd == "T":
             label, hexdata = rest.split()
             loss = s.train_step(np.frombuffer(bytes.fromhex(hexdata), np.int8), int(label),
-                                float(LEARNING_RATE), "stochastic")
+                                float(LEARNING_RATE), "stochastic", batch_size=BATCH,
+                                sample_in_batch=steps % BATCH)
             steps += 1
             want.append(f"OK T {steps} {float_bits(loss):X}")
+        elif cmd == "S":
+            r = checkpoint_save(s, flash, steps)
+            want.append(f"OK S {steps} {r['slot']} {r['sequence']}")
+        elif cmd == "R":
+            r = checkpoint_restore(s, flash)
+            steps = r["step"]
+            want.append(f"OK R {steps} {r['slot']} {r['sequence']}")
         elif cmd == "P" and len(rest) == 2 * n_in:
             out = s.invoke(np.frombuffer(bytes.fromhex(rest), np.int8))
             want.append(f"OK P {int(np.argmax(out))} " + " ".join(str(int(v)) for v in out))
@@ -85,7 +95,9 @@ def test_sketch_replies_equal_binding(twin_run):
     # The loss is compared by its float32 bits; the 6-decimal rendering is the sketch's own.
     got = [re.sub(r"^(OK T \d+) \S+ ", r"\1 ", r) for r in replies]
     got = ["ERR" if r.startswith("ERR ") else r for r in got]
-    assert steps >= 60 and any(r.startswith("OK P ") for r in got)
+    assert sum(r.startswith("OK T ") for r in got) >= 56 and any(r.startswith("OK P ") for r in got)
+    if "S" in lines:
+        assert any(r.startswith("OK S ") for r in got) and any(r.startswith("OK R ") for r in got)
     assert got == want
 
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # zip_build_test.sh --cpu-flags F --ld LD --runner run_qemu.sh --board B --zip Z --sketch S
-#                   --session session.txt --want host_replies.txt -- <shim and board files>
+#                   --session session.txt --want host_replies.txt -- <shim, board, flash files>
 # Builds the sketch from the unpacked library zip the way an Arduino build does (library src/
 # compiled recursively with -I src, the .ino prefixed with #include <Arduino.h>, the sketch
 # folder's .cpp files, Arduino-core-like flags: -Os, gnu++14, and no -ffp-contract=off), against
@@ -26,7 +26,7 @@ lib=$tmp/lib/TflmTrain ex=$tmp/lib/TflmTrain/examples/$sketch
 shim_dir=$(dirname "$(printf '%s\n' "$@" | grep '/Arduino.h$')")
 # shellcheck disable=SC2086
 flags="-mthumb $cpu -mfloat-abi=hard -Os -std=gnu++14 -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections -Wall"
-srcs=$( (find "$lib/src" "$ex" -name '*.cpp'; printf '%s\n' "$@" | grep -E '\.(cc|cpp)$' | grep -v host_serial) | sort)
+srcs=$( (find "$lib/src" "$ex" -name '*.cpp'; printf '%s\n' "$@" | grep -E '\.(cc|cpp)$' | grep -v '/host_') | sort)
 echo "=== compiling $(echo "$srcs" | wc -l) files"
 # shellcheck disable=SC2086
 if ! echo "$srcs" | xargs -P 2 -I{} sh -c 'o="$1/$(echo "$2" | tr / _).o"; arm-none-eabi-g++ $3 -I"$4" -I"$5/src" -I"$6" -c "$2" -o "$o" || exit 255' \

@@ -5,8 +5,10 @@
 
 The steps file (examples/firmware/train/train_driver.h: "TTSD" header, then label + int8 sample
 per step; only the samples and labels are used, the sketch has its own learning rate) holds labelled digits from the demo data set. The session hashes the weights, trains
-on the first --train samples, hashes them again, predicts the next --predict ones, and contains
-two malformed lines so the error replies are exercised too. Only the standard library is used (runs inside Bazel).
+on the first --train samples (whole mini-batches of 8), hashes them again, saves a checkpoint,
+trains one more mini-batch on the next 8 samples, restores the checkpoint (hash again),
+predicts the first --predict of those 8 samples (the restored weights never saw them), and
+contains two malformed lines so the error replies are exercised too. Only the standard library is used (runs inside Bazel).
 """
 import argparse
 import struct
@@ -29,12 +31,14 @@ def read_steps(data: bytes):
     return out
 
 
-def session_lines(steps, n_train: int, n_predict: int):
-    if n_train + n_predict > len(steps):
+def session_lines(steps, n_train: int, n_predict: int, checkpoint: bool):
+    if n_train + max(n_predict, 8) > len(steps):
         raise SystemExit(f"make_session.py: the steps file has only {len(steps)} samples")
     lines = ["H"]  # the untrained weights
     lines += [f"T {label} {sample.hex()}" for label, sample in steps[:n_train]]
-    lines.append("H")
+    lines += ["H", "S"] if checkpoint else ["H"]  # checkpoint the trained weights
+    lines += [f"T {label} {sample.hex()}" for label, sample in steps[n_train:n_train + 8]]
+    lines += ["H", "R", "H"] if checkpoint else ["H"]  # one more batch, and back: same hash
     lines.append("X unknown command")
     lines.append("P " + steps[0][1].hex()[:-2])  # one byte short
     lines += [f"P {sample.hex()}" for _, sample in steps[n_train:n_train + n_predict]]
@@ -46,13 +50,14 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--train", type=int, default=60)
+    ap.add_argument("--train", type=int, default=56)
     ap.add_argument("--predict", type=int, default=4)
+    ap.add_argument("--checkpoint", action="store_true", help="save (S) and restore (R) too")
     args = ap.parse_args(argv)
     with open(args.steps, "rb") as f:
         steps = read_steps(f.read())
     with open(args.out, "w") as f:
-        f.write("\n".join(session_lines(steps, args.train, args.predict)) + "\n")
+        f.write("\n".join(session_lines(steps, args.train, args.predict, args.checkpoint)) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,12 @@
 #include "TflmTrain.h"
 
+namespace {
+const char kNoFlash[] = "no checkpoint flash on this board (define TflmTrainCheckpointFlash)";
+}  // namespace
+
+// Weak: the library cannot know where a board keeps its flash; see TflmTrain.h.
+__attribute__((weak)) const tt_flash* TflmTrainCheckpointFlash() { return nullptr; }
+
 bool TflmTrain::fail(const char* message) {
   session_ = nullptr;
   error_ = message;
@@ -12,6 +19,7 @@ bool TflmTrain::begin(const uint8_t* model, size_t model_len, uint8_t* arena, si
   session_ = nullptr;
   error_ = nullptr;
   steps_ = 0;
+  report_ = tt_checkpoint_report{};
   if (tt_session_size() > sizeof(storage_)) {
     return fail("TflmTrain::kSessionBytes is smaller than this runtime's session");
   }
@@ -29,6 +37,11 @@ bool TflmTrain::begin(const uint8_t* model, size_t model_len, uint8_t* arena, si
   output_bytes_ = out_bytes;
   session_ = s;
   return true;
+}
+
+bool TflmTrain::fail_keep(const char* message) {
+  error_ = message;
+  return false;
 }
 
 const char* TflmTrain::errorMessage() const {
@@ -49,8 +62,14 @@ const int8_t* TflmTrain::output() const {
 }
 
 int TflmTrain::predict() {
-  if (!session_) return -1;
-  if (tt_invoke(session_) != 0) return -1;
+  if (!session_) {
+    fail_keep("begin() did not succeed");
+    return -1;
+  }
+  if (tt_invoke(session_) != 0) {
+    fail_keep(tt_error(session_));
+    return -1;
+  }
   const int8_t* out = output();
   int best = 0;
   for (size_t i = 1; i < output_bytes_; ++i) {
@@ -60,9 +79,15 @@ int TflmTrain::predict() {
 }
 
 bool TflmTrain::trainStep(int label, float learning_rate, float* loss, Rounding rounding) {
-  if (!session_) return false;
+  if (!session_) return fail_keep("begin() did not succeed");
+  tt_train_options o = {};
+  o.learning_rate = learning_rate;
+  o.rounding = rounding;
+  o.batch_size = batch_size_;
+  o.sample_in_batch = static_cast<int32_t>(steps_ % static_cast<uint32_t>(batch_size_));
+  o.target = nullptr;
   float l = 0.0f;
-  if (tt_train_step(session_, label, learning_rate, rounding, &l) != 0) return false;
+  if (tt_train(session_, label, &o, &l) != 0) return fail_keep(tt_error(session_));
   ++steps_;
   if (loss) *loss = l;
   return true;
@@ -82,4 +107,24 @@ uint32_t TflmTrain::weightsChecksum() const {
     }
   }
   return h;
+}
+
+bool TflmTrain::save(const tt_flash* flash) {
+  if (!session_) return fail_keep("begin() did not succeed");
+  if (steps_ % static_cast<uint32_t>(batch_size_) != 0) {
+    return fail_keep("save() in the middle of a mini-batch: its summed gradients are not saved");
+  }
+  if (!flash) flash = TflmTrainCheckpointFlash();
+  if (!flash) return fail_keep(kNoFlash);
+  if (tt_checkpoint_save(session_, flash, steps_, &report_) != 0) return fail_keep(report_.message);
+  return true;
+}
+
+bool TflmTrain::restore(const tt_flash* flash) {
+  if (!session_) return fail_keep("begin() did not succeed");
+  if (!flash) flash = TflmTrainCheckpointFlash();
+  if (!flash) return fail_keep(kNoFlash);
+  if (tt_checkpoint_restore(session_, flash, &report_) != 0) return fail_keep(report_.message);
+  steps_ = report_.step;
+  return true;
 }

@@ -11,6 +11,7 @@
 //   memcpy(trainer.input(), sample, trainer.inputBytes());   // int8, model input layout
 //   trainer.trainStep(label, 0.02f);                          // one SGD step on that sample
 //   int cls = trainer.predict();                              // argmax of the model output
+//   trainer.save();                                           // checkpoint to flash
 #ifndef TFLM_TRAIN_ARDUINO_TFLMTRAIN_H_
 #define TFLM_TRAIN_ARDUINO_TFLMTRAIN_H_
 
@@ -18,6 +19,14 @@
 #include <stdint.h>
 
 #include "tflm_train/runtime/c_api.h"
+
+struct tt_flash;
+
+// The board's checkpoint flash (tflm_train/runtime/flash.h), used by save() / restore() when
+// they get no device. The library's own definition is weak and returns nullptr (no flash
+// known); the sketch (or a board layer linked as objects, not from an archive: a linker does
+// not pull an archive member to replace a weak definition) defines it to hand over its region.
+const tt_flash* TflmTrainCheckpointFlash();
 
 class TflmTrain {
  public:
@@ -33,7 +42,7 @@ class TflmTrain {
   bool begin(const uint8_t* model, size_t model_len, uint8_t* arena, size_t arena_len,
              uint32_t seed = 1);
   bool ready() const { return session_ != nullptr; }
-  const char* errorMessage() const;
+  const char* errorMessage() const;  // why the last failing call failed
   // Arena bytes the model's plan needs (known after begin(), also after a too-small arena).
   size_t arenaRequired() const;
 
@@ -47,21 +56,39 @@ class TflmTrain {
   // Runs inference on input(); returns the index of the largest output (first one on ties),
   // or -1 on error.
   int predict();
-  // One training step on input() with class `label`; loss (may be null) receives the
-  // cross-entropy of the forward pass before the update.
+  // Mini-batch size for models converted with optimizer state (tflm-train convert --momentum
+  // / --mini-batch): trainStep() sums the gradients of `n` samples and the weights change on
+  // every n-th call. Models without optimizer state need 1 (the default): they update at once.
+  void setBatchSize(int n) { batch_size_ = n > 0 ? n : 1; }
+  int batchSize() const { return batch_size_; }
+
+  // One training sample on input() with class `label`; loss (may be null) receives the
+  // cross-entropy of the forward pass before any update.
   bool trainStep(int label, float learning_rate, float* loss = nullptr,
                  Rounding rounding = kRoundStochastic);
-  uint32_t steps() const { return steps_; }  // successful trainStep() calls since begin()
+  uint32_t steps() const { return steps_; }  // samples trained on (restore() sets it)
 
   // FNV-1a hash of every trained tensor's bytes (layer order, weights then bias): lets a host
   // that replays the same steps check that the board holds exactly the same weights.
   uint32_t weightsChecksum() const;
 
+  // Checkpoints (tflm_train/runtime/checkpoint.h): save() writes the trained weights and
+  // steps() to the older of two flash slots, so a power cut never loses the last good one;
+  // restore() loads the newest valid checkpoint of this model and sets steps() from it (the
+  // weights stay unchanged if it fails). flash == nullptr: TflmTrainCheckpointFlash().
+  // save() only between mini-batches: a half-summed batch lives in RAM and is not saved.
+  // Momentum (if the model has it) is not part of a checkpoint: it restarts from its RAM state.
+  bool save(const tt_flash* flash = nullptr);
+  bool restore(const tt_flash* flash = nullptr);
+  // Slot, sequence and step of the last save/restore (also its message on failure).
+  const tt_checkpoint_report& lastCheckpoint() const { return report_; }
+
   // The underlying C API session, for calls this class does not wrap.
   tt_session* session() { return session_; }
 
  private:
-  bool fail(const char* message);
+  bool fail(const char* message);       // begin() failed: the session is unusable
+  bool fail_keep(const char* message);  // a call failed: the session stays usable
 
   alignas(8) uint8_t storage_[kSessionBytes];
   tt_session* opened_ = nullptr;   // set by tt_open even when it fails (keeps the message)
@@ -70,6 +97,8 @@ class TflmTrain {
   size_t input_bytes_ = 0;
   size_t output_bytes_ = 0;
   uint32_t steps_ = 0;
+  int batch_size_ = 1;
+  tt_checkpoint_report report_ = {};
 };
 
 #endif  // TFLM_TRAIN_ARDUINO_TFLMTRAIN_H_
