@@ -1,7 +1,7 @@
 """Forward (inference) bench over the model zoo: arena, flash, instructions per inference on
 both boards (reference vs DSP kernels) and host time, ours vs the tflite-micro wheel (TFLM).
 
-    python -m bench.forward [--models NAME ...] [--host-runs 20] [--skip-boards]
+    python -m bench.forward [--models NAME ...] [--host-runs 20] [--skip-boards] [--profile]
 
 Prints a table and writes bench/results/forward.json. Needs the host library
 (scripts/build_host.sh), Bazel + arm-none-eabi + qemu-system-arm for the board columns.
@@ -145,6 +145,9 @@ def board_numbers(names, out_dir: Path) -> dict:
             elfs = infer_firmware.build(board, names, reference, out_dir)
             for name, elf in elfs.items():
                 run = infer_firmware.run(board, elf)
+                if (run.kernels == "reference") != reference:
+                    raise RuntimeError(f"{elf}: built for {path} kernels but prints "
+                                       f"'{run.kernels}' (bazel-bin replaced meanwhile?)")
                 size = infer_firmware.code_size(elf)
                 entry = {"exit_code": run.rc, "planned_arena_bytes": run.planned_arena,
                          "firmware_arena_bytes": run.available_arena,
@@ -157,6 +160,111 @@ def board_numbers(names, out_dir: Path) -> dict:
                 print(f"  {board} {path:9s} {name}: exit {run.rc}, instructions "
                       f"{run.instructions}", flush=True)
     return result
+
+
+FIRMWARE_ARENA = {"an386": 236 * 1024, "an500": 300 * 1024}  # zoo_infer.bzl ARENA_BYTES
+
+
+def op_class(graph, op) -> str:
+    """Profile bucket of an op: kind, kernel size and stride for convolutions."""
+    if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        kh, kw = graph.tensors[op.inputs[1]].shape[1:3]
+        stride = op.options.get("stride_h", 1)
+        return f"{op.kind} {kh}x{kw}/{stride}"
+    return op.kind
+
+
+def op_macs(graph, op) -> int:
+    """Multiply-accumulates of a conv / depthwise / FC op (0 for the others)."""
+    out = graph.tensors[op.outputs[0]].shape
+    w = graph.tensors[op.inputs[1]].shape if len(op.inputs) > 1 else None
+    if op.kind == "CONV_2D":      # weights [cout, kh, kw, cin]
+        return int(np.prod(out[:3])) * int(np.prod(w))
+    if op.kind == "DEPTHWISE_CONV_2D":  # weights [1, kh, kw, cout]
+        return int(np.prod(out)) * int(w[1] * w[2])
+    if op.kind == "FULLY_CONNECTED":
+        return int(np.prod(w))
+    return 0
+
+
+def profile(names, out_dir: Path) -> dict:
+    """Per-op instructions of each model's whole-tensor plan (ops one by one with tt_invoke_op:
+    streamed chains cannot be split) on every board whose firmware arena holds that plan,
+    reference vs DSP kernels, summed per op class."""
+    from bench.zoo import infer_firmware
+    from tflm_train.converter import memory_report
+    from tflm_train.converter.graph import build_graph
+    from tflm_train.converter.tflite_io import read_model
+
+    from bench import zoo
+
+    pdir = ROOT / "examples" / "firmware" / "infer" / "profile"
+    pdir.mkdir(exist_ok=True)
+    planned = {}
+    try:
+        for n in names:
+            whole = _unstreamed(zoo.load(n))
+            planned[n] = memory_report(whole).arena_bytes
+            (pdir / f"{n}.tflite").write_bytes(whole)
+        result: dict = {}
+        for board in BOARDS:
+            fits = [n for n in names if planned[n] <= FIRMWARE_ARENA[board]]
+            if not fits:
+                continue
+            runs = {}
+            for path, reference in (("reference", True), ("dsp", False)):
+                elfs = infer_firmware.build(board, fits, reference, out_dir / "profile",
+                                            prefix="profile")
+                runs[path] = {n: infer_firmware.run(board, e) for n, e in elfs.items()}
+            for n in fits:
+                graph = build_graph(read_model(zoo.load(n)))
+                ref, dsp = runs["reference"][n], runs["dsp"][n]
+                if ref.rc or dsp.rc or len(ref.op_ticks) != len(graph.ops):
+                    result.setdefault(n, {})[board] = {"error": (ref.error or dsp.error or
+                                                                  "profile run failed")}
+                    continue
+                classes: dict = {}
+                for op, tr, td in zip(graph.ops, ref.op_ticks, dsp.op_ticks):
+                    c = classes.setdefault(op_class(graph, op), {"ops": 0, "macs": 0,
+                                                                 "reference": 0, "dsp": 0})
+                    c["ops"] += 1
+                    c["macs"] += op_macs(graph, op)
+                    c["reference"] += tr * infer_firmware.INSNS_PER_TICK
+                    c["dsp"] += td * infer_firmware.INSNS_PER_TICK
+                total_ref = sum(c["reference"] for c in classes.values())
+                for c in classes.values():
+                    c["share_of_reference"] = round(c["reference"] / total_ref, 4)
+                    c["speedup"] = round(c["reference"] / max(c["dsp"], 1), 3)
+                    if c["macs"]:
+                        c["reference_per_mac"] = round(c["reference"] / c["macs"], 2)
+                        c["dsp_per_mac"] = round(c["dsp"] / c["macs"], 2)
+                result.setdefault(n, {})[board] = {
+                    "planned_arena_bytes": planned[n],
+                    "instructions_reference": total_ref,
+                    "instructions_dsp": sum(c["dsp"] for c in classes.values()),
+                    "classes": dict(sorted(classes.items(), key=lambda kv: -kv[1]["reference"])),
+                }
+        return result
+    finally:
+        for f in pdir.glob("*.tflite"):
+            f.unlink()
+
+
+def print_profile(prof: dict) -> None:
+    for name, boards in prof.items():
+        for board, p in boards.items():
+            if "error" in p:
+                print(f"profile {name} on {board}: {p['error']}")
+                continue
+            print(f"profile {name} on {board} (whole-tensor plan, ops run one by one): "
+                  f"{p['instructions_reference'] / 1e6:.1f} M reference, "
+                  f"{p['instructions_dsp'] / 1e6:.1f} M dsp instructions")
+            for cls, c in p["classes"].items():
+                per_mac = (f"  insn/MAC {c['reference_per_mac']:.2f} -> {c['dsp_per_mac']:.2f}"
+                           if c["macs"] else "")
+                print(f"  {cls:28s} {c['ops']:3d} ops  ref {c['reference'] / 1e6:8.2f} M "
+                      f"({100 * c['share_of_reference']:5.1f} %)  dsp {c['dsp'] / 1e6:8.2f} M  "
+                      f"x{c['speedup']:.2f}{per_mac}")
 
 
 def summarize(name: str, model: bytes, ext: bytes, ours: dict, tflm: dict, host: dict,
@@ -228,15 +336,20 @@ def main(argv=None) -> int:
     p.add_argument("--models", nargs="*", default=list(zoo.NAMES), choices=list(zoo.NAMES))
     p.add_argument("--host-runs", type=int, default=20)
     p.add_argument("--skip-boards", action="store_true", help="no Bazel/QEMU columns")
+    p.add_argument("--profile", action="store_true",
+                   help="also per-op instructions (whole-tensor plans, 4 more builds)")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     import tflm_train
 
-    boards = None
+    boards = prof = None
     if not args.skip_boards:
         print("building and running the inference firmware (4 builds) ...", flush=True)
         with tempfile.TemporaryDirectory() as d:
             boards = board_numbers(args.models, Path(d))
+            if args.profile:
+                print("per-op profile (4 builds) ...", flush=True)
+                prof = profile(args.models, Path(d))
     rows = {}
     for name in args.models:
         model = zoo.load(name)
@@ -245,6 +358,8 @@ def main(argv=None) -> int:
         rows[name] = summarize(name, model, ext, arena_ours(model), arena_wheel(zoo.path(name)),
                                host_times(model, runs), boards)
     print_table(rows)
+    if prof:
+        print_profile(prof)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     from importlib.metadata import version
@@ -255,6 +370,11 @@ def main(argv=None) -> int:
                                                           else sys.argv[1:]),
         "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": commit,
+        # the measured sources are the working tree: list what differed from the commit
+        "uncommitted_source_changes": subprocess.run(
+            ["git", "status", "--porcelain", "--", "kernels", "tflm_train/runtime", "converter",
+             "examples/firmware", "bench/zoo"], cwd=ROOT, capture_output=True,
+            text=True).stdout.splitlines(),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs (shared while measuring)",
         "versions": {"tflite-micro": version("tflite-micro"),
                      "tensorflow-cpu": version("tensorflow-cpu")},
@@ -272,6 +392,11 @@ def main(argv=None) -> int:
         ],
         "models": rows,
     }
+    if prof is not None:
+        doc["profile"] = prof
+        doc["notes"].append("profile: whole-tensor plan (no streaming) with every op run alone "
+                            "(tt_invoke_op), ticks x 40 per op summed per op class; only boards "
+                            "whose firmware arena holds that plan")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {args.out}")

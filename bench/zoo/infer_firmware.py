@@ -28,27 +28,38 @@ class InferRun:
     available_arena: int | None = None
     checksum: int | None = None
     error: str | None = None
+    op_ticks: list[int] = field(default_factory=list)    # profile firmware: ticks per op
+    kernels: str | None = None   # "reference" or "default ..." as the firmware was built
 
     @property
     def instructions(self) -> list[int]:
         return [t * INSNS_PER_TICK for t in self.ticks]
 
 
-def build(board: str, names, reference: bool, out_dir: Path) -> dict[str, Path]:
-    """Build infer_<name>.elf for each name; copy them to out_dir/<board>-<path>/."""
-    targets = [f"{PACKAGE}:infer_{n}.elf" for n in names]
+def build(board: str, names, reference: bool, out_dir: Path,
+          prefix: str = "infer") -> dict[str, Path]:
+    """Build <prefix>_<name>.elf for each name (prefix "infer", or "profile" for the per-op
+    profile firmware); copy them to out_dir/<board>-<path>/."""
+    targets = [f"{PACKAGE}:{prefix}_{n}.elf" for n in names]
     cmd = ["bazel", "build", f"--config={board}"] + ([REFERENCE_COPT] if reference else []) + \
         targets
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    # bazel-bin follows the last build in this workspace (anyone's): check what was copied.
     dest = out_dir / f"{board}-{'reference' if reference else 'default'}"
     dest.mkdir(parents=True, exist_ok=True)
     elfs = {}
     for n in names:
-        src = ROOT / "bazel-bin" / "examples" / "firmware" / "infer" / f"infer_{n}.elf"
+        src = ROOT / "bazel-bin" / "examples" / "firmware" / "infer" / f"{prefix}_{n}.elf"
         elfs[n] = dest / src.name
         shutil.copyfile(src, elfs[n])
+        flags = subprocess.run(["arm-none-eabi-readelf", "-A", str(elfs[n])],
+                               capture_output=True, text=True).stdout
+        want = {"an386": "VFPv4-D16", "an500": "FPv5"}[board]  # fpv4-sp-d16 / fpv5-d16
+        if want not in flags:
+            raise RuntimeError(f"{src} is not a {want} build (another build replaced bazel-bin "
+                               "meanwhile?); rerun")
     return elfs
 
 
@@ -62,9 +73,13 @@ def run(board: str, elf: Path, timeout: int = 600) -> InferRun:
 def parse(rc: int, text: str) -> InferRun:
     r = InferRun(rc=rc, text=text)
     for line in text.splitlines():
-        if m := re.match(r"infer (\d+) out ([0-9a-f]*) fnv 0x([0-9a-f]{8})$", line):
+        if m := re.match(r"\[infer\] board \S+, kernels (.*)$", line):
+            r.kernels = m.group(1)
+        elif m := re.match(r"infer (\d+) out ([0-9a-f]*) fnv 0x([0-9a-f]{8})$", line):
             r.outputs.append(bytes.fromhex(m.group(2)))
             r.fnv.append(int(m.group(3), 16))
+        elif m := re.match(r"\[profile\] op \d+ ticks (\d+)$", line):
+            r.op_ticks.append(int(m.group(1)))
         elif m := re.match(r"\[infer\] ticks \d+ (\d+)$", line):
             r.ticks.append(int(m.group(1)))
         elif m := re.match(r"\[infer\] model \d+ bytes, planned arena (\d+) bytes, available "

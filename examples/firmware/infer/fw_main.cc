@@ -1,6 +1,6 @@
 // Inference firmware: runs INFER_RUNS inferences of the embedded zoo model on the board and
 // prints each output, its checksum and the ticks per inference (QEMU -icount: 1 tick = 40
-// instructions).
+// instructions). With INFER_PROFILE: ticks of every op alone (bench/forward.py --profile).
 #include <cstdint>
 
 #include "examples/firmware/board/board.h"
@@ -34,9 +34,15 @@ int main() {
   const char* path = "default (DSP where the kernels have it)";
 #endif
   board_printf("[infer] board %s, kernels %s\n", board_name(), path);
+#ifdef INFER_PROFILE
+  const int rc = tflm_train_fw::RunProfile(zoo_model, zoo_model_len, g_arena, sizeof(g_arena),
+                                           g_session, sizeof(g_session), INFER_SEED,
+                                           board_printf, board_ticks);
+#else
   const int rc = tflm_train_fw::RunInference(zoo_model, zoo_model_len, g_arena, sizeof(g_arena),
                                              g_session, sizeof(g_session), INFER_SEED, INFER_RUNS,
                                              board_printf, board_ticks);
+#endif
   board_printf("[infer] stack high-water %lu of %lu bytes\n",
                static_cast<unsigned long>(board_stack_high_water()),
                static_cast<unsigned long>(board_stack_size()));

@@ -86,4 +86,37 @@ int RunInference(const uint8_t* model, size_t model_len, uint8_t* arena, size_t 
   return 0;
 }
 
+int RunProfile(const uint8_t* model, size_t model_len, uint8_t* arena, size_t arena_size,
+               void* session_storage, size_t storage_size, uint32_t seed, PrintFn print,
+               TicksFn ticks) {
+  tt_session* s = nullptr;
+  if (storage_size < tt_session_size()) return 4;
+  int32_t rc = tt_open(session_storage, storage_size, model, model_len, arena, arena_size, 1, &s);
+  print("[infer] model %lu bytes, planned arena %lu bytes, available %lu bytes\n",
+        static_cast<unsigned long>(model_len), static_cast<unsigned long>(tt_arena_required(s)),
+        static_cast<unsigned long>(arena_size));
+  if (rc != 0) {
+    print("[infer] error: %s\n", tt_error(s));
+    return rc;
+  }
+  size_t in_bytes = 0, out_bytes = 0;
+  FillInput(seed, 0, tt_input(s, &in_bytes), in_bytes);
+  char buf[21];
+  for (int32_t op = 0; op < tt_num_ops(s); ++op) {
+    const uint64_t t0 = ticks();
+    rc = tt_invoke_op(s, op);
+    const uint64_t t1 = ticks();
+    if (rc != 0) {
+      print("[infer] error: op %ld cannot run alone (status %ld)\n", static_cast<long>(op),
+            static_cast<long>(rc));
+      return rc;
+    }
+    print("[profile] op %ld ticks %s\n", static_cast<long>(op), U64(t1 - t0, buf));
+  }
+  const uint8_t* out = reinterpret_cast<const uint8_t*>(tt_output(s, &out_bytes));
+  print("profile out fnv 0x%08lx\n",
+        static_cast<unsigned long>(Fnv1a(2166136261u, out, out_bytes)));
+  return 0;
+}
+
 }  // namespace tflm_train_fw

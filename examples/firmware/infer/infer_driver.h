@@ -23,6 +23,13 @@ int RunInference(const uint8_t* model, size_t model_len, uint8_t* arena, size_t 
                  void* session_storage, size_t storage_size, uint32_t seed, uint32_t runs,
                  PrintFn print, TicksFn ticks);
 
+// Per-op profile: opens the model (its plan must keep every tensor whole: no streamed chains),
+// fills input FillInput(seed, 0) and runs the ops one by one with tt_invoke_op, printing
+// "[profile] op <i> ticks <n>" per op and the output like RunInference. Returns 0 or a status.
+int RunProfile(const uint8_t* model, size_t model_len, uint8_t* arena, size_t arena_size,
+               void* session_storage, size_t storage_size, uint32_t seed, PrintFn print,
+               TicksFn ticks);
+
 }  // namespace tflm_train_fw
 
 #endif  // TFLM_TRAIN_EXAMPLES_FIRMWARE_INFER_INFER_DRIVER_H_

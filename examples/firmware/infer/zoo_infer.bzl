@@ -64,3 +64,18 @@ def zoo_infer(name, model, test_boards = []):
             size = "medium",
             target_compatible_with = board_compatible_with(test_boards),
         )
+
+def zoo_profile(name, model):
+    """profile_<name>.elf: the per-op profile firmware (INFER_PROFILE) for `model`, an extended
+    model whose plan keeps every tensor whole. bench/forward.py --profile writes such models to
+    profile/ (not committed) and builds these targets."""
+    embed = "profile_%s_model" % name
+    firmware_embed(name = embed, src = model, symbol = "zoo_model")
+    board_firmware(
+        name = "profile_" + name,
+        srcs = ["fw_main.cc"],
+        copts = _per_board("-DARENA_BYTES=%d"),
+        defines = ["INFER_SEED=%d" % INFER_SEED, "INFER_PROFILE=1"],
+        deps = [":" + embed, ":infer_driver"],
+        hw_variant = False,
+    )
