@@ -82,6 +82,12 @@ def extended(model: bytes, scheme: SparseUpdate, streaming: bool):
     return write_model(tree), step, graph
 
 
+def _reencode(model: bytes, program) -> bytes:
+    tree = read_model(model)
+    set_metadata(tree, METADATA_NAME, program.encode())
+    return write_model(tree)
+
+
 def _inputs(model: bytes, n: int, seed: int) -> np.ndarray:
     return mf.random_inputs(model, n, seed)
 
@@ -317,13 +323,36 @@ def test_in_place_refused_when_output_rows_outgrow_input_rows():
     assert step.program.model_offsets[tail.outputs[0]] != step.program.model_offsets[head.inputs[0]]
 
 
+@pytest.mark.parametrize("spec", [
+    _spec(15, 9, 3, [{"expand": 5, "kernel": 5, "stride": 2, "pad": "zeropad", "out": 6,
+                      "residual": False}]),
+    _spec(11, 8, 4, [{"expand": 3, "kernel": 7, "stride": 1, "pad": "same", "out": 4,
+                      "residual": True}]),
+])
+def test_stream_writes_stay_inside_the_planned_windows(spec):
+    """The row kernel never touches scratch bytes beyond the planned window bytes: a block
+    streamed as the program's only instruction gets its scratch moved to the arena top with 64
+    guard bytes behind it; after every run the guard is intact and the output is the wheel's."""
+    model = block_model(spec)
+    _, step, graph = extended(model, SparseUpdate(inference_only=True), streaming=True)
+    program = step.program
+    assert [i.opcode for i in program.instructions] == [Opcode.STREAM_CHAIN]
+    scratch = program.extra[program.instructions[0].args[2] - program.n_model_tensors]
+    needed = scratch.elements
+    scratch.offset = (program.arena_bytes + 15) // 16 * 16
+    scratch.elements = needed + 64
+    program.arena_bytes = scratch.offset + scratch.elements
+    session = NativeSession(_reencode(model, program))
+    arena = session._arena
+    xs = _inputs(model, 3, 5)
+    for x, r in zip(xs, mf.wheel_outputs(model, xs)):
+        arena[scratch.offset:] = 0x5A
+        assert np.array_equal(session.invoke(x), r)
+        assert (arena[scratch.offset + needed:] == 0x5A).all(), "wrote past the planned windows"
+        assert (arena[scratch.offset:scratch.offset + needed] != 0x5A).any()
+
+
 # -- hostile plans: the runtime rejects chains that are not what the kernel streams ----------
-
-def _reencode(model: bytes, program) -> bytes:
-    tree = read_model(model)
-    set_metadata(tree, METADATA_NAME, program.encode())
-    return write_model(tree)
-
 
 def _streamed(seed: int = 0):
     model = block_model(block_spec(seed))
