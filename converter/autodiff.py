@@ -341,7 +341,7 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
         from .streaming import choose_streams
         program = choose_streams(
             graph, program, lambda ins: _reads_writes(graph, program, ins, keep_masked=True),
-            lambda p: _plan_memory(graph, p, updates, optimizer).program.arena_bytes)
+            lambda p: _plan_memory(graph, p, updates, optimizer))
     program = _insert_masks(graph, program)
     n_model = program.n_model_tensors
     # Persistent region: prepared op state, per-channel requantisation data, updated tensors.

@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .graph import Graph, Op
+from .planner import peak_live_bytes
 from .program import DType, ExtraTensor, Instruction, Opcode, Program
 
 STREAMABLE = ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "PADV2", "ADD", "AVERAGE_POOL_2D",
@@ -197,38 +198,50 @@ def stream_reads_writes(graph: Graph, ins: Instruction) -> tuple[list[int], list
 
 def choose_streams(graph: Graph, program: Program,
                    reads_writes: Callable[[Instruction], tuple[list[int], list[int]]],
-                   arena_of: Callable[[Program], int]) -> Program:
-    """Stream where it lowers the planned arena: start from every maximal chain streamed whole,
-    then greedily cut chains (or stop streaming one) while that lowers the arena; streaming
-    costs no extra arithmetic, so ties keep the streamed version."""
+                   plan_of: Callable[[Program], "CompiledStep"]) -> Program:
+    """Stream where it lowers memory. Score of a plan: (arena bytes, peak live bytes of the
+    forward part): the arena first; when the arena's peak lies in the backward pass, a smaller
+    forward still counts (headroom that later backward savings expose). Start from every
+    maximal chain streamed whole or from none, whichever scores better, then greedily toggle
+    single cuts while the score drops. `plan_of` plans a program (it may modify it)."""
     chains = find_chains(graph, kept_tensors(graph, program, reads_writes))
     if not chains:
         return program
-    cuts = {c: frozenset() for c in chains}
+
+    def score(p: Program) -> tuple[int, int]:
+        step = plan_of(copy.deepcopy(p))
+        curve = peak_live_bytes(step.buffers)
+        return step.program.arena_bytes, max(curve[:step.program.n_forward], default=0)
 
     def build(choice):
         pieces = [p for c in chains for p in segments(graph, c, choice[c])]
         return apply_streams(graph, program, pieces)
 
+    cuts = {c: frozenset() for c in chains}
     best = build(cuts)
-    best_arena = arena_of(copy.deepcopy(best))
-    plain_arena = arena_of(copy.deepcopy(program))
-    if plain_arena < best_arena:  # nothing streamed is the baseline to beat
-        best, best_arena = program, plain_arena
+    best_score = score(best)
+    plain_score = score(program)
+    if plain_score < best_score:  # nothing streamed is the baseline to beat
+        best, best_score = program, plain_score
         cuts = {c: frozenset(range(c.start, c.start + c.count)) for c in chains}
-    while True:
-        trial_best = None
+    improved = True
+    while improved:
+        improved = False
         for c in chains:
-            for pos in range(c.start, c.start + c.count - 1):
+            everything = frozenset(range(c.start, c.start + c.count))
+            # Moves: stream the whole chain, none of it, or toggle one cut (the peak is a max
+            # over steps, so single cuts alone can stall on a plateau).
+            for move in [frozenset(), everything] + [cuts[c] ^ {pos} for pos in
+                                                     range(c.start, c.start + c.count - 1)]:
+                if move == cuts[c]:
+                    continue
                 trial = dict(cuts)
-                trial[c] = cuts[c] ^ {pos}
+                trial[c] = move
                 candidate = build(trial)
-                arena = arena_of(copy.deepcopy(candidate))
-                if arena < best_arena and (trial_best is None or arena < trial_best[0]):
-                    trial_best = (arena, trial, candidate)
-        if trial_best is None:
-            return best
-        best_arena, cuts, best = trial_best
+                candidate_score = score(candidate)
+                if candidate_score < best_score:
+                    best, best_score, cuts, improved = candidate, candidate_score, trial, True
+    return best
 
 
 def row_reach(graph: Graph, op: Op) -> tuple[int, int, int]:
