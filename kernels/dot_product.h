@@ -1,9 +1,10 @@
 // The multiply-accumulate inner loops of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, the only
-// code that differs between the reference and the DSP path (kernel_path.h). Each function has one
-// scalar loop that is the reference; the DSP path runs a SIMD prefix first and leaves the tail to
-// that same loop. Results are identical: every product is exact (|x + x_offset| <= 255 and
-// |w + w_offset| <= 255 fit the 16-bit SIMD lanes, two products fit int32) and int32 addition
-// modulo 2^32 does not depend on the order.
+// code that differs between the reference and the DSP path (kernel_path.h). Each function's
+// portable body is the reference; the DSP path runs a SIMD prefix and leaves the tail to that same
+// body. Results are identical: every product is exact (|x + x_offset| <= 255 and
+// |w + w_offset| <= 255 fit the 16-bit SIMD lanes, two products fit int32), and a sum of int32
+// products does not depend on the order (a window would need more than 33000 taps of 255 * 255
+// to leave the int32 range; SMLAD/SMLAxx wrap like two's-complement addition anyway).
 #ifndef TFLM_TRAIN_KERNELS_DOT_PRODUCT_H_
 #define TFLM_TRAIN_KERNELS_DOT_PRODUCT_H_
 
