@@ -170,6 +170,22 @@ def test_corrupt_payload_header_and_fallback(model_a):
     assert checkpoint_save(s1, flash, step=2)["slot"] == 1
 
 
+def test_uncommitted_slot_is_not_used(model_a):
+    """Header and payload complete and CRC-clean, commit unit still erased: not a checkpoint."""
+    (s0, data0), (s1, data1) = states(model_a, 2)
+    flash = SimFlash(16384, 4096, 4)
+    checkpoint_save(s0, flash, step=0)
+    checkpoint_save(s1, flash, step=1)
+    commit = 8192 + 64 + -(-len(data1) // 4) * 4
+    flash.memory[commit:commit + 4] = 0xFF
+    assert flash.slot_state(1) == ("uncommitted", 2)
+    s, got = fresh_restore(model_a, flash)
+    assert got["sequence"] == 1 and trained(s) == data0
+    flash.memory[0:4] = 0  # and without the older one: a clear error, not the uncommitted data
+    _, err = fresh_restore(model_a, flash)
+    assert err.status == CORRUPT and "slot 1 is an uncommitted (interrupted) save" in str(err)
+
+
 def test_other_format_version(model_a):
     (s, _), = states(model_a, 1)
     flash = SimFlash(16384, 4096, 4)
@@ -299,3 +315,27 @@ def test_firmware_model_is_current(model_a):
     assert make_model.OUTPUT.read_bytes() == model_a, (
         "examples/firmware/checkpoint/model.tflite is stale: run "
         ".venv/bin/python examples/firmware/checkpoint/make_model.py")
+
+
+def test_trainer_checkpoint_file(model_a, tmp_path):
+    """Trainer.save_checkpoint / load_checkpoint: a flash image file in the boards' format."""
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 6)
+    tr = tflm_train.Trainer(model_a, learning_rate=0.05, seed=1)
+    tr.fit(x[:3], y[:3], progress=False)
+    path = tmp_path / "ckpt.bin"
+    first = tr.save_checkpoint(path)
+    saved = tr.trained_tensors()
+    tr.fit(x[3:], y[3:], progress=False)
+    second = tr.save_checkpoint(path)
+    assert (first["slot"], second["slot"], second["sequence"]) == (0, 1, 2)
+    assert path.stat().st_size == 65536
+
+    other = tflm_train.Trainer(model_a, seed=2)
+    info = other.load_checkpoint(path)
+    assert info["step"] == tr.updates == other.updates == 6
+    assert other.trained_tensors() == tr.trained_tensors() != saved
+    with pytest.raises(CheckpointError, match="written for model id"):
+        tflm_train.Trainer(tflm_train.convert(MODEL.read_bytes(), tflm_train.SparseUpdate(n_bias=1))
+                           ).load_checkpoint(path)

@@ -342,3 +342,31 @@ def checkpoint_erase(flash: SimFlash) -> None:
 
 def checkpoint_model_id(session: NativeSession) -> int:
     return int(_declare_checkpoint(library()).tt_checkpoint_model_id(session._handle))
+
+
+# Flash images in files: the same bytes as the board's checkpoint region (default geometry: the
+# nRF52840's, 64 KB of 4 KB pages), so a host checkpoint can be flashed to a board and back.
+DEFAULT_FLASH_GEOMETRY = (65536, 4096, 4)  # size, page size, write unit
+
+
+def save_checkpoint_file(session: NativeSession, path, step: int = 0,
+                         geometry: tuple[int, int, int] = DEFAULT_FLASH_GEOMETRY) -> dict:
+    """Save into the flash image at `path` (created erased if missing), keeping the newest good
+    checkpoint already in it; the file is replaced atomically (temporary file + rename)."""
+    import os
+    from pathlib import Path
+    p = Path(path)
+    image = p.read_bytes() if p.exists() else None
+    flash = SimFlash(*geometry, image=image)
+    info = checkpoint_save(session, flash, step)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_bytes(flash.memory.tobytes())
+    os.replace(tmp, p)
+    return info
+
+
+def load_checkpoint_file(session: NativeSession, path,
+                         geometry: tuple[int, int, int] = DEFAULT_FLASH_GEOMETRY) -> dict:
+    """Restore the newest valid checkpoint of the flash image at `path` into the session."""
+    from pathlib import Path
+    return checkpoint_restore(session, SimFlash(*geometry, image=Path(path).read_bytes()))

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from .binding import NativeSession, learning_rate as scheduled_rate
+from .binding import NativeSession, learning_rate as scheduled_rate, load_checkpoint_file, \
+    save_checkpoint_file
 from .converter import MemoryReport, memory_report
 from .converter.graph import build_graph
 from .converter.program import METADATA_NAME, Flags, decode_header
@@ -215,6 +216,19 @@ class Trainer:
         for t, data in self.trained_tensors().items():
             model.buffers[tensors[t].buffer].data = np.frombuffer(data, np.uint8).copy()
         return model
+
+    # -- checkpoints (tflm_train/runtime/checkpoint.h) -----------------------------------------
+    def save_checkpoint(self, path) -> dict:
+        """Save the trained tensors and the update count to a flash image file (two slots,
+        power-safe format of the boards, nRF52840 geometry); an older checkpoint in the file is
+        kept until this one is complete. Optimizer state (momentum) is not included."""
+        return save_checkpoint_file(self._session, path, self.updates)
+
+    def load_checkpoint(self, path) -> dict:
+        """Load the newest valid checkpoint from a flash image file (one this model wrote)."""
+        info = load_checkpoint_file(self._session, path)
+        self.updates = int(info["step"])
+        return info
 
     def save(self) -> bytes:
         """The extended model with the trained weights, to resume training later."""
