@@ -187,6 +187,20 @@ def op_macs(graph, op) -> int:
     return 0
 
 
+def wheel_output_fnv(model: bytes) -> int:
+    """FNV-1a of the wheel's output for the firmware's first input (FillInput(seed, 0))."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    from bench.zoo import firmware_inputs, infer_firmware
+
+    wheel = runtime.Interpreter.from_bytes(model)
+    shape = wheel.get_input_details(0)["shape"]
+    x = firmware_inputs.fill_input(firmware_inputs.INFER_SEED, 0, int(np.prod(shape)))
+    wheel.set_input(x.reshape(shape), 0)
+    wheel.invoke()
+    return infer_firmware.fnv1a(np.asarray(wheel.get_output(0)).tobytes())
+
+
 def profile(names, out_dir: Path) -> dict:
     """Per-op instructions of each model's whole-tensor plan (ops one by one with tt_invoke_op:
     streamed chains cannot be split) on every board whose firmware arena holds that plan,
@@ -223,12 +237,20 @@ def profile(names, out_dir: Path) -> dict:
                     result.setdefault(n, {})[board] = {"error": (ref.error or dsp.error or
                                                                   "profile run failed")}
                     continue
+                # ops run one by one on the board must still give the wheel's output
+                want = wheel_output_fnv(zoo.load(n))
+                if not ref.profile_fnv == dsp.profile_fnv == want:
+                    raise RuntimeError(f"profile of {n} on {board}: output fnv ref "
+                                       f"{ref.profile_fnv:#x} dsp {dsp.profile_fnv:#x}, wheel "
+                                       f"{want:#x}")
                 classes: dict = {}
                 for op, tr, td in zip(graph.ops, ref.op_ticks, dsp.op_ticks):
                     c = classes.setdefault(op_class(graph, op), {"ops": 0, "macs": 0,
-                                                                 "reference": 0, "dsp": 0})
+                                                                 "outputs": 0, "reference": 0,
+                                                                 "dsp": 0})
                     c["ops"] += 1
                     c["macs"] += op_macs(graph, op)
+                    c["outputs"] += int(np.prod(graph.tensors[op.outputs[0]].shape))
                     c["reference"] += tr * infer_firmware.INSNS_PER_TICK
                     c["dsp"] += td * infer_firmware.INSNS_PER_TICK
                 total_ref = sum(c["reference"] for c in classes.values())
@@ -238,6 +260,8 @@ def profile(names, out_dir: Path) -> dict:
                     if c["macs"]:
                         c["reference_per_mac"] = round(c["reference"] / c["macs"], 2)
                         c["dsp_per_mac"] = round(c["dsp"] / c["macs"], 2)
+                        c["macs_per_output"] = round(c["macs"] / c["outputs"], 1)
+                    c["dsp_per_output"] = round(c["dsp"] / c["outputs"], 1)
                 result.setdefault(n, {})[board] = {
                     "planned_arena_bytes": planned[n],
                     "instructions_reference": total_ref,
@@ -261,7 +285,8 @@ def print_profile(prof: dict) -> None:
                   f"{p['instructions_dsp'] / 1e6:.1f} M dsp instructions")
             for cls, c in p["classes"].items():
                 per_mac = (f"  insn/MAC {c['reference_per_mac']:.2f} -> {c['dsp_per_mac']:.2f}"
-                           if c["macs"] else "")
+                           f"  MAC/output {c['macs_per_output']:.0f}" if c["macs"] else "")
+                per_mac += f"  dsp insn/output {c['dsp_per_output']:.0f}"
                 print(f"  {cls:28s} {c['ops']:3d} ops  ref {c['reference'] / 1e6:8.2f} M "
                       f"({100 * c['share_of_reference']:5.1f} %)  dsp {c['dsp'] / 1e6:8.2f} M  "
                       f"x{c['speedup']:.2f}{per_mac}")

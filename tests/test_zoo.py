@@ -236,3 +236,22 @@ def test_arena_too_small_is_reported():
 def test_zoo_build_is_reproducible():
     """Rebuilding a zoo model gives the committed bytes (same TF version and CPU)."""
     assert zoo_build.build_one("mcunet_like", 64, 0) == zoo.load("mcunet_like")
+
+
+@pytest.mark.slow
+def test_profile_firmware_runs_ops_one_by_one(tmp_path):
+    """bench/forward.py --profile: the profile firmware runs every op alone with tt_invoke_op on
+    both boards and kernel paths, gives the wheel's output (checked inside profile()), and its
+    per-op instructions add up to about one whole inference."""
+    from bench import forward
+
+    prof = forward.profile(["mnist_cnn"], tmp_path)
+    assert set(prof["mnist_cnn"]) == {"an386", "an500"}
+    for board, p in prof["mnist_cnn"].items():
+        assert "error" not in p, p
+        classes = p["classes"]
+        assert sum(c["ops"] for c in classes.values()) == 7
+        assert classes["CONV_2D 3x3/2"]["macs"] > 0
+        # whole inference of the same model and plan family is ~1.4 M instructions
+        assert 1.0e6 < p["instructions_reference"] < 2.0e6
+    assert not list((zoo.ROOT / "examples/firmware/infer/profile").glob("*.tflite"))

@@ -30,6 +30,7 @@ class InferRun:
     error: str | None = None
     op_ticks: list[int] = field(default_factory=list)    # profile firmware: ticks per op
     kernels: str | None = None   # "reference" or "default ..." as the firmware was built
+    profile_fnv: int | None = None  # profile firmware: FNV-1a of the output after all ops
 
     @property
     def instructions(self) -> list[int]:
@@ -85,6 +86,8 @@ def parse(rc: int, text: str) -> InferRun:
         elif m := re.match(r"\[infer\] model \d+ bytes, planned arena (\d+) bytes, available "
                            r"(\d+) bytes", line):
             r.planned_arena, r.available_arena = int(m.group(1)), int(m.group(2))
+        elif m := re.match(r"profile out fnv 0x([0-9a-f]{8})$", line):
+            r.profile_fnv = int(m.group(1), 16)
         elif m := re.match(r"checksum 0x([0-9a-f]{8})$", line):
             r.checksum = int(m.group(1), 16)
         elif m := re.match(r"\[infer\] error: (.*)$", line):
