@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from tflm_train.demo import DEMO_MODEL
-
 from . import report
-from .methods import QUICK_LR, methods
+from .methods import BASES, QUICK_LR, base_model, methods
 from .runs import Schedule, run
 from .tasks import tasks
 
@@ -29,8 +27,11 @@ def _args(argv):
     p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
     p.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the steps")
     p.add_argument("--no-tune", action="store_true", help="use the fixed lr of --quick")
+    p.add_argument("--base", choices=list(BASES), default="demo",
+                   help="base model: demo CNN, or the MobileNet-style CNN with folded BN")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for json and png")
-    p.add_argument("--name", default="accuracy", help="file name stem of the outputs")
+    p.add_argument("--name", help="file name stem of the outputs (default accuracy, "
+                   "accuracy_<base> for other bases)")
     return p.parse_args(argv)
 
 
@@ -38,13 +39,15 @@ def main(argv=None) -> int:
     a = _args(argv)
     all_tasks = tasks(quick=a.quick)
     task_names = a.tasks or (["digits"] if a.quick else list(all_tasks))
-    all_methods = methods()
+    all_methods = methods(a.base)
+    name = a.name or ("accuracy" if a.base == "demo" else f"accuracy_{a.base}")
     method_names = a.methods or list(all_methods)
     seeds = list(range(a.seeds or (1 if a.quick else 3)))
     epochs = a.epochs or (2 if a.quick else 5)
     tune = not (a.quick or a.no_tune)
     schedule = Schedule(a.schedule, a.warmup)
-    base = DEMO_MODEL.read_bytes()
+    model_path = base_model(a.base)
+    base = model_path.read_bytes()
 
     n_runs = sum(len(all_methods[m].lr_grid) if tune else 0 for m in method_names)
     n_runs = len(task_names) * (n_runs + len(method_names) * len(seeds))
@@ -96,11 +99,12 @@ def main(argv=None) -> int:
     bar.close()
     doc = report.document(results, dict(
         quick=a.quick, epochs=epochs, batch_size=1, seeds=seeds, schedule=schedule.as_dict(),
-        rounding="stochastic", base_model=str(DEMO_MODEL.name), tuned=tune,
+        rounding="stochastic", base_model=model_path.name, tuned=tune,
+        scheme={k: (str(v) if k == "weights" else v) for k, v in BASES[a.base][1].items()},
         seconds=round(time.time() - t0, 1)))
     print(report.table(doc))
     a.out.mkdir(parents=True, exist_ok=True)
-    report.write_json(doc, a.out / f"{a.name}.json")
-    report.plot(doc, a.out / f"{a.name}.png")
-    print(f"wrote {a.out / (a.name + '.json')} and {a.name}.png")
+    report.write_json(doc, a.out / f"{name}.json")
+    report.plot(doc, a.out / f"{name}.png")
+    print(f"wrote {a.out / (name + '.json')} and {name}.png")
     return 0

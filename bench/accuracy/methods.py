@@ -7,8 +7,19 @@ from tflm_train.converter.scheme import SparseUpdate
 
 from .runs import Method
 
-# The demo scheme: weights of the last two layers (FC and conv4), biases of the last four.
-SCHEME = dict(n_bias=4, weights={-1: 1.0, -2: 1.0})
+from pathlib import Path
+
+from tflm_train.demo import DEMO_MODEL
+
+from .bn_model import OUT as BN_MODEL
+
+# Base models and the scheme each one updates (the same for every method except last-layer).
+BASES = {
+    # the demo CNN; the demo scheme: weights of FC and conv4, biases of the last four layers
+    "demo": (DEMO_MODEL, dict(n_bias=4, weights={-1: 1.0, -2: 1.0})),
+    # MobileNet-style blocks with folded BN: FC + the last two blocks' dw/pw weights, 6 biases
+    "bn": (BN_MODEL, dict(n_bias=6, weights={-1: 1.0, -2: 1.0, -3: 1.0, -4: 1.0})),
+}
 LAST_LAYER = dict(n_bias=1, weights={-1: 1.0})
 
 # With QAS (or in fp32) lr is the real-valued SGD step, so one grid serves all of them.
@@ -19,12 +30,20 @@ LR_GRID = (0.003, 0.01, 0.03, 0.1, 0.3)
 NOQAS_GRID = tuple(m * 10.0 ** e for e in range(0, 7) for m in (1.0, 3.0))[:-1]
 
 
-def methods() -> dict[str, Method]:
+def base_model(base: str = "demo") -> Path:
+    return BASES[base][0]
+
+
+def methods(base: str = "demo") -> dict[str, Method]:
+    SCHEME = BASES[base][1]  # noqa: N806 (reads like the constant it is per base)
     return {m.name: m for m in (
         Method("fp32", "fp32 SGD (TensorFlow)", "fp32", SparseUpdate(**SCHEME), LR_GRID),
         Method("int8_qas", "int8 + QAS", "int8", SparseUpdate(**SCHEME), LR_GRID),
         Method("int8_noqas", "int8, no QAS", "int8", SparseUpdate(**SCHEME, qas=False),
                NOQAS_GRID),
+        # Does QAS let the fp32 lr carry over unchanged (no tuning on the device)?
+        Method("int8_qas_fp32lr", "int8 + QAS, fp32's lr", "int8", SparseUpdate(**SCHEME), (),
+               lr_from="fp32"),
         # The paper's comparison: the same hyper-parameters as fp32, only QAS switched off.
         Method("int8_noqas_fp32lr", "int8, no QAS, fp32's lr", "int8",
                SparseUpdate(**SCHEME, qas=False), (), lr_from="fp32"),
@@ -37,4 +56,5 @@ def methods() -> dict[str, Method]:
 
 # lr used without tuning (--quick): the middle of each grid's useful range
 QUICK_LR = {"fp32": 0.03, "int8_qas": 0.03, "int8_noqas": 100.0, "int8_noqas_fp32lr": 0.03,
+            "int8_qas_fp32lr": 0.03,
             "int8_last": 0.03, "fp32_last": 0.03}

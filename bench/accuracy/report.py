@@ -64,7 +64,8 @@ def table(doc: dict) -> str:
     widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
     line = lambda r: " | ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
     c = doc["config"]
-    out = [f"held-out accuracy %, mean ± std over seeds {c['seeds']}, {c['epochs']} epochs, "
+    out = [f"base {c['base_model']}, updated: {c['scheme']} (last-layer rows: FC weights + bias)",
+           f"held-out accuracy %, mean ± std over seeds {c['seeds']}, {c['epochs']} epochs, "
            f"batch {c['batch_size']}, {c['schedule']['kind']} lr (warm-up "
            f"{c['schedule']['warmup']:g}), lr per method "
            + ("chosen on a validation split" if c["tuned"] else "fixed (not tuned)"),
