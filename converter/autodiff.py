@@ -80,7 +80,8 @@ def _scratch_elements(graph: Graph, op: Op) -> int:
 
 def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
                  loss: str = "cross_entropy", optimizer: SGD | None = None, *,
-                 streaming: bool = True) -> CompiledStep:
+                 streaming: bool = True, reorder: bool = True) -> CompiledStep:
+    # reorder=False: plan-only variant without operator reordering (converter/variants.py).
     optimizer = optimizer or SGD()
     if loss not in LOSSES:
         raise ConversionError(f"loss={loss!r}: use one of {', '.join(LOSSES)}")
@@ -155,10 +156,15 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
 
     layers: list[Layer] = []
     floats: list[float] = []
+    head: dict[int, int] = {}  # MEAN input -> gradient of the MEAN output (broadcast, fused)
     for op in reversed(graph.ops):
         if op.index in skip or op.outputs[0] not in downstream:
             continue
         out = op.outputs[0]
+        if out in head:
+            _emit_mean_head(graph, op, head[out], updated, scheme, downstream, layers, floats,
+                            instructions, new_tensor, input_grad_target, grad)
+            continue
         if out not in grad:
             raise ConversionError(f"op {op.index} ({op.kind}): its output does not reach the "
                                   "loss, so its update would have no gradient")
@@ -196,6 +202,8 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
                     scratch = new_tensor(DType.FLOAT32, _scratch_elements(graph, op))
                     instructions.append(Instruction(Opcode.WEIGHT_UPDATE,
                                                     [op.index, g_out, layer_index, scratch]))
+        elif _fusable_mean(graph, op, downstream):
+            head[data_in] = g_out  # the producer's backward reads it group by group
         elif op.kind in _POOL_LIKE:
             if data_in in downstream:
                 target, temporary = input_grad_target(data_in)
@@ -232,7 +240,7 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
                       extra=extra, layers=layers, instructions=instructions,
                       n_forward=n_forward, floats=floats,
                       momentum=float(optimizer.momentum) if updates else 0.0)
-    return _plan_memory(graph, program, updates, optimizer, streaming)
+    return _plan_memory(graph, program, updates, optimizer, streaming, reorder)
 
 
 def _layer(graph: Graph, u: LayerUpdate, scheme: SparseUpdate, floats: list[float]) -> Layer:
@@ -254,6 +262,60 @@ def _layer(graph: Graph, u: LayerUpdate, scheme: SparseUpdate, floats: list[floa
     return layer
 
 
+def _fusable_mean(graph: Graph, op: Op, downstream: set[int]) -> bool:
+    """A spatial MEAN whose input only it reads, produced by a CONV_2D on the gradient path:
+    MEAN_HEAD_BACKWARD then replaces the MEAN's broadcast input gradient."""
+    if op.kind != "MEAN" or op.inputs[0] not in downstream:
+        return False
+    x = graph.tensors[op.inputs[0]]
+    axes = graph.tensors[op.inputs[1]].data
+    producer = graph.producer(op.inputs[0])
+    return (len(x.shape) == 4 and axes is not None
+            and sorted(int(a) % 4 for a in np.asarray(axes).reshape(-1)) == [1, 2]
+            and [c.index for c in graph.consumers(op.inputs[0])] == [op.index]
+            and producer is not None and producer.kind == "CONV_2D"
+            and op.inputs[0] not in graph.outputs)
+
+
+# Output-channel group of MEAN_HEAD_BACKWARD: its [positions, G] float buffer stays <= 8 KB.
+_HEAD_GROUP_BYTES = 8192
+
+
+def _emit_mean_head(graph, op, g_mean, updated, scheme, downstream, layers, floats,
+                    instructions, new_tensor, input_grad_target, grad) -> None:
+    """The backward of CONV_2D `op` whose output only a spatial MEAN reads (see
+    tflm_train/runtime/session.cc MeanHeadBackward)."""
+    out_shape = graph.tensors[op.outputs[0]].shape
+    positions = int(np.prod(out_shape[:-1]))
+    channels = out_shape[-1]
+    group = new_tensor(DType.FLOAT32,
+                       positions * max(1, min(channels, _HEAD_GROUP_BYTES // (4 * positions))))
+    bounds = activation_mask_bounds(op, graph)
+    mask = -1 if bounds is None else new_tensor(DType.INT8, (positions * channels + 7) // 8)
+    layer_index, weights = -1, False
+    if op.index in updated:
+        layer_index = len(layers)
+        u = updated[op.index][1]
+        layers.append(_layer(graph, u, scheme, floats))
+        weights = u.weight_channels > 0
+    data_in = op.inputs[0]
+    g_in, temporary, scales_at = -1, False, -1
+    in_elements = int(np.prod(graph.tensors[data_in].shape))
+    if data_in in downstream:
+        g_in, temporary = input_grad_target(data_in)
+        w = graph.tensors[op.inputs[1]]
+        scales_at = len(floats)
+        floats.extend(np.broadcast_to(w.scale.astype(np.float32), (channels,)).tolist())
+    temp_elements = max(in_elements if g_in >= 0 else 0,
+                        _scratch_elements(graph, op) if weights else 0)
+    temp = new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
+    instructions.append(Instruction(Opcode.MEAN_HEAD_BACKWARD,
+                                    [op.index, g_mean, group, mask, g_in, temp, layer_index,
+                                     scales_at]))
+    if temporary:
+        instructions.append(Instruction(Opcode.GRAD_ACCUMULATE, [g_in, grad[data_in]]))
+
+
 def _read_backward(graph: Graph, instructions: list[Instruction], t: int) -> bool:
     return any(t in _reads_writes(graph, None, ins)[0] for ins in instructions)
 
@@ -261,8 +323,13 @@ def _read_backward(graph: Graph, instructions: list[Instruction], t: int) -> boo
 def _insert_masks(graph: Graph, program: Program) -> Program:
     """Put a SAVE_MASK right after the forward instruction that writes each masked tensor (a
     FORWARD, or a STREAM_CHAIN ending in it), so the int8 tensor can die there."""
-    pending = {ins.args[2]: ins for ins in program.instructions[program.n_forward:]
-               if ins.opcode == Opcode.MASK_GRAD}
+    pending = {}  # int8 tensor -> (mask, lo, hi)
+    for ins in program.instructions[program.n_forward:]:
+        if ins.opcode == Opcode.MASK_GRAD:
+            pending[ins.args[2]] = (ins.args[1], ins.args[3], ins.args[4])
+        elif ins.opcode == Opcode.MEAN_HEAD_BACKWARD and ins.args[3] >= 0:
+            conv = graph.ops[_op_pos(graph, ins.args[0])]
+            pending[conv.outputs[0]] = (ins.args[3], *activation_mask_bounds(conv, graph))
     done = {ins.args[0] for ins in program.instructions[:program.n_forward]
             if ins.opcode == Opcode.SAVE_MASK}
     if not set(pending) - done:
@@ -274,8 +341,8 @@ def _insert_masks(graph: Graph, program: Program) -> Program:
         if ins.opcode in (Opcode.FORWARD, Opcode.STREAM_CHAIN):
             for t in _forward_writes(ops, ins):
                 if t in pending and t not in done:
-                    g, mask, out, lo, hi = pending[t].args
-                    forward.append(Instruction(Opcode.SAVE_MASK, [out, mask, lo, hi]))
+                    mask, lo, hi = pending[t]
+                    forward.append(Instruction(Opcode.SAVE_MASK, [t, mask, lo, hi]))
                     done.add(t)
     if set(pending) - done:
         raise AssertionError(f"masked tensors {sorted(set(pending) - done)} are not produced "
@@ -301,6 +368,13 @@ def _reads_writes(graph: Graph, program: Program | None, ins: Instruction,
         return [a[0]], [a[1]]
     if ins.opcode == Opcode.MASK_GRAD:
         return ([a[0], a[1], a[2]] if keep_masked else [a[0], a[1]]), [a[0]]
+    if ins.opcode == Opcode.MEAN_HEAD_BACKWARD:
+        op = graph.ops[_op_pos(graph, a[0])]
+        weights = a[6] >= 0 and (program is None or program.layers[a[6]].weight_channels > 0)
+        saved = ([op.inputs[0]] if weights else []) + \
+            ([op.outputs[0]] if keep_masked and a[3] >= 0 else [])
+        buffers = [t for t in (a[2], a[3], a[4], a[5]) if t >= 0]
+        return [a[1], *buffers, *saved], [t for t in (a[2], a[4], a[5]) if t >= 0]
     if ins.opcode == Opcode.FORWARD:
         op = graph.ops[_op_pos(graph, a[0])]
         return [t for t in op.inputs if t >= 0], list(op.outputs)
@@ -336,12 +410,12 @@ def _op_pos(graph: Graph, op_index: int) -> int:
 
 
 def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
-                 optimizer: SGD, streaming: bool = False) -> CompiledStep:
+                 optimizer: SGD, streaming: bool = False, reorder: bool = True) -> CompiledStep:
     if streaming:  # row-stream frozen op chains where that lowers the arena (streaming.py)
         from .streaming import choose_streams
         program = choose_streams(
             graph, program, lambda ins: _reads_writes(graph, program, ins, keep_masked=True),
-            lambda p: _plan_memory(graph, p, updates, optimizer))
+            lambda p: _plan_memory(graph, p, updates, optimizer, reorder=reorder))
     program = _insert_masks(graph, program)
     n_model = program.n_model_tensors
     # Persistent region: prepared op state, per-channel requantisation data, updated tensors.
@@ -398,7 +472,9 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
         size = graph.tensors[t].nbytes if t < n_model else program.extra[t - n_model].nbytes
         size = max([size] + [graph.tensors[y].nbytes for y, x in alias.items() if x == t])
         buffers.append(Buffer(t, size, first[t], last[t]))
-    peak = plan(buffers, ALIGNMENT)
+    from .variants import held_gradient_buffers
+    held = [] if reorder else held_gradient_buffers(graph, program)
+    peak = plan(buffers + held, ALIGNMENT)
     for b in buffers:
         b.offset += persistent
         if b.key < n_model:
@@ -416,7 +492,8 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
     program.persistent_bytes = persistent
     program.arena_bytes = persistent + peak
     names = [ins.opcode.name for ins in program.instructions]
-    return CompiledStep(program, buffers, updated_bytes, op_data_bytes, names, optimizer_bytes)
+    return CompiledStep(program, buffers + held, updated_bytes, op_data_bytes, names,
+                        optimizer_bytes)
 
 
 __all__ = ["compile_step", "CompiledStep", "activation_mask_bounds", "peak_live_bytes"]

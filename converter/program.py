@@ -49,6 +49,10 @@ class Opcode(enum.IntEnum):
     SAVE_MASK = 12        # output(int8), mask(int8 bytes, 1 bit per element), lo, hi: forward
     MASK_GRAD = 13        # grad(float, in place), mask, output, lo, hi: activation backward
                           # from the bits SAVE_MASK saved of `output` (a forward tensor)
+    MEAN_HEAD_BACKWARD = 14  # mean_op, conv_op, g_mean, group, mask|-1, g_in|-1, temp|-1,
+                          # layer|-1: the backward of a CONV_2D whose output only feeds a
+                          # spatial MEAN, one group of output channels at a time, so the
+                          # broadcast gradient of the MEAN input never exists whole
     STREAM_CHAIN = 16     # first op, op count, int8 scratch: ops row by row (converter/streaming.py)
 
 

@@ -35,6 +35,7 @@ enum class Opcode : int32_t {
   kInputGradAt = 11,
   kSaveMask = 12,
   kMaskGrad = 13,
+  kMeanHeadBackward = 14,
   // Ops [first, first + count) row by row (stream_chain.h); 16 keeps clear of the backward
   // opcodes added above it.
   kStreamChain = 16,
@@ -75,9 +76,9 @@ inline int32_t TrainedWeight(const LayerInfo& l) {
 struct Instruction {
   Opcode opcode;
   int32_t num_args;
-  int32_t args[6];
+  int32_t args[8];
 };
-constexpr int32_t kMaxInstructionArgs = 6;
+constexpr int32_t kMaxInstructionArgs = 8;
 
 class Program {
  public:

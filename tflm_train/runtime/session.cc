@@ -4,6 +4,7 @@
 
 #include "kernels/training/activation_grad.h"
 #include "kernels/training/bias_grad.h"
+#include "kernels/training/conv_grad.h"
 #include "kernels/training/grad_accumulate.h"
 #include "kernels/training/mean_squared_error.h"
 #include "kernels/training/softmax_cross_entropy.h"
@@ -349,6 +350,10 @@ Status Session::CheckInstructions() {
              tensor(a[2]).type == tflite::kInt8 && extra_float(a[0], model_elements(a[2])) &&
              extra_bits(a[1], model_elements(a[2]));
         break;
+      case Opcode::kMeanHeadBackward:
+        TT_RETURN_IF_ERROR(CheckMeanHeadBackward(ins, n));
+        ok = true;
+        break;
       case Opcode::kInputGradAt: {
         ok = ins.num_args == 4 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops;
         if (!ok) break;
@@ -361,25 +366,15 @@ Status Session::CheckInstructions() {
       }
       case Opcode::kBiasUpdate:
       case Opcode::kWeightUpdate: {
-        ok = ins.num_args == (ins.opcode == Opcode::kBiasUpdate ? 3 : 4) && n >= h.n_forward &&
-             a[2] >= 0 && a[2] < h.n_layers;
-        if (!ok) break;
-        const LayerInfo l = program_.layer(a[2]);
-        ok = l.op_index == a[0];
+        const bool bias = ins.opcode == Opcode::kBiasUpdate;
+        ok = ins.num_args == (bias ? 3 : 4) && n >= h.n_forward && LayerFits(a[2], a[0], bias);
         if (!ok) break;
         const OperatorView op = subgraph_.op(static_cast<uint32_t>(a[0]));
         OpContext ctx{this, a[0], op, op_state(a[0]), op_channel_data(a[0])};
-        const OpRegistration* reg = ctx.state->registration;
-        ok = reg->weight_grad != nullptr && extra_float(a[1], model_elements(op.outputs()[0])) &&
-             l.weight_tensor == op.inputs()[1] && model_elements(op.outputs()[0]) > 0 &&
-             model_elements(op.outputs()[0]) % l.out_channels == 0 &&
-             reg->weight_slice(ctx, 0).channels == l.out_channels;
-        if (ins.opcode == Opcode::kBiasUpdate) {
-          ok = ok && l.bias_tensor >= 0 && op.inputs().size() > 2 &&
-               l.bias_tensor == op.inputs()[2] && model_elements(l.bias_tensor) == 4 * l.out_channels;
-        } else {
-          ok = ok && l.weight_channels > 0 &&
-               extra_float(a[3], reg->weight_grad_elements(ctx)) &&
+        ok = extra_float(a[1], model_elements(op.outputs()[0]));
+        if (!bias) {
+          ok = ok && program_.layer(a[2]).weight_channels > 0 &&
+               extra_float(a[3], ctx.state->registration->weight_grad_elements(ctx)) &&
                OpInputReadable(*this, a[0], 0);  // the gradient reads the op's input
         }
         break;
@@ -518,9 +513,17 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
                                                a[3], reinterpret_cast<float*>(data(a[2])));
         break;
       }
-      case Opcode::kBiasUpdate:
-        UpdateBias(program_.layer(a[2]), a[0], reinterpret_cast<const float*>(data(a[1])),
-                   *options);
+      case Opcode::kBiasUpdate: {
+        const LayerInfo l = program_.layer(a[2]);
+        const int32_t positions = static_cast<int32_t>(
+            model_tensor_bytes(subgraph_.op(static_cast<uint32_t>(a[0])).outputs()[0]) /
+            l.out_channels);
+        UpdateBias(l, reinterpret_cast<const float*>(data(a[1])), positions, l.out_channels, 0,
+                   0, l.out_channels, *options);
+        break;
+      }
+      case Opcode::kMeanHeadBackward:
+        MeanHeadBackward(a, *options);
         break;
       case Opcode::kWeightUpdate:
         UpdateWeights(program_.layer(a[2]), a[0], reinterpret_cast<const float*>(data(a[1])),
@@ -549,44 +552,159 @@ const float* Session::OptimizerGradient(float* g, int32_t count, float* state,
   return options.sample_in_batch == options.batch_size - 1 ? state : nullptr;
 }
 
-void Session::UpdateBias(const LayerInfo& l, int32_t op, const float* grad_out,
+void Session::UpdateBias(const LayerInfo& l, const float* grad, int32_t positions,
+                         int32_t stride, int32_t c_offset, int32_t c_begin, int32_t c_end,
                          const TrainOptions& options) {
-  const int32_t channels = l.out_channels;
-  const int32_t positions =
-      static_cast<int32_t>(model_tensor_bytes(subgraph_.op(op).outputs()[0])) / channels;
   int32_t* bias = reinterpret_cast<int32_t*>(data(l.bias_tensor));
   float* state = l.bias_state >= 0 ? reinterpret_cast<float*>(arena_ + l.bias_state) : nullptr;
   const SgdParams sgd{options.learning_rate, 0.0f, options.rounding};
-  for (int32_t c = 0; c < channels; ++c) {
+  for (int32_t c = c_begin; c < c_end; ++c) {
     float g;
-    BiasGrad(positions, channels, grad_out, c, c + 1, &g);
+    BiasGrad(positions, stride, grad, c - c_offset, c - c_offset + 1, &g);
     const float* apply = OptimizerGradient(&g, 1, state ? state + c : nullptr, options);
     if (apply == nullptr) continue;
-    SgdUpdateInt32(sgd, ChannelSlice{1, channels, 1, c, c + 1}, apply,
+    SgdUpdateInt32(sgd, ChannelSlice{1, l.out_channels, 1, c, c + 1}, apply,
                    program_.FloatPointer(l.bias_factors), nullptr, &rng_state_, bias);
   }
+}
+
+void Session::UpdateWeightChannel(const LayerInfo& l, const OpContext& ctx, int32_t c,
+                                  float* scratch, const TrainOptions& options) {
+  const OpRegistration* reg = ctx.state->registration;
+  const int32_t per_channel = reg->weight_grad_elements(ctx);
+  float* state = l.weight_state >= 0 ? reinterpret_cast<float*>(arena_ + l.weight_state) +
+                                           static_cast<size_t>(c) * per_channel
+                                     : nullptr;
+  const float* apply = OptimizerGradient(scratch, per_channel, state, options);
+  if (apply == nullptr) return;
+  const SgdParams sgd{options.learning_rate, 0.0f, options.rounding};
+  SgdUpdateInt8(sgd, reg->weight_slice(ctx, c), apply, program_.FloatPointer(l.weight_factors),
+                nullptr, &rng_state_, reinterpret_cast<int8_t*>(data(l.weight_tensor)));
 }
 
 void Session::UpdateWeights(const LayerInfo& l, int32_t op, const float* grad_out, float* scratch,
                             const TrainOptions& options) {
   OpContext ctx{this, op, subgraph_.op(static_cast<uint32_t>(op)), op_state(op),
                 op_channel_data(op)};
-  const OpRegistration* reg = ctx.state->registration;
-  int8_t* weights = reinterpret_cast<int8_t*>(data(l.weight_tensor));
-  const int32_t per_channel = reg->weight_grad_elements(ctx);
-  float* state = l.weight_state >= 0 ? reinterpret_cast<float*>(arena_ + l.weight_state) : nullptr;
-  const SgdParams sgd{options.learning_rate, 0.0f, options.rounding};
   // One channel at a time: its gradient is consumed (applied or summed) before the next one is
   // computed, so the scratch holds a single channel.
   for (int32_t c = 0; c < l.weight_channels; ++c) {
-    reg->weight_grad(ctx, grad_out, c, scratch);
-    const float* apply = OptimizerGradient(
-        scratch, per_channel, state ? state + static_cast<size_t>(c) * per_channel : nullptr,
-        options);
-    if (apply == nullptr) continue;
-    SgdUpdateInt8(sgd, reg->weight_slice(ctx, c), apply, program_.FloatPointer(l.weight_factors),
-                  nullptr, &rng_state_, weights);
+    ctx.state->registration->weight_grad(ctx, grad_out, c, scratch);
+    UpdateWeightChannel(l, ctx, c, scratch, options);
   }
+}
+
+// The backward pass of a CONV_2D whose output feeds only a spatial MEAN (the classifier head
+// of MobileNet-like models). Its output gradient is the MEAN gradient broadcast over H*W
+// (divided by H*W, as MeanGrad does) and masked by the fused activation; it is built one group
+// of output channels at a time into `group` ([positions, G] floats) and consumed at once: bias
+// update, weight updates of the group's channels, and the group's share of the input gradient
+// (summed over groups). The broadcast gradient of the whole MEAN input never exists.
+void Session::MeanHeadBackward(const int32_t* a, const TrainOptions& options) {
+  const int32_t conv = a[0];
+  OpContext ctx{this, conv, subgraph_.op(static_cast<uint32_t>(conv)), op_state(conv),
+                op_channel_data(conv)};
+  const Dims in_d = ToDims(ctx.input(0)), out_d = ToDims(ctx.output(0));
+  const Dims f_d = ToDims(ctx.input(1));
+  const int32_t positions = out_d.n * out_d.h * out_d.w, channels = out_d.c;
+  const int32_t group = program_.extra(a[2] - program_.header().n_model_tensors).elements /
+                        positions;
+  const float count = static_cast<float>(out_d.h * out_d.w);
+  const float* g_mean = reinterpret_cast<const float*>(data(a[1]));
+  const uint8_t* mask = a[3] >= 0 ? data(a[3]) : nullptr;
+  float* buf = reinterpret_cast<float*>(data(a[2]));
+  float* g_in = a[4] >= 0 ? reinterpret_cast<float*>(data(a[4])) : nullptr;
+  float* temp = a[5] >= 0 ? reinterpret_cast<float*>(data(a[5])) : nullptr;
+  const int8_t* filter = reinterpret_cast<const int8_t*>(ctx.input_data(1));
+  const int32_t per_channel = f_d.h * f_d.w * f_d.c;
+  LayerInfo l = {};
+  if (a[6] >= 0) l = program_.layer(a[6]);
+  for (int32_t c0 = 0; c0 < channels; c0 += group) {
+    const int32_t g = channels - c0 < group ? channels - c0 : group;
+    for (int32_t p = 0; p < positions; ++p) {
+      const float* gm = g_mean + (p / (out_d.h * out_d.w)) * channels + c0;
+      for (int32_t j = 0; j < g; ++j) {
+        const int32_t bit = p * channels + c0 + j;
+        const bool pass = mask == nullptr || ((mask[bit >> 3] >> (bit & 7)) & 1u);
+        buf[p * g + j] = pass ? gm[j] / count : 0.0f;
+      }
+    }
+    const Dims group_out{out_d.n, out_d.h, out_d.w, g};
+    // The input gradient reads the filter, so it comes before this group's weights move.
+    if (g_in != nullptr) {
+      const Dims group_filter{g, f_d.h, f_d.w, f_d.c};
+      float* target = c0 == 0 ? g_in : temp;
+      ConvInputGrad(ctx.state->conv, group_out, buf, group_filter, filter + c0 * per_channel,
+                    program_.FloatPointer(a[7]) + c0, in_d, target);
+      if (c0 > 0) GradAccumulate(Elements(ctx.input(0)), temp, g_in);
+    }
+    if (a[6] >= 0) {
+      if (l.update_bias) UpdateBias(l, buf, positions, g, c0, c0, c0 + g, options);
+      const int32_t w_end = l.weight_channels < c0 + g ? l.weight_channels : c0 + g;
+      for (int32_t c = c0; c < w_end; ++c) {
+        ConvFilterGrad(ctx.state->conv, in_d, reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+                       ctx.input(0).quantization.scale[0], group_out, buf, f_d, c - c0,
+                       c - c0 + 1, temp);
+        UpdateWeightChannel(l, ctx, c, temp, options);
+      }
+    }
+  }
+}
+
+bool Session::LayerFits(int32_t layer, int32_t op_index, bool bias) const {
+  const ProgramHeader& h = program_.header();
+  if (layer < 0 || layer >= h.n_layers || op_index < 0 || op_index >= h.n_ops) return false;
+  const LayerInfo l = program_.layer(layer);
+  if (l.op_index != op_index) return false;
+  const OperatorView op = subgraph_.op(static_cast<uint32_t>(op_index));
+  OpContext ctx{const_cast<Session*>(this), op_index, op, op_state(op_index),
+                op_channel_data(op_index)};
+  const OpRegistration* reg = ctx.state->registration;
+  const int64_t out_elements = model_tensor_bytes(op.outputs()[0]);  // int8: bytes == elements
+  bool ok = reg->weight_grad != nullptr && op.inputs().size() > 1 &&
+            l.weight_tensor == op.inputs()[1] && out_elements > 0 &&
+            out_elements % l.out_channels == 0 &&
+            reg->weight_slice(ctx, 0).channels == l.out_channels;
+  if (bias) {
+    ok = ok && l.bias_tensor >= 0 && op.inputs().size() > 2 && l.bias_tensor == op.inputs()[2] &&
+         model_tensor_bytes(l.bias_tensor) == 4 * int64_t{l.out_channels};
+  }
+  return ok;
+}
+
+Status Session::CheckMeanHeadBackward(const Instruction& ins, int32_t n) {
+  const ProgramHeader& h = program_.header();
+  const int32_t* a = ins.args;
+  auto extra_of = [&](int32_t t, DType type, int64_t elements) {
+    if (t < h.n_model_tensors || t >= h.n_model_tensors + h.n_extra) return false;
+    const ExtraTensorInfo e = program_.extra(t - h.n_model_tensors);
+    return e.dtype == type && e.elements >= elements;
+  };
+  bool ok = ins.num_args == 8 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops &&
+            a[6] >= -1 && a[6] < h.n_layers &&
+            op_state(a[0])->registration->builtin_code == tflite::kConv2D;
+  if (ok) {
+    OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
+                  op_channel_data(a[0])};
+    const Dims out_d = ToDims(ctx.output(0)), f_d = ToDims(ctx.input(1));
+    const int64_t positions = int64_t{out_d.n} * out_d.h * out_d.w;
+    const int64_t in_elements = Elements(ctx.input(0));
+    const bool weights = a[6] >= 0 && program_.layer(a[6]).weight_channels > 0;
+    ok = extra_of(a[1], DType::kFloat32, int64_t{out_d.n} * out_d.c) &&
+         extra_of(a[2], DType::kFloat32, positions) &&
+         (a[3] == -1 || extra_of(a[3], DType::kInt8, (positions * out_d.c + 7) / 8)) &&
+         (a[4] == -1 || extra_of(a[4], DType::kFloat32, in_elements)) &&
+         (a[5] == -1 || extra_of(a[5], DType::kFloat32,
+                                 a[4] >= 0 ? in_elements : int64_t{f_d.h} * f_d.w * f_d.c)) &&
+         (!weights || extra_of(a[5], DType::kFloat32, int64_t{f_d.h} * f_d.w * f_d.c)) &&
+         (a[4] == -1 || (a[5] >= 0 && a[7] >= 0 && a[7] + out_d.c <= h.n_floats)) &&
+         (a[6] == -1 || LayerFits(a[6], a[0], program_.layer(a[6]).update_bias != 0)) &&
+         (!weights || OpInputReadable(*this, a[0], 0)) && out_d.c == f_d.n;
+  }
+  TT_ENSURE(&error_, ok, Status::kInvalidModel,
+            "training program: instruction %ld (MEAN_HEAD_BACKWARD) does not match the model",
+            static_cast<long>(n));
+  return Status::kOk;
 }
 
 int8_t* Session::input(size_t* bytes) {

@@ -15,6 +15,8 @@
 
 namespace tflm_train {
 
+struct OpContext;
+
 // One training sample. With optimizer state (momentum or mini-batches, chosen at convert time)
 // samples 0..batch_size-1 of a mini-batch are summed and one update is applied after the last;
 // without it batch_size must be 1 and every sample updates at once.
@@ -80,10 +82,20 @@ class Session {
   // sample of a mini-batch), or null when this sample only accumulates.
   const float* OptimizerGradient(float* g, int32_t count, float* state,
                                  const TrainOptions& options) const;
-  void UpdateBias(const LayerInfo& l, int32_t op, const float* grad_out,
-                  const TrainOptions& options);
+  // Bias update of channels [c_begin, c_end) from grad [positions, stride] holding the
+  // gradients of channels c_offset.. (stride columns).
+  void UpdateBias(const LayerInfo& l, const float* grad, int32_t positions, int32_t stride,
+                  int32_t c_offset, int32_t c_begin, int32_t c_end, const TrainOptions& options);
   void UpdateWeights(const LayerInfo& l, int32_t op, const float* grad_out, float* scratch,
                      const TrainOptions& options);
+  // Applies (or sums, in a mini-batch) the gradient of weight channel c held in scratch.
+  void UpdateWeightChannel(const LayerInfo& l, const OpContext& ctx, int32_t c, float* scratch,
+                           const TrainOptions& options);
+  void MeanHeadBackward(const int32_t* args, const TrainOptions& options);
+  Status CheckMeanHeadBackward(const Instruction& ins, int32_t n);
+  // Layer `layer` trains op `op_index` (a trainable op whose tensors match the layer's), with
+  // a bias the update can use if `bias`.
+  bool LayerFits(int32_t layer, int32_t op_index, bool bias) const;
 
   ModelView model_;
   SubgraphView subgraph_;

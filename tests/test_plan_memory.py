@@ -1,0 +1,88 @@
+"""What the planner does to save SRAM, checked on real plans: activation masks kept as bits,
+the classifier head's backward by channel groups (no broadcast MEAN gradient), bias-only layers
+reading weights from flash. Gradient values of these paths are checked against TF in
+test_gradients.py / test_branch_gradients.py (the demo model's conv4 -> MEAN head uses them)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import tflm_train
+from tflm_train import SparseUpdate
+from tflm_train.converter import compile_model
+from tflm_train.converter.graph import build_graph
+from tflm_train.converter.program import Opcode
+from tflm_train.converter.tflite_io import read_model
+
+from . import model_factory as mf
+from .test_gradients import run_check
+
+DEMO = (Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite").read_bytes()
+
+
+def _step(scheme):
+    _, graph, step = compile_model(DEMO, scheme)
+    return graph, step
+
+
+@pytest.fixture(scope="module")
+def wide_head():
+    """A 256-channel 1x1 conv at 8x8 before global average pooling: its broadcast MEAN gradient
+    would be 64 KB of floats; the head backward works in groups of 32 channels (8 KB)."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(6)
+    L = tf.keras.layers
+    inp = L.Input((8, 8, 4))
+    x = L.Conv2D(16, 3, padding="same", activation="relu")(inp)
+    x = L.Conv2D(256, 1, activation="relu6")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    return mf._convert(tf.keras.Model(inp, L.Dense(5)(x)), (8, 8, 4), seed=6)
+
+
+def test_head_backward_groups_instead_of_broadcast(wide_head):
+    _, graph, step = compile_model(wide_head, SparseUpdate(n_bias=0, weights={0: 1.0}))
+    assert "MEAN_HEAD_BACKWARD" in step.instruction_names
+    mean = next(op for op in graph.ops if op.kind == "MEAN")
+    broadcast = 4 * graph.tensors[mean.inputs[0]].nbytes
+    assert broadcast == 65536
+    assert max(t.nbytes for t in step.program.extra) <= 8192
+
+
+@pytest.mark.parametrize("pos", [0, 1])
+def test_head_backward_gradients_against_tf(wide_head, pos):
+    """Layer 1 (the head conv): bias and weights from eight channel groups; layer 0: the input
+    gradient summed over the groups."""
+    graph = build_graph(read_model(wide_head))
+    cout = graph.tensors[graph.trainable_ops()[pos].inputs[1]].shape[0]
+    xq = mf.random_inputs(wide_head, 1, 2)[0]
+    run_check(wide_head, xq, 3, SparseUpdate(n_bias=0, weights={pos: 1.0}), {pos: cout})
+
+
+def test_masks_replace_int8_outputs_nobody_else_reads():
+    graph, step = _step(SparseUpdate(n_bias=5))
+    program = step.program
+    saved = [ins for ins in program.instructions[:program.n_forward]
+             if ins.opcode == Opcode.SAVE_MASK]
+    assert saved
+    for ins in saved:
+        out = ins.args[0]
+        lifetime = next(b for b in step.buffers if b.key == out)
+        assert lifetime.last < program.n_forward  # the int8 tensor dies in the forward pass
+        mask = program.extra[ins.args[1] - program.n_model_tensors]
+        assert mask.elements == (graph.tensors[out].nbytes + 7) // 8
+
+
+def test_bias_only_layers_leave_weights_in_flash():
+    graph, step = _step(SparseUpdate(n_bias=5))
+    for layer in step.program.layers:
+        assert layer.weight_channels == 0
+        assert step.program.model_offsets[layer.weight_tensor] == -1
+    assert step.updated_weight_bytes < 1024  # biases only
+
+
+def test_planned_arena_is_what_the_runtime_uses():
+    ext = tflm_train.convert(DEMO, SparseUpdate(n_bias=4, weights={-1: 1.0, -2: 0.5}))
+    tr = tflm_train.Trainer(ext)
+    assert tr.memory_report().arena_bytes == tr._session.arena_bytes
