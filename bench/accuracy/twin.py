@@ -15,6 +15,14 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
+# Batch-1 steps are far too small to gain from threads; one thread each leaves the other cores
+# to the rest of the machine (and makes runs faster under load).
+try:
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+except RuntimeError:  # TensorFlow already initialised by the caller: keep its settings
+    pass
+
 from tflm_train.converter.graph import Graph, build_graph  # noqa: E402
 from tflm_train.converter.scheme import SparseUpdate, resolve  # noqa: E402
 from tflm_train.converter.tflite_io import read_model  # noqa: E402
