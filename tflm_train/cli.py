@@ -89,12 +89,15 @@ def convert(model, output, n_bias, weights, no_qas, inference_only, loss, moment
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Write a memory-over-time plot of the training step (PNG).")
-def inspect(model, as_json, plot):
-    """Show a model's ops, trainable layers and (if extended) its training plan."""
+@click.option("--elf", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Firmware ELF: add its code size to the flash split.")
+def inspect(model, as_json, plot, elf):
+    """Show a model's ops, trainable layers and (if extended) its training plan, with peak SRAM
+    and flash split into their parts."""
     from .inspect import describe, plot_memory
     from .converter import ConversionError
     try:
-        info = describe(_read(model))
+        info = describe(_read(model), elf)
     except ConversionError as exc:
         _fail(exc)
     if as_json:

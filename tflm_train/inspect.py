@@ -5,10 +5,13 @@ from .converter import compile_model, memory_report
 from .converter.graph import build_graph
 from .converter.program import METADATA_NAME, decode_header
 from .converter.tflite_io import get_metadata, read_model
+from .footprint import flash_split, sram_split
 
 
-def describe(model_bytes: bytes) -> dict:
-    """Ops, trainable layers, and for an extended model its plan; `text` is for people."""
+def describe(model_bytes: bytes, elf: str | None = None) -> dict:
+    """Ops, trainable layers, and for an extended model its plan and what it needs on a board
+    (SRAM and flash split; firmware code only if `elf`, a firmware ELF, is given); `text` is
+    for people."""
     model = read_model(model_bytes)
     graph = build_graph(model)
     lines = [f"{len(graph.ops)} ops, {len(graph.tensors)} tensors, {len(model_bytes)} bytes"]
@@ -34,11 +37,41 @@ def describe(model_bytes: bytes) -> dict:
         lines.append(f"training program v{header['version']}: {header['n_instructions']} "
                      f"instructions ({header['n_forward']} forward), {header['n_layers']} "
                      f"updated layers, QAS {'on' if header['flags'] & 1 else 'off'}")
-        lines.append(str(report))
+        info["sram"], info["flash"] = sram_split(model_bytes), flash_split(model_bytes, elf)
+        lines += split_lines(info["sram"], info["flash"])
     else:
         lines.append("not extended: run `tflm-train convert` to make it trainable")
     info["text"] = "\n".join(lines)
     return info
+
+
+def split_lines(sram: dict, flash: dict) -> list[str]:
+    """The SRAM / flash split as text lines (unknown parts say why)."""
+    kb = lambda n: "   unknown" if n is None else f"{n / 1024:7.1f} KB"  # noqa: E731
+    runtime = sram["runtime_structures"]
+    lines = [f"peak SRAM             {kb(sram['total'])}  (arena + runtime structures; the "
+             "stack is not included: only a board run measures it)",
+             f"  arena               {kb(sram['arena'])}",
+             f"    activations+grads {kb(sram['activations_gradients'])}",
+             f"    updated weights   {kb(sram['updated_weights'])}",
+             f"    optimizer state   {kb(sram['optimizer_state'])}",
+             f"    op data           {kb(sram['op_data'])}"]
+    if "other_persistent" in sram:
+        lines.append(f"    other persistent  {kb(sram['other_persistent'])}")
+    lines.append(f"  runtime structures  {kb(runtime)}" + (
+        "  (tt_session_size of the host build)" if runtime is not None else
+        "  (host library not built: scripts/build_host.sh)"))
+    code = flash["code"]
+    lines += [f"flash                 {kb(flash['total'])}" + (
+                  "" if code is not None else "  (model file only; --elf FIRMWARE adds code)"),
+              f"  model weights       {kb(flash['model_weights'])}",
+              f"  training program    {kb(flash['training_program'])}",
+              f"  rest of the model   {kb(flash['model_other'])}"]
+    if code is not None:
+        note = ("  (ELF text+data less this model)" if flash.get("elf_embeds_model") else
+                "  (ELF text+data; it does not embed this model)")
+        lines.append(f"  code                {kb(code)}{note}")
+    return lines
 
 
 def plot_memory(model_bytes: bytes, path: str) -> None:
