@@ -59,3 +59,9 @@ def test_inspect_with_elf(tmp_path, extended):
     assert flash["total"] == len(extended)
     r = CliRunner().invoke(main, ["inspect", str(model), "--elf", str(elf)])
     assert r.exit_code == 0 and "code" in r.output and "ELF text+data" in r.output, r.output
+
+
+def test_replan_reproduces_stored_plan(extended):
+    # the --plot timeline comes from a recompile: it must be the plan the model carries
+    from tflm_train.inspect import replan
+    assert replan(extended).program.arena_bytes == tflm_train.memory_report(extended).arena_bytes

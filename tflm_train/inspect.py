@@ -1,9 +1,9 @@
 """Human-readable descriptions of plain and extended models, and a memory-over-time plot."""
 from __future__ import annotations
 
-from .converter import compile_model, memory_report
+from .converter import SGD, compile_model, memory_report
 from .converter.graph import build_graph
-from .converter.program import METADATA_NAME, decode_header
+from .converter.program import METADATA_NAME, Flags, decode_header
 from .converter.tflite_io import get_metadata, read_model
 from .footprint import flash_split, sram_split
 
@@ -81,15 +81,12 @@ def plot_memory(model_bytes: bytes, path: str) -> None:
     import matplotlib.pyplot as plt
 
     from .converter.planner import peak_live_bytes
-    from .converter.tflite_io import remove_metadata, write_model
 
-    model = read_model(model_bytes)
-    if get_metadata(model, METADATA_NAME) is None:
-        raise ValueError("plot needs an extended model (tflm-train convert)")
-    # Recompile the stored scheme's program from the inference graph to get the lifetimes.
-    scheme = _scheme_from(model_bytes)
-    remove_metadata(model, METADATA_NAME)
-    _, _, step = compile_model(write_model(model), scheme)
+    step = replan(model_bytes)
+    stored = memory_report(model_bytes).arena_bytes
+    # e.g. a model converted by an older planner: say so on the plot rather than mislead
+    mismatch = "" if step.program.arena_bytes == stored else (
+        f"\nreplanned arena {step.program.arena_bytes} B != stored {stored} B: reconvert")
     curve = peak_live_bytes(step.buffers)
     fig, ax = plt.subplots(figsize=(8, 3.5))
     ax.step(range(len(curve)), [c / 1024 for c in curve], where="post")
@@ -99,10 +96,28 @@ def plot_memory(model_bytes: bytes, path: str) -> None:
     ax.set_xlabel("instruction")
     ax.set_ylabel("live activations + gradients (KB)")
     ax.set_title(f"training step memory (persistent {step.program.persistent_bytes / 1024:.1f} KB "
-                 "not shown)")
+                 f"not shown){mismatch}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def replan(model_bytes: bytes):
+    """The CompiledStep (buffers with lifetimes) of an extended model, recompiled from its
+    inference graph with the stored scheme, optimizer memory and loss."""
+    from .converter.tflite_io import remove_metadata, write_model
+
+    model = read_model(model_bytes)
+    blob = get_metadata(model, METADATA_NAME)
+    if blob is None:
+        raise ValueError("plot needs an extended model (tflm-train convert)")
+    flags = decode_header(blob)["flags"]
+    # momentum and mini-batch sums cost the same float per parameter: either reproduces the plan
+    optimizer = SGD(mini_batch=True) if flags & Flags.OPTIMIZER_STATE else None
+    loss = "mse" if flags & Flags.LOSS_MSE else "cross_entropy"
+    scheme = _scheme_from(model_bytes)
+    remove_metadata(model, METADATA_NAME)
+    return compile_model(write_model(model), scheme, loss=loss, optimizer=optimizer)[2]
 
 
 def _scheme_from(model_bytes: bytes):
