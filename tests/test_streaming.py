@@ -396,3 +396,19 @@ def test_shortened_chain_is_rejected():
     ins.args = [ins.args[0], ins.args[1] - 1, ins.args[2]]
     with pytest.raises(RuntimeError_, match="no arena storage"):
         NativeSession(_reencode(model, program))
+
+
+def test_chain_through_a_tensor_read_twice_is_rejected():
+    """A residual block's output feeds the next block's expand and its ADD: a hostile chain that
+    streams through it would leave the second reader without the tensor."""
+    spec = _spec(10, 10, 4, [{"expand": 2, "kernel": 3, "stride": 1, "pad": "same", "out": 4,
+                              "residual": True}] * 2)
+    model = block_model(spec)
+    _, step, graph = extended(model, SparseUpdate(inference_only=True), streaming=True)
+    program = step.program
+    assert [op.kind for op in graph.ops] == ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "ADD"] * 2
+    first = program.instructions[0]
+    assert first.opcode == Opcode.STREAM_CHAIN and first.args[:2] == [0, 4]
+    first.args = [0, 6, first.args[2]]
+    with pytest.raises(RuntimeError_, match="used outside it"):
+        NativeSession(_reencode(model, program))
