@@ -186,6 +186,36 @@ def test_uncommitted_slot_is_not_used(model_a):
     assert err.status == CORRUPT and "slot 1 is an uncommitted (interrupted) save" in str(err)
 
 
+def test_optimizer_state_is_saved(model_a):
+    """Momentum + mini-batch program: velocity and the half-summed batch are in the checkpoint,
+    so a restored session continues bit-for-bit like the one that saved (nearest rounding; the
+    stochastic-rounding generator state is not saved)."""
+    model = tflm_train.convert(MODEL.read_bytes(),
+                               tflm_train.SparseUpdate(n_bias=3, weights={-1: 1.0, -2: 1.0}),
+                               optimizer=tflm_train.SGD(momentum=0.9, mini_batch=True))
+    rng = np.random.default_rng(5)
+    a = NativeSession(model)
+    n = a.input_view().size
+    samples = [(rng.integers(-128, 128, n, dtype=np.int8), int(rng.integers(0, 10)))
+               for _ in range(14)]
+
+    def run(session, first, last):
+        for i in range(first, last):
+            x, label = samples[i]
+            session.train_step(x, label, 0.05, "nearest", batch_size=4, sample_in_batch=i % 4)
+
+    run(a, 0, 10)  # two updates and half of the third mini-batch
+    flash = SimFlash(65536, 4096, 4)
+    info = checkpoint_save(a, flash, step=10)
+    tensor_bytes = len(trained(a))
+    assert info["payload_bytes"] > tensor_bytes  # + float state per trained parameter
+    b, got = fresh_restore(model, flash)
+    assert got["step"] == 10 and trained(b) == trained(a)
+    run(a, 10, 14)
+    run(b, 10, 14)
+    assert trained(b) == trained(a)
+
+
 def test_other_format_version(model_a):
     (s, _), = states(model_a, 1)
     flash = SimFlash(16384, 4096, 4)

@@ -63,10 +63,31 @@ bool FirstUse(const Program& program, int32_t layer, int32_t t) {
   return true;
 }
 
-// Calls fn(tensor, bytes) for each trained tensor in payload order; stops when fn returns false.
-template <typename Fn>
-void ForEachTrainedTensor(const Session& session, Fn fn) {
+// Start of the session's arena. The session exposes trained tensors but not the arena itself;
+// a tensor planned at arena offset `off` lives at arena + off, which gives the base back.
+// Optimizer state is addressed by arena offset (LayerInfo::weight_state / bias_state).
+uint8_t* ArenaBase(const Session& session) {
   const Program& program = session.program();
+  for (int32_t i = 0; i < program.header().n_layers; ++i) {
+    const int32_t t = program.layer(i).bias_tensor;
+    const int32_t w = TrainedWeight(program.layer(i));
+    const int32_t any = t >= 0 && program.model_offset(t) >= 0 ? t : w;
+    if (any >= 0 && program.model_offset(any) >= 0) {
+      return session.data(any) - program.model_offset(any);
+    }
+  }
+  return nullptr;
+}
+
+// Calls fn(data, bytes) for each range of the payload, in order: per layer its trained weight
+// tensor and bias tensor (arena copies; a tensor shared by two layers once), then its optimizer
+// state (momentum velocity / mini-batch sums: weight_channels x elements per channel floats,
+// out_channels floats), so a restored session continues exactly where the saved one was.
+// Stops when fn returns false. Layout and sizes were verified by Session::Open.
+template <typename Fn>
+void ForEachTrainedRange(const Session& session, Fn fn) {
+  const Program& program = session.program();
+  uint8_t* const arena = ArenaBase(session);
   for (int32_t i = 0; i < program.header().n_layers; ++i) {
     const LayerInfo l = program.layer(i);
     const int32_t ids[2] = {TrainedWeight(l), l.bias_tensor};
@@ -75,27 +96,36 @@ void ForEachTrainedTensor(const Session& session, Fn fn) {
       if ((k == 1 && t == ids[0]) || !FirstUse(program, i, t)) continue;
       // Only arena copies are trained (and writable); never touch a tensor left in flash.
       if (program.model_offset(t) < 0) continue;
-      if (!fn(t, static_cast<uint32_t>(session.model_tensor_bytes(t)))) return;
+      if (!fn(session.data(t), static_cast<uint32_t>(session.model_tensor_bytes(t)))) return;
+    }
+    if (arena == nullptr || l.out_channels <= 0) continue;
+    const int64_t per_channel = session.model_tensor_bytes(l.weight_tensor) / l.out_channels;
+    const int64_t state_bytes[2] = {4 * per_channel * l.weight_channels,
+                                    4 * int64_t{l.out_channels}};
+    const int32_t offsets[2] = {l.weight_state, l.bias_state};
+    for (int32_t k = 0; k < 2; ++k) {
+      if (offsets[k] < 0 || state_bytes[k] <= 0) continue;
+      if (!fn(arena + offsets[k], static_cast<uint32_t>(state_bytes[k]))) return;
     }
   }
 }
 
-// Copies payload bytes [offset, offset + bytes) between the session's trained tensors and
-// `buffer` (to_session: buffer -> tensors; else tensors -> buffer).
+// Copies payload bytes [offset, offset + bytes) between the session's trained ranges and
+// `buffer` (to_session: buffer -> session; else session -> buffer).
 void PayloadSpan(const Session& session, uint32_t offset, uint32_t bytes, uint8_t* buffer,
                  bool to_session) {
-  uint32_t start = 0;  // payload offset of the current tensor
+  uint32_t start = 0;  // payload offset of the current range
   const uint32_t end = offset + bytes;
-  ForEachTrainedTensor(session, [&](int32_t t, uint32_t n) {
+  ForEachTrainedRange(session, [&](uint8_t* data, uint32_t n) {
     const uint32_t lo = offset > start ? offset : start;
     const uint32_t hi = end < start + n ? end : start + n;
     if (lo < hi) {
-      uint8_t* tensor = session.data(t) + (lo - start);
+      uint8_t* range = data + (lo - start);
       uint8_t* buf = buffer + (lo - offset);
       if (to_session) {
-        memcpy(tensor, buf, hi - lo);
+        memcpy(range, buf, hi - lo);
       } else {
-        memcpy(buf, tensor, hi - lo);
+        memcpy(buf, range, hi - lo);
       }
     }
     start += n;
@@ -269,7 +299,7 @@ uint32_t CheckpointModelId(const Session& session) {
 uint32_t CheckpointPayloadBytes(const Session& session) {
   if (!session.is_open()) return 0;
   uint32_t total = 0;
-  ForEachTrainedTensor(session, [&](int32_t, uint32_t n) {
+  ForEachTrainedRange(session, [&](uint8_t*, uint32_t n) {
     total += n;
     return true;
   });
@@ -366,8 +396,8 @@ CheckpointStatus SaveCheckpoint(const Session& session, const FlashDevice* flash
   h.payload_bytes = payload;
   h.payload_crc = 0;
   h.step = step;
-  ForEachTrainedTensor(session, [&](int32_t t, uint32_t n) {
-    h.payload_crc = Crc32(h.payload_crc, session.data(t), n);
+  ForEachTrainedRange(session, [&](uint8_t* data, uint32_t n) {
+    h.payload_crc = Crc32(h.payload_crc, data, n);
     ++h.n_tensors;
     return true;
   });

@@ -1,12 +1,14 @@
-// Checkpoints: the trained tensors of a session (the SRAM copies of updated weights and biases)
-// plus a step counter, persisted to NOR flash so that a power cut at ANY moment leaves the last
+// Checkpoints: the trained tensors of a session (the SRAM copies of updated weights and biases),
+// their optimizer state (momentum velocity / mini-batch sums, if the program has any) and a step
+// counter, persisted to NOR flash so that a power cut at ANY moment leaves the last
 // good checkpoint loadable.
 //
 // Layout. The flash region (flash.h) is split into two equal slots, each a whole number of
 // pages. A slot holds, from its start:
 //   [0, 64)                 header (CheckpointHeader, little-endian, CRC-protected)
-//   [64, 64 + P)            payload: the trained tensors, layer by layer (weight, then bias;
-//                           a tensor shared by two layers appears once), P = payload_bytes
+//   [64, 64 + P)            payload, layer by layer: trained weight tensor, bias tensor (a
+//                           tensor shared by two layers appears once), then the layer's
+//                           optimizer state (weight state, bias state; float32), P = payload_bytes
 //                           rounded up to write_size (padding left erased)
 //   [64 + P, 64 + P + W)    commit unit (W = write_size): kCheckpointCommitMagic ^ header_crc
 //                           in every 32-bit word
@@ -65,7 +67,7 @@ struct CheckpointHeader {
   uint32_t payload_bytes;  // trained bytes (before padding)
   uint32_t payload_crc;    // CRC-32 of those bytes
   uint32_t step;           // caller's step counter, returned by restore
-  uint32_t n_tensors;      // tensors in the payload
+  uint32_t n_tensors;      // ranges (tensors and optimizer states) in the payload
   uint32_t reserved[7];    // zero
   uint32_t header_crc;     // CRC-32 of the 60 bytes above
 };
@@ -112,7 +114,7 @@ uint32_t Crc32(uint32_t crc, const void* data, size_t bytes);
 // Reads all frozen weights once (CRC, ~2 table lookups per byte).
 uint32_t CheckpointModelId(const Session& session);
 
-// Payload size of this session's trained tensors (each counted once).
+// Payload size of this session's trained tensors (each counted once) and optimizer state.
 uint32_t CheckpointPayloadBytes(const Session& session);
 
 // Checks the flash geometry: non-null callbacks, write_size a power of two <= 64, page_size a
