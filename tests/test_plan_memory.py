@@ -86,3 +86,12 @@ def test_planned_arena_is_what_the_runtime_uses():
     ext = tflm_train.convert(DEMO, SparseUpdate(n_bias=4, weights={-1: 1.0, -2: 0.5}))
     tr = tflm_train.Trainer(ext)
     assert tr.memory_report().arena_bytes == tr._session.arena_bytes
+
+
+def test_depthwise_input_gradient_in_place():
+    """The demo's stride-1 depthwise passes the gradient to conv1 in place (one buffer), unless
+    its own weights train (their update needs the output gradient afterwards)."""
+    _, step = _step(SparseUpdate(n_bias=0, weights={0: 1.0}))
+    assert "DEPTHWISE_GRAD_IN_PLACE" in step.instruction_names
+    _, step = _step(SparseUpdate(n_bias=0, weights={0: 1.0, 1: 1.0}))
+    assert "DEPTHWISE_GRAD_IN_PLACE" not in step.instruction_names

@@ -2,6 +2,39 @@
 
 namespace tflm_train {
 
+int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, const Dims& filter_dims, int32_t group) {
+  const int32_t positions = dims.n * dims.h * dims.w;
+  const int32_t filter_bytes = filter_dims.h * filter_dims.w * group;
+  return 2 * positions * group + (filter_bytes + 3) / 4;
+}
+
+void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& dims,
+                                   const Dims& filter_dims, const int8_t* filter,
+                                   const float* filter_scales, int32_t group, float* scratch,
+                                   float* grad) {
+  const int32_t positions = dims.n * dims.h * dims.w, channels = dims.c;
+  const int32_t taps = filter_dims.h * filter_dims.w;
+  float* g_out = scratch;
+  float* g_in = scratch + positions * group;
+  int8_t* w = reinterpret_cast<int8_t*>(scratch + 2 * positions * group);
+  for (int32_t c0 = 0; c0 < channels; c0 += group) {
+    const int32_t g = channels - c0 < group ? channels - c0 : group;
+    for (int32_t p = 0; p < positions; ++p) {
+      for (int32_t j = 0; j < g; ++j) g_out[p * g + j] = grad[p * channels + c0 + j];
+    }
+    for (int32_t t = 0; t < taps; ++t) {
+      for (int32_t j = 0; j < g; ++j) w[t * g + j] = filter[t * channels + c0 + j];
+    }
+    const Dims group_dims{dims.n, dims.h, dims.w, g};
+    const Dims group_filter{1, filter_dims.h, filter_dims.w, g};
+    DepthwiseConvInputGrad(params, group_dims, g_out, group_filter, w, filter_scales + c0,
+                           group_dims, g_in);
+    for (int32_t p = 0; p < positions; ++p) {
+      for (int32_t j = 0; j < g; ++j) grad[p * channels + c0 + j] = g_in[p * g + j];
+    }
+  }
+}
+
 void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_dims,
                             const float* grad_output, const Dims& filter_dims,
                             const int8_t* filter, const float* filter_scales,

@@ -27,6 +27,17 @@ void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_di
 // float(x[n,ih,iw,oc/M] + input_offset); padded taps contribute nothing.
 // Summation: one accumulator from 0.0f over (n, oh, ow) increasing, then one multiply by
 // input_scale.
+// In-place input gradient for depth multiplier 1 when input and output have the same shape
+// (stride 1, SAME padding): `grad` holds the output gradient on entry and the input gradient on
+// return, so the two never coexist. Channels are independent, so they are processed in groups
+// of `group` channels gathered into `scratch` (DepthwiseInPlaceScratchFloats floats); every
+// element gets exactly the sum DepthwiseConvInputGrad computes, in the same order.
+int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, const Dims& filter_dims, int32_t group);
+void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& dims,
+                                   const Dims& filter_dims, const int8_t* filter,
+                                   const float* filter_scales, int32_t group, float* scratch,
+                                   float* grad);
+
 void DepthwiseConvFilterGrad(const DepthwiseParams& params, const Dims& input_dims,
                              const int8_t* input, float input_scale, const Dims& output_dims,
                              const float* grad_output, const Dims& filter_dims, int32_t c_begin,
