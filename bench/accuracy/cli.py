@@ -10,7 +10,7 @@ from tqdm.auto import tqdm
 
 from . import report
 from .methods import BASES, QUICK_LR, base_model, methods
-from .runs import Schedule, run
+from .runs import Optim, run
 from .tasks import tasks
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -24,8 +24,11 @@ def _args(argv):
     p.add_argument("--methods", nargs="+", help="subset of the methods (default: all)")
     p.add_argument("--seeds", type=int, help="number of seeds (default 3, quick 1)")
     p.add_argument("--epochs", type=int, help="epochs per run (default 5, quick 2)")
+    # defaults: the demo's optimizer (momentum 0.9 over mini-batches of 8, warm-up + cosine)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
-    p.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the steps")
+    p.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the updates")
     p.add_argument("--no-tune", action="store_true", help="use the fixed lr of --quick")
     p.add_argument("--base", choices=list(BASES), default="demo",
                    help="base model: demo CNN, or the MobileNet-style CNN with folded BN")
@@ -45,7 +48,7 @@ def main(argv=None) -> int:
     seeds = list(range(a.seeds or (1 if a.quick else 3)))
     epochs = a.epochs or (2 if a.quick else 5)
     tune = not (a.quick or a.no_tune)
-    schedule = Schedule(a.schedule, a.warmup)
+    opt = Optim(a.batch_size, a.momentum, a.warmup, a.schedule == "cosine")
     model_path = base_model(a.base)
     base = model_path.read_bytes()
 
@@ -69,7 +72,7 @@ def main(argv=None) -> int:
                 # lr chosen on the validation split of seed 0; the test set is never looked at
                 for lr in m.lr_grid:
                     bar.set_postfix_str(f"{tname} {mname} tune lr={lr:g}")
-                    grid[lr] = run(base, m, tune_split, lr, epochs, 0, schedule).val
+                    grid[lr] = run(base, m, tune_split, lr, epochs, 0, opt).val
                     bar.update()
                 lr = max(grid, key=lambda k: (grid[k], -k))
             else:
@@ -77,7 +80,7 @@ def main(argv=None) -> int:
             runs = []
             for s in seeds:
                 bar.set_postfix_str(f"{tname} {mname} seed {s} lr={lr:g}")
-                runs.append(run(base, m, splits[s], lr, epochs, s, schedule))
+                runs.append(run(base, m, splits[s], lr, epochs, s, opt))
                 bar.update()
             finals = np.array([r.final for r in runs])
             tres[mname] = {
@@ -98,7 +101,7 @@ def main(argv=None) -> int:
                           "n_val": len(s0.x_val), "n_test": len(s0.x_test), "methods": tres}
     bar.close()
     doc = report.document(results, dict(
-        quick=a.quick, epochs=epochs, batch_size=1, seeds=seeds, schedule=schedule.as_dict(),
+        quick=a.quick, epochs=epochs, seeds=seeds, optimizer=opt.as_dict(),
         rounding="stochastic", base_model=model_path.name, tuned=tune,
         scheme={k: (str(v) if k == "weights" else v) for k, v in BASES[a.base][1].items()},
         seconds=round(time.time() - t0, 1)))

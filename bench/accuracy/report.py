@@ -64,10 +64,12 @@ def table(doc: dict) -> str:
     widths = [max(len(str(r[i])) for r in [head] + rows) for i in range(len(head))]
     line = lambda r: " | ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
     c = doc["config"]
+    o = c["optimizer"]
     out = [f"base {c['base_model']}, updated: {c['scheme']} (last-layer rows: FC weights + bias)",
            f"held-out accuracy %, mean ± std over seeds {c['seeds']}, {c['epochs']} epochs, "
-           f"batch {c['batch_size']}, {c['schedule']['kind']} lr (warm-up "
-           f"{c['schedule']['warmup']:g}), lr per method "
+           f"batch {o['batch_size']}, momentum {o['momentum']:g}, "
+           f"{'cosine' if o['cosine'] else 'constant'} lr after {o['warmup']:g} warm-up, "
+           "lr per method "
            + ("chosen on a validation split" if c["tuned"] else "fixed (not tuned)"),
            line(head), "-+-".join("-" * w for w in widths)]
     out += [line(r) for r in rows]

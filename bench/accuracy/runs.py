@@ -1,33 +1,36 @@
-"""One adaptation run: fp32 (TensorFlow float twin) or int8 (our runtime), same samples in the
-same order, same per-step learning-rate schedule, same epochs; test accuracy after each epoch."""
+"""One adaptation run: fp32 (TensorFlow float twin) or int8 (our runtime). Both see the same
+samples in the same order and mini-batches, use the same momentum and the same per-update
+learning rates (computed by the runtime's own warm-up + cosine schedule), for the same epochs;
+test accuracy is measured after each epoch."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 import tflm_train
+from tflm_train.binding import learning_rate as scheduled_rate
+from tflm_train.converter import SGD
 from tflm_train.converter.scheme import SparseUpdate
 
 from .tasks import Split
 
 
 @dataclass(frozen=True)
-class Schedule:
-    """Per-step lr multiplier: linear warm-up over `warmup` of the steps, then constant or
-    cosine decay to 0. Applied identically to fp32 and int8."""
-    kind: str = "cosine"
-    warmup: float = 0.1
+class Optim:
+    """Optimizer settings shared by every method of a bench run."""
+    batch_size: int = 8
+    momentum: float = 0.9
+    warmup: float = 0.1       # fraction of the updates spent in linear warm-up
+    cosine: bool = True       # cosine decay to 0 after warm-up (else constant)
 
-    def __call__(self, step: int, total: int) -> float:
-        w = int(self.warmup * total)
-        if step < w:
-            return (step + 1) / w
-        if self.kind == "constant":
-            return 1.0
-        t = (step - w) / max(1, total - w)
-        return 0.5 * (1.0 + math.cos(math.pi * t))
+    def updates(self, n: int, epochs: int) -> int:
+        return epochs * -(-n // self.batch_size)
+
+    def schedule(self, n: int, epochs: int) -> tflm_train.LRSchedule:
+        total = self.updates(n, epochs)
+        return tflm_train.LRSchedule(warmup_steps=int(self.warmup * total), cosine=self.cosine,
+                                     total_steps=total)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -55,43 +58,40 @@ class RunResult:
         return self.curve[-1]
 
 
-def _orders(n: int, epochs: int, seed: int):
-    rng = np.random.default_rng(seed)
-    return [rng.permutation(n) for _ in range(epochs)]
-
-
 def run_int8(base: bytes, method: Method, data: Split, lr: float, epochs: int, seed: int,
-             schedule: Schedule, extended: bytes | None = None) -> RunResult:
-    ext = extended or tflm_train.convert(base, method.scheme)
-    tr = tflm_train.Trainer(ext, learning_rate=lr, seed=seed)
-    xq = tr.quantize_input(data.x_train)
+             opt: Optim) -> RunResult:
+    sgd = SGD(momentum=opt.momentum, mini_batch=opt.batch_size > 1)
+    ext = tflm_train.convert(base, method.scheme, optimizer=sgd)
+    tr = tflm_train.Trainer(ext, learning_rate=lr, seed=seed,
+                            schedule=opt.schedule(len(data.x_train), epochs))
     before = tr.evaluate(data.x_test, data.y_test)["accuracy"]
-    total, step, curve, losses = epochs * len(xq), 0, [], []
-    for order in _orders(len(xq), epochs, seed):
-        ep = []
-        for i in order:
-            # per-step schedule through the public lr attribute (the runtime takes lr per step)
-            tr.learning_rate = lr * schedule(step, total)
-            ep.append(tr.train_step(xq[i:i + 1], int(data.y_train[i])))
-            step += 1
-        losses.append(float(np.mean(ep)))
+    curve, losses = [], []
+    for _ in range(epochs):  # one fit() per epoch: same shuffles and schedule as one long fit
+        h = tr.fit(data.x_train, data.y_train, epochs=1, batch_size=opt.batch_size,
+                   progress=False)
+        losses.append(h.loss[0])
         curve.append(tr.evaluate(data.x_test, data.y_test)["accuracy"])
     val = tr.evaluate(data.x_val, data.y_val)["accuracy"]
     return RunResult(before, curve, val, losses)
 
 
 def run_fp32(base: bytes, method: Method, data: Split, lr: float, epochs: int, seed: int,
-             schedule: Schedule) -> RunResult:
+             opt: Optim) -> RunResult:
     from .twin import FloatTwin  # imports TensorFlow: only when an fp32 run is asked for
 
-    tw = FloatTwin(base, method.scheme)
+    tw = FloatTwin(base, method.scheme, momentum=opt.momentum)
+    n = len(data.x_train)
+    s = opt.schedule(n, epochs)
     before = tw.evaluate(data.x_test, data.y_test)
-    total, step, curve, losses = epochs * len(data.x_train), 0, [], []
-    for order in _orders(len(data.x_train), epochs, seed):
+    rng = np.random.default_rng(seed)  # the Trainer's shuffle: one permutation per epoch
+    step, curve, losses = 0, [], []
+    for _ in range(epochs):
+        order = rng.permutation(n)
         ep = []
-        for i in order:
-            ep.append(tw.train_step(data.x_train[i:i + 1], data.y_train[i:i + 1],
-                                    lr * schedule(step, total)))
+        for start in range(0, n, opt.batch_size):
+            i = order[start:start + opt.batch_size]
+            rate = scheduled_rate(lr, step, s.warmup_steps, s.total_steps if s.cosine else 0)
+            ep += [tw.train_step(data.x_train[i], data.y_train[i], rate)] * len(i)
             step += 1
         losses.append(float(np.mean(ep)))
         curve.append(tw.evaluate(data.x_test, data.y_test))
@@ -100,6 +100,6 @@ def run_fp32(base: bytes, method: Method, data: Split, lr: float, epochs: int, s
 
 
 def run(base: bytes, method: Method, data: Split, lr: float, epochs: int, seed: int,
-        schedule: Schedule) -> RunResult:
+        opt: Optim) -> RunResult:
     fn = run_fp32 if method.arithmetic == "fp32" else run_int8
-    return fn(base, method, data, lr, epochs, seed, schedule)
+    return fn(base, method, data, lr, epochs, seed, opt)

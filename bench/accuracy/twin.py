@@ -43,9 +43,11 @@ def _dequantize(t) -> np.ndarray:
 
 class FloatTwin:
     """Float forward pass of subgraph 0 with one tf.Variable per conv / depthwise / FC weight and
-    bias; `train_step` applies SGD to the scheme's slice only (a 0/1 mask per variable)."""
+    bias; `train_step` applies SGD to the scheme's slice only (a 0/1 mask per variable).
 
-    def __init__(self, tflite: bytes, scheme: SparseUpdate):
+    momentum: the runtime's form, m = mu * m + g; w -= lr * m (g: the mini-batch mean)."""
+
+    def __init__(self, tflite: bytes, scheme: SparseUpdate, momentum: float = 0.0):
         self.graph: Graph = build_graph(read_model(tflite))
         g = self.graph
         self.vars: dict[int, tf.Variable] = {}
@@ -67,6 +69,8 @@ class FloatTwin:
                 self.masks[b] = tf.ones(g.tensors[b].shape, tf.float32)
         self._trained = [self.vars[t] for t in self.masks]
         self._mask_list = [self.masks[t] for t in self.masks]
+        self.momentum = float(momentum)
+        self._velocity = [tf.Variable(tf.zeros_like(v)) for v in self._trained]
         last = g.producer(g.outputs[0])
         # Cross-entropy is taken on the logits (softmax's input), as the runtime's fused loss.
         self._logits_tensor = last.inputs[0] if last.kind == "SOFTMAX" else g.outputs[0]
@@ -125,8 +129,9 @@ class FloatTwin:
             # mean over the batch, so lr means the same for every batch size
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, z))
         grads = tape.gradient(loss, self._trained)
-        for v, g, m in zip(self._trained, grads, self._mask_list):
-            v.assign_sub(lr * m * g)
+        for v, g, m, vel in zip(self._trained, grads, self._mask_list, self._velocity):
+            vel.assign(self.momentum * vel + m * g)
+            v.assign_sub(lr * vel)
         return loss
 
     def train_step(self, x, y, lr: float) -> float:
