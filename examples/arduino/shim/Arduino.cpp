@@ -76,7 +76,10 @@ void delay(unsigned long ms) {
 }
 
 int main() {
-  board_init();
+  BoardInitOptions options;
+  // The checkpoint region (TflmTrain::save) lies outside the read-only MPU flash window.
+  options.mpu_flash_window = false;
+  board_init(options);
   setup();
   while (!Serial.host_finished()) loop();
   board_flush();

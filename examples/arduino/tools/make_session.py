@@ -31,14 +31,14 @@ def read_steps(data: bytes):
     return out
 
 
-def session_lines(steps, n_train: int, n_predict: int, checkpoint: bool):
+def session_lines(steps, n_train: int, n_predict: int):
     if n_train + max(n_predict, 8) > len(steps):
         raise SystemExit(f"make_session.py: the steps file has only {len(steps)} samples")
     lines = ["H"]  # the untrained weights
     lines += [f"T {label} {sample.hex()}" for label, sample in steps[:n_train]]
-    lines += ["H", "S"] if checkpoint else ["H"]  # checkpoint the trained weights
+    lines += ["H", "S"]  # checkpoint the trained weights
     lines += [f"T {label} {sample.hex()}" for label, sample in steps[n_train:n_train + 8]]
-    lines += ["H", "R", "H"] if checkpoint else ["H"]  # one more batch, and back: same hash
+    lines += ["H", "R", "H"]  # one more batch, and back: the hash after R equals the one at S
     lines.append("X unknown command")
     lines.append("P " + steps[0][1].hex()[:-2])  # one byte short
     lines += [f"P {sample.hex()}" for _, sample in steps[n_train:n_train + n_predict]]
@@ -52,12 +52,11 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--train", type=int, default=56)
     ap.add_argument("--predict", type=int, default=4)
-    ap.add_argument("--checkpoint", action="store_true", help="save (S) and restore (R) too")
     args = ap.parse_args(argv)
     with open(args.steps, "rb") as f:
         steps = read_steps(f.read())
     with open(args.out, "w") as f:
-        f.write("\n".join(session_lines(steps, args.train, args.predict, args.checkpoint)) + "\n")
+        f.write("\n".join(session_lines(steps, args.train, args.predict)) + "\n")
 
 
 if __name__ == "__main__":
