@@ -2,7 +2,7 @@
 sparse update, and sparse update + operator reordering (the paper's table columns), ours beside
 the paper's, with the SRAM split, flash, and the goal (<= 0.85x the paper's sparse + reorder).
 
-    python -m bench.memory [--models NAME ...] [--board an386|an500|none]
+    python -m bench.memory [--models NAME ...] [--no-firmware]
 
 Prints tables and writes bench/results/memory.json, memory.png (ours vs paper per column) and
 memory_timeline.png (live bytes over the MobileNetV2 training step).
@@ -19,11 +19,14 @@ What each number is (all planned by converter/autodiff.py at run time, nothing s
   table does not say which scheme it used. mnist_cnn has no paper scheme: the converter's
   default scheme, ours only.
 - peak SRAM = arena (activations + gradients peak, updated weights, optimizer state, op data)
-  + runtime structures (the session structure; with a firmware run also the board's other
-  static RAM) + stack. The stack is measured only on the training firmware, which runs the demo
-  model (mnist_cnn); for the zoo models it is "not measured" and excluded from their totals.
-- flash: the extended model file (weights / training program / rest) + code of the training
-  firmware (text + data of train_demo.elf less its embedded model and steps file).
+  + runtime structures (the session structure and the firmware's other static RAM) + stack,
+  the last two measured by training each model's sparse + reorder program for a few steps in
+  its own firmware (bench/memfw) on the first board whose RAM holds the plan (an386 = Nano 33
+  BLE stand-in, else an500 = STM32F746 stand-in), losses compared with the host. The stack is
+  used for every column; a model that runs on no board has "not measured" and no stack in its
+  totals.
+- flash: the extended model file (weights / training program / rest) + code (that firmware's
+  text + data less the embedded model and samples).
 """
 from __future__ import annotations
 
@@ -32,8 +35,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,104 +94,56 @@ def plan_columns(model: bytes, scheme) -> dict:
     return out, ext
 
 
-# ---- training firmware (demo model): runtime structures, stack, code size -------------------
-
-def _nm_size(elf: Path, symbol: str) -> int | None:
-    text = subprocess.run(["arm-none-eabi-nm", "-C", "-S", str(elf)], capture_output=True,
-                          text=True).stdout
-    m = re.search(rf"^[0-9a-f]+ ([0-9a-f]+) \w .*\b{symbol}$", text, re.M)
-    return int(m.group(1), 16) if m else None
-
-
-def firmware_numbers(board: str, workdir: Path) -> dict:
-    """Build examples/firmware/train (demo model) for `board`, run it in QEMU, and read what a
-    board needs besides the arena. Returns {"error": ...} if it cannot be built or run."""
-    from tflm_train import firmware
-    from tflm_train.footprint import elf_image_bytes, embeds
-
-    try:
-        built = firmware.build(board)
-        elf = workdir / f"train_demo_{board}.elf"
-        shutil.copyfile(built, elf)  # bazel-bin is shared with every other build
-        flags = subprocess.run(["arm-none-eabi-readelf", "-A", str(elf)], capture_output=True,
-                               text=True).stdout
-        if {"an386": "VFPv4-D16", "an500": "FPv5"}[board] not in flags:
-            return {"error": f"{built} is not an {board} build (bazel-bin replaced meanwhile?)"}
-        proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board,
-                               str(elf)], capture_output=True, text=True, timeout=600)
-    except Exception as exc:  # no Bazel / toolchain / QEMU: the columns say "not measured"
-        return {"error": f"{type(exc).__name__}: {str(exc)[-500:]}"}
-    text = proc.stdout + proc.stderr
-    session = re.search(r"\[train\] arena planned (\d+) of (\d+) bytes, session (\d+) bytes", text)
-    stack = re.search(r"\[train\] stack high-water (\d+) of (\d+) bytes", text)
-    ram = re.search(r"data (\d+), bss (\d+), stack reserve (\d+), heap (\d+)", text)
-    if proc.returncode != 0 or not (session and stack and ram):
-        return {"error": f"firmware run failed (exit {proc.returncode}): {text[-500:]}"}
-    size = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True,
-                          text=True).stdout.splitlines()[1].split()
-    data, bss, heap = int(ram.group(1)), int(ram.group(2)), int(ram.group(4))
-    arena_static = _nm_size(elf, "g_arena") or int(session.group(2))
-    session_static = _nm_size(elf, "g_session") or 0
-    demo = firmware.DEMO_DIR
-    embedded = [f for f in ("model.tflite", "steps.bin") if embeds(elf, (demo / f).read_bytes())]
-    image = elf_image_bytes(elf)
-    return {
-        "board": board, "elf": f"bazel-bin/examples/firmware/train/train_demo.elf ({board})",
-        "planned_arena_bytes": int(session.group(1)),
-        "session_bytes": int(session.group(3)),
-        # data + bss + heap other than the arena and the session storage buffers
-        "board_static_bytes": data + bss + heap - arena_static - session_static,
-        "stack_high_water_bytes": int(stack.group(1)),
-        "stack_reserve_bytes": int(stack.group(2)),
-        "image_bytes": image,
-        "code_bytes": image - sum(len((demo / f).read_bytes()) for f in embedded),
-        "embedded_inputs_subtracted": embedded,
-        "text_bytes": int(size[0]),
-    }
-
-
 # ---- one model's row ---------------------------------------------------------------------------
 
-def model_row(name: str, fw: dict) -> dict:
+def _schemes(name: str, model: bytes):
+    from bench import zoo
+    scheme = zoo.scheme(name)
+    if scheme is not None:
+        return scheme, "paper ~50 KB scheme (bench/zoo/schemes.py)"
+    from tflm_train.converter.graph import build_graph
+    from tflm_train.converter.scheme import default_scheme
+    from tflm_train.converter.tflite_io import read_model
+    return (default_scheme(build_graph(read_model(model))),
+            "converter default scheme (no paper scheme for this model)")
+
+
+def model_row(name: str, model: bytes, scheme, source: str, plans: dict, ext: bytes,
+              fw: dict, fw_any: dict | None) -> dict:
+    """One model: planned columns + what its firmware run measured (fw; fw_any: another
+    model's run, for the model-independent runtime structures when this one did not run)."""
     from bench import zoo
     from tflm_train.footprint import flash_split, session_bytes
 
-    model = zoo.load(name)
-    scheme = zoo.scheme(name)
-    source = "paper ~50 KB scheme (bench/zoo/schemes.py)" if scheme else \
-        "converter default scheme (no paper scheme for this model)"
-    if scheme is None:
-        from tflm_train.converter.graph import build_graph
-        from tflm_train.converter.scheme import default_scheme
-        from tflm_train.converter.tflite_io import read_model
-        scheme = default_scheme(build_graph(read_model(model)))
-    plans, ext = plan_columns(model, scheme)
     measured = "error" not in fw
-    if measured:
-        runtime = fw["session_bytes"] + fw["board_static_bytes"]
-        runtime_note = (f"session structure on {fw['board']} ({fw['session_bytes']} B) + board "
-                        f"static RAM ({fw['board_static_bytes']} B), from the training firmware")
+    ref = fw if measured else fw_any
+    if ref is not None:
+        runtime = ref["session_bytes"] + ref["board_static_bytes"]
+        runtime_note = (f"session structure ({ref['session_bytes']} B) + the firmware's other "
+                        f"static RAM ({ref['board_static_bytes']} B) on {ref['board']}, measured"
+                        + ("" if measured else " with another model (model-independent)"))
     else:
         runtime = session_bytes()
-        runtime_note = "tt_session_size() of the host (x86-64) build; firmware not measured"
-    stack = fw["stack_high_water_bytes"] if measured and name == "mnist_cnn" else None
-    stack_note = (f"measured: training firmware high-water on {fw['board']}" if stack else
-                  "not measured (the training firmware runs the demo model only)" +
-                  (f"; demo model's high-water: {fw['stack_high_water_bytes']} B"
-                   if measured else ""))
+        runtime_note = "tt_session_size() of the host (x86-64) build; no firmware run"
+    stack = fw["stack_high_water_bytes"] if measured else None
+    stack_note = (f"measured: stack high-water of {fw['steps']} training steps on {fw['board']}"
+                  " (sparse + reorder program; used for every column)" if measured else
+                  f"not measured ({fw['error'][:160]})")
     totals = {v: p["arena_bytes"] + (runtime or 0) + (stack or 0) for v, p in plans.items()}
     flash = flash_split(ext)
-    code = fw.get("code_bytes")
+    code = ref["code_bytes"] if ref else None
     row = {"description": zoo.DESCRIPTIONS[name], "model_bytes": len(model),
            "scheme": _scheme_dict(scheme), "scheme_source": source,
-           "plans": plans, "runtime_structures_bytes": runtime, "runtime_note": runtime_note,
+           "plans": plans, "firmware": fw,
+           "runtime_structures_bytes": runtime, "runtime_note": runtime_note,
            "stack_bytes": stack, "stack_note": stack_note,
            "peak_sram_bytes": totals,
            "peak_sram_includes_stack": stack is not None,
            "flash": {**flash, "code": code,
                      "total": flash["model_file"] + (code or 0),
-                     "code_note": "training firmware text + data less embedded demo inputs"
-                     if code is not None else "not measured (no training firmware ELF)"}}
+                     "code_note": "text + data of the training firmware less its embedded "
+                                  "model and samples" if code is not None else
+                                  "not measured (no firmware run)"}}
     paper = PAPER_KB.get(name)
     if paper:
         row["paper_kb"] = paper
@@ -219,7 +172,7 @@ def _print(headers: list[str], rows: list[list[str]], title: str) -> None:
         print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
 
 
-def print_tables(rows: dict, fw: dict) -> None:
+def print_tables(rows: dict) -> None:
     lines = []
     for name, r in rows.items():
         p = r.get("paper_kb", {})
@@ -236,8 +189,9 @@ def print_tables(rows: dict, fw: dict) -> None:
             "vs paper", f"<= {GOAL}x", "inference", "flash model", "code"], lines,
            "peak SRAM, KB (ours = arena + runtime structures [+ stack]); paper = Lin et al. "
            "2022 table, scheme unknown; ours at the paper's ~50 KB schemes")
-    print("  * stack not measured for this model (not included); n/m = not measured; "
-          "mcunet_like is an APPROXIMATION of MCUNet-5FPS")
+    if not all(r["peak_sram_includes_stack"] for r in rows.values()):
+        print("  * stack not measured for this model (not included in its totals)")
+    print("  n/m = not measured; mcunet_like is an APPROXIMATION of MCUNet-5FPS")
     lines = []
     for name, r in rows.items():
         for c in ("sparse_reorder", "sparse", "full_update"):
@@ -251,12 +205,19 @@ def print_tables(rows: dict, fw: dict) -> None:
             "op data", "(per-channel)", "runtime", "stack"], lines,
            "SRAM split, KB (held grads: whole weight gradients kept without reordering, part of "
            "act+grads)")
-    if "error" in fw:
-        print(f"training firmware: not measured ({fw['error'][:200]})")
-    else:
-        print(f"training firmware ({fw['board']}, demo model): session {fw['session_bytes']} B, "
-              f"board static RAM {fw['board_static_bytes']} B, stack high-water "
-              f"{fw['stack_high_water_bytes']} B, code {fw['code_bytes']} B")
+    lines = []
+    for name, r in rows.items():
+        f = r["firmware"]
+        lines.append([name] + ([f["error"][:90]] if "error" in f else [
+            f["board"], f"{f['planned_arena_bytes']:,}", f"{f['firmware_arena_bytes']:,}",
+            str(f["session_bytes"]), str(f["board_static_bytes"]),
+            str(f["stack_high_water_bytes"]), f"{f['code_bytes']:,}", f"{f['image_bytes']:,}",
+            str(f["losses_equal_host"])[:20]]))
+    width = max(len(x) for x in lines)
+    lines = [x + [""] * (width - len(x)) for x in lines]
+    _print(["model", "board", "arena planned", "firmware arena", "session", "static",
+            "stack", "code", "flash image", "losses == host"][:width], lines,
+           "training firmware runs (bench/memfw, sparse + reorder program, bytes)")
 
 
 def plot_columns(rows: dict, path: Path) -> None:
@@ -279,7 +240,7 @@ def plot_columns(rows: dict, path: Path) -> None:
         ax.set_title(LABELS[c])
         ax.set_ylabel("peak SRAM (KB)")
     axes[0].legend(fontsize=8)
-    fig.suptitle("training-step peak SRAM, ours (planned arena + runtime, stack not measured) vs "
+    fig.suptitle("training-step peak SRAM, ours (planned arena + runtime structures + stack) vs "
                  "paper (scheme unknown; ours at its ~50 KB schemes; mcunet = approximation)",
                  fontsize=9)
     fig.tight_layout()
@@ -335,23 +296,31 @@ def plot_timeline(name: str, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    from bench import zoo
+    from bench import memfw, zoo
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="*", default=list(zoo.NAMES), choices=list(zoo.NAMES))
-    p.add_argument("--board", choices=("an386", "an500", "none"), default="an386",
-                   help="board for the training firmware run (none: runtime from the host "
-                        "library, stack and code not measured)")
+    p.add_argument("--no-firmware", action="store_true",
+                   help="planner only: no Bazel / QEMU (runtime structures from the host "
+                        "library; stack and code not measured)")
     p.add_argument("--out", type=Path, default=RESULTS / "memory.json")
     args = p.parse_args(argv)
 
-    fw = {"error": "skipped (--board none)"}
-    if args.board != "none":
-        print(f"building and running the training firmware ({args.board}) ...", flush=True)
+    names = args.models
+    models = {n: zoo.load(n) for n in names}
+    schemes = {n: _schemes(n, models[n]) for n in names}
+    planned = {n: plan_columns(models[n], schemes[n][0]) for n in names}
+    if args.no_firmware:
+        fws = {n: {"error": "skipped (--no-firmware)"} for n in names}
+    else:
+        print("building and running the training firmware per model (bench/memfw) ...",
+              flush=True)
         with tempfile.TemporaryDirectory() as d:
-            fw = firmware_numbers(args.board, Path(d))
-    rows = {name: model_row(name, fw) for name in args.models}
-    print_tables(rows, fw)
+            fws = memfw.measure({n: planned[n][1] for n in names}, Path(d))
+    fw_any = next((f for f in fws.values() if "error" not in f), None)
+    rows = {n: model_row(n, models[n], *schemes[n], *planned[n], fws[n], fw_any)
+            for n in names}
+    print_tables(rows)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     plots = {"columns": args.out.with_suffix(".png")}
@@ -376,7 +345,7 @@ def main(argv=None) -> int:
         "notes": [" ".join(item.split()) for item in __doc__.split("What each number is")[1]
                   .split("\n- ")[1:]] + [PAPER_NOTE, "KB = 1024 bytes"],
         "goal": f"sparse_reorder peak SRAM <= {GOAL} x the paper's sparse + reorder",
-        "firmware": fw,
+        "firmware_arena_bytes": memfw.BOARD_ARENA,
         "plots": {k: str(v.relative_to(ROOT)) if v.is_relative_to(ROOT) else str(v)
                   for k, v in plots.items()},
         "models": rows,

@@ -1,6 +1,7 @@
 """bench/memory: planning variants (full update, sparse, sparse + reorder) ordered as they must
 be, the no-reorder variant holding exactly the whole weight + bias gradients, and the JSON."""
 import json
+import shutil
 
 import pytest
 
@@ -41,10 +42,10 @@ def _weight_nbytes(model: bytes, t: int) -> int:
 
 def test_json_fields(tmp_path):
     out = tmp_path / "memory.json"
-    assert main(["--models", "mnist_cnn", "--board", "none", "--out", str(out)]) == 0
+    assert main(["--models", "mnist_cnn", "--no-firmware", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["bench"] == "memory" and doc["command"].startswith("python -m bench.memory")
-    assert "error" in doc["firmware"]  # --board none: not measured, and said so
+    assert "error" in doc["models"]["mnist_cnn"]["firmware"]  # skipped: said so
     row = doc["models"]["mnist_cnn"]
     for c in COLUMNS + ("inference_only",):
         plan = row["plans"][c]
@@ -56,3 +57,19 @@ def test_json_fields(tmp_path):
     assert row["flash"]["code"] is None and row["flash"]["model_file"] > 0
     assert "paper_kb" not in row  # the demo CNN has no paper numbers
     assert (tmp_path / "memory.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bazel") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs Bazel and QEMU")
+def test_firmware_measures_stack(tmp_path):
+    # bench/memfw: the demo model's plan trains on the Nano 33 BLE stand-in, as on the host
+    from bench import memfw
+    ext = tflm_train.convert(zoo.load("mnist_cnn"))
+    run = memfw.measure({"mnist_cnn": ext}, tmp_path)["mnist_cnn"]
+    assert "error" not in run, run
+    assert run["board"] == "an386" and run["losses_equal_host"] is True
+    assert run["planned_arena_bytes"] == tflm_train.memory_report(ext).arena_bytes
+    assert 0 < run["stack_high_water_bytes"] < run["stack_reserve_bytes"]
+    assert 0 < run["session_bytes"] <= 1024 and run["code_bytes"] > 10_000
+    assert not memfw.INPUTS.exists()  # inputs never left behind for others' builds
