@@ -67,7 +67,7 @@ static_assert(sizeof(Control) <= 4096, "bookkeeping fits __noinit");
 
 Control& control() { return *reinterpret_cast<Control*>(__noinit_start); }
 
-alignas(16) uint8_t g_arena[48 * 1024];
+alignas(16) uint8_t g_arena[64 * 1024];
 tflm_train::Session g_session;
 alignas(512) void (*g_vectors[kVectors])(void);
 
@@ -214,7 +214,7 @@ void FirstBoot(Control& c) {
   c.commit_ticks = static_cast<uint32_t>(g_last_program_tick - t0);
   c.good = Expected{info.sequence, 2, TrainedCrc()};
   c.magic = kControlMagic;
-  board_printf("[cut] %s: model id 0x%08lx, %lu trained bytes; uncut save %lu ticks, commit at "
+  board_printf("[cut] %s: model id 0x%08lx, %lu payload bytes; uncut save %lu ticks, commit at "
                "tick %lu; %d cut points, mode %d\n",
                board_name(), static_cast<unsigned long>(info.model_id),
                static_cast<unsigned long>(info.payload_bytes),

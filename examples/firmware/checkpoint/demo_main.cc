@@ -17,7 +17,7 @@ using tflm_train::CheckpointStatus;
 
 constexpr uint32_t kStepsPerBoot = 4;
 
-alignas(16) uint8_t g_arena[48 * 1024];
+alignas(16) uint8_t g_arena[64 * 1024];
 tflm_train::Session g_session;
 
 int Fail(const char* what, const char* detail) {
