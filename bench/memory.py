@@ -71,7 +71,20 @@ def plan_columns(model: bytes, scheme) -> dict:
     from tflm_train.converter.tflite_io import read_model
     from tflm_train.converter.variants import VARIANTS, plan_variant
 
-    n_ops = len(build_graph(read_model(model)).ops)
+    graph = build_graph(read_model(model))
+    n_ops = len(graph.ops)
+
+    def trained_only(program) -> int:
+        # what the updated tensors would take with only the trained output channels in SRAM
+        # (biases whole): the bound for partial-channel weight storage
+        total = 0
+        for layer in program.layers:
+            w = graph.tensors[layer.weight_tensor]
+            total += w.nbytes // layer.out_channels * layer.weight_channels
+            if layer.update_bias and layer.bias_tensor >= 0:
+                total += graph.tensors[layer.bias_tensor].nbytes
+        return total
+
     out = {}
     for v in VARIANTS:
         step = plan_variant(model, scheme, v)
@@ -81,6 +94,7 @@ def plan_columns(model: bytes, scheme) -> dict:
                   "activations_gradients_bytes": p.arena_bytes - p.persistent_bytes,
                   "held_gradient_bytes": held,  # inside activations_gradients (no reordering)
                   "updated_weight_bytes": step.updated_weight_bytes,
+                  "trained_channel_bytes": trained_only(p),
                   "optimizer_state_bytes": step.optimizer_state_bytes,
                   "op_data_bytes": step.op_data_bytes,
                   "per_channel_data_bytes": max(0, step.op_data_bytes - OP_STATE_BYTES * n_ops),
@@ -198,13 +212,15 @@ def print_tables(rows: dict) -> None:
             p = r["plans"][c]
             lines.append([f"{name} {LABELS[c]}", _kb(p["arena_bytes"]),
                           _kb(p["activations_gradients_bytes"]), _kb(p["held_gradient_bytes"]),
-                          _kb(p["updated_weight_bytes"]), _kb(p["optimizer_state_bytes"]),
+                          _kb(p["updated_weight_bytes"]), _kb(p["trained_channel_bytes"]),
+                          _kb(p["optimizer_state_bytes"]),
                           _kb(p["op_data_bytes"]), _kb(p["per_channel_data_bytes"]),
                           _kb(r["runtime_structures_bytes"]), _kb(r["stack_bytes"])])
-    _print(["model / column", "arena", "act+grads", "(held grads)", "upd. weights", "opt. state",
+    _print(["model / column", "arena", "act+grads", "(held grads)", "upd. weights",
+            "(trained ch.)", "opt. state",
             "op data", "(per-channel)", "runtime", "stack"], lines,
            "SRAM split, KB (held grads: whole weight gradients kept without reordering, part of "
-           "act+grads)")
+           "act+grads; trained ch.: updated weights if only the trained channels were in SRAM)")
     lines = []
     for name, r in rows.items():
         f = r["firmware"]
