@@ -75,6 +75,15 @@ void delay(unsigned long ms) {
   }
 }
 
+void NVIC_SystemReset() {
+  board_flush();
+  __asm volatile("dsb" ::: "memory");
+  *reinterpret_cast<volatile uint32_t*>(0xE000ED0Cu) = 0x05FA0004u;  // AIRCR: VECTKEY|SYSRESETREQ
+  __asm volatile("dsb" ::: "memory");
+  for (;;) {
+  }
+}
+
 int main() {
   BoardInitOptions options;
   // The checkpoint region (TflmTrain::save) lies outside the read-only MPU flash window.

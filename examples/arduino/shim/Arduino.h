@@ -25,6 +25,11 @@ unsigned long millis();
 unsigned long micros();
 void delay(unsigned long ms);
 
+// CMSIS system reset (Arduino cores for Cortex-M expose CMSIS): the board restarts as after a
+// power cut, RAM contents are lost, flash (checkpoints) is kept. The host twin cannot restart:
+// there it ends the program.
+[[noreturn]] void NVIC_SystemReset();
+
 // Output formatting shared by every stream (Arduino's Print): integers in a base, floats with a
 // number of decimals (default 2), strings; println adds "\r\n".
 class Print {

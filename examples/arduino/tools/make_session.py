@@ -45,6 +45,15 @@ def session_lines(steps, n_train: int, n_predict: int):
     return lines
 
 
+def reboot_lines(steps):
+    """One mini-batch, save, reboot, then check the weights came back from the checkpoint.
+    Bytes that arrive while the board restarts are lost (as on a real board; the shim also reads
+    up to 64 bytes ahead), so blank lines, which the sketch ignores, follow the reboot."""
+    lines = [f"T {label} {sample.hex()}" for label, sample in steps[:8]]
+    lines += ["H", "S", "B"] + [""] * 100 + ["H", "P " + steps[8][1].hex()]
+    return lines
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -52,11 +61,13 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--train", type=int, default=56)
     ap.add_argument("--predict", type=int, default=4)
+    ap.add_argument("--reboot", action="store_true", help="write the reboot session instead")
     args = ap.parse_args(argv)
     with open(args.steps, "rb") as f:
         steps = read_steps(f.read())
     with open(args.out, "w") as f:
-        f.write("\n".join(session_lines(steps, args.train, args.predict)) + "\n")
+        lines = reboot_lines(steps) if args.reboot else session_lines(steps, args.train, args.predict)
+        f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@
 //                     only between mini-batches.  reply: OK S <steps> <slot> <sequence>
 //   R                 restore the newest checkpoint (as setup() does after a reset).
 //                     reply: OK R <steps> <slot> <sequence>
+//   B                 reboot now, as a power cut would: RAM is lost, the checkpoint is not.
+//                     reply: OK B, then READY ... after the restart (bytes sent meanwhile are lost)
 //   anything else     reply: ERR <reason>
 // After reset the sketch restores the newest checkpoint if there is one, then prints
 // "READY <input bytes> <classes> arena <planned arena bytes> steps <restored steps, or 0>"
@@ -137,6 +139,12 @@ void handleRestore() {
   printCheckpoint("OK R ");
 }
 
+void handleReboot() {
+  Serial.println("OK B");
+  Serial.flush();
+  NVIC_SystemReset();
+}
+
 void handleLine() {
   if (lineTooLong) return reply("line too long");
   if (lineLength == 0) return;
@@ -152,8 +160,10 @@ void handleLine() {
       return handleSave();
     case 'R':
       return handleRestore();
+    case 'B':
+      return handleReboot();
     default:
-      return reply("unknown command (T, P, H, S, R)");
+      return reply("unknown command (T, P, H, S, R, B)");
   }
 }
 
