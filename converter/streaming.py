@@ -81,12 +81,14 @@ def _streamable(graph: Graph, op: Op) -> bool:
     return True
 
 
-def _links(graph: Graph, keep: set[int], pos: int) -> bool:
+def _links(graph: Graph, keep: set[int], pos: int, frozen_out: set[int]) -> bool:
     """Whether graph.ops[pos]'s output can stream into graph.ops[pos + 1]."""
     if pos + 1 >= len(graph.ops):
         return False
     op, nxt = graph.ops[pos], graph.ops[pos + 1]
     if not (_streamable(graph, op) and _streamable(graph, nxt)):
+        return False
+    if op.index in frozen_out or nxt.index in frozen_out:
         return False
     t = op.outputs[0]
     if t in keep or t in graph.inputs or t in graph.outputs:
@@ -99,12 +101,14 @@ def _links(graph: Graph, keep: set[int], pos: int) -> bool:
     return nxt.kind == "ADD" or nxt.inputs[0] == t
 
 
-def find_chains(graph: Graph, keep: set[int]) -> list[Chain]:
-    """Maximal runs of streamable consecutive ops whose inner tensors nobody else needs."""
+def find_chains(graph: Graph, keep: set[int], excluded: set[int] = frozenset()) -> list[Chain]:
+    """Maximal runs of streamable consecutive ops whose inner tensors nobody else needs.
+    `excluded`: op indices that must run whole (ops whose weights the step updates: their
+    filter may be split between SRAM and flash, which the row kernel does not take)."""
     chains, pos = [], 0
     while pos < len(graph.ops):
         end = pos
-        while _links(graph, keep, end):
+        while _links(graph, keep, end, excluded):
             end += 1
         start = pos
         if graph.ops[start].kind == "ADD":  # the kernel cannot tell which operand a head streams
@@ -204,7 +208,8 @@ def choose_streams(graph: Graph, program: Program,
     forward still counts (headroom that later backward savings expose). Start from every
     maximal chain streamed whole or from none, whichever scores better, then greedily toggle
     single cuts while the score drops. `plan_of` plans a program (it may modify it)."""
-    chains = find_chains(graph, kept_tensors(graph, program, reads_writes))
+    updated = {layer.op_index for layer in program.layers if layer.weight_channels}
+    chains = find_chains(graph, kept_tensors(graph, program, reads_writes), updated)
     if not chains:
         return program
 
