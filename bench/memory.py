@@ -181,9 +181,9 @@ def _kb(n) -> str:
 def _print(headers: list[str], rows: list[list[str]], title: str) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print(f"\n{title}")
-    print("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(headers, widths))))
-    for r in rows:
-        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    for cells in [headers] + rows:  # first column left-aligned, numbers right-aligned
+        print("  ".join(c.rjust(w) if i else c.ljust(w)
+                        for i, (c, w) in enumerate(zip(cells, widths))))
 
 
 def print_tables(rows: dict) -> None:

@@ -15,7 +15,7 @@ from .program import Opcode, Program
 from .scheme import SparseUpdate, resolve
 from .tflite_io import read_model
 
-#: bench/memory columns, smallest plan first is not implied: see plan_variant
+#: what plan_variant can plan (bench/memory's columns plus inference for reference)
 VARIANTS = ("inference_only", "full_update", "sparse", "sparse_reorder")
 
 
