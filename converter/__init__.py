@@ -6,12 +6,12 @@ from __future__ import annotations
 import struct
 from dataclasses import asdict, dataclass
 
-from .autodiff import CompiledStep, compile_step
+from .autodiff import CompiledStep, compile_step, trained_bytes
 from .errors import BudgetError, ConversionError, InvalidModelError, UnsupportedOpError
 from .graph import Graph, build_graph
 from .optimizer import LOSSES, SGD
 from .planner import align
-from .program import ALIGNMENT, LAYER_WORDS, METADATA_NAME, Program, decode_header
+from .program import ALIGNMENT, LAYER_WORDS, METADATA_NAME, Layer, Program, decode_header
 from .scheme import SparseUpdate, default_scheme, resolve
 from .tflite_io import get_metadata, read_model, set_metadata, write_model
 
@@ -98,9 +98,11 @@ def memory_report(extended: bytes) -> MemoryReport:
     for i in range(header["n_layers"]):
         base = header["off_layers"] + i * LAYER_WORDS
         weight_t, bias_t, out_channels, weight_channels = words[base + 1:base + 5]
+        layer = Layer(*words[base:base + 6])
+        op = next(o for o in graph.ops if o.index == layer.op_index)
         for t in (weight_t if weight_channels else -1, bias_t):
             if t >= 0:
-                updated += align(graph.tensors[t].nbytes, ALIGNMENT)
+                updated += align(trained_bytes(graph, op, layer, t), ALIGNMENT)
         if words[base + 8] >= 0:
             per_channel = graph.tensors[weight_t].nbytes // out_channels
             state += align(4 * weight_channels * per_channel, ALIGNMENT)

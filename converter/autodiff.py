@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import qas
+from . import channel_data, qas
 from .errors import ConversionError, UnsupportedOpError
 from .graph import Graph, Op
 from .ops import OPS
@@ -55,17 +55,6 @@ def activation_mask_bounds(op: Op, graph: Graph) -> tuple[int, int] | None:
     lo = max(-128, _quantize_bound(low, scale, zp))
     hi = 128 if high is None else min(127, _quantize_bound(high, scale, zp))
     return lo, hi
-
-
-def _per_channel_words(graph: Graph, op: Op) -> int:
-    """int32 words of per-channel requantisation data the runtime prepares for this op."""
-    if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        w = graph.tensors[op.inputs[1]]
-        return 2 * (w.shape[-1] if op.kind == "DEPTHWISE_CONV_2D" else w.shape[0])
-    if op.kind == "FULLY_CONNECTED":
-        w = graph.tensors[op.inputs[1]]
-        return 2 * w.shape[0] if w.scale is not None and len(w.scale) > 1 else 0
-    return 0
 
 
 def _scratch_elements(graph: Graph, op: Op) -> int:
@@ -180,7 +169,25 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
             else:  # nothing else reads the int8 output again: keep 1 bit per element instead
                 mask = new_tensor(DType.INT8, (elements(out) + 7) // 8)
                 instructions.append(Instruction(Opcode.MASK_GRAD, [g_out, mask, out, *bounds]))
-        if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+        if _in_place_depthwise(graph, op, data_in, downstream, grad, updated):
+            # bias update first: it reads the output gradient the in-place pass overwrites
+            if op.index in updated:
+                u = updated[op.index][1]
+                layers.append(_layer(graph, u, scheme, floats))
+                instructions.append(Instruction(Opcode.BIAS_UPDATE,
+                                                [op.index, g_out, len(layers) - 1]))
+            w = graph.tensors[op.inputs[1]]
+            channels = graph.tensors[out].shape[-1]
+            scales_at = len(floats)
+            floats.extend(np.broadcast_to(w.scale.astype(np.float32), (channels,)).tolist())
+            positions = int(np.prod(graph.tensors[out].shape[:-1]))
+            taps = int(np.prod(w.shape[1:3]))
+            group = max(1, min(channels, _INPLACE_GROUP_BYTES // (8 * positions + taps)))
+            scratch = new_tensor(DType.FLOAT32, 2 * positions * group + (taps * group + 3) // 4)
+            instructions.append(Instruction(Opcode.DEPTHWISE_GRAD_IN_PLACE,
+                                            [op.index, g_out, scratch, scales_at, group]))
+            grad[data_in] = g_out
+        elif op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             if data_in in downstream:
                 target, temporary = input_grad_target(data_in)
                 w = graph.tensors[op.inputs[1]]
@@ -262,6 +269,25 @@ def _layer(graph: Graph, u: LayerUpdate, scheme: SparseUpdate, floats: list[floa
     return layer
 
 
+# Channel group of DEPTHWISE_GRAD_IN_PLACE: its gathered scratch stays <= 8 KB.
+_INPLACE_GROUP_BYTES = 8192
+
+
+def _in_place_depthwise(graph: Graph, op: Op, data_in: int, downstream: set[int], grad: dict,
+                        updated: dict) -> bool:
+    """A depthwise conv (multiplier 1, output shaped like its input) whose input gradient can
+    overwrite its output gradient: nothing else contributes to the input's gradient and its
+    weights are not updated (their update would need the output gradient afterwards)."""
+    if op.kind != "DEPTHWISE_CONV_2D" or data_in not in downstream or data_in in grad:
+        return False
+    if len(graph.consumers(data_in)) != 1:
+        return False
+    x, y = graph.tensors[data_in], graph.tensors[op.outputs[0]]
+    if x.shape != y.shape or len(y.shape) != 4:
+        return False
+    return not (op.index in updated and updated[op.index][1].weight_channels)
+
+
 def _fusable_mean(graph: Graph, op: Op, downstream: set[int]) -> bool:
     """A spatial MEAN whose input only it reads, produced by a CONV_2D on the gradient path:
     MEAN_HEAD_BACKWARD then replaces the MEAN's broadcast input gradient."""
@@ -314,6 +340,21 @@ def _emit_mean_head(graph, op, g_mean, updated, scheme, downstream, layers, floa
                                      scales_at]))
     if temporary:
         instructions.append(Instruction(Opcode.GRAD_ACCUMULATE, [g_in, grad[data_in]]))
+
+
+def split_rows(op: Op, layer: Layer) -> int | None:
+    """Leading output-channel rows a partially trained conv/FC keeps in SRAM (its other rows
+    stay in flash), or None when the weight tensor is held whole (or not at all)."""
+    if op.kind in ("CONV_2D", "FULLY_CONNECTED") and 0 < layer.weight_channels < layer.out_channels:
+        return layer.weight_channels
+    return None
+
+
+def trained_bytes(graph: Graph, op: Op, layer: Layer, t: int) -> int:
+    """SRAM bytes of trained tensor t of `layer` (tflm_train/runtime Session::trained_bytes)."""
+    rows = split_rows(op, layer) if t == layer.weight_tensor else None
+    whole = graph.tensors[t].nbytes
+    return whole if rows is None else whole // layer.out_channels * rows
 
 
 def _read_backward(graph: Graph, instructions: list[Instruction], t: int) -> bool:
@@ -371,8 +412,10 @@ def _reads_writes(graph: Graph, program: Program | None, ins: Instruction,
     if ins.opcode == Opcode.MEAN_HEAD_BACKWARD:
         op = graph.ops[_op_pos(graph, a[0])]
         weights = a[6] >= 0 and (program is None or program.layers[a[6]].weight_channels > 0)
+        split = keep_masked and program is not None and a[6] >= 0 and \
+            split_rows(op, program.layers[a[6]]) is not None
         saved = ([op.inputs[0]] if weights else []) + \
-            ([op.outputs[0]] if keep_masked and a[3] >= 0 else [])
+            ([op.outputs[0]] if keep_masked and (a[3] >= 0 or split) else [])
         buffers = [t for t in (a[2], a[3], a[4], a[5]) if t >= 0]
         return [a[1], *buffers, *saved], [t for t in (a[2], a[4], a[5]) if t >= 0]
     if ins.opcode == Opcode.FORWARD:
@@ -385,6 +428,8 @@ def _reads_writes(graph: Graph, program: Program | None, ins: Instruction,
         return [a[0], a[1]], [a[1]]
     if ins.opcode == Opcode.ACTIVATION_GRAD:
         return [a[0], a[1]], [a[0]]
+    if ins.opcode == Opcode.DEPTHWISE_GRAD_IN_PLACE:
+        return [a[1], a[2]], [a[1], a[2]]
     if ins.opcode == Opcode.INPUT_GRAD_AT:
         return [a[1]], [a[2]]
     if ins.opcode == Opcode.INPUT_GRAD:
@@ -395,7 +440,11 @@ def _reads_writes(graph: Graph, program: Program | None, ins: Instruction,
         return [a[1]], []
     if ins.opcode == Opcode.WEIGHT_UPDATE:
         op = graph.ops[_op_pos(graph, a[0])]
-        return [a[1], op.inputs[0], a[3]], [a[3]]
+        # A filter split between SRAM and flash is never streamed: keeping its output whole
+        # (and its input, read anyway) isolates the op from every chain.
+        split = keep_masked and program is not None and \
+            split_rows(op, program.layers[a[2]]) is not None
+        return [a[1], op.inputs[0], a[3], *([op.outputs[0]] if split else [])], [a[3]]
     if ins.opcode == Opcode.STREAM_CHAIN:
         from .streaming import stream_reads_writes
         return stream_reads_writes(graph, ins)
@@ -418,24 +467,23 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
             lambda p: _plan_memory(graph, p, updates, optimizer, reorder=reorder))
     program = _insert_masks(graph, program)
     n_model = program.n_model_tensors
-    # Persistent region: prepared op state, per-channel requantisation data, updated tensors.
+    # Persistent region: prepared op state, updated tensors (per-channel requantisation data is
+    # in the program, in flash: channel_data.py).
     offset = 0
-    op_state, op_channel = [], []
+    op_state = []
     for op in graph.ops:
         op_state.append(offset)
         offset += OP_STATE_BYTES
-    for op in graph.ops:
-        words = _per_channel_words(graph, op)
-        op_channel.append(offset if words else -1)
-        offset = align(offset + 4 * words, ALIGNMENT)
+    offset = align(offset, ALIGNMENT)
     op_data_bytes = offset
     model_offsets = [-1] * n_model
     for layer in program.layers:
-        # A bias-only layer reads its weights from flash.
+        # A bias-only layer reads its weights from flash; a partial conv/FC keeps its rows.
+        op = graph.ops[_op_pos(graph, layer.op_index)]
         for t in (layer.weight_tensor if layer.weight_channels else -1, layer.bias_tensor):
             if t >= 0:
                 model_offsets[t] = offset
-                offset = align(offset + graph.tensors[t].nbytes, ALIGNMENT)
+                offset = align(offset + trained_bytes(graph, op, layer, t), ALIGNMENT)
     updated_bytes = offset - op_data_bytes
     if optimizer.has_state:
         for layer in program.layers:
@@ -488,7 +536,7 @@ def _plan_memory(graph: Graph, program: Program, updates: list[LayerUpdate],
             raise AssertionError(f"extra tensor {i} was never used")
     program.model_offsets = model_offsets
     program.op_state = op_state
-    program.op_channel_data = op_channel
+    program.op_channel_data, program.channel_words = channel_data.build(graph)
     program.persistent_bytes = persistent
     program.arena_bytes = persistent + peak
     names = [ins.opcode.name for ins in program.instructions]

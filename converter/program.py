@@ -9,12 +9,15 @@ must equal the C++ enum there (a test checks it).
   model tensor table: one word per subgraph-0 tensor: its arena offset, or -1 (constant in
       flash, or unused)
   extra tensor table: 3 words per extra tensor (gradients, scratch): dtype, elements, offset
-  op table: 2 words per subgraph-0 op: arena offset of its prepared state and of its
-      per-channel requantisation data (-1 when it has none)
+  op table: 2 words per subgraph-0 op: arena offset of its prepared state, and word offset of
+      its per-channel requantisation data in the channel-data section (-1 when it has none)
   layer table: LAYER_WORDS words per updated layer (see Layer), including the persistent
       offsets of its optimizer state (momentum / mini-batch gradient sums) or -1
   instruction stream: per instruction: opcode, argument count, arguments
   float pool: QAS factors
+  channel-data section: per op with one, out_channels multipliers then out_channels shifts
+      (converter/channel_data.py); the runtime reads them in place from flash after checking
+      each channel against its own computation
 """
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ import numpy as np
 
 METADATA_NAME = "tflm_train"
 MAGIC = 0x4E525454  # b"TTRN"
-VERSION = 2
-HEADER_WORDS = 24
+VERSION = 3
+HEADER_WORDS = 26
 LAYER_WORDS = 10
 # Size of the runtime's per-op prepared state (OpState in tflm_train/runtime/op_state.h).
 OP_STATE_BYTES = 64
@@ -53,6 +56,8 @@ class Opcode(enum.IntEnum):
                           # layer|-1: the backward of a CONV_2D whose output only feeds a
                           # spatial MEAN, one group of output channels at a time, so the
                           # broadcast gradient of the MEAN input never exists whole
+    DEPTHWISE_GRAD_IN_PLACE = 15  # op_index, grad (output grad in, input grad out), scratch,
+                          # weight-scales float index, channel group
     STREAM_CHAIN = 16     # first op, op count, int8 scratch: ops row by row (converter/streaming.py)
 
 
@@ -111,7 +116,8 @@ class Program:
     model_offsets: list[int] = field(default_factory=list)
     extra: list[ExtraTensor] = field(default_factory=list)
     op_state: list[int] = field(default_factory=list)
-    op_channel_data: list[int] = field(default_factory=list)
+    op_channel_data: list[int] = field(default_factory=list)  # word offsets into channel_words
+    channel_words: list[int] = field(default_factory=list)
     layers: list[Layer] = field(default_factory=list)
     instructions: list[Instruction] = field(default_factory=list)
     n_forward: int = 0
@@ -138,13 +144,15 @@ class Program:
         off_floats = len(words)
         words.extend(struct.unpack(f"<{len(self.floats)}i",
                                    np.asarray(self.floats, dtype="<f4").tobytes()))
+        off_channel = section(self.channel_words)
         header = [MAGIC, VERSION, len(words), self.n_model_tensors, len(self.extra), self.n_ops,
                   len(self.layers), len(self.instructions), self.n_forward, len(self.floats),
                   off_model, off_extra, off_ops, off_layers, off_instr, off_floats,
                   self.persistent_bytes, self.arena_bytes, self.input_tensor,
                   self.output_tensor, self.num_classes, int(self.flags),
-                  len(words) - off_instr - len(self.floats),
-                  struct.unpack("<i", struct.pack("<f", self.momentum))[0]]
+                  off_floats - off_instr,
+                  struct.unpack("<i", struct.pack("<f", self.momentum))[0],
+                  off_channel, len(self.channel_words)]
         words[:HEADER_WORDS] = header
         return struct.pack(f"<{len(words)}i", *words)
 
@@ -154,7 +162,8 @@ class Program:
                 "n_layers", "n_instructions", "n_forward", "n_floats", "off_model",
                 "off_extra", "off_ops", "off_layers", "off_instructions", "off_floats",
                 "persistent_bytes", "arena_bytes", "input_tensor", "output_tensor",
-                "num_classes", "flags", "instruction_words", "momentum_bits"]
+                "num_classes", "flags", "instruction_words", "momentum_bits",
+                "off_channel_data", "channel_data_words"]
 
 
 def decode_header(blob: bytes) -> dict[str, int]:

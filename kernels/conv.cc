@@ -19,8 +19,10 @@ bool ConvPrepare(float input_scale, int32_t input_zero_point, const float* filte
   ResolvePadding(padding, input_dims.h, input_dims.w, filter_dims.h, filter_dims.w, stride,
                  dilation, out_h, out_w, &params->padding);
   params->activation = ActivationRangeInt8(activation, output_scale, output_zero_point);
-  PerChannelMultipliers(input_scale, filter_scales, num_filter_scales, output_scale,
-                        filter_dims.n, multiplier, shift);
+  if (multiplier != nullptr) {
+    PerChannelMultipliers(input_scale, filter_scales, num_filter_scales, output_scale,
+                          filter_dims.n, multiplier, shift);
+  }
   return true;
 }
 
@@ -82,6 +84,15 @@ inline bool IsSingleSegment(const ConvWindow& w) { return w.plan.rows == 1 && w.
 void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims& input_dims,
               const int8_t* input, const Dims& filter_dims, const int8_t* filter,
               const int32_t* bias, const Dims& output_dims, int8_t* output) {
+  ConvInt8Rows(params, quant, input_dims, input, filter_dims,
+               WholeFilter(filter, filter_dims.h * filter_dims.w * filter_dims.c), bias,
+               output_dims, output);
+}
+
+void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
+                  const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
+                  const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
+                  int8_t* output) {
   // Locals, not reads through params/quant: the int8 output stores may alias anything, which
   // would otherwise force a reload of every parameter after each output byte.
   const int32_t input_offset = params.input_offset, output_offset = params.output_offset;
@@ -90,7 +101,6 @@ void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims
   const int32_t* const shift = quant.shift;
   const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
   const int32_t f_c = filter_dims.c;
-  const int32_t filter_size = filter_dims.h * filter_dims.w * f_c;  // one output channel
   const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
   const int32_t groups = in_c / f_c;
   const int32_t filters_per_group = out_c / groups;
@@ -128,7 +138,7 @@ void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims
                 }
                 const int32_t f = window.plan.filter;
                 DotPair2x2(in_group + window.plan.input, in_group + window1.plan.input,
-                           filter + oc * filter_size + f, filter + oc1 * filter_size + f,
+                           filter.row(oc) + f, filter.row(oc1) + f,
                            window.length, input_offset, acc);
                 const int32_t m0 = multiplier[oc], s0 = shift[oc];
                 const int32_t m1 = multiplier[oc1], s1 = shift[oc1];
@@ -150,8 +160,8 @@ void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims
             const int32_t oc1 = oc + 1 < oc_end ? oc + 1 : oc;
             int32_t acc0 = bias != nullptr ? bias[oc] : 0;
             int32_t acc1 = bias != nullptr ? bias[oc1] : 0;
-            AccumulateWindow(window, in_batch + g * f_c, input_offset, filter + oc * filter_size,
-                             filter + oc1 * filter_size, &acc0, &acc1);
+            AccumulateWindow(window, in_batch + g * f_c, input_offset, filter.row(oc),
+                             filter.row(oc1), &acc0, &acc1);
             out_px[oc] =
                 RequantizeToInt8(acc0, multiplier[oc], shift[oc], output_offset, activation);
             out_px[oc1] =

@@ -10,7 +10,9 @@
 namespace tflm_train {
 
 // What TFLM's Conv Prepare derives from the raw tensor parameters. `multiplier`/`shift` must
-// hold output_channels entries; filter_scales has 1 (per-tensor) or output_channels entries.
+// hold output_channels entries, or both be null when the caller already has them (the runtime
+// reads them from flash and checks them channel by channel); filter_scales has 1 (per-tensor) or
+// output_channels entries.
 // Writes params (offsets, stride, dilation, resolved padding, activation) and the output
 // spatial size. Returns false for parameters TFLM rejects.
 bool ConvPrepare(float input_scale, int32_t input_zero_point, const float* filter_scales,
@@ -23,6 +25,12 @@ bool ConvPrepare(float input_scale, int32_t input_zero_point, const float* filte
 void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims& input_dims,
               const int8_t* input, const Dims& filter_dims, const int8_t* filter,
               const int32_t* bias, const Dims& output_dims, int8_t* output);
+
+// The same with the filter rows split between SRAM and flash (FilterRows).
+void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
+                  const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
+                  const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
+                  int8_t* output);
 
 }  // namespace tflm_train
 

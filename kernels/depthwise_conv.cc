@@ -23,8 +23,10 @@ bool DepthwiseConvPrepare(float input_scale, int32_t input_zero_point, const flo
   ResolvePadding(padding, input_dims.h, input_dims.w, filter_dims.h, filter_dims.w, stride,
                  dilation, out_h, out_w, &params->padding);
   params->activation = ActivationRangeInt8(activation, output_scale, output_zero_point);
-  PerChannelMultipliers(input_scale, filter_scales, num_filter_scales, output_scale, out_c,
-                        multiplier, shift);
+  if (multiplier != nullptr) {
+    PerChannelMultipliers(input_scale, filter_scales, num_filter_scales, output_scale, out_c,
+                          multiplier, shift);
+  }
   return true;
 }
 

@@ -9,7 +9,8 @@
 
 namespace tflm_train {
 
-// As ConvPrepare; output channels = filter_dims.c = input_dims.c * depth_multiplier.
+// As ConvPrepare (multiplier/shift may be null); output channels = filter_dims.c =
+// input_dims.c * depth_multiplier.
 bool DepthwiseConvPrepare(float input_scale, int32_t input_zero_point, const float* filter_scales,
                           int32_t num_filter_scales, float output_scale,
                           int32_t output_zero_point, const Dims& input_dims,

@@ -22,6 +22,7 @@ bool FullyConnectedPrepare(float input_scale, int32_t input_zero_point,
     return true;
   }
   if (num_filter_scales != output_units) return false;
+  if (multiplier == nullptr) return true;
   PerChannelMultipliers(input_scale, filter_scales, num_filter_scales, output_scale, output_units,
                         multiplier, shift);
   return true;
@@ -35,7 +36,7 @@ namespace {
 void FullyConnected(const FullyConnectedParams& params, const int32_t* multiplier,
                     const int32_t* shift, int32_t quant_step, int32_t batches,
                     int32_t accum_depth, int32_t output_units, const int8_t* input,
-                    const int8_t* filter, const int32_t* bias, int8_t* output) {
+                    const FilterRows& filter, const int32_t* bias, int8_t* output) {
   // Locals, not reads through params: the int8 output stores may alias anything.
   const int32_t input_offset = params.input_offset, filter_offset = params.filter_offset;
   const int32_t output_offset = params.output_offset;
@@ -47,8 +48,8 @@ void FullyConnected(const FullyConnectedParams& params, const int32_t* multiplie
       const int32_t o1 = o + 1 < output_units ? o + 1 : o;
       int32_t acc0 = bias != nullptr ? bias[o] : 0;
       int32_t acc1 = bias != nullptr ? bias[o1] : 0;
-      const int8_t* w0 = filter + o * accum_depth;
-      const int8_t* w1 = filter + o1 * accum_depth;
+      const int8_t* w0 = filter.row(o);
+      const int8_t* w1 = filter.row(o1);
       // Symmetric weights (the usual case) get the DotPair specialised for offset 0.
       if (filter_offset == 0) {
         DotPair(in, w0, w1, accum_depth, input_offset, 0, &acc0, &acc1);
@@ -70,7 +71,7 @@ void FullyConnectedInt8(const FullyConnectedParams& params, QuantMultiplier quan
                         const int8_t* input, const int8_t* filter, const int32_t* bias,
                         int8_t* output) {
   FullyConnected(params, &quant.multiplier, &quant.shift, 0, batches, accum_depth, output_units,
-                 input, filter, bias, output);
+                 input, WholeFilter(filter, accum_depth), bias, output);
 }
 
 void FullyConnectedPerChannelInt8(const FullyConnectedParams& params,
@@ -79,7 +80,15 @@ void FullyConnectedPerChannelInt8(const FullyConnectedParams& params,
                                   const int8_t* input, const int8_t* filter,
                                   const int32_t* bias, int8_t* output) {
   FullyConnected(params, quant.multiplier, quant.shift, 1, batches, accum_depth, output_units,
-                 input, filter, bias, output);
+                 input, WholeFilter(filter, accum_depth), bias, output);
+}
+
+void FullyConnectedRowsInt8(const FullyConnectedParams& params, const PerChannelQuant& quant,
+                            int32_t quant_step, int32_t batches, int32_t accum_depth,
+                            int32_t output_units, const int8_t* input, const FilterRows& filter,
+                            const int32_t* bias, int8_t* output) {
+  FullyConnected(params, quant.multiplier, quant.shift, quant_step, batches, accum_depth,
+                 output_units, input, filter, bias, output);
 }
 
 }  // namespace tflm_train

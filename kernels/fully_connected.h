@@ -11,7 +11,8 @@ namespace tflm_train {
 
 // num_filter_scales == 1: per-tensor weights (double math, see PerTensorConvMultiplier); only
 // multiplier[0]/shift[0] are written.
-// num_filter_scales == output_units: per-channel, conv formula, output_units entries written.
+// num_filter_scales == output_units: per-channel, conv formula, output_units entries written
+// unless multiplier/shift are null (the caller holds them already).
 bool FullyConnectedPrepare(float input_scale, int32_t input_zero_point,
                            const float* filter_scales, int32_t num_filter_scales,
                            int32_t filter_zero_point, float output_scale,
@@ -31,6 +32,13 @@ void FullyConnectedPerChannelInt8(const FullyConnectedParams& params,
                                   int32_t accum_depth, int32_t output_units,
                                   const int8_t* input, const int8_t* filter,
                                   const int32_t* bias, int8_t* output);
+
+// Either variant with the filter rows split between SRAM and flash (FilterRows);
+// quant_step 0: quant holds one per-tensor multiplier, 1: one per output unit.
+void FullyConnectedRowsInt8(const FullyConnectedParams& params, const PerChannelQuant& quant,
+                            int32_t quant_step, int32_t batches, int32_t accum_depth,
+                            int32_t output_units, const int8_t* input, const FilterRows& filter,
+                            const int32_t* bias, int8_t* output);
 
 }  // namespace tflm_train
 

@@ -36,6 +36,21 @@ struct QuantMultiplier {
   int32_t shift;
 };
 
+// The output-channel rows of a conv or fully-connected filter [Co, ...]. Rows below head_rows
+// are read at `head` (the SRAM copy of the channels being trained), the others in the whole
+// tensor at `base` (flash): a partial-channel update keeps only its own rows in SRAM.
+struct FilterRows {
+  const int8_t* base;
+  const int8_t* head;
+  int32_t head_rows;
+  int32_t row_size;
+  const int8_t* row(int32_t oc) const { return (oc < head_rows ? head : base) + oc * row_size; }
+};
+
+inline FilterRows WholeFilter(const int8_t* filter, int32_t row_size) {
+  return FilterRows{filter, filter, 0, row_size};
+}
+
 // One multiplier per output channel (per-channel quantised weights).
 struct PerChannelQuant {
   const int32_t* multiplier;

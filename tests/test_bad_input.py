@@ -158,6 +158,51 @@ def test_runtime_rejects_corrupted_header(extended, word, value, words):
     assert str(info.value).startswith("runtime: ")
 
 
+def _channel_words(ext: bytes) -> tuple[dict[str, int], list[int]]:
+    from tflm_train.converter.program import decode_header
+    blob = get_metadata(read_model(ext), "tflm_train")
+    words = list(struct.unpack(f"<{len(blob) // 4}i", blob))
+    return decode_header(blob), words
+
+
+@pytest.mark.parametrize("which,delta", [("multiplier", 1), ("shift", -1)])
+def test_runtime_rejects_corrupted_channel_data(extended, which, delta):
+    """Per-channel requantisation data is read in place from flash, so each stored multiplier
+    and shift is recomputed at Open: a changed one names the op and the channel."""
+    h, words = _channel_words(extended)
+    op = next(i for i in range(h["n_ops"]) if words[h["off_ops"] + 2 * i + 1] >= 0)
+    start = h["off_channel_data"] + words[h["off_ops"] + 2 * op + 1]
+    nxt = [words[h["off_ops"] + 2 * i + 1] for i in range(op + 1, h["n_ops"])
+           if words[h["off_ops"] + 2 * i + 1] >= 0]
+    channels = ((nxt[0] if nxt else h["channel_data_words"]) - (start - h["off_channel_data"])) // 2
+    channel = channels - 1
+    word = start + channel + (channels if which == "shift" else 0)
+    bad = _set_word(extended, word, words[word] + delta)
+    with pytest.raises(RuntimeError_, match=rf"op {op} \(\w+\): stored requantisation of output "
+                       rf"channel {channel} .*differs"):
+        NativeSession(bad)
+
+
+@pytest.mark.parametrize("value", [-2, 1 << 20, "end"])
+def test_runtime_rejects_bad_channel_data_offset(extended, value):
+    """An op's channel-data offset outside the section, or one leaving too few words."""
+    h, words = _channel_words(extended)
+    op = next(i for i in range(h["n_ops"]) if words[h["off_ops"] + 2 * i + 1] >= 0)
+    if value == "end":
+        value = h["channel_data_words"] - 1
+    bad = _set_word(extended, h["off_ops"] + 2 * op + 1, value)
+    with pytest.raises(RuntimeError_, match="channel-data offset|requantisation words"):
+        NativeSession(bad)
+
+
+def test_runtime_rejects_missing_channel_data(extended):
+    h, words = _channel_words(extended)
+    op = next(i for i in range(h["n_ops"]) if words[h["off_ops"] + 2 * i + 1] >= 0)
+    bad = _set_word(extended, h["off_ops"] + 2 * op + 1, -1)
+    with pytest.raises(RuntimeError_, match=rf"op {op} .*no \d+ per-channel requantisation"):
+        NativeSession(bad)
+
+
 def test_runtime_rejects_truncated_blob(extended):
     """Metadata buffer cut short inside the blob (the flatbuffer itself stays valid)."""
     model = read_model(extended)

@@ -207,8 +207,17 @@ class Trainer:
         return report
 
     def trained_tensors(self) -> dict[int, bytes]:
-        """Current bytes of every tensor being trained, keyed by tensor index."""
-        return {t: self._session.tensor_bytes(t) for t in self._session.trained_tensors()}
+        """Current bytes of every tensor being trained, keyed by tensor index (whole tensors:
+        a partially trained conv/FC holds only its leading rows in SRAM; the rest is the
+        unchanged model data)."""
+        out = {}
+        for t in self._session.trained_tensors():
+            data = self._session.tensor_bytes(t)
+            whole = self._graph.tensors[t].data
+            if whole is not None and len(data) < whole.nbytes:
+                data = data + whole.tobytes()[len(data):]
+            out[t] = data
+        return out
 
     def _model_with_trained_weights(self):
         model = read_model(self._extended)

@@ -5,10 +5,18 @@ namespace tflm_train {
 void ConvInputGrad(const ConvParams& params, const Dims& output_dims, const float* grad_output,
                    const Dims& filter_dims, const int8_t* filter, const float* filter_scales,
                    const Dims& input_dims, float* grad_input) {
+  ConvInputGradRows(params, output_dims, grad_output, filter_dims,
+                    WholeFilter(filter, filter_dims.h * filter_dims.w * input_dims.c),
+                    filter_scales, input_dims, grad_input);
+}
+
+void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
+                       const float* grad_output, const Dims& filter_dims,
+                       const FilterRows& filter, const float* filter_scales,
+                       const Dims& input_dims, float* grad_input) {
   const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
   const int32_t k_h = filter_dims.h, k_w = filter_dims.w;
   const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
-  const int32_t filter_co_stride = k_h * k_w * in_c;
   // Gather formulation (each grad_input element sums its own terms) rather than scatter: it needs
   // no zero-initialisation pass and the per-element summation order is explicit.
   for (int32_t n = 0; n < input_dims.n; ++n) {
@@ -29,11 +37,11 @@ void ConvInputGrad(const ConvParams& params, const Dims& output_dims, const floa
             const int32_t ow = tx / params.stride.w;
             if (ow >= out_w) continue;
             const float* gout = grad_output + ((n * out_h + oh) * out_w + ow) * out_c;
-            const int8_t* w_tap = filter + (ky * k_w + kx) * in_c;
+            const int32_t tap = (ky * k_w + kx) * in_c;
             // Adding into gin[ci] tap by tap keeps the (ky, kx, co) order per element.
             for (int32_t co = 0; co < out_c; ++co) {
               const float g = gout[co] * filter_scales[co];
-              const int8_t* w = w_tap + co * filter_co_stride;
+              const int8_t* w = filter.row(co) + tap;
               for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] += g * static_cast<float>(w[ci]);
             }
           }

@@ -27,6 +27,12 @@ void ConvInputGrad(const ConvParams& params, const Dims& output_dims, const floa
 // float(x[n,ih,iw,ci] + input_offset); padded taps contribute nothing (real value 0).
 // Summation: one accumulator from 0.0f over (n, oh, ow) increasing, then one multiply by
 // input_scale.
+// The same with the filter rows split between SRAM and flash (FilterRows).
+void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
+                       const float* grad_output, const Dims& filter_dims,
+                       const FilterRows& filter, const float* filter_scales,
+                       const Dims& input_dims, float* grad_input);
+
 void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8_t* input,
                     float input_scale, const Dims& output_dims, const float* grad_output,
                     const Dims& filter_dims, int32_t c_begin, int32_t c_end, float* grad_filter);

@@ -5,6 +5,15 @@ namespace tflm_train {
 void FullyConnectedInputGrad(int32_t batches, int32_t output_depth, const float* grad_output,
                              const int8_t* filter, const float* filter_scales,
                              int32_t input_depth, float* grad_input) {
+  FullyConnectedInputGradRows(batches, output_depth, grad_output,
+                              WholeFilter(filter, input_depth), filter_scales, input_depth,
+                              grad_input);
+}
+
+void FullyConnectedInputGradRows(int32_t batches, int32_t output_depth,
+                                 const float* grad_output, const FilterRows& filter,
+                                 const float* filter_scales, int32_t input_depth,
+                                 float* grad_input) {
   for (int32_t b = 0; b < batches; ++b) {
     const float* g = grad_output + b * output_depth;
     float* gin = grad_input + b * input_depth;
@@ -12,7 +21,7 @@ void FullyConnectedInputGrad(int32_t batches, int32_t output_depth, const float*
     // Row-major walk over the filter (contiguous reads); per element the order is still o.
     for (int32_t o = 0; o < output_depth; ++o) {
       const float go = g[o] * filter_scales[o];
-      const int8_t* w = filter + o * input_depth;
+      const int8_t* w = filter.row(o);
       for (int32_t i = 0; i < input_depth; ++i) gin[i] += go * static_cast<float>(w[i]);
     }
   }

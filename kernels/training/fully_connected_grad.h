@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "kernels/types.h"
+
 namespace tflm_train {
 
 // grad_input[b,i] = sum over o of (grad_output[b,o] * s_w[o]) * float(w[o,i]).
@@ -13,6 +15,11 @@ namespace tflm_train {
 void FullyConnectedInputGrad(int32_t batches, int32_t output_depth, const float* grad_output,
                              const int8_t* filter, const float* filter_scales,
                              int32_t input_depth, float* grad_input);
+// The same with the filter rows split between SRAM and flash (FilterRows).
+void FullyConnectedInputGradRows(int32_t batches, int32_t output_depth,
+                                 const float* grad_output, const FilterRows& filter,
+                                 const float* filter_scales, int32_t input_depth,
+                                 float* grad_input);
 
 // Rows [r_begin, r_end) of the filter gradient into grad_filter [r_end - r_begin, Ci]:
 // grad_w[o,i] = input_scale * sum over b of grad_output[b,o] * float(x[b,i] + input_offset).

@@ -96,7 +96,7 @@ void ForEachTrainedRange(const Session& session, Fn fn) {
       if ((k == 1 && t == ids[0]) || !FirstUse(program, i, t)) continue;
       // Only arena copies are trained (and writable); never touch a tensor left in flash.
       if (program.model_offset(t) < 0) continue;
-      if (!fn(session.data(t), static_cast<uint32_t>(session.model_tensor_bytes(t)))) return;
+      if (!fn(session.data(t), static_cast<uint32_t>(session.trained_bytes(t)))) return;
     }
     if (arena == nullptr || l.out_channels <= 0) continue;
     const int64_t per_channel = session.model_tensor_bytes(l.weight_tensor) / l.out_channels;

@@ -32,7 +32,7 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   FusedActivation act;
   TT_RETURN_IF_ERROR(ToActivation(opts.fused_activation_function, op, &act, err));
   WeightQuant wq;
-  TT_RETURN_IF_ERROR(PrepareWeights(ctx, "CONV_2D bias", out_d.c, &wq, err));
+  TT_RETURN_IF_ERROR(PrepareWeights(ctx, "CONV_2D", out_d.c, &wq, err));
   int32_t out_h = 0, out_w = 0;
   const bool ok = ConvPrepare(
       in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]),
@@ -40,7 +40,7 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
       static_cast<int32_t>(out.quantization.zero_point[0]),
       in_d, f_d, Tile{opts.stride_h, opts.stride_w},
       Tile{opts.dilation_h_factor, opts.dilation_w_factor}, static_cast<Padding>(opts.padding),
-      act, &ctx.state->conv, wq.multiplier, wq.shift, &out_h, &out_w);
+      act, &ctx.state->conv, nullptr, nullptr, &out_h, &out_w);
   TT_ENSURE(err, ok && out_h == out_d.h && out_w == out_d.w, Status::kInvalidModel,
             "op %ld (CONV_2D): parameters rejected or output %ldx%ld does not match the "
             "computed %ldx%ld", static_cast<long>(op), static_cast<long>(out_d.h),
@@ -50,17 +50,17 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
 
 void Eval(const OpContext& ctx) {
   const Dims out_d = ToDims(ctx.output(0));
-  ConvInt8(ctx.state->conv, PerChannelQuant{ctx.channel_data, ctx.channel_data + out_d.c},
-           ToDims(ctx.input(0)), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
-           ToDims(ctx.input(1)), reinterpret_cast<const int8_t*>(ctx.input_data(1)), OptionalBias(ctx),
-           out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)));
+  ConvInt8Rows(ctx.state->conv, PerChannelQuant{ctx.channel_data, ctx.channel_data + out_d.c},
+               ToDims(ctx.input(0)), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+               ToDims(ctx.input(1)), ctx.session->filter_rows(ctx.index), OptionalBias(ctx),
+               out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
 void InputGrad(const OpContext& ctx, const float* grad_out, const float* filter_scales,
                float* grad_in) {
-  ConvInputGrad(ctx.state->conv, ToDims(ctx.output(0)), grad_out, ToDims(ctx.input(1)),
-                reinterpret_cast<const int8_t*>(ctx.input_data(1)), filter_scales,
-                ToDims(ctx.input(0)), grad_in);
+  ConvInputGradRows(ctx.state->conv, ToDims(ctx.output(0)), grad_out, ToDims(ctx.input(1)),
+                    ctx.session->filter_rows(ctx.index), filter_scales, ToDims(ctx.input(0)),
+                    grad_in);
 }
 
 void WeightGrad(const OpContext& ctx, const float* grad_out, int32_t channel, float* grad) {

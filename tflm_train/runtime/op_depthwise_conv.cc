@@ -35,7 +35,7 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   FusedActivation act;
   TT_RETURN_IF_ERROR(ToActivation(opts.fused_activation_function, op, &act, err));
   WeightQuant wq;
-  TT_RETURN_IF_ERROR(PrepareWeights(ctx, "DEPTHWISE_CONV_2D bias", out_d.c, &wq, err));
+  TT_RETURN_IF_ERROR(PrepareWeights(ctx, "DEPTHWISE_CONV_2D", out_d.c, &wq, err));
   int32_t out_h = 0, out_w = 0;
   const bool ok = DepthwiseConvPrepare(
       in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]),
@@ -43,7 +43,7 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
       static_cast<int32_t>(out.quantization.zero_point[0]),
       in_d, f_d, opts.depth_multiplier, Tile{opts.stride_h, opts.stride_w},
       Tile{opts.dilation_h_factor, opts.dilation_w_factor}, static_cast<Padding>(opts.padding),
-      act, &ctx.state->depthwise, wq.multiplier, wq.shift, &out_h, &out_w);
+      act, &ctx.state->depthwise, nullptr, nullptr, &out_h, &out_w);
   TT_ENSURE(err, ok && out_h == out_d.h && out_w == out_d.w, Status::kInvalidModel,
             "op %ld (DEPTHWISE_CONV_2D): parameters rejected or output %ldx%ld does not match "
             "the computed %ldx%ld", static_cast<long>(op), static_cast<long>(out_d.h),

@@ -1,6 +1,7 @@
 // FULLY_CONNECTED: forward int8 (per-tensor or per-channel weights) and backward hooks.
 #include "kernels/fully_connected.h"
 #include "kernels/training/fully_connected_grad.h"
+#include "tflm_train/runtime/channel_data.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -47,17 +48,20 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   int32_t n_scales;
   TT_RETURN_IF_ERROR(WeightScales(filter, s.output_units, op, &scales, &n_scales, err));
   s.per_channel = n_scales > 1 ? 1 : 0;
-  int32_t* multiplier = &s.per_tensor.multiplier;
-  int32_t* shift = &s.per_tensor.shift;
-  if (s.per_channel) {
-    TT_RETURN_IF_ERROR(ChannelData(ctx, 2 * s.output_units, &multiplier, err));
-    shift = multiplier + s.output_units;
+  // Per-channel multipliers stay in flash (checked here); per-tensor fills the op state.
+  const bool per_tensor = s.per_channel == 0;
+  if (!per_tensor) {
+    PerChannelQuant stored;
+    TT_RETURN_IF_ERROR(VerifyChannelData(ctx, "FULLY_CONNECTED", in.quantization.scale[0],
+                                         scales, n_scales, out.quantization.scale[0],
+                                         s.output_units, &stored, err));
   }
   const bool ok = FullyConnectedPrepare(
       in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]), scales,
       n_scales, 0, out.quantization.scale[0],
       static_cast<int32_t>(out.quantization.zero_point[0]), s.output_units, act, &s.params,
-      multiplier, shift);
+      per_tensor ? &s.per_tensor.multiplier : nullptr,
+      per_tensor ? &s.per_tensor.shift : nullptr);
   TT_ENSURE(err, ok, Status::kInvalidModel,
             "op %ld (FULLY_CONNECTED): quantisation parameters rejected", static_cast<long>(op));
   return Status::kOk;
@@ -67,24 +71,20 @@ void Eval(const OpContext& ctx) {
   const FullyConnectedState& s = ctx.state->fully_connected;
   const int32_t* bias = OptionalBias(ctx);
   const int8_t* in = reinterpret_cast<const int8_t*>(ctx.input_data(0));
-  const int8_t* w = reinterpret_cast<const int8_t*>(ctx.input_data(1));
   int8_t* out = reinterpret_cast<int8_t*>(ctx.output_data(0));
-  if (s.per_channel) {
-    FullyConnectedPerChannelInt8(
-        s.params, PerChannelQuant{ctx.channel_data, ctx.channel_data + s.output_units},
-        s.batches, s.accum_depth, s.output_units, in, w, bias, out);
-  } else {
-    FullyConnectedInt8(s.params, s.per_tensor, s.batches, s.accum_depth, s.output_units, in, w,
-                       bias, out);
-  }
+  const PerChannelQuant quant =
+      s.per_channel ? PerChannelQuant{ctx.channel_data, ctx.channel_data + s.output_units}
+                    : PerChannelQuant{&s.per_tensor.multiplier, &s.per_tensor.shift};
+  FullyConnectedRowsInt8(s.params, quant, s.per_channel ? 1 : 0, s.batches, s.accum_depth,
+                         s.output_units, in, ctx.session->filter_rows(ctx.index), bias, out);
 }
 
 void InputGrad(const OpContext& ctx, const float* grad_out, const float* filter_scales,
                float* grad_in) {
   const FullyConnectedState& s = ctx.state->fully_connected;
-  FullyConnectedInputGrad(s.batches, s.output_units, grad_out,
-                          reinterpret_cast<const int8_t*>(ctx.input_data(1)), filter_scales,
-                          s.accum_depth, grad_in);
+  FullyConnectedInputGradRows(s.batches, s.output_units, grad_out,
+                              ctx.session->filter_rows(ctx.index), filter_scales, s.accum_depth,
+                              grad_in);
 }
 
 void WeightGrad(const OpContext& ctx, const float* grad_out, int32_t channel, float* grad) {

@@ -17,7 +17,9 @@ struct OpContext {
   int32_t index;
   OperatorView op;
   OpState* state;
-  int32_t* channel_data;  // per-channel multipliers then shifts, or null
+  // Per-channel multipliers then shifts, in place in the training program (flash), or null;
+  // checked against the op's scales by its Prepare (channel_data.h).
+  const int32_t* channel_data;
 
   int32_t input_id(uint32_t i) const { return op.inputs()[i]; }
   int32_t output_id(uint32_t i) const { return op.outputs()[i]; }
@@ -52,20 +54,18 @@ const OpRegistration* FindRegistration(int32_t builtin_code);
 Dims ToDims(const TensorInfo& t);   // NHWC, leading dims padded with 1
 int32_t Elements(const TensorInfo& t);
 Status CheckInt8Quantized(const TensorInfo& t, const char* what, int32_t op, ErrorMessage* err);
-// The op's planned per-channel area, verified to hold `words` int32 inside the persistent region.
-Status ChannelData(const OpContext& ctx, int32_t words, int32_t** out, ErrorMessage* err);
 // Fused activation code of the schema as the kernels' enum (TANH/SIGN_BIT are rejected).
 Status ToActivation(int8_t code, int32_t op, FusedActivation* out, ErrorMessage* err);
 // Per-channel float scales of a weight tensor (1 or `channels` entries), read in place.
 Status WeightScales(const TensorInfo& w, int32_t channels, int32_t op, const float** scales,
                     int32_t* count, ErrorMessage* err);
-// Weights of a conv-like op: per-channel scales (read in place) and the planned int32 area that
-// receives `out_channels` multipliers followed by as many shifts; also checks the optional bias.
+// Weights of a conv-like op: per-channel scales (read in place) and the stored `out_channels`
+// multipliers and shifts, verified against input 0's and output 0's scales (both already checked
+// int8-quantised); also checks the optional bias.
 struct WeightQuant {
   const float* scales;
   int32_t num_scales;
-  int32_t* multiplier;
-  int32_t* shift;
+  PerChannelQuant quant;
 };
 Status PrepareWeights(const OpContext& ctx, const char* name, int32_t out_channels,
                       WeightQuant* out, ErrorMessage* err);

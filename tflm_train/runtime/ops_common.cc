@@ -1,6 +1,7 @@
 #include "tflm_train/runtime/ops.h"
 
 #include "kernels/average_pool.h"
+#include "tflm_train/runtime/channel_data.h"
 
 namespace tflm_train {
 
@@ -80,18 +81,6 @@ Status CheckConstant(const Session& s, int32_t tensor, int8_t type, int64_t elem
 
 namespace tflm_train {
 
-Status ChannelData(const OpContext& ctx, int32_t words, int32_t** out, ErrorMessage* err) {
-  const Program& p = ctx.session->program();
-  const int32_t off = p.op_channel_offset(ctx.index);
-  TT_ENSURE(err, off >= 0 && off + 4 * static_cast<int64_t>(words) <=
-                                 ctx.session->channel_data_limit(ctx.index),
-            Status::kInvalidModel,
-            "op %ld: the plan reserves no room for its %ld per-channel requantisation words",
-            static_cast<long>(ctx.index), static_cast<long>(words));
-  *out = ctx.channel_data;
-  return Status::kOk;
-}
-
 Status ToActivation(int8_t code, int32_t op, FusedActivation* out, ErrorMessage* err) {
   TT_ENSURE(err, code >= tflite::kActNone && code <= tflite::kActRelu6, Status::kUnsupported,
             "op %ld: fused activation %d is not supported (NONE, RELU, RELU_N1_TO_1, RELU6 are)",
@@ -120,14 +109,16 @@ Status WeightScales(const TensorInfo& w, int32_t channels, int32_t op, const flo
 Status PrepareWeights(const OpContext& ctx, const char* name, int32_t out_channels,
                       WeightQuant* out, ErrorMessage* err) {
   if (ctx.op.inputs().size() > 2 && ctx.input_id(2) >= 0) {
+    char what[48];
+    snprintf(what, sizeof(what), "%s bias", name);
     TT_RETURN_IF_ERROR(CheckConstant(*ctx.session, ctx.input_id(2), tflite::kInt32,
-                                     out_channels, name, ctx.index, err));
+                                     out_channels, what, ctx.index, err));
   }
   TT_RETURN_IF_ERROR(
       WeightScales(ctx.input(1), out_channels, ctx.index, &out->scales, &out->num_scales, err));
-  TT_RETURN_IF_ERROR(ChannelData(ctx, 2 * out_channels, &out->multiplier, err));
-  out->shift = out->multiplier + out_channels;
-  return Status::kOk;
+  return VerifyChannelData(ctx, name, ctx.input(0).quantization.scale[0], out->scales,
+                           out->num_scales, ctx.output(0).quantization.scale[0], out_channels,
+                           &out->quant, err);
 }
 
 const int32_t* OptionalBias(const OpContext& ctx) {

@@ -44,7 +44,8 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
                 SectionFits(h.off_ops, h.n_ops, 2, total) &&
                 SectionFits(h.off_layers, h.n_layers, kLayerWords, total) &&
                 SectionFits(h.off_instructions, h.instruction_words, 1, total) &&
-                SectionFits(h.off_floats, h.n_floats, 1, total),
+                SectionFits(h.off_floats, h.n_floats, 1, total) &&
+                SectionFits(h.off_channel_data, h.channel_data_words, 1, total),
             Status::kInvalidModel, "training program: a section lies outside the blob");
   TT_ENSURE(err,
             h.persistent_bytes >= 0 && h.arena_bytes >= h.persistent_bytes &&
@@ -76,8 +77,8 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
     // Op states are laid out back to back from offset 0, so no two can overlap.
     TT_ENSURE(err,
               s == op * kOpStateBytes && s + kOpStateBytes <= h.persistent_bytes &&
-                  c >= -1 && c < h.persistent_bytes && (c < 0 || (c & 3) == 0),
-              Status::kInvalidModel, "training program: op %ld has bad persistent offsets",
+                  c >= -1 && c < h.channel_data_words,
+              Status::kInvalidModel, "training program: op %ld has a bad state or channel-data offset",
               static_cast<long>(op));
   }
   for (int32_t i = 0; i < h.n_layers; ++i) {
@@ -128,6 +129,12 @@ LayerInfo Program::layer(int32_t i) const {
   LayerInfo l;
   memcpy(&l, blob_ + 4 * (header_.off_layers + kLayerWords * i), sizeof(l));
   return l;
+}
+
+const int32_t* Program::ChannelData(int32_t op, int32_t words) const {
+  const int32_t off = op_channel_offset(op);
+  if (off < 0 || words < 0 || words > header_.channel_data_words - off) return nullptr;
+  return reinterpret_cast<const int32_t*>(blob_ + 4 * (header_.off_channel_data + off));
 }
 
 float Program::Float(int32_t i) const {

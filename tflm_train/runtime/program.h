@@ -14,8 +14,8 @@ namespace tflm_train {
 
 constexpr char kProgramMetadataName[] = "tflm_train";
 constexpr int32_t kProgramMagic = 0x4E525454;  // "TTRN"
-constexpr int32_t kProgramVersion = 2;
-constexpr int32_t kProgramHeaderWords = 24;
+constexpr int32_t kProgramVersion = 3;
+constexpr int32_t kProgramHeaderWords = 26;
 constexpr int32_t kLayerWords = 10;
 // Bytes the converter reserves per op for OpState (op_state.h static_asserts it fits).
 constexpr int32_t kOpStateBytes = 64;
@@ -36,6 +36,7 @@ enum class Opcode : int32_t {
   kSaveMask = 12,
   kMaskGrad = 13,
   kMeanHeadBackward = 14,
+  kDepthwiseGradInPlace = 15,
   // Ops [first, first + count) row by row (stream_chain.h); 16 keeps clear of the backward
   // opcodes added above it.
   kStreamChain = 16,
@@ -50,6 +51,8 @@ struct ProgramHeader {
       n_instructions, n_forward, n_floats, off_model, off_extra, off_ops, off_layers,
       off_instructions, off_floats, persistent_bytes, arena_bytes, input_tensor, output_tensor,
       num_classes, flags, instruction_words, momentum_bits;
+  // Per-channel requantisation words (multipliers then shifts per op), read in place from flash.
+  int32_t off_channel_data, channel_data_words;
 };
 static_assert(sizeof(ProgramHeader) == kProgramHeaderWords * 4, "header layout");
 
@@ -98,7 +101,11 @@ class Program {
   int32_t model_offset(int32_t tensor) const { return Word(header_.off_model + tensor); }
   ExtraTensorInfo extra(int32_t i) const;
   int32_t op_state_offset(int32_t op) const { return Word(header_.off_ops + 2 * op); }
+  // Word offset of op `op`'s per-channel data in the channel-data section, or -1.
   int32_t op_channel_offset(int32_t op) const { return Word(header_.off_ops + 2 * op + 1); }
+  // The op's `words` per-channel words in place (the blob is 4-byte aligned), or null when the
+  // op has none or they do not fit the section.
+  const int32_t* ChannelData(int32_t op, int32_t words) const;
   LayerInfo layer(int32_t i) const;
   float Float(int32_t i) const;
   // Start word of the factor arrays, for kernels that want a float pointer (blob is aligned).

@@ -5,6 +5,7 @@
 #include "kernels/training/activation_grad.h"
 #include "kernels/training/bias_grad.h"
 #include "kernels/training/conv_grad.h"
+#include "kernels/training/depthwise_conv_grad.h"
 #include "kernels/training/grad_accumulate.h"
 #include "kernels/training/mean_squared_error.h"
 #include "kernels/training/softmax_cross_entropy.h"
@@ -63,9 +64,8 @@ uint8_t* Session::data(int32_t t) const {
   return nullptr;
 }
 
-int32_t* Session::op_channel_data(int32_t op) const {
-  const int32_t off = program_.op_channel_offset(op);
-  return off < 0 ? nullptr : reinterpret_cast<int32_t*>(arena_ + off);
+const int32_t* Session::op_channel_data(int32_t op) const {
+  return program_.ChannelData(op, 0);
 }
 
 Status Session::Open(const uint8_t* model, size_t model_size, uint8_t* arena, size_t arena_size,
@@ -158,7 +158,7 @@ bool Session::trained_range(int32_t k, TrainedRangeOut* out) const {
   if (kind < 2) {
     const int32_t t = kind == 0 ? TrainedWeight(l) : l.bias_tensor;
     if (t < 0) return false;
-    *out = {program_.model_offset(t), model_tensor_bytes(t), t};
+    *out = {program_.model_offset(t), trained_bytes(t), t};
     return true;
   }
   const int32_t off = kind == 2 ? l.weight_state : l.bias_state;
@@ -170,9 +170,9 @@ bool Session::trained_range(int32_t k, TrainedRangeOut* out) const {
   return true;
 }
 
-// The persistent region holds, in order: op states, per-channel areas (increasing offsets), then
-// the trained area: trained tensors and optimizer state (disjoint). Everything else lives in the
-// activation region above it. Checking this keeps a hostile plan from making one op's prepared
+// The persistent region holds, in order: op states, then the trained area: trained tensors and
+// optimizer state (disjoint); per-channel requantisation data stays in flash. Everything else
+// lives in the activation region above it. Checking this keeps a hostile plan from making one op's prepared
 // data, a weight or a velocity overwrite another.
 Status Session::CheckPersistentLayout() {
   ErrorMessage* err = &error_;
@@ -210,25 +210,7 @@ Status Session::CheckPersistentLayout() {
               "training program: tensor %ld is planned inside the persistent region",
               static_cast<long>(t));
   }
-  int32_t previous = states_end - 4;
-  for (int32_t op = 0; op < h.n_ops; ++op) {
-    const int32_t c = program_.op_channel_offset(op);
-    if (c < 0) continue;
-    TT_ENSURE(err, c > previous && c < trained_start_, Status::kInvalidModel,
-              "training program: op %ld's per-channel area is out of order or overlaps",
-              static_cast<long>(op));
-    previous = c;
-  }
   return Status::kOk;
-}
-
-int32_t Session::channel_data_limit(int32_t op) const {
-  const ProgramHeader& h = program_.header();
-  for (int32_t next = op + 1; next < h.n_ops; ++next) {
-    const int32_t c = program_.op_channel_offset(next);
-    if (c >= 0) return c;
-  }
-  return trained_start_;
 }
 
 Status Session::CopyTrainedTensors() {
@@ -240,10 +222,10 @@ Status Session::CopyTrainedTensors() {
     for (int32_t t : ids) {
       if (t < 0) continue;
       const int32_t off = program_.model_offset(t);
-      const int64_t bytes = model_tensor_bytes(t);
+      const int64_t bytes = trained_bytes(t);
       const BufferInfo buf = model_.buffer(tensor(t).buffer);
       TT_ENSURE(err, off >= 0 && off + bytes <= h.persistent_bytes && buf.data != nullptr &&
-                         buf.size == bytes,
+                         buf.size == model_tensor_bytes(t) && bytes >= 0,
                 Status::kInvalidModel,
                 "layer %ld: trained tensor %ld needs constant data and a persistent arena slot",
                 static_cast<long>(i), static_cast<long>(t));
@@ -354,6 +336,21 @@ Status Session::CheckInstructions() {
         TT_RETURN_IF_ERROR(CheckMeanHeadBackward(ins, n));
         ok = true;
         break;
+      case Opcode::kDepthwiseGradInPlace: {
+        ok = ins.num_args == 5 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops &&
+             op_state(a[0])->registration->builtin_code == tflite::kDepthwiseConv2D && a[4] > 0;
+        if (!ok) break;
+        OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
+                      op_channel_data(a[0])};
+        const Dims in_d = ToDims(ctx.input(0)), out_d = ToDims(ctx.output(0));
+        const Dims f_d = ToDims(ctx.input(1));
+        ok = in_d.n == out_d.n && in_d.h == out_d.h && in_d.w == out_d.w && in_d.c == out_d.c &&
+             f_d.c == out_d.c && a[4] <= out_d.c &&
+             extra_float(a[1], model_elements(ctx.output_id(0))) &&
+             extra_float(a[2], DepthwiseInPlaceScratchFloats(out_d, f_d, a[4])) &&
+             a[3] >= 0 && a[3] + out_d.c <= h.n_floats;
+        break;
+      }
       case Opcode::kInputGradAt: {
         ok = ins.num_args == 4 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops;
         if (!ok) break;
@@ -525,6 +522,17 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
       case Opcode::kMeanHeadBackward:
         MeanHeadBackward(a, *options);
         break;
+      case Opcode::kDepthwiseGradInPlace: {
+        OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
+                      op_channel_data(a[0])};
+        DepthwiseConvInputGradInPlace(ctx.state->depthwise, ToDims(ctx.output(0)),
+                                      ToDims(ctx.input(1)),
+                                      reinterpret_cast<const int8_t*>(ctx.input_data(1)),
+                                      program_.FloatPointer(a[3]), a[4],
+                                      reinterpret_cast<float*>(data(a[2])),
+                                      reinterpret_cast<float*>(data(a[1])));
+        break;
+      }
       case Opcode::kWeightUpdate:
         UpdateWeights(program_.layer(a[2]), a[0], reinterpret_cast<const float*>(data(a[1])),
                       reinterpret_cast<float*>(data(a[3])), *options);
@@ -615,8 +623,7 @@ void Session::MeanHeadBackward(const int32_t* a, const TrainOptions& options) {
   float* buf = reinterpret_cast<float*>(data(a[2]));
   float* g_in = a[4] >= 0 ? reinterpret_cast<float*>(data(a[4])) : nullptr;
   float* temp = a[5] >= 0 ? reinterpret_cast<float*>(data(a[5])) : nullptr;
-  const int8_t* filter = reinterpret_cast<const int8_t*>(ctx.input_data(1));
-  const int32_t per_channel = f_d.h * f_d.w * f_d.c;
+  const FilterRows filter = filter_rows(conv);
   LayerInfo l = {};
   if (a[6] >= 0) l = program_.layer(a[6]);
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
@@ -634,7 +641,11 @@ void Session::MeanHeadBackward(const int32_t* a, const TrainOptions& options) {
     if (g_in != nullptr) {
       const Dims group_filter{g, f_d.h, f_d.w, f_d.c};
       float* target = c0 == 0 ? g_in : temp;
-      ConvInputGrad(ctx.state->conv, group_out, buf, group_filter, filter + c0 * per_channel,
+      // Rows c0.. of the filter, wherever each lives.
+      const FilterRows rows{filter.base + c0 * filter.row_size,
+                            filter.head + c0 * filter.row_size, filter.head_rows - c0,
+                            filter.row_size};
+      ConvInputGradRows(ctx.state->conv, group_out, buf, group_filter, rows,
                     program_.FloatPointer(a[7]) + c0, in_d, target);
       if (c0 > 0) GradAccumulate(Elements(ctx.input(0)), temp, g_in);
     }
@@ -719,9 +730,43 @@ const int8_t* Session::output(size_t* bytes) const {
   return reinterpret_cast<const int8_t*>(data(t));
 }
 
+int32_t Session::head_rows(int32_t t) const {
+  const ProgramHeader& h = program_.header();
+  for (int32_t i = 0; i < h.n_layers; ++i) {
+    const LayerInfo l = program_.layer(i);
+    if (TrainedWeight(l) != t) continue;
+    // From the model, not the registration: the layout checks run before ops are prepared.
+    const OperatorView op = subgraph_.op(static_cast<uint32_t>(l.op_index));
+    const int32_t code = model_.operator_code(op.opcode_index()).builtin_code;
+    const bool rows = code == tflite::kConv2D || code == tflite::kFullyConnected;
+    return rows && l.weight_channels < l.out_channels ? l.weight_channels : -1;
+  }
+  return -1;
+}
+
+int64_t Session::trained_bytes(int32_t t) const {
+  const int64_t whole = model_tensor_bytes(t);
+  const int32_t rows = head_rows(t);
+  if (rows < 0 || whole < 0) return whole;
+  const int64_t out_channels = tensor(t).shape.size() > 0 ? tensor(t).shape[0] : 0;
+  return out_channels > 0 ? whole / out_channels * rows : -1;
+}
+
+FilterRows Session::filter_rows(int32_t op) const {
+  const int32_t w = subgraph_.op(static_cast<uint32_t>(op)).inputs()[1];
+  const TensorInfo info = tensor(w);
+  const int32_t out_channels = info.shape.size() > 0 ? info.shape[0] : 1;
+  const int32_t row_size = static_cast<int32_t>(model_tensor_bytes(w) / out_channels);
+  const int8_t* base = reinterpret_cast<const int8_t*>(model_.buffer(info.buffer).data);
+  const int8_t* where = reinterpret_cast<const int8_t*>(data(w));
+  const int32_t rows = head_rows(w);
+  if (rows < 0) return WholeFilter(where, row_size);  // frozen (flash) or whole in SRAM
+  return FilterRows{base, where, rows, row_size};
+}
+
 const uint8_t* Session::tensor_data(int32_t t, size_t* bytes) const {
   if (!open_ || t < 0 || t >= program_.header().n_model_tensors) return nullptr;
-  const int64_t n = model_tensor_bytes(t);
+  const int64_t n = program_.model_offset(t) >= 0 ? trained_bytes(t) : model_tensor_bytes(t);
   if (bytes) *bytes = n < 0 ? 0 : static_cast<size_t>(n);
   return data(t);
 }

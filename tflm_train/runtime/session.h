@@ -41,8 +41,14 @@ class Session {
 
   int8_t* input(size_t* bytes);
   const int8_t* output(size_t* bytes) const;
-  // Data of a subgraph-0 tensor (arena copy for trained tensors, flash otherwise).
+  // Data of a subgraph-0 tensor (arena copy for trained tensors, flash otherwise). For a
+  // partially trained conv/FC weight tensor: only its leading trained rows (trained_bytes).
   const uint8_t* tensor_data(int32_t tensor, size_t* bytes) const;
+  // Bytes of a tensor's SRAM copy: a conv/FC weight tensor whose first k of Co output channels
+  // train keeps only those k rows in SRAM (the rest is read from flash); others are whole.
+  int64_t trained_bytes(int32_t tensor) const;
+  // Output-channel rows of op `op`'s filter (input 1) wherever each row lives.
+  FilterRows filter_rows(int32_t op) const;
   size_t arena_required() const { return arena_required_; }
   const Program& program() const { return program_; }
   const char* error() const { return error_.text; }
@@ -53,12 +59,15 @@ class Session {
   TensorInfo tensor(int32_t t) const { return subgraph_.tensor(static_cast<uint32_t>(t)); }
   uint8_t* data(int32_t t) const;  // model or extra tensor id
   int64_t model_tensor_bytes(int32_t t) const;
+  // Leading output-channel rows of weight tensor t held in SRAM, or -1 when t is not a trained
+  // weight tensor split that way.
+  int32_t head_rows(int32_t t) const;
   OpState* op_state(int32_t op) const {
     return reinterpret_cast<OpState*>(arena_ + program_.op_state_offset(op));
   }
-  int32_t* op_channel_data(int32_t op) const;
-  // End of op `op`'s per-channel area: the next area's start, or where trained tensors begin.
-  int32_t channel_data_limit(int32_t op) const;
+  // Op `op`'s per-channel requantisation words in the program (flash), or null; the op's
+  // Prepare checks their count and values before any kernel reads them.
+  const int32_t* op_channel_data(int32_t op) const;
 
  private:
   Status CheckTensors();

@@ -61,7 +61,7 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
   if (out_t.type != tflite::kInt8 || s.tensor(streamed).type != tflite::kInt8) return false;
   st->input_dims = ToDims(s.tensor(streamed));
   st->output_dims = ToDims(out_t);
-  int32_t* channel = s.op_channel_data(op);
+  const int32_t* channel = s.op_channel_data(op);
   switch (state->registration->builtin_code) {
     case tflite::kConv2D:
     case tflite::kDepthwiseConv2D: {
@@ -72,6 +72,8 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       st->depthwise = &state->depthwise;
       st->quant = PerChannelQuant{channel, channel + st->output_dims.c};
       st->filter_dims = ToDims(s.tensor(v.inputs()[1]));
+      // A filter split between SRAM and flash (partial-channel update) is never streamed.
+      if (s.head_rows(v.inputs()[1]) >= 0) return false;
       st->filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
       OpContext ctx{const_cast<Session*>(&s), op, v, state, channel};
       st->bias = OptionalBias(ctx);
