@@ -95,3 +95,21 @@ def test_depthwise_input_gradient_in_place():
     assert "DEPTHWISE_GRAD_IN_PLACE" in step.instruction_names
     _, step = _step(SparseUpdate(n_bias=0, weights={0: 1.0, 1: 1.0}))
     assert "DEPTHWISE_GRAD_IN_PLACE" not in step.instruction_names
+
+
+def test_partial_channel_layers_keep_only_their_rows():
+    """conv4 (16 output channels) trains its first 8: only those 8 rows are copied to SRAM;
+    export() still writes the whole tensor (trained rows + untouched flash rows)."""
+    import numpy as np
+
+    scheme = SparseUpdate(n_bias=0, weights={3: 0.5})
+    graph, step = _step(scheme)
+    w = graph.tensors[graph.trainable_ops()[3].inputs[1]]
+    assert step.updated_weight_bytes < w.nbytes  # 8 of 16 rows (+ bias)
+    tr = tflm_train.Trainer(tflm_train.convert(DEMO, scheme), learning_rate=0.5)
+    x = np.random.default_rng(0).integers(-128, 128, tr.input_shape, dtype=np.int8)
+    tr.train_step(x, 3)
+    whole = np.frombuffer(tr.trained_tensors()[w.index], np.int8).reshape(w.shape)
+    assert np.array_equal(whole[8:], w.data[8:]) and not np.array_equal(whole[:8], w.data[:8])
+    exported = build_graph(read_model(tr.export())).tensors[w.index].data
+    assert np.array_equal(exported, whole)
