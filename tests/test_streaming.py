@@ -376,6 +376,20 @@ def test_training_steps_identical_with_and_without_streaming(seed):
     assert runs[0][1] != before  # the steps really trained something
 
 
+def test_ops_with_updated_weights_run_whole():
+    """A layer whose weights the step updates (here half of the project conv's output channels)
+    is never inside a chain; the frozen ops before it still stream."""
+    spec = dict(_spec(12, 10, 4, [{"expand": 3, "kernel": 3, "stride": 1, "pad": "same",
+                                   "out": 6, "residual": False},
+                                  {"expand": 2, "kernel": 3, "stride": 1, "pad": "same",
+                                   "out": 5, "residual": False}]), classes=3)
+    model = block_model(spec)
+    _, step, graph = extended(model, SparseUpdate(n_bias=1, weights={2: 0.5}), streaming=True)
+    project = graph.trainable_ops()[2]
+    chains = chain_summary(graph, step.program)
+    assert chains and all(project.index not in c["ops"] for c in chains)
+
+
 # -- hostile plans: the runtime rejects chains that are not what the kernel streams ----------
 
 def _streamed(seed: int = 0):
