@@ -124,6 +124,15 @@ def test_saves_alternate_slots_and_newest_wins(model_a):
     assert flash.slot_state(0) == ("valid", 3) and flash.slot_state(1) == ("valid", 4)
 
 
+def test_partial_channel_update_round_trip(model_b):
+    """Half of a layer's output channels train: only those rows are in SRAM and in the payload."""
+    (s0, _), (s1, data1) = states(model_b, 2)
+    flash = SimFlash(32768, 4096, 4)
+    assert checkpoint_save(s1, flash, step=3)["payload_bytes"] == len(data1)
+    s, got = fresh_restore(model_b, flash)
+    assert got["step"] == 3 and trained(s) == data1 != trained(s0)
+
+
 # ---- clear statuses ----
 
 def test_empty_flash(model_a):
