@@ -95,8 +95,11 @@ def test_sketch_replies_equal_binding(twin_run):
     # The loss is compared by its float32 bits; the 6-decimal rendering is the sketch's own.
     got = [re.sub(r"^(OK T \d+) \S+ ", r"\1 ", r) for r in replies]
     got = ["ERR" if r.startswith("ERR ") else r for r in got]
-    assert sum(r.startswith("OK T ") for r in got) >= 56 and any(r.startswith("OK P ") for r in got)
+    assert sum(r.startswith("OK T ") for r in got) >= 64 and any(r.startswith("OK P ") for r in got)
     assert any(r.startswith("OK S ") for r in got) and any(r.startswith("OK R ") for r in got)
+    hashes = [r for r in got if r.startswith("OK H ")]
+    saved = hashes[1]  # after the first training run, at S
+    assert saved.startswith("OK H 56 ") and hashes[3] == saved  # right after R
     assert got == want
 
 

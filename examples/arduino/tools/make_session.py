@@ -6,8 +6,8 @@
 The steps file (examples/firmware/train/train_driver.h: "TTSD" header, then label + int8 sample
 per step; only the samples and labels are used, the sketch has its own learning rate) holds labelled digits from the demo data set. The session hashes the weights, trains
 on the first --train samples (whole mini-batches of 8), hashes them again, saves a checkpoint,
-trains one more mini-batch on the next 8 samples, restores the checkpoint (hash again),
-predicts the first --predict of those 8 samples (the restored weights never saw them), and
+trains one more mini-batch on the next 8 samples, restores the checkpoint and trains that batch
+again (hashes at each point), predicts the first --predict of those 8 samples (the restored weights never saw them), and
 contains two malformed lines so the error replies are exercised too. Only the standard library is used (runs inside Bazel).
 """
 import argparse
@@ -36,9 +36,12 @@ def session_lines(steps, n_train: int, n_predict: int):
         raise SystemExit(f"make_session.py: the steps file has only {len(steps)} samples")
     lines = ["H"]  # the untrained weights
     lines += [f"T {label} {sample.hex()}" for label, sample in steps[:n_train]]
-    lines += ["H", "S"]  # checkpoint the trained weights
-    lines += [f"T {label} {sample.hex()}" for label, sample in steps[n_train:n_train + 8]]
-    lines += ["H", "R", "H"]  # one more batch, and back: the hash after R equals the one at S
+    batch = [f"T {label} {sample.hex()}" for label, sample in steps[n_train:n_train + 8]]
+    lines += ["H", "S"] + batch + ["H"]  # checkpoint, then one more mini-batch
+    # Back to the checkpoint (same hash as at S) and the same batch again: same losses as the
+    # first time; the weights differ slightly from the first pass because the stochastic
+    # rounding stream is not part of a checkpoint (board and host twin still agree).
+    lines += ["R", "H"] + batch + ["H"]
     lines.append("X unknown command")
     lines.append("P " + steps[0][1].hex()[:-2])  # one byte short
     lines += [f"P {sample.hex()}" for _, sample in steps[n_train:n_train + n_predict]]

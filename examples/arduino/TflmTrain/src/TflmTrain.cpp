@@ -111,9 +111,6 @@ uint32_t TflmTrain::weightsChecksum() const {
 
 bool TflmTrain::save(const tt_flash* flash) {
   if (!session_) return fail_keep("begin() did not succeed");
-  if (steps_ % static_cast<uint32_t>(batch_size_) != 0) {
-    return fail_keep("save() in the middle of a mini-batch: its summed gradients are not saved");
-  }
   if (!flash) flash = TflmTrainCheckpointFlash();
   if (!flash) return fail_keep(kNoFlash);
   if (tt_checkpoint_save(session_, flash, steps_, &report_) != 0) return fail_keep(report_.message);

@@ -72,12 +72,11 @@ class TflmTrain {
   // that replays the same steps check that the board holds exactly the same weights.
   uint32_t weightsChecksum() const;
 
-  // Checkpoints (tflm_train/runtime/checkpoint.h): save() writes the trained weights and
-  // steps() to the older of two flash slots, so a power cut never loses the last good one;
-  // restore() loads the newest valid checkpoint of this model and sets steps() from it (the
-  // weights stay unchanged if it fails). flash == nullptr: TflmTrainCheckpointFlash().
-  // save() only between mini-batches: a half-summed batch lives in RAM and is not saved.
-  // Momentum (if the model has it) is not part of a checkpoint: it restarts from its RAM state.
+  // Checkpoints (tflm_train/runtime/checkpoint.h): save() writes the trained weights, their
+  // optimizer state (momentum, a half-summed mini-batch) and steps() to the older of two flash
+  // slots, so a power cut never loses the last good one; restore() loads the newest valid
+  // checkpoint of this model and sets steps() from it, so training continues where it was
+  // saved (nothing changes if it fails). flash == nullptr: TflmTrainCheckpointFlash().
   bool save(const tt_flash* flash = nullptr);
   bool restore(const tt_flash* flash = nullptr);
   // Slot, sequence and step of the last save/restore (also its message on failure).

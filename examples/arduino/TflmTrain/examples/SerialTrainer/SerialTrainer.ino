@@ -14,8 +14,8 @@
 //                     reply: OK P <class> <int8 output 0> ... <int8 output 9>
 //   H                 checksum of the trained weights (to compare with a host replaying the
 //                     same steps).  reply: OK H <steps so far> <FNV-1a hash, hex>
-//   S                 save a checkpoint (trained weights + step count) to the board's flash;
-//                     only between mini-batches.  reply: OK S <steps> <slot> <sequence>
+//   S                 save a checkpoint (trained weights, optimizer state, step count) to the
+//                     board's flash.  reply: OK S <steps> <slot> <sequence>
 //   R                 restore the newest checkpoint (as setup() does after a reset).
 //                     reply: OK R <steps> <slot> <sequence>
 //   B                 reboot now, as a power cut would: RAM is lost, the checkpoint is not.
