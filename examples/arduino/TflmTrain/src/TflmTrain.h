@@ -5,11 +5,11 @@
 // model it came from and also carries the training program. Everything lives in memory the
 // sketch owns (the model in flash, one arena in RAM, the session inside this object): no heap.
 //
-//   alignas(16) static uint8_t arena[32 * 1024];
+//   alignas(16) static uint8_t arena[64 * 1024];   // >= arenaRequired(), the model's plan
 //   TflmTrain trainer;
 //   trainer.begin(model, model_len, arena, sizeof(arena));
 //   memcpy(trainer.input(), sample, trainer.inputBytes());   // int8, model input layout
-//   trainer.trainStep(label, 0.02f);                          // one SGD step on that sample
+//   trainer.trainStep(label, 0.02f);                          // train on that sample
 //   int cls = trainer.predict();                              // argmax of the model output
 //   trainer.save();                                           // checkpoint to flash
 #ifndef TFLM_TRAIN_ARDUINO_TFLMTRAIN_H_
