@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .graph import Graph, Op
 from .planner import peak_live_bytes
 from .program import DType, ExtraTensor, Instruction, Opcode, Program
+
+if TYPE_CHECKING:  # autodiff imports this module; the type is only for the annotation
+    from .autodiff import CompiledStep
 
 STREAMABLE = ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "PADV2", "ADD", "AVERAGE_POOL_2D",
               "MAX_POOL_2D")
@@ -81,14 +84,14 @@ def _streamable(graph: Graph, op: Op) -> bool:
     return True
 
 
-def _links(graph: Graph, keep: set[int], pos: int, frozen_out: set[int]) -> bool:
+def _links(graph: Graph, keep: set[int], pos: int, excluded: set[int]) -> bool:
     """Whether graph.ops[pos]'s output can stream into graph.ops[pos + 1]."""
     if pos + 1 >= len(graph.ops):
         return False
     op, nxt = graph.ops[pos], graph.ops[pos + 1]
     if not (_streamable(graph, op) and _streamable(graph, nxt)):
         return False
-    if op.index in frozen_out or nxt.index in frozen_out:
+    if op.index in excluded or nxt.index in excluded:
         return False
     t = op.outputs[0]
     if t in keep or t in graph.inputs or t in graph.outputs:
