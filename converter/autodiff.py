@@ -146,13 +146,37 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
     layers: list[Layer] = []
     floats: list[float] = []
     head: dict[int, int] = {}  # MEAN input -> gradient of the MEAN output (broadcast, fused)
+    block: dict[int, tuple] = {}  # depthwise output -> (its project conv, that conv's g_out)
+    done: set[int] = set()        # expand convs whose backward a block instruction ran
+
+    def emit_updates(op: Op, g_out: int) -> None:
+        if op.index not in updated:
+            return
+        layer_index = len(layers)
+        u = updated[op.index][1]
+        layers.append(_layer(graph, u, scheme, floats))
+        if u.update_bias:
+            instructions.append(Instruction(Opcode.BIAS_UPDATE, [op.index, g_out, layer_index]))
+        if u.weight_channels:
+            scratch = new_tensor(DType.FLOAT32, _scratch_elements(graph, op))
+            instructions.append(Instruction(Opcode.WEIGHT_UPDATE,
+                                            [op.index, g_out, layer_index, scratch]))
+
     for op in reversed(graph.ops):
-        if op.index in skip or op.outputs[0] not in downstream:
+        if op.index in skip or op.index in done or op.outputs[0] not in downstream:
             continue
         out = op.outputs[0]
         if out in head:
             _emit_mean_head(graph, op, head[out], updated, scheme, downstream, layers, floats,
                             instructions, new_tensor, input_grad_target, grad)
+            continue
+        if out in block:  # op is the depthwise of a block whose project conv deferred to it
+            project, g_project = block.pop(out)
+            expand = graph.producer(op.inputs[0])
+            _emit_bottleneck(graph, project, op, expand, g_project, updated, scheme, downstream,
+                             layers, floats, instructions, new_tensor, input_grad_target, grad)
+            emit_updates(project, g_project)  # after: the block reads P's filter unchanged
+            done.add(expand.index)
             continue
         if out not in grad:
             raise ConversionError(f"op {op.index} ({op.kind}): its output does not reach the "
@@ -187,6 +211,8 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
             instructions.append(Instruction(Opcode.DEPTHWISE_GRAD_IN_PLACE,
                                             [op.index, g_out, scratch, scales_at, group]))
             grad[data_in] = g_out
+        elif _bottleneck_below(graph, op, downstream, grad, updated):
+            block[data_in] = (op, g_out)  # the whole block's backward runs at its depthwise
         elif op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             if data_in in downstream:
                 target, temporary = input_grad_target(data_in)
@@ -198,17 +224,7 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
                                                 [op.index, g_out, target, scales_at]))
                 if temporary:
                     instructions.append(Instruction(Opcode.GRAD_ACCUMULATE, [target, grad[data_in]]))
-            if op.index in updated:
-                layer_index = len(layers)
-                u = updated[op.index][1]
-                layers.append(_layer(graph, u, scheme, floats))
-                if u.update_bias:
-                    instructions.append(Instruction(Opcode.BIAS_UPDATE,
-                                                    [op.index, g_out, layer_index]))
-                if u.weight_channels:
-                    scratch = new_tensor(DType.FLOAT32, _scratch_elements(graph, op))
-                    instructions.append(Instruction(Opcode.WEIGHT_UPDATE,
-                                                    [op.index, g_out, layer_index, scratch]))
+            emit_updates(op, g_out)
         elif _fusable_mean(graph, op, downstream):
             head[data_in] = g_out  # the producer's backward reads it group by group
         elif op.kind in _POOL_LIKE:
@@ -267,6 +283,87 @@ def _layer(graph: Graph, u: LayerUpdate, scheme: SparseUpdate, floats: list[floa
         layer.bias_factors = len(floats)
         floats.extend(qas.factors(b.scale, u.out_channels, scheme.qas, scheme.qas_clamp).tolist())
     return layer
+
+
+# Expanded-channel group of BOTTLENECK_BACKWARD: its two gradient groups stay <= 8 KB.
+_BLOCK_GROUP_BYTES = 8192
+
+
+def _bottleneck_below(graph: Graph, p: Op, downstream: set[int], grad: dict,
+                      updated: dict) -> bool:
+    """p is a 1x1 stride-1 project conv reading a depthwise (multiplier 1, weights not
+    trained) that reads a conv, each tensor read by nothing else: an inverted-bottleneck block
+    whose expanded gradients BOTTLENECK_BACKWARD produces group by group."""
+    if p.kind != "CONV_2D" or p.inputs[0] not in downstream:
+        return False
+    e2 = p.inputs[0]
+    w = graph.tensors[p.inputs[1]]
+    if w.shape[1:3] != [1, 1] and tuple(w.shape[1:3]) != (1, 1):
+        return False
+    if p.options.get("stride_h", 1) != 1 or p.options.get("stride_w", 1) != 1:
+        return False
+    d = graph.producer(e2)
+    if d is None or d.kind != "DEPTHWISE_CONV_2D" or e2 in grad or e2 in graph.outputs:
+        return False
+    if [c.index for c in graph.consumers(e2)] != [p.index]:
+        return False
+    e1 = d.inputs[0]
+    if graph.tensors[d.inputs[1]].shape[-1] != graph.tensors[e1].shape[-1]:
+        return False  # depth multiplier 1 only
+    if d.index in updated and updated[d.index][1].weight_channels:
+        return False
+    x = graph.producer(e1)
+    return (x is not None and x.kind == "CONV_2D" and e1 in downstream and e1 not in grad
+            and e1 not in graph.outputs and [c.index for c in graph.consumers(e1)] == [d.index]
+            and len(graph.tensors[e1].shape) == 4)
+
+
+def _emit_bottleneck(graph, p, d, x, g_out, updated, scheme, downstream, layers, floats,
+                     instructions, new_tensor, input_grad_target, grad) -> None:
+    """BOTTLENECK_BACKWARD for project conv p <- depthwise d <- expand conv x (see
+    tflm_train/runtime/block_backward.cc)."""
+    e2, e1 = d.outputs[0], d.inputs[0]
+    channels = graph.tensors[e2].shape[-1]
+    pos2 = int(np.prod(graph.tensors[e2].shape[:-1]))
+    pos1 = int(np.prod(graph.tensors[e1].shape[:-1]))
+    taps = int(np.prod(graph.tensors[d.inputs[1]].shape[1:3]))
+    group = max(1, min(channels, _BLOCK_GROUP_BYTES // (4 * (pos2 + pos1) + taps)))
+    grad_e2 = new_tensor(DType.FLOAT32, pos2 * group)
+    grad_e1 = new_tensor(DType.FLOAT32, pos1 * group + (taps * group + 3) // 4)
+    masks = []
+    for op, t, positions in ((d, e2, pos2), (x, e1, pos1)):
+        bounds = activation_mask_bounds(op, graph)
+        masks.append(-1 if bounds is None
+                     else new_tensor(DType.INT8, (positions * channels + 7) // 8))
+    layer_ids = []
+    for op in (d, x):
+        if op.index in updated:
+            layers.append(_layer(graph, updated[op.index][1], scheme, floats))
+            layer_ids.append(len(layers) - 1)
+        else:
+            layer_ids.append(-1)
+    x_in = x.inputs[0]
+    g_x, temporary = (-1, False)
+    if x_in in downstream:
+        g_x, temporary = input_grad_target(x_in)
+    x_weights = x.index in updated and updated[x.index][1].weight_channels > 0
+    temp_elements = max(int(np.prod(graph.tensors[x_in].shape)) if g_x >= 0 else 0,
+                        _scratch_elements(graph, x) if x_weights else 0)
+    temp = new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
+    scales = []
+    for op, needed in ((p, True), (d, True), (x, g_x >= 0)):
+        if not needed:
+            scales.append(-1)
+            continue
+        n = graph.tensors[op.outputs[0]].shape[-1]
+        scales.append(len(floats))
+        floats.extend(np.broadcast_to(graph.tensors[op.inputs[1]].scale.astype(np.float32),
+                                      (n,)).tolist())
+    instructions.append(Instruction(Opcode.BOTTLENECK_BACKWARD,
+                                    [p.index, d.index, x.index, g_out, g_x, grad_e2, grad_e1,
+                                     temp, group, *masks, *layer_ids, *scales]))
+    if temporary:
+        instructions.append(Instruction(Opcode.GRAD_ACCUMULATE, [g_x, grad[x_in]]))
 
 
 # Channel group of DEPTHWISE_GRAD_IN_PLACE: its gathered scratch stays <= 8 KB.
@@ -368,6 +465,12 @@ def _insert_masks(graph: Graph, program: Program) -> Program:
     for ins in program.instructions[program.n_forward:]:
         if ins.opcode == Opcode.MASK_GRAD:
             pending[ins.args[2]] = (ins.args[1], ins.args[3], ins.args[4])
+        elif ins.opcode == Opcode.BOTTLENECK_BACKWARD:
+            d = graph.ops[_op_pos(graph, ins.args[1])]
+            x = graph.ops[_op_pos(graph, ins.args[2])]
+            for op, mask in ((d, ins.args[9]), (x, ins.args[10])):
+                if mask >= 0:
+                    pending[op.outputs[0]] = (mask, *activation_mask_bounds(op, graph))
         elif ins.opcode == Opcode.MEAN_HEAD_BACKWARD and ins.args[3] >= 0:
             conv = graph.ops[_op_pos(graph, ins.args[0])]
             pending[conv.outputs[0]] = (ins.args[3], *activation_mask_bounds(conv, graph))
@@ -409,6 +512,15 @@ def _reads_writes(graph: Graph, program: Program | None, ins: Instruction,
         return [a[0]], [a[1]]
     if ins.opcode == Opcode.MASK_GRAD:
         return ([a[0], a[1], a[2]] if keep_masked else [a[0], a[1]]), [a[0]]
+    if ins.opcode == Opcode.BOTTLENECK_BACKWARD:
+        d = graph.ops[_op_pos(graph, a[1])]
+        x = graph.ops[_op_pos(graph, a[2])]
+        x_weights = a[12] >= 0 and (program is None or program.layers[a[12]].weight_channels > 0)
+        saved = [x.inputs[0]] if x_weights else []
+        if keep_masked:  # SAVE_MASK needs the masked tensors whole
+            saved += [op.outputs[0] for op, m in ((d, a[9]), (x, a[10])) if m >= 0]
+        buffers = [t for t in (a[4], a[5], a[6], a[7], a[9], a[10]) if t >= 0]
+        return [a[3], *buffers, *saved], [t for t in (a[4], a[5], a[6], a[7]) if t >= 0]
     if ins.opcode == Opcode.MEAN_HEAD_BACKWARD:
         op = graph.ops[_op_pos(graph, a[0])]
         weights = a[6] >= 0 and (program is None or program.layers[a[6]].weight_channels > 0)

@@ -58,6 +58,11 @@ class Opcode(enum.IntEnum):
                           # broadcast gradient of the MEAN input never exists whole
     DEPTHWISE_GRAD_IN_PLACE = 15  # op_index, grad (output grad in, input grad out), scratch,
                           # weight-scales float index, channel group
+    BOTTLENECK_BACKWARD = 17  # P, D, X ops (1x1 project <- depthwise <- expand conv), g_out(P),
+                          # g_in(X)|-1, grad group of D's output, of D's input (+ filter group),
+                          # temp|-1, group, mask(D out)|-1, mask(X out)|-1, layer D|-1,
+                          # layer X|-1, scales P, D, X|-1: the block backward by groups of
+                          # expanded channels (tflm_train/runtime/block_backward.cc)
     STREAM_CHAIN = 16     # first op, op count, int8 scratch: ops row by row (converter/streaming.py)
 
 

@@ -88,13 +88,25 @@ def test_planned_arena_is_what_the_runtime_uses():
     assert tr.memory_report().arena_bytes == tr._session.arena_bytes
 
 
-def test_depthwise_input_gradient_in_place():
-    """The demo's stride-1 depthwise passes the gradient to conv1 in place (one buffer), unless
-    its own weights train (their update needs the output gradient afterwards)."""
+def test_block_backward_and_in_place_depthwise():
+    """The demo's conv1 -> depthwise -> 1x1 conv is an inverted-bottleneck block: with conv1
+    trained, one BOTTLENECK_BACKWARD produces its gradients by channel groups. A depthwise
+    outside such a block (here: before global pooling) passes its gradient in place."""
+    import tensorflow as tf
+
     _, step = _step(SparseUpdate(n_bias=0, weights={0: 1.0}))
+    assert "BOTTLENECK_BACKWARD" in step.instruction_names
+    tf.keras.utils.set_random_seed(7)
+    L = tf.keras.layers
+    inp = L.Input((8, 8, 2))
+    x = L.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    model = mf._convert(tf.keras.Model(inp, L.Dense(3)(x)), (8, 8, 2), seed=7)
+    _, _, step = compile_model(model, SparseUpdate(n_bias=0, weights={0: 1.0}))
     assert "DEPTHWISE_GRAD_IN_PLACE" in step.instruction_names
-    _, step = _step(SparseUpdate(n_bias=0, weights={0: 1.0, 1: 1.0}))
-    assert "DEPTHWISE_GRAD_IN_PLACE" not in step.instruction_names
+    xq = mf.random_inputs(model, 1, 0)[0]
+    run_check(model, xq, 1, SparseUpdate(n_bias=0, weights={0: 1.0}), {0: 8})
 
 
 def test_partial_channel_layers_keep_only_their_rows():

@@ -51,6 +51,22 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
   }
 }
 
+void PointwiseInputGradChannels(int32_t positions, int32_t out_c, const float* grad_output,
+                                const FilterRows& filter, const float* filter_scales,
+                                int32_t ci_begin, int32_t ci_end, float* grad_input) {
+  const int32_t width = ci_end - ci_begin;
+  for (int32_t p = 0; p < positions; ++p) {
+    const float* gout = grad_output + p * out_c;
+    float* gin = grad_input + p * width;
+    for (int32_t j = 0; j < width; ++j) gin[j] = 0.0f;
+    for (int32_t co = 0; co < out_c; ++co) {
+      const float g = gout[co] * filter_scales[co];
+      const int8_t* w = filter.row(co) + ci_begin;
+      for (int32_t j = 0; j < width; ++j) gin[j] += g * static_cast<float>(w[j]);
+    }
+  }
+}
+
 void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8_t* input,
                     float input_scale, const Dims& output_dims, const float* grad_output,
                     const Dims& filter_dims, int32_t c_begin, int32_t c_end, float* grad_filter) {

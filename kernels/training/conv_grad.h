@@ -33,6 +33,14 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
                        const FilterRows& filter, const float* filter_scales,
                        const Dims& input_dims, float* grad_input);
 
+// Input channels [ci_begin, ci_end) of a 1x1, stride-1 convolution's input gradient, into
+// grad_input [positions, ci_end - ci_begin]: the same sums as ConvInputGrad (co increasing, each
+// term (grad_output * s_w[co]) * float(w)), for a block backward that works channel group by
+// channel group. grad_output is [positions, out_c].
+void PointwiseInputGradChannels(int32_t positions, int32_t out_c, const float* grad_output,
+                                const FilterRows& filter, const float* filter_scales,
+                                int32_t ci_begin, int32_t ci_end, float* grad_input);
+
 void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8_t* input,
                     float input_scale, const Dims& output_dims, const float* grad_output,
                     const Dims& filter_dims, int32_t c_begin, int32_t c_end, float* grad_filter);

@@ -37,6 +37,7 @@ enum class Opcode : int32_t {
   kMaskGrad = 13,
   kMeanHeadBackward = 14,
   kDepthwiseGradInPlace = 15,
+  kBottleneckBackward = 17,
   // Ops [first, first + count) row by row (stream_chain.h); 16 keeps clear of the backward
   // opcodes added above it.
   kStreamChain = 16,
@@ -79,9 +80,9 @@ inline int32_t TrainedWeight(const LayerInfo& l) {
 struct Instruction {
   Opcode opcode;
   int32_t num_args;
-  int32_t args[8];
+  int32_t args[16];
 };
-constexpr int32_t kMaxInstructionArgs = 8;
+constexpr int32_t kMaxInstructionArgs = 16;
 
 class Program {
  public:

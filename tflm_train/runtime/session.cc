@@ -336,6 +336,10 @@ Status Session::CheckInstructions() {
         TT_RETURN_IF_ERROR(CheckMeanHeadBackward(ins, n));
         ok = true;
         break;
+      case Opcode::kBottleneckBackward:
+        TT_RETURN_IF_ERROR(CheckBottleneckBackward(ins, n));
+        ok = true;
+        break;
       case Opcode::kDepthwiseGradInPlace: {
         ok = ins.num_args == 5 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops &&
              op_state(a[0])->registration->builtin_code == tflite::kDepthwiseConv2D && a[4] > 0;
@@ -521,6 +525,9 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
       }
       case Opcode::kMeanHeadBackward:
         MeanHeadBackward(a, *options);
+        break;
+      case Opcode::kBottleneckBackward:
+        BottleneckBackward(a, *options);
         break;
       case Opcode::kDepthwiseGradInPlace: {
         OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),

@@ -101,6 +101,8 @@ class Session {
   void UpdateWeightChannel(const LayerInfo& l, const OpContext& ctx, int32_t c, float* scratch,
                            const TrainOptions& options);
   void MeanHeadBackward(const int32_t* args, const TrainOptions& options);
+  void BottleneckBackward(const int32_t* args, const TrainOptions& options);  // block_backward.cc
+  Status CheckBottleneckBackward(const Instruction& ins, int32_t n);
   Status CheckMeanHeadBackward(const Instruction& ins, int32_t n);
   // Layer `layer` trains op `op_index` (a trainable op whose tensors match the layer's), with
   // a bias the update can use if `bias`.
