@@ -249,6 +249,13 @@ def test_bad_geometry_and_too_small(model_a):
     with pytest.raises(CheckpointError, match="cannot hold two slots"):
         checkpoint_save(s, SimFlash(4096, 4096, 4))  # one page: no second slot
 
+    class NoFlash:  # a null device pointer through the C API
+        device = None
+    for call in (lambda: checkpoint_save(s, NoFlash()), lambda: checkpoint_restore(s, NoFlash())):
+        with pytest.raises(CheckpointError, match="flash device .* is null") as e:
+            call()
+        assert e.value.status == 4
+
 
 def test_erase_discards_everything(model_a):
     (s, _), = states(model_a, 1)
