@@ -219,7 +219,7 @@ def test_board_outputs_equal_wheel(board_elfs, board, name):
 
 
 def test_arena_too_small_is_reported():
-    """A plan larger than the arena (MobileNetV2 without streaming, ~306 KB, in the an386
+    """A plan larger than the arena (MobileNetV2 with whole tensors, ~250 KB, in the an386
     firmware's 236 KB arena) is refused at open with both numbers, not run into a crash."""
     from tflm_train.binding import RuntimeError_
     from tflm_train.converter import memory_report
