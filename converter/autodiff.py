@@ -291,9 +291,9 @@ _BLOCK_GROUP_BYTES = 8192
 
 def _bottleneck_below(graph: Graph, p: Op, downstream: set[int], grad: dict,
                       updated: dict) -> bool:
-    """p is a 1x1 stride-1 project conv reading a depthwise (multiplier 1, weights not
-    trained) that reads a conv, each tensor read by nothing else: an inverted-bottleneck block
-    whose expanded gradients BOTTLENECK_BACKWARD produces group by group."""
+    """p is a 1x1 stride-1 project conv reading a depthwise (multiplier 1) that reads a conv,
+    each tensor read by nothing else: an inverted-bottleneck block whose expanded gradients
+    BOTTLENECK_BACKWARD produces group by group."""
     if p.kind != "CONV_2D" or p.inputs[0] not in downstream:
         return False
     e2 = p.inputs[0]
@@ -310,8 +310,6 @@ def _bottleneck_below(graph: Graph, p: Op, downstream: set[int], grad: dict,
     e1 = d.inputs[0]
     if graph.tensors[d.inputs[1]].shape[-1] != graph.tensors[e1].shape[-1]:
         return False  # depth multiplier 1 only
-    if d.index in updated and updated[d.index][1].weight_channels:
-        return False
     x = graph.producer(e1)
     return (x is not None and x.kind == "CONV_2D" and e1 in downstream and e1 not in grad
             and e1 not in graph.outputs and [c.index for c in graph.consumers(e1)] == [d.index]
@@ -347,8 +345,10 @@ def _emit_bottleneck(graph, p, d, x, g_out, updated, scheme, downstream, layers,
     if x_in in downstream:
         g_x, temporary = input_grad_target(x_in)
     x_weights = x.index in updated and updated[x.index][1].weight_channels > 0
+    d_weights = d.index in updated and updated[d.index][1].weight_channels > 0
     temp_elements = max(int(np.prod(graph.tensors[x_in].shape)) if g_x >= 0 else 0,
-                        _scratch_elements(graph, x) if x_weights else 0)
+                        _scratch_elements(graph, x) if x_weights else 0,
+                        (pos1 * group + 3) // 4 + taps if d_weights else 0)
     temp = new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
     scales = []
     for op, needed in ((p, True), (d, True), (x, g_x >= 0)):
@@ -516,7 +516,8 @@ def _reads_writes(graph: Graph, program: Program | None, ins: Instruction,
         d = graph.ops[_op_pos(graph, a[1])]
         x = graph.ops[_op_pos(graph, a[2])]
         x_weights = a[12] >= 0 and (program is None or program.layers[a[12]].weight_channels > 0)
-        saved = [x.inputs[0]] if x_weights else []
+        d_weights = a[11] >= 0 and (program is None or program.layers[a[11]].weight_channels > 0)
+        saved = ([x.inputs[0]] if x_weights else []) + ([d.inputs[0]] if d_weights else [])
         if keep_masked:  # SAVE_MASK needs the masked tensors whole
             saved += [op.outputs[0] for op, m in ((d, a[9]), (x, a[10])) if m >= 0]
         buffers = [t for t in (a[4], a[5], a[6], a[7], a[9], a[10]) if t >= 0]

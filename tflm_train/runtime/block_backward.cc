@@ -72,6 +72,25 @@ void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) 
     DepthwiseConvInputGrad(dc.state->depthwise, Dims{e2.n, e2.h, e2.w, g}, grad_e2,
                            Dims{1, d_f.h, d_f.w, g}, d_group, program_.FloatPointer(a[14]) + c0,
                            Dims{e1.n, e1.h, e1.w, g}, grad_e1);
+    // D's weights of this group move only now that its input gradient is taken. The filter
+    // gradient reads D's input (X's output) for the group, gathered into temp with a scratch.
+    const int32_t d_end = a[11] >= 0 && ld.weight_channels < c0 + g ? ld.weight_channels
+                                                                      : (a[11] >= 0 ? c0 + g : c0);
+    if (c0 < d_end) {
+      int8_t* e1_group = reinterpret_cast<int8_t*>(temp);
+      float* d_scratch = temp + (pos1 * g + 3) / 4;
+      const int8_t* e1_data = reinterpret_cast<const int8_t*>(dc.input_data(0));
+      for (int32_t q = 0; q < pos1; ++q) {
+        for (int32_t j = 0; j < g; ++j) e1_group[q * g + j] = e1_data[q * channels + c0 + j];
+      }
+      for (int32_t c = c0; c < d_end; ++c) {
+        DepthwiseConvFilterGrad(dc.state->depthwise, Dims{e1.n, e1.h, e1.w, g}, e1_group,
+                                dc.input(0).quantization.scale[0], Dims{e2.n, e2.h, e2.w, g},
+                                grad_e2, Dims{1, d_f.h, d_f.w, g}, c - c0, c - c0 + 1,
+                                d_scratch);
+        UpdateWeightChannel(ld, dc, c, d_scratch, options);
+      }
+    }
     ApplyMask(mask_x, pos1, channels, c0, g, grad_e1);
     const Dims group_out{e1.n, e1.h, e1.w, g};
     // X's input gradient share reads X's filter, so it comes before this group's rows move.
@@ -119,6 +138,7 @@ Status Session::CheckBottleneckBackward(const Instruction& ins, int32_t n) {
     const int64_t pos2 = int64_t{e2.n} * e2.h * e2.w, pos1 = int64_t{e1.n} * e1.h * e1.w;
     const int64_t channels = e2.c, group = a[8];
     const bool x_weights = a[12] >= 0 && program_.layer(a[12]).weight_channels > 0;
+    const bool d_weights = a[11] >= 0 && program_.layer(a[11]).weight_channels > 0;
     const int64_t x_scratch = int64_t{x_f.h} * x_f.w * x_f.c;
     const int64_t x_in_elements = int64_t{x_in.n} * x_in.h * x_in.w * x_in.c;
     ok = p.inputs()[0] == d.outputs()[0] && d.inputs()[0] == x.outputs()[0] &&
@@ -134,8 +154,10 @@ Status Session::CheckBottleneckBackward(const Instruction& ins, int32_t n) {
                          OpInputReadable(*this, a[2], 0))) &&
          (a[9] == -1 || extra_of(a[9], DType::kInt8, (pos2 * channels + 7) / 8)) &&
          (a[10] == -1 || extra_of(a[10], DType::kInt8, (pos1 * channels + 7) / 8)) &&
-         (a[11] == -1 || (LayerFits(a[11], a[1], program_.layer(a[11]).update_bias != 0) &&
-                          program_.layer(a[11]).weight_channels == 0)) &&
+         (a[11] == -1 || LayerFits(a[11], a[1], program_.layer(a[11]).update_bias != 0)) &&
+         (!d_weights || (a[7] >= 0 && OpInputReadable(*this, a[1], 0) &&
+                         extra_of(a[7], DType::kFloat32,
+                                  (pos1 * group + 3) / 4 + int64_t{d_f.h} * d_f.w))) &&
          (a[12] == -1 || LayerFits(a[12], a[2], program_.layer(a[12]).update_bias != 0)) &&
          a[13] >= 0 && a[13] + p_out.c <= h.n_floats && a[14] >= 0 &&
          a[14] + channels <= h.n_floats &&
