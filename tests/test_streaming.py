@@ -450,3 +450,39 @@ def test_chain_through_a_tensor_read_twice_is_rejected():
     first.args = [0, 6, first.args[2]]
     with pytest.raises(RuntimeError_, match="used outside it"):
         NativeSession(_reencode(model, program))
+
+
+def test_max_pool_gradient_needs_its_stored_input():
+    """Max pooling's input gradient re-reads its forward input: a hostile plan that streams
+    conv -> max pool (leaving the pool input without storage) and keeps the pool's INPUT_GRAD
+    is rejected instead of reading through a tensor that does not exist."""
+    import tensorflow as tf
+
+    from tflm_train.converter.program import DType, ExtraTensor, Instruction
+
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input(shape=(10, 10, 2), batch_size=1)
+    x = L.MaxPooling2D(2)(L.Conv2D(4, 3, padding="same", bias_initializer="random_normal")(inputs))
+    x = L.Conv2D(4, 3, padding="same", activation="relu", bias_initializer="random_normal")(x)
+    x = L.Softmax()(L.Dense(3)(L.GlobalAveragePooling2D()(x)))
+    model = mf._convert(tf.keras.Model(inputs, x), (10, 10, 2))
+    _, step, graph = extended(model, SparseUpdate(n_bias=3), streaming=False)
+    program = step.program
+    conv, pool = graph.ops[0], graph.ops[1]
+    assert (conv.kind, pool.kind) == ("CONV_2D", "MAX_POOL_2D")
+    assert any(i.opcode == Opcode.INPUT_GRAD and i.args[0] == pool.index
+               for i in program.instructions)
+    NativeSession(_reencode(model, program))  # the whole-tensor plan opens
+    pooled_in = conv.outputs[0]
+    program.extra.append(ExtraTensor(DType.INT8, window_bytes(graph, [conv, pool]),
+                                     program.model_offsets[pooled_in]))
+    program.model_offsets[pooled_in] = -1
+    stream = Instruction(Opcode.STREAM_CHAIN, [conv.index, 2,
+                                               program.n_model_tensors + len(program.extra) - 1])
+    forward = [i for i in program.instructions[:program.n_forward]
+               if not (i.opcode == Opcode.FORWARD and i.args[0] in (conv.index, pool.index))]
+    program.instructions = [stream] + forward + program.instructions[program.n_forward:]
+    program.n_forward = len(forward) + 1
+    with pytest.raises(RuntimeError_, match=r"\(opcode 5\) does not match the model"):
+        NativeSession(_reencode(model, program))

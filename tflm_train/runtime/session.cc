@@ -319,7 +319,11 @@ Status Session::CheckInstructions() {
         ok = state->registration->input_grad != nullptr &&
              extra_float(a[1], model_elements(op.outputs()[0])) &&
              extra_float(a[2], model_elements(op.inputs()[0])) &&
-             (needs_scales ? (a[3] >= 0 && a[3] + channels <= h.n_floats) : a[3] == -1);
+             (needs_scales ? (a[3] >= 0 && a[3] + channels <= h.n_floats) : a[3] == -1) &&
+             // max pooling finds the argmax again in its forward input, which a streamed
+             // chain may have left without storage
+             (state->registration->builtin_code != tflite::kMaxPool2D ||
+              OpInputReadable(*this, a[0], 0));
         break;
       }
       case Opcode::kSaveMask:
