@@ -19,6 +19,10 @@ from .tflite_io import read_model
 VARIANTS = ("inference_only", "full_update", "sparse", "sparse_reorder")
 
 
+# Fused backward instructions -> how many leading arguments are op indices (program.py).
+_FUSED_OPS = {"MEAN_HEAD_BACKWARD": 2, "BOTTLENECK_BACKWARD": 3}
+
+
 def held_gradient_buffers(graph: Graph, program: Program) -> list[Buffer]:
     """One buffer per updated layer: its whole float32 weight gradient (updated channels x
     elements per channel) plus its bias gradient, alive from the layer's first update
@@ -30,10 +34,10 @@ def held_gradient_buffers(graph: Graph, program: Program) -> list[Buffer]:
         ins = program.instructions[step]
         if ins.opcode in (Opcode.WEIGHT_UPDATE, Opcode.BIAS_UPDATE):
             first.setdefault(ins.args[2], step)
-        elif "HEAD" in ins.opcode.name:
-            # A fused head backward computes (and applies) its conv layer's update itself; its
-            # first two arguments name the ops it covers.
-            for op_index in ins.args[:2]:
+        elif ins.opcode.name in _FUSED_OPS:
+            # A fused backward computes (and applies) its layers' updates itself; its leading
+            # arguments name the ops it covers.
+            for op_index in ins.args[:_FUSED_OPS[ins.opcode.name]]:
                 if op_index in by_op:
                     first.setdefault(by_op[op_index], step)
     for i in range(len(program.layers)):

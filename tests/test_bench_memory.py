@@ -32,6 +32,10 @@ def test_variant_order(name):
         _weight_nbytes(model, layer.weight_tensor) // layer.out_channels) +
         (layer.out_channels if layer.update_bias else 0)) for layer in p.layers}
     assert _held(steps["sparse"]) == sum(graph_bytes.values()) > 0
+    # each held gradient starts at its layer's own instruction; one starting at the backward's
+    # first step means a fused backward opcode is missing from variants._FUSED_OPS
+    starts = [b.first for b in steps["sparse"].buffers if isinstance(b.key, tuple)]
+    assert min(starts) > p.n_forward, starts
 
 
 def _weight_nbytes(model: bytes, t: int) -> int:
