@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 from dataclasses import asdict, dataclass
 
+from . import offline_plan
 from .autodiff import CompiledStep, compile_step, trained_bytes
 from .errors import BudgetError, ConversionError, InvalidModelError, UnsupportedOpError
 from .graph import Graph, build_graph
@@ -81,6 +82,9 @@ def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
             f"gradients + {step.program.persistent_bytes} B persistent), over the "
             f"{sram_budget} B budget; update fewer layers or smaller channel ratios")
     set_metadata(model, METADATA_NAME, step.program.encode())
+    if get_metadata(model, offline_plan.METADATA_NAME) is None:  # keep a plan the user made
+        set_metadata(model, offline_plan.METADATA_NAME,
+                     offline_plan.encode(offline_plan.inference_offsets(graph)[0]))
     return write_model(model)
 
 
