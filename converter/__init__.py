@@ -23,7 +23,7 @@ class MemoryReport:
     arena_bytes: int             # whole arena: persistent + peak of the activation region
     activation_peak_bytes: int   # planned peak of activations, gradients and scratch
     updated_weight_bytes: int    # SRAM copies of the weights and biases being trained
-    op_data_bytes: int           # prepared per-op state and per-channel requantisation data
+    op_data_bytes: int           # prepared per-op state (per-channel requantisation is in flash)
     flash_model_bytes: int       # the extended .tflite (stays in flash)
     optimizer_state_bytes: int = 0  # momentum / mini-batch sums (float per updated parameter)
 
