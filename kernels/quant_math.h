@@ -8,6 +8,10 @@
 
 #include "kernels/types.h"
 
+#if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#endif
+
 namespace tflm_train {
 
 // Fused activation as stored in the flatbuffer options (same numbering as the TFLite schema).
@@ -96,6 +100,67 @@ inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t multiplier, int3
   const int32_t right = shift > 0 ? 0 : -shift;
   return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(ShiftLeftWrap(x, left), multiplier),
                              right);
+}
+
+// ---- The same x * multiplier * 2^(shift - 31), formulated for a 32x32->64 multiply (SMULL /
+// SMLAL on Cortex-M). Bit-identical to MultiplyByQuantizedMultiplier for every x, every
+// multiplier and every shift in [-31, 30] (tests/test_forward_kernels.py runs both on the host
+// with the portable helpers below; examples/firmware/kernels on the boards with the Arm ones).
+// Why it is equal:
+// - SaturatingRoundingDoublingHighMul: the nudged quotient (ab + nudge) / 2^31 truncated toward
+//   zero equals floor((ab + 2^30) / 2^31) for both signs (for ab < 0, trunc((ab + 1 - 2^30) /
+//   2^31) = ceil(...) = floor((ab + 2^30) / 2^31)); so it is the high word of ab + 2^30 doubled,
+//   plus bit 31 of the low word. Only a == b == INT32_MIN makes the doubled high word 2^31, and
+//   a saturating doubling turns exactly that into INT32_MAX. Otherwise |ab| <= 2^31 (2^31 - 1),
+//   so the result s > INT32_MIN.
+// - RoundingDivideByPOT(s, e), e >= 1, rounds half away from zero:
+//   floor((s - [s < 0] + 2^(e-1)) / 2^e). s - [s < 0] cannot wrap (s > INT32_MIN), and
+//   floor((a + 2^(e-1)) / 2^e) = (a >> e) + bit e-1 of a, which needs no 33-bit sum.
+namespace requant_detail {
+
+// floor((a * b + 2^30) / 2^31), saturated to INT32_MAX: the doubled high word of the 64-bit
+// sum plus bit 31 of its low word. Its high word is at most 2^30, reached only for
+// a == b == INT32_MIN, so a saturating doubling of the high word gives exactly the reference's
+// saturation.
+inline int32_t DoublingHighMulRoundHalfUp(int32_t a, int32_t b) {
+#if defined(__ARM_FEATURE_DSP)
+  // Written out: GCC otherwise reuses b's sign word across calls and widens the multiply to
+  // UMULL + two MLAs instead of one SMLAL.
+  uint32_t low = uint32_t{1} << 30;
+  int32_t high = 0;
+  __asm__("smlal %0, %1, %2, %3" : "+r"(low), "+r"(high) : "r"(a), "r"(b));
+  return __qadd(high, high) | static_cast<int32_t>(low >> 31);
+#else
+  const int64_t p = static_cast<int64_t>(a) * b + (int64_t{1} << 30);
+  const int32_t high = static_cast<int32_t>(static_cast<uint64_t>(p) >> 32);
+  const uint32_t low = static_cast<uint32_t>(p);
+  const int32_t doubled = high >= (int32_t{1} << 30)
+                              ? INT32_MAX
+                              : static_cast<int32_t>(static_cast<uint32_t>(high) << 1);
+  return doubled | static_cast<int32_t>(low >> 31);
+#endif
+}
+
+// floor((a + 2^(e-1)) / 2^e) for e in [1, 31] without overflow.
+inline int32_t ShiftRightRoundHalfUp(int32_t a, int32_t e) {
+#if defined(__ARM_FEATURE_DSP)
+  // ASRS by a register amount 1..31 leaves the last bit shifted out (bit e-1) in the carry.
+  int32_t r;
+  __asm__("asrs %0, %1, %2\n\tadc %0, %0, #0" : "=r"(r) : "r"(a), "r"(e) : "cc");
+  return r;
+#else
+  return (a >> e) + ((a >> (e - 1)) & 1);
+#endif
+}
+
+}  // namespace requant_detail
+
+inline int32_t MultiplyByQuantizedMultiplierSmull(int32_t x, int32_t multiplier, int32_t shift) {
+  const int32_t left = shift > 0 ? shift : 0;
+  const int32_t right = shift > 0 ? 0 : -shift;
+  const int32_t s = requant_detail::DoublingHighMulRoundHalfUp(ShiftLeftWrap(x, left), multiplier);
+  if (right == 0) return s;
+  return requant_detail::ShiftRightRoundHalfUp(s + (s >> 31), right);
 }
 
 inline int32_t ClampToRange(int32_t x, int32_t lo, int32_t hi) {

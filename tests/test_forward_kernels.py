@@ -36,6 +36,7 @@ _SIGS = {
     "fs_quantize": [P, I, F, I, P],
     "fs_requantize": [P, I, F, I, F, I, P],
     "fs_dequantize": [P, I, F, I, P],
+    "fs_requantize_both": [P, P, P, P, P, P, I, P, P, P, P],
 }
 
 
@@ -45,8 +46,8 @@ def shim():
     for name, args in _SIGS.items():
         fn = getattr(lib, name)
         fn.argtypes = args
-        fn.restype = ctypes.c_int if name not in ("fs_quantize_multiplier", "fs_activation_range") \
-            else None
+        fn.restype = ctypes.c_int if name not in ("fs_quantize_multiplier", "fs_activation_range",
+                                                  "fs_requantize_both") else None
     lib.fs_multiply_by_quantized_multiplier.restype = ctypes.c_int32
     return lib
 
@@ -604,6 +605,102 @@ def test_dequantize(shim, seed):
     assert shim.fs_dequantize(ptr(x), x.size, float(q.scale[0]), int(q.zeroPoint[0]),
                               ptr(ours)) == 0
     check_equal(ours.view(np.int32), np.asarray(ref, np.float32).view(np.int32), "dequantize")
+
+
+# ------------------------------------------------- output stage: SMULL formulation == reference
+
+_I32_MIN, _I32_MAX = -2**31, 2**31 - 1
+
+
+def _requantize_both(shim, acc, mult, shift, offset, lo, hi):
+    """Runs the reference and the SMULL output stage (kernels/conv_window.h) on the same arrays,
+    asserts the int32 requantised values and the int8 bytes are identical, returns the count."""
+    acc, mult, shift = i32(acc), i32(mult), i32(shift)
+    offset, lo, hi = i32(offset), i32(lo), i32(hi)
+    n = acc.size
+    assert mult.size == shift.size == offset.size == lo.size == hi.size == n
+    v_ref, v_smull = np.zeros(n, np.int32), np.zeros(n, np.int32)
+    o_ref, o_smull = np.zeros(n, np.int8), np.zeros(n, np.int8)
+    shim.fs_requantize_both(ptr(acc), ptr(mult), ptr(shift), ptr(offset), ptr(lo), ptr(hi), n,
+                            ptr(v_ref), ptr(v_smull), ptr(o_ref), ptr(o_smull))
+    bad = np.flatnonzero((v_ref != v_smull) | (o_ref != o_smull))
+    assert bad.size == 0, [(int(acc[i]), int(mult[i]), int(shift[i]), int(offset[i]),
+                            int(v_ref[i]), int(v_smull[i]), int(o_ref[i]), int(o_smull[i]))
+                           for i in bad[:10]]
+    return n
+
+
+def _edge_accumulators():
+    """INT32 extremes, powers of two and their neighbours, and ties of both roundings: with
+    multiplier 2^30 every odd x puts the doubling high multiply on a half; with multiplier
+    INT32_MIN the high multiply returns exactly -x, so x = -(k * 2^e + 2^(e-1)) puts the rounding
+    shift by e on a half (both signs)."""
+    v = {_I32_MIN, _I32_MIN + 1, _I32_MIN + 2, -1, 0, 1, 2, 3, _I32_MAX - 1, _I32_MAX}
+    for b in range(31):
+        for d in (-1, 0, 1):
+            v.update({(1 << b) + d, -(1 << b) + d})
+    for e in range(1, 32):
+        for k in (0, 1, 2, 3, 1000):
+            t = k * (1 << e) + (1 << (e - 1))
+            v.update({t, -t, t - 1, -t + 1})
+    return np.array(sorted(x for x in v if _I32_MIN <= x <= _I32_MAX), np.int64)
+
+
+_EDGE_MULTIPLIERS = [_I32_MIN, _I32_MIN + 1, -(1 << 30), -1, 0, 1, 2, 3, (1 << 30) - 1, 1 << 30,
+                     (1 << 30) + 1, 1518500250, _I32_MAX - 1, _I32_MAX]
+
+
+def test_requantize_smull_edge_cases(shim):
+    """Every edge accumulator x every edge multiplier x every shift in [-31, 31], with the
+    output offsets and activation ranges at the int8 extremes (the offset add wraps like the
+    reference's when shift > 0 leaves the value near INT32_MAX)."""
+    acc = _edge_accumulators()
+    n = 0
+    for m in _EDGE_MULTIPLIERS:
+        a, s = np.meshgrid(acc, np.arange(-31, 32), indexing="ij")
+        a, s = a.ravel(), s.ravel()
+        k = a.size
+        for off, lo, hi in ((0, -128, 127), (-128, -128, 127), (127, -128, 127), (-128, -128, -1),
+                            (5, 0, 6), (100, -128, 127)):
+            n += _requantize_both(shim, a, np.full(k, m), s, np.full(k, off), np.full(k, lo),
+                                  np.full(k, hi))
+    assert n > 1_000_000
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_requantize_smull_random(shim, seed):
+    """Random inputs from several distributions: uniform int32, small accumulators with real
+    multipliers in [2^30, 2^31) (what kernels see), uniform multipliers of both signs."""
+    rng = np.random.default_rng(1000 + seed)
+    n = 1 << 20
+    full = lambda: rng.integers(_I32_MIN, _I32_MAX, n, endpoint=True)  # noqa: E731
+    small = rng.integers(-(1 << 20), 1 << 20, n)
+    acc = np.where(rng.random(n) < 0.5, full(), small)
+    real_mult = rng.integers(1 << 30, _I32_MAX, n, endpoint=True)
+    mult = np.where(rng.random(n) < 0.7, real_mult, full())
+    shift = rng.integers(-31, 31, n, endpoint=True)
+    offset = rng.integers(-128, 127, n, endpoint=True)
+    lo = rng.integers(-128, 127, n, endpoint=True)
+    hi = np.maximum(lo, rng.integers(-128, 127, n, endpoint=True))
+    assert _requantize_both(shim, acc, mult, shift, offset, lo, hi) == n
+
+
+def test_requantize_smull_known_values(shim):
+    """A few hand-checked values through the SMULL formulation (ties of both roundings)."""
+    cases = [(100, 1 << 30, 0, 50), (3, 1 << 30, -1, 1), (-3, 1 << 30, -1, -1),
+             (-2, 1 << 30, -2, 0), (6, 1 << 30, -3, 0), (10, 1 << 30, -3, 1),
+             (-10, 1 << 30, -3, -1), (_I32_MIN, _I32_MIN, 0, _I32_MAX), (7, 1 << 30, 3, 28),
+             (-1, 1 << 30, 0, 0), (1, 1 << 30, 0, 1), (-3, _I32_MIN, -1, 2), (3, _I32_MIN, -1, -2)]
+    acc, mult, shift, want = (np.array(c) for c in zip(*cases))
+    k = len(cases)
+    v_ref, v_smull = np.zeros(k, np.int32), np.zeros(k, np.int32)
+    o = np.zeros(k, np.int8)
+    z = i32(np.zeros(k))
+    shim.fs_requantize_both(ptr(i32(acc)), ptr(i32(mult)), ptr(i32(shift)), ptr(z),
+                            ptr(i32(np.full(k, -128))), ptr(i32(np.full(k, 127))), k,
+                            ptr(v_ref), ptr(v_smull), ptr(o), ptr(o.copy()))
+    assert v_ref.tolist() == want.tolist()
+    assert v_smull.tolist() == want.tolist()
 
 
 # ------------------------------------------------------------------------------ TFLM facts

@@ -6,6 +6,7 @@
 #include "kernels/add.h"
 #include "kernels/average_pool.h"
 #include "kernels/concatenation.h"
+#include "kernels/conv_window.h"
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/dequantize.h"
@@ -35,6 +36,22 @@ void fs_quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
 
 int32_t fs_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
   return MultiplyByQuantizedMultiplier(x, multiplier, shift);
+}
+
+// The output stage in both formulations over arrays (kernels/conv_window.h): the reference
+// and the SMULL one the DSP path uses, the latter with its portable helpers (the host has no DSP
+// instructions; the firmware test covers the Arm ones).
+void fs_requantize_both(const int32_t* acc, const int32_t* multiplier, const int32_t* shift,
+                        const int32_t* output_offset, const int32_t* act_min,
+                        const int32_t* act_max, int32_t n, int32_t* mbqm_ref,
+                        int32_t* mbqm_smull, int8_t* out_ref, int8_t* out_smull) {
+  for (int32_t i = 0; i < n; ++i) {
+    const ActivationRange act{act_min[i], act_max[i]};
+    mbqm_ref[i] = MultiplyByQuantizedMultiplier(acc[i], multiplier[i], shift[i]);
+    mbqm_smull[i] = MultiplyByQuantizedMultiplierSmull(acc[i], multiplier[i], shift[i]);
+    out_ref[i] = RequantizeToInt8Reference(acc[i], multiplier[i], shift[i], output_offset[i], act);
+    out_smull[i] = RequantizeToInt8Smull(acc[i], multiplier[i], shift[i], output_offset[i], act);
+  }
 }
 
 void fs_activation_range(int32_t act, float scale, int32_t zero_point, int32_t* lo, int32_t* hi) {

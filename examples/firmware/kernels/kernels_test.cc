@@ -81,6 +81,84 @@ bool CheckOp(Op op, kernel_test::Rng& rng, Stats* s) {
   return true;
 }
 
+// The output stage alone, DSP formulation against the reference: INT32 extremes, powers of
+// two and neighbours, ties of both roundings (multiplier 2^30 with odd x: the doubling high
+// multiply on a half; multiplier INT32_MIN: the high multiply is exactly -x, so
+// x = -(k * 2^e + 2^(e-1)) is a half for the rounding shift by e), every shift in [-31, 31],
+// multipliers at the int32 edges, offsets/clamps at the int8 edges; then random inputs.
+// Returns the number of mismatches (the first few printed).
+int32_t g_edge_acc[512];
+constexpr int64_t kTieMultiples[] = {0, 1, 1000};
+
+int32_t EdgeAccumulators() {
+  int32_t n = 0;
+  auto add = [&n](int64_t v) {
+    if (v >= INT32_MIN && v <= INT32_MAX && n < 512) g_edge_acc[n++] = static_cast<int32_t>(v);
+  };
+  const int64_t fixed[] = {INT32_MIN, INT32_MIN + 1LL, -1, 0, 1, 2, 3, INT32_MAX - 1LL, INT32_MAX};
+  for (int64_t v : fixed) add(v);
+  for (int b = 0; b < 31; ++b) {
+    for (int d = -1; d <= 1; ++d) {
+      add((int64_t{1} << b) + d);
+      add(-(int64_t{1} << b) + d);
+    }
+  }
+  for (int e = 1; e < 32; ++e) {
+    for (const int64_t k : kTieMultiples) {
+      const int64_t t = k * (int64_t{1} << e) + (int64_t{1} << (e - 1));
+      add(t);
+      add(-t);
+      add(-t + 1);
+    }
+  }
+  return n;
+}
+
+int32_t CheckRequantize(int32_t acc, int32_t m, int32_t shift, int32_t off, int32_t lo,
+                        int32_t hi, int32_t* reported) {
+  const int32_t v_dsp = kernel_test::dsp::RequantizeInt32(acc, m, shift);
+  const int32_t v_ref = kernel_test::ref::RequantizeInt32(acc, m, shift);
+  const int8_t o_dsp = kernel_test::dsp::Requantize(acc, m, shift, off, lo, hi);
+  const int8_t o_ref = kernel_test::ref::Requantize(acc, m, shift, off, lo, hi);
+  if (v_dsp == v_ref && o_dsp == o_ref) return 0;
+  if ((*reported)++ < kMaxReports) {
+    board_printf("[kernels] requantize MISMATCH acc %ld mult %ld shift %ld offset %ld: dsp %ld/%d "
+                 "ref %ld/%d\n", (long)acc, (long)m, (long)shift, (long)off, (long)v_dsp, o_dsp,
+                 (long)v_ref, o_ref);
+  }
+  return 1;
+}
+
+int32_t CheckRequantizeEdges(kernel_test::Rng& rng, int32_t* checked) {
+  const int32_t n_acc = EdgeAccumulators();
+  const int32_t mults[] = {INT32_MIN, INT32_MIN + 1, -(1 << 30), -1, 0, 1, 3, (1 << 30) - 1,
+                           1 << 30, (1 << 30) + 1, 1518500250, INT32_MAX};
+  const int32_t stages[][3] = {{0, -128, 127}, {127, -128, 127}, {-128, 0, 6}};
+  int32_t bad = 0, reported = 0;
+  *checked = 0;
+  for (int32_t m : mults) {
+    for (int32_t shift = -31; shift <= 31; ++shift) {
+      for (int32_t i = 0; i < n_acc; ++i) {
+        const int32_t* st = stages[(i + shift) % 3 < 0 ? 0 : (i + shift) % 3];
+        bad += CheckRequantize(g_edge_acc[i], m, shift, st[0], st[1], st[2], &reported);
+        ++*checked;
+      }
+    }
+  }
+  for (int32_t i = 0; i < 100000; ++i) {
+    const int32_t acc = rng.Chance(50) ? static_cast<int32_t>(rng.Next())
+                                       : rng.Uniform(-(1 << 20), 1 << 20);
+    const int32_t m = rng.Chance(70) ? rng.Uniform(1 << 30, INT32_MAX)
+                                     : static_cast<int32_t>(rng.Next());
+    const int32_t lo = rng.Uniform(-128, 127);
+    const int32_t hi = rng.Uniform(lo, 127);
+    bad += CheckRequantize(acc, m, rng.Uniform(-31, 30), rng.Uniform(-128, 127), lo, hi,
+                           &reported);
+    ++*checked;
+  }
+  return bad;
+}
+
 }  // namespace
 
 int main() {
@@ -110,6 +188,16 @@ int main() {
     if (!informative) board_printf("[kernels] FAIL: %s outputs mostly clamped\n",
                                    kernel_test::OpName(op));
     ok = ok && ran && s.mismatched_cases == 0 && informative;
+  }
+  {
+    int32_t checked = 0;
+    const uint64_t t0 = board_ticks();
+    const int32_t bad = CheckRequantizeEdges(rng, &checked);
+    char insns[21];
+    board_printf("[kernels] requantize: %ld inputs (edge cases + random), %ld mismatching "
+                 "(%s insns)\n", (long)checked, (long)bad,
+                 board_u64_str(board_ticks_to_insns(board_ticks() - t0), insns));
+    ok = ok && bad == 0;
   }
   board_printf("[kernels] %s\n", ok ? "PASS: dsp == reference on every case" : "FAIL");
   return ok ? 0 : 1;

@@ -4,6 +4,7 @@
 #include "examples/firmware/kernels/runner.h"
 
 #include "examples/firmware/board/board.h"
+#include "kernels/conv_window.h"
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/fully_connected.h"
@@ -108,6 +109,20 @@ bool RunFullyConnected(const OpCase& c, int32_t repeats, int8_t* output, int32_t
 }  // namespace
 
 const char* KernelPathName() { return tt::kKernelPathName; }
+
+int8_t Requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
+                  int32_t act_min, int32_t act_max) {
+  return tt::RequantizeToInt8(acc, multiplier, shift, output_offset,
+                              tt::ActivationRange{act_min, act_max});
+}
+
+int32_t RequantizeInt32(int32_t acc, int32_t multiplier, int32_t shift) {
+#if TFLM_TRAIN_KERNELS_DSP
+  return tt::MultiplyByQuantizedMultiplierSmull(acc, multiplier, shift);
+#else
+  return tt::MultiplyByQuantizedMultiplier(acc, multiplier, shift);
+#endif
+}
 
 bool Run(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
          int32_t* output_size, uint64_t* eval_ticks) {

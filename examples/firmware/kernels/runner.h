@@ -19,6 +19,11 @@
   /* evals. Returns false if prepare rejects the case or the output would not fit.        */ \
   bool Run(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,               \
            int32_t* output_size, uint64_t* eval_ticks);                                      \
+  /* The kernels' output stage alone (RequantizeToInt8 as this path compiles it) and its   */ \
+  /* int32 requantised value before the zero point and clamp.                              */ \
+  int8_t Requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,   \
+                    int32_t act_min, int32_t act_max);                                       \
+  int32_t RequantizeInt32(int32_t acc, int32_t multiplier, int32_t shift);                   \
   }                                                                                          \
   }
 
