@@ -1,0 +1,248 @@
+"""MCU bench (issues 6 and 7): instructions per sparse-update training step and per inference,
+stack and arena high-water marks and flash image size of each zoo model's training firmware
+(examples/firmware/train_zoo) on both boards, measured in QEMU, beside the paper's TTE latency.
+
+    python -m bench.mcu [--models NAME ...] [--boards an386 an500] [--regenerate] [--out PATH]
+
+Prints a table and writes bench/results/mcu.json. Needs Bazel, arm-none-eabi and
+qemu-system-arm. Uses the committed firmware inputs (--regenerate rewrites them first with
+examples/firmware/train_zoo/generate.py).
+
+What each number is:
+- instructions: QEMU -icount shift=0 SysTick ticks x 40 (board.h), so each measurement is exact
+  to one tick (+-40 instructions). "step" is one iteration of the training driver's loop
+  (sample copy into the input tensor + learning-rate schedule + tt_train), timed by the
+  firmware between two of the driver's print calls; "tt_train" = step - the same sample copy
+  timed alone (+-80). "inference" is one tt_invoke of the same extended model.
+  QEMU counts instructions, not cycles: a Cortex-M4 needs >= 1 cycle per instruction (more for
+  loads, branches, divisions, flash wait states); a Cortex-M7 can dual-issue. The paper's
+  number is cycles = latency x 216 MHz on a real STM32F746.
+- stack high-water: deepest stack use over the whole run (painted stack, board.h).
+- arena high-water: bytes from the arena start to the highest word the run changed (painted
+  arena); the plan's figure beside it.
+- flash: text + data of the firmware ELF (embedded extended model + steps file + code).
+- host == board: the step losses, every trained tensor's bytes and their checksum printed by
+  the firmware equal those of the host build of the same driver.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "mcu.json"
+PACKAGE = "//examples/firmware/train_zoo"
+FW_DIR = ROOT / "examples" / "firmware" / "train_zoo"
+BOARDS = {"an386": "Nano 33 BLE stand-in (mps2-an386, Cortex-M4F, 256 KB RAM)",
+          "an500": "STM32F746 stand-in (mps2-an500, Cortex-M7, 320 KB RAM)"}
+FPU_TAG = {"an386": "VFPv4-D16", "an500": "FPv5"}
+INSNS_PER_TICK = 40
+PAPER_MHZ = 216
+# Paper (Lin et al. 2022), TTE latency of one training step on STM32F746 at 216 MHz, sparse
+# update; mcunet_like stands in for MCUNet-5FPS (an approximation, labelled as such).
+PAPER_LATENCY_MS = {"mobilenetv2_w035": 373, "proxylessnas_w03": 443, "mcunet_like": 546}
+PAPER_MODEL = {"mobilenetv2_w035": "MobileNetV2-w0.35", "proxylessnas_w03": "ProxylessNAS-w0.3",
+               "mcunet_like": "MCUNet-5FPS (ours: MCUNet-like approximation)"}
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("train_zoo_generate", FW_DIR / "generate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def build(board: str, names, out_dir: Path) -> dict[str, tuple[Path, Path]]:
+    """{name: (ELF, host output)} copied out of bazel-bin (shared with every other build)."""
+    targets = [f"{PACKAGE}:train_{n}{s}" for n in names for s in (".elf", "_host_output")]
+    cmd = ["bazel", "build", f"--config={board}"] + targets
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    dest = out_dir / board
+    dest.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for n in names:
+        src = ROOT / "bazel-bin" / "examples" / "firmware" / "train_zoo"
+        elf, host = dest / f"train_{n}.elf", dest / f"train_{n}_host_output.txt"
+        shutil.copyfile(src / elf.name, elf)
+        shutil.copyfile(src / host.name, host)
+        tags = subprocess.run(["arm-none-eabi-readelf", "-A", str(elf)], capture_output=True,
+                              text=True).stdout
+        if FPU_TAG[board] not in tags:
+            raise RuntimeError(f"{elf.name} is not an {board} build (another build replaced "
+                               "bazel-bin meanwhile?); rerun")
+        out[n] = (elf, host)
+    return out
+
+
+def _compared(text: str) -> list[str]:
+    """The lines the host = board comparison uses (as examples/firmware/train/compare_test.sh)."""
+    return [l for l in text.splitlines() if re.match(r"^(step|tensor|checksum|[0-9a-f]+$)", l)]
+
+
+def _int(pattern: str, text: str, group: int = 1) -> int | None:
+    m = re.search(pattern, text, re.M)
+    return int(m.group(group)) if m else None
+
+
+def parse(text: str, rc: int) -> dict:
+    """The firmware's report as numbers."""
+    steps = [int(t) * INSNS_PER_TICK for t in re.findall(r"^\[mcu\] step \d+ ticks (\d+)$",
+                                                         text, re.M)]
+    copy = _int(r"^\[mcu\] sample copy ticks (\d+)$", text)
+    invoke = _int(r"^\[mcu\] invoke ticks (\d+) rc 0$", text)
+    row = {"exit_code": rc,
+           "planned_arena_bytes": _int(r"arena planned (\d+) of", text),
+           "firmware_arena_bytes": _int(r"arena planned \d+ of (\d+) bytes", text),
+           "session_bytes": _int(r"session (\d+) bytes", text),
+           "arena_high_water_bytes": _int(r"^\[mcu\] arena high-water (\d+) of", text),
+           "stack_high_water_bytes": _int(r"^\[train\] stack high-water (\d+) of", text),
+           "stack_bytes": _int(r"^\[train\] stack high-water \d+ of (\d+) bytes", text),
+           "ram_used_bytes": _int(r"RAM (\d+)/\d+ B used", text),
+           "ram_bytes": _int(r"RAM \d+/(\d+) B used", text),
+           "step_instructions": steps,
+           "sample_copy_instructions": None if copy is None else copy * INSNS_PER_TICK,
+           "inference_instructions": None if invoke is None else invoke * INSNS_PER_TICK}
+    if steps and copy is not None:
+        train = [s - row["sample_copy_instructions"] for s in steps]
+        row["tt_train_instructions"] = train
+        row["tt_train_instructions_mean"] = round(statistics.mean(train))
+        if invoke is not None:  # what the step adds to a forward pass: backward + updates
+            row["backward_instructions_mean"] = (row["tt_train_instructions_mean"] -
+                                                 row["inference_instructions"])
+    err = re.search(r"^\[train\] error.*$", text, re.M)
+    if rc != 0 or err:
+        row["error"] = err.group(0) if err else f"exit {rc}: {text[-300:]}"
+    return row
+
+
+def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
+    proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
+                          capture_output=True, text=True, timeout=900,
+                          env={"QEMU_TIMEOUT": "900", "PATH": "/usr/bin:/bin"})
+    text = proc.stdout + proc.stderr
+    row = parse(text, proc.returncode)
+    want = _compared(host_output.read_text())
+    row["steps"] = len(row["step_instructions"])
+    row["host_equals_board"] = bool(want) and _compared(text) == want
+    size = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True,
+                          check=True).stdout.splitlines()[1].split()
+    model = (FW_DIR / "models" / f"{name}.tflite").stat().st_size
+    steps = (FW_DIR / "models" / f"{name}.steps").stat().st_size
+    row["flash_image_bytes"] = int(size[0]) + int(size[1])
+    row["extended_model_bytes"] = model
+    row["steps_file_bytes"] = steps
+    row["code_bytes"] = row["flash_image_bytes"] - model - steps
+    if name in PAPER_LATENCY_MS:
+        cycles = PAPER_LATENCY_MS[name] * PAPER_MHZ * 1000
+        row["paper"] = {"model": PAPER_MODEL[name], "latency_ms": PAPER_LATENCY_MS[name],
+                        "mhz": PAPER_MHZ, "cycles": cycles}
+        if "tt_train_instructions_mean" in row:
+            row["tt_train_over_paper_cycles"] = round(row["tt_train_instructions_mean"] / cycles,
+                                                      3)
+    return row
+
+
+def _m(v) -> str:
+    return "-" if v is None else f"{v / 1e6:.2f}"
+
+
+def print_table(rows: dict) -> None:
+    headers = ["model", "board", "steps", "tt_train Minsn", "(min..max)", "infer Minsn",
+               "train-infer", "paper Mcyc", "ours/paper", "stack B", "arena HW B", "planned B", "flash B",
+               "host==board"]
+    lines = []
+    for name, boards in rows.items():
+        for board, r in boards.items():
+            train = r.get("tt_train_instructions") or []
+            paper = r.get("paper", {}).get("cycles")
+            lines.append([
+                name, board, str(r["steps"]), _m(r.get("tt_train_instructions_mean")),
+                f"{_m(min(train))}..{_m(max(train))}" if train else "-",
+                _m(r["inference_instructions"]), _m(r.get("backward_instructions_mean")),
+                _m(paper),
+                f"{r['tt_train_over_paper_cycles']:.2f}" if "tt_train_over_paper_cycles" in r
+                else "-",
+                str(r["stack_high_water_bytes"]), f"{r['arena_high_water_bytes'] or 0:,}",
+                f"{r['planned_arena_bytes'] or 0:,}", f"{r['flash_image_bytes']:,}",
+                "yes" if r["host_equals_board"] else "NO" + (f" ({r['error']})"
+                                                             if "error" in r else "")])
+    print("mcu: QEMU instructions per training step (tt_train) and per inference (tt_invoke), "
+          "-icount ticks x 40 (+-40/+-80); paper = TTE latency x 216 MHz on STM32F746 (cycles)")
+    widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(headers)]
+    print("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
+    for cells in lines:
+        print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+
+
+def main(argv=None) -> int:
+    from bench import zoo
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="*", default=list(zoo.NAMES), choices=list(zoo.NAMES))
+    p.add_argument("--boards", nargs="*", default=list(BOARDS), choices=list(BOARDS))
+    p.add_argument("--regenerate", action="store_true",
+                   help="rewrite the firmware inputs with generate.py first")
+    p.add_argument("--out", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    gen = _generator()
+    if args.regenerate:
+        gen.main(["--models", *args.models])
+    stale = gen.main(["--check", "--models", *args.models]) != 0
+    rows: dict = {n: {} for n in args.models}
+    with tempfile.TemporaryDirectory() as d:
+        for board in args.boards:
+            print(f"building {len(args.models)} training firmware(s) for {board} ...", flush=True)
+            for name, (elf, host) in build(board, args.models, Path(d)).items():
+                rows[name][board] = measure(board, name, elf, host)
+    print_table(rows)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    doc = {
+        "bench": "mcu",
+        "command": "python -m bench.mcu " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "git_commit": commit,
+        # the measured sources are the working tree: list what differed from the commit
+        "uncommitted_source_changes": subprocess.run(
+            ["git", "status", "--porcelain", "--", "kernels", "tflm_train/runtime",
+             "converter", "examples/firmware", "bench/zoo"], cwd=ROOT,
+            capture_output=True, text=True).stdout.splitlines(),
+        "inputs_current": not stale,
+        "boards": BOARDS,
+        "instructions_per_tick": INSNS_PER_TICK,
+        "resolution_instructions": {"step": INSNS_PER_TICK, "tt_train": 2 * INSNS_PER_TICK,
+                                    "inference": INSNS_PER_TICK},
+        "notes": [
+            "instructions: QEMU -icount shift=0 SysTick ticks x 40; QEMU counts instructions, "
+            "not cycles (paper: cycles = latency ms x 216 MHz on a real STM32F746)",
+            "step_instructions: one driver loop iteration (sample copy + lr + tt_train); "
+            "tt_train_instructions = step - sample_copy_instructions",
+            "inference_instructions: one tt_invoke of the same extended (training) model; "
+            "backward_instructions_mean = tt_train mean - inference (backward + updates)",
+            "schemes: the paper's ~50 KB sparse-update schemes (bench.zoo.scheme); mnist_cnn "
+            "has none (converter default); mcunet_like approximates MCUNet-5FPS",
+            "samples are deterministic random images (generate.py); accuracy is meaningless",
+        ],
+        "models": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    ok = all(r["host_equals_board"] and "error" not in r for b in rows.values()
+             for r in b.values())
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

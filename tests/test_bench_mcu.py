@@ -1,0 +1,52 @@
+"""bench/mcu: the zoo training firmware's report parses into the JSON the bench commits, and a
+quick real run (demo model, one board, QEMU) has that structure with host == board."""
+import json
+import shutil
+
+import pytest
+
+from bench import mcu
+
+
+def test_committed_demo_inputs_are_current():
+    """The demo model's train_zoo inputs equal what generate.py writes now (fast; the 128x128
+    models take ~10 s to convert and are checked by the slow run below)."""
+    assert mcu._generator().main(["--check", "--models", "mnist_cnn"]) == 0
+
+
+def test_parse_subtracts_the_sample_copy():
+    text = "\n".join([
+        "[train] arena planned 32320 of 241664 bytes, session 500 bytes",
+        "[mcu] step 0 ticks 1000", "step 0 label 1 loss 0x3f800000",
+        "[mcu] step 1 ticks 1002", "step 1 label 2 loss 0x3f000000",
+        "[mcu] arena high-water 32320 of 241664 bytes",
+        "[train] stack high-water 4292 of 16128 bytes",
+        "[mcu] sample copy ticks 2", "[mcu] invoke ticks 500 rc 0",
+        "[board] qemu-an386: flash 1/2 B, RAM 260000/262144 B used (data 1, bss 2, stack "
+        "reserve 3, heap 4), 5 B free"])
+    row = mcu.parse(text, 0)
+    assert row["step_instructions"] == [40000, 40080]
+    assert row["tt_train_instructions"] == [39920, 40000]
+    assert row["inference_instructions"] == 20000
+    assert row["arena_high_water_bytes"] == row["planned_arena_bytes"] == 32320
+    assert row["stack_high_water_bytes"] == 4292 and "error" not in row
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("bazel") and shutil.which("qemu-system-arm")),
+                    reason="needs Bazel and QEMU")
+def test_quick_run_json(tmp_path):
+    out = tmp_path / "mcu.json"
+    assert mcu.main(["--models", "mnist_cnn", "--boards", "an386", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["bench"] == "mcu" and doc["command"].startswith("python -m bench.mcu")
+    assert doc["instructions_per_tick"] == 40 and doc["inputs_current"] is True
+    row = doc["models"]["mnist_cnn"]["an386"]
+    assert row["exit_code"] == 0 and row["host_equals_board"] is True
+    assert row["steps"] >= 1 and len(row["tt_train_instructions"]) == row["steps"]
+    assert all(v > 0 and v % 40 == 0 for v in row["step_instructions"])
+    assert 0 < row["inference_instructions"] < row["tt_train_instructions_mean"]
+    assert 0 < row["arena_high_water_bytes"] <= row["planned_arena_bytes"]
+    assert 0 < row["stack_high_water_bytes"] <= row["stack_bytes"]
+    assert row["flash_image_bytes"] <= 1 << 20
+    assert row["code_bytes"] > 0
