@@ -346,7 +346,8 @@ def _emit_bottleneck(graph, p, d, x, g_out, updated, scheme, downstream, layers,
         g_x, temporary = input_grad_target(x_in)
     x_weights = x.index in updated and updated[x.index][1].weight_channels > 0
     d_weights = d.index in updated and updated[d.index][1].weight_channels > 0
-    temp_elements = max(int(np.prod(graph.tensors[x_in].shape)) if g_x >= 0 else 0,
+    temp_elements = max(int(np.prod(graph.tensors[x_in].shape))
+                        if g_x >= 0 and group < channels else 0,
                         _scratch_elements(graph, x) if x_weights else 0,
                         (pos1 * group + 3) // 4 + taps if d_weights else 0)
     temp = new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
@@ -411,8 +412,8 @@ def _emit_mean_head(graph, op, g_mean, updated, scheme, downstream, layers, floa
     out_shape = graph.tensors[op.outputs[0]].shape
     positions = int(np.prod(out_shape[:-1]))
     channels = out_shape[-1]
-    group = new_tensor(DType.FLOAT32,
-                       positions * max(1, min(channels, _HEAD_GROUP_BYTES // (4 * positions))))
+    group_channels = max(1, min(channels, _HEAD_GROUP_BYTES // (4 * positions)))
+    group = new_tensor(DType.FLOAT32, positions * group_channels)
     bounds = activation_mask_bounds(op, graph)
     mask = -1 if bounds is None else new_tensor(DType.INT8, (positions * channels + 7) // 8)
     layer_index, weights = -1, False
@@ -429,7 +430,8 @@ def _emit_mean_head(graph, op, g_mean, updated, scheme, downstream, layers, floa
         w = graph.tensors[op.inputs[1]]
         scales_at = len(floats)
         floats.extend(np.broadcast_to(w.scale.astype(np.float32), (channels,)).tolist())
-    temp_elements = max(in_elements if g_in >= 0 else 0,
+    # partial input gradients of later groups go through temp; one group writes g_in directly
+    temp_elements = max(in_elements if g_in >= 0 and group_channels < channels else 0,
                         _scratch_elements(graph, op) if weights else 0)
     temp = new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
     instructions.append(Instruction(Opcode.MEAN_HEAD_BACKWARD,

@@ -68,3 +68,15 @@ def test_a_plan_the_user_made_is_kept():
     set_metadata(model, offline_plan.METADATA_NAME, mine)
     ext = tflm_train.convert(write_model(model))
     assert get_metadata(read_model(ext), offline_plan.METADATA_NAME) == mine
+
+
+def test_export_drops_our_plan():
+    """TFLM cannot keep every tensor alive (its debugging mode) with an offline plan, so the
+    exported stock model leaves ours out."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    tr = tflm_train.Trainer(tflm_train.convert(DEMO))
+    stock = tr.export()
+    assert get_metadata(read_model(stock), offline_plan.METADATA_NAME) is None
+    runtime.Interpreter.from_bytes(
+        stock, intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors).invoke()

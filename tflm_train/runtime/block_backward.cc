@@ -146,8 +146,9 @@ Status Session::CheckBottleneckBackward(const Instruction& ins, int32_t n) {
          p_in.h == p_out.h && p_in.w == p_out.w && p_f.c == channels && e1.c == channels &&
          d_f.c == channels && x_f.n == channels && group <= channels &&
          extra_of(a[3], DType::kFloat32, pos2 * p_out.c) &&
-         (a[4] == -1 || (extra_of(a[4], DType::kFloat32, x_in_elements) && a[7] >= 0 &&
-                         extra_of(a[7], DType::kFloat32, x_in_elements))) &&
+         (a[4] == -1 || (extra_of(a[4], DType::kFloat32, x_in_elements) &&
+                         (group >= channels || extra_of(a[7], DType::kFloat32,
+                                                        x_in_elements)))) &&
          extra_of(a[5], DType::kFloat32, pos2 * group) &&
          extra_of(a[6], DType::kFloat32, pos1 * group + (int64_t{d_f.h} * d_f.w * group + 3) / 4) &&
          (!x_weights || (a[7] >= 0 && extra_of(a[7], DType::kFloat32, x_scratch) &&

@@ -712,14 +712,18 @@ Status Session::CheckMeanHeadBackward(const Instruction& ins, int32_t n) {
     const int64_t positions = int64_t{out_d.n} * out_d.h * out_d.w;
     const int64_t in_elements = Elements(ctx.input(0));
     const bool weights = a[6] >= 0 && program_.layer(a[6]).weight_channels > 0;
+    const bool group_ok = a[2] >= h.n_model_tensors && a[2] < h.n_model_tensors + h.n_extra;
+    const int64_t group =
+        group_ok && positions > 0 ? program_.extra(a[2] - h.n_model_tensors).elements / positions
+                                  : 0;
     ok = extra_of(a[1], DType::kFloat32, int64_t{out_d.n} * out_d.c) &&
          extra_of(a[2], DType::kFloat32, positions) &&
          (a[3] == -1 || extra_of(a[3], DType::kInt8, (positions * out_d.c + 7) / 8)) &&
          (a[4] == -1 || extra_of(a[4], DType::kFloat32, in_elements)) &&
-         (a[5] == -1 || extra_of(a[5], DType::kFloat32,
-                                 a[4] >= 0 ? in_elements : int64_t{f_d.h} * f_d.w * f_d.c)) &&
          (!weights || extra_of(a[5], DType::kFloat32, int64_t{f_d.h} * f_d.w * f_d.c)) &&
-         (a[4] == -1 || (a[5] >= 0 && a[7] >= 0 && a[7] + out_d.c <= h.n_floats)) &&
+         // groups after the first sum their input-gradient share through temp
+         (a[4] == -1 || group >= out_d.c || extra_of(a[5], DType::kFloat32, in_elements)) &&
+         (a[4] == -1 || (a[7] >= 0 && a[7] + out_d.c <= h.n_floats)) &&
          (a[6] == -1 || LayerFits(a[6], a[0], program_.layer(a[6]).update_bias != 0)) &&
          (!weights || OpInputReadable(*this, a[0], 0)) && out_d.c == f_d.n;
   }
