@@ -20,6 +20,9 @@ What each number is:
 - stack high-water: deepest stack use over the whole run (painted stack, board.h).
 - arena high-water: bytes from the arena start to the highest word the run changed (painted
   arena); the plan's figure beside it.
+- infer-only: instructions per inference of the zoo inference firmware (examples/firmware/infer:
+  the inference-only plan, whose arena is smaller because more of it is row-streamed), mean of
+  its runs; the paper's latency is for training, this is for reference.
 - flash: text + data of the firmware ELF (embedded extended model + steps file + code).
 - host == board: the step losses, every trained tensor's bytes and their checksum printed by
   the firmware equal those of the host build of the same driver.
@@ -153,13 +156,30 @@ def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
     return row
 
 
+def infer_firmware_instructions(board: str, names, out_dir: Path) -> dict[str, dict]:
+    """{name: {"instructions": mean per inference, "planned_arena_bytes"}} from the zoo
+    inference firmware (default kernels), or {"error"} per model."""
+    from bench.zoo import infer_firmware
+
+    out = {}
+    for name, elf in infer_firmware.build(board, names, False, out_dir / "infer").items():
+        run = infer_firmware.run(board, elf)
+        if run.rc != 0 or not run.instructions:
+            out[name] = {"error": run.error or f"exit {run.rc}"}
+        else:
+            out[name] = {"instructions": round(statistics.mean(run.instructions)),
+                         "runs": len(run.instructions),
+                         "planned_arena_bytes": run.planned_arena}
+    return out
+
+
 def _m(v) -> str:
     return "-" if v is None else f"{v / 1e6:.2f}"
 
 
 def print_table(rows: dict) -> None:
     headers = ["model", "board", "steps", "tt_train Minsn", "(min..max)", "infer Minsn",
-               "train-infer", "paper Mcyc", "ours/paper", "stack B", "arena HW B", "planned B", "flash B",
+               "train-infer", "infer-only fw", "paper Mcyc", "ours/paper", "stack B", "arena HW B", "planned B", "flash B",
                "host==board"]
     lines = []
     for name, boards in rows.items():
@@ -170,7 +190,7 @@ def print_table(rows: dict) -> None:
                 name, board, str(r["steps"]), _m(r.get("tt_train_instructions_mean")),
                 f"{_m(min(train))}..{_m(max(train))}" if train else "-",
                 _m(r["inference_instructions"]), _m(r.get("backward_instructions_mean")),
-                _m(paper),
+                _m(r.get("inference_firmware", {}).get("instructions")), _m(paper),
                 f"{r['tt_train_over_paper_cycles']:.2f}" if "tt_train_over_paper_cycles" in r
                 else "-",
                 str(r["stack_high_water_bytes"]), f"{r['arena_high_water_bytes'] or 0:,}",
@@ -193,6 +213,8 @@ def main(argv=None) -> int:
     p.add_argument("--boards", nargs="*", default=list(BOARDS), choices=list(BOARDS))
     p.add_argument("--regenerate", action="store_true",
                    help="rewrite the firmware inputs with generate.py first")
+    p.add_argument("--no-infer-firmware", action="store_true",
+                   help="skip the inference firmware's per-inference counts")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     gen = _generator()
@@ -205,6 +227,11 @@ def main(argv=None) -> int:
             print(f"building {len(args.models)} training firmware(s) for {board} ...", flush=True)
             for name, (elf, host) in build(board, args.models, Path(d)).items():
                 rows[name][board] = measure(board, name, elf, host)
+            if not args.no_infer_firmware:
+                print(f"building {len(args.models)} inference firmware(s) for {board} ...",
+                      flush=True)
+                for name, v in infer_firmware_instructions(board, args.models, Path(d)).items():
+                    rows[name][board]["inference_firmware"] = v
     print_table(rows)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
@@ -232,6 +259,8 @@ def main(argv=None) -> int:
             "backward_instructions_mean = tt_train mean - inference (backward + updates)",
             "schemes: the paper's ~50 KB sparse-update schemes (bench.zoo.scheme); mnist_cnn "
             "has none (converter default); mcunet_like approximates MCUNet-5FPS",
+            "inference_firmware: examples/firmware/infer (inference-only plan, default "
+            "kernels), ticks x 40 per tt_invoke, mean of its runs",
             "samples are deterministic random images (generate.py); accuracy is meaningless",
         ],
         "models": rows,

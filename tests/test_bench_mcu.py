@@ -37,7 +37,8 @@ def test_parse_subtracts_the_sample_copy():
                     reason="needs Bazel and QEMU")
 def test_quick_run_json(tmp_path):
     out = tmp_path / "mcu.json"
-    assert mcu.main(["--models", "mnist_cnn", "--boards", "an386", "--out", str(out)]) == 0
+    assert mcu.main(["--models", "mnist_cnn", "--boards", "an386", "--no-infer-firmware",
+                     "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["bench"] == "mcu" and doc["command"].startswith("python -m bench.mcu")
     assert doc["instructions_per_tick"] == 40 and doc["inputs_current"] is True
