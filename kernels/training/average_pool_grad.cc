@@ -1,34 +1,29 @@
 #include "kernels/training/average_pool_grad.h"
 
+#include "kernels/pool_window.h"
+
 namespace tflm_train {
 
 void AveragePoolGrad(const PoolParams& params, const Dims& output_dims, const float* grad_output,
                      const Dims& input_dims, float* grad_input) {
   const int32_t in_h = input_dims.h, in_w = input_dims.w, depth = input_dims.c;
-  const int32_t out_h = output_dims.h, out_w = output_dims.w;
   const int32_t total = FlatSize(input_dims);
   for (int32_t i = 0; i < total; ++i) grad_input[i] = 0.0f;
-  for (int32_t n = 0; n < input_dims.n; ++n) {
-    for (int32_t oh = 0; oh < out_h; ++oh) {
-      const Span ys = PoolWindow(oh, params.stride.h, params.padding.h, params.filter.h, in_h);
-      const int32_t y_begin = ys.begin, y_end = ys.end;
-      for (int32_t ow = 0; ow < out_w; ++ow) {
-        const Span xs = PoolWindow(ow, params.stride.w, params.padding.w, params.filter.w, in_w);
-        const int32_t x_begin = xs.begin, x_end = xs.end;
-        const int32_t count = (y_end - y_begin) * (x_end - x_begin);
-        if (count <= 0) continue;
-        const float count_f = static_cast<float>(count);
-        const float* g = grad_output + ((n * out_h + oh) * out_w + ow) * depth;
-        for (int32_t y = y_begin; y < y_end; ++y) {
-          for (int32_t x = x_begin; x < x_end; ++x) {
-            float* gin = grad_input + ((n * in_h + y) * in_w + x) * depth;
-            // Division (not multiplication by a reciprocal) matches TF's rounding exactly.
-            for (int32_t c = 0; c < depth; ++c) gin[c] += g[c] / count_f;
-          }
-        }
+  ForEachPoolWindow(params, input_dims, output_dims,
+                    [&](int32_t n, int32_t position, Span ys, Span xs) {
+    const int32_t count = (ys.end - ys.begin) * (xs.end - xs.begin);
+    if (count <= 0) return true;
+    const float count_f = static_cast<float>(count);
+    const float* g = grad_output + position * depth;
+    for (int32_t y = ys.begin; y < ys.end; ++y) {
+      for (int32_t x = xs.begin; x < xs.end; ++x) {
+        float* gin = grad_input + ((n * in_h + y) * in_w + x) * depth;
+        // Division (not multiplication by a reciprocal) matches TF's rounding exactly.
+        for (int32_t c = 0; c < depth; ++c) gin[c] += g[c] / count_f;
       }
     }
-  }
+    return true;
+  });
 }
 
 }  // namespace tflm_train

@@ -1,5 +1,7 @@
 #include "kernels/training/conv_grad.h"
 
+#include "kernels/training/output_taps.h"
+
 namespace tflm_train {
 
 void ConvInputGrad(const ConvParams& params, const Dims& output_dims, const float* grad_output,
@@ -24,28 +26,16 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
       for (int32_t iw = 0; iw < in_w; ++iw) {
         float* gin = grad_input + ((n * in_h + ih) * in_w + iw) * in_c;
         for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] = 0.0f;
-        for (int32_t ky = 0; ky < k_h; ++ky) {
-          const int32_t ty = ih + params.padding.h - ky * params.dilation.h;
-          if (ty < 0) break;  // ty only decreases with ky
-          if (ty % params.stride.h != 0) continue;
-          const int32_t oh = ty / params.stride.h;
-          if (oh >= out_h) continue;
-          for (int32_t kx = 0; kx < k_w; ++kx) {
-            const int32_t tx = iw + params.padding.w - kx * params.dilation.w;
-            if (tx < 0) break;
-            if (tx % params.stride.w != 0) continue;
-            const int32_t ow = tx / params.stride.w;
-            if (ow >= out_w) continue;
-            const float* gout = grad_output + ((n * out_h + oh) * out_w + ow) * out_c;
-            const int32_t tap = (ky * k_w + kx) * in_c;
-            // Adding into gin[ci] tap by tap keeps the (ky, kx, co) order per element.
-            for (int32_t co = 0; co < out_c; ++co) {
-              const float g = gout[co] * filter_scales[co];
-              const int8_t* w = filter.row(co) + tap;
-              for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] += g * static_cast<float>(w[ci]);
-            }
+        ForEachOutputTap(params, ih, iw, k_h, k_w, out_h, out_w,
+                         [&](int32_t oh, int32_t ow, int32_t tap) {
+          const float* gout = grad_output + ((n * out_h + oh) * out_w + ow) * out_c;
+          // Adding into gin[ci] tap by tap keeps the (ky, kx, co) order per element.
+          for (int32_t co = 0; co < out_c; ++co) {
+            const float g = gout[co] * filter_scales[co];
+            const int8_t* w = filter.row(co) + tap * in_c;
+            for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] += g * static_cast<float>(w[ci]);
           }
-        }
+        });
       }
     }
   }

@@ -1,5 +1,7 @@
 #include "kernels/training/sgd_update.h"
 
+#include <limits>
+
 #include "kernels/training/float_math.h"
 
 namespace tflm_train {
@@ -19,6 +21,32 @@ inline float Step(const SgdParams& params, float factor, const float* grad, floa
     momentum[i] = g;
   }
   return (params.learning_rate * factor) * g;
+}
+
+// values -= round(step), saturated to T's range; T is int8_t (weights) or int32_t (bias). The
+// difference is formed in int64 so it cannot wrap before the clamp. `limit` is T's step limit.
+template <typename T>
+void SgdUpdate(const SgdParams& params, const ChannelSlice& slice, const float* grad,
+               const float* channel_factor, float* momentum, uint32_t* rng_state, float limit,
+               T* values) {
+  const int64_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  const int32_t count = slice.c_end - slice.c_begin;
+  for (int32_t o = 0; o < slice.outer; ++o) {
+    for (int32_t j = 0; j < count; ++j) {
+      const int32_t c = slice.c_begin + j;
+      const float factor = channel_factor[c];
+      T* v = values + (o * slice.channels + c) * slice.inner;
+      const int32_t g_base = (o * count + j) * slice.inner;
+      for (int32_t k = 0; k < slice.inner; ++k) {
+        const float step = Step(params, factor, grad, momentum, g_base + k);
+        const int64_t r = RoundStep(step, params.rounding, limit, rng_state);
+        int64_t q = static_cast<int64_t>(v[k]) - r;
+        if (q > hi) q = hi;
+        if (q < lo) q = lo;
+        v[k] = static_cast<T>(q);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -52,45 +80,13 @@ int64_t RoundStep(float step, RoundingMode rounding, float limit, uint32_t* rng_
 void SgdUpdateInt8(const SgdParams& params, const ChannelSlice& slice, const float* grad,
                    const float* channel_factor, float* momentum, uint32_t* rng_state,
                    int8_t* weights) {
-  const int32_t count = slice.c_end - slice.c_begin;
-  for (int32_t o = 0; o < slice.outer; ++o) {
-    for (int32_t j = 0; j < count; ++j) {
-      const int32_t c = slice.c_begin + j;
-      const float factor = channel_factor[c];
-      int8_t* w = weights + (o * slice.channels + c) * slice.inner;
-      const int32_t g_base = (o * count + j) * slice.inner;
-      for (int32_t k = 0; k < slice.inner; ++k) {
-        const float step = Step(params, factor, grad, momentum, g_base + k);
-        const int64_t r = RoundStep(step, params.rounding, kInt8StepLimit, rng_state);
-        int64_t q = static_cast<int64_t>(w[k]) - r;
-        if (q > 127) q = 127;
-        if (q < -128) q = -128;
-        w[k] = static_cast<int8_t>(q);
-      }
-    }
-  }
+  SgdUpdate(params, slice, grad, channel_factor, momentum, rng_state, kInt8StepLimit, weights);
 }
 
 void SgdUpdateInt32(const SgdParams& params, const ChannelSlice& slice, const float* grad,
                     const float* channel_factor, float* momentum, uint32_t* rng_state,
                     int32_t* bias) {
-  const int32_t count = slice.c_end - slice.c_begin;
-  for (int32_t o = 0; o < slice.outer; ++o) {
-    for (int32_t j = 0; j < count; ++j) {
-      const int32_t c = slice.c_begin + j;
-      const float factor = channel_factor[c];
-      int32_t* b = bias + (o * slice.channels + c) * slice.inner;
-      const int32_t g_base = (o * count + j) * slice.inner;
-      for (int32_t k = 0; k < slice.inner; ++k) {
-        const float step = Step(params, factor, grad, momentum, g_base + k);
-        const int64_t r = RoundStep(step, params.rounding, kInt32StepLimit, rng_state);
-        int64_t q = static_cast<int64_t>(b[k]) - r;
-        if (q > INT32_MAX) q = INT32_MAX;
-        if (q < INT32_MIN) q = INT32_MIN;
-        b[k] = static_cast<int32_t>(q);
-      }
-    }
-  }
+  SgdUpdate(params, slice, grad, channel_factor, momentum, rng_state, kInt32StepLimit, bias);
 }
 
 }  // namespace tflm_train
