@@ -23,6 +23,8 @@ What each number is:
 - infer-only: instructions per inference of the zoo inference firmware (examples/firmware/infer:
   the inference-only plan, whose arena is smaller because more of it is row-streamed), mean of
   its runs; the paper's latency is for training, this is for reference.
+- MACs: multiply-accumulates of the model's forward conv / depthwise / FC ops
+  (bench.forward.op_macs); instructions per MAC show how far the kernels are from SIMD speed.
 - flash: text + data of the firmware ELF (embedded extended model + steps file + code).
 - host == board: the step losses, every trained tensor's bytes and their checksum printed by
   the firmware equal those of the host build of the same driver.
@@ -146,6 +148,10 @@ def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
     row["extended_model_bytes"] = model
     row["steps_file_bytes"] = steps
     row["code_bytes"] = row["flash_image_bytes"] - model - steps
+    row["forward_macs"] = forward_macs(name)
+    if row["inference_instructions"]:
+        row["inference_instructions_per_mac"] = round(row["inference_instructions"] /
+                                                      row["forward_macs"], 3)
     if name in PAPER_LATENCY_MS:
         cycles = PAPER_LATENCY_MS[name] * PAPER_MHZ * 1000
         row["paper"] = {"model": PAPER_MODEL[name], "latency_ms": PAPER_LATENCY_MS[name],
@@ -173,13 +179,23 @@ def infer_firmware_instructions(board: str, names, out_dir: Path) -> dict[str, d
     return out
 
 
+def forward_macs(name: str) -> int:
+    from bench import zoo
+    from bench.forward import op_macs
+    from tflm_train.converter.graph import build_graph
+    from tflm_train.converter.tflite_io import read_model
+
+    graph = build_graph(read_model(zoo.load(name)))
+    return sum(op_macs(graph, op) for op in graph.ops)
+
+
 def _m(v) -> str:
     return "-" if v is None else f"{v / 1e6:.2f}"
 
 
 def print_table(rows: dict) -> None:
     headers = ["model", "board", "steps", "tt_train Minsn", "(min..max)", "infer Minsn",
-               "train-infer", "infer-only fw", "paper Mcyc", "ours/paper", "stack B", "arena HW B", "planned B", "flash B",
+               "train-infer", "infer-only fw", "insn/MAC", "paper Mcyc", "ours/paper", "stack B", "arena HW B", "planned B", "flash B",
                "host==board"]
     lines = []
     for name, boards in rows.items():
@@ -190,7 +206,9 @@ def print_table(rows: dict) -> None:
                 name, board, str(r["steps"]), _m(r.get("tt_train_instructions_mean")),
                 f"{_m(min(train))}..{_m(max(train))}" if train else "-",
                 _m(r["inference_instructions"]), _m(r.get("backward_instructions_mean")),
-                _m(r.get("inference_firmware", {}).get("instructions")), _m(paper),
+                _m(r.get("inference_firmware", {}).get("instructions")),
+                f"{r['inference_instructions_per_mac']:.2f}"
+                if "inference_instructions_per_mac" in r else "-", _m(paper),
                 f"{r['tt_train_over_paper_cycles']:.2f}" if "tt_train_over_paper_cycles" in r
                 else "-",
                 str(r["stack_high_water_bytes"]), f"{r['arena_high_water_bytes'] or 0:,}",

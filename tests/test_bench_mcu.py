@@ -51,3 +51,9 @@ def test_quick_run_json(tmp_path):
     assert 0 < row["stack_high_water_bytes"] <= row["stack_bytes"]
     assert row["flash_image_bytes"] <= 1 << 20
     assert row["code_bytes"] > 0
+
+
+@pytest.mark.slow
+def test_committed_zoo_inputs_are_current():
+    """Every train_zoo model and steps file equals what generate.py writes now (~12 s)."""
+    assert mcu._generator().main(["--check"]) == 0
