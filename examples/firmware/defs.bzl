@@ -1,12 +1,15 @@
 """Bazel macros for the tflm-train firmware.
 
     load("//examples/firmware:defs.bzl", "board_firmware", "firmware_embed", "qemu_test",
-         "firmware_link_fail_test")
+         "firmware_link_fail_test", "host_output", "host_equals_board_test")
 
 * firmware_embed(name, src, symbol)        binary file -> cc_library with a const byte array
 * board_firmware(name, srcs, deps, ...)    ELF (+ .bin/.hex) for the board of the platform
 * qemu_test(name, firmware, expected_exit) run the ELF in QEMU, check exit code / output
 * firmware_link_fail_test(name, srcs, ...) check that a firmware does NOT link (RAM overflow)
+* host_output(name, tool, inputs, ...)     what a host build prints, as <name>.txt
+* board_script_test(name, script, elf, files)  a test script driving the ELF in QEMU
+* host_equals_board_test(name, elf, host_output)  board output == host output (compare_test.sh)
 
 Boards: "an386" (QEMU mps2-an386, Cortex-M4F, stand-in for the Nano 33 BLE) and "an500"
 (QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), selected with --config=an386 /
@@ -284,3 +287,55 @@ def firmware_link_fail_test(
         target_compatible_with = board_compatible_with(boards),
         tags = tags,
     )
+
+def host_output(name, tool, inputs = [], args = [], stdin = None, visibility = None):
+    """Genrule `name` -> <name>.txt: what `tool` (a host cc_binary, the twin of a firmware built
+    from the same sources) prints, run as `tool <inputs...> <args...> [< stdin]`. The board's
+    output is compared with this file by board_script_test / host_equals_board_test.
+
+    Args:
+      tool: label of the host binary.
+      inputs: labels passed as file paths, in this order.
+      args: literal arguments after the inputs.
+      stdin: label of a file fed on standard input.
+    """
+    cmd = ["$(location %s)" % tool] + ["$(location %s)" % i for i in inputs] + args
+    srcs = list(inputs)
+    if stdin != None:
+        cmd.append("< $(location %s)" % stdin)
+        srcs.append(stdin)
+    native.genrule(
+        name = name,
+        srcs = srcs,
+        outs = [name + ".txt"],
+        cmd = " ".join(cmd) + " > $@",
+        tools = [tool],
+        visibility = visibility,
+    )
+
+def board_script_test(name, script, elf, files = [], size = "small", boards = ALL_BOARDS):
+    """sh_test running `script <board> <run_qemu.sh> <elf> <files...>` (board `none` off the
+    boards, where the test is incompatible anyway): one calling convention for the scripts that
+    run a firmware in QEMU themselves (host = board comparisons, Serial sessions).
+
+    Args:
+      script: the test script.
+      elf: label of the firmware ELF (QEMU memory map).
+      files: labels passed after the ELF as file paths, in this order.
+      boards: the boards the test runs on.
+    """
+    board = {_setting(b): [b] for b in ALL_BOARDS}
+    board["//conditions:default"] = ["none"]
+    native.sh_test(
+        name = name,
+        srcs = [script],
+        args = select(board) + ["$(location %s)" % f for f in [_RUN_QEMU, elf] + files],
+        data = [elf, _RUN_QEMU] + files,
+        size = size,
+        target_compatible_with = board_compatible_with(boards),
+    )
+
+def host_equals_board_test(name, elf, host_output, script = "compare_test.sh", **kwargs):
+    """board_script_test of the package's compare_test.sh: the firmware's output in QEMU must
+    equal, line for line, `host_output` (a host_output target of its host twin)."""
+    board_script_test(name = name, script = script, elf = elf, files = [host_output], **kwargs)

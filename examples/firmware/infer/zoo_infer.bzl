@@ -1,7 +1,13 @@
 """zoo_infer(name, model, test_boards): the inference firmware for one embedded model, the
 output of its host twin and the host = board comparison test. Used by infer/BUILD."""
 
-load("//examples/firmware:defs.bzl", "board_compatible_with", "board_firmware", "firmware_embed")
+load(
+    "//examples/firmware:defs.bzl",
+    "board_firmware",
+    "firmware_embed",
+    "host_equals_board_test",
+    "host_output",
+)
 
 # Static arena per board: the board's RAM minus the 16 KB stack reserve and what the runtime,
 # session storage and newlib's stdio need (the link fails if this is too generous).
@@ -36,33 +42,19 @@ def zoo_infer(name, model, test_boards = []):
         deps = [":" + embed, ":infer_driver"],
         hw_variant = False,
     )
-    native.genrule(
+    host_output(
         name = "infer_%s_host_output" % name,
-        srcs = [model],
-        outs = ["infer_%s_host_output.txt" % name],
-        cmd = "$(location :infer_host) $(location %s) %d %d > $@" % (model, INFER_SEED, INFER_RUNS),
-        tools = [":infer_host"],
+        tool = ":infer_host",
+        inputs = [model],
+        args = [str(INFER_SEED), str(INFER_RUNS)],
     )
     if test_boards:
-        native.sh_test(
+        host_equals_board_test(
             name = "infer_%s_test" % name,
-            srcs = ["compare_test.sh"],
-            args = select({
-                "//examples/firmware:board_an386": ["an386"],
-                "//examples/firmware:board_an500": ["an500"],
-                "//conditions:default": ["none"],
-            }) + [
-                "$(location //examples/firmware:run_qemu.sh)",
-                "$(location :infer_%s.elf)" % name,
-                "$(location :infer_%s_host_output)" % name,
-            ],
-            data = [
-                ":infer_%s_host_output" % name,
-                ":infer_%s.elf" % name,
-                "//examples/firmware:run_qemu.sh",
-            ],
+            elf = ":infer_%s.elf" % name,
+            host_output = ":infer_%s_host_output" % name,
             size = "medium",
-            target_compatible_with = board_compatible_with(test_boards),
+            boards = test_boards,
         )
 
 def zoo_profile(name, model):
