@@ -1,5 +1,7 @@
 #include "kernels/conv.h"
 
+#include <type_traits>
+
 #include "kernels/conv_window.h"
 #include "kernels/dot_product.h"
 
@@ -76,8 +78,33 @@ inline void AccumulateWindow(const ConvWindow& window, const int8_t* in, int32_t
   }
 }
 
-// The whole window is one contiguous dot product (1x1 convolutions, full-depth single rows).
-inline bool IsSingleSegment(const ConvWindow& w) { return w.plan.rows == 1 && w.plan.taps == 1; }
+// Each window row is one contiguous dot product (no groups, no horizontal dilation: every 1x1
+// convolution, and stems like 3x3 over 3 channels).
+inline bool RowsAreSegments(const ConvWindow& w) { return w.plan.taps == 1; }
+
+// Two output positions whose windows have the same rows of the same length over the same filter
+// taps (interior positions of a row): acc[0..3] as in DotPair2x2, row by row. kOneRow (every
+// 1x1 convolution) is a separate instantiation: the row loop's bookkeeping would otherwise take
+// registers from the dot product, which then spills.
+template <bool kOneRow>
+inline void AccumulateWindowPair(const ConvWindow& window, const ConvWindow& window1,
+                                 const int8_t* in, int32_t input_offset, const int8_t* w0,
+                                 const int8_t* w1, int32_t* acc) {
+  const WindowPlan& p = window.plan;
+  const int8_t* in0 = in + p.input;
+  const int8_t* in1 = in + window1.plan.input;
+  int32_t f = p.filter;
+  if (kOneRow) {
+    DotPair2x2(in0, in1, w0 + f, w1 + f, window.length, input_offset, acc);
+    return;
+  }
+  for (int32_t r = 0; r < p.rows; ++r) {
+    DotPair2x2(in0, in1, w0 + f, w1 + f, window.length, input_offset, acc);
+    in0 += p.input_row_step;
+    in1 += p.input_row_step;
+    f += p.filter_row_step;
+  }
+}
 
 }  // namespace
 
@@ -115,38 +142,45 @@ void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
         const ConvWindow window =
             PlanConvWindow(win, in_y0, in_x0, params.dilation, input_dims, filter_dims);
         int8_t* out_px = output + ((b * out_h + oy) * out_w + ox) * out_c;
-        // Two adjacent output positions whose windows are single segments of the same shape
-        // (every 1x1 convolution) go together: each filter word then serves both.
-        if (ox + 1 < out_w && IsSingleSegment(window)) {
+        // Two adjacent output positions whose windows are contiguous rows of the same shape
+        // over the same filter taps (every 1x1 convolution; interior positions of stems like
+        // 3x3 over 3 channels) go together: each filter word then serves both.
+        if (ox + 1 < out_w && RowsAreSegments(window)) {
           const int32_t in_x1 = in_x0 + params.stride.w;
           const TapWindow win1{taps_y,
                                FilterTaps(in_x1, params.dilation.w, filter_dims.w, in_w)};
           const ConvWindow window1 =
               PlanConvWindow(win1, in_y0, in_x1, params.dilation, input_dims, filter_dims);
-          if (IsSingleSegment(window1) && window1.length == window.length &&
-              window1.plan.filter == window.plan.filter) {
+          if (RowsAreSegments(window1) && window1.plan.rows == window.plan.rows &&
+              window1.length == window.length && window1.plan.filter == window.plan.filter) {
             int8_t* out_px1 = out_px + out_c;
-            for (int32_t g = 0; g < groups; ++g) {
-              const int8_t* in_group = in_batch + g * f_c;
-              const int32_t oc_end = (g + 1) * filters_per_group;
-              for (int32_t oc = g * filters_per_group; oc < oc_end; oc += 2) {
-                const int32_t oc1 = oc + 1 < oc_end ? oc + 1 : oc;
-                int32_t acc[4] = {0, 0, 0, 0};
-                if (bias != nullptr) {
-                  acc[0] = acc[2] = bias[oc];
-                  acc[1] = acc[3] = bias[oc1];
+            auto pair_channels = [&](auto one_row) {
+              for (int32_t g = 0; g < groups; ++g) {
+                const int8_t* in_group = in_batch + g * f_c;
+                const int32_t oc_end = (g + 1) * filters_per_group;
+                for (int32_t oc = g * filters_per_group; oc < oc_end; oc += 2) {
+                  const int32_t oc1 = oc + 1 < oc_end ? oc + 1 : oc;
+                  int32_t acc[4] = {0, 0, 0, 0};
+                  if (bias != nullptr) {
+                    acc[0] = acc[2] = bias[oc];
+                    acc[1] = acc[3] = bias[oc1];
+                  }
+                  AccumulateWindowPair<decltype(one_row)::value>(
+                      window, window1, in_group, input_offset, filter.row(oc), filter.row(oc1),
+                      acc);
+                  const int32_t m0 = multiplier[oc], s0 = shift[oc];
+                  const int32_t m1 = multiplier[oc1], s1 = shift[oc1];
+                  out_px[oc] = RequantizeToInt8(acc[0], m0, s0, output_offset, activation);
+                  out_px[oc1] = RequantizeToInt8(acc[1], m1, s1, output_offset, activation);
+                  out_px1[oc] = RequantizeToInt8(acc[2], m0, s0, output_offset, activation);
+                  out_px1[oc1] = RequantizeToInt8(acc[3], m1, s1, output_offset, activation);
                 }
-                const int32_t f = window.plan.filter;
-                DotPair2x2(in_group + window.plan.input, in_group + window1.plan.input,
-                           filter.row(oc) + f, filter.row(oc1) + f,
-                           window.length, input_offset, acc);
-                const int32_t m0 = multiplier[oc], s0 = shift[oc];
-                const int32_t m1 = multiplier[oc1], s1 = shift[oc1];
-                out_px[oc] = RequantizeToInt8(acc[0], m0, s0, output_offset, activation);
-                out_px[oc1] = RequantizeToInt8(acc[1], m1, s1, output_offset, activation);
-                out_px1[oc] = RequantizeToInt8(acc[2], m0, s0, output_offset, activation);
-                out_px1[oc1] = RequantizeToInt8(acc[3], m1, s1, output_offset, activation);
               }
+            };
+            if (window.plan.rows == 1) {
+              pair_channels(std::true_type{});
+            } else {
+              pair_channels(std::false_type{});
             }
             ++ox;
             continue;
