@@ -55,6 +55,27 @@ inline void AccumulateTaps(const WindowPlan& p, int32_t input_offset, const int8
   }
 }
 
+// Two output positions whose windows cover the same taps, the second's input dx bytes after
+// the first's: a / b as AccumulateTaps would give them.
+inline void AccumulateTapsPair(const WindowPlan& p, int32_t dx, int32_t input_offset,
+                               const int8_t* x, const int8_t* w, Lanes4& a, Lanes4& b) {
+  const int8_t* x_row = x + p.input;
+  const int8_t* w_row = w + p.filter;
+  const int32_t x_step = p.input_tap_step, w_step = p.filter_tap_step;
+  for (int32_t r = 0; r < p.rows; ++r) {
+    const int8_t* xp = x_row;
+    const int8_t* wp = w_row;
+    const int8_t* const w_end = w_row + p.taps * w_step;
+    while (wp != w_end) {
+      MacTap2(xp, dx, wp, input_offset, a, b);
+      xp += x_step;
+      wp += w_step;
+    }
+    x_row += p.input_row_step;
+    w_row += p.filter_row_step;
+  }
+}
+
 }  // namespace
 
 void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& quant,
@@ -86,6 +107,46 @@ void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& qua
         // Depth multiplier 1 (the common case): input channel == output channel, so four
         // adjacent channels are four adjacent bytes in both the input and the filter.
         if (dm == 1) {
+          // Two adjacent output positions whose windows cover the same taps (interior
+          // positions) go together: each filter word then serves both.
+          if (ox + 1 < output_dims.w) {
+            const int32_t in_x1 = in_x0 + params.stride.w;
+            const TapWindow win1{taps_y, FilterTaps(in_x1, params.dilation.w, f_w, in_w)};
+            const WindowPlan plan1 =
+                PlanWindow(win1, in_y0, in_x1, params.dilation, in_w, in_c, f_w, out_c);
+            if (plan1.taps == plan.taps && plan1.filter == plan.filter && out_c >= 4) {
+              const int32_t dx = plan1.input - plan.input;
+              int8_t* out_px1 = out_px + out_c;
+              for (; oc + 4 <= out_c; oc += 4) {
+                Lanes4 a{0, 0, 0, 0};
+                if (bias != nullptr) {
+                  a = Lanes4{bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]};
+                }
+                Lanes4 c = a;
+                AccumulateTapsPair(plan, dx, input_offset, in_batch + oc, filter + oc, a, c);
+                const int32_t acc_a[4] = {a.c0, a.c1, a.c2, a.c3};
+                const int32_t acc_c[4] = {c.c0, c.c1, c.c2, c.c3};
+                for (int32_t k = 0; k < 4; ++k) {
+                  const int32_t m = multiplier[oc + k], s = shift[oc + k];
+                  out_px[oc + k] = RequantizeToInt8(acc_a[k], m, s, output_offset, activation);
+                  out_px1[oc + k] = RequantizeToInt8(acc_c[k], m, s, output_offset, activation);
+                }
+              }
+              // Remaining channels one at a time, for both positions.
+              for (; oc < out_c; ++oc) {
+                int32_t acc = bias != nullptr ? bias[oc] : 0;
+                int32_t acc1 = acc;
+                AccumulateTaps(plan, input_offset, in_batch + oc, filter + oc, acc);
+                AccumulateTaps(plan1, input_offset, in_batch + oc, filter + oc, acc1);
+                out_px[oc] =
+                    RequantizeToInt8(acc, multiplier[oc], shift[oc], output_offset, activation);
+                out_px1[oc] =
+                    RequantizeToInt8(acc1, multiplier[oc], shift[oc], output_offset, activation);
+              }
+              ++ox;
+              continue;
+            }
+          }
           for (; oc + 4 <= out_c; oc += 4) {
             Lanes4 acc{0, 0, 0, 0};
             if (bias != nullptr) acc = Lanes4{bias[oc], bias[oc + 1], bias[oc + 2], bias[oc + 3]};

@@ -131,6 +131,36 @@ inline void MacTap(const int8_t* x, const int8_t* w, int32_t x_offset, Lanes4& a
 #endif
 }
 
+// Two output positions through the same tap: a.cK += w[K] * (x[K] + x_offset) and
+// b.cK += w[K] * (x[dx + K] + x_offset). The reference is one MacTap per position; the DSP path
+// loads and widens the filter word once for both.
+inline void MacTap2(const int8_t* x, int32_t dx, const int8_t* w, int32_t x_offset, Lanes4& a,
+                    Lanes4& b) {
+#if TFLM_TRAIN_KERNELS_DSP
+  const uint32_t wv = simd::Load4(w);
+  const int32_t w_even = simd::EvenBytes(wv);
+  const int32_t w_odd = simd::OddBytes(wv);
+  const uint32_t xo = simd::Splat16(x_offset);
+  uint32_t xv = simd::Load4(x);
+  int32_t x_even = simd::EvenBytesPlus(xo, xv);
+  int32_t x_odd = simd::OddBytesPlus(xo, xv);
+  a.c0 = simd::MacLow(x_even, w_even, a.c0);
+  a.c1 = simd::MacLow(x_odd, w_odd, a.c1);
+  a.c2 = simd::MacHigh(x_even, w_even, a.c2);
+  a.c3 = simd::MacHigh(x_odd, w_odd, a.c3);
+  xv = simd::Load4(x + dx);
+  x_even = simd::EvenBytesPlus(xo, xv);
+  x_odd = simd::OddBytesPlus(xo, xv);
+  b.c0 = simd::MacLow(x_even, w_even, b.c0);
+  b.c1 = simd::MacLow(x_odd, w_odd, b.c1);
+  b.c2 = simd::MacHigh(x_even, w_even, b.c2);
+  b.c3 = simd::MacHigh(x_odd, w_odd, b.c3);
+#else
+  MacTap(x, w, x_offset, a);
+  MacTap(x + dx, w, x_offset, b);
+#endif
+}
+
 }  // namespace tflm_train
 
 #endif  // TFLM_TRAIN_KERNELS_DOT_PRODUCT_H_
