@@ -10,6 +10,9 @@ import pytest
 
 from bench.accuracy.cli import main
 
+# ~9 s of CPU but 12-42 s of wall time on a loaded 2-core machine: slow, still run by CI.
+pytestmark = pytest.mark.slow
+
 MIN_GAIN = 0.08
 METHODS = ["fp32", "int8_qas", "int8_noqas", "int8_last"]
 
