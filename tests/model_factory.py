@@ -87,23 +87,29 @@ def random_spec(seed: int, *, softmax: bool | None = None, head: str | None = No
     return spec
 
 
+def keras_activation(x, name: str | None):
+    """x through the Keras layer of a fused activation name of the specs (None/"none": x), the
+    forms the TFLite converter fuses into the preceding op."""
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    if name in (None, "none"):
+        return x
+    if name == "relu":
+        return L.ReLU()(x)
+    if name == "relu6":
+        return L.ReLU(max_value=6.0)(x)
+    if name == "relu_n1_to_1":
+        return L.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(x)
+    raise ValueError(name)
+
+
 def keras_model(spec: dict):
     """The (untrained, seeded) Keras model of a spec."""
     import tensorflow as tf
 
     L = tf.keras.layers
     tf.keras.utils.set_random_seed(int(spec.get("seed", 0)))
-
-    def act(x, name):
-        if name in (None, "none"):
-            return x
-        if name == "relu":
-            return L.ReLU()(x)
-        if name == "relu6":
-            return L.ReLU(max_value=6.0)(x)
-        if name == "relu_n1_to_1":
-            return L.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(x)
-        raise ValueError(name)
 
     inputs = tf.keras.Input(shape=tuple(spec["input"]), batch_size=1)
     x = inputs
@@ -113,14 +119,14 @@ def keras_model(spec: dict):
             x = L.Conv2D(layer["filters"], layer["kernel"], strides=layer["stride"],
                          padding=layer["padding"], dilation_rate=layer.get("dilation", 1),
                          bias_initializer="random_normal")(x)
-            x = act(x, layer.get("activation"))
+            x = keras_activation(x, layer.get("activation"))
         elif t == "dw":
             x = L.DepthwiseConv2D(layer["kernel"], strides=layer["stride"],
                                   padding=layer["padding"],
                                   depth_multiplier=layer.get("multiplier", 1),
                                   dilation_rate=layer.get("dilation", 1),
                                   bias_initializer="random_normal")(x)
-            x = act(x, layer.get("activation"))
+            x = keras_activation(x, layer.get("activation"))
         elif t == "avgpool":
             x = L.AveragePooling2D(layer["pool"], strides=layer["stride"],
                                    padding=layer["padding"])(x)
@@ -130,7 +136,7 @@ def keras_model(spec: dict):
             x = L.Flatten()(x)
         elif t == "dense":
             x = L.Dense(layer["units"], bias_initializer="random_normal")(x)
-            x = act(x, layer.get("activation"))
+            x = keras_activation(x, layer.get("activation"))
         else:
             raise ValueError(f"unknown layer type {t!r}")
     x = L.Dense(spec["classes"], bias_initializer="random_normal")(x)

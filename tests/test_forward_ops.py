@@ -45,18 +45,6 @@ _CACHE: dict[str, bytes] = {}
 
 # -- models ------------------------------------------------------------------------------------
 
-def _activation(L, tf, x, name):
-    if name == "none":
-        return x
-    if name == "relu":
-        return L.ReLU()(x)
-    if name == "relu6":
-        return L.ReLU(max_value=6.0)(x)
-    if name == "relu_n1_to_1":
-        return L.Lambda(lambda t: tf.clip_by_value(t, -1.0, 1.0))(x)
-    raise ValueError(name)
-
-
 def _scaled(L, x, gain):
     # A constant multiply after a conv is folded into its weights: the branch just gets a wider
     # range, hence its own scale.
@@ -71,7 +59,7 @@ def _block(L, tf, x, b):
         right = _scaled(L, L.Conv2D(f, 1, bias_initializer="random_normal")(x), b["gain"])
         if b["broadcast"]:
             right = L.GlobalAveragePooling2D(keepdims=True)(right)
-        return _activation(L, tf, L.Add()([left, right]), b["activation"])
+        return mf.keras_activation(L.Add()([left, right]), b["activation"])
     if kind == "maxpool":
         return L.MaxPooling2D(tuple(b["pool"]), strides=tuple(b["stride"]),
                               padding=b["padding"])(x)

@@ -216,25 +216,28 @@ Status Reader::GetString(const Table& t, uint16_t id, const char* what, StringRe
   return ReadStringAt(target, what, out, err);
 }
 
-Status Reader::GetTableElement(const Vector& v, uint32_t i, const char* what, Table* out,
-                               ErrorMessage* err) const {
-  *out = Table();
+Status Reader::OffsetElement(const Vector& v, uint32_t i, const char* what, uint32_t* target,
+                             ErrorMessage* err) const {
+  *target = 0;
   FB_ENSURE(err, v.present() && v.elem_size == 4 && i < v.length,
             "%s: element %u requested from a vector of %u", what, static_cast<unsigned>(i),
             static_cast<unsigned>(v.length));
+  return FollowOffset(v.data_pos() + 4 * i, what, target, err);
+}
+
+Status Reader::GetTableElement(const Vector& v, uint32_t i, const char* what, Table* out,
+                               ErrorMessage* err) const {
+  *out = Table();
   uint32_t target = 0;
-  TT_RETURN_IF_ERROR(FollowOffset(v.data_pos() + 4 * i, what, &target, err));
+  TT_RETURN_IF_ERROR(OffsetElement(v, i, what, &target, err));
   return ReadTable(target, what, out, err);
 }
 
 Status Reader::GetStringElement(const Vector& v, uint32_t i, const char* what, StringRef* out,
                                 ErrorMessage* err) const {
   *out = StringRef();
-  FB_ENSURE(err, v.present() && v.elem_size == 4 && i < v.length,
-            "%s: element %u requested from a vector of %u", what, static_cast<unsigned>(i),
-            static_cast<unsigned>(v.length));
   uint32_t target = 0;
-  TT_RETURN_IF_ERROR(FollowOffset(v.data_pos() + 4 * i, what, &target, err));
+  TT_RETURN_IF_ERROR(OffsetElement(v, i, what, &target, err));
   return ReadStringAt(target, what, out, err);
 }
 

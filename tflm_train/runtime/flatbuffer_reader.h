@@ -163,6 +163,9 @@ class Reader {
   Status ReadStringAt(uint32_t pos, const char* what, StringRef* out, ErrorMessage* err) const;
   Status OffsetField(const Table& t, uint16_t id, const char* what, uint32_t* target,
                      ErrorMessage* err) const;
+  // Resolves element i of a vector of offsets (tables or strings); i must be below its length.
+  Status OffsetElement(const Vector& v, uint32_t i, const char* what, uint32_t* target,
+                       ErrorMessage* err) const;
 
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;

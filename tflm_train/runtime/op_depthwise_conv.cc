@@ -8,13 +8,8 @@ namespace {
 
 Status Prepare(OpContext& ctx, ErrorMessage* err) {
   const int32_t op = ctx.index;
-  TT_ENSURE(err, ctx.op.inputs().size() >= 2 && ctx.op.outputs().size() == 1,
-            Status::kInvalidModel,
-            "op %ld (DEPTHWISE_CONV_2D): needs input, filter[, bias] and 1 output",
-            static_cast<long>(op));
+  TT_RETURN_IF_ERROR(CheckWeightedOpOperands(ctx, "DEPTHWISE_CONV_2D", "filter", err));
   const TensorInfo in = ctx.input(0), filter = ctx.input(1), out = ctx.output(0);
-  TT_RETURN_IF_ERROR(CheckInt8Quantized(in, "DEPTHWISE_CONV_2D input", op, err));
-  TT_RETURN_IF_ERROR(CheckInt8Quantized(out, "DEPTHWISE_CONV_2D output", op, err));
   TT_ENSURE(err, filter.type == tflite::kInt8 && in.shape.size() == 4 &&
                      filter.shape.size() == 4 && out.shape.size() == 4,
             Status::kUnsupported,

@@ -9,13 +9,8 @@ namespace {
 
 Status Prepare(OpContext& ctx, ErrorMessage* err) {
   const int32_t op = ctx.index;
-  TT_ENSURE(err, ctx.op.inputs().size() >= 2 && ctx.op.outputs().size() == 1,
-            Status::kInvalidModel,
-            "op %ld (FULLY_CONNECTED): needs input, weights[, bias] and 1 output",
-            static_cast<long>(op));
+  TT_RETURN_IF_ERROR(CheckWeightedOpOperands(ctx, "FULLY_CONNECTED", "weights", err));
   const TensorInfo in = ctx.input(0), filter = ctx.input(1), out = ctx.output(0);
-  TT_RETURN_IF_ERROR(CheckInt8Quantized(in, "FULLY_CONNECTED input", op, err));
-  TT_RETURN_IF_ERROR(CheckInt8Quantized(out, "FULLY_CONNECTED output", op, err));
   FullyConnectedOptions opts;
   TT_ENSURE(err, ctx.op.GetOptions(&opts), Status::kInvalidModel,
             "op %ld (FULLY_CONNECTED): options of another op type", static_cast<long>(op));

@@ -72,6 +72,11 @@ Status PrepareWeights(const OpContext& ctx, const char* name, int32_t out_channe
 // CheckInt8Quantized with the message naming the op and the operand ("ADD input 2").
 Status CheckInt8Operand(const TensorInfo& t, const char* op_name, const char* role, int32_t op,
                         ErrorMessage* err);
+// The operands every weighted op (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) checks first:
+// input, `weights` (what the op calls input 1: "filter", "weights")[, bias] and 1 output; input
+// and output int8-quantised.
+Status CheckWeightedOpOperands(const OpContext& ctx, const char* name, const char* weights,
+                               ErrorMessage* err);
 // AVERAGE_POOL_2D and MAX_POOL_2D: int8 4-D input and output with equal quantisation, Pool2D
 // options, output size matching the window; fills ctx.state->pool.
 Status PreparePool2D(OpContext& ctx, const char* name, ErrorMessage* err);

@@ -134,6 +134,15 @@ Status CheckInt8Operand(const TensorInfo& t, const char* op_name, const char* ro
   return CheckInt8Quantized(t, what, op, err);
 }
 
+Status CheckWeightedOpOperands(const OpContext& ctx, const char* name, const char* weights,
+                               ErrorMessage* err) {
+  TT_ENSURE(err, ctx.op.inputs().size() >= 2 && ctx.op.outputs().size() == 1,
+            Status::kInvalidModel, "op %ld (%s): needs input, %s[, bias] and 1 output",
+            static_cast<long>(ctx.index), name, weights);
+  TT_RETURN_IF_ERROR(CheckInt8Operand(ctx.input(0), name, "input", ctx.index, err));
+  return CheckInt8Operand(ctx.output(0), name, "output", ctx.index, err);
+}
+
 Status PreparePool2D(OpContext& ctx, const char* name, ErrorMessage* err) {
   const long op = ctx.index;
   TT_ENSURE(err, ctx.op.inputs().size() == 1 && ctx.op.outputs().size() == 1,

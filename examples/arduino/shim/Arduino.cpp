@@ -24,28 +24,7 @@ void SerialPort::poll() {
   }
 }
 
-int SerialPort::available() {
-  poll();
-  return static_cast<int>(count_);
-}
-
-int SerialPort::peek() {
-  poll();
-  return count_ ? rx_[head_] : -1;
-}
-
-int SerialPort::read() {
-  poll();
-  if (count_ == 0) return -1;
-  const uint8_t c = rx_[head_];
-  head_ = (head_ + 1) % kRxSize;
-  --count_;
-  return c;
-}
-
 void SerialPort::flush() { board_flush(); }
-
-size_t SerialPort::write(uint8_t byte) { return write(&byte, 1); }
 
 size_t SerialPort::write(const uint8_t* data, size_t len) {
   if (uart_) {
@@ -55,13 +34,6 @@ size_t SerialPort::write(const uint8_t* data, size_t len) {
   }
   return len;
 }
-
-bool SerialPort::host_finished() {
-  poll();
-  return eot_ && count_ == 0;
-}
-
-SerialPort Serial;
 
 unsigned long micros() {
   return static_cast<unsigned long>(board_ticks_to_us(board_ticks()));

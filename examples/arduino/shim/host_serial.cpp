@@ -22,37 +22,9 @@ void SerialPort::poll() {
   }
 }
 
-int SerialPort::available() {
-  poll();
-  return static_cast<int>(count_);
-}
-
-int SerialPort::peek() {
-  poll();
-  return count_ ? rx_[head_] : -1;
-}
-
-int SerialPort::read() {
-  poll();
-  if (count_ == 0) return -1;
-  const uint8_t c = rx_[head_];
-  head_ = (head_ + 1) % kRxSize;
-  --count_;
-  return c;
-}
-
 void SerialPort::flush() { fflush(stdout); }
 
-size_t SerialPort::write(uint8_t byte) { return write(&byte, 1); }
-
 size_t SerialPort::write(const uint8_t* data, size_t len) { return fwrite(data, 1, len, stdout); }
-
-bool SerialPort::host_finished() {
-  poll();
-  return eot_ && count_ == 0;
-}
-
-SerialPort Serial;
 
 unsigned long micros() {
   return static_cast<unsigned long>(static_cast<double>(clock()) * 1e6 / CLOCKS_PER_SEC);

@@ -236,6 +236,15 @@ void board_print_memory() {
       static_cast<unsigned long>(m.heap_bytes), static_cast<unsigned long>(m.ram_free));
 }
 
+int board_finish(const char* tag, int rc) {
+  board_printf("[%s] stack high-water %lu of %lu bytes\n", tag,
+               static_cast<unsigned long>(board_stack_high_water()),
+               static_cast<unsigned long>(board_stack_size()));
+  board_print_memory();
+  board_printf("[%s] %s\n", tag, rc == 0 ? "done" : "FAILED");
+  return rc;
+}
+
 void board_stack_paint() {
   uint32_t sp;
   __asm volatile("mov %0, sp" : "=r"(sp));

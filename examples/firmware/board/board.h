@@ -83,6 +83,10 @@ void board_stack_paint();
 // from the top of RAM; resolution 4 bytes). Returns the full reserve if the paint was overrun.
 uint32_t board_stack_high_water();
 uint32_t board_stack_size();  // usable stack: _stack_size minus the guard
+// The end of a firmware run, in the lines tests and bench/mcu.py parse: "[tag] stack high-water
+// H of S bytes", board_print_memory(), then "[tag] done" (rc 0) or "[tag] FAILED". Returns rc,
+// for `return board_finish("train", rc);` from main().
+int board_finish(const char* tag, int rc);
 
 // ---- Time / instruction counter (SysTick, processor clock, 24-bit + software wrap count) ----
 // On QEMU run with `-icount shift=0` (as run_qemu.sh and qemu_test do) every instruction takes

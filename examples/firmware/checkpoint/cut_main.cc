@@ -17,6 +17,7 @@
 #include "examples/firmware/board/board.h"
 #include "examples/firmware/checkpoint/board_flash.h"
 #include "examples/firmware/checkpoint/demo_model.h"
+#include "examples/firmware/checkpoint/demo_steps.h"
 #include "tflm_train/runtime/checkpoint.h"
 #include "tflm_train/runtime/session.h"
 
@@ -134,38 +135,11 @@ void DisarmCut() {
   }
 }
 
-// CRC of the trained tensors as the session holds them (compared across resets).
-uint32_t TrainedCrc() {
-  const tflm_train::Program& p = g_session.program();
-  uint32_t crc = 0;
-  for (int32_t i = 0; i < p.header().n_layers; ++i) {
-    const tflm_train::LayerInfo l = p.layer(i);
-    const int32_t ids[2] = {l.weight_tensor, l.bias_tensor};
-    for (int32_t t : ids) {
-      size_t n = 0;
-      const uint8_t* d = t >= 0 ? g_session.tensor_data(t, &n) : nullptr;
-      if (d != nullptr) crc = tflm_train::Crc32(crc, d, n);
-    }
-  }
-  return crc;
-}
-
-// One training step on a deterministic pseudo-random sample (depends only on `step`).
+// One training step on a deterministic pseudo-random sample (depends only on `step`); the cut
+// test's own sample stream, not the demo's.
 void TrainOne(uint32_t step) {
-  size_t bytes = 0;
-  int8_t* in = g_session.input(&bytes);
-  uint32_t x = 0x9E3779B9u ^ (step * 0x85EBCA6Bu);
-  for (size_t i = 0; i < bytes; ++i) {
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    in[i] = static_cast<int8_t>(x);
-  }
-  tflm_train::TrainOptions options{0.05f, tflm_train::RoundingMode::kNearest};
-  float loss = 0.0f;
-  const int32_t label = static_cast<int32_t>(step % static_cast<uint32_t>(
-                                                        g_session.program().header().num_classes));
-  if (g_session.TrainStep(label, options, &loss) != tflm_train::Status::kOk) {
+  if (ckpt_demo::TrainStep(&g_session, step, {0x9E3779B9u, 0x85EBCA6Bu}) !=
+      tflm_train::Status::kOk) {
     Fail("train step:", g_session.error());
   }
 }
@@ -212,7 +186,7 @@ void FirstBoot(Control& c) {
   memset(&c, 0, sizeof(c));
   c.save_ticks = static_cast<uint32_t>(t1 - t0);
   c.commit_ticks = static_cast<uint32_t>(g_last_program_tick - t0);
-  c.good = Expected{info.sequence, 2, TrainedCrc()};
+  c.good = Expected{info.sequence, 2, ckpt_demo::WeightsCrc(g_session)};
   c.magic = kControlMagic;
   board_printf("[cut] %s: model id 0x%08lx, %lu payload bytes; uncut save %lu ticks, commit at "
                "tick %lu; %d cut points, mode %d\n",
@@ -228,7 +202,7 @@ void CheckRestore(Control& c) {
   CheckpointInfo info;
   const CheckpointStatus st = tflm_train::RestoreCheckpoint(&g_session, &g_recording, &info, &err);
   if (st != CheckpointStatus::kOk) Fail("restore failed although a good checkpoint existed:", err.text);
-  const uint32_t crc = TrainedCrc();
+  const uint32_t crc = ckpt_demo::WeightsCrc(g_session);
   const bool is_new = info.sequence == c.pending.sequence && info.step == c.pending.step &&
                       crc == c.pending.crc;
   const bool is_old = info.sequence == c.good.sequence && info.step == c.good.step &&
@@ -277,7 +251,7 @@ int main() {
     }
   }
   TrainOne(c.good.step + 1);
-  c.pending = Expected{c.good.sequence + 1, c.good.step + 1, TrainedCrc()};
+  c.pending = Expected{c.good.sequence + 1, c.good.step + 1, ckpt_demo::WeightsCrc(g_session)};
   c.completed = 0;
   c.cut_tick = CutTick(c);
   InstallCutHandler();

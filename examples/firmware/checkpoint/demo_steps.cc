@@ -6,10 +6,11 @@
 
 namespace ckpt_demo {
 
-tflm_train::Status TrainStep(tflm_train::Session* session, uint32_t step) {
+tflm_train::Status TrainStep(tflm_train::Session* session, uint32_t step,
+                             SampleStream samples) {
   size_t bytes = 0;
   int8_t* in = session->input(&bytes);
-  uint32_t x = 0x2545F491u ^ (step * 0x9E3779B9u);
+  uint32_t x = samples.seed ^ (step * samples.step_multiplier);
   for (size_t i = 0; i < bytes; ++i) {
     x ^= x << 13;
     x ^= x >> 17;

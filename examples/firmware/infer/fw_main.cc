@@ -43,10 +43,5 @@ int main() {
                                              g_session, sizeof(g_session), INFER_SEED, INFER_RUNS,
                                              board_printf, board_ticks);
 #endif
-  board_printf("[infer] stack high-water %lu of %lu bytes\n",
-               static_cast<unsigned long>(board_stack_high_water()),
-               static_cast<unsigned long>(board_stack_size()));
-  board_print_memory();
-  board_printf("[infer] %s\n", rc == 0 ? "done" : "FAILED");
-  return rc;
+  return board_finish("infer", rc);
 }

@@ -21,6 +21,19 @@ const char* U64(uint64_t v, char (&buf)[21]) {
   return p;
 }
 
+// Opens an inference-only session and prints the model and arena sizes (and the error, if any)
+// (the first line of every run); returns tt_open's status.
+int32_t Open(const uint8_t* model, size_t model_len, uint8_t* arena, size_t arena_size,
+             void* session_storage, size_t storage_size, PrintFn print, tt_session** s) {
+  const int32_t rc =
+      tt_open(session_storage, storage_size, model, model_len, arena, arena_size, 1, s);
+  print("[infer] model %lu bytes, planned arena %lu bytes, available %lu bytes\n",
+        static_cast<unsigned long>(model_len), static_cast<unsigned long>(tt_arena_required(*s)),
+        static_cast<unsigned long>(arena_size));
+  if (rc != 0) print("[infer] error: %s\n", tt_error(*s));
+  return rc;
+}
+
 }  // namespace
 
 void FillInput(uint32_t seed, uint32_t index, int8_t* input, size_t bytes) {
@@ -44,14 +57,8 @@ int RunInference(const uint8_t* model, size_t model_len, uint8_t* arena, size_t 
           static_cast<unsigned long>(tt_session_size()));
     return 4;
   }
-  int32_t rc = tt_open(session_storage, storage_size, model, model_len, arena, arena_size, 1, &s);
-  print("[infer] model %lu bytes, planned arena %lu bytes, available %lu bytes\n",
-        static_cast<unsigned long>(model_len), static_cast<unsigned long>(tt_arena_required(s)),
-        static_cast<unsigned long>(arena_size));
-  if (rc != 0) {
-    print("[infer] error: %s\n", tt_error(s));
-    return rc;
-  }
+  int32_t rc = Open(model, model_len, arena, arena_size, session_storage, storage_size, print, &s);
+  if (rc != 0) return rc;
   size_t in_bytes = 0, out_bytes = 0;
   int8_t* input = tt_input(s, &in_bytes);
   tt_output(s, &out_bytes);
@@ -91,14 +98,8 @@ int RunProfile(const uint8_t* model, size_t model_len, uint8_t* arena, size_t ar
                TicksFn ticks) {
   tt_session* s = nullptr;
   if (storage_size < tt_session_size()) return 4;
-  int32_t rc = tt_open(session_storage, storage_size, model, model_len, arena, arena_size, 1, &s);
-  print("[infer] model %lu bytes, planned arena %lu bytes, available %lu bytes\n",
-        static_cast<unsigned long>(model_len), static_cast<unsigned long>(tt_arena_required(s)),
-        static_cast<unsigned long>(arena_size));
-  if (rc != 0) {
-    print("[infer] error: %s\n", tt_error(s));
-    return rc;
-  }
+  int32_t rc = Open(model, model_len, arena, arena_size, session_storage, storage_size, print, &s);
+  if (rc != 0) return rc;
   size_t in_bytes = 0, out_bytes = 0;
   FillInput(seed, 0, tt_input(s, &in_bytes), in_bytes);
   char buf[21];

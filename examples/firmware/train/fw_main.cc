@@ -21,10 +21,5 @@ int main() {
   const int rc = tflm_train_fw::RunTraining(model, model_len, steps, steps_len, g_arena,
                                             sizeof(g_arena), g_session, sizeof(g_session),
                                             board_printf);
-  board_printf("[train] stack high-water %lu of %lu bytes\n",
-               static_cast<unsigned long>(board_stack_high_water()),
-               static_cast<unsigned long>(board_stack_size()));
-  board_print_memory();
-  board_printf("[train] %s\n", rc == 0 ? "done" : "FAILED");
-  return rc;
+  return board_finish("train", rc);
 }
