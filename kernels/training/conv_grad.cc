@@ -60,8 +60,7 @@ void PointwiseInputGradChannels(int32_t positions, int32_t out_c, const float* g
 void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8_t* input,
                     float input_scale, const Dims& output_dims, const float* grad_output,
                     const Dims& filter_dims, int32_t c_begin, int32_t c_end, float* grad_filter) {
-  const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
-  const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
+  const int32_t in_c = input_dims.c, out_c = output_dims.c;
   const int32_t k_h = filter_dims.h, k_w = filter_dims.w;
   for (int32_t co = c_begin; co < c_end; ++co) {
     float* gw_co = grad_filter + (co - c_begin) * k_h * k_w * in_c;
@@ -69,21 +68,13 @@ void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8
       for (int32_t kx = 0; kx < k_w; ++kx) {
         float* gw = gw_co + (ky * k_w + kx) * in_c;
         for (int32_t ci = 0; ci < in_c; ++ci) gw[ci] = 0.0f;
-        for (int32_t n = 0; n < output_dims.n; ++n) {
-          for (int32_t oh = 0; oh < out_h; ++oh) {
-            const int32_t ih = oh * params.stride.h - params.padding.h + ky * params.dilation.h;
-            if (ih < 0 || ih >= in_h) continue;
-            for (int32_t ow = 0; ow < out_w; ++ow) {
-              const int32_t iw = ow * params.stride.w - params.padding.w + kx * params.dilation.w;
-              if (iw < 0 || iw >= in_w) continue;
-              const float g = grad_output[((n * out_h + oh) * out_w + ow) * out_c + co];
-              const int8_t* x = input + ((n * in_h + ih) * in_w + iw) * in_c;
-              for (int32_t ci = 0; ci < in_c; ++ci) {
-                gw[ci] += g * static_cast<float>(static_cast<int32_t>(x[ci]) + params.input_offset);
-              }
-            }
+        ForEachTapPair(params, ky, kx, input_dims, output_dims, [&](int32_t o, int32_t i) {
+          const float g = grad_output[o * out_c + co];
+          const int8_t* x = input + i * in_c;
+          for (int32_t ci = 0; ci < in_c; ++ci) {
+            gw[ci] += g * static_cast<float>(static_cast<int32_t>(x[ci]) + params.input_offset);
           }
-        }
+        });
         for (int32_t ci = 0; ci < in_c; ++ci) gw[ci] = gw[ci] * input_scale;
       }
     }

@@ -72,8 +72,7 @@ void DepthwiseConvFilterGrad(const DepthwiseParams& params, const Dims& input_di
                              const int8_t* input, float input_scale, const Dims& output_dims,
                              const float* grad_output, const Dims& filter_dims, int32_t c_begin,
                              int32_t c_end, float* grad_filter) {
-  const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
-  const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
+  const int32_t in_c = input_dims.c, out_c = output_dims.c;
   const int32_t k_h = filter_dims.h, k_w = filter_dims.w;
   const int32_t count = c_end - c_begin;
   const int32_t mult = params.depth_multiplier;
@@ -81,22 +80,14 @@ void DepthwiseConvFilterGrad(const DepthwiseParams& params, const Dims& input_di
     for (int32_t kx = 0; kx < k_w; ++kx) {
       float* gw = grad_filter + (ky * k_w + kx) * count;
       for (int32_t j = 0; j < count; ++j) gw[j] = 0.0f;
-      for (int32_t n = 0; n < output_dims.n; ++n) {
-        for (int32_t oh = 0; oh < out_h; ++oh) {
-          const int32_t ih = oh * params.stride.h - params.padding.h + ky * params.dilation.h;
-          if (ih < 0 || ih >= in_h) continue;
-          for (int32_t ow = 0; ow < out_w; ++ow) {
-            const int32_t iw = ow * params.stride.w - params.padding.w + kx * params.dilation.w;
-            if (iw < 0 || iw >= in_w) continue;
-            const float* g = grad_output + ((n * out_h + oh) * out_w + ow) * out_c;
-            const int8_t* x = input + ((n * in_h + ih) * in_w + iw) * in_c;
-            for (int32_t oc = c_begin; oc < c_end; ++oc) {
-              const int32_t xv = static_cast<int32_t>(x[oc / mult]) + params.input_offset;
-              gw[oc - c_begin] += g[oc] * static_cast<float>(xv);
-            }
-          }
+      ForEachTapPair(params, ky, kx, input_dims, output_dims, [&](int32_t o, int32_t i) {
+        const float* g = grad_output + o * out_c;
+        const int8_t* x = input + i * in_c;
+        for (int32_t oc = c_begin; oc < c_end; ++oc) {
+          const int32_t xv = static_cast<int32_t>(x[oc / mult]) + params.input_offset;
+          gw[oc - c_begin] += g[oc] * static_cast<float>(xv);
         }
-      }
+      });
       for (int32_t j = 0; j < count; ++j) gw[j] = gw[j] * input_scale;
     }
   }

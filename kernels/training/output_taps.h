@@ -1,7 +1,8 @@
-// The inverse of a convolution's receptive field, shared by the gather-form input gradients
-// (ConvInputGradRows, DepthwiseConvInputGrad): which output positions read input (ih, iw), and
-// through which filter tap. One copy, so the tap order (and with it the per-element summation
-// order the gradients document) is defined in one place.
+// A convolution's receptive field walked both ways, shared by the conv and depthwise gradients:
+// which output positions read input (ih, iw) and through which filter tap (the gather-form
+// input gradients), and which (output, input) position pairs a filter tap connects (the filter
+// gradients). One copy, so the visiting order (and with it the per-element summation order the
+// gradients document) is defined in one place.
 #ifndef TFLM_TRAIN_KERNELS_TRAINING_OUTPUT_TAPS_H_
 #define TFLM_TRAIN_KERNELS_TRAINING_OUTPUT_TAPS_H_
 
@@ -31,6 +32,28 @@ inline void ForEachOutputTap(const Params& params, int32_t ih, int32_t iw, int32
       const int32_t ow = tx / params.stride.w;
       if (ow >= out_w) continue;
       visit(oh, ow, ky * k_w + kx);
+    }
+  }
+}
+
+// Calls visit(out_pos, in_pos) for every output position (n, oh, ow), in increasing order, that
+// reads an in-bounds input through filter tap (ky, kx): out_pos = (n * out_h + oh) * out_w + ow,
+// in_pos = (n * in_h + ih) * in_w + iw with ih = oh * stride - padding + ky * dilation (likewise
+// iw); padded taps are skipped (their real value is 0).
+template <typename Params, typename Visit>
+inline void ForEachTapPair(const Params& params, int32_t ky, int32_t kx, const Dims& input_dims,
+                           const Dims& output_dims, Visit&& visit) {
+  const int32_t in_h = input_dims.h, in_w = input_dims.w;
+  const int32_t out_h = output_dims.h, out_w = output_dims.w;
+  for (int32_t n = 0; n < output_dims.n; ++n) {
+    for (int32_t oh = 0; oh < out_h; ++oh) {
+      const int32_t ih = oh * params.stride.h - params.padding.h + ky * params.dilation.h;
+      if (ih < 0 || ih >= in_h) continue;
+      for (int32_t ow = 0; ow < out_w; ++ow) {
+        const int32_t iw = ow * params.stride.w - params.padding.w + kx * params.dilation.w;
+        if (iw < 0 || iw >= in_w) continue;
+        visit((n * out_h + oh) * out_w + ow, (n * in_h + ih) * in_w + iw);
+      }
     }
   }
 }
