@@ -16,29 +16,17 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
                        const float* grad_output, const Dims& filter_dims,
                        const FilterRows& filter, const float* filter_scales,
                        const Dims& input_dims, float* grad_input) {
-  const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
-  const int32_t k_h = filter_dims.h, k_w = filter_dims.w;
-  const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
-  // Gather formulation (each grad_input element sums its own terms) rather than scatter: it needs
-  // no zero-initialisation pass and the per-element summation order is explicit.
-  for (int32_t n = 0; n < input_dims.n; ++n) {
-    for (int32_t ih = 0; ih < in_h; ++ih) {
-      for (int32_t iw = 0; iw < in_w; ++iw) {
-        float* gin = grad_input + ((n * in_h + ih) * in_w + iw) * in_c;
-        for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] = 0.0f;
-        ForEachOutputTap(params, ih, iw, k_h, k_w, out_h, out_w,
-                         [&](int32_t oh, int32_t ow, int32_t tap) {
-          const float* gout = grad_output + ((n * out_h + oh) * out_w + ow) * out_c;
-          // Adding into gin[ci] tap by tap keeps the (ky, kx, co) order per element.
-          for (int32_t co = 0; co < out_c; ++co) {
-            const float g = gout[co] * filter_scales[co];
-            const int8_t* w = filter.row(co) + tap * in_c;
-            for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] += g * static_cast<float>(w[ci]);
-          }
-        });
-      }
+  const int32_t out_c = output_dims.c, in_c = input_dims.c;
+  GatherInputGrad(params, input_dims, output_dims, filter_dims.h, filter_dims.w, grad_input,
+                  [&](float* gin, int32_t o, int32_t tap) {
+    const float* gout = grad_output + o * out_c;
+    // Adding into gin[ci] tap by tap keeps the (ky, kx, co) order per element.
+    for (int32_t co = 0; co < out_c; ++co) {
+      const float g = gout[co] * filter_scales[co];
+      const int8_t* w = filter.row(co) + tap * in_c;
+      for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] += g * static_cast<float>(w[ci]);
     }
-  }
+  });
 }
 
 void PointwiseInputGradChannels(int32_t positions, int32_t out_c, const float* grad_output,

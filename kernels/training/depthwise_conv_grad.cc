@@ -41,31 +41,21 @@ void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_di
                             const float* grad_output, const Dims& filter_dims,
                             const int8_t* filter, const float* filter_scales,
                             const Dims& input_dims, float* grad_input) {
-  const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
-  const int32_t k_h = filter_dims.h, k_w = filter_dims.w;
-  const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
+  const int32_t out_c = output_dims.c, in_c = input_dims.c;
   const int32_t mult = params.depth_multiplier;
-  for (int32_t n = 0; n < input_dims.n; ++n) {
-    for (int32_t ih = 0; ih < in_h; ++ih) {
-      for (int32_t iw = 0; iw < in_w; ++iw) {
-        float* gin = grad_input + ((n * in_h + ih) * in_w + iw) * in_c;
-        for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] = 0.0f;
-        ForEachOutputTap(params, ih, iw, k_h, k_w, out_h, out_w,
-                         [&](int32_t oh, int32_t ow, int32_t tap) {
-          const float* gout = grad_output + ((n * out_h + oh) * out_w + ow) * out_c;
-          const int8_t* w = filter + tap * out_c;
-          for (int32_t ci = 0; ci < in_c; ++ci) {
-            float acc = gin[ci];
-            for (int32_t m = 0; m < mult; ++m) {
-              const int32_t oc = ci * mult + m;
-              acc += (gout[oc] * filter_scales[oc]) * static_cast<float>(w[oc]);
-            }
-            gin[ci] = acc;
-          }
-        });
+  GatherInputGrad(params, input_dims, output_dims, filter_dims.h, filter_dims.w, grad_input,
+                  [&](float* gin, int32_t o, int32_t tap) {
+    const float* gout = grad_output + o * out_c;
+    const int8_t* w = filter + tap * out_c;
+    for (int32_t ci = 0; ci < in_c; ++ci) {
+      float acc = gin[ci];
+      for (int32_t m = 0; m < mult; ++m) {
+        const int32_t oc = ci * mult + m;
+        acc += (gout[oc] * filter_scales[oc]) * static_cast<float>(w[oc]);
       }
+      gin[ci] = acc;
     }
-  }
+  });
 }
 
 void DepthwiseConvFilterGrad(const DepthwiseParams& params, const Dims& input_dims,

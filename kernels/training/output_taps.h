@@ -36,6 +36,29 @@ inline void ForEachOutputTap(const Params& params, int32_t ih, int32_t iw, int32
   }
 }
 
+// The gather form of an input gradient: for every input position (n, ih, iw), increasing, zeroes
+// its in_c gradient floats gin and calls visit(gin, out_pos, tap) for each output tap reading it
+// (ForEachOutputTap order), out_pos = (n * out_h + oh) * out_w + ow. Gather rather than scatter:
+// each element sums its own terms in an explicit order, with no zeroing pass over grad_input.
+template <typename Params, typename Visit>
+inline void GatherInputGrad(const Params& params, const Dims& input_dims, const Dims& output_dims,
+                            int32_t k_h, int32_t k_w, float* grad_input, Visit&& visit) {
+  const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
+  const int32_t out_h = output_dims.h, out_w = output_dims.w;
+  for (int32_t n = 0; n < input_dims.n; ++n) {
+    for (int32_t ih = 0; ih < in_h; ++ih) {
+      for (int32_t iw = 0; iw < in_w; ++iw) {
+        float* gin = grad_input + ((n * in_h + ih) * in_w + iw) * in_c;
+        for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] = 0.0f;
+        ForEachOutputTap(params, ih, iw, k_h, k_w, out_h, out_w,
+                         [&](int32_t oh, int32_t ow, int32_t tap) {
+          visit(gin, (n * out_h + oh) * out_w + ow, tap);
+        });
+      }
+    }
+  }
+}
+
 // Calls visit(out_pos, in_pos) for every output position (n, oh, ow), in increasing order, that
 // reads an in-bounds input through filter tap (ky, kx): out_pos = (n * out_h + oh) * out_w + ow,
 // in_pos = (n * in_h + ih) * in_w + iw with ih = oh * stride - padding + ky * dilation (likewise
