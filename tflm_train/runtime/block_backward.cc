@@ -114,11 +114,6 @@ void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) 
 Status Session::CheckBottleneckBackward(const Instruction& ins, int32_t n) {
   const ProgramHeader& h = program_.header();
   const int32_t* a = ins.args;
-  auto extra_of = [&](int32_t t, DType type, int64_t elements) {
-    if (t < h.n_model_tensors || t >= h.n_model_tensors + h.n_extra) return false;
-    const ExtraTensorInfo e = program_.extra(t - h.n_model_tensors);
-    return e.dtype == type && e.elements >= elements;
-  };
   auto code = [&](int32_t op) { return op_state(op)->registration->builtin_code; };
   bool ok = ins.num_args == 16 && n >= h.n_forward;
   for (int32_t i = 0; ok && i < 3; ++i) ok = a[i] >= 0 && a[i] < h.n_ops;
@@ -145,19 +140,19 @@ Status Session::CheckBottleneckBackward(const Instruction& ins, int32_t n) {
          p_f.h == 1 && p_f.w == 1 && pp.stride.h == 1 && pp.stride.w == 1 &&
          p_in.h == p_out.h && p_in.w == p_out.w && p_f.c == channels && e1.c == channels &&
          d_f.c == channels && x_f.n == channels && group <= channels &&
-         extra_of(a[3], DType::kFloat32, pos2 * p_out.c) &&
-         (a[4] == -1 || (extra_of(a[4], DType::kFloat32, x_in_elements) &&
-                         (group >= channels || extra_of(a[7], DType::kFloat32,
+         ExtraTensorFits(a[3], DType::kFloat32, pos2 * p_out.c) &&
+         (a[4] == -1 || (ExtraTensorFits(a[4], DType::kFloat32, x_in_elements) &&
+                         (group >= channels || ExtraTensorFits(a[7], DType::kFloat32,
                                                         x_in_elements)))) &&
-         extra_of(a[5], DType::kFloat32, pos2 * group) &&
-         extra_of(a[6], DType::kFloat32, pos1 * group + (int64_t{d_f.h} * d_f.w * group + 3) / 4) &&
-         (!x_weights || (a[7] >= 0 && extra_of(a[7], DType::kFloat32, x_scratch) &&
+         ExtraTensorFits(a[5], DType::kFloat32, pos2 * group) &&
+         ExtraTensorFits(a[6], DType::kFloat32, pos1 * group + (int64_t{d_f.h} * d_f.w * group + 3) / 4) &&
+         (!x_weights || (a[7] >= 0 && ExtraTensorFits(a[7], DType::kFloat32, x_scratch) &&
                          OpInputReadable(*this, a[2], 0))) &&
-         (a[9] == -1 || extra_of(a[9], DType::kInt8, (pos2 * channels + 7) / 8)) &&
-         (a[10] == -1 || extra_of(a[10], DType::kInt8, (pos1 * channels + 7) / 8)) &&
+         (a[9] == -1 || ExtraTensorFits(a[9], DType::kInt8, (pos2 * channels + 7) / 8)) &&
+         (a[10] == -1 || ExtraTensorFits(a[10], DType::kInt8, (pos1 * channels + 7) / 8)) &&
          (a[11] == -1 || LayerFits(a[11], a[1], program_.layer(a[11]).update_bias != 0)) &&
          (!d_weights || (a[7] >= 0 && OpInputReadable(*this, a[1], 0) &&
-                         extra_of(a[7], DType::kFloat32,
+                         ExtraTensorFits(a[7], DType::kFloat32,
                                   (pos1 * group + 3) / 4 + int64_t{d_f.h} * d_f.w))) &&
          (a[12] == -1 || LayerFits(a[12], a[2], program_.layer(a[12]).update_bias != 0)) &&
          a[13] >= 0 && a[13] + p_out.c <= h.n_floats && a[14] >= 0 &&

@@ -694,14 +694,16 @@ bool Session::LayerFits(int32_t layer, int32_t op_index, bool bias) const {
   return ok;
 }
 
+bool Session::ExtraTensorFits(int32_t t, DType type, int64_t elements) const {
+  const ProgramHeader& h = program_.header();
+  if (t < h.n_model_tensors || t >= h.n_model_tensors + h.n_extra) return false;
+  const ExtraTensorInfo e = program_.extra(t - h.n_model_tensors);
+  return e.dtype == type && e.elements >= elements;
+}
+
 Status Session::CheckMeanHeadBackward(const Instruction& ins, int32_t n) {
   const ProgramHeader& h = program_.header();
   const int32_t* a = ins.args;
-  auto extra_of = [&](int32_t t, DType type, int64_t elements) {
-    if (t < h.n_model_tensors || t >= h.n_model_tensors + h.n_extra) return false;
-    const ExtraTensorInfo e = program_.extra(t - h.n_model_tensors);
-    return e.dtype == type && e.elements >= elements;
-  };
   bool ok = ins.num_args == 8 && n >= h.n_forward && a[0] >= 0 && a[0] < h.n_ops &&
             a[6] >= -1 && a[6] < h.n_layers &&
             op_state(a[0])->registration->builtin_code == tflite::kConv2D;
@@ -716,13 +718,13 @@ Status Session::CheckMeanHeadBackward(const Instruction& ins, int32_t n) {
     const int64_t group =
         group_ok && positions > 0 ? program_.extra(a[2] - h.n_model_tensors).elements / positions
                                   : 0;
-    ok = extra_of(a[1], DType::kFloat32, int64_t{out_d.n} * out_d.c) &&
-         extra_of(a[2], DType::kFloat32, positions) &&
-         (a[3] == -1 || extra_of(a[3], DType::kInt8, (positions * out_d.c + 7) / 8)) &&
-         (a[4] == -1 || extra_of(a[4], DType::kFloat32, in_elements)) &&
-         (!weights || extra_of(a[5], DType::kFloat32, int64_t{f_d.h} * f_d.w * f_d.c)) &&
+    ok = ExtraTensorFits(a[1], DType::kFloat32, int64_t{out_d.n} * out_d.c) &&
+         ExtraTensorFits(a[2], DType::kFloat32, positions) &&
+         (a[3] == -1 || ExtraTensorFits(a[3], DType::kInt8, (positions * out_d.c + 7) / 8)) &&
+         (a[4] == -1 || ExtraTensorFits(a[4], DType::kFloat32, in_elements)) &&
+         (!weights || ExtraTensorFits(a[5], DType::kFloat32, int64_t{f_d.h} * f_d.w * f_d.c)) &&
          // groups after the first sum their input-gradient share through temp
-         (a[4] == -1 || group >= out_d.c || extra_of(a[5], DType::kFloat32, in_elements)) &&
+         (a[4] == -1 || group >= out_d.c || ExtraTensorFits(a[5], DType::kFloat32, in_elements)) &&
          (a[4] == -1 || (a[7] >= 0 && a[7] + out_d.c <= h.n_floats)) &&
          (a[6] == -1 || LayerFits(a[6], a[0], program_.layer(a[6]).update_bias != 0)) &&
          (!weights || OpInputReadable(*this, a[0], 0)) && out_d.c == f_d.n;

@@ -104,6 +104,9 @@ class Session {
   void BottleneckBackward(const int32_t* args, const TrainOptions& options);  // block_backward.cc
   Status CheckBottleneckBackward(const Instruction& ins, int32_t n);
   Status CheckMeanHeadBackward(const Instruction& ins, int32_t n);
+  // Tensor t is one of the program's extra (non-model) tensors, of `type`, with at least
+  // `elements` elements: what the fused backward instructions' checks require of their buffers.
+  bool ExtraTensorFits(int32_t t, DType type, int64_t elements) const;
   // Layer `layer` trains op `op_index` (a trainable op whose tensors match the layer's), with
   // a bias the update can use if `bias`.
   bool LayerFits(int32_t layer, int32_t op_index, bool bias) const;
