@@ -70,11 +70,5 @@ int Train() {
 int main() {
   board_init();
   board_printf("[train] board %s\n", board_name());
-  const int rc = Train();
-  board_printf("[train] stack high-water %lu of %lu bytes\n",
-               static_cast<unsigned long>(board_stack_high_water()),
-               static_cast<unsigned long>(board_stack_size()));
-  board_print_memory();
-  board_printf("[train] %s\n", rc == 0 ? "done" : "FAILED");
-  return rc;
+  return board_finish("train", Train());  // stack high-water and RAM lines bench/memfw parses
 }
