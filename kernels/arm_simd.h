@@ -51,6 +51,36 @@ inline int32_t DualMac(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b,
 inline int32_t MacLow(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
 inline int32_t MacHigh(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
 
+// Four int8 results packed into one word (byte 0 = lowest address), for one unaligned STR
+// instead of four STRBs. Each value must already be in [-128, 127].
+inline uint32_t PackBytes(int32_t b0, int32_t b1, int32_t b2, int32_t b3) {
+  uint32_t r = static_cast<uint32_t>(b0);
+  __asm__("bfi %0, %1, #8, #8" : "+r"(r) : "r"(b1));
+  __asm__("bfi %0, %1, #16, #8" : "+r"(r) : "r"(b2));
+  __asm__("bfi %0, %1, #24, #8" : "+r"(r) : "r"(b3));
+  return r;
+}
+
+// value's low byte in all four bytes, the operand of ClampBytes.
+inline uint32_t Splat8(int32_t value) { return (static_cast<uint32_t>(value) & 0xFFu) * 0x01010101u; }
+
+// Each signed byte of `word` clamped to [lo, hi] (bytes of Splat8 values): SSUB8 sets a GE flag
+// per byte, SEL picks by it; four instructions for four outputs.
+// In one asm block because GCC does not track the GE flags between separate intrinsics.
+inline uint32_t ClampBytes(uint32_t word, uint32_t lo, uint32_t hi) {
+  uint32_t r, t;
+  __asm__(
+      "ssub8 %1, %2, %3\n\t"
+      "sel %0, %2, %3\n\t"
+      "ssub8 %1, %0, %4\n\t"
+      "sel %0, %4, %0"
+      : "=&r"(r), "=&r"(t)
+      : "r"(word), "r"(lo), "r"(hi));
+  return r;
+}
+
+inline void Store4(int8_t* p, uint32_t v) { std::memcpy(p, &v, sizeof(v)); }
+
 }  // namespace simd
 }  // namespace tflm_train
 

@@ -1,6 +1,7 @@
 #include "kernels/depthwise_conv.h"
 
 #include "kernels/conv_window.h"
+#include "kernels/depthwise_conv_dsp.h"
 #include "kernels/dot_product.h"
 
 namespace tflm_train {
@@ -92,6 +93,15 @@ void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& qua
   const int32_t f_w = filter_dims.w;
   const int32_t out_c = output_dims.c;
   const int32_t dm = params.depth_multiplier;
+  // DSP path: channels [0, dsp_c) are already done (depthwise_conv_dsp.h); the loops below
+  // compute the rest. The reference path computes all of them here.
+#if TFLM_TRAIN_KERNELS_DSP
+  const int32_t dsp_c = DepthwiseDm1Dsp(params, quant, input_dims, input, filter_dims, filter,
+                                        bias, output_dims, output);
+  if (dsp_c == out_c) return;
+#else
+  const int32_t dsp_c = 0;
+#endif
   for (int32_t b = 0; b < output_dims.n; ++b) {
     const int8_t* in_batch = input + b * in_h * in_w * in_c;
     for (int32_t oy = 0; oy < output_dims.h; ++oy) {
@@ -103,10 +113,10 @@ void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& qua
         const WindowPlan plan =
             PlanWindow(win, in_y0, in_x0, params.dilation, in_w, in_c, f_w, out_c);
         int8_t* out_px = output + ((b * output_dims.h + oy) * output_dims.w + ox) * out_c;
-        int32_t oc = 0;
+        int32_t oc = dsp_c;
         // Depth multiplier 1 (the common case): input channel == output channel, so four
         // adjacent channels are four adjacent bytes in both the input and the filter.
-        if (dm == 1) {
+        if (dm == 1 && dsp_c == 0) {
           // Two adjacent output positions whose windows cover the same taps (interior
           // positions) go together: each filter word then serves both.
           if (ox + 1 < output_dims.w) {

@@ -112,12 +112,18 @@ bool DepthwiseCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
   const bool extreme = rng.Chance(10);
   Common(rng, extreme, c);
   const int32_t n = rng.Chance(20) ? 2 : 1;
-  const int32_t h = rng.Uniform(1, 12), w = rng.Uniform(1, 12);
-  const int32_t dm = rng.Chance(60) ? 1 : rng.Uniform(2, 4);
+  // Larger inputs with 3/5/7 windows at depth multiplier 1: the DSP path's interior kernel
+  // (depthwise_conv_dsp.cc) then has interior positions, borders and odd channel tails.
+  const bool wide = rng.Chance(35);
+  const int32_t h = rng.Uniform(1, wide ? 18 : 12), w = rng.Uniform(1, wide ? 18 : 12);
+  const int32_t dm = wide || rng.Chance(60) ? 1 : rng.Uniform(2, 4);
   const int32_t in_c = rng.Uniform(1, dm == 1 ? 70 : 16);
   const int32_t out_c = in_c * dm;
   const bool mobilenet = rng.Chance(40);
-  const int32_t kh = mobilenet ? 3 : rng.Uniform(1, 5), kw = mobilenet ? 3 : rng.Uniform(1, 5);
+  const int32_t k_odd = 3 + 2 * rng.Uniform(0, 2);
+  const int32_t kh = wide ? k_odd : mobilenet ? 3 : rng.Uniform(1, 5);
+  const int32_t kw = wide ? (rng.Chance(80) ? k_odd : rng.Uniform(1, 7))
+                          : mobilenet ? 3 : rng.Uniform(1, 5);
   Geometry(rng, h, w, kh, kw, c);
   c->depth_multiplier = dm;
   const int32_t oh = OutSize(c->padding, h, kh, c->stride_h, c->dilation_h);
