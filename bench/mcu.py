@@ -17,7 +17,8 @@ What each number is:
   QEMU counts instructions, not cycles: a Cortex-M4 needs >= 1 cycle per instruction (more for
   loads, branches, divisions, flash wait states); a Cortex-M7 can dual-issue. The paper's
   number is cycles = latency x 216 MHz on a real STM32F746.
-- stack high-water: deepest stack use over the whole run (painted stack, board.h).
+- stack high-water: deepest stack use up to the end of training (painted stack, board.h);
+  run_stack_high_water_bytes also covers the timed inference after it.
 - arena high-water: bytes from the arena start to the highest word the run changed (painted
   arena); the plan's figure beside it.
 - infer-only: instructions per inference of the zoo inference firmware (examples/firmware/infer:
@@ -111,7 +112,9 @@ def parse(text: str, rc: int) -> dict:
            "firmware_arena_bytes": _int(r"arena planned \d+ of (\d+) bytes", text),
            "session_bytes": _int(r"session (\d+) bytes", text),
            "arena_high_water_bytes": _int(r"^\[mcu\] arena high-water (\d+) of", text),
-           "stack_high_water_bytes": _int(r"^\[train\] stack high-water (\d+) of", text),
+           "stack_high_water_bytes": _int(r"^\[mcu\] training stack high-water (\d+) bytes",
+                                          text),
+           "run_stack_high_water_bytes": _int(r"^\[train\] stack high-water (\d+) of", text),
            "stack_bytes": _int(r"^\[train\] stack high-water \d+ of (\d+) bytes", text),
            "ram_used_bytes": _int(r"RAM (\d+)/\d+ B used", text),
            "ram_bytes": _int(r"RAM \d+/(\d+) B used", text),
@@ -195,8 +198,8 @@ def _m(v) -> str:
 
 def print_table(rows: dict) -> None:
     headers = ["model", "board", "steps", "tt_train Minsn", "(min..max)", "infer Minsn",
-               "train-infer", "infer-only fw", "insn/MAC", "paper Mcyc", "ours/paper", "stack B", "arena HW B", "planned B", "flash B",
-               "host==board"]
+               "train-infer", "infer-only fw", "insn/MAC", "paper Mcyc", "ours/paper",
+               "stack B", "arena HW B", "planned B", "flash B", "host==board"]
     lines = []
     for name, boards in rows.items():
         for board, r in boards.items():

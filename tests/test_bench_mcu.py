@@ -20,7 +20,8 @@ def test_parse_subtracts_the_sample_copy():
         "[mcu] step 0 ticks 1000", "step 0 label 1 loss 0x3f800000",
         "[mcu] step 1 ticks 1002", "step 1 label 2 loss 0x3f000000",
         "[mcu] arena high-water 32320 of 241664 bytes",
-        "[train] stack high-water 4292 of 16128 bytes",
+        "[mcu] training stack high-water 4292 bytes",
+        "[train] stack high-water 4300 of 16128 bytes",
         "[mcu] sample copy ticks 2", "[mcu] invoke ticks 500 rc 0",
         "[board] qemu-an386: flash 1/2 B, RAM 260000/262144 B used (data 1, bss 2, stack "
         "reserve 3, heap 4), 5 B free"])
@@ -30,6 +31,7 @@ def test_parse_subtracts_the_sample_copy():
     assert row["inference_instructions"] == 20000
     assert row["arena_high_water_bytes"] == row["planned_arena_bytes"] == 32320
     assert row["stack_high_water_bytes"] == 4292 and "error" not in row
+    assert row["run_stack_high_water_bytes"] == 4300
 
 
 @pytest.mark.slow
@@ -48,7 +50,8 @@ def test_quick_run_json(tmp_path):
     assert all(v > 0 and v % 40 == 0 for v in row["step_instructions"])
     assert 0 < row["inference_instructions"] < row["tt_train_instructions_mean"]
     assert 0 < row["arena_high_water_bytes"] <= row["planned_arena_bytes"]
-    assert 0 < row["stack_high_water_bytes"] <= row["stack_bytes"]
+    assert 0 < row["stack_high_water_bytes"] <= row["run_stack_high_water_bytes"] <= \
+        row["stack_bytes"]
     assert row["flash_image_bytes"] <= 1 << 20
     assert row["code_bytes"] > 0
 
