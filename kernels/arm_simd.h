@@ -62,7 +62,9 @@ inline uint32_t PackBytes(int32_t b0, int32_t b1, int32_t b2, int32_t b3) {
 }
 
 // value's low byte in all four bytes, the operand of ClampBytes.
-inline uint32_t Splat8(int32_t value) { return (static_cast<uint32_t>(value) & 0xFFu) * 0x01010101u; }
+inline uint32_t Splat8(int32_t value) {
+  return (static_cast<uint32_t>(value) & 0xFFu) * 0x01010101u;
+}
 
 // Each signed byte of `word` clamped to [lo, hi] (bytes of Splat8 values): SSUB8 sets a GE flag
 // per byte, SEL picks by it; four instructions for four outputs.

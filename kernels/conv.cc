@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "kernels/conv_dsp.h"
 #include "kernels/conv_window.h"
 #include "kernels/dot_product.h"
 
@@ -120,6 +121,13 @@ void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
                   const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                   const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
                   int8_t* output) {
+#if TFLM_TRAIN_KERNELS_DSP
+  // Small-depth windows (stems) have their own kernel on the DSP path (conv_dsp.h).
+  if (ConvSmallDepthDsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
+                        output)) {
+    return;
+  }
+#endif
   // Locals, not reads through params/quant: the int8 output stores may alias anything, which
   // would otherwise force a reload of every parameter after each output byte.
   const int32_t input_offset = params.input_offset, output_offset = params.output_offset;

@@ -14,10 +14,25 @@ namespace {
 // filter words take 2 * 4 * kMaxTaps bytes of stack.
 constexpr int32_t kMaxTaps = 64;
 
-// Output positions [y_begin, y_end) x [x_begin, x_end) whose windows need no bounds checks.
+// Output positions [y_begin, y_end) x [x_begin, x_end) whose windows lie wholly inside the
+// input (no bounds checks needed).
 struct InteriorRect {
   int32_t y_begin, y_end, x_begin, x_end;
 };
+
+// [begin, end) of the outputs along one axis whose window start o * stride - pad and end
+// start + (k - 1) * dilation both lie in [0, in_size); pad >= 0.
+void InteriorSpan(int32_t pad, int32_t stride, int32_t k, int32_t dilation, int32_t in_size,
+                  int32_t out_size, int32_t* begin, int32_t* end) {
+  int32_t b = (pad + stride - 1) / stride;
+  const int32_t last = in_size - 1 - (k - 1) * dilation + pad;  // largest allowed o * stride
+  int32_t e = last < 0 ? 0 : last / stride + 1;
+  if (e > out_size) e = out_size;
+  if (b > e) b = e;
+  *begin = b;
+  *end = e;
+}
+
 
 // Requantisation constants of four channels, split once per channel group so the per-output
 // code does not re-derive them from the signed shift.
@@ -45,8 +60,8 @@ inline int32_t Requantize(int32_t acc, const GroupQuant& q, int k) {
 // Output zero point added with wrap-around (as OffsetAndClamp), saturated to int8: clamping
 // that to the activation range (which lies inside [-128, 127]) gives OffsetAndClamp's byte.
 inline int32_t OffsetSat8(int32_t v, int32_t output_offset) {
-  return __ssat(static_cast<int32_t>(static_cast<uint32_t>(v) + static_cast<uint32_t>(output_offset)),
-                8);
+  const uint32_t sum = static_cast<uint32_t>(v) + static_cast<uint32_t>(output_offset);
+  return __ssat(static_cast<int32_t>(sum), 8);
 }
 
 struct RowGeometry;
@@ -197,19 +212,6 @@ void ChannelGroup(const RowGeometry& geo, const DepthwiseParams& params, const D
                                  ox * params.stride.w - params.padding.w, out_row + ox * out_c);
     }
   }
-}
-
-// [begin, end) of the outputs along one axis whose window start o * stride - pad and end
-// start + (k - 1) * dilation both lie in [0, in_size).
-void InteriorSpan(int32_t pad, int32_t stride, int32_t k, int32_t dilation, int32_t in_size,
-                  int32_t out_size, int32_t* begin, int32_t* end) {
-  int32_t b = (pad + stride - 1) / stride;
-  const int32_t last = in_size - 1 - (k - 1) * dilation + pad;  // largest allowed o * stride
-  int32_t e = last < 0 ? 0 : last / stride + 1;
-  if (e > out_size) e = out_size;
-  if (b > e) b = e;
-  *begin = b;
-  *end = e;
 }
 
 }  // namespace

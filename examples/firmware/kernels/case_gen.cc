@@ -81,7 +81,13 @@ bool ConvCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
   const int32_t n = rng.Chance(20) ? 2 : 1;
   const int32_t h = rng.Uniform(1, 10), w = rng.Uniform(1, 10);
   int32_t groups = 1, in_c, out_c;
-  if (rng.Chance(15)) {
+  // Stems (3x3 over RGB and other windows over few channels) take the DSP path's gathered-window
+  // kernel (conv_dsp.cc) at interior positions.
+  const bool stem = rng.Chance(20);
+  if (stem) {
+    in_c = rng.Uniform(1, 7);
+    out_c = rng.Uniform(1, 40);
+  } else if (rng.Chance(15)) {
     groups = rng.Uniform(2, 3);
     in_c = groups * rng.Uniform(1, 9);
     out_c = groups * rng.Uniform(1, 7);
@@ -90,8 +96,9 @@ bool ConvCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
     out_c = rng.Uniform(1, 40);
   }
   // 1x1 convolutions are most of a MobileNet; give them a good share.
-  const bool pointwise = rng.Chance(30);
-  const int32_t kh = pointwise ? 1 : rng.Uniform(1, 5), kw = pointwise ? 1 : rng.Uniform(1, 5);
+  const bool pointwise = !stem && rng.Chance(30);
+  const int32_t kh = pointwise ? 1 : stem && rng.Chance(60) ? 3 : rng.Uniform(1, 5);
+  const int32_t kw = pointwise ? 1 : stem && kh == 3 ? 3 : rng.Uniform(1, 5);
   Geometry(rng, h, w, kh, kw, c);
   const int32_t f_c = in_c / groups;
   const int32_t oh = OutSize(c->padding, h, kh, c->stride_h, c->dilation_h);

@@ -1,0 +1,180 @@
+#include "kernels/conv_dsp.h"
+
+#include <type_traits>
+
+#if TFLM_TRAIN_KERNELS_DSP
+
+#include "kernels/arm_simd.h"
+#include "kernels/conv_window.h"
+
+namespace tflm_train {
+
+namespace {
+
+// Largest window handled, in bytes (kh * kw * in_c): 3x3x3 = 27, 5x5x2 = 50, 7x7x1 = 49.
+constexpr int32_t kMaxWindowBytes = 64;
+// Widened filter words kept on the stack (1 KB); more output channels go in chunks, each
+// re-gathering the windows.
+constexpr int32_t kMaxWeightWords = 256;
+
+// acc + sum_j (x[j].lo * w[j].lo + x[j].hi * w[j].hi) over `words` pairs of 16-bit lanes.
+// kWords: the count when known at compile time (fully unrolled), 0 = runtime.
+template <int32_t kWords>
+inline int32_t DualMacRun(const uint32_t* x, const uint32_t* w, int32_t words, int32_t acc) {
+  const int32_t n = kWords > 0 ? kWords : words;
+#pragma GCC unroll 16
+  for (int32_t j = 0; j < n; ++j) {
+    acc = simd::DualMac(static_cast<int32_t>(x[j]), static_cast<int32_t>(w[j]), acc);
+  }
+  return acc;
+}
+
+struct Gather {
+  int32_t kh, kw, in_c;
+  int32_t tap_step;  // input bytes between horizontal taps: dilation.w * in_c
+  int32_t row_step;  // input bytes between window rows: dilation.h * in_w * in_c
+  int32_t groups4;   // 4-byte groups of the (zero-padded) window
+};
+
+// The window at `x` (its top-left tap, channel 0) as widened words: the bytes in (ky, kx, c)
+// order, i.e. the filter row's OHWI order, padded with zero bytes to whole 4-byte groups; each
+// group becomes (bytes 0, 2) and (bytes 1, 3) plus the input offset, the filter words' layout.
+// The padding bytes meet zero filter bytes, so they add nothing.
+inline void GatherWindow(const Gather& g, const int8_t* x, uint32_t xo, uint32_t* out) {
+  alignas(4) int8_t bytes[kMaxWindowBytes];
+  int32_t i = 0;
+  for (int32_t ky = 0; ky < g.kh; ++ky) {
+    const int8_t* p = x + ky * g.row_step;
+    for (int32_t kx = 0; kx < g.kw; ++kx) {
+      for (int32_t c = 0; c < g.in_c; ++c) bytes[i++] = p[c];
+      p += g.tap_step;
+    }
+  }
+  for (; i < 4 * g.groups4; ++i) bytes[i] = 0;
+  for (int32_t k = 0; k < g.groups4; ++k) {
+    const uint32_t v = simd::Load4(bytes + 4 * k);
+    out[2 * k] = static_cast<uint32_t>(simd::EvenBytesPlus(xo, v));
+    out[2 * k + 1] = static_cast<uint32_t>(simd::OddBytesPlus(xo, v));
+  }
+}
+
+// GatherWindow for a window cut by the input's edge: a tap outside the input is gathered as
+// the input zero point (-input_offset), which the offset makes 0, so it adds nothing, as the
+// reference's skipped tap. y0 / x0: the window's top-left input coordinates.
+inline void GatherWindowChecked(const Gather& g, const int8_t* in_batch, int32_t y0, int32_t x0,
+                                int32_t in_h, int32_t in_w, int32_t dil_h, int32_t dil_w,
+                                int8_t zero_point, uint32_t xo, uint32_t* out) {
+  alignas(4) int8_t bytes[kMaxWindowBytes];
+  int32_t i = 0;
+  for (int32_t ky = 0; ky < g.kh; ++ky) {
+    const int32_t y = y0 + ky * dil_h;
+    for (int32_t kx = 0; kx < g.kw; ++kx) {
+      const int32_t x = x0 + kx * dil_w;
+      if (y >= 0 && y < in_h && x >= 0 && x < in_w) {
+        const int8_t* p = in_batch + (y * in_w + x) * g.in_c;
+        for (int32_t c = 0; c < g.in_c; ++c) bytes[i++] = p[c];
+      } else {
+        for (int32_t c = 0; c < g.in_c; ++c) bytes[i++] = zero_point;
+      }
+    }
+  }
+  for (; i < 4 * g.groups4; ++i) bytes[i] = 0;
+  for (int32_t k = 0; k < g.groups4; ++k) {
+    const uint32_t v = simd::Load4(bytes + 4 * k);
+    out[2 * k] = static_cast<uint32_t>(simd::EvenBytesPlus(xo, v));
+    out[2 * k + 1] = static_cast<uint32_t>(simd::OddBytesPlus(xo, v));
+  }
+}
+
+}  // namespace
+
+bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
+                       const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
+                       const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
+                       int8_t* output) {
+  const int32_t kh = filter_dims.h, kw = filter_dims.w, in_c = input_dims.c;
+  const int32_t in_h = input_dims.h, in_w = input_dims.w;
+  const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
+  const int32_t window = kh * kw * in_c;
+  if (filter_dims.c != in_c || in_c >= 8 || kh * kw < 2 || window > kMaxWindowBytes) {
+    return false;
+  }
+  const int32_t zero_point = -params.input_offset;
+  if (zero_point < -128 || zero_point > 127 || out_c <= 0) return false;
+
+  Gather g;
+  g.kh = kh;
+  g.kw = kw;
+  g.in_c = in_c;
+  g.tap_step = params.dilation.w * in_c;
+  g.row_step = params.dilation.h * in_w * in_c;
+  g.groups4 = (window + 3) / 4;
+  const int32_t words = 2 * g.groups4;
+  const int32_t chunk = kMaxWeightWords / words;  // >= 8: words <= 32
+  const uint32_t xo = simd::Splat16(params.input_offset);
+  const int32_t output_offset = params.output_offset;
+  const ActivationRange activation = params.activation;
+  // Locals: the int8 output stores may alias anything, which would otherwise force reloads.
+  const int32_t* const multiplier = quant.multiplier;
+  const int32_t* const shift = quant.shift;
+  const int32_t span_h = (kh - 1) * params.dilation.h, span_w = (kw - 1) * params.dilation.w;
+
+  uint32_t w[kMaxWeightWords];
+  uint32_t x[kMaxWindowBytes / 2];
+  for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
+    const int32_t c1 = c0 + chunk < out_c ? c0 + chunk : out_c;
+    // The chunk's filter rows widened once, in GatherWindow's layout.
+    for (int32_t oc = c0; oc < c1; ++oc) {
+      alignas(4) int8_t bytes[kMaxWindowBytes];
+      const int8_t* f = filter.row(oc);
+      int32_t i = 0;
+      for (; i < window; ++i) bytes[i] = f[i];
+      for (; i < 4 * g.groups4; ++i) bytes[i] = 0;
+      uint32_t* wo = w + (oc - c0) * words;
+      for (int32_t k = 0; k < g.groups4; ++k) {
+        const uint32_t v = simd::Load4(bytes + 4 * k);
+        wo[2 * k] = static_cast<uint32_t>(simd::EvenBytes(v));
+        wo[2 * k + 1] = static_cast<uint32_t>(simd::OddBytes(v));
+      }
+    }
+    for (int32_t b = 0; b < output_dims.n; ++b) {
+      const int8_t* in_batch = input + b * in_h * in_w * in_c;
+      for (int32_t oy = 0; oy < out_h; ++oy) {
+        const int32_t in_y0 = oy * params.stride.h - params.padding.h;
+        const bool rows_inside = in_y0 >= 0 && in_y0 + span_h < in_h;
+        for (int32_t ox = 0; ox < out_w; ++ox) {
+          const int32_t in_x0 = ox * params.stride.w - params.padding.w;
+          if (rows_inside && in_x0 >= 0 && in_x0 + span_w < in_w) {
+            GatherWindow(g, in_batch + (in_y0 * in_w + in_x0) * in_c, xo, x);
+          } else {
+            GatherWindowChecked(g, in_batch, in_y0, in_x0, in_h, in_w, params.dilation.h,
+                                params.dilation.w, static_cast<int8_t>(zero_point), xo, x);
+          }
+          int8_t* out_px = output + ((b * out_h + oy) * out_w + ox) * out_c;
+          auto channels = [&](auto words_const) {
+            constexpr int32_t kWords = decltype(words_const)::value;
+            const uint32_t* wp = w;
+            for (int32_t oc = c0; oc < c1; ++oc) {
+              const int32_t acc =
+                  DualMacRun<kWords>(x, wp, words, bias != nullptr ? bias[oc] : 0);
+              wp += words;
+              out_px[oc] =
+                  RequantizeToInt8(acc, multiplier[oc], shift[oc], output_offset, activation);
+            }
+          };
+          // 3x3 over 3 channels (27 bytes, 14 words): the MobileNet / MCUNet stem.
+          if (words == 14) {
+            channels(std::integral_constant<int32_t, 14>{});
+          } else {
+            channels(std::integral_constant<int32_t, 0>{});
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_DSP
