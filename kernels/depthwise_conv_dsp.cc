@@ -77,6 +77,7 @@ struct RowGeometry {
   int32_t x_step;        // input bytes between output positions: stride.w * in_c
   int32_t count;         // output positions in the row span
   int32_t out_c;         // output bytes between output positions
+  int32_t filter_tap;    // filter bytes between taps (the channel count)
   int32_t output_offset;
   uint32_t act_lo, act_hi;  // activation bounds, Splat8
 };
@@ -98,8 +99,10 @@ inline void RequantizeStore4(const RowGeometry& geo, const GroupQuant& q, int32_
 // alternate, tap by tap); base: bias + input_offset * (sum of the channel's taps), so the
 // inputs need no offset add: every tap of an interior window is in bounds, and the sum is the
 // reference's exact int32 sum regrouped. K: square window size, 0 = runtime (geo.kh x geo.kw).
+// Not inlined: its unrolled loop then gets the whole register file, whatever the caller does.
 template <int K, bool kRightOnly>
-void InteriorRow(const RowGeometry& geo, const uint32_t* w, const int32_t* base,
+__attribute__((noinline)) void InteriorRow(const RowGeometry& geo, const uint32_t* w,
+                                           const int32_t* base,
                  const GroupQuant& q, const int8_t* x, int8_t* out) {
   const int32_t kh = K > 0 ? K : geo.kh;
   const int32_t kw = K > 0 ? K : geo.kw;
@@ -187,29 +190,99 @@ void BorderPosition(const RowGeometry& geo, const DepthwiseParams& params, const
   RequantizeStore4<kRightOnly>(geo, q, a0, a1, a2, a3, out);
 }
 
+// A border column (output x whose window is cut by the left or right edge) as a whole window
+// shifted by `shift` taps to lie inside the input: its tap kx reads the input of the original
+// tap kx + shift, so the original in-bounds taps [begin, end) keep their weights and the others
+// get weight 0. False when no such window fits (input narrower than the window).
+struct ColumnShift {
+  int32_t begin, end, shift, x;  // x: input x of the shifted window's first tap
+};
+
+inline bool ShiftColumn(int32_t in_x0, int32_t dilation, int32_t kw, int32_t in_w,
+                        ColumnShift* c) {
+  const Span t = FilterTaps(in_x0, dilation, kw, in_w);
+  if (t.begin == t.end) return false;
+  c->begin = t.begin;
+  c->end = t.end;
+  c->shift = in_x0 < 0 ? t.begin : t.end - kw;
+  c->x = in_x0 + c->shift * dilation;
+  return c->x >= 0 && c->x + (kw - 1) * dilation < in_w;
+}
+
 // Every output position of one batch for four channels: interior spans through InteriorRow,
-// the rest through BorderPosition.
+// border columns of the interior rows through InteriorRow down the column with shifted
+// weights, the rest through BorderPosition. f: the group's first filter byte (tap 0).
 template <bool kRightOnly>
 void ChannelGroup(const RowGeometry& geo, const DepthwiseParams& params, const Dims& in_dims,
                   const Dims& out_dims, const InteriorRect& r, int32_t kw, const uint32_t* w,
                   const int32_t* base, const int32_t* bias4, const GroupQuant& q,
-                  const int8_t* in_batch, int8_t* out_batch) {
+                  const int8_t* f, const int8_t* in_batch, int8_t* out_batch) {
   const int32_t out_c = geo.out_c;
-  for (int32_t oy = 0; oy < out_dims.h; ++oy) {
-    const int32_t in_y0 = oy * params.stride.h - params.padding.h;
-    int8_t* out_row = out_batch + oy * out_dims.w * out_c;
-    const bool row_interior = oy >= r.y_begin && oy < r.y_end && r.x_begin < r.x_end;
+  const int32_t kh = geo.kh;
+  const int32_t rows = r.y_end - r.y_begin;
+  // The shifted weights cost about as much as a few border positions: only for longer columns
+  // (not for the one-row calls of a row-streamed chain).
+  const bool by_column = rows >= 4;
+  if (by_column) {
+    // Down a column: one position per interior row.
+    RowGeometry col = geo;
+    col.count = rows;
+    col.x_step = params.stride.h * in_dims.w * in_dims.c;
+    col.out_c = out_dims.w * out_c;
+    const int32_t in_y0 = r.y_begin * params.stride.h - params.padding.h;
     for (int32_t ox = 0; ox < out_dims.w; ++ox) {
-      if (row_interior && ox == r.x_begin) {
-        const int32_t in_x0 = ox * params.stride.w - params.padding.w;
-        InteriorRowDispatch<kRightOnly>(geo, w, base, q,
-                                        in_batch + (in_y0 * in_dims.w + in_x0) * in_dims.c,
-                                        out_row + ox * out_c);
+      if (ox == r.x_begin && r.x_begin < r.x_end) {
         ox = r.x_end - 1;
         continue;
       }
-      BorderPosition<kRightOnly>(geo, params, in_dims, kw, w, bias4, q, in_batch, in_y0,
-                                 ox * params.stride.w - params.padding.w, out_row + ox * out_c);
+      ColumnShift c;
+      if (!ShiftColumn(ox * params.stride.w - params.padding.w, params.dilation.w, kw,
+                       in_dims.w, &c)) {
+        continue;
+      }
+      uint32_t ws[2 * kMaxTaps];
+      int32_t base_s[4] = {bias4[0], bias4[1], bias4[2], bias4[3]};
+      for (int32_t ky = 0; ky < kh; ++ky) {
+        for (int32_t kx = 0; kx < kw; ++kx) {
+          const int32_t t = ky * kw + kx, src = kx + c.shift;
+          const bool kept = src >= c.begin && src < c.end;
+          ws[2 * t] = kept ? w[2 * (ky * kw + src)] : 0;
+          ws[2 * t + 1] = kept ? w[2 * (ky * kw + src) + 1] : 0;
+          if (kept) {
+            const int8_t* fs = f + (ky * kw + src) * geo.filter_tap;
+            // Wrapping adds, as for the whole-window base.
+            for (int k = 0; k < 4; ++k) {
+              base_s[k] = static_cast<int32_t>(static_cast<uint32_t>(base_s[k]) +
+                                               static_cast<uint32_t>(params.input_offset * fs[k]));
+            }
+          }
+        }
+      }
+      InteriorRowDispatch<kRightOnly>(col, ws, base_s, q,
+                                      in_batch + (in_y0 * in_dims.w + c.x) * in_dims.c,
+                                      out_batch + (r.y_begin * out_dims.w + ox) * out_c);
+    }
+  }
+  for (int32_t oy = 0; oy < out_dims.h; ++oy) {
+    const int32_t in_y0 = oy * params.stride.h - params.padding.h;
+    int8_t* out_row = out_batch + oy * out_dims.w * out_c;
+    const bool row_interior = oy >= r.y_begin && oy < r.y_end;
+    const bool column_done = by_column && row_interior;
+    for (int32_t ox = 0; ox < out_dims.w; ++ox) {
+      const int32_t in_x0 = ox * params.stride.w - params.padding.w;
+      if (row_interior) {
+        if (ox == r.x_begin && r.x_begin < r.x_end) {
+          InteriorRowDispatch<kRightOnly>(geo, w, base, q,
+                                          in_batch + (in_y0 * in_dims.w + in_x0) * in_dims.c,
+                                          out_row + ox * out_c);
+          ox = r.x_end - 1;
+          continue;
+        }
+        ColumnShift c;
+        if (column_done && ShiftColumn(in_x0, params.dilation.w, kw, in_dims.w, &c)) continue;
+      }
+      BorderPosition<kRightOnly>(geo, params, in_dims, kw, w, bias4, q, in_batch, in_y0, in_x0,
+                                 out_row + ox * out_c);
     }
   }
 }
@@ -241,6 +314,7 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   geo.x_step = params.stride.w * in_c;
   geo.count = r.x_end - r.x_begin;
   geo.out_c = out_c;
+  geo.filter_tap = out_c;
   geo.output_offset = params.output_offset;
   geo.act_lo = simd::Splat8(params.activation.min);
   geo.act_hi = simd::Splat8(params.activation.max);
@@ -280,10 +354,10 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
       int8_t* out_batch = output + b * output_dims.h * output_dims.w * out_c + oc;
       if (right_only) {
         ChannelGroup<true>(geo, params, input_dims, output_dims, r, kw, w, base, bias4, q,
-                           in_batch, out_batch);
+                           filter + oc, in_batch, out_batch);
       } else {
         ChannelGroup<false>(geo, params, input_dims, output_dims, r, kw, w, base, bias4, q,
-                            in_batch, out_batch);
+                            filter + oc, in_batch, out_batch);
       }
     }
   }

@@ -1,8 +1,10 @@
 // DSP-path specialisation of DEPTHWISE_CONV_2D for depth multiplier 1 (MobileNet / MCUNet):
-// four channels at a time, the positions whose whole window lies inside the input (the interior
-// rectangle, computed once per call) without bounds checks or per-position window planning.
-// Only built on the DSP path (kernel_path.h); DepthwiseConvInt8 (the reference structure)
-// computes the last out_c % 4 channels and every shape this does not handle.
+// four channels at a time. The positions whose whole window lies inside the input (the interior
+// rectangle, computed once per call) run without bounds checks or per-position window planning;
+// border columns of longer interiors run the same loop down the column with shifted weights;
+// the remaining border positions take their in-bounds taps. Only built on the DSP path
+// (kernel_path.h); DepthwiseConvInt8 (the reference structure) computes the last out_c % 4
+// channels and every shape this does not handle.
 #ifndef TFLM_TRAIN_KERNELS_DEPTHWISE_CONV_DSP_H_
 #define TFLM_TRAIN_KERNELS_DEPTHWISE_CONV_DSP_H_
 
