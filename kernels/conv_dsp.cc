@@ -19,6 +19,22 @@ constexpr int32_t kMaxWeightWords = 256;
 
 // acc + sum_j (x[j].lo * w[j].lo + x[j].hi * w[j].hi) over `words` pairs of 16-bit lanes.
 // kWords: the count when known at compile time (fully unrolled), 0 = runtime.
+// The same for two filters against one window: each window word loaded once for both.
+template <int32_t kWords>
+inline void DualMacRun2(const uint32_t* x, const uint32_t* w0, const uint32_t* w1,
+                        int32_t words, int32_t* acc0, int32_t* acc1) {
+  const int32_t n = kWords > 0 ? kWords : words;
+  int32_t a0 = *acc0, a1 = *acc1;
+#pragma GCC unroll 16
+  for (int32_t j = 0; j < n; ++j) {
+    const int32_t xj = static_cast<int32_t>(x[j]);
+    a0 = simd::DualMac(xj, static_cast<int32_t>(w0[j]), a0);
+    a1 = simd::DualMac(xj, static_cast<int32_t>(w1[j]), a1);
+  }
+  *acc0 = a0;
+  *acc1 = a1;
+}
+
 template <int32_t kWords>
 inline int32_t DualMacRun(const uint32_t* x, const uint32_t* w, int32_t words, int32_t acc) {
   const int32_t n = kWords > 0 ? kWords : words;
@@ -43,11 +59,23 @@ struct Gather {
 inline void GatherWindow(const Gather& g, const int8_t* x, uint32_t xo, uint32_t* out) {
   alignas(4) int8_t bytes[kMaxWindowBytes];
   int32_t i = 0;
-  for (int32_t ky = 0; ky < g.kh; ++ky) {
-    const int8_t* p = x + ky * g.row_step;
-    for (int32_t kx = 0; kx < g.kw; ++kx) {
-      for (int32_t c = 0; c < g.in_c; ++c) bytes[i++] = p[c];
-      p += g.tap_step;
+  if (g.tap_step == g.in_c) {
+    // Without horizontal dilation a window row is kw * in_c adjacent bytes: copied by words.
+    const int32_t n = g.kw * g.in_c;
+    for (int32_t ky = 0; ky < g.kh; ++ky) {
+      const int8_t* p = x + ky * g.row_step;
+      int32_t j = 0;
+      for (; j + 4 <= n; j += 4) simd::Store4(bytes + i + j, simd::Load4(p + j));
+      for (; j < n; ++j) bytes[i + j] = p[j];
+      i += n;
+    }
+  } else {
+    for (int32_t ky = 0; ky < g.kh; ++ky) {
+      const int8_t* p = x + ky * g.row_step;
+      for (int32_t kx = 0; kx < g.kw; ++kx) {
+        for (int32_t c = 0; c < g.in_c; ++c) bytes[i++] = p[c];
+        p += g.tap_step;
+      }
     }
   }
   for (; i < 4 * g.groups4; ++i) bytes[i] = 0;
@@ -154,10 +182,21 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
           auto channels = [&](auto words_const) {
             constexpr int32_t kWords = decltype(words_const)::value;
             const uint32_t* wp = w;
-            for (int32_t oc = c0; oc < c1; ++oc) {
+            int32_t oc = c0;
+            // Output channels in pairs, sharing the window loads.
+            for (; oc + 2 <= c1; oc += 2) {
+              int32_t acc0 = bias != nullptr ? bias[oc] : 0;
+              int32_t acc1 = bias != nullptr ? bias[oc + 1] : 0;
+              DualMacRun2<kWords>(x, wp, wp + words, words, &acc0, &acc1);
+              wp += 2 * words;
+              out_px[oc] =
+                  RequantizeToInt8(acc0, multiplier[oc], shift[oc], output_offset, activation);
+              out_px[oc + 1] = RequantizeToInt8(acc1, multiplier[oc + 1], shift[oc + 1],
+                                                output_offset, activation);
+            }
+            if (oc < c1) {
               const int32_t acc =
                   DualMacRun<kWords>(x, wp, words, bias != nullptr ? bias[oc] : 0);
-              wp += words;
               out_px[oc] =
                   RequantizeToInt8(acc, multiplier[oc], shift[oc], output_offset, activation);
             }
