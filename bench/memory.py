@@ -285,6 +285,7 @@ def plot_columns(rows: dict, path: Path) -> None:
         ax.set_title(LABELS[c])
         ax.set_ylabel("peak SRAM (KB)")
     axes[0].legend(fontsize=8)
+    axes[2].legend(fontsize=8, loc="lower right")  # the goal marker
     fig.suptitle("training-step peak SRAM, ours (planned arena + runtime structures + stack) vs "
                  "paper (scheme unknown; ours at its ~50 KB schemes; mcunet = approximation)",
                  fontsize=9)
