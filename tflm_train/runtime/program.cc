@@ -15,7 +15,7 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
                      ErrorMessage* err) {
   TT_ENSURE(err, blob != nullptr && size >= kProgramHeaderWords * 4, Status::kInvalidModel,
             "training program: %u bytes, shorter than its %d-byte header",
-            static_cast<unsigned>(size), kProgramHeaderWords * 4);
+            static_cast<unsigned>(size), static_cast<int>(kProgramHeaderWords * 4));
   TT_ENSURE(err, size % 4 == 0 && size < (1u << 30), Status::kInvalidModel,
             "training program: size %u is not a whole number of words",
             static_cast<unsigned>(size));
@@ -29,7 +29,7 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
             "training program: bad magic 0x%08lx", static_cast<unsigned long>(h.magic));
   TT_ENSURE(err, h.version == kProgramVersion, Status::kUnsupported,
             "training program format version %ld; this runtime reads version %d",
-            static_cast<long>(h.version), kProgramVersion);
+            static_cast<long>(h.version), static_cast<int>(kProgramVersion));
   TT_ENSURE(err, h.total_words == total, Status::kInvalidModel,
             "training program: header says %ld words, metadata buffer has %ld",
             static_cast<long>(h.total_words), static_cast<long>(total));
