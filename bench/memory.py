@@ -382,10 +382,10 @@ def main(argv=None) -> int:
                                                          else sys.argv[1:]),
         "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": commit,
-        # the planner is the working tree: list what differed from the commit
+        # planner and firmware come from the working tree: list what differed from the commit
         "uncommitted_source_changes": subprocess.run(
-            ["git", "status", "--porcelain", "--", "converter", "tflm_train", "bench/zoo",
-             "examples/firmware/train"], cwd=ROOT, capture_output=True,
+            ["git", "status", "--porcelain", "--", "converter", "tflm_train", "kernels",
+             "bench/zoo", "bench/memfw", "examples/firmware/board"], cwd=ROOT, capture_output=True,
             text=True).stdout.splitlines(),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "notes": [" ".join(item.split()) for item in __doc__.split("What each number is")[1]
