@@ -91,6 +91,16 @@ inline int8_t RequantizeToInt8Smull(int32_t acc, int32_t multiplier, int32_t shi
                         output_offset, activation);
 }
 
+// The multiply the kernel path (kernel_path.h) picks: the same bytes either way.
+inline int32_t MultiplyByQuantizedMultiplierForPath(int32_t x, int32_t multiplier,
+                                                    int32_t shift) {
+#if TFLM_TRAIN_KERNELS_DSP
+  return MultiplyByQuantizedMultiplierSmull(x, multiplier, shift);
+#else
+  return MultiplyByQuantizedMultiplier(x, multiplier, shift);
+#endif
+}
+
 // What conv / depthwise / fully connected call: the kernel path (kernel_path.h) picks the
 // formulation, so this is the only place the two paths differ in the output stage.
 inline int8_t RequantizeToInt8(int32_t acc, int32_t multiplier, int32_t shift,
