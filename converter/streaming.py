@@ -216,10 +216,14 @@ def choose_streams(graph: Graph, program: Program,
     if not chains:
         return program
 
-    def score(p: Program) -> tuple[int, int]:
+    def score(p: Program) -> tuple[int, int, int]:
         step = plan_of(copy.deepcopy(p))
         curve = peak_live_bytes(step.buffers)
-        return step.program.arena_bytes, max(curve[:step.program.n_forward], default=0)
+        # Last, fewer streamed ops: a row-streamed op repeats its kernel's per-call setup on
+        # every output row, so streaming that saves no memory only costs instructions.
+        streamed = sum(ins.args[1] for ins in p.instructions[:p.n_forward]
+                       if ins.opcode == Opcode.STREAM_CHAIN)
+        return step.program.arena_bytes, max(curve[:step.program.n_forward], default=0), streamed
 
     def build(choice):
         pieces = [p for c in chains for p in segments(graph, c, choice[c])]
