@@ -45,6 +45,11 @@ struct FilterRows {
   int32_t head_rows;
   int32_t row_size;
   const int8_t* row(int32_t oc) const { return (oc < head_rows ? head : base) + oc * row_size; }
+  // Rows first.. of the same filter, wherever each lives (a channel group's filter).
+  FilterRows from(int32_t first) const {
+    return FilterRows{base + first * row_size, head + first * row_size, head_rows - first,
+                      row_size};
+  }
 };
 
 inline FilterRows WholeFilter(const int8_t* filter, int32_t row_size) {

@@ -25,7 +25,17 @@ void ActivationMaskSave(int32_t size, const int8_t* output, int32_t lo, int32_t 
 void ActivationGradFromMask(int32_t size, const uint8_t* mask, const float* grad_output,
                             float* grad_input) {
   for (int32_t i = 0; i < size; ++i) {
-    grad_input[i] = ((mask[i >> 3] >> (i & 7)) & 1u) ? grad_output[i] : 0.0f;
+    grad_input[i] = MaskBit(mask, i) ? grad_output[i] : 0.0f;
+  }
+}
+
+void ActivationGradFromMaskGroup(int32_t positions, int32_t channels, int32_t c0, int32_t g,
+                                 const uint8_t* mask, float* grad) {
+  if (mask == nullptr) return;
+  for (int32_t p = 0; p < positions; ++p) {
+    for (int32_t j = 0; j < g; ++j) {
+      if (!MaskBit(mask, p * channels + c0 + j)) grad[p * g + j] = 0.0f;
+    }
   }
 }
 

@@ -21,9 +21,18 @@ void ActivationGrad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
 void ActivationMaskSave(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
                         uint8_t* mask);
 
+// Bit i of a mask ActivationMaskSave wrote.
+inline bool MaskBit(const uint8_t* mask, int32_t i) { return ((mask[i >> 3] >> (i & 7)) & 1u) != 0; }
+
 // grad_input[i] = bit i of mask ? grad_output[i] : 0.0f (in place allowed).
 void ActivationGradFromMask(int32_t size, const uint8_t* mask, const float* grad_output,
                             float* grad_input);
+
+// The same for a group of g channels c0.. of a [positions, channels] tensor whose gradient is
+// held as [positions, g] (backward passes that work one channel group at a time): zeroes
+// grad[p * g + j] unless bit p * channels + c0 + j is set. A null mask leaves grad unchanged.
+void ActivationGradFromMaskGroup(int32_t positions, int32_t channels, int32_t c0, int32_t g,
+                                 const uint8_t* mask, float* grad);
 
 }  // namespace tflm_train
 

@@ -3,6 +3,7 @@
 // channel in D, so the gradients of D's output and input can be produced and consumed one group at
 // a time: the [positions, expanded channels] float gradients of the block never exist whole
 // (at 128x128 inputs they are the largest buffers of a MobileNet training step).
+#include "kernels/training/activation_grad.h"
 #include "kernels/training/bias_grad.h"
 #include "kernels/training/conv_grad.h"
 #include "kernels/training/depthwise_conv_grad.h"
@@ -11,27 +12,6 @@
 #include "tflm_train/runtime/stream_chain.h"
 
 namespace tflm_train {
-namespace {
-
-// Zeroes the gradients of [positions, g] whose activation was clamped (bit p * channels + c0 + j
-// of `mask`, saved at forward time).
-void ApplyMask(const uint8_t* mask, int32_t positions, int32_t channels, int32_t c0, int32_t g,
-               float* grad) {
-  if (mask == nullptr) return;
-  for (int32_t p = 0; p < positions; ++p) {
-    for (int32_t j = 0; j < g; ++j) {
-      const int32_t bit = p * channels + c0 + j;
-      if (((mask[bit >> 3] >> (bit & 7)) & 1u) == 0) grad[p * g + j] = 0.0f;
-    }
-  }
-}
-
-FilterRows FromRow(const FilterRows& f, int32_t first) {
-  return FilterRows{f.base + first * f.row_size, f.head + first * f.row_size,
-                    f.head_rows - first, f.row_size};
-}
-
-}  // namespace
 
 void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) {
   OpContext pc{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
@@ -63,7 +43,7 @@ void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) 
     // Gradient of D's output (P's input) for this group, through D's activation.
     PointwiseInputGradChannels(pos2, p_out.c, g_out, p_rows, program_.FloatPointer(a[13]), c0,
                                c0 + g, grad_e2);
-    ApplyMask(mask_d, pos2, channels, c0, g, grad_e2);
+    ActivationGradFromMaskGroup(pos2, channels, c0, g, mask_d, grad_e2);
     if (a[11] >= 0 && ld.update_bias) UpdateBias(ld, grad_e2, pos2, g, c0, c0, c0 + g, options);
     // Gradient of D's input (X's output), through X's activation.
     for (int32_t t = 0; t < taps; ++t) {
@@ -91,12 +71,12 @@ void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) 
         UpdateWeightChannel(ld, dc, c, d_scratch, options);
       }
     }
-    ApplyMask(mask_x, pos1, channels, c0, g, grad_e1);
+    ActivationGradFromMaskGroup(pos1, channels, c0, g, mask_x, grad_e1);
     const Dims group_out{e1.n, e1.h, e1.w, g};
     // X's input gradient share reads X's filter, so it comes before this group's rows move.
     if (g_x != nullptr) {
       ConvInputGradRows(xc.state->conv, group_out, grad_e1, Dims{g, x_f.h, x_f.w, x_f.c},
-                        FromRow(x_rows, c0), program_.FloatPointer(a[15]) + c0, x_in,
+                        x_rows.from(c0), program_.FloatPointer(a[15]) + c0, x_in,
                         c0 == 0 ? g_x : temp);
       if (c0 > 0) GradAccumulate(Elements(xc.input(0)), temp, g_x);
     }

@@ -641,22 +641,15 @@ void Session::MeanHeadBackward(const int32_t* a, const TrainOptions& options) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     for (int32_t p = 0; p < positions; ++p) {
       const float* gm = g_mean + (p / (out_d.h * out_d.w)) * channels + c0;
-      for (int32_t j = 0; j < g; ++j) {
-        const int32_t bit = p * channels + c0 + j;
-        const bool pass = mask == nullptr || ((mask[bit >> 3] >> (bit & 7)) & 1u);
-        buf[p * g + j] = pass ? gm[j] / count : 0.0f;
-      }
+      for (int32_t j = 0; j < g; ++j) buf[p * g + j] = gm[j] / count;
     }
+    ActivationGradFromMaskGroup(positions, channels, c0, g, mask, buf);
     const Dims group_out{out_d.n, out_d.h, out_d.w, g};
     // The input gradient reads the filter, so it comes before this group's weights move.
     if (g_in != nullptr) {
       const Dims group_filter{g, f_d.h, f_d.w, f_d.c};
       float* target = c0 == 0 ? g_in : temp;
-      // Rows c0.. of the filter, wherever each lives.
-      const FilterRows rows{filter.base + c0 * filter.row_size,
-                            filter.head + c0 * filter.row_size, filter.head_rows - c0,
-                            filter.row_size};
-      ConvInputGradRows(ctx.state->conv, group_out, buf, group_filter, rows,
+      ConvInputGradRows(ctx.state->conv, group_out, buf, group_filter, filter.from(c0),
                     program_.FloatPointer(a[7]) + c0, in_d, target);
       if (c0 > 0) GradAccumulate(Elements(ctx.input(0)), temp, g_in);
     }
