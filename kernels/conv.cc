@@ -15,17 +15,10 @@ bool ConvPrepare(float input_scale, int32_t input_zero_point, const float* filte
                  int32_t* multiplier, int32_t* shift, int32_t* out_h, int32_t* out_w) {
   if (num_filter_scales != 1 && num_filter_scales != filter_dims.n) return false;
   if (filter_dims.c <= 0 || input_dims.c % filter_dims.c != 0) return false;
-  params->input_offset = -input_zero_point;
-  params->output_offset = output_zero_point;
-  params->stride = stride;
-  params->dilation = dilation;
-  ResolvePadding(padding, input_dims.h, input_dims.w, filter_dims.h, filter_dims.w, stride,
-                 dilation, out_h, out_w, &params->padding);
-  params->activation = ActivationRangeInt8(activation, output_scale, output_zero_point);
-  if (multiplier != nullptr) {
-    PerChannelMultipliers(input_scale, filter_scales, num_filter_scales, output_scale,
-                          filter_dims.n, multiplier, shift);
-  }
+  PrepareWindowParams(input_scale, input_zero_point, filter_scales, num_filter_scales,
+                      output_scale, output_zero_point, input_dims, filter_dims, filter_dims.n,
+                      stride, dilation, padding, activation, params, multiplier, shift, out_h,
+                      out_w);
   return true;
 }
 

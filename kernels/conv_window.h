@@ -91,6 +91,29 @@ inline int8_t RequantizeToInt8Smull(int32_t acc, int32_t multiplier, int32_t shi
                         output_offset, activation);
 }
 
+// The part of TFLM's Prepare that conv and depthwise conv share: offsets, stride, dilation,
+// resolved padding, activation range and (unless multiplier is null, when the caller already
+// holds them) the per-channel multipliers of `channels` output channels.
+template <typename Params>
+void PrepareWindowParams(float input_scale, int32_t input_zero_point, const float* filter_scales,
+                         int32_t num_filter_scales, float output_scale,
+                         int32_t output_zero_point, const Dims& input_dims,
+                         const Dims& filter_dims, int32_t channels, Tile stride, Tile dilation,
+                         Padding padding, FusedActivation activation, Params* params,
+                         int32_t* multiplier, int32_t* shift, int32_t* out_h, int32_t* out_w) {
+  params->input_offset = -input_zero_point;
+  params->output_offset = output_zero_point;
+  params->stride = stride;
+  params->dilation = dilation;
+  ResolvePadding(padding, input_dims.h, input_dims.w, filter_dims.h, filter_dims.w, stride,
+                 dilation, out_h, out_w, &params->padding);
+  params->activation = ActivationRangeInt8(activation, output_scale, output_zero_point);
+  if (multiplier != nullptr) {
+    PerChannelMultipliers(input_scale, filter_scales, num_filter_scales, output_scale, channels,
+                          multiplier, shift);
+  }
+}
+
 // The multiply the kernel path (kernel_path.h) picks: the same bytes either way.
 inline int32_t MultiplyByQuantizedMultiplierForPath(int32_t x, int32_t multiplier,
                                                     int32_t shift) {

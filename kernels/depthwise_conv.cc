@@ -16,18 +16,10 @@ bool DepthwiseConvPrepare(float input_scale, int32_t input_zero_point, const flo
   const int32_t out_c = filter_dims.c;
   if (depth_multiplier <= 0 || input_dims.c * depth_multiplier != out_c) return false;
   if (num_filter_scales != 1 && num_filter_scales != out_c) return false;
-  params->input_offset = -input_zero_point;
-  params->output_offset = output_zero_point;
   params->depth_multiplier = depth_multiplier;
-  params->stride = stride;
-  params->dilation = dilation;
-  ResolvePadding(padding, input_dims.h, input_dims.w, filter_dims.h, filter_dims.w, stride,
-                 dilation, out_h, out_w, &params->padding);
-  params->activation = ActivationRangeInt8(activation, output_scale, output_zero_point);
-  if (multiplier != nullptr) {
-    PerChannelMultipliers(input_scale, filter_scales, num_filter_scales, output_scale, out_c,
-                          multiplier, shift);
-  }
+  PrepareWindowParams(input_scale, input_zero_point, filter_scales, num_filter_scales,
+                      output_scale, output_zero_point, input_dims, filter_dims, out_c, stride,
+                      dilation, padding, activation, params, multiplier, shift, out_h, out_w);
   return true;
 }
 
