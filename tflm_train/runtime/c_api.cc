@@ -131,6 +131,10 @@ int32_t tt_num_ops(const tt_session* s) {
   return s && S(s)->is_open() ? static_cast<int32_t>(S(s)->subgraph().num_operators()) : 0;
 }
 
+void tt_set_instruction_hook(tt_session* s, tt_instruction_hook hook, void* user) {
+  if (s != nullptr) S(s)->set_instruction_hook(hook, user);
+}
+
 // ---- Checkpoints (checkpoint.h) and the simulated flash (flash_sim.h) ----
 
 struct tt_sim_flash {

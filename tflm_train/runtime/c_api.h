@@ -64,6 +64,13 @@ int32_t tt_invoke_op(tt_session* s, int32_t op);
 /* Number of subgraph-0 operators (0 if the session is not open). */
 int32_t tt_num_ops(const tt_session* s);
 
+/* Profiling: `hook` is called before every program instruction of tt_invoke / tt_train runs,
+   with its index, opcode (program.h) and first argument (the op index for per-op opcodes),
+   and once more with index -1 after the last one; null removes it. A board reads its cycle
+   or tick counter in the hook to time each instruction. */
+typedef void (*tt_instruction_hook)(void* user, int32_t index, int32_t opcode, int32_t arg0);
+void tt_set_instruction_hook(tt_session* s, tt_instruction_hook hook, void* user);
+
 /* ---- Checkpoints in NOR flash (checkpoint.h: layout and why a power cut loses nothing) ----
    `flash` is a device from flash.h (a board driver, or the simulation below). Status codes
    beyond the ones above: */

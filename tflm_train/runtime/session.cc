@@ -434,6 +434,7 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
   for (int32_t n = 0; n < first + count && program_.Next(&cursor, &ins); ++n) {
     if (n < first) continue;
     const int32_t* a = ins.args;
+    if (hook_ != nullptr) hook_(hook_user_, n, static_cast<int32_t>(ins.opcode), a[0]);
     switch (ins.opcode) {
       case Opcode::kForward: {
         OpContext ctx{this, a[0], subgraph_.op(static_cast<uint32_t>(a[0])), op_state(a[0]),
@@ -550,6 +551,7 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
         break;
     }
   }
+  if (hook_ != nullptr) hook_(hook_user_, -1, -1, -1);
   if (loss != nullptr) *loss = step_loss;
   return Status::kOk;
 }

@@ -53,6 +53,14 @@ class Session {
   const Program& program() const { return program_; }
   const char* error() const { return error_.text; }
   bool is_open() const { return open_; }
+  // Called before each program instruction runs (index, opcode, first argument) and once after
+  // the last with index -1: lets a board time every instruction (bench/mcu --profile) without
+  // a profiler. One pointer test per instruction when unset.
+  using InstructionHook = void (*)(void* user, int32_t index, int32_t opcode, int32_t arg0);
+  void set_instruction_hook(InstructionHook hook, void* user) {
+    hook_ = hook;
+    hook_user_ = user;
+  }
 
   // --- used by op registrations ---
   const SubgraphView& subgraph() const { return subgraph_; }
@@ -119,6 +127,8 @@ class Session {
   size_t arena_required_ = 0;
   int32_t trained_start_ = 0;  // lowest persistent offset holding a trained tensor
   uint32_t rng_state_ = 1;
+  InstructionHook hook_ = nullptr;
+  void* hook_user_ = nullptr;
   bool open_ = false;
   bool mse_loss_ = false;
   ErrorMessage error_;

@@ -7,6 +7,9 @@
 // start of the next "step" line are exactly one loop iteration of the driver (sample copy into
 // the input tensor, learning-rate schedule, tt_train). The sample copy is timed alone as well,
 // so bench/mcu can subtract it. QEMU -icount shift=0: 1 tick = 40 instructions (board.h).
+// Built with -DTRAIN_PROFILE (the profile_<model> targets), it then runs one more training step
+// on a fresh session with an instruction hook and prints the ticks of every program
+// instruction (bench/mcu --profile).
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -92,6 +95,52 @@ int TimedInvoke() {
                static_cast<long>(rc));
   return rc;
 }
+#ifdef TRAIN_PROFILE
+// Ticks between successive hook calls belong to the instruction announced by the earlier one.
+struct ProfileClock {
+  uint64_t start = 0;
+  int32_t index = -1, opcode = 0, arg0 = 0;
+};
+
+void ProfileHook(void* user, int32_t index, int32_t opcode, int32_t arg0) {
+  const uint64_t now = board_ticks();
+  ProfileClock* c = static_cast<ProfileClock*>(user);
+  if (c->index >= 0) {
+    char buf[21];
+    board_printf("[profile] ins %ld opcode %ld arg %ld ticks %s\n", static_cast<long>(c->index),
+                 static_cast<long>(c->opcode), static_cast<long>(c->arg0),
+                 board_u64_str(now - c->start, buf));
+  }
+  c->index = index;
+  c->opcode = opcode;
+  c->arg0 = arg0;
+  c->start = board_ticks();  // the print above is not the next instruction's time
+}
+
+// One training step (first sample, the steps file's label and base rate) with every
+// instruction timed.
+int ProfiledStep() {
+  tt_session* s = nullptr;
+  int32_t rc = tt_open(g_session, sizeof(g_session), zoo_model, zoo_model_len, g_arena,
+                       sizeof(g_arena), 1, &s);
+  if (rc != 0) return rc;
+  tflm_train_fw::StepsHeader h;
+  memcpy(&h, zoo_steps, sizeof(h));
+  size_t in_bytes = 0;
+  int8_t* input = tt_input(s, &in_bytes);
+  int32_t label;
+  memcpy(&label, zoo_steps + sizeof(h), 4);
+  memcpy(input, zoo_steps + sizeof(h) + 4, in_bytes);
+  tt_train_options options{h.learning_rate, h.rounding, 1, 0, nullptr};
+  ProfileClock clock;
+  tt_set_instruction_hook(s, ProfileHook, &clock);
+  float loss = 0.0f;
+  rc = tt_train(s, label, &options, &loss);
+  tt_set_instruction_hook(s, nullptr, nullptr);
+  return rc;
+}
+#endif
+
 }  // namespace
 
 int main() {
@@ -111,5 +160,8 @@ int main() {
   char buf[21];
   board_printf("[mcu] sample copy ticks %s\n", board_u64_str(SampleCopyTicks(), buf));
   if (rc == 0) rc = TimedInvoke();
+#ifdef TRAIN_PROFILE
+  if (rc == 0) rc = ProfiledStep();
+#endif
   return board_finish("train", rc);
 }
