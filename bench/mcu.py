@@ -29,6 +29,11 @@ What each number is:
 - flash: text + data of the firmware ELF (embedded extended model + steps file + code).
 - host == board: the step losses, every trained tensor's bytes and their checksum printed by
   the firmware equal those of the host build of the same driver.
+- profile: the same firmware built with -DTRAIN_PROFILE (profile_<model>.elf) runs one more
+  step after the measured ones with an instruction hook (tt_set_instruction_hook) and prints the
+  ticks of every program instruction; summed per opcode (FORWARD, STREAM_CHAIN,
+  BOTTLENECK_BACKWARD, ...) and split into forward (the first n_forward instructions) and
+  backward + updates. The hook's own prints are outside the timed intervals.
 """
 from __future__ import annotations
 
@@ -69,7 +74,8 @@ def _generator():
 
 def build(board: str, names, out_dir: Path) -> dict[str, tuple[Path, Path]]:
     """{name: (ELF, host output)} copied out of bazel-bin (shared with every other build)."""
-    targets = [f"{PACKAGE}:train_{n}{s}" for n in names for s in (".elf", "_host_output")]
+    targets = [f"{PACKAGE}:{k}_{n}{s}" for n in names
+               for k, s in (("train", ".elf"), ("train", "_host_output"), ("profile", ".elf"))]
     cmd = ["bazel", "build", f"--config={board}"] + targets
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -82,6 +88,7 @@ def build(board: str, names, out_dir: Path) -> dict[str, tuple[Path, Path]]:
         elf, host = dest / f"train_{n}.elf", dest / f"train_{n}_host_output.txt"
         shutil.copyfile(src / elf.name, elf)
         shutil.copyfile(src / host.name, host)
+        shutil.copyfile(src / f"profile_{n}.elf", dest / f"profile_{n}.elf")
         tags = subprocess.run(["arm-none-eabi-readelf", "-A", str(elf)], capture_output=True,
                               text=True).stdout
         if FPU_TAG[board] not in tags:
@@ -134,12 +141,42 @@ def parse(text: str, rc: int) -> dict:
     return row
 
 
-def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
+def _run(board: str, elf: Path) -> tuple[str, int]:
     proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
                           capture_output=True, text=True, timeout=900,
                           env={"QEMU_TIMEOUT": "900", "PATH": "/usr/bin:/bin"})
-    text = proc.stdout + proc.stderr
-    row = parse(text, proc.returncode)
+    return proc.stdout + proc.stderr, proc.returncode
+
+
+def parse_profile(text: str, n_forward: int) -> dict:
+    """Instructions per program instruction of the profiled step, summed per opcode."""
+    from tflm_train.converter.program import Opcode
+
+    rows = [(int(i), Opcode(int(o)).name, int(a), int(t) * INSNS_PER_TICK) for i, o, a, t in
+            re.findall(r"^\[profile\] ins (\d+) opcode (\d+) arg (-?\d+) ticks (\d+)$", text,
+                       re.M)]
+    by_kind: dict[str, int] = {}
+    for _, kind, _, n in rows:
+        by_kind[kind] = by_kind.get(kind, 0) + n
+    forward = sum(n for i, _, _, n in rows if i < n_forward)
+    return {"instructions": sum(n for *_, n in rows), "forward_instructions": forward,
+            "backward_instructions": sum(n for *_, n in rows) - forward,
+            "by_opcode": dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
+            "per_instruction": [{"index": i, "opcode": k, "arg0": a, "instructions": n}
+                                for i, k, a, n in rows]}
+
+
+def n_forward_instructions(name: str) -> int:
+    from tflm_train.converter.program import METADATA_NAME, decode_header
+    from tflm_train.converter.tflite_io import get_metadata, read_model
+
+    model = read_model((FW_DIR / "models" / f"{name}.tflite").read_bytes())
+    return decode_header(get_metadata(model, METADATA_NAME))["n_forward"]
+
+
+def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
+    text, rc = _run(board, elf)
+    row = parse(text, rc)
     want = _compared(host_output.read_text())
     row["steps"] = len(row["step_instructions"])
     row["host_equals_board"] = bool(want) and _compared(text) == want
@@ -152,6 +189,11 @@ def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
     row["steps_file_bytes"] = steps
     row["code_bytes"] = row["flash_image_bytes"] - model - steps
     row["forward_macs"] = forward_macs(name)
+    prof_text, prof_rc = _run(board, elf.parent / f"profile_{name}.elf")
+    if prof_rc == 0:
+        row["profile"] = parse_profile(prof_text, n_forward_instructions(name))
+    else:
+        row["profile"] = {"error": f"exit {prof_rc}: {prof_text[-300:]}"}
     if row["inference_instructions"]:
         row["inference_instructions_per_mac"] = round(row["inference_instructions"] /
                                                       row["forward_macs"], 3)
@@ -224,6 +266,16 @@ def print_table(rows: dict) -> None:
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
     for cells in lines:
         print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+    print("profile of one step (Minsn): forward / backward + updates, then per opcode")
+    for name, boards in rows.items():
+        for board, r in boards.items():
+            prof = r.get("profile", {})
+            if "by_opcode" not in prof:
+                print(f"  {name} {board}: {prof.get('error', 'no profile')}")
+                continue
+            kinds = ", ".join(f"{k} {_m(v)}" for k, v in prof["by_opcode"].items() if v >= 1e5)
+            print(f"  {name} {board}: {_m(prof['forward_instructions'])} / "
+                  f"{_m(prof['backward_instructions'])}: {kinds}")
 
 
 def main(argv=None) -> int:

@@ -54,6 +54,27 @@ def test_quick_run_json(tmp_path):
         row["stack_bytes"]
     assert row["flash_image_bytes"] <= 1 << 20
     assert row["code_bytes"] > 0
+    # the profiled step: every program instruction timed, forward + backward = the whole step
+    prof = row["profile"]
+    assert prof["forward_instructions"] > 0 and prof["backward_instructions"] > 0
+    assert prof["instructions"] == sum(prof["by_opcode"].values())
+    assert [r["index"] for r in prof["per_instruction"]] == \
+        list(range(len(prof["per_instruction"])))
+    # one more step of the same program: within 2 % of the measured steps (other sample)
+    assert abs(prof["instructions"] - row["tt_train_instructions_mean"]) < \
+        0.02 * row["tt_train_instructions_mean"]
+
+
+def test_parse_profile_sums_per_opcode():
+    text = "\n".join([
+        "[profile] ins 0 opcode 1 arg 0 ticks 10", "[profile] ins 1 opcode 16 arg 1 ticks 5",
+        "[profile] ins 2 opcode 2 arg 7 ticks 1", "[profile] ins 3 opcode 1 arg 3 ticks 2",
+        "[train] done"])
+    prof = mcu.parse_profile(text, n_forward=2)
+    assert prof["by_opcode"] == {"FORWARD": 480, "STREAM_CHAIN": 200, "LOSS_SOFTMAX_CE": 40}
+    assert prof["forward_instructions"] == 600 and prof["backward_instructions"] == 120
+    assert prof["per_instruction"][1] == {"index": 1, "opcode": "STREAM_CHAIN", "arg0": 1,
+                                          "instructions": 200}
 
 
 @pytest.mark.slow
