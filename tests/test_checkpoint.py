@@ -100,7 +100,8 @@ def test_round_trip_and_documented_format(model_a):
     raw = flash.memory[:64].tobytes()
     (magic, version, seq, model_id, nbytes, pcrc, step, ntensors, *rest) = HEADER.unpack(raw)
     assert (magic, version, seq, step, nbytes) == (MAGIC, 1, 1, 123, len(data1))
-    assert ntensors == len(s1.trained_tensors()) and rest[:7] == [0] * 7
+    # then the rounding generator's state (never 0), then 6 reserved zero words
+    assert ntensors == len(s1.trained_tensors()) and rest[0] != 0 and rest[1:7] == [0] * 6
     assert rest[7] == zlib.crc32(raw[:60])
     assert pcrc == zlib.crc32(data1)
     assert flash.memory[64:64 + len(data1)].tobytes() == data1
@@ -198,8 +199,7 @@ def test_uncommitted_slot_is_not_used(model_a):
 
 def test_optimizer_state_is_saved(model_a):
     """Momentum + mini-batch program: velocity and the half-summed batch are in the checkpoint,
-    so a restored session continues bit-for-bit like the one that saved (nearest rounding; the
-    stochastic-rounding generator state is not saved)."""
+    so a restored session continues bit-for-bit like the one that saved."""
     model = tflm_train.convert(MODEL.read_bytes(),
                                tflm_train.SparseUpdate(n_bias=3, weights={-1: 1.0, -2: 1.0}),
                                optimizer=tflm_train.SGD(momentum=0.9, mini_batch=True))
@@ -224,6 +224,29 @@ def test_optimizer_state_is_saved(model_a):
     run(a, 10, 14)
     run(b, 10, 14)
     assert trained(b) == trained(a)
+
+
+def test_stochastic_rounding_continues_after_restore(model_a):
+    """The rounding generator's state is in the checkpoint: a session restored from it (opened
+    with another seed) makes exactly the stochastic roundings the saving session makes next."""
+    rng = np.random.default_rng(8)
+    a = NativeSession(model_a, seed=11)
+    n = a.input_view().size
+    samples = [(rng.integers(-128, 128, n, dtype=np.int8), int(rng.integers(0, 10)))
+               for _ in range(8)]
+    for x, label in samples[:4]:
+        a.train_step(x, label, 0.05, "stochastic")
+    flash = SimFlash(65536, 4096, 4)
+    checkpoint_save(a, flash, step=4)
+    b = NativeSession(model_a, seed=99)
+    checkpoint_restore(b, flash)
+    assert trained(b) == trained(a)
+    for x, label in samples[4:]:
+        a.train_step(x, label, 0.05, "stochastic")
+        b.train_step(x, label, 0.05, "stochastic")
+    assert trained(b) == trained(a)
+    # (opened with seed 99, b would round differently without the restored state)
+    assert struct.unpack("<I", flash.memory[32:36].tobytes())[0] != 0
 
 
 def test_other_format_version(model_a):

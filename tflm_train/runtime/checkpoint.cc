@@ -396,6 +396,7 @@ CheckpointStatus SaveCheckpoint(const Session& session, const FlashDevice* flash
   h.payload_bytes = payload;
   h.payload_crc = 0;
   h.step = step;
+  h.rounding_state = session.rounding_state();
   ForEachTrainedRange(session, [&](uint8_t* data, uint32_t n) {
     h.payload_crc = Crc32(h.payload_crc, data, n);
     ++h.n_tensors;
@@ -512,6 +513,7 @@ CheckpointStatus RestoreCheckpoint(Session* session, const FlashDevice* flash,
                 "checkpoint: slot %ld changed while it was being copied; restore again",
                 static_cast<long>(best));
   }
+  if (h.rounding_state != 0) session->set_rounding_state(h.rounding_state);
   if (info != nullptr) *info = CheckpointInfo{best, h.sequence, h.step, h.payload_bytes, id};
   return CheckpointStatus::kOk;
 }

@@ -1,6 +1,6 @@
 // Checkpoints: the trained tensors of a session (the SRAM copies of updated weights and biases),
-// their optimizer state (momentum velocity / mini-batch sums, if the program has any) and a step
-// counter, persisted to NOR flash so that a power cut at ANY moment leaves the last
+// their optimizer state (momentum velocity / mini-batch sums, if the program has any), the
+// stochastic-rounding generator state and a step counter, persisted to NOR flash so that a power cut at ANY moment leaves the last
 // good checkpoint loadable.
 //
 // Layout. The flash region (flash.h) is split into two equal slots, each a whole number of
@@ -68,7 +68,10 @@ struct CheckpointHeader {
   uint32_t payload_crc;    // CRC-32 of those bytes
   uint32_t step;           // caller's step counter, returned by restore
   uint32_t n_tensors;      // ranges (tensors and optimizer states) in the payload
-  uint32_t reserved[7];    // zero
+  // The stochastic-rounding generator's state when saved, so a restored session rounds its next
+  // updates exactly like the one that saved; 0 (older checkpoints) leaves the session's own.
+  uint32_t rounding_state;
+  uint32_t reserved[6];    // zero
   uint32_t header_crc;     // CRC-32 of the 60 bytes above
 };
 static_assert(sizeof(CheckpointHeader) == kCheckpointHeaderBytes, "header layout");

@@ -53,6 +53,9 @@ class Session {
   const Program& program() const { return program_; }
   const char* error() const { return error_.text; }
   bool is_open() const { return open_; }
+  // State of the stochastic-rounding generator (xorshift32, never 0), saved in checkpoints.
+  uint32_t rounding_state() const { return rng_state_; }
+  void set_rounding_state(uint32_t state) { rng_state_ = state != 0 ? state : rng_state_; }
   // Called before each program instruction runs (index, opcode, first argument) and once after
   // the last with index -1: lets a board time every instruction (bench/mcu --profile) without
   // a profiler. One pointer test per instruction when unset.
