@@ -6,24 +6,27 @@ namespace {
 // Register tile: 4 positions x 4 columns of accumulators, plus 4 + 4 operands, fits the 32
 // single-precision registers without spills (checked in the Cortex-M4 assembly).
 constexpr int32_t kTile = 4;
-// Reduction-axis chunk and column chunk of the input gradient: the operands of one chunk are
-// turned into floats once on the stack (kDepthChunk * (kColumnChunk + kTile) floats, 2.3 KB) and
-// then read by every tile, so the per-term cost is a multiply and an add.
-constexpr int32_t kDepthChunk = 16;
+// Reduction-axis chunk and column chunk of the input gradient. The operands of one chunk are
+// turned into floats once, on the stack: kDepthChunk x kColumnChunk converted weights and
+// kDepthChunk x kTile scaled gradients of a position tile (2.3 KB); every tile then reads them
+// with immediate offsets from two pointers, and a term is a multiply and an add.
+constexpr int32_t kDepthChunk = 32;
 constexpr int32_t kColumnChunk = 32;
 
-// acc[p][j] (+)= sum over k < depth of gs[k * kTile + p] * wf[k * wf_stride + j], into
-// out[p * out_stride + j]; fresh: the sums start at 0.0f, else at the parked partial sums.
+// out[p * out_stride + j] += sum over k < depth of gs[k * kTile + p] * wf[k * kColumnChunk + j]
+// (the first chunk adds to the zeros written before it). Not inlined: inlined into the column
+// loop, GCC keeps one strength-reduced pointer per accumulator and spills them.
 template <int PB, int JB>
-inline void InputTile(int32_t depth, const float* gs, const float* wf, int32_t wf_stride,
-                      bool fresh, float* out, int32_t out_stride) {
+__attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const float* wf, float* out,
+                      int32_t out_stride) {
   float acc[PB][JB];
 #pragma GCC unroll 4
   for (int p = 0; p < PB; ++p) {
 #pragma GCC unroll 4
-    for (int j = 0; j < JB; ++j) acc[p][j] = fresh ? 0.0f : out[p * out_stride + j];
+    for (int j = 0; j < JB; ++j) acc[p][j] = out[p * out_stride + j];
   }
-  for (int32_t k = 0; k < depth; ++k) {
+  const float* end = gs + depth * kTile;
+  for (; gs != end; gs += kTile, wf += kColumnChunk) {
     float g[PB], w[JB];
 #pragma GCC unroll 4
     for (int p = 0; p < PB; ++p) g[p] = gs[p];
@@ -34,8 +37,6 @@ inline void InputTile(int32_t depth, const float* gs, const float* wf, int32_t w
 #pragma GCC unroll 4
       for (int j = 0; j < JB; ++j) acc[p][j] = acc[p][j] + g[p] * w[j];
     }
-    gs += kTile;
-    wf += wf_stride;
   }
 #pragma GCC unroll 4
   for (int p = 0; p < PB; ++p) {
@@ -47,14 +48,12 @@ inline void InputTile(int32_t depth, const float* gs, const float* wf, int32_t w
 // All columns [0, columns) of PB positions.
 template <int PB>
 inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_t columns,
-                         bool fresh, float* out, int32_t out_stride) {
+                         float* out, int32_t out_stride) {
   int32_t j = 0;
   for (; j + kTile <= columns; j += kTile) {
-    InputTile<PB, kTile>(depth, gs, wf + j, kColumnChunk, fresh, out + j, out_stride);
+    InputTile<PB, kTile>(depth, gs, wf + j, out + j, out_stride);
   }
-  for (; j < columns; ++j) {
-    InputTile<PB, 1>(depth, gs, wf + j, kColumnChunk, fresh, out + j, out_stride);
-  }
+  for (; j < columns; ++j) InputTile<PB, 1>(depth, gs, wf + j, out + j, out_stride);
 }
 
 }  // namespace
@@ -62,11 +61,9 @@ inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_
 void GradTimesInt8Rows(int32_t positions, int32_t depth, const float* grad, int32_t grad_stride,
                        const float* scales, const FilterRows& rows, int32_t col,
                        int32_t columns, float* out, int32_t out_stride) {
-  if (depth <= 0) {
-    for (int32_t p = 0; p < positions; ++p) {
-      for (int32_t j = 0; j < columns; ++j) out[p * out_stride + j] = 0.0f;
-    }
-    return;
+  // The sums start at 0.0f; the chunks below add to what is in out.
+  for (int32_t p = 0; p < positions; ++p) {
+    for (int32_t j = 0; j < columns; ++j) out[p * out_stride + j] = 0.0f;
   }
   float wf[kDepthChunk * kColumnChunk];
   float gs[kDepthChunk * kTile];
@@ -76,9 +73,16 @@ void GradTimesInt8Rows(int32_t positions, int32_t depth, const float* grad, int3
       const int32_t kc = depth - k0 < kDepthChunk ? depth - k0 : kDepthChunk;
       for (int32_t k = 0; k < kc; ++k) {
         const int8_t* w = rows.row(k0 + k) + col + j0;
-        for (int32_t j = 0; j < jc; ++j) wf[k * kColumnChunk + j] = static_cast<float>(w[j]);
+        float* wk = wf + k * kColumnChunk;
+        int32_t j = 0;
+        for (; j + 4 <= jc; j += 4) {
+          wk[j] = static_cast<float>(w[j]);
+          wk[j + 1] = static_cast<float>(w[j + 1]);
+          wk[j + 2] = static_cast<float>(w[j + 2]);
+          wk[j + 3] = static_cast<float>(w[j + 3]);
+        }
+        for (; j < jc; ++j) wk[j] = static_cast<float>(w[j]);
       }
-      const bool fresh = k0 == 0;
       int32_t p0 = 0;
       for (; p0 + kTile <= positions; p0 += kTile) {
         const float* g = grad + p0 * grad_stride + k0;
@@ -89,12 +93,12 @@ void GradTimesInt8Rows(int32_t positions, int32_t depth, const float* grad, int3
           gs[k * kTile + 2] = g[2 * grad_stride + k] * s;
           gs[k * kTile + 3] = g[3 * grad_stride + k] * s;
         }
-        InputTileRow<kTile>(kc, gs, wf, jc, fresh, out + p0 * out_stride + j0, out_stride);
+        InputTileRow<kTile>(kc, gs, wf, jc, out + p0 * out_stride + j0, out_stride);
       }
       for (; p0 < positions; ++p0) {
         const float* g = grad + p0 * grad_stride + k0;
         for (int32_t k = 0; k < kc; ++k) gs[k * kTile] = g[k] * scales[k0 + k];
-        InputTileRow<1>(kc, gs, wf, jc, fresh, out + p0 * out_stride + j0, out_stride);
+        InputTileRow<1>(kc, gs, wf, jc, out + p0 * out_stride + j0, out_stride);
       }
     }
   }
