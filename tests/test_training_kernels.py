@@ -38,6 +38,7 @@ _SIGNATURES = {
     "tt_depthwise_filter_grad": [_VP, _I, _VP, _VP, _F, _I, _VP, _VP, _VP, _I, _I, _VP],
     "tt_bias_grad": [_I, _I, _VP, _I, _I, _VP],
     "tt_fc_input_grad": [_I, _I, _VP, _VP, _VP, _I, _VP],
+    "tt_pointwise_input_grad_channels": [_I, _I, _VP, _VP, _VP, _I, _I, _VP, _I, _I, _VP],
     "tt_fc_filter_grad": [_I, _I, _VP, _I, _F, _I, _VP, _I, _I, _VP],
     "tt_average_pool_grad": [_VP, _VP, _VP, _VP, _VP],
     "tt_max_pool_grad": [_VP, _VP, _VP, _VP, _VP, _VP],
@@ -283,6 +284,99 @@ def test_fully_connected_grad(lib, seed):
     grad_b = np.full(r1 - r0, np.nan, np.float32)
     lib.tt_bias_grad(bsz, cout, P(g), r0, r1, P(grad_b))
     assert_close(grad_b, gb.numpy()[r0:r1])
+
+
+# ------------------------------------------- 1x1 / FC products: bit-exact in the documented order
+
+
+def ordered_input_grad(g, s_w, w, c0=0, c1=None):
+    """out[p, j] = sum over k increasing of (g[p, k] * s_w[k]) * float(w[k, c0 + j]), one float32
+    accumulator from 0.0f (the headers' summation contract), every operation rounded to float32."""
+    c1 = w.shape[1] if c1 is None else c1
+    acc = np.zeros((g.shape[0], c1 - c0), np.float32)
+    for k in range(g.shape[1]):
+        t = (g[:, k] * s_w[k]).astype(np.float32)
+        acc = (acc + (t[:, None] * w[k, c0:c1].astype(np.float32)[None, :])).astype(np.float32)
+    return acc
+
+
+def ordered_filter_grad(g, x, offset, scale, c0, c1):
+    """out[c, j] = (sum over p increasing of g[p, c] * float(x[p, j] + offset)) * scale."""
+    acc = np.zeros((c1 - c0, x.shape[1]), np.float32)
+    for p in range(g.shape[0]):
+        xf = (x[p].astype(np.int32) + offset).astype(np.float32)
+        acc = (acc + g[p, c0:c1][:, None] * xf[None, :]).astype(np.float32)
+    return (acc * np.float32(scale)).astype(np.float32)
+
+
+def grad_with_zeros(rng, shape):
+    """Gradients with some exact +0 / -0 (0 + -0 = +0 must survive the blocking)."""
+    g = f32(rng.standard_normal(shape))
+    flat = g.reshape(-1)
+    flat[rng.random(flat.size) < 0.1] = 0.0
+    flat[rng.random(flat.size) < 0.1] = -0.0
+    return g
+
+
+# (positions, out channels, in channels): tails of the 4x4 register tile and of the 32 x 32
+# reduction / column chunks, and single rows / columns.
+_PRODUCT_SHAPES = [(1, 1, 1), (3, 5, 7), (4, 4, 4), (5, 17, 3), (16, 33, 31), (7, 32, 32),
+                   (9, 70, 65), (2, 1, 40), (13, 6, 1)]
+
+
+@pytest.mark.parametrize("shape", _PRODUCT_SHAPES)
+def test_pointwise_conv_grad_bit_exact(lib, shape):
+    positions, co, ci = shape
+    rng = np.random.default_rng(positions * 10007 + co * 101 + ci)
+    n = 2 if positions % 2 == 0 and positions > 2 else 1
+    hw = positions // n
+    h = next(d for d in range(int(np.sqrt(hw)), 0, -1) if hw % d == 0)
+    w_ = hw // h
+    s_x, zp = random_quant(rng)
+    xq = rand_q(rng, (positions, ci))
+    wq = rand_q(rng, (co, ci))
+    s_w = f32(rng.uniform(0.001, 0.05, co))
+    g = grad_with_zeros(rng, (positions, co))
+    geom = i32(1, 1, 0, 0, 1, 1)
+    out_dims, in_dims, f_dims = i32(n, h, w_, co), i32(n, h, w_, ci), i32(co, 1, 1, ci)
+    grad_in = np.full((positions, ci), np.nan, np.float32)
+    lib.tt_conv_input_grad(P(geom), P(out_dims), P(g), P(f_dims), P(wq), P(s_w), P(in_dims),
+                           P(grad_in))
+    assert grad_in.tobytes() == ordered_input_grad(g, s_w, wq).tobytes()
+    for c0, c1 in [(0, co), channel_range(rng, co)]:
+        grad_w = np.full((c1 - c0, ci), np.nan, np.float32)
+        lib.tt_conv_filter_grad(P(geom), P(in_dims), P(xq), s_x, zp, P(out_dims), P(g),
+                                P(f_dims), c0, c1, P(grad_w))
+        assert grad_w.tobytes() == ordered_filter_grad(g, xq, -zp, s_x, c0, c1).tobytes()
+    # A channel group of the input gradient, the filter rows split between two copies.
+    j0, j1 = channel_range(rng, ci)
+    head_rows = int(rng.integers(0, co + 1))
+    head = wq.copy()
+    base = np.zeros_like(wq)
+    base[head_rows:] = wq[head_rows:]
+    head[head_rows:] = 0
+    grad_g = np.full((positions, j1 - j0), np.nan, np.float32)
+    lib.tt_pointwise_input_grad_channels(positions, co, P(g), P(base), P(head), head_rows, ci,
+                                         P(s_w), j0, j1, P(grad_g))
+    assert grad_g.tobytes() == ordered_input_grad(g, s_w, wq, j0, j1).tobytes()
+
+
+@pytest.mark.parametrize("shape", _PRODUCT_SHAPES)
+def test_fully_connected_grad_bit_exact(lib, shape):
+    bsz, cout, cin = shape
+    rng = np.random.default_rng(bsz * 7919 + cout * 31 + cin)
+    s_x, zp = random_quant(rng)
+    xq = rand_q(rng, (bsz, cin))
+    wq = rand_q(rng, (cout, cin))
+    s_w = f32(rng.uniform(0.001, 0.05, cout))
+    g = grad_with_zeros(rng, (bsz, cout))
+    grad_in = np.full((bsz, cin), np.nan, np.float32)
+    lib.tt_fc_input_grad(bsz, cout, P(g), P(wq), P(s_w), cin, P(grad_in))
+    assert grad_in.tobytes() == ordered_input_grad(g, s_w, wq).tobytes()
+    for r0, r1 in [(0, cout), channel_range(rng, cout)]:
+        grad_w = np.full((r1 - r0, cin), np.nan, np.float32)
+        lib.tt_fc_filter_grad(bsz, cin, P(xq), zp, s_x, cout, P(g), r0, r1, P(grad_w))
+        assert grad_w.tobytes() == ordered_filter_grad(g, xq, -zp, s_x, r0, r1).tobytes()
 
 
 def pool_case(rng):

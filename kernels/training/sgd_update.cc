@@ -1,8 +1,11 @@
 #include "kernels/training/sgd_update.h"
 
+#include <cmath>
 #include <limits>
 
-#include "kernels/training/float_math.h"
+#if defined(__ARM_FEATURE_SAT)
+#include <arm_acle.h>
+#endif
 
 namespace tflm_train {
 namespace {
@@ -12,81 +15,123 @@ namespace {
 constexpr float kInt8StepLimit = 1024.0f;
 constexpr float kInt32StepLimit = 8589934592.0f;  // 2^33
 
-// Step for element at grad index i, updating the momentum state first when present.
-inline float Step(const SgdParams& params, float factor, const float* grad, float* momentum,
-                  int32_t i) {
-  float g = grad[i];
-  if (momentum != nullptr) {
-    g = params.momentum * momentum[i] + g;
-    momentum[i] = g;
+// The rounding of RoundStep with the rounding mode fixed at compile time and an integer type I
+// wide enough for `limit` (int32_t for int8 weights: the update loop then needs no 64-bit
+// arithmetic).
+template <typename I, bool kStochastic>
+inline I RoundStepAs(float step, float limit, uint32_t* rng_state) {
+  float u = 0.0f;
+  if (kStochastic) u = static_cast<float>(XorShift32(rng_state) >> 8) * (1.0f / 16777216.0f);
+  // One test in the common case: NaN fails it too.
+  if (!(std::fabs(step) <= limit)) {
+    if (step != step) return 0;
+    step = step > 0.0f ? limit : -limit;
   }
-  return (params.learning_rate * factor) * g;
+  // step = t + frac with t = trunc(step) and frac = step - t exact (no bits below step's ulp
+  // are created), |frac| < 1 with the sign of step.
+  const I t = static_cast<I>(step);
+  const float frac = step - static_cast<float>(t);
+  I r = t;
+  if (!kStochastic) {
+    // Nearest, ties (|frac| == 0.5) away from zero.
+    if (frac >= 0.5f) ++r;
+    if (frac <= -0.5f) --r;
+    return r;
+  }
+  // floor(step + u) = t + floor(frac + u) exactly, frac + u in (-1, 2): +1 iff frac >= 1 - u
+  // (1 - u exact on the 2^-24 grid), -1 iff u < -frac. E[floor(step + u)] = step (to 2^-24).
+  if (frac >= 1.0f - u) ++r;
+  if (u < -frac) --r;
+  return r;
 }
 
-// values -= round(step), saturated to T's range; T is int8_t (weights) or int32_t (bias). The
-// difference is formed in int64 so it cannot wrap before the clamp. `limit` is T's step limit.
-template <typename T>
-void SgdUpdate(const SgdParams& params, const ChannelSlice& slice, const float* grad,
-               const float* channel_factor, float* momentum, uint32_t* rng_state, float limit,
-               T* values) {
-  const int64_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
-  const int32_t count = slice.c_end - slice.c_begin;
+// q clamped to [lo, hi] = T's range; one SSAT instruction for int8 where the core has it.
+template <typename T, typename I>
+inline I Saturate(I q, I lo, I hi) {
+#if defined(__ARM_FEATURE_SAT)
+  if constexpr (sizeof(T) == 1 && sizeof(I) == 4) return __ssat(q, 8);
+#endif
+  if (q > hi) q = hi;
+  if (q < lo) q = lo;
+  return q;
+}
+
+// values -= round(step), saturated to T's range; T is int8_t (weights, I = int32_t) or int32_t
+// (bias, I = int64_t, so the difference cannot wrap before the clamp). `limit` is T's step limit.
+// Per element: step = (lr * f[c]) * g, with g = mu * m + g stored back first when momentum.
+template <typename T, typename I, bool kStochastic, bool kMomentum>
+void SgdUpdateLoop(const SgdParams& params, const ChannelSlice& slice, const float* grad,
+                   const float* channel_factor, float* momentum, uint32_t* rng_state, float limit,
+                   T* values) {
+  const I lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  // Locals, not reads through params / slice: the int8 stores may alias anything.
+  const int32_t count = slice.c_end - slice.c_begin, inner = slice.inner;
+  const float lr = params.learning_rate, mu = params.momentum;
+  uint32_t rng = kStochastic ? *rng_state : 0;  // in a register for the loop
   for (int32_t o = 0; o < slice.outer; ++o) {
     for (int32_t j = 0; j < count; ++j) {
       const int32_t c = slice.c_begin + j;
-      const float factor = channel_factor[c];
-      T* v = values + (o * slice.channels + c) * slice.inner;
-      const int32_t g_base = (o * count + j) * slice.inner;
-      for (int32_t k = 0; k < slice.inner; ++k) {
-        const float step = Step(params, factor, grad, momentum, g_base + k);
-        const int64_t r = RoundStep(step, params.rounding, limit, rng_state);
-        int64_t q = static_cast<int64_t>(v[k]) - r;
-        if (q > hi) q = hi;
-        if (q < lo) q = lo;
-        v[k] = static_cast<T>(q);
+      const float lf = lr * channel_factor[c];
+      T* v = values + (o * slice.channels + c) * inner;
+      const int32_t g_base = (o * count + j) * inner;
+      const float* g = grad + g_base;
+      float* m = kMomentum ? momentum + g_base : nullptr;
+      for (int32_t k = 0; k < inner; ++k) {
+        float gk = g[k];
+        if (kMomentum) {
+          gk = mu * m[k] + gk;
+          m[k] = gk;
+        }
+        const I r = RoundStepAs<I, kStochastic>(lf * gk, limit, &rng);
+        v[k] = static_cast<T>(Saturate<T>(static_cast<I>(v[k]) - r, lo, hi));
       }
     }
+  }
+  if (kStochastic) *rng_state = rng;
+}
+
+template <typename T, typename I>
+void SgdUpdate(const SgdParams& params, const ChannelSlice& slice, const float* grad,
+               const float* channel_factor, float* momentum, uint32_t* rng_state, float limit,
+               T* values) {
+  const bool stochastic = params.rounding == RoundingMode::kStochastic;
+  if (momentum != nullptr) {
+    if (stochastic) {
+      SgdUpdateLoop<T, I, true, true>(params, slice, grad, channel_factor, momentum, rng_state,
+                                      limit, values);
+    } else {
+      SgdUpdateLoop<T, I, false, true>(params, slice, grad, channel_factor, momentum, rng_state,
+                                       limit, values);
+    }
+  } else if (stochastic) {
+    SgdUpdateLoop<T, I, true, false>(params, slice, grad, channel_factor, momentum, rng_state,
+                                     limit, values);
+  } else {
+    SgdUpdateLoop<T, I, false, false>(params, slice, grad, channel_factor, momentum, rng_state,
+                                      limit, values);
   }
 }
 
 }  // namespace
 
 int64_t RoundStep(float step, RoundingMode rounding, float limit, uint32_t* rng_state) {
-  float u = 0.0f;
-  if (rounding == RoundingMode::kStochastic) {
-    u = static_cast<float>(XorShift32(rng_state) >> 8) * (1.0f / 16777216.0f);
-  }
-  if (step != step) return 0;
-  if (step > limit) step = limit;
-  if (step < -limit) step = -limit;
-  // Work on |step|: a = i + fa with fa = a - Floor(a) exact (no bits below a's ulp are created).
-  const bool negative = step < 0.0f;
-  const float a = negative ? -step : step;
-  const float fl = Floor(a);
-  const float fa = a - fl;
-  const int64_t i = static_cast<int64_t>(fl);
-  if (rounding == RoundingMode::kNearest) {
-    const int64_t r = (fa >= 0.5f) ? i + 1 : i;  // ties (fa == 0.5) away from zero
-    return negative ? -r : r;
-  }
-  // floor(step + u) exactly. step >= 0: i + [fa + u >= 1] = i + [fa >= 1 - u], 1 - u exact on the
-  // 2^-24 grid. step < 0 (step = -(i + fa)): -(i + 1) + [u >= 1 - (1 - fa)] = -(i+1) + [u >= fa]
-  // for fa > 0, and exactly -i for fa == 0.
-  if (!negative) return (fa >= 1.0f - u) ? i + 1 : i;
-  if (fa == 0.0f) return -i;
-  return (u >= fa) ? -i : -(i + 1);
+  return rounding == RoundingMode::kStochastic
+             ? RoundStepAs<int64_t, true>(step, limit, rng_state)
+             : RoundStepAs<int64_t, false>(step, limit, rng_state);
 }
 
 void SgdUpdateInt8(const SgdParams& params, const ChannelSlice& slice, const float* grad,
                    const float* channel_factor, float* momentum, uint32_t* rng_state,
                    int8_t* weights) {
-  SgdUpdate(params, slice, grad, channel_factor, momentum, rng_state, kInt8StepLimit, weights);
+  SgdUpdate<int8_t, int32_t>(params, slice, grad, channel_factor, momentum, rng_state,
+                             kInt8StepLimit, weights);
 }
 
 void SgdUpdateInt32(const SgdParams& params, const ChannelSlice& slice, const float* grad,
                     const float* channel_factor, float* momentum, uint32_t* rng_state,
                     int32_t* bias) {
-  SgdUpdate(params, slice, grad, channel_factor, momentum, rng_state, kInt32StepLimit, bias);
+  SgdUpdate<int32_t, int64_t>(params, slice, grad, channel_factor, momentum, rng_state,
+                              kInt32StepLimit, bias);
 }
 
 }  // namespace tflm_train

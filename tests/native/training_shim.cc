@@ -130,6 +130,16 @@ void tt_fc_filter_grad(int32_t batches, int32_t input_depth, const int8_t* input
                            output_depth, grad_output, r_begin, r_end, grad_filter);
 }
 
+// The filter rows [0, head_rows) are read at `head`, the others at `base` (FilterRows).
+void tt_pointwise_input_grad_channels(int32_t positions, int32_t out_c, const float* grad_output,
+                                      const int8_t* base, const int8_t* head, int32_t head_rows,
+                                      int32_t row_size, const float* filter_scales,
+                                      int32_t ci_begin, int32_t ci_end, float* grad_input) {
+  PointwiseInputGradChannels(positions, out_c, grad_output,
+                             FilterRows{base, head, head_rows, row_size}, filter_scales, ci_begin,
+                             ci_end, grad_input);
+}
+
 void tt_average_pool_grad(const int32_t* geom, const int32_t* out_dims, const float* grad_output,
                           const int32_t* in_dims, float* grad_input) {
   AveragePoolGrad(MakePool(geom), D(out_dims), grad_output, D(in_dims), grad_input);
@@ -264,6 +274,19 @@ extern "C" void tt_determinism_digest(uint32_t* digest) {
     h1 = Fnv(h1, g_w, 6 * 3 * 3 * 6 * 4);
     BiasGrad(o.n * o.h * o.w, 12, g_out, 0, 12, g_w);
     h2 = Fnv(h2, g_w, 12 * 4);
+  }
+  {  // 1x1 stride 1 (the blocked product paths), with position / column / channel tails
+    const int32_t pointwise[6] = {1, 1, 0, 0, 1, 1};
+    const ConvParams q = MakeConv(9, pointwise);
+    const Dims in{2, 9, 9, 6}, f{12, 1, 1, 6}, o{2, 9, 9, 12};
+    FillFloat(&rng, g_out, FlatSize(o), 1.0f);
+    ConvInputGrad(q, o, g_out, f, g_wq, g_scales, in, g_in);
+    h0 = Fnv(h0, g_in, FlatSize(in) * 4);
+    PointwiseInputGradChannels(2 * 9 * 9, 12, g_out, FilterRows{g_wq, g_wq + 300, 5, 6}, g_scales,
+                               1, 6, g_in);
+    h0 = Fnv(h0, g_in, 2 * 9 * 9 * 5 * 4);
+    ConvFilterGrad(q, in, g_xq, 0.03f, o, g_out, f, 3, 9, g_w);
+    h1 = Fnv(h1, g_w, 6 * 6 * 4);
   }
   digest[0] = h0;
   digest[1] = h1;
