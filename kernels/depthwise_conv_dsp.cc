@@ -5,6 +5,7 @@
 #include "kernels/arm_simd.h"
 #include "kernels/conv_window.h"
 #include "kernels/quant_math.h"
+#include "kernels/requant_dsp.h"
 
 namespace tflm_train {
 
@@ -33,36 +34,6 @@ void InteriorSpan(int32_t pad, int32_t stride, int32_t k, int32_t dilation, int3
   *end = e;
 }
 
-
-// Requantisation constants of four channels, split once per channel group so the per-output
-// code does not re-derive them from the signed shift.
-struct GroupQuant {
-  int32_t multiplier[4];
-  int32_t left[4];
-  int32_t right[4];
-};
-
-// MultiplyByQuantizedMultiplierSmull with its shift already split; kRightOnly: left == 0 and
-// right >= 1 (multiplier below 1, the usual case), which drops the shift and the branch.
-template <bool kRightOnly>
-inline int32_t Requantize(int32_t acc, const GroupQuant& q, int k) {
-  using requant_detail::DoublingHighMulRoundHalfUp;
-  using requant_detail::ShiftRightRoundHalfUp;
-  if (kRightOnly) {
-    const int32_t s = DoublingHighMulRoundHalfUp(acc, q.multiplier[k]);
-    return ShiftRightRoundHalfUp(s + (s >> 31), q.right[k]);
-  }
-  const int32_t s = DoublingHighMulRoundHalfUp(ShiftLeftWrap(acc, q.left[k]), q.multiplier[k]);
-  if (q.right[k] == 0) return s;
-  return ShiftRightRoundHalfUp(s + (s >> 31), q.right[k]);
-}
-
-// Output zero point added with wrap-around (as OffsetAndClamp), saturated to int8: clamping
-// that to the activation range (which lies inside [-128, 127]) gives OffsetAndClamp's byte.
-inline int32_t OffsetSat8(int32_t v, int32_t output_offset) {
-  const uint32_t sum = static_cast<uint32_t>(v) + static_cast<uint32_t>(output_offset);
-  return __ssat(static_cast<int32_t>(sum), 8);
-}
 
 struct RowGeometry;
 template <bool kRightOnly>
