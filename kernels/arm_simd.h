@@ -45,6 +45,10 @@ inline int32_t OddBytes(uint32_t word) {
   return static_cast<int32_t>(r);
 }
 
+// Both 16-bit lanes doubled (SADD16; a plain shift would carry the low lane's sign bit into
+// the high lane). The lanes must not overflow (|lane| < 2^14).
+inline uint32_t DoubleLanes(uint32_t v) { return __sadd16(v, v); }
+
 // acc + a.lo * b.lo + a.hi * b.hi (SMLAD). Wraps modulo 2^32 like the scalar int32 sum.
 inline int32_t DualMac(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b, acc); }
 // acc + a.lo * b.lo (SMLABB) and acc + a.hi * b.hi (SMLATT).

@@ -6,6 +6,7 @@
 
 #include "kernels/arm_simd.h"
 #include "kernels/conv_window.h"
+#include "kernels/requant_dsp.h"
 
 namespace tflm_train {
 
@@ -16,6 +17,8 @@ constexpr int32_t kMaxWindowBytes = 64;
 // Widened filter words kept on the stack (1 KB); more output channels go in chunks, each
 // re-gathering the windows.
 constexpr int32_t kMaxWeightWords = 256;
+// Output channels per chunk: their doubled biases and DoubledQuant constants are on the stack.
+constexpr int32_t kMaxDoubledChunk = 16;
 
 // acc + sum_j (x[j].lo * w[j].lo + x[j].hi * w[j].hi) over `words` pairs of 16-bit lanes.
 // kWords: the count when known at compile time (fully unrolled), 0 = runtime.
@@ -43,6 +46,80 @@ inline int32_t DualMacRun(const uint32_t* x, const uint32_t* w, int32_t words, i
     acc = simd::DualMac(static_cast<int32_t>(x[j]), static_cast<int32_t>(w[j]), acc);
   }
   return acc;
+}
+
+// Four output channels' sums against one gathered window.
+struct Acc4 {
+  int32_t a0, a1, a2, a3;
+};
+
+// acc += window words x[kJ], x[kJ + 1] against the same words of four filter rows of kWords
+// words each (w the first row). One asm block per word pair with immediate offsets: LDRD
+// the window pair once, LDRD each row's pair, two SMLADs per channel (13 instructions for 16
+// products); GCC's own code reloads and recomputes addresses. No memory clobber: nothing it
+// reads is written while the channel loop runs.
+template <int32_t kWords, int32_t kJ = 0>
+__attribute__((always_inline)) inline void MacWordPairs4(const uint32_t* x, const uint32_t* w,
+                                                         Acc4& acc) {
+  uint32_t x0, x1, w0, w1;
+  __asm__(
+      "ldrd %[x0], %[x1], [%[x], %[xo]]\n\t"
+      "ldrd %[w0], %[w1], [%[w], %[o0]]\n\t"
+      "smlad %[a0], %[x0], %[w0], %[a0]\n\t"
+      "smlad %[a0], %[x1], %[w1], %[a0]\n\t"
+      "ldrd %[w0], %[w1], [%[w], %[o1]]\n\t"
+      "smlad %[a1], %[x0], %[w0], %[a1]\n\t"
+      "smlad %[a1], %[x1], %[w1], %[a1]\n\t"
+      "ldrd %[w0], %[w1], [%[w], %[o2]]\n\t"
+      "smlad %[a2], %[x0], %[w0], %[a2]\n\t"
+      "smlad %[a2], %[x1], %[w1], %[a2]\n\t"
+      "ldrd %[w0], %[w1], [%[w], %[o3]]\n\t"
+      "smlad %[a3], %[x0], %[w0], %[a3]\n\t"
+      "smlad %[a3], %[x1], %[w1], %[a3]"
+      : [x0] "=&r"(x0), [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1), [a0] "+r"(acc.a0),
+        [a1] "+r"(acc.a1), [a2] "+r"(acc.a2), [a3] "+r"(acc.a3)
+      : [x] "r"(x), [w] "r"(w), [xo] "i"(4 * kJ), [o0] "i"(4 * kJ),
+        [o1] "i"(4 * (kWords + kJ)), [o2] "i"(4 * (2 * kWords + kJ)),
+        [o3] "i"(4 * (3 * kWords + kJ)));
+  if constexpr (kJ + 2 < kWords) MacWordPairs4<kWords, kJ + 2>(x, w, acc);
+}
+
+// The same for a window size known only at run time (words even).
+inline void MacWordPairs4(const uint32_t* x, const uint32_t* w, int32_t words, Acc4& acc) {
+  const uint32_t* w1 = w + words;
+  const uint32_t* w2 = w1 + words;
+  const uint32_t* w3 = w2 + words;
+  for (int32_t j = 0; j < words; ++j) {
+    const int32_t xj = static_cast<int32_t>(x[j]);
+    acc.a0 = simd::DualMac(xj, static_cast<int32_t>(w[j]), acc.a0);
+    acc.a1 = simd::DualMac(xj, static_cast<int32_t>(w1[j]), acc.a1);
+    acc.a2 = simd::DualMac(xj, static_cast<int32_t>(w2[j]), acc.a2);
+    acc.a3 = simd::DualMac(xj, static_cast<int32_t>(w3[j]), acc.a3);
+  }
+}
+
+// `channels` (a multiple of 4) output channels of one position from the gathered window x,
+// their filter rows widened AND doubled (w), doubled biases and RequantizeDoubled constants;
+// four output bytes per store. kWords: window words, 0 = run time.
+template <int32_t kWords>
+__attribute__((noinline)) void DoubledChannels(const uint32_t* x, const uint32_t* w,
+                                               int32_t words, const int32_t* bias2,
+                                               const DoubledQuant* q, int32_t channels,
+                                               uint32_t act_lo, uint32_t act_hi,
+                                               int8_t* out_px) {
+  for (int32_t oc = 0; oc < channels; oc += 4) {
+    Acc4 acc{bias2[oc], bias2[oc + 1], bias2[oc + 2], bias2[oc + 3]};
+    if constexpr (kWords > 0) {
+      MacWordPairs4<kWords>(x, w, acc);
+    } else {
+      MacWordPairs4(x, w, words, acc);
+    }
+    w += 4 * words;
+    const uint32_t packed = simd::PackBytes(
+        RequantizeDoubled(acc.a0, q[oc]), RequantizeDoubled(acc.a1, q[oc + 1]),
+        RequantizeDoubled(acc.a2, q[oc + 2]), RequantizeDoubled(acc.a3, q[oc + 3]));
+    simd::Store4(out_px + oc, simd::ClampBytes(packed, act_lo, act_hi));
+  }
 }
 
 struct Gather {
@@ -80,6 +157,26 @@ inline void GatherWindow(const Gather& g, const int8_t* x, uint32_t xo, uint32_t
   }
   for (; i < 4 * g.groups4; ++i) bytes[i] = 0;
   for (int32_t k = 0; k < g.groups4; ++k) {
+    const uint32_t v = simd::Load4(bytes + 4 * k);
+    out[2 * k] = static_cast<uint32_t>(simd::EvenBytesPlus(xo, v));
+    out[2 * k + 1] = static_cast<uint32_t>(simd::OddBytesPlus(xo, v));
+  }
+}
+
+// GatherWindow for 3 rows of 9 adjacent bytes (3x3 over RGB without dilation, the stem),
+// straight-line: two word and one byte copy per row, seven widened groups.
+inline void GatherWindow3x9(const int8_t* x, int32_t row_step, uint32_t xo, uint32_t* out) {
+  alignas(4) int8_t bytes[28];
+#pragma GCC unroll 3
+  for (int32_t ky = 0; ky < 3; ++ky) {
+    const int8_t* p = x + ky * row_step;
+    simd::Store4(bytes + 9 * ky, simd::Load4(p));
+    simd::Store4(bytes + 9 * ky + 4, simd::Load4(p + 4));
+    bytes[9 * ky + 8] = p[8];
+  }
+  bytes[27] = 0;
+#pragma GCC unroll 7
+  for (int32_t k = 0; k < 7; ++k) {
     const uint32_t v = simd::Load4(bytes + 4 * k);
     out[2 * k] = static_cast<uint32_t>(simd::EvenBytesPlus(xo, v));
     out[2 * k + 1] = static_cast<uint32_t>(simd::OddBytesPlus(xo, v));
@@ -138,7 +235,10 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
   g.row_step = params.dilation.h * in_w * in_c;
   g.groups4 = (window + 3) / 4;
   const int32_t words = 2 * g.groups4;
-  const int32_t chunk = kMaxWeightWords / words;  // >= 8: words <= 32
+  // Multiples of 4 channels (four output bytes per store on the doubled path), at most
+  // kMaxDoubledChunk (the doubled path's per-channel constants live on the stack).
+  int32_t chunk = (kMaxWeightWords / words) & ~3;  // >= 8: words <= 32
+  if (chunk > kMaxDoubledChunk) chunk = kMaxDoubledChunk;
   const uint32_t xo = simd::Splat16(params.input_offset);
   const int32_t output_offset = params.output_offset;
   const ActivationRange activation = params.activation;
@@ -146,12 +246,25 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
   const int32_t* const multiplier = quant.multiplier;
   const int32_t* const shift = quant.shift;
   const int32_t span_h = (kh - 1) * params.dilation.h, span_w = (kw - 1) * params.dilation.w;
+  const bool rows_of_9 = kh == 3 && kw * in_c == 9 && g.tap_step == in_c;
 
   uint32_t w[kMaxWeightWords];
   uint32_t x[kMaxWindowBytes / 2];
   for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
     const int32_t c1 = c0 + chunk < out_c ? c0 + chunk : out_c;
-    // The chunk's filter rows widened once, in GatherWindow's layout.
+    // Doubled (requant_dsp.h) when every channel of the chunk allows it: |bias| < 2^29 keeps
+    // |acc| < 2^30 (at most 64 window bytes of |w * (x + input_offset)| <= 128 * 255).
+    int32_t bias2[kMaxDoubledChunk];
+    DoubledQuant dq[kMaxDoubledChunk];
+    bool doubled = true;
+    for (int32_t oc = c0; oc < c1 && doubled; ++oc) {
+      const int32_t b = bias != nullptr ? bias[oc] : 0;
+      doubled = b > -(int32_t{1} << 29) && b < (int32_t{1} << 29) &&
+                PrepareDoubledQuant(multiplier[oc], shift[oc], output_offset, &dq[oc - c0]);
+      bias2[oc - c0] = 2 * b;
+    }
+    // The chunk's filter rows widened once, in GatherWindow's layout (doubled lanes stay in
+    // [-256, 254]).
     for (int32_t oc = c0; oc < c1; ++oc) {
       alignas(4) int8_t bytes[kMaxWindowBytes];
       const int8_t* f = filter.row(oc);
@@ -161,10 +274,13 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
       uint32_t* wo = w + (oc - c0) * words;
       for (int32_t k = 0; k < g.groups4; ++k) {
         const uint32_t v = simd::Load4(bytes + 4 * k);
-        wo[2 * k] = static_cast<uint32_t>(simd::EvenBytes(v));
-        wo[2 * k + 1] = static_cast<uint32_t>(simd::OddBytes(v));
+        const uint32_t even = static_cast<uint32_t>(simd::EvenBytes(v));
+        const uint32_t odd = static_cast<uint32_t>(simd::OddBytes(v));
+        wo[2 * k] = doubled ? simd::DoubleLanes(even) : even;
+        wo[2 * k + 1] = doubled ? simd::DoubleLanes(odd) : odd;
       }
     }
+    const int32_t c4 = c0 + ((c1 - c0) & ~3);  // doubled: [c0, c4) four at a time
     for (int32_t b = 0; b < output_dims.n; ++b) {
       const int8_t* in_batch = input + b * in_h * in_w * in_c;
       for (int32_t oy = 0; oy < out_h; ++oy) {
@@ -173,12 +289,34 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
         for (int32_t ox = 0; ox < out_w; ++ox) {
           const int32_t in_x0 = ox * params.stride.w - params.padding.w;
           if (rows_inside && in_x0 >= 0 && in_x0 + span_w < in_w) {
-            GatherWindow(g, in_batch + (in_y0 * in_w + in_x0) * in_c, xo, x);
+            if (rows_of_9) {
+              GatherWindow3x9(in_batch + (in_y0 * in_w + in_x0) * in_c, g.row_step, xo, x);
+            } else {
+              GatherWindow(g, in_batch + (in_y0 * in_w + in_x0) * in_c, xo, x);
+            }
           } else {
             GatherWindowChecked(g, in_batch, in_y0, in_x0, in_h, in_w, params.dilation.h,
                                 params.dilation.w, static_cast<int8_t>(zero_point), xo, x);
           }
           int8_t* out_px = output + ((b * out_h + oy) * out_w + ox) * out_c;
+          if (doubled) {
+            const uint32_t act_lo = simd::Splat8(activation.min);
+            const uint32_t act_hi = simd::Splat8(activation.max);
+            // 3x3 over 3 channels (27 bytes, 14 words): the MobileNet / MCUNet stem.
+            if (words == 14) {
+              DoubledChannels<14>(x, w, words, bias2, dq, c4 - c0, act_lo, act_hi,
+                                  out_px + c0);
+            } else {
+              DoubledChannels<0>(x, w, words, bias2, dq, c4 - c0, act_lo, act_hi,
+                                 out_px + c0);
+            }
+            for (int32_t oc = c4; oc < c1; ++oc) {
+              const int32_t acc = DualMacRun<0>(x, w + (oc - c0) * words, words, bias2[oc - c0]);
+              out_px[oc] = static_cast<int8_t>(ClampToRange(
+                  RequantizeDoubled(acc, dq[oc - c0]), activation.min, activation.max));
+            }
+            continue;
+          }
           auto channels = [&](auto words_const) {
             constexpr int32_t kWords = decltype(words_const)::value;
             const uint32_t* wp = w;

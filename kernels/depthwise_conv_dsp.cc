@@ -5,6 +5,7 @@
 #include "kernels/arm_simd.h"
 #include "kernels/conv_window.h"
 #include "kernels/quant_math.h"
+#include "kernels/requant_dsp.h"
 
 namespace tflm_train {
 
@@ -13,6 +14,14 @@ namespace {
 // Taps of the largest window handled (8 x 8 covers the 3x3 / 5x5 / 7x7 of the zoo); its widened
 // filter words take 2 * 4 * kMaxTaps bytes of stack.
 constexpr int32_t kMaxTaps = 64;
+// Words (one pixel of four channels each) of the padded copy border positions run on: 512
+// bytes of stack; a 3x3 row copy then holds 40 positions, a 7x7 one 12.
+constexpr int32_t kPatchWords = 128;
+
+// Rows of at most kShortRow outputs with edges on both sides go whole through a patch;
+// interior spans shorter than kMinDirectRun too.
+constexpr int32_t kShortRow = 24;
+constexpr int32_t kMinDirectRun = 2;
 
 // Output positions [y_begin, y_end) x [x_begin, x_end) whose windows lie wholly inside the
 // input (no bounds checks needed).
@@ -33,258 +42,286 @@ void InteriorSpan(int32_t pad, int32_t stride, int32_t k, int32_t dilation, int3
   *end = e;
 }
 
-
-// Requantisation constants of four channels, split once per channel group so the per-output
-// code does not re-derive them from the signed shift.
-struct GroupQuant {
-  int32_t multiplier[4];
-  int32_t left[4];
-  int32_t right[4];
+// One channel group's filter and output constants, prepared once per call.
+// kDoubled groups (every channel eligible for RequantizeDoubled) hold doubled weights and
+// bases, so their sums arrive doubled; the others the plain ones for Requantize<false>.
+struct Group {
+  uint32_t w[2 * kMaxTaps];  // widened filter words: even / odd channel bytes, tap by tap
+  int32_t base[4];           // bias + input_offset * (sum of the channel's taps)
+  DoubledQuant doubled[4];
+  GroupQuant quant;
 };
 
-// MultiplyByQuantizedMultiplierSmull with its shift already split; kRightOnly: left == 0 and
-// right >= 1 (multiplier below 1, the usual case), which drops the shift and the branch.
-template <bool kRightOnly>
-inline int32_t Requantize(int32_t acc, const GroupQuant& q, int k) {
-  using requant_detail::DoublingHighMulRoundHalfUp;
-  using requant_detail::ShiftRightRoundHalfUp;
-  if (kRightOnly) {
-    const int32_t s = DoublingHighMulRoundHalfUp(acc, q.multiplier[k]);
-    return ShiftRightRoundHalfUp(s + (s >> 31), q.right[k]);
-  }
-  const int32_t s = DoublingHighMulRoundHalfUp(ShiftLeftWrap(acc, q.left[k]), q.multiplier[k]);
-  if (q.right[k] == 0) return s;
-  return ShiftRightRoundHalfUp(s + (s >> 31), q.right[k]);
-}
-
-// Output zero point added with wrap-around (as OffsetAndClamp), saturated to int8: clamping
-// that to the activation range (which lies inside [-128, 127]) gives OffsetAndClamp's byte.
-inline int32_t OffsetSat8(int32_t v, int32_t output_offset) {
-  const uint32_t sum = static_cast<uint32_t>(v) + static_cast<uint32_t>(output_offset);
-  return __ssat(static_cast<int32_t>(sum), 8);
-}
-
-struct RowGeometry;
-template <bool kRightOnly>
-inline void RequantizeStore4(const RowGeometry& geo, const GroupQuant& q, int32_t a0, int32_t a1,
-                             int32_t a2, int32_t a3, int8_t* out);
-
-struct RowGeometry {
-  int32_t kh;            // window rows
-  int32_t kw;            // window columns (used when KW == 0)
-  int32_t x_tap;         // input bytes between horizontal taps: dilation.w * in_c
-  int32_t x_row;         // input bytes between window rows: dilation.h * in_w * in_c
-  int32_t x_step;        // input bytes between output positions: stride.w * in_c
-  int32_t count;         // output positions in the row span
-  int32_t out_c;         // output bytes between output positions
-  int32_t filter_tap;    // filter bytes between taps (the channel count)
+// Where a run of output positions reads: the window of the run's first position starts at x
+// (its top-left tap, channel oc); taps x_tap, window rows x_row, positions x_step bytes apart.
+struct RunGeometry {
+  int32_t x_tap;
+  int32_t x_row;
+  int32_t x_step;
+  int32_t out_step;  // output bytes between positions (the channel count)
+  int32_t kh, kw;
   int32_t output_offset;
   uint32_t act_lo, act_hi;  // activation bounds, Splat8
 };
 
 // The four channels' output bytes of one position, stored as one word.
-template <bool kRightOnly>
-inline void RequantizeStore4(const RowGeometry& geo, const GroupQuant& q, int32_t a0, int32_t a1,
+template <bool kDoubled>
+inline void RequantizeStore4(const RunGeometry& geo, const Group& g, int32_t a0, int32_t a1,
                              int32_t a2, int32_t a3, int8_t* out) {
-  const int32_t oo = geo.output_offset;
-  const uint32_t packed = simd::PackBytes(OffsetSat8(Requantize<kRightOnly>(a0, q, 0), oo),
-                                          OffsetSat8(Requantize<kRightOnly>(a1, q, 1), oo),
-                                          OffsetSat8(Requantize<kRightOnly>(a2, q, 2), oo),
-                                          OffsetSat8(Requantize<kRightOnly>(a3, q, 3), oo));
+  uint32_t packed;
+  if (kDoubled) {
+    packed = simd::PackBytes(RequantizeDoubled(a0, g.doubled[0]),
+                             RequantizeDoubled(a1, g.doubled[1]),
+                             RequantizeDoubled(a2, g.doubled[2]),
+                             RequantizeDoubled(a3, g.doubled[3]));
+  } else {
+    const int32_t oo = geo.output_offset;
+    packed = simd::PackBytes(OffsetSat8(Requantize<false>(a0, g.quant, 0), oo),
+                             OffsetSat8(Requantize<false>(a1, g.quant, 1), oo),
+                             OffsetSat8(Requantize<false>(a2, g.quant, 2), oo),
+                             OffsetSat8(Requantize<false>(a3, g.quant, 3), oo));
+  }
   simd::Store4(out, simd::ClampBytes(packed, geo.act_lo, geo.act_hi));
 }
 
-// One output row's interior span for four channels: x / out at the first position's
-// channel oc. w: the window's filter words for these channels, widened (even / odd bytes
-// alternate, tap by tap); base: bias + input_offset * (sum of the channel's taps), so the
-// inputs need no offset add: every tap of an interior window is in bounds, and the sum is the
-// reference's exact int32 sum regrouped. K: square window size, 0 = runtime (geo.kh x geo.kw).
-// Not inlined: its unrolled loop then gets the whole register file, whatever the caller does.
-template <int K, bool kRightOnly>
-__attribute__((noinline)) void InteriorRow(const RowGeometry& geo, const uint32_t* w,
-                                           const int32_t* base,
-                 const GroupQuant& q, const int8_t* x, int8_t* out) {
-  const int32_t kh = K > 0 ? K : geo.kh;
-  const int32_t kw = K > 0 ? K : geo.kw;
-  const int32_t x_tap = geo.x_tap, x_row = geo.x_row;
-  for (int32_t n = geo.count; n > 0; --n) {
-    int32_t a0 = base[0], a1 = base[1], a2 = base[2], a3 = base[3];
-    const uint32_t* wp = w;
-    const int8_t* xr = x;
-    // Constant trip counts for K > 0: fully unrolled (GCC -O2 does not peel them by itself),
-    // which leaves 9 instructions per tap for 4 channels.
-#pragma GCC unroll 7
-    for (int32_t r = 0; r < kh; ++r) {
-      const int8_t* xp = xr;
-#pragma GCC unroll 7
-      for (int32_t t = 0; t < kw; ++t) {
-        const uint32_t xv = simd::Load4(xp);
-        const int32_t x_even = simd::EvenBytes(xv);  // channels 0, 2
-        const int32_t x_odd = simd::OddBytes(xv);    // channels 1, 3
-        const int32_t w_even = static_cast<int32_t>(wp[0]);
-        const int32_t w_odd = static_cast<int32_t>(wp[1]);
-        a0 = simd::MacLow(x_even, w_even, a0);
-        a2 = simd::MacHigh(x_even, w_even, a2);
-        a1 = simd::MacLow(x_odd, w_odd, a1);
-        a3 = simd::MacHigh(x_odd, w_odd, a3);
-        wp += 2;
-        xp += x_tap;
-      }
-      xr += x_row;
-    }
-    RequantizeStore4<kRightOnly>(geo, q, a0, a1, a2, a3, out);
-    x += geo.x_step;
-    out += geo.out_c;
-  }
-}
+// Accumulators of one position's four channels.
+struct Acc4 {
+  int32_t a0, a1, a2, a3;
+};
 
-template <bool kRightOnly>
-void InteriorRowDispatch(const RowGeometry& geo, const uint32_t* w, const int32_t* base,
-                         const GroupQuant& q, const int8_t* x, int8_t* out) {
-  const int32_t k = geo.kh == geo.kw ? geo.kw : 0;
-  if (k == 3) {
-    InteriorRow<3, kRightOnly>(geo, w, base, q, x, out);
-  } else if (k == 5) {
-    InteriorRow<5, kRightOnly>(geo, w, base, q, x, out);
-  } else if (k == 7) {
-    InteriorRow<7, kRightOnly>(geo, w, base, q, x, out);
+// acc += one tap: the four channels' input word at p + kMode * x_tap (kMode 0, 1 or 2: an
+// addressing mode of the load, so no pointer arithmetic per tap) times the widened filter
+// words w[kWord] (channels 0, 2) and w[kWord + 1] (channels 1, 3), kWord an immediate offset
+// (a register per tap would be hoisted out of the loop and spilled). Written out so the unrolled window
+// keeps its accumulators and pointers in registers: eight instructions per tap, where GCC's
+// own scheduling of the same code spilled and reloaded pointers. No memory clobber (it would
+// force the accumulators through the stack): the input and filter words it reads are not
+// written while a WindowRun (a separate, non-inlined function) runs.
+template <int kMode, int kWord>
+__attribute__((always_inline)) inline void MacTap(const int8_t* p, int32_t x_tap, const uint32_t* w, Acc4& acc) {
+  uint32_t x, t, w0, w1;
+  static_assert(kMode >= 0 && kMode <= 2, "tap addressing mode");
+#define TFLM_TRAIN_DW_TAP_BODY                          \
+  "ldrd %[w0], %[w1], [%[w], %[off]]\n\t"               \
+  "sxtb16 %[t], %[x]\n\t"                               \
+  "smlabb %[a0], %[t], %[w0], %[a0]\n\t"                \
+  "smlatt %[a2], %[t], %[w0], %[a2]\n\t"                \
+  "sxtb16 %[t], %[x], ror #8\n\t"                       \
+  "smlabb %[a1], %[t], %[w1], %[a1]\n\t"                \
+  "smlatt %[a3], %[t], %[w1], %[a3]"
+#define TFLM_TRAIN_DW_TAP_OPERANDS                                                        \
+  : [x] "=&r"(x), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1), [a0] "+r"(acc.a0),        \
+    [a1] "+r"(acc.a1), [a2] "+r"(acc.a2), [a3] "+r"(acc.a3)                               \
+  : [p] "r"(p), [xt] "r"(x_tap), [w] "r"(w), [off] "i"(4 * kWord)
+  if (kMode == 0) {
+    __asm__("ldr %[x], [%[p]]\n\t" TFLM_TRAIN_DW_TAP_BODY TFLM_TRAIN_DW_TAP_OPERANDS);
+  } else if (kMode == 1) {
+    __asm__("ldr %[x], [%[p], %[xt]]\n\t" TFLM_TRAIN_DW_TAP_BODY TFLM_TRAIN_DW_TAP_OPERANDS);
   } else {
-    InteriorRow<0, kRightOnly>(geo, w, base, q, x, out);
+    __asm__("ldr %[x], [%[p], %[xt], lsl #1]\n\t" TFLM_TRAIN_DW_TAP_BODY
+                TFLM_TRAIN_DW_TAP_OPERANDS);
   }
+#undef TFLM_TRAIN_DW_TAP_BODY
+#undef TFLM_TRAIN_DW_TAP_OPERANDS
 }
 
-// One position whose window is cut by the input's edge (or padding): only its in-bounds taps,
-// found as the reference does (FilterTaps), with the input offset added per tap because the
-// folded base covers whole windows only. in_batch at channel oc; bias4: the channels' biases.
-template <bool kRightOnly>
-void BorderPosition(const RowGeometry& geo, const DepthwiseParams& params, const Dims& in_dims,
-                    int32_t kw, const uint32_t* w, const int32_t* bias4, const GroupQuant& q,
-                    const int8_t* in_batch, int32_t in_y0, int32_t in_x0, int8_t* out) {
-  const Span ty = FilterTaps(in_y0, params.dilation.h, geo.kh, in_dims.h);
-  const Span tx = FilterTaps(in_x0, params.dilation.w, kw, in_dims.w);
-  int32_t a0 = bias4[0], a1 = bias4[1], a2 = bias4[2], a3 = bias4[3];
-  const uint32_t xo = simd::Splat16(params.input_offset);
-  const int32_t taps = tx.end - tx.begin;
-  if (taps > 0) {
-    const int8_t* xr = in_batch + ((in_y0 + ty.begin * params.dilation.h) * in_dims.w + in_x0 +
-                                   tx.begin * params.dilation.w) * in_dims.c;
-    const uint32_t* wr = w + 2 * (ty.begin * kw + tx.begin);
-    for (int32_t r = ty.begin; r < ty.end; ++r) {
-      const int8_t* xp = xr;
-      const uint32_t* wp = wr;
-      for (int32_t t = 0; t < taps; ++t) {
-        const uint32_t xv = simd::Load4(xp);
-        const int32_t x_even = simd::EvenBytesPlus(xo, xv);
-        const int32_t x_odd = simd::OddBytesPlus(xo, xv);
-        a0 = simd::MacLow(x_even, static_cast<int32_t>(wp[0]), a0);
-        a2 = simd::MacHigh(x_even, static_cast<int32_t>(wp[0]), a2);
-        a1 = simd::MacLow(x_odd, static_cast<int32_t>(wp[1]), a1);
-        a3 = simd::MacHigh(x_odd, static_cast<int32_t>(wp[1]), a3);
+// One window row of K taps at p, p + x_tap, ...: groups of three taps share a base pointer.
+// kWord: the row's first filter word.
+template <int K, int kWord, int kTap = 0>
+__attribute__((always_inline)) inline void MacRow(const int8_t* p, int32_t x_tap, const uint32_t* w, Acc4& acc) {
+  MacTap<0, kWord + 2 * kTap>(p, x_tap, w, acc);
+  if (kTap + 1 < K) MacTap<1, kWord + 2 * kTap + 2>(p, x_tap, w, acc);
+  if (kTap + 2 < K) MacTap<2, kWord + 2 * kTap + 4>(p, x_tap, w, acc);
+  if constexpr (kTap + 3 < K) MacRow<K, kWord, kTap + 3>(p + 3 * x_tap, x_tap, w, acc);
+}
+
+// Rows kRow.. of a K x K window whose first row starts at p.
+template <int K, int kRow = 0>
+__attribute__((always_inline)) inline void MacRows(const int8_t* p, int32_t x_tap,
+                                                   int32_t x_row, const uint32_t* w, Acc4& acc) {
+  MacRow<K, 2 * K * kRow>(p, x_tap, w, acc);
+  if constexpr (kRow + 1 < K) MacRows<K, kRow + 1>(p + x_row, x_tap, x_row, w, acc);
+}
+
+// The four channels' sums of the window at x (K as for WindowRun).
+template <int K>
+__attribute__((always_inline)) inline Acc4 WindowSum(const RunGeometry& geo, const Group& g,
+                                                  const int8_t* x) {
+  Acc4 acc{g.base[0], g.base[1], g.base[2], g.base[3]};
+  if constexpr (K > 0) {
+    MacRows<K>(x, geo.x_tap, geo.x_row, g.w, acc);
+  } else {
+    const uint32_t* wp = g.w;
+    for (int32_t r = 0; r < geo.kh; ++r) {
+      const int8_t* xp = x;
+      for (int32_t t = 0; t < geo.kw; ++t) {
+        MacTap<0, 0>(xp, geo.x_tap, wp, acc);
         wp += 2;
         xp += geo.x_tap;
       }
-      xr += geo.x_row;
-      wr += 2 * kw;
+      x += geo.x_row;
     }
   }
-  RequantizeStore4<kRightOnly>(geo, q, a0, a1, a2, a3, out);
+  return acc;
 }
 
-// A border column (output x whose window is cut by the left or right edge) as a whole window
-// shifted by `shift` taps to lie inside the input: its tap kx reads the input of the original
-// tap kx + shift, so the original in-bounds taps [begin, end) keep their weights and the others
-// get weight 0. False when no such window fits (input narrower than the window).
-struct ColumnShift {
-  int32_t begin, end, shift, x;  // x: input x of the shifted window's first tap
+// `count` output positions for four channels whose every tap is in bounds (inside the input,
+// or inside a padded copy of it). The group's base already holds input_offset * (sum of
+// taps), so the inputs need no offset add: every tap is read, and the sum is the reference's
+// exact int32 sum regrouped (a padded tap holds the zero point: w * zp + w * input_offset = 0,
+// as the reference's skipped tap). K: square window size, 0 = runtime (geo.kh x geo.kw).
+// Not inlined: its unrolled loop then gets the whole register file, whatever the caller does.
+template <int K, bool kDoubled>
+__attribute__((noinline)) void WindowRun(const RunGeometry& geo, const Group& g,
+                                         const int8_t* x, int8_t* out, int32_t count) {
+  const int8_t* const x_end = x + count * geo.x_step;
+  for (; x != x_end; x += geo.x_step) {
+    const Acc4 acc = WindowSum<K>(geo, g, x);
+    RequantizeStore4<kDoubled>(geo, g, acc.a0, acc.a1, acc.a2, acc.a3, out);
+    out += geo.out_step;
+  }
+}
+
+template <bool kDoubled>
+void WindowRunDispatch(const RunGeometry& geo, const Group& g, const int8_t* x, int8_t* out,
+                       int32_t count) {
+  const int32_t k = geo.kh == geo.kw ? geo.kw : 0;
+  if (k == 3) {
+    WindowRun<3, kDoubled>(geo, g, x, out, count);
+  } else if (k == 5) {
+    WindowRun<5, kDoubled>(geo, g, x, out, count);
+  } else if (k == 7) {
+    WindowRun<7, kDoubled>(geo, g, x, out, count);
+  } else {
+    WindowRun<0, kDoubled>(geo, g, x, out, count);
+  }
+}
+
+// The call's shape, shared by every channel group.
+struct Shape {
+  const DepthwiseParams* params;
+  Dims in;
+  int32_t out_w;
+  int32_t span_w;  // input columns one window covers: (kw - 1) * dilation.w + 1
+  int32_t patch_positions;  // output positions one patch holds
+  uint32_t zero_point4;     // the input zero point in all four bytes
 };
 
-inline bool ShiftColumn(int32_t in_x0, int32_t dilation, int32_t kw, int32_t in_w,
-                        ColumnShift* c) {
-  const Span t = FilterTaps(in_x0, dilation, kw, in_w);
-  if (t.begin == t.end) return false;
-  c->begin = t.begin;
-  c->end = t.end;
-  c->shift = in_x0 < 0 ? t.begin : t.end - kw;
-  c->x = in_x0 + c->shift * dilation;
-  return c->x >= 0 && c->x + (kw - 1) * dilation < in_w;
+// Output positions [ox, ox + count) of one output row whose windows (top-left input y0) may
+// cross the input's edge: the rows they read are copied, four channels per word, into a
+// patch padded with the input zero point, and run through WindowRun like interior positions.
+// in_batch at channel oc.
+template <bool kDoubled>
+void PaddedRun(const Shape& s, const RunGeometry& geo, const Group& g, const int8_t* in_batch,
+               int32_t y0, int32_t ox, int32_t count, int8_t* out) {
+  const DepthwiseParams& p = *s.params;
+  uint32_t patch[kPatchWords];
+  while (count > 0) {
+    const int32_t n = count < s.patch_positions ? count : s.patch_positions;
+    const int32_t x0 = ox * p.stride.w - p.padding.w;
+    const int32_t width = (n - 1) * p.stride.w + s.span_w;
+    // Patch columns [c_begin, c_end) lie inside the input.
+    const int32_t c_begin = x0 < 0 ? (-x0 < width ? -x0 : width) : 0;
+    int32_t c_end = s.in.w - x0 < width ? s.in.w - x0 : width;
+    if (c_end < c_begin) c_end = c_begin;
+    uint32_t* row = patch;
+    for (int32_t r = 0; r < geo.kh; ++r, row += width) {
+      const int32_t y = y0 + r * p.dilation.h;
+      if (y < 0 || y >= s.in.h) {
+        for (int32_t c = 0; c < width; ++c) row[c] = s.zero_point4;
+        continue;
+      }
+      for (int32_t c = 0; c < c_begin; ++c) row[c] = s.zero_point4;
+      const int8_t* src = in_batch + (y * s.in.w + x0 + c_begin) * s.in.c;
+      const int32_t in_c = s.in.c;
+      int32_t c = c_begin;
+      for (; c + 4 <= c_end; c += 4, src += 4 * in_c) {
+        row[c] = simd::Load4(src);
+        row[c + 1] = simd::Load4(src + in_c);
+        row[c + 2] = simd::Load4(src + 2 * in_c);
+        row[c + 3] = simd::Load4(src + 3 * in_c);
+      }
+      for (; c < c_end; ++c, src += in_c) row[c] = simd::Load4(src);
+      for (int32_t c = c_end; c < width; ++c) row[c] = s.zero_point4;
+    }
+    RunGeometry pg = geo;
+    pg.x_tap = 4 * p.dilation.w;
+    pg.x_row = 4 * width;
+    pg.x_step = 4 * p.stride.w;
+    WindowRunDispatch<kDoubled>(pg, g, reinterpret_cast<const int8_t*>(patch), out, n);
+    out += n * geo.out_step;
+    ox += n;
+    count -= n;
+  }
 }
 
-// Every output position of one batch for four channels: interior spans through InteriorRow,
-// border columns of the interior rows through InteriorRow down the column with shifted
-// weights, the rest through BorderPosition. f: the group's first filter byte (tap 0).
-template <bool kRightOnly>
-void ChannelGroup(const RowGeometry& geo, const DepthwiseParams& params, const Dims& in_dims,
-                  const Dims& out_dims, const InteriorRect& r, int32_t kw, const uint32_t* w,
-                  const int32_t* base, const int32_t* bias4, const GroupQuant& q,
-                  const int8_t* f, const int8_t* in_batch, int8_t* out_batch) {
-  const int32_t out_c = geo.out_c;
-  const int32_t kh = geo.kh;
-  const int32_t rows = r.y_end - r.y_begin;
-  // The shifted weights cost about as much as a few border positions: only for longer columns
-  // (not for the one-row calls of a row-streamed chain).
-  const bool by_column = rows >= 4;
-  if (by_column) {
-    // Down a column: one position per interior row.
-    RowGeometry col = geo;
-    col.count = rows;
-    col.x_step = params.stride.h * in_dims.w * in_dims.c;
-    col.out_c = out_dims.w * out_c;
-    const int32_t in_y0 = r.y_begin * params.stride.h - params.padding.h;
-    for (int32_t ox = 0; ox < out_dims.w; ++ox) {
-      if (ox == r.x_begin && r.x_begin < r.x_end) {
-        ox = r.x_end - 1;
-        continue;
-      }
-      ColumnShift c;
-      if (!ShiftColumn(ox * params.stride.w - params.padding.w, params.dilation.w, kw,
-                       in_dims.w, &c)) {
-        continue;
-      }
-      uint32_t ws[2 * kMaxTaps];
-      int32_t base_s[4] = {bias4[0], bias4[1], bias4[2], bias4[3]};
-      for (int32_t ky = 0; ky < kh; ++ky) {
-        for (int32_t kx = 0; kx < kw; ++kx) {
-          const int32_t t = ky * kw + kx, src = kx + c.shift;
-          const bool kept = src >= c.begin && src < c.end;
-          ws[2 * t] = kept ? w[2 * (ky * kw + src)] : 0;
-          ws[2 * t + 1] = kept ? w[2 * (ky * kw + src) + 1] : 0;
-          if (kept) {
-            const int8_t* fs = f + (ky * kw + src) * geo.filter_tap;
-            // Wrapping adds, as for the whole-window base.
-            for (int k = 0; k < 4; ++k) {
-              base_s[k] = static_cast<int32_t>(static_cast<uint32_t>(base_s[k]) +
-                                               static_cast<uint32_t>(params.input_offset * fs[k]));
-            }
-          }
-        }
-      }
-      InteriorRowDispatch<kRightOnly>(col, ws, base_s, q,
-                                      in_batch + (in_y0 * in_dims.w + c.x) * in_dims.c,
-                                      out_batch + (r.y_begin * out_dims.w + ox) * out_c);
+// Every output position of one batch for one channel group: the interior span of each row
+// straight from the input, the rest through padded patches.
+template <bool kDoubled>
+void ChannelGroup(const Shape& s, const RunGeometry& geo, const InteriorRect& r, const Group& g,
+                  int32_t out_h, const int8_t* in_batch, int8_t* out_batch) {
+  const DepthwiseParams& p = *s.params;
+  const int32_t out_row_bytes = s.out_w * geo.out_step;
+  for (int32_t oy = 0; oy < out_h; ++oy) {
+    const int32_t y0 = oy * p.stride.h - p.padding.h;
+    int8_t* out_row = out_batch + oy * out_row_bytes;
+    // Short rows whole through one patch: copying them costs less than two edge patches
+    // and three runs.
+    if (oy < r.y_begin || oy >= r.y_end || r.x_end - r.x_begin < kMinDirectRun ||
+        (s.out_w <= kShortRow && r.x_begin > 0 && r.x_end < s.out_w)) {
+      PaddedRun<kDoubled>(s, geo, g, in_batch, y0, 0, s.out_w, out_row);
+      continue;
+    }
+    if (r.x_begin > 0) PaddedRun<kDoubled>(s, geo, g, in_batch, y0, 0, r.x_begin, out_row);
+    const int32_t x0 = r.x_begin * p.stride.w - p.padding.w;
+    WindowRunDispatch<kDoubled>(geo, g, in_batch + (y0 * s.in.w + x0) * s.in.c,
+                                out_row + r.x_begin * geo.out_step, r.x_end - r.x_begin);
+    if (r.x_end < s.out_w) {
+      PaddedRun<kDoubled>(s, geo, g, in_batch, y0, r.x_end, s.out_w - r.x_end,
+                          out_row + r.x_end * geo.out_step);
     }
   }
-  for (int32_t oy = 0; oy < out_dims.h; ++oy) {
-    const int32_t in_y0 = oy * params.stride.h - params.padding.h;
-    int8_t* out_row = out_batch + oy * out_dims.w * out_c;
-    const bool row_interior = oy >= r.y_begin && oy < r.y_end;
-    const bool column_done = by_column && row_interior;
-    for (int32_t ox = 0; ox < out_dims.w; ++ox) {
-      const int32_t in_x0 = ox * params.stride.w - params.padding.w;
-      if (row_interior) {
-        if (ox == r.x_begin && r.x_begin < r.x_end) {
-          InteriorRowDispatch<kRightOnly>(geo, w, base, q,
-                                          in_batch + (in_y0 * in_dims.w + in_x0) * in_dims.c,
-                                          out_row + ox * out_c);
-          ox = r.x_end - 1;
-          continue;
-        }
-        ColumnShift c;
-        if (column_done && ShiftColumn(in_x0, params.dilation.w, kw, in_dims.w, &c)) continue;
-      }
-      BorderPosition<kRightOnly>(geo, params, in_dims, kw, w, bias4, q, in_batch, in_y0, in_x0,
-                                 out_row + ox * out_c);
-    }
+}
+
+// Widens channels [oc, oc + 4) of the filter into g (doubled when every channel can take
+// RequantizeDoubled) and returns whether it did double.
+bool PrepareGroup(const DepthwiseParams& params, const PerChannelQuant& quant,
+                  const int8_t* filter, const int32_t* bias, int32_t taps, int32_t out_c,
+                  int32_t oc, Group* g) {
+  int32_t sum[4] = {0, 0, 0, 0};
+  int32_t bias4[4];
+  bool doubled = true;
+  for (int k = 0; k < 4; ++k) {
+    bias4[k] = bias != nullptr ? bias[oc + k] : 0;
+    const int32_t s = quant.shift[oc + k];
+    g->quant.multiplier[k] = quant.multiplier[oc + k];
+    g->quant.left[k] = s > 0 ? s : 0;
+    g->quant.right[k] = s > 0 ? 0 : -s;
+    // |acc| < 2^30 (RequantizeDoubled's bound): |bias| < 2^29 and at most 64 taps of
+    // |w * (x + input_offset)| <= 128 * 255.
+    doubled = doubled && bias4[k] > -(int32_t{1} << 29) && bias4[k] < (int32_t{1} << 29) &&
+              PrepareDoubledQuant(quant.multiplier[oc + k], s, params.output_offset,
+                                  &g->doubled[k]);
   }
+  const int32_t scale = doubled ? 2 : 1;
+  for (int32_t t = 0; t < taps; ++t) {
+    const int8_t* f = filter + t * out_c + oc;
+    const uint32_t v = simd::Load4(f);
+    // Doubled lanes lie in [-256, 254]: still exact 16-bit SMLAxy operands.
+    const uint32_t even = static_cast<uint32_t>(simd::EvenBytes(v));
+    const uint32_t odd = static_cast<uint32_t>(simd::OddBytes(v));
+    g->w[2 * t] = doubled ? simd::DoubleLanes(even) : even;
+    g->w[2 * t + 1] = doubled ? simd::DoubleLanes(odd) : odd;
+    for (int k = 0; k < 4; ++k) sum[k] += f[k];
+  }
+  for (int k = 0; k < 4; ++k) {
+    // |sum| <= 64 * 128 and |input_offset| <= 255: the product is far inside int32; the adds
+    // wrap as the reference's accumulation would (doubled: |bias| < 2^29, no wrap).
+    const uint32_t b = static_cast<uint32_t>(bias4[k]) +
+                       static_cast<uint32_t>(params.input_offset * sum[k]);
+    g->base[k] = static_cast<int32_t>(b * static_cast<uint32_t>(scale));
+  }
+  return doubled;
 }
 
 }  // namespace
@@ -299,65 +336,48 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   if (params.depth_multiplier != 1 || out_c < 4 || kh * kw > kMaxTaps || kh <= 0 || kw <= 0) {
     return 0;
   }
-  if (params.padding.h < 0 || params.padding.w < 0) return 0;
+  if (params.padding.h < 0 || params.padding.w < 0 || params.stride.w <= 0) return 0;
+  // The patch must hold at least one window; the zero point must be an int8 (it fills it).
+  const int32_t span_w = (kw - 1) * params.dilation.w + 1;
+  if (kh * span_w > kPatchWords) return 0;
+  const int32_t zero_point = -params.input_offset;
+  if (zero_point < -128 || zero_point > 127) return 0;
   InteriorRect r;
   InteriorSpan(params.padding.h, params.stride.h, kh, params.dilation.h, in_h, output_dims.h,
                &r.y_begin, &r.y_end);
   InteriorSpan(params.padding.w, params.stride.w, kw, params.dilation.w, in_w, output_dims.w,
                &r.x_begin, &r.x_end);
 
-  RowGeometry geo;
+  Shape s;
+  s.params = &params;
+  s.in = input_dims;
+  s.out_w = output_dims.w;
+  s.span_w = span_w;
+  s.patch_positions = (kPatchWords / kh - span_w) / params.stride.w + 1;
+  s.zero_point4 = simd::Splat8(zero_point);
+
+  RunGeometry geo;
   geo.kh = kh;
   geo.kw = kw;
   geo.x_tap = params.dilation.w * in_c;
   geo.x_row = params.dilation.h * in_w * in_c;
   geo.x_step = params.stride.w * in_c;
-  geo.count = r.x_end - r.x_begin;
-  geo.out_c = out_c;
-  geo.filter_tap = out_c;
+  geo.out_step = out_c;
   geo.output_offset = params.output_offset;
   geo.act_lo = simd::Splat8(params.activation.min);
   geo.act_hi = simd::Splat8(params.activation.max);
-  const int32_t input_offset = params.input_offset;
-  const int32_t taps = kh * kw;
   const int32_t channels = out_c & ~3;
 
-  uint32_t w[2 * kMaxTaps];
+  Group g;
   for (int32_t oc = 0; oc < channels; oc += 4) {
-    // Widen this group's filter once; fold the input offset into the bias for the interior
-    // (whole windows: sum_t w_t * (x_t + off) = sum_t w_t * x_t + off * sum_t w_t).
-    int32_t sum[4] = {0, 0, 0, 0};
-    for (int32_t t = 0; t < taps; ++t) {
-      const int8_t* f = filter + t * out_c + oc;
-      const uint32_t v = simd::Load4(f);
-      w[2 * t] = static_cast<uint32_t>(simd::EvenBytes(v));
-      w[2 * t + 1] = static_cast<uint32_t>(simd::OddBytes(v));
-      for (int k = 0; k < 4; ++k) sum[k] += f[k];
-    }
-    int32_t bias4[4], base[4];
-    GroupQuant q;
-    bool right_only = true;
-    for (int k = 0; k < 4; ++k) {
-      bias4[k] = bias != nullptr ? bias[oc + k] : 0;
-      // |sum| <= 64 * 128 and |input_offset| <= 255: the product is far inside int32; the add
-      // wraps as the reference's accumulation would.
-      base[k] = static_cast<int32_t>(static_cast<uint32_t>(bias4[k]) +
-                                     static_cast<uint32_t>(input_offset * sum[k]));
-      const int32_t s = quant.shift[oc + k];
-      q.multiplier[k] = quant.multiplier[oc + k];
-      q.left[k] = s > 0 ? s : 0;
-      q.right[k] = s > 0 ? 0 : -s;
-      if (q.left[k] != 0 || q.right[k] == 0) right_only = false;
-    }
+    const bool doubled = PrepareGroup(params, quant, filter, bias, kh * kw, out_c, oc, &g);
     for (int32_t b = 0; b < output_dims.n; ++b) {
       const int8_t* in_batch = input + b * in_h * in_w * in_c + oc;
       int8_t* out_batch = output + b * output_dims.h * output_dims.w * out_c + oc;
-      if (right_only) {
-        ChannelGroup<true>(geo, params, input_dims, output_dims, r, kw, w, base, bias4, q,
-                           filter + oc, in_batch, out_batch);
+      if (doubled) {
+        ChannelGroup<true>(s, geo, r, g, output_dims.h, in_batch, out_batch);
       } else {
-        ChannelGroup<false>(geo, params, input_dims, output_dims, r, kw, w, base, bias4, q,
-                            filter + oc, in_batch, out_batch);
+        ChannelGroup<false>(s, geo, r, g, output_dims.h, in_batch, out_batch);
       }
     }
   }

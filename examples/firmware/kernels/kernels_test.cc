@@ -114,17 +114,24 @@ int32_t EdgeAccumulators() {
   return n;
 }
 
+// Inputs also checked through the doubled form (requant_dsp.h), where it applies.
+int32_t g_doubled_checked = 0;
+
 int32_t CheckRequantize(int32_t acc, int32_t m, int32_t shift, int32_t off, int32_t lo,
                         int32_t hi, int32_t* reported) {
   const int32_t v_dsp = kernel_test::dsp::RequantizeInt32(acc, m, shift);
   const int32_t v_ref = kernel_test::ref::RequantizeInt32(acc, m, shift);
   const int8_t o_dsp = kernel_test::dsp::Requantize(acc, m, shift, off, lo, hi);
   const int8_t o_ref = kernel_test::ref::Requantize(acc, m, shift, off, lo, hi);
-  if (v_dsp == v_ref && o_dsp == o_ref) return 0;
+  int8_t o_doubled = o_ref;
+  const bool doubled =
+      kernel_test::dsp::RequantizeDoubledForm(acc, m, shift, off, lo, hi, &o_doubled);
+  if (doubled) ++g_doubled_checked;
+  if (v_dsp == v_ref && o_dsp == o_ref && o_doubled == o_ref) return 0;
   if ((*reported)++ < kMaxReports) {
     board_printf("[kernels] requantize MISMATCH acc %ld mult %ld shift %ld offset %ld: dsp %ld/%d "
-                 "ref %ld/%d\n", (long)acc, (long)m, (long)shift, (long)off, (long)v_dsp, o_dsp,
-                 (long)v_ref, o_ref);
+                 "ref %ld/%d doubled %d\n", (long)acc, (long)m, (long)shift, (long)off,
+                 (long)v_dsp, o_dsp, (long)v_ref, o_ref, o_doubled);
   }
   return 1;
 }
@@ -194,8 +201,9 @@ int main() {
     const uint64_t t0 = board_ticks();
     const int32_t bad = CheckRequantizeEdges(rng, &checked);
     char insns[21];
-    board_printf("[kernels] requantize: %ld inputs (edge cases + random), %ld mismatching "
-                 "(%s insns)\n", (long)checked, (long)bad,
+    board_printf("[kernels] requantize: %ld inputs (edge cases + random; %ld also in the "
+                 "doubled form), %ld mismatching (%s insns)\n", (long)checked,
+                 (long)g_doubled_checked, (long)bad,
                  board_u64_str(board_ticks_to_insns(board_ticks() - t0), insns));
     ok = ok && bad == 0;
   }

@@ -9,6 +9,9 @@
 #include "kernels/depthwise_conv.h"
 #include "kernels/fully_connected.h"
 #include "kernels/kernel_path.h"
+#if TFLM_TRAIN_KERNELS_DSP
+#include "kernels/requant_dsp.h"
+#endif
 
 #ifndef KERNEL_TEST_PATH
 #error "KERNEL_TEST_PATH must be dsp or ref"
@@ -121,6 +124,23 @@ int32_t RequantizeInt32(int32_t acc, int32_t multiplier, int32_t shift) {
   return tt::MultiplyByQuantizedMultiplierSmull(acc, multiplier, shift);
 #else
   return tt::MultiplyByQuantizedMultiplier(acc, multiplier, shift);
+#endif
+}
+
+bool RequantizeDoubledForm(int32_t acc, int32_t multiplier, int32_t shift,
+                           int32_t output_offset, int32_t act_min, int32_t act_max,
+                           int8_t* out) {
+#if TFLM_TRAIN_KERNELS_DSP
+  tt::DoubledQuant q;
+  if (acc <= -(1 << 30) || acc >= (1 << 30)) return false;
+  if (!tt::PrepareDoubledQuant(multiplier, shift, output_offset, &q)) return false;
+  *out = static_cast<int8_t>(tt::ClampToRange(tt::RequantizeDoubled(2 * acc, q), act_min,
+                                              act_max));
+  return true;
+#else
+  (void)acc, (void)multiplier, (void)shift, (void)output_offset, (void)act_min, (void)act_max;
+  (void)out;
+  return false;
 #endif
 }
 

@@ -24,6 +24,12 @@
   int8_t Requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,   \
                     int32_t act_min, int32_t act_max);                                       \
   int32_t RequantizeInt32(int32_t acc, int32_t multiplier, int32_t shift);                   \
+  /* The DSP path's doubled form (requant_dsp.h RequantizeDoubled, fed 2 * acc) plus the   */ \
+  /* activation clamp; false when the arguments are outside its domain or on the         */ \
+  /* reference build.                                                                     */ \
+  bool RequantizeDoubledForm(int32_t acc, int32_t multiplier, int32_t shift,                 \
+                             int32_t output_offset, int32_t act_min, int32_t act_max,        \
+                             int8_t* out);                                                   \
   }                                                                                          \
   }
 
