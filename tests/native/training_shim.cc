@@ -100,6 +100,26 @@ void tt_depthwise_input_grad(const int32_t* geom, int32_t mult, const int32_t* o
                          filter, filter_scales, D(in_dims), grad_input);
 }
 
+// Depth multiplier 1 with the filter's channels filter_stride apart (a channel group of a wider
+// filter).
+void tt_depthwise_input_grad_strided(const int32_t* geom, const int32_t* out_dims,
+                                     const float* grad_output, const int32_t* filter_dims,
+                                     const int8_t* filter, int32_t filter_stride,
+                                     const float* filter_scales, const int32_t* in_dims,
+                                     float* grad_input) {
+  DepthwiseConvInputGradStrided(MakeDepthwise(0, 1, geom), D(out_dims), grad_output,
+                                D(filter_dims), filter, filter_stride, filter_scales,
+                                D(in_dims), grad_input);
+}
+
+void tt_depthwise_input_grad_in_place(const int32_t* geom, const int32_t* dims,
+                                      const int32_t* filter_dims, const int8_t* filter,
+                                      const float* filter_scales, int32_t group, float* scratch,
+                                      float* grad) {
+  DepthwiseConvInputGradInPlace(MakeDepthwise(0, 1, geom), D(dims), D(filter_dims), filter,
+                                filter_scales, group, scratch, grad);
+}
+
 void tt_depthwise_filter_grad(const int32_t* geom, int32_t mult, const int32_t* in_dims,
                               const int8_t* input, float input_scale, int32_t input_zero_point,
                               const int32_t* out_dims, const float* grad_output,
@@ -158,6 +178,11 @@ void tt_concatenation_grad(int32_t outer, int32_t inner, int32_t num_inputs,
 void tt_activation_grad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
                         const float* grad_output, float* grad_input) {
   ActivationGrad(size, output, lo, hi, grad_output, grad_input);
+}
+
+void tt_activation_grad_from_mask_group(int32_t positions, int32_t channels, int32_t c0,
+                                        int32_t g, const uint8_t* mask, float* grad) {
+  ActivationGradFromMaskGroup(positions, channels, c0, g, mask, grad);
 }
 
 void tt_softmax_ce_probs(int32_t num_classes, const int8_t* probs, float scale, int32_t zp,
