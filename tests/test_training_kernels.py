@@ -885,3 +885,17 @@ def test_activation_grad_from_mask_group(lib, positions, channels, c0, g):
     expect = np.where(bits.reshape(positions, channels)[:, c0:c0 + g], grad, np.float32(0.0))
     lib.tt_activation_grad_from_mask_group(positions, channels, c0, g, P(mask), P(grad))
     assert grad.tobytes() == f32(expect).tobytes()
+
+
+@pytest.mark.parametrize("positions,channels,c0,c1", [(16, 46, 0, 46), (64, 15, 3, 14),
+                                                       (1, 9, 8, 9), (7, 59, 5, 22)])
+def test_bias_grad_exact_order(lib, positions, channels, c0, c1):
+    """One float32 accumulator per channel from 0.0f, positions increasing."""
+    rng = np.random.default_rng(positions + channels)
+    g = f32(rng.standard_normal((positions, channels)))
+    acc = np.zeros(channels, np.float32)
+    for p in range(positions):
+        acc = (acc + g[p]).astype(np.float32)
+    out = np.full(c1 - c0, np.nan, np.float32)
+    lib.tt_bias_grad(positions, channels, P(g), c0, c1, P(out))
+    assert out.tobytes() == acc[c0:c1].tobytes()
