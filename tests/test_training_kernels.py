@@ -36,6 +36,7 @@ _SIGNATURES = {
     "tt_conv_filter_grad": [_VP, _VP, _VP, _F, _I, _VP, _VP, _VP, _I, _I, _VP],
     "tt_depthwise_input_grad": [_VP, _I, _VP, _VP, _VP, _VP, _VP, _VP, _VP],
     "tt_depthwise_input_grad_strided": [_VP, _VP, _VP, _VP, _VP, _I, _VP, _VP, _VP],
+    "tt_depthwise_input_grad_consuming": [_VP, _I, _VP, _VP, _VP, _VP, _I, _VP, _VP, _VP],
     "tt_depthwise_input_grad_in_place": [_VP, _VP, _VP, _VP, _VP, _I, _VP, _VP],
     "tt_activation_grad_from_mask_group": [_I, _I, _I, _I, _VP, _VP],
     "tt_depthwise_filter_grad": [_VP, _I, _VP, _VP, _F, _I, _VP, _VP, _VP, _I, _I, _VP],
@@ -841,6 +842,15 @@ def test_depthwise_input_grad_exact_order(lib, case):
                                 P(grad_in))
     ref = ref_depthwise_input_grad(g, wq, s_w, (n, h, w, ci), geom, mult)
     assert grad_in.tobytes() == ref.tobytes()
+
+    # The consuming form: the same bytes, and grad_output left holding g * s_w.
+    g_c = g.copy()
+    out = np.full((n, h, w, ci), np.nan, np.float32)
+    lib.tt_depthwise_input_grad_consuming(P(geom), mult, P(i32(n, ho, wo, co)), P(g_c),
+                                          P(i32(1, kh, kw, co)), P(wq), co, P(s_w),
+                                          P(i32(n, h, w, ci)), P(out))
+    assert out.tobytes() == ref.tobytes()
+    assert g_c.tobytes() == (g * s_w).astype(np.float32).tobytes()
 
     if mult == 1:
         # A channel group [c0, c0 + gw) of a wider filter read in place.
