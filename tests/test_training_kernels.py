@@ -35,6 +35,10 @@ _SIGNATURES = {
     "tt_conv_input_grad": [_VP, _VP, _VP, _VP, _VP, _VP, _VP, _VP],
     "tt_conv_filter_grad": [_VP, _VP, _VP, _F, _I, _VP, _VP, _VP, _I, _I, _VP],
     "tt_depthwise_input_grad": [_VP, _I, _VP, _VP, _VP, _VP, _VP, _VP, _VP],
+    "tt_depthwise_input_grad_strided": [_VP, _VP, _VP, _VP, _VP, _I, _VP, _VP, _VP],
+    "tt_depthwise_input_grad_consuming": [_VP, _I, _VP, _VP, _VP, _VP, _I, _VP, _VP, _VP],
+    "tt_depthwise_input_grad_in_place": [_VP, _VP, _VP, _VP, _VP, _I, _VP, _VP],
+    "tt_activation_grad_from_mask_group": [_I, _I, _I, _I, _VP, _VP],
     "tt_depthwise_filter_grad": [_VP, _I, _VP, _VP, _F, _I, _VP, _VP, _VP, _I, _I, _VP],
     "tt_bias_grad": [_I, _I, _VP, _I, _I, _VP],
     "tt_fc_input_grad": [_I, _I, _VP, _VP, _VP, _I, _VP],
@@ -854,3 +858,148 @@ def test_bit_identical_on_host_and_boards(lib, board, tmp_path):
     host = np.zeros(12, np.uint32)
     lib.tt_determinism_digest(P(host))
     assert board_digests == host.tolist()
+
+
+def ref_depthwise_input_grad(g, wq, s_w, in_shape, geom, mult):
+    """DepthwiseConvInputGrad's documented sum, float32 op by op: per element 0.0f, then the
+    terms (g * s_w) * float(w) in (ky, kx, m) increasing order (numpy float32 ops round like
+    the C++ ones; no FMA)."""
+    sh, sw, pt, pl, dh, dw = (int(v) for v in geom)
+    n, h, w, ci = in_shape
+    _, ho, wo, _ = g.shape
+    kh, kw = wq.shape[1], wq.shape[2]
+    gs = (g * s_w).astype(np.float32)
+    wf = wq[0].astype(np.float32)
+    out = np.zeros(in_shape, np.float32)
+    for b in range(n):
+        for ih in range(h):
+            for iw in range(w):
+                acc = np.zeros(ci, np.float32)
+                for ky in range(kh):
+                    ty = ih + pt - ky * dh
+                    if ty < 0 or ty % sh or ty // sh >= ho:
+                        continue
+                    for kx in range(kw):
+                        tx = iw + pl - kx * dw
+                        if tx < 0 or tx % sw or tx // sw >= wo:
+                            continue
+                        for m in range(mult):
+                            acc = (acc + gs[b, ty // sh, tx // sw, m::mult] * wf[ky, kx, m::mult]
+                                   ).astype(np.float32)
+                out[b, ih, iw] = acc
+    return out
+
+
+# (n, h, w, c, kh, kw, sh, sw, pt, pl, mult, dh, dw): the zoo's shapes (4x4 and 8x8 inputs with
+# 3x3/5x5/7x7 filters, stride 2 with VALID and SAME padding, group widths 6..59) and the edges of
+# the depth-multiplier-1 fast path (odd channel counts, inputs no output reads, asymmetric
+# strides, filters wider than the input, 1x1), plus the general path (multiplier, dilation,
+# inputs wider than the fast path's column table).
+_DW_EXACT_CASES = [
+    (1, 4, 4, 46, 7, 7, 1, 1, 3, 3, 1, 1, 1),
+    (1, 8, 8, 15, 5, 5, 1, 1, 2, 2, 1, 1, 1),
+    (1, 8, 8, 14, 7, 7, 1, 1, 3, 3, 1, 1, 1),
+    (1, 8, 8, 24, 3, 3, 2, 2, 0, 0, 1, 1, 1),
+    (1, 16, 16, 6, 3, 3, 2, 2, 0, 0, 1, 1, 1),
+    (1, 9, 9, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1),
+    (1, 8, 8, 22, 7, 7, 2, 2, 2, 2, 1, 1, 1),
+    (2, 5, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+    (1, 7, 6, 9, 2, 2, 3, 3, 0, 0, 1, 1, 1),
+    (1, 6, 9, 5, 3, 5, 1, 2, 2, 1, 1, 1, 1),
+    (1, 3, 3, 11, 7, 7, 1, 1, 3, 3, 1, 1, 1),
+    (1, 4, 4, 1, 5, 5, 1, 1, 4, 0, 1, 1, 1),
+    (1, 5, 5, 59, 1, 1, 1, 1, 0, 0, 1, 1, 1),
+    (1, 6, 6, 4, 3, 3, 2, 1, 1, 1, 2, 1, 1),
+    (1, 7, 7, 5, 3, 3, 1, 1, 2, 2, 1, 2, 2),
+    (1, 2, 130, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+    (1, 4, 4, 3, 9, 9, 1, 1, 4, 4, 1, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", _DW_EXACT_CASES)
+def test_depthwise_input_grad_exact_order(lib, case):
+    """Bit-exact against the documented summation order (every path, including -0.0 terms)."""
+    n, h, w, ci, kh, kw, sh, sw, pt, pl, mult, dh, dw = case
+    rng = np.random.default_rng(sum(case))
+    co = ci * mult
+    ho = (h + 2 * pt - dh * (kh - 1) - 1) // sh + 1
+    wo = (w + 2 * pl - dw * (kw - 1) - 1) // sw + 1
+    wq = rand_q(rng, (1, kh, kw, co))
+    wq[0, 0, 0, :] = 0  # (g * s) * 0 gives -0.0 for negative g: 0.0f + -0.0 must stay +0.0
+    s_w = f32(rng.uniform(0.001, 0.05, co))
+    g = f32(rng.standard_normal((n, ho, wo, co)))
+    g[..., ::3] = -0.0 * np.abs(g[..., ::3])
+    geom = i32(sh, sw, pt, pl, dh, dw)
+    grad_in = np.full((n, h, w, ci), np.nan, np.float32)
+    lib.tt_depthwise_input_grad(P(geom), mult, P(i32(n, ho, wo, co)), P(g),
+                                P(i32(1, kh, kw, co)), P(wq), P(s_w), P(i32(n, h, w, ci)),
+                                P(grad_in))
+    ref = ref_depthwise_input_grad(g, wq, s_w, (n, h, w, ci), geom, mult)
+    assert grad_in.tobytes() == ref.tobytes()
+
+    # The consuming form: the same bytes, and grad_output left holding g * s_w.
+    g_c = g.copy()
+    out = np.full((n, h, w, ci), np.nan, np.float32)
+    lib.tt_depthwise_input_grad_consuming(P(geom), mult, P(i32(n, ho, wo, co)), P(g_c),
+                                          P(i32(1, kh, kw, co)), P(wq), co, P(s_w),
+                                          P(i32(n, h, w, ci)), P(out))
+    assert out.tobytes() == ref.tobytes()
+    assert g_c.tobytes() == (g * s_w).astype(np.float32).tobytes()
+
+    if mult == 1:
+        # A channel group [c0, c0 + gw) of a wider filter read in place.
+        c0 = ci // 3
+        gw = ci - c0
+        wide = rand_q(rng, (1, kh, kw, ci + 5))
+        wide[..., c0:c0 + gw] = wq[..., :gw]
+        g_grp = np.ascontiguousarray(g[..., :gw])
+        out = np.full((n, h, w, gw), np.nan, np.float32)
+        lib.tt_depthwise_input_grad_strided(P(geom), P(i32(n, ho, wo, gw)), P(g_grp),
+                                            P(i32(1, kh, kw, gw)),
+                                            ctypes.c_void_p(wide.ctypes.data + c0), ci + 5,
+                                            P(s_w[:gw].copy()), P(i32(n, h, w, gw)), P(out))
+        ref = ref_depthwise_input_grad(g_grp, wq[..., :gw], s_w[:gw], (n, h, w, gw), geom, 1)
+        assert out.tobytes() == ref.tobytes()
+
+
+@pytest.mark.parametrize("group", [1, 4, 7, 13])
+def test_depthwise_input_grad_in_place_exact(lib, group):
+    rng = np.random.default_rng(40 + group)
+    n, h, w, c, k = 1, 6, 5, 13, 5
+    wq = rand_q(rng, (1, k, k, c))
+    s_w = f32(rng.uniform(0.001, 0.05, c))
+    g = f32(rng.standard_normal((n, h, w, c)))
+    geom = i32(1, 1, k // 2, k // 2, 1, 1)
+    ref = ref_depthwise_input_grad(g, wq, s_w, (n, h, w, c), geom, 1)
+    scratch = np.full(2 * n * h * w * group + (k * k * group + 3) // 4, np.nan, np.float32)
+    grad = g.copy()
+    lib.tt_depthwise_input_grad_in_place(P(geom), P(i32(n, h, w, c)), P(i32(1, k, k, c)), P(wq),
+                                         P(s_w), group, P(scratch), P(grad))
+    assert grad.tobytes() == ref.tobytes()
+
+
+@pytest.mark.parametrize("positions,channels,c0,g", [(5, 13, 0, 13), (7, 46, 9, 29),
+                                                       (3, 59, 58, 1), (4, 100, 30, 40),
+                                                       (9, 6, 2, 3)])
+def test_activation_grad_from_mask_group(lib, positions, channels, c0, g):
+    rng = np.random.default_rng(positions * 100 + channels)
+    bits = rng.random(positions * channels) < 0.5
+    mask = np.packbits(bits, bitorder="little")
+    grad = f32(rng.standard_normal((positions, g)))
+    expect = np.where(bits.reshape(positions, channels)[:, c0:c0 + g], grad, np.float32(0.0))
+    lib.tt_activation_grad_from_mask_group(positions, channels, c0, g, P(mask), P(grad))
+    assert grad.tobytes() == f32(expect).tobytes()
+
+
+@pytest.mark.parametrize("positions,channels,c0,c1", [(16, 46, 0, 46), (64, 15, 3, 14),
+                                                       (1, 9, 8, 9), (7, 59, 5, 22)])
+def test_bias_grad_exact_order(lib, positions, channels, c0, c1):
+    """One float32 accumulator per channel from 0.0f, positions increasing."""
+    rng = np.random.default_rng(positions + channels)
+    g = f32(rng.standard_normal((positions, channels)))
+    acc = np.zeros(channels, np.float32)
+    for p in range(positions):
+        acc = (acc + g[p]).astype(np.float32)
+    out = np.full(c1 - c0, np.nan, np.float32)
+    lib.tt_bias_grad(positions, channels, P(g), c0, c1, P(out))
+    assert out.tobytes() == acc[c0:c1].tobytes()

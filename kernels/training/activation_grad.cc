@@ -1,5 +1,7 @@
 #include "kernels/training/activation_grad.h"
 
+#include <cstring>
+
 namespace tflm_train {
 
 void ActivationGrad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
@@ -29,12 +31,39 @@ void ActivationGradFromMask(int32_t size, const uint8_t* mask, const float* grad
   }
 }
 
+namespace {
+
+// 24 mask bits from bit `bit` on (bit 0 of the result = bit `bit`), reading whole bytes and none
+// past the mask's `bytes`: 24 bits plus the shift within the first byte fit one 32-bit word.
+inline uint32_t MaskBits24(const uint8_t* mask, int32_t bytes, int32_t bit) {
+  const int32_t at = bit >> 3;
+  uint32_t word;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (at + 4 <= bytes) {
+    std::memcpy(&word, mask + at, sizeof(word));  // one unaligned LDR on Cortex-M4/M7
+    return word >> (bit & 7);
+  }
+#endif
+  word = 0;
+  for (int32_t k = 0; k < 4 && at + k < bytes; ++k) word |= uint32_t{mask[at + k]} << (8 * k);
+  return word >> (bit & 7);
+}
+
+}  // namespace
+
 void ActivationGradFromMaskGroup(int32_t positions, int32_t channels, int32_t c0, int32_t g,
                                  const uint8_t* mask, float* grad) {
   if (mask == nullptr) return;
-  for (int32_t p = 0; p < positions; ++p) {
-    for (int32_t j = 0; j < g; ++j) {
-      if (!MaskBit(mask, p * channels + c0 + j)) grad[p * g + j] = 0.0f;
+  const int32_t bytes = (positions * channels + 7) / 8;
+  for (int32_t p = 0; p < positions; ++p, grad += g) {
+    // Only the cleared bits cost a store: walk them lowest first.
+    for (int32_t j = 0; j < g; j += 24) {
+      const int32_t n = g - j < 24 ? g - j : 24;
+      uint32_t blocked = ~MaskBits24(mask, bytes, p * channels + c0 + j) & ((1u << n) - 1u);
+      while (blocked != 0) {
+        grad[j + __builtin_ctz(blocked)] = 0.0f;
+        blocked &= blocked - 1u;
+      }
     }
   }
 }

@@ -3,6 +3,254 @@
 #include "kernels/training/output_taps.h"
 
 namespace tflm_train {
+namespace {
+
+// The general form (any depth multiplier and dilation): per input element, the output taps in
+// ForEachOutputTap order. Null filter_scales: grad_output already holds g * s_w (here and in
+// the fast path below).
+void InputGradGeneral(const DepthwiseParams& params, const Dims& output_dims,
+                      const float* grad_output, const Dims& filter_dims, const int8_t* filter,
+                      int32_t filter_stride, const float* filter_scales, const Dims& input_dims,
+                      float* grad_input) {
+  const int32_t out_c = output_dims.c, in_c = input_dims.c;
+  const int32_t mult = params.depth_multiplier;
+  GatherInputGrad(params, input_dims, output_dims, filter_dims.h, filter_dims.w, grad_input,
+                  [&](float* gin, int32_t o, int32_t tap) {
+    const float* gout = grad_output + o * out_c;
+    const int8_t* w = filter + tap * filter_stride;
+    for (int32_t ci = 0; ci < in_c; ++ci) {
+      float acc = gin[ci];
+      for (int32_t m = 0; m < mult; ++m) {
+        const int32_t oc = ci * mult + m;
+        const float g = filter_scales != nullptr ? gout[oc] * filter_scales[oc] : gout[oc];
+        acc += g * static_cast<float>(w[oc]);
+      }
+      gin[ci] = acc;
+    }
+  });
+}
+
+// Depth multiplier 1 and dilation 1 (every zoo model) take a faster path with the same sums:
+// channels go in blocks of up to kMaxBlock whose accumulators and scales stay in registers and
+// whose filter is converted to float once (exact); the taps reaching an element are found
+// arithmetically (TapsReaching), once per input row and column, instead of testing every tap of
+// every element.
+constexpr int32_t kMaxBlock = 8;
+constexpr int32_t kMaxFastTaps = 49;     // 7x7: a block's float filter lives on the stack
+constexpr int32_t kMaxFastWidth = 128;   // the column table lives on the stack
+
+// The taps of one filter axis that reach input coordinate i with dilation 1: i + pad = o * stride
+// + k with 0 <= k < k_size and 0 <= o < out_size, i.e. k = first, first + stride, ... (count of
+// them; increasing, the documented order) read through o = out_first, out_first - 1, ...
+struct AxisTaps {
+  int16_t first, count, out_first;
+};
+
+inline AxisTaps TapsReaching(int32_t i, int32_t pad, int32_t stride, int32_t k_size,
+                             int32_t out_size) {
+  const int32_t t = i + pad;
+  int32_t lo = t - (out_size - 1) * stride;
+  if (lo < 0) lo = 0;
+  const int32_t hi = t < k_size - 1 ? t : k_size - 1;
+  if (lo > hi) return AxisTaps{0, 0, 0};
+  const int32_t first = lo + (t - lo) % stride;
+  if (first > hi) return AxisTaps{0, 0, 0};
+  return AxisTaps{static_cast<int16_t>(first), static_cast<int16_t>((hi - first) / stride + 1),
+                  static_cast<int16_t>((t - first) / stride)};
+}
+
+// acc[j] += (g[j] * s[j]) * w[j] for j < B, count times, g stepping back by g_step floats and w
+// forward by w_step floats: one row of taps reaching an element.
+// kScaled: g already holds g * s, the term is g * w.
+template <int B, bool kScaled>
+inline void AccumulateRow(float (&acc)[B], const float (&s)[B], const float* g, int32_t g_step,
+                          const float* w, int32_t w_step, int32_t count) {
+  for (int32_t x = 0; x < count; ++x, g -= g_step, w += w_step) {
+#pragma GCC unroll 8
+    for (int32_t j = 0; j < B; ++j) acc[j] += (kScaled ? g[j] : g[j] * s[j]) * w[j];
+  }
+}
+
+#if defined(__ARM_FP) && (__ARM_FP & 4) && !defined(TFLM_TRAIN_KERNELS_REFERENCE)
+constexpr bool kVfpRow8 = true;
+// The same on a single-precision VFP (Cortex-M4F/M7), count >= 1: VLDM brings the 8 gradients
+// and the 8 weights of a tap in one instruction each (GCC emits 16 VLDRs); the multiplies and
+// adds are the portable loop's, operand for operand.
+template <>
+inline void AccumulateRow<8, false>(float (&acc)[8], const float (&s)[8], const float* g,
+                                    int32_t g_step, const float* w, int32_t w_step,
+                                    int32_t count) {
+  for (int32_t x = 0; x < count; ++x, g -= g_step, w += w_step) {
+    __asm__(
+        "vldmia %[g], {s16-s23}\n\t"
+        "vldmia %[w], {s24-s31}\n\t"
+        "vmul.f32 s16, s16, %[s0]\n\t"
+        "vmul.f32 s17, s17, %[s1]\n\t"
+        "vmul.f32 s18, s18, %[s2]\n\t"
+        "vmul.f32 s19, s19, %[s3]\n\t"
+        "vmul.f32 s20, s20, %[s4]\n\t"
+        "vmul.f32 s21, s21, %[s5]\n\t"
+        "vmul.f32 s22, s22, %[s6]\n\t"
+        "vmul.f32 s23, s23, %[s7]\n\t"
+        "vmul.f32 s16, s16, s24\n\t"
+        "vmul.f32 s17, s17, s25\n\t"
+        "vmul.f32 s18, s18, s26\n\t"
+        "vmul.f32 s19, s19, s27\n\t"
+        "vmul.f32 s20, s20, s28\n\t"
+        "vmul.f32 s21, s21, s29\n\t"
+        "vmul.f32 s22, s22, s30\n\t"
+        "vmul.f32 s23, s23, s31\n\t"
+        "vadd.f32 %[a0], %[a0], s16\n\t"
+        "vadd.f32 %[a1], %[a1], s17\n\t"
+        "vadd.f32 %[a2], %[a2], s18\n\t"
+        "vadd.f32 %[a3], %[a3], s19\n\t"
+        "vadd.f32 %[a4], %[a4], s20\n\t"
+        "vadd.f32 %[a5], %[a5], s21\n\t"
+        "vadd.f32 %[a6], %[a6], s22\n\t"
+        "vadd.f32 %[a7], %[a7], s23"
+        : [a0] "+t"(acc[0]), [a1] "+t"(acc[1]), [a2] "+t"(acc[2]), [a3] "+t"(acc[3]),
+          [a4] "+t"(acc[4]), [a5] "+t"(acc[5]), [a6] "+t"(acc[6]), [a7] "+t"(acc[7])
+        : [g] "r"(g), [w] "r"(w), [s0] "t"(s[0]), [s1] "t"(s[1]), [s2] "t"(s[2]),
+          [s3] "t"(s[3]), [s4] "t"(s[4]), [s5] "t"(s[5]), [s6] "t"(s[6]), [s7] "t"(s[7]),
+          "m"(*reinterpret_cast<const float(*)[8]>(g)),
+          "m"(*reinterpret_cast<const float(*)[8]>(w))
+        : "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27",
+          "s28", "s29", "s30", "s31");
+  }
+}
+
+template <>
+inline void AccumulateRow<8, true>(float (&acc)[8], const float (&)[8], const float* g,
+                                   int32_t g_step, const float* w, int32_t w_step,
+                                   int32_t count) {
+  for (int32_t x = 0; x < count; ++x, g -= g_step, w += w_step) {
+    __asm__(
+        "vldmia %[g], {s16-s23}\n\t"
+        "vldmia %[w], {s24-s31}\n\t"
+        "vmul.f32 s16, s16, s24\n\t"
+        "vmul.f32 s17, s17, s25\n\t"
+        "vmul.f32 s18, s18, s26\n\t"
+        "vmul.f32 s19, s19, s27\n\t"
+        "vmul.f32 s20, s20, s28\n\t"
+        "vmul.f32 s21, s21, s29\n\t"
+        "vmul.f32 s22, s22, s30\n\t"
+        "vmul.f32 s23, s23, s31\n\t"
+        "vadd.f32 %[a0], %[a0], s16\n\t"
+        "vadd.f32 %[a1], %[a1], s17\n\t"
+        "vadd.f32 %[a2], %[a2], s18\n\t"
+        "vadd.f32 %[a3], %[a3], s19\n\t"
+        "vadd.f32 %[a4], %[a4], s20\n\t"
+        "vadd.f32 %[a5], %[a5], s21\n\t"
+        "vadd.f32 %[a6], %[a6], s22\n\t"
+        "vadd.f32 %[a7], %[a7], s23"
+        : [a0] "+t"(acc[0]), [a1] "+t"(acc[1]), [a2] "+t"(acc[2]), [a3] "+t"(acc[3]),
+          [a4] "+t"(acc[4]), [a5] "+t"(acc[5]), [a6] "+t"(acc[6]), [a7] "+t"(acc[7])
+        : [g] "r"(g), [w] "r"(w), "m"(*reinterpret_cast<const float(*)[8]>(g)),
+          "m"(*reinterpret_cast<const float(*)[8]>(w))
+        : "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27",
+          "s28", "s29", "s30", "s31");
+  }
+}
+#else
+constexpr bool kVfpRow8 = false;
+#endif
+
+// Channels [0, B) of grad_output (out_stride floats per position) into grad_input (in_stride
+// floats per position); w holds the block's filter as [k_h * k_w][B] floats, columns[iw] the
+// taps reaching column iw. Per element: 0.0f plus the terms (g * s) * w in (ky, kx) increasing
+// order, the sum InputGradGeneral makes (null filter_scales: g already holds g * s).
+template <int B, bool kScaled>
+void InputGradBlock(const DepthwiseParams& params, const Dims& output_dims,
+                    const float* grad_output, int32_t out_stride, int32_t k_h, int32_t k_w,
+                    const float* w, const float* filter_scales, const Dims& input_dims,
+                    const AxisTaps* columns, float* grad_input, int32_t in_stride) {
+  float s[B];
+#pragma GCC unroll 8
+  for (int32_t j = 0; j < B; ++j) s[j] = kScaled ? 1.0f : filter_scales[j];
+  const int32_t out_h = output_dims.h, out_w = output_dims.w;
+  const int32_t g_row = out_w * out_stride, w_step = params.stride.w * B;
+  const int32_t w_row = params.stride.h * k_w * B;
+  float* gin = grad_input;
+  for (int32_t n = 0; n < input_dims.n; ++n) {
+    const float* gout_n = grad_output + n * out_h * g_row;
+    for (int32_t ih = 0; ih < input_dims.h; ++ih) {
+      const AxisTaps ty = TapsReaching(ih, params.padding.h, params.stride.h, k_h, out_h);
+      const float* g_row0 = gout_n + ty.out_first * g_row;
+      const float* w_row0 = w + ty.first * k_w * B;
+      for (int32_t iw = 0; iw < input_dims.w; ++iw, gin += in_stride) {
+        const AxisTaps tx = columns[iw];
+        float acc[B];
+#pragma GCC unroll 8
+        for (int32_t j = 0; j < B; ++j) acc[j] = 0.0f;
+        const float* gy = g_row0 + tx.out_first * out_stride;
+        const float* wy = w_row0 + tx.first * B;
+        const int32_t rows = tx.count > 0 ? ty.count : 0;
+        for (int32_t y = 0; y < rows; ++y, gy -= g_row, wy += w_row) {
+          AccumulateRow<B, kScaled>(acc, s, gy, out_stride, wy, w_step, tx.count);
+        }
+#pragma GCC unroll 8
+        for (int32_t j = 0; j < B; ++j) gin[j] = acc[j];
+      }
+    }
+  }
+}
+
+using BlockFn = void (*)(const DepthwiseParams&, const Dims&, const float*, int32_t, int32_t,
+                         int32_t, const float*, const float*, const Dims&, const AxisTaps*,
+                         float*, int32_t);
+template <bool kScaled>
+constexpr BlockFn kBlockFns[kMaxBlock] = {
+    InputGradBlock<1, kScaled>, InputGradBlock<2, kScaled>, InputGradBlock<3, kScaled>,
+    InputGradBlock<4, kScaled>, InputGradBlock<5, kScaled>, InputGradBlock<6, kScaled>,
+    InputGradBlock<7, kScaled>, InputGradBlock<8, kScaled>};
+
+void InputGradMult1(const DepthwiseParams& params, const Dims& output_dims,
+                    const float* grad_output, const Dims& filter_dims, const int8_t* filter,
+                    int32_t filter_stride, const float* filter_scales, const Dims& input_dims,
+                    float* grad_input) {
+  const int32_t channels = input_dims.c, taps = filter_dims.h * filter_dims.w;
+  AxisTaps columns[kMaxFastWidth];
+  for (int32_t iw = 0; iw < input_dims.w; ++iw) {
+    columns[iw] = TapsReaching(iw, params.padding.w, params.stride.w, filter_dims.w,
+                               output_dims.w);
+  }
+  float w[kMaxFastTaps * kMaxBlock];
+  // Portable: blocks as even as kMaxBlock allows (14 channels: 7 + 7, not 8 + 4 + 2), as narrow
+  // blocks pay the per-element bookkeeping for fewer terms. With the VFP row of 8: all the 8s it
+  // can take, then one block of the rest.
+  const int32_t blocks = (channels + kMaxBlock - 1) / kMaxBlock;
+  for (int32_t c = 0, k = 0; k < blocks; ++k) {
+    const int32_t b = kVfpRow8 ? (channels - c < kMaxBlock ? channels - c : kMaxBlock)
+                               : (channels - c) / (blocks - k) + ((channels - c) % (blocks - k) != 0);
+    for (int32_t t = 0; t < taps; ++t) {
+      for (int32_t j = 0; j < b; ++j) {
+        w[t * b + j] = static_cast<float>(filter[t * filter_stride + c + j]);
+      }
+    }
+    const BlockFn block = filter_scales != nullptr ? kBlockFns<false>[b - 1]
+                                                   : kBlockFns<true>[b - 1];
+    block(params, output_dims, grad_output + c, output_dims.c, filter_dims.h, filter_dims.w, w,
+          filter_scales != nullptr ? filter_scales + c : nullptr, input_dims, columns,
+          grad_input + c, channels);
+    c += b;
+  }
+}
+
+// Null filter_scales: grad_output already holds g * s_w.
+void InputGrad(const DepthwiseParams& params, const Dims& output_dims, const float* grad_output,
+               const Dims& filter_dims, const int8_t* filter, int32_t filter_stride,
+               const float* filter_scales, const Dims& input_dims, float* grad_input) {
+  if (params.depth_multiplier == 1 && params.dilation.h == 1 && params.dilation.w == 1 &&
+      filter_dims.h * filter_dims.w <= kMaxFastTaps && input_dims.w <= kMaxFastWidth) {
+    InputGradMult1(params, output_dims, grad_output, filter_dims, filter, filter_stride,
+                   filter_scales, input_dims, grad_input);
+  } else {
+    InputGradGeneral(params, output_dims, grad_output, filter_dims, filter, filter_stride,
+                     filter_scales, input_dims, grad_input);
+  }
+}
+
+}  // namespace
 
 int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, const Dims& filter_dims, int32_t group) {
   const int32_t positions = dims.n * dims.h * dims.w;
@@ -15,47 +263,53 @@ void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& di
                                    const float* filter_scales, int32_t group, float* scratch,
                                    float* grad) {
   const int32_t positions = dims.n * dims.h * dims.w, channels = dims.c;
-  const int32_t taps = filter_dims.h * filter_dims.w;
   float* g_out = scratch;
   float* g_in = scratch + positions * group;
-  int8_t* w = reinterpret_cast<int8_t*>(scratch + 2 * positions * group);
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
+    // The gathered copy holds g * s_w: the products the sum uses, made once per element.
+    const float* s = filter_scales + c0;
     for (int32_t p = 0; p < positions; ++p) {
-      for (int32_t j = 0; j < g; ++j) g_out[p * g + j] = grad[p * channels + c0 + j];
-    }
-    for (int32_t t = 0; t < taps; ++t) {
-      for (int32_t j = 0; j < g; ++j) w[t * g + j] = filter[t * channels + c0 + j];
+      for (int32_t j = 0; j < g; ++j) g_out[p * g + j] = grad[p * channels + c0 + j] * s[j];
     }
     const Dims group_dims{dims.n, dims.h, dims.w, g};
-    const Dims group_filter{1, filter_dims.h, filter_dims.w, g};
-    DepthwiseConvInputGrad(params, group_dims, g_out, group_filter, w, filter_scales + c0,
-                           group_dims, g_in);
+    InputGrad(params, group_dims, g_out, Dims{1, filter_dims.h, filter_dims.w, g}, filter + c0,
+              channels, nullptr, group_dims, g_in);
     for (int32_t p = 0; p < positions; ++p) {
       for (int32_t j = 0; j < g; ++j) grad[p * channels + c0 + j] = g_in[p * g + j];
     }
   }
 }
 
+void DepthwiseConvInputGradStrided(const DepthwiseParams& params, const Dims& output_dims,
+                                   const float* grad_output, const Dims& filter_dims,
+                                   const int8_t* filter, int32_t filter_stride,
+                                   const float* filter_scales, const Dims& input_dims,
+                                   float* grad_input) {
+  InputGrad(params, output_dims, grad_output, filter_dims, filter, filter_stride, filter_scales,
+            input_dims, grad_input);
+}
+
+void DepthwiseConvInputGradConsuming(const DepthwiseParams& params, const Dims& output_dims,
+                                     float* grad_output, const Dims& filter_dims,
+                                     const int8_t* filter, int32_t filter_stride,
+                                     const float* filter_scales, const Dims& input_dims,
+                                     float* grad_input) {
+  const int32_t positions = output_dims.n * output_dims.h * output_dims.w, c = output_dims.c;
+  for (int32_t p = 0; p < positions; ++p, grad_output += c) {
+    for (int32_t j = 0; j < c; ++j) grad_output[j] = grad_output[j] * filter_scales[j];
+  }
+  grad_output -= positions * c;
+  InputGrad(params, output_dims, grad_output, filter_dims, filter, filter_stride, nullptr,
+            input_dims, grad_input);
+}
+
 void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_dims,
                             const float* grad_output, const Dims& filter_dims,
                             const int8_t* filter, const float* filter_scales,
                             const Dims& input_dims, float* grad_input) {
-  const int32_t out_c = output_dims.c, in_c = input_dims.c;
-  const int32_t mult = params.depth_multiplier;
-  GatherInputGrad(params, input_dims, output_dims, filter_dims.h, filter_dims.w, grad_input,
-                  [&](float* gin, int32_t o, int32_t tap) {
-    const float* gout = grad_output + o * out_c;
-    const int8_t* w = filter + tap * out_c;
-    for (int32_t ci = 0; ci < in_c; ++ci) {
-      float acc = gin[ci];
-      for (int32_t m = 0; m < mult; ++m) {
-        const int32_t oc = ci * mult + m;
-        acc += (gout[oc] * filter_scales[oc]) * static_cast<float>(w[oc]);
-      }
-      gin[ci] = acc;
-    }
-  });
+  DepthwiseConvInputGradStrided(params, output_dims, grad_output, filter_dims, filter,
+                                filter_dims.c, filter_scales, input_dims, grad_input);
 }
 
 void DepthwiseConvFilterGrad(const DepthwiseParams& params, const Dims& input_dims,

@@ -21,6 +21,24 @@ void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_di
                             const int8_t* filter, const float* filter_scales,
                             const Dims& input_dims, float* grad_input);
 
+// The same with the filter's channels filter_stride apart (filter element (tap, c) at
+// filter[tap * filter_stride + c]), e.g. a channel group of a wider filter read in place.
+void DepthwiseConvInputGradStrided(const DepthwiseParams& params, const Dims& output_dims,
+                                   const float* grad_output, const Dims& filter_dims,
+                                   const int8_t* filter, int32_t filter_stride,
+                                   const float* filter_scales, const Dims& input_dims,
+                                   float* grad_input);
+
+// The same, consuming grad_output (any multiplier): it is multiplied by s_w in place first and
+// holds g * s_w on return. Those are the products every term starts with, so the result is
+// bit-identical, and each term then costs one multiply less. For callers that no longer need
+// the output gradient.
+void DepthwiseConvInputGradConsuming(const DepthwiseParams& params, const Dims& output_dims,
+                                     float* grad_output, const Dims& filter_dims,
+                                     const int8_t* filter, int32_t filter_stride,
+                                     const float* filter_scales, const Dims& input_dims,
+                                     float* grad_input);
+
 // Gradient of filter channels [c_begin, c_end) (output channels, last filter axis) into
 // grad_filter laid out [kh, kw, c_end - c_begin] (the filter layout restricted to the range).
 // grad_w[ky,kx,oc] = input_scale * sum over (n, oh, ow) of grad_output[n,oh,ow,oc] *

@@ -100,6 +100,36 @@ void tt_depthwise_input_grad(const int32_t* geom, int32_t mult, const int32_t* o
                          filter, filter_scales, D(in_dims), grad_input);
 }
 
+// Depth multiplier 1 with the filter's channels filter_stride apart (a channel group of a wider
+// filter).
+void tt_depthwise_input_grad_strided(const int32_t* geom, const int32_t* out_dims,
+                                     const float* grad_output, const int32_t* filter_dims,
+                                     const int8_t* filter, int32_t filter_stride,
+                                     const float* filter_scales, const int32_t* in_dims,
+                                     float* grad_input) {
+  DepthwiseConvInputGradStrided(MakeDepthwise(0, 1, geom), D(out_dims), grad_output,
+                                D(filter_dims), filter, filter_stride, filter_scales,
+                                D(in_dims), grad_input);
+}
+
+void tt_depthwise_input_grad_consuming(const int32_t* geom, int32_t mult,
+                                       const int32_t* out_dims, float* grad_output,
+                                       const int32_t* filter_dims, const int8_t* filter,
+                                       int32_t filter_stride, const float* filter_scales,
+                                       const int32_t* in_dims, float* grad_input) {
+  DepthwiseConvInputGradConsuming(MakeDepthwise(0, mult, geom), D(out_dims), grad_output,
+                                  D(filter_dims), filter, filter_stride, filter_scales,
+                                  D(in_dims), grad_input);
+}
+
+void tt_depthwise_input_grad_in_place(const int32_t* geom, const int32_t* dims,
+                                      const int32_t* filter_dims, const int8_t* filter,
+                                      const float* filter_scales, int32_t group, float* scratch,
+                                      float* grad) {
+  DepthwiseConvInputGradInPlace(MakeDepthwise(0, 1, geom), D(dims), D(filter_dims), filter,
+                                filter_scales, group, scratch, grad);
+}
+
 void tt_depthwise_filter_grad(const int32_t* geom, int32_t mult, const int32_t* in_dims,
                               const int8_t* input, float input_scale, int32_t input_zero_point,
                               const int32_t* out_dims, const float* grad_output,
@@ -168,6 +198,11 @@ void tt_concatenation_grad(int32_t outer, int32_t inner, int32_t num_inputs,
 void tt_activation_grad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
                         const float* grad_output, float* grad_input) {
   ActivationGrad(size, output, lo, hi, grad_output, grad_input);
+}
+
+void tt_activation_grad_from_mask_group(int32_t positions, int32_t channels, int32_t c0,
+                                        int32_t g, const uint8_t* mask, float* grad) {
+  ActivationGradFromMaskGroup(positions, channels, c0, g, mask, grad);
 }
 
 void tt_softmax_ce_probs(int32_t num_classes, const int8_t* probs, float scale, int32_t zp,
@@ -298,7 +333,21 @@ extern "C" void tt_determinism_digest(uint32_t* digest) {
     DepthwiseConvInputGrad(p, o, g_out, f, g_wq, g_scales, in, g_in);
     uint32_t h = Fnv(kFnvSeed, g_in, FlatSize(in) * 4);
     DepthwiseConvFilterGrad(p, in, g_xq, 0.02f, o, g_out, f, 2, 11, g_w);
-    digest[3] = Fnv(h, g_w, 3 * 3 * 9 * 4);
+    h = Fnv(h, g_w, 3 * 3 * 9 * 4);
+    // Multiplier 1 (the fast path, on the boards with its VFP rows of 8 channels plus a
+    // remainder block): 7x7 SAME, then 5x5 stride 2, then the consuming form.
+    const int32_t same7[6] = {1, 1, 3, 3, 1, 1}, strided5[6] = {2, 2, 2, 2, 1, 1};
+    const Dims in1{1, 9, 9, 12}, f7{1, 7, 7, 12}, f5{1, 5, 5, 12}, o5{1, 5, 5, 12};
+    FillFloat(&rng, g_out, FlatSize(in1), 1.0f);
+    DepthwiseConvInputGrad(MakeDepthwise(0, 1, same7), in1, g_out, f7, g_wq, g_scales, in1, g_in);
+    h = Fnv(h, g_in, FlatSize(in1) * 4);
+    DepthwiseConvInputGrad(MakeDepthwise(0, 1, strided5), o5, g_out, f5, g_wq, g_scales, in1,
+                           g_in);
+    h = Fnv(h, g_in, FlatSize(in1) * 4);
+    DepthwiseConvInputGradConsuming(MakeDepthwise(0, 1, same7), in1, g_out, f7, g_wq, 12,
+                                    g_scales, in1, g_in);
+    h = Fnv(h, g_in, FlatSize(in1) * 4);
+    digest[3] = Fnv(h, g_out, FlatSize(in1) * 4);
   }
   {  // fully connected [3, 54] x [12, 54]
     FillFloat(&rng, g_out, 3 * 12, 2.0f);

@@ -23,12 +23,11 @@ void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) 
   const Dims p_out = ToDims(pc.output(0)), e2 = ToDims(dc.output(0)), e1 = ToDims(dc.input(0));
   const Dims x_in = ToDims(xc.input(0)), x_f = ToDims(xc.input(1)), d_f = ToDims(dc.input(1));
   const int32_t pos2 = e2.n * e2.h * e2.w, pos1 = e1.n * e1.h * e1.w, channels = e2.c;
-  const int32_t group = a[8], taps = d_f.h * d_f.w;
+  const int32_t group = a[8];
   const float* g_out = reinterpret_cast<const float*>(data(a[3]));
   float* g_x = a[4] >= 0 ? reinterpret_cast<float*>(data(a[4])) : nullptr;
   float* grad_e2 = reinterpret_cast<float*>(data(a[5]));  // [pos2, g]
-  float* grad_e1 = reinterpret_cast<float*>(data(a[6]));  // [pos1, g], then the filter group
-  int8_t* d_group = reinterpret_cast<int8_t*>(grad_e1 + pos1 * group);
+  float* grad_e1 = reinterpret_cast<float*>(data(a[6]));  // [pos1, g]
   float* temp = a[7] >= 0 ? reinterpret_cast<float*>(data(a[7])) : nullptr;
   const uint8_t* mask_d = a[9] >= 0 ? data(a[9]) : nullptr;
   const uint8_t* mask_x = a[10] >= 0 ? data(a[10]) : nullptr;
@@ -46,16 +45,21 @@ void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) 
     ActivationGradFromMaskGroup(pos2, channels, c0, g, mask_d, grad_e2);
     if (a[11] >= 0 && ld.update_bias) UpdateBias(ld, grad_e2, pos2, g, c0, c0, c0 + g, options);
     // Gradient of D's input (X's output), through X's activation.
-    for (int32_t t = 0; t < taps; ++t) {
-      for (int32_t j = 0; j < g; ++j) d_group[t * g + j] = d_filter[t * channels + c0 + j];
-    }
-    DepthwiseConvInputGrad(dc.state->depthwise, Dims{e2.n, e2.h, e2.w, g}, grad_e2,
-                           Dims{1, d_f.h, d_f.w, g}, d_group, program_.FloatPointer(a[14]) + c0,
-                           Dims{e1.n, e1.h, e1.w, g}, grad_e1);
-    // D's weights of this group move only now that its input gradient is taken. The filter
-    // gradient reads D's input (X's output) for the group, gathered into temp with a scratch.
     const int32_t d_end = a[11] >= 0 && ld.weight_channels < c0 + g ? ld.weight_channels
                                                                       : (a[11] >= 0 ? c0 + g : c0);
+    // Unless D's filter gradient still reads grad_e2, the input gradient may consume it (scale
+    // it in place: one multiply per element instead of one per term).
+    const Dims d_out{e2.n, e2.h, e2.w, g}, d_in{e1.n, e1.h, e1.w, g}, d_group{1, d_f.h, d_f.w, g};
+    const float* d_scales = program_.FloatPointer(a[14]) + c0;
+    if (c0 < d_end) {
+      DepthwiseConvInputGradStrided(dc.state->depthwise, d_out, grad_e2, d_group, d_filter + c0,
+                                    channels, d_scales, d_in, grad_e1);
+    } else {
+      DepthwiseConvInputGradConsuming(dc.state->depthwise, d_out, grad_e2, d_group,
+                                      d_filter + c0, channels, d_scales, d_in, grad_e1);
+    }
+    // D's weights of this group move only now that its input gradient is taken. The filter
+    // gradient reads D's input (X's output) for the group, gathered into temp with a scratch.
     if (c0 < d_end) {
       int8_t* e1_group = reinterpret_cast<int8_t*>(temp);
       float* d_scratch = temp + (pos1 * g + 3) / 4;

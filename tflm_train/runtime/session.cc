@@ -579,12 +579,16 @@ void Session::UpdateBias(const LayerInfo& l, const float* grad, int32_t position
   int32_t* bias = reinterpret_cast<int32_t*>(data(l.bias_tensor));
   float* state = l.bias_state >= 0 ? reinterpret_cast<float*>(arena_ + l.bias_state) : nullptr;
   const SgdParams sgd{options.learning_rate, 0.0f, options.rounding};
-  for (int32_t c = c_begin; c < c_end; ++c) {
-    float g;
-    BiasGrad(positions, stride, grad, c - c_offset, c - c_offset + 1, &g);
-    const float* apply = OptimizerGradient(&g, 1, state ? state + c : nullptr, options);
+  // A few channels at a time: one pass sums their positions, then the optimizer and the update
+  // run over them in channel order (elementwise, the same as one channel at a time).
+  constexpr int32_t kChunk = 8;
+  float sums[kChunk];
+  for (int32_t c0 = c_begin; c0 < c_end; c0 += kChunk) {
+    const int32_t end = c_end - c0 < kChunk ? c_end : c0 + kChunk;
+    BiasGrad(positions, stride, grad, c0 - c_offset, end - c_offset, sums);
+    const float* apply = OptimizerGradient(sums, end - c0, state ? state + c0 : nullptr, options);
     if (apply == nullptr) continue;
-    SgdUpdateInt32(sgd, ChannelSlice{1, l.out_channels, 1, c, c + 1}, apply,
+    SgdUpdateInt32(sgd, ChannelSlice{1, l.out_channels, 1, c0, end}, apply,
                    program_.FloatPointer(l.bias_factors), nullptr, &rng_state_, bias);
   }
 }
