@@ -17,171 +17,179 @@ constexpr int32_t kPixels = 4;
 // 4-channel input groups widened at once (8 words each: 1 KB); deeper inputs go in slices
 // whose partial sums wait in the channel entries.
 constexpr int32_t kSliceGroups = 32;
-// Output channels whose entries are prepared at once (40 bytes each); more channels go in
+// Output channels whose entries are prepared at once (48 bytes each); more channels go in
 // chunks, each widening the inputs again.
 constexpr int32_t kChunk = 32;
 
 // One output channel, laid out for the assembly below (which reads it with LDM, so the field
-// order is part of it): acc (the four positions' sums, starting at the bias) and row (the next
-// filter byte) advance slice by slice; bias and row0 restore them for the next positions.
-// multiplier / round / shift: FoldedRequant's, or the raw multiplier and shift for chunks
-// outside its domain.
+// order is part of it). acc: the four positions' sums, starting at the bias; row / row_end: the
+// current slice's filter bytes (row advances slice by slice); x: the widened inputs (the same
+// in every entry: one LDM then resets the input pointer too); multiplier / round / shift:
+// FoldedRequant's, or the raw multiplier and shift for chunks outside its domain; bias and row0
+// rewind acc and row for the next positions. An entry with a null row ends the list.
 struct Channel {
   int32_t acc[kPixels];
   const int8_t* row;
+  const int8_t* row_end;
+  const uint32_t* x;
   int32_t multiplier;
   int32_t round;
   int32_t shift;
   int32_t bias;
   const int8_t* row0;
 };
-static_assert(sizeof(Channel) == 40, "the assembly steps through the entries 40 bytes apart");
+static_assert(sizeof(Channel) == 48, "the assembly steps through the entries 48 bytes apart");
 
-// What the assembly reads (LDM order): where channel 0's byte of the four positions goes (out
-// + 0 / d1 / d2 / d3), the widened inputs, the slice's filter bytes per channel, the entries.
+// What the assembly reads, in its LDM order: the four positions' input bytes of the slice, the
+// widened inputs and their end, Splat16(input offset); where channel 0's byte of the four
+// positions goes (out + 0 / d1 / d2 / d3); the first entry; whether the group count is odd.
 struct BlockJob {
+  const int8_t* in[kPixels];
+  uint32_t* x;
+  uint32_t xo;
+  const uint32_t* x_end;
   int8_t* out;
   int32_t d1, d2, d3;
-  const uint32_t* x;
-  int32_t group_bytes;
   Channel* ch;
-  Channel* ch_end;
+  int32_t odd;
 };
 
-// The multiply-accumulate loop over one slice of every channel of a block, as one assembly
-// function: GCC keeps neither the 13 live values of the inner loop nor the channel loop's
-// bookkeeping out of the stack, and LDM needs fixed registers. Registers in the loop:
-// r0-r3 the four positions' sums, r4 the filter pointer, r5 its end, r6 the widened inputs,
-// r7 / r12 the filter word's even / odd lanes, r8-r11 four input words, lr the channel entry.
-// One 4-channel group: 13 instructions for 16 multiply-accumulates (x: the group's even lanes
-// of positions 0..3, then its odd lanes, widened with the input offset).
-#define TT_PW_GROUP               \
-  "ldr r12, [r4], #4\n\t"         \
+// One block (four positions) x one slice, as one assembly function: GCC keeps neither the 13
+// live values of the inner loop nor the channel loop's bookkeeping out of the stack, and LDM /
+// STM need fixed registers.
+// 1. Widen: the slice's input groups of the four positions into 16-bit lanes plus the input
+//    offset (x: per group the even lanes of positions 0..3, then the odd lanes; doubled for
+//    FinishDoubled). [sp] job, [sp + 4] x_end.
+#define TT_PW_WIDEN(doubled)                      \
+  "push {r4-r11, lr}\n\t"                         \
+  "ldr r7, [r0, #24]\n\t"                         \
+  "push {r0, r7}\n\t"                             \
+  "ldm r0, {r1-r6}\n"                             \
+  "4:\n\t"                                        \
+  "ldr r8, [r1], #4\n\t"                          \
+  "ldr r9, [r2], #4\n\t"                          \
+  "ldr r10, [r3], #4\n\t"                         \
+  "ldr r11, [r4], #4\n\t"                         \
+  "sxtab16 r0, r6, r8\n\t"                        \
+  "sxtab16 r7, r6, r9\n\t"                        \
+  "sxtab16 r12, r6, r10\n\t"                      \
+  "sxtab16 lr, r6, r11\n\t" doubled("r0", "r7", "r12", "lr") \
+  "stm r5!, {r0, r7, r12, lr}\n\t"                \
+  "sxtab16 r8, r6, r8, ror #8\n\t"                \
+  "sxtab16 r9, r6, r9, ror #8\n\t"                \
+  "sxtab16 r10, r6, r10, ror #8\n\t"              \
+  "sxtab16 r11, r6, r11, ror #8\n\t" doubled("r8", "r9", "r10", "r11") \
+  "stm r5!, {r8-r11}\n\t"                         \
+  "ldr r0, [sp, #4]\n\t"                          \
+  "cmp r5, r0\n\t"                                \
+  "bne 4b\n\t"                                    \
+  "pop {r0, r7}\n\t"
+
+#define TT_PW_SAME(a, b, c, d) ""
+#define TT_PW_TWICE(a, b, c, d)  \
+  "sadd16 " a ", " a ", " a "\n\t" \
+  "sadd16 " b ", " b ", " b "\n\t" \
+  "sadd16 " c ", " c ", " c "\n\t" \
+  "sadd16 " d ", " d ", " d "\n\t"
+
+// 2. The channel loop: [sp] out, d1, d2, d3, the group loop's entry; lr the entry. Per
+//    channel LDM r0-r3 the sums, r4 the filter pointer, r5 its end, r6 the widened inputs; the
+//    group loop is unrolled twice, an odd group count enters it at the second copy (LDR PC).
+//    One group: r7 / r12 the filter word's even / odd lanes, r8-r11 four input words; 13
+//    instructions for 16 multiply-accumulates.
+#define TT_PW_GROUP                 \
+  "ldr r12, [r4], #4\n\t"           \
   "ldm r6!, {r8, r9, r10, r11}\n\t" \
-  "sxtb16 r7, r12\n\t"            \
-  "sxtb16 r12, r12, ror #8\n\t"   \
-  "smlad r0, r8, r7, r0\n\t"      \
-  "smlad r1, r9, r7, r1\n\t"      \
-  "smlad r2, r10, r7, r2\n\t"     \
-  "smlad r3, r11, r7, r3\n\t"     \
+  "sxtb16 r7, r12\n\t"              \
+  "sxtb16 r12, r12, ror #8\n\t"     \
+  "smlad r0, r8, r7, r0\n\t"        \
+  "smlad r1, r9, r7, r1\n\t"        \
+  "smlad r2, r10, r7, r2\n\t"       \
+  "smlad r3, r11, r7, r3\n\t"       \
   "ldm r6!, {r8, r9, r10, r11}\n\t" \
-  "smlad r0, r8, r12, r0\n\t"     \
-  "smlad r1, r9, r12, r1\n\t"     \
-  "smlad r2, r10, r12, r2\n\t"    \
+  "smlad r0, r8, r12, r0\n\t"       \
+  "smlad r1, r9, r12, r1\n\t"       \
+  "smlad r2, r10, r12, r2\n\t"      \
   "smlad r3, r11, r12, r3\n\t"
 
-// Prologue: the job's fields on the stack ([sp] out, d1, d2, d3, x, group_bytes, the loop's
-// entry address, ch_end), lr = the first entry. The group loop is unrolled twice; an odd group
-// count enters it at the second copy (LDR PC: one instruction per channel).
-// Then per channel: the sums and the filter pointer from the entry, the groups.
-#define TT_PW_CHANNEL_LOOP               \
-  "push {r4-r11, lr}\n\t"                \
-  "ldm r0, {r1-r8}\n\t"                  \
-  "mov lr, r7\n\t"                       \
-  "adr.w r7, 2f\n\t"                     \
-  "adr.w r9, 3f\n\t"                     \
-  "tst r6, #4\n\t"                       \
-  "it ne\n\t"                            \
-  "movne r7, r9\n\t"                     \
-  "orr r7, r7, #1\n\t"                   \
-  "push {r1-r8}\n"                       \
-  "1:\n\t"                               \
-  "ldm lr!, {r0-r4}\n\t"                 \
-  "ldr r6, [sp, #16]\n\t"                \
-  "ldr r5, [sp, #20]\n\t"                \
-  "add r5, r4\n\t"                       \
-  "ldr pc, [sp, #24]\n"                  \
-  "2:\n\t" TT_PW_GROUP                   \
-  "3:\n\t" TT_PW_GROUP                   \
-  "cmp r4, r5\n\t"                       \
-  "bne 2b\n\t"
+#define TT_PW_CHANNELS(finish)  \
+  "add r0, #28\n\t"             \
+  "ldm r0, {r1-r6}\n\t"         \
+  "mov lr, r5\n\t"              \
+  "adr.w r5, 2f\n\t"            \
+  "adr.w r7, 3f\n\t"            \
+  "cmp r6, #0\n\t"              \
+  "it ne\n\t"                   \
+  "movne r5, r7\n\t"            \
+  "orr r5, r5, #1\n\t"          \
+  "push {r1-r5}\n"              \
+  "1:\n\t"                      \
+  "ldm lr!, {r0-r6}\n\t"        \
+  "cbz r4, 9f\n\t"              \
+  "ldr pc, [sp, #16]\n"         \
+  "9:\n\t"                      \
+  "add sp, #20\n\t"             \
+  "pop {r4-r11, pc}\n"          \
+  "2:\n\t" TT_PW_GROUP          \
+  "3:\n\t" TT_PW_GROUP          \
+  "cmp r4, r5\n\t"              \
+  "bne 2b\n\t" finish           \
+  "b 1b\n\t"
 
-#define TT_PW_NEXT_CHANNEL \
-  "ldr r12, [sp, #28]\n\t" \
-  "cmp lr, r12\n\t"        \
-  "bne 1b\n\t"             \
-  "add sp, #32\n\t"        \
-  "pop {r4-r11, pc}\n\t"
+// 3a. Not the last slice: the sums and the advanced filter pointer go back into the entry.
+#define TT_PW_STORE_BACK  \
+  "sub r7, lr, #28\n\t"   \
+  "stm r7, {r0-r4}\n\t"   \
+  "add lr, #20\n\t"
 
-// Not the last slice: the sums and the advanced filter pointer go back into the entry.
-__attribute__((naked)) void AccumulateSlice(const BlockJob* /*job*/) {
-  __asm__ volatile(TT_PW_CHANNEL_LOOP
-                   "stmdb lr, {r0-r4}\n\t"
-                   "add lr, #20\n\t" TT_PW_NEXT_CHANNEL);
-}
+// 3b. The last slice: FoldedRequantize (r8 multiplier, r9 round, r10 shift; the LDM also
+//    loads bias and row0 into r11 / r12, overwritten next), int8 saturation and the four
+//    stores (r4 out, r5-r7 the deltas). Doubled: the sums are already doubled.
+#define TT_PW_REQUANTIZE(acc, store)  \
+  "lsl r11, " acc ", #1\n\t"          \
+  "add r12, r9, " acc ", asr #31\n\t" \
+  "smmlar r11, r11, r8, r12\n\t"      \
+  "asr r11, r11, r10\n\t"             \
+  "ssat r11, #8, r11\n\t"             \
+  "strb r11, " store "\n\t"
 
-// The last slice, then FoldedRequantize (r8 multiplier, r9 round, r10 shift; LDM also loads
-// bias and row0 into r11 / r12, overwritten next), int8 saturation and the four stores
-// (r4 out, r5-r7 the deltas). kDoubled: the sums are already doubled (inputs and bias).
 #define TT_PW_REQUANTIZE_DOUBLED(acc, store) \
-  "add r12, r9, " acc ", asr #31\n\t"       \
-  "smmlar r11, " acc ", r8, r12\n\t"        \
-  "asr r11, r11, r10\n\t"                   \
-  "ssat r11, #8, r11\n\t"                   \
+  "add r12, r9, " acc ", asr #31\n\t"        \
+  "smmlar r11, " acc ", r8, r12\n\t"         \
+  "asr r11, r11, r10\n\t"                    \
+  "ssat r11, #8, r11\n\t"                    \
   "strb r11, " store "\n\t"
 
-#define TT_PW_REQUANTIZE(acc, store)        \
-  "lsl r11, " acc ", #1\n\t"               \
-  "add r12, r9, " acc ", asr #31\n\t"       \
-  "smmlar r11, r11, r8, r12\n\t"           \
-  "asr r11, r11, r10\n\t"                   \
-  "ssat r11, #8, r11\n\t"                   \
-  "strb r11, " store "\n\t"
-
-#define TT_PW_FINISH(requantize)                 \
-  "ldm lr!, {r8-r12}\n\t"                        \
-  "ldm sp, {r4-r7}\n\t" requantize("r0", "[r4]") \
-      requantize("r1", "[r4, r5]")               \
-      requantize("r2", "[r4, r6]")               \
-      requantize("r3", "[r4, r7]")               \
-  "add r4, #1\n\t"                               \
+#define TT_PW_FINISH(requantize)                         \
+  "ldm lr!, {r8-r12}\n\t"                                \
+  "ldm sp, {r4-r7}\n\t"                                  \
+  requantize("r0", "[r4]") requantize("r1", "[r4, r5]") \
+  requantize("r2", "[r4, r6]") requantize("r3", "[r4, r7]") \
+  "add r4, #1\n\t"                                       \
   "str r4, [sp]\n\t"
 
-__attribute__((naked)) void FinishSlice(const BlockJob* /*job*/) {
-  __asm__ volatile(TT_PW_CHANNEL_LOOP TT_PW_FINISH(TT_PW_REQUANTIZE) TT_PW_NEXT_CHANNEL);
+__attribute__((naked)) void AccumulateBlock(const BlockJob* /*job*/) {
+  __asm__ volatile(TT_PW_WIDEN(TT_PW_SAME) TT_PW_CHANNELS(TT_PW_STORE_BACK));
 }
 
-__attribute__((naked)) void FinishSliceDoubled(const BlockJob* /*job*/) {
-  __asm__ volatile(TT_PW_CHANNEL_LOOP TT_PW_FINISH(TT_PW_REQUANTIZE_DOUBLED)
-                       TT_PW_NEXT_CHANNEL);
+__attribute__((naked)) void FinishBlock(const BlockJob* /*job*/) {
+  __asm__ volatile(TT_PW_WIDEN(TT_PW_SAME) TT_PW_CHANNELS(TT_PW_FINISH(TT_PW_REQUANTIZE)));
 }
 
+__attribute__((naked)) void FinishBlockDoubled(const BlockJob* /*job*/) {
+  __asm__ volatile(
+      TT_PW_WIDEN(TT_PW_TWICE) TT_PW_CHANNELS(TT_PW_FINISH(TT_PW_REQUANTIZE_DOUBLED)));
+}
+
+#undef TT_PW_WIDEN
+#undef TT_PW_SAME
+#undef TT_PW_TWICE
 #undef TT_PW_GROUP
-#undef TT_PW_CHANNEL_LOOP
-#undef TT_PW_NEXT_CHANNEL
+#undef TT_PW_CHANNELS
+#undef TT_PW_STORE_BACK
 #undef TT_PW_REQUANTIZE
 #undef TT_PW_REQUANTIZE_DOUBLED
 #undef TT_PW_FINISH
-
-// Input groups [0, groups) of the four positions (byte offset `offset` into each) widened into
-// 16-bit lanes plus the input offset, in TT_PW_GROUP's layout; kDoubled: each lane doubled.
-template <bool kDoubled>
-void Widen(const int8_t* const* in, int32_t offset, int32_t groups, uint32_t xo, uint32_t* x) {
-  const int8_t* p0 = in[0] + offset;
-  const int8_t* p1 = in[1] + offset;
-  const int8_t* p2 = in[2] + offset;
-  const int8_t* p3 = in[3] + offset;
-  auto lanes = [](int32_t v) {
-    return static_cast<uint32_t>(kDoubled ? static_cast<int32_t>(__sadd16(v, v)) : v);
-  };
-  for (int32_t g = 0; g < groups; ++g) {
-    const uint32_t v0 = simd::Load4(p0), v1 = simd::Load4(p1);
-    const uint32_t v2 = simd::Load4(p2), v3 = simd::Load4(p3);
-    x[0] = lanes(simd::EvenBytesPlus(xo, v0));
-    x[1] = lanes(simd::EvenBytesPlus(xo, v1));
-    x[2] = lanes(simd::EvenBytesPlus(xo, v2));
-    x[3] = lanes(simd::EvenBytesPlus(xo, v3));
-    x[4] = lanes(simd::OddBytesPlus(xo, v0));
-    x[5] = lanes(simd::OddBytesPlus(xo, v1));
-    x[6] = lanes(simd::OddBytesPlus(xo, v2));
-    x[7] = lanes(simd::OddBytesPlus(xo, v3));
-    x += 8;
-    p0 += 4;
-    p1 += 4;
-    p2 += 4;
-    p3 += 4;
-  }
-}
 
 // The last in_c % 4 input channels (from byte `offset`), one multiply at a time.
 void TailPass(const int8_t* const* in, int32_t offset, int32_t tail, int32_t input_offset,
@@ -233,20 +241,26 @@ void RequantGeneral(const Channel* ch, int32_t count, const BlockJob& o, int32_t
   }
 }
 
-// The entries back at their start for the next positions.
-void Rewind(Channel* ch, int32_t count) {
+// The entries at their start for the next positions, the first slice `bytes` long.
+void Rewind(Channel* ch, int32_t count, int32_t bytes) {
   for (int32_t k = 0; k < count; ++k) {
     for (int32_t p = 0; p < kPixels; ++p) ch[k].acc[p] = ch[k].bias;
     ch[k].row = ch[k].row0;
+    ch[k].row_end = ch[k].row0 + bytes;
   }
 }
 
-// Channels [c0, c0 + count) into ch. Returns whether all of them take the fast output stage:
-// FoldedRequant's domain, and a bias that keeps every accumulator within +-2^30 (each of the
-// in_c products is at most 255 * 128 in magnitude). kDoubled biases are stored doubled.
+// The next slice, `bytes` long, from where the previous one left the filter pointers.
+void NextSlice(Channel* ch, int32_t count, int32_t bytes) {
+  for (int32_t k = 0; k < count; ++k) ch[k].row_end = ch[k].row + bytes;
+}
+
+// Channels [c0, c0 + count) into ch (and the end marker after them). Returns whether all of
+// them take the fast output stage: FoldedRequant's domain, and a bias that keeps every
+// accumulator within +-2^30 (each of the in_c products is at most 255 * 128 in magnitude).
 bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const FilterRows& filter,
                    int32_t c0, int32_t count, int32_t in_c, int32_t output_offset,
-                   Channel* ch) {
+                   const uint32_t* x, Channel* ch) {
   const int64_t reach = static_cast<int64_t>(in_c) * 255 * 128;
   const int64_t bias_lo = -(int64_t{1} << 30) + reach, bias_hi = (int64_t{1} << 30) - 1 - reach;
   bool fast = true;
@@ -255,6 +269,7 @@ bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const Filt
     const int32_t b = bias != nullptr ? bias[oc] : 0;
     ch[k].bias = b;
     ch[k].row0 = filter.row(oc);
+    ch[k].x = x;
     ch[k].multiplier = quant.multiplier[oc];
     ch[k].shift = quant.shift[oc];
     ch[k].round = 0;
@@ -263,6 +278,7 @@ bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const Filt
       fast = false;
     }
   }
+  ch[count].row = nullptr;
   if (fast) {
     for (int32_t k = 0; k < count; ++k) {
       const FoldedRequant q = MakeFoldedRequant(ch[k].multiplier, ch[k].shift, output_offset);
@@ -316,63 +332,70 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
 
   const int32_t groups = in_c / 4, tail = in_c % 4;
   const int32_t positions = output_dims.n * out_h * out_w;
-  const uint32_t xo = simd::Splat16(params.input_offset);
   const int32_t output_offset = params.output_offset;
   const ActivationRange act = params.activation;
   const bool clamp = act.min > -128 || act.max < 127;
+  const int32_t first_groups = groups < kSliceGroups ? groups : kSliceGroups;
+  // With stride 1 over the whole input the positions' pixels are the input's, in order.
+  const bool dense = params.stride.h == 1 && params.stride.w == 1 &&
+                     out_h == input_dims.h && out_w == input_dims.w;
 
   alignas(8) uint32_t x[kSliceGroups * 8];
-  Channel ch[kChunk];
+  Channel ch[kChunk + 1];
+  BlockJob job;
+  job.x = x;
+  job.xo = simd::Splat16(params.input_offset);
+  job.ch = ch;
   for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
     const int32_t count = out_c - c0 < kChunk ? out_c - c0 : kChunk;
-    const bool fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset, ch);
+    const bool fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset, x, ch);
     // The assembly finishes fast chunks without a clamp or a tail (every MobileNet layer).
     // It then takes doubled sums when that is cheaper: one instruction less per output against
-    // two more per widened group.
+    // eight more per widened group (which also keeps doubled blocks to one slice).
     const bool finish = fast && !clamp && tail == 0;
     const bool doubled = finish && 2 * groups < count;
     if (doubled) {
       for (int32_t k = 0; k < count; ++k) ch[k].bias *= 2;  // |bias| < 2^30
     }
-    Rewind(ch, count);
+    Rewind(ch, count, 4 * first_groups);
     PixelCursor cur{input, 0, 0, out_h, out_w, params.stride.w * in_c,
                     params.stride.h * input_dims.w * in_c, input_dims.h * input_dims.w * in_c};
     for (int32_t i = 0; i < positions; i += kPixels) {
-      // The last block may be short: its missing positions repeat the last one, whose bytes
-      // are then written twice with the same value.
+      // A short last block repeats its last position, whose bytes are then written twice.
+      const int32_t valid = positions - i < kPixels ? positions - i : kPixels;
       const int8_t* in[kPixels];
-      int32_t out_delta[kPixels];
+      int32_t delta[kPixels];
       for (int32_t p = 0; p < kPixels; ++p) {
-        if (i + p < positions) {
-          in[p] = cur.Pixel();
-          out_delta[p] = p * out_c;
-          cur.Next();
+        if (p < valid) {
+          in[p] = dense ? input + (i + p) * in_c : cur.Pixel();
+          delta[p] = p * out_c;
+          if (!dense) cur.Next();
         } else {
           in[p] = in[p - 1];
-          out_delta[p] = out_delta[p - 1];
+          delta[p] = delta[p - 1];
         }
       }
-      BlockJob job{output + i * out_c + c0, out_delta[1], out_delta[2], out_delta[3], x, 0,
-                   ch, ch + count};
+      job.out = output + i * out_c + c0;
+      job.d1 = delta[1];
+      job.d2 = delta[2];
+      job.d3 = delta[3];
       for (int32_t g0 = 0; g0 < groups; g0 += kSliceGroups) {
         const int32_t n = groups - g0 < kSliceGroups ? groups - g0 : kSliceGroups;
-        if (doubled) {
-          Widen<true>(in, 4 * g0, n, xo, x);
-        } else {
-          Widen<false>(in, 4 * g0, n, xo, x);
-        }
-        job.group_bytes = 4 * n;
+        if (g0 > 0) NextSlice(ch, count, 4 * n);
+        for (int32_t p = 0; p < kPixels; ++p) job.in[p] = in[p] + 4 * g0;
+        job.x_end = x + 8 * n;
+        job.odd = n & 1;
         if (!finish || g0 + n < groups) {
-          AccumulateSlice(&job);
+          AccumulateBlock(&job);
         } else if (doubled) {
-          FinishSliceDoubled(&job);
+          FinishBlockDoubled(&job);
         } else {
-          FinishSlice(&job);
+          FinishBlock(&job);
         }
       }
-      // Single-slice finished blocks leave the entries untouched; the others rewind them.
+      // Single-slice finished blocks leave the entries as they were; the others rewind them.
       if (finish) {
-        if (groups > kSliceGroups) Rewind(ch, count);
+        if (groups > kSliceGroups) Rewind(ch, count, 4 * first_groups);
         continue;
       }
       if (tail != 0) TailPass(in, 4 * groups, tail, params.input_offset, ch, count);
@@ -383,7 +406,7 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       } else {
         RequantFast<false>(ch, count, job, act.min, act.max);
       }
-      Rewind(ch, count);
+      Rewind(ch, count, 4 * first_groups);
     }
   }
   return true;
