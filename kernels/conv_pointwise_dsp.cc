@@ -112,6 +112,14 @@ struct BlockJob {
   "smlad r2, r10, r12, r2\n\t"      \
   "smlad r3, r11, r12, r3\n\t"
 
+#define TT_PW_NEXT_CHANNEL \
+  "ldm lr!, {r0-r6}\n\t"   \
+  "cbz r4, 9f\n\t"         \
+  "ldr pc, [sp, #16]\n"    \
+  "9:\n\t"                 \
+  "add sp, #20\n\t"        \
+  "pop {r4-r11, pc}\n"
+
 #define TT_PW_CHANNELS(finish)  \
   "add r0, #28\n\t"             \
   "ldm r0, {r1-r6}\n\t"         \
@@ -122,19 +130,13 @@ struct BlockJob {
   "it ne\n\t"                   \
   "movne r5, r7\n\t"            \
   "orr r5, r5, #1\n\t"          \
-  "push {r1-r5}\n"              \
-  "1:\n\t"                      \
-  "ldm lr!, {r0-r6}\n\t"        \
-  "cbz r4, 9f\n\t"              \
-  "ldr pc, [sp, #16]\n"         \
-  "9:\n\t"                      \
-  "add sp, #20\n\t"             \
-  "pop {r4-r11, pc}\n"          \
+  "push {r1-r5}\n\t"            \
+  TT_PW_NEXT_CHANNEL            \
   "2:\n\t" TT_PW_GROUP          \
   "3:\n\t" TT_PW_GROUP          \
   "cmp r4, r5\n\t"              \
   "bne 2b\n\t" finish           \
-  "b 1b\n\t"
+  TT_PW_NEXT_CHANNEL
 
 // 3a. Not the last slice: the sums and the advanced filter pointer go back into the entry.
 #define TT_PW_STORE_BACK  \
@@ -160,12 +162,11 @@ struct BlockJob {
   "ssat r11, #8, r11\n\t"                    \
   "strb r11, " store "\n\t"
 
-#define TT_PW_FINISH(requantize)                         \
-  "ldm lr!, {r8-r12}\n\t"                                \
-  "ldm sp, {r4-r7}\n\t"                                  \
-  requantize("r0", "[r4]") requantize("r1", "[r4, r5]") \
-  requantize("r2", "[r4, r6]") requantize("r3", "[r4, r7]") \
-  "add r4, #1\n\t"                                       \
+#define TT_PW_FINISH(requantize)                              \
+  "ldm lr!, {r8-r12}\n\t"                                     \
+  "ldm sp, {r4-r7}\n\t"                                       \
+  requantize("r1", "[r4, r5]") requantize("r2", "[r4, r6]")  \
+  requantize("r3", "[r4, r7]") requantize("r0", "[r4], #1") \
   "str r4, [sp]\n\t"
 
 __attribute__((naked)) void AccumulateBlock(const BlockJob* /*job*/) {
@@ -186,6 +187,7 @@ __attribute__((naked)) void FinishBlockDoubled(const BlockJob* /*job*/) {
 #undef TT_PW_TWICE
 #undef TT_PW_GROUP
 #undef TT_PW_CHANNELS
+#undef TT_PW_NEXT_CHANNEL
 #undef TT_PW_STORE_BACK
 #undef TT_PW_REQUANTIZE
 #undef TT_PW_REQUANTIZE_DOUBLED
@@ -360,7 +362,27 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
     Rewind(ch, count, 4 * first_groups);
     PixelCursor cur{input, 0, 0, out_h, out_w, params.stride.w * in_c,
                     params.stride.h * input_dims.w * in_c, input_dims.h * input_dims.w * in_c};
-    for (int32_t i = 0; i < positions; i += kPixels) {
+    int32_t i = 0;
+    if (finish && dense && groups <= kSliceGroups) {
+      // The common case (every MobileNet layer but the deepest): whole blocks of consecutive
+      // pixels, one slice, finished by the assembly; the entries stay as they are.
+      job.d1 = out_c;
+      job.d2 = 2 * out_c;
+      job.d3 = 3 * out_c;
+      job.x_end = x + 8 * groups;
+      job.odd = groups & 1;
+      void (*const block)(const BlockJob*) = doubled ? FinishBlockDoubled : FinishBlock;
+      for (; i + kPixels <= positions; i += kPixels) {
+        const int8_t* p = input + i * in_c;
+        job.in[0] = p;
+        job.in[1] = p + in_c;
+        job.in[2] = p + 2 * in_c;
+        job.in[3] = p + 3 * in_c;
+        job.out = output + i * out_c + c0;
+        block(&job);
+      }
+    }
+    for (; i < positions; i += kPixels) {
       // A short last block repeats its last position, whose bytes are then written twice.
       const int32_t valid = positions - i < kPixels ? positions - i : kPixels;
       const int8_t* in[kPixels];
