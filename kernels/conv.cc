@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "kernels/conv_dsp.h"
+#include "kernels/conv_pointwise_dsp.h"
 #include "kernels/conv_window.h"
 #include "kernels/dot_product.h"
 
@@ -115,9 +116,12 @@ void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
                   const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
                   int8_t* output) {
 #if TFLM_TRAIN_KERNELS_DSP
-  // Small-depth windows (stems) have their own kernel on the DSP path (conv_dsp.h).
+  // Small-depth windows (stems) and pointwise convolutions have their own kernels on the DSP
+  // path (conv_dsp.h, conv_pointwise_dsp.h).
   if (ConvSmallDepthDsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
-                        output)) {
+                        output) ||
+      ConvPointwiseDsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
+                       output)) {
     return;
   }
 #endif

@@ -163,6 +163,58 @@ inline int32_t MultiplyByQuantizedMultiplierSmull(int32_t x, int32_t multiplier,
   return requant_detail::ShiftRightRoundHalfUp(s + (s >> 31), right);
 }
 
+// ---- The same requantisation plus the output zero point, folded into one rounding multiply
+// (SMMLAR on Cortex-M) for the hot output stage of the DSP pointwise convolution. Only for the
+// usual domain, checked once per channel (FoldedRequantEligible) and per accumulator bound
+// (|acc| < 2^30, so that acc2 = 2 * acc is exact):
+//   multiplier >= 0, shift in [-kFoldedMaxRightShift, -1] (right shift e = -shift >= 1),
+//   output_offset in [-128, 127].
+// Why it equals MultiplyByQuantizedMultiplierSmull(acc, m, -e) + output_offset:
+// - SMMLAR(acc2, m, t) = floor((acc2 * m + t * 2^32 + 2^31) / 2^32) = s + t with
+//   s = floor((acc * m + 2^30) / 2^31), DoublingHighMulRoundHalfUp's value (no saturation:
+//   |acc| < 2^30), |s| <= 2^30.
+// - The reference then takes floor((s - [s < 0] + 2^(e-1)) / 2^e). With m >= 0, s < 0 implies
+//   acc < 0, and acc < 0 with s >= 0 means s == 0, where -1 + 2^(e-1) and 2^(e-1) give the same
+//   quotient 0 (e >= 1): so [s < 0] may be replaced by [acc < 0] = -(acc2 >> 31), known before
+//   the multiply.
+// - Adding output_offset * 2^e inside the floor adds output_offset to the quotient. With
+//   t = 2^(e-1) + output_offset * 2^e + (acc2 >> 31), every intermediate fits int32 for
+//   e <= kFoldedMaxRightShift (|s| + |t| < 2^30 + 2^29), so the 32-bit SMMLAR sum is exact.
+// The caller saturates the result to int8 and clamps it to the activation range, which equals
+// OffsetAndClamp's byte (the range lies inside [-128, 127]).
+constexpr int32_t kFoldedMaxRightShift = 21;
+
+struct FoldedRequant {
+  int32_t multiplier;
+  int32_t round;  // 2^(e-1) + output_offset * 2^e
+  int32_t shift;  // e, the right shift
+};
+
+inline bool FoldedRequantEligible(int32_t multiplier, int32_t shift, int32_t output_offset) {
+  return multiplier >= 0 && shift <= -1 && shift >= -kFoldedMaxRightShift &&
+         output_offset >= -128 && output_offset <= 127;
+}
+
+inline FoldedRequant MakeFoldedRequant(int32_t multiplier, int32_t shift,
+                                       int32_t output_offset) {
+  const int32_t e = -shift;
+  return FoldedRequant{multiplier, (int32_t{1} << (e - 1)) + output_offset * (int32_t{1} << e),
+                       e};
+}
+
+// MultiplyByQuantizedMultiplier(acc, ...) + output_offset for acc2 = 2 * acc, |acc| < 2^30.
+inline int32_t FoldedRequantize(int32_t acc2, const FoldedRequant& q) {
+  const int32_t t = q.round + (acc2 >> 31);
+#if defined(__ARM_FEATURE_DSP)
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(acc2), "r"(q.multiplier), "r"(t));
+#else
+  const int64_t p = static_cast<int64_t>(acc2) * q.multiplier + (int64_t{1} << 31);
+  const int32_t r = static_cast<int32_t>(p >> 32) + t;
+#endif
+  return r >> q.shift;
+}
+
 inline int32_t ClampToRange(int32_t x, int32_t lo, int32_t hi) {
   return x < lo ? lo : (x > hi ? hi : x);
 }

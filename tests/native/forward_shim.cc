@@ -54,6 +54,22 @@ void fs_requantize_both(const int32_t* acc, const int32_t* multiplier, const int
   }
 }
 
+// The folded output stage of the DSP pointwise convolution (FoldedRequantize, quant_math.h,
+// with its portable helper) over arrays, for inputs in its domain (the caller checks): the
+// value before the int8 saturation, to compare with the reference's requantised value plus
+// output_offset.
+void fs_requantize_folded(const int32_t* acc, const int32_t* multiplier, const int32_t* shift,
+                          const int32_t* output_offset, int32_t n, int32_t* eligible,
+                          int32_t* out) {
+  for (int32_t i = 0; i < n; ++i) {
+    eligible[i] = FoldedRequantEligible(multiplier[i], shift[i], output_offset[i]) ? 1 : 0;
+    out[i] = 0;
+    if (eligible[i] == 0) continue;
+    const FoldedRequant q = MakeFoldedRequant(multiplier[i], shift[i], output_offset[i]);
+    out[i] = FoldedRequantize(static_cast<int32_t>(static_cast<uint32_t>(acc[i]) << 1), q);
+  }
+}
+
 void fs_activation_range(int32_t act, float scale, int32_t zero_point, int32_t* lo, int32_t* hi) {
   const ActivationRange r = ActivationRangeInt8(static_cast<FusedActivation>(act), scale,
                                                 zero_point);

@@ -18,6 +18,11 @@ struct Layer {
   const char* name;
   Op op;
   int32_t h, w, in_c, out_c, k, stride;  // FC: in_c = depth, out_c = units, h = w = k = 1
+  // MobileNetV2-w0.35's own layers: activation (3 ReLU6, 0 none) over the whole int8 output
+  // range (output scale 6 / 255, as the converted models have it), which the pointwise kernel's
+  // assembly finishes. The other layers: ReLU6 clamped to a narrower range.
+  bool mobilenet = false;
+  int32_t activation = 3;
 };
 
 constexpr Layer kLayers[] = {
@@ -25,6 +30,14 @@ constexpr Layer kLayers[] = {
     {"conv 1x1 16x16x16->96", Op::kConv, 16, 16, 16, 96, 1, 1},
     {"conv 1x1 8x8x32->32", Op::kConv, 8, 8, 32, 32, 1, 1},
     {"conv 1x1 8x8x64->64", Op::kConv, 8, 8, 64, 64, 1, 1},
+    {"mnv2 1x1 16x16x8->48", Op::kConv, 16, 16, 8, 48, 1, 1, true, 3},
+    {"mnv2 1x1 16x16x16->8", Op::kConv, 16, 16, 16, 8, 1, 1, true, 0},
+    {"mnv2 1x1 16x16x48->8", Op::kConv, 16, 16, 48, 8, 1, 1, true, 0},
+    {"mnv2 1x1 16x16x16->96", Op::kConv, 16, 16, 16, 96, 1, 1, true, 3},
+    {"mnv2 1x1 8x8x24->144", Op::kConv, 8, 8, 24, 144, 1, 1, true, 3},
+    {"mnv2 1x1 8x8x144->24", Op::kConv, 8, 8, 144, 24, 1, 1, true, 0},
+    {"mnv2 1x1 4x4x112->256", Op::kConv, 4, 4, 112, 256, 1, 1, true, 3},
+    {"mnv2 1x1 4x4x336->56", Op::kConv, 4, 4, 336, 56, 1, 1, true, 0},
     {"conv 3x3/2 32x32x3->16", Op::kConv, 32, 32, 3, 16, 3, 2},
     {"conv 3x3 8x8x16->16", Op::kConv, 8, 8, 16, 16, 3, 1},
     {"dw 3x3 16x16x16", Op::kDepthwise, 16, 16, 16, 16, 3, 1},
@@ -53,11 +66,11 @@ OpCase MakeCase(const Layer& l, kernel_test::Rng& rng, int64_t* macs) {
   c.stride_h = c.stride_w = l.stride;
   c.dilation_h = c.dilation_w = 1;
   c.padding = 0;
-  c.activation = 3;
+  c.activation = l.activation;
   c.depth_multiplier = 1;
   c.input_scale = 0.05f;
   c.input_zero_point = -20;
-  c.output_scale = 0.05f;
+  c.output_scale = l.mobilenet ? 6.0f / 255.0f : 0.05f;
   c.output_zero_point = -128;
   const int32_t depth = l.op == Op::kDepthwise ? l.k * l.k : l.k * l.k * l.in_c;
   const int32_t in_bytes = l.h * l.w * l.in_c;

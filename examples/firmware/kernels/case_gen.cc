@@ -115,6 +115,44 @@ bool ConvCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
   return true;
 }
 
+// 1x1 convolutions for the DSP pointwise kernel: inputs deeper than its 128-channel slice,
+// channel counts with a tail of 1-3, strides (positions that are not the input's pixels in
+// order), short last blocks, batches, split filters, and now and then an output scale small
+// enough for a left shift (outside the kernel's folded output stage).
+bool PointwiseCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
+  const bool extreme = rng.Chance(10);
+  Common(rng, extreme, c);
+  if (rng.Chance(40)) c->activation = 0;
+  const int32_t n = rng.Chance(20) ? 2 : 1;
+  const int32_t kind = rng.Uniform(0, 9);
+  const int32_t in_c = kind < 4 ? rng.Uniform(4, 48)
+                       : kind < 7 ? 8 * rng.Uniform(2, 16)
+                                  : rng.Uniform(129, 300);
+  const int32_t max_out = CaseBuffers::kFilterBytes / in_c;
+  const int32_t out_c = rng.Uniform(1, max_out < 40 ? max_out : 40);
+  const int32_t max_pixels = CaseBuffers::kInputBytes / (n * in_c);
+  const int32_t h = rng.Uniform(1, max_pixels < 10 ? max_pixels : 10);
+  const int32_t w_max = max_pixels / h;
+  const int32_t w = rng.Uniform(1, w_max < 10 ? w_max : 10);
+  if (rng.Chance(30)) {
+    c->stride_h = rng.Uniform(1, 3);
+    c->stride_w = rng.Uniform(1, 3);
+  }
+  c->padding = rng.Uniform(0, 1);
+  const int32_t oh = OutSize(c->padding, h, 1, c->stride_h, 1);
+  const int32_t ow = OutSize(c->padding, w, 1, c->stride_w, 1);
+  if (n * oh * ow * out_c > CaseBuffers::kInputBytes || oh <= 0 || ow <= 0) return false;
+  const int32_t in_dims[4] = {n, h, w, in_c}, f_dims[4] = {out_c, 1, 1, in_c};
+  for (int i = 0; i < 4; ++i) c->input_dims[i] = in_dims[i];
+  for (int i = 0; i < 4; ++i) c->filter_dims[i] = f_dims[i];
+  FillInt8(rng, extreme, buf.input, n * h * w * in_c);
+  FillInt8(rng, extreme, buf.filter, out_c * in_c);
+  FillQuant(rng, in_c, out_c, rng.Chance(75), c, buf.filter_scales);
+  if (rng.Chance(5)) c->output_scale *= 1.0f / 4096.0f;
+  c->filter_head_rows = rng.Chance(30) ? rng.Uniform(1, out_c) : 0;
+  return true;
+}
+
 bool DepthwiseCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
   const bool extreme = rng.Chance(10);
   Common(rng, extreme, c);
@@ -170,6 +208,7 @@ bool FullyConnectedCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
 
 void RandomCase(Op op, Rng& rng, CaseBuffers& buf, OpCase* c) {
   c->op = op;
+  c->filter_head_rows = 0;
   bool ok = false;
   while (!ok) {
     switch (op) {
@@ -182,6 +221,9 @@ void RandomCase(Op op, Rng& rng, CaseBuffers& buf, OpCase* c) {
       case Op::kFullyConnected:
         ok = FullyConnectedCase(rng, buf, c);
         break;
+      case Op::kPointwise:
+        ok = PointwiseCase(rng, buf, c);
+        break;
     }
   }
   c->input = buf.input;
@@ -190,6 +232,13 @@ void RandomCase(Op op, Rng& rng, CaseBuffers& buf, OpCase* c) {
   if (rng.Chance(80)) {
     for (int32_t i = 0; i < channels; ++i) buf.bias[i] = rng.Uniform(-20000, 20000);
     c->bias = buf.bias;
+    // Biases near the int32 range: the pointwise kernel's general output stage (its folded
+    // one needs sums within +-2^30).
+    if (op == Op::kPointwise && rng.Chance(10)) {
+      const int32_t i = rng.Uniform(0, channels - 1);
+      buf.bias[i] = rng.Chance(50) ? (1 << 30) - rng.Uniform(0, 3000000)
+                                   : -(1 << 30) + rng.Uniform(0, 3000000);
+    }
   } else {
     c->bias = nullptr;
   }
@@ -203,6 +252,8 @@ const char* OpName(Op op) {
       return "DEPTHWISE_CONV_2D";
     case Op::kFullyConnected:
       return "FULLY_CONNECTED";
+    case Op::kPointwise:
+      return "CONV_2D 1x1";
   }
   return "?";
 }

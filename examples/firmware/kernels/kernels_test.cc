@@ -166,6 +166,49 @@ int32_t CheckRequantizeEdges(kernel_test::Rng& rng, int32_t* checked) {
   return bad;
 }
 
+// The pointwise kernel's folded output stage (the DSP build's, SMMLAR) against the reference
+// requantisation plus the output offset: accumulators at +-(2^30 - 1) and the edge values
+// inside them, every right shift of the domain, multipliers from 0 to INT32_MAX, offsets at the
+// int8 edges; then random inputs. Returns the number of mismatches.
+int32_t CheckFoldedRequantize(kernel_test::Rng& rng, int32_t* checked) {
+  const int32_t n_acc = EdgeAccumulators();
+  const int32_t mults[] = {0, 1, 3, (1 << 30) - 1, 1 << 30, (1 << 30) + 1, 1518500250, INT32_MAX};
+  const int32_t offsets[] = {-128, 0, 127};
+  int32_t bad = 0, reported = 0;
+  *checked = 0;
+  auto check = [&](int32_t acc, int32_t m, int32_t shift, int32_t off) {
+    int32_t folded = 0;
+    if (!kernel_test::dsp::RequantizeFolded(acc, m, shift, off, &folded)) return;
+    const int32_t want = kernel_test::ref::RequantizeInt32(acc, m, shift) + off;
+    ++*checked;
+    if (folded == want) return;
+    ++bad;
+    if (reported++ < kMaxReports) {
+      board_printf("[kernels] folded requantize MISMATCH acc %ld mult %ld shift %ld offset %ld: "
+                   "%ld, reference %ld\n", (long)acc, (long)m, (long)shift, (long)off,
+                   (long)folded, (long)want);
+    }
+  };
+  for (int32_t m : mults) {
+    for (int32_t shift = -21; shift <= -1; ++shift) {
+      for (int32_t off : offsets) {
+        check((1 << 30) - 1, m, shift, off);
+        check(-(1 << 30) + 1, m, shift, off);
+        for (int32_t i = 0; i < n_acc; ++i) {
+          const int32_t a = g_edge_acc[i];
+          if (a > -(1 << 30) && a < (1 << 30)) check(a, m, shift, off);
+        }
+      }
+    }
+  }
+  for (int32_t i = 0; i < 100000; ++i) {
+    const int32_t acc = rng.Chance(50) ? rng.Uniform(-(1 << 30) + 1, (1 << 30) - 1)
+                                       : rng.Uniform(-(1 << 20), 1 << 20);
+    check(acc, rng.Uniform(1 << 30, INT32_MAX), rng.Uniform(-21, -1), rng.Uniform(-128, 127));
+  }
+  return bad;
+}
+
 }  // namespace
 
 int main() {
@@ -178,7 +221,7 @@ int main() {
             std::strcmp(kernel_test::ref::KernelPathName(), "reference") == 0;
   if (!ok) board_printf("[kernels] FAIL: the builds are not the DSP and the reference path\n");
   kernel_test::Rng rng(kSeed);
-  const Op ops[] = {Op::kConv, Op::kDepthwise, Op::kFullyConnected};
+  const Op ops[] = {Op::kConv, Op::kDepthwise, Op::kFullyConnected, Op::kPointwise};
   for (Op op : ops) {
     Stats s;
     const uint64_t t0 = board_ticks();
@@ -206,6 +249,13 @@ int main() {
                  (long)g_doubled_checked, (long)bad,
                  board_u64_str(board_ticks_to_insns(board_ticks() - t0), insns));
     ok = ok && bad == 0;
+  }
+  {
+    int32_t checked = 0;
+    const int32_t bad = CheckFoldedRequantize(rng, &checked);
+    board_printf("[kernels] folded requantize: %ld inputs (edge cases + random), %ld "
+                 "mismatching\n", (long)checked, (long)bad);
+    ok = ok && bad == 0 && checked > 100000;
   }
   board_printf("[kernels] %s\n", ok ? "PASS: dsp == reference on every case" : "FAIL");
   return ok ? 0 : 1;

@@ -8,7 +8,10 @@
 
 namespace kernel_test {
 
-enum class Op : int32_t { kConv = 0, kDepthwise = 1, kFullyConnected = 2 };
+// kPointwise: a CONV_2D with a 1x1 filter, generated to reach every branch of the DSP path's
+// pointwise kernel (deep inputs in slices, channel tails, strides, filter rows split between
+// two buffers as FilterRows allows); run like kConv.
+enum class Op : int32_t { kConv = 0, kDepthwise = 1, kFullyConnected = 2, kPointwise = 3 };
 
 // Raw tensor parameters as a .tflite stores them; the runner does prepare + eval.
 struct OpCase {
@@ -33,6 +36,9 @@ struct OpCase {
   const int8_t* input;
   const int8_t* filter;
   const int32_t* bias;  // may be null
+  // conv only: rows [0, filter_head_rows) are read from a second buffer (FilterRows.head; the
+  // runner fills the filter's own copy of them with other bytes); 0 = one buffer.
+  int32_t filter_head_rows;
 };
 
 // Largest per-channel arrays a runner supports (multipliers / shifts are static there).

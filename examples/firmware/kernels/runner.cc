@@ -25,6 +25,11 @@ namespace tt = ::tflm_train;
 
 int32_t g_multiplier[kMaxChannels];
 int32_t g_shift[kMaxChannels];
+// A split filter (OpCase::filter_head_rows): the rows below head_rows live in g_head, the
+// rest in g_base, whose own head rows are overwritten so that reading them would show.
+constexpr int32_t kMaxFilterBytes = 8192;
+int8_t g_head[kMaxFilterBytes];
+int8_t g_base[kMaxFilterBytes];
 
 tt::Dims ToDims(const int32_t* d) { return tt::Dims{d[0], d[1], d[2], d[3]}; }
 
@@ -45,10 +50,21 @@ bool RunConv(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
   const tt::Dims out{in.n, oh, ow, f.n};
   *output_size = tt::FlatSize(out);
   if (*output_size > capacity || *output_size <= 0) return false;
+  const int32_t row_size = f.h * f.w * f.c;
+  tt::FilterRows rows{c.filter, c.filter, 0, row_size};
+  if (c.filter_head_rows > 0) {
+    const int32_t head_bytes = c.filter_head_rows * row_size, bytes = f.n * row_size;
+    if (bytes > kMaxFilterBytes || c.filter_head_rows > f.n) return false;
+    for (int32_t i = 0; i < bytes; ++i) {
+      g_head[i] = i < head_bytes ? c.filter[i] : 0;
+      g_base[i] = i < head_bytes ? static_cast<int8_t>(~c.filter[i]) : c.filter[i];
+    }
+    rows = tt::FilterRows{g_base, g_head, c.filter_head_rows, row_size};
+  }
   const uint64_t t0 = board_ticks();
   for (int32_t r = 0; r < repeats; ++r) {
-    tt::ConvInt8(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f, c.filter, c.bias,
-                 out, output);
+    tt::ConvInt8Rows(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f, rows, c.bias,
+                     out, output);
   }
   if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
   return true;
@@ -144,10 +160,19 @@ bool RequantizeDoubledForm(int32_t acc, int32_t multiplier, int32_t shift,
 #endif
 }
 
+bool RequantizeFolded(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
+                      int32_t* value) {
+  if (!tt::FoldedRequantEligible(multiplier, shift, output_offset)) return false;
+  const tt::FoldedRequant q = tt::MakeFoldedRequant(multiplier, shift, output_offset);
+  *value = tt::FoldedRequantize(static_cast<int32_t>(static_cast<uint32_t>(acc) << 1), q);
+  return true;
+}
+
 bool Run(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
          int32_t* output_size, uint64_t* eval_ticks) {
   switch (c.op) {
     case Op::kConv:
+    case Op::kPointwise:
       return RunConv(c, repeats, output, capacity, output_size, eval_ticks);
     case Op::kDepthwise:
       return RunDepthwise(c, repeats, output, capacity, output_size, eval_ticks);

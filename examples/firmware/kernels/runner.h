@@ -30,6 +30,10 @@
   bool RequantizeDoubledForm(int32_t acc, int32_t multiplier, int32_t shift,                 \
                              int32_t output_offset, int32_t act_min, int32_t act_max,        \
                              int8_t* out);                                                   \
+  /* FoldedRequantize (the DSP pointwise kernel's output stage) of acc, which must lie    */ \
+  /* within +-2^30, as this build compiles it; false outside its parameter domain.        */ \
+  bool RequantizeFolded(int32_t acc, int32_t multiplier, int32_t shift,                     \
+                        int32_t output_offset, int32_t* value);                              \
   }                                                                                          \
   }
 

@@ -1,0 +1,439 @@
+#include "kernels/conv_pointwise_dsp.h"
+
+#if TFLM_TRAIN_KERNELS_DSP
+
+#include <arm_acle.h>
+
+#include "kernels/arm_simd.h"
+#include "kernels/conv_window.h"
+#include "kernels/quant_math.h"
+
+namespace tflm_train {
+
+namespace {
+
+// Output positions computed together: each filter word is loaded and widened once for them.
+constexpr int32_t kPixels = 4;
+// 4-channel input groups widened at once (8 words each: 1 KB); deeper inputs go in slices
+// whose partial sums wait in the channel entries.
+constexpr int32_t kSliceGroups = 32;
+// Output channels whose entries are prepared at once (48 bytes each); more channels go in
+// chunks, each widening the inputs again.
+constexpr int32_t kChunk = 32;
+
+// One output channel, laid out for the assembly below (which reads it with LDM, so the field
+// order is part of it). acc: the four positions' sums, starting at the bias; row / row_end: the
+// current slice's filter bytes (row advances slice by slice); x: the widened inputs (the same
+// in every entry: one LDM then resets the input pointer too); multiplier / round / shift:
+// FoldedRequant's, or the raw multiplier and shift for chunks outside its domain; bias and row0
+// rewind acc and row for the next positions. An entry with a null row ends the list.
+struct Channel {
+  int32_t acc[kPixels];
+  const int8_t* row;
+  const int8_t* row_end;
+  const uint32_t* x;
+  int32_t multiplier;
+  int32_t round;
+  int32_t shift;
+  int32_t bias;
+  const int8_t* row0;
+};
+static_assert(sizeof(Channel) == 48, "the assembly steps through the entries 48 bytes apart");
+
+// What the assembly reads, in its LDM order: the four positions' input bytes of the slice, the
+// widened inputs and their end, Splat16(input offset); where channel 0's byte of the four
+// positions goes (out + 0 / d1 / d2 / d3); the first entry; whether the group count is odd.
+struct BlockJob {
+  const int8_t* in[kPixels];
+  uint32_t* x;
+  uint32_t xo;
+  const uint32_t* x_end;
+  int8_t* out;
+  int32_t d1, d2, d3;
+  Channel* ch;
+  int32_t odd;
+};
+
+// One block (four positions) x one slice, as one assembly function: GCC keeps neither the 13
+// live values of the inner loop nor the channel loop's bookkeeping out of the stack, and LDM /
+// STM need fixed registers.
+// 1. Widen: the slice's input groups of the four positions into 16-bit lanes plus the input
+//    offset (x: per group the even lanes of positions 0..3, then the odd lanes; doubled for
+//    FinishDoubled). [sp] job, [sp + 4] x_end.
+#define TT_PW_WIDEN(doubled)                      \
+  "push {r4-r11, lr}\n\t"                         \
+  "ldr r7, [r0, #24]\n\t"                         \
+  "push {r0, r7}\n\t"                             \
+  "ldm r0, {r1-r6}\n"                             \
+  "4:\n\t"                                        \
+  "ldr r8, [r1], #4\n\t"                          \
+  "ldr r9, [r2], #4\n\t"                          \
+  "ldr r10, [r3], #4\n\t"                         \
+  "ldr r11, [r4], #4\n\t"                         \
+  "sxtab16 r0, r6, r8\n\t"                        \
+  "sxtab16 r7, r6, r9\n\t"                        \
+  "sxtab16 r12, r6, r10\n\t"                      \
+  "sxtab16 lr, r6, r11\n\t" doubled("r0", "r7", "r12", "lr") \
+  "stm r5!, {r0, r7, r12, lr}\n\t"                \
+  "sxtab16 r8, r6, r8, ror #8\n\t"                \
+  "sxtab16 r9, r6, r9, ror #8\n\t"                \
+  "sxtab16 r10, r6, r10, ror #8\n\t"              \
+  "sxtab16 r11, r6, r11, ror #8\n\t" doubled("r8", "r9", "r10", "r11") \
+  "stm r5!, {r8-r11}\n\t"                         \
+  "ldr r0, [sp, #4]\n\t"                          \
+  "cmp r5, r0\n\t"                                \
+  "bne 4b\n\t"                                    \
+  "pop {r0, r7}\n\t"
+
+#define TT_PW_SAME(a, b, c, d) ""
+#define TT_PW_TWICE(a, b, c, d)  \
+  "sadd16 " a ", " a ", " a "\n\t" \
+  "sadd16 " b ", " b ", " b "\n\t" \
+  "sadd16 " c ", " c ", " c "\n\t" \
+  "sadd16 " d ", " d ", " d "\n\t"
+
+// 2. The channel loop: [sp] out, d1, d2, d3, the group loop's entry; lr the entry. Per
+//    channel LDM r0-r3 the sums, r4 the filter pointer, r5 its end, r6 the widened inputs; the
+//    group loop is unrolled twice, an odd group count enters it at the second copy (LDR PC).
+//    One group: r7 / r12 the filter word's even / odd lanes, r8-r11 four input words; 13
+//    instructions for 16 multiply-accumulates.
+#define TT_PW_GROUP                 \
+  "ldr r12, [r4], #4\n\t"           \
+  "ldm r6!, {r8, r9, r10, r11}\n\t" \
+  "sxtb16 r7, r12\n\t"              \
+  "sxtb16 r12, r12, ror #8\n\t"     \
+  "smlad r0, r8, r7, r0\n\t"        \
+  "smlad r1, r9, r7, r1\n\t"        \
+  "smlad r2, r10, r7, r2\n\t"       \
+  "smlad r3, r11, r7, r3\n\t"       \
+  "ldm r6!, {r8, r9, r10, r11}\n\t" \
+  "smlad r0, r8, r12, r0\n\t"       \
+  "smlad r1, r9, r12, r1\n\t"       \
+  "smlad r2, r10, r12, r2\n\t"      \
+  "smlad r3, r11, r12, r3\n\t"
+
+#define TT_PW_NEXT_CHANNEL \
+  "ldm lr!, {r0-r6}\n\t"   \
+  "cbz r4, 9f\n\t"         \
+  "ldr pc, [sp, #16]\n"    \
+  "9:\n\t"                 \
+  "add sp, #20\n\t"        \
+  "pop {r4-r11, pc}\n"
+
+#define TT_PW_CHANNELS(finish)  \
+  "add r0, #28\n\t"             \
+  "ldm r0, {r1-r6}\n\t"         \
+  "mov lr, r5\n\t"              \
+  "adr.w r5, 2f\n\t"            \
+  "adr.w r7, 3f\n\t"            \
+  "cmp r6, #0\n\t"              \
+  "it ne\n\t"                   \
+  "movne r5, r7\n\t"            \
+  "orr r5, r5, #1\n\t"          \
+  "push {r1-r5}\n\t"            \
+  TT_PW_NEXT_CHANNEL            \
+  "2:\n\t" TT_PW_GROUP          \
+  "3:\n\t" TT_PW_GROUP          \
+  "cmp r4, r5\n\t"              \
+  "bne 2b\n\t" finish           \
+  TT_PW_NEXT_CHANNEL
+
+// 3a. Not the last slice: the sums and the advanced filter pointer go back into the entry.
+#define TT_PW_STORE_BACK  \
+  "sub r7, lr, #28\n\t"   \
+  "stm r7, {r0-r4}\n\t"   \
+  "add lr, #20\n\t"
+
+// 3b. The last slice: FoldedRequantize (r8 multiplier, r9 round, r10 shift; the LDM also
+//    loads bias and row0 into r11 / r12, overwritten next), int8 saturation and the four
+//    stores (r4 out, r5-r7 the deltas). Doubled: the sums are already doubled.
+#define TT_PW_REQUANTIZE(acc, store)  \
+  "lsl r11, " acc ", #1\n\t"          \
+  "add r12, r9, " acc ", asr #31\n\t" \
+  "smmlar r11, r11, r8, r12\n\t"      \
+  "asr r11, r11, r10\n\t"             \
+  "ssat r11, #8, r11\n\t"             \
+  "strb r11, " store "\n\t"
+
+#define TT_PW_REQUANTIZE_DOUBLED(acc, store) \
+  "add r12, r9, " acc ", asr #31\n\t"        \
+  "smmlar r11, " acc ", r8, r12\n\t"         \
+  "asr r11, r11, r10\n\t"                    \
+  "ssat r11, #8, r11\n\t"                    \
+  "strb r11, " store "\n\t"
+
+#define TT_PW_FINISH(requantize)                              \
+  "ldm lr!, {r8-r12}\n\t"                                     \
+  "ldm sp, {r4-r7}\n\t"                                       \
+  requantize("r1", "[r4, r5]") requantize("r2", "[r4, r6]")  \
+  requantize("r3", "[r4, r7]") requantize("r0", "[r4], #1") \
+  "str r4, [sp]\n\t"
+
+__attribute__((naked)) void AccumulateBlock(const BlockJob* /*job*/) {
+  __asm__ volatile(TT_PW_WIDEN(TT_PW_SAME) TT_PW_CHANNELS(TT_PW_STORE_BACK));
+}
+
+__attribute__((naked)) void FinishBlock(const BlockJob* /*job*/) {
+  __asm__ volatile(TT_PW_WIDEN(TT_PW_SAME) TT_PW_CHANNELS(TT_PW_FINISH(TT_PW_REQUANTIZE)));
+}
+
+__attribute__((naked)) void FinishBlockDoubled(const BlockJob* /*job*/) {
+  __asm__ volatile(
+      TT_PW_WIDEN(TT_PW_TWICE) TT_PW_CHANNELS(TT_PW_FINISH(TT_PW_REQUANTIZE_DOUBLED)));
+}
+
+#undef TT_PW_WIDEN
+#undef TT_PW_SAME
+#undef TT_PW_TWICE
+#undef TT_PW_GROUP
+#undef TT_PW_CHANNELS
+#undef TT_PW_NEXT_CHANNEL
+#undef TT_PW_STORE_BACK
+#undef TT_PW_REQUANTIZE
+#undef TT_PW_REQUANTIZE_DOUBLED
+#undef TT_PW_FINISH
+
+// The last in_c % 4 input channels (from byte `offset`), one multiply at a time.
+void TailPass(const int8_t* const* in, int32_t offset, int32_t tail, int32_t input_offset,
+              Channel* ch, int32_t count) {
+  for (int32_t k = 0; k < count; ++k) {
+    const int8_t* w = ch[k].row0 + offset;
+    for (int32_t t = 0; t < tail; ++t) {
+      for (int32_t p = 0; p < kPixels; ++p) {
+        ch[k].acc[p] += static_cast<int32_t>(w[t]) *
+                        (static_cast<int32_t>(in[p][offset + t]) + input_offset);
+      }
+    }
+  }
+}
+
+// The output stage in C, for chunks the assembly does not finish: FoldedRequantize with the
+// activation clamp (kClamp) or without it.
+template <bool kClamp>
+void RequantFast(const Channel* ch, int32_t count, const BlockJob& o, int32_t lo, int32_t hi) {
+  int8_t* out = o.out;
+  for (int32_t k = 0; k < count; ++k) {
+    const FoldedRequant q{ch[k].multiplier, ch[k].round, ch[k].shift};
+    int32_t v[kPixels];
+    for (int32_t p = 0; p < kPixels; ++p) {
+      // Doubled without overflow: |acc| < 2^30 (BuildChannels).
+      const int32_t acc2 = static_cast<int32_t>(static_cast<uint32_t>(ch[k].acc[p]) << 1);
+      v[p] = __ssat(FoldedRequantize(acc2, q), 8);
+      if (kClamp) v[p] = ClampToRange(v[p], lo, hi);
+    }
+    out[0] = static_cast<int8_t>(v[0]);
+    out[o.d1] = static_cast<int8_t>(v[1]);
+    out[o.d2] = static_cast<int8_t>(v[2]);
+    out[o.d3] = static_cast<int8_t>(v[3]);
+    ++out;
+  }
+}
+
+// Channels outside FoldedRequant's domain: the general output stage.
+void RequantGeneral(const Channel* ch, int32_t count, const BlockJob& o, int32_t output_offset,
+                    ActivationRange act) {
+  int8_t* out = o.out;
+  for (int32_t k = 0; k < count; ++k) {
+    const int32_t m = ch[k].multiplier, s = ch[k].shift;
+    out[0] = RequantizeToInt8(ch[k].acc[0], m, s, output_offset, act);
+    out[o.d1] = RequantizeToInt8(ch[k].acc[1], m, s, output_offset, act);
+    out[o.d2] = RequantizeToInt8(ch[k].acc[2], m, s, output_offset, act);
+    out[o.d3] = RequantizeToInt8(ch[k].acc[3], m, s, output_offset, act);
+    ++out;
+  }
+}
+
+// The entries at their start for the next positions, the first slice `bytes` long.
+void Rewind(Channel* ch, int32_t count, int32_t bytes) {
+  for (int32_t k = 0; k < count; ++k) {
+    for (int32_t p = 0; p < kPixels; ++p) ch[k].acc[p] = ch[k].bias;
+    ch[k].row = ch[k].row0;
+    ch[k].row_end = ch[k].row0 + bytes;
+  }
+}
+
+// The next slice, `bytes` long, from where the previous one left the filter pointers.
+void NextSlice(Channel* ch, int32_t count, int32_t bytes) {
+  for (int32_t k = 0; k < count; ++k) ch[k].row_end = ch[k].row + bytes;
+}
+
+// Channels [c0, c0 + count) into ch (and the end marker after them). Returns whether all of
+// them take the fast output stage: FoldedRequant's domain, and a bias that keeps every
+// accumulator within +-2^30 (each of the in_c products is at most 255 * 128 in magnitude).
+bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const FilterRows& filter,
+                   int32_t c0, int32_t count, int32_t in_c, int32_t output_offset,
+                   const uint32_t* x, Channel* ch) {
+  const int64_t reach = static_cast<int64_t>(in_c) * 255 * 128;
+  const int64_t bias_lo = -(int64_t{1} << 30) + reach, bias_hi = (int64_t{1} << 30) - 1 - reach;
+  bool fast = true;
+  for (int32_t k = 0; k < count; ++k) {
+    const int32_t oc = c0 + k;
+    const int32_t b = bias != nullptr ? bias[oc] : 0;
+    ch[k].bias = b;
+    ch[k].row0 = filter.row(oc);
+    ch[k].x = x;
+    ch[k].multiplier = quant.multiplier[oc];
+    ch[k].shift = quant.shift[oc];
+    ch[k].round = 0;
+    if (!FoldedRequantEligible(ch[k].multiplier, ch[k].shift, output_offset) || b < bias_lo ||
+        b > bias_hi) {
+      fast = false;
+    }
+  }
+  ch[count].row = nullptr;
+  if (fast) {
+    for (int32_t k = 0; k < count; ++k) {
+      const FoldedRequant q = MakeFoldedRequant(ch[k].multiplier, ch[k].shift, output_offset);
+      ch[k].round = q.round;
+      ch[k].shift = q.shift;
+    }
+  }
+  return fast;
+}
+
+// Walks the output positions in NHWC order and yields their input pixels.
+struct PixelCursor {
+  const int8_t* batch;  // the current batch's input
+  int32_t oy, ox;
+  int32_t out_h, out_w;
+  int32_t x_step;      // input bytes between horizontal positions: stride.w * in_c
+  int32_t y_step;      // between rows: stride.h * in_w * in_c
+  int32_t batch_step;  // between batches: in_h * in_w * in_c
+  const int8_t* Pixel() const { return batch + oy * y_step + ox * x_step; }
+  void Next() {
+    if (++ox < out_w) return;
+    ox = 0;
+    if (++oy < out_h) return;
+    oy = 0;
+    batch += batch_step;
+  }
+};
+
+}  // namespace
+
+bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
+                      const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
+                      const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
+                      int8_t* output) {
+  const int32_t in_c = input_dims.c, out_c = output_dims.c;
+  const int32_t out_h = output_dims.h, out_w = output_dims.w;
+  if (filter_dims.h != 1 || filter_dims.w != 1 || filter_dims.c != in_c || in_c < 4) {
+    return false;
+  }
+  if (params.padding.h != 0 || params.padding.w != 0 || out_c <= 0 || out_h <= 0 ||
+      out_w <= 0 || output_dims.n != input_dims.n || output_dims.n <= 0) {
+    return false;
+  }
+  // Every position must read an input pixel (a padded one would need the reference's skip).
+  if ((out_h - 1) * params.stride.h >= input_dims.h ||
+      (out_w - 1) * params.stride.w >= input_dims.w) {
+    return false;
+  }
+  const int32_t zero_point = -params.input_offset;
+  if (zero_point < -128 || zero_point > 127) return false;
+
+  const int32_t groups = in_c / 4, tail = in_c % 4;
+  const int32_t positions = output_dims.n * out_h * out_w;
+  const int32_t output_offset = params.output_offset;
+  const ActivationRange act = params.activation;
+  const bool clamp = act.min > -128 || act.max < 127;
+  const int32_t first_groups = groups < kSliceGroups ? groups : kSliceGroups;
+  // With stride 1 over the whole input the positions' pixels are the input's, in order.
+  const bool dense = params.stride.h == 1 && params.stride.w == 1 &&
+                     out_h == input_dims.h && out_w == input_dims.w;
+
+  alignas(8) uint32_t x[kSliceGroups * 8];
+  Channel ch[kChunk + 1];
+  BlockJob job;
+  job.x = x;
+  job.xo = simd::Splat16(params.input_offset);
+  job.ch = ch;
+  for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
+    const int32_t count = out_c - c0 < kChunk ? out_c - c0 : kChunk;
+    const bool fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset, x, ch);
+    // The assembly finishes fast chunks without a clamp or a tail (every MobileNet layer).
+    // It then takes doubled sums when that is cheaper: one instruction less per output against
+    // eight more per widened group (which also keeps doubled blocks to one slice).
+    const bool finish = fast && !clamp && tail == 0;
+    const bool doubled = finish && 2 * groups < count;
+    if (doubled) {
+      for (int32_t k = 0; k < count; ++k) ch[k].bias *= 2;  // |bias| < 2^30
+    }
+    Rewind(ch, count, 4 * first_groups);
+    PixelCursor cur{input, 0, 0, out_h, out_w, params.stride.w * in_c,
+                    params.stride.h * input_dims.w * in_c, input_dims.h * input_dims.w * in_c};
+    int32_t i = 0;
+    if (finish && dense && groups <= kSliceGroups) {
+      // The common case (every MobileNet layer but the deepest): whole blocks of consecutive
+      // pixels, one slice, finished by the assembly; the entries stay as they are.
+      job.d1 = out_c;
+      job.d2 = 2 * out_c;
+      job.d3 = 3 * out_c;
+      job.x_end = x + 8 * groups;
+      job.odd = groups & 1;
+      void (*const block)(const BlockJob*) = doubled ? FinishBlockDoubled : FinishBlock;
+      for (; i + kPixels <= positions; i += kPixels) {
+        const int8_t* p = input + i * in_c;
+        job.in[0] = p;
+        job.in[1] = p + in_c;
+        job.in[2] = p + 2 * in_c;
+        job.in[3] = p + 3 * in_c;
+        job.out = output + i * out_c + c0;
+        block(&job);
+      }
+    }
+    for (; i < positions; i += kPixels) {
+      // A short last block repeats its last position, whose bytes are then written twice.
+      const int32_t valid = positions - i < kPixels ? positions - i : kPixels;
+      const int8_t* in[kPixels];
+      int32_t delta[kPixels];
+      for (int32_t p = 0; p < kPixels; ++p) {
+        if (p < valid) {
+          in[p] = dense ? input + (i + p) * in_c : cur.Pixel();
+          delta[p] = p * out_c;
+          if (!dense) cur.Next();
+        } else {
+          in[p] = in[p - 1];
+          delta[p] = delta[p - 1];
+        }
+      }
+      job.out = output + i * out_c + c0;
+      job.d1 = delta[1];
+      job.d2 = delta[2];
+      job.d3 = delta[3];
+      for (int32_t g0 = 0; g0 < groups; g0 += kSliceGroups) {
+        const int32_t n = groups - g0 < kSliceGroups ? groups - g0 : kSliceGroups;
+        if (g0 > 0) NextSlice(ch, count, 4 * n);
+        for (int32_t p = 0; p < kPixels; ++p) job.in[p] = in[p] + 4 * g0;
+        job.x_end = x + 8 * n;
+        job.odd = n & 1;
+        if (!finish || g0 + n < groups) {
+          AccumulateBlock(&job);
+        } else if (doubled) {
+          FinishBlockDoubled(&job);
+        } else {
+          FinishBlock(&job);
+        }
+      }
+      // Single-slice finished blocks leave the entries as they were; the others rewind them.
+      if (finish) {
+        if (groups > kSliceGroups) Rewind(ch, count, 4 * first_groups);
+        continue;
+      }
+      if (tail != 0) TailPass(in, 4 * groups, tail, params.input_offset, ch, count);
+      if (!fast) {
+        RequantGeneral(ch, count, job, output_offset, act);
+      } else if (clamp) {
+        RequantFast<true>(ch, count, job, act.min, act.max);
+      } else {
+        RequantFast<false>(ch, count, job, act.min, act.max);
+      }
+      Rewind(ch, count, 4 * first_groups);
+    }
+  }
+  return true;
+}
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_DSP

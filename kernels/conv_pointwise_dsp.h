@@ -1,0 +1,33 @@
+// DSP-path specialisation of CONV_2D for 1x1 filters without groups (pointwise convolution,
+// most of a MobileNet's instructions). The reference structure spends most of its time per
+// output (window planning, short dot products, a general requantisation); here four output
+// positions go together: their inputs are widened once into 16-bit pairs with the input
+// offset added, then every output channel runs one multiply-accumulate loop over them (each
+// filter word loaded and widened once for the four positions) and a requantisation whose
+// per-channel constants were split once per call (FoldedRequant in quant_math.h).
+// Only built on the DSP path (kernel_path.h); ConvInt8Rows computes every shape this does not
+// handle.
+#ifndef TFLM_TRAIN_KERNELS_CONV_POINTWISE_DSP_H_
+#define TFLM_TRAIN_KERNELS_CONV_POINTWISE_DSP_H_
+
+#include <cstdint>
+
+#include "kernels/kernel_path.h"
+#include "kernels/types.h"
+
+namespace tflm_train {
+
+#if TFLM_TRAIN_KERNELS_DSP
+// Computes the whole convolution and returns true, or returns false (nothing written) when the
+// shape is not a pointwise one it handles: a filter other than 1x1, groups, fewer than 4 input
+// channels, padding, or an input or output zero point outside int8. Same bytes as the
+// reference: the same exact int32 sums, only regrouped, and the same requantisation.
+bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
+                      const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
+                      const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
+                      int8_t* output);
+#endif
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_CONV_POINTWISE_DSP_H_
