@@ -8,7 +8,7 @@
 
 namespace kernel_test {
 
-enum class Op : int32_t { kConv = 0, kDepthwise = 1, kFullyConnected = 2 };
+enum class Op : int32_t { kConv = 0, kDepthwise = 1, kFullyConnected = 2, kAdd = 3 };
 
 // Raw tensor parameters as a .tflite stores them; the runner does prepare + eval.
 struct OpCase {
@@ -33,6 +33,11 @@ struct OpCase {
   const int8_t* input;
   const int8_t* filter;
   const int32_t* bias;  // may be null
+  // ADD only (same-shape, input_dims the shape of both inputs): the second input; the first is
+  // input / input_scale / input_zero_point.
+  float input2_scale;
+  int32_t input2_zero_point;
+  const int8_t* input2;
 };
 
 // Largest per-channel arrays a runner supports (multipliers / shifts are static there).
