@@ -173,7 +173,7 @@ int32_t CheckRequantizeEdges(kernel_test::Rng& rng, int32_t* checked) {
 // ADD: every (input1, input2) byte pair (65536) for each of ADD_PARAM_SETS random parameter
 // sets: scale ratios from equal and exact powers of two to 2^+-9 (the small input's right shift
 // from 0 to past the DSP kernel's overflow bound), output scales up to 2^4 times the inputs'
-// (output shifts past PrepareDoubledQuant's 22), zero points at the int8 edges, every
+// (output shifts past PrepareDoubledQuant's 22) or equal to the larger input scale, zero points at the int8 edges, every
 // activation. Returns false on a prepare failure; counts mismatching parameter sets and those
 // the DSP specialisation took.
 constexpr int32_t kAddChunk = 4096;
@@ -200,7 +200,9 @@ bool CheckAdd(kernel_test::Rng& rng, int32_t* mismatched, int32_t* dsp_sets) {
                                     : std::exp2(rng.UniformF(-9.0f, 9.0f));
     c.input2_scale = c.input_scale * ratio;
     const float max_scale = c.input_scale > c.input2_scale ? c.input_scale : c.input2_scale;
-    c.output_scale = max_scale * std::exp2(rng.UniformF(-1.0f, 4.0f));
+    // The zoo's residual ADDs have the larger input's scale on the output (a power-of-two
+    // output rescaling, multiplier exactly 2^30).
+    c.output_scale = rng.Chance(25) ? max_scale : max_scale * std::exp2(rng.UniformF(-1.0f, 4.0f));
     c.input_zero_point = RandomZeroPoint(rng);
     c.input2_zero_point = RandomZeroPoint(rng);
     c.output_zero_point = RandomZeroPoint(rng);
