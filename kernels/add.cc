@@ -1,5 +1,6 @@
 #include "kernels/add.h"
 
+#include "kernels/add_dsp.h"
 #include "kernels/conv_window.h"
 
 namespace tflm_train {
@@ -43,7 +44,11 @@ inline int8_t AddOne(const AddParams& p, int32_t a, int32_t b) {
 
 void AddInt8(const AddParams& params, int32_t size, const int8_t* input1, const int8_t* input2,
              int8_t* output) {
-  for (int32_t i = 0; i < size; ++i) output[i] = AddOne(params, input1[i], input2[i]);
+  int32_t i = 0;
+#if TFLM_TRAIN_KERNELS_DSP
+  i = AddInt8Dsp(params, size, input1, input2, output);
+#endif
+  for (; i < size; ++i) output[i] = AddOne(params, input1[i], input2[i]);
 }
 
 void AddBroadcast4DInt8(const AddParams& params, const Dims& input1_dims, const int8_t* input1,

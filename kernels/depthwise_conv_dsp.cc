@@ -11,17 +11,17 @@ namespace tflm_train {
 
 namespace {
 
-// Taps of the largest window handled (8 x 8 covers the 3x3 / 5x5 / 7x7 of the zoo); its widened
-// filter words take 2 * 4 * kMaxTaps bytes of stack.
-constexpr int32_t kMaxTaps = 64;
+// The widened filter of a channel group is stored with kw / 2 zero taps left and right of each
+// filter row (FilterPitch taps per row), so that a window crossing the left or right input edge
+// can run clamped inside the row with its weights shifted over the zeros (ShiftedEdge), without a
+// padded copy. kMaxPaddedTaps bounds kh * FilterPitch (8 x 15 for the largest window handled);
+// its widened words take 2 * 4 * kMaxPaddedTaps bytes of stack.
+constexpr int32_t kMaxPaddedTaps = 120;
+constexpr int32_t FilterMargin(int32_t kw) { return kw / 2; }
+constexpr int32_t FilterPitch(int32_t kw) { return kw + 2 * FilterMargin(kw); }
 // Words (one pixel of four channels each) of the padded copy border positions run on: 512
 // bytes of stack; a 3x3 row copy then holds 40 positions, a 7x7 one 12.
 constexpr int32_t kPatchWords = 128;
-
-// Rows of at most kShortRow outputs with edges on both sides go whole through a patch;
-// interior spans shorter than kMinDirectRun too.
-constexpr int32_t kShortRow = 24;
-constexpr int32_t kMinDirectRun = 2;
 
 // Output positions [y_begin, y_end) x [x_begin, x_end) whose windows lie wholly inside the
 // input (no bounds checks needed).
@@ -46,8 +46,10 @@ void InteriorSpan(int32_t pad, int32_t stride, int32_t k, int32_t dilation, int3
 // kDoubled groups (every channel eligible for RequantizeDoubled) hold doubled weights and
 // bases, so their sums arrive doubled; the others the plain ones for Requantize<false>.
 struct Group {
-  uint32_t w[2 * kMaxTaps];  // widened filter words: even / odd channel bytes, tap by tap
-  int32_t base[4];           // bias + input_offset * (sum of the channel's taps)
+  // Widened filter words (even / odd channel bytes, tap by tap), FilterPitch taps per filter row
+  // with FilterMargin zero taps on both sides (zeroed once per call).
+  uint32_t w[2 * kMaxPaddedTaps];
+  int32_t base[4];           // the bias
   DoubledQuant doubled[4];
   GroupQuant quant;
 };
@@ -60,6 +62,8 @@ struct RunGeometry {
   int32_t x_step;
   int32_t out_step;  // output bytes between positions (the channel count)
   int32_t kh, kw;
+  int32_t w_row;            // filter words per filter row: 2 * FilterPitch(kw)
+  uint32_t input_offset16;  // input_offset in both 16-bit lanes (SXTAB16's addend)
   int32_t output_offset;
   uint32_t act_lo, act_hi;  // activation bounds, Splat8
 };
@@ -90,7 +94,8 @@ struct Acc4 {
 };
 
 // acc += one tap: the four channels' input word at p + kMode * x_tap (kMode 0, 1 or 2: an
-// addressing mode of the load, so no pointer arithmetic per tap) times the widened filter
+// addressing mode of the load, so no pointer arithmetic per tap), each byte plus the input
+// offset (SXTAB16, as cheap as the plain sign extension), times the widened filter
 // words w[kWord] (channels 0, 2) and w[kWord + 1] (channels 1, 3), kWord an immediate offset
 // (a register per tap would be hoisted out of the loop and spilled). Written out so the unrolled window
 // keeps its accumulators and pointers in registers: eight instructions per tap, where GCC's
@@ -98,21 +103,23 @@ struct Acc4 {
 // force the accumulators through the stack): the input and filter words it reads are not
 // written while a WindowRun (a separate, non-inlined function) runs.
 template <int kMode, int kWord>
-__attribute__((always_inline)) inline void MacTap(const int8_t* p, int32_t x_tap, const uint32_t* w, Acc4& acc) {
+__attribute__((always_inline)) inline void MacTap(const int8_t* p, int32_t x_tap,
+                                                  const uint32_t* w, uint32_t off16,
+                                                  Acc4& acc) {
   uint32_t x, t, w0, w1;
   static_assert(kMode >= 0 && kMode <= 2, "tap addressing mode");
 #define TFLM_TRAIN_DW_TAP_BODY                          \
   "ldrd %[w0], %[w1], [%[w], %[off]]\n\t"               \
-  "sxtb16 %[t], %[x]\n\t"                               \
+  "sxtab16 %[t], %[off16], %[x]\n\t"                    \
   "smlabb %[a0], %[t], %[w0], %[a0]\n\t"                \
   "smlatt %[a2], %[t], %[w0], %[a2]\n\t"                \
-  "sxtb16 %[t], %[x], ror #8\n\t"                       \
+  "sxtab16 %[t], %[off16], %[x], ror #8\n\t"            \
   "smlabb %[a1], %[t], %[w1], %[a1]\n\t"                \
   "smlatt %[a3], %[t], %[w1], %[a3]"
 #define TFLM_TRAIN_DW_TAP_OPERANDS                                                        \
   : [x] "=&r"(x), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1), [a0] "+r"(acc.a0),        \
     [a1] "+r"(acc.a1), [a2] "+r"(acc.a2), [a3] "+r"(acc.a3)                               \
-  : [p] "r"(p), [xt] "r"(x_tap), [w] "r"(w), [off] "i"(4 * kWord)
+  : [p] "r"(p), [xt] "r"(x_tap), [w] "r"(w), [off] "i"(4 * kWord), [off16] "r"(off16)
   if (kMode == 0) {
     __asm__("ldr %[x], [%[p]]\n\t" TFLM_TRAIN_DW_TAP_BODY TFLM_TRAIN_DW_TAP_OPERANDS);
   } else if (kMode == 1) {
@@ -128,73 +135,84 @@ __attribute__((always_inline)) inline void MacTap(const int8_t* p, int32_t x_tap
 // One window row of K taps at p, p + x_tap, ...: groups of three taps share a base pointer.
 // kWord: the row's first filter word.
 template <int K, int kWord, int kTap = 0>
-__attribute__((always_inline)) inline void MacRow(const int8_t* p, int32_t x_tap, const uint32_t* w, Acc4& acc) {
-  MacTap<0, kWord + 2 * kTap>(p, x_tap, w, acc);
-  if (kTap + 1 < K) MacTap<1, kWord + 2 * kTap + 2>(p, x_tap, w, acc);
-  if (kTap + 2 < K) MacTap<2, kWord + 2 * kTap + 4>(p, x_tap, w, acc);
-  if constexpr (kTap + 3 < K) MacRow<K, kWord, kTap + 3>(p + 3 * x_tap, x_tap, w, acc);
+__attribute__((always_inline)) inline void MacRow(const int8_t* p, int32_t x_tap,
+                                                  const uint32_t* w, uint32_t off16, Acc4& acc) {
+  MacTap<0, kWord + 2 * kTap>(p, x_tap, w, off16, acc);
+  if (kTap + 1 < K) MacTap<1, kWord + 2 * kTap + 2>(p, x_tap, w, off16, acc);
+  if (kTap + 2 < K) MacTap<2, kWord + 2 * kTap + 4>(p, x_tap, w, off16, acc);
+  if constexpr (kTap + 3 < K) MacRow<K, kWord, kTap + 3>(p + 3 * x_tap, x_tap, w, off16, acc);
 }
 
-// Rows kRow.. of a K x K window whose first row starts at p.
+// Rows kRow.. of a K x K window whose first row starts at p (filter rows FilterPitch(K) taps
+// apart).
 template <int K, int kRow = 0>
 __attribute__((always_inline)) inline void MacRows(const int8_t* p, int32_t x_tap,
-                                                   int32_t x_row, const uint32_t* w, Acc4& acc) {
-  MacRow<K, 2 * K * kRow>(p, x_tap, w, acc);
-  if constexpr (kRow + 1 < K) MacRows<K, kRow + 1>(p + x_row, x_tap, x_row, w, acc);
+                                                   int32_t x_row, const uint32_t* w,
+                                                   uint32_t off16, Acc4& acc) {
+  MacRow<K, 2 * FilterPitch(K) * kRow>(p, x_tap, w, off16, acc);
+  if constexpr (kRow + 1 < K) MacRows<K, kRow + 1>(p + x_row, x_tap, x_row, w, off16, acc);
 }
 
-// The four channels' sums of the window at x (K as for WindowRun).
+// The four channels' sums of the window at x with the filter at w (K as for WindowRun).
 template <int K>
 __attribute__((always_inline)) inline Acc4 WindowSum(const RunGeometry& geo, const Group& g,
-                                                  const int8_t* x) {
+                                                     const uint32_t* w, const int8_t* x) {
   Acc4 acc{g.base[0], g.base[1], g.base[2], g.base[3]};
   if constexpr (K > 0) {
-    MacRows<K>(x, geo.x_tap, geo.x_row, g.w, acc);
+    MacRows<K>(x, geo.x_tap, geo.x_row, w, geo.input_offset16, acc);
   } else {
-    const uint32_t* wp = g.w;
     for (int32_t r = 0; r < geo.kh; ++r) {
       const int8_t* xp = x;
+      const uint32_t* wp = w;
       for (int32_t t = 0; t < geo.kw; ++t) {
-        MacTap<0, 0>(xp, geo.x_tap, wp, acc);
+        MacTap<0, 0>(xp, geo.x_tap, wp, geo.input_offset16, acc);
         wp += 2;
         xp += geo.x_tap;
       }
       x += geo.x_row;
+      w += geo.w_row;
     }
   }
   return acc;
 }
 
-// `count` output positions for four channels whose every tap is in bounds (inside the input,
-// or inside a padded copy of it). The group's base already holds input_offset * (sum of
-// taps), so the inputs need no offset add: every tap is read, and the sum is the reference's
-// exact int32 sum regrouped (a padded tap holds the zero point: w * zp + w * input_offset = 0,
-// as the reference's skipped tap). K: square window size, 0 = runtime (geo.kh x geo.kw).
+// `count` output positions for four channels whose every tap reads memory inside the input (or
+// inside a padded copy of it); w: the filter's first row (the group's own, or shifted over its
+// zero margin for a clamped edge window). Each tap adds w * (x + input_offset), and the base is
+// the bias: the reference's exact int32 sum (a padded copy's taps hold the zero point, x +
+// input_offset = 0, as the reference's skipped taps; a clamped window's extra taps have zero
+// weights). K: square window size, 0 = runtime (geo.kh x geo.kw).
 // Not inlined: its unrolled loop then gets the whole register file, whatever the caller does.
 template <int K, bool kDoubled>
 __attribute__((noinline)) void WindowRun(const RunGeometry& geo, const Group& g,
-                                         const int8_t* x, int8_t* out, int32_t count) {
+                                         const uint32_t* w, const int8_t* x, int8_t* out,
+                                         int32_t count) {
   const int8_t* const x_end = x + count * geo.x_step;
   for (; x != x_end; x += geo.x_step) {
-    const Acc4 acc = WindowSum<K>(geo, g, x);
+    const Acc4 acc = WindowSum<K>(geo, g, w, x);
     RequantizeStore4<kDoubled>(geo, g, acc.a0, acc.a1, acc.a2, acc.a3, out);
     out += geo.out_step;
   }
 }
 
 template <bool kDoubled>
-void WindowRunDispatch(const RunGeometry& geo, const Group& g, const int8_t* x, int8_t* out,
-                       int32_t count) {
+void WindowRunDispatch(const RunGeometry& geo, const Group& g, const uint32_t* w,
+                       const int8_t* x, int8_t* out, int32_t count) {
   const int32_t k = geo.kh == geo.kw ? geo.kw : 0;
   if (k == 3) {
-    WindowRun<3, kDoubled>(geo, g, x, out, count);
+    WindowRun<3, kDoubled>(geo, g, w, x, out, count);
   } else if (k == 5) {
-    WindowRun<5, kDoubled>(geo, g, x, out, count);
+    WindowRun<5, kDoubled>(geo, g, w, x, out, count);
   } else if (k == 7) {
-    WindowRun<7, kDoubled>(geo, g, x, out, count);
+    WindowRun<7, kDoubled>(geo, g, w, x, out, count);
   } else {
-    WindowRun<0, kDoubled>(geo, g, x, out, count);
+    WindowRun<0, kDoubled>(geo, g, w, x, out, count);
   }
+}
+
+// The group's filter as an unshifted window reads it.
+inline const uint32_t* CentreFilter(const Group& g, const RunGeometry& geo) {
+  return g.w + 2 * FilterMargin(geo.kw);
 }
 
 // The call's shape, shared by every channel group.
@@ -248,15 +266,40 @@ void PaddedRun(const Shape& s, const RunGeometry& geo, const Group& g, const int
     pg.x_tap = 4 * p.dilation.w;
     pg.x_row = 4 * width;
     pg.x_step = 4 * p.stride.w;
-    WindowRunDispatch<kDoubled>(pg, g, reinterpret_cast<const int8_t*>(patch), out, n);
+    WindowRunDispatch<kDoubled>(pg, g, CentreFilter(g, geo), reinterpret_cast<const int8_t*>(patch),
+                                out, n);
     out += n * geo.out_step;
     ox += n;
     count -= n;
   }
 }
 
+// Output position ox of a row whose window rows all lie inside the input (row_in: the input at
+// the window's top row, channel oc), when its window crosses the left or right input edge: runs
+// the window clamped inside the row with the filter shifted over its zero margin, so the taps
+// that move onto in-bounds columns have zero weights and the in-bounds ones keep theirs. False
+// (nothing written) when that does not apply: dilated columns, a row narrower than the window,
+// or a shift beyond the margin.
+template <bool kDoubled>
+bool ShiftedEdge(const Shape& s, const RunGeometry& geo, const Group& g, const int8_t* row_in,
+                 int32_t ox, int8_t* out) {
+  const DepthwiseParams& p = *s.params;
+  if (p.dilation.w != 1 || s.in.w < geo.kw) return false;
+  const int32_t x0 = ox * p.stride.w - p.padding.w;
+  // Left edge: window columns x0.. read from column 0, tap j' taking filter tap j' - x0.
+  // Right edge: read from column in.w - kw, tap j' taking filter tap j' - overflow.
+  const int32_t start = x0 < 0 ? 0 : s.in.w - geo.kw;
+  const int32_t shift = x0 - start;  // filter tap of the clamped window's first tap
+  const int32_t margin = FilterMargin(geo.kw);
+  if (shift < -margin || shift > margin) return false;
+  WindowRunDispatch<kDoubled>(geo, g, CentreFilter(g, geo) - 2 * shift, row_in + start * s.in.c,
+                              out, 1);
+  return true;
+}
+
 // Every output position of one batch for one channel group: the interior span of each row
-// straight from the input, the rest through padded patches.
+// straight from the input, the edge positions of rows whose window rows are all inside the
+// input as clamped windows (ShiftedEdge), the rest (top and bottom rows) through padded patches.
 template <bool kDoubled>
 void ChannelGroup(const Shape& s, const RunGeometry& geo, const InteriorRect& r, const Group& g,
                   int32_t out_h, const int8_t* in_batch, int8_t* out_batch) {
@@ -265,62 +308,69 @@ void ChannelGroup(const Shape& s, const RunGeometry& geo, const InteriorRect& r,
   for (int32_t oy = 0; oy < out_h; ++oy) {
     const int32_t y0 = oy * p.stride.h - p.padding.h;
     int8_t* out_row = out_batch + oy * out_row_bytes;
-    // Short rows whole through one patch: copying them costs less than two edge patches
-    // and three runs.
-    if (oy < r.y_begin || oy >= r.y_end || r.x_end - r.x_begin < kMinDirectRun ||
-        (s.out_w <= kShortRow && r.x_begin > 0 && r.x_end < s.out_w)) {
+    if (oy < r.y_begin || oy >= r.y_end) {
       PaddedRun<kDoubled>(s, geo, g, in_batch, y0, 0, s.out_w, out_row);
       continue;
     }
-    if (r.x_begin > 0) PaddedRun<kDoubled>(s, geo, g, in_batch, y0, 0, r.x_begin, out_row);
-    const int32_t x0 = r.x_begin * p.stride.w - p.padding.w;
-    WindowRunDispatch<kDoubled>(geo, g, in_batch + (y0 * s.in.w + x0) * s.in.c,
-                                out_row + r.x_begin * geo.out_step, r.x_end - r.x_begin);
-    if (r.x_end < s.out_w) {
-      PaddedRun<kDoubled>(s, geo, g, in_batch, y0, r.x_end, s.out_w - r.x_end,
-                          out_row + r.x_end * geo.out_step);
+    const int8_t* row_in = in_batch + y0 * s.in.w * s.in.c;
+    for (int32_t ox = 0; ox < r.x_begin; ++ox) {
+      int8_t* o = out_row + ox * geo.out_step;
+      if (!ShiftedEdge<kDoubled>(s, geo, g, row_in, ox, o)) {
+        PaddedRun<kDoubled>(s, geo, g, in_batch, y0, ox, 1, o);
+      }
+    }
+    if (r.x_end > r.x_begin) {
+      const int32_t x0 = r.x_begin * p.stride.w - p.padding.w;
+      WindowRunDispatch<kDoubled>(geo, g, CentreFilter(g, geo), row_in + x0 * s.in.c,
+                                  out_row + r.x_begin * geo.out_step, r.x_end - r.x_begin);
+    }
+    for (int32_t ox = r.x_end > r.x_begin ? r.x_end : r.x_begin; ox < s.out_w; ++ox) {
+      int8_t* o = out_row + ox * geo.out_step;
+      if (!ShiftedEdge<kDoubled>(s, geo, g, row_in, ox, o)) {
+        PaddedRun<kDoubled>(s, geo, g, in_batch, y0, ox, 1, o);
+      }
     }
   }
 }
 
-// Widens channels [oc, oc + 4) of the filter into g (doubled when every channel can take
-// RequantizeDoubled) and returns whether it did double.
+// Widens channels [oc, oc + 4) of the filter into g's taps (doubled when every channel can take
+// RequantizeDoubled; the zero margins are left as they are) and returns whether it did double.
 bool PrepareGroup(const DepthwiseParams& params, const PerChannelQuant& quant,
-                  const int8_t* filter, const int32_t* bias, int32_t taps, int32_t out_c,
-                  int32_t oc, Group* g) {
-  int32_t sum[4] = {0, 0, 0, 0};
+                  const int8_t* filter, const int32_t* bias, int32_t kh, int32_t kw,
+                  int32_t out_c, int32_t oc, Group* g) {
   int32_t bias4[4];
   bool doubled = true;
   for (int k = 0; k < 4; ++k) {
     bias4[k] = bias != nullptr ? bias[oc + k] : 0;
-    const int32_t s = quant.shift[oc + k];
-    g->quant.multiplier[k] = quant.multiplier[oc + k];
-    g->quant.left[k] = s > 0 ? s : 0;
-    g->quant.right[k] = s > 0 ? 0 : -s;
     // |acc| < 2^30 (RequantizeDoubled's bound): |bias| < 2^29 and at most 64 taps of
     // |w * (x + input_offset)| <= 128 * 255.
     doubled = doubled && bias4[k] > -(int32_t{1} << 29) && bias4[k] < (int32_t{1} << 29) &&
-              PrepareDoubledQuant(quant.multiplier[oc + k], s, params.output_offset,
-                                  &g->doubled[k]);
+              PrepareDoubledQuant(quant.multiplier[oc + k], quant.shift[oc + k],
+                                  params.output_offset, &g->doubled[k]);
   }
-  const int32_t scale = doubled ? 2 : 1;
-  for (int32_t t = 0; t < taps; ++t) {
-    const int8_t* f = filter + t * out_c + oc;
-    const uint32_t v = simd::Load4(f);
-    // Doubled lanes lie in [-256, 254]: still exact 16-bit SMLAxy operands.
-    const uint32_t even = static_cast<uint32_t>(simd::EvenBytes(v));
-    const uint32_t odd = static_cast<uint32_t>(simd::OddBytes(v));
-    g->w[2 * t] = doubled ? simd::DoubleLanes(even) : even;
-    g->w[2 * t + 1] = doubled ? simd::DoubleLanes(odd) : odd;
-    for (int k = 0; k < 4; ++k) sum[k] += f[k];
+  if (!doubled) {
+    for (int k = 0; k < 4; ++k) {
+      const int32_t s = quant.shift[oc + k];
+      g->quant.multiplier[k] = quant.multiplier[oc + k];
+      g->quant.left[k] = s > 0 ? s : 0;
+      g->quant.right[k] = s > 0 ? 0 : -s;
+    }
   }
-  for (int k = 0; k < 4; ++k) {
-    // |sum| <= 64 * 128 and |input_offset| <= 255: the product is far inside int32; the adds
-    // wrap as the reference's accumulation would (doubled: |bias| < 2^29, no wrap).
-    const uint32_t b = static_cast<uint32_t>(bias4[k]) +
-                       static_cast<uint32_t>(params.input_offset * sum[k]);
-    g->base[k] = static_cast<int32_t>(b * static_cast<uint32_t>(scale));
+  const int8_t* f = filter + oc;
+  uint32_t* w = g->w + 2 * FilterMargin(kw);
+  const int32_t w_row = 2 * FilterPitch(kw);
+  for (int32_t r = 0; r < kh; ++r, w += w_row) {
+    for (int32_t t = 0; t < kw; ++t, f += out_c) {
+      const uint32_t v = simd::Load4(f);
+      // Doubled lanes lie in [-256, 254]: still exact 16-bit SMLAxy operands.
+      const uint32_t even = static_cast<uint32_t>(simd::EvenBytes(v));
+      const uint32_t odd = static_cast<uint32_t>(simd::OddBytes(v));
+      w[2 * t] = doubled ? simd::DoubleLanes(even) : even;
+      w[2 * t + 1] = doubled ? simd::DoubleLanes(odd) : odd;
+    }
   }
+  // Doubled: |bias| < 2^29, no wrap; otherwise the bias as the reference adds it.
+  for (int k = 0; k < 4; ++k) g->base[k] = doubled ? 2 * bias4[k] : bias4[k];
   return doubled;
 }
 
@@ -333,7 +383,8 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   const int32_t kh = filter_dims.h, kw = filter_dims.w;
   const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
   const int32_t out_c = output_dims.c;
-  if (params.depth_multiplier != 1 || out_c < 4 || kh * kw > kMaxTaps || kh <= 0 || kw <= 0) {
+  if (params.depth_multiplier != 1 || out_c < 4 || kh <= 0 || kw <= 0 ||
+      kh * FilterPitch(kw) > kMaxPaddedTaps) {
     return 0;
   }
   if (params.padding.h < 0 || params.padding.w < 0 || params.stride.w <= 0) return 0;
@@ -359,6 +410,8 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   RunGeometry geo;
   geo.kh = kh;
   geo.kw = kw;
+  geo.w_row = 2 * FilterPitch(kw);
+  geo.input_offset16 = simd::Splat16(params.input_offset);
   geo.x_tap = params.dilation.w * in_c;
   geo.x_row = params.dilation.h * in_w * in_c;
   geo.x_step = params.stride.w * in_c;
@@ -369,8 +422,10 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   const int32_t channels = out_c & ~3;
 
   Group g;
+  // The zero margins of the filter rows; PrepareGroup only writes the taps between them.
+  for (int32_t i = 0; i < 2 * kh * FilterPitch(kw); ++i) g.w[i] = 0;
   for (int32_t oc = 0; oc < channels; oc += 4) {
-    const bool doubled = PrepareGroup(params, quant, filter, bias, kh * kw, out_c, oc, &g);
+    const bool doubled = PrepareGroup(params, quant, filter, bias, kh, kw, out_c, oc, &g);
     for (int32_t b = 0; b < output_dims.n; ++b) {
       const int8_t* in_batch = input + b * in_h * in_w * in_c + oc;
       int8_t* out_batch = output + b * output_dims.h * output_dims.w * out_c + oc;

@@ -3,7 +3,7 @@
 // forms, both bit-identical to the reference:
 // - GroupQuant / Requantize: any multiplier and shift, the SMLAL form of quant_math.h with the
 //   shift split once per channel group;
-// - DoubledQuant / RequantizeDoubled: the common case (multiplier in (2^30, 2^31), right shift
+// - DoubledQuant / RequantizeDoubled: the common case (multiplier in [0, 2^31), right shift
 //   1..22, |accumulator| < 2^30) in four instructions, fed with TWICE the accumulator (kernels
 //   double their weights once, which is free, to get it).
 // Only included on the DSP path.
@@ -58,9 +58,13 @@ struct DoubledQuant {
 // Why RequantizeDoubled equals the reference (acc the reference's int32 sum, a2 = 2 * acc,
 // M the multiplier, e the right shift, o the output zero point):
 // - SMMLAR gives round + floor((a2 * M + 2^31) / 2^32) = round + floor((acc * M + 2^30) /
-//   2^31) = round + s, s the reference's SaturatingRoundingDoublingHighMul (no saturation: M > 0).
-// - The reference's rounding shift is floor((s - [s < 0] + 2^(e-1)) / 2^e) (quant_math.h), and
-//   with M > 2^30, s < 0 exactly when acc < 0, i.e. [s < 0] = -(a2 >> 31).
+//   2^31) = round + s, s the reference's SaturatingRoundingDoublingHighMul (no saturation:
+//   M >= 0).
+// - The reference's rounding shift is floor((s - [s < 0] + 2^(e-1)) / 2^e) (quant_math.h). With
+//   0 <= M < 2^31, acc >= 0 gives s >= 0 and acc < 0 gives s <= 0 (acc * M + 2^30 < 2^31), so
+//   c = -(a2 >> 31) = [acc < 0] equals [s < 0] except when s = 0 and acc < 0; there both give
+//   floor((2^(e-1) - c) / 2^e) = 0 (e >= 1), so c can stand for [s < 0]. (M = 2^30 exactly, a
+//   power-of-two rescaling, is common: ADD's output when its scale equals the larger input's.)
 // - So h = s - [s < 0] + 2^(e-1) + o * 2^e, and h >> e = the reference's value + o, provided
 //   h does not overflow: |s| <= |acc| < 2^30 and |2^(e-1) + o * 2^e| < 2^30 for e <= 22.
 // - The reference then adds o (no wrap: the sum is far inside int32) and clamps to the
@@ -69,7 +73,7 @@ struct DoubledQuant {
 inline bool PrepareDoubledQuant(int32_t multiplier, int32_t shift, int32_t output_offset,
                                 DoubledQuant* q) {
   const int32_t e = -shift;
-  if (multiplier <= (int32_t{1} << 30) || e < 1 || e > 22) return false;
+  if (multiplier < 0 || e < 1 || e > 22) return false;
   if (output_offset < -128 || output_offset > 127) return false;
   q->multiplier = multiplier;
   q->shift = e;

@@ -46,6 +46,9 @@ constexpr Layer kLayers[] = {
     {"dw 3x3 8x8x64", Op::kDepthwise, 8, 8, 64, 64, 3, 1},
     {"fc 256->10", Op::kFullyConnected, 1, 1, 256, 10, 1, 1},
     {"fc 512->64", Op::kFullyConnected, 1, 1, 512, 64, 1, 1},
+    // Residual ADDs: a whole tensor and one row of a streamed chain (kernels/row_stream.cc).
+    {"add 16x16x16", Op::kAdd, 16, 16, 16, 16, 1, 1},
+    {"add row 1x32x8", Op::kAdd, 1, 32, 8, 8, 1, 1},
 };
 
 // Largest input / filter / output among kLayers (the board has 256 KB of RAM).
@@ -80,6 +83,23 @@ OpCase MakeCase(const Layer& l, kernel_test::Rng& rng, int64_t* macs) {
   for (int32_t i = 0; i < l.out_c; ++i) {
     g_bias[i] = rng.Uniform(-2000, 2000);
     g_scales[i] = 0.02f * rng.UniformF(0.5f, 2.0f) / static_cast<float>(depth);
+  }
+  if (l.op == Op::kAdd) {
+    // Input scales of a MobileNetV2 residual: close, neither a power of two of the other.
+    const int32_t bytes = l.h * l.w * l.in_c;
+    for (int32_t i = 0; i < 2 * bytes; ++i) g_input[i] = static_cast<int8_t>(rng.Uniform(-128, 127));
+    const int32_t d[4] = {1, l.h, l.w, l.in_c};
+    std::memcpy(c.input_dims, d, sizeof(d));
+    c.activation = 0;
+    c.input_scale = 0.11f;
+    c.input2_scale = 0.07f;
+    c.input2_zero_point = 5;
+    c.output_scale = 0.13f;
+    c.output_zero_point = -3;
+    c.input = g_input;
+    c.input2 = g_input + bytes;
+    *macs = bytes;  // "MACs" of an ADD: its output bytes
+    return c;
   }
   const int32_t out_hw = ((l.h + l.stride - 1) / l.stride) * ((l.w + l.stride - 1) / l.stride);
   *macs = static_cast<int64_t>(out_hw) * l.out_c * depth;
@@ -119,6 +139,7 @@ unsigned long Times100(uint64_t num, uint64_t den) {
 
 int32_t OutputBytes(const OpCase& c, const Layer& l) {
   if (c.op == Op::kFullyConnected) return l.out_c;
+  if (c.op == Op::kAdd) return l.h * l.w * l.in_c;
   return ((l.h + l.stride - 1) / l.stride) * ((l.w + l.stride - 1) / l.stride) * l.out_c;
 }
 

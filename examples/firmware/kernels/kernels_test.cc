@@ -3,6 +3,7 @@
 // every output byte must match. Exit code 0 iff all cases match and the two builds really are
 // the DSP and the reference path.
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 
 #include "examples/firmware/board/board.h"
@@ -11,6 +12,9 @@
 
 #ifndef CASES_PER_OP
 #define CASES_PER_OP 300
+#endif
+#ifndef ADD_PARAM_SETS
+#define ADD_PARAM_SETS 100
 #endif
 
 namespace {
@@ -209,6 +213,95 @@ int32_t CheckFoldedRequantize(kernel_test::Rng& rng, int32_t* checked) {
   return bad;
 }
 
+// ADD: every (input1, input2) byte pair (65536) for each of ADD_PARAM_SETS random parameter
+// sets: scale ratios from equal and exact powers of two to 2^+-9 (the small input's right shift
+// from 0 to past the DSP kernel's overflow bound), output scales up to 2^4 times the inputs'
+// (output shifts past PrepareDoubledQuant's 22) or equal to the larger input scale, zero points at the int8 edges, every
+// activation. Returns false on a prepare failure; counts mismatching parameter sets and those
+// the DSP specialisation took.
+constexpr int32_t kAddChunk = 4096;
+int8_t g_add_in1[kAddChunk];
+int8_t g_add_in2[kAddChunk];
+int32_t g_add_sums_dsp[kAddChunk];
+int32_t g_add_sums_ref[kAddChunk];
+
+int32_t RandomZeroPoint(kernel_test::Rng& rng) {
+  if (rng.Chance(15)) return rng.Chance(50) ? -128 : 127;
+  return rng.Uniform(-128, 127);
+}
+
+bool CheckAdd(kernel_test::Rng& rng, int32_t* mismatched, int32_t* dsp_sets) {
+  *mismatched = 0;
+  *dsp_sets = 0;
+  for (int32_t set = 0; set < ADD_PARAM_SETS; ++set) {
+    kernel_test::OpCase c{};
+    c.op = Op::kAdd;
+    c.input_scale = rng.UniformF(0.005f, 0.2f);
+    const int32_t kind = rng.Uniform(0, 9);
+    const float ratio = kind == 0 ? 1.0f
+                        : kind == 1 ? (rng.Chance(50) ? 0.5f : 2.0f)
+                                    : std::exp2(rng.UniformF(-9.0f, 9.0f));
+    c.input2_scale = c.input_scale * ratio;
+    const float max_scale = c.input_scale > c.input2_scale ? c.input_scale : c.input2_scale;
+    // The zoo's residual ADDs have the larger input's scale on the output (a power-of-two
+    // output rescaling, multiplier exactly 2^30).
+    c.output_scale = rng.Chance(25) ? max_scale : max_scale * std::exp2(rng.UniformF(-1.0f, 4.0f));
+    c.input_zero_point = RandomZeroPoint(rng);
+    c.input2_zero_point = RandomZeroPoint(rng);
+    c.output_zero_point = RandomZeroPoint(rng);
+    c.activation = rng.Uniform(0, 3);
+    c.input_dims[0] = 1;
+    c.input_dims[1] = 1;
+    c.input_dims[2] = 1;
+    // Chunks of a length that is not a multiple of 4 leave the scalar tail some pairs too.
+    c.input_dims[3] = kAddChunk - (set % 4);
+    c.input = g_add_in1;
+    c.input2 = g_add_in2;
+    const bool dsp_kernel = kernel_test::dsp::AddTakesDspKernel(c);
+    if (dsp_kernel) ++*dsp_sets;
+    bool same = true;
+    for (int32_t first = 0; first < 65536; first += c.input_dims[3]) {
+      for (int32_t i = 0; i < c.input_dims[3]; ++i) {
+        const int32_t pair = (first + i) & 0xFFFF;
+        g_add_in1[i] = static_cast<int8_t>(pair >> 8);
+        g_add_in2[i] = static_cast<int8_t>(pair & 0xFF);
+      }
+      int32_t n_dsp = 0, n_ref = 0;
+      std::memset(g_out_dsp, 0x55, sizeof(g_out_dsp));
+      std::memset(g_out_ref, 0xAA, sizeof(g_out_ref));
+      if (!kernel_test::dsp::Run(c, 1, g_out_dsp, kOutputBytes, &n_dsp, nullptr) ||
+          !kernel_test::ref::Run(c, 1, g_out_ref, kOutputBytes, &n_ref, nullptr) ||
+          n_dsp != n_ref) {
+        board_printf("[kernels] ADD set %ld: prepare failed\n", (long)set);
+        return false;
+      }
+      // The rescaled sums too: an off-by-one there rarely reaches an output byte.
+      const bool sums = dsp_kernel && kernel_test::dsp::AddDoubledSums(c, g_add_sums_dsp) &&
+                        kernel_test::ref::AddDoubledSums(c, g_add_sums_ref);
+      for (int32_t k = 0; same && k < n_ref; ++k) {
+        if (g_out_dsp[k] == g_out_ref[k] &&
+            (!sums || g_add_sums_dsp[k] == g_add_sums_ref[k])) {
+          continue;
+        }
+        same = false;
+        if (*mismatched < kMaxReports) {
+          board_printf("[kernels] ADD set %ld MISMATCH in1 %d in2 %d: dsp %d/%ld ref %d/%ld (scales "
+                       "%ld %ld %ld e-6, zp %ld %ld %ld, act %ld)\n",
+                       (long)set, g_add_in1[k], g_add_in2[k], g_out_dsp[k],
+                       sums ? (long)g_add_sums_dsp[k] : 0L, g_out_ref[k],
+                       sums ? (long)g_add_sums_ref[k] : 0L,
+                       (long)(c.input_scale * 1e6f), (long)(c.input2_scale * 1e6f),
+                       (long)(c.output_scale * 1e6f), (long)c.input_zero_point,
+                       (long)c.input2_zero_point, (long)c.output_zero_point,
+                       (long)c.activation);
+        }
+      }
+    }
+    if (!same) ++*mismatched;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main() {
@@ -238,6 +331,19 @@ int main() {
     if (!informative) board_printf("[kernels] FAIL: %s outputs mostly clamped\n",
                                    kernel_test::OpName(op));
     ok = ok && ran && s.mismatched_cases == 0 && informative;
+  }
+  {
+    int32_t mismatched = 0, dsp_sets = 0;
+    const uint64_t t0 = board_ticks();
+    const bool ran = CheckAdd(rng, &mismatched, &dsp_sets);
+    char insns[21];
+    board_printf("[kernels] ADD: %d parameter sets x 65536 input pairs, %ld through the DSP "
+                 "kernel, %ld mismatching sets (%s insns)\n", ADD_PARAM_SETS, (long)dsp_sets,
+                 (long)mismatched, board_u64_str(board_ticks_to_insns(board_ticks() - t0), insns));
+    // The DSP kernel must really be exercised.
+    const bool exercised = 2 * dsp_sets > ADD_PARAM_SETS;
+    if (!exercised) board_printf("[kernels] FAIL: ADD cases mostly outside the DSP kernel\n");
+    ok = ok && ran && mismatched == 0 && exercised;
   }
   {
     int32_t checked = 0;

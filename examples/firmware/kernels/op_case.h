@@ -11,7 +11,13 @@ namespace kernel_test {
 // kPointwise: a CONV_2D with a 1x1 filter, generated to reach every branch of the DSP path's
 // pointwise kernel (deep inputs in slices, channel tails, strides, filter rows split between
 // two buffers as FilterRows allows); run like kConv.
-enum class Op : int32_t { kConv = 0, kDepthwise = 1, kFullyConnected = 2, kPointwise = 3 };
+enum class Op : int32_t {
+  kConv = 0,
+  kDepthwise = 1,
+  kFullyConnected = 2,
+  kPointwise = 3,
+  kAdd = 4,
+};
 
 // Raw tensor parameters as a .tflite stores them; the runner does prepare + eval.
 struct OpCase {
@@ -39,6 +45,11 @@ struct OpCase {
   // conv only: rows [0, filter_head_rows) are read from a second buffer (FilterRows.head; the
   // runner fills the filter's own copy of them with other bytes); 0 = one buffer.
   int32_t filter_head_rows;
+  // ADD only (same-shape, input_dims the shape of both inputs): the second input; the first is
+  // input / input_scale / input_zero_point.
+  float input2_scale;
+  int32_t input2_zero_point;
+  const int8_t* input2;
 };
 
 // Largest per-channel arrays a runner supports (multipliers / shifts are static there).

@@ -4,12 +4,14 @@
 #include "examples/firmware/kernels/runner.h"
 
 #include "examples/firmware/board/board.h"
+#include "kernels/add.h"
 #include "kernels/conv_window.h"
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/fully_connected.h"
 #include "kernels/kernel_path.h"
 #if TFLM_TRAIN_KERNELS_DSP
+#include "kernels/add_dsp.h"
 #include "kernels/requant_dsp.h"
 #endif
 
@@ -125,7 +127,64 @@ bool RunFullyConnected(const OpCase& c, int32_t repeats, int8_t* output, int32_t
   return true;
 }
 
+bool RunAdd(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
+            int32_t* output_size, uint64_t* eval_ticks) {
+  tt::AddParams p;
+  if (!tt::AddPrepare(c.input_scale, c.input_zero_point, c.input2_scale, c.input2_zero_point,
+                      c.output_scale, c.output_zero_point,
+                      static_cast<tt::FusedActivation>(c.activation), &p)) {
+    return false;
+  }
+  *output_size = tt::FlatSize(ToDims(c.input_dims));
+  if (*output_size > capacity || *output_size <= 0) return false;
+  const uint64_t t0 = board_ticks();
+  for (int32_t r = 0; r < repeats; ++r) {
+    tt::AddInt8(p, *output_size, c.input, c.input2, output);
+  }
+  if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
+  return true;
+}
+
 }  // namespace
+
+bool AddTakesDspKernel(const OpCase& c) {
+#if TFLM_TRAIN_KERNELS_DSP
+  tt::AddParams p;
+  int8_t scratch[4];
+  return tt::AddPrepare(c.input_scale, c.input_zero_point, c.input2_scale, c.input2_zero_point,
+                        c.output_scale, c.output_zero_point,
+                        static_cast<tt::FusedActivation>(c.activation), &p) &&
+         tt::AddInt8Dsp(p, 4, c.input, c.input2, scratch) == 4;
+#else
+  (void)c;
+  return false;
+#endif
+}
+
+bool AddDoubledSums(const OpCase& c, int32_t* sums2) {
+  tt::AddParams p;
+  if (!tt::AddPrepare(c.input_scale, c.input_zero_point, c.input2_scale, c.input2_zero_point,
+                      c.output_scale, c.output_zero_point,
+                      static_cast<tt::FusedActivation>(c.activation), &p)) {
+    return false;
+  }
+  const int32_t n = tt::FlatSize(ToDims(c.input_dims));
+#if TFLM_TRAIN_KERNELS_DSP
+  return tt::AddDspDoubledSums(p, n, c.input, c.input2, sums2);
+#else
+  // TFLM's reference ADD up to the output rescaling.
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t r1 = tt::MultiplyByQuantizedMultiplier(
+        tt::ShiftLeftWrap(c.input[i] + p.input1_offset, p.left_shift), p.input1.multiplier,
+        p.input1.shift);
+    const int32_t r2 = tt::MultiplyByQuantizedMultiplier(
+        tt::ShiftLeftWrap(c.input2[i] + p.input2_offset, p.left_shift), p.input2.multiplier,
+        p.input2.shift);
+    sums2[i] = 2 * (r1 + r2);
+  }
+  return true;
+#endif
+}
 
 const char* KernelPathName() { return tt::kKernelPathName; }
 
@@ -178,6 +237,8 @@ bool Run(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
       return RunDepthwise(c, repeats, output, capacity, output_size, eval_ticks);
     case Op::kFullyConnected:
       return RunFullyConnected(c, repeats, output, capacity, output_size, eval_ticks);
+    case Op::kAdd:
+      return RunAdd(c, repeats, output, capacity, output_size, eval_ticks);
   }
   return false;
 }

@@ -34,6 +34,13 @@
   /* within +-2^30, as this build compiles it; false outside its parameter domain.        */ \
   bool RequantizeFolded(int32_t acc, int32_t multiplier, int32_t shift,                     \
                         int32_t output_offset, int32_t* value);                              \
+  /* Whether ADD with c's parameters runs the DSP specialisation (add_dsp.h); false on the  */ \
+  /* reference build.                                                                      */ \
+  bool AddTakesDspKernel(const OpCase& c);                                                   \
+  /* ADD's rescaled sum of each input pair, doubled, before the output rescaling: the     */ \
+  /* reference formula on the reference build, the DSP kernel's (false where it does not  */ \
+  /* apply) on the DSP build.                                                              */ \
+  bool AddDoubledSums(const OpCase& c, int32_t* sums2);                                      \
   }                                                                                          \
   }
 
