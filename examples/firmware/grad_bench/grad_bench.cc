@@ -58,7 +58,9 @@ int main() {
   const Shape filter_shapes[] = {
       {"conv1x1 filter grad 4x4x112 (1 ch)", 4, 4, 112, 1},
       {"conv1x1 filter grad 8x8x32 (1 ch)", 8, 8, 32, 1},
+      {"conv1x1 filter grad 8x8x32 (4 ch)", 8, 8, 32, 4},
       {"conv1x1 filter grad 8x8x32 (8 ch)", 8, 8, 32, 8},
+      {"conv1x1 filter grad 4x4x56 (8 ch)", 4, 4, 56, 8},
       {"conv1x1 filter grad 4x4x56 (1 ch)", 4, 4, 56, 1},
   };
   for (const Shape& s : filter_shapes) {
