@@ -81,15 +81,24 @@ inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_
   }
 }
 
+// Columns of a chunk whose partial sums the adding form parks in the unused right half of the
+// converted-weight rows (see InputColumns), and the positions that half holds.
+constexpr int32_t kParkColumns = kColumnChunk / 2;
+constexpr int32_t kParkPositions = kDepthChunk;
+
 // Positions [p_begin, p_end) of columns [j0, j0 + jc) of the input gradient, over the whole
-// reduction axis in chunks. Partial sums between chunks are parked in `park` (row stride
-// kColumnChunk, indexed from p_begin), or in out itself when park is null (then `add` must be
-// false: out holds nothing the sums must be added to).
+// reduction axis in chunks; with `add` the finished sums are added to what out holds. Partial
+// sums between chunks are parked in out itself, or (`parked`: needed by `add` over several
+// chunks) in columns [kParkColumns, kColumnChunk) of the converted-weight rows, which a chunk of
+// jc <= kParkColumns columns leaves free: then p_end - p_begin <= kParkPositions. So the adding
+// form needs no stack beyond the two operand buffers.
 void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* grad,
                   int32_t grad_stride, const float* scales, const FilterRows& rows, int32_t col,
-                  int32_t j0, int32_t jc, float* out, int32_t out_stride, float* park, bool add) {
+                  int32_t j0, int32_t jc, float* out, int32_t out_stride, bool add,
+                  bool parked) {
   float wf[kDepthChunk * kColumnChunk];
   float gs[kDepthChunk * kTile];
+  float* park = parked ? wf + kParkColumns : nullptr;
   for (int32_t k0 = 0; k0 < depth; k0 += kDepthChunk) {
     const int32_t kc = depth - k0 < kDepthChunk ? depth - k0 : kDepthChunk;
     const bool first = k0 == 0, last = k0 + kc == depth;
@@ -141,26 +150,6 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
   }
 }
 
-// Positions parked at once by the adding form when the reduction takes several chunks: the
-// weights of a chunk are converted once per this many positions (a quarter instruction per term
-// more than converting them once for all positions; the heads that add have 16 positions).
-constexpr int32_t kParkPositions = 16;
-
-// The adding form over several reduction chunks: its own frame holds the parked sums, so the
-// other forms' stack does not grow.
-__attribute__((noinline)) void InputColumnsParked(int32_t positions, int32_t depth,
-                                                  const float* grad, int32_t grad_stride,
-                                                  const float* scales, const FilterRows& rows,
-                                                  int32_t col, int32_t j0, int32_t jc,
-                                                  float* out, int32_t out_stride) {
-  float park[kParkPositions * kColumnChunk];
-  for (int32_t p0 = 0; p0 < positions; p0 += kParkPositions) {
-    const int32_t p1 = positions - p0 < kParkPositions ? positions : p0 + kParkPositions;
-    InputColumns(p0, p1, depth, grad, grad_stride, scales, rows, col, j0, jc, out, out_stride,
-                 park, true);
-  }
-}
-
 void Product(int32_t positions, int32_t depth, const float* grad, int32_t grad_stride,
              const float* scales, const FilterRows& rows, int32_t col, int32_t columns,
              float* out, int32_t out_stride, bool add) {
@@ -173,14 +162,16 @@ void Product(int32_t positions, int32_t depth, const float* grad, int32_t grad_s
     }
     return;
   }
-  for (int32_t j0 = 0; j0 < columns; j0 += kColumnChunk) {
-    const int32_t jc = columns - j0 < kColumnChunk ? columns - j0 : kColumnChunk;
-    if (add && depth > kDepthChunk) {
-      InputColumnsParked(positions, depth, grad, grad_stride, scales, rows, col, j0, jc, out,
-                         out_stride);
-    } else {
-      InputColumns(0, positions, depth, grad, grad_stride, scales, rows, col, j0, jc, out,
-                   out_stride, nullptr, add);
+  // One reduction chunk needs no parking: its sums go (or are added) to out directly.
+  const bool parked = add && depth > kDepthChunk;
+  const int32_t column_chunk = parked ? kParkColumns : kColumnChunk;
+  const int32_t position_block = parked ? kParkPositions : positions;
+  for (int32_t j0 = 0; j0 < columns; j0 += column_chunk) {
+    const int32_t jc = columns - j0 < column_chunk ? columns - j0 : column_chunk;
+    for (int32_t p0 = 0; p0 < positions; p0 += position_block) {
+      const int32_t p1 = positions - p0 < position_block ? positions : p0 + position_block;
+      InputColumns(p0, p1, depth, grad, grad_stride, scales, rows, col, j0, jc, out,
+                   out_stride, add, parked);
     }
   }
 }
