@@ -3,7 +3,8 @@
 The step is: forward ops -> loss gradient -> for each op in reverse, only what an update needs
 (backward-graph pruning), and each layer's update applied right after its gradient exists, so
 no two layers' weight gradients are ever alive together (operator reordering, in-place update).
-Weight gradients are produced one output channel at a time into a scratch of one channel.
+Weight gradients are produced one output channel at a time into a scratch of one channel, or,
+in the fused block / head backward, a few channels per call (FILTER_GRAD_BLOCK) applied one by one.
 """
 from __future__ import annotations
 
@@ -55,6 +56,21 @@ def activation_mask_bounds(op: Op, graph: Graph) -> tuple[int, int] | None:
     lo = max(-128, _quantize_bound(low, scale, zp))
     hi = 128 if high is None else min(127, _quantize_bound(high, scale, zp))
     return lo, hi
+
+
+# Conv filter-gradient channels per call of the fused backward instructions (the runtime's
+# kConvFilterGradBlock, kernels/training/conv_grad.h): one int8 -> float conversion of the input
+# serves them all. The runtime uses as many as the scratch holds.
+FILTER_GRAD_BLOCK = 8
+
+
+def _pointwise(graph: Graph, op: Op) -> bool:
+    """A CONV_2D whose input gradient the runtime can add into an existing gradient (1x1 filter,
+    stride 1: conv_grad.h ConvInputGradAdds); others sum later groups through a temporary."""
+    w = graph.tensors[op.inputs[1]]
+    return (tuple(w.shape[1:3]) == (1, 1) and op.options.get("stride_h", 1) == 1
+            and op.options.get("stride_w", 1) == 1
+            and graph.tensors[op.inputs[0]].shape[1:3] == graph.tensors[op.outputs[0]].shape[1:3])
 
 
 def _scratch_elements(graph: Graph, op: Op) -> int:
@@ -346,9 +362,11 @@ def _emit_bottleneck(graph, p, d, x, g_out, updated, scheme, downstream, layers,
         g_x, temporary = input_grad_target(x_in)
     x_weights = x.index in updated and updated[x.index][1].weight_channels > 0
     d_weights = d.index in updated and updated[d.index][1].weight_channels > 0
+    x_block = min(FILTER_GRAD_BLOCK, group, updated[x.index][1].weight_channels) \
+        if x_weights else 0
     temp_elements = max(int(np.prod(graph.tensors[x_in].shape))
-                        if g_x >= 0 and group < channels else 0,
-                        _scratch_elements(graph, x) if x_weights else 0,
+                        if g_x >= 0 and group < channels and not _pointwise(graph, x) else 0,
+                        x_block * _scratch_elements(graph, x),
                         (pos1 * group + 3) // 4 + taps if d_weights else 0)
     temp = new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
     scales = []
@@ -430,9 +448,11 @@ def _emit_mean_head(graph, op, g_mean, updated, scheme, downstream, layers, floa
         w = graph.tensors[op.inputs[1]]
         scales_at = len(floats)
         floats.extend(np.broadcast_to(w.scale.astype(np.float32), (channels,)).tolist())
-    # partial input gradients of later groups go through temp; one group writes g_in directly
-    temp_elements = max(in_elements if g_in >= 0 and group_channels < channels else 0,
-                        _scratch_elements(graph, op) if weights else 0)
+    # later groups add their input-gradient share to g_in (through temp unless 1x1)
+    block = min(FILTER_GRAD_BLOCK, group_channels, u.weight_channels) if weights else 0
+    temp_elements = max(in_elements if g_in >= 0 and group_channels < channels
+                        and not _pointwise(graph, op) else 0,
+                        block * _scratch_elements(graph, op))
     temp = new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
     instructions.append(Instruction(Opcode.MEAN_HEAD_BACKWARD,
                                     [op.index, g_mean, group, mask, g_in, temp, layer_index,

@@ -33,6 +33,7 @@ _SIGNATURES = {
     "tt_log": [_I, _VP, _VP],
     "tt_floor": [_I, _VP, _VP],
     "tt_conv_input_grad": [_VP, _VP, _VP, _VP, _VP, _VP, _VP, _VP],
+    "tt_conv_input_grad_add": [_VP, _VP, _VP, _VP, _VP, _VP, _VP, _VP],
     "tt_conv_filter_grad": [_VP, _VP, _VP, _F, _I, _VP, _VP, _VP, _I, _I, _VP],
     "tt_depthwise_input_grad": [_VP, _I, _VP, _VP, _VP, _VP, _VP, _VP, _VP],
     "tt_depthwise_input_grad_strided": [_VP, _VP, _VP, _VP, _VP, _I, _VP, _VP, _VP],
@@ -69,6 +70,7 @@ def lib():
         fn = getattr(shim, name)
         fn.argtypes = args
         fn.restype = None
+    shim.tt_conv_input_grad_add.restype = _I
     return shim
 
 
@@ -363,6 +365,36 @@ def test_pointwise_conv_grad_bit_exact(lib, shape):
     lib.tt_pointwise_input_grad_channels(positions, co, P(g), P(base), P(head), head_rows, ci,
                                          P(s_w), j0, j1, P(grad_g))
     assert grad_g.tobytes() == ordered_input_grad(g, s_w, wq, j0, j1).tobytes()
+
+
+# (positions, out channels = reduction depth, in channels): one and several reduction chunks
+# (several park the partial sums), position blocks past 32, column chunks past 16.
+_ADD_SHAPES = [(1, 1, 1), (5, 32, 7), (16, 128, 112), (40, 70, 37), (33, 33, 17), (64, 24, 32),
+               (3, 65, 5)]
+
+
+@pytest.mark.parametrize("shape", _ADD_SHAPES)
+def test_pointwise_input_grad_add_bit_exact(lib, shape):
+    """The adding form: the existing value + the sum from 0.0f (GradAccumulate's operation),
+    including -0 existing values and +-0 gradients."""
+    positions, co, ci = shape
+    rng = np.random.default_rng(positions * 7 + co * 1009 + ci)
+    wq = rand_q(rng, (co, ci))
+    s_w = f32(rng.uniform(0.001, 0.05, co))
+    g = grad_with_zeros(rng, (positions, co))
+    before = grad_with_zeros(rng, (positions, ci))
+    before.reshape(-1)[::5] = -0.0
+    grad_in = before.copy()
+    geom = i32(1, 1, 0, 0, 1, 1)
+    dims = (i32(1, 1, positions, co), i32(co, 1, 1, ci), i32(1, 1, positions, ci))
+    assert lib.tt_conv_input_grad_add(P(geom), P(dims[0]), P(g), P(dims[1]), P(wq), P(s_w),
+                                      P(dims[2]), P(grad_in)) == 1
+    want = (before + ordered_input_grad(g, s_w, wq)).astype(np.float32)
+    assert grad_in.tobytes() == want.tobytes()
+    # Not a 1x1 stride-1 conv: refused.
+    assert lib.tt_conv_input_grad_add(P(i32(2, 2, 0, 0, 1, 1)), P(i32(1, 1, positions, co)),
+                                      P(g), P(dims[1]), P(wq), P(s_w),
+                                      P(i32(1, 2, 2 * positions, ci)), P(grad_in)) == 0
 
 
 @pytest.mark.parametrize("shape", _PRODUCT_SHAPES)

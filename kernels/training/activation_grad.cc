@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+#endif
+
 namespace tflm_train {
 
 void ActivationGrad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
@@ -12,9 +16,53 @@ void ActivationGrad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
   }
 }
 
+namespace {
+
+#if defined(__ARM_FEATURE_SIMD32)
+// Mask bytes [0, bytes) from 8 outputs each, four at a time in a word: with the bytes biased to
+// unsigned (q + 128), lo < q < hi is first <= u <= last, two unsigned byte compares (USUB8 sets
+// a GE flag per byte, SEL picks by it). The selected bytes carry the element's bit at its place
+// in the mask byte (bit k of byte k of the first word, bit 4 + k of the second), so the mask
+// byte is the sum of the eight bytes, which one multiply gathers in the top byte (the bits are
+// disjoint: no carries).
+__attribute__((noinline)) void MaskSaveWords(int32_t bytes, const int8_t* output, int32_t first, int32_t last,
+                   uint8_t* mask) {
+  const uint32_t bias = 0x80808080u, low = 0x01010101u * static_cast<uint32_t>(first);
+  const uint32_t high = 0x01010101u * static_cast<uint32_t>(last);
+  const int8_t* end = output + 8 * bytes;
+  for (; output != end; output += 8) {
+    uint32_t w0, w1;
+    std::memcpy(&w0, output, 4);
+    std::memcpy(&w1, output + 4, 4);
+    const uint32_t u0 = w0 ^ bias, u1 = w1 ^ bias;
+    __usub8(u0, low);
+    uint32_t m0 = __sel(0x08040201u, 0u);
+    __usub8(high, u0);
+    m0 = __sel(m0, 0u);
+    __usub8(u1, low);
+    uint32_t m1 = __sel(0x80402010u, 0u);
+    __usub8(high, u1);
+    m1 = __sel(m1, 0u);
+    *mask++ = static_cast<uint8_t>(((m0 | m1) * 0x01010101u) >> 24);
+  }
+}
+#endif
+
+}  // namespace
+
 void ActivationMaskSave(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
                         uint8_t* mask) {
-  for (int32_t byte = 0; byte * 8 < size; ++byte) {
+  int32_t byte = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+  // Whole mask bytes: lo < q < hi as q + 128 in [first, last] (lo >= -128, hi <= 128 for int8
+  // bounds; an empty range leaves it to the loop below).
+  const int32_t first = lo + 129, last = hi + 127;
+  if (first <= last && first >= 0 && last <= 255) {
+    byte = size / 8;
+    MaskSaveWords(byte, output, first, last, mask);
+  }
+#endif
+  for (; byte * 8 < size; ++byte) {
     uint8_t bits = 0;
     for (int32_t k = 0; k < 8 && byte * 8 + k < size; ++k) {
       const int32_t q = output[byte * 8 + k];

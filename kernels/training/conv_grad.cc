@@ -48,6 +48,20 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
   });
 }
 
+bool ConvInputGradAdds(const ConvParams& params, const Dims& filter_dims, const Dims& input_dims,
+                       const Dims& output_dims) {
+  return IsPointwise(params, filter_dims.h, filter_dims.w, input_dims, output_dims);
+}
+
+void ConvInputGradRowsAdd(const ConvParams& /*params*/, const Dims& output_dims,
+                          const float* grad_output, const Dims& /*filter_dims*/,
+                          const FilterRows& filter, const float* filter_scales,
+                          const Dims& input_dims, float* grad_input) {
+  const int32_t out_c = output_dims.c, in_c = input_dims.c;
+  GradTimesInt8RowsAdd(input_dims.n * input_dims.h * input_dims.w, out_c, grad_output, out_c,
+                       filter_scales, filter, 0, in_c, grad_input, in_c);
+}
+
 void PointwiseInputGradChannels(int32_t positions, int32_t out_c, const float* grad_output,
                                 const FilterRows& filter, const float* filter_scales,
                                 int32_t ci_begin, int32_t ci_end, float* grad_input) {

@@ -33,6 +33,18 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
                        const FilterRows& filter, const float* filter_scales,
                        const Dims& input_dims, float* grad_input);
 
+// Whether ConvInputGradRowsAdd takes these shapes: 1x1 filters at stride 1 without padding.
+bool ConvInputGradAdds(const ConvParams& params, const Dims& filter_dims, const Dims& input_dims,
+                       const Dims& output_dims);
+
+// grad_input[i] = grad_input[i] + s[i], s[i] being the sum ConvInputGradRows writes (from 0.0f,
+// in its order): the bits of ConvInputGradRows into a temporary and GradAccumulate into
+// grad_input, without the temporary. Only where ConvInputGradAdds.
+void ConvInputGradRowsAdd(const ConvParams& params, const Dims& output_dims,
+                          const float* grad_output, const Dims& filter_dims,
+                          const FilterRows& filter, const float* filter_scales,
+                          const Dims& input_dims, float* grad_input);
+
 // Input channels [ci_begin, ci_end) of a 1x1, stride-1 convolution's input gradient, into
 // grad_input [positions, ci_end - ci_begin]: the same sums as ConvInputGrad (co increasing, each
 // term (grad_output * s_w[co]) * float(w)), for a block backward that works channel group by
@@ -43,7 +55,10 @@ void PointwiseInputGradChannels(int32_t positions, int32_t out_c, const float* g
 
 // 1x1 filters at stride 1 without padding take register-blocked paths (grad_product.h) with the
 // same per-element sums; the filter gradient is about twice as fast per term when several
-// channels are asked for at once (each int8 input converted once for up to 4 channels).
+// channels are asked for at once (each int8 input converted once for up to 8 channels):
+// callers that apply the gradient channel by channel still ask for kConvFilterGradBlock
+// channels per call where their scratch holds them.
+constexpr int32_t kConvFilterGradBlock = 8;
 void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8_t* input,
                     float input_scale, const Dims& output_dims, const float* grad_output,
                     const Dims& filter_dims, int32_t c_begin, int32_t c_end, float* grad_filter);

@@ -21,6 +21,13 @@ void GradTimesInt8Rows(int32_t positions, int32_t depth, const float* grad, int3
                        const float* scales, const FilterRows& rows, int32_t col,
                        int32_t columns, float* out, int32_t out_stride);
 
+// The same sums added to what out holds: out[p * out_stride + j] = out[...] + sum, each sum
+// still from 0.0f (the bits of the product into a temporary, then GradAccumulate into out),
+// without the temporary.
+void GradTimesInt8RowsAdd(int32_t positions, int32_t depth, const float* grad,
+                          int32_t grad_stride, const float* scales, const FilterRows& rows,
+                          int32_t col, int32_t columns, float* out, int32_t out_stride);
+
 // out[(c - c_begin) * columns + j] for c in [c_begin, c_end), j < columns:
 //   (sum over p < positions of grad[p * grad_stride + c] * float(x[p * x_stride + j] + offset))
 //   * scale.

@@ -84,6 +84,19 @@ void tt_conv_input_grad(const int32_t* geom, const int32_t* out_dims, const floa
                 filter_scales, D(in_dims), grad_input);
 }
 
+// ConvInputGradRowsAdd (1x1 stride 1 only): returns 0 if the shapes are not addable.
+int32_t tt_conv_input_grad_add(const int32_t* geom, const int32_t* out_dims,
+                               const float* grad_output, const int32_t* filter_dims,
+                               const int8_t* filter, const float* filter_scales,
+                               const int32_t* in_dims, float* grad_input) {
+  const ConvParams params = MakeConv(0, geom);
+  if (!ConvInputGradAdds(params, D(filter_dims), D(in_dims), D(out_dims))) return 0;
+  ConvInputGradRowsAdd(params, D(out_dims), grad_output, D(filter_dims),
+                       WholeFilter(filter, D(filter_dims).h * D(filter_dims).w * D(in_dims).c),
+                       filter_scales, D(in_dims), grad_input);
+  return 1;
+}
+
 void tt_conv_filter_grad(const int32_t* geom, const int32_t* in_dims, const int8_t* input,
                          float input_scale, int32_t input_zero_point, const int32_t* out_dims,
                          const float* grad_output, const int32_t* filter_dims, int32_t c_begin,

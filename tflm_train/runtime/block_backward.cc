@@ -76,21 +76,52 @@ void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) 
       }
     }
     ActivationGradFromMaskGroup(pos1, channels, c0, g, mask_x, grad_e1);
-    const Dims group_out{e1.n, e1.h, e1.w, g};
+    const Dims group_out{e1.n, e1.h, e1.w, g}, group_filter{g, x_f.h, x_f.w, x_f.c};
     // X's input gradient share reads X's filter, so it comes before this group's rows move.
+    // Later groups add their share to g_x (through temp where the product cannot add).
     if (g_x != nullptr) {
-      ConvInputGradRows(xc.state->conv, group_out, grad_e1, Dims{g, x_f.h, x_f.w, x_f.c},
-                        x_rows.from(c0), program_.FloatPointer(a[15]) + c0, x_in,
-                        c0 == 0 ? g_x : temp);
-      if (c0 > 0) GradAccumulate(Elements(xc.input(0)), temp, g_x);
+      const FilterRows rows = x_rows.from(c0);
+      const float* x_scales = program_.FloatPointer(a[15]) + c0;
+      if (c0 == 0) {
+        ConvInputGradRows(xc.state->conv, group_out, grad_e1, group_filter, rows, x_scales, x_in,
+                          g_x);
+      } else if (ConvInputGradAdds(xc.state->conv, group_filter, x_in, group_out)) {
+        ConvInputGradRowsAdd(xc.state->conv, group_out, grad_e1, group_filter, rows, x_scales,
+                             x_in, g_x);
+      } else {
+        ConvInputGradRows(xc.state->conv, group_out, grad_e1, group_filter, rows, x_scales, x_in,
+                          temp);
+        GradAccumulate(Elements(xc.input(0)), temp, g_x);
+      }
     }
     if (a[12] < 0) continue;
     if (lx.update_bias) UpdateBias(lx, grad_e1, pos1, g, c0, c0, c0 + g, options);
     const int32_t w_end = lx.weight_channels < c0 + g ? lx.weight_channels : c0 + g;
-    for (int32_t c = c0; c < w_end; ++c) {
-      ConvFilterGrad(xc.state->conv, x_in, x_input, xc.input(0).quantization.scale[0], group_out,
-                     grad_e1, x_f, c - c0, c - c0 + 1, temp);
-      UpdateWeightChannel(lx, xc, c, temp, options);
+    UpdateConvFilterBlocks(lx, xc, x_in, x_input, group_out, grad_e1, c0, w_end,
+                           temp, ExtraElements(a[7]), options);
+  }
+}
+
+void Session::UpdateConvFilterBlocks(const LayerInfo& l, const OpContext& ctx,
+                                     const Dims& input_dims, const int8_t* input,
+                                     const Dims& group_out, const float* group_grad, int32_t c0,
+                                     int32_t c_end, float* scratch, int64_t scratch_elements,
+                                     const TrainOptions& options) {
+  const Dims f = ToDims(ctx.input(1));
+  const int32_t per_channel = f.h * f.w * f.c;
+  // As many channels per filter-gradient call as the scratch holds (programs converted before
+  // the scratch held a block have room for one), each then applied in channel order: every
+  // channel's gradient and update are those of one channel at a time.
+  const int64_t fits = per_channel > 0 ? scratch_elements / per_channel : 1;
+  const int32_t block = fits < 1 ? 1 : (fits < kConvFilterGradBlock ? static_cast<int32_t>(fits)
+                                                                     : kConvFilterGradBlock);
+  for (int32_t c = c0; c < c_end; c += block) {
+    const int32_t end = c_end - c < block ? c_end : c + block;
+    ConvFilterGrad(ctx.state->conv, input_dims, input, ctx.input(0).quantization.scale[0],
+                   group_out, group_grad, f, c - c0, end - c0, scratch);
+    for (int32_t k = c; k < end; ++k) {
+      UpdateWeightChannel(l, ctx, k, scratch + static_cast<size_t>(k - c) * per_channel,
+                          options);
     }
   }
 }
@@ -120,14 +151,16 @@ Status Session::CheckBottleneckBackward(const Instruction& ins, int32_t n) {
     const bool d_weights = a[11] >= 0 && program_.layer(a[11]).weight_channels > 0;
     const int64_t x_scratch = int64_t{x_f.h} * x_f.w * x_f.c;
     const int64_t x_in_elements = int64_t{x_in.n} * x_in.h * x_in.w * x_in.c;
+    // later groups add their input-gradient share straight into g_x, or sum it through temp
+    const bool x_adds = ConvInputGradAdds(op_state(a[2])->conv, x_f, x_in, e1);
     ok = p.inputs()[0] == d.outputs()[0] && d.inputs()[0] == x.outputs()[0] &&
          p_f.h == 1 && p_f.w == 1 && pp.stride.h == 1 && pp.stride.w == 1 &&
          p_in.h == p_out.h && p_in.w == p_out.w && p_f.c == channels && e1.c == channels &&
          d_f.c == channels && x_f.n == channels && group <= channels &&
          ExtraTensorFits(a[3], DType::kFloat32, pos2 * p_out.c) &&
          (a[4] == -1 || (ExtraTensorFits(a[4], DType::kFloat32, x_in_elements) &&
-                         (group >= channels || ExtraTensorFits(a[7], DType::kFloat32,
-                                                        x_in_elements)))) &&
+                         (group >= channels || x_adds ||
+                          ExtraTensorFits(a[7], DType::kFloat32, x_in_elements)))) &&
          ExtraTensorFits(a[5], DType::kFloat32, pos2 * group) &&
          ExtraTensorFits(a[6], DType::kFloat32, pos1 * group + (int64_t{d_f.h} * d_f.w * group + 3) / 4) &&
          (!x_weights || (a[7] >= 0 && ExtraTensorFits(a[7], DType::kFloat32, x_scratch) &&

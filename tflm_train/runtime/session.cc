@@ -652,22 +652,28 @@ void Session::MeanHeadBackward(const int32_t* a, const TrainOptions& options) {
     ActivationGradFromMaskGroup(positions, channels, c0, g, mask, buf);
     const Dims group_out{out_d.n, out_d.h, out_d.w, g};
     // The input gradient reads the filter, so it comes before this group's weights move.
+    // Later groups add their share to g_in (through temp where the product cannot add).
     if (g_in != nullptr) {
       const Dims group_filter{g, f_d.h, f_d.w, f_d.c};
-      float* target = c0 == 0 ? g_in : temp;
-      ConvInputGradRows(ctx.state->conv, group_out, buf, group_filter, filter.from(c0),
-                    program_.FloatPointer(a[7]) + c0, in_d, target);
-      if (c0 > 0) GradAccumulate(Elements(ctx.input(0)), temp, g_in);
+      const FilterRows rows = filter.from(c0);
+      const float* scales = program_.FloatPointer(a[7]) + c0;
+      if (c0 == 0) {
+        ConvInputGradRows(ctx.state->conv, group_out, buf, group_filter, rows, scales, in_d,
+                          g_in);
+      } else if (ConvInputGradAdds(ctx.state->conv, group_filter, in_d, group_out)) {
+        ConvInputGradRowsAdd(ctx.state->conv, group_out, buf, group_filter, rows, scales, in_d,
+                             g_in);
+      } else {
+        ConvInputGradRows(ctx.state->conv, group_out, buf, group_filter, rows, scales, in_d,
+                          temp);
+        GradAccumulate(Elements(ctx.input(0)), temp, g_in);
+      }
     }
     if (a[6] >= 0) {
       if (l.update_bias) UpdateBias(l, buf, positions, g, c0, c0, c0 + g, options);
       const int32_t w_end = l.weight_channels < c0 + g ? l.weight_channels : c0 + g;
-      for (int32_t c = c0; c < w_end; ++c) {
-        ConvFilterGrad(ctx.state->conv, in_d, reinterpret_cast<const int8_t*>(ctx.input_data(0)),
-                       ctx.input(0).quantization.scale[0], group_out, buf, f_d, c - c0,
-                       c - c0 + 1, temp);
-        UpdateWeightChannel(l, ctx, c, temp, options);
-      }
+      UpdateConvFilterBlocks(l, ctx, in_d, reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+                             group_out, buf, c0, w_end, temp, ExtraElements(a[5]), options);
     }
   }
 }
@@ -700,6 +706,12 @@ bool Session::ExtraTensorFits(int32_t t, DType type, int64_t elements) const {
   return e.dtype == type && e.elements >= elements;
 }
 
+int64_t Session::ExtraElements(int32_t t) const {
+  const ProgramHeader& h = program_.header();
+  if (t < h.n_model_tensors || t >= h.n_model_tensors + h.n_extra) return 0;
+  return program_.extra(t - h.n_model_tensors).elements;
+}
+
 Status Session::CheckMeanHeadBackward(const Instruction& ins, int32_t n) {
   const ProgramHeader& h = program_.header();
   const int32_t* a = ins.args;
@@ -722,8 +734,10 @@ Status Session::CheckMeanHeadBackward(const Instruction& ins, int32_t n) {
          (a[3] == -1 || ExtraTensorFits(a[3], DType::kInt8, (positions * out_d.c + 7) / 8)) &&
          (a[4] == -1 || ExtraTensorFits(a[4], DType::kFloat32, in_elements)) &&
          (!weights || ExtraTensorFits(a[5], DType::kFloat32, int64_t{f_d.h} * f_d.w * f_d.c)) &&
-         // groups after the first sum their input-gradient share through temp
-         (a[4] == -1 || group >= out_d.c || ExtraTensorFits(a[5], DType::kFloat32, in_elements)) &&
+         // groups after the first add their input-gradient share, or sum it through temp
+         (a[4] == -1 || group >= out_d.c ||
+          ConvInputGradAdds(ctx.state->conv, f_d, ToDims(ctx.input(0)), out_d) ||
+          ExtraTensorFits(a[5], DType::kFloat32, in_elements)) &&
          (a[4] == -1 || (a[7] >= 0 && a[7] + out_d.c <= h.n_floats)) &&
          (a[6] == -1 || LayerFits(a[6], a[0], program_.layer(a[6]).update_bias != 0)) &&
          (!weights || OpInputReadable(*this, a[0], 0)) && out_d.c == f_d.n;

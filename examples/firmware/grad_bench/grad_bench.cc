@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "examples/firmware/board/board.h"
+#include "kernels/training/activation_grad.h"
 #include "kernels/training/conv_grad.h"
 #include "kernels/training/fully_connected_grad.h"
 #include "kernels/training/sgd_update.h"
@@ -58,7 +59,9 @@ int main() {
   const Shape filter_shapes[] = {
       {"conv1x1 filter grad 4x4x112 (1 ch)", 4, 4, 112, 1},
       {"conv1x1 filter grad 8x8x32 (1 ch)", 8, 8, 32, 1},
+      {"conv1x1 filter grad 8x8x32 (4 ch)", 8, 8, 32, 4},
       {"conv1x1 filter grad 8x8x32 (8 ch)", 8, 8, 32, 8},
+      {"conv1x1 filter grad 4x4x56 (8 ch)", 4, 4, 56, 8},
       {"conv1x1 filter grad 4x4x56 (1 ch)", 4, 4, 56, 1},
   };
   for (const Shape& s : filter_shapes) {
@@ -90,6 +93,35 @@ int main() {
       FullyConnectedFilterGrad(1, 1280, g_input, 5, 0.02f, 10, g_grad, c, c + 1, g_out);
     }
     Report("fc 1280x10 filter grad only", board_ticks() - t2, 12800);
+  }
+  {
+    // Activation masks: the board's word-wise path against the bit-by-bit definition, for every
+    // bound pair over all int8 values and random bytes, sizes not a multiple of 8.
+    int8_t q[1027];
+    for (int32_t i = 0; i < 1027; ++i) {
+      q[i] = static_cast<int8_t>(i < 256 ? i - 128 : static_cast<int32_t>(XorShift32(&g_rng)));
+    }
+    uint8_t* mask = reinterpret_cast<uint8_t*>(g_out);
+    int32_t bad = 0, cases = 0;
+    for (int32_t lo = -129; lo <= 128; lo += 1) {
+      for (int32_t hi = lo - 1; hi <= 129; hi += (hi < lo + 3 || hi > 124) ? 1 : 7) {
+        const int32_t sizes[] = {1027, 1021, 8};
+        for (int32_t size : sizes) {
+          ActivationMaskSave(size, q + (1027 - size), lo, hi, mask);
+          for (int32_t i = 0; i < (size + 7) / 8 * 8; ++i) {
+            const int32_t v = i < size ? q[1027 - size + i] : 0;
+            const bool want = i < size && v > lo && v < hi;
+            bad += MaskBit(mask, i) != want;
+          }
+          ++cases;
+        }
+      }
+    }
+    board_printf("[grad_bench] mask save check: %ld cases, %ld wrong bits\n",
+                 static_cast<long>(cases), static_cast<long>(bad));
+    const uint64_t t0 = board_ticks();
+    ActivationMaskSave(12288, g_input, -128, 127, mask);
+    Report("mask save 12288 elements (per element)", board_ticks() - t0, 12288);
   }
   board_printf("[grad_bench] done\n");
   return 0;
