@@ -2,6 +2,7 @@
 
 #include "kernels/training/grad_product.h"
 #include "kernels/training/output_taps.h"
+#include "kernels/training/vfp_asm.h"
 
 namespace tflm_train {
 namespace {
@@ -43,7 +44,9 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
     for (int32_t co = 0; co < out_c; ++co) {
       const float g = gout[co] * filter_scales[co];
       const int8_t* w = filter.row(co) + tap * in_c;
-      for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] += g * static_cast<float>(w[ci]);
+      for (int32_t ci = 0; ci < in_c; ++ci) {
+        gin[ci] = MulAdd(gin[ci], g, static_cast<float>(w[ci]));
+      }
     }
   });
 }
@@ -91,7 +94,8 @@ void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8
           const float g = grad_output[o * out_c + co];
           const int8_t* x = input + i * in_c;
           for (int32_t ci = 0; ci < in_c; ++ci) {
-            gw[ci] += g * static_cast<float>(static_cast<int32_t>(x[ci]) + params.input_offset);
+            const int32_t xv = static_cast<int32_t>(x[ci]) + params.input_offset;
+            gw[ci] = MulAdd(gw[ci], g, static_cast<float>(xv));
           }
         });
         for (int32_t ci = 0; ci < in_c; ++ci) gw[ci] = gw[ci] * input_scale;

@@ -1,6 +1,7 @@
 #include "kernels/training/depthwise_conv_grad.h"
 
 #include "kernels/training/output_taps.h"
+#include "kernels/training/vfp_asm.h"
 
 namespace tflm_train {
 namespace {
@@ -23,7 +24,7 @@ void InputGradGeneral(const DepthwiseParams& params, const Dims& output_dims,
       for (int32_t m = 0; m < mult; ++m) {
         const int32_t oc = ci * mult + m;
         const float g = filter_scales != nullptr ? gout[oc] * filter_scales[oc] : gout[oc];
-        acc += g * static_cast<float>(w[oc]);
+        acc = MulAdd(acc, g, static_cast<float>(w[oc]));
       }
       gin[ci] = acc;
     }
@@ -59,23 +60,26 @@ inline AxisTaps TapsReaching(int32_t i, int32_t pad, int32_t stride, int32_t k_s
                   static_cast<int16_t>((t - first) / stride)};
 }
 
-// acc[j] += (g[j] * s[j]) * w[j] for j < B, count times, g stepping back by g_step floats and w
-// forward by w_step floats: one row of taps reaching an element.
+// acc[j] = acc[j] + (g[j] * s[j]) * w[j] for j < B, count times, g stepping back by g_step floats
+// and w forward by w_step floats: one row of taps reaching an element.
 // kScaled: g already holds g * s, the term is g * w.
 template <int B, bool kScaled>
 inline void AccumulateRow(float (&acc)[B], const float (&s)[B], const float* g, int32_t g_step,
                           const float* w, int32_t w_step, int32_t count) {
   for (int32_t x = 0; x < count; ++x, g -= g_step, w += w_step) {
 #pragma GCC unroll 8
-    for (int32_t j = 0; j < B; ++j) acc[j] += (kScaled ? g[j] : g[j] * s[j]) * w[j];
+    for (int32_t j = 0; j < B; ++j) {
+      acc[j] = MulAdd(acc[j], kScaled ? g[j] : g[j] * s[j], w[j]);
+    }
   }
 }
 
-#if defined(__ARM_FP) && (__ARM_FP & 4) && !defined(TFLM_TRAIN_KERNELS_REFERENCE)
+#if TFLM_TRAIN_VFP_ASM
 constexpr bool kVfpRow8 = true;
 // The same on a single-precision VFP (Cortex-M4F/M7), count >= 1: VLDM brings the 8 gradients
-// and the 8 weights of a tap in one instruction each (GCC emits 16 VLDRs); the multiplies and
-// adds are the portable loop's, operand for operand.
+// and the 8 weights of a tap in one instruction each (GCC emits 16 VLDRs); VMULs make g * s and
+// VMLAs acc + (g * s) * w, the product rounded first (vfp_asm.h): the portable loop's
+// operations, operand for operand.
 template <>
 inline void AccumulateRow<8, false>(float (&acc)[8], const float (&s)[8], const float* g,
                                     int32_t g_step, const float* w, int32_t w_step,
@@ -92,22 +96,14 @@ inline void AccumulateRow<8, false>(float (&acc)[8], const float (&s)[8], const 
         "vmul.f32 s21, s21, %[s5]\n\t"
         "vmul.f32 s22, s22, %[s6]\n\t"
         "vmul.f32 s23, s23, %[s7]\n\t"
-        "vmul.f32 s16, s16, s24\n\t"
-        "vmul.f32 s17, s17, s25\n\t"
-        "vmul.f32 s18, s18, s26\n\t"
-        "vmul.f32 s19, s19, s27\n\t"
-        "vmul.f32 s20, s20, s28\n\t"
-        "vmul.f32 s21, s21, s29\n\t"
-        "vmul.f32 s22, s22, s30\n\t"
-        "vmul.f32 s23, s23, s31\n\t"
-        "vadd.f32 %[a0], %[a0], s16\n\t"
-        "vadd.f32 %[a1], %[a1], s17\n\t"
-        "vadd.f32 %[a2], %[a2], s18\n\t"
-        "vadd.f32 %[a3], %[a3], s19\n\t"
-        "vadd.f32 %[a4], %[a4], s20\n\t"
-        "vadd.f32 %[a5], %[a5], s21\n\t"
-        "vadd.f32 %[a6], %[a6], s22\n\t"
-        "vadd.f32 %[a7], %[a7], s23"
+        "vmla.f32 %[a0], s16, s24\n\t"
+        "vmla.f32 %[a1], s17, s25\n\t"
+        "vmla.f32 %[a2], s18, s26\n\t"
+        "vmla.f32 %[a3], s19, s27\n\t"
+        "vmla.f32 %[a4], s20, s28\n\t"
+        "vmla.f32 %[a5], s21, s29\n\t"
+        "vmla.f32 %[a6], s22, s30\n\t"
+        "vmla.f32 %[a7], s23, s31"
         : [a0] "+t"(acc[0]), [a1] "+t"(acc[1]), [a2] "+t"(acc[2]), [a3] "+t"(acc[3]),
           [a4] "+t"(acc[4]), [a5] "+t"(acc[5]), [a6] "+t"(acc[6]), [a7] "+t"(acc[7])
         : [g] "r"(g), [w] "r"(w), [s0] "t"(s[0]), [s1] "t"(s[1]), [s2] "t"(s[2]),
@@ -127,22 +123,14 @@ inline void AccumulateRow<8, true>(float (&acc)[8], const float (&)[8], const fl
     __asm__(
         "vldmia %[g], {s16-s23}\n\t"
         "vldmia %[w], {s24-s31}\n\t"
-        "vmul.f32 s16, s16, s24\n\t"
-        "vmul.f32 s17, s17, s25\n\t"
-        "vmul.f32 s18, s18, s26\n\t"
-        "vmul.f32 s19, s19, s27\n\t"
-        "vmul.f32 s20, s20, s28\n\t"
-        "vmul.f32 s21, s21, s29\n\t"
-        "vmul.f32 s22, s22, s30\n\t"
-        "vmul.f32 s23, s23, s31\n\t"
-        "vadd.f32 %[a0], %[a0], s16\n\t"
-        "vadd.f32 %[a1], %[a1], s17\n\t"
-        "vadd.f32 %[a2], %[a2], s18\n\t"
-        "vadd.f32 %[a3], %[a3], s19\n\t"
-        "vadd.f32 %[a4], %[a4], s20\n\t"
-        "vadd.f32 %[a5], %[a5], s21\n\t"
-        "vadd.f32 %[a6], %[a6], s22\n\t"
-        "vadd.f32 %[a7], %[a7], s23"
+        "vmla.f32 %[a0], s16, s24\n\t"
+        "vmla.f32 %[a1], s17, s25\n\t"
+        "vmla.f32 %[a2], s18, s26\n\t"
+        "vmla.f32 %[a3], s19, s27\n\t"
+        "vmla.f32 %[a4], s20, s28\n\t"
+        "vmla.f32 %[a5], s21, s29\n\t"
+        "vmla.f32 %[a6], s22, s30\n\t"
+        "vmla.f32 %[a7], s23, s31"
         : [a0] "+t"(acc[0]), [a1] "+t"(acc[1]), [a2] "+t"(acc[2]), [a3] "+t"(acc[3]),
           [a4] "+t"(acc[4]), [a5] "+t"(acc[5]), [a6] "+t"(acc[6]), [a7] "+t"(acc[7])
         : [g] "r"(g), [w] "r"(w), "m"(*reinterpret_cast<const float(*)[8]>(g)),
@@ -329,7 +317,7 @@ void DepthwiseConvFilterGrad(const DepthwiseParams& params, const Dims& input_di
         const int8_t* x = input + i * in_c;
         for (int32_t oc = c_begin; oc < c_end; ++oc) {
           const int32_t xv = static_cast<int32_t>(x[oc / mult]) + params.input_offset;
-          gw[oc - c_begin] += g[oc] * static_cast<float>(xv);
+          gw[oc - c_begin] = MulAdd(gw[oc - c_begin], g[oc], static_cast<float>(xv));
         }
       });
       for (int32_t j = 0; j < count; ++j) gw[j] = gw[j] * input_scale;

@@ -1,5 +1,7 @@
 #include "kernels/training/grad_product.h"
 
+#include "kernels/training/vfp_asm.h"
+
 namespace tflm_train {
 namespace {
 
@@ -40,14 +42,22 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
   const float* end = gs + depth * kTile;
   for (; gs != end; gs += kTile, wf += kColumnChunk) {
     float g[PB], w[JB];
+#if TFLM_TRAIN_VFP_ASM
+    if constexpr (PB == 4 && JB == 4) {  // two VLDMs instead of 8 VLDRs
+      LoadS24x4(gs, g);
+      LoadS28x4(wf, w);
+    } else  // NOLINT(readability/braces)
+#endif
+    {
 #pragma GCC unroll 4
-    for (int p = 0; p < PB; ++p) g[p] = gs[p];
+      for (int p = 0; p < PB; ++p) g[p] = gs[p];
 #pragma GCC unroll 4
-    for (int j = 0; j < JB; ++j) w[j] = wf[j];
+      for (int j = 0; j < JB; ++j) w[j] = wf[j];
+    }
 #pragma GCC unroll 4
     for (int p = 0; p < PB; ++p) {
 #pragma GCC unroll 4
-      for (int j = 0; j < JB; ++j) acc[p][j] = acc[p][j] + g[p] * w[j];
+      for (int j = 0; j < JB; ++j) acc[p][j] = MulAdd(acc[p][j], g[p], w[j]);
     }
   }
   if (add) {
@@ -209,15 +219,25 @@ inline void FilterTile(int32_t positions, const float* g, int32_t g_stride, cons
     for (int j = 0; j < JB; ++j) acc[c][j] = 0.0f;
   }
   for (int32_t p = 0; p < positions; ++p) {
-    float gc[CB], xf[JB];
-#pragma GCC unroll 8
-    for (int c = 0; c < CB; ++c) gc[c] = g[c];
+    float xf[JB];
 #pragma GCC unroll 8
     for (int j = 0; j < JB; ++j) xf[j] = static_cast<float>(static_cast<int32_t>(x[j]) + offset);
+    float gc[CB];
+#if TFLM_TRAIN_VFP_ASM
+    if constexpr (CB == 8) {  // one VLDM instead of CB VLDRs
+      LoadS24x8(g, gc);
+    } else if constexpr (CB == 4) {
+      LoadS24x4(g, gc);
+    } else  // NOLINT(readability/braces)
+#endif
+    {
+#pragma GCC unroll 8
+      for (int c = 0; c < CB; ++c) gc[c] = g[c];
+    }
 #pragma GCC unroll 8
     for (int c = 0; c < CB; ++c) {
 #pragma GCC unroll 8
-      for (int j = 0; j < JB; ++j) acc[c][j] = acc[c][j] + gc[c] * xf[j];
+      for (int j = 0; j < JB; ++j) acc[c][j] = MulAdd(acc[c][j], gc[c], xf[j]);
     }
     g += g_stride;
     x += x_stride;

@@ -26,6 +26,36 @@ inline float MulAdd(float acc, float a, float b) {
 #endif
 }
 
+#if TFLM_TRAIN_VFP_ASM
+// Consecutive floats p[0..n) into v with one VLDM (GCC emits a VLDR per float); the registers
+// are fixed by the VLDM's list, so callers pick a set no other live load uses:
+// LoadS24x4 / LoadS28x4 together, or LoadS24x8 alone.
+inline void LoadS24x4(const float* p, float (&v)[4]) {
+  register float a __asm__("s24"), b __asm__("s25"), c __asm__("s26"), d __asm__("s27");
+  __asm__("vldmia %[p], {s24-s27}"
+          : "=t"(a), "=t"(b), "=t"(c), "=t"(d)
+          : [p] "r"(p), "m"(*reinterpret_cast<const float(*)[4]>(p)));
+  v[0] = a, v[1] = b, v[2] = c, v[3] = d;
+}
+
+inline void LoadS28x4(const float* p, float (&v)[4]) {
+  register float a __asm__("s28"), b __asm__("s29"), c __asm__("s30"), d __asm__("s31");
+  __asm__("vldmia %[p], {s28-s31}"
+          : "=t"(a), "=t"(b), "=t"(c), "=t"(d)
+          : [p] "r"(p), "m"(*reinterpret_cast<const float(*)[4]>(p)));
+  v[0] = a, v[1] = b, v[2] = c, v[3] = d;
+}
+
+inline void LoadS24x8(const float* p, float (&v)[8]) {
+  register float a __asm__("s24"), b __asm__("s25"), c __asm__("s26"), d __asm__("s27");
+  register float e __asm__("s28"), f __asm__("s29"), g __asm__("s30"), h __asm__("s31");
+  __asm__("vldmia %[p], {s24-s31}"
+          : "=t"(a), "=t"(b), "=t"(c), "=t"(d), "=t"(e), "=t"(f), "=t"(g), "=t"(h)
+          : [p] "r"(p), "m"(*reinterpret_cast<const float(*)[8]>(p)));
+  v[0] = a, v[1] = b, v[2] = c, v[3] = d, v[4] = e, v[5] = f, v[6] = g, v[7] = h;
+}
+#endif
+
 }  // namespace tflm_train
 
 #endif  // TFLM_TRAIN_KERNELS_TRAINING_VFP_ASM_H_
