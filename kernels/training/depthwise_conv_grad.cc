@@ -84,7 +84,7 @@ template <>
 inline void AccumulateRow<8, false>(float (&acc)[8], const float (&s)[8], const float* g,
                                     int32_t g_step, const float* w, int32_t w_step,
                                     int32_t count) {
-  for (int32_t x = 0; x < count; ++x, g -= g_step, w += w_step) {
+  for (int32_t x = count; x != 0; --x, g -= g_step, w += w_step) {  // down: SUBS + BNE
     __asm__(
         "vldmia %[g], {s16-s23}\n\t"
         "vldmia %[w], {s24-s31}\n\t"
@@ -119,7 +119,7 @@ template <>
 inline void AccumulateRow<8, true>(float (&acc)[8], const float (&)[8], const float* g,
                                    int32_t g_step, const float* w, int32_t w_step,
                                    int32_t count) {
-  for (int32_t x = 0; x < count; ++x, g -= g_step, w += w_step) {
+  for (int32_t x = count; x != 0; --x, g -= g_step, w += w_step) {
     __asm__(
         "vldmia %[g], {s16-s23}\n\t"
         "vldmia %[w], {s24-s31}\n\t"

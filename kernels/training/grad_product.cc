@@ -40,11 +40,11 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
     }
   }
   const float* end = gs + depth * kTile;
-  for (; gs != end; gs += kTile, wf += kColumnChunk) {
+  while (gs != end) {
     float g[PB], w[JB];
 #if TFLM_TRAIN_VFP_ASM
-    if constexpr (PB == 4 && JB == 4) {  // two VLDMs instead of 8 VLDRs
-      LoadS24x4(gs, g);
+    if constexpr (PB == 4 && JB == 4) {  // two VLDMs instead of 8 VLDRs, one advancing gs
+      LoadS24x4Next(gs, g);
       LoadS28x4(wf, w);
     } else  // NOLINT(readability/braces)
 #endif
@@ -53,7 +53,9 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
       for (int p = 0; p < PB; ++p) g[p] = gs[p];
 #pragma GCC unroll 4
       for (int j = 0; j < JB; ++j) w[j] = wf[j];
+      gs += kTile;
     }
+    wf += kColumnChunk;
 #pragma GCC unroll 4
     for (int p = 0; p < PB; ++p) {
 #pragma GCC unroll 4
@@ -218,7 +220,7 @@ inline void FilterTile(int32_t positions, const float* g, int32_t g_stride, cons
 #pragma GCC unroll 8
     for (int j = 0; j < JB; ++j) acc[c][j] = 0.0f;
   }
-  for (int32_t p = 0; p < positions; ++p) {
+  for (int32_t p = positions; p > 0; --p) {  // down: SUBS + BGT, no CMP
     float xf[JB];
 #pragma GCC unroll 8
     for (int j = 0; j < JB; ++j) xf[j] = static_cast<float>(static_cast<int32_t>(x[j]) + offset);

@@ -38,6 +38,15 @@ inline void LoadS24x4(const float* p, float (&v)[4]) {
   v[0] = a, v[1] = b, v[2] = c, v[3] = d;
 }
 
+// The same, p then advanced past the 4 floats by the VLDM itself (writeback).
+inline void LoadS24x4Next(const float*& p, float (&v)[4]) {
+  register float a __asm__("s24"), b __asm__("s25"), c __asm__("s26"), d __asm__("s27");
+  __asm__("vldmia %[p]!, {s24-s27}"
+          : "=t"(a), "=t"(b), "=t"(c), "=t"(d), [p] "+r"(p)
+          : "m"(*reinterpret_cast<const float(*)[4]>(p)));
+  v[0] = a, v[1] = b, v[2] = c, v[3] = d;
+}
+
 inline void LoadS28x4(const float* p, float (&v)[4]) {
   register float a __asm__("s28"), b __asm__("s29"), c __asm__("s30"), d __asm__("s31");
   __asm__("vldmia %[p], {s28-s31}"
