@@ -50,7 +50,7 @@ struct Group {
   // with FilterMargin zero taps on both sides (zeroed once per call).
   uint32_t w[2 * kMaxPaddedTaps];
   int32_t base[4];           // the bias
-  DoubledQuant doubled[4];
+  DoubledRequant doubled[4];
   GroupQuant quant;
 };
 
@@ -345,7 +345,7 @@ bool PrepareGroup(const DepthwiseParams& params, const PerChannelQuant& quant,
     // |acc| < 2^30 (RequantizeDoubled's bound): |bias| < 2^29 and at most 64 taps of
     // |w * (x + input_offset)| <= 128 * 255.
     doubled = doubled && bias4[k] > -(int32_t{1} << 29) && bias4[k] < (int32_t{1} << 29) &&
-              PrepareDoubledQuant(quant.multiplier[oc + k], quant.shift[oc + k],
+              PrepareDoubledRequant(quant.multiplier[oc + k], quant.shift[oc + k],
                                   params.output_offset, &g->doubled[k]);
   }
   if (!doubled) {
