@@ -3,7 +3,7 @@
 #if TFLM_TRAIN_KERNELS_DSP
 
 #include "kernels/arm_simd.h"
-#include "kernels/requant_dsp.h"
+#include "kernels/quant_math.h"
 
 namespace tflm_train {
 
@@ -30,7 +30,7 @@ namespace tflm_train {
 //    Adding a * 2^19 then gives r_big + r_small exactly (no wrap: each term is below 2^28).
 // 3. |r1 + r2| <= 255 * 2^19 + 255 * 2^20 + 1 < 2^30, so RequantizeDoubled(2 * (r1 + r2)) is the
 //    reference's RDBPOT(SRDHM(r1 + r2, Mo), eo) + zo saturated to int8 whenever
-//    PrepareDoubledQuant accepts (Mo, eo, zo) (requant_dsp.h); the reference's clamp to the
+//    PrepareDoubledRequant accepts (Mo, eo, zo) (quant_math.h); the reference's clamp to the
 //    activation range, which lies inside [-128, 127], then gives the same byte.
 // Tested on the boards against the reference build for every (a, b) pair of many parameter sets
 // (examples/firmware/kernels/kernels_test.cc).
@@ -46,7 +46,7 @@ struct AddDsp {
   int32_t small_multiplier;
   int32_t small_round;   // 2^(e-1) - z_big * 2^(19+e)  (e = 0: -z_big * 2^19)
   int32_t small_shift;   // e
-  DoubledQuant out;
+  DoubledRequant out;
 };
 
 inline int32_t Smmlar(int32_t a, int32_t b, int32_t acc) {
@@ -103,7 +103,7 @@ bool PrepareAddDsp(const AddParams& p, const int8_t* input1, const int8_t* input
                                : (int64_t{1} << (e - 1)) - int64_t{z_big} * (int64_t{1} << (19 + e));
   const int64_t bound = 255 * (int64_t{1} << 20) + 1 + (round < 0 ? -round : round);
   if (bound >= (int64_t{1} << 31)) return false;
-  if (!PrepareDoubledQuant(p.output.multiplier, p.output.shift, p.output_offset, &k->out)) {
+  if (!PrepareDoubledRequant(p.output.multiplier, p.output.shift, p.output_offset, &k->out)) {
     return false;
   }
   k->big = big1 ? input1 : input2;

@@ -6,7 +6,7 @@
 
 #include "kernels/arm_simd.h"
 #include "kernels/conv_window.h"
-#include "kernels/requant_dsp.h"
+#include "kernels/quant_math.h"
 
 namespace tflm_train {
 
@@ -17,7 +17,7 @@ constexpr int32_t kMaxWindowBytes = 64;
 // Widened filter words kept on the stack (1 KB); more output channels go in chunks, each
 // re-gathering the windows.
 constexpr int32_t kMaxWeightWords = 256;
-// Output channels per chunk: their doubled biases and DoubledQuant constants are on the stack.
+// Output channels per chunk: their doubled biases and DoubledRequant constants are on the stack.
 constexpr int32_t kMaxDoubledChunk = 16;
 
 // acc + sum_j (x[j].lo * w[j].lo + x[j].hi * w[j].hi) over `words` pairs of 16-bit lanes.
@@ -104,7 +104,7 @@ inline void MacWordPairs4(const uint32_t* x, const uint32_t* w, int32_t words, A
 template <int32_t kWords>
 __attribute__((noinline)) void DoubledChannels(const uint32_t* x, const uint32_t* w,
                                                int32_t words, const int32_t* bias2,
-                                               const DoubledQuant* q, int32_t channels,
+                                               const DoubledRequant* q, int32_t channels,
                                                uint32_t act_lo, uint32_t act_hi,
                                                int8_t* out_px) {
   for (int32_t oc = 0; oc < channels; oc += 4) {
@@ -252,15 +252,15 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
   uint32_t x[kMaxWindowBytes / 2];
   for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
     const int32_t c1 = c0 + chunk < out_c ? c0 + chunk : out_c;
-    // Doubled (requant_dsp.h) when every channel of the chunk allows it: |bias| < 2^29 keeps
+    // Doubled (quant_math.h) when every channel of the chunk allows it: |bias| < 2^29 keeps
     // |acc| < 2^30 (at most 64 window bytes of |w * (x + input_offset)| <= 128 * 255).
     int32_t bias2[kMaxDoubledChunk];
-    DoubledQuant dq[kMaxDoubledChunk];
+    DoubledRequant dq[kMaxDoubledChunk];
     bool doubled = true;
     for (int32_t oc = c0; oc < c1 && doubled; ++oc) {
       const int32_t b = bias != nullptr ? bias[oc] : 0;
       doubled = b > -(int32_t{1} << 29) && b < (int32_t{1} << 29) &&
-                PrepareDoubledQuant(multiplier[oc], shift[oc], output_offset, &dq[oc - c0]);
+                PrepareDoubledRequant(multiplier[oc], shift[oc], output_offset, &dq[oc - c0]);
       bias2[oc - c0] = 2 * b;
     }
     // The chunk's filter rows widened once, in GatherWindow's layout (doubled lanes stay in

@@ -4,6 +4,8 @@
 
 #include <arm_acle.h>
 
+#include <cstddef>
+
 #include "kernels/arm_simd.h"
 #include "kernels/conv_window.h"
 #include "kernels/quant_math.h"
@@ -24,21 +26,22 @@ constexpr int32_t kChunk = 32;
 // One output channel, laid out for the assembly below (which reads it with LDM, so the field
 // order is part of it). acc: the four positions' sums, starting at the bias; row / row_end: the
 // current slice's filter bytes (row advances slice by slice); x: the widened inputs (the same
-// in every entry: one LDM then resets the input pointer too); multiplier / round / shift:
-// FoldedRequant's, or the raw multiplier and shift for chunks outside its domain; bias and row0
-// rewind acc and row for the next positions. An entry with a null row ends the list.
+// in every entry: one LDM then resets the input pointer too); q: the channel's DoubledRequant
+// (unset outside its domain, where the general output stage reads the raw multiplier and
+// shift); bias and row0 rewind acc and row for the next positions. An entry with a null row
+// ends the list.
 struct Channel {
   int32_t acc[kPixels];
   const int8_t* row;
   const int8_t* row_end;
   const uint32_t* x;
-  int32_t multiplier;
-  int32_t round;
-  int32_t shift;
+  DoubledRequant q;
   int32_t bias;
   const int8_t* row0;
 };
 static_assert(sizeof(Channel) == 48, "the assembly steps through the entries 48 bytes apart");
+static_assert(offsetof(Channel, q) == 28 && offsetof(DoubledRequant, round) == 8,
+              "the assembly's LDM of an entry's q + bias + row0 into r8-r12");
 
 // What the assembly reads, in its LDM order: the four positions' input bytes of the slice, the
 // widened inputs and their end, Splat16(input offset); where channel 0's byte of the four
@@ -144,21 +147,23 @@ struct BlockJob {
   "stm r7, {r0-r4}\n\t"   \
   "add lr, #20\n\t"
 
-// 3b. The last slice: FoldedRequantize (r8 multiplier, r9 round, r10 shift; the LDM also
-//    loads bias and row0 into r11 / r12, overwritten next), int8 saturation and the four
-//    stores (r4 out, r5-r7 the deltas). Doubled: the sums are already doubled.
-#define TT_PW_REQUANTIZE(acc, store)  \
-  "lsl r11, " acc ", #1\n\t"          \
-  "add r12, r9, " acc ", asr #31\n\t" \
-  "smmlar r11, r11, r8, r12\n\t"      \
-  "asr r11, r11, r10\n\t"             \
-  "ssat r11, #8, r11\n\t"             \
+// 3b. The last slice: RequantizeDoubled (quant_math.h; r8 multiplier, r9 shift, r10 round as
+//    the LDM loads the entry's q, -c added to round before the SMMLAR; the LDM also loads bias
+//    and row0 into r11 / r12, overwritten next) and the four stores (r4 out, r5-r7 the
+//    deltas). FinishBlock doubles the sum here, FinishBlockDoubled's arrive doubled. (The sign
+//    of the plain sum is the doubled one's.)
+#define TT_PW_REQUANTIZE(acc, store)   \
+  "lsl r11, " acc ", #1\n\t"           \
+  "add r12, r10, " acc ", asr #31\n\t" \
+  "smmlar r11, r11, r8, r12\n\t"       \
+  "asr r11, r11, r9\n\t"               \
+  "ssat r11, #8, r11\n\t"              \
   "strb r11, " store "\n\t"
 
 #define TT_PW_REQUANTIZE_DOUBLED(acc, store) \
-  "add r12, r9, " acc ", asr #31\n\t"        \
+  "add r12, r10, " acc ", asr #31\n\t"       \
   "smmlar r11, " acc ", r8, r12\n\t"         \
-  "asr r11, r11, r10\n\t"                    \
+  "asr r11, r11, r9\n\t"                     \
   "ssat r11, #8, r11\n\t"                    \
   "strb r11, " store "\n\t"
 
@@ -207,18 +212,18 @@ void TailPass(const int8_t* const* in, int32_t offset, int32_t tail, int32_t inp
   }
 }
 
-// The output stage in C, for chunks the assembly does not finish: FoldedRequantize with the
+// The output stage in C, for chunks the assembly does not finish: RequantizeDoubled with the
 // activation clamp (kClamp) or without it.
 template <bool kClamp>
 void RequantFast(const Channel* ch, int32_t count, const BlockJob& o, int32_t lo, int32_t hi) {
   int8_t* out = o.out;
   for (int32_t k = 0; k < count; ++k) {
-    const FoldedRequant q{ch[k].multiplier, ch[k].round, ch[k].shift};
+    const DoubledRequant q = ch[k].q;
     int32_t v[kPixels];
     for (int32_t p = 0; p < kPixels; ++p) {
       // Doubled without overflow: |acc| < 2^30 (BuildChannels).
       const int32_t acc2 = static_cast<int32_t>(static_cast<uint32_t>(ch[k].acc[p]) << 1);
-      v[p] = __ssat(FoldedRequantize(acc2, q), 8);
+      v[p] = RequantizeDoubled(acc2, q);
       if (kClamp) v[p] = ClampToRange(v[p], lo, hi);
     }
     out[0] = static_cast<int8_t>(v[0]);
@@ -229,12 +234,14 @@ void RequantFast(const Channel* ch, int32_t count, const BlockJob& o, int32_t lo
   }
 }
 
-// Channels outside FoldedRequant's domain: the general output stage.
-void RequantGeneral(const Channel* ch, int32_t count, const BlockJob& o, int32_t output_offset,
+// Chunks with channels outside DoubledRequant's domain: the general output stage (multiplier
+// and shift: the chunk's own).
+void RequantGeneral(const Channel* ch, int32_t count, const BlockJob& o,
+                    const int32_t* multiplier, const int32_t* shift, int32_t output_offset,
                     ActivationRange act) {
   int8_t* out = o.out;
   for (int32_t k = 0; k < count; ++k) {
-    const int32_t m = ch[k].multiplier, s = ch[k].shift;
+    const int32_t m = multiplier[k], s = shift[k];
     out[0] = RequantizeToInt8(ch[k].acc[0], m, s, output_offset, act);
     out[o.d1] = RequantizeToInt8(ch[k].acc[1], m, s, output_offset, act);
     out[o.d2] = RequantizeToInt8(ch[k].acc[2], m, s, output_offset, act);
@@ -258,7 +265,7 @@ void NextSlice(Channel* ch, int32_t count, int32_t bytes) {
 }
 
 // Channels [c0, c0 + count) into ch (and the end marker after them). Returns whether all of
-// them take the fast output stage: FoldedRequant's domain, and a bias that keeps every
+// them take the fast output stage: DoubledRequant's domain, and a bias that keeps every
 // accumulator within +-2^30 (each of the in_c products is at most 255 * 128 in magnitude).
 bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const FilterRows& filter,
                    int32_t c0, int32_t count, int32_t in_c, int32_t output_offset,
@@ -272,22 +279,13 @@ bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const Filt
     ch[k].bias = b;
     ch[k].row0 = filter.row(oc);
     ch[k].x = x;
-    ch[k].multiplier = quant.multiplier[oc];
-    ch[k].shift = quant.shift[oc];
-    ch[k].round = 0;
-    if (!FoldedRequantEligible(ch[k].multiplier, ch[k].shift, output_offset) || b < bias_lo ||
-        b > bias_hi) {
+    if (!PrepareDoubledRequant(quant.multiplier[oc], quant.shift[oc], output_offset,
+                               &ch[k].q) ||
+        b < bias_lo || b > bias_hi) {
       fast = false;
     }
   }
   ch[count].row = nullptr;
-  if (fast) {
-    for (int32_t k = 0; k < count; ++k) {
-      const FoldedRequant q = MakeFoldedRequant(ch[k].multiplier, ch[k].shift, output_offset);
-      ch[k].round = q.round;
-      ch[k].shift = q.shift;
-    }
-  }
   return fast;
 }
 
@@ -422,7 +420,8 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       }
       if (tail != 0) TailPass(in, 4 * groups, tail, params.input_offset, ch, count);
       if (!fast) {
-        RequantGeneral(ch, count, job, output_offset, act);
+        RequantGeneral(ch, count, job, quant.multiplier + c0, quant.shift + c0, output_offset,
+                       act);
       } else if (clamp) {
         RequantFast<true>(ch, count, job, act.min, act.max);
       } else {

@@ -4,7 +4,7 @@
 // positions go together: their inputs are widened once into 16-bit pairs with the input
 // offset added, then every output channel runs one multiply-accumulate loop over them (each
 // filter word loaded and widened once for the four positions) and a requantisation whose
-// per-channel constants were split once per call (FoldedRequant in quant_math.h).
+// per-channel constants were split once per call (DoubledRequant in quant_math.h).
 // Only built on the DSP path (kernel_path.h); ConvInt8Rows computes every shape this does not
 // handle.
 #ifndef TFLM_TRAIN_KERNELS_CONV_POINTWISE_DSP_H_

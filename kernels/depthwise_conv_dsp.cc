@@ -50,7 +50,7 @@ struct Group {
   // with FilterMargin zero taps on both sides (zeroed once per call).
   uint32_t w[2 * kMaxPaddedTaps];
   int32_t base[4];           // the bias
-  DoubledQuant doubled[4];
+  DoubledRequant doubled[4];
   GroupQuant quant;
 };
 
@@ -97,13 +97,15 @@ struct Acc4 {
 // addressing mode of the load, so no pointer arithmetic per tap), each byte plus the input
 // offset (SXTAB16, as cheap as the plain sign extension), times the widened filter
 // words w[kWord] (channels 0, 2) and w[kWord + 1] (channels 1, 3), kWord an immediate offset
-// (a register per tap would be hoisted out of the loop and spilled). Written out so the unrolled window
-// keeps its accumulators and pointers in registers: eight instructions per tap, where GCC's
-// own scheduling of the same code spilled and reloaded pointers. No memory clobber (it would
-// force the accumulators through the stack): the input and filter words it reads are not
-// written while a WindowRun (a separate, non-inlined function) runs.
-template <int kMode, int kWord>
-__attribute__((always_inline)) inline void MacTap(const int8_t* p, int32_t x_tap,
+// (a register per tap would be hoisted out of the loop and spilled); kAdvance: then p +=
+// 2 * x_tap, inside the asm. Written out so the unrolled window keeps its accumulators and
+// ONE moving input pointer in registers: eight instructions per tap (+1 per advance), where
+// GCC's own scheduling of the same code, or per-tap pointers it could precompute, spilled and
+// reloaded pointers. No memory clobber (it would force the accumulators through the stack):
+// the input and filter words it reads are not written while a WindowRun (a separate,
+// non-inlined function) runs.
+template <int kMode, int kWord, bool kAdvance>
+__attribute__((always_inline)) inline void MacTap(const int8_t*& p, int32_t x_tap,
                                                   const uint32_t* w, uint32_t off16,
                                                   Acc4& acc) {
   uint32_t x, t, w0, w1;
@@ -116,41 +118,66 @@ __attribute__((always_inline)) inline void MacTap(const int8_t* p, int32_t x_tap
   "sxtab16 %[t], %[off16], %[x], ror #8\n\t"            \
   "smlabb %[a1], %[t], %[w1], %[a1]\n\t"                \
   "smlatt %[a3], %[t], %[w1], %[a3]"
-#define TFLM_TRAIN_DW_TAP_OPERANDS                                                        \
-  : [x] "=&r"(x), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1), [a0] "+r"(acc.a0),        \
-    [a1] "+r"(acc.a1), [a2] "+r"(acc.a2), [a3] "+r"(acc.a3)                               \
-  : [p] "r"(p), [xt] "r"(x_tap), [w] "r"(w), [off] "i"(4 * kWord), [off16] "r"(off16)
-  if (kMode == 0) {
-    __asm__("ldr %[x], [%[p]]\n\t" TFLM_TRAIN_DW_TAP_BODY TFLM_TRAIN_DW_TAP_OPERANDS);
-  } else if (kMode == 1) {
-    __asm__("ldr %[x], [%[p], %[xt]]\n\t" TFLM_TRAIN_DW_TAP_BODY TFLM_TRAIN_DW_TAP_OPERANDS);
-  } else {
-    __asm__("ldr %[x], [%[p], %[xt], lsl #1]\n\t" TFLM_TRAIN_DW_TAP_BODY
-                TFLM_TRAIN_DW_TAP_OPERANDS);
+#define TFLM_TRAIN_DW_TAP_ADVANCE "\n\tadd %[p], %[p], %[xt], lsl #1"
+// p is an output operand only where the asm advances it: a read-only p leaves GCC free to keep
+// the row pointers of small windows (3x3) as it likes.
+#define TFLM_TRAIN_DW_TAP_OUTPUTS                                                         \
+  [x] "=&r"(x), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1), [a0] "+r"(acc.a0),          \
+      [a1] "+r"(acc.a1), [a2] "+r"(acc.a2), [a3] "+r"(acc.a3)
+#define TFLM_TRAIN_DW_TAP_INPUTS \
+  [xt] "r"(x_tap), [w] "r"(w), [off] "i"(4 * kWord), [off16] "r"(off16)
+#define TFLM_TRAIN_DW_TAP(load)                                                              \
+  if (kAdvance) {                                                                            \
+    __asm__(load TFLM_TRAIN_DW_TAP_BODY TFLM_TRAIN_DW_TAP_ADVANCE                            \
+            : TFLM_TRAIN_DW_TAP_OUTPUTS, [p] "+r"(p)                                         \
+            : TFLM_TRAIN_DW_TAP_INPUTS);                                                     \
+  } else {                                                                                   \
+    __asm__(load TFLM_TRAIN_DW_TAP_BODY                                                      \
+            : TFLM_TRAIN_DW_TAP_OUTPUTS                                                      \
+            : TFLM_TRAIN_DW_TAP_INPUTS, [p] "r"(p));                                         \
   }
+  if (kMode == 0) {
+    TFLM_TRAIN_DW_TAP("ldr %[x], [%[p]]\n\t")
+  } else if (kMode == 1) {
+    TFLM_TRAIN_DW_TAP("ldr %[x], [%[p], %[xt]]\n\t")
+  } else {
+    TFLM_TRAIN_DW_TAP("ldr %[x], [%[p], %[xt], lsl #1]\n\t")
+  }
+#undef TFLM_TRAIN_DW_TAP
 #undef TFLM_TRAIN_DW_TAP_BODY
-#undef TFLM_TRAIN_DW_TAP_OPERANDS
+#undef TFLM_TRAIN_DW_TAP_ADVANCE
+#undef TFLM_TRAIN_DW_TAP_OUTPUTS
+#undef TFLM_TRAIN_DW_TAP_INPUTS
 }
 
-// One window row of K taps at p, p + x_tap, ...: groups of three taps share a base pointer.
-// kWord: the row's first filter word.
+// Input pointer advances (of 2 * x_tap each) within a window row of K taps: taps go in pairs
+// read at p and p + x_tap, then p advances; the last two or three taps need no advance.
+constexpr int RowAdvances(int k) { return k <= 3 ? 0 : (k - 2) / 2; }
+
+// One window row of K taps from p (advanced by 2 * x_tap * RowAdvances(K) on return), taps
+// kTap.. of it. kWord: the row's first filter word.
 template <int K, int kWord, int kTap = 0>
-__attribute__((always_inline)) inline void MacRow(const int8_t* p, int32_t x_tap,
+__attribute__((always_inline)) inline void MacRow(const int8_t*& p, int32_t x_tap,
                                                   const uint32_t* w, uint32_t off16, Acc4& acc) {
-  MacTap<0, kWord + 2 * kTap>(p, x_tap, w, off16, acc);
-  if (kTap + 1 < K) MacTap<1, kWord + 2 * kTap + 2>(p, x_tap, w, off16, acc);
-  if (kTap + 2 < K) MacTap<2, kWord + 2 * kTap + 4>(p, x_tap, w, off16, acc);
-  if constexpr (kTap + 3 < K) MacRow<K, kWord, kTap + 3>(p + 3 * x_tap, x_tap, w, off16, acc);
+  if constexpr (K - kTap <= 3) {
+    MacTap<0, kWord + 2 * kTap, false>(p, x_tap, w, off16, acc);
+    if constexpr (kTap + 1 < K) MacTap<1, kWord + 2 * kTap + 2, false>(p, x_tap, w, off16, acc);
+    if constexpr (kTap + 2 < K) MacTap<2, kWord + 2 * kTap + 4, false>(p, x_tap, w, off16, acc);
+  } else {
+    MacTap<0, kWord + 2 * kTap, false>(p, x_tap, w, off16, acc);
+    MacTap<1, kWord + 2 * kTap + 2, true>(p, x_tap, w, off16, acc);
+    MacRow<K, kWord, kTap + 2>(p, x_tap, w, off16, acc);
+  }
 }
 
 // Rows kRow.. of a K x K window whose first row starts at p (filter rows FilterPitch(K) taps
-// apart).
+// apart); row_step: x_row less the advances MacRow made along a row.
 template <int K, int kRow = 0>
 __attribute__((always_inline)) inline void MacRows(const int8_t* p, int32_t x_tap,
-                                                   int32_t x_row, const uint32_t* w,
+                                                   int32_t row_step, const uint32_t* w,
                                                    uint32_t off16, Acc4& acc) {
   MacRow<K, 2 * FilterPitch(K) * kRow>(p, x_tap, w, off16, acc);
-  if constexpr (kRow + 1 < K) MacRows<K, kRow + 1>(p + x_row, x_tap, x_row, w, off16, acc);
+  if constexpr (kRow + 1 < K) MacRows<K, kRow + 1>(p + row_step, x_tap, row_step, w, off16, acc);
 }
 
 // The four channels' sums of the window at x with the filter at w (K as for WindowRun).
@@ -159,13 +186,14 @@ __attribute__((always_inline)) inline Acc4 WindowSum(const RunGeometry& geo, con
                                                      const uint32_t* w, const int8_t* x) {
   Acc4 acc{g.base[0], g.base[1], g.base[2], g.base[3]};
   if constexpr (K > 0) {
-    MacRows<K>(x, geo.x_tap, geo.x_row, w, geo.input_offset16, acc);
+    MacRows<K>(x, geo.x_tap, geo.x_row - 2 * RowAdvances(K) * geo.x_tap, w,
+               geo.input_offset16, acc);
   } else {
     for (int32_t r = 0; r < geo.kh; ++r) {
       const int8_t* xp = x;
       const uint32_t* wp = w;
       for (int32_t t = 0; t < geo.kw; ++t) {
-        MacTap<0, 0>(xp, geo.x_tap, wp, geo.input_offset16, acc);
+        MacTap<0, 0, false>(xp, geo.x_tap, wp, geo.input_offset16, acc);
         wp += 2;
         xp += geo.x_tap;
       }
@@ -345,7 +373,7 @@ bool PrepareGroup(const DepthwiseParams& params, const PerChannelQuant& quant,
     // |acc| < 2^30 (RequantizeDoubled's bound): |bias| < 2^29 and at most 64 taps of
     // |w * (x + input_offset)| <= 128 * 255.
     doubled = doubled && bias4[k] > -(int32_t{1} << 29) && bias4[k] < (int32_t{1} << 29) &&
-              PrepareDoubledQuant(quant.multiplier[oc + k], quant.shift[oc + k],
+              PrepareDoubledRequant(quant.multiplier[oc + k], quant.shift[oc + k],
                                   params.output_offset, &g->doubled[k]);
   }
   if (!doubled) {

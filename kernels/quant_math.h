@@ -163,56 +163,80 @@ inline int32_t MultiplyByQuantizedMultiplierSmull(int32_t x, int32_t multiplier,
   return requant_detail::ShiftRightRoundHalfUp(s + (s >> 31), right);
 }
 
-// ---- The same requantisation plus the output zero point, folded into one rounding multiply
-// (SMMLAR on Cortex-M) for the hot output stage of the DSP pointwise convolution. Only for the
-// usual domain, checked once per channel (FoldedRequantEligible) and per accumulator bound
-// (|acc| < 2^30, so that acc2 = 2 * acc is exact):
-//   multiplier >= 0, shift in [-kFoldedMaxRightShift, -1] (right shift e = -shift >= 1),
-//   output_offset in [-128, 127].
-// Why it equals MultiplyByQuantizedMultiplierSmull(acc, m, -e) + output_offset:
-// - SMMLAR(acc2, m, t) = floor((acc2 * m + t * 2^32 + 2^31) / 2^32) = s + t with
-//   s = floor((acc * m + 2^30) / 2^31), DoublingHighMulRoundHalfUp's value (no saturation:
-//   |acc| < 2^30), |s| <= 2^30.
-// - The reference then takes floor((s - [s < 0] + 2^(e-1)) / 2^e). With m >= 0, s < 0 implies
-//   acc < 0, and acc < 0 with s >= 0 means s == 0, where -1 + 2^(e-1) and 2^(e-1) give the same
-//   quotient 0 (e >= 1): so [s < 0] may be replaced by [acc < 0] = -(acc2 >> 31), known before
-//   the multiply.
-// - Adding output_offset * 2^e inside the floor adds output_offset to the quotient. With
-//   t = 2^(e-1) + output_offset * 2^e + (acc2 >> 31), every intermediate fits int32 for
-//   e <= kFoldedMaxRightShift (|s| + |t| < 2^30 + 2^29), so the 32-bit SMMLAR sum is exact.
-// The caller saturates the result to int8 and clamps it to the activation range, which equals
-// OffsetAndClamp's byte (the range lies inside [-128, 127]).
-constexpr int32_t kFoldedMaxRightShift = 21;
+// ---- The same requantisation plus the output zero point and the int8 saturation in four
+// instructions (SMMLAR, ADD, ASR, SSAT on Cortex-M), fed with TWICE the accumulator (the DSP
+// kernels double their weights or widened inputs once, which is free, to get it). The one
+// fast output stage of every DSP kernel (pointwise, depthwise, general convolution, ADD).
+// Domain, checked once per channel (DoubledRequantEligible) and per accumulator bound:
+//   multiplier in [0, 2^31), right shift e = -shift in [1, kDoubledMaxRightShift],
+//   output_offset in [-128, 127], |acc| < 2^30 (so acc2 = 2 * acc is exact).
+// Why it equals MultiplyByQuantizedMultiplier(acc, m, -e) + output_offset, saturated to int8
+// (m the multiplier, o the output offset):
+// - SMMLAR(acc2, m, t) = t + floor((acc2 * m + 2^31) / 2^32), its accumulate exact modulo
+//   2^32, = t + floor((acc * m + 2^30) / 2^31) = t + s, s the reference's
+//   SaturatingRoundingDoublingHighMul (no saturation: m >= 0), |s| <= |acc| < 2^30.
+// - The reference's rounding shift is floor((s - [s < 0] + 2^(e-1)) / 2^e) (see above). With
+//   0 <= m < 2^31, acc >= 0 gives s >= 0 and acc < 0 gives s <= 0 (acc * m + 2^30 < 2^31), so
+//   c = -(acc2 >> 31) = [acc < 0] equals [s < 0] except when s = 0 and acc < 0; there both give
+//   floor((2^(e-1) - c) / 2^e) = 0 (e >= 1), so c can stand for [s < 0], known before the
+//   multiply. (m = 2^30 exactly, a power-of-two rescaling, is common: ADD's output when its
+//   scale equals the larger input's.)
+// - Adding o * 2^e inside the floor adds o to the quotient. So with
+//   round = 2^(e-1) + o * 2^e, h = s + round - c and h >> e = the reference's value + o,
+//   provided no sum wraps: |s| < 2^30 and |round| + 1 <= 2^21 + 2^29 + 1 < 2^30 for e <= 22,
+//   so h and every partial sum of its three terms (in any order: the kernels add -c to round
+//   before the SMMLAR or to its result after) fit int32.
+// - The reference then adds o (no wrap: the sum is far inside int32) and clamps to the
+//   activation range inside [-128, 127]: SSAT #8 then that clamp is the same.
+// Tested against the reference on the host (tests/test_forward_kernels.py, portable helper) and
+// on the boards (examples/firmware/kernels, the Arm one).
+constexpr int32_t kDoubledMaxRightShift = 22;
 
-struct FoldedRequant {
+// One channel's constants; field order matters (one LDRD + one LDR; the pointwise assembly
+// loads it with LDM).
+struct DoubledRequant {
   int32_t multiplier;
-  int32_t round;  // 2^(e-1) + output_offset * 2^e
   int32_t shift;  // e, the right shift
+  int32_t round;  // 2^(e-1) + output_offset * 2^e
 };
 
-inline bool FoldedRequantEligible(int32_t multiplier, int32_t shift, int32_t output_offset) {
-  return multiplier >= 0 && shift <= -1 && shift >= -kFoldedMaxRightShift &&
+inline bool DoubledRequantEligible(int32_t multiplier, int32_t shift, int32_t output_offset) {
+  return multiplier >= 0 && shift <= -1 && shift >= -kDoubledMaxRightShift &&
          output_offset >= -128 && output_offset <= 127;
 }
 
-inline FoldedRequant MakeFoldedRequant(int32_t multiplier, int32_t shift,
-                                       int32_t output_offset) {
+// False (q untouched) when the channel is not eligible.
+inline bool PrepareDoubledRequant(int32_t multiplier, int32_t shift, int32_t output_offset,
+                                  DoubledRequant* q) {
+  if (!DoubledRequantEligible(multiplier, shift, output_offset)) return false;
   const int32_t e = -shift;
-  return FoldedRequant{multiplier, (int32_t{1} << (e - 1)) + output_offset * (int32_t{1} << e),
-                       e};
+  q->multiplier = multiplier;
+  q->shift = e;
+  q->round = (int32_t{1} << (e - 1)) + output_offset * (int32_t{1} << e);
+  return true;
 }
 
-// MultiplyByQuantizedMultiplier(acc, ...) + output_offset for acc2 = 2 * acc, |acc| < 2^30.
-inline int32_t FoldedRequantize(int32_t acc2, const FoldedRequant& q) {
-  const int32_t t = q.round + (acc2 >> 31);
+// MultiplyByQuantizedMultiplier(acc, ...) + output_offset (exact, before any saturation), for
+// acc2 = 2 * acc, |acc| < 2^30.
+inline int32_t RequantizeDoubledInt32(int32_t acc2, const DoubledRequant& q) {
 #if defined(__ARM_FEATURE_DSP)
-  int32_t r;
-  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(acc2), "r"(q.multiplier), "r"(t));
+  int32_t h;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(acc2), "r"(q.multiplier), "r"(q.round));
+  return (h + (acc2 >> 31)) >> q.shift;
 #else
   const int64_t p = static_cast<int64_t>(acc2) * q.multiplier + (int64_t{1} << 31);
-  const int32_t r = static_cast<int32_t>(p >> 32) + t;
+  return (static_cast<int32_t>(p >> 32) + q.round + (acc2 >> 31)) >> q.shift;
 #endif
-  return r >> q.shift;
+}
+
+// The same saturated to int8 (what the kernels store before the activation clamp).
+inline int32_t RequantizeDoubled(int32_t acc2, const DoubledRequant& q) {
+  const int32_t v = RequantizeDoubledInt32(acc2, q);
+#if defined(__ARM_FEATURE_DSP)
+  return __ssat(v, 8);
+#else
+  return v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
 }
 
 inline int32_t ClampToRange(int32_t x, int32_t lo, int32_t hi) {

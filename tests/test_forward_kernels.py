@@ -37,7 +37,7 @@ _SIGS = {
     "fs_requantize": [P, I, F, I, F, I, P],
     "fs_dequantize": [P, I, F, I, P],
     "fs_requantize_both": [P, P, P, P, P, P, I, P, P, P, P],
-    "fs_requantize_folded": [P, P, P, P, I, P, P],
+    "fs_requantize_doubled": [P, P, P, P, I, P, P, P],
 }
 
 
@@ -49,7 +49,7 @@ def shim():
         fn.argtypes = args
         fn.restype = ctypes.c_int if name not in ("fs_quantize_multiplier", "fs_activation_range",
                                                   "fs_requantize_both",
-                                                  "fs_requantize_folded") else None
+                                                  "fs_requantize_doubled") else None
     lib.fs_multiply_by_quantized_multiplier.restype = ctypes.c_int32
     return lib
 
@@ -705,19 +705,21 @@ def test_requantize_smull_known_values(shim):
     assert v_smull.tolist() == want.tolist()
 
 
-# ------------------------------- output stage: the pointwise kernel's folded one == reference
+# ------------------------------- output stage: the DSP kernels' doubled one == reference
 
 
-def _requantize_folded(shim, acc, mult, shift, offset):
-    """FoldedRequantize (quant_math.h, portable helper) against the reference plus the output
-    offset, on inputs inside its domain (|acc| < 2^30); returns how many were eligible."""
+def _requantize_doubled(shim, acc, mult, shift, offset):
+    """RequantizeDoubledInt32 / RequantizeDoubled (quant_math.h, portable helper) against the
+    reference plus the output offset, before and after the int8 saturation, on inputs inside its
+    domain (|acc| < 2^30); returns how many were eligible."""
     acc, mult, shift, offset = i32(acc), i32(mult), i32(shift), i32(offset)
     assert np.all(np.abs(acc.astype(np.int64)) < (1 << 30))
     n = acc.size
-    eligible, folded = np.zeros(n, np.int32), np.zeros(n, np.int32)
-    shim.fs_requantize_folded(ptr(acc), ptr(mult), ptr(shift), ptr(offset), n, ptr(eligible),
-                              ptr(folded))
-    want_eligible = (mult >= 0) & (shift <= -1) & (shift >= -21) & (offset >= -128) & (offset <= 127)
+    eligible, doubled, doubled8 = (np.zeros(n, np.int32) for _ in range(3))
+    shim.fs_requantize_doubled(ptr(acc), ptr(mult), ptr(shift), ptr(offset), n, ptr(eligible),
+                               ptr(doubled), ptr(doubled8))
+    want_eligible = ((mult >= 0) & (shift <= -1) & (shift >= -22) & (offset >= -128)
+                     & (offset <= 127))
     assert eligible.tolist() == want_eligible.astype(np.int32).tolist()
     # The reference's requantised value (before its offset and clamp), vectorised.
     ref, unused = np.zeros(n, np.int32), np.zeros(n, np.int32)
@@ -727,13 +729,13 @@ def _requantize_folded(shim, acc, mult, shift, offset):
                             ptr(np.zeros(n, np.int8)), ptr(np.zeros(n, np.int8)))
     idx = np.flatnonzero(eligible)
     want = ref[idx].astype(np.int64) + offset[idx]
-    bad = idx[folded[idx] != want]
+    bad = idx[(doubled[idx] != want) | (doubled8[idx] != np.clip(want, -128, 127))]
     assert bad.size == 0, [(int(acc[i]), int(mult[i]), int(shift[i]), int(offset[i]),
-                            int(folded[i]), int(ref[i])) for i in bad[:10]]
+                            int(doubled[i]), int(doubled8[i]), int(ref[i])) for i in bad[:10]]
     return idx.size
 
 
-def test_requantize_folded_edge_cases(shim):
+def test_requantize_doubled_edge_cases(shim):
     """Accumulators at the domain's edges (+-(2^30 - 1)), powers of two and the rounding ties of
     both roundings, every multiplier edge, every right shift the domain allows and one past it,
     output offsets at the int8 extremes."""
@@ -745,19 +747,19 @@ def test_requantize_folded_edge_cases(shim):
         a, s = np.meshgrid(acc, np.arange(-23, 2), indexing="ij")
         a, s = a.ravel(), s.ravel()
         for off in (-128, -1, 0, 1, 127, 128):
-            n += _requantize_folded(shim, a, np.full(a.size, m), s, np.full(a.size, off))
+            n += _requantize_doubled(shim, a, np.full(a.size, m), s, np.full(a.size, off))
     assert n > 100_000
 
 
-def test_requantize_folded_random(shim):
+def test_requantize_doubled_random(shim):
     rng = np.random.default_rng(77)
     k = 200_000
     acc = np.where(rng.random(k) < 0.5, rng.integers(-(1 << 30) + 1, 1 << 30, k),
                    rng.integers(-(1 << 20), 1 << 20, k))
     mult = rng.integers(1 << 30, _I32_MAX, k, endpoint=True)
-    shift = rng.integers(-21, -1, k, endpoint=True)
+    shift = rng.integers(-22, -1, k, endpoint=True)
     offset = rng.integers(-128, 127, k, endpoint=True)
-    assert _requantize_folded(shim, acc, mult, shift, offset) == k
+    assert _requantize_doubled(shim, acc, mult, shift, offset) == k
 
 
 # ------------------------------------------------------------------------------ TFLM facts

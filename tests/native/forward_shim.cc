@@ -54,19 +54,22 @@ void fs_requantize_both(const int32_t* acc, const int32_t* multiplier, const int
   }
 }
 
-// The folded output stage of the DSP pointwise convolution (FoldedRequantize, quant_math.h,
+// The DSP kernels' fast output stage (RequantizeDoubledInt32 / RequantizeDoubled, quant_math.h,
 // with its portable helper) over arrays, for inputs in its domain (the caller checks): the
 // value before the int8 saturation, to compare with the reference's requantised value plus
-// output_offset.
-void fs_requantize_folded(const int32_t* acc, const int32_t* multiplier, const int32_t* shift,
-                          const int32_t* output_offset, int32_t n, int32_t* eligible,
-                          int32_t* out) {
+// output_offset, and the saturated one.
+void fs_requantize_doubled(const int32_t* acc, const int32_t* multiplier, const int32_t* shift,
+                           const int32_t* output_offset, int32_t n, int32_t* eligible,
+                           int32_t* out, int32_t* out8) {
   for (int32_t i = 0; i < n; ++i) {
-    eligible[i] = FoldedRequantEligible(multiplier[i], shift[i], output_offset[i]) ? 1 : 0;
+    eligible[i] = DoubledRequantEligible(multiplier[i], shift[i], output_offset[i]) ? 1 : 0;
     out[i] = 0;
-    if (eligible[i] == 0) continue;
-    const FoldedRequant q = MakeFoldedRequant(multiplier[i], shift[i], output_offset[i]);
-    out[i] = FoldedRequantize(static_cast<int32_t>(static_cast<uint32_t>(acc[i]) << 1), q);
+    out8[i] = 0;
+    DoubledRequant q;
+    if (!PrepareDoubledRequant(multiplier[i], shift[i], output_offset[i], &q)) continue;
+    const int32_t acc2 = static_cast<int32_t>(static_cast<uint32_t>(acc[i]) << 1);
+    out[i] = RequantizeDoubledInt32(acc2, q);
+    out8[i] = RequantizeDoubled(acc2, q);
   }
 }
 

@@ -1,7 +1,8 @@
 // Microbench: instructions per forward kernel, reference path vs DSP path, on MobileNet-style
-// layers (1x1 convolutions and 3x3 depthwise at 16-64 channels, a strided 3x3 stem, a
-// classifier). Under QEMU -icount shift=0 one board tick is 40 instructions, so the counts are
-// exact to 40 and identical from run to run. Also checks both paths give the same bytes.
+// layers (1x1 convolutions and 3x3 depthwise at 16-64 channels, MCUNet's 5x5 and 7x7
+// depthwise, a strided 3x3 stem, a classifier). Under QEMU -icount shift=0 one board tick is
+// 40 instructions, so the counts are exact to 40 and identical from run to run. Also checks
+// both paths give the same bytes.
 #include <cstdint>
 #include <cstring>
 
@@ -44,6 +45,11 @@ constexpr Layer kLayers[] = {
     {"dw 3x3 16x16x32", Op::kDepthwise, 16, 16, 32, 32, 3, 1},
     {"dw 3x3/2 16x16x32", Op::kDepthwise, 16, 16, 32, 32, 3, 2},
     {"dw 3x3 8x8x64", Op::kDepthwise, 8, 8, 64, 64, 3, 1},
+    // MCUNet's big windows.
+    {"dw 5x5 20x20x32", Op::kDepthwise, 20, 20, 32, 32, 5, 1},
+    {"dw 5x5/2 20x20x32", Op::kDepthwise, 20, 20, 32, 32, 5, 2},
+    {"dw 7x7 20x20x32", Op::kDepthwise, 20, 20, 32, 32, 7, 1},
+    {"dw 7x7/2 20x20x32", Op::kDepthwise, 20, 20, 32, 32, 7, 2},
     {"fc 256->10", Op::kFullyConnected, 1, 1, 256, 10, 1, 1},
     {"fc 512->64", Op::kFullyConnected, 1, 1, 512, 64, 1, 1},
     // Residual ADDs: a whole tensor and one row of a streamed chain (kernels/row_stream.cc).

@@ -118,7 +118,7 @@ bool ConvCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
 // 1x1 convolutions for the DSP pointwise kernel: inputs deeper than its 128-channel slice,
 // channel counts with a tail of 1-3, strides (positions that are not the input's pixels in
 // order), short last blocks, batches, split filters, and now and then an output scale small
-// enough for a left shift (outside the kernel's folded output stage).
+// enough for a left shift (outside the kernels' doubled output stage).
 bool PointwiseCase(Rng& rng, CaseBuffers& buf, OpCase* c) {
   const bool extreme = rng.Chance(10);
   Common(rng, extreme, c);
@@ -234,7 +234,7 @@ void RandomCase(Op op, Rng& rng, CaseBuffers& buf, OpCase* c) {
   if (rng.Chance(80)) {
     for (int32_t i = 0; i < channels; ++i) buf.bias[i] = rng.Uniform(-20000, 20000);
     c->bias = buf.bias;
-    // Biases near the int32 range: the pointwise kernel's general output stage (its folded
+    // Biases near the int32 range: the pointwise kernel's general output stage (its doubled
     // one needs sums within +-2^30).
     if (op == Op::kPointwise && rng.Chance(10)) {
       const int32_t i = rng.Uniform(0, channels - 1);

@@ -118,24 +118,17 @@ int32_t EdgeAccumulators() {
   return n;
 }
 
-// Inputs also checked through the doubled form (requant_dsp.h), where it applies.
-int32_t g_doubled_checked = 0;
-
 int32_t CheckRequantize(int32_t acc, int32_t m, int32_t shift, int32_t off, int32_t lo,
                         int32_t hi, int32_t* reported) {
   const int32_t v_dsp = kernel_test::dsp::RequantizeInt32(acc, m, shift);
   const int32_t v_ref = kernel_test::ref::RequantizeInt32(acc, m, shift);
   const int8_t o_dsp = kernel_test::dsp::Requantize(acc, m, shift, off, lo, hi);
   const int8_t o_ref = kernel_test::ref::Requantize(acc, m, shift, off, lo, hi);
-  int8_t o_doubled = o_ref;
-  const bool doubled =
-      kernel_test::dsp::RequantizeDoubledForm(acc, m, shift, off, lo, hi, &o_doubled);
-  if (doubled) ++g_doubled_checked;
-  if (v_dsp == v_ref && o_dsp == o_ref && o_doubled == o_ref) return 0;
+  if (v_dsp == v_ref && o_dsp == o_ref) return 0;
   if ((*reported)++ < kMaxReports) {
     board_printf("[kernels] requantize MISMATCH acc %ld mult %ld shift %ld offset %ld: dsp %ld/%d "
-                 "ref %ld/%d doubled %d\n", (long)acc, (long)m, (long)shift, (long)off,
-                 (long)v_dsp, o_dsp, (long)v_ref, o_ref, o_doubled);
+                 "ref %ld/%d\n", (long)acc, (long)m, (long)shift, (long)off, (long)v_dsp, o_dsp,
+                 (long)v_ref, o_ref);
   }
   return 1;
 }
@@ -170,31 +163,43 @@ int32_t CheckRequantizeEdges(kernel_test::Rng& rng, int32_t* checked) {
   return bad;
 }
 
-// The pointwise kernel's folded output stage (the DSP build's, SMMLAR) against the reference
-// requantisation plus the output offset: accumulators at +-(2^30 - 1) and the edge values
-// inside them, every right shift of the domain, multipliers from 0 to INT32_MAX, offsets at the
-// int8 edges; then random inputs. Returns the number of mismatches.
-int32_t CheckFoldedRequantize(kernel_test::Rng& rng, int32_t* checked) {
+// The DSP kernels' fast output stage (RequantizeDoubled, quant_math.h; the DSP build's SMMLAR
+// and the reference build's portable helper) against the reference requantisation plus the
+// output offset, exactly before the int8 saturation and after it: accumulators at
+// +-(2^30 - 1) and the edge values inside them, every right shift of the domain and the ones
+// next to it, multipliers from 0 to INT32_MAX and negative ones (outside the domain: the
+// eligibility must agree), offsets at and past the int8 edges; then random inputs. Returns the
+// number of mismatches.
+int32_t CheckDoubledRequantize(kernel_test::Rng& rng, int32_t* checked) {
   const int32_t n_acc = EdgeAccumulators();
-  const int32_t mults[] = {0, 1, 3, (1 << 30) - 1, 1 << 30, (1 << 30) + 1, 1518500250, INT32_MAX};
-  const int32_t offsets[] = {-128, 0, 127};
+  const int32_t mults[] = {INT32_MIN, -1, 0, 1, 3, (1 << 30) - 1, 1 << 30, (1 << 30) + 1,
+                           1518500250, INT32_MAX};
+  const int32_t offsets[] = {-129, -128, -1, 0, 1, 127, 128};
   int32_t bad = 0, reported = 0;
   *checked = 0;
   auto check = [&](int32_t acc, int32_t m, int32_t shift, int32_t off) {
-    int32_t folded = 0;
-    if (!kernel_test::dsp::RequantizeFolded(acc, m, shift, off, &folded)) return;
+    int32_t v_dsp = 0, v_ref = 0;
+    int8_t o_dsp = 0, o_ref = 0;
+    const bool in_dsp = kernel_test::dsp::RequantizeDoubledForm(acc, m, shift, off, &v_dsp, &o_dsp);
+    const bool in_ref = kernel_test::ref::RequantizeDoubledForm(acc, m, shift, off, &v_ref, &o_ref);
+    const bool domain = m >= 0 && shift <= -1 && shift >= -22 && off >= -128 && off <= 127;
     const int32_t want = kernel_test::ref::RequantizeInt32(acc, m, shift) + off;
-    ++*checked;
-    if (folded == want) return;
+    const int32_t want8 = want < -128 ? -128 : (want > 127 ? 127 : want);
+    if (domain) ++*checked;
+    if (in_dsp == domain && in_ref == domain &&
+        (!domain || (v_dsp == want && v_ref == want && o_dsp == want8 && o_ref == want8))) {
+      return;
+    }
     ++bad;
     if (reported++ < kMaxReports) {
-      board_printf("[kernels] folded requantize MISMATCH acc %ld mult %ld shift %ld offset %ld: "
-                   "%ld, reference %ld\n", (long)acc, (long)m, (long)shift, (long)off,
-                   (long)folded, (long)want);
+      board_printf("[kernels] doubled requantize MISMATCH acc %ld mult %ld shift %ld offset %ld: "
+                   "dsp %d %ld/%d, ref build %d %ld/%d, reference %ld\n", (long)acc, (long)m,
+                   (long)shift, (long)off, in_dsp, (long)v_dsp, o_dsp, in_ref, (long)v_ref, o_ref,
+                   (long)want);
     }
   };
   for (int32_t m : mults) {
-    for (int32_t shift = -21; shift <= -1; ++shift) {
+    for (int32_t shift = -23; shift <= 0; ++shift) {
       for (int32_t off : offsets) {
         check((1 << 30) - 1, m, shift, off);
         check(-(1 << 30) + 1, m, shift, off);
@@ -208,7 +213,7 @@ int32_t CheckFoldedRequantize(kernel_test::Rng& rng, int32_t* checked) {
   for (int32_t i = 0; i < 100000; ++i) {
     const int32_t acc = rng.Chance(50) ? rng.Uniform(-(1 << 30) + 1, (1 << 30) - 1)
                                        : rng.Uniform(-(1 << 20), 1 << 20);
-    check(acc, rng.Uniform(1 << 30, INT32_MAX), rng.Uniform(-21, -1), rng.Uniform(-128, 127));
+    check(acc, rng.Uniform(1 << 30, INT32_MAX), rng.Uniform(-22, -1), rng.Uniform(-128, 127));
   }
   return bad;
 }
@@ -216,9 +221,9 @@ int32_t CheckFoldedRequantize(kernel_test::Rng& rng, int32_t* checked) {
 // ADD: every (input1, input2) byte pair (65536) for each of ADD_PARAM_SETS random parameter
 // sets: scale ratios from equal and exact powers of two to 2^+-9 (the small input's right shift
 // from 0 to past the DSP kernel's overflow bound), output scales up to 2^4 times the inputs'
-// (output shifts past PrepareDoubledQuant's 22) or equal to the larger input scale, zero points at the int8 edges, every
-// activation. Returns false on a prepare failure; counts mismatching parameter sets and those
-// the DSP specialisation took.
+// (output shifts past kDoubledMaxRightShift) or equal to the larger input scale, zero points at
+// the int8 edges, every activation. Returns false on a prepare failure; counts mismatching
+// parameter sets and those the DSP specialisation took.
 constexpr int32_t kAddChunk = 4096;
 int8_t g_add_in1[kAddChunk];
 int8_t g_add_in2[kAddChunk];
@@ -350,16 +355,15 @@ int main() {
     const uint64_t t0 = board_ticks();
     const int32_t bad = CheckRequantizeEdges(rng, &checked);
     char insns[21];
-    board_printf("[kernels] requantize: %ld inputs (edge cases + random; %ld also in the "
-                 "doubled form), %ld mismatching (%s insns)\n", (long)checked,
-                 (long)g_doubled_checked, (long)bad,
+    board_printf("[kernels] requantize: %ld inputs (edge cases + random), %ld mismatching "
+                 "(%s insns)\n", (long)checked, (long)bad,
                  board_u64_str(board_ticks_to_insns(board_ticks() - t0), insns));
     ok = ok && bad == 0;
   }
   {
     int32_t checked = 0;
-    const int32_t bad = CheckFoldedRequantize(rng, &checked);
-    board_printf("[kernels] folded requantize: %ld inputs (edge cases + random), %ld "
+    const int32_t bad = CheckDoubledRequantize(rng, &checked);
+    board_printf("[kernels] doubled requantize: %ld inputs (edge cases + random), %ld "
                  "mismatching\n", (long)checked, (long)bad);
     ok = ok && bad == 0 && checked > 100000;
   }

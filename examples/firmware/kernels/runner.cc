@@ -203,27 +203,12 @@ int32_t RequantizeInt32(int32_t acc, int32_t multiplier, int32_t shift) {
 }
 
 bool RequantizeDoubledForm(int32_t acc, int32_t multiplier, int32_t shift,
-                           int32_t output_offset, int32_t act_min, int32_t act_max,
-                           int8_t* out) {
-#if TFLM_TRAIN_KERNELS_DSP
-  tt::DoubledQuant q;
-  if (acc <= -(1 << 30) || acc >= (1 << 30)) return false;
-  if (!tt::PrepareDoubledQuant(multiplier, shift, output_offset, &q)) return false;
-  *out = static_cast<int8_t>(tt::ClampToRange(tt::RequantizeDoubled(2 * acc, q), act_min,
-                                              act_max));
-  return true;
-#else
-  (void)acc, (void)multiplier, (void)shift, (void)output_offset, (void)act_min, (void)act_max;
-  (void)out;
-  return false;
-#endif
-}
-
-bool RequantizeFolded(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,
-                      int32_t* value) {
-  if (!tt::FoldedRequantEligible(multiplier, shift, output_offset)) return false;
-  const tt::FoldedRequant q = tt::MakeFoldedRequant(multiplier, shift, output_offset);
-  *value = tt::FoldedRequantize(static_cast<int32_t>(static_cast<uint32_t>(acc) << 1), q);
+                           int32_t output_offset, int32_t* value, int8_t* saturated) {
+  tt::DoubledRequant q;
+  if (!tt::PrepareDoubledRequant(multiplier, shift, output_offset, &q)) return false;
+  const int32_t acc2 = static_cast<int32_t>(static_cast<uint32_t>(acc) << 1);
+  *value = tt::RequantizeDoubledInt32(acc2, q);
+  *saturated = static_cast<int8_t>(tt::RequantizeDoubled(acc2, q));
   return true;
 }
 

@@ -24,16 +24,11 @@
   int8_t Requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t output_offset,   \
                     int32_t act_min, int32_t act_max);                                       \
   int32_t RequantizeInt32(int32_t acc, int32_t multiplier, int32_t shift);                   \
-  /* The DSP path's doubled form (requant_dsp.h RequantizeDoubled, fed 2 * acc) plus the   */ \
-  /* activation clamp; false when the arguments are outside its domain or on the         */ \
-  /* reference build.                                                                     */ \
+  /* The fast output stage (quant_math.h RequantizeDoubledInt32 / RequantizeDoubled, fed */ \
+  /* 2 * acc; acc within +-2^30) as this build compiles it: the exact value and the int8 */ \
+  /* one; false outside its parameter domain.                                             */ \
   bool RequantizeDoubledForm(int32_t acc, int32_t multiplier, int32_t shift,                 \
-                             int32_t output_offset, int32_t act_min, int32_t act_max,        \
-                             int8_t* out);                                                   \
-  /* FoldedRequantize (the DSP pointwise kernel's output stage) of acc, which must lie    */ \
-  /* within +-2^30, as this build compiles it; false outside its parameter domain.        */ \
-  bool RequantizeFolded(int32_t acc, int32_t multiplier, int32_t shift,                     \
-                        int32_t output_offset, int32_t* value);                              \
+                             int32_t output_offset, int32_t* value, int8_t* saturated);      \
   /* Whether ADD with c's parameters runs the DSP specialisation (add_dsp.h); false on the  */ \
   /* reference build.                                                                      */ \
   bool AddTakesDspKernel(const OpCase& c);                                                   \
