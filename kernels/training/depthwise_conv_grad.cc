@@ -77,9 +77,39 @@ inline void AccumulateRow(float (&acc)[B], const float (&s)[B], const float* g, 
 #if TFLM_TRAIN_VFP_ASM
 constexpr bool kVfpRow8 = true;
 // The same on a single-precision VFP (Cortex-M4F/M7), count >= 1: VLDM brings the 8 gradients
-// and the 8 weights of a tap in one instruction each (GCC emits 16 VLDRs); VMULs make g * s and
-// VMLAs acc + (g * s) * w, the product rounded first (vfp_asm.h): the portable loop's
-// operations, operand for operand.
+// and the 8 weights of a tap in one instruction each (GCC emits 16 VLDRs); VMULs make g * s, then
+// acc + (g * s) * w with the product rounded first: VMLA where it is cheap (the M7), VMUL + VADD
+// elsewhere (vfp_asm.h TFLM_TRAIN_VFP_VMLA): the portable loop's operations, operand for operand.
+// The tap's products go to s16-s23 (the gradients are dead by then), all 8 before their adds.
+#if TFLM_TRAIN_VFP_VMLA
+#define TFLM_TRAIN_DW_TAP_MACS           \
+  "vmla.f32 %[a0], s16, s24\n\t"         \
+  "vmla.f32 %[a1], s17, s25\n\t"         \
+  "vmla.f32 %[a2], s18, s26\n\t"         \
+  "vmla.f32 %[a3], s19, s27\n\t"         \
+  "vmla.f32 %[a4], s20, s28\n\t"         \
+  "vmla.f32 %[a5], s21, s29\n\t"         \
+  "vmla.f32 %[a6], s22, s30\n\t"         \
+  "vmla.f32 %[a7], s23, s31"
+#else
+#define TFLM_TRAIN_DW_TAP_MACS           \
+  "vmul.f32 s16, s16, s24\n\t"           \
+  "vmul.f32 s17, s17, s25\n\t"           \
+  "vmul.f32 s18, s18, s26\n\t"           \
+  "vmul.f32 s19, s19, s27\n\t"           \
+  "vmul.f32 s20, s20, s28\n\t"           \
+  "vmul.f32 s21, s21, s29\n\t"           \
+  "vmul.f32 s22, s22, s30\n\t"           \
+  "vmul.f32 s23, s23, s31\n\t"           \
+  "vadd.f32 %[a0], %[a0], s16\n\t"       \
+  "vadd.f32 %[a1], %[a1], s17\n\t"       \
+  "vadd.f32 %[a2], %[a2], s18\n\t"       \
+  "vadd.f32 %[a3], %[a3], s19\n\t"       \
+  "vadd.f32 %[a4], %[a4], s20\n\t"       \
+  "vadd.f32 %[a5], %[a5], s21\n\t"       \
+  "vadd.f32 %[a6], %[a6], s22\n\t"       \
+  "vadd.f32 %[a7], %[a7], s23"
+#endif
 template <>
 inline void AccumulateRow<8, false>(float (&acc)[8], const float (&s)[8], const float* g,
                                     int32_t g_step, const float* w, int32_t w_step,
@@ -95,15 +125,7 @@ inline void AccumulateRow<8, false>(float (&acc)[8], const float (&s)[8], const 
         "vmul.f32 s20, s20, %[s4]\n\t"
         "vmul.f32 s21, s21, %[s5]\n\t"
         "vmul.f32 s22, s22, %[s6]\n\t"
-        "vmul.f32 s23, s23, %[s7]\n\t"
-        "vmla.f32 %[a0], s16, s24\n\t"
-        "vmla.f32 %[a1], s17, s25\n\t"
-        "vmla.f32 %[a2], s18, s26\n\t"
-        "vmla.f32 %[a3], s19, s27\n\t"
-        "vmla.f32 %[a4], s20, s28\n\t"
-        "vmla.f32 %[a5], s21, s29\n\t"
-        "vmla.f32 %[a6], s22, s30\n\t"
-        "vmla.f32 %[a7], s23, s31"
+        "vmul.f32 s23, s23, %[s7]\n\t" TFLM_TRAIN_DW_TAP_MACS
         : [a0] "+t"(acc[0]), [a1] "+t"(acc[1]), [a2] "+t"(acc[2]), [a3] "+t"(acc[3]),
           [a4] "+t"(acc[4]), [a5] "+t"(acc[5]), [a6] "+t"(acc[6]), [a7] "+t"(acc[7])
         : [g] "r"(g), [w] "r"(w), [s0] "t"(s[0]), [s1] "t"(s[1]), [s2] "t"(s[2]),
@@ -122,15 +144,7 @@ inline void AccumulateRow<8, true>(float (&acc)[8], const float (&)[8], const fl
   for (int32_t x = count; x != 0; --x, g -= g_step, w += w_step) {
     __asm__(
         "vldmia %[g], {s16-s23}\n\t"
-        "vldmia %[w], {s24-s31}\n\t"
-        "vmla.f32 %[a0], s16, s24\n\t"
-        "vmla.f32 %[a1], s17, s25\n\t"
-        "vmla.f32 %[a2], s18, s26\n\t"
-        "vmla.f32 %[a3], s19, s27\n\t"
-        "vmla.f32 %[a4], s20, s28\n\t"
-        "vmla.f32 %[a5], s21, s29\n\t"
-        "vmla.f32 %[a6], s22, s30\n\t"
-        "vmla.f32 %[a7], s23, s31"
+        "vldmia %[w], {s24-s31}\n\t" TFLM_TRAIN_DW_TAP_MACS
         : [a0] "+t"(acc[0]), [a1] "+t"(acc[1]), [a2] "+t"(acc[2]), [a3] "+t"(acc[3]),
           [a4] "+t"(acc[4]), [a5] "+t"(acc[5]), [a6] "+t"(acc[6]), [a7] "+t"(acc[7])
         : [g] "r"(g), [w] "r"(w), "m"(*reinterpret_cast<const float(*)[8]>(g)),
@@ -139,6 +153,7 @@ inline void AccumulateRow<8, true>(float (&acc)[8], const float (&)[8], const fl
           "s28", "s29", "s30", "s31");
   }
 }
+#undef TFLM_TRAIN_DW_TAP_MACS
 #else
 constexpr bool kVfpRow8 = false;
 #endif
