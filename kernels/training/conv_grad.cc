@@ -1,5 +1,6 @@
 #include "kernels/training/conv_grad.h"
 
+#include "kernels/training/grad_accumulate.h"
 #include "kernels/training/grad_product.h"
 #include "kernels/training/output_taps.h"
 #include "kernels/training/vfp_asm.h"
@@ -101,6 +102,23 @@ void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8
         for (int32_t ci = 0; ci < in_c; ++ci) gw[ci] = gw[ci] * input_scale;
       }
     }
+  }
+}
+
+void ConvInputGradGroupShare(const ConvParams& params, const Dims& output_dims,
+                             const float* grad_output, const Dims& filter_dims,
+                             const FilterRows& filter, const float* filter_scales,
+                             const Dims& input_dims, bool first, float* grad_input, float* temp) {
+  if (first) {
+    ConvInputGradRows(params, output_dims, grad_output, filter_dims, filter, filter_scales,
+                      input_dims, grad_input);
+  } else if (ConvInputGradAdds(params, filter_dims, input_dims, output_dims)) {
+    ConvInputGradRowsAdd(params, output_dims, grad_output, filter_dims, filter, filter_scales,
+                         input_dims, grad_input);
+  } else {
+    ConvInputGradRows(params, output_dims, grad_output, filter_dims, filter, filter_scales,
+                      input_dims, temp);
+    GradAccumulate(input_dims.n * input_dims.h * input_dims.w * input_dims.c, temp, grad_input);
   }
 }
 

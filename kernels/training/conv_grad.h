@@ -45,6 +45,15 @@ void ConvInputGradRowsAdd(const ConvParams& params, const Dims& output_dims,
                           const FilterRows& filter, const float* filter_scales,
                           const Dims& input_dims, float* grad_input);
 
+// One output-channel group's share of the input gradient in a backward that works group by
+// group: the first group (first == true) writes grad_input (ConvInputGradRows); later groups add
+// their share, computed from 0.0f, to it: directly where ConvInputGradAdds, else through `temp`
+// (input_dims elements) and GradAccumulate. The same bits either way.
+void ConvInputGradGroupShare(const ConvParams& params, const Dims& output_dims,
+                             const float* grad_output, const Dims& filter_dims,
+                             const FilterRows& filter, const float* filter_scales,
+                             const Dims& input_dims, bool first, float* grad_input, float* temp);
+
 // Input channels [ci_begin, ci_end) of a 1x1, stride-1 convolution's input gradient, into
 // grad_input [positions, ci_end - ci_begin]: the same sums as ConvInputGrad (co increasing, each
 // term (grad_output * s_w[co]) * float(w)), for a block backward that works channel group by

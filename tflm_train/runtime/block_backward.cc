@@ -80,19 +80,8 @@ void Session::BottleneckBackward(const int32_t* a, const TrainOptions& options) 
     // X's input gradient share reads X's filter, so it comes before this group's rows move.
     // Later groups add their share to g_x (through temp where the product cannot add).
     if (g_x != nullptr) {
-      const FilterRows rows = x_rows.from(c0);
-      const float* x_scales = program_.FloatPointer(a[15]) + c0;
-      if (c0 == 0) {
-        ConvInputGradRows(xc.state->conv, group_out, grad_e1, group_filter, rows, x_scales, x_in,
-                          g_x);
-      } else if (ConvInputGradAdds(xc.state->conv, group_filter, x_in, group_out)) {
-        ConvInputGradRowsAdd(xc.state->conv, group_out, grad_e1, group_filter, rows, x_scales,
-                             x_in, g_x);
-      } else {
-        ConvInputGradRows(xc.state->conv, group_out, grad_e1, group_filter, rows, x_scales, x_in,
-                          temp);
-        GradAccumulate(Elements(xc.input(0)), temp, g_x);
-      }
+      ConvInputGradGroupShare(xc.state->conv, group_out, grad_e1, group_filter, x_rows.from(c0),
+                              program_.FloatPointer(a[15]) + c0, x_in, c0 == 0, g_x, temp);
     }
     if (a[12] < 0) continue;
     if (lx.update_bias) UpdateBias(lx, grad_e1, pos1, g, c0, c0, c0 + g, options);

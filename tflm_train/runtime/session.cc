@@ -654,20 +654,9 @@ void Session::MeanHeadBackward(const int32_t* a, const TrainOptions& options) {
     // The input gradient reads the filter, so it comes before this group's weights move.
     // Later groups add their share to g_in (through temp where the product cannot add).
     if (g_in != nullptr) {
-      const Dims group_filter{g, f_d.h, f_d.w, f_d.c};
-      const FilterRows rows = filter.from(c0);
-      const float* scales = program_.FloatPointer(a[7]) + c0;
-      if (c0 == 0) {
-        ConvInputGradRows(ctx.state->conv, group_out, buf, group_filter, rows, scales, in_d,
-                          g_in);
-      } else if (ConvInputGradAdds(ctx.state->conv, group_filter, in_d, group_out)) {
-        ConvInputGradRowsAdd(ctx.state->conv, group_out, buf, group_filter, rows, scales, in_d,
-                             g_in);
-      } else {
-        ConvInputGradRows(ctx.state->conv, group_out, buf, group_filter, rows, scales, in_d,
-                          temp);
-        GradAccumulate(Elements(ctx.input(0)), temp, g_in);
-      }
+      ConvInputGradGroupShare(ctx.state->conv, group_out, buf, Dims{g, f_d.h, f_d.w, f_d.c},
+                              filter.from(c0), program_.FloatPointer(a[7]) + c0, in_d, c0 == 0,
+                              g_in, temp);
     }
     if (a[6] >= 0) {
       if (l.update_bias) UpdateBias(l, buf, positions, g, c0, c0, c0 + g, options);
