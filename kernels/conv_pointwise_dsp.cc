@@ -174,19 +174,25 @@ struct BlockJob {
   requantize("r3", "[r4, r7]") requantize("r0", "[r4], #1") \
   "str r4, [sp]\n\t"
 
-__attribute__((naked)) void AccumulateBlock(const BlockJob* /*job*/) {
+// 4-byte aligned: the ADR.W above computes its label from the word-aligned PC, which the
+// assembler resolves assuming the function's section starts on a word; at -Os GCC aligns
+// functions to 2 bytes only, and the jump into the group loop would land mid-instruction.
+#define TT_PW_FUNCTION __attribute__((naked, aligned(4))) void
+
+TT_PW_FUNCTION AccumulateBlock(const BlockJob* /*job*/) {
   __asm__ volatile(TT_PW_WIDEN(TT_PW_SAME) TT_PW_CHANNELS(TT_PW_STORE_BACK));
 }
 
-__attribute__((naked)) void FinishBlock(const BlockJob* /*job*/) {
+TT_PW_FUNCTION FinishBlock(const BlockJob* /*job*/) {
   __asm__ volatile(TT_PW_WIDEN(TT_PW_SAME) TT_PW_CHANNELS(TT_PW_FINISH(TT_PW_REQUANTIZE)));
 }
 
-__attribute__((naked)) void FinishBlockDoubled(const BlockJob* /*job*/) {
+TT_PW_FUNCTION FinishBlockDoubled(const BlockJob* /*job*/) {
   __asm__ volatile(
       TT_PW_WIDEN(TT_PW_TWICE) TT_PW_CHANNELS(TT_PW_FINISH(TT_PW_REQUANTIZE_DOUBLED)));
 }
 
+#undef TT_PW_FUNCTION
 #undef TT_PW_WIDEN
 #undef TT_PW_SAME
 #undef TT_PW_TWICE
