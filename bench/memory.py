@@ -459,7 +459,8 @@ def main(argv=None) -> int:
         "uncommitted_source_changes": subprocess.run(
             ["git", "status", "--porcelain", "--", "converter", "tflm_train", "kernels",
              "bench/zoo", "examples/firmware/train_zoo", "examples/firmware/train",
-             "examples/firmware/board"], cwd=ROOT, capture_output=True, text=True).stdout.splitlines(),
+             "examples/firmware/board"], cwd=ROOT, capture_output=True,
+            text=True).stdout.splitlines(),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "notes": [" ".join(item.split()) for item in __doc__.split("What each number is")[1]
                   .split("\n- ")[1:]] + [PAPER_NOTE, "KB = 1024 bytes"],
