@@ -39,113 +39,27 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from bench.zoo.train_firmware import INSNS_PER_TICK, MODELS_DIR, build, flash, generator, \
+    host_equals_board, parse, run
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "mcu.json"
-PACKAGE = "//examples/firmware/train_zoo"
-FW_DIR = ROOT / "examples" / "firmware" / "train_zoo"
 BOARDS = {"an386": "Nano 33 BLE stand-in (mps2-an386, Cortex-M4F, 256 KB RAM)",
           "an500": "STM32F746 stand-in (mps2-an500, Cortex-M7, 320 KB RAM)"}
-FPU_TAG = {"an386": "VFPv4-D16", "an500": "FPv5"}
-INSNS_PER_TICK = 40
-PAPER_MHZ = 216
 # Paper (Lin et al. 2022), TTE latency of one training step on STM32F746 at 216 MHz, sparse
 # update; mcunet_like stands in for MCUNet-5FPS (an approximation, labelled as such).
 PAPER_LATENCY_MS = {"mobilenetv2_w035": 373, "proxylessnas_w03": 443, "mcunet_like": 546}
+PAPER_MHZ = 216
 PAPER_MODEL = {"mobilenetv2_w035": "MobileNetV2-w0.35", "proxylessnas_w03": "ProxylessNAS-w0.3",
                "mcunet_like": "MCUNet-5FPS (ours: MCUNet-like approximation)"}
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("train_zoo_generate", FW_DIR / "generate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def build(board: str, names, out_dir: Path) -> dict[str, tuple[Path, Path]]:
-    """{name: (ELF, host output)} copied out of bazel-bin (shared with every other build)."""
-    targets = [f"{PACKAGE}:{k}_{n}{s}" for n in names
-               for k, s in (("train", ".elf"), ("train", "_host_output"), ("profile", ".elf"))]
-    cmd = ["bazel", "build", f"--config={board}"] + targets
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    dest = out_dir / board
-    dest.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for n in names:
-        src = ROOT / "bazel-bin" / "examples" / "firmware" / "train_zoo"
-        elf, host = dest / f"train_{n}.elf", dest / f"train_{n}_host_output.txt"
-        shutil.copyfile(src / elf.name, elf)
-        shutil.copyfile(src / host.name, host)
-        shutil.copyfile(src / f"profile_{n}.elf", dest / f"profile_{n}.elf")
-        tags = subprocess.run(["arm-none-eabi-readelf", "-A", str(elf)], capture_output=True,
-                              text=True).stdout
-        if FPU_TAG[board] not in tags:
-            raise RuntimeError(f"{elf.name} is not an {board} build (another build replaced "
-                               "bazel-bin meanwhile?); rerun")
-        out[n] = (elf, host)
-    return out
-
-
-def _compared(text: str) -> list[str]:
-    """The lines the host = board comparison uses (as examples/firmware/train/compare_test.sh)."""
-    return [l for l in text.splitlines() if re.match(r"^(step|tensor|checksum|[0-9a-f]+$)", l)]
-
-
-def _int(pattern: str, text: str, group: int = 1) -> int | None:
-    m = re.search(pattern, text, re.M)
-    return int(m.group(group)) if m else None
-
-
-def parse(text: str, rc: int) -> dict:
-    """The firmware's report as numbers."""
-    steps = [int(t) * INSNS_PER_TICK for t in re.findall(r"^\[mcu\] step \d+ ticks (\d+)$",
-                                                         text, re.M)]
-    copy = _int(r"^\[mcu\] sample copy ticks (\d+)$", text)
-    invoke = _int(r"^\[mcu\] invoke ticks (\d+) rc 0$", text)
-    row = {"exit_code": rc,
-           "planned_arena_bytes": _int(r"arena planned (\d+) of", text),
-           "firmware_arena_bytes": _int(r"arena planned \d+ of (\d+) bytes", text),
-           "session_bytes": _int(r"session (\d+) bytes", text),
-           "arena_high_water_bytes": _int(r"^\[mcu\] arena high-water (\d+) of", text),
-           "stack_high_water_bytes": _int(r"^\[mcu\] training stack high-water (\d+) bytes",
-                                          text),
-           "run_stack_high_water_bytes": _int(r"^\[train\] stack high-water (\d+) of", text),
-           "stack_bytes": _int(r"^\[train\] stack high-water \d+ of (\d+) bytes", text),
-           "ram_used_bytes": _int(r"RAM (\d+)/\d+ B used", text),
-           "ram_bytes": _int(r"RAM \d+/(\d+) B used", text),
-           "step_instructions": steps,
-           "sample_copy_instructions": None if copy is None else copy * INSNS_PER_TICK,
-           "inference_instructions": None if invoke is None else invoke * INSNS_PER_TICK}
-    if steps and copy is not None:
-        train = [s - row["sample_copy_instructions"] for s in steps]
-        row["tt_train_instructions"] = train
-        row["tt_train_instructions_mean"] = round(statistics.mean(train))
-        if invoke is not None:  # what the step adds to a forward pass: backward + updates
-            row["backward_instructions_mean"] = (row["tt_train_instructions_mean"] -
-                                                 row["inference_instructions"])
-    err = re.search(r"^\[train\] error.*$", text, re.M)
-    if rc != 0 or err:
-        row["error"] = err.group(0) if err else f"exit {rc}: {text[-300:]}"
-    return row
-
-
-def _run(board: str, elf: Path) -> tuple[str, int]:
-    proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
-                          capture_output=True, text=True, timeout=900,
-                          env={"QEMU_TIMEOUT": "900", "PATH": "/usr/bin:/bin"})
-    return proc.stdout + proc.stderr, proc.returncode
 
 
 def parse_profile(text: str, n_forward: int) -> dict:
@@ -170,26 +84,18 @@ def n_forward_instructions(name: str) -> int:
     from tflm_train.converter.program import METADATA_NAME, decode_header
     from tflm_train.converter.tflite_io import get_metadata, read_model
 
-    model = read_model((FW_DIR / "models" / f"{name}.tflite").read_bytes())
+    model = read_model((MODELS_DIR / f"{name}.tflite").read_bytes())
     return decode_header(get_metadata(model, METADATA_NAME))["n_forward"]
 
 
 def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
-    text, rc = _run(board, elf)
+    text, rc = run(board, elf)
     row = parse(text, rc)
-    want = _compared(host_output.read_text())
     row["steps"] = len(row["step_instructions"])
-    row["host_equals_board"] = bool(want) and _compared(text) == want
-    size = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True,
-                          check=True).stdout.splitlines()[1].split()
-    model = (FW_DIR / "models" / f"{name}.tflite").stat().st_size
-    steps = (FW_DIR / "models" / f"{name}.steps").stat().st_size
-    row["flash_image_bytes"] = int(size[0]) + int(size[1])
-    row["extended_model_bytes"] = model
-    row["steps_file_bytes"] = steps
-    row["code_bytes"] = row["flash_image_bytes"] - model - steps
+    row["host_equals_board"] = host_equals_board(text, host_output)
+    row.update(flash(elf, name))
     row["forward_macs"] = forward_macs(name)
-    prof_text, prof_rc = _run(board, elf.parent / f"profile_{name}.elf")
+    prof_text, prof_rc = run(board, elf.parent / f"profile_{name}.elf")
     if prof_rc == 0:
         row["profile"] = parse_profile(prof_text, n_forward_instructions(name))
     else:
@@ -290,7 +196,7 @@ def main(argv=None) -> int:
                    help="skip the inference firmware's per-inference counts")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
-    gen = _generator()
+    gen = generator()
     if args.regenerate:
         gen.main(["--models", *args.models])
     stale = gen.main(["--check", "--models", *args.models]) != 0

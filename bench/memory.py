@@ -2,7 +2,7 @@
 sparse update, and sparse update + operator reordering (the paper's table columns), ours beside
 the paper's, with the SRAM split, flash, and the goal (<= 0.85x the paper's sparse + reorder).
 
-    python -m bench.memory [--models NAME ...] [--no-firmware]
+    python -m bench.memory [--models NAME ...] [--no-firmware] [--regenerate]
 
 Prints tables and writes bench/results/memory.json, memory.png (ours vs paper per column) and
 memory_timeline.png (live bytes over the MobileNetV2 training step).
@@ -21,12 +21,13 @@ What each number is (all planned by converter/autodiff.py at run time, nothing s
 - peak SRAM = arena (activations + gradients peak, updated weights, optimizer state, op data)
   + runtime structures (the session structure and the firmware's other static RAM) + stack,
   the last two measured by training each model's sparse + reorder program for a few steps in
-  its own firmware (bench/memfw) on the first board whose RAM holds the plan (an386 = Nano 33
-  BLE stand-in, else an500 = STM32F746 stand-in), losses compared with the host. The stack is
-  used for every column; a model that runs on no board has "not measured" and no stack in its
-  totals.
+  the zoo training firmware (examples/firmware/train_zoo, whose committed model must be that
+  program byte for byte) on the first board whose RAM holds the plan (an386 = Nano 33 BLE
+  stand-in, else an500 = STM32F746 stand-in), losses and trained bytes compared with the host
+  build of the same driver. The stack is the high-water of the training steps; it is used for
+  every column; a model that runs on no board has "not measured" and no stack in its totals.
 - flash: the extended model file (weights / training program / rest) + code (that firmware's
-  text + data less the embedded model and samples).
+  text + data less the embedded model and steps file).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -156,7 +158,7 @@ def model_row(name: str, model: bytes, scheme, source: str, plans: dict, ext: by
            "flash": {**flash, "code": code,
                      "total": flash["model_file"] + (code or 0),
                      "code_note": "text + data of the training firmware less its embedded "
-                                  "model and samples" if code is not None else
+                                  "model and steps file" if code is not None else
                                   "not measured (no firmware run)"}}
     paper = PAPER_KB.get(name)
     if paper:
@@ -192,6 +194,70 @@ def head_frozen_arena(model: bytes, scheme) -> int:
     weights.pop(max(weights, key=lambda k: k if k >= 0 else 10 ** 6), None)
     frozen = dataclasses.replace(scheme, weights=weights)
     return tflm_train.memory_report(tflm_train.convert(model, frozen)).arena_bytes
+
+
+# ---- the board's share -------------------------------------------------------------------------
+
+def firmware_runs(exts: dict[str, bytes], workdir: Path, boards=None) -> dict:
+    """{name: firmware numbers} for extended models {name: bytes}: the zoo training firmware of
+    each model (examples/firmware/train_zoo; its committed model must be exactly that plan) on
+    the first board of `boards` whose firmware arena holds the planned arena. Failures are
+    reported per model as {"error": ...}."""
+    from bench.zoo import train_firmware as fw
+    from tflm_train import memory_report
+
+    boards = tuple(fw.BOARD_ARENA) if boards is None else tuple(boards)
+    out: dict = {}
+    plan: dict[str, list[str]] = {}
+    for name, ext in exts.items():
+        committed = fw.MODELS_DIR / f"{name}.tflite"
+        if not committed.exists() or committed.read_bytes() != ext:
+            out[name] = {"error": f"{committed.relative_to(ROOT)} is not this plan (stale "
+                                  "firmware input): rerun with --regenerate"}
+            continue
+        need = memory_report(ext).arena_bytes
+        board = next((b for b in boards if need <= fw.BOARD_ARENA[b]), None)
+        if board is None:
+            out[name] = {"error": f"planned arena {need} B exceeds every firmware arena "
+                                  f"({', '.join(f'{b} {fw.BOARD_ARENA[b]} B' for b in boards)})"}
+        else:
+            plan.setdefault(board, []).append(name)
+    for board, names in plan.items():
+        try:
+            built = fw.build(board, names, workdir, profile=False)
+        except RuntimeError as exc:
+            out.update({n: {"error": str(exc)[-500:]} for n in names})
+            continue
+        for name, (elf, host) in built.items():
+            text, rc = fw.run(board, elf)
+            run = fw.parse(text, rc)
+            static = fw.other_static_bytes(text, elf)
+            keys = ("planned_arena_bytes", "session_bytes", "stack_high_water_bytes",
+                    "stack_bytes")
+            if "error" in run or static is None or any(run[k] is None for k in keys):
+                out[name] = {"error": run.get("error") or f"incomplete report: {text[-300:]}"}
+                continue
+            if run["firmware_arena_bytes"] != fw.BOARD_ARENA[board]:  # the board choice used it
+                out[name] = {"error": f"firmware arena {run['firmware_arena_bytes']} B != "
+                                      f"train_firmware.BOARD_ARENA[{board!r}]: update it"}
+                continue
+            flash = fw.flash(elf, name)
+            out[name] = {"planned_arena_bytes": run["planned_arena_bytes"],
+                         "firmware_arena_bytes": run["firmware_arena_bytes"],
+                         "session_bytes": run["session_bytes"],
+                         # data + bss + heap besides the arena and the session storage buffer
+                         "board_static_bytes": static,
+                         # training's; the firmware's timed inference afterwards is not counted
+                         "stack_high_water_bytes": run["stack_high_water_bytes"],
+                         "stack_reserve_bytes": run["stack_bytes"],
+                         "image_bytes": flash["flash_image_bytes"],
+                         # the embedded model and steps file are data, not code
+                         "code_bytes": flash["code_bytes"],
+                         "board": board,
+                         "steps": len(re.findall(r"^step \d+ ", text, re.M)),
+                         # losses, every trained tensor's bytes and their checksum
+                         "losses_equal_host": fw.host_equals_board(text, host)}
+    return {n: out[n] for n in exts}
 
 
 # ---- output ---------------------------------------------------------------------------------
@@ -262,7 +328,8 @@ def print_tables(rows: dict) -> None:
     lines = [x + [""] * (width - len(x)) for x in lines]
     _print(["model", "board", "arena planned", "firmware arena", "session", "static",
             "stack", "code", "flash image", "losses == host"][:width], lines,
-           "training firmware runs (bench/memfw, sparse + reorder program, bytes)")
+           "training firmware runs (examples/firmware/train_zoo, sparse + reorder program, "
+           "bytes)")
 
 
 def plot_columns(rows: dict, path: Path) -> None:
@@ -342,27 +409,33 @@ def plot_timeline(name: str, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    from bench import memfw, zoo
+    from bench import zoo
+    from bench.zoo import train_firmware
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="*", default=list(zoo.NAMES), choices=list(zoo.NAMES))
     p.add_argument("--no-firmware", action="store_true",
                    help="planner only: no Bazel / QEMU (runtime structures from the host "
                         "library; stack and code not measured)")
+    p.add_argument("--regenerate", action="store_true",
+                   help="rewrite the training firmware's inputs (examples/firmware/train_zoo/"
+                        "generate.py) first")
     p.add_argument("--out", type=Path, default=RESULTS / "memory.json")
     args = p.parse_args(argv)
 
     names = args.models
+    if args.regenerate:
+        train_firmware.generator().main(["--models", *names])
     models = {n: zoo.load(n) for n in names}
     schemes = {n: _schemes(n, models[n]) for n in names}
     planned = {n: plan_columns(models[n], schemes[n][0]) for n in names}
     if args.no_firmware:
         fws = {n: {"error": "skipped (--no-firmware)"} for n in names}
     else:
-        print("building and running the training firmware per model (bench/memfw) ...",
-              flush=True)
+        print("building and running the training firmware per model "
+              "(examples/firmware/train_zoo) ...", flush=True)
         with tempfile.TemporaryDirectory() as d:
-            fws = memfw.measure({n: planned[n][1] for n in names}, Path(d))
+            fws = firmware_runs({n: planned[n][1] for n in names}, Path(d))
     fw_any = next((f for f in fws.values() if "error" not in f), None)
     rows = {n: model_row(n, models[n], *schemes[n], *planned[n], fws[n], fw_any)
             for n in names}
@@ -385,13 +458,14 @@ def main(argv=None) -> int:
         # planner and firmware come from the working tree: list what differed from the commit
         "uncommitted_source_changes": subprocess.run(
             ["git", "status", "--porcelain", "--", "converter", "tflm_train", "kernels",
-             "bench/zoo", "bench/memfw", "examples/firmware/board"], cwd=ROOT, capture_output=True,
+             "bench/zoo", "examples/firmware/train_zoo", "examples/firmware/train",
+             "examples/firmware/board"], cwd=ROOT, capture_output=True,
             text=True).stdout.splitlines(),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "notes": [" ".join(item.split()) for item in __doc__.split("What each number is")[1]
                   .split("\n- ")[1:]] + [PAPER_NOTE, "KB = 1024 bytes"],
         "goal": f"sparse_reorder peak SRAM <= {GOAL} x the paper's sparse + reorder",
-        "firmware_arena_bytes": memfw.BOARD_ARENA,
+        "firmware_arena_bytes": train_firmware.BOARD_ARENA,
         "plots": {k: str(v.relative_to(ROOT)) if v.is_relative_to(ROOT) else str(v)
                   for k, v in plots.items()},
         "models": rows,

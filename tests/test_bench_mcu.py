@@ -11,7 +11,7 @@ from bench import mcu
 def test_committed_demo_inputs_are_current():
     """The demo model's train_zoo inputs equal what generate.py writes now (fast; the 128x128
     models take ~10 s to convert and are checked by the slow run below)."""
-    assert mcu._generator().main(["--check", "--models", "mnist_cnn"]) == 0
+    assert mcu.generator().main(["--check", "--models", "mnist_cnn"]) == 0
 
 
 def test_parse_subtracts_the_sample_copy():
@@ -80,4 +80,4 @@ def test_parse_profile_sums_per_opcode():
 @pytest.mark.slow
 def test_committed_zoo_inputs_are_current():
     """Every train_zoo model and steps file equals what generate.py writes now (~12 s)."""
-    assert mcu._generator().main(["--check"]) == 0
+    assert mcu.generator().main(["--check"]) == 0

@@ -63,17 +63,25 @@ def test_json_fields(tmp_path):
     assert (tmp_path / "memory.png").stat().st_size > 1000
 
 
+def test_firmware_refuses_a_stale_input(tmp_path):
+    # the firmware embeds the committed train_zoo model: another plan must not be measured as it
+    from bench.memory import firmware_runs
+    run = firmware_runs({"mnist_cnn": b"not the committed model"}, tmp_path)["mnist_cnn"]
+    assert "--regenerate" in run["error"]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("bazel") is None or shutil.which("qemu-system-arm") is None,
                     reason="needs Bazel and QEMU")
 def test_firmware_measures_stack(tmp_path):
-    # bench/memfw: the demo model's plan trains on the Nano 33 BLE stand-in, as on the host
-    from bench import memfw
+    # examples/firmware/train_zoo: the demo model's plan trains on the Nano 33 BLE stand-in,
+    # losses and trained bytes as on the host
+    from bench.memory import firmware_runs
     ext = tflm_train.convert(zoo.load("mnist_cnn"))
-    run = memfw.measure({"mnist_cnn": ext}, tmp_path)["mnist_cnn"]
+    run = firmware_runs({"mnist_cnn": ext}, tmp_path)["mnist_cnn"]
     assert "error" not in run, run
-    assert run["board"] == "an386" and run["losses_equal_host"] is True
+    assert run["board"] == "an386" and run["losses_equal_host"] is True and run["steps"] >= 1
     assert run["planned_arena_bytes"] == tflm_train.memory_report(ext).arena_bytes
     assert 0 < run["stack_high_water_bytes"] < run["stack_reserve_bytes"]
     assert 0 < run["session_bytes"] <= 1024 and run["code_bytes"] > 10_000
-    assert not memfw.INPUTS.exists()  # inputs never left behind for others' builds
+    assert 0 < run["board_static_bytes"] < 16_384
