@@ -68,6 +68,15 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
     }
   }
   if (add) {
+#if TFLM_TRAIN_VFP_ASM
+    if constexpr (JB == 4) {  // a VLDM and a VSTM per row (the block backward's g_x shares)
+#pragma GCC unroll 4
+      for (int p = 0; p < PB; ++p) {
+        AddToS24x4(to + p * to_stride, acc[p][0], acc[p][1], acc[p][2], acc[p][3]);
+      }
+      return;
+    }
+#endif
 #pragma GCC unroll 4
     for (int p = 0; p < PB; ++p) {
 #pragma GCC unroll 4
