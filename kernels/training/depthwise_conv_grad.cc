@@ -81,35 +81,37 @@ constexpr bool kVfpRow8 = true;
 // acc + (g * s) * w with the product rounded first: VMLA where it is cheap (the M7), VMUL + VADD
 // elsewhere (vfp_asm.h TFLM_TRAIN_VFP_VMLA): the portable loop's operations, operand for operand.
 // The tap's products go to s16-s23 (the gradients are dead by then), all 8 before their adds.
+// Lane j's product goes to s16+j, its weight is s24+j, its accumulator operand a<j>.
 #if TFLM_TRAIN_VFP_VMLA
-#define TFLM_TRAIN_DW_TAP_MACS           \
-  "vmla.f32 %[a0], s16, s24\n\t"         \
-  "vmla.f32 %[a1], s17, s25\n\t"         \
-  "vmla.f32 %[a2], s18, s26\n\t"         \
-  "vmla.f32 %[a3], s19, s27\n\t"         \
-  "vmla.f32 %[a4], s20, s28\n\t"         \
-  "vmla.f32 %[a5], s21, s29\n\t"         \
-  "vmla.f32 %[a6], s22, s30\n\t"         \
-  "vmla.f32 %[a7], s23, s31"
+#define TFLM_TRAIN_DW_MULS_4
+#define TFLM_TRAIN_DW_MULS_5
+#define TFLM_TRAIN_DW_MULS_6
+#define TFLM_TRAIN_DW_MULS_7
+#define TFLM_TRAIN_DW_MULS_8
+#define TFLM_TRAIN_DW_ADDS_4                                                  \
+  "vmla.f32 %[a0], s16, s24\n\t" "vmla.f32 %[a1], s17, s25\n\t"             \
+  "vmla.f32 %[a2], s18, s26\n\t" "vmla.f32 %[a3], s19, s27\n\t"
+#define TFLM_TRAIN_DW_ADDS_5 TFLM_TRAIN_DW_ADDS_4 "vmla.f32 %[a4], s20, s28\n\t"
+#define TFLM_TRAIN_DW_ADDS_6 TFLM_TRAIN_DW_ADDS_5 "vmla.f32 %[a5], s21, s29\n\t"
+#define TFLM_TRAIN_DW_ADDS_7 TFLM_TRAIN_DW_ADDS_6 "vmla.f32 %[a6], s22, s30\n\t"
+#define TFLM_TRAIN_DW_ADDS_8 TFLM_TRAIN_DW_ADDS_7 "vmla.f32 %[a7], s23, s31\n\t"
 #else
-#define TFLM_TRAIN_DW_TAP_MACS           \
-  "vmul.f32 s16, s16, s24\n\t"           \
-  "vmul.f32 s17, s17, s25\n\t"           \
-  "vmul.f32 s18, s18, s26\n\t"           \
-  "vmul.f32 s19, s19, s27\n\t"           \
-  "vmul.f32 s20, s20, s28\n\t"           \
-  "vmul.f32 s21, s21, s29\n\t"           \
-  "vmul.f32 s22, s22, s30\n\t"           \
-  "vmul.f32 s23, s23, s31\n\t"           \
-  "vadd.f32 %[a0], %[a0], s16\n\t"       \
-  "vadd.f32 %[a1], %[a1], s17\n\t"       \
-  "vadd.f32 %[a2], %[a2], s18\n\t"       \
-  "vadd.f32 %[a3], %[a3], s19\n\t"       \
-  "vadd.f32 %[a4], %[a4], s20\n\t"       \
-  "vadd.f32 %[a5], %[a5], s21\n\t"       \
-  "vadd.f32 %[a6], %[a6], s22\n\t"       \
-  "vadd.f32 %[a7], %[a7], s23"
+#define TFLM_TRAIN_DW_MULS_4                                                  \
+  "vmul.f32 s16, s16, s24\n\t" "vmul.f32 s17, s17, s25\n\t"                 \
+  "vmul.f32 s18, s18, s26\n\t" "vmul.f32 s19, s19, s27\n\t"
+#define TFLM_TRAIN_DW_MULS_5 TFLM_TRAIN_DW_MULS_4 "vmul.f32 s20, s20, s28\n\t"
+#define TFLM_TRAIN_DW_MULS_6 TFLM_TRAIN_DW_MULS_5 "vmul.f32 s21, s21, s29\n\t"
+#define TFLM_TRAIN_DW_MULS_7 TFLM_TRAIN_DW_MULS_6 "vmul.f32 s22, s22, s30\n\t"
+#define TFLM_TRAIN_DW_MULS_8 TFLM_TRAIN_DW_MULS_7 "vmul.f32 s23, s23, s31\n\t"
+#define TFLM_TRAIN_DW_ADDS_4                                                  \
+  "vadd.f32 %[a0], %[a0], s16\n\t" "vadd.f32 %[a1], %[a1], s17\n\t"         \
+  "vadd.f32 %[a2], %[a2], s18\n\t" "vadd.f32 %[a3], %[a3], s19\n\t"
+#define TFLM_TRAIN_DW_ADDS_5 TFLM_TRAIN_DW_ADDS_4 "vadd.f32 %[a4], %[a4], s20\n\t"
+#define TFLM_TRAIN_DW_ADDS_6 TFLM_TRAIN_DW_ADDS_5 "vadd.f32 %[a5], %[a5], s21\n\t"
+#define TFLM_TRAIN_DW_ADDS_7 TFLM_TRAIN_DW_ADDS_6 "vadd.f32 %[a6], %[a6], s22\n\t"
+#define TFLM_TRAIN_DW_ADDS_8 TFLM_TRAIN_DW_ADDS_7 "vadd.f32 %[a7], %[a7], s23\n\t"
 #endif
+#define TFLM_TRAIN_DW_TAP_MACS TFLM_TRAIN_DW_MULS_8 TFLM_TRAIN_DW_ADDS_8
 template <>
 inline void AccumulateRow<8, false>(float (&acc)[8], const float (&s)[8], const float* g,
                                     int32_t g_step, const float* w, int32_t w_step,
@@ -137,23 +139,52 @@ inline void AccumulateRow<8, false>(float (&acc)[8], const float (&s)[8], const 
   }
 }
 
-template <>
-inline void AccumulateRow<8, true>(float (&acc)[8], const float (&)[8], const float* g,
-                                   int32_t g_step, const float* w, int32_t w_step,
-                                   int32_t count) {
-  for (int32_t x = count; x != 0; --x, g -= g_step, w += w_step) {
-    __asm__(
-        "vldmia %[g], {s16-s23}\n\t"
-        "vldmia %[w], {s24-s31}\n\t" TFLM_TRAIN_DW_TAP_MACS
-        : [a0] "+t"(acc[0]), [a1] "+t"(acc[1]), [a2] "+t"(acc[2]), [a3] "+t"(acc[3]),
-          [a4] "+t"(acc[4]), [a5] "+t"(acc[5]), [a6] "+t"(acc[6]), [a7] "+t"(acc[7])
-        : [g] "r"(g), [w] "r"(w), "m"(*reinterpret_cast<const float(*)[8]>(g)),
-          "m"(*reinterpret_cast<const float(*)[8]>(w))
-        : "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27",
-          "s28", "s29", "s30", "s31");
+// Pre-scaled rows of 4 to 8 channels (4 to 7: the block left after the 8s, e.g. 7 of a group of
+// 15): one VLDM of the B gradients and one of the B weights per tap, where GCC emits 2 * B VLDRs
+// (on the Cortex-M4 a VLDM of n takes 1 + n cycles, n VLDRs up to 2n, plus their addressing).
+#define TFLM_TRAIN_DW_ACC_OUT_4                                                            \
+  [a0] "+t"(acc[0]), [a1] "+t"(acc[1]), [a2] "+t"(acc[2]), [a3] "+t"(acc[3])
+#define TFLM_TRAIN_DW_ACC_OUT_5 TFLM_TRAIN_DW_ACC_OUT_4, [a4] "+t"(acc[4])
+#define TFLM_TRAIN_DW_ACC_OUT_6 TFLM_TRAIN_DW_ACC_OUT_5, [a5] "+t"(acc[5])
+#define TFLM_TRAIN_DW_ACC_OUT_7 TFLM_TRAIN_DW_ACC_OUT_6, [a6] "+t"(acc[6])
+#define TFLM_TRAIN_DW_ACC_OUT_8 TFLM_TRAIN_DW_ACC_OUT_7, [a7] "+t"(acc[7])
+#define TFLM_TRAIN_DW_SCALED_ROW(B, LAST_G, LAST_W)                                          \
+  template <>                                                                               \
+  inline void AccumulateRow<B, true>(float (&acc)[B], const float (&)[B], const float* g,   \
+                                     int32_t g_step, const float* w, int32_t w_step,        \
+                                     int32_t count) {                                       \
+    for (int32_t x = count; x != 0; --x, g -= g_step, w += w_step) {                        \
+      __asm__("vldmia %[g], {s16-" LAST_G "}\n\t"                                           \
+              "vldmia %[w], {s24-" LAST_W "}\n\t" TFLM_TRAIN_DW_MULS_##B TFLM_TRAIN_DW_ADDS_##B \
+              : TFLM_TRAIN_DW_ACC_OUT_##B                                                   \
+              : [g] "r"(g), [w] "r"(w), "m"(*reinterpret_cast<const float(*)[B]>(g)),       \
+                "m"(*reinterpret_cast<const float(*)[B]>(w))                                \
+              : "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", \
+                "s27", "s28", "s29", "s30", "s31");                                         \
+    }                                                                                       \
   }
-}
+TFLM_TRAIN_DW_SCALED_ROW(4, "s19", "s27")
+TFLM_TRAIN_DW_SCALED_ROW(5, "s20", "s28")
+TFLM_TRAIN_DW_SCALED_ROW(6, "s21", "s29")
+TFLM_TRAIN_DW_SCALED_ROW(7, "s22", "s30")
+TFLM_TRAIN_DW_SCALED_ROW(8, "s23", "s31")
+#undef TFLM_TRAIN_DW_SCALED_ROW
 #undef TFLM_TRAIN_DW_TAP_MACS
+#undef TFLM_TRAIN_DW_MULS_4
+#undef TFLM_TRAIN_DW_MULS_5
+#undef TFLM_TRAIN_DW_MULS_6
+#undef TFLM_TRAIN_DW_MULS_7
+#undef TFLM_TRAIN_DW_MULS_8
+#undef TFLM_TRAIN_DW_ADDS_4
+#undef TFLM_TRAIN_DW_ADDS_5
+#undef TFLM_TRAIN_DW_ADDS_6
+#undef TFLM_TRAIN_DW_ADDS_7
+#undef TFLM_TRAIN_DW_ADDS_8
+#undef TFLM_TRAIN_DW_ACC_OUT_4
+#undef TFLM_TRAIN_DW_ACC_OUT_5
+#undef TFLM_TRAIN_DW_ACC_OUT_6
+#undef TFLM_TRAIN_DW_ACC_OUT_7
+#undef TFLM_TRAIN_DW_ACC_OUT_8
 #else
 constexpr bool kVfpRow8 = false;
 #endif

@@ -43,9 +43,14 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
   while (gs != end) {
     float g[PB], w[JB];
 #if TFLM_TRAIN_VFP_ASM
-    if constexpr (PB == 4 && JB == 4) {  // two VLDMs instead of 8 VLDRs, one advancing gs
+    if constexpr (PB == 4) {  // VLDMs instead of VLDRs: the gradients advancing gs, 4 weights
       LoadS24x4Next(gs, g);
-      LoadS28x4(wf, w);
+      if constexpr (JB == 4) {
+        LoadS28x4(wf, w);
+      } else {
+#pragma GCC unroll 4
+        for (int j = 0; j < JB; ++j) w[j] = wf[j];
+      }
     } else  // NOLINT(readability/braces)
 #endif
     {
@@ -63,6 +68,15 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
     }
   }
   if (add) {
+#if TFLM_TRAIN_VFP_ASM
+    if constexpr (JB == 4) {  // a VLDM and a VSTM per row (the block backward's g_x shares)
+#pragma GCC unroll 4
+      for (int p = 0; p < PB; ++p) {
+        AddToS24x4(to + p * to_stride, acc[p][0], acc[p][1], acc[p][2], acc[p][3]);
+      }
+      return;
+    }
+#endif
 #pragma GCC unroll 4
     for (int p = 0; p < PB; ++p) {
 #pragma GCC unroll 4
@@ -87,9 +101,21 @@ inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_
     InputTile<PB, kTile>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
                          to + j, to_stride, add);
   }
-  for (; j < columns; ++j) {
-    InputTile<PB, 1>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
+  // The last 1 to 3 columns in one tile: a tile of 4 x 3 makes 12 terms per 7 loaded floats,
+  // three of 4 x 1 make 12 per 15 and pay their loop and call three times (groups of 15
+  // channels are common in the block backward).
+  const int32_t rest = columns - j;
+  if (PB == 4 && rest == 3) {
+    InputTile<PB, 3>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
                      to + j, to_stride, add);
+  } else if (PB == 4 && rest == 2) {
+    InputTile<PB, 2>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
+                     to + j, to_stride, add);
+  } else {
+    for (; j < columns; ++j) {
+      InputTile<PB, 1>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
+                       to + j, to_stride, add);
+    }
   }
 }
 

@@ -79,6 +79,20 @@ inline void LoadS28x4(const float* p, float (&v)[4]) {
   v[0] = a, v[1] = b, v[2] = c, v[3] = d;
 }
 
+// p[j] = p[j] + a[j] for j < 4 (the stored value the first operand, as `p[j] + a[j]` compiles):
+// one VLDM and one VSTM where GCC emits 4 VLDRs and 4 VSTRs. Uses s24-s27.
+inline void AddToS24x4(float* p, float a0, float a1, float a2, float a3) {
+  __asm__("vldmia %[p], {s24-s27}\n\t"
+          "vadd.f32 s24, s24, %[a0]\n\t"
+          "vadd.f32 s25, s25, %[a1]\n\t"
+          "vadd.f32 s26, s26, %[a2]\n\t"
+          "vadd.f32 s27, s27, %[a3]\n\t"
+          "vstmia %[p], {s24-s27}"
+          : "+m"(*reinterpret_cast<float(*)[4]>(p))
+          : [p] "r"(p), [a0] "t"(a0), [a1] "t"(a1), [a2] "t"(a2), [a3] "t"(a3)
+          : "s24", "s25", "s26", "s27");
+}
+
 inline void LoadS24x8(const float* p, float (&v)[8]) {
   register float a __asm__("s24"), b __asm__("s25"), c __asm__("s26"), d __asm__("s27");
   register float e __asm__("s28"), f __asm__("s29"), g __asm__("s30"), h __asm__("s31");
