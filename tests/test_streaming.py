@@ -43,16 +43,25 @@ def block_spec(seed: int) -> dict:
     return spec
 
 
-def block_model(spec: dict) -> bytes:
+def _built_model(spec: dict, body) -> bytes:
+    """spec's int8 model, converted once per spec: body(layers, x) returns the graph's output
+    for the input x (seeded by spec["seed"], so the weights are the same every run)."""
     key = repr(spec)
-    if key in _CACHE:
-        return _CACHE[key]
-    import tensorflow as tf
+    if key not in _CACHE:
+        import tensorflow as tf
 
-    L = tf.keras.layers
-    tf.keras.utils.set_random_seed(spec["seed"])
-    inputs = tf.keras.Input(shape=tuple(spec["input"]), batch_size=1)
-    x = inputs
+        tf.keras.utils.set_random_seed(spec["seed"])
+        inputs = tf.keras.Input(shape=tuple(spec["input"]), batch_size=1)
+        x = body(tf.keras.layers, inputs)
+        _CACHE[key] = mf._convert(tf.keras.Model(inputs, x), spec["input"], seed=spec["seed"])
+    return _CACHE[key]
+
+
+def block_model(spec: dict) -> bytes:
+    return _built_model(spec, lambda L, x: _blocks(L, x, spec))
+
+
+def _blocks(L, x, spec: dict):
     for b in spec["blocks"]:
         c = x.shape[-1]
         y = L.Conv2D(c * b["expand"], 1, bias_initializer="random_normal")(x)
@@ -72,8 +81,7 @@ def block_model(spec: dict) -> bytes:
     if spec.get("classes"):  # a classifier head to train: GAP -> Dense -> softmax
         x = L.Softmax()(L.Dense(spec["classes"], bias_initializer="random_normal")(
             L.GlobalAveragePooling2D()(x)))
-    _CACHE[key] = mf._convert(tf.keras.Model(inputs, x), spec["input"], seed=spec["seed"])
-    return _CACHE[key]
+    return x
 
 
 def extended(model: bytes, scheme: SparseUpdate, streaming: bool):
@@ -197,15 +205,10 @@ def chain_spec(seed: int) -> dict:
 
 
 def chain_model(spec: dict) -> bytes:
-    key = repr(spec)
-    if key in _CACHE:
-        return _CACHE[key]
-    import tensorflow as tf
+    return _built_model(spec, lambda L, x: _chain(L, x, spec))
 
-    L = tf.keras.layers
-    tf.keras.utils.set_random_seed(spec["seed"])
-    inputs = tf.keras.Input(shape=tuple(spec["input"]), batch_size=1)
-    x = inputs
+
+def _chain(L, x, spec: dict):
     for l in spec["layers"]:
         t = l["type"]
         if t == "conv":
@@ -223,8 +226,7 @@ def chain_model(spec: dict) -> bytes:
         else:
             p = l["pad"]
             x = L.ZeroPadding2D(((p[0], p[1]), (p[2], p[3])))(x)
-    _CACHE[key] = mf._convert(tf.keras.Model(inputs, x), spec["input"], seed=spec["seed"])
-    return _CACHE[key]
+    return x
 
 
 def _check_chain(seed: int, n: int = 4):
