@@ -4,7 +4,9 @@
 // border columns of longer interiors run the same loop down the column with shifted weights;
 // the remaining border positions take their in-bounds taps. Only built on the DSP path
 // (kernel_path.h); DepthwiseConvInt8 (the reference structure) computes the last out_c % 4
-// channels and every shape this does not handle.
+// channels and every shape this does not handle. Channel groups that requantise doubled take
+// the pair path (depthwise_conv_pair_dsp.h) for the shapes its PairShape accepts;
+// depthwise_dsp_common.h holds what both paths share.
 #ifndef TFLM_TRAIN_KERNELS_DEPTHWISE_CONV_DSP_H_
 #define TFLM_TRAIN_KERNELS_DEPTHWISE_CONV_DSP_H_
 

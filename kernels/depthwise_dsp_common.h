@@ -1,0 +1,116 @@
+// Internals shared by the two DSP-path depth-multiplier-1 depthwise paths: the general one with
+// padded-border runs (depthwise_conv_dsp.cc) and the pair path (depthwise_conv_pair_dsp.h).
+// Only for those files, which make one translation unit (see depthwise_conv_pair_dsp.h); only
+// built on the DSP path (kernel_path.h).
+#ifndef TFLM_TRAIN_KERNELS_DEPTHWISE_DSP_COMMON_H_
+#define TFLM_TRAIN_KERNELS_DEPTHWISE_DSP_COMMON_H_
+
+#include <cstdint>
+
+#include "kernels/kernel_path.h"
+#include "kernels/types.h"
+
+#if TFLM_TRAIN_KERNELS_DSP
+
+#include "kernels/arm_simd.h"
+#include "kernels/quant_math.h"
+#include "kernels/requant_dsp.h"
+
+namespace tflm_train {
+namespace depthwise_dsp_detail {
+
+// The widened filter of a channel group is stored with kw / 2 zero taps left and right of each
+// filter row (FilterPitch taps per row), so that a window crossing the left or right input edge
+// can run clamped inside the row with its weights shifted over the zeros (ShiftedEdge), without a
+// padded copy. kMaxPaddedTaps bounds kh * FilterPitch (8 x 15 for the largest window handled);
+// its widened words take 2 * 4 * kMaxPaddedTaps bytes of stack.
+constexpr int32_t kMaxPaddedTaps = 120;
+constexpr int32_t FilterMargin(int32_t kw) { return kw / 2; }
+constexpr int32_t FilterPitch(int32_t kw) { return kw + 2 * FilterMargin(kw); }
+
+// One channel group's filter and output constants, prepared once per call.
+// kDoubled groups (every channel eligible for RequantizeDoubled) hold doubled weights and
+// bases, so their sums arrive doubled; the others the plain ones for Requantize<false>.
+struct Group {
+  // Widened filter words (even / odd channel bytes, tap by tap), FilterPitch taps per filter row
+  // with FilterMargin zero taps on both sides (zeroed once per call).
+  uint32_t w[2 * kMaxPaddedTaps];
+  int32_t base[4];           // the bias
+  // base + input_offset * (the channel's widened weights summed): the pair path's base, whose
+  // taps multiply the raw input bytes (see PairRun).
+  int32_t folded_base[4];
+  DoubledRequant doubled[4];
+  GroupQuant quant;
+};
+
+// Where a run of output positions reads: the window of the run's first position starts at x
+// (its top-left tap, channel oc); taps x_tap, window rows x_row, positions x_step bytes apart.
+struct RunGeometry {
+  int32_t x_tap;
+  int32_t x_row;
+  int32_t x_step;
+  int32_t out_step;  // output bytes between positions (the channel count)
+  int32_t kh, kw;
+  int32_t w_row;            // filter words per filter row: 2 * FilterPitch(kw)
+  uint32_t input_offset16;  // input_offset in both 16-bit lanes (SXTAB16's addend)
+  int32_t output_offset;
+  uint32_t act_lo, act_hi;  // activation bounds, Splat8
+};
+
+// Accumulators of one position's four channels.
+struct Acc4 {
+  int32_t a0, a1, a2, a3;
+};
+
+// The call's shape, shared by every channel group.
+struct Shape {
+  const DepthwiseParams* params;
+  Dims in;
+  int32_t out_w;
+  int32_t span_w;  // input columns one window covers: (kw - 1) * dilation.w + 1
+  int32_t patch_positions;  // output positions one patch holds
+  uint32_t zero_point4;     // the input zero point in all four bytes
+};
+
+namespace {  // file-local: only depthwise_conv_dsp.cc includes this header
+
+// Copies the kh window rows (top input row y0) of input columns [x0, x0 + width), four channels
+// per word, into patch rows `pitch` words apart; columns or rows outside the input hold the input
+// zero point (what the reference skips: (zero point + input_offset) * w = 0). in_batch at
+// channel oc.
+void FillPatch(const Shape& s, int32_t kh, const int8_t* in_batch, int32_t y0, int32_t x0,
+               int32_t width, int32_t pitch, uint32_t* patch) {
+  const DepthwiseParams& p = *s.params;
+  // Patch columns [c_begin, c_end) lie inside the input.
+  const int32_t c_begin = x0 < 0 ? (-x0 < width ? -x0 : width) : 0;
+  int32_t c_end = s.in.w - x0 < width ? s.in.w - x0 : width;
+  if (c_end < c_begin) c_end = c_begin;
+  const int32_t in_c = s.in.c;
+  uint32_t* row = patch;
+  for (int32_t r = 0; r < kh; ++r, row += pitch) {
+    const int32_t y = y0 + r * p.dilation.h;
+    if (y < 0 || y >= s.in.h) {
+      for (int32_t c = 0; c < width; ++c) row[c] = s.zero_point4;
+      continue;
+    }
+    for (int32_t c = 0; c < c_begin; ++c) row[c] = s.zero_point4;
+    const int8_t* src = in_batch + (y * s.in.w + x0 + c_begin) * in_c;
+    int32_t c = c_begin;
+    for (; c + 4 <= c_end; c += 4, src += 4 * in_c) {
+      row[c] = simd::Load4(src);
+      row[c + 1] = simd::Load4(src + in_c);
+      row[c + 2] = simd::Load4(src + 2 * in_c);
+      row[c + 3] = simd::Load4(src + 3 * in_c);
+    }
+    for (; c < c_end; ++c, src += in_c) row[c] = simd::Load4(src);
+    for (int32_t c = c_end; c < width; ++c) row[c] = s.zero_point4;
+  }
+}
+
+}  // namespace
+}  // namespace depthwise_dsp_detail
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_KERNELS_DSP
+
+#endif  // TFLM_TRAIN_KERNELS_DEPTHWISE_DSP_COMMON_H_
