@@ -223,7 +223,7 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
             positions = int(np.prod(graph.tensors[out].shape[:-1]))
             taps = int(np.prod(w.shape[1:3]))
             group = max(1, min(channels, _INPLACE_GROUP_BYTES // (8 * positions + taps)))
-            scratch = new_tensor(DType.FLOAT32, 2 * positions * group + (taps * group + 3) // 4)
+            scratch = new_tensor(DType.FLOAT32, 2 * positions * group)
             instructions.append(Instruction(Opcode.DEPTHWISE_GRAD_IN_PLACE,
                                             [op.index, g_out, scratch, scales_at, group]))
             grad[data_in] = g_out
@@ -343,7 +343,7 @@ def _emit_bottleneck(graph, p, d, x, g_out, updated, scheme, downstream, layers,
     taps = int(np.prod(graph.tensors[d.inputs[1]].shape[1:3]))
     group = max(1, min(channels, _BLOCK_GROUP_BYTES // (4 * (pos2 + pos1) + taps)))
     grad_e2 = new_tensor(DType.FLOAT32, pos2 * group)
-    grad_e1 = new_tensor(DType.FLOAT32, pos1 * group + (taps * group + 3) // 4)
+    grad_e1 = new_tensor(DType.FLOAT32, pos1 * group)
     masks = []
     for op, t, positions in ((d, e2, pos2), (x, e1, pos1)):
         bounds = activation_mask_bounds(op, graph)

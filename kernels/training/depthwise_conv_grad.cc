@@ -286,10 +286,9 @@ void InputGrad(const DepthwiseParams& params, const Dims& output_dims, const flo
 
 }  // namespace
 
-int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, const Dims& filter_dims, int32_t group) {
-  const int32_t positions = dims.n * dims.h * dims.w;
-  const int32_t filter_bytes = filter_dims.h * filter_dims.w * group;
-  return 2 * positions * group + (filter_bytes + 3) / 4;
+int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, int32_t group) {
+  // The group's output gradient (scaled) and its input gradient; the filter is read in place.
+  return 2 * dims.n * dims.h * dims.w * group;
 }
 
 void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& dims,

@@ -50,7 +50,7 @@ void DepthwiseConvInputGradConsuming(const DepthwiseParams& params, const Dims& 
 // return, so the two never coexist. Channels are independent, so they are processed in groups
 // of `group` channels gathered into `scratch` (DepthwiseInPlaceScratchFloats floats); every
 // element gets exactly the sum DepthwiseConvInputGrad computes, in the same order.
-int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, const Dims& filter_dims, int32_t group);
+int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, int32_t group);
 void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& dims,
                                    const Dims& filter_dims, const int8_t* filter,
                                    const float* filter_scales, int32_t group, float* scratch,

@@ -151,7 +151,7 @@ Status Session::CheckBottleneckBackward(const Instruction& ins, int32_t n) {
                          (group >= channels || x_adds ||
                           ExtraTensorFits(a[7], DType::kFloat32, x_in_elements)))) &&
          ExtraTensorFits(a[5], DType::kFloat32, pos2 * group) &&
-         ExtraTensorFits(a[6], DType::kFloat32, pos1 * group + (int64_t{d_f.h} * d_f.w * group + 3) / 4) &&
+         ExtraTensorFits(a[6], DType::kFloat32, pos1 * group) &&
          (!x_weights || (a[7] >= 0 && ExtraTensorFits(a[7], DType::kFloat32, x_scratch) &&
                          OpInputReadable(*this, a[2], 0))) &&
          (a[9] == -1 || ExtraTensorFits(a[9], DType::kInt8, (pos2 * channels + 7) / 8)) &&

@@ -355,7 +355,7 @@ Status Session::CheckInstructions() {
         ok = in_d.n == out_d.n && in_d.h == out_d.h && in_d.w == out_d.w && in_d.c == out_d.c &&
              f_d.c == out_d.c && a[4] <= out_d.c &&
              extra_float(a[1], model_elements(ctx.output_id(0))) &&
-             extra_float(a[2], DepthwiseInPlaceScratchFloats(out_d, f_d, a[4])) &&
+             extra_float(a[2], DepthwiseInPlaceScratchFloats(out_d, a[4])) &&
              a[3] >= 0 && a[3] + out_d.c <= h.n_floats;
         break;
       }
