@@ -476,7 +476,7 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
       }
       case Opcode::kGradAccumulate:
       case Opcode::kGradCopy: {
-        const int32_t n_elements = program_.extra(a[0] - program_.header().n_model_tensors).elements;
+        const int32_t n_elements = static_cast<int32_t>(ExtraElements(a[0]));
         const float* src = reinterpret_cast<const float*>(data(a[0]));
         float* dst = reinterpret_cast<float*>(data(a[1]));
         if (ins.opcode == Opcode::kGradCopy) {
@@ -632,8 +632,7 @@ void Session::MeanHeadBackward(const int32_t* a, const TrainOptions& options) {
   const Dims in_d = ToDims(ctx.input(0)), out_d = ToDims(ctx.output(0));
   const Dims f_d = ToDims(ctx.input(1));
   const int32_t positions = out_d.n * out_d.h * out_d.w, channels = out_d.c;
-  const int32_t group = program_.extra(a[2] - program_.header().n_model_tensors).elements /
-                        positions;
+  const int32_t group = static_cast<int32_t>(ExtraElements(a[2]) / positions);
   const float count = static_cast<float>(out_d.h * out_d.w);
   const float* g_mean = reinterpret_cast<const float*>(data(a[1]));
   const uint8_t* mask = a[3] >= 0 ? data(a[3]) : nullptr;
