@@ -51,10 +51,10 @@ inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, int32_t a0, 
                              RequantizeDoubled(a3, g.doubled[3]));
   } else {
     const int32_t oo = geo.output_offset;
-    packed = simd::PackBytes(OffsetSat8(Requantize<false>(a0, g.quant, 0), oo),
-                             OffsetSat8(Requantize<false>(a1, g.quant, 1), oo),
-                             OffsetSat8(Requantize<false>(a2, g.quant, 2), oo),
-                             OffsetSat8(Requantize<false>(a3, g.quant, 3), oo));
+    packed = simd::PackBytes(OffsetSat8(Requantize(a0, g.quant, 0), oo),
+                             OffsetSat8(Requantize(a1, g.quant, 1), oo),
+                             OffsetSat8(Requantize(a2, g.quant, 2), oo),
+                             OffsetSat8(Requantize(a3, g.quant, 3), oo));
   }
   return simd::ClampBytes(packed, geo.act_lo, geo.act_hi);
 }

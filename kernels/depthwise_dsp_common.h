@@ -30,7 +30,7 @@ constexpr int32_t FilterPitch(int32_t kw) { return kw + 2 * FilterMargin(kw); }
 
 // One channel group's filter and output constants, prepared once per call.
 // kDoubled groups (every channel eligible for RequantizeDoubled) hold doubled weights and
-// bases, so their sums arrive doubled; the others the plain ones for Requantize<false>.
+// bases, so their sums arrive doubled; the others the plain ones for Requantize.
 struct Group {
   // Widened filter words (even / odd channel bytes, tap by tap), FilterPitch taps per filter row
   // with FilterMargin zero taps on both sides (zeroed once per call).

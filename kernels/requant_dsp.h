@@ -22,16 +22,10 @@ struct GroupQuant {
   int32_t right[4];
 };
 
-// MultiplyByQuantizedMultiplierSmull with its shift already split; kRightOnly: left == 0 and
-// right >= 1 (multiplier below 1, the usual case), which drops the shift and the branch.
-template <bool kRightOnly>
+// MultiplyByQuantizedMultiplierSmull of channel k with its shift already split.
 inline int32_t Requantize(int32_t acc, const GroupQuant& q, int k) {
   using requant_detail::DoublingHighMulRoundHalfUp;
   using requant_detail::ShiftRightRoundHalfUp;
-  if (kRightOnly) {
-    const int32_t s = DoublingHighMulRoundHalfUp(acc, q.multiplier[k]);
-    return ShiftRightRoundHalfUp(s + (s >> 31), q.right[k]);
-  }
   const int32_t s = DoublingHighMulRoundHalfUp(ShiftLeftWrap(acc, q.left[k]), q.multiplier[k]);
   if (q.right[k] == 0) return s;
   return ShiftRightRoundHalfUp(s + (s >> 31), q.right[k]);

@@ -12,7 +12,6 @@
 #include "kernels/kernel_path.h"
 #if TFLM_TRAIN_KERNELS_DSP
 #include "kernels/add_dsp.h"
-#include "kernels/requant_dsp.h"
 #endif
 
 #ifndef KERNEL_TEST_PATH
