@@ -208,6 +208,22 @@ def custom_model(name: str) -> bytes:
     return _CACHE[key]
 
 
+def regression_model() -> bytes:
+    """A small int8 regression network (conv, average, 3 real outputs, no softmax) for the MSE
+    loss (cached)."""
+    if "regression" not in _CACHE:
+        import tensorflow as tf
+
+        tf.keras.utils.set_random_seed(4)
+        L = tf.keras.layers
+        inp = L.Input((8, 8, 1))
+        x = L.Conv2D(6, 3, activation="relu")(inp)
+        x = L.GlobalAveragePooling2D()(x)
+        out = L.Dense(3)(x)
+        _CACHE["regression"] = _convert(tf.keras.Model(inp, out), (8, 8, 1))
+    return _CACHE["regression"]
+
+
 def random_inputs(model: bytes, n: int, seed: int) -> np.ndarray:
     """n random int8 input samples, shaped like the model input."""
     shape, _ = input_details(model)

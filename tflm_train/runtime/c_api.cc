@@ -150,9 +150,14 @@ int32_t Report(tflm_train::CheckpointStatus status, const tflm_train::Checkpoint
     report->step = info.step;
     report->payload_bytes = info.payload_bytes;
     report->model_id = info.model_id;
-    memcpy(report->message, status == tflm_train::CheckpointStatus::kOk ? "" : err.text,
-           sizeof(report->message));
-    report->message[sizeof(report->message) - 1] = '\0';
+    // The whole buffer is copied from err (never from a shorter literal): on success err
+    // holds the empty message it was constructed with.
+    if (status == tflm_train::CheckpointStatus::kOk) {
+      report->message[0] = '\0';
+    } else {
+      memcpy(report->message, err.text, sizeof(report->message));
+      report->message[sizeof(report->message) - 1] = '\0';
+    }
   }
   return static_cast<int32_t>(status);
 }

@@ -1,5 +1,6 @@
 #include "tflm_train/runtime/session.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "kernels/training/activation_grad.h"
@@ -406,10 +407,18 @@ Status Session::TrainStep(int32_t label, const TrainOptions& options, float* los
   TT_ENSURE(&error_, open_, Status::kInvalidArgument, "session is not open");
   TT_ENSURE(&error_, h.n_instructions > h.n_forward, Status::kInvalidArgument,
             "this model was converted for inference only: its program has no training step");
+  // A NaN or infinite rate or target would turn every later update into NaN steps, which the
+  // update rounds to nothing: training would stop silently.
+  TT_ENSURE(&error_, std::isfinite(options.learning_rate) && options.learning_rate >= 0.0f,
+            Status::kInvalidArgument, "the learning rate must be finite and not negative");
   if (mse_loss_) {
     TT_ENSURE(&error_, options.target != nullptr, Status::kInvalidArgument,
               "this model trains with an MSE loss: pass %ld real targets",
               static_cast<long>(h.num_classes));
+    for (int32_t i = 0; i < h.num_classes; ++i) {
+      TT_ENSURE(&error_, std::isfinite(options.target[i]), Status::kInvalidArgument,
+                "MSE target %ld is not a finite number", static_cast<long>(i));
+    }
   } else {
     TT_ENSURE(&error_, label >= 0 && label < h.num_classes, Status::kInvalidArgument,
               "label %ld is outside the model's %ld classes", static_cast<long>(label),
