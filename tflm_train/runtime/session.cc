@@ -114,7 +114,8 @@ Status Session::CheckTensors() {
   for (int32_t t = 0; t < h.n_model_tensors; ++t) {
     const int32_t off = program_.model_offset(t);
     if (off < 0) continue;
-    const int64_t bytes = model_tensor_bytes(t);
+    // What the plan stores: a partially trained weight keeps only its trained rows in SRAM.
+    const int64_t bytes = trained_bytes(t);
     TT_ENSURE(err, bytes >= 0 && off + bytes <= h.arena_bytes && (off & 3) == 0,
               Status::kInvalidModel, "tensor %ld: planned arena range does not fit the arena",
               static_cast<long>(t));
