@@ -96,7 +96,8 @@ CORPUS = {
 LOSS = {"hello_world": "mse"}
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", [0, 1] + [pytest.param(s, marks=pytest.mark.slow)
+                                           for s in range(2, 6)])
 @pytest.mark.parametrize("name", list(CORPUS))
 def test_random_schemes_on_real_models(name, seed):
     model = CORPUS[name]()
@@ -110,7 +111,8 @@ def test_random_schemes_on_generated_graphs(seed, head):
     check_plan(model, seed)
 
 
-@pytest.mark.parametrize("n_bias", range(1, 7))
+@pytest.mark.parametrize("n_bias", [1] + [pytest.param(n, marks=pytest.mark.slow)
+                                        for n in range(2, 7)])
 @pytest.mark.parametrize("weights", [{-2: 0.5}, {-1: 1.0, -2: 0.5}])
 def test_person_detect_partial_classifier_input_plans_open(n_bias, weights):
     """The case that was refused with "tensor 8: planned arena range does not fit the arena":
