@@ -51,10 +51,10 @@ struct BottleneckBackwardInstruction {
                             ExtraTensorFits(program, a[7], DType::kFloat32, x_in_elements)))) &&
            ExtraTensorFits(program, a[5], DType::kFloat32, pos2 * group) &&
            ExtraTensorFits(program, a[6], DType::kFloat32, pos1 * group) &&
-           (!x_weights || (a[7] >= 0 && ExtraTensorFits(program, a[7], DType::kFloat32, x_scratch) &&
+           (!x_weights || (a[7] >= 0 && ExtraFloat(program, a[7], x_scratch) &&
                            OpInputReadable(s, a[2], 0))) &&
-           (a[9] == -1 || ExtraTensorFits(program, a[9], DType::kInt8, (pos2 * channels + 7) / 8)) &&
-           (a[10] == -1 || ExtraTensorFits(program, a[10], DType::kInt8, (pos1 * channels + 7) / 8)) &&
+           (a[9] == -1 || ExtraBits(program, a[9], pos2 * channels)) &&
+           (a[10] == -1 || ExtraBits(program, a[10], pos1 * channels)) &&
            (a[11] == -1 || LayerFits(s, a[11], a[1], program.layer(a[11]).update_bias != 0)) &&
            (!d_weights || (a[7] >= 0 && OpInputReadable(s, a[1], 0) &&
                            ExtraTensorFits(program, a[7], DType::kFloat32,

@@ -15,8 +15,8 @@ struct LossSoftmaxCeInstruction {
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;
     const TensorInfo probs = r.session->tensor(a[A::kProbs]);
-    SoftmaxCrossEntropyFromProbs(r.program->header().num_classes, r.data<const int8_t>(a[A::kProbs]),
-                                 probs.quantization.scale[0],
+    SoftmaxCrossEntropyFromProbs(r.program->header().num_classes,
+                                 r.data<const int8_t>(a[A::kProbs]), probs.quantization.scale[0],
                                  static_cast<int32_t>(probs.quantization.zero_point[0]), r.label,
                                  kProbabilityEps, r.data<float>(a[A::kGrad]), r.loss);
     return Status::kOk;

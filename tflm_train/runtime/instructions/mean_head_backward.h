@@ -32,9 +32,9 @@ struct MeanHeadBackwardInstruction {
                                     : 0;
       ok = ExtraTensorFits(program, a[1], DType::kFloat32, int64_t{out_d.n} * out_d.c) &&
            ExtraTensorFits(program, a[2], DType::kFloat32, positions) &&
-           (a[3] == -1 || ExtraTensorFits(program, a[3], DType::kInt8, (positions * out_d.c + 7) / 8)) &&
+           (a[3] == -1 || ExtraBits(program, a[3], positions * out_d.c)) &&
            (a[4] == -1 || ExtraTensorFits(program, a[4], DType::kFloat32, in_elements)) &&
-           (!weights || ExtraTensorFits(program, a[5], DType::kFloat32, int64_t{f_d.h} * f_d.w * f_d.c)) &&
+           (!weights || ExtraFloat(program, a[5], int64_t{f_d.h} * f_d.w * f_d.c)) &&
            // groups after the first add their input-gradient share, or sum it through temp
            (a[4] == -1 || group >= out_d.c ||
             ConvInputGradAdds(ctx.state->conv, f_d, ToDims(ctx.input(0)), out_d) ||
