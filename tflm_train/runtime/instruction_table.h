@@ -40,8 +40,9 @@ inline Status CheckInstruction(const CheckContext& c, const Instruction& ins) {
   return InstructionMismatch(c, ins);  // an opcode this runtime does not know
 }
 
-// Runs one checked instruction.
-inline Status RunInstruction(const RunContext& r, const Instruction& ins) {
+// Runs one checked instruction. Forced inline: as an out-of-line function it cost every
+// executed instruction a call and the context's loads (~15 instructions per FORWARD on the M4).
+[[gnu::always_inline]] inline Status RunInstruction(const RunContext& r, const Instruction& ins) {
   switch (ins.opcode) {
 #define TT_RUN_CASE(Name) \
   case Opcode::k##Name:   \
