@@ -144,6 +144,28 @@ def decode_extra(blob: bytes) -> list[ExtraTensor]:
             for r in _records(blob, h["off_extra"], h["n_extra"], EXTRA_TENSOR_FIELDS)]
 
 
+def decode_ops(blob: bytes) -> list[dict[str, int]]:
+    """The op table of an encoded program: per subgraph-0 op, its OP_FIELDS."""
+    h = decode_header(blob)
+    return _records(blob, h["off_ops"], h["n_ops"], OP_FIELDS)
+
+
+def decode_instructions(blob: bytes) -> list[Instruction]:
+    """The instruction stream of an encoded program."""
+    h = decode_header(blob)
+    start, end = h["off_instructions"], h["off_instructions"] + h["instruction_words"]
+    if start < HEADER_WORDS or end * 4 > len(blob) or start > end:
+        raise ValueError("training program: the instruction stream lies outside the program")
+    words = struct.unpack_from(f"<{end - start}i", blob, start * 4)
+    out, i = [], 0
+    while i < len(words):
+        if i + 2 > len(words) or not 0 <= words[i + 1] <= len(words) - i - 2:
+            raise ValueError(f"training program: instruction {len(out)} is truncated")
+        out.append(Instruction(Opcode(words[i]), list(words[i + 2:i + 2 + words[i + 1]])))
+        i += 2 + words[i + 1]
+    return out
+
+
 # The Layer dataclass is the layer record: same fields, same order.
 assert tuple(f.name for f in fields(Layer)) == LAYER_FIELDS
 assert tuple(f.name for f in fields(ExtraTensor)) == EXTRA_TENSOR_FIELDS
@@ -151,4 +173,5 @@ assert tuple(f.name for f in fields(ExtraTensor)) == EXTRA_TENSOR_FIELDS
 # Format names re-exported for the converter modules that build programs.
 __all__ = ["ALIGNMENT", "HEADER_WORDS", "LAYER_WORDS", "MAGIC", "METADATA_NAME", "OP_STATE_BYTES",
            "VERSION", "Opcode", "DType", "Flags", "ExtraTensor", "Layer", "Instruction",
-           "Program", "decode_header", "decode_layers", "decode_extra"]
+           "Program", "decode_header", "decode_layers", "decode_extra", "decode_ops",
+           "decode_instructions"]

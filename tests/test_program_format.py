@@ -9,7 +9,8 @@ from hypothesis import given, settings, strategies as st
 from converter import gen_headers, program_format
 from converter.planner import Buffer, plan
 from converter.program import (DType, ExtraTensor, Flags, Instruction, Layer, Opcode, Program,
-                               decode_extra, decode_header, decode_layers)
+                               decode_extra, decode_header, decode_instructions, decode_layers,
+                               decode_ops)
 
 
 @pytest.mark.parametrize("path", sorted(gen_headers.HEADERS))
@@ -59,6 +60,9 @@ def test_encode_decode_round_trip():
     assert list(words[h["off_model"]:h["off_model"] + 3]) == p.model_offsets
     assert list(words[h["off_channel_data"]:]) == p.channel_words
     assert h["instruction_words"] == 3 + 3 + 4 and h["n_forward"] == 2
+    assert decode_instructions(blob) == p.instructions
+    assert decode_ops(blob) == [{"state_offset": 0, "channel_data": -1},
+                                {"state_offset": 64, "channel_data": 0}]
 
 
 def test_decoder_names_a_truncated_section():
