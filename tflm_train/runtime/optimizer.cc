@@ -30,7 +30,6 @@ void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int
   int32_t* bias = reinterpret_cast<int32_t*>(opt.session->data(l.bias_tensor));
   float* state = l.bias_state >= 0 ? reinterpret_cast<float*>(opt.arena + l.bias_state) : nullptr;
   const SgdParams sgd{opt.options->learning_rate, 0.0f, opt.options->rounding};
-  const float* factors = opt.session->program().FloatPointer(l.bias_factors);
   // A few channels at a time: one pass sums their positions, then the optimizer and the update
   // run over them in channel order (elementwise, the same as one channel at a time).
   constexpr int32_t kChunk = 8;
@@ -40,8 +39,9 @@ void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int
     BiasGrad(positions, stride, grad, c0 - c_offset, end - c_offset, sums);
     const float* apply = OptimizerGradient(opt, sums, end - c0, state ? state + c0 : nullptr);
     if (apply == nullptr) continue;
-    SgdUpdateInt32(sgd, ChannelSlice{1, l.out_channels, 1, c0, end}, apply, factors, nullptr,
-                   opt.rng_state, bias);
+    SgdUpdateInt32(sgd, ChannelSlice{1, l.out_channels, 1, c0, end}, apply,
+                   opt.session->program().FloatPointer(l.bias_factors), nullptr, opt.rng_state,
+                   bias);
   }
 }
 
