@@ -23,6 +23,8 @@ const Session* S(const tt_session* s) { return &s->session; }
 
 extern "C" {
 
+static_assert(sizeof(tt_session) <= TT_SESSION_BYTES, "raise TT_SESSION_BYTES in c_api.h");
+
 size_t tt_session_size(void) { return sizeof(tt_session); }
 
 int32_t tt_open(void* storage, size_t storage_size, const uint8_t* model, size_t model_size,
