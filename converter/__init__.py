@@ -7,13 +7,15 @@ import struct
 from dataclasses import asdict, dataclass
 
 from . import offline_plan
-from .autodiff import CompiledStep, compile_step, trained_bytes
+from .emit import trained_bytes
 from .errors import BudgetError, ConversionError, InvalidModelError, UnsupportedOpError
 from .graph import Graph, build_graph
 from .optimizer import LOSSES, SGD
+from .pipeline import compile_step
 from .planner import align
 from .program import ALIGNMENT, LAYER_WORDS, METADATA_NAME, Layer, Program, decode_header
 from .scheme import SparseUpdate, default_scheme, resolve
+from .step import CompiledStep
 from .tflite_io import get_metadata, read_model, set_metadata, write_model
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tflm_train.binding import NativeSession, RuntimeError_
-from tflm_train.converter.autodiff import compile_step
+from tflm_train.converter import compile_step
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.program import METADATA_NAME, Opcode
 from tflm_train.converter.scheme import SparseUpdate, resolve

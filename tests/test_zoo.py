@@ -30,18 +30,14 @@ def _unstreamed_inference_model(data: bytes) -> bytes:
     """Inference-only extended model whose plan keeps every tensor whole: streamed chains
     (converter/streaming.py) never store the tensors between their ops, so ops could not run
     one by one and their outputs could not be compared."""
-    import inspect
-
-    from tflm_train.converter.autodiff import compile_step
+    from tflm_train.converter import compile_step
     from tflm_train.converter.program import METADATA_NAME
     from tflm_train.converter.tflite_io import set_metadata, write_model
 
     m = read_model(data)
     graph = build_graph(m)
     scheme = tflm_train.SparseUpdate(inference_only=True)
-    no_stream = {"streaming": False} if "streaming" in inspect.signature(
-        compile_step).parameters else {}
-    step = compile_step(graph, resolve(graph, scheme), scheme, **no_stream)
+    step = compile_step(graph, resolve(graph, scheme), scheme, streaming=False)
     set_metadata(m, METADATA_NAME, step.program.encode())
     return write_model(m)
 
