@@ -15,7 +15,7 @@ import pytest
 
 import tflm_train
 from tflm_train import SGD, LRSchedule, SparseUpdate, Trainer
-from tflm_train.binding import RuntimeError_, learning_rate
+from tflm_train.binding import RuntimeFailure, learning_rate
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
 
@@ -118,7 +118,7 @@ def test_batches_without_state_are_refused_clearly():
     xs, ys = _samples(4)
     with pytest.raises(ValueError, match="mini_batch=True"):
         tr.fit(xs, ys, batch_size=2, progress=False)
-    with pytest.raises(RuntimeError_, match="mini_batch=True"):
+    with pytest.raises(RuntimeFailure, match="mini_batch=True"):
         tr._session.train_step(xs[0], ys[0], 0.1, "nearest", batch_size=2, sample_in_batch=0)
     with pytest.raises(tflm_train.ConversionError, match="momentum"):
         SGD(momentum=1.5)
