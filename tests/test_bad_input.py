@@ -13,10 +13,11 @@ import tflm_train
 from tflm_train.binding import NativeSession, RuntimeFailure
 from tflm_train.converter.program import HEADER_WORDS
 from tflm_train.converter.tflite_io import get_metadata, read_model
+from tflm_train.data import DEMO_MODEL
 
 from . import model_factory as mf
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+DEMO = DEMO_MODEL
 ALL = tflm_train.SparseUpdate(n_bias=5, weights={i: 1.0 for i in range(5)})
 
 
@@ -52,7 +53,7 @@ def test_garbage(data, words):
 
 def test_not_bytes():
     with pytest.raises(tflm_train.InvalidModelError, match="bytes"):
-        tflm_train.convert("examples/models/mnist_cnn.tflite")
+        tflm_train.convert("tflm_train/data/mnist_cnn.tflite")
 
 
 def test_wrong_file_identifier(demo):

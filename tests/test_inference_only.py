@@ -2,7 +2,6 @@
 less arena than any training plan, and refuses to train with a clear message."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +9,9 @@ import pytest
 import tflm_train
 from tflm_train import ConversionError, SparseUpdate, Trainer
 from tflm_train.binding import RuntimeFailure
+from tflm_train.data import DEMO_MODEL
 
-DEMO = (Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite").read_bytes()
+DEMO = DEMO_MODEL.read_bytes()
 
 
 def test_forward_only_plan_matches_wheel_and_is_smaller():

@@ -8,7 +8,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +20,9 @@ from tflm_train.converter.tflite_io import read_model
 
 from . import model_factory as mf
 from .test_gradients import factors, reference_gradients, round_half_away
+from tflm_train.data import DEMO_MODEL
 
-DEMO = (Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite").read_bytes()
+DEMO = DEMO_MODEL.read_bytes()
 LAST_FC = SparseUpdate(n_bias=0, weights={-1: 1.0})
 
 

@@ -199,7 +199,11 @@ def export(model, output):
 def demo(board):
     """Convert the MNIST demo CNN, fine-tune it on scikit-learn digits, replay on the board."""
     from .demo import run_demo
-    run_demo(None if board == "none" else board, echo=click.echo)
+    from .firmware import FirmwareUnavailable
+    try:
+        run_demo(None if board == "none" else board, echo=click.echo)
+    except FirmwareUnavailable as exc:
+        _fail(exc)
 
 
 if __name__ == "__main__":
