@@ -26,11 +26,14 @@ from .scheme import LayerUpdate, SparseUpdate
 
 @dataclass
 class _Deferred:
-    """Backward work an op hands to an op below it (fused patterns)."""
-    head: dict[int, int] = field(default_factory=dict)     # MEAN input -> MEAN output gradient
-    block: dict[int, tuple] = field(default_factory=dict)  # depthwise output -> (project conv,
-    #                                                        its output gradient)
-    done: set[int] = field(default_factory=set)            # expand convs a block instruction ran
+    """Backward work an op hands to an op below it (fused patterns, fusions.py)."""
+    # MEAN input -> the MEAN output's gradient (MEAN_HEAD_BACKWARD runs at the MEAN's producer)
+    head: dict[int, int] = field(default_factory=dict)
+    # depthwise output -> (project conv, its output gradient) (BOTTLENECK_BACKWARD runs at the
+    # depthwise)
+    block: dict[int, tuple[Op, int]] = field(default_factory=dict)
+    # expand convs whose backward a BOTTLENECK_BACKWARD ran
+    done: set[int] = field(default_factory=set)
 
 
 def backward_program(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
