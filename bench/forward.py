@@ -45,10 +45,8 @@ BOARD_RAM = {"an386": 256 * 1024, "an500": 320 * 1024}
 
 def _unstreamed(model: bytes) -> bytes:
     """Inference-only plan with every tensor whole (no row-streamed chains)."""
-    import inspect
-
     import tflm_train
-    from tflm_train.converter.autodiff import compile_step
+    from tflm_train.converter import compile_step
     from tflm_train.converter.graph import build_graph
     from tflm_train.converter.program import METADATA_NAME
     from tflm_train.converter.scheme import resolve
@@ -57,8 +55,7 @@ def _unstreamed(model: bytes) -> bytes:
     m = read_model(model)
     graph = build_graph(m)
     scheme = tflm_train.SparseUpdate(inference_only=True)
-    kw = {"streaming": False} if "streaming" in inspect.signature(compile_step).parameters else {}
-    step = compile_step(graph, resolve(graph, scheme), scheme, **kw)
+    step = compile_step(graph, resolve(graph, scheme), scheme, streaming=False)
     set_metadata(m, METADATA_NAME, step.program.encode())
     return write_model(m)
 

@@ -7,12 +7,12 @@ the paper's, with the SRAM split, flash, and the goal (<= 0.85x the paper's spar
 Prints tables and writes bench/results/memory.json, memory.png (ours vs paper per column) and
 memory_timeline.png (live bytes over the MobileNetV2 training step).
 
-What each number is (all planned by converter/autodiff.py at run time, nothing stored here):
+What each number is (all planned by converter/pipeline.py at run time, nothing stored here):
 - sparse_reorder: exactly what tflm_train.convert(model, scheme) plans (each layer's update
   right after its gradient, weight gradients one output channel at a time).
 - sparse: the same program planned without reordering: every updated layer's whole float32
   weight + bias gradient stays alive until the end of the backward pass
-  (converter/variants.py).
+  (bench/variants.py).
 - full_update: every conv / depthwise / FC layer's weights and bias trained, no reordering.
 - inference_only: the forward pass alone, for reference.
 - scheme: the paper's released ~50 KB scheme for the model (bench/zoo/schemes.py); the paper's
@@ -71,7 +71,7 @@ def plan_columns(model: bytes, scheme) -> dict:
     from tflm_train.converter.graph import build_graph
     from tflm_train.converter.program import OP_STATE_BYTES
     from tflm_train.converter.tflite_io import read_model
-    from tflm_train.converter.variants import VARIANTS, plan_variant
+    from bench.variants import VARIANTS, plan_variant
 
     graph = build_graph(read_model(model))
     n_ops = len(graph.ops)
@@ -370,7 +370,7 @@ def plot_timeline(name: str, path: Path) -> None:
 
     from bench import zoo
     from tflm_train.converter.planner import peak_live_bytes
-    from tflm_train.converter.variants import plan_variant
+    from bench.variants import plan_variant
 
     fig, ax = plt.subplots(figsize=(10, 4))
     for v, color in (("sparse", "tab:orange"), ("sparse_reorder", "tab:blue")):

@@ -8,7 +8,7 @@ import pytest
 import tflm_train
 from bench import zoo
 from bench.memory import COLUMNS, main
-from tflm_train.converter.variants import VARIANTS, plan_variant
+from bench.variants import VARIANTS, plan_variant
 
 
 def _held(step) -> int:

@@ -5,15 +5,17 @@ gradient, so a layer's weight gradient only ever exists one output channel at a 
 what reordering saves, the same program is also planned as a framework without it would run:
 every updated layer's whole weight and bias gradient (float32) is kept from the instruction
 that computes it to the end of the backward pass, where all updates would be applied. These
-variants are for planning only; their programs are never written to a model.
+variants are for planning only; their programs are never written to a model. The converter
+knows nothing of them: compile_step plans the held gradients as extra buffers handed in here.
 """
 from __future__ import annotations
 
-from .graph import Graph, build_graph
-from .planner import Buffer
-from .program import Opcode, Program
-from .scheme import SparseUpdate, resolve
-from .tflite_io import read_model
+from tflm_train.converter import compile_step
+from tflm_train.converter.graph import Graph, build_graph
+from tflm_train.converter.planner import Buffer
+from tflm_train.converter.program import Opcode, Program
+from tflm_train.converter.scheme import SparseUpdate, default_scheme, resolve
+from tflm_train.converter.tflite_io import read_model
 
 #: what plan_variant can plan (bench/memory's columns plus inference for reference)
 VARIANTS = ("inference_only", "full_update", "sparse", "sparse_reorder")
@@ -67,9 +69,6 @@ def plan_variant(model: bytes, scheme: SparseUpdate | None, variant: str):
     sparse_reorder: `scheme` exactly as tflm_train.convert plans it; sparse: the same scheme
     without reordering; full_update: every layer trained, no reordering; inference_only: the
     forward pass alone. `scheme` None means the converter's default scheme."""
-    from .autodiff import compile_step
-    from .scheme import default_scheme
-
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; use one of {', '.join(VARIANTS)}")
     graph = build_graph(read_model(model))
@@ -80,7 +79,8 @@ def plan_variant(model: bytes, scheme: SparseUpdate | None, variant: str):
     else:
         scheme = scheme or default_scheme(graph)
     reorder = variant in ("sparse_reorder", "inference_only")
-    return compile_step(graph, resolve(graph, scheme), scheme, reorder=reorder)
+    return compile_step(graph, resolve(graph, scheme), scheme,
+                        extra_buffers=None if reorder else held_gradient_buffers)
 
 
 __all__ = ["VARIANTS", "held_gradient_buffers", "full_update_scheme", "plan_variant"]
