@@ -348,5 +348,5 @@ def test_depth_multiplier_that_wraps_in_32_bits_is_refused(extended):
     assert g.tensors[op.inputs[1]].shape[-1] == in_c == 8 and op.builtinOptions.depthMultiplier == 1
     op.builtinOptions.depthMultiplier = (1 << 29) + 1
     assert (in_c * op.builtinOptions.depthMultiplier) % (1 << 32) == in_c
-    with pytest.raises(RuntimeError_, match="DEPTHWISE_CONV_2D.*depth multiplier 536870913"):
+    with pytest.raises(RuntimeFailure, match="DEPTHWISE_CONV_2D.*depth multiplier 536870913"):
         NativeSession(write_model(m))
