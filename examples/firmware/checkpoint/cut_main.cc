@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "examples/firmware/board/board.h"
-#include "examples/firmware/checkpoint/board_flash.h"
+#include "targets/board/board.h"
+#include "targets/board/board_flash.h"
 #include "examples/firmware/checkpoint/demo_model.h"
 #include "examples/firmware/checkpoint/demo_steps.h"
 #include "tflm_train/runtime/checkpoint.h"

@@ -1,7 +1,7 @@
 // Training firmware: runs the embedded steps on the embedded extended model, in the board's RAM.
 #include <cstdint>
 
-#include "examples/firmware/board/board.h"
+#include "targets/board/board.h"
 #include "examples/firmware/train/model.h"
 #include "examples/firmware/train/steps.h"
 #include "examples/firmware/train/train_driver.h"
