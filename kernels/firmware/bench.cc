@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "targets/board/board.h"
 #include "kernels/firmware/case_gen.h"
 #include "kernels/firmware/runner.h"
+#include "targets/board/board.h"
 
 namespace {
 

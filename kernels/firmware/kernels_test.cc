@@ -6,9 +6,9 @@
 #include <cmath>
 #include <cstring>
 
-#include "targets/board/board.h"
 #include "kernels/firmware/case_gen.h"
 #include "kernels/firmware/runner.h"
+#include "targets/board/board.h"
 
 #ifndef CASES_PER_OP
 #define CASES_PER_OP 300

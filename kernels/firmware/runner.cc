@@ -3,13 +3,13 @@
 // where every `tflm_train` below reads `tflm_train_ref`.
 #include "kernels/firmware/runner.h"
 
-#include "targets/board/board.h"
 #include "kernels/add.h"
 #include "kernels/conv_window.h"
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"
 #include "kernels/fully_connected.h"
 #include "kernels/kernel_path.h"
+#include "targets/board/board.h"
 #if TFLM_TRAIN_KERNELS_DSP
 #include "kernels/add_dsp.h"
 #endif

@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "targets/board/board.h"
 #include "kernels/training/sgd_update.h"
 #include "kernels/training/vfp_asm.h"
+#include "targets/board/board.h"
 
 namespace {
 

@@ -3,11 +3,11 @@
 // of the last blocks, the 1280 -> 10 classifier).
 #include <cstdint>
 
-#include "targets/board/board.h"
 #include "kernels/training/activation_grad.h"
 #include "kernels/training/conv_grad.h"
 #include "kernels/training/fully_connected_grad.h"
 #include "kernels/training/sgd_update.h"
+#include "targets/board/board.h"
 
 namespace {
 

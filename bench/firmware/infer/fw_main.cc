@@ -3,8 +3,8 @@
 // instructions). With INFER_PROFILE: ticks of every op alone (bench/forward.py --profile).
 #include <cstdint>
 
-#include "targets/board/board.h"
 #include "bench/firmware/infer/infer_driver.h"
+#include "targets/board/board.h"
 
 // Defined by the model's firmware_embed target (symbol zoo_model; see zoo_infer.bzl), which
 // differs per firmware, so it is declared here instead of including a per-model header.

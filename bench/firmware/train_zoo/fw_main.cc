@@ -14,8 +14,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "targets/board/board.h"
 #include "examples/firmware/train/train_driver.h"
+#include "targets/board/board.h"
 #include "tflm_train/runtime/c_api.h"
 
 // firmware_embed symbols (global namespace), declared here so one source serves every model.
