@@ -1,12 +1,12 @@
 """MCU bench (issues 6 and 7): instructions per sparse-update training step and per inference,
 stack and arena high-water marks and flash image size of each zoo model's training firmware
-(examples/firmware/train_zoo) on both boards, measured in QEMU, beside the paper's TTE latency.
+(bench/firmware/train_zoo) on both boards, measured in QEMU, beside the paper's TTE latency.
 
     python -m bench.mcu [--models NAME ...] [--boards an386 an500] [--regenerate] [--out PATH]
 
 Prints a table and writes bench/results/mcu.json. Needs Bazel, arm-none-eabi and
 qemu-system-arm. Uses the committed firmware inputs (--regenerate rewrites them first with
-examples/firmware/train_zoo/generate.py).
+bench/firmware/train_zoo/generate.py).
 
 What each number is:
 - instructions: QEMU -icount shift=0 SysTick ticks x 40 (board.h), so each measurement is exact
@@ -21,7 +21,7 @@ What each number is:
   run_stack_high_water_bytes also covers the timed inference after it.
 - arena high-water: bytes from the arena start to the highest word the run changed (painted
   arena); the plan's figure beside it.
-- infer-only: instructions per inference of the zoo inference firmware (examples/firmware/infer:
+- infer-only: instructions per inference of the zoo inference firmware (bench/firmware/infer:
   the inference-only plan, whose arena is smaller because more of it is row-streamed), mean of
   its runs; the paper's latency is for training, this is for reference.
 - MACs: multiply-accumulates of the model's forward conv / depthwise / FC ops
@@ -222,7 +222,8 @@ def main(argv=None) -> int:
         # the measured sources are the working tree: list what differed from the commit
         "uncommitted_source_changes": subprocess.run(
             ["git", "status", "--porcelain", "--", "kernels", "tflm_train/runtime",
-             "converter", "examples/firmware", "bench/zoo"], cwd=ROOT,
+             "converter", "bench/firmware", "examples/firmware/train", "targets",
+             "bench/zoo"], cwd=ROOT,
             capture_output=True, text=True).stdout.splitlines(),
         "inputs_current": not stale,
         "boards": BOARDS,
@@ -238,7 +239,7 @@ def main(argv=None) -> int:
             "backward_instructions_mean = tt_train mean - inference (backward + updates)",
             "schemes: the paper's ~50 KB sparse-update schemes (bench.zoo.scheme); mnist_cnn "
             "has none (converter default); mcunet_like approximates MCUNet-5FPS",
-            "inference_firmware: examples/firmware/infer (inference-only plan, default "
+            "inference_firmware: bench/firmware/infer (inference-only plan, default "
             "kernels), ticks x 40 per tt_invoke, mean of its runs",
             "samples are deterministic random images (generate.py); accuracy is meaningless",
         ],

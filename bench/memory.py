@@ -21,7 +21,7 @@ What each number is (all planned by converter/pipeline.py at run time, nothing s
 - peak SRAM = arena (activations + gradients peak, updated weights, optimizer state, op data)
   + runtime structures (the session structure and the firmware's other static RAM) + stack,
   the last two measured by training each model's sparse + reorder program for a few steps in
-  the zoo training firmware (examples/firmware/train_zoo, whose committed model must be that
+  the zoo training firmware (bench/firmware/train_zoo, whose committed model must be that
   program byte for byte) on the first board whose RAM holds the plan (an386 = Nano 33 BLE
   stand-in, else an500 = STM32F746 stand-in), losses and trained bytes compared with the host
   build of the same driver. The stack is the high-water of the training steps; it is used for
@@ -200,7 +200,7 @@ def head_frozen_arena(model: bytes, scheme) -> int:
 
 def firmware_runs(exts: dict[str, bytes], workdir: Path, boards=None) -> dict:
     """{name: firmware numbers} for extended models {name: bytes}: the zoo training firmware of
-    each model (examples/firmware/train_zoo; its committed model must be exactly that plan) on
+    each model (bench/firmware/train_zoo; its committed model must be exactly that plan) on
     the first board of `boards` whose firmware arena holds the planned arena. Failures are
     reported per model as {"error": ...}."""
     from bench.zoo import train_firmware as fw
@@ -328,7 +328,7 @@ def print_tables(rows: dict) -> None:
     lines = [x + [""] * (width - len(x)) for x in lines]
     _print(["model", "board", "arena planned", "firmware arena", "session", "static",
             "stack", "code", "flash image", "losses == host"][:width], lines,
-           "training firmware runs (examples/firmware/train_zoo, sparse + reorder program, "
+           "training firmware runs (bench/firmware/train_zoo, sparse + reorder program, "
            "bytes)")
 
 
@@ -418,7 +418,7 @@ def main(argv=None) -> int:
                    help="planner only: no Bazel / QEMU (runtime structures from the host "
                         "library; stack and code not measured)")
     p.add_argument("--regenerate", action="store_true",
-                   help="rewrite the training firmware's inputs (examples/firmware/train_zoo/"
+                   help="rewrite the training firmware's inputs (bench/firmware/train_zoo/"
                         "generate.py) first")
     p.add_argument("--out", type=Path, default=RESULTS / "memory.json")
     args = p.parse_args(argv)
@@ -433,7 +433,7 @@ def main(argv=None) -> int:
         fws = {n: {"error": "skipped (--no-firmware)"} for n in names}
     else:
         print("building and running the training firmware per model "
-              "(examples/firmware/train_zoo) ...", flush=True)
+              "(bench/firmware/train_zoo) ...", flush=True)
         with tempfile.TemporaryDirectory() as d:
             fws = firmware_runs({n: planned[n][1] for n in names}, Path(d))
     fw_any = next((f for f in fws.values() if "error" not in f), None)
@@ -458,8 +458,8 @@ def main(argv=None) -> int:
         # planner and firmware come from the working tree: list what differed from the commit
         "uncommitted_source_changes": subprocess.run(
             ["git", "status", "--porcelain", "--", "converter", "tflm_train", "kernels",
-             "bench/zoo", "examples/firmware/train_zoo", "examples/firmware/train",
-             "examples/firmware/board"], cwd=ROOT, capture_output=True,
+             "bench/zoo", "bench/firmware/train_zoo", "examples/firmware/train",
+             "targets"], cwd=ROOT, capture_output=True,
             text=True).stdout.splitlines(),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "notes": [" ".join(item.split()) for item in __doc__.split("What each number is")[1]

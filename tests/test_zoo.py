@@ -151,7 +151,7 @@ def test_intermediate_tensors_equal_wheel(model):
 
 
 def test_firmware_models_are_current(model):
-    """examples/firmware/infer embeds these; regenerate with python -m bench.zoo.firmware_inputs."""
+    """bench/firmware/infer embeds these; regenerate with python -m bench.zoo.firmware_inputs."""
     name, _ = model
     committed = firmware_inputs.INFER_MODELS / f"{name}.tflite"
     assert committed.read_bytes() == firmware_inputs.inference_model(name), (
@@ -279,4 +279,4 @@ def test_profile_firmware_runs_ops_one_by_one(tmp_path):
         assert classes["CONV_2D 3x3/2"]["macs"] > 0
         # whole inference of the same model and plan family is ~1.4 M instructions
         assert 1.0e6 < p["instructions_reference"] < 2.0e6
-    assert not list((zoo.ROOT / "examples/firmware/infer/profile").glob("*.tflite"))
+    assert not list((zoo.ROOT / "bench/firmware/infer/profile").glob("*.tflite"))

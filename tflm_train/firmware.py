@@ -111,7 +111,7 @@ def build(board: str) -> Path:
 
 def run_board(board: str, elf: Path, timeout: int = 600) -> TrainRun:
     """Run the firmware in QEMU with the board's memory limits; parse its report."""
-    proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
+    proc = subprocess.run([str(ROOT / "targets" / "qemu" / "run_qemu.sh"), board, str(elf)],
                           capture_output=True, text=True, timeout=timeout)
     run = parse_output(proc.stdout + proc.stderr)
     if proc.returncode != 0:

@@ -444,7 +444,7 @@ extern "C" void tt_determinism_digest(uint32_t* digest) {
 }
 
 #ifdef TT_SHIM_FIRMWARE_MAIN
-#include "examples/firmware/board/board.h"
+#include "targets/board/board.h"
 
 int main() {
   board_init();
