@@ -38,9 +38,9 @@ def symbols(elf: Path) -> list[tuple[int, int, str]]:
                           capture_output=True, text=True, check=True).stdout
     out = []
     for line in text.splitlines():
-        m = re.match(r"^([0-9a-f]+) ([0-9a-f]+) [TtWw] (.*)$", line)
-        if m:
-            out.append((int(m.group(1), 16) & ~1, int(m.group(2), 16), m.group(3)))
+        m = re.match(r"^([0-9a-f]+)(?: ([0-9a-f]+))? [TtWw] (.*)$", line)
+        if m:  # assembler labels have no size
+            out.append((int(m.group(1), 16) & ~1, int(m.group(2) or "0", 16), m.group(3)))
     return sorted(out)
 
 
