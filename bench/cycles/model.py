@@ -314,3 +314,12 @@ def block_cycles(insns: list[Insn], variant: str) -> tuple[list[int], bool]:
 
 def branch_penalty(variant: str) -> int:
     return VARIANTS[variant][0]
+
+
+DESCRIPTION = {
+    "m4": "Cortex-M4 TRM table, P = 2, SDIV/UDIV 7 (point estimate)",
+    "m4_low": "Cortex-M4 TRM table, P = 1, SDIV/UDIV 2 (lower end)",
+    "m4_high": "Cortex-M4 TRM table, P = 3, SDIV/UDIV 12 (upper end)",
+    "m7_low": "Cortex-M7 lower bound: instructions / 2 (dual issue every cycle)",
+    "m7_high": "Cortex-M7 upper bound: the m4 table on the M7 build (single issue)",
+}
