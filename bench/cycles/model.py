@@ -46,12 +46,17 @@ a cache; SRAM is zero wait; wait states and cache misses are not modelled):
 Cortex-M7 (`m7_low`, `m7_high`): the M7 is dual-issue, in order, with a branch predictor; Arm
 publishes no cycle table for it. Bounds, applied to the M7 build's instruction stream:
 - `m7_low` = instructions / 2: both issue slots busy every cycle (no M7 code does better)
-- `m7_high` = the `m4` table as above: every instruction single-issued at its M4 price. The M7
-  issues everything the M4 does in at most its M4 time at zero wait states (TCM), except
-  mispredicted branches (M7 pipeline refill up to ~8 cycles against P = 2 here) and VMLA (3 on
-  the M4 table, which the M7 pipelines: this is why the bound is high for float code), so it
-  is an upper bound only for well-predicted code; the loops here are long and regular.
-No point estimate is given for the M7: no documented M7 table to justify one.
+- `m7_high` = the `m4` table as above: every instruction single-issued at its M4 price
+  (VMLA at 3, which overstates the M7's pipelined VMLA: the bound is loose for float code).
+  It is an upper bound under assumptions, not a proven one: zero wait states (code and data in
+  TCM or hitting the caches; the STM32F746 runs flash at 216 MHz with wait states behind its
+  ART accelerator and caches), and branches predicted well enough that the M7's longer
+  pipeline refill on a misprediction costs no more than P = 2 per taken branch on average (the
+  hot loops here are long and regular).
+No point estimate is given for the M7: Arm documents no M7 cycle table or dual-issue rules,
+and a point estimate built on reverse-engineered pairing rules would not be justified here.
+Both boards: zero wait states is optimistic for code running from flash (the paper's figure
+is measured with its board's real memory system).
 """
 from __future__ import annotations
 
