@@ -36,8 +36,10 @@ a cache; SRAM is zero wait; wait states and cache misses are not modelled):
   instructions in IT blocks are slightly overpriced)
 - FPU: VADD, VSUB, VMUL, VNMUL, VABS, VNEG, VCMP(E), VCVT, VMOV (register, immediate, one core
   register), VMRS, VMSR: 1; VMOV of two core registers: 2; VMLA, VMLS, VNMLA, VNMLS, VFMA,
-  VFMS, VFNMA, VFNMS: 3; VDIV, VSQRT: 14; VLDR.32, VSTR.32: 2 (VLDR pipelines after a load like
-  LDR); .64: 3; VLDM, VSTM, VPUSH, VPOP: 1 + N words (a D register is 2 words)
+  VFMS, VFNMA, VFNMS: 3; VDIV, VSQRT: 14; VLDR.32, VSTR.32: 2; .64: 3; VLDM, VSTM, VPUSH,
+  VPOP: 1 + N words (a D register is 2 words)
+- assumption, not in the TRM's FPU table: a VLDR that directly follows a single load is
+  pipelined like an LDR (1 cycle)
 - not modelled: overlap of an integer instruction with a multi-cycle FP instruction (the M4 FPU
   lets them overlap; this makes VMLA/VDIV sequences slightly overpriced), interrupts, the
   plugin's rare double count when QEMU restarts a block at a peripheral access (the training
