@@ -83,7 +83,8 @@ _ALU = re.compile(
     r"q?add8|q?add16|q?sub8|q?sub16|qadd|qsub|qdadd|qdsub|qasx|qsax|uqadd8|uqadd16|uqsub8|"
     r"uqsub16|uqasx|uqsax|nop|dmb|dsb|isb|mrs|msr|cpsid|cpsie|bkpt|svc|wfi|wfe|sev|yield|pld|"
     r"pli)$")
-_FP1 = re.compile(r"^v(add|sub|mul|nmul|abs|neg|cmpe?|cvtr?|mov|mrs|msr|sel|maxnm|minnm|rint[anmpxz]?)$")
+_FP1 = re.compile(r"^v(add|sub|mul|nmul|abs|neg|cmpe?|cvtr?|mov|mrs|msr|sel|maxnm|minnm|"
+                  r"rint[anmpxz]?)$")
 _FPMAC = re.compile(r"^v(mla|mls|nmla|nmls|fma|fms|fnma|fnms)$")
 _NO_DEST = {"cmp", "cmn", "tst", "teq", "nop", "dmb", "dsb", "isb", "msr", "cpsid", "cpsie",
             "bkpt", "svc", "wfi", "wfe", "sev", "yield", "pld", "pli"}
