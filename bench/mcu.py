@@ -29,6 +29,11 @@ What each number is:
 - flash: text + data of the firmware ELF (embedded extended model + steps file + code).
 - host == board: the step losses, every trained tensor's bytes and their checksum printed by
   the firmware equal those of the host build of the same driver.
+- cycles: estimated, not measured: the same firmware run again in QEMU with the cycle plugin
+  and priced by the Cortex-M cycle model (bench/cycles/model.py holds the table and every
+  assumption; bench/cycles/zoo.py the breakdown by class of work, per opcode and the MAC
+  floors); milliseconds at the Nano 33 BLE's 64 MHz (M4 build) and the STM32F746's 216 MHz
+  (M7 build: a lower and an upper bound, no point estimate).
 - profile: the same firmware built with -DTRAIN_PROFILE (profile_<model>.elf) runs one more
   step after the measured ones with an instruction hook (tt_set_instruction_hook) and prints the
   ticks of every program instruction; summed per opcode (FORWARD, STREAM_CHAIN,
@@ -47,6 +52,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.cycles import zoo as cycles_zoo
 from bench.zoo.train_firmware import INSNS_PER_TICK, MODELS_DIR, build, flash, generator, \
     host_equals_board, parse, run
 
@@ -100,6 +106,8 @@ def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
         row["profile"] = parse_profile(prof_text, n_forward_instructions(name))
     else:
         row["profile"] = {"error": f"exit {prof_rc}: {prof_text[-300:]}"}
+    row["cycles"] = cycles_zoo.measure(board, name, elf, elf.parent / f"profile_{name}.elf",
+                                       MODELS_DIR / f"{name}.tflite")
     if row["inference_instructions"]:
         row["inference_instructions_per_mac"] = round(row["inference_instructions"] /
                                                       row["forward_macs"], 3)
@@ -110,6 +118,7 @@ def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
         if "tt_train_instructions_mean" in row:
             row["tt_train_over_paper_cycles"] = round(row["tt_train_instructions_mean"] / cycles,
                                                       3)
+        cycles_zoo.compare_with_paper(row["cycles"], cycles)
     return row
 
 
@@ -212,6 +221,7 @@ def main(argv=None) -> int:
                 for name, v in infer_firmware_instructions(board, args.models, Path(d)).items():
                     rows[name][board]["inference_firmware"] = v
     print_table(rows)
+    cycles_zoo.print_table(rows)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     doc = {
@@ -242,7 +252,7 @@ def main(argv=None) -> int:
             "inference_firmware: bench/firmware/infer (inference-only plan, default "
             "kernels), ticks x 40 per tt_invoke, mean of its runs",
             "samples are deterministic random images (generate.py); accuracy is meaningless",
-        ],
+        ] + cycles_zoo.NOTES,
         "models": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
