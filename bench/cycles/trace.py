@@ -19,7 +19,7 @@ from bench.cycles import model
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SRC = Path(__file__).resolve().parent / "plugin" / "block_counts.c"
-RUN_QEMU = ROOT / "examples" / "firmware" / "run_qemu.sh"
+RUN_QEMU = ROOT / "targets" / "qemu" / "run_qemu.sh"
 
 
 def build_plugin(out_dir: Path) -> Path:
