@@ -1,8 +1,10 @@
-// C entry points over the training kernels for the Python tests (ctypes). Shapes are passed as
-// int32 arrays [n, h, w, c]; the structs of kernels/types.h are built here.
+// C entry points over the training kernels for the Python tests (ctypes). Each entry takes one
+// argument struct (named fields, mirrored by tests/kernels/training_shim.py and checked against
+// the layouts exported below) built on the kernels' own params structs (ConvParams, PoolParams,
+// SgdParams, ChannelSlice, FilterRows...).
 //
-// tt_determinism_digest() runs every kernel on fixed pseudo-random data and hashes the output
-// bytes. The test also cross-compiles this file with -DTT_SHIM_FIRMWARE_MAIN for the Cortex-M4F
+// tts_determinism_digest() runs every kernel on fixed pseudo-random data and hashes the output
+// bytes. The test also cross-compiles this file with -DTTS_FIRMWARE_MAIN for the Cortex-M4F
 // and Cortex-M7 QEMU boards, where main() prints the same digests: equal digests mean the
 // training kernels give bit-identical results on the host and on the boards.
 #include <cstdint>
@@ -22,13 +24,262 @@
 #include "kernels/training/pad_grad.h"
 #include "kernels/training/sgd_update.h"
 #include "kernels/training/softmax_cross_entropy.h"
+#include "tests/native/layout.h"
 
 using namespace tflm_train;
 
 namespace {
 
-Dims D(const int32_t* d) { return Dims{d[0], d[1], d[2], d[3]}; }
+// Exp, Log and Floor elementwise: y[i] = f(x[i]).
+struct FloatMathArgs {
+  int32_t size;
+  const float* x;
+  float* y;
+};
 
+struct ConvInputGradArgs {
+  ConvParams params;
+  Dims output_dims;
+  const float* grad_output;
+  Dims filter_dims;
+  const int8_t* filter;
+  const float* filter_scales;
+  Dims input_dims;
+  float* grad_input;
+};
+
+struct ConvFilterGradArgs {
+  ConvParams params;  // input_offset: -input zero point
+  Dims input_dims;
+  const int8_t* input;
+  float input_scale;
+  Dims output_dims;
+  const float* grad_output;
+  Dims filter_dims;
+  int32_t c_begin;
+  int32_t c_end;
+  float* grad_filter;
+};
+
+// The filter's channels filter_stride apart (filter_dims.c for a whole filter; more for a channel
+// group of a wider one). The consuming form leaves grad_output holding g * filter scale.
+struct DepthwiseInputGradArgs {
+  DepthwiseParams params;
+  Dims output_dims;
+  float* grad_output;
+  Dims filter_dims;
+  const int8_t* filter;
+  int32_t filter_stride;
+  const float* filter_scales;
+  Dims input_dims;
+  float* grad_input;
+};
+
+struct DepthwiseInPlaceArgs {
+  DepthwiseParams params;
+  Dims dims;
+  Dims filter_dims;
+  const int8_t* filter;
+  const float* filter_scales;
+  int32_t group;
+  float* scratch;
+  float* grad;
+};
+
+struct DepthwiseFilterGradArgs {
+  DepthwiseParams params;  // input_offset: -input zero point
+  Dims input_dims;
+  const int8_t* input;
+  float input_scale;
+  Dims output_dims;
+  const float* grad_output;
+  Dims filter_dims;
+  int32_t c_begin;
+  int32_t c_end;
+  float* grad_filter;
+};
+
+struct BiasGradArgs {
+  int32_t positions;
+  int32_t channels;
+  const float* grad_output;
+  int32_t c_begin;
+  int32_t c_end;
+  float* grad_bias;
+};
+
+struct FullyConnectedInputGradArgs {
+  int32_t batches;
+  int32_t output_depth;
+  const float* grad_output;
+  const int8_t* filter;
+  const float* filter_scales;
+  int32_t input_depth;
+  float* grad_input;
+};
+
+struct FullyConnectedFilterGradArgs {
+  int32_t batches;
+  int32_t input_depth;
+  const int8_t* input;
+  int32_t input_offset;  // -input zero point
+  float input_scale;
+  int32_t output_depth;
+  const float* grad_output;
+  int32_t r_begin;
+  int32_t r_end;
+  float* grad_filter;
+};
+
+struct PointwiseInputGradChannelsArgs {
+  int32_t positions;
+  int32_t output_channels;
+  const float* grad_output;
+  FilterRows filter;
+  const float* filter_scales;
+  int32_t ci_begin;
+  int32_t ci_end;
+  float* grad_input;
+};
+
+// input: the forward input, read by max pooling only.
+struct PoolGradArgs {
+  PoolParams params;
+  Dims input_dims;
+  const int8_t* input;
+  Dims output_dims;
+  const float* grad_output;
+  float* grad_input;
+};
+
+struct MeanGradArgs {
+  Dims input_dims;
+  const float* grad_output;
+  float* grad_input;
+};
+
+struct PadGradArgs {
+  Dims output_dims;
+  const float* grad_output;
+  int32_t pad_before[4];
+  Dims input_dims;
+  float* grad_input;
+};
+
+struct ConcatenationGradArgs {
+  int32_t outer;
+  int32_t inner;
+  int32_t num_inputs;
+  const int32_t* axis_sizes;
+  const float* grad_output;
+  float* const* grad_inputs;  // a null entry skips that input
+};
+
+// range: the fused activation's quantised clamp of the saved output.
+struct ActivationGradArgs {
+  int32_t size;
+  const int8_t* output;
+  ActivationRange range;
+  const float* grad_output;
+  float* grad_input;
+};
+
+struct MaskGroupArgs {
+  int32_t positions;
+  int32_t channels;
+  int32_t c_begin;
+  int32_t group;
+  const uint8_t* mask;
+  float* grad;
+};
+
+struct SoftmaxCrossEntropyProbsArgs {
+  int32_t num_classes;
+  const int8_t* probs;
+  float scale;
+  int32_t zero_point;
+  int32_t label;
+  float epsilon;
+  float* grad;
+  float loss;  // out
+};
+
+struct SoftmaxCrossEntropyLogitsArgs {
+  int32_t num_classes;
+  const float* logits;
+  int32_t label;
+  float* grad;
+  float loss;  // out
+};
+
+struct SoftmaxCrossEntropyInt8LogitsArgs {
+  int32_t num_classes;
+  const int8_t* logits;
+  float scale;
+  int32_t label;
+  float* grad;
+  float loss;  // out
+};
+
+struct MeanSquaredErrorArgs {
+  int32_t size;
+  const float* prediction;
+  const float* target;
+  float* grad;
+  float loss;  // out
+};
+
+struct MeanSquaredErrorInt8Args {
+  int32_t size;
+  const int8_t* prediction;
+  float scale;
+  int32_t zero_point;
+  const float* target;
+  float* grad;
+  float loss;  // out
+};
+
+// momentum may be null; rng_state is advanced in place.
+struct SgdInt8Args {
+  SgdParams params;
+  ChannelSlice slice;
+  const float* grad;
+  const float* factor;
+  float* momentum;
+  uint32_t rng_state;
+  int8_t* weights;
+};
+
+struct SgdInt32Args {
+  SgdParams params;
+  ChannelSlice slice;
+  const float* grad;
+  const float* factor;
+  float* momentum;
+  uint32_t rng_state;
+  int32_t* bias;
+};
+
+struct GradAccumulateArgs {
+  int32_t size;
+  const float* grad;
+  float* accumulator;
+};
+
+struct GradScaleArgs {
+  int32_t size;
+  float factor;
+  float* buffer;
+};
+
+// FNV-1a over the bytes of each kernel's outputs, one digest per kernel group.
+constexpr int32_t kDigestCount = 12;
+
+struct DeterminismDigestArgs {
+  uint32_t digest[kDigestCount];
+};
+
+// The digest's conv / depthwise / pool geometries.
 // geom = [stride_h, stride_w, pad_top, pad_left, dil_h, dil_w]
 ConvParams MakeConv(int32_t input_zero_point, const int32_t* geom) {
   ConvParams p{};
@@ -61,213 +312,365 @@ PoolParams MakePool(const int32_t* geom) {
   return p;
 }
 
+constexpr tts::FieldLayout kLayouts[] = {
+    TTS_STRUCT(Dims), TTS_FIELD(Dims, n), TTS_FIELD(Dims, h), TTS_FIELD(Dims, w),
+    TTS_FIELD(Dims, c),
+    TTS_STRUCT(Tile), TTS_FIELD(Tile, h), TTS_FIELD(Tile, w),
+    TTS_STRUCT(ActivationRange), TTS_FIELD(ActivationRange, min), TTS_FIELD(ActivationRange, max),
+    TTS_STRUCT(ConvParams), TTS_FIELD(ConvParams, input_offset),
+    TTS_FIELD(ConvParams, output_offset), TTS_FIELD(ConvParams, stride),
+    TTS_FIELD(ConvParams, padding), TTS_FIELD(ConvParams, dilation),
+    TTS_FIELD(ConvParams, activation),
+    TTS_STRUCT(DepthwiseParams), TTS_FIELD(DepthwiseParams, input_offset),
+    TTS_FIELD(DepthwiseParams, output_offset), TTS_FIELD(DepthwiseParams, depth_multiplier),
+    TTS_FIELD(DepthwiseParams, stride), TTS_FIELD(DepthwiseParams, padding),
+    TTS_FIELD(DepthwiseParams, dilation), TTS_FIELD(DepthwiseParams, activation),
+    TTS_STRUCT(PoolParams), TTS_FIELD(PoolParams, stride), TTS_FIELD(PoolParams, padding),
+    TTS_FIELD(PoolParams, filter), TTS_FIELD(PoolParams, activation),
+    TTS_STRUCT(FilterRows), TTS_FIELD(FilterRows, base), TTS_FIELD(FilterRows, head),
+    TTS_FIELD(FilterRows, head_rows), TTS_FIELD(FilterRows, row_size),
+    TTS_STRUCT(SgdParams), TTS_FIELD(SgdParams, learning_rate), TTS_FIELD(SgdParams, momentum),
+    TTS_FIELD(SgdParams, rounding),
+    TTS_STRUCT(ChannelSlice), TTS_FIELD(ChannelSlice, outer), TTS_FIELD(ChannelSlice, channels),
+    TTS_FIELD(ChannelSlice, inner), TTS_FIELD(ChannelSlice, c_begin),
+    TTS_FIELD(ChannelSlice, c_end),
+    TTS_STRUCT(FloatMathArgs), TTS_FIELD(FloatMathArgs, size), TTS_FIELD(FloatMathArgs, x),
+    TTS_FIELD(FloatMathArgs, y),
+    TTS_STRUCT(ConvInputGradArgs), TTS_FIELD(ConvInputGradArgs, params),
+    TTS_FIELD(ConvInputGradArgs, output_dims), TTS_FIELD(ConvInputGradArgs, grad_output),
+    TTS_FIELD(ConvInputGradArgs, filter_dims), TTS_FIELD(ConvInputGradArgs, filter),
+    TTS_FIELD(ConvInputGradArgs, filter_scales), TTS_FIELD(ConvInputGradArgs, input_dims),
+    TTS_FIELD(ConvInputGradArgs, grad_input),
+    TTS_STRUCT(ConvFilterGradArgs), TTS_FIELD(ConvFilterGradArgs, params),
+    TTS_FIELD(ConvFilterGradArgs, input_dims), TTS_FIELD(ConvFilterGradArgs, input),
+    TTS_FIELD(ConvFilterGradArgs, input_scale), TTS_FIELD(ConvFilterGradArgs, output_dims),
+    TTS_FIELD(ConvFilterGradArgs, grad_output), TTS_FIELD(ConvFilterGradArgs, filter_dims),
+    TTS_FIELD(ConvFilterGradArgs, c_begin), TTS_FIELD(ConvFilterGradArgs, c_end),
+    TTS_FIELD(ConvFilterGradArgs, grad_filter),
+    TTS_STRUCT(DepthwiseInputGradArgs), TTS_FIELD(DepthwiseInputGradArgs, params),
+    TTS_FIELD(DepthwiseInputGradArgs, output_dims), TTS_FIELD(DepthwiseInputGradArgs, grad_output),
+    TTS_FIELD(DepthwiseInputGradArgs, filter_dims), TTS_FIELD(DepthwiseInputGradArgs, filter),
+    TTS_FIELD(DepthwiseInputGradArgs, filter_stride),
+    TTS_FIELD(DepthwiseInputGradArgs, filter_scales),
+    TTS_FIELD(DepthwiseInputGradArgs, input_dims), TTS_FIELD(DepthwiseInputGradArgs, grad_input),
+    TTS_STRUCT(DepthwiseInPlaceArgs), TTS_FIELD(DepthwiseInPlaceArgs, params),
+    TTS_FIELD(DepthwiseInPlaceArgs, dims), TTS_FIELD(DepthwiseInPlaceArgs, filter_dims),
+    TTS_FIELD(DepthwiseInPlaceArgs, filter), TTS_FIELD(DepthwiseInPlaceArgs, filter_scales),
+    TTS_FIELD(DepthwiseInPlaceArgs, group), TTS_FIELD(DepthwiseInPlaceArgs, scratch),
+    TTS_FIELD(DepthwiseInPlaceArgs, grad),
+    TTS_STRUCT(DepthwiseFilterGradArgs), TTS_FIELD(DepthwiseFilterGradArgs, params),
+    TTS_FIELD(DepthwiseFilterGradArgs, input_dims), TTS_FIELD(DepthwiseFilterGradArgs, input),
+    TTS_FIELD(DepthwiseFilterGradArgs, input_scale),
+    TTS_FIELD(DepthwiseFilterGradArgs, output_dims),
+    TTS_FIELD(DepthwiseFilterGradArgs, grad_output),
+    TTS_FIELD(DepthwiseFilterGradArgs, filter_dims), TTS_FIELD(DepthwiseFilterGradArgs, c_begin),
+    TTS_FIELD(DepthwiseFilterGradArgs, c_end), TTS_FIELD(DepthwiseFilterGradArgs, grad_filter),
+    TTS_STRUCT(BiasGradArgs), TTS_FIELD(BiasGradArgs, positions),
+    TTS_FIELD(BiasGradArgs, channels), TTS_FIELD(BiasGradArgs, grad_output),
+    TTS_FIELD(BiasGradArgs, c_begin), TTS_FIELD(BiasGradArgs, c_end),
+    TTS_FIELD(BiasGradArgs, grad_bias),
+    TTS_STRUCT(FullyConnectedInputGradArgs), TTS_FIELD(FullyConnectedInputGradArgs, batches),
+    TTS_FIELD(FullyConnectedInputGradArgs, output_depth),
+    TTS_FIELD(FullyConnectedInputGradArgs, grad_output),
+    TTS_FIELD(FullyConnectedInputGradArgs, filter),
+    TTS_FIELD(FullyConnectedInputGradArgs, filter_scales),
+    TTS_FIELD(FullyConnectedInputGradArgs, input_depth),
+    TTS_FIELD(FullyConnectedInputGradArgs, grad_input),
+    TTS_STRUCT(FullyConnectedFilterGradArgs), TTS_FIELD(FullyConnectedFilterGradArgs, batches),
+    TTS_FIELD(FullyConnectedFilterGradArgs, input_depth),
+    TTS_FIELD(FullyConnectedFilterGradArgs, input),
+    TTS_FIELD(FullyConnectedFilterGradArgs, input_offset),
+    TTS_FIELD(FullyConnectedFilterGradArgs, input_scale),
+    TTS_FIELD(FullyConnectedFilterGradArgs, output_depth),
+    TTS_FIELD(FullyConnectedFilterGradArgs, grad_output),
+    TTS_FIELD(FullyConnectedFilterGradArgs, r_begin),
+    TTS_FIELD(FullyConnectedFilterGradArgs, r_end),
+    TTS_FIELD(FullyConnectedFilterGradArgs, grad_filter),
+    TTS_STRUCT(PointwiseInputGradChannelsArgs),
+    TTS_FIELD(PointwiseInputGradChannelsArgs, positions),
+    TTS_FIELD(PointwiseInputGradChannelsArgs, output_channels),
+    TTS_FIELD(PointwiseInputGradChannelsArgs, grad_output),
+    TTS_FIELD(PointwiseInputGradChannelsArgs, filter),
+    TTS_FIELD(PointwiseInputGradChannelsArgs, filter_scales),
+    TTS_FIELD(PointwiseInputGradChannelsArgs, ci_begin),
+    TTS_FIELD(PointwiseInputGradChannelsArgs, ci_end),
+    TTS_FIELD(PointwiseInputGradChannelsArgs, grad_input),
+    TTS_STRUCT(PoolGradArgs), TTS_FIELD(PoolGradArgs, params), TTS_FIELD(PoolGradArgs, input_dims),
+    TTS_FIELD(PoolGradArgs, input), TTS_FIELD(PoolGradArgs, output_dims),
+    TTS_FIELD(PoolGradArgs, grad_output), TTS_FIELD(PoolGradArgs, grad_input),
+    TTS_STRUCT(MeanGradArgs), TTS_FIELD(MeanGradArgs, input_dims),
+    TTS_FIELD(MeanGradArgs, grad_output), TTS_FIELD(MeanGradArgs, grad_input),
+    TTS_STRUCT(PadGradArgs), TTS_FIELD(PadGradArgs, output_dims),
+    TTS_FIELD(PadGradArgs, grad_output), TTS_FIELD(PadGradArgs, pad_before),
+    TTS_FIELD(PadGradArgs, input_dims), TTS_FIELD(PadGradArgs, grad_input),
+    TTS_STRUCT(ConcatenationGradArgs), TTS_FIELD(ConcatenationGradArgs, outer),
+    TTS_FIELD(ConcatenationGradArgs, inner), TTS_FIELD(ConcatenationGradArgs, num_inputs),
+    TTS_FIELD(ConcatenationGradArgs, axis_sizes), TTS_FIELD(ConcatenationGradArgs, grad_output),
+    TTS_FIELD(ConcatenationGradArgs, grad_inputs),
+    TTS_STRUCT(ActivationGradArgs), TTS_FIELD(ActivationGradArgs, size),
+    TTS_FIELD(ActivationGradArgs, output), TTS_FIELD(ActivationGradArgs, range),
+    TTS_FIELD(ActivationGradArgs, grad_output), TTS_FIELD(ActivationGradArgs, grad_input),
+    TTS_STRUCT(MaskGroupArgs), TTS_FIELD(MaskGroupArgs, positions),
+    TTS_FIELD(MaskGroupArgs, channels), TTS_FIELD(MaskGroupArgs, c_begin),
+    TTS_FIELD(MaskGroupArgs, group), TTS_FIELD(MaskGroupArgs, mask),
+    TTS_FIELD(MaskGroupArgs, grad),
+    TTS_STRUCT(SoftmaxCrossEntropyProbsArgs), TTS_FIELD(SoftmaxCrossEntropyProbsArgs, num_classes),
+    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, probs), TTS_FIELD(SoftmaxCrossEntropyProbsArgs, scale),
+    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, zero_point),
+    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, label),
+    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, epsilon),
+    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, grad), TTS_FIELD(SoftmaxCrossEntropyProbsArgs, loss),
+    TTS_STRUCT(SoftmaxCrossEntropyLogitsArgs),
+    TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, num_classes),
+    TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, logits),
+    TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, label),
+    TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, grad), TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, loss),
+    TTS_STRUCT(SoftmaxCrossEntropyInt8LogitsArgs),
+    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, num_classes),
+    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, logits),
+    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, scale),
+    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, label),
+    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, grad),
+    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, loss),
+    TTS_STRUCT(MeanSquaredErrorArgs), TTS_FIELD(MeanSquaredErrorArgs, size),
+    TTS_FIELD(MeanSquaredErrorArgs, prediction), TTS_FIELD(MeanSquaredErrorArgs, target),
+    TTS_FIELD(MeanSquaredErrorArgs, grad), TTS_FIELD(MeanSquaredErrorArgs, loss),
+    TTS_STRUCT(MeanSquaredErrorInt8Args), TTS_FIELD(MeanSquaredErrorInt8Args, size),
+    TTS_FIELD(MeanSquaredErrorInt8Args, prediction), TTS_FIELD(MeanSquaredErrorInt8Args, scale),
+    TTS_FIELD(MeanSquaredErrorInt8Args, zero_point), TTS_FIELD(MeanSquaredErrorInt8Args, target),
+    TTS_FIELD(MeanSquaredErrorInt8Args, grad), TTS_FIELD(MeanSquaredErrorInt8Args, loss),
+    TTS_STRUCT(SgdInt8Args), TTS_FIELD(SgdInt8Args, params), TTS_FIELD(SgdInt8Args, slice),
+    TTS_FIELD(SgdInt8Args, grad), TTS_FIELD(SgdInt8Args, factor), TTS_FIELD(SgdInt8Args, momentum),
+    TTS_FIELD(SgdInt8Args, rng_state), TTS_FIELD(SgdInt8Args, weights),
+    TTS_STRUCT(SgdInt32Args), TTS_FIELD(SgdInt32Args, params), TTS_FIELD(SgdInt32Args, slice),
+    TTS_FIELD(SgdInt32Args, grad), TTS_FIELD(SgdInt32Args, factor),
+    TTS_FIELD(SgdInt32Args, momentum), TTS_FIELD(SgdInt32Args, rng_state),
+    TTS_FIELD(SgdInt32Args, bias),
+    TTS_STRUCT(GradAccumulateArgs), TTS_FIELD(GradAccumulateArgs, size),
+    TTS_FIELD(GradAccumulateArgs, grad), TTS_FIELD(GradAccumulateArgs, accumulator),
+    TTS_STRUCT(GradScaleArgs), TTS_FIELD(GradScaleArgs, size), TTS_FIELD(GradScaleArgs, factor),
+    TTS_FIELD(GradScaleArgs, buffer),
+    TTS_STRUCT(DeterminismDigestArgs), TTS_FIELD(DeterminismDigestArgs, digest),
+};
+constexpr tts::EntryArgs kEntries[] = {
+    {"tts_exp", "FloatMathArgs"},
+    {"tts_log", "FloatMathArgs"},
+    {"tts_floor", "FloatMathArgs"},
+    {"tts_conv_input_grad", "ConvInputGradArgs"},
+    {"tts_conv_input_grad_add", "ConvInputGradArgs"},
+    {"tts_conv_filter_grad", "ConvFilterGradArgs"},
+    {"tts_depthwise_input_grad", "DepthwiseInputGradArgs"},
+    {"tts_depthwise_input_grad_strided", "DepthwiseInputGradArgs"},
+    {"tts_depthwise_input_grad_consuming", "DepthwiseInputGradArgs"},
+    {"tts_depthwise_input_grad_in_place", "DepthwiseInPlaceArgs"},
+    {"tts_depthwise_filter_grad", "DepthwiseFilterGradArgs"},
+    {"tts_bias_grad", "BiasGradArgs"},
+    {"tts_fully_connected_input_grad", "FullyConnectedInputGradArgs"},
+    {"tts_fully_connected_filter_grad", "FullyConnectedFilterGradArgs"},
+    {"tts_pointwise_input_grad_channels", "PointwiseInputGradChannelsArgs"},
+    {"tts_average_pool_grad", "PoolGradArgs"},
+    {"tts_max_pool_grad", "PoolGradArgs"},
+    {"tts_mean_grad", "MeanGradArgs"},
+    {"tts_pad_grad", "PadGradArgs"},
+    {"tts_concatenation_grad", "ConcatenationGradArgs"},
+    {"tts_activation_grad", "ActivationGradArgs"},
+    {"tts_activation_grad_from_mask_group", "MaskGroupArgs"},
+    {"tts_softmax_cross_entropy_probs", "SoftmaxCrossEntropyProbsArgs"},
+    {"tts_softmax_cross_entropy_logits", "SoftmaxCrossEntropyLogitsArgs"},
+    {"tts_softmax_cross_entropy_int8_logits", "SoftmaxCrossEntropyInt8LogitsArgs"},
+    {"tts_mean_squared_error", "MeanSquaredErrorArgs"},
+    {"tts_mean_squared_error_int8", "MeanSquaredErrorInt8Args"},
+    {"tts_sgd_int8", "SgdInt8Args"},
+    {"tts_sgd_int32", "SgdInt32Args"},
+    {"tts_grad_accumulate", "GradAccumulateArgs"},
+    {"tts_grad_scale", "GradScaleArgs"},
+    {"tts_determinism_digest", "DeterminismDigestArgs"},
+};
+
 }  // namespace
+
+TTS_EXPORT_LAYOUTS()
 
 extern "C" {
 
-void tt_exp(int32_t n, const float* x, float* y) {
-  for (int32_t i = 0; i < n; ++i) y[i] = Exp(x[i]);
+int32_t tts_exp(const FloatMathArgs* a) {
+  for (int32_t i = 0; i < a->size; ++i) a->y[i] = Exp(a->x[i]);
+  return 0;
 }
 
-void tt_log(int32_t n, const float* x, float* y) {
-  for (int32_t i = 0; i < n; ++i) y[i] = Log(x[i]);
+int32_t tts_log(const FloatMathArgs* a) {
+  for (int32_t i = 0; i < a->size; ++i) a->y[i] = Log(a->x[i]);
+  return 0;
 }
 
-void tt_floor(int32_t n, const float* x, float* y) {
-  for (int32_t i = 0; i < n; ++i) y[i] = Floor(x[i]);
+int32_t tts_floor(const FloatMathArgs* a) {
+  for (int32_t i = 0; i < a->size; ++i) a->y[i] = Floor(a->x[i]);
+  return 0;
 }
 
-void tt_conv_input_grad(const int32_t* geom, const int32_t* out_dims, const float* grad_output,
-                        const int32_t* filter_dims, const int8_t* filter,
-                        const float* filter_scales, const int32_t* in_dims, float* grad_input) {
-  ConvInputGrad(MakeConv(0, geom), D(out_dims), grad_output, D(filter_dims), filter,
-                filter_scales, D(in_dims), grad_input);
+int32_t tts_conv_input_grad(const ConvInputGradArgs* a) {
+  ConvInputGrad(a->params, a->output_dims, a->grad_output, a->filter_dims, a->filter,
+                a->filter_scales, a->input_dims, a->grad_input);
+  return 0;
 }
 
-// ConvInputGradRowsAdd (1x1 stride 1 only): returns 0 if the shapes are not addable.
-int32_t tt_conv_input_grad_add(const int32_t* geom, const int32_t* out_dims,
-                               const float* grad_output, const int32_t* filter_dims,
-                               const int8_t* filter, const float* filter_scales,
-                               const int32_t* in_dims, float* grad_input) {
-  const ConvParams params = MakeConv(0, geom);
-  if (!ConvInputGradAdds(params, D(filter_dims), D(in_dims), D(out_dims))) return 0;
-  ConvInputGradRowsAdd(params, D(out_dims), grad_output, D(filter_dims),
-                       WholeFilter(filter, D(filter_dims).h * D(filter_dims).w * D(in_dims).c),
-                       filter_scales, D(in_dims), grad_input);
+// ConvInputGradRowsAdd (1x1 stride 1 only): returns 1 when added, 0 when the shapes are refused.
+int32_t tts_conv_input_grad_add(const ConvInputGradArgs* a) {
+  if (!ConvInputGradAdds(a->params, a->filter_dims, a->input_dims, a->output_dims)) return 0;
+  const Dims& f = a->filter_dims;
+  ConvInputGradRowsAdd(a->params, a->output_dims, a->grad_output, f,
+                       WholeFilter(a->filter, f.h * f.w * a->input_dims.c), a->filter_scales,
+                       a->input_dims, a->grad_input);
   return 1;
 }
 
-void tt_conv_filter_grad(const int32_t* geom, const int32_t* in_dims, const int8_t* input,
-                         float input_scale, int32_t input_zero_point, const int32_t* out_dims,
-                         const float* grad_output, const int32_t* filter_dims, int32_t c_begin,
-                         int32_t c_end, float* grad_filter) {
-  ConvFilterGrad(MakeConv(input_zero_point, geom), D(in_dims), input, input_scale, D(out_dims),
-                 grad_output, D(filter_dims), c_begin, c_end, grad_filter);
+int32_t tts_conv_filter_grad(const ConvFilterGradArgs* a) {
+  ConvFilterGrad(a->params, a->input_dims, a->input, a->input_scale, a->output_dims,
+                 a->grad_output, a->filter_dims, a->c_begin, a->c_end, a->grad_filter);
+  return 0;
 }
 
-void tt_depthwise_input_grad(const int32_t* geom, int32_t mult, const int32_t* out_dims,
-                             const float* grad_output, const int32_t* filter_dims,
-                             const int8_t* filter, const float* filter_scales,
-                             const int32_t* in_dims, float* grad_input) {
-  DepthwiseConvInputGrad(MakeDepthwise(0, mult, geom), D(out_dims), grad_output, D(filter_dims),
-                         filter, filter_scales, D(in_dims), grad_input);
+// The plain form reads a whole filter: returns 1 unless filter_stride says so.
+int32_t tts_depthwise_input_grad(const DepthwiseInputGradArgs* a) {
+  if (a->filter_stride != a->filter_dims.c) return 1;
+  DepthwiseConvInputGrad(a->params, a->output_dims, a->grad_output, a->filter_dims, a->filter,
+                         a->filter_scales, a->input_dims, a->grad_input);
+  return 0;
 }
 
-// Depth multiplier 1 with the filter's channels filter_stride apart (a channel group of a wider
-// filter).
-void tt_depthwise_input_grad_strided(const int32_t* geom, const int32_t* out_dims,
-                                     const float* grad_output, const int32_t* filter_dims,
-                                     const int8_t* filter, int32_t filter_stride,
-                                     const float* filter_scales, const int32_t* in_dims,
-                                     float* grad_input) {
-  DepthwiseConvInputGradStrided(MakeDepthwise(0, 1, geom), D(out_dims), grad_output,
-                                D(filter_dims), filter, filter_stride, filter_scales,
-                                D(in_dims), grad_input);
+int32_t tts_depthwise_input_grad_strided(const DepthwiseInputGradArgs* a) {
+  DepthwiseConvInputGradStrided(a->params, a->output_dims, a->grad_output, a->filter_dims,
+                                a->filter, a->filter_stride, a->filter_scales, a->input_dims,
+                                a->grad_input);
+  return 0;
 }
 
-void tt_depthwise_input_grad_consuming(const int32_t* geom, int32_t mult,
-                                       const int32_t* out_dims, float* grad_output,
-                                       const int32_t* filter_dims, const int8_t* filter,
-                                       int32_t filter_stride, const float* filter_scales,
-                                       const int32_t* in_dims, float* grad_input) {
-  DepthwiseConvInputGradConsuming(MakeDepthwise(0, mult, geom), D(out_dims), grad_output,
-                                  D(filter_dims), filter, filter_stride, filter_scales,
-                                  D(in_dims), grad_input);
+int32_t tts_depthwise_input_grad_consuming(const DepthwiseInputGradArgs* a) {
+  DepthwiseConvInputGradConsuming(a->params, a->output_dims, a->grad_output, a->filter_dims,
+                                  a->filter, a->filter_stride, a->filter_scales, a->input_dims,
+                                  a->grad_input);
+  return 0;
 }
 
-void tt_depthwise_input_grad_in_place(const int32_t* geom, const int32_t* dims,
-                                      const int32_t* filter_dims, const int8_t* filter,
-                                      const float* filter_scales, int32_t group, float* scratch,
-                                      float* grad) {
-  DepthwiseConvInputGradInPlace(MakeDepthwise(0, 1, geom), D(dims), D(filter_dims), filter,
-                                filter_scales, group, scratch, grad);
+int32_t tts_depthwise_input_grad_in_place(const DepthwiseInPlaceArgs* a) {
+  DepthwiseConvInputGradInPlace(a->params, a->dims, a->filter_dims, a->filter, a->filter_scales,
+                                a->group, a->scratch, a->grad);
+  return 0;
 }
 
-void tt_depthwise_filter_grad(const int32_t* geom, int32_t mult, const int32_t* in_dims,
-                              const int8_t* input, float input_scale, int32_t input_zero_point,
-                              const int32_t* out_dims, const float* grad_output,
-                              const int32_t* filter_dims, int32_t c_begin, int32_t c_end,
-                              float* grad_filter) {
-  DepthwiseConvFilterGrad(MakeDepthwise(input_zero_point, mult, geom), D(in_dims), input,
-                          input_scale, D(out_dims), grad_output, D(filter_dims), c_begin, c_end,
-                          grad_filter);
+int32_t tts_depthwise_filter_grad(const DepthwiseFilterGradArgs* a) {
+  DepthwiseConvFilterGrad(a->params, a->input_dims, a->input, a->input_scale, a->output_dims,
+                          a->grad_output, a->filter_dims, a->c_begin, a->c_end, a->grad_filter);
+  return 0;
 }
 
-void tt_bias_grad(int32_t positions, int32_t channels, const float* grad_output,
-                  int32_t c_begin, int32_t c_end, float* grad_bias) {
-  BiasGrad(positions, channels, grad_output, c_begin, c_end, grad_bias);
+int32_t tts_bias_grad(const BiasGradArgs* a) {
+  BiasGrad(a->positions, a->channels, a->grad_output, a->c_begin, a->c_end, a->grad_bias);
+  return 0;
 }
 
-void tt_fc_input_grad(int32_t batches, int32_t output_depth, const float* grad_output,
-                      const int8_t* filter, const float* filter_scales, int32_t input_depth,
-                      float* grad_input) {
-  FullyConnectedInputGrad(batches, output_depth, grad_output, filter, filter_scales, input_depth,
-                          grad_input);
+int32_t tts_fully_connected_input_grad(const FullyConnectedInputGradArgs* a) {
+  FullyConnectedInputGrad(a->batches, a->output_depth, a->grad_output, a->filter,
+                          a->filter_scales, a->input_depth, a->grad_input);
+  return 0;
 }
 
-void tt_fc_filter_grad(int32_t batches, int32_t input_depth, const int8_t* input,
-                       int32_t input_zero_point, float input_scale, int32_t output_depth,
-                       const float* grad_output, int32_t r_begin, int32_t r_end,
-                       float* grad_filter) {
-  FullyConnectedFilterGrad(batches, input_depth, input, -input_zero_point, input_scale,
-                           output_depth, grad_output, r_begin, r_end, grad_filter);
+int32_t tts_fully_connected_filter_grad(const FullyConnectedFilterGradArgs* a) {
+  FullyConnectedFilterGrad(a->batches, a->input_depth, a->input, a->input_offset, a->input_scale,
+                           a->output_depth, a->grad_output, a->r_begin, a->r_end, a->grad_filter);
+  return 0;
 }
 
-// The filter rows [0, head_rows) are read at `head`, the others at `base` (FilterRows).
-void tt_pointwise_input_grad_channels(int32_t positions, int32_t out_c, const float* grad_output,
-                                      const int8_t* base, const int8_t* head, int32_t head_rows,
-                                      int32_t row_size, const float* filter_scales,
-                                      int32_t ci_begin, int32_t ci_end, float* grad_input) {
-  PointwiseInputGradChannels(positions, out_c, grad_output,
-                             FilterRows{base, head, head_rows, row_size}, filter_scales, ci_begin,
-                             ci_end, grad_input);
+int32_t tts_pointwise_input_grad_channels(const PointwiseInputGradChannelsArgs* a) {
+  PointwiseInputGradChannels(a->positions, a->output_channels, a->grad_output, a->filter,
+                             a->filter_scales, a->ci_begin, a->ci_end, a->grad_input);
+  return 0;
 }
 
-void tt_average_pool_grad(const int32_t* geom, const int32_t* out_dims, const float* grad_output,
-                          const int32_t* in_dims, float* grad_input) {
-  AveragePoolGrad(MakePool(geom), D(out_dims), grad_output, D(in_dims), grad_input);
+int32_t tts_average_pool_grad(const PoolGradArgs* a) {
+  AveragePoolGrad(a->params, a->output_dims, a->grad_output, a->input_dims, a->grad_input);
+  return 0;
 }
 
-void tt_max_pool_grad(const int32_t* geom, const int32_t* in_dims, const int8_t* input,
-                      const int32_t* out_dims, const float* grad_output, float* grad_input) {
-  MaxPoolGrad(MakePool(geom), D(in_dims), input, D(out_dims), grad_output, grad_input);
+int32_t tts_max_pool_grad(const PoolGradArgs* a) {
+  MaxPoolGrad(a->params, a->input_dims, a->input, a->output_dims, a->grad_output,
+              a->grad_input);
+  return 0;
 }
 
-void tt_mean_grad(const int32_t* in_dims, const float* grad_output, float* grad_input) {
-  MeanGrad(D(in_dims), grad_output, grad_input);
+int32_t tts_mean_grad(const MeanGradArgs* a) {
+  MeanGrad(a->input_dims, a->grad_output, a->grad_input);
+  return 0;
 }
 
-void tt_pad_grad(const int32_t* out_dims, const float* grad_output, const int32_t* pad_before,
-                 const int32_t* in_dims, float* grad_input) {
-  PadGrad(D(out_dims), grad_output, pad_before, D(in_dims), grad_input);
+int32_t tts_pad_grad(const PadGradArgs* a) {
+  PadGrad(a->output_dims, a->grad_output, a->pad_before, a->input_dims, a->grad_input);
+  return 0;
 }
 
-void tt_concatenation_grad(int32_t outer, int32_t inner, int32_t num_inputs,
-                           const int32_t* axis_sizes, const float* grad_output,
-                           float* const* grad_inputs) {
-  ConcatenationGrad(outer, inner, num_inputs, axis_sizes, grad_output, grad_inputs);
+int32_t tts_concatenation_grad(const ConcatenationGradArgs* a) {
+  ConcatenationGrad(a->outer, a->inner, a->num_inputs, a->axis_sizes, a->grad_output,
+                    a->grad_inputs);
+  return 0;
 }
 
-void tt_activation_grad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
-                        const float* grad_output, float* grad_input) {
-  ActivationGrad(size, output, lo, hi, grad_output, grad_input);
+int32_t tts_activation_grad(const ActivationGradArgs* a) {
+  ActivationGrad(a->size, a->output, a->range.min, a->range.max, a->grad_output, a->grad_input);
+  return 0;
 }
 
-void tt_activation_grad_from_mask_group(int32_t positions, int32_t channels, int32_t c0,
-                                        int32_t g, const uint8_t* mask, float* grad) {
-  ActivationGradFromMaskGroup(positions, channels, c0, g, mask, grad);
+int32_t tts_activation_grad_from_mask_group(const MaskGroupArgs* a) {
+  ActivationGradFromMaskGroup(a->positions, a->channels, a->c_begin, a->group, a->mask, a->grad);
+  return 0;
 }
 
-void tt_softmax_ce_probs(int32_t num_classes, const int8_t* probs, float scale, int32_t zp,
-                         int32_t label, float eps, float* grad, float* loss) {
-  SoftmaxCrossEntropyFromProbs(num_classes, probs, scale, zp, label, eps, grad, loss);
+int32_t tts_softmax_cross_entropy_probs(SoftmaxCrossEntropyProbsArgs* a) {
+  SoftmaxCrossEntropyFromProbs(a->num_classes, a->probs, a->scale, a->zero_point, a->label,
+                               a->epsilon, a->grad, &a->loss);
+  return 0;
 }
 
-void tt_softmax_ce_logits(int32_t num_classes, const float* logits, int32_t label, float* grad,
-                          float* loss) {
-  SoftmaxCrossEntropyFromLogits(num_classes, logits, label, grad, loss);
+int32_t tts_softmax_cross_entropy_logits(SoftmaxCrossEntropyLogitsArgs* a) {
+  SoftmaxCrossEntropyFromLogits(a->num_classes, a->logits, a->label, a->grad, &a->loss);
+  return 0;
 }
 
-void tt_softmax_ce_int8_logits(int32_t num_classes, const int8_t* logits, float scale,
-                               int32_t label, float* grad, float* loss) {
-  SoftmaxCrossEntropyFromInt8Logits(num_classes, logits, scale, label, grad, loss);
+int32_t tts_softmax_cross_entropy_int8_logits(SoftmaxCrossEntropyInt8LogitsArgs* a) {
+  SoftmaxCrossEntropyFromInt8Logits(a->num_classes, a->logits, a->scale, a->label, a->grad,
+                                    &a->loss);
+  return 0;
 }
 
-void tt_mse(int32_t size, const float* prediction, const float* target, float* grad,
-            float* loss) {
-  MeanSquaredError(size, prediction, target, grad, loss);
+int32_t tts_mean_squared_error(MeanSquaredErrorArgs* a) {
+  MeanSquaredError(a->size, a->prediction, a->target, a->grad, &a->loss);
+  return 0;
 }
 
-void tt_mse_int8(int32_t size, const int8_t* prediction, float scale, int32_t zp,
-                 const float* target, float* grad, float* loss) {
-  MeanSquaredErrorInt8(size, prediction, scale, zp, target, grad, loss);
+int32_t tts_mean_squared_error_int8(MeanSquaredErrorInt8Args* a) {
+  MeanSquaredErrorInt8(a->size, a->prediction, a->scale, a->zero_point, a->target, a->grad,
+                       &a->loss);
+  return 0;
 }
 
-// slice = [outer, channels, inner, c_begin, c_end]
-void tt_sgd_int8(float lr, float mu, int32_t rounding, const int32_t* slice, const float* grad,
-                 const float* factor, float* momentum, uint32_t* rng_state, int8_t* weights) {
-  SgdParams p{lr, mu, static_cast<RoundingMode>(rounding)};
-  ChannelSlice s{slice[0], slice[1], slice[2], slice[3], slice[4]};
-  SgdUpdateInt8(p, s, grad, factor, momentum, rng_state, weights);
+int32_t tts_sgd_int8(SgdInt8Args* a) {
+  SgdUpdateInt8(a->params, a->slice, a->grad, a->factor, a->momentum, &a->rng_state, a->weights);
+  return 0;
 }
 
-void tt_sgd_int32(float lr, float mu, int32_t rounding, const int32_t* slice, const float* grad,
-                  const float* factor, float* momentum, uint32_t* rng_state, int32_t* bias) {
-  SgdParams p{lr, mu, static_cast<RoundingMode>(rounding)};
-  ChannelSlice s{slice[0], slice[1], slice[2], slice[3], slice[4]};
-  SgdUpdateInt32(p, s, grad, factor, momentum, rng_state, bias);
+int32_t tts_sgd_int32(SgdInt32Args* a) {
+  SgdUpdateInt32(a->params, a->slice, a->grad, a->factor, a->momentum, &a->rng_state, a->bias);
+  return 0;
 }
 
-void tt_grad_accumulate(int32_t size, const float* grad, float* accumulator) {
-  GradAccumulate(size, grad, accumulator);
+int32_t tts_grad_accumulate(const GradAccumulateArgs* a) {
+  GradAccumulate(a->size, a->grad, a->accumulator);
+  return 0;
 }
 
-void tt_grad_scale(int32_t size, float factor, float* buffer) {
-  GradScale(size, factor, buffer);
+int32_t tts_grad_scale(const GradScaleArgs* a) {
+  GradScale(a->size, a->factor, a->buffer);
+  return 0;
 }
-
-// FNV-1a over the bytes of each kernel's outputs, one digest per kernel group.
-enum { kDigestCount = 12 };
 
 }  // extern "C"
 
@@ -302,7 +705,8 @@ int8_t g_wq[12 * 3 * 3 * 6];
 
 }  // namespace
 
-extern "C" void tt_determinism_digest(uint32_t* digest) {
+extern "C" int32_t tts_determinism_digest(DeterminismDigestArgs* a) {
+  uint32_t* digest = a->digest;
   uint32_t rng = 0x9e3779b9u;
   FillInt8(&rng, g_xq, 2 * 9 * 9 * 6);
   FillInt8(&rng, g_wq, 12 * 3 * 3 * 6);
@@ -441,19 +845,20 @@ extern "C" void tt_determinism_digest(uint32_t* digest) {
     digest[10] = Fnv(h, g_in, 400);
   }
   digest[11] = Fnv(kFnvSeed, digest, 11 * 4);
+  return 0;
 }
 
-#ifdef TT_SHIM_FIRMWARE_MAIN
+#ifdef TTS_FIRMWARE_MAIN
 #include "examples/firmware/board/board.h"
 
 int main() {
   board_init();
-  uint32_t digest[kDigestCount];
-  tt_determinism_digest(digest);
+  DeterminismDigestArgs a;
+  tts_determinism_digest(&a);
   for (int32_t i = 0; i < kDigestCount; ++i) {
-    board_printf("digest %d %08lx\n", static_cast<int>(i), static_cast<unsigned long>(digest[i]));
+    board_printf("digest %d %08lx\n", static_cast<int>(i), static_cast<unsigned long>(a.digest[i]));
   }
   board_flush();
   return 0;
 }
-#endif  // TT_SHIM_FIRMWARE_MAIN
+#endif  // TTS_FIRMWARE_MAIN
