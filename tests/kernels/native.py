@@ -1,0 +1,81 @@
+"""ctypes access to the test shims (tests/native/*_shim.cc): every entry takes a pointer to one
+argument struct with named fields, so an argument cannot be passed in the wrong position.
+
+The Structures below and in forward_shim.py / training_shim.py mirror the C++ structs by hand;
+test_layouts.py checks each one against the size, offsets and kinds the shim exports."""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from tests.native_libs import load_shim
+
+
+class Args(ctypes.Structure):
+    """An entry's argument struct, built by keyword: every field must be given except the
+    outputs listed in `_outputs_`. A numpy array (or ctypes array) given for a pointer field is
+    passed by address and kept alive as long as the struct."""
+
+    _outputs_: tuple[str, ...] = ()
+
+    def __init__(self, **fields):
+        super().__init__()
+        self._keep = []
+        types = dict(self._fields_)
+        unknown = sorted(set(fields) - set(types))
+        missing = sorted(set(types) - set(fields) - set(self._outputs_))
+        if unknown or missing:
+            raise TypeError(f"{type(self).__name__}: unknown fields {unknown}, missing {missing}")
+        for name, value in fields.items():
+            setattr(self, name, self._c_value(types[name], value))
+
+    def _c_value(self, ctype, value):
+        if ctype is ctypes.c_void_p and isinstance(value, np.ndarray):
+            assert value.flags["C_CONTIGUOUS"], "pointer fields need C-contiguous arrays"
+            self._keep.append(value)
+            return value.ctypes.data
+        if ctype is ctypes.c_void_p and isinstance(value, ctypes.Array):
+            self._keep.append(value)
+            return ctypes.addressof(value)
+        if isinstance(value, np.ndarray):  # a fixed-size array or a small struct such as Dims
+            return tuple(int(v) for v in value)
+        return value
+
+
+class Dims(ctypes.Structure):
+    _fields_ = [("n", ctypes.c_int32), ("h", ctypes.c_int32), ("w", ctypes.c_int32),
+                ("c", ctypes.c_int32)]
+
+
+class Tile(ctypes.Structure):
+    _fields_ = [("h", ctypes.c_int32), ("w", ctypes.c_int32)]
+
+
+class ActivationRange(ctypes.Structure):
+    _fields_ = [("min", ctypes.c_int32), ("max", ctypes.c_int32)]
+
+
+class Shim:
+    """A loaded shim: `shim.conv(**fields)` builds the ConvArgs of entry `tts_conv`, calls it and
+    returns the struct (outputs included) with the entry's return value as `.rc`."""
+
+    def __init__(self, name: str, entries: dict[str, type[Args]]):
+        self.lib = load_shim(name)
+        self.entries = entries
+        for entry, args in entries.items():
+            fn = getattr(self.lib, entry)
+            fn.argtypes = [ctypes.POINTER(args)]
+            fn.restype = ctypes.c_int32
+
+    def __getattr__(self, name: str):
+        entry = "tts_" + name
+        if entry not in self.entries:
+            raise AttributeError(f"the shim binds no entry {entry}")
+        fn, args_type = getattr(self.lib, entry), self.entries[entry]
+
+        def call(**fields):
+            args = args_type(**fields)
+            args.rc = fn(ctypes.byref(args))
+            return args
+        return call

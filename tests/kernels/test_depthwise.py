@@ -1,0 +1,18 @@
+"""DEPTHWISE_CONV_2D (kernels/depthwise_conv.cc) bit-exact with the tflite-micro wheel: random
+shapes, depth multipliers, strides, dilations, paddings and fused activations."""
+from __future__ import annotations
+
+import pytest
+
+from tests.kernels.helpers import check_conv_case
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_depthwise_conv(forward, seed):
+    check_conv_case(forward, 1000 + seed, depthwise=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 200))
+def test_depthwise_conv_sweep(forward, seed):
+    check_conv_case(forward, 1000 + seed, depthwise=True)
