@@ -38,7 +38,7 @@ class Args(ctypes.Structure):
         if ctype is ctypes.c_void_p and isinstance(value, ctypes.Array):
             self._keep.append(value)
             return ctypes.addressof(value)
-        if isinstance(value, np.ndarray):  # a fixed-size array or a small struct such as Dims
+        if isinstance(value, (list, np.ndarray)):  # a fixed-size array or a struct like Dims
             return tuple(int(v) for v in value)
         return value
 
