@@ -59,6 +59,15 @@ inline int32_t FindLayout(const FieldLayout* table, int32_t count, const char* t
   return 0;
 }
 
+// The number of fields of `type` (so a field the Python mirror lacks is found too).
+inline int32_t CountFields(const FieldLayout* table, int32_t count, const char* type) {
+  int32_t n = 0;
+  for (int32_t i = 0; i < count; ++i) {
+    if (strcmp(table[i].type, type) == 0 && table[i].field[0] != 0) ++n;
+  }
+  return n;
+}
+
 inline const char* FindEntryArgs(const EntryArgs* table, int32_t count, const char* entry) {
   for (int32_t i = 0; i < count; ++i) {
     if (strcmp(table[i].entry, entry) == 0) return table[i].type;
@@ -76,12 +85,15 @@ inline const char* FindEntryArgs(const EntryArgs* table, int32_t count, const ch
         tts::KindOf<decltype(S::f)>()                                                 \
   }
 
-// Defines the two lookups every shim exports over its tables kLayouts and kEntries.
+// Defines the lookups every shim exports over its tables kLayouts and kEntries.
 #define TTS_EXPORT_LAYOUTS()                                                                \
   extern "C" int32_t tts_layout(const char* type, const char* field, int32_t* offset,      \
                                 int32_t* size, char* kind) {                                \
     return tts::FindLayout(kLayouts, sizeof(kLayouts) / sizeof(kLayouts[0]), type, field,   \
                            offset, size, kind);                                             \
+  }                                                                                         \
+  extern "C" int32_t tts_layout_field_count(const char* type) {                             \
+    return tts::CountFields(kLayouts, sizeof(kLayouts) / sizeof(kLayouts[0]), type);         \
   }                                                                                         \
   extern "C" const char* tts_entry_args(const char* entry) {                                \
     return tts::FindEntryArgs(kEntries, sizeof(kEntries) / sizeof(kEntries[0]), entry);     \
