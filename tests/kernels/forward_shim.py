@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import sys
 
 from tests.kernels.native import Args, Dims, Shim, Tile
 
@@ -26,25 +27,18 @@ class RequantizeBothArgs(Args):
 
 
 class RequantizeDoubledArgs(Args):
-    _fields_ = [("acc", P), ("multiplier", P), ("shift", P), ("output_offset", P), ("n", I),
+    _fields_ = [("n", I), ("acc", P), ("multiplier", P), ("shift", P), ("output_offset", P),
                 ("eligible", P), ("out", P), ("out8", P)]
 
 
-_CONV_HEAD = [("input", P), ("input_dims", Dims), ("input_scale", F), ("input_zero_point", I),
-              ("filter", P), ("filter_dims", Dims), ("filter_scales", P),
-              ("num_filter_scales", I), ("bias", P), ("output_scale", F),
-              ("output_zero_point", I)]
-_CONV_TAIL = [("stride", Tile), ("dilation", Tile), ("padding", I), ("activation", I),
-              ("output", P), ("output_dims", Dims)]
-
-
 class ConvArgs(Args):
-    _fields_ = _CONV_HEAD + _CONV_TAIL
-    _outputs_ = ("output_dims",)
-
-
-class DepthwiseConvArgs(Args):
-    _fields_ = _CONV_HEAD + [("depth_multiplier", I)] + _CONV_TAIL
+    """CONV_2D (depth_multiplier 1) and DEPTHWISE_CONV_2D."""
+    _fields_ = [("input", P), ("input_dims", Dims), ("input_scale", F), ("input_zero_point", I),
+                ("filter", P), ("filter_dims", Dims), ("filter_scales", P),
+                ("num_filter_scales", I), ("bias", P), ("output_scale", F),
+                ("output_zero_point", I), ("depth_multiplier", I), ("stride", Tile),
+                ("dilation", Tile), ("padding", I), ("activation", I), ("output", P),
+                ("output_dims", Dims)]
     _outputs_ = ("output_dims",)
 
 
@@ -104,27 +98,6 @@ class DequantizeArgs(Args):
     _fields_ = [("input", P), ("size", I), ("scale", F), ("zero_point", I), ("output", P)]
 
 
-ENTRIES = {
-    "tts_quantize_multiplier": QuantizeMultiplierArgs,
-    "tts_multiply_by_quantized_multiplier": MultiplyByQuantizedMultiplierArgs,
-    "tts_requantize_both": RequantizeBothArgs,
-    "tts_requantize_doubled": RequantizeDoubledArgs,
-    "tts_conv": ConvArgs,
-    "tts_depthwise_conv": DepthwiseConvArgs,
-    "tts_fully_connected": FullyConnectedArgs,
-    "tts_average_pool": PoolArgs,
-    "tts_max_pool": PoolArgs,
-    "tts_mean": MeanArgs,
-    "tts_softmax": SoftmaxArgs,
-    "tts_add": AddArgs,
-    "tts_pad": PadArgs,
-    "tts_concatenation": ConcatenationArgs,
-    "tts_quantize": QuantizeArgs,
-    "tts_requantize": RequantizeArgs,
-    "tts_dequantize": DequantizeArgs,
-}
-
-
 @functools.lru_cache(maxsize=None)
 def load() -> Shim:
-    return Shim("forward_shim", ENTRIES)
+    return Shim("forward_shim", sys.modules[__name__])

@@ -77,6 +77,13 @@ def check_equal(ours, ref, what):
                            f"ours {ours[bad[0]]} tflm {ref[bad[0]]}")
 
 
+def seeds(base, fast, slow=()):
+    """Case seeds base + s: those of `fast`, then those of `slow` marked slow (the long sweeps,
+    still run in CI)."""
+    return [base + s for s in fast] + [pytest.param(base + s, marks=pytest.mark.slow)
+                                       for s in slow]
+
+
 def optional_data(t, dtype):
     """The constant data of an optional operator input (None when absent)."""
     return None if t is None or t.data is None else np.ascontiguousarray(t.data, dtype)
@@ -153,6 +160,19 @@ def conv_case(rng, depthwise):
                 pt=pt, pb=pb, pl=pl, pr=pr, ho=ho, wo=wo, mult=mult)
 
 
+def conv_grad_case(rng, depthwise):
+    """A random conv_case with its int8 input and filter, filter scales and output gradient; the
+    filter is [co, kh, kw, ci], or [1, kh, kw, co] for depthwise."""
+    c = conv_case(rng, depthwise)
+    s_x, zp = random_quant(rng)
+    xq = rand_q(rng, (c["n"], c["h"], c["w"], c["ci"]))
+    wq = rand_q(rng, (1, c["kh"], c["kw"], c["co"]) if depthwise else
+                (c["co"], c["kh"], c["kw"], c["ci"]))
+    s_w = f32(rng.uniform(0.001, 0.05, c["co"]))
+    g = f32(rng.standard_normal((c["n"], c["ho"], c["wo"], c["co"])))
+    return c, s_x, zp, xq, wq, s_w, g
+
+
 def grad_with_zeros(rng, shape):
     """Gradients with some exact +0 / -0 (0 + -0 = +0 must survive the blocking)."""
     g = f32(rng.standard_normal(shape))
@@ -211,7 +231,7 @@ def run_conv(forward, op, inp, depthwise=False):
         a = forward.depthwise_conv(depth_multiplier=o.depthMultiplier or
                                    (f.shape[3] // x.shape[3]), **fields)
     else:
-        a = forward.conv(**fields)
+        a = forward.conv(depth_multiplier=1, **fields)
     assert a.rc == 0
     assert dims_tuple(a.output_dims) == tuple(out.shape)
     return ours

@@ -57,22 +57,39 @@ class ActivationRange(ctypes.Structure):
 
 
 class Shim:
-    """A loaded shim: `shim.conv(**fields)` builds the ConvArgs of entry `tts_conv`, calls it and
-    returns the struct (outputs included) with the entry's return value as `.rc`."""
+    """A loaded shim: `shim.conv(**fields)` builds the argument struct the C++ entry `tts_conv`
+    says it reads (tts_entry_args), taken from `module`, calls the entry and returns the struct
+    (outputs included), with the entry's status as `.rc` when it returns one (else None)."""
 
-    def __init__(self, name: str, entries: dict[str, type[Args]]):
+    def __init__(self, name: str, module):
+        self.name, self.module = name, module
         self.lib = load_shim(name)
-        self.entries = entries
-        for entry, args in entries.items():
-            fn = getattr(self.lib, entry)
-            fn.argtypes = [ctypes.POINTER(args)]
-            fn.restype = ctypes.c_int32
+        self.lib.tts_entry_args.argtypes = [ctypes.c_char_p]
+        self.lib.tts_entry_args.restype = ctypes.c_char_p
+        self.lib.tts_entry_returns_status.argtypes = [ctypes.c_char_p]
+        self.lib.tts_entry_returns_status.restype = ctypes.c_int32
+        self.lib.tts_entry_name.argtypes = [ctypes.c_int32]
+        self.lib.tts_entry_name.restype = ctypes.c_char_p
+
+    def entries(self) -> list[str]:
+        names, i = [], 0
+        while (entry := self.lib.tts_entry_name(i)) is not None:
+            names.append(entry.decode())
+            i += 1
+        return names
+
+    def args_type(self, entry: str) -> type[ctypes.Structure]:
+        struct = self.lib.tts_entry_args(entry.encode())
+        if struct is None:
+            raise AttributeError(f"{self.name} has no entry {entry}")
+        return getattr(self.module, struct.decode())
 
     def __getattr__(self, name: str):
         entry = "tts_" + name
-        if entry not in self.entries:
-            raise AttributeError(f"the shim binds no entry {entry}")
-        fn, args_type = getattr(self.lib, entry), self.entries[entry]
+        args_type = self.args_type(entry)
+        fn = getattr(self.lib, entry)
+        fn.argtypes = [ctypes.POINTER(args_type)]
+        fn.restype = ctypes.c_int32 if self.lib.tts_entry_returns_status(entry.encode()) else None
 
         def call(**fields):
             args = args_type(**fields)

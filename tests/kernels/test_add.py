@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests import tflite_single_op as tso
-from tests.kernels.helpers import check_equal, convert, nhwc4, rand_int8, rand_range, tf
+from tests.kernels.helpers import check_equal, convert, nhwc4, rand_int8, rand_range, seeds, tf
 
 
 def _add_against_wheel(forward, buf, nrng, what):
@@ -46,21 +46,11 @@ def _add_case(forward, seed, broadcast):
     _add_against_wheel(forward, buf, nrng, f"add seed={seed} broadcast={broadcast}")
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", seeds(8000, range(6), range(100, 140)) +
+                         seeds(8500, range(8), range(100, 140)))
 def test_add(forward, seed):
-    _add_case(forward, 8000 + seed, False)
-
-
-@pytest.mark.parametrize("seed", range(8))
-def test_add_broadcast(forward, seed):
-    _add_case(forward, 8500 + seed, True)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 140))
-def test_add_sweep(forward, seed):
-    _add_case(forward, 8000 + seed, False)
-    _add_case(forward, 8500 + seed, True)
+    """Equal shapes for seeds 8000.., broadcasting for 8500.."""
+    _add_case(forward, seed, broadcast=seed >= 8500)
 
 
 @pytest.mark.parametrize("shapes", [((5,), (2, 3, 5)), ((2, 1, 5), (4, 1)),

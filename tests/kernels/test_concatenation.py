@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests import tflite_single_op as tso
-from tests.kernels.helpers import check_equal, convert, f32, i32, rand_int8, rand_range, tf
+from tests.kernels.helpers import check_equal, convert, f32, i32, rand_int8, rand_range, seeds, tf
 
 
 def _concatenate(forward, ins, axis_sizes, scales, zero_points, out_scale, out_zp, requantize,
@@ -55,15 +55,9 @@ def _concat_case(forward, seed):
     check_equal(ours, ref, f"concat seed={seed}")
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", seeds(9500, range(6), range(100, 140)))
 def test_concatenation(forward, seed):
-    _concat_case(forward, 9500 + seed)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 140))
-def test_concatenation_sweep(forward, seed):
-    _concat_case(forward, 9500 + seed)
+    _concat_case(forward, seed)
 
 
 def test_concatenation_requantizing_path_matches_requantize(forward):

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from tests import tflite_single_op as tso
-from tests.kernels.helpers import check_conv_case, check_equal, convert, rand_int8, run_conv, tf
+from tests.kernels.helpers import (check_conv_case, check_equal, convert, rand_int8, run_conv,
+                                   seeds, tf)
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", seeds(0, range(12), range(100, 200)))
 def test_conv(forward, seed):
     check_conv_case(forward, seed)
 
@@ -18,12 +19,6 @@ def test_conv(forward, seed):
 @pytest.mark.parametrize("seed", range(4))
 def test_conv_grouped(forward, seed):
     check_conv_case(forward, 1500 + seed, groups=2 + seed % 2)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 200))
-def test_conv_sweep(forward, seed):
-    check_conv_case(forward, seed)
 
 
 def test_conv_per_tensor_weights(forward):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kernels.helpers import (PRODUCT_SHAPES, assert_close, channel_range, conv_case, deq,
-                                   deq_w, f32, grad_with_zeros, ordered_filter_grad,
+from tests.kernels.helpers import (PRODUCT_SHAPES, assert_close, channel_range, conv_grad_case,
+                                   deq, deq_w, f32, grad_with_zeros, ordered_filter_grad,
                                    ordered_input_grad, rand_q, random_quant, tf)
 from tests.kernels.training_shim import FilterRows, conv_params
 
@@ -15,12 +15,7 @@ from tests.kernels.training_shim import FilterRows, conv_params
 @pytest.mark.parametrize("seed", range(30))
 def test_conv_grad(training, seed):
     rng = np.random.default_rng(1000 + seed)
-    c = conv_case(rng, depthwise=False)
-    s_x, zp = random_quant(rng)
-    xq = rand_q(rng, (c["n"], c["h"], c["w"], c["ci"]))
-    wq = rand_q(rng, (c["co"], c["kh"], c["kw"], c["ci"]))
-    s_w = f32(rng.uniform(0.001, 0.05, c["co"]))
-    g = f32(rng.standard_normal((c["n"], c["ho"], c["wo"], c["co"])))
+    c, s_x, zp, xq, wq, s_w, g = conv_grad_case(rng, depthwise=False)
 
     x = tf.constant(deq(xq, s_x, zp))
     wt = tf.constant(np.transpose(deq_w(wq, s_w, 0), (1, 2, 3, 0)))  # HWIO

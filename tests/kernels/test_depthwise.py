@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kernels.helpers import check_conv_case
+from tests.kernels.helpers import check_conv_case, seeds
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", seeds(1000, range(10), range(100, 200)))
 def test_depthwise_conv(forward, seed):
-    check_conv_case(forward, 1000 + seed, depthwise=True)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 200))
-def test_depthwise_conv_sweep(forward, seed):
-    check_conv_case(forward, 1000 + seed, depthwise=True)
+    check_conv_case(forward, seed, depthwise=True)

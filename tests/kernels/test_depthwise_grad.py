@@ -8,20 +8,15 @@ import ctypes
 import numpy as np
 import pytest
 
-from tests.kernels.helpers import (assert_close, channel_range, conv_case, deq, deq_w, f32,
-                                   rand_q, random_quant, tf)
+from tests.kernels.helpers import (assert_close, channel_range, conv_grad_case, deq, deq_w,
+                                   f32, rand_q, tf)
 from tests.kernels.training_shim import depthwise_params
 
 
 @pytest.mark.parametrize("seed", range(24))
 def test_depthwise_conv_grad(training, seed):
     rng = np.random.default_rng(2000 + seed)
-    c = conv_case(rng, depthwise=True)
-    s_x, zp = random_quant(rng)
-    xq = rand_q(rng, (c["n"], c["h"], c["w"], c["ci"]))
-    wq = rand_q(rng, (1, c["kh"], c["kw"], c["co"]))
-    s_w = f32(rng.uniform(0.001, 0.05, c["co"]))
-    g = f32(rng.standard_normal((c["n"], c["ho"], c["wo"], c["co"])))
+    c, s_x, zp, xq, wq, s_w, g = conv_grad_case(rng, depthwise=True)
 
     x = tf.constant(deq(xq, s_x, zp))
     wt = tf.constant(deq_w(wq, s_w, 3).reshape(c["kh"], c["kw"], c["ci"], c["mult"]))

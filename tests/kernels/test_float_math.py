@@ -49,8 +49,9 @@ def test_log_accuracy(training):
         bits.view(np.float32),
         f32(rng.uniform(0.5, 2.0, 200_000)),
         f32(1.0 + rng.uniform(-1e-5, 1e-5, 10_000)),
-        f32([1.0, np.float32(1.0) + np.spacing(np.float32(1.0)), np.float32(1.0) - np.float32(2**-24),
-             1e-45, 1.17549435e-38, 3.4028235e38, np.sqrt(2.0), np.sqrt(0.5)]),
+        f32([1.0, np.float32(1.0) + np.spacing(np.float32(1.0)),
+             np.float32(1.0) - np.float32(2**-24), 1e-45, 1.17549435e-38, 3.4028235e38,
+             np.sqrt(2.0), np.sqrt(0.5)]),
     ])
     y = _apply(training.log, x)
     ref = np.log(x.astype(np.float64))

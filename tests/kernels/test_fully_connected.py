@@ -9,7 +9,7 @@ import pytest
 
 from tests import tflite_single_op as tso
 from tests.kernels.helpers import (act_fn, check_equal, convert, f32, optional_data, rand_int8,
-                                   rand_range, tf)
+                                   rand_range, seeds, tf)
 
 
 def _run_fc(forward, op, inp, batches, depth, units, zero_points=True, bias=True,
@@ -56,21 +56,11 @@ def _fc_case(forward, seed, per_channel):
                 f"fc seed={seed} per_channel={per_channel}")
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_fully_connected_per_channel(forward, seed):
-    _fc_case(forward, 2000 + seed, True)
-
-
-@pytest.mark.parametrize("seed", range(8))
-def test_fully_connected_per_tensor(forward, seed):
-    _fc_case(forward, 3000 + seed, False)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 160))
-def test_fully_connected_sweep(forward, seed):
-    _fc_case(forward, 2000 + seed, True)
-    _fc_case(forward, 3000 + seed, False)
+@pytest.mark.parametrize("seed", seeds(2000, range(8), range(100, 160)) +
+                         seeds(3000, range(8), range(100, 160)))
+def test_fully_connected(forward, seed):
+    """Per-channel weights for seeds 2000.., per-tensor for 3000.."""
+    _fc_case(forward, seed, per_channel=seed < 3000)
 
 
 def _np_srdhm(a, b):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests import tflite_single_op as tso
-from tests.kernels.helpers import check_equal, convert, rand_int8, rand_range, tf
+from tests.kernels.helpers import check_equal, convert, rand_int8, rand_range, seeds, tf
 
 
 def _run_mean(forward, op, inp):
@@ -43,21 +43,14 @@ def _mean_case(forward, seed, force_same_quant=False):
     check_equal(_run_mean(forward, op, inp), ref, f"mean seed={seed} same={force_same_quant}")
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", seeds(6000, range(8), range(100, 140)))
 def test_mean(forward, seed):
-    _mean_case(forward, 6000 + seed)
+    _mean_case(forward, seed)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", seeds(6500, range(4), range(100, 140)))
 def test_mean_same_quant(forward, seed):
-    _mean_case(forward, 6500 + seed, force_same_quant=True)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 140))
-def test_mean_sweep(forward, seed):
-    _mean_case(forward, 6000 + seed)
-    _mean_case(forward, 6500 + seed, force_same_quant=True)
+    _mean_case(forward, seed, force_same_quant=True)
 
 
 @pytest.mark.parametrize("hw", [(1, 1), (16, 16), (32, 40), (64, 64)])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests import tflite_single_op as tso
-from tests.kernels.helpers import check_equal, convert, nhwc4, rand_int8, rand_range, tf
+from tests.kernels.helpers import check_equal, convert, nhwc4, rand_int8, rand_range, seeds, tf
 
 
 def _pad_case(forward, seed):
@@ -40,12 +40,6 @@ def _pad_case(forward, seed):
     check_equal(ours, ref, f"pad seed={seed}")
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", seeds(9000, range(6), range(100, 140)))
 def test_pad(forward, seed):
-    _pad_case(forward, 9000 + seed)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 140))
-def test_pad_sweep(forward, seed):
-    _pad_case(forward, 9000 + seed)
+    _pad_case(forward, seed)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests import tflite_single_op as tso
-from tests.kernels.helpers import (check_equal, convert, dims_tuple, rand_int8, rand_range,
+from tests.kernels.helpers import (check_equal, convert, dims_tuple, rand_int8, rand_range, seeds,
                                    tf)
 
 
@@ -39,18 +39,8 @@ def _pool_case(forward, seed, is_max):
     check_equal(ours, ref, f"pool seed={seed} max={is_max}")
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_average_pool(forward, seed):
-    _pool_case(forward, 4000 + seed, False)
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_max_pool(forward, seed):
-    _pool_case(forward, 5000 + seed, True)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 140))
-def test_pool_sweep(forward, seed):
-    _pool_case(forward, 4000 + seed, False)
-    _pool_case(forward, 5000 + seed, True)
+@pytest.mark.parametrize("seed", seeds(4000, range(8), range(100, 140)) +
+                         seeds(5000, range(6), range(100, 140)))
+def test_pool(forward, seed):
+    """Average pooling for seeds 4000.., max pooling for 5000.."""
+    _pool_case(forward, seed, is_max=seed >= 5000)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests import tflite_single_op as tso
-from tests.kernels.helpers import check_equal, convert, rand_int8, tf
+from tests.kernels.helpers import check_equal, convert, rand_int8, seeds, tf
 
 
 def _run_softmax(forward, inp, beta, input_scale):
@@ -42,15 +42,9 @@ def _softmax_case(forward, seed):
     check_equal(_run_softmax(forward, inp, beta, x.scale), ref, f"softmax seed={seed}")
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", seeds(7000, range(10), range(100, 140)))
 def test_softmax(forward, seed):
-    _softmax_case(forward, 7000 + seed)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 140))
-def test_softmax_sweep(forward, seed):
-    _softmax_case(forward, 7000 + seed)
+    _softmax_case(forward, seed)
 
 
 @pytest.mark.parametrize("width,beta", [(60.0, 1.0), (200.0, 2.5), (2000.0, 5.0), (4.0, 0.3),

@@ -60,12 +60,9 @@ def ref_sgd(w, g, factor, lr, mode, state, outer, channels, inner, c0, c1, lo, h
 def run_sgd(training, w, g, factor, lr, mode, state, slice_, mu=0.0, m=None):
     """SgdUpdateInt8 / SgdUpdateInt32 (by w's type) on a copy of w; returns (w, rng state)."""
     w = w.copy()
-    common = dict(params=(np.float32(lr), np.float32(mu), mode), slice=slice_, grad=g,
-                  factor=factor, momentum=m, rng_state=state)
-    if w.dtype == np.int8:
-        a = training.sgd_int8(weights=w, **common)
-    else:
-        a = training.sgd_int32(bias=w, **common)
+    run = training.sgd_int8 if w.dtype == np.int8 else training.sgd_int32
+    a = run(params=(np.float32(lr), np.float32(mu), mode), slice=slice_, grad=g, factor=factor,
+            momentum=m, rng_state=state, weights=w)
     return w, int(a.rng_state)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import sys
 
 from tests.kernels.native import ActivationRange, Args, Dims, Shim, Tile
 
@@ -170,16 +171,17 @@ class MeanSquaredErrorInt8Args(Args):
     _outputs_ = ("loss",)
 
 
-_SGD_HEAD = [("params", SgdParams), ("slice", ChannelSlice), ("grad", P), ("factor", P),
-             ("momentum", P), ("rng_state", U)]
+_SGD_FIELDS = [("weights", P), ("params", SgdParams), ("slice", ChannelSlice), ("grad", P),
+               ("factor", P), ("momentum", P), ("rng_state", U)]
 
 
 class SgdInt8Args(Args):
-    _fields_ = _SGD_HEAD + [("weights", P)]
+    _fields_ = _SGD_FIELDS
 
 
 class SgdInt32Args(Args):
-    _fields_ = _SGD_HEAD + [("bias", P)]
+    """weights: the int32 biases."""
+    _fields_ = _SGD_FIELDS
 
 
 class GradAccumulateArgs(Args):
@@ -195,42 +197,6 @@ class DeterminismDigestArgs(Args):
     _outputs_ = ("digest",)
 
 
-ENTRIES = {
-    "tts_exp": FloatMathArgs,
-    "tts_log": FloatMathArgs,
-    "tts_floor": FloatMathArgs,
-    "tts_conv_input_grad": ConvInputGradArgs,
-    "tts_conv_input_grad_add": ConvInputGradArgs,
-    "tts_conv_filter_grad": ConvFilterGradArgs,
-    "tts_depthwise_input_grad": DepthwiseInputGradArgs,
-    "tts_depthwise_input_grad_strided": DepthwiseInputGradArgs,
-    "tts_depthwise_input_grad_consuming": DepthwiseInputGradArgs,
-    "tts_depthwise_input_grad_in_place": DepthwiseInPlaceArgs,
-    "tts_depthwise_filter_grad": DepthwiseFilterGradArgs,
-    "tts_bias_grad": BiasGradArgs,
-    "tts_fully_connected_input_grad": FullyConnectedInputGradArgs,
-    "tts_fully_connected_filter_grad": FullyConnectedFilterGradArgs,
-    "tts_pointwise_input_grad_channels": PointwiseInputGradChannelsArgs,
-    "tts_average_pool_grad": PoolGradArgs,
-    "tts_max_pool_grad": PoolGradArgs,
-    "tts_mean_grad": MeanGradArgs,
-    "tts_pad_grad": PadGradArgs,
-    "tts_concatenation_grad": ConcatenationGradArgs,
-    "tts_activation_grad": ActivationGradArgs,
-    "tts_activation_grad_from_mask_group": MaskGroupArgs,
-    "tts_softmax_cross_entropy_probs": SoftmaxCrossEntropyProbsArgs,
-    "tts_softmax_cross_entropy_logits": SoftmaxCrossEntropyLogitsArgs,
-    "tts_softmax_cross_entropy_int8_logits": SoftmaxCrossEntropyInt8LogitsArgs,
-    "tts_mean_squared_error": MeanSquaredErrorArgs,
-    "tts_mean_squared_error_int8": MeanSquaredErrorInt8Args,
-    "tts_sgd_int8": SgdInt8Args,
-    "tts_sgd_int32": SgdInt32Args,
-    "tts_grad_accumulate": GradAccumulateArgs,
-    "tts_grad_scale": GradScaleArgs,
-    "tts_determinism_digest": DeterminismDigestArgs,
-}
-
-
 @functools.lru_cache(maxsize=None)
 def load() -> Shim:
-    return Shim("training_shim", ENTRIES)
+    return Shim("training_shim", sys.modules[__name__])

@@ -57,16 +57,17 @@ struct RequantizeBothArgs {
 };
 
 struct RequantizeDoubledArgs {
+  int32_t n;
   const int32_t* acc;
   const int32_t* multiplier;
   const int32_t* shift;
   const int32_t* output_offset;
-  int32_t n;
   int32_t* eligible;
   int32_t* out;
   int32_t* out8;
 };
 
+// CONV_2D and DEPTHWISE_CONV_2D.
 struct ConvArgs {
   const int8_t* input;
   Dims input_dims;
@@ -79,27 +80,7 @@ struct ConvArgs {
   const int32_t* bias;  // may be null
   float output_scale;
   int32_t output_zero_point;
-  Tile stride;
-  Tile dilation;
-  Padding padding;
-  FusedActivation activation;
-  int8_t* output;
-  Dims output_dims;  // out
-};
-
-struct DepthwiseConvArgs {
-  const int8_t* input;
-  Dims input_dims;
-  float input_scale;
-  int32_t input_zero_point;
-  const int8_t* filter;
-  Dims filter_dims;
-  const float* filter_scales;
-  int32_t num_filter_scales;
-  const int32_t* bias;  // may be null
-  float output_scale;
-  int32_t output_zero_point;
-  int32_t depth_multiplier;
+  int32_t depth_multiplier;  // DEPTHWISE_CONV_2D's; 1 for CONV_2D
   Tile stride;
   Tile dilation;
   Padding padding;
@@ -225,90 +206,37 @@ struct DequantizeArgs {
   float* output;
 };
 
-constexpr tts::FieldLayout kLayouts[] = {
-    TTS_STRUCT(Dims), TTS_FIELD(Dims, n), TTS_FIELD(Dims, h), TTS_FIELD(Dims, w),
-    TTS_FIELD(Dims, c),
-    TTS_STRUCT(Tile), TTS_FIELD(Tile, h), TTS_FIELD(Tile, w),
-    TTS_STRUCT(QuantizeMultiplierArgs), TTS_FIELD(QuantizeMultiplierArgs, real),
-    TTS_FIELD(QuantizeMultiplierArgs, multiplier), TTS_FIELD(QuantizeMultiplierArgs, shift),
-    TTS_STRUCT(MultiplyByQuantizedMultiplierArgs), TTS_FIELD(MultiplyByQuantizedMultiplierArgs, x),
-    TTS_FIELD(MultiplyByQuantizedMultiplierArgs, multiplier),
-    TTS_FIELD(MultiplyByQuantizedMultiplierArgs, shift),
-    TTS_FIELD(MultiplyByQuantizedMultiplierArgs, result),
-    TTS_STRUCT(RequantizeBothArgs), TTS_FIELD(RequantizeBothArgs, acc),
-    TTS_FIELD(RequantizeBothArgs, multiplier), TTS_FIELD(RequantizeBothArgs, shift),
-    TTS_FIELD(RequantizeBothArgs, output_offset), TTS_FIELD(RequantizeBothArgs, act_min),
-    TTS_FIELD(RequantizeBothArgs, act_max), TTS_FIELD(RequantizeBothArgs, n),
-    TTS_FIELD(RequantizeBothArgs, mbqm_ref), TTS_FIELD(RequantizeBothArgs, mbqm_smull),
-    TTS_FIELD(RequantizeBothArgs, out_ref), TTS_FIELD(RequantizeBothArgs, out_smull),
-    TTS_STRUCT(RequantizeDoubledArgs), TTS_FIELD(RequantizeDoubledArgs, acc),
-    TTS_FIELD(RequantizeDoubledArgs, multiplier), TTS_FIELD(RequantizeDoubledArgs, shift),
-    TTS_FIELD(RequantizeDoubledArgs, output_offset), TTS_FIELD(RequantizeDoubledArgs, n),
-    TTS_FIELD(RequantizeDoubledArgs, eligible), TTS_FIELD(RequantizeDoubledArgs, out),
-    TTS_FIELD(RequantizeDoubledArgs, out8),
-    TTS_STRUCT(ConvArgs), TTS_FIELD(ConvArgs, input), TTS_FIELD(ConvArgs, input_dims),
-    TTS_FIELD(ConvArgs, input_scale), TTS_FIELD(ConvArgs, input_zero_point),
-    TTS_FIELD(ConvArgs, filter), TTS_FIELD(ConvArgs, filter_dims),
-    TTS_FIELD(ConvArgs, filter_scales), TTS_FIELD(ConvArgs, num_filter_scales),
-    TTS_FIELD(ConvArgs, bias), TTS_FIELD(ConvArgs, output_scale),
-    TTS_FIELD(ConvArgs, output_zero_point), TTS_FIELD(ConvArgs, stride),
-    TTS_FIELD(ConvArgs, dilation), TTS_FIELD(ConvArgs, padding), TTS_FIELD(ConvArgs, activation),
-    TTS_FIELD(ConvArgs, output), TTS_FIELD(ConvArgs, output_dims),
-    TTS_STRUCT(DepthwiseConvArgs), TTS_FIELD(DepthwiseConvArgs, input),
-    TTS_FIELD(DepthwiseConvArgs, input_dims), TTS_FIELD(DepthwiseConvArgs, input_scale),
-    TTS_FIELD(DepthwiseConvArgs, input_zero_point), TTS_FIELD(DepthwiseConvArgs, filter),
-    TTS_FIELD(DepthwiseConvArgs, filter_dims), TTS_FIELD(DepthwiseConvArgs, filter_scales),
-    TTS_FIELD(DepthwiseConvArgs, num_filter_scales), TTS_FIELD(DepthwiseConvArgs, bias),
-    TTS_FIELD(DepthwiseConvArgs, output_scale), TTS_FIELD(DepthwiseConvArgs, output_zero_point),
-    TTS_FIELD(DepthwiseConvArgs, depth_multiplier), TTS_FIELD(DepthwiseConvArgs, stride),
-    TTS_FIELD(DepthwiseConvArgs, dilation), TTS_FIELD(DepthwiseConvArgs, padding),
-    TTS_FIELD(DepthwiseConvArgs, activation), TTS_FIELD(DepthwiseConvArgs, output),
-    TTS_FIELD(DepthwiseConvArgs, output_dims),
-    TTS_STRUCT(FullyConnectedArgs), TTS_FIELD(FullyConnectedArgs, input),
-    TTS_FIELD(FullyConnectedArgs, batches), TTS_FIELD(FullyConnectedArgs, depth),
-    TTS_FIELD(FullyConnectedArgs, input_scale), TTS_FIELD(FullyConnectedArgs, input_zero_point),
-    TTS_FIELD(FullyConnectedArgs, filter), TTS_FIELD(FullyConnectedArgs, units),
-    TTS_FIELD(FullyConnectedArgs, filter_scales), TTS_FIELD(FullyConnectedArgs, num_filter_scales),
-    TTS_FIELD(FullyConnectedArgs, filter_zero_point), TTS_FIELD(FullyConnectedArgs, bias),
-    TTS_FIELD(FullyConnectedArgs, output_scale), TTS_FIELD(FullyConnectedArgs, output_zero_point),
-    TTS_FIELD(FullyConnectedArgs, activation), TTS_FIELD(FullyConnectedArgs, output),
-    TTS_STRUCT(PoolArgs), TTS_FIELD(PoolArgs, input), TTS_FIELD(PoolArgs, input_dims),
-    TTS_FIELD(PoolArgs, output_scale), TTS_FIELD(PoolArgs, output_zero_point),
-    TTS_FIELD(PoolArgs, filter), TTS_FIELD(PoolArgs, stride), TTS_FIELD(PoolArgs, padding),
-    TTS_FIELD(PoolArgs, activation), TTS_FIELD(PoolArgs, output), TTS_FIELD(PoolArgs, output_dims),
-    TTS_STRUCT(MeanArgs), TTS_FIELD(MeanArgs, input), TTS_FIELD(MeanArgs, input_dims),
-    TTS_FIELD(MeanArgs, input_scale), TTS_FIELD(MeanArgs, input_zero_point),
-    TTS_FIELD(MeanArgs, output_scale), TTS_FIELD(MeanArgs, output_zero_point),
-    TTS_FIELD(MeanArgs, output),
-    TTS_STRUCT(SoftmaxArgs), TTS_FIELD(SoftmaxArgs, input), TTS_FIELD(SoftmaxArgs, outer),
-    TTS_FIELD(SoftmaxArgs, depth), TTS_FIELD(SoftmaxArgs, beta),
-    TTS_FIELD(SoftmaxArgs, input_scale), TTS_FIELD(SoftmaxArgs, output),
-    TTS_STRUCT(AddArgs), TTS_FIELD(AddArgs, input1), TTS_FIELD(AddArgs, input1_dims),
-    TTS_FIELD(AddArgs, input1_scale), TTS_FIELD(AddArgs, input1_zero_point),
-    TTS_FIELD(AddArgs, input2), TTS_FIELD(AddArgs, input2_dims), TTS_FIELD(AddArgs, input2_scale),
-    TTS_FIELD(AddArgs, input2_zero_point), TTS_FIELD(AddArgs, output_scale),
-    TTS_FIELD(AddArgs, output_zero_point), TTS_FIELD(AddArgs, activation),
-    TTS_FIELD(AddArgs, output_dims), TTS_FIELD(AddArgs, output),
-    TTS_STRUCT(PadArgs), TTS_FIELD(PadArgs, input), TTS_FIELD(PadArgs, input_dims),
-    TTS_FIELD(PadArgs, before), TTS_FIELD(PadArgs, after), TTS_FIELD(PadArgs, has_constant),
-    TTS_FIELD(PadArgs, constant), TTS_FIELD(PadArgs, output_zero_point),
-    TTS_FIELD(PadArgs, output),
-    TTS_STRUCT(ConcatenationArgs), TTS_FIELD(ConcatenationArgs, num_inputs),
-    TTS_FIELD(ConcatenationArgs, inputs), TTS_FIELD(ConcatenationArgs, axis_sizes),
-    TTS_FIELD(ConcatenationArgs, scales), TTS_FIELD(ConcatenationArgs, zero_points),
-    TTS_FIELD(ConcatenationArgs, output_scale), TTS_FIELD(ConcatenationArgs, output_zero_point),
-    TTS_FIELD(ConcatenationArgs, requantize), TTS_FIELD(ConcatenationArgs, outer),
-    TTS_FIELD(ConcatenationArgs, inner), TTS_FIELD(ConcatenationArgs, output),
-    TTS_STRUCT(QuantizeArgs), TTS_FIELD(QuantizeArgs, input), TTS_FIELD(QuantizeArgs, size),
-    TTS_FIELD(QuantizeArgs, scale), TTS_FIELD(QuantizeArgs, zero_point),
-    TTS_FIELD(QuantizeArgs, output),
-    TTS_STRUCT(RequantizeArgs), TTS_FIELD(RequantizeArgs, input), TTS_FIELD(RequantizeArgs, size),
-    TTS_FIELD(RequantizeArgs, input_scale), TTS_FIELD(RequantizeArgs, input_zero_point),
-    TTS_FIELD(RequantizeArgs, output_scale), TTS_FIELD(RequantizeArgs, output_zero_point),
-    TTS_FIELD(RequantizeArgs, output),
-    TTS_STRUCT(DequantizeArgs), TTS_FIELD(DequantizeArgs, input), TTS_FIELD(DequantizeArgs, size),
-    TTS_FIELD(DequantizeArgs, scale), TTS_FIELD(DequantizeArgs, zero_point),
-    TTS_FIELD(DequantizeArgs, output),
+const tts::StructLayout kLayouts[] = {
+    TTS_LAYOUT(Dims, n, h, w, c),
+    TTS_LAYOUT(Tile, h, w),
+    TTS_LAYOUT(QuantizeMultiplierArgs, real, multiplier, shift),
+    TTS_LAYOUT(MultiplyByQuantizedMultiplierArgs, x, multiplier, shift, result),
+    TTS_LAYOUT(RequantizeBothArgs, acc, multiplier, shift, output_offset, act_min, act_max, n,
+               mbqm_ref, mbqm_smull, out_ref, out_smull),
+    TTS_LAYOUT(RequantizeDoubledArgs, n, acc, multiplier, shift, output_offset, eligible, out,
+               out8),
+    TTS_LAYOUT(ConvArgs, input, input_dims, input_scale, input_zero_point, filter, filter_dims,
+               filter_scales, num_filter_scales, bias, output_scale, output_zero_point,
+               depth_multiplier, stride, dilation, padding, activation, output, output_dims),
+    TTS_LAYOUT(FullyConnectedArgs, input, batches, depth, input_scale, input_zero_point,
+               filter, units, filter_scales, num_filter_scales, filter_zero_point, bias,
+               output_scale, output_zero_point, activation, output),
+    TTS_LAYOUT(PoolArgs, input, input_dims, output_scale, output_zero_point, filter, stride,
+               padding, activation, output, output_dims),
+    TTS_LAYOUT(MeanArgs, input, input_dims, input_scale, input_zero_point, output_scale,
+               output_zero_point, output),
+    TTS_LAYOUT(SoftmaxArgs, input, outer, depth, beta, input_scale, output),
+    TTS_LAYOUT(AddArgs, input1, input1_dims, input1_scale, input1_zero_point, input2,
+               input2_dims, input2_scale, input2_zero_point, output_scale, output_zero_point,
+               activation, output_dims, output),
+    TTS_LAYOUT(PadArgs, input, input_dims, before, after, has_constant, constant,
+               output_zero_point, output),
+    TTS_LAYOUT(ConcatenationArgs, num_inputs, inputs, axis_sizes, scales, zero_points,
+               output_scale, output_zero_point, requantize, outer, inner, output),
+    TTS_LAYOUT(QuantizeArgs, input, size, scale, zero_point, output),
+    TTS_LAYOUT(RequantizeArgs, input, size, input_scale, input_zero_point, output_scale,
+               output_zero_point, output),
+    TTS_LAYOUT(DequantizeArgs, input, size, scale, zero_point, output),
 };
 
 constexpr tts::EntryArgs kEntries[] = {
@@ -317,7 +245,7 @@ constexpr tts::EntryArgs kEntries[] = {
     {"tts_requantize_both", "RequantizeBothArgs"},
     {"tts_requantize_doubled", "RequantizeDoubledArgs"},
     {"tts_conv", "ConvArgs"},
-    {"tts_depthwise_conv", "DepthwiseConvArgs"},
+    {"tts_depthwise_conv", "ConvArgs"},
     {"tts_fully_connected", "FullyConnectedArgs"},
     {"tts_average_pool", "PoolArgs"},
     {"tts_max_pool", "PoolArgs"},
@@ -395,6 +323,7 @@ int32_t tts_requantize_doubled(const RequantizeDoubledArgs* a) {
 
 int32_t tts_conv(ConvArgs* a) {
   if (a->filter_dims.n > kMaxChannels) return 1;
+  if (a->depth_multiplier != 1) return 3;
   static int32_t mult[kMaxChannels], shift[kMaxChannels];
   ConvParams p;
   int32_t oh = 0, ow = 0;
@@ -410,7 +339,7 @@ int32_t tts_conv(ConvArgs* a) {
   return 0;
 }
 
-int32_t tts_depthwise_conv(DepthwiseConvArgs* a) {
+int32_t tts_depthwise_conv(ConvArgs* a) {
   if (a->filter_dims.c > kMaxChannels) return 1;
   static int32_t mult[kMaxChannels], shift[kMaxChannels];
   DepthwiseParams p;

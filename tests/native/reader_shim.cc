@@ -133,15 +133,12 @@ struct TensorOut {
   int32_t name_length;  // -1 when absent
 };
 
-constexpr tts::FieldLayout kLayouts[] = {
-    TTS_STRUCT(TensorOut), TTS_FIELD(TensorOut, type), TTS_FIELD(TensorOut, buffer),
-    TTS_FIELD(TensorOut, is_variable), TTS_FIELD(TensorOut, rank), TTS_FIELD(TensorOut, shape),
-    TTS_FIELD(TensorOut, has_shape_signature), TTS_FIELD(TensorOut, signature_rank),
-    TTS_FIELD(TensorOut, shape_signature), TTS_FIELD(TensorOut, quant_present),
-    TTS_FIELD(TensorOut, quantized_dimension), TTS_FIELD(TensorOut, num_scales),
-    TTS_FIELD(TensorOut, num_zero_points), TTS_FIELD(TensorOut, name_length),
+const tts::StructLayout kLayouts[] = {
+    TTS_LAYOUT(TensorOut, type, buffer, is_variable, rank, shape, has_shape_signature,
+               signature_rank, shape_signature, quant_present, quantized_dimension, num_scales,
+               num_zero_points, name_length),
 };
-constexpr tts::EntryArgs kEntries[] = {{"tts_tensor", "TensorOut"}};
+constexpr tts::EntryArgs kEntries[] = {{"tts_tensor", "TensorOut", false}};
 TTS_EXPORT_LAYOUTS()
 
 void tts_tensor(void* h, uint32_t sg, uint32_t t, TensorOut* out, char* name, size_t cap) {

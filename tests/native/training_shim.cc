@@ -48,8 +48,10 @@ struct ConvInputGradArgs {
   float* grad_input;
 };
 
-struct ConvFilterGradArgs {
-  ConvParams params;  // input_offset: -input zero point
+// The input_offset of params: -input zero point.
+template <typename Params>
+struct FilterGradArgs {
+  Params params;
   Dims input_dims;
   const int8_t* input;
   float input_scale;
@@ -60,6 +62,8 @@ struct ConvFilterGradArgs {
   int32_t c_end;
   float* grad_filter;
 };
+using ConvFilterGradArgs = FilterGradArgs<ConvParams>;
+using DepthwiseFilterGradArgs = FilterGradArgs<DepthwiseParams>;
 
 // The filter's channels filter_stride apart (filter_dims.c for a whole filter; more for a channel
 // group of a wider one). The consuming form leaves grad_output holding g * filter scale.
@@ -84,19 +88,6 @@ struct DepthwiseInPlaceArgs {
   int32_t group;
   float* scratch;
   float* grad;
-};
-
-struct DepthwiseFilterGradArgs {
-  DepthwiseParams params;  // input_offset: -input zero point
-  Dims input_dims;
-  const int8_t* input;
-  float input_scale;
-  Dims output_dims;
-  const float* grad_output;
-  Dims filter_dims;
-  int32_t c_begin;
-  int32_t c_end;
-  float* grad_filter;
 };
 
 struct BiasGradArgs {
@@ -239,26 +230,19 @@ struct MeanSquaredErrorInt8Args {
   float loss;  // out
 };
 
-// momentum may be null; rng_state is advanced in place.
-struct SgdInt8Args {
+// momentum may be null; rng_state is advanced in place. Weights: int8 weights or int32 biases.
+template <typename Weight>
+struct SgdArgs {
+  Weight* weights;
   SgdParams params;
   ChannelSlice slice;
   const float* grad;
   const float* factor;
   float* momentum;
   uint32_t rng_state;
-  int8_t* weights;
 };
-
-struct SgdInt32Args {
-  SgdParams params;
-  ChannelSlice slice;
-  const float* grad;
-  const float* factor;
-  float* momentum;
-  uint32_t rng_state;
-  int32_t* bias;
-};
+using SgdInt8Args = SgdArgs<int8_t>;
+using SgdInt32Args = SgdArgs<int32_t>;
 
 struct GradAccumulateArgs {
   int32_t size;
@@ -312,179 +296,89 @@ PoolParams MakePool(const int32_t* geom) {
   return p;
 }
 
-constexpr tts::FieldLayout kLayouts[] = {
-    TTS_STRUCT(Dims), TTS_FIELD(Dims, n), TTS_FIELD(Dims, h), TTS_FIELD(Dims, w),
-    TTS_FIELD(Dims, c),
-    TTS_STRUCT(Tile), TTS_FIELD(Tile, h), TTS_FIELD(Tile, w),
-    TTS_STRUCT(ActivationRange), TTS_FIELD(ActivationRange, min), TTS_FIELD(ActivationRange, max),
-    TTS_STRUCT(ConvParams), TTS_FIELD(ConvParams, input_offset),
-    TTS_FIELD(ConvParams, output_offset), TTS_FIELD(ConvParams, stride),
-    TTS_FIELD(ConvParams, padding), TTS_FIELD(ConvParams, dilation),
-    TTS_FIELD(ConvParams, activation),
-    TTS_STRUCT(DepthwiseParams), TTS_FIELD(DepthwiseParams, input_offset),
-    TTS_FIELD(DepthwiseParams, output_offset), TTS_FIELD(DepthwiseParams, depth_multiplier),
-    TTS_FIELD(DepthwiseParams, stride), TTS_FIELD(DepthwiseParams, padding),
-    TTS_FIELD(DepthwiseParams, dilation), TTS_FIELD(DepthwiseParams, activation),
-    TTS_STRUCT(PoolParams), TTS_FIELD(PoolParams, stride), TTS_FIELD(PoolParams, padding),
-    TTS_FIELD(PoolParams, filter), TTS_FIELD(PoolParams, activation),
-    TTS_STRUCT(FilterRows), TTS_FIELD(FilterRows, base), TTS_FIELD(FilterRows, head),
-    TTS_FIELD(FilterRows, head_rows), TTS_FIELD(FilterRows, row_size),
-    TTS_STRUCT(SgdParams), TTS_FIELD(SgdParams, learning_rate), TTS_FIELD(SgdParams, momentum),
-    TTS_FIELD(SgdParams, rounding),
-    TTS_STRUCT(ChannelSlice), TTS_FIELD(ChannelSlice, outer), TTS_FIELD(ChannelSlice, channels),
-    TTS_FIELD(ChannelSlice, inner), TTS_FIELD(ChannelSlice, c_begin),
-    TTS_FIELD(ChannelSlice, c_end),
-    TTS_STRUCT(FloatMathArgs), TTS_FIELD(FloatMathArgs, size), TTS_FIELD(FloatMathArgs, x),
-    TTS_FIELD(FloatMathArgs, y),
-    TTS_STRUCT(ConvInputGradArgs), TTS_FIELD(ConvInputGradArgs, params),
-    TTS_FIELD(ConvInputGradArgs, output_dims), TTS_FIELD(ConvInputGradArgs, grad_output),
-    TTS_FIELD(ConvInputGradArgs, filter_dims), TTS_FIELD(ConvInputGradArgs, filter),
-    TTS_FIELD(ConvInputGradArgs, filter_scales), TTS_FIELD(ConvInputGradArgs, input_dims),
-    TTS_FIELD(ConvInputGradArgs, grad_input),
-    TTS_STRUCT(ConvFilterGradArgs), TTS_FIELD(ConvFilterGradArgs, params),
-    TTS_FIELD(ConvFilterGradArgs, input_dims), TTS_FIELD(ConvFilterGradArgs, input),
-    TTS_FIELD(ConvFilterGradArgs, input_scale), TTS_FIELD(ConvFilterGradArgs, output_dims),
-    TTS_FIELD(ConvFilterGradArgs, grad_output), TTS_FIELD(ConvFilterGradArgs, filter_dims),
-    TTS_FIELD(ConvFilterGradArgs, c_begin), TTS_FIELD(ConvFilterGradArgs, c_end),
-    TTS_FIELD(ConvFilterGradArgs, grad_filter),
-    TTS_STRUCT(DepthwiseInputGradArgs), TTS_FIELD(DepthwiseInputGradArgs, params),
-    TTS_FIELD(DepthwiseInputGradArgs, output_dims), TTS_FIELD(DepthwiseInputGradArgs, grad_output),
-    TTS_FIELD(DepthwiseInputGradArgs, filter_dims), TTS_FIELD(DepthwiseInputGradArgs, filter),
-    TTS_FIELD(DepthwiseInputGradArgs, filter_stride),
-    TTS_FIELD(DepthwiseInputGradArgs, filter_scales),
-    TTS_FIELD(DepthwiseInputGradArgs, input_dims), TTS_FIELD(DepthwiseInputGradArgs, grad_input),
-    TTS_STRUCT(DepthwiseInPlaceArgs), TTS_FIELD(DepthwiseInPlaceArgs, params),
-    TTS_FIELD(DepthwiseInPlaceArgs, dims), TTS_FIELD(DepthwiseInPlaceArgs, filter_dims),
-    TTS_FIELD(DepthwiseInPlaceArgs, filter), TTS_FIELD(DepthwiseInPlaceArgs, filter_scales),
-    TTS_FIELD(DepthwiseInPlaceArgs, group), TTS_FIELD(DepthwiseInPlaceArgs, scratch),
-    TTS_FIELD(DepthwiseInPlaceArgs, grad),
-    TTS_STRUCT(DepthwiseFilterGradArgs), TTS_FIELD(DepthwiseFilterGradArgs, params),
-    TTS_FIELD(DepthwiseFilterGradArgs, input_dims), TTS_FIELD(DepthwiseFilterGradArgs, input),
-    TTS_FIELD(DepthwiseFilterGradArgs, input_scale),
-    TTS_FIELD(DepthwiseFilterGradArgs, output_dims),
-    TTS_FIELD(DepthwiseFilterGradArgs, grad_output),
-    TTS_FIELD(DepthwiseFilterGradArgs, filter_dims), TTS_FIELD(DepthwiseFilterGradArgs, c_begin),
-    TTS_FIELD(DepthwiseFilterGradArgs, c_end), TTS_FIELD(DepthwiseFilterGradArgs, grad_filter),
-    TTS_STRUCT(BiasGradArgs), TTS_FIELD(BiasGradArgs, positions),
-    TTS_FIELD(BiasGradArgs, channels), TTS_FIELD(BiasGradArgs, grad_output),
-    TTS_FIELD(BiasGradArgs, c_begin), TTS_FIELD(BiasGradArgs, c_end),
-    TTS_FIELD(BiasGradArgs, grad_bias),
-    TTS_STRUCT(FullyConnectedInputGradArgs), TTS_FIELD(FullyConnectedInputGradArgs, batches),
-    TTS_FIELD(FullyConnectedInputGradArgs, output_depth),
-    TTS_FIELD(FullyConnectedInputGradArgs, grad_output),
-    TTS_FIELD(FullyConnectedInputGradArgs, filter),
-    TTS_FIELD(FullyConnectedInputGradArgs, filter_scales),
-    TTS_FIELD(FullyConnectedInputGradArgs, input_depth),
-    TTS_FIELD(FullyConnectedInputGradArgs, grad_input),
-    TTS_STRUCT(FullyConnectedFilterGradArgs), TTS_FIELD(FullyConnectedFilterGradArgs, batches),
-    TTS_FIELD(FullyConnectedFilterGradArgs, input_depth),
-    TTS_FIELD(FullyConnectedFilterGradArgs, input),
-    TTS_FIELD(FullyConnectedFilterGradArgs, input_offset),
-    TTS_FIELD(FullyConnectedFilterGradArgs, input_scale),
-    TTS_FIELD(FullyConnectedFilterGradArgs, output_depth),
-    TTS_FIELD(FullyConnectedFilterGradArgs, grad_output),
-    TTS_FIELD(FullyConnectedFilterGradArgs, r_begin),
-    TTS_FIELD(FullyConnectedFilterGradArgs, r_end),
-    TTS_FIELD(FullyConnectedFilterGradArgs, grad_filter),
-    TTS_STRUCT(PointwiseInputGradChannelsArgs),
-    TTS_FIELD(PointwiseInputGradChannelsArgs, positions),
-    TTS_FIELD(PointwiseInputGradChannelsArgs, output_channels),
-    TTS_FIELD(PointwiseInputGradChannelsArgs, grad_output),
-    TTS_FIELD(PointwiseInputGradChannelsArgs, filter),
-    TTS_FIELD(PointwiseInputGradChannelsArgs, filter_scales),
-    TTS_FIELD(PointwiseInputGradChannelsArgs, ci_begin),
-    TTS_FIELD(PointwiseInputGradChannelsArgs, ci_end),
-    TTS_FIELD(PointwiseInputGradChannelsArgs, grad_input),
-    TTS_STRUCT(PoolGradArgs), TTS_FIELD(PoolGradArgs, params), TTS_FIELD(PoolGradArgs, input_dims),
-    TTS_FIELD(PoolGradArgs, input), TTS_FIELD(PoolGradArgs, output_dims),
-    TTS_FIELD(PoolGradArgs, grad_output), TTS_FIELD(PoolGradArgs, grad_input),
-    TTS_STRUCT(MeanGradArgs), TTS_FIELD(MeanGradArgs, input_dims),
-    TTS_FIELD(MeanGradArgs, grad_output), TTS_FIELD(MeanGradArgs, grad_input),
-    TTS_STRUCT(PadGradArgs), TTS_FIELD(PadGradArgs, output_dims),
-    TTS_FIELD(PadGradArgs, grad_output), TTS_FIELD(PadGradArgs, pad_before),
-    TTS_FIELD(PadGradArgs, input_dims), TTS_FIELD(PadGradArgs, grad_input),
-    TTS_STRUCT(ConcatenationGradArgs), TTS_FIELD(ConcatenationGradArgs, outer),
-    TTS_FIELD(ConcatenationGradArgs, inner), TTS_FIELD(ConcatenationGradArgs, num_inputs),
-    TTS_FIELD(ConcatenationGradArgs, axis_sizes), TTS_FIELD(ConcatenationGradArgs, grad_output),
-    TTS_FIELD(ConcatenationGradArgs, grad_inputs),
-    TTS_STRUCT(ActivationGradArgs), TTS_FIELD(ActivationGradArgs, size),
-    TTS_FIELD(ActivationGradArgs, output), TTS_FIELD(ActivationGradArgs, range),
-    TTS_FIELD(ActivationGradArgs, grad_output), TTS_FIELD(ActivationGradArgs, grad_input),
-    TTS_STRUCT(MaskGroupArgs), TTS_FIELD(MaskGroupArgs, positions),
-    TTS_FIELD(MaskGroupArgs, channels), TTS_FIELD(MaskGroupArgs, c_begin),
-    TTS_FIELD(MaskGroupArgs, group), TTS_FIELD(MaskGroupArgs, mask),
-    TTS_FIELD(MaskGroupArgs, grad),
-    TTS_STRUCT(SoftmaxCrossEntropyProbsArgs), TTS_FIELD(SoftmaxCrossEntropyProbsArgs, num_classes),
-    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, probs), TTS_FIELD(SoftmaxCrossEntropyProbsArgs, scale),
-    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, zero_point),
-    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, label),
-    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, epsilon),
-    TTS_FIELD(SoftmaxCrossEntropyProbsArgs, grad), TTS_FIELD(SoftmaxCrossEntropyProbsArgs, loss),
-    TTS_STRUCT(SoftmaxCrossEntropyLogitsArgs),
-    TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, num_classes),
-    TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, logits),
-    TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, label),
-    TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, grad), TTS_FIELD(SoftmaxCrossEntropyLogitsArgs, loss),
-    TTS_STRUCT(SoftmaxCrossEntropyInt8LogitsArgs),
-    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, num_classes),
-    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, logits),
-    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, scale),
-    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, label),
-    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, grad),
-    TTS_FIELD(SoftmaxCrossEntropyInt8LogitsArgs, loss),
-    TTS_STRUCT(MeanSquaredErrorArgs), TTS_FIELD(MeanSquaredErrorArgs, size),
-    TTS_FIELD(MeanSquaredErrorArgs, prediction), TTS_FIELD(MeanSquaredErrorArgs, target),
-    TTS_FIELD(MeanSquaredErrorArgs, grad), TTS_FIELD(MeanSquaredErrorArgs, loss),
-    TTS_STRUCT(MeanSquaredErrorInt8Args), TTS_FIELD(MeanSquaredErrorInt8Args, size),
-    TTS_FIELD(MeanSquaredErrorInt8Args, prediction), TTS_FIELD(MeanSquaredErrorInt8Args, scale),
-    TTS_FIELD(MeanSquaredErrorInt8Args, zero_point), TTS_FIELD(MeanSquaredErrorInt8Args, target),
-    TTS_FIELD(MeanSquaredErrorInt8Args, grad), TTS_FIELD(MeanSquaredErrorInt8Args, loss),
-    TTS_STRUCT(SgdInt8Args), TTS_FIELD(SgdInt8Args, params), TTS_FIELD(SgdInt8Args, slice),
-    TTS_FIELD(SgdInt8Args, grad), TTS_FIELD(SgdInt8Args, factor), TTS_FIELD(SgdInt8Args, momentum),
-    TTS_FIELD(SgdInt8Args, rng_state), TTS_FIELD(SgdInt8Args, weights),
-    TTS_STRUCT(SgdInt32Args), TTS_FIELD(SgdInt32Args, params), TTS_FIELD(SgdInt32Args, slice),
-    TTS_FIELD(SgdInt32Args, grad), TTS_FIELD(SgdInt32Args, factor),
-    TTS_FIELD(SgdInt32Args, momentum), TTS_FIELD(SgdInt32Args, rng_state),
-    TTS_FIELD(SgdInt32Args, bias),
-    TTS_STRUCT(GradAccumulateArgs), TTS_FIELD(GradAccumulateArgs, size),
-    TTS_FIELD(GradAccumulateArgs, grad), TTS_FIELD(GradAccumulateArgs, accumulator),
-    TTS_STRUCT(GradScaleArgs), TTS_FIELD(GradScaleArgs, size), TTS_FIELD(GradScaleArgs, factor),
-    TTS_FIELD(GradScaleArgs, buffer),
-    TTS_STRUCT(DeterminismDigestArgs), TTS_FIELD(DeterminismDigestArgs, digest),
+const tts::StructLayout kLayouts[] = {
+    TTS_LAYOUT(Dims, n, h, w, c),
+    TTS_LAYOUT(Tile, h, w),
+    TTS_LAYOUT(ActivationRange, min, max),
+    TTS_LAYOUT(ConvParams, input_offset, output_offset, stride, padding, dilation, activation),
+    TTS_LAYOUT(DepthwiseParams, input_offset, output_offset, depth_multiplier, stride, padding,
+               dilation, activation),
+    TTS_LAYOUT(PoolParams, stride, padding, filter, activation),
+    TTS_LAYOUT(FilterRows, base, head, head_rows, row_size),
+    TTS_LAYOUT(SgdParams, learning_rate, momentum, rounding),
+    TTS_LAYOUT(ChannelSlice, outer, channels, inner, c_begin, c_end),
+    TTS_LAYOUT(FloatMathArgs, size, x, y),
+    TTS_LAYOUT(ConvInputGradArgs, params, output_dims, grad_output, filter_dims, filter,
+               filter_scales, input_dims, grad_input),
+    TTS_LAYOUT(ConvFilterGradArgs, params, input_dims, input, input_scale, output_dims,
+               grad_output, filter_dims, c_begin, c_end, grad_filter),
+    TTS_LAYOUT(DepthwiseInputGradArgs, params, output_dims, grad_output, filter_dims, filter,
+               filter_stride, filter_scales, input_dims, grad_input),
+    TTS_LAYOUT(DepthwiseInPlaceArgs, params, dims, filter_dims, filter, filter_scales, group,
+               scratch, grad),
+    TTS_LAYOUT(DepthwiseFilterGradArgs, params, input_dims, input, input_scale, output_dims,
+               grad_output, filter_dims, c_begin, c_end, grad_filter),
+    TTS_LAYOUT(BiasGradArgs, positions, channels, grad_output, c_begin, c_end, grad_bias),
+    TTS_LAYOUT(FullyConnectedInputGradArgs, batches, output_depth, grad_output, filter,
+               filter_scales, input_depth, grad_input),
+    TTS_LAYOUT(FullyConnectedFilterGradArgs, batches, input_depth, input, input_offset,
+               input_scale, output_depth, grad_output, r_begin, r_end, grad_filter),
+    TTS_LAYOUT(PointwiseInputGradChannelsArgs, positions, output_channels, grad_output, filter,
+               filter_scales, ci_begin, ci_end, grad_input),
+    TTS_LAYOUT(PoolGradArgs, params, input_dims, input, output_dims, grad_output, grad_input),
+    TTS_LAYOUT(MeanGradArgs, input_dims, grad_output, grad_input),
+    TTS_LAYOUT(PadGradArgs, output_dims, grad_output, pad_before, input_dims, grad_input),
+    TTS_LAYOUT(ConcatenationGradArgs, outer, inner, num_inputs, axis_sizes, grad_output,
+               grad_inputs),
+    TTS_LAYOUT(ActivationGradArgs, size, output, range, grad_output, grad_input),
+    TTS_LAYOUT(MaskGroupArgs, positions, channels, c_begin, group, mask, grad),
+    TTS_LAYOUT(SoftmaxCrossEntropyProbsArgs, num_classes, probs, scale, zero_point, label,
+               epsilon, grad, loss),
+    TTS_LAYOUT(SoftmaxCrossEntropyLogitsArgs, num_classes, logits, label, grad, loss),
+    TTS_LAYOUT(SoftmaxCrossEntropyInt8LogitsArgs, num_classes, logits, scale, label, grad,
+               loss),
+    TTS_LAYOUT(MeanSquaredErrorArgs, size, prediction, target, grad, loss),
+    TTS_LAYOUT(MeanSquaredErrorInt8Args, size, prediction, scale, zero_point, target, grad,
+               loss),
+    TTS_LAYOUT(SgdInt8Args, weights, params, slice, grad, factor, momentum, rng_state),
+    TTS_LAYOUT(SgdInt32Args, weights, params, slice, grad, factor, momentum, rng_state),
+    TTS_LAYOUT(GradAccumulateArgs, size, grad, accumulator),
+    TTS_LAYOUT(GradScaleArgs, size, factor, buffer),
+    TTS_LAYOUT(DeterminismDigestArgs, digest),
 };
 constexpr tts::EntryArgs kEntries[] = {
-    {"tts_exp", "FloatMathArgs"},
-    {"tts_log", "FloatMathArgs"},
-    {"tts_floor", "FloatMathArgs"},
-    {"tts_conv_input_grad", "ConvInputGradArgs"},
+    {"tts_exp", "FloatMathArgs", false},
+    {"tts_log", "FloatMathArgs", false},
+    {"tts_floor", "FloatMathArgs", false},
+    {"tts_conv_input_grad", "ConvInputGradArgs", false},
     {"tts_conv_input_grad_add", "ConvInputGradArgs"},
-    {"tts_conv_filter_grad", "ConvFilterGradArgs"},
+    {"tts_conv_filter_grad", "ConvFilterGradArgs", false},
     {"tts_depthwise_input_grad", "DepthwiseInputGradArgs"},
-    {"tts_depthwise_input_grad_strided", "DepthwiseInputGradArgs"},
-    {"tts_depthwise_input_grad_consuming", "DepthwiseInputGradArgs"},
-    {"tts_depthwise_input_grad_in_place", "DepthwiseInPlaceArgs"},
-    {"tts_depthwise_filter_grad", "DepthwiseFilterGradArgs"},
-    {"tts_bias_grad", "BiasGradArgs"},
-    {"tts_fully_connected_input_grad", "FullyConnectedInputGradArgs"},
-    {"tts_fully_connected_filter_grad", "FullyConnectedFilterGradArgs"},
-    {"tts_pointwise_input_grad_channels", "PointwiseInputGradChannelsArgs"},
-    {"tts_average_pool_grad", "PoolGradArgs"},
-    {"tts_max_pool_grad", "PoolGradArgs"},
-    {"tts_mean_grad", "MeanGradArgs"},
-    {"tts_pad_grad", "PadGradArgs"},
-    {"tts_concatenation_grad", "ConcatenationGradArgs"},
-    {"tts_activation_grad", "ActivationGradArgs"},
-    {"tts_activation_grad_from_mask_group", "MaskGroupArgs"},
-    {"tts_softmax_cross_entropy_probs", "SoftmaxCrossEntropyProbsArgs"},
-    {"tts_softmax_cross_entropy_logits", "SoftmaxCrossEntropyLogitsArgs"},
-    {"tts_softmax_cross_entropy_int8_logits", "SoftmaxCrossEntropyInt8LogitsArgs"},
-    {"tts_mean_squared_error", "MeanSquaredErrorArgs"},
-    {"tts_mean_squared_error_int8", "MeanSquaredErrorInt8Args"},
-    {"tts_sgd_int8", "SgdInt8Args"},
-    {"tts_sgd_int32", "SgdInt32Args"},
-    {"tts_grad_accumulate", "GradAccumulateArgs"},
-    {"tts_grad_scale", "GradScaleArgs"},
-    {"tts_determinism_digest", "DeterminismDigestArgs"},
+    {"tts_depthwise_input_grad_strided", "DepthwiseInputGradArgs", false},
+    {"tts_depthwise_input_grad_consuming", "DepthwiseInputGradArgs", false},
+    {"tts_depthwise_input_grad_in_place", "DepthwiseInPlaceArgs", false},
+    {"tts_depthwise_filter_grad", "DepthwiseFilterGradArgs", false},
+    {"tts_bias_grad", "BiasGradArgs", false},
+    {"tts_fully_connected_input_grad", "FullyConnectedInputGradArgs", false},
+    {"tts_fully_connected_filter_grad", "FullyConnectedFilterGradArgs", false},
+    {"tts_pointwise_input_grad_channels", "PointwiseInputGradChannelsArgs", false},
+    {"tts_average_pool_grad", "PoolGradArgs", false},
+    {"tts_max_pool_grad", "PoolGradArgs", false},
+    {"tts_mean_grad", "MeanGradArgs", false},
+    {"tts_pad_grad", "PadGradArgs", false},
+    {"tts_concatenation_grad", "ConcatenationGradArgs", false},
+    {"tts_activation_grad", "ActivationGradArgs", false},
+    {"tts_activation_grad_from_mask_group", "MaskGroupArgs", false},
+    {"tts_softmax_cross_entropy_probs", "SoftmaxCrossEntropyProbsArgs", false},
+    {"tts_softmax_cross_entropy_logits", "SoftmaxCrossEntropyLogitsArgs", false},
+    {"tts_softmax_cross_entropy_int8_logits", "SoftmaxCrossEntropyInt8LogitsArgs", false},
+    {"tts_mean_squared_error", "MeanSquaredErrorArgs", false},
+    {"tts_mean_squared_error_int8", "MeanSquaredErrorInt8Args", false},
+    {"tts_sgd_int8", "SgdInt8Args", false},
+    {"tts_sgd_int32", "SgdInt32Args", false},
+    {"tts_grad_accumulate", "GradAccumulateArgs", false},
+    {"tts_grad_scale", "GradScaleArgs", false},
+    {"tts_determinism_digest", "DeterminismDigestArgs", false},
 };
 
 }  // namespace
@@ -493,25 +387,21 @@ TTS_EXPORT_LAYOUTS()
 
 extern "C" {
 
-int32_t tts_exp(const FloatMathArgs* a) {
+void tts_exp(const FloatMathArgs* a) {
   for (int32_t i = 0; i < a->size; ++i) a->y[i] = Exp(a->x[i]);
-  return 0;
 }
 
-int32_t tts_log(const FloatMathArgs* a) {
+void tts_log(const FloatMathArgs* a) {
   for (int32_t i = 0; i < a->size; ++i) a->y[i] = Log(a->x[i]);
-  return 0;
 }
 
-int32_t tts_floor(const FloatMathArgs* a) {
+void tts_floor(const FloatMathArgs* a) {
   for (int32_t i = 0; i < a->size; ++i) a->y[i] = Floor(a->x[i]);
-  return 0;
 }
 
-int32_t tts_conv_input_grad(const ConvInputGradArgs* a) {
+void tts_conv_input_grad(const ConvInputGradArgs* a) {
   ConvInputGrad(a->params, a->output_dims, a->grad_output, a->filter_dims, a->filter,
                 a->filter_scales, a->input_dims, a->grad_input);
-  return 0;
 }
 
 // ConvInputGradRowsAdd (1x1 stride 1 only): returns 1 when added, 0 when the shapes are refused.
@@ -524,10 +414,9 @@ int32_t tts_conv_input_grad_add(const ConvInputGradArgs* a) {
   return 1;
 }
 
-int32_t tts_conv_filter_grad(const ConvFilterGradArgs* a) {
+void tts_conv_filter_grad(const ConvFilterGradArgs* a) {
   ConvFilterGrad(a->params, a->input_dims, a->input, a->input_scale, a->output_dims,
                  a->grad_output, a->filter_dims, a->c_begin, a->c_end, a->grad_filter);
-  return 0;
 }
 
 // The plain form reads a whole filter: returns 1 unless filter_stride says so.
@@ -538,138 +427,114 @@ int32_t tts_depthwise_input_grad(const DepthwiseInputGradArgs* a) {
   return 0;
 }
 
-int32_t tts_depthwise_input_grad_strided(const DepthwiseInputGradArgs* a) {
+void tts_depthwise_input_grad_strided(const DepthwiseInputGradArgs* a) {
   DepthwiseConvInputGradStrided(a->params, a->output_dims, a->grad_output, a->filter_dims,
                                 a->filter, a->filter_stride, a->filter_scales, a->input_dims,
                                 a->grad_input);
-  return 0;
 }
 
-int32_t tts_depthwise_input_grad_consuming(const DepthwiseInputGradArgs* a) {
+void tts_depthwise_input_grad_consuming(const DepthwiseInputGradArgs* a) {
   DepthwiseConvInputGradConsuming(a->params, a->output_dims, a->grad_output, a->filter_dims,
                                   a->filter, a->filter_stride, a->filter_scales, a->input_dims,
                                   a->grad_input);
-  return 0;
 }
 
-int32_t tts_depthwise_input_grad_in_place(const DepthwiseInPlaceArgs* a) {
+void tts_depthwise_input_grad_in_place(const DepthwiseInPlaceArgs* a) {
   DepthwiseConvInputGradInPlace(a->params, a->dims, a->filter_dims, a->filter, a->filter_scales,
                                 a->group, a->scratch, a->grad);
-  return 0;
 }
 
-int32_t tts_depthwise_filter_grad(const DepthwiseFilterGradArgs* a) {
+void tts_depthwise_filter_grad(const DepthwiseFilterGradArgs* a) {
   DepthwiseConvFilterGrad(a->params, a->input_dims, a->input, a->input_scale, a->output_dims,
                           a->grad_output, a->filter_dims, a->c_begin, a->c_end, a->grad_filter);
-  return 0;
 }
 
-int32_t tts_bias_grad(const BiasGradArgs* a) {
+void tts_bias_grad(const BiasGradArgs* a) {
   BiasGrad(a->positions, a->channels, a->grad_output, a->c_begin, a->c_end, a->grad_bias);
-  return 0;
 }
 
-int32_t tts_fully_connected_input_grad(const FullyConnectedInputGradArgs* a) {
+void tts_fully_connected_input_grad(const FullyConnectedInputGradArgs* a) {
   FullyConnectedInputGrad(a->batches, a->output_depth, a->grad_output, a->filter,
                           a->filter_scales, a->input_depth, a->grad_input);
-  return 0;
 }
 
-int32_t tts_fully_connected_filter_grad(const FullyConnectedFilterGradArgs* a) {
+void tts_fully_connected_filter_grad(const FullyConnectedFilterGradArgs* a) {
   FullyConnectedFilterGrad(a->batches, a->input_depth, a->input, a->input_offset, a->input_scale,
                            a->output_depth, a->grad_output, a->r_begin, a->r_end, a->grad_filter);
-  return 0;
 }
 
-int32_t tts_pointwise_input_grad_channels(const PointwiseInputGradChannelsArgs* a) {
+void tts_pointwise_input_grad_channels(const PointwiseInputGradChannelsArgs* a) {
   PointwiseInputGradChannels(a->positions, a->output_channels, a->grad_output, a->filter,
                              a->filter_scales, a->ci_begin, a->ci_end, a->grad_input);
-  return 0;
 }
 
-int32_t tts_average_pool_grad(const PoolGradArgs* a) {
+void tts_average_pool_grad(const PoolGradArgs* a) {
   AveragePoolGrad(a->params, a->output_dims, a->grad_output, a->input_dims, a->grad_input);
-  return 0;
 }
 
-int32_t tts_max_pool_grad(const PoolGradArgs* a) {
+void tts_mean_grad(const MeanGradArgs* a) {
+  MeanGrad(a->input_dims, a->grad_output, a->grad_input);
+}
+
+void tts_max_pool_grad(const PoolGradArgs* a) {
   MaxPoolGrad(a->params, a->input_dims, a->input, a->output_dims, a->grad_output,
               a->grad_input);
-  return 0;
 }
 
-int32_t tts_mean_grad(const MeanGradArgs* a) {
-  MeanGrad(a->input_dims, a->grad_output, a->grad_input);
-  return 0;
-}
-
-int32_t tts_pad_grad(const PadGradArgs* a) {
+void tts_pad_grad(const PadGradArgs* a) {
   PadGrad(a->output_dims, a->grad_output, a->pad_before, a->input_dims, a->grad_input);
-  return 0;
 }
 
-int32_t tts_concatenation_grad(const ConcatenationGradArgs* a) {
+void tts_concatenation_grad(const ConcatenationGradArgs* a) {
   ConcatenationGrad(a->outer, a->inner, a->num_inputs, a->axis_sizes, a->grad_output,
                     a->grad_inputs);
-  return 0;
 }
 
-int32_t tts_activation_grad(const ActivationGradArgs* a) {
+void tts_activation_grad(const ActivationGradArgs* a) {
   ActivationGrad(a->size, a->output, a->range.min, a->range.max, a->grad_output, a->grad_input);
-  return 0;
 }
 
-int32_t tts_activation_grad_from_mask_group(const MaskGroupArgs* a) {
+void tts_activation_grad_from_mask_group(const MaskGroupArgs* a) {
   ActivationGradFromMaskGroup(a->positions, a->channels, a->c_begin, a->group, a->mask, a->grad);
-  return 0;
 }
 
-int32_t tts_softmax_cross_entropy_probs(SoftmaxCrossEntropyProbsArgs* a) {
+void tts_softmax_cross_entropy_probs(SoftmaxCrossEntropyProbsArgs* a) {
   SoftmaxCrossEntropyFromProbs(a->num_classes, a->probs, a->scale, a->zero_point, a->label,
                                a->epsilon, a->grad, &a->loss);
-  return 0;
 }
 
-int32_t tts_softmax_cross_entropy_logits(SoftmaxCrossEntropyLogitsArgs* a) {
+void tts_softmax_cross_entropy_logits(SoftmaxCrossEntropyLogitsArgs* a) {
   SoftmaxCrossEntropyFromLogits(a->num_classes, a->logits, a->label, a->grad, &a->loss);
-  return 0;
 }
 
-int32_t tts_softmax_cross_entropy_int8_logits(SoftmaxCrossEntropyInt8LogitsArgs* a) {
+void tts_softmax_cross_entropy_int8_logits(SoftmaxCrossEntropyInt8LogitsArgs* a) {
   SoftmaxCrossEntropyFromInt8Logits(a->num_classes, a->logits, a->scale, a->label, a->grad,
                                     &a->loss);
-  return 0;
 }
 
-int32_t tts_mean_squared_error(MeanSquaredErrorArgs* a) {
+void tts_mean_squared_error(MeanSquaredErrorArgs* a) {
   MeanSquaredError(a->size, a->prediction, a->target, a->grad, &a->loss);
-  return 0;
 }
 
-int32_t tts_mean_squared_error_int8(MeanSquaredErrorInt8Args* a) {
+void tts_mean_squared_error_int8(MeanSquaredErrorInt8Args* a) {
   MeanSquaredErrorInt8(a->size, a->prediction, a->scale, a->zero_point, a->target, a->grad,
                        &a->loss);
-  return 0;
 }
 
-int32_t tts_sgd_int8(SgdInt8Args* a) {
+void tts_sgd_int8(SgdInt8Args* a) {
   SgdUpdateInt8(a->params, a->slice, a->grad, a->factor, a->momentum, &a->rng_state, a->weights);
-  return 0;
 }
 
-int32_t tts_sgd_int32(SgdInt32Args* a) {
-  SgdUpdateInt32(a->params, a->slice, a->grad, a->factor, a->momentum, &a->rng_state, a->bias);
-  return 0;
+void tts_sgd_int32(SgdInt32Args* a) {
+  SgdUpdateInt32(a->params, a->slice, a->grad, a->factor, a->momentum, &a->rng_state, a->weights);
 }
 
-int32_t tts_grad_accumulate(const GradAccumulateArgs* a) {
+void tts_grad_accumulate(const GradAccumulateArgs* a) {
   GradAccumulate(a->size, a->grad, a->accumulator);
-  return 0;
 }
 
-int32_t tts_grad_scale(const GradScaleArgs* a) {
+void tts_grad_scale(const GradScaleArgs* a) {
   GradScale(a->size, a->factor, a->buffer);
-  return 0;
 }
 
 }  // extern "C"
@@ -705,7 +570,7 @@ int8_t g_wq[12 * 3 * 3 * 6];
 
 }  // namespace
 
-extern "C" int32_t tts_determinism_digest(DeterminismDigestArgs* a) {
+extern "C" void tts_determinism_digest(DeterminismDigestArgs* a) {
   uint32_t* digest = a->digest;
   uint32_t rng = 0x9e3779b9u;
   FillInt8(&rng, g_xq, 2 * 9 * 9 * 6);
@@ -845,7 +710,6 @@ extern "C" int32_t tts_determinism_digest(DeterminismDigestArgs* a) {
     digest[10] = Fnv(h, g_in, 400);
   }
   digest[11] = Fnv(kFnvSeed, digest, 11 * 4);
-  return 0;
 }
 
 #ifdef TTS_FIRMWARE_MAIN
