@@ -3,7 +3,6 @@ scheme and arena plan. Subgraph 0 (inference) is left as it was; the training pr
 a metadata entry that stock TFLM and TFLite ignore."""
 from __future__ import annotations
 
-import struct
 from dataclasses import asdict, dataclass
 
 from . import offline_plan
@@ -12,7 +11,7 @@ from .errors import BudgetError, ConversionError, InvalidModelError, Unsupported
 from .graph import Graph, build_graph
 from .optimizer import LOSSES, SGD
 from .planner import align
-from .program import ALIGNMENT, LAYER_WORDS, METADATA_NAME, Layer, Program, decode_header
+from .program import ALIGNMENT, METADATA_NAME, Program, decode_header, decode_layers
 from .scheme import SparseUpdate, default_scheme, resolve
 from .tflite_io import get_metadata, read_model, set_metadata, write_model
 
@@ -97,21 +96,17 @@ def memory_report(extended: bytes) -> MemoryReport:
                               "run convert() first")
     header = decode_header(blob)
     graph = build_graph(model)
-    words = struct.unpack(f"<{len(blob) // 4}i", blob)
     updated = state = 0
-    for i in range(header["n_layers"]):
-        base = header["off_layers"] + i * LAYER_WORDS
-        weight_t, bias_t, out_channels, weight_channels = words[base + 1:base + 5]
-        layer = Layer(*words[base:base + 6])
+    for layer in decode_layers(blob):
         op = next(o for o in graph.ops if o.index == layer.op_index)
-        for t in (weight_t if weight_channels else -1, bias_t):
+        for t in (layer.weight_tensor if layer.weight_channels else -1, layer.bias_tensor):
             if t >= 0:
                 updated += align(trained_bytes(graph, op, layer, t), ALIGNMENT)
-        if words[base + 8] >= 0:
-            per_channel = graph.tensors[weight_t].nbytes // out_channels
-            state += align(4 * weight_channels * per_channel, ALIGNMENT)
-        if words[base + 9] >= 0:
-            state += align(4 * out_channels, ALIGNMENT)
+        if layer.weight_state >= 0:
+            per_channel = graph.tensors[layer.weight_tensor].nbytes // layer.out_channels
+            state += align(4 * layer.weight_channels * per_channel, ALIGNMENT)
+        if layer.bias_state >= 0:
+            state += align(4 * layer.out_channels, ALIGNMENT)
     return MemoryReport(arena_bytes=header["arena_bytes"],
                         activation_peak_bytes=header["arena_bytes"] - header["persistent_bytes"],
                         updated_weight_bytes=updated,

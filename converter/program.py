@@ -1,82 +1,22 @@
-"""The training program stored in the extended .tflite (metadata entry "tflm_train").
-
-Layout: little-endian int32 words (floats as their IEEE bits), so the C++ runtime can verify it
-with plain bounds checks. Its reader is tflm_train/runtime/program.h; the opcode numbers below
-must equal the C++ enum there (a test checks it).
-
-  header (HEADER_WORDS words): MAGIC, VERSION, total words, then the counts and word offsets of
-  the sections below, arena sizes, input/output tensor, flags
-  model tensor table: one word per subgraph-0 tensor: its arena offset, or -1 (constant in
-      flash, or unused)
-  extra tensor table: 3 words per extra tensor (gradients, scratch): dtype, elements, offset
-  op table: 2 words per subgraph-0 op: arena offset of its prepared state, and word offset of
-      its per-channel requantisation data in the channel-data section (-1 when it has none)
-  layer table: LAYER_WORDS words per updated layer (see Layer), including the persistent
-      offsets of its optimizer state (momentum / mini-batch gradient sums) or -1
-  instruction stream: per instruction: opcode, argument count, arguments
-  float pool: QAS factors
-  channel-data section: per op with one, out_channels multipliers then out_channels shifts
-      (converter/channel_data.py); the runtime reads them in place from flash after checking
-      each channel against its own computation
+"""The training program stored in the extended .tflite (metadata entry "tflm_train"): its
+encoder and decoder. The format itself (header fields, records, opcodes, flags, constants) is
+defined once in program_format.py, which also generates the runtime's C++ names.
 """
 from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-METADATA_NAME = "tflm_train"
-MAGIC = 0x4E525454  # b"TTRN"
-VERSION = 3
-HEADER_WORDS = 26
-LAYER_WORDS = 10
-# Size of the runtime's per-op prepared state (OpState in tflm_train/runtime/op_state.h).
-OP_STATE_BYTES = 64
-ALIGNMENT = 16
+from .program_format import (ALIGNMENT, DTYPES, EXTRA_TENSOR_FIELDS, FLAGS, HEADER_FIELDS,
+                             HEADER_WORDS, LAYER_FIELDS, LAYER_WORDS, MAGIC, METADATA_NAME,
+                             OP_FIELDS, OP_STATE_BYTES, OPCODES, VERSION)
 
-
-class Opcode(enum.IntEnum):
-    FORWARD = 1           # op_index: run subgraph-0 op op_index
-    LOSS_SOFTMAX_CE = 2   # probs(int8 softmax output), grad(float, of softmax input)
-    LOSS_LOGITS_CE = 3    # logits(int8), grad(float)
-    ACTIVATION_GRAD = 4   # grad(float, in place), saved output(int8), lo, hi (exclusive)
-    INPUT_GRAD = 5        # op_index, grad_out, grad_in, weight-scales float index or -1
-    BIAS_UPDATE = 6       # op_index, grad_out, layer
-    WEIGHT_UPDATE = 7     # op_index, grad_out, layer, scratch
-    LOSS_MSE = 8          # prediction(int8 output), grad(float); target given per step
-    GRAD_ACCUMULATE = 9   # src(float), dst(float): dst += src (a tensor with several consumers)
-    GRAD_COPY = 10        # src(float), dst(float): dst = src
-    INPUT_GRAD_AT = 11    # op_index, grad_out, grad_in, input index (ops with several inputs)
-    SAVE_MASK = 12        # output(int8), mask(int8 bytes, 1 bit per element), lo, hi: forward
-    MASK_GRAD = 13        # grad(float, in place), mask, output, lo, hi: activation backward
-                          # from the bits SAVE_MASK saved of `output` (a forward tensor)
-    MEAN_HEAD_BACKWARD = 14  # mean_op, conv_op, g_mean, group, mask|-1, g_in|-1, temp|-1,
-                          # layer|-1: the backward of a CONV_2D whose output only feeds a
-                          # spatial MEAN, one group of output channels at a time, so the
-                          # broadcast gradient of the MEAN input never exists whole
-    DEPTHWISE_GRAD_IN_PLACE = 15  # op_index, grad (output grad in, input grad out), scratch,
-                          # weight-scales float index, channel group
-    BOTTLENECK_BACKWARD = 17  # P, D, X ops (1x1 project <- depthwise <- expand conv), g_out(P),
-                          # g_in(X)|-1, grad group of D's output, of D's input (+ filter group),
-                          # temp|-1, group, mask(D out)|-1, mask(X out)|-1, layer D|-1,
-                          # layer X|-1, scales P, D, X|-1: the block backward by groups of
-                          # expanded channels (tflm_train/runtime/block_backward.cc)
-    STREAM_CHAIN = 16     # first op, op count, int8 scratch: ops row by row (converter/streaming.py)
-
-
-class DType(enum.IntEnum):
-    FLOAT32 = 0
-    INT8 = 1
-    INT32 = 2
-
-
-class Flags(enum.IntFlag):
-    QAS = 1
-    LOSS_FROM_SOFTMAX = 2
-    OPTIMIZER_STATE = 4   # layers carry float state: momentum and/or mini-batch sums
-    LOSS_MSE = 8          # regression: per-step real targets instead of a class label
+Opcode = enum.IntEnum("Opcode", [(op.name, op.number) for op in OPCODES], module=__name__)
+DType = enum.IntEnum("DType", list(DTYPES), module=__name__)
+Flags = enum.IntFlag("Flags", [(name, value) for name, value, _ in FLAGS], module=__name__)
 
 
 @dataclass
@@ -133,42 +73,43 @@ class Program:
 
     def encode(self) -> bytes:
         words: list[int] = [0] * HEADER_WORDS
-        def section(values):
+        def section(records, names):
             start = len(words)
-            words.extend(int(v) for v in values)
+            for record in records:
+                words.extend(int(record[name]) for name in names)
             return start
-        off_model = section(self.model_offsets)
-        off_extra = section(v for t in self.extra for v in (t.dtype, t.elements, t.offset))
-        off_ops = section(v for pair in zip(self.op_state, self.op_channel_data) for v in pair)
-        off_layers = section(v for l in self.layers for v in (
-            l.op_index, l.weight_tensor, l.bias_tensor, l.out_channels, l.weight_channels,
-            int(l.update_bias), l.weight_factors, l.bias_factors, l.weight_state,
-            l.bias_state))
-        off_instr = section(v for ins in self.instructions
-                            for v in (int(ins.opcode), len(ins.args), *ins.args))
+        off_model = section(({"offset": o} for o in self.model_offsets), ("offset",))
+        off_extra = section((vars(t) for t in self.extra), EXTRA_TENSOR_FIELDS)
+        off_ops = section(({"state_offset": s, "channel_data": c}
+                           for s, c in zip(self.op_state, self.op_channel_data)), OP_FIELDS)
+        off_layers = section((vars(l) for l in self.layers), LAYER_FIELDS)
+        off_instr = len(words)
+        for ins in self.instructions:
+            words.extend((int(ins.opcode), len(ins.args), *(int(a) for a in ins.args)))
         off_floats = len(words)
         words.extend(struct.unpack(f"<{len(self.floats)}i",
                                    np.asarray(self.floats, dtype="<f4").tobytes()))
-        off_channel = section(self.channel_words)
-        header = [MAGIC, VERSION, len(words), self.n_model_tensors, len(self.extra), self.n_ops,
-                  len(self.layers), len(self.instructions), self.n_forward, len(self.floats),
-                  off_model, off_extra, off_ops, off_layers, off_instr, off_floats,
-                  self.persistent_bytes, self.arena_bytes, self.input_tensor,
-                  self.output_tensor, self.num_classes, int(self.flags),
-                  off_floats - off_instr,
-                  struct.unpack("<i", struct.pack("<f", self.momentum))[0],
-                  off_channel, len(self.channel_words)]
-        words[:HEADER_WORDS] = header
+        off_channel = len(words)
+        words.extend(int(w) for w in self.channel_words)
+        header = dict(
+            magic=MAGIC, version=VERSION, total_words=len(words),
+            n_model_tensors=self.n_model_tensors, n_extra=len(self.extra), n_ops=self.n_ops,
+            n_layers=len(self.layers), n_instructions=len(self.instructions),
+            n_forward=self.n_forward, n_floats=len(self.floats), off_model=off_model,
+            off_extra=off_extra, off_ops=off_ops, off_layers=off_layers,
+            off_instructions=off_instr, off_floats=off_floats,
+            persistent_bytes=self.persistent_bytes, arena_bytes=self.arena_bytes,
+            input_tensor=self.input_tensor, output_tensor=self.output_tensor,
+            num_classes=self.num_classes, flags=int(self.flags),
+            instruction_words=off_floats - off_instr,
+            momentum_bits=struct.unpack("<i", struct.pack("<f", self.momentum))[0],
+            off_channel_data=off_channel, channel_data_words=len(self.channel_words))
+        words[:HEADER_WORDS] = [header[name] for name in HEADER_FIELDS]
         return struct.pack(f"<{len(words)}i", *words)
 
     @staticmethod
     def header_fields() -> list[str]:
-        return ["magic", "version", "total_words", "n_model_tensors", "n_extra", "n_ops",
-                "n_layers", "n_instructions", "n_forward", "n_floats", "off_model",
-                "off_extra", "off_ops", "off_layers", "off_instructions", "off_floats",
-                "persistent_bytes", "arena_bytes", "input_tensor", "output_tensor",
-                "num_classes", "flags", "instruction_words", "momentum_bits",
-                "off_channel_data", "channel_data_words"]
+        return list(HEADER_FIELDS)
 
 
 def decode_header(blob: bytes) -> dict[str, int]:
@@ -176,4 +117,61 @@ def decode_header(blob: bytes) -> dict[str, int]:
     if len(blob) < HEADER_WORDS * 4:
         raise ValueError(f"training program too short: {len(blob)} bytes")
     values = struct.unpack(f"<{HEADER_WORDS}i", blob[:HEADER_WORDS * 4])
-    return dict(zip(Program.header_fields(), values))
+    return dict(zip(HEADER_FIELDS, values))
+
+
+def _records(blob: bytes, offset: int, count: int, names: tuple[str, ...]) -> list[dict[str, int]]:
+    width = len(names)
+    end = offset + count * width
+    if offset < HEADER_WORDS or count < 0 or end * 4 > len(blob):
+        raise ValueError(f"training program: a section of {count} x {width} words at word "
+                         f"{offset} lies outside the {len(blob)}-byte program")
+    words = struct.unpack_from(f"<{count * width}i", blob, offset * 4)
+    return [dict(zip(names, words[i * width:(i + 1) * width])) for i in range(count)]
+
+
+def decode_layers(blob: bytes) -> list[Layer]:
+    """The layer table of an encoded program."""
+    h = decode_header(blob)
+    return [Layer(**{**r, "update_bias": bool(r["update_bias"])})
+            for r in _records(blob, h["off_layers"], h["n_layers"], LAYER_FIELDS)]
+
+
+def decode_extra(blob: bytes) -> list[ExtraTensor]:
+    """The extra tensor table of an encoded program."""
+    h = decode_header(blob)
+    return [ExtraTensor(DType(r["dtype"]), r["elements"], r["offset"])
+            for r in _records(blob, h["off_extra"], h["n_extra"], EXTRA_TENSOR_FIELDS)]
+
+
+def decode_ops(blob: bytes) -> list[dict[str, int]]:
+    """The op table of an encoded program: per subgraph-0 op, its OP_FIELDS."""
+    h = decode_header(blob)
+    return _records(blob, h["off_ops"], h["n_ops"], OP_FIELDS)
+
+
+def decode_instructions(blob: bytes) -> list[Instruction]:
+    """The instruction stream of an encoded program."""
+    h = decode_header(blob)
+    start, end = h["off_instructions"], h["off_instructions"] + h["instruction_words"]
+    if start < HEADER_WORDS or end * 4 > len(blob) or start > end:
+        raise ValueError("training program: the instruction stream lies outside the program")
+    words = struct.unpack_from(f"<{end - start}i", blob, start * 4)
+    out, i = [], 0
+    while i < len(words):
+        if i + 2 > len(words) or not 0 <= words[i + 1] <= len(words) - i - 2:
+            raise ValueError(f"training program: instruction {len(out)} is truncated")
+        out.append(Instruction(Opcode(words[i]), list(words[i + 2:i + 2 + words[i + 1]])))
+        i += 2 + words[i + 1]
+    return out
+
+
+# The Layer dataclass is the layer record: same fields, same order.
+assert tuple(f.name for f in fields(Layer)) == LAYER_FIELDS
+assert tuple(f.name for f in fields(ExtraTensor)) == EXTRA_TENSOR_FIELDS
+
+# Format names re-exported for the converter modules that build programs.
+__all__ = ["ALIGNMENT", "HEADER_WORDS", "LAYER_WORDS", "MAGIC", "METADATA_NAME", "OP_STATE_BYTES",
+           "VERSION", "Opcode", "DType", "Flags", "ExtraTensor", "Layer", "Instruction",
+           "Program", "decode_header", "decode_layers", "decode_extra", "decode_ops",
+           "decode_instructions"]

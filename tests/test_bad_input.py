@@ -330,3 +330,22 @@ def test_fuzz_op_table_in_subprocess():
             "_fuzz(ext, seed=0, cases=3000, region='blob', run=False, skip_op_table=False)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, f"runtime crashed (exit {r.returncode})"
+
+
+def test_depth_multiplier_that_wraps_in_32_bits_is_refused(extended):
+    """8 input channels x (2^29 + 1) wraps to 8 in 32-bit arithmetic, the filter's channel
+    count: the runtime must see the real product and refuse the model (it used to open, predict
+    and train with it)."""
+    from tflm_train.converter.tflite_io import write_model
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    m = read_model(extended)
+    g = m.subgraphs[0]
+    kinds = [m.operatorCodes[op.opcodeIndex].builtinCode for op in g.operators]
+    op = g.operators[kinds.index(schema.BuiltinOperator.DEPTHWISE_CONV_2D)]
+    in_c = int(g.tensors[op.inputs[0]].shape[-1])
+    assert g.tensors[op.inputs[1]].shape[-1] == in_c == 8 and op.builtinOptions.depthMultiplier == 1
+    op.builtinOptions.depthMultiplier = (1 << 29) + 1
+    assert (in_c * op.builtinOptions.depthMultiplier) % (1 << 32) == in_c
+    with pytest.raises(RuntimeError_, match="DEPTHWISE_CONV_2D.*depth multiplier 536870913"):
+        NativeSession(write_model(m))

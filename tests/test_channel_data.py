@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import tflm_train
 from converter import channel_data
-from converter.program import OP_STATE_BYTES, decode_header
+from converter.program import OP_STATE_BYTES, decode_header, decode_ops
 from tests.kernels import forward_shim
 from tflm_train.converter.tflite_io import get_metadata, read_model
 
@@ -61,9 +61,10 @@ def test_channel_data_is_in_flash_not_sram():
     graph = build_graph(read_model(DEMO.read_bytes()))
     assert h["channel_data_words"] == 2 * sum(channel_data.out_channels(graph, op)
                                               for op in graph.ops)
-    words = struct.unpack(f"<{h['total_words']}i", get_metadata(read_model(ext), "tflm_train"))
-    for i, op in enumerate(graph.ops):
-        off = words[h["off_ops"] + 2 * i + 1]
+    blob = get_metadata(read_model(ext), "tflm_train")
+    words = struct.unpack(f"<{h['total_words']}i", blob)
+    for record, op in zip(decode_ops(blob), graph.ops):
+        off = record["channel_data"]
         expect = channel_data.op_words(graph, op)
         assert (off >= 0) == bool(expect)
         if expect:

@@ -2,14 +2,13 @@
 program order with its opcode and first argument, then once with index -1; nothing when unset;
 results unchanged by it."""
 import ctypes
-import struct
 from pathlib import Path
 
 import numpy as np
 
 import tflm_train
 from tflm_train.binding import NativeSession
-from tflm_train.converter.program import METADATA_NAME, Opcode, decode_header
+from tflm_train.converter.program import METADATA_NAME, Opcode, decode_header, decode_instructions
 from tflm_train.converter.tflite_io import get_metadata, read_model
 
 MODEL = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
@@ -20,12 +19,7 @@ def _instructions(model: bytes) -> tuple[list[tuple[int, int]], int]:
     """(opcode, first argument) of every instruction of the model's program, and n_forward."""
     blob = get_metadata(read_model(model), METADATA_NAME)
     h = decode_header(blob)
-    words = struct.unpack(f"<{len(blob) // 4}i", blob[:len(blob) // 4 * 4])
-    out, i = [], h["off_instructions"]
-    for _ in range(h["n_instructions"]):
-        opcode, n = words[i], words[i + 1]
-        out.append((opcode, words[i + 2] if n else -1))
-        i += 2 + n
+    out = [(int(ins.opcode), ins.args[0] if ins.args else -1) for ins in decode_instructions(blob)]
     return out, h["n_forward"]
 
 

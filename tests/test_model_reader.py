@@ -532,7 +532,7 @@ def guarded(models):
     return GuardedBuffer(max(len(m) for m in models.values()) * 2 + 4096)
 
 
-def run_case(lib, guarded, data: bytes):
+def run_case(lib, guarded, data: bytes, where: str = ""):
     err = ctypes.create_string_buffer(ERR_CAP)
     checksum = ctypes.c_uint64()
     status = lib.tts_load_and_touch(guarded.place(data), len(data), ctypes.byref(checksum), err,
@@ -540,7 +540,8 @@ def run_case(lib, guarded, data: bytes):
     if status == READER_BUG:
         failure = Path("/tmp") / f"reader_bug_{zlib.crc32(data):08x}.tflite"
         failure.write_bytes(data)
-        pytest.fail(f"accessor out of bounds after a successful load; input saved to {failure}")
+        pytest.fail(f"accessor out of bounds after a successful load{where}; input saved to "
+                    f"{failure}")
     if status != OK:
         assert status in (INVALID, UNSUPPORTED), status
         assert err.value, "failure without a message"
@@ -580,8 +581,10 @@ def flip_corpus(data: bytes, seed: int, cases: int):
 def test_random_byte_flips(models, lib, guarded, kind):
     data = pack(unpack(models["int8"])) if kind == "repacked" else models[kind]
     outcomes = {OK: 0, INVALID: 0, UNSUPPORTED: 0}
-    for case in flip_corpus(data, seed=hash(kind) & 0xFFFF, cases=4000):
-        outcomes[run_case(lib, guarded, case)[0]] += 1
+    seed = zlib.crc32(kind.encode()) & 0xFFFF  # fixed per kind, unlike hash() (salted per run)
+    print(f"flip corpus seed {seed}")
+    for i, case in enumerate(flip_corpus(data, seed=seed, cases=4000)):
+        outcomes[run_case(lib, guarded, case, f" (flip corpus seed {seed}, case {i})")[0]] += 1
     # Both outcomes occur: flips in weights load fine, flips in structure are caught.
     assert outcomes[OK] > 0 and outcomes[INVALID] > 0, outcomes
 

@@ -152,15 +152,7 @@ def test_trainer_follows_schedule():
 
 @pytest.fixture(scope="module")
 def regression_model():
-    import tensorflow as tf
-
-    tf.keras.utils.set_random_seed(4)
-    L = tf.keras.layers
-    inp = L.Input((8, 8, 1))
-    x = L.Conv2D(6, 3, activation="relu")(inp)
-    x = L.GlobalAveragePooling2D()(x)
-    out = L.Dense(3)(x)
-    return mf._convert(tf.keras.Model(inp, out), (8, 8, 1))
+    return mf.regression_model()
 
 
 def test_mse_step_against_tf(regression_model):

@@ -1,46 +1,74 @@
-"""The converter and the C++ runtime agree on the file format and the op list; the planner
-never lets live buffers overlap."""
-import re
-from pathlib import Path
+"""The converter and the C++ runtime share one definition of the program format and the op
+list (converter/program_format.py, converter/ops.py, generated into C++ headers); the encoder
+and decoder agree; the planner never lets live buffers overlap."""
+import struct
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
-from converter.ops import OPS
+from converter import gen_headers, program_format
 from converter.planner import Buffer, plan
-from converter.program import HEADER_WORDS, LAYER_WORDS, MAGIC, OP_STATE_BYTES, VERSION, Opcode
-
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAM_H = (ROOT / "tflm_train" / "runtime" / "program.h").read_text()
-
-
-def _cpp_constant(name: str) -> int:
-    m = re.search(rf"constexpr int32_t {name} = (0x[0-9A-Fa-f]+|\d+);", PROGRAM_H)
-    assert m, name
-    return int(m.group(1), 0)
+from converter.program import (DType, ExtraTensor, Flags, Instruction, Layer, Opcode, Program,
+                               decode_extra, decode_header, decode_instructions, decode_layers,
+                               decode_ops)
 
 
-def test_opcodes_match_cpp_enum():
-    cpp = {m.group(1): int(m.group(2)) for m in re.finditer(r"k(\w+) = (\d+),", PROGRAM_H.split(
-        "enum class Opcode")[1].split("};")[0])}
-    py = {op.name.replace("_", "").lower(): int(op) for op in Opcode}
-    assert {k.lower(): v for k, v in cpp.items()} == py
+@pytest.mark.parametrize("path", sorted(gen_headers.HEADERS))
+def test_generated_header_is_current(path):
+    checked_in = (gen_headers.ROOT / path).read_text()
+    assert checked_in == gen_headers.HEADERS[path](), (
+        f"{path} is stale: run `{gen_headers.COMMAND}`")
 
 
-def test_format_constants_match_cpp():
-    assert _cpp_constant("kProgramMagic") == MAGIC
-    assert _cpp_constant("kProgramVersion") == VERSION
-    assert _cpp_constant("kProgramHeaderWords") == HEADER_WORDS
-    assert _cpp_constant("kLayerWords") == LAYER_WORDS
-    assert _cpp_constant("kOpStateBytes") == OP_STATE_BYTES
+def test_generated_names_cover_the_definition():
+    header = gen_headers.program_format_h()
+    for op in program_format.OPCODES:
+        assert f"k{gen_headers.camel(op.name)} = {op.number}," in header
+    for name, value, _ in program_format.FLAGS:
+        assert f"kFlag{gen_headers.camel(name)} = {value}," in header
+    assert gen_headers.camel("CONV_2D") == "Conv2D" and gen_headers.camel("PADV2") == "PadV2"
 
 
-def test_op_lists_match():
-    registry = (ROOT / "tflm_train" / "runtime" / "ops_common.cc").read_text()
-    cpp_ops = set(re.findall(r"&k(\w+)Registration", registry))
-    py_ops = {name.title().replace("_", "") for name in OPS}
-    py_ops = {n.replace("2D", "2D").replace("Conv2D", "Conv2D") for n in py_ops}
-    normalise = lambda s: s.lower().replace("_", "")  # noqa: E731
-    assert {normalise(o) for o in cpp_ops} == {normalise(o) for o in OPS}
+def test_python_enums_are_the_definition():
+    assert {o.name: int(o) for o in Opcode} == {o.name: o.number for o in program_format.OPCODES}
+    assert {f.name: int(f) for f in Flags} == {n: v for n, v, _ in program_format.FLAGS}
+    assert {d.name: int(d) for d in DType} == dict(program_format.DTYPES)
+
+
+def _program() -> Program:
+    return Program(
+        n_model_tensors=3, n_ops=2, input_tensor=0, output_tensor=2, num_classes=4,
+        flags=Flags.QAS | Flags.OPTIMIZER_STATE, model_offsets=[128, -1, 160],
+        extra=[ExtraTensor(DType.FLOAT32, 4, 192), ExtraTensor(DType.INT8, 9, 208)],
+        op_state=[0, 64], op_channel_data=[-1, 0], channel_words=[7, 8, -3, -4],
+        layers=[Layer(1, 1, -1, 2, 1, False, 0, -1, 96, -1)],
+        instructions=[Instruction(Opcode.FORWARD, [0]), Instruction(Opcode.FORWARD, [1]),
+                      Instruction(Opcode.LOSS_LOGITS_CE, [2, 3])],
+        n_forward=2, floats=[0.5, 2.0], persistent_bytes=128, arena_bytes=224, momentum=0.9)
+
+
+def test_encode_decode_round_trip():
+    p = _program()
+    blob = p.encode()
+    h = decode_header(blob)
+    assert (h["magic"], h["version"], h["total_words"]) == (
+        program_format.MAGIC, program_format.VERSION, len(blob) // 4)
+    assert decode_layers(blob) == p.layers
+    assert decode_extra(blob) == p.extra
+    assert struct.unpack("<f", struct.pack("<i", h["momentum_bits"]))[0] == pytest.approx(0.9)
+    words = struct.unpack(f"<{len(blob) // 4}i", blob)
+    assert list(words[h["off_model"]:h["off_model"] + 3]) == p.model_offsets
+    assert list(words[h["off_channel_data"]:]) == p.channel_words
+    assert h["instruction_words"] == 3 + 3 + 4 and h["n_forward"] == 2
+    assert decode_instructions(blob) == p.instructions
+    assert decode_ops(blob) == [{"state_offset": 0, "channel_data": -1},
+                                {"state_offset": 64, "channel_data": 0}]
+
+
+def test_decoder_names_a_truncated_section():
+    blob = _program().encode()
+    with pytest.raises(ValueError, match="lies outside"):
+        decode_layers(blob[:decode_header(blob)["off_layers"] * 4 + 8])
 
 
 @settings(max_examples=200, deadline=None)

@@ -84,8 +84,12 @@ def _ptr(array: np.ndarray):
 class NativeSession:
     """One runtime session: the model copy, the arena and the session storage it owns."""
 
-    def __init__(self, model: bytes, arena_bytes: int | None = None, seed: int = 1):
+    def __init__(self, model: bytes, arena_bytes: int | None = None, seed: int = 1,
+                 arena_fill: int = 0):
+        """arena_fill: the byte the arena holds before open, so that arena_high_water() can
+        tell which bytes the runtime wrote (tests measure the plan with it)."""
         self._lib = _declare(library())
+        self._fill = arena_fill & 0xFF
         self._model = _aligned(len(model))
         self._model[:] = np.frombuffer(model, dtype=np.uint8)
         self._storage = _aligned(self._lib.tt_session_size(), 16)
@@ -93,6 +97,7 @@ class NativeSession:
         size = arena_bytes if arena_bytes is not None else 16
         while True:
             self._arena = _aligned(max(size, 16))
+            self._arena[:] = self._fill
             rc = self._lib.tt_open(self._storage.ctypes.data, self._storage.size,
                                    _ptr(self._model), len(model), _ptr(self._arena),
                                    self._arena.size, seed & 0xFFFFFFFF, ctypes.byref(handle))
@@ -105,6 +110,13 @@ class NativeSession:
         if rc != 0:
             raise RuntimeError_(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})")
         self.arena_bytes = int(needed)
+
+    def arena_high_water(self) -> int:
+        """One past the highest arena byte that no longer holds the fill byte: what the runtime
+        has used so far (a byte written with the fill's own value is not seen: measure with
+        two fills)."""
+        changed = np.flatnonzero(self._arena != self._fill)
+        return int(changed[-1]) + 1 if changed.size else 0
 
     def error(self) -> str:
         return self._lib.tt_error(self._handle).decode(errors="replace")

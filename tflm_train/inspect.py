@@ -122,25 +122,21 @@ def replan(model_bytes: bytes):
 
 def _scheme_from(model_bytes: bytes):
     """Rebuild the SparseUpdate an extended model was converted with, from its layer table."""
-    import struct
-
-    from .converter.program import LAYER_WORDS
+    from .converter.program import decode_layers
     from .converter.scheme import SparseUpdate
     model = read_model(model_bytes)
     graph = build_graph(model)
     blob = get_metadata(model, METADATA_NAME)
     h = decode_header(blob)
-    words = struct.unpack(f"<{len(blob) // 4}i", blob)
     trainable = [op.index for op in graph.trainable_ops()]
     weights, bias_layers = {}, []
-    for i in range(h["n_layers"]):
-        base = h["off_layers"] + i * LAYER_WORDS
-        op_index, _, _, cout, k, update_bias = words[base:base + 6]
-        pos = trainable.index(op_index)
+    for layer in decode_layers(blob):
+        pos = trainable.index(layer.op_index)
+        cout, k = layer.out_channels, layer.weight_channels
         if k:
             ratio = min((r for r in (1 / 8, 1 / 4, 1 / 2, 1.0)), key=lambda r: abs(r * cout - k))
             weights[pos] = ratio
-        if update_bias and not k:
+        if layer.update_bias and not k:
             bias_layers.append(pos)
     n_bias = len(trainable) - min(bias_layers) if bias_layers else 0
-    return SparseUpdate(n_bias=n_bias, weights=weights, qas=bool(h["flags"] & 1))
+    return SparseUpdate(n_bias=n_bias, weights=weights, qas=bool(h["flags"] & Flags.QAS))

@@ -15,6 +15,14 @@ from .converter.program import METADATA_NAME, Flags, decode_header
 from .converter.tflite_io import get_metadata, read_model, remove_metadata, write_model
 
 
+def _check_finite(values: np.ndarray, what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = np.unravel_index(int(np.argmax(bad)), values.shape)
+        raise ValueError(f"{what} contain {int(bad.sum())} NaN or infinite values (first at "
+                         f"index {tuple(int(i) for i in first)}): they have no int8 value")
+
+
 @dataclass
 class History:
     """Per-epoch training loss (mean over steps) and, if validation data was given, accuracy."""
@@ -50,8 +58,9 @@ class Trainer:
                  rounding: str = "stochastic", schedule: LRSchedule | None = None):
         if rounding not in ("stochastic", "nearest"):
             raise ValueError(f"rounding={rounding!r}: use 'stochastic' or 'nearest'")
-        if not learning_rate > 0:
-            raise ValueError(f"learning_rate={learning_rate!r} must be positive")
+        if not (isinstance(learning_rate, (int, float, np.floating, np.integer))
+                and np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"learning_rate={learning_rate!r} must be a finite positive number")
         self._extended = bytes(extended)
         model = read_model(self._extended)
         if get_metadata(model, METADATA_NAME) is None:
@@ -81,7 +90,9 @@ class Trainer:
     # -- data -------------------------------------------------------------------------------
     def quantize_input(self, x) -> np.ndarray:
         """int8 samples shaped like the model input; float inputs are quantised with the
-        model's input scale and zero point (int8 inputs pass through)."""
+        model's input scale and zero point (int8 inputs pass through). Real values beyond the
+        int8 range are clipped to it, as TFLite's QUANTIZE saturates; NaN and infinite values
+        are refused (they have no int8 value)."""
         x = np.asarray(x)
         per_sample = int(np.prod(self.input_shape[1:]))
         if x.size % per_sample:
@@ -92,6 +103,7 @@ class Trainer:
             return x
         if not np.issubdtype(x.dtype, np.floating):
             raise ValueError(f"inputs must be float (real values) or int8, got {x.dtype}")
+        _check_finite(x, "inputs")
         scale, zp = self._in_q
         return np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8)
 
@@ -99,18 +111,23 @@ class Trainer:
         y = np.asarray(y).reshape(-1)
         if y.size != n:
             raise ValueError(f"{y.size} labels for {n} samples")
+        if n == 0:
+            raise ValueError("no samples: the inputs and labels are empty")
         if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= self.num_classes:
             raise ValueError(f"labels must be class indices in [0, {self.num_classes})")
         return y.astype(np.int64)
 
     def _targets(self, y, n: int) -> np.ndarray:
         """Class indices (cross-entropy) or real target vectors (MSE) for n samples."""
+        if n == 0:
+            raise ValueError("no samples: the inputs are empty")
         if not self.mse:
             return self._labels(y, n)
         y = np.asarray(y, dtype=np.float32).reshape(n, -1) if np.size(y) else np.asarray(y)
         if y.shape != (n, self.num_classes):
             raise ValueError(f"MSE targets must have shape ({n}, {self.num_classes}), got "
                              f"{np.shape(y)}")
+        _check_finite(y, "MSE targets")
         return y
 
     # -- training ---------------------------------------------------------------------------
@@ -169,6 +186,8 @@ class Trainer:
         """One update on one sample; returns its loss. label: class index, or the real
         target vector for an MSE model."""
         xq = self.quantize_input(x)
+        if len(xq) != 1:
+            raise ValueError(f"train_step takes one sample, got {len(xq)}")
         return self._sample(xq[0], self._targets([label], 1)[0])
 
     # -- inference --------------------------------------------------------------------------

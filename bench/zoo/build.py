@@ -3,8 +3,10 @@ print each model's op list, size and conv-layer count (checked against the paper
 
     python -m bench.zoo.build [--only NAME ...] [--calibration 64] [--seed 0]
 
-Writes bench/zoo/models/<name>.tflite and bench/zoo/models/manifest.json. Deterministic for a
-given TensorFlow version and CPU (seeded init and calibration images)."""
+Writes bench/zoo/models/<name>.tflite and bench/zoo/models/manifest.json. Deterministic on one
+machine for a given TensorFlow version (seeded init and calibration images); across CPUs
+TensorFlow's float calibration may round a few scales or weights differently, so the committed
+files are the reference and tests compare a rebuild by `structure()`, never by bytes."""
 from __future__ import annotations
 
 import argparse
@@ -52,6 +54,33 @@ def describe(name: str, model: bytes) -> dict:
     if name in PAPER_SCHEMES:
         info["paper_conv_layers"] = PAPER_SCHEMES[name].conv_layers
     return info
+
+
+def structure(model: bytes) -> dict:
+    """What a rebuild must reproduce on any CPU: the ops in order with their tensors, and per
+    tensor its name, shape, type, buffer size and quantisation layout (how many scales, which
+    dimension). Scale values and weight bytes are left out: TensorFlow computes them in float,
+    and the last bit of a float calibration depends on the CPU."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    m = schema.Model.GetRootAs(model, 0)
+    g = m.Subgraphs(0)
+
+    def tensor(i: int) -> tuple:
+        t = g.Tensors(i)
+        q = t.Quantization()
+        buf = m.Buffers(t.Buffer())
+        return (t.Name().decode(), tuple(t.ShapeAsNumpy().tolist()) if t.ShapeLength() else (),
+                t.Type(), buf.DataLength() if buf is not None else 0,
+                q.ScaleLength() if q is not None else 0,
+                q.QuantizedDimension() if q is not None and q.ScaleLength() > 1 else 0)
+
+    ops = []
+    for name, i in zip(op_names(model), range(g.OperatorsLength())):
+        op = g.Operators(i)
+        ops.append((name, tuple(tensor(j) for j in op.InputsAsNumpy().tolist() if j >= 0),
+                    tuple(tensor(j) for j in op.OutputsAsNumpy().tolist())))
+    return {"ops": ops, "inputs": g.InputsAsNumpy().tolist(), "outputs": g.OutputsAsNumpy().tolist()}
 
 
 def builder(name: str):

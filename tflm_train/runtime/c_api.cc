@@ -23,6 +23,8 @@ const Session* S(const tt_session* s) { return &s->session; }
 
 extern "C" {
 
+static_assert(sizeof(tt_session) <= TT_SESSION_BYTES, "raise TT_SESSION_BYTES in c_api.h");
+
 size_t tt_session_size(void) { return sizeof(tt_session); }
 
 int32_t tt_open(void* storage, size_t storage_size, const uint8_t* model, size_t model_size,
@@ -150,9 +152,14 @@ int32_t Report(tflm_train::CheckpointStatus status, const tflm_train::Checkpoint
     report->step = info.step;
     report->payload_bytes = info.payload_bytes;
     report->model_id = info.model_id;
-    memcpy(report->message, status == tflm_train::CheckpointStatus::kOk ? "" : err.text,
-           sizeof(report->message));
-    report->message[sizeof(report->message) - 1] = '\0';
+    // The whole buffer is copied from err (never from a shorter literal): on success err
+    // holds the empty message it was constructed with.
+    if (status == tflm_train::CheckpointStatus::kOk) {
+      report->message[0] = '\0';
+    } else {
+      memcpy(report->message, err.text, sizeof(report->message));
+      report->message[sizeof(report->message) - 1] = '\0';
+    }
   }
   return static_cast<int32_t>(status);
 }

@@ -14,6 +14,10 @@ extern "C" {
 
 typedef struct tt_session tt_session;
 
+/* Session storage firmware reserves statically; tt_session_size() is at most this on every
+   build (c_api.cc checks it at compile time). */
+#define TT_SESSION_BYTES 1024
+
 enum { TT_ROUND_NEAREST = 0, TT_ROUND_STOCHASTIC = 1 };
 
 size_t tt_session_size(void);

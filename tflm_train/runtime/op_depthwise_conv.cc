@@ -16,11 +16,15 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
             "op %ld (DEPTHWISE_CONV_2D): needs 4-D int8 input, filter and output",
             static_cast<long>(op));
   const Dims in_d = ToDims(in), f_d = ToDims(filter), out_d = ToDims(out);
+  // The multiplier comes from the file: the channel product is checked in 64 bits, since an int
+  // product could wrap to the filter's channel count and let a hostile model through.
   DepthwiseConv2DOptions opts;
   TT_ENSURE(err, ctx.op.GetOptions(&opts), Status::kInvalidModel,
             "op %ld (DEPTHWISE_CONV_2D): options of another op type", static_cast<long>(op));
   TT_ENSURE(err, f_d.n == 1 && in_d.c > 0 && opts.depth_multiplier > 0 &&
-                     f_d.c == in_d.c * opts.depth_multiplier && out_d.c == f_d.c &&
+                     static_cast<int64_t>(f_d.c) ==
+                         static_cast<int64_t>(in_d.c) * opts.depth_multiplier &&
+                     out_d.c == f_d.c &&
                      in_d.n == out_d.n,
             Status::kInvalidModel,
             "op %ld (DEPTHWISE_CONV_2D): filter channels %ld != input channels %ld x depth "

@@ -2,32 +2,9 @@
 
 #include "kernels/average_pool.h"
 #include "tflm_train/runtime/channel_data.h"
+#include "tflm_train/runtime/op_registrations.h"
 
 namespace tflm_train {
-
-extern const OpRegistration kConv2DRegistration;
-extern const OpRegistration kDepthwiseConv2DRegistration;
-extern const OpRegistration kFullyConnectedRegistration;
-extern const OpRegistration kAveragePool2DRegistration;
-extern const OpRegistration kMeanRegistration;
-extern const OpRegistration kSoftmaxRegistration;
-extern const OpRegistration kReshapeRegistration;
-extern const OpRegistration kAddRegistration;
-extern const OpRegistration kMaxPool2DRegistration;
-extern const OpRegistration kPadRegistration;
-extern const OpRegistration kPadV2Registration;
-extern const OpRegistration kConcatenationRegistration;
-extern const OpRegistration kQuantizeRegistration;
-extern const OpRegistration kDequantizeRegistration;
-
-// The runtime's list of ops (the converter's is converter/ops.py; a test keeps them equal).
-static const OpRegistration* const kRegistrations[] = {
-    &kConv2DRegistration,        &kDepthwiseConv2DRegistration, &kFullyConnectedRegistration,
-    &kAveragePool2DRegistration, &kMeanRegistration,            &kSoftmaxRegistration,
-    &kReshapeRegistration,       &kAddRegistration,             &kMaxPool2DRegistration,
-    &kPadRegistration,           &kPadV2Registration,           &kConcatenationRegistration,
-    &kQuantizeRegistration,      &kDequantizeRegistration,
-};
 
 const OpRegistration* FindRegistration(int32_t builtin_code) {
   for (const OpRegistration* r : kRegistrations) {

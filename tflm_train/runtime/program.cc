@@ -40,8 +40,8 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
             static_cast<long>(n_model_tensors), static_cast<long>(n_ops));
   TT_ENSURE(err,
             SectionFits(h.off_model, h.n_model_tensors, 1, total) &&
-                SectionFits(h.off_extra, h.n_extra, 3, total) &&
-                SectionFits(h.off_ops, h.n_ops, 2, total) &&
+                SectionFits(h.off_extra, h.n_extra, kExtraTensorWords, total) &&
+                SectionFits(h.off_ops, h.n_ops, kOpRecordWords, total) &&
                 SectionFits(h.off_layers, h.n_layers, kLayerWords, total) &&
                 SectionFits(h.off_instructions, h.instruction_words, 1, total) &&
                 SectionFits(h.off_floats, h.n_floats, 1, total) &&
@@ -121,8 +121,9 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
 }
 
 ExtraTensorInfo Program::extra(int32_t i) const {
-  const int32_t base = header_.off_extra + 3 * i;
-  return ExtraTensorInfo{static_cast<DType>(Word(base)), Word(base + 1), Word(base + 2)};
+  const int32_t base = header_.off_extra + kExtraTensorWords * i;
+  return ExtraTensorInfo{static_cast<DType>(Word(base + kExtraTensorDtype)),
+                         Word(base + kExtraTensorElements), Word(base + kExtraTensorOffset)};
 }
 
 LayerInfo Program::layer(int32_t i) const {

@@ -1,6 +1,7 @@
 // Verified view of the training program the converter stores in the extended .tflite
-// (metadata entry "tflm_train"; format described in converter/program.py). Load() checks every
-// count, offset and index against the blob and the model before anything uses them.
+// (metadata entry "tflm_train"; the format is defined in converter/program_format.py, its names
+// generated into program_format.h). Load() checks every count, offset and index against the
+// blob and the model before anything uses them.
 #ifndef TFLM_TRAIN_RUNTIME_PROGRAM_H_
 #define TFLM_TRAIN_RUNTIME_PROGRAM_H_
 
@@ -8,67 +9,15 @@
 #include <cstdint>
 #include <cstring>
 
+#include "tflm_train/runtime/program_format.h"
 #include "tflm_train/runtime/status.h"
 
 namespace tflm_train {
-
-constexpr char kProgramMetadataName[] = "tflm_train";
-constexpr int32_t kProgramMagic = 0x4E525454;  // "TTRN"
-constexpr int32_t kProgramVersion = 3;
-constexpr int32_t kProgramHeaderWords = 26;
-constexpr int32_t kLayerWords = 10;
-// Bytes the converter reserves per op for OpState (op_state.h static_asserts it fits).
-constexpr int32_t kOpStateBytes = 64;
-
-// Must equal converter/program.py Opcode (tests/test_program_format.py checks it).
-enum class Opcode : int32_t {
-  kForward = 1,
-  kLossSoftmaxCe = 2,
-  kLossLogitsCe = 3,
-  kActivationGrad = 4,
-  kInputGrad = 5,
-  kBiasUpdate = 6,
-  kWeightUpdate = 7,
-  kLossMse = 8,
-  kGradAccumulate = 9,
-  kGradCopy = 10,
-  kInputGradAt = 11,
-  kSaveMask = 12,
-  kMaskGrad = 13,
-  kMeanHeadBackward = 14,
-  kDepthwiseGradInPlace = 15,
-  kBottleneckBackward = 17,
-  // Ops [first, first + count) row by row (stream_chain.h); 16 keeps clear of the backward
-  // opcodes added above it.
-  kStreamChain = 16,
-};
-
-enum class DType : int32_t { kFloat32 = 0, kInt8 = 1, kInt32 = 2 };
-
-enum ProgramFlags : int32_t { kFlagQas = 1, kFlagLossFromSoftmax = 2, kFlagOptimizerState = 4 };
-
-struct ProgramHeader {
-  int32_t magic, version, total_words, n_model_tensors, n_extra, n_ops, n_layers,
-      n_instructions, n_forward, n_floats, off_model, off_extra, off_ops, off_layers,
-      off_instructions, off_floats, persistent_bytes, arena_bytes, input_tensor, output_tensor,
-      num_classes, flags, instruction_words, momentum_bits;
-  // Per-channel requantisation words (multipliers then shifts per op), read in place from flash.
-  int32_t off_channel_data, channel_data_words;
-};
-static_assert(sizeof(ProgramHeader) == kProgramHeaderWords * 4, "header layout");
 
 struct ExtraTensorInfo {
   DType dtype;
   int32_t elements;
   int32_t offset;
-};
-
-struct LayerInfo {
-  int32_t op_index, weight_tensor, bias_tensor, out_channels, weight_channels, update_bias,
-      weight_factors, bias_factors;
-  // Persistent offsets of the layer's optimizer state (float velocity / mini-batch sums), or -1:
-  // weight_channels x (weight elements per channel) floats, and out_channels floats.
-  int32_t weight_state, bias_state;
 };
 
 // The weight tensor a layer keeps in SRAM, or -1: a layer that trains only its bias reads its
@@ -80,9 +29,8 @@ inline int32_t TrainedWeight(const LayerInfo& l) {
 struct Instruction {
   Opcode opcode;
   int32_t num_args;
-  int32_t args[16];
+  int32_t args[kMaxInstructionArgs];
 };
-constexpr int32_t kMaxInstructionArgs = 16;
 
 class Program {
  public:
@@ -101,9 +49,13 @@ class Program {
   }
   int32_t model_offset(int32_t tensor) const { return Word(header_.off_model + tensor); }
   ExtraTensorInfo extra(int32_t i) const;
-  int32_t op_state_offset(int32_t op) const { return Word(header_.off_ops + 2 * op); }
+  int32_t op_state_offset(int32_t op) const {
+    return Word(header_.off_ops + kOpRecordWords * op + kOpRecordStateOffset);
+  }
   // Word offset of op `op`'s per-channel data in the channel-data section, or -1.
-  int32_t op_channel_offset(int32_t op) const { return Word(header_.off_ops + 2 * op + 1); }
+  int32_t op_channel_offset(int32_t op) const {
+    return Word(header_.off_ops + kOpRecordWords * op + kOpRecordChannelData);
+  }
   // The op's `words` per-channel words in place (the blob is 4-byte aligned), or null when the
   // op has none or they do not fit the section.
   const int32_t* ChannelData(int32_t op, int32_t words) const;

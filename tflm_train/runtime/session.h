@@ -86,7 +86,6 @@ class Session {
   Status PrepareOps();
   Status CheckInstructions();
   Status CopyTrainedTensors();
-  bool tensor_in_range(int32_t t, const ProgramHeader& h) const;
   Status Run(int32_t first, int32_t count, int32_t label, const TrainOptions* options,
              float* loss);
   // Range k of the trained area: layer k / 4's weight tensor, bias tensor, weight state or bias
@@ -98,38 +97,6 @@ class Session {
     int32_t id;
   };
   bool trained_range(int32_t k, TrainedRangeOut* out) const;
-  // The gradient to apply now for `count` parameters (g itself, or the summed state at the last
-  // sample of a mini-batch), or null when this sample only accumulates.
-  const float* OptimizerGradient(float* g, int32_t count, float* state,
-                                 const TrainOptions& options) const;
-  // Bias update of channels [c_begin, c_end) from grad [positions, stride] holding the
-  // gradients of channels c_offset.. (stride columns).
-  void UpdateBias(const LayerInfo& l, const float* grad, int32_t positions, int32_t stride,
-                  int32_t c_offset, int32_t c_begin, int32_t c_end, const TrainOptions& options);
-  void UpdateWeights(const LayerInfo& l, int32_t op, const float* grad_out, float* scratch,
-                     const TrainOptions& options);
-  // Applies (or sums, in a mini-batch) the gradient of weight channel c held in scratch.
-  void UpdateWeightChannel(const LayerInfo& l, const OpContext& ctx, int32_t c, float* scratch,
-                           const TrainOptions& options);
-  // Filter gradients of conv channels [c0, c_end) from the gradient of a group of output
-  // channels c0.. (group_out, [positions, group] floats), each applied in channel order; as many
-  // channels per call as `scratch` (scratch_elements floats, at least one channel) holds.
-  void UpdateConvFilterBlocks(const LayerInfo& l, const OpContext& ctx, const Dims& input_dims,
-                              const int8_t* input, const Dims& group_out,
-                              const float* group_grad, int32_t c0, int32_t c_end, float* scratch,
-                              int64_t scratch_elements, const TrainOptions& options);
-  void MeanHeadBackward(const int32_t* args, const TrainOptions& options);
-  void BottleneckBackward(const int32_t* args, const TrainOptions& options);  // block_backward.cc
-  Status CheckBottleneckBackward(const Instruction& ins, int32_t n);
-  Status CheckMeanHeadBackward(const Instruction& ins, int32_t n);
-  // Tensor t is one of the program's extra (non-model) tensors, of `type`, with at least
-  // `elements` elements: what the fused backward instructions' checks require of their buffers.
-  bool ExtraTensorFits(int32_t t, DType type, int64_t elements) const;
-  // Elements of extra tensor t (0 for -1 or a model tensor).
-  int64_t ExtraElements(int32_t t) const;
-  // Layer `layer` trains op `op_index` (a trainable op whose tensors match the layer's), with
-  // a bias the update can use if `bias`.
-  bool LayerFits(int32_t layer, int32_t op_index, bool bias) const;
 
   ModelView model_;
   SubgraphView subgraph_;

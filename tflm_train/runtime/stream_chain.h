@@ -20,7 +20,7 @@
 
 namespace tflm_train {
 
-constexpr int32_t kStreamChainArgs = 3;
+constexpr int32_t kStreamChainArgs = StreamChainArgs::kCount;
 
 // Whether tensor t lies between two ops of some STREAM_CHAIN instruction of the program and is
 // touched by nothing else (one producer, one consumer slot): such a tensor legitimately has no

@@ -5,6 +5,7 @@
 
 #include "examples/firmware/board/board.h"
 #include "examples/firmware/infer/infer_driver.h"
+#include "tflm_train/runtime/c_api.h"
 
 // Defined by the model's firmware_embed target (symbol zoo_model; see zoo_infer.bzl), which
 // differs per firmware, so it is declared here instead of including a per-model header.
@@ -23,7 +24,7 @@ extern const unsigned zoo_model_len;
 
 namespace {
 alignas(16) uint8_t g_arena[ARENA_BYTES];
-alignas(16) uint8_t g_session[1024];
+alignas(16) uint8_t g_session[TT_SESSION_BYTES];
 }  // namespace
 
 int main() {

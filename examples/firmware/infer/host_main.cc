@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "examples/firmware/infer/infer_driver.h"
+#include "tflm_train/runtime/c_api.h"
 
 int main(int argc, char** argv) {
   if (argc != 4) {
@@ -13,7 +14,7 @@ int main(int argc, char** argv) {
   // 16-byte aligned model and arena, as on the board.
   alignas(16) static uint8_t model[1 << 20];
   alignas(16) static uint8_t arena[1 << 20];
-  alignas(16) static uint8_t session[1024];
+  alignas(16) static uint8_t session[TT_SESSION_BYTES];
   FILE* f = fopen(argv[1], "rb");
   if (!f) {
     fprintf(stderr, "cannot read %s\n", argv[1]);

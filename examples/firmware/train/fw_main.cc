@@ -5,6 +5,7 @@
 #include "examples/firmware/train/model.h"
 #include "examples/firmware/train/steps.h"
 #include "examples/firmware/train/train_driver.h"
+#include "tflm_train/runtime/c_api.h"
 
 #ifndef ARENA_BYTES
 #define ARENA_BYTES (160 * 1024)
@@ -12,7 +13,7 @@
 
 namespace {
 alignas(16) uint8_t g_arena[ARENA_BYTES];
-alignas(16) uint8_t g_session[1024];
+alignas(16) uint8_t g_session[TT_SESSION_BYTES];
 }  // namespace
 
 int main() {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "examples/firmware/train/train_driver.h"
+#include "tflm_train/runtime/c_api.h"
 
 namespace {
 bool ReadFile(const char* path, std::vector<uint8_t>* out) {
@@ -31,7 +32,7 @@ int main(int argc, char** argv) {
   // The runtime wants 16-byte aligned model and arena, as on the board.
   alignas(16) static uint8_t model[1 << 20];
   alignas(16) static uint8_t arena[1 << 20];
-  alignas(16) static uint8_t session[1024];
+  alignas(16) static uint8_t session[TT_SESSION_BYTES];
   if (model_file.size() > sizeof(model)) return 2;
   for (size_t i = 0; i < model_file.size(); ++i) model[i] = model_file[i];
   return tflm_train_fw::RunTraining(model, model_file.size(), steps.data(), steps.size(), arena,

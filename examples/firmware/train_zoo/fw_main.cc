@@ -31,7 +31,7 @@ extern const unsigned zoo_steps_len;
 namespace {
 constexpr uint32_t kArenaPaint = 0xA5C3E1F7u;  // unlikely as a real arena word
 alignas(16) uint8_t g_arena[ARENA_BYTES];
-alignas(16) uint8_t g_session[1024];
+alignas(16) uint8_t g_session[TT_SESSION_BYTES];
 
 uint64_t g_last_print_end = 0;  // ticks when the previous print call returned
 uint32_t g_steps_timed = 0;

@@ -32,7 +32,7 @@ class TflmTrain {
  public:
   // Bytes reserved for the runtime's session object (checked against tt_session_size() in
   // begin(), so a runtime that outgrows it fails with a message instead of corrupting RAM).
-  static constexpr size_t kSessionBytes = 1024;
+  static constexpr size_t kSessionBytes = TT_SESSION_BYTES;
 
   enum Rounding { kRoundNearest = TT_ROUND_NEAREST, kRoundStochastic = TT_ROUND_STOCHASTIC };
 

@@ -1,0 +1,57 @@
+#include "kernels/training/activation_grad.h"
+#include "kernels/training/conv_grad.h"
+#include "tflm_train/runtime/fused_backward.h"
+#include "tflm_train/runtime/instruction.h"
+
+namespace tflm_train {
+
+// The backward pass of a CONV_2D whose output feeds only a spatial MEAN (the classifier head
+// of MobileNet-like models). Its output gradient is the MEAN gradient broadcast over H*W
+// (divided by H*W, as MeanGrad does) and masked by the fused activation; it is built one group
+// of output channels at a time into `group` ([positions, G] floats) and consumed at once: bias
+// update, weight updates of the group's channels, and the group's share of the input gradient
+// (summed over groups). The broadcast gradient of the whole MEAN input never exists.
+void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
+  Session* s = opt.session;
+  const Program& program = s->program();
+  const int32_t conv = a[0];
+  OpContext ctx{s, conv, s->subgraph().op(static_cast<uint32_t>(conv)), s->op_state(conv),
+                s->op_channel_data(conv)};
+  const Dims in_d = ToDims(ctx.input(0)), out_d = ToDims(ctx.output(0));
+  const Dims f_d = ToDims(ctx.input(1));
+  const int32_t positions = out_d.n * out_d.h * out_d.w, channels = out_d.c;
+  const int32_t group = static_cast<int32_t>(ExtraElements(program, a[2]) / positions);
+  const float count = static_cast<float>(out_d.h * out_d.w);
+  const float* g_mean = reinterpret_cast<const float*>(s->data(a[1]));
+  const uint8_t* mask = a[3] >= 0 ? s->data(a[3]) : nullptr;
+  float* buf = reinterpret_cast<float*>(s->data(a[2]));
+  float* g_in = a[4] >= 0 ? reinterpret_cast<float*>(s->data(a[4])) : nullptr;
+  float* temp = a[5] >= 0 ? reinterpret_cast<float*>(s->data(a[5])) : nullptr;
+  const FilterRows filter = s->filter_rows(conv);
+  LayerInfo l = {};
+  if (a[6] >= 0) l = program.layer(a[6]);
+  for (int32_t c0 = 0; c0 < channels; c0 += group) {
+    const int32_t g = channels - c0 < group ? channels - c0 : group;
+    for (int32_t p = 0; p < positions; ++p) {
+      const float* gm = g_mean + (p / (out_d.h * out_d.w)) * channels + c0;
+      for (int32_t j = 0; j < g; ++j) buf[p * g + j] = gm[j] / count;
+    }
+    ActivationGradFromMaskGroup(positions, channels, c0, g, mask, buf);
+    const Dims group_out{out_d.n, out_d.h, out_d.w, g};
+    // The input gradient reads the filter, so it comes before this group's weights move.
+    // Later groups add their share to g_in (through temp where the product cannot add).
+    if (g_in != nullptr) {
+      ConvInputGradGroupShare(ctx.state->conv, group_out, buf, Dims{g, f_d.h, f_d.w, f_d.c},
+                              filter.from(c0), program.FloatPointer(a[7]) + c0, in_d, c0 == 0,
+                              g_in, temp);
+    }
+    if (a[6] >= 0) {
+      if (l.update_bias) UpdateBias(opt, l, buf, positions, g, c0, c0, c0 + g);
+      const int32_t w_end = l.weight_channels < c0 + g ? l.weight_channels : c0 + g;
+      UpdateConvFilterBlocks(opt, l, ctx, in_d, reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+                             group_out, buf, c0, w_end, temp, ExtraElements(program, a[5]));
+    }
+  }
+}
+
+}  // namespace tflm_train

@@ -1,0 +1,83 @@
+// What every instruction kind (instructions/<name>.h) sees: the context of its check, run once
+// per instruction when the session opens, and of its run, plus the checks they share.
+#ifndef TFLM_TRAIN_RUNTIME_INSTRUCTION_H_
+#define TFLM_TRAIN_RUNTIME_INSTRUCTION_H_
+
+#include <cstdint>
+
+#include "tflm_train/runtime/ops.h"
+#include "tflm_train/runtime/optimizer.h"
+#include "tflm_train/runtime/program.h"
+#include "tflm_train/runtime/session.h"
+#include "tflm_train/runtime/status.h"
+
+namespace tflm_train {
+
+struct CheckContext {
+  Session* session;
+  const Program* program;
+  int32_t index;  // position of the instruction in the stream
+  ErrorMessage* err;
+
+  const ProgramHeader& header() const { return program->header(); }
+  bool in_forward() const { return index < header().n_forward; }
+  OpContext op(int32_t op_index) const {
+    return OpContext{session, op_index, session->subgraph().op(static_cast<uint32_t>(op_index)),
+                     session->op_state(op_index), session->op_channel_data(op_index)};
+  }
+};
+
+struct RunContext {
+  Session* session;
+  const Program* program;
+  Optimizer optimizer;  // its options are null when running inference
+  int32_t label;
+  float* loss;
+  ErrorMessage* err;
+
+  const TrainOptions* options() const { return optimizer.options; }
+  OpContext op(int32_t op_index) const {
+    return OpContext{session, op_index, session->subgraph().op(static_cast<uint32_t>(op_index)),
+                     session->op_state(op_index), session->op_channel_data(op_index)};
+  }
+  template <typename T>
+  T* data(int32_t tensor) const {
+    return reinterpret_cast<T*>(session->data(tensor));
+  }
+};
+
+// The message of an instruction whose arguments do not fit the model.
+Status InstructionMismatch(const CheckContext& c, const Instruction& ins);
+
+// Tensor t is one of the program's extra (non-model) tensors, of `type`, with at least
+// `elements` elements.
+bool ExtraTensorFits(const Program& program, int32_t t, DType type, int64_t elements);
+// An extra float tensor of at least `elements` elements.
+inline bool ExtraFloat(const Program& program, int32_t t, int64_t elements) {
+  return ExtraTensorFits(program, t, DType::kFloat32, elements);
+}
+// An extra int8 tensor holding 1 bit per element of `elements`.
+inline bool ExtraBits(const Program& program, int32_t t, int64_t elements) {
+  return ExtraTensorFits(program, t, DType::kInt8, (elements + 7) / 8);
+}
+// Elements of extra tensor t (0 for -1 or a model tensor).
+inline int64_t ExtraElements(const Program& program, int32_t t) {
+  const ProgramHeader& h = program.header();
+  if (t < h.n_model_tensors || t >= h.n_model_tensors + h.n_extra) return 0;
+  return program.extra(t - h.n_model_tensors).elements;
+}
+// Elements of int8 model tensor t (its bytes), or -1 when t is not a model tensor.
+int64_t ModelElements(const Session& session, int32_t t);
+inline bool IsModelTensor(const Program& program, int32_t t) {
+  return t >= 0 && t < program.header().n_model_tensors;
+}
+inline bool IsOp(const Program& program, int32_t op) {
+  return op >= 0 && op < program.header().n_ops;
+}
+// Layer `layer` trains op `op_index` (a trainable op whose tensors match the layer's), with a
+// bias the update can use if `bias`.
+bool LayerFits(const Session& session, int32_t layer, int32_t op_index, bool bias);
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_RUNTIME_INSTRUCTION_H_

@@ -1,0 +1,48 @@
+// INPUT_GRAD: the gradient of an op's input 0 (its registration's input_grad).
+#ifndef TFLM_TRAIN_RUNTIME_INSTRUCTIONS_INPUT_GRAD_H_
+#define TFLM_TRAIN_RUNTIME_INSTRUCTIONS_INPUT_GRAD_H_
+
+#include "tflm_train/runtime/instruction.h"
+#include "tflm_train/runtime/stream_chain.h"
+
+namespace tflm_train {
+
+struct InputGradInstruction {
+  using A = InputGradArgs;
+  static Status Check(const CheckContext& c, const Instruction& ins) {
+    const int32_t* a = ins.args;
+    if (!(ins.num_args == A::kCount && !c.in_forward() && IsOp(*c.program, a[A::kOp]))) {
+      return InstructionMismatch(c, ins);
+    }
+    const OpContext ctx = c.op(a[A::kOp]);
+    const TensorInfo out = ctx.output(0);
+    const int32_t channels = out.shape.size() > 0 ? out.shape[out.shape.size() - 1] : 0;
+    const OpRegistration* reg = ctx.state->registration;
+    // Trainable ops read per-channel weight scales from the float pool.
+    const bool needs_scales = reg->weight_grad != nullptr;
+    const int32_t scales = a[A::kWeightScales];
+    const bool ok =
+        reg->input_grad != nullptr &&
+        ExtraFloat(*c.program, a[A::kGradOut], ModelElements(*c.session, ctx.output_id(0))) &&
+        ExtraFloat(*c.program, a[A::kGradIn], ModelElements(*c.session, ctx.input_id(0))) &&
+        (needs_scales ? (scales >= 0 && scales + channels <= c.header().n_floats)
+                      : scales == -1) &&
+        // max pooling finds the argmax again in its forward input, which a streamed chain may
+        // have left without storage
+        (reg->builtin_code != tflite::kMaxPool2D || OpInputReadable(*c.session, a[A::kOp], 0));
+    return ok ? Status::kOk : InstructionMismatch(c, ins);
+  }
+  static Status Run(const RunContext& r, const Instruction& ins) {
+    const int32_t* a = ins.args;
+    const OpContext ctx = r.op(a[A::kOp]);
+    ctx.state->registration->input_grad(
+        ctx, r.data<const float>(a[A::kGradOut]),
+        a[A::kWeightScales] >= 0 ? r.program->FloatPointer(a[A::kWeightScales]) : nullptr,
+        r.data<float>(a[A::kGradIn]));
+    return Status::kOk;
+  }
+};
+
+}  // namespace tflm_train
+
+#endif  // TFLM_TRAIN_RUNTIME_INSTRUCTIONS_INPUT_GRAD_H_
