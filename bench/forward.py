@@ -13,7 +13,7 @@ What each number is:
 - arena TFLM: what the wheel's RecordingMicroAllocator reports after one invoke (total = head
   (activations, scratch) + tail (persistent)). The wheel runs on x86-64, so its persistent
   structs hold 8-byte pointers; a Cortex-M build of TFLM needs somewhat less tail.
-- flash: the firmware image (text + data of examples/firmware/infer's ELF: embedded extended
+- flash: the firmware image (text + data of bench/firmware/infer's ELF: embedded extended
   model + runtime + kernels + board layer), and its parts.
 - instructions: QEMU -icount shift=0 SysTick ticks around tt_invoke x 40 (board.h), per
   inference; "reference" is the build with --copt=-DTFLM_TRAIN_KERNELS_REFERENCE, "dsp" the
@@ -45,10 +45,8 @@ BOARD_RAM = {"an386": 256 * 1024, "an500": 320 * 1024}
 
 def _unstreamed(model: bytes) -> bytes:
     """Inference-only plan with every tensor whole (no row-streamed chains)."""
-    import inspect
-
     import tflm_train
-    from tflm_train.converter.autodiff import compile_step
+    from tflm_train.converter import compile_step
     from tflm_train.converter.graph import build_graph
     from tflm_train.converter.program import METADATA_NAME
     from tflm_train.converter.scheme import resolve
@@ -57,8 +55,7 @@ def _unstreamed(model: bytes) -> bytes:
     m = read_model(model)
     graph = build_graph(m)
     scheme = tflm_train.SparseUpdate(inference_only=True)
-    kw = {"streaming": False} if "streaming" in inspect.signature(compile_step).parameters else {}
-    step = compile_step(graph, resolve(graph, scheme), scheme, **kw)
+    step = compile_step(graph, resolve(graph, scheme), scheme, streaming=False)
     set_metadata(m, METADATA_NAME, step.program.encode())
     return write_model(m)
 
@@ -212,7 +209,7 @@ def profile(names, out_dir: Path) -> dict:
 
     from bench import zoo
 
-    pdir = ROOT / "examples" / "firmware" / "infer" / "profile"
+    pdir = ROOT / "bench" / "firmware" / "infer" / "profile"
     pdir.mkdir(exist_ok=True)
     planned = {}
     try:
@@ -398,7 +395,7 @@ def main(argv=None) -> int:
         # the measured sources are the working tree: list what differed from the commit
         "uncommitted_source_changes": subprocess.run(
             ["git", "status", "--porcelain", "--", "kernels", "tflm_train/runtime", "converter",
-             "examples/firmware", "bench/zoo"], cwd=ROOT, capture_output=True,
+             "bench/firmware/infer", "targets", "bench/zoo"], cwd=ROOT, capture_output=True,
             text=True).stdout.splitlines(),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs (shared while measuring)",
         "versions": {"tflite-micro": version("tflite-micro"),

@@ -1,12 +1,12 @@
 """MCU bench (issues 6 and 7): instructions per sparse-update training step and per inference,
 stack and arena high-water marks and flash image size of each zoo model's training firmware
-(examples/firmware/train_zoo) on both boards, measured in QEMU, beside the paper's TTE latency.
+(bench/firmware/train_zoo) on both boards, measured in QEMU, beside the paper's TTE latency.
 
     python -m bench.mcu [--models NAME ...] [--boards an386 an500] [--regenerate] [--out PATH]
 
 Prints a table and writes bench/results/mcu.json. Needs Bazel, arm-none-eabi and
 qemu-system-arm. Uses the committed firmware inputs (--regenerate rewrites them first with
-examples/firmware/train_zoo/generate.py).
+bench/firmware/train_zoo/generate.py).
 
 What each number is:
 - instructions: QEMU -icount shift=0 SysTick ticks x 40 (board.h), so each measurement is exact
@@ -21,7 +21,7 @@ What each number is:
   run_stack_high_water_bytes also covers the timed inference after it.
 - arena high-water: bytes from the arena start to the highest word the run changed (painted
   arena); the plan's figure beside it.
-- infer-only: instructions per inference of the zoo inference firmware (examples/firmware/infer:
+- infer-only: instructions per inference of the zoo inference firmware (bench/firmware/infer:
   the inference-only plan, whose arena is smaller because more of it is row-streamed), mean of
   its runs; the paper's latency is for training, this is for reference.
 - MACs: multiply-accumulates of the model's forward conv / depthwise / FC ops
@@ -29,6 +29,11 @@ What each number is:
 - flash: text + data of the firmware ELF (embedded extended model + steps file + code).
 - host == board: the step losses, every trained tensor's bytes and their checksum printed by
   the firmware equal those of the host build of the same driver.
+- cycles: estimated, not measured: the same firmware run again in QEMU with the cycle plugin
+  and priced by the Cortex-M cycle model (bench/cycles/model.py holds the table and every
+  assumption; bench/cycles/zoo.py the breakdown by class of work, per opcode and the MAC
+  floors); milliseconds at the Nano 33 BLE's 64 MHz (M4 build) and the STM32F746's 216 MHz
+  (M7 build: a lower and an upper bound, no point estimate).
 - profile: the same firmware built with -DTRAIN_PROFILE (profile_<model>.elf) runs one more
   step after the measured ones with an instruction hook (tt_set_instruction_hook) and prints the
   ticks of every program instruction; summed per opcode (FORWARD, STREAM_CHAIN,
@@ -47,6 +52,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.cycles import zoo as cycles_zoo
 from bench.zoo.train_firmware import INSNS_PER_TICK, MODELS_DIR, build, flash, generator, \
     host_equals_board, parse, run
 
@@ -100,6 +106,8 @@ def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
         row["profile"] = parse_profile(prof_text, n_forward_instructions(name))
     else:
         row["profile"] = {"error": f"exit {prof_rc}: {prof_text[-300:]}"}
+    row["cycles"] = cycles_zoo.measure(board, name, elf, elf.parent / f"profile_{name}.elf",
+                                       MODELS_DIR / f"{name}.tflite")
     if row["inference_instructions"]:
         row["inference_instructions_per_mac"] = round(row["inference_instructions"] /
                                                       row["forward_macs"], 3)
@@ -110,6 +118,7 @@ def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
         if "tt_train_instructions_mean" in row:
             row["tt_train_over_paper_cycles"] = round(row["tt_train_instructions_mean"] / cycles,
                                                       3)
+        cycles_zoo.compare_with_paper(row["cycles"], cycles)
     return row
 
 
@@ -212,6 +221,7 @@ def main(argv=None) -> int:
                 for name, v in infer_firmware_instructions(board, args.models, Path(d)).items():
                     rows[name][board]["inference_firmware"] = v
     print_table(rows)
+    cycles_zoo.print_table(rows)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     doc = {
@@ -222,7 +232,8 @@ def main(argv=None) -> int:
         # the measured sources are the working tree: list what differed from the commit
         "uncommitted_source_changes": subprocess.run(
             ["git", "status", "--porcelain", "--", "kernels", "tflm_train/runtime",
-             "converter", "examples/firmware", "bench/zoo"], cwd=ROOT,
+             "converter", "bench/firmware", "examples/firmware/train", "targets",
+             "bench/zoo"], cwd=ROOT,
             capture_output=True, text=True).stdout.splitlines(),
         "inputs_current": not stale,
         "boards": BOARDS,
@@ -238,10 +249,10 @@ def main(argv=None) -> int:
             "backward_instructions_mean = tt_train mean - inference (backward + updates)",
             "schemes: the paper's ~50 KB sparse-update schemes (bench.zoo.scheme); mnist_cnn "
             "has none (converter default); mcunet_like approximates MCUNet-5FPS",
-            "inference_firmware: examples/firmware/infer (inference-only plan, default "
+            "inference_firmware: bench/firmware/infer (inference-only plan, default "
             "kernels), ticks x 40 per tt_invoke, mean of its runs",
             "samples are deterministic random images (generate.py); accuracy is meaningless",
-        ],
+        ] + cycles_zoo.NOTES,
         "models": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,12 @@ the paper's, with the SRAM split, flash, and the goal (<= 0.85x the paper's spar
 Prints tables and writes bench/results/memory.json, memory.png (ours vs paper per column) and
 memory_timeline.png (live bytes over the MobileNetV2 training step).
 
-What each number is (all planned by converter/autodiff.py at run time, nothing stored here):
+What each number is (all planned by converter/pipeline.py at run time, nothing stored here):
 - sparse_reorder: exactly what tflm_train.convert(model, scheme) plans (each layer's update
   right after its gradient, weight gradients one output channel at a time).
 - sparse: the same program planned without reordering: every updated layer's whole float32
   weight + bias gradient stays alive until the end of the backward pass
-  (converter/variants.py).
+  (bench/variants.py).
 - full_update: every conv / depthwise / FC layer's weights and bias trained, no reordering.
 - inference_only: the forward pass alone, for reference.
 - scheme: the paper's released ~50 KB scheme for the model (bench/zoo/schemes.py); the paper's
@@ -21,7 +21,7 @@ What each number is (all planned by converter/autodiff.py at run time, nothing s
 - peak SRAM = arena (activations + gradients peak, updated weights, optimizer state, op data)
   + runtime structures (the session structure and the firmware's other static RAM) + stack,
   the last two measured by training each model's sparse + reorder program for a few steps in
-  the zoo training firmware (examples/firmware/train_zoo, whose committed model must be that
+  the zoo training firmware (bench/firmware/train_zoo, whose committed model must be that
   program byte for byte) on the first board whose RAM holds the plan (an386 = Nano 33 BLE
   stand-in, else an500 = STM32F746 stand-in), losses and trained bytes compared with the host
   build of the same driver. The stack is the high-water of the training steps; it is used for
@@ -71,7 +71,7 @@ def plan_columns(model: bytes, scheme) -> dict:
     from tflm_train.converter.graph import build_graph
     from tflm_train.converter.program import OP_STATE_BYTES
     from tflm_train.converter.tflite_io import read_model
-    from tflm_train.converter.variants import VARIANTS, plan_variant
+    from bench.variants import VARIANTS, plan_variant
 
     graph = build_graph(read_model(model))
     n_ops = len(graph.ops)
@@ -200,7 +200,7 @@ def head_frozen_arena(model: bytes, scheme) -> int:
 
 def firmware_runs(exts: dict[str, bytes], workdir: Path, boards=None) -> dict:
     """{name: firmware numbers} for extended models {name: bytes}: the zoo training firmware of
-    each model (examples/firmware/train_zoo; its committed model must be exactly that plan) on
+    each model (bench/firmware/train_zoo; its committed model must be exactly that plan) on
     the first board of `boards` whose firmware arena holds the planned arena. Failures are
     reported per model as {"error": ...}."""
     from bench.zoo import train_firmware as fw
@@ -328,7 +328,7 @@ def print_tables(rows: dict) -> None:
     lines = [x + [""] * (width - len(x)) for x in lines]
     _print(["model", "board", "arena planned", "firmware arena", "session", "static",
             "stack", "code", "flash image", "losses == host"][:width], lines,
-           "training firmware runs (examples/firmware/train_zoo, sparse + reorder program, "
+           "training firmware runs (bench/firmware/train_zoo, sparse + reorder program, "
            "bytes)")
 
 
@@ -370,7 +370,7 @@ def plot_timeline(name: str, path: Path) -> None:
 
     from bench import zoo
     from tflm_train.converter.planner import peak_live_bytes
-    from tflm_train.converter.variants import plan_variant
+    from bench.variants import plan_variant
 
     fig, ax = plt.subplots(figsize=(10, 4))
     for v, color in (("sparse", "tab:orange"), ("sparse_reorder", "tab:blue")):
@@ -418,7 +418,7 @@ def main(argv=None) -> int:
                    help="planner only: no Bazel / QEMU (runtime structures from the host "
                         "library; stack and code not measured)")
     p.add_argument("--regenerate", action="store_true",
-                   help="rewrite the training firmware's inputs (examples/firmware/train_zoo/"
+                   help="rewrite the training firmware's inputs (bench/firmware/train_zoo/"
                         "generate.py) first")
     p.add_argument("--out", type=Path, default=RESULTS / "memory.json")
     args = p.parse_args(argv)
@@ -433,7 +433,7 @@ def main(argv=None) -> int:
         fws = {n: {"error": "skipped (--no-firmware)"} for n in names}
     else:
         print("building and running the training firmware per model "
-              "(examples/firmware/train_zoo) ...", flush=True)
+              "(bench/firmware/train_zoo) ...", flush=True)
         with tempfile.TemporaryDirectory() as d:
             fws = firmware_runs({n: planned[n][1] for n in names}, Path(d))
     fw_any = next((f for f in fws.values() if "error" not in f), None)
@@ -458,8 +458,8 @@ def main(argv=None) -> int:
         # planner and firmware come from the working tree: list what differed from the commit
         "uncommitted_source_changes": subprocess.run(
             ["git", "status", "--porcelain", "--", "converter", "tflm_train", "kernels",
-             "bench/zoo", "examples/firmware/train_zoo", "examples/firmware/train",
-             "examples/firmware/board"], cwd=ROOT, capture_output=True,
+             "bench/zoo", "bench/firmware/train_zoo", "examples/firmware/train",
+             "targets"], cwd=ROOT, capture_output=True,
             text=True).stdout.splitlines(),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "notes": [" ".join(item.split()) for item in __doc__.split("What each number is")[1]

@@ -6,13 +6,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from . import offline_plan
-from .autodiff import CompiledStep, compile_step, trained_bytes
+from .emit import trained_bytes
 from .errors import BudgetError, ConversionError, InvalidModelError, UnsupportedOpError
 from .graph import Graph, build_graph
 from .optimizer import LOSSES, SGD
+from .pipeline import compile_step
 from .planner import align
 from .program import ALIGNMENT, METADATA_NAME, Program, decode_header, decode_layers
 from .scheme import SparseUpdate, default_scheme, resolve
+from .step import CompiledStep
 from .tflite_io import get_metadata, read_model, set_metadata, write_model
 
 

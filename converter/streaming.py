@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
 from .graph import Graph, Op
 from .planner import peak_live_bytes
 from .program import DType, ExtraTensor, Instruction, Opcode, Program
-
-if TYPE_CHECKING:  # autodiff imports this module; the type is only for the annotation
-    from .autodiff import CompiledStep
+from .step import CompiledStep
 
 STREAMABLE = ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "PADV2", "ADD", "AVERAGE_POOL_2D",
               "MAX_POOL_2D")
@@ -205,7 +203,7 @@ def stream_reads_writes(graph: Graph, ins: Instruction) -> tuple[list[int], list
 
 def choose_streams(graph: Graph, program: Program,
                    reads_writes: Callable[[Instruction], tuple[list[int], list[int]]],
-                   plan_of: Callable[[Program], "CompiledStep"]) -> Program:
+                   plan_of: Callable[[Program], CompiledStep]) -> Program:
     """Stream where it lowers memory. Score of a plan: (arena bytes, peak live bytes of the
     forward part): the arena first; when the arena's peak lies in the backward pass, a smaller
     forward still counts (headroom that later backward savings expose). Start from every

@@ -33,7 +33,7 @@ namespace tflm_train {
 //    PrepareDoubledRequant accepts (Mo, eo, zo) (quant_math.h); the reference's clamp to the
 //    activation range, which lies inside [-128, 127], then gives the same byte.
 // Tested on the boards against the reference build for every (a, b) pair of many parameter sets
-// (examples/firmware/kernels/kernels_test.cc).
+// (kernels/firmware/kernels_test.cc).
 
 namespace {
 

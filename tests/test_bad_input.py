@@ -1,5 +1,5 @@
 """Hostile and wrong inputs: every one raises a clear error naming the problem, in the converter
-(tflm_train.ConversionError and subclasses) and in the C++ runtime (binding.RuntimeError_),
+(tflm_train.ConversionError and subclasses) and in the C++ runtime (tflm_train.RuntimeFailure),
 and the runtime never crashes on a corrupted extended model."""
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 import tflm_train
-from tflm_train.binding import NativeSession, RuntimeError_
+from tflm_train.binding import NativeSession, RuntimeFailure
 from tflm_train.converter.program import HEADER_WORDS
 from tflm_train.converter.tflite_io import get_metadata, read_model
+from tflm_train.data import DEMO_MODEL
 
 from . import model_factory as mf
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+DEMO = DEMO_MODEL
 ALL = tflm_train.SparseUpdate(n_bias=5, weights={i: 1.0 for i in range(5)})
 
 
@@ -52,7 +53,7 @@ def test_garbage(data, words):
 
 def test_not_bytes():
     with pytest.raises(tflm_train.InvalidModelError, match="bytes"):
-        tflm_train.convert("examples/models/mnist_cnn.tflite")
+        tflm_train.convert("tflm_train/data/mnist_cnn.tflite")
 
 
 def test_wrong_file_identifier(demo):
@@ -153,7 +154,7 @@ def _set_word(ext: bytes, word: int, value: int) -> bytes:
 ])
 def test_runtime_rejects_corrupted_header(extended, word, value, words):
     bad = _set_word(extended, word, value)
-    with pytest.raises(RuntimeError_, match=words) as info:
+    with pytest.raises(RuntimeFailure, match=words) as info:
         NativeSession(bad)
     assert str(info.value).startswith("runtime: ")
 
@@ -178,7 +179,7 @@ def test_runtime_rejects_corrupted_channel_data(extended, which, delta):
     channel = channels - 1
     word = start + channel + (channels if which == "shift" else 0)
     bad = _set_word(extended, word, words[word] + delta)
-    with pytest.raises(RuntimeError_, match=rf"op {op} \(\w+\): stored requantisation of output "
+    with pytest.raises(RuntimeFailure, match=rf"op {op} \(\w+\): stored requantisation of output "
                        rf"channel {channel} .*differs"):
         NativeSession(bad)
 
@@ -191,7 +192,7 @@ def test_runtime_rejects_bad_channel_data_offset(extended, value):
     if value == "end":
         value = h["channel_data_words"] - 1
     bad = _set_word(extended, h["off_ops"] + 2 * op + 1, value)
-    with pytest.raises(RuntimeError_, match="channel-data offset|requantisation words"):
+    with pytest.raises(RuntimeFailure, match="channel-data offset|requantisation words"):
         NativeSession(bad)
 
 
@@ -199,7 +200,7 @@ def test_runtime_rejects_missing_channel_data(extended):
     h, words = _channel_words(extended)
     op = next(i for i in range(h["n_ops"]) if words[h["off_ops"] + 2 * i + 1] >= 0)
     bad = _set_word(extended, h["off_ops"] + 2 * op + 1, -1)
-    with pytest.raises(RuntimeError_, match=rf"op {op} .*no \d+ per-channel requantisation"):
+    with pytest.raises(RuntimeFailure, match=rf"op {op} .*no \d+ per-channel requantisation"):
         NativeSession(bad)
 
 
@@ -212,24 +213,24 @@ def test_runtime_rejects_truncated_blob(extended):
                 len(blob) - 1):
         m = read_model(extended)
         set_metadata(m, "tflm_train", blob[:cut])
-        with pytest.raises(RuntimeError_, match="runtime: .+"):
+        with pytest.raises(RuntimeFailure, match="runtime: .+"):
             NativeSession(write_model(m))
 
 
 def test_runtime_rejects_plain_model(demo):
-    with pytest.raises(RuntimeError_, match="no training program"):
+    with pytest.raises(RuntimeFailure, match="no training program"):
         NativeSession(demo)
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00" * 64, b"garbage!" * 100])
 def test_runtime_rejects_garbage(data):
-    with pytest.raises(RuntimeError_, match="runtime: .+"):
+    with pytest.raises(RuntimeFailure, match="runtime: .+"):
         NativeSession(data)
 
 
 def test_runtime_truncated_extended_model(extended):
     for n in list(range(0, len(extended), 97)) + [len(extended) - 1]:
-        with pytest.raises(RuntimeError_, match="runtime: .+"):
+        with pytest.raises(RuntimeFailure, match="runtime: .+"):
             NativeSession(extended[:n])
 
 
@@ -257,7 +258,7 @@ def _fuzz(extended, seed: int, cases: int, region: str, run: bool, skip_op_table
         b[pos] ^= flip
         try:
             s = NativeSession(bytes(b))
-        except RuntimeError_ as e:
+        except RuntimeFailure as e:
             assert str(e).startswith("runtime: ") and len(str(e)) > 20, str(e)
             rejected += 1
             continue
@@ -266,7 +267,7 @@ def _fuzz(extended, seed: int, cases: int, region: str, run: bool, skip_op_table
             s.invoke(x)
             try:
                 s.train_step(x, 3, 0.05)
-            except RuntimeError_:
+            except RuntimeFailure:
                 pass
     assert opened > 0 and rejected > 0  # both outcomes occur: the corruptions are not vacuous
     return opened, rejected
@@ -275,7 +276,7 @@ def _fuzz(extended, seed: int, cases: int, region: str, run: bool, skip_op_table
 @pytest.mark.parametrize("region", ["blob", "anywhere"])
 def test_fuzz_single_byte_corruptions(extended, region):
     """3000 seeded single-byte XOR corruptions, in-process: each open either succeeds or raises
-    RuntimeError_ with a message (a crash takes the test process down). Corruptions of the op
+    RuntimeFailure with a message (a crash takes the test process down). Corruptions of the op
     table are left out here (known bug, tested in a subprocess below)."""
     _fuzz(extended, seed=0 if region == "blob" else 1, cases=3000, region=region, run=False)
 
@@ -291,7 +292,7 @@ def test_fuzz_open_invoke_train(extended, seed):
 _OVERLAP_REPRO = r"""
 import struct, sys
 import tflm_train
-from tflm_train.binding import NativeSession, RuntimeError_
+from tflm_train.binding import NativeSession, RuntimeFailure
 from tflm_train.converter.program import decode_header
 from tflm_train.converter.tflite_io import get_metadata, read_model
 ext = tflm_train.convert(open(sys.argv[1], "rb").read(),
@@ -305,7 +306,7 @@ b[off + 4 * word: off + 4 * word + 4] = struct.pack("<i", 112)
 try:
     NativeSession(bytes(b))
     print("OPENED")
-except RuntimeError_ as e:
+except RuntimeFailure as e:
     print("REJECTED", e)
 """
 
@@ -347,5 +348,5 @@ def test_depth_multiplier_that_wraps_in_32_bits_is_refused(extended):
     assert g.tensors[op.inputs[1]].shape[-1] == in_c == 8 and op.builtinOptions.depthMultiplier == 1
     op.builtinOptions.depthMultiplier = (1 << 29) + 1
     assert (in_c * op.builtinOptions.depthMultiplier) % (1 << 32) == in_c
-    with pytest.raises(RuntimeError_, match="DEPTHWISE_CONV_2D.*depth multiplier 536870913"):
+    with pytest.raises(RuntimeFailure, match="DEPTHWISE_CONV_2D.*depth multiplier 536870913"):
         NativeSession(write_model(m))

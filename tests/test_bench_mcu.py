@@ -63,6 +63,20 @@ def test_quick_run_json(tmp_path):
     # one more step of the same program: within 2 % of the measured steps (other sample)
     assert abs(prof["instructions"] - row["tt_train_instructions_mean"]) < \
         0.02 * row["tt_train_instructions_mean"]
+    # estimated cycles: the plugin saw the same instructions as -icount (+- the driver's loop
+    # around tt_train), and the point estimate lies in its range
+    cyc = row["cycles"]
+    for n, want in zip(cyc["plugin_instructions"]["tt_train"], row["tt_train_instructions"]):
+        assert abs(n - want) < 2000
+    assert abs(cyc["plugin_instructions"]["inference"] - row["inference_instructions"]) <= 40
+    m = cyc["tt_train_cycles_mean"]
+    assert m["m4_low"] <= m["m4"] <= m["m4_high"] and m["m4"] > row["tt_train_instructions_mean"]
+    assert cyc["tt_train_ms"]["m4"] == round(m["m4"] / 64e3, 1)
+    # the classes split the last step exactly (rounded per class)
+    assert sum(c["m4"] for c in cyc["tt_train_cycles_by_class"].values()) == \
+        pytest.approx(cyc["tt_train_cycles"][-1]["m4"], abs=len(cyc["tt_train_cycles_by_class"]))
+    assert sum(v["m4"] for v in cyc["profile_cycles"].values()) > 0
+    assert cyc["floors"]["step"]["floor_cycles"] > 0 and cyc["unpriced_mnemonics"] == {}
 
 
 def test_parse_profile_sums_per_opcode():

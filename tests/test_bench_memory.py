@@ -8,7 +8,7 @@ import pytest
 import tflm_train
 from bench import zoo
 from bench.memory import COLUMNS, main
-from tflm_train.converter.variants import VARIANTS, plan_variant
+from bench.variants import VARIANTS, plan_variant
 
 
 def _held(step) -> int:
@@ -74,7 +74,7 @@ def test_firmware_refuses_a_stale_input(tmp_path):
 @pytest.mark.skipif(shutil.which("bazel") is None or shutil.which("qemu-system-arm") is None,
                     reason="needs Bazel and QEMU")
 def test_firmware_measures_stack(tmp_path):
-    # examples/firmware/train_zoo: the demo model's plan trains on the Nano 33 BLE stand-in,
+    # bench/firmware/train_zoo: the demo model's plan trains on the Nano 33 BLE stand-in,
     # losses and trained bytes as on the host
     from bench.memory import firmware_runs
     ext = tflm_train.convert(zoo.load("mnist_cnn"))

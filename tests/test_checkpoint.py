@@ -25,9 +25,10 @@ import pytest
 import tflm_train
 from tflm_train.binding import (CheckpointError, NativeSession, SimFlash, checkpoint_erase,
                                 checkpoint_model_id, checkpoint_restore, checkpoint_save)
+from tflm_train.data import DEMO_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+MODEL = DEMO_MODEL
 sys.path.insert(0, str(ROOT / "examples" / "firmware" / "checkpoint"))
 import make_model  # noqa: E402
 HEADER = struct.Struct("<8I7II")  # magic, version, sequence, model_id, payload_bytes,

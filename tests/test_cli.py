@@ -4,7 +4,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from tflm_train.cli import main
+from tflm_train.cli import _parse_weights, main
 from tflm_train.demo import DEMO_MODEL
 
 
@@ -40,6 +40,27 @@ def test_clear_errors(tmp_path):
     assert r.exit_code == 1 and "layer 7 does not exist" in r.output
     r = runner.invoke(main, ["train", str(DEMO_MODEL)])
     assert r.exit_code == 1 and "not an extended" in r.output
+
+
+def test_weight_ratios_are_parsed_as_fractions():
+    assert _parse_weights("-1:1, -2:1/8,conv/kernel:0.25, 0:1/2") == \
+        {-1: 1.0, -2: 0.125, "conv/kernel": 0.25, 0: 0.5}
+
+
+@pytest.mark.parametrize("ratio", ["abc", "1/0", "2**-3", "__import__('os').getpid()", ""])
+def test_bad_weight_ratio_is_a_usage_error(tmp_path, ratio):
+    r = CliRunner().invoke(main, ["convert", str(DEMO_MODEL), "-o", str(tmp_path / "o.tflite"),
+                                  f"--weights=-1:{ratio}"])
+    assert r.exit_code == 2, r.output
+    assert "Invalid value for '--weights'" in r.output
+    assert f"ratio {ratio!r} is not a number" in r.output
+    assert not (tmp_path / "o.tflite").exists()
+
+
+def test_weight_ratio_outside_the_scheme_is_named(tmp_path):
+    r = CliRunner().invoke(main, ["convert", str(DEMO_MODEL), "-o", str(tmp_path / "o.tflite"),
+                                  "--weights=-1:1/3"])
+    assert r.exit_code == 1 and "0.333" in r.output, r.output
 
 
 @pytest.mark.slow

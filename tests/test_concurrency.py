@@ -8,7 +8,6 @@ import multiprocessing
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ import pytest
 import tflm_train
 from tflm_train import _native
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+from tflm_train.data import DEMO_MODEL as DEMO
 SEEDS = (0, 1, 2, 3)
 
 

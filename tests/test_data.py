@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from tflm_train import data
+from tflm_train.data import DEMO_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+MODEL = DEMO_MODEL
 
 
 def _check_images(x, y, n):

@@ -7,15 +7,14 @@ channels, biases of the last 4 layers; lr 0.01, 3 epochs, stochastic rounding): 
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tflm_train
-from tflm_train.data import load_sklearn_digits, split
+from tflm_train.data import DEMO_MODEL, load_sklearn_digits, split
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+DEMO = DEMO_MODEL
 SCHEME = tflm_train.SparseUpdate(n_bias=4, weights={-1: 1.0, -2: 0.5})
 MIN_GAIN = 0.08
 

@@ -32,7 +32,7 @@ import pytest
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
 import tflm_train
-from tflm_train.binding import RuntimeError_
+from tflm_train.binding import RuntimeFailure
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model, write_model
 
@@ -438,7 +438,7 @@ def test_prepare_rejects(spec, kind, change, words):
     refused when the runtime opens the model, with the op index and kind named."""
     model, index = _mutate(build(FAST_SPECS[spec]), kind, change)
     ext = tflm_train.convert(model, HEAD_BIAS_ONLY)
-    with pytest.raises(RuntimeError_, match=rf"op {index} \({kind}\): .*{words}"):
+    with pytest.raises(RuntimeFailure, match=rf"op {index} \({kind}\): .*{words}"):
         tflm_train.Trainer(ext)
 
 

@@ -4,17 +4,17 @@ over every supported op/option (conv kernel/stride/padding/dilation, depthwise m
 average pool, MEAN, RESHAPE + FC, fused NONE/RELU/RELU6/RELU_N1_TO_1, softmax or logits)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tflm_train
 import tflm_train.data
+from tflm_train.data import DEMO_MODEL
 
 from . import model_factory as mf
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+DEMO = DEMO_MODEL
 
 
 def _parity(model: bytes, xq: np.ndarray, scheme=None):

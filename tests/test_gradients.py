@@ -26,7 +26,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,10 +34,11 @@ import tflm_train
 import tflm_train.data
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
+from tflm_train.data import DEMO_MODEL
 
 from . import model_factory as mf
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+DEMO = DEMO_MODEL
 TARGET_STEP = 40.0   # quanta of the largest weight step of the layer under test
 CLAMP = 0.05         # SparseUpdate.qas_clamp default
 

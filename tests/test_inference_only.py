@@ -2,16 +2,16 @@
 less arena than any training plan, and refuses to train with a clear message."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tflm_train
 from tflm_train import ConversionError, SparseUpdate, Trainer
-from tflm_train.binding import RuntimeError_
+from tflm_train.binding import RuntimeFailure
+from tflm_train.data import DEMO_MODEL
 
-DEMO = (Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite").read_bytes()
+DEMO = DEMO_MODEL.read_bytes()
 
 
 def test_forward_only_plan_matches_wheel_and_is_smaller():
@@ -32,7 +32,7 @@ def test_forward_only_plan_matches_wheel_and_is_smaller():
 
 def test_training_an_inference_only_model_is_refused():
     tr = Trainer(tflm_train.convert(DEMO, SparseUpdate(inference_only=True)))
-    with pytest.raises(RuntimeError_, match="inference only"):
+    with pytest.raises(RuntimeFailure, match="inference only"):
         tr.train_step(np.zeros(tr.input_shape[1:], np.int8), 0)
 
 

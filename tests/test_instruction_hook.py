@@ -2,7 +2,6 @@
 program order with its opcode and first argument, then once with index -1; nothing when unset;
 results unchanged by it."""
 import ctypes
-from pathlib import Path
 
 import numpy as np
 
@@ -10,8 +9,9 @@ import tflm_train
 from tflm_train.binding import NativeSession
 from tflm_train.converter.program import METADATA_NAME, Opcode, decode_header, decode_instructions
 from tflm_train.converter.tflite_io import get_metadata, read_model
+from tflm_train.data import DEMO_MODEL
 
-MODEL = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+MODEL = DEMO_MODEL
 HOOK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32)
 
 

@@ -10,7 +10,7 @@ import tflm_train
 from tflm_train.cli import main
 from tflm_train.demo import DEMO_MODEL
 from tflm_train.footprint import flash_split, sram_split
-from tflm_train.inspect import describe
+from tflm_train.inspection import describe
 
 
 @pytest.fixture(scope="module")
@@ -63,5 +63,5 @@ def test_inspect_with_elf(tmp_path, extended):
 
 def test_replan_reproduces_stored_plan(extended):
     # the --plot timeline comes from a recompile: it must be the plan the model carries
-    from tflm_train.inspect import replan
+    from tflm_train.inspection import replan
     assert replan(extended).program.arena_bytes == tflm_train.memory_report(extended).arena_bytes

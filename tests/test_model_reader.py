@@ -26,6 +26,7 @@ import pytest
 
 from tensorflow.lite.python import schema_py_generated as schema
 from tests.native_libs import ROOT, load_shim
+from tflm_train.data import DEMO_MODEL
 
 OK, INVALID, UNSUPPORTED, READER_BUG = 0, 1, 2, 100
 ERR_CAP = 256
@@ -323,9 +324,9 @@ def test_int8_model_has_every_op_and_quantization(models, load):
 
 
 def test_committed_example_model_matches_schema(load):
-    path = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+    path = DEMO_MODEL
     if not path.exists():
-        pytest.skip("examples/models/mnist_cnn.tflite not present")
+        pytest.skip("tflm_train/data/mnist_cnn.tflite not present")
     data = path.read_bytes()
     check_against_schema(load(data, 1), data)
 

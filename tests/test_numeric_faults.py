@@ -4,17 +4,16 @@ rate so large that every update saturates train finite, bounded and reproducible
 is refused by name. README "Numeric faults" lists which are refused and which are clipped."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tflm_train
-from tflm_train.binding import NativeSession, RuntimeError_
+from tflm_train.binding import NativeSession, RuntimeFailure
 
 from . import model_factory as mf
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+from tflm_train.data import DEMO_MODEL as DEMO
 SCHEME = tflm_train.SparseUpdate(n_bias=3, weights={-1: 1.0, -2: 0.5})
 
 
@@ -66,7 +65,7 @@ def test_bad_learning_rates_are_refused_by_the_runtime(extended, rate):
     """The C API (what firmware calls) checks the rate itself: a NaN step would round to no
     update at all, silently."""
     s = NativeSession(extended)
-    with pytest.raises(RuntimeError_, match="learning rate must be finite and not negative"):
+    with pytest.raises(RuntimeFailure, match="learning rate must be finite and not negative"):
         s.train_step(np.zeros(28 * 28, np.int8), 1, rate)
 
 
@@ -88,7 +87,7 @@ def test_non_finite_mse_targets_are_refused(mse_extended, bad):
                                          r"at index \(2, 1\)\)"):
         tr.fit(x, targets, progress=False)
     s = NativeSession(mse_extended)
-    with pytest.raises(RuntimeError_, match="MSE target 1 is not a finite number"):
+    with pytest.raises(RuntimeFailure, match="MSE target 1 is not a finite number"):
         s.train_step(x[0], None, 0.05, target=targets[2])
 
 

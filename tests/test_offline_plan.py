@@ -3,7 +3,6 @@ and stock TFLM (the tflite-micro wheel) really places the tensors there and infe
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import numpy as np
 
@@ -13,8 +12,9 @@ from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import get_metadata, read_model, set_metadata, write_model
 
 from bench.forward import arena_wheel
+from tflm_train.data import DEMO_MODEL
 
-DEMO = (Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite").read_bytes()
+DEMO = DEMO_MODEL.read_bytes()
 
 
 def _offsets(model_bytes: bytes) -> list[int]:

@@ -8,21 +8,21 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tflm_train
 from tflm_train import SGD, LRSchedule, SparseUpdate, Trainer
-from tflm_train.binding import RuntimeError_, learning_rate
+from tflm_train.binding import RuntimeFailure, learning_rate
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
 
 from . import model_factory as mf
 from .test_gradients import factors, reference_gradients, round_half_away
+from tflm_train.data import DEMO_MODEL
 
-DEMO = (Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite").read_bytes()
+DEMO = DEMO_MODEL.read_bytes()
 LAST_FC = SparseUpdate(n_bias=0, weights={-1: 1.0})
 
 
@@ -118,7 +118,7 @@ def test_batches_without_state_are_refused_clearly():
     xs, ys = _samples(4)
     with pytest.raises(ValueError, match="mini_batch=True"):
         tr.fit(xs, ys, batch_size=2, progress=False)
-    with pytest.raises(RuntimeError_, match="mini_batch=True"):
+    with pytest.raises(RuntimeFailure, match="mini_batch=True"):
         tr._session.train_step(xs[0], ys[0], 0.1, "nearest", batch_size=2, sample_in_batch=0)
     with pytest.raises(tflm_train.ConversionError, match="momentum"):
         SGD(momentum=1.5)

@@ -4,7 +4,6 @@ reading weights from flash. Gradient values of these paths are checked against T
 test_gradients.py / test_branch_gradients.py (the demo model's conv4 -> MEAN head uses them)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -17,8 +16,9 @@ from tflm_train.converter.tflite_io import read_model
 
 from . import model_factory as mf
 from .test_gradients import run_check
+from tflm_train.data import DEMO_MODEL
 
-DEMO = (Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite").read_bytes()
+DEMO = DEMO_MODEL.read_bytes()
 
 
 def _step(scheme):

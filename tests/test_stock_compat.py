@@ -4,8 +4,6 @@ stock model without the training program whose outputs equal Trainer.predict bit
 export() without training gives back the input's weights unchanged."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -13,10 +11,11 @@ import tflm_train
 import tflm_train.data
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
+from tflm_train.data import DEMO_MODEL
 
 from . import model_factory as mf
 
-DEMO = Path(__file__).resolve().parents[1] / "examples" / "models" / "mnist_cnn.tflite"
+DEMO = DEMO_MODEL
 SCHEMES = {
     "default": None,
     "all_layers": tflm_train.SparseUpdate(n_bias=5, weights={i: 1.0 for i in range(5)}),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflm_train.binding import NativeSession, RuntimeError_
-from tflm_train.converter.autodiff import compile_step
+from tflm_train.binding import NativeSession, RuntimeFailure
+from tflm_train.converter import compile_step
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.program import METADATA_NAME, Opcode
 from tflm_train.converter.scheme import SparseUpdate, resolve
@@ -169,7 +169,7 @@ def test_planned_windows_are_exactly_what_the_runtime_needs():
     scratch.elements -= 1
     tree = read_model(model)
     set_metadata(tree, METADATA_NAME, program.encode())
-    with pytest.raises(RuntimeError_, match="row windows"):
+    with pytest.raises(RuntimeFailure, match="row windows"):
         NativeSession(write_model(tree))
 
 
@@ -416,7 +416,7 @@ def test_forward_of_a_streamed_op_is_rejected():
     first = program.instructions[i].args[0]
     program.instructions.insert(i + 1, type(program.instructions[i])(Opcode.FORWARD, [first]))
     program.n_forward += 1
-    with pytest.raises(RuntimeError_, match="does not match the model"):
+    with pytest.raises(RuntimeFailure, match="does not match the model"):
         NativeSession(_reencode(model, program))
 
 
@@ -431,7 +431,7 @@ def test_forward_of_a_streamed_op_is_rejected():
 def test_malformed_stream_chain_is_rejected(args):
     model, program, graph, i = _streamed()
     program.instructions[i].args = args(program.instructions[i].args)
-    with pytest.raises(RuntimeError_):
+    with pytest.raises(RuntimeFailure):
         NativeSession(_reencode(model, program))
 
 
@@ -441,7 +441,7 @@ def test_shortened_chain_is_rejected():
     model, program, graph, i = _streamed()
     ins = program.instructions[i]
     ins.args = [ins.args[0], ins.args[1] - 1, ins.args[2]]
-    with pytest.raises(RuntimeError_, match="no arena storage"):
+    with pytest.raises(RuntimeFailure, match="no arena storage"):
         NativeSession(_reencode(model, program))
 
 
@@ -457,7 +457,7 @@ def test_chain_through_a_tensor_read_twice_is_rejected():
     first = program.instructions[0]
     assert first.opcode == Opcode.STREAM_CHAIN and first.args[:2] == [0, 4]
     first.args = [0, 6, first.args[2]]
-    with pytest.raises(RuntimeError_, match="used outside it"):
+    with pytest.raises(RuntimeFailure, match="used outside it"):
         NativeSession(_reencode(model, program))
 
 
@@ -493,5 +493,5 @@ def test_max_pool_gradient_needs_its_stored_input():
                if not (i.opcode == Opcode.FORWARD and i.args[0] in (conv.index, pool.index))]
     program.instructions = [stream] + forward + program.instructions[program.n_forward:]
     program.n_forward = len(forward) + 1
-    with pytest.raises(RuntimeError_, match=r"\(opcode 5\) does not match the model"):
+    with pytest.raises(RuntimeFailure, match=r"\(opcode 5\) does not match the model"):
         NativeSession(_reencode(model, program))

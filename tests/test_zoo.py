@@ -30,18 +30,14 @@ def _unstreamed_inference_model(data: bytes) -> bytes:
     """Inference-only extended model whose plan keeps every tensor whole: streamed chains
     (converter/streaming.py) never store the tensors between their ops, so ops could not run
     one by one and their outputs could not be compared."""
-    import inspect
-
-    from tflm_train.converter.autodiff import compile_step
+    from tflm_train.converter import compile_step
     from tflm_train.converter.program import METADATA_NAME
     from tflm_train.converter.tflite_io import set_metadata, write_model
 
     m = read_model(data)
     graph = build_graph(m)
     scheme = tflm_train.SparseUpdate(inference_only=True)
-    no_stream = {"streaming": False} if "streaming" in inspect.signature(
-        compile_step).parameters else {}
-    step = compile_step(graph, resolve(graph, scheme), scheme, **no_stream)
+    step = compile_step(graph, resolve(graph, scheme), scheme, streaming=False)
     set_metadata(m, METADATA_NAME, step.program.encode())
     return write_model(m)
 
@@ -155,7 +151,7 @@ def test_intermediate_tensors_equal_wheel(model):
 
 
 def test_firmware_models_are_current(model):
-    """examples/firmware/infer embeds these; regenerate with python -m bench.zoo.firmware_inputs."""
+    """bench/firmware/infer embeds these; regenerate with python -m bench.zoo.firmware_inputs."""
     name, _ = model
     committed = firmware_inputs.INFER_MODELS / f"{name}.tflite"
     assert committed.read_bytes() == firmware_inputs.inference_model(name), (
@@ -221,13 +217,13 @@ def test_board_outputs_equal_wheel(board_elfs, board, name):
 def test_arena_too_small_is_reported():
     """A plan larger than the arena (MobileNetV2 with whole tensors, ~250 KB, in the an386
     firmware's 236 KB arena) is refused at open with both numbers, not run into a crash."""
-    from tflm_train.binding import RuntimeError_
+    from tflm_train.binding import RuntimeFailure
     from tflm_train.converter import memory_report
 
     model = _unstreamed_inference_model(zoo.load("mobilenetv2_w035"))
     planned = memory_report(model).arena_bytes
     assert planned > 236 * 1024
-    with pytest.raises(RuntimeError_, match=f"arena of {236 * 1024} bytes is smaller than the "
+    with pytest.raises(RuntimeFailure, match=f"arena of {236 * 1024} bytes is smaller than the "
                                             f"planned {planned} bytes"):
         NativeSession(model, arena_bytes=236 * 1024)
 
@@ -283,4 +279,4 @@ def test_profile_firmware_runs_ops_one_by_one(tmp_path):
         assert classes["CONV_2D 3x3/2"]["macs"] > 0
         # whole inference of the same model and plan family is ~1.4 M instructions
         assert 1.0e6 < p["instructions_reference"] < 2.0e6
-    assert not list((zoo.ROOT / "examples/firmware/infer/profile").glob("*.tflite"))
+    assert not list((zoo.ROOT / "bench/firmware/infer/profile").glob("*.tflite"))

@@ -13,6 +13,7 @@
     tr.evaluate(x_test, y_test)      # {'accuracy': ..., 'loss': ...}
     stock_tflite = tr.export()
 """
+from .binding import CheckpointError, RuntimeFailure
 from .converter import (BudgetError, ConversionError, InvalidModelError, MemoryReport,
                         SGD, SparseUpdate, UnsupportedOpError, convert, memory_report)
 from .trainer import History, LRSchedule, Trainer
@@ -20,4 +21,5 @@ from .trainer import History, LRSchedule, Trainer
 __version__ = "0.1.0"
 __all__ = ["convert", "memory_report", "SparseUpdate", "SGD", "Trainer", "LRSchedule", "History",
            "MemoryReport",
-           "ConversionError", "InvalidModelError", "UnsupportedOpError", "BudgetError"]
+           "ConversionError", "InvalidModelError", "UnsupportedOpError", "BudgetError",
+           "RuntimeFailure", "CheckpointError"]

@@ -13,8 +13,10 @@ _STATUS = {1: "invalid model", 2: "unsupported", 3: "out of memory", 4: "invalid
            5: "internal error"}
 
 
-class RuntimeError_(RuntimeError):
-    """The C++ runtime rejected a call; the message is the runtime's own sentence."""
+class RuntimeFailure(RuntimeError):
+    """The C++ runtime rejected a call (a model or plan it refuses, a bad argument, a failed
+    checkpoint); the message is the runtime's own sentence. Exported as
+    tflm_train.RuntimeFailure."""
 
 
 class TrainOptions(ctypes.Structure):
@@ -108,7 +110,7 @@ class NativeSession:
                 continue
             break
         if rc != 0:
-            raise RuntimeError_(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})")
+            raise RuntimeFailure(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})")
         self.arena_bytes = int(needed)
 
     def arena_high_water(self) -> int:
@@ -123,7 +125,7 @@ class NativeSession:
 
     def _check(self, rc: int) -> None:
         if rc != 0:
-            raise RuntimeError_(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})")
+            raise RuntimeFailure(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})")
 
     def input_view(self) -> np.ndarray:
         n = c_size_t()
@@ -163,7 +165,7 @@ class NativeSession:
         n = c_size_t()
         p = self._lib.tt_tensor_data(self._handle, tensor, ctypes.byref(n))
         if not p:
-            raise RuntimeError_(f"runtime: tensor {tensor} is not available")
+            raise RuntimeFailure(f"runtime: tensor {tensor} is not available")
         return ctypes.string_at(p, n.value)
 
     def trained_tensors(self) -> list[int]:
@@ -197,7 +199,7 @@ def invoke_op(session: NativeSession, op: int) -> None:
     """Run subgraph-0 operator `op` alone; ops 0..n-1 in order equal one invoke()."""
     rc = _declare_op_api(session._lib).tt_invoke_op(session._handle, int(op))
     if rc == 2:
-        raise RuntimeError_(f"runtime: op {op} is inside a streamed chain of this plan (its "
+        raise RuntimeFailure(f"runtime: op {op} is inside a streamed chain of this plan (its "
                             "tensors are never stored whole); convert without streaming to run "
                             "ops one by one")
     session._check(rc)
@@ -228,7 +230,7 @@ SLOT_STATES = {0: "erased", 1: "valid", 2: "uncommitted", 3: "corrupt", 4: "othe
                5: "read error"}
 
 
-class CheckpointError(RuntimeError_):
+class CheckpointError(RuntimeFailure):
     """A checkpoint call failed; `status` is the C API code, the message the runtime's."""
 
     def __init__(self, status: int, message: str):

@@ -3,20 +3,31 @@ from __future__ import annotations
 
 import json
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import click
 import numpy as np
 
 from . import __version__
+from .binding import RuntimeFailure
 
 
 def _read(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
+def _parse_ratio(item: str, ratio: str) -> float:
+    """'1/8', '0.25' or '1' -> float (an exact fraction first, so '1/8' is 0.125 exactly)."""
+    try:
+        return float(Fraction(ratio.strip()))
+    except (ValueError, ZeroDivisionError) as exc:
+        raise click.BadParameter(f"{item!r}: ratio {ratio!r} is not a number (write it like "
+                                 "1/8, 0.25 or 1)") from exc
+
+
 def _parse_weights(spec: str) -> dict:
-    """'-1:1,-2:0.5' or 'dense/kernel:0.25' -> {layer: ratio}."""
+    """'-1:1,-2:0.5' or 'dense/kernel:1/4' -> {layer: ratio}."""
     out = {}
     for item in filter(None, (s.strip() for s in spec.split(","))):
         key, _, ratio = item.rpartition(":")
@@ -26,11 +37,12 @@ def _parse_weights(spec: str) -> dict:
             layer = int(key)
         except ValueError:
             layer = key
-        try:
-            out[layer] = float(eval(ratio, {"__builtins__": {}}))  # allows 1/8
-        except Exception as exc:
-            raise click.BadParameter(f"{item!r}: ratio {ratio!r} is not a number") from exc
+        out[layer] = _parse_ratio(item, ratio)
     return out
+
+
+def _weights_option(ctx, param, value: str | None) -> dict | None:
+    return None if value is None else _parse_weights(value)
 
 
 def _fail(exc: Exception) -> None:
@@ -50,7 +62,7 @@ def main():
               help="Where to write the extended .tflite.")
 @click.option("--n-bias", type=int, default=None,
               help="Update the biases of the last N trainable layers.")
-@click.option("--weights", default=None,
+@click.option("--weights", default=None, callback=_weights_option,
               help="Layers whose weights to update, LAYER:RATIO,... (LAYER: index among "
                    "conv/depthwise/FC layers, negative from the end, or weight tensor name; "
                    "RATIO in 0,1/8,1/4,1/2,1).")
@@ -72,7 +84,7 @@ def convert(model, output, n_bias, weights, no_qas, inference_only, loss, moment
     scheme = None
     try:
         if n_bias is not None or weights is not None or no_qas or inference_only:
-            scheme = SparseUpdate(n_bias=n_bias or 0, weights=_parse_weights(weights or ""),
+            scheme = SparseUpdate(n_bias=n_bias or 0, weights=weights or {},
                                   qas=not no_qas, inference_only=inference_only)
         ext = do_convert(_read(model), scheme, loss=loss,
                          optimizer=SGD(momentum=momentum, mini_batch=mini_batch),
@@ -94,7 +106,7 @@ def convert(model, output, n_bias, weights, no_qas, inference_only, loss, moment
 def inspect(model, as_json, plot, elf):
     """Show a model's ops, trainable layers and (if extended) its training plan, with peak SRAM
     and flash split into their parts."""
-    from .inspect import describe, plot_memory
+    from .inspection import describe, plot_memory
     from .converter import ConversionError
     try:
         info = describe(_read(model), elf)
@@ -157,7 +169,7 @@ def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosin
                           schedule=schedule)
         before = trainer.evaluate(xte, yte)
         history = trainer.fit(xtr, ytr, epochs=epochs, batch_size=batch_size)
-    except ValueError as exc:
+    except (ValueError, RuntimeFailure) as exc:
         _fail(exc)
     after = trainer.evaluate(xte, yte)
     click.echo(f"held-out accuracy {before['accuracy']:.3f} -> {after['accuracy']:.3f}; "
@@ -175,7 +187,7 @@ def export(model, output):
     from .trainer import Trainer
     try:
         stock = Trainer(_read(model)).export()
-    except ValueError as exc:
+    except (ValueError, RuntimeFailure) as exc:
         _fail(exc)
     Path(output).write_bytes(stock)
     click.echo(f"wrote {output} ({len(stock)} bytes)")
@@ -187,7 +199,11 @@ def export(model, output):
 def demo(board):
     """Convert the MNIST demo CNN, fine-tune it on scikit-learn digits, replay on the board."""
     from .demo import run_demo
-    run_demo(None if board == "none" else board, echo=click.echo)
+    from .firmware import FirmwareUnavailable
+    try:
+        run_demo(None if board == "none" else board, echo=click.echo)
+    except FirmwareUnavailable as exc:
+        _fail(exc)
 
 
 if __name__ == "__main__":

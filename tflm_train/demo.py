@@ -4,17 +4,13 @@ with the trained bytes compared to the host's."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from . import firmware
 from .converter import SGD, SparseUpdate, convert, memory_report
-from .data import load_sklearn_digits, split
+from .data import DEMO_MODEL, load_sklearn_digits, split
 from .trainer import LRSchedule, Trainer
-
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_MODEL = ROOT / "examples" / "models" / "mnist_cnn.tflite"
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,9 @@ def run_demo(board: str | None = "an386", config: DemoConfig | None = None,
              echo=print) -> dict:
     """Run the demo; returns the numbers it printed. board=None skips the firmware part."""
     config = config or DemoConfig()
-    echo(f"base model: {DEMO_MODEL.relative_to(ROOT)} (int8 CNN pre-trained on MNIST)")
+    if board is not None:
+        firmware.check_buildable(board)  # before the host part, not after it
+    echo(f"base model: {DEMO_MODEL.name} (int8 CNN pre-trained on MNIST)")
     ext, (xtr, ytr, xte, yte) = demo_inputs(config)
     s = config.scheme
     echo(f"converted with SparseUpdate(n_bias={s.n_bias}, weights={s.weights}, qas={s.qas}), "

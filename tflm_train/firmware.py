@@ -8,6 +8,7 @@ the same steps through the Python binding of the same C++ runtime.
 from __future__ import annotations
 
 import re
+import shutil
 import struct
 import subprocess
 from dataclasses import dataclass, field
@@ -23,6 +24,28 @@ DEMO_DIR = TRAIN_DIR / "demo"
 BOARDS = {"an386": "Arduino Nano 33 BLE (QEMU mps2-an386, Cortex-M4F, 256 KB RAM / 1 MB flash)",
           "an500": "STM32F746 (QEMU mps2-an500, Cortex-M7, 320 KB RAM / 1 MB flash)"}
 STEPS_MAGIC = 0x44535454
+
+
+class FirmwareUnavailable(RuntimeError):
+    """The firmware cannot be built here: no source tree or no Bazel."""
+
+
+def check_buildable(board: str) -> None:
+    """Raise FirmwareUnavailable (saying why) unless this package runs from the tflm-train
+    source tree, which holds the firmware's sources, with bazel on PATH; an installed wheel
+    carries neither."""
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}; use one of {', '.join(BOARDS)}")
+    if not ((ROOT / "WORKSPACE").is_file() and TRAIN_DIR.is_dir()):
+        raise FirmwareUnavailable(
+            f"the {board} training firmware is built from the tflm-train source tree with Bazel, "
+            f"and this installed package ({Path(__file__).parent}) has no source tree; run the "
+            "demo from a source checkout (scripts/install.sh, then .venv/bin/tflm-train demo) "
+            "or without a board (--board none)")
+    if shutil.which("bazel") is None:
+        raise FirmwareUnavailable(f"the {board} training firmware is built with Bazel and "
+                                  "`bazel` is not on PATH (scripts/install.sh installs it); or "
+                                  "run the demo without a board (--board none)")
 
 
 @dataclass
@@ -77,8 +100,7 @@ def write_inputs(model: bytes, steps: StepsFile, directory: Path = DEMO_DIR) -> 
 
 def build(board: str) -> Path:
     """Build the training firmware for `board` (an386 or an500); returns the ELF path."""
-    if board not in BOARDS:
-        raise ValueError(f"unknown board {board!r}; use one of {', '.join(BOARDS)}")
+    check_buildable(board)
     target = "//examples/firmware/train:train_demo.elf"
     proc = subprocess.run(["bazel", "build", f"--config={board}", target], cwd=ROOT,
                           capture_output=True, text=True)
@@ -89,7 +111,7 @@ def build(board: str) -> Path:
 
 def run_board(board: str, elf: Path, timeout: int = 600) -> TrainRun:
     """Run the firmware in QEMU with the board's memory limits; parse its report."""
-    proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
+    proc = subprocess.run([str(ROOT / "targets" / "qemu" / "run_qemu.sh"), board, str(elf)],
                           capture_output=True, text=True, timeout=timeout)
     run = parse_output(proc.stdout + proc.stderr)
     if proc.returncode != 0:

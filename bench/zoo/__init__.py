@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tflm_train.data import DEMO_MODEL
+
 ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = Path(__file__).resolve().parent / "models"
-DEMO = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+DEMO = DEMO_MODEL
 
 #: Zoo model names in bench order; the demo CNN is the committed example model.
 NAMES = ("mnist_cnn", "mobilenetv2_w035", "proxylessnas_w03", "mcunet_like")
 
 DESCRIPTIONS = {
-    "mnist_cnn": "demo CNN, 28x28x1 (examples/models/mnist_cnn.tflite)",
+    "mnist_cnn": "demo CNN, 28x28x1 (tflm_train/data/mnist_cnn.tflite)",
     "mobilenetv2_w035": "MobileNetV2 width 0.35, 128x128x3 (keras.applications)",
     "proxylessnas_w03": "ProxylessNAS-Mobile width 0.3, 128x128x3",
     "mcunet_like": "MCUNet-like (APPROXIMATION of MCUNet-5FPS), 128x128x3",

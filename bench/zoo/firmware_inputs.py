@@ -1,5 +1,5 @@
-"""Inputs of the inference firmware (examples/firmware/infer): each zoo model converted with an
-inference-only plan, written to examples/firmware/infer/models/<name>.tflite, and the Python
+"""Inputs of the inference firmware (bench/firmware/infer): each zoo model converted with an
+inference-only plan, written to bench/firmware/infer/models/<name>.tflite, and the Python
 mirror of the firmware's input generator.
 
     python -m bench.zoo.firmware_inputs
@@ -12,9 +12,9 @@ import numpy as np
 
 from . import NAMES, ROOT, load
 
-INFER_DIR = ROOT / "examples" / "firmware" / "infer"
+INFER_DIR = ROOT / "bench" / "firmware" / "infer"
 INFER_MODELS = INFER_DIR / "models"
-# Must equal INFER_SEED / INFER_RUNS in examples/firmware/infer/zoo_infer.bzl.
+# Must equal INFER_SEED / INFER_RUNS in bench/firmware/infer/zoo_infer.bzl.
 INFER_SEED = 1
 INFER_RUNS = 2
 

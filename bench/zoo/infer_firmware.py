@@ -1,4 +1,4 @@
-"""Build and run the inference firmware (examples/firmware/infer) for a board and kernel path,
+"""Build and run the inference firmware (bench/firmware/infer) for a board and kernel path,
 and parse what it prints. Used by tests/test_zoo.py and bench/forward.py.
 
 Bazel's bazel-bin is shared by every configuration, so each build's ELFs are copied out."""
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import ROOT
 
-PACKAGE = "//examples/firmware/infer"
+PACKAGE = "//bench/firmware/infer"
 REFERENCE_COPT = "--copt=-DTFLM_TRAIN_KERNELS_REFERENCE"
 INSNS_PER_TICK = 40  # QEMU -icount shift=0 with SysTick at 25 MHz (board.h)
 
@@ -52,7 +52,7 @@ def build(board: str, names, reference: bool, out_dir: Path,
     dest.mkdir(parents=True, exist_ok=True)
     elfs = {}
     for n in names:
-        src = ROOT / "bazel-bin" / "examples" / "firmware" / "infer" / f"{prefix}_{n}.elf"
+        src = ROOT / "bazel-bin" / "bench" / "firmware" / "infer" / f"{prefix}_{n}.elf"
         elfs[n] = dest / src.name
         shutil.copyfile(src, elfs[n])
         flags = subprocess.run(["arm-none-eabi-readelf", "-A", str(elfs[n])],
@@ -65,7 +65,7 @@ def build(board: str, names, reference: bool, out_dir: Path,
 
 
 def run(board: str, elf: Path, timeout: int = 600) -> InferRun:
-    proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
+    proc = subprocess.run([str(ROOT / "targets" / "qemu" / "run_qemu.sh"), board, str(elf)],
                           capture_output=True, text=True, timeout=timeout,
                           env={"QEMU_TIMEOUT": str(timeout), "PATH": "/usr/bin:/bin"})
     return parse(proc.returncode, proc.stdout + proc.stderr)

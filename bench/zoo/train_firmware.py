@@ -1,4 +1,4 @@
-"""The zoo training firmware (examples/firmware/train_zoo) as the benches use it: build its ELFs
+"""The zoo training firmware (bench/firmware/train_zoo) as the benches use it: build its ELFs
 and host twin's output, run them in QEMU, and read its report. bench/mcu takes instruction
 counts from it, bench/memory the stack, session and static RAM; both read the same runs of the
 same committed inputs (models/<name>.tflite + .steps, written by train_zoo/generate.py).
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from . import ROOT
 
-PACKAGE = "//examples/firmware/train_zoo"
-FW_DIR = ROOT / "examples" / "firmware" / "train_zoo"
+PACKAGE = "//bench/firmware/train_zoo"
+FW_DIR = ROOT / "bench" / "firmware" / "train_zoo"
 MODELS_DIR = FW_DIR / "models"
 FPU_TAG = {"an386": "VFPv4-D16", "an500": "FPv5"}
 # The firmware's static arena per board (_ARENA in train_zoo/BUILD), in the order bench/memory
@@ -43,7 +43,7 @@ def build(board: str, names, out_dir: Path, profile: bool = True) -> dict[str, t
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
     dest = out_dir / board
     dest.mkdir(parents=True, exist_ok=True)
-    src = ROOT / "bazel-bin" / "examples" / "firmware" / "train_zoo"
+    src = ROOT / "bazel-bin" / "bench" / "firmware" / "train_zoo"
     out = {}
     for n in names:
         elf, host = dest / f"train_{n}.elf", dest / f"train_{n}_host_output.txt"
@@ -62,7 +62,7 @@ def build(board: str, names, out_dir: Path, profile: bool = True) -> dict[str, t
 
 def run(board: str, elf: Path) -> tuple[str, int]:
     """The firmware's output and exit code in QEMU."""
-    proc = subprocess.run([str(ROOT / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
+    proc = subprocess.run([str(ROOT / "targets" / "qemu" / "run_qemu.sh"), board, str(elf)],
                           capture_output=True, text=True, timeout=900,
                           env={"QEMU_TIMEOUT": "900", "PATH": "/usr/bin:/bin"})
     return proc.stdout + proc.stderr, proc.returncode
@@ -73,10 +73,17 @@ def _compared(text: str) -> list[str]:
     return [l for l in text.splitlines() if re.match(r"^(step|tensor|checksum|[0-9a-f]+$)", l)]
 
 
+def _complete(lines: list[str]) -> bool:
+    """At least one step and one trained tensor, exactly one checksum (as compare_test.sh)."""
+    def count(prefix):
+        return sum(l.startswith(prefix) for l in lines)
+    return count("step ") >= 1 and count("tensor ") >= 1 and count("checksum ") == 1
+
+
 def host_equals_board(text: str, host_output: Path) -> bool:
     """Step losses, every trained tensor's bytes and the checksum equal the host twin's."""
     want = _compared(host_output.read_text())
-    return bool(want) and _compared(text) == want
+    return _complete(want) and _compared(text) == want
 
 
 def _int(pattern: str, text: str, group: int = 1) -> int | None:

@@ -5,7 +5,7 @@
 // -ffp-contract=off (a VMUL then a VADD) in one instruction. GCC never emits it under
 // -ffp-contract=off, hence inline asm. (VFMA, fused, would change results: never use it.)
 // Proven on both boards against VMUL + VADD on random and special operands:
-// examples/firmware/grad_bench (vmla check).
+// kernels/firmware (vmla_test).
 #ifndef TFLM_TRAIN_KERNELS_TRAINING_VFP_ASM_H_
 #define TFLM_TRAIN_KERNELS_TRAINING_VFP_ASM_H_
 
@@ -34,7 +34,7 @@
 namespace tflm_train {
 
 #if TFLM_TRAIN_VFP_ASM
-// acc + a * b in one VMLA.F32 on any VFP core (the grad_bench vmla check runs it on both boards).
+// acc + a * b in one VMLA.F32 on any VFP core (kernels/firmware:vmla_test runs it on both boards).
 inline float Vmla(float acc, float a, float b) {
   __asm__("vmla.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
   return acc;

@@ -25,12 +25,13 @@ def test_bit_identical_on_host_and_boards(training, board, tmp_path):
     if not (shutil.which("arm-none-eabi-g++") and shutil.which("qemu-system-arm")):
         pytest.skip("arm-none-eabi-g++ / qemu-system-arm not installed")
     root = Path(__file__).resolve().parents[2]
-    board_dir = tmp_path / "examples" / "firmware" / "board"
+    board_dir = tmp_path / "targets" / "board"
     board_dir.mkdir(parents=True)
-    for name in ("board.h", "board.cc", "startup.cc", "common.ld", f"{board}.ld"):
-        text = subprocess.run(["git", "show", f"HEAD:examples/firmware/board/{name}"], cwd=root,
+    for path in ("board/board.h", "board/board.cc", "board/startup.cc", "board/common.ld",
+                 f"qemu/{board}.ld"):
+        text = subprocess.run(["git", "show", f"HEAD:targets/{path}"], cwd=root,
                               check=True, capture_output=True).stdout
-        (board_dir / name).write_bytes(text)
+        (board_dir / path.split("/")[1]).write_bytes(text)
     elf = tmp_path / "digest.elf"
     sources = sorted(str(p) for p in (root / "kernels" / "training").glob("*.cc"))
     sources += [str(root / "tests" / "native" / "training_shim.cc"),
@@ -42,7 +43,7 @@ def test_bit_identical_on_host_and_boards(training, board, tmp_path):
                     "--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
                     "-Wl,--gc-sections", f"-L{board_dir}", "-T", str(board_dir / f"{board}.ld"),
                     *sources, "-o", str(elf)], check=True, capture_output=True)
-    run = subprocess.run([str(root / "examples" / "firmware" / "run_qemu.sh"), board, str(elf)],
+    run = subprocess.run([str(root / "targets" / "qemu" / "run_qemu.sh"), board, str(elf)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     board_digests = [int(line.split()[2], 16) for line in run.stdout.splitlines()

@@ -713,7 +713,7 @@ extern "C" void tts_determinism_digest(DeterminismDigestArgs* a) {
 }
 
 #ifdef TTS_FIRMWARE_MAIN
-#include "examples/firmware/board/board.h"
+#include "targets/board/board.h"
 
 int main() {
   board_init();

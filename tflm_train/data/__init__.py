@@ -21,6 +21,8 @@ Sources (see ``/work/shared/notes/data.md``):
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from .loaders import (
     DatasetNotInstalledError,
     digits8x8_to_mnist,
@@ -33,7 +35,12 @@ from .loaders import (
 )
 from .splits import split
 
+#: The demo's base model, an int8 CNN pre-trained on MNIST (mnist_cnn.md; shipped as package
+#: data so an installed wheel runs the demo).
+DEMO_MODEL = Path(__file__).resolve().with_name("mnist_cnn.tflite")
+
 __all__ = [
+    "DEMO_MODEL",
     "DatasetNotInstalledError",
     "digits8x8_to_mnist",
     "load_fashion_mnist",

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m tflm_train.data.demo_model --out examples/models/mnist_cnn.tflite
+    python -m tflm_train.data.demo_model --out tflm_train/data/mnist_cnn.tflite
 
 Architecture (input 28x28x1, 'same' padding)::
 
@@ -153,7 +153,7 @@ def train(seed: int = 0, epochs: int = 20, batch_size: int = 128, lr: float = 5e
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="examples/models/mnist_cnn.tflite")
+    p.add_argument("--out", default="tflm_train/data/mnist_cnn.tflite")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128)

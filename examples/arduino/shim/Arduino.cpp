@@ -3,7 +3,7 @@
 // host ends the session, as an Arduino core's main() does (forever).
 #include "Arduino.h"
 
-#include "examples/firmware/board/board.h"
+#include "targets/board/board.h"
 
 namespace {
 constexpr int kEot = 0x04;

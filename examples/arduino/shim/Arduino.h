@@ -1,4 +1,4 @@
-// A thin Arduino layer of ours over examples/firmware/board, so sketches written for the Arduino
+// A thin Arduino layer of ours over targets/board, so sketches written for the Arduino
 // API build with Bazel for the QEMU stand-ins of the Nano 33 BLE and STM32F746 (no Arduino core
 // can be installed offline). Only what our sketches use: Serial, millis/micros/delay, the
 // setup()/loop() entry points. Names and signatures follow the Arduino API reference.

@@ -1,16 +1,18 @@
 #!/bin/bash
-# zip_build_test.sh --cpu-flags F --ld LD --runner run_qemu.sh --board B --zip Z --sketch S
-#                   --session session.txt --want host_replies.txt -- <shim, board, flash files>
+# zip_build_test.sh --board B --cpu-flags F --ld LD --common-ld COMMON_LD --runner run_qemu.sh
+#                   --zip Z --sketch S --session session.txt --want host_replies.txt
+#                   -- <shim, board, flash files>
 # Builds the sketch from the unpacked library zip the way an Arduino build does (library src/
 # compiled recursively with -I src, the .ino prefixed with #include <Arduino.h>, the sketch
 # folder's .cpp files, Arduino-core-like flags: -Os, gnu++14, and no -ffp-contract=off), against
 # our shim and board layer, then runs the Serial session in QEMU: the replies must equal the
 # host twin's (built by Bazel from the repository sources with the project's flags).
 set -u
-cpu="" ld="" runner="" board="" zip="" sketch="" session="" want=""
+cpu="" ld="" common_ld="" runner="" board="" zip="" sketch="" session="" want=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --cpu-flags) cpu=$2; shift 2 ;; --ld) ld=$2; shift 2 ;; --runner) runner=$2; shift 2 ;;
+    --cpu-flags) cpu=$2; shift 2 ;; --ld) ld=$2; shift 2 ;; --common-ld) common_ld=$2; shift 2 ;;
+    --runner) runner=$2; shift 2 ;;
     --board) board=$2; shift 2 ;; --zip) zip=$2; shift 2 ;; --sketch) sketch=$2; shift 2 ;;
     --session) session=$2; shift 2 ;; --want) want=$2; shift 2 ;;
     --) shift; break ;;
@@ -25,7 +27,7 @@ lib=$tmp/lib/TflmTrain ex=$tmp/lib/TflmTrain/examples/$sketch
 { echo '#include <Arduino.h>'; echo "#line 1 \"$sketch.ino\""; cat "$ex/$sketch.ino"; } >"$ex/$sketch.ino.cpp"
 shim_dir=$(dirname "$(printf '%s\n' "$@" | grep '/Arduino.h$')")
 # shellcheck disable=SC2086
-flags="-mthumb $cpu -mfloat-abi=hard -Os -std=gnu++14 -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections -Wall"
+flags="$cpu -Os -std=gnu++14 -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections -Wall"
 srcs=$( (find "$lib/src" "$ex" -name '*.cpp'; printf '%s\n' "$@" | grep -E '\.(cc|cpp)$' | grep -v '/host_') | sort)
 echo "=== compiling $(echo "$srcs" | wc -l) files"
 # shellcheck disable=SC2086
@@ -34,8 +36,8 @@ if ! echo "$srcs" | xargs -P 2 -I{} sh -c 'o="$1/$(echo "$2" | tr / _).o"; arm-n
   echo "FAIL: the library zip does not compile"; exit 1
 fi
 # shellcheck disable=SC2086
-arm-none-eabi-g++ -mthumb $cpu -mfloat-abi=hard --specs=nano.specs --specs=rdimon.specs -nostartfiles \
-  -Wl,--gc-sections -Wl,-u,_printf_float -L"$(dirname "$ld")" -T "$ld" "$tmp"/obj/*.o -o "$tmp/sketch.elf" \
+arm-none-eabi-g++ $cpu --specs=nano.specs --specs=rdimon.specs -nostartfiles \
+  -Wl,--gc-sections -Wl,-u,_printf_float -L"$(dirname "$common_ld")" -T "$ld" "$tmp"/obj/*.o -o "$tmp/sketch.elf" \
   || { echo "FAIL: link"; exit 1; }
 out=$tmp/out.txt
 { cat "$session"; printf '\004'; } | QEMU_TIMEOUT=100 "$runner" "$board" "$tmp/sketch.elf" -serial stdio >"$out" 2>&1

@@ -14,10 +14,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "examples/firmware/board/board.h"
-#include "examples/firmware/checkpoint/board_flash.h"
 #include "examples/firmware/checkpoint/demo_model.h"
 #include "examples/firmware/checkpoint/demo_steps.h"
+#include "targets/board/board.h"
+#include "targets/board/board_flash.h"
 #include "tflm_train/runtime/checkpoint.h"
 #include "tflm_train/runtime/session.h"
 

@@ -5,10 +5,10 @@
 // host_twin.cc does the same on the host; host_equals_board_test compares their lines.
 #include <cstdint>
 
-#include "examples/firmware/board/board.h"
-#include "examples/firmware/checkpoint/board_flash.h"
 #include "examples/firmware/checkpoint/demo_model.h"
 #include "examples/firmware/checkpoint/demo_steps.h"
+#include "targets/board/board.h"
+#include "targets/board/board_flash.h"
 #include "tflm_train/runtime/checkpoint.h"
 #include "tflm_train/runtime/session.h"
 

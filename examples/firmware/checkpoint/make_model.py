@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tflm_train.data import DEMO_MODEL
+
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE.parents[1] / "models" / "mnist_cnn.tflite"
+SOURCE = DEMO_MODEL
 OUTPUT = HERE / "model.tflite"
 
 

@@ -1,10 +1,10 @@
 // Training firmware: runs the embedded steps on the embedded extended model, in the board's RAM.
 #include <cstdint>
 
-#include "examples/firmware/board/board.h"
 #include "examples/firmware/train/model.h"
 #include "examples/firmware/train/steps.h"
 #include "examples/firmware/train/train_driver.h"
+#include "targets/board/board.h"
 #include "tflm_train/runtime/c_api.h"
 
 #ifndef ARENA_BYTES

@@ -1,0 +1,209 @@
+"""Runs a firmware ELF in QEMU with the block_counts plugin and prices what ran with
+bench/cycles/model.py: cycles per segment (the calls of marked functions), per variant, and
+per function of the ELF.
+
+    python -m bench.cycles.trace an386 firmware.elf --mark tt_train [--functions 15]
+"""
+from __future__ import annotations
+
+import argparse
+import bisect
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.cycles import model
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN_SRC = Path(__file__).resolve().parent / "plugin" / "block_counts.c"
+RUN_QEMU = ROOT / "examples" / "firmware" / "run_qemu.sh"
+
+
+def build_plugin(out_dir: Path) -> Path:
+    """The plugin as a host shared object (gcc), rebuilt when its source is newer."""
+    so = out_dir / "block_counts.so"
+    if not so.exists() or so.stat().st_mtime < PLUGIN_SRC.stat().st_mtime:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-Wall",
+                        "-Werror", "-o", str(so), str(PLUGIN_SRC)], check=True)
+    return so
+
+
+def symbols(elf: Path) -> list[tuple[int, int, str]]:
+    """(address, size, demangled name) of the ELF's functions, by address."""
+    text = subprocess.run(["arm-none-eabi-nm", "-C", "-S", "--defined-only", str(elf)],
+                          capture_output=True, text=True, check=True).stdout
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^([0-9a-f]+)(?: ([0-9a-f]+))? [TtWw] (.*)$", line)
+        if m:  # assembler labels have no size
+            out.append((int(m.group(1), 16) & ~1, int(m.group(2) or "0", 16), m.group(3)))
+    return sorted(out)
+
+
+def address_of(syms, name: str) -> int:
+    """The function whose demangled name is `name` or starts with `name(`."""
+    hits = {a for a, _, n in syms if n == name or n.startswith(name + "(") or
+            n.endswith("::" + name) or re.search(r"::%s\(" % re.escape(name), n)}
+    if len(hits) != 1:
+        raise ValueError(f"function '{name}': {len(hits)} matches in the ELF")
+    return hits.pop()
+
+
+@dataclass
+class Segment:
+    kind: str            # enter | leave | exit: the boundary that ended it
+    addr: int            # the marked function of that boundary
+    counts: dict = field(default_factory=dict)  # block id -> (executions, taken)
+
+
+@dataclass
+class Trace:
+    blocks: dict         # id -> (vaddr, [(addr, size, text)])
+    segments: list
+    output: str          # the firmware's stdout + stderr
+    rc: int
+
+
+def parse(path: Path) -> tuple[dict, list]:
+    blocks: dict = {}
+    segments: list = []
+    counts: dict = {}
+    cur = None
+    with open(path) as f:
+        for line in f:
+            tag = line[0]
+            if tag == "I":
+                _, addr, size, text = line.rstrip("\n").split(" ", 3)
+                cur.append((int(addr, 16), int(size), text))
+            elif tag == "C":
+                _, i, n, t = line.split()
+                counts[int(i)] = (int(n), int(t))
+            elif tag == "T":
+                _, i, vaddr, _ = line.split()
+                cur = []
+                blocks[int(i)] = (int(vaddr, 16), cur)
+            elif tag == "B":
+                _, kind, addr = line.split()
+                segments.append(Segment(kind, int(addr, 16), counts))
+                counts = {}
+    return blocks, segments
+
+
+def run(board: str, elf: Path, marks: list[int], timeout: int = 1800) -> Trace:
+    with tempfile.TemporaryDirectory() as d:
+        so = build_plugin(Path(d))
+        out = Path(d) / "blocks.txt"
+        args = ",".join([f"out={out}"] + [f"mark={hex(m)}" for m in marks])
+        proc = subprocess.run([str(RUN_QEMU), board, str(elf), "-plugin", f"{so},{args}"],
+                              capture_output=True, text=True, timeout=timeout + 60,
+                              env={"QEMU_TIMEOUT": str(timeout), "PATH": "/usr/bin:/bin"})
+        if not out.exists():
+            raise RuntimeError(f"QEMU wrote no plugin output (exit {proc.returncode}): "
+                               f"{proc.stderr[-500:]}")
+        blocks, segments = parse(out)
+    return Trace(blocks, segments, proc.stdout + proc.stderr, proc.returncode)
+
+
+class Pricer:
+    """Cycles of the trace's blocks under each variant (computed once per block)."""
+
+    def __init__(self, blocks: dict, variants=tuple(model.VARIANTS)):
+        self.variants = variants
+        self.size = {}
+        self.static = {v: {} for v in variants}
+        self.branch = {}
+        self.insns = {}
+        self.unknown: dict[str, int] = {}
+        for i, (_, ins) in blocks.items():
+            cls = [model.classify(t, s) for _, s, t in ins]
+            for c in cls:
+                if c.kind == "other":
+                    self.unknown[c.mnemonic] = self.unknown.get(c.mnemonic, 0) + 1
+            self.size[i] = len(ins)
+            self.insns[i] = ins
+            for v in variants:
+                per, ends = model.block_cycles(cls, v)
+                self.static[v][i] = per
+                self.branch[i] = ends
+
+    def instructions(self, counts: dict) -> int:
+        return sum(n * self.size[i] for i, (n, _) in counts.items())
+
+    def cycles(self, counts: dict, variant: str) -> int:
+        p = model.branch_penalty(variant)
+        st = self.static[variant]
+        return sum(n * sum(st[i]) + (t * p if self.branch[i] else 0)
+                   for i, (n, t) in counts.items())
+
+    def by_function(self, counts: dict, variant: str, syms) -> dict[str, int]:
+        starts = [a for a, _, _ in syms]
+        p = model.branch_penalty(variant)
+        out: dict[str, int] = {}
+        for i, (n, t) in counts.items():
+            per = self.static[variant][i]
+            for k, (addr, _, _) in enumerate(self.insns[i]):
+                j = bisect.bisect_right(starts, addr) - 1
+                name = syms[j][2] if j >= 0 and addr < syms[j][0] + max(syms[j][1], 2) else "?"
+                c = n * per[k] + (t * p if self.branch[i] and k == len(per) - 1 else 0)
+                out[name] = out.get(name, 0) + c
+        return out
+
+
+def merge(segments) -> dict:
+    """Counts summed over segments."""
+    out: dict = {}
+    for s in segments:
+        for i, (n, t) in s.counts.items():
+            a, b = out.get(i, (0, 0))
+            out[i] = (a + n, b + t)
+    return out
+
+
+def calls(trace: Trace, addr: int) -> list[dict]:
+    """The counts of every completed call of the marked function at `addr` (segments between
+    its enter and leave boundaries; calls it makes to other marked functions included)."""
+    out, inside = [], None
+    for s in trace.segments:
+        if inside is not None:
+            inside.append(s)
+        if s.kind == "enter" and s.addr == addr:
+            inside = []
+        elif s.kind == "leave" and s.addr == addr and inside is not None:
+            out.append(merge(inside))
+            inside = None
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("board", choices=["an386", "an500"])
+    p.add_argument("elf", type=Path)
+    p.add_argument("--mark", action="append", default=[], help="function to time (repeatable)")
+    p.add_argument("--functions", type=int, default=10, help="hottest functions to list")
+    args = p.parse_args(argv)
+    syms = symbols(args.elf)
+    marks = {name: address_of(syms, name) for name in args.mark}
+    trace = run(args.board, args.elf, list(marks.values()))
+    print(trace.output[-2000:])
+    pricer = Pricer(trace.blocks)
+    if pricer.unknown:
+        print("unpriced mnemonics (1 cycle):", pricer.unknown)
+    for name, addr in marks.items():
+        for k, c in enumerate(calls(trace, addr)):
+            cyc = {v: pricer.cycles(c, v) for v in model.VARIANTS}
+            insns = pricer.instructions(c)
+            print(f"{name} call {k}: {insns} instructions, " +
+                  ", ".join(f"{v} {n} ({n / insns:.3f}/insn)" for v, n in cyc.items()))
+            if k == 0 and args.functions:
+                for fn, n in sorted(pricer.by_function(c, "m4", syms).items(),
+                                    key=lambda kv: -kv[1])[:args.functions]:
+                    print(f"    {n:>12}  {fn[:100]}")
+    return 0 if trace.rc == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Fused backward patterns: an op group whose gradients the runtime computes in one instruction,
+channel group by channel group, so the group's large float gradients never exist whole.
+
+- BOTTLENECK_BACKWARD: 1x1 project conv <- depthwise <- expand conv (an inverted-bottleneck
+  block; tflm_train/runtime/block_backward.cc).
+- MEAN_HEAD_BACKWARD: a conv whose output only a spatial MEAN reads (the classifier head;
+  session.cc MeanHeadBackward) replaces the MEAN's broadcast input gradient.
+- DEPTHWISE_GRAD_IN_PLACE: a depthwise input gradient written over its output gradient.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .emit import (FILTER_GRAD_BLOCK, Emission, activation_mask_bounds, pointwise,
+                   scratch_elements)
+from .graph import Graph, Op
+from .program import DType, Opcode
+
+# Expanded-channel group of BOTTLENECK_BACKWARD: its two gradient groups stay <= 8 KB.
+BLOCK_GROUP_BYTES = 8192
+# Channel group of DEPTHWISE_GRAD_IN_PLACE: its gathered scratch stays <= 8 KB.
+INPLACE_GROUP_BYTES = 8192
+# Output-channel group of MEAN_HEAD_BACKWARD: its [positions, G] float buffer stays <= 8 KB.
+HEAD_GROUP_BYTES = 8192
+
+
+def bottleneck_below(em: Emission, p: Op) -> bool:
+    """p is a 1x1 stride-1 project conv reading a depthwise (multiplier 1) that reads a conv,
+    each tensor read by nothing else: an inverted-bottleneck block whose expanded gradients
+    BOTTLENECK_BACKWARD produces group by group."""
+    graph = em.graph
+    if p.kind != "CONV_2D" or p.inputs[0] not in em.downstream:
+        return False
+    e2 = p.inputs[0]
+    w = graph.tensors[p.inputs[1]]
+    if w.shape[1:3] != [1, 1] and tuple(w.shape[1:3]) != (1, 1):
+        return False
+    if p.options.get("stride_h", 1) != 1 or p.options.get("stride_w", 1) != 1:
+        return False
+    d = graph.producer(e2)
+    if d is None or d.kind != "DEPTHWISE_CONV_2D" or e2 in em.grad or e2 in graph.outputs:
+        return False
+    if [c.index for c in graph.consumers(e2)] != [p.index]:
+        return False
+    e1 = d.inputs[0]
+    if graph.tensors[d.inputs[1]].shape[-1] != graph.tensors[e1].shape[-1]:
+        return False  # depth multiplier 1 only
+    x = graph.producer(e1)
+    return (x is not None and x.kind == "CONV_2D" and e1 in em.downstream and e1 not in em.grad
+            and e1 not in graph.outputs and [c.index for c in graph.consumers(e1)] == [d.index]
+            and len(graph.tensors[e1].shape) == 4)
+
+
+def emit_bottleneck(em: Emission, p: Op, d: Op, x: Op, g_out: int) -> None:
+    """BOTTLENECK_BACKWARD for project conv p <- depthwise d <- expand conv x, g_out being p's
+    output gradient."""
+    graph = em.graph
+    e2, e1 = d.outputs[0], d.inputs[0]
+    channels = graph.tensors[e2].shape[-1]
+    pos2 = int(np.prod(graph.tensors[e2].shape[:-1]))
+    pos1 = int(np.prod(graph.tensors[e1].shape[:-1]))
+    taps = int(np.prod(graph.tensors[d.inputs[1]].shape[1:3]))
+    group = max(1, min(channels, BLOCK_GROUP_BYTES // (4 * (pos2 + pos1) + taps)))
+    grad_e2 = em.new_tensor(DType.FLOAT32, pos2 * group)
+    grad_e1 = em.new_tensor(DType.FLOAT32, pos1 * group)
+    masks = []
+    for op, positions in ((d, pos2), (x, pos1)):
+        bounds = activation_mask_bounds(op, graph)
+        masks.append(-1 if bounds is None
+                     else em.new_tensor(DType.INT8, (positions * channels + 7) // 8))
+    layer_ids = [em.add_layer(op) if op.index in em.updated else -1 for op in (d, x)]
+    x_in = x.inputs[0]
+    g_x, temporary = (-1, False)
+    if x_in in em.downstream:
+        g_x, temporary = em.input_grad_target(x_in)
+    x_block = min(FILTER_GRAD_BLOCK, group, em.updated[x.index].weight_channels) \
+        if em.weights_trained(x) else 0
+    temp_elements = max(int(np.prod(graph.tensors[x_in].shape))
+                        if g_x >= 0 and group < channels and not pointwise(graph, x) else 0,
+                        x_block * scratch_elements(graph, x),
+                        (pos1 * group + 3) // 4 + taps if em.weights_trained(d) else 0)
+    temp = em.new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
+    scales = [em.weight_scales(op) if needed else -1
+              for op, needed in ((p, True), (d, True), (x, g_x >= 0))]
+    em.emit(Opcode.BOTTLENECK_BACKWARD, [p.index, d.index, x.index, g_out, g_x, grad_e2,
+                                         grad_e1, temp, group, *masks, *layer_ids, *scales])
+    em.sum_temporary(g_x, temporary, x_in)
+
+
+def in_place_depthwise(em: Emission, op: Op) -> bool:
+    """A depthwise conv (multiplier 1, output shaped like its input) whose input gradient can
+    overwrite its output gradient: nothing else contributes to the input's gradient and its
+    weights are not updated (their update would need the output gradient afterwards)."""
+    graph, data_in = em.graph, op.inputs[0]
+    if op.kind != "DEPTHWISE_CONV_2D" or data_in not in em.downstream or data_in in em.grad:
+        return False
+    if len(graph.consumers(data_in)) != 1:
+        return False
+    x, y = graph.tensors[data_in], graph.tensors[op.outputs[0]]
+    if x.shape != y.shape or len(y.shape) != 4:
+        return False
+    return not em.weights_trained(op)
+
+
+def emit_in_place_depthwise(em: Emission, op: Op, g_out: int) -> None:
+    """DEPTHWISE_GRAD_IN_PLACE: g_out becomes the gradient of op's input."""
+    graph, out = em.graph, op.outputs[0]
+    # bias update first: it reads the output gradient the in-place pass overwrites
+    if op.index in em.updated:
+        em.emit(Opcode.BIAS_UPDATE, [op.index, g_out, em.add_layer(op)])
+    scales_at = em.weight_scales(op)
+    channels = graph.tensors[out].shape[-1]
+    positions = int(np.prod(graph.tensors[out].shape[:-1]))
+    taps = int(np.prod(graph.tensors[op.inputs[1]].shape[1:3]))
+    group = max(1, min(channels, INPLACE_GROUP_BYTES // (8 * positions + taps)))
+    scratch = em.new_tensor(DType.FLOAT32, 2 * positions * group)
+    em.emit(Opcode.DEPTHWISE_GRAD_IN_PLACE, [op.index, g_out, scratch, scales_at, group])
+    em.grad[op.inputs[0]] = g_out
+
+
+def fusable_mean(graph: Graph, op: Op, downstream: set[int]) -> bool:
+    """A spatial MEAN whose input only it reads, produced by a CONV_2D on the gradient path:
+    MEAN_HEAD_BACKWARD then replaces the MEAN's broadcast input gradient."""
+    if op.kind != "MEAN" or op.inputs[0] not in downstream:
+        return False
+    x = graph.tensors[op.inputs[0]]
+    axes = graph.tensors[op.inputs[1]].data
+    producer = graph.producer(op.inputs[0])
+    return (len(x.shape) == 4 and axes is not None
+            and sorted(int(a) % 4 for a in np.asarray(axes).reshape(-1)) == [1, 2]
+            and [c.index for c in graph.consumers(op.inputs[0])] == [op.index]
+            and producer is not None and producer.kind == "CONV_2D"
+            and op.inputs[0] not in graph.outputs)
+
+
+def emit_mean_head(em: Emission, op: Op, g_mean: int) -> None:
+    """The backward of CONV_2D `op` whose output only a spatial MEAN reads, g_mean being the
+    MEAN output's gradient."""
+    graph = em.graph
+    out_shape = graph.tensors[op.outputs[0]].shape
+    positions = int(np.prod(out_shape[:-1]))
+    channels = out_shape[-1]
+    group_channels = max(1, min(channels, HEAD_GROUP_BYTES // (4 * positions)))
+    group = em.new_tensor(DType.FLOAT32, positions * group_channels)
+    bounds = activation_mask_bounds(op, graph)
+    mask = -1 if bounds is None else em.new_tensor(DType.INT8, (positions * channels + 7) // 8)
+    layer_index = em.add_layer(op) if op.index in em.updated else -1
+    data_in = op.inputs[0]
+    g_in, temporary, scales_at = -1, False, -1
+    in_elements = int(np.prod(graph.tensors[data_in].shape))
+    if data_in in em.downstream:
+        g_in, temporary = em.input_grad_target(data_in)
+        scales_at = em.weight_scales(op)
+    # later groups add their input-gradient share to g_in (through temp unless 1x1)
+    block = min(FILTER_GRAD_BLOCK, group_channels, em.updated[op.index].weight_channels) \
+        if em.weights_trained(op) else 0
+    temp_elements = max(in_elements if g_in >= 0 and group_channels < channels
+                        and not pointwise(graph, op) else 0,
+                        block * scratch_elements(graph, op))
+    temp = em.new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
+    em.emit(Opcode.MEAN_HEAD_BACKWARD, [op.index, g_mean, group, mask, g_in, temp, layer_index,
+                                        scales_at])
+    em.sum_temporary(g_in, temporary, data_in)
+
+
+__all__ = ["BLOCK_GROUP_BYTES", "HEAD_GROUP_BYTES", "INPLACE_GROUP_BYTES", "bottleneck_below",
+           "emit_bottleneck", "emit_in_place_depthwise", "emit_mean_head", "fusable_mean",
+           "in_place_depthwise"]

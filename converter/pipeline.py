@@ -1,0 +1,38 @@
+"""compile_step: a graph and its resolved updates -> the planned training step, in stages:
+backward program (autodiff.py) -> row-streamed frozen chains where they lower the arena
+(streaming.py) -> SAVE_MASKs after the forward ops whose outputs become masks -> arena plan
+(memory_plan.py)."""
+from __future__ import annotations
+
+from .autodiff import backward_program
+from .graph import Graph
+from .memory_plan import ExtraBuffers, insert_masks, plan_memory, reads_writes
+from .optimizer import SGD
+from .program import Program
+from .scheme import LayerUpdate, SparseUpdate
+from .step import CompiledStep
+from .streaming import choose_streams
+
+
+def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
+                 loss: str = "cross_entropy", optimizer: SGD | None = None, *,
+                 streaming: bool = True,
+                 extra_buffers: ExtraBuffers | None = None) -> CompiledStep:
+    """streaming=False keeps every tensor whole. extra_buffers: buffers added to the
+    activation plan (plan-only variants, bench/variants.py); a step planned with them is for
+    comparison and must not be written to a model."""
+    optimizer = optimizer or SGD()
+    program = backward_program(graph, updates, scheme, loss, optimizer)
+    if streaming:
+        program = choose_streams(
+            graph, program, lambda ins: reads_writes(graph, program, ins, keep_masked=True),
+            lambda p: _plan(graph, p, optimizer, extra_buffers))
+    return _plan(graph, program, optimizer, extra_buffers)
+
+
+def _plan(graph: Graph, program: Program, optimizer: SGD,
+          extra_buffers: ExtraBuffers | None) -> CompiledStep:
+    return plan_memory(graph, insert_masks(graph, program), optimizer, extra_buffers)
+
+
+__all__ = ["compile_step"]
