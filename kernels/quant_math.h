@@ -104,8 +104,8 @@ inline int32_t MultiplyByQuantizedMultiplier(int32_t x, int32_t multiplier, int3
 
 // ---- The same x * multiplier * 2^(shift - 31), formulated for a 32x32->64 multiply (SMULL /
 // SMLAL on Cortex-M). Bit-identical to MultiplyByQuantizedMultiplier for every x, every
-// multiplier and every shift in [-31, 30] (tests/test_forward_kernels.py runs both on the host
-// with the portable helpers below; kernels/firmware on the boards with the Arm ones).
+// multiplier and every shift in [-31, 30] (tests/kernels/test_quant_math.py runs both on the
+// host with the portable helpers below; kernels/firmware on the boards with the Arm ones).
 // Why it is equal:
 // - SaturatingRoundingDoublingHighMul: the nudged quotient (ab + nudge) / 2^31 truncated toward
 //   zero equals floor((ab + 2^30) / 2^31) for both signs (for ab < 0, trunc((ab + 1 - 2^30) /
@@ -188,8 +188,8 @@ inline int32_t MultiplyByQuantizedMultiplierSmull(int32_t x, int32_t multiplier,
 //   before the SMMLAR or to its result after) fit int32.
 // - The reference then adds o (no wrap: the sum is far inside int32) and clamps to the
 //   activation range inside [-128, 127]: SSAT #8 then that clamp is the same.
-// Tested against the reference on the host (tests/test_forward_kernels.py, portable helper) and
-// on the boards (kernels/firmware, the Arm one).
+// Tested against the reference on the host (tests/kernels/test_quant_math.py, portable helper)
+// and on the boards (kernels/firmware, the Arm one).
 constexpr int32_t kDoubledMaxRightShift = 22;
 
 // One channel's constants; field order matters (one LDRD + one LDR; the pointwise assembly

@@ -4,7 +4,6 @@ refuses a file whose stored values differ (tests/test_bad_input.py), so any disa
 would make every converted model unloadable."""
 from __future__ import annotations
 
-import ctypes
 import math
 import struct
 
@@ -14,24 +13,19 @@ from hypothesis import given, settings, strategies as st
 import tflm_train
 from converter import channel_data
 from converter.program import OP_STATE_BYTES, decode_header, decode_ops
-from tests.native_libs import load_shim
+from tests.kernels import forward_shim
 from tflm_train.converter.tflite_io import get_metadata, read_model
 
 from .test_bad_input import ALL, DEMO
 
 
 def _shim():
-    lib = load_shim("forward_shim")
-    lib.fs_quantize_multiplier.argtypes = [ctypes.c_double, ctypes.POINTER(ctypes.c_int32),
-                                           ctypes.POINTER(ctypes.c_int32)]
-    lib.fs_quantize_multiplier.restype = None
-    return lib
+    return forward_shim.load()
 
 
-def _cpp(lib, real: float) -> tuple[int, int]:
-    m, s = ctypes.c_int32(), ctypes.c_int32()
-    lib.fs_quantize_multiplier(real, ctypes.byref(m), ctypes.byref(s))
-    return m.value, s.value
+def _cpp(shim, real: float) -> tuple[int, int]:
+    q = shim.quantize_multiplier(real=real)
+    return q.multiplier, q.shift
 
 
 _EDGES = [0.0, 1.0, 0.5, 0.75, 1.0 - 2.0 ** -40, -0.5, 2.0 ** -40, 2.0 ** -31, 2.0 ** -32,

@@ -67,32 +67,32 @@ def lib():
     lib = load_shim("reader_shim")
     vp, u32, i32, sz = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, ctypes.c_size_t
     sigs = {
-        "rs_open": (vp, [ctypes.c_char_p, sz, sz, ctypes.POINTER(i32), ctypes.c_char_p, sz]),
-        "rs_close": (None, [vp]),
-        "rs_version": (u32, [vp]),
-        "rs_description": (i32, [vp, ctypes.c_char_p, sz]),
-        "rs_num_operator_codes": (u32, [vp]),
-        "rs_operator_code": (i32, [vp, u32, ctypes.POINTER(i32), ctypes.POINTER(i32),
-                                   ctypes.c_char_p, sz]),
-        "rs_num_subgraphs": (u32, [vp]),
-        "rs_subgraph_name": (i32, [vp, u32, ctypes.c_char_p, sz]),
-        "rs_subgraph_io": (i32, [vp, u32, i32, ctypes.POINTER(i32), i32]),
-        "rs_num_tensors": (u32, [vp, u32]),
-        "rs_num_operators": (u32, [vp, u32]),
-        "rs_tensor": (None, [vp, u32, u32, ctypes.POINTER(TensorOut), ctypes.c_char_p, sz]),
-        "rs_tensor_scales": (i32, [vp, u32, u32, ctypes.POINTER(ctypes.c_float), i32]),
-        "rs_tensor_zero_points": (i32, [vp, u32, u32, ctypes.POINTER(ctypes.c_int64), i32]),
-        "rs_operator": (None, [vp, u32, u32, ctypes.POINTER(u32), ctypes.POINTER(i32),
-                               ctypes.POINTER(i32)]),
-        "rs_operator_io": (i32, [vp, u32, u32, i32, ctypes.POINTER(i32), i32]),
-        "rs_operator_options": (i32, [vp, u32, u32, i32, ctypes.POINTER(i32), i32]),
-        "rs_num_buffers": (u32, [vp]),
-        "rs_buffer": (ctypes.c_int64, [vp, u32, ctypes.POINTER(u32)]),
-        "rs_num_metadata": (u32, [vp]),
-        "rs_metadata": (u32, [vp, u32, ctypes.c_char_p, sz]),
-        "rs_find_metadata": (i32, [vp, ctypes.c_char_p]),
-        "rs_load_and_touch": (i32, [vp, sz, ctypes.POINTER(ctypes.c_uint64), ctypes.c_char_p,
-                                    sz]),
+        "tts_open": (vp, [ctypes.c_char_p, sz, sz, ctypes.POINTER(i32), ctypes.c_char_p, sz]),
+        "tts_close": (None, [vp]),
+        "tts_version": (u32, [vp]),
+        "tts_description": (i32, [vp, ctypes.c_char_p, sz]),
+        "tts_num_operator_codes": (u32, [vp]),
+        "tts_operator_code": (i32, [vp, u32, ctypes.POINTER(i32), ctypes.POINTER(i32),
+                                    ctypes.c_char_p, sz]),
+        "tts_num_subgraphs": (u32, [vp]),
+        "tts_subgraph_name": (i32, [vp, u32, ctypes.c_char_p, sz]),
+        "tts_subgraph_io": (i32, [vp, u32, i32, ctypes.POINTER(i32), i32]),
+        "tts_num_tensors": (u32, [vp, u32]),
+        "tts_num_operators": (u32, [vp, u32]),
+        "tts_tensor": (None, [vp, u32, u32, ctypes.POINTER(TensorOut), ctypes.c_char_p, sz]),
+        "tts_tensor_scales": (i32, [vp, u32, u32, ctypes.POINTER(ctypes.c_float), i32]),
+        "tts_tensor_zero_points": (i32, [vp, u32, u32, ctypes.POINTER(ctypes.c_int64), i32]),
+        "tts_operator": (None, [vp, u32, u32, ctypes.POINTER(u32), ctypes.POINTER(i32),
+                                ctypes.POINTER(i32)]),
+        "tts_operator_io": (i32, [vp, u32, u32, i32, ctypes.POINTER(i32), i32]),
+        "tts_operator_options": (i32, [vp, u32, u32, i32, ctypes.POINTER(i32), i32]),
+        "tts_num_buffers": (u32, [vp]),
+        "tts_buffer": (ctypes.c_int64, [vp, u32, ctypes.POINTER(u32)]),
+        "tts_num_metadata": (u32, [vp]),
+        "tts_metadata": (u32, [vp, u32, ctypes.c_char_p, sz]),
+        "tts_find_metadata": (i32, [vp, ctypes.c_char_p]),
+        "tts_load_and_touch": (i32, [vp, sz, ctypes.POINTER(ctypes.c_uint64), ctypes.c_char_p,
+                                     sz]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
@@ -107,11 +107,11 @@ class Loaded:
         self.lib = lib
         status = ctypes.c_int32()
         err = ctypes.create_string_buffer(ERR_CAP)
-        self.h = lib.rs_open(data, len(data), misalign, ctypes.byref(status), err, ERR_CAP)
+        self.h = lib.tts_open(data, len(data), misalign, ctypes.byref(status), err, ERR_CAP)
         self.status, self.error = status.value, err.value.decode()
 
     def close(self):
-        self.lib.rs_close(self.h)
+        self.lib.tts_close(self.h)
 
     def _i32s(self, fn, *args, cap=1024):
         out = (ctypes.c_int32 * cap)()
@@ -121,35 +121,35 @@ class Loaded:
     def opcode(self, i):
         b, v = ctypes.c_int32(), ctypes.c_int32()
         s = ctypes.create_string_buffer(256)
-        n = self.lib.rs_operator_code(self.h, i, ctypes.byref(b), ctypes.byref(v), s, 256)
+        n = self.lib.tts_operator_code(self.h, i, ctypes.byref(b), ctypes.byref(v), s, 256)
         return b.value, (s.raw[:n] if n >= 0 else None), v.value
 
     def tensor(self, sg, t):
         out, name = TensorOut(), ctypes.create_string_buffer(1024)
-        self.lib.rs_tensor(self.h, sg, t, ctypes.byref(out), name, 1024)
+        self.lib.tts_tensor(self.h, sg, t, ctypes.byref(out), name, 1024)
         return out, (name.raw[:out.name_length] if out.name_length >= 0 else None)
 
     def scales(self, sg, t):
         out = (ctypes.c_float * 4096)()
-        n = self.lib.rs_tensor_scales(self.h, sg, t, out, 4096)
+        n = self.lib.tts_tensor_scales(self.h, sg, t, out, 4096)
         return np.array(out[:n], np.float32)
 
     def zero_points(self, sg, t):
         out = (ctypes.c_int64 * 4096)()
-        n = self.lib.rs_tensor_zero_points(self.h, sg, t, out, 4096)
+        n = self.lib.tts_tensor_zero_points(self.h, sg, t, out, 4096)
         return np.array(out[:n], np.int64)
 
     def op(self, sg, i):
         oi, ot, co = ctypes.c_uint32(), ctypes.c_int32(), ctypes.c_int32()
-        self.lib.rs_operator(self.h, sg, i, ctypes.byref(oi), ctypes.byref(ot), ctypes.byref(co))
+        self.lib.tts_operator(self.h, sg, i, ctypes.byref(oi), ctypes.byref(ot), ctypes.byref(co))
         return oi.value, ot.value, co.value
 
     def options(self, sg, i, kind):
-        return self._i32s(self.lib.rs_operator_options, sg, i, kind, cap=64)
+        return self._i32s(self.lib.tts_operator_options, sg, i, kind, cap=64)
 
     def buffer(self, i, data: bytes):
         size = ctypes.c_uint32()
-        off = self.lib.rs_buffer(self.h, i, ctypes.byref(size))
+        off = self.lib.tts_buffer(self.h, i, ctypes.byref(size))
         return b"" if off < 0 else data[off:off + size.value]
 
 
@@ -229,35 +229,35 @@ def check_against_schema(m: Loaded, data: bytes):
     ref = unpack(data)
     assert m.status == OK, m.error
     lib = m.lib
-    assert lib.rs_version(m.h) == ref.version == 3
+    assert lib.tts_version(m.h) == ref.version == 3
 
-    assert lib.rs_num_operator_codes(m.h) == len(ref.operatorCodes)
+    assert lib.tts_num_operator_codes(m.h) == len(ref.operatorCodes)
     for i, oc in enumerate(ref.operatorCodes):
         assert m.opcode(i) == (max(oc.builtinCode, oc.deprecatedBuiltinCode), oc.customCode,
                                oc.version)
 
-    assert lib.rs_num_buffers(m.h) == len(ref.buffers)
+    assert lib.tts_num_buffers(m.h) == len(ref.buffers)
     for i, b in enumerate(ref.buffers):
         expected = b"" if b.data is None else np.asarray(b.data, np.uint8).tobytes()
         assert m.buffer(i, data) == expected, f"buffer {i}"
 
-    assert lib.rs_num_metadata(m.h) == len(ref.metadata or [])
+    assert lib.tts_num_metadata(m.h) == len(ref.metadata or [])
     name = ctypes.create_string_buffer(256)
     for i, md in enumerate(ref.metadata or []):
-        assert lib.rs_metadata(m.h, i, name, 256) == md.buffer
+        assert lib.tts_metadata(m.h, i, name, 256) == md.buffer
         assert name.value == md.name
-        assert lib.rs_find_metadata(m.h, md.name) == md.buffer
-    assert lib.rs_find_metadata(m.h, b"no such entry") == -1
+        assert lib.tts_find_metadata(m.h, md.name) == md.buffer
+    assert lib.tts_find_metadata(m.h, b"no such entry") == -1
 
-    assert lib.rs_num_subgraphs(m.h) == len(ref.subgraphs)
+    assert lib.tts_num_subgraphs(m.h) == len(ref.subgraphs)
     for g, sg in enumerate(ref.subgraphs):
         sname = ctypes.create_string_buffer(256)
-        n = lib.rs_subgraph_name(m.h, g, sname, 256)
+        n = lib.tts_subgraph_name(m.h, g, sname, 256)
         assert (sname.raw[:n] if n >= 0 else None) == sg.name
-        assert m._i32s(lib.rs_subgraph_io, g, 0) == as_list(sg.inputs)
-        assert m._i32s(lib.rs_subgraph_io, g, 1) == as_list(sg.outputs)
+        assert m._i32s(lib.tts_subgraph_io, g, 0) == as_list(sg.inputs)
+        assert m._i32s(lib.tts_subgraph_io, g, 1) == as_list(sg.outputs)
 
-        assert lib.rs_num_tensors(m.h, g) == len(sg.tensors)
+        assert lib.tts_num_tensors(m.h, g) == len(sg.tensors)
         for t, tensor in enumerate(sg.tensors):
             out, tname = m.tensor(g, t)
             assert tname == tensor.name
@@ -277,14 +277,14 @@ def check_against_schema(m: Loaded, data: bytes):
                 np.testing.assert_array_equal(m.zero_points(g, t), ref_zp)
                 assert out.quantized_dimension == q.quantizedDimension
 
-        assert lib.rs_num_operators(m.h, g) == len(sg.operators)
+        assert lib.tts_num_operators(m.h, g) == len(sg.operators)
         for i, op in enumerate(sg.operators):
             opcode_index, options_type, custom_size = m.op(g, i)
             assert opcode_index == op.opcodeIndex
             assert options_type == op.builtinOptionsType
             assert custom_size == len(as_list(op.customOptions))
-            assert m._i32s(lib.rs_operator_io, g, i, 0) == as_list(op.inputs)
-            assert m._i32s(lib.rs_operator_io, g, i, 1) == as_list(op.outputs)
+            assert m._i32s(lib.tts_operator_io, g, i, 0) == as_list(op.inputs)
+            assert m._i32s(lib.tts_operator_io, g, i, 1) == as_list(op.outputs)
             for kind, fields in OPTION_FIELDS.items():
                 values = m.options(g, i, kind)
                 if options_type not in (0, kind):
@@ -350,10 +350,10 @@ def test_metadata_added_in_python(models, load, lib):
     data = pack(model)
     m = load(data)
     check_against_schema(m, data)
-    index = lib.rs_find_metadata(m.h, b"tflm_train.plan")
+    index = lib.tts_find_metadata(m.h, b"tflm_train.plan")
     assert index == len(model.buffers) - 1
     assert m.buffer(index, data) == b"training-plan-v1"
-    assert lib.rs_find_metadata(m.h, b"tflm_train.pla") == -1
+    assert lib.tts_find_metadata(m.h, b"tflm_train.pla") == -1
 
 
 def _ops_by_code(model):
@@ -536,7 +536,7 @@ def guarded(models):
 def run_case(lib, guarded, data: bytes, where: str = ""):
     err = ctypes.create_string_buffer(ERR_CAP)
     checksum = ctypes.c_uint64()
-    status = lib.rs_load_and_touch(guarded.place(data), len(data), ctypes.byref(checksum), err,
+    status = lib.tts_load_and_touch(guarded.place(data), len(data), ctypes.byref(checksum), err,
                                    ERR_CAP)
     if status == READER_BUG:
         failure = Path("/tmp") / f"reader_bug_{zlib.crc32(data):08x}.tflite"
@@ -613,7 +613,7 @@ DRIVER = r"""
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-extern "C" int32_t rs_load_and_touch(const uint8_t*, size_t, uint64_t*, char*, size_t);
+extern "C" int32_t tts_load_and_touch(const uint8_t*, size_t, uint64_t*, char*, size_t);
 // Corpus: repeated [uint32 length][bytes]. Each case gets an exact-size heap copy so ASan sees
 // any read past its end.
 int main(int argc, char** argv) {
@@ -626,7 +626,7 @@ int main(int argc, char** argv) {
     if (n && fread(p, 1, n, f) != n) return 3;
     char err[256];
     uint64_t sum;
-    if (rs_load_and_touch(p, n, &sum, err, sizeof(err)) == 100) ++bugs;
+    if (tts_load_and_touch(p, n, &sum, err, sizeof(err)) == 100) ++bugs;
     free(p);
     ++cases;
   }

@@ -3,7 +3,7 @@
 // bytes on the board and on the host. These use only +, -, *, / and bit manipulation, so with
 // -ffp-contract=off they give identical results on every IEEE-754 binary32 target.
 //
-// Accuracy (measured by tests/test_training_kernels.py against float64 numpy, whole domain
+// Accuracy (measured by tests/kernels/test_float_math.py against float64 numpy, whole domain
 // including subnormal results/arguments): both are faithfully rounded (error < 1 ulp, about
 // 0.99 ulp worst case for Exp and 0.94 ulp for Log; ~91% / ~97% correctly rounded).
 // Exp(0) == 1 and Log(1) == 0 exactly.

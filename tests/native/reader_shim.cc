@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tests/native/layout.h"
 #include "tflm_train/runtime/tflite_model.h"
 
 using tflm_train::ErrorMessage;
@@ -55,7 +56,7 @@ uint64_t MixString(uint64_t h, const tflm_train::fb::StringRef& s) {
 
 extern "C" {
 
-void* rs_open(const uint8_t* data, size_t size, size_t misalign, int32_t* status, char* err,
+void* tts_open(const uint8_t* data, size_t size, size_t misalign, int32_t* status, char* err,
               size_t err_cap) {
   Handle* h = new Handle();
   h->storage = static_cast<uint8_t*>(malloc(size + 32));
@@ -75,7 +76,7 @@ void* rs_open(const uint8_t* data, size_t size, size_t misalign, int32_t* status
   return h;
 }
 
-void rs_close(void* handle) {
+void tts_close(void* handle) {
   Handle* h = static_cast<Handle*>(handle);
   free(h->storage);
   delete h;
@@ -84,16 +85,16 @@ void rs_close(void* handle) {
 static const ModelView& M(void* h) { return static_cast<Handle*>(h)->model; }
 static tflm_train::SubgraphView SG(void* h, uint32_t sg) { return M(h).subgraph(sg); }
 
-uint32_t rs_version(void* h) { return M(h).version(); }
-int32_t rs_description(void* h, char* out, size_t cap) {
+uint32_t tts_version(void* h) { return M(h).version(); }
+int32_t tts_description(void* h, char* out, size_t cap) {
   const tflm_train::fb::StringRef s = M(h).description();
   CopyString(s, out, cap);
   return s.present ? static_cast<int32_t>(s.size) : -1;
 }
 
-uint32_t rs_num_operator_codes(void* h) { return M(h).num_operator_codes(); }
+uint32_t tts_num_operator_codes(void* h) { return M(h).num_operator_codes(); }
 // Returns the custom code length, or -1 when absent.
-int32_t rs_operator_code(void* h, uint32_t i, int32_t* builtin, int32_t* version, char* custom,
+int32_t tts_operator_code(void* h, uint32_t i, int32_t* builtin, int32_t* version, char* custom,
                          size_t cap) {
   const tflm_train::OperatorCodeInfo info = M(h).operator_code(i);
   *builtin = info.builtin_code;
@@ -102,19 +103,19 @@ int32_t rs_operator_code(void* h, uint32_t i, int32_t* builtin, int32_t* version
   return info.custom_code.present ? static_cast<int32_t>(info.custom_code.size) : -1;
 }
 
-uint32_t rs_num_subgraphs(void* h) { return M(h).num_subgraphs(); }
-int32_t rs_subgraph_name(void* h, uint32_t sg, char* out, size_t cap) {
+uint32_t tts_num_subgraphs(void* h) { return M(h).num_subgraphs(); }
+int32_t tts_subgraph_name(void* h, uint32_t sg, char* out, size_t cap) {
   const tflm_train::fb::StringRef s = SG(h, sg).name();
   CopyString(s, out, cap);
   return s.present ? static_cast<int32_t>(s.size) : -1;
 }
 // which: 0 = inputs, 1 = outputs. Returns the count.
-int32_t rs_subgraph_io(void* h, uint32_t sg, int32_t which, int32_t* out, int32_t cap) {
+int32_t tts_subgraph_io(void* h, uint32_t sg, int32_t which, int32_t* out, int32_t cap) {
   const tflm_train::SubgraphView s = SG(h, sg);
   return CopyArray(which == 0 ? s.inputs() : s.outputs(), out, cap);
 }
-uint32_t rs_num_tensors(void* h, uint32_t sg) { return SG(h, sg).num_tensors(); }
-uint32_t rs_num_operators(void* h, uint32_t sg) { return SG(h, sg).num_operators(); }
+uint32_t tts_num_tensors(void* h, uint32_t sg) { return SG(h, sg).num_tensors(); }
+uint32_t tts_num_operators(void* h, uint32_t sg) { return SG(h, sg).num_operators(); }
 
 struct TensorOut {
   int32_t type;
@@ -132,7 +133,15 @@ struct TensorOut {
   int32_t name_length;  // -1 when absent
 };
 
-void rs_tensor(void* h, uint32_t sg, uint32_t t, TensorOut* out, char* name, size_t cap) {
+const tts::StructLayout kLayouts[] = {
+    TTS_LAYOUT(TensorOut, type, buffer, is_variable, rank, shape, has_shape_signature,
+               signature_rank, shape_signature, quant_present, quantized_dimension, num_scales,
+               num_zero_points, name_length),
+};
+constexpr tts::EntryArgs kEntries[] = {{"tts_tensor", "TensorOut", false}};
+TTS_EXPORT_LAYOUTS()
+
+void tts_tensor(void* h, uint32_t sg, uint32_t t, TensorOut* out, char* name, size_t cap) {
   const tflm_train::TensorInfo info = SG(h, sg).tensor(t);
   memset(out, 0, sizeof(*out));
   out->type = info.type;
@@ -149,21 +158,21 @@ void rs_tensor(void* h, uint32_t sg, uint32_t t, TensorOut* out, char* name, siz
   CopyString(info.name, name, cap);
 }
 
-int32_t rs_tensor_scales(void* h, uint32_t sg, uint32_t t, float* out, int32_t cap) {
+int32_t tts_tensor_scales(void* h, uint32_t sg, uint32_t t, float* out, int32_t cap) {
   return CopyArray(SG(h, sg).tensor(t).quantization.scale, out, cap);
 }
-int32_t rs_tensor_zero_points(void* h, uint32_t sg, uint32_t t, int64_t* out, int32_t cap) {
+int32_t tts_tensor_zero_points(void* h, uint32_t sg, uint32_t t, int64_t* out, int32_t cap) {
   return CopyArray(SG(h, sg).tensor(t).quantization.zero_point, out, cap);
 }
 
-void rs_operator(void* h, uint32_t sg, uint32_t i, uint32_t* opcode_index, int32_t* options_type,
+void tts_operator(void* h, uint32_t sg, uint32_t i, uint32_t* opcode_index, int32_t* options_type,
                  int32_t* custom_options_size) {
   const tflm_train::OperatorView op = SG(h, sg).op(i);
   *opcode_index = op.opcode_index();
   *options_type = op.builtin_options_type();
   *custom_options_size = static_cast<int32_t>(op.custom_options().size());
 }
-int32_t rs_operator_io(void* h, uint32_t sg, uint32_t i, int32_t which, int32_t* out,
+int32_t tts_operator_io(void* h, uint32_t sg, uint32_t i, int32_t which, int32_t* out,
                        int32_t cap) {
   const tflm_train::OperatorView op = SG(h, sg).op(i);
   return CopyArray(which == 0 ? op.inputs() : op.outputs(), out, cap);
@@ -253,32 +262,32 @@ static int32_t FlattenOptions(const tflm_train::OperatorView& op, int32_t kind, 
   return n;
 }
 
-int32_t rs_operator_options(void* h, uint32_t sg, uint32_t i, int32_t kind, int32_t* v,
+int32_t tts_operator_options(void* h, uint32_t sg, uint32_t i, int32_t kind, int32_t* v,
                             int32_t cap) {
   return FlattenOptions(SG(h, sg).op(i), kind, v, cap);
 }
 
-uint32_t rs_num_buffers(void* h) { return M(h).num_buffers(); }
+uint32_t tts_num_buffers(void* h) { return M(h).num_buffers(); }
 // Returns the byte offset of the buffer data inside the model (or -1 when empty) and its size.
-int64_t rs_buffer(void* h, uint32_t i, uint32_t* size) {
+int64_t tts_buffer(void* h, uint32_t i, uint32_t* size) {
   const tflm_train::BufferInfo b = M(h).buffer(i);
   *size = b.size;
   if (b.data == nullptr) return -1;
   return static_cast<int64_t>(b.data - static_cast<Handle*>(h)->data);
 }
 
-uint32_t rs_num_metadata(void* h) { return M(h).num_metadata(); }
-uint32_t rs_metadata(void* h, uint32_t i, char* name, size_t cap) {
+uint32_t tts_num_metadata(void* h) { return M(h).num_metadata(); }
+uint32_t tts_metadata(void* h, uint32_t i, char* name, size_t cap) {
   const tflm_train::MetadataInfo m = M(h).metadata(i);
   CopyString(m.name, name, cap);
   return m.buffer;
 }
-int32_t rs_find_metadata(void* h, const char* name) { return M(h).FindMetadata(name); }
+int32_t tts_find_metadata(void* h, const char* name) { return M(h).FindMetadata(name); }
 
 // Loads `data` in place and, when it verifies, reads every accessor of every element, checking
 // that each pointer handed out lies inside [data, data + size). Returns the status, or 100 when an
 // accessor produced an out-of-bounds view (a reader bug). `checksum` receives a hash of all values.
-int32_t rs_load_and_touch(const uint8_t* data, size_t size, uint64_t* checksum, char* err,
+int32_t tts_load_and_touch(const uint8_t* data, size_t size, uint64_t* checksum, char* err,
                           size_t err_cap) {
   using namespace tflm_train;
   ModelView m;

@@ -1,8 +1,10 @@
-// C entry points over the training kernels for the Python tests (ctypes). Shapes are passed as
-// int32 arrays [n, h, w, c]; the structs of kernels/types.h are built here.
+// C entry points over the training kernels for the Python tests (ctypes). Each entry takes one
+// argument struct (named fields, mirrored by tests/kernels/training_shim.py and checked against
+// the layouts exported below) built on the kernels' own params structs (ConvParams, PoolParams,
+// SgdParams, ChannelSlice, FilterRows...).
 //
-// tt_determinism_digest() runs every kernel on fixed pseudo-random data and hashes the output
-// bytes. The test also cross-compiles this file with -DTT_SHIM_FIRMWARE_MAIN for the Cortex-M4F
+// tts_determinism_digest() runs every kernel on fixed pseudo-random data and hashes the output
+// bytes. The test also cross-compiles this file with -DTTS_FIRMWARE_MAIN for the Cortex-M4F
 // and Cortex-M7 QEMU boards, where main() prints the same digests: equal digests mean the
 // training kernels give bit-identical results on the host and on the boards.
 #include <cstdint>
@@ -22,13 +24,246 @@
 #include "kernels/training/pad_grad.h"
 #include "kernels/training/sgd_update.h"
 #include "kernels/training/softmax_cross_entropy.h"
+#include "tests/native/layout.h"
 
 using namespace tflm_train;
 
 namespace {
 
-Dims D(const int32_t* d) { return Dims{d[0], d[1], d[2], d[3]}; }
+// Exp, Log and Floor elementwise: y[i] = f(x[i]).
+struct FloatMathArgs {
+  int32_t size;
+  const float* x;
+  float* y;
+};
 
+struct ConvInputGradArgs {
+  ConvParams params;
+  Dims output_dims;
+  const float* grad_output;
+  Dims filter_dims;
+  const int8_t* filter;
+  const float* filter_scales;
+  Dims input_dims;
+  float* grad_input;
+};
+
+// The input_offset of params: -input zero point.
+template <typename Params>
+struct FilterGradArgs {
+  Params params;
+  Dims input_dims;
+  const int8_t* input;
+  float input_scale;
+  Dims output_dims;
+  const float* grad_output;
+  Dims filter_dims;
+  int32_t c_begin;
+  int32_t c_end;
+  float* grad_filter;
+};
+using ConvFilterGradArgs = FilterGradArgs<ConvParams>;
+using DepthwiseFilterGradArgs = FilterGradArgs<DepthwiseParams>;
+
+// The filter's channels filter_stride apart (filter_dims.c for a whole filter; more for a channel
+// group of a wider one). The consuming form leaves grad_output holding g * filter scale.
+struct DepthwiseInputGradArgs {
+  DepthwiseParams params;
+  Dims output_dims;
+  float* grad_output;
+  Dims filter_dims;
+  const int8_t* filter;
+  int32_t filter_stride;
+  const float* filter_scales;
+  Dims input_dims;
+  float* grad_input;
+};
+
+struct DepthwiseInPlaceArgs {
+  DepthwiseParams params;
+  Dims dims;
+  Dims filter_dims;
+  const int8_t* filter;
+  const float* filter_scales;
+  int32_t group;
+  float* scratch;
+  float* grad;
+};
+
+struct BiasGradArgs {
+  int32_t positions;
+  int32_t channels;
+  const float* grad_output;
+  int32_t c_begin;
+  int32_t c_end;
+  float* grad_bias;
+};
+
+struct FullyConnectedInputGradArgs {
+  int32_t batches;
+  int32_t output_depth;
+  const float* grad_output;
+  const int8_t* filter;
+  const float* filter_scales;
+  int32_t input_depth;
+  float* grad_input;
+};
+
+struct FullyConnectedFilterGradArgs {
+  int32_t batches;
+  int32_t input_depth;
+  const int8_t* input;
+  int32_t input_offset;  // -input zero point
+  float input_scale;
+  int32_t output_depth;
+  const float* grad_output;
+  int32_t r_begin;
+  int32_t r_end;
+  float* grad_filter;
+};
+
+struct PointwiseInputGradChannelsArgs {
+  int32_t positions;
+  int32_t output_channels;
+  const float* grad_output;
+  FilterRows filter;
+  const float* filter_scales;
+  int32_t ci_begin;
+  int32_t ci_end;
+  float* grad_input;
+};
+
+// input: the forward input, read by max pooling only.
+struct PoolGradArgs {
+  PoolParams params;
+  Dims input_dims;
+  const int8_t* input;
+  Dims output_dims;
+  const float* grad_output;
+  float* grad_input;
+};
+
+struct MeanGradArgs {
+  Dims input_dims;
+  const float* grad_output;
+  float* grad_input;
+};
+
+struct PadGradArgs {
+  Dims output_dims;
+  const float* grad_output;
+  int32_t pad_before[4];
+  Dims input_dims;
+  float* grad_input;
+};
+
+struct ConcatenationGradArgs {
+  int32_t outer;
+  int32_t inner;
+  int32_t num_inputs;
+  const int32_t* axis_sizes;
+  const float* grad_output;
+  float* const* grad_inputs;  // a null entry skips that input
+};
+
+// range: the fused activation's quantised clamp of the saved output.
+struct ActivationGradArgs {
+  int32_t size;
+  const int8_t* output;
+  ActivationRange range;
+  const float* grad_output;
+  float* grad_input;
+};
+
+struct MaskGroupArgs {
+  int32_t positions;
+  int32_t channels;
+  int32_t c_begin;
+  int32_t group;
+  const uint8_t* mask;
+  float* grad;
+};
+
+struct SoftmaxCrossEntropyProbsArgs {
+  int32_t num_classes;
+  const int8_t* probs;
+  float scale;
+  int32_t zero_point;
+  int32_t label;
+  float epsilon;
+  float* grad;
+  float loss;  // out
+};
+
+struct SoftmaxCrossEntropyLogitsArgs {
+  int32_t num_classes;
+  const float* logits;
+  int32_t label;
+  float* grad;
+  float loss;  // out
+};
+
+struct SoftmaxCrossEntropyInt8LogitsArgs {
+  int32_t num_classes;
+  const int8_t* logits;
+  float scale;
+  int32_t label;
+  float* grad;
+  float loss;  // out
+};
+
+struct MeanSquaredErrorArgs {
+  int32_t size;
+  const float* prediction;
+  const float* target;
+  float* grad;
+  float loss;  // out
+};
+
+struct MeanSquaredErrorInt8Args {
+  int32_t size;
+  const int8_t* prediction;
+  float scale;
+  int32_t zero_point;
+  const float* target;
+  float* grad;
+  float loss;  // out
+};
+
+// momentum may be null; rng_state is advanced in place. Weights: int8 weights or int32 biases.
+template <typename Weight>
+struct SgdArgs {
+  Weight* weights;
+  SgdParams params;
+  ChannelSlice slice;
+  const float* grad;
+  const float* factor;
+  float* momentum;
+  uint32_t rng_state;
+};
+using SgdInt8Args = SgdArgs<int8_t>;
+using SgdInt32Args = SgdArgs<int32_t>;
+
+struct GradAccumulateArgs {
+  int32_t size;
+  const float* grad;
+  float* accumulator;
+};
+
+struct GradScaleArgs {
+  int32_t size;
+  float factor;
+  float* buffer;
+};
+
+// FNV-1a over the bytes of each kernel's outputs, one digest per kernel group.
+constexpr int32_t kDigestCount = 12;
+
+struct DeterminismDigestArgs {
+  uint32_t digest[kDigestCount];
+};
+
+// The digest's conv / depthwise / pool geometries.
 // geom = [stride_h, stride_w, pad_top, pad_left, dil_h, dil_w]
 ConvParams MakeConv(int32_t input_zero_point, const int32_t* geom) {
   ConvParams p{};
@@ -61,213 +296,246 @@ PoolParams MakePool(const int32_t* geom) {
   return p;
 }
 
+const tts::StructLayout kLayouts[] = {
+    TTS_LAYOUT(Dims, n, h, w, c),
+    TTS_LAYOUT(Tile, h, w),
+    TTS_LAYOUT(ActivationRange, min, max),
+    TTS_LAYOUT(ConvParams, input_offset, output_offset, stride, padding, dilation, activation),
+    TTS_LAYOUT(DepthwiseParams, input_offset, output_offset, depth_multiplier, stride, padding,
+               dilation, activation),
+    TTS_LAYOUT(PoolParams, stride, padding, filter, activation),
+    TTS_LAYOUT(FilterRows, base, head, head_rows, row_size),
+    TTS_LAYOUT(SgdParams, learning_rate, momentum, rounding),
+    TTS_LAYOUT(ChannelSlice, outer, channels, inner, c_begin, c_end),
+    TTS_LAYOUT(FloatMathArgs, size, x, y),
+    TTS_LAYOUT(ConvInputGradArgs, params, output_dims, grad_output, filter_dims, filter,
+               filter_scales, input_dims, grad_input),
+    TTS_LAYOUT(ConvFilterGradArgs, params, input_dims, input, input_scale, output_dims,
+               grad_output, filter_dims, c_begin, c_end, grad_filter),
+    TTS_LAYOUT(DepthwiseInputGradArgs, params, output_dims, grad_output, filter_dims, filter,
+               filter_stride, filter_scales, input_dims, grad_input),
+    TTS_LAYOUT(DepthwiseInPlaceArgs, params, dims, filter_dims, filter, filter_scales, group,
+               scratch, grad),
+    TTS_LAYOUT(DepthwiseFilterGradArgs, params, input_dims, input, input_scale, output_dims,
+               grad_output, filter_dims, c_begin, c_end, grad_filter),
+    TTS_LAYOUT(BiasGradArgs, positions, channels, grad_output, c_begin, c_end, grad_bias),
+    TTS_LAYOUT(FullyConnectedInputGradArgs, batches, output_depth, grad_output, filter,
+               filter_scales, input_depth, grad_input),
+    TTS_LAYOUT(FullyConnectedFilterGradArgs, batches, input_depth, input, input_offset,
+               input_scale, output_depth, grad_output, r_begin, r_end, grad_filter),
+    TTS_LAYOUT(PointwiseInputGradChannelsArgs, positions, output_channels, grad_output, filter,
+               filter_scales, ci_begin, ci_end, grad_input),
+    TTS_LAYOUT(PoolGradArgs, params, input_dims, input, output_dims, grad_output, grad_input),
+    TTS_LAYOUT(MeanGradArgs, input_dims, grad_output, grad_input),
+    TTS_LAYOUT(PadGradArgs, output_dims, grad_output, pad_before, input_dims, grad_input),
+    TTS_LAYOUT(ConcatenationGradArgs, outer, inner, num_inputs, axis_sizes, grad_output,
+               grad_inputs),
+    TTS_LAYOUT(ActivationGradArgs, size, output, range, grad_output, grad_input),
+    TTS_LAYOUT(MaskGroupArgs, positions, channels, c_begin, group, mask, grad),
+    TTS_LAYOUT(SoftmaxCrossEntropyProbsArgs, num_classes, probs, scale, zero_point, label,
+               epsilon, grad, loss),
+    TTS_LAYOUT(SoftmaxCrossEntropyLogitsArgs, num_classes, logits, label, grad, loss),
+    TTS_LAYOUT(SoftmaxCrossEntropyInt8LogitsArgs, num_classes, logits, scale, label, grad,
+               loss),
+    TTS_LAYOUT(MeanSquaredErrorArgs, size, prediction, target, grad, loss),
+    TTS_LAYOUT(MeanSquaredErrorInt8Args, size, prediction, scale, zero_point, target, grad,
+               loss),
+    TTS_LAYOUT(SgdInt8Args, weights, params, slice, grad, factor, momentum, rng_state),
+    TTS_LAYOUT(SgdInt32Args, weights, params, slice, grad, factor, momentum, rng_state),
+    TTS_LAYOUT(GradAccumulateArgs, size, grad, accumulator),
+    TTS_LAYOUT(GradScaleArgs, size, factor, buffer),
+    TTS_LAYOUT(DeterminismDigestArgs, digest),
+};
+constexpr tts::EntryArgs kEntries[] = {
+    {"tts_exp", "FloatMathArgs", false},
+    {"tts_log", "FloatMathArgs", false},
+    {"tts_floor", "FloatMathArgs", false},
+    {"tts_conv_input_grad", "ConvInputGradArgs", false},
+    {"tts_conv_input_grad_add", "ConvInputGradArgs"},
+    {"tts_conv_filter_grad", "ConvFilterGradArgs", false},
+    {"tts_depthwise_input_grad", "DepthwiseInputGradArgs"},
+    {"tts_depthwise_input_grad_strided", "DepthwiseInputGradArgs", false},
+    {"tts_depthwise_input_grad_consuming", "DepthwiseInputGradArgs", false},
+    {"tts_depthwise_input_grad_in_place", "DepthwiseInPlaceArgs", false},
+    {"tts_depthwise_filter_grad", "DepthwiseFilterGradArgs", false},
+    {"tts_bias_grad", "BiasGradArgs", false},
+    {"tts_fully_connected_input_grad", "FullyConnectedInputGradArgs", false},
+    {"tts_fully_connected_filter_grad", "FullyConnectedFilterGradArgs", false},
+    {"tts_pointwise_input_grad_channels", "PointwiseInputGradChannelsArgs", false},
+    {"tts_average_pool_grad", "PoolGradArgs", false},
+    {"tts_max_pool_grad", "PoolGradArgs", false},
+    {"tts_mean_grad", "MeanGradArgs", false},
+    {"tts_pad_grad", "PadGradArgs", false},
+    {"tts_concatenation_grad", "ConcatenationGradArgs", false},
+    {"tts_activation_grad", "ActivationGradArgs", false},
+    {"tts_activation_grad_from_mask_group", "MaskGroupArgs", false},
+    {"tts_softmax_cross_entropy_probs", "SoftmaxCrossEntropyProbsArgs", false},
+    {"tts_softmax_cross_entropy_logits", "SoftmaxCrossEntropyLogitsArgs", false},
+    {"tts_softmax_cross_entropy_int8_logits", "SoftmaxCrossEntropyInt8LogitsArgs", false},
+    {"tts_mean_squared_error", "MeanSquaredErrorArgs", false},
+    {"tts_mean_squared_error_int8", "MeanSquaredErrorInt8Args", false},
+    {"tts_sgd_int8", "SgdInt8Args", false},
+    {"tts_sgd_int32", "SgdInt32Args", false},
+    {"tts_grad_accumulate", "GradAccumulateArgs", false},
+    {"tts_grad_scale", "GradScaleArgs", false},
+    {"tts_determinism_digest", "DeterminismDigestArgs", false},
+};
+
 }  // namespace
+
+TTS_EXPORT_LAYOUTS()
 
 extern "C" {
 
-void tt_exp(int32_t n, const float* x, float* y) {
-  for (int32_t i = 0; i < n; ++i) y[i] = Exp(x[i]);
+void tts_exp(const FloatMathArgs* a) {
+  for (int32_t i = 0; i < a->size; ++i) a->y[i] = Exp(a->x[i]);
 }
 
-void tt_log(int32_t n, const float* x, float* y) {
-  for (int32_t i = 0; i < n; ++i) y[i] = Log(x[i]);
+void tts_log(const FloatMathArgs* a) {
+  for (int32_t i = 0; i < a->size; ++i) a->y[i] = Log(a->x[i]);
 }
 
-void tt_floor(int32_t n, const float* x, float* y) {
-  for (int32_t i = 0; i < n; ++i) y[i] = Floor(x[i]);
+void tts_floor(const FloatMathArgs* a) {
+  for (int32_t i = 0; i < a->size; ++i) a->y[i] = Floor(a->x[i]);
 }
 
-void tt_conv_input_grad(const int32_t* geom, const int32_t* out_dims, const float* grad_output,
-                        const int32_t* filter_dims, const int8_t* filter,
-                        const float* filter_scales, const int32_t* in_dims, float* grad_input) {
-  ConvInputGrad(MakeConv(0, geom), D(out_dims), grad_output, D(filter_dims), filter,
-                filter_scales, D(in_dims), grad_input);
+void tts_conv_input_grad(const ConvInputGradArgs* a) {
+  ConvInputGrad(a->params, a->output_dims, a->grad_output, a->filter_dims, a->filter,
+                a->filter_scales, a->input_dims, a->grad_input);
 }
 
-// ConvInputGradRowsAdd (1x1 stride 1 only): returns 0 if the shapes are not addable.
-int32_t tt_conv_input_grad_add(const int32_t* geom, const int32_t* out_dims,
-                               const float* grad_output, const int32_t* filter_dims,
-                               const int8_t* filter, const float* filter_scales,
-                               const int32_t* in_dims, float* grad_input) {
-  const ConvParams params = MakeConv(0, geom);
-  if (!ConvInputGradAdds(params, D(filter_dims), D(in_dims), D(out_dims))) return 0;
-  ConvInputGradRowsAdd(params, D(out_dims), grad_output, D(filter_dims),
-                       WholeFilter(filter, D(filter_dims).h * D(filter_dims).w * D(in_dims).c),
-                       filter_scales, D(in_dims), grad_input);
+// ConvInputGradRowsAdd (1x1 stride 1 only): returns 1 when added, 0 when the shapes are refused.
+int32_t tts_conv_input_grad_add(const ConvInputGradArgs* a) {
+  if (!ConvInputGradAdds(a->params, a->filter_dims, a->input_dims, a->output_dims)) return 0;
+  const Dims& f = a->filter_dims;
+  ConvInputGradRowsAdd(a->params, a->output_dims, a->grad_output, f,
+                       WholeFilter(a->filter, f.h * f.w * a->input_dims.c), a->filter_scales,
+                       a->input_dims, a->grad_input);
   return 1;
 }
 
-void tt_conv_filter_grad(const int32_t* geom, const int32_t* in_dims, const int8_t* input,
-                         float input_scale, int32_t input_zero_point, const int32_t* out_dims,
-                         const float* grad_output, const int32_t* filter_dims, int32_t c_begin,
-                         int32_t c_end, float* grad_filter) {
-  ConvFilterGrad(MakeConv(input_zero_point, geom), D(in_dims), input, input_scale, D(out_dims),
-                 grad_output, D(filter_dims), c_begin, c_end, grad_filter);
+void tts_conv_filter_grad(const ConvFilterGradArgs* a) {
+  ConvFilterGrad(a->params, a->input_dims, a->input, a->input_scale, a->output_dims,
+                 a->grad_output, a->filter_dims, a->c_begin, a->c_end, a->grad_filter);
 }
 
-void tt_depthwise_input_grad(const int32_t* geom, int32_t mult, const int32_t* out_dims,
-                             const float* grad_output, const int32_t* filter_dims,
-                             const int8_t* filter, const float* filter_scales,
-                             const int32_t* in_dims, float* grad_input) {
-  DepthwiseConvInputGrad(MakeDepthwise(0, mult, geom), D(out_dims), grad_output, D(filter_dims),
-                         filter, filter_scales, D(in_dims), grad_input);
+// The plain form reads a whole filter: returns 1 unless filter_stride says so.
+int32_t tts_depthwise_input_grad(const DepthwiseInputGradArgs* a) {
+  if (a->filter_stride != a->filter_dims.c) return 1;
+  DepthwiseConvInputGrad(a->params, a->output_dims, a->grad_output, a->filter_dims, a->filter,
+                         a->filter_scales, a->input_dims, a->grad_input);
+  return 0;
 }
 
-// Depth multiplier 1 with the filter's channels filter_stride apart (a channel group of a wider
-// filter).
-void tt_depthwise_input_grad_strided(const int32_t* geom, const int32_t* out_dims,
-                                     const float* grad_output, const int32_t* filter_dims,
-                                     const int8_t* filter, int32_t filter_stride,
-                                     const float* filter_scales, const int32_t* in_dims,
-                                     float* grad_input) {
-  DepthwiseConvInputGradStrided(MakeDepthwise(0, 1, geom), D(out_dims), grad_output,
-                                D(filter_dims), filter, filter_stride, filter_scales,
-                                D(in_dims), grad_input);
+void tts_depthwise_input_grad_strided(const DepthwiseInputGradArgs* a) {
+  DepthwiseConvInputGradStrided(a->params, a->output_dims, a->grad_output, a->filter_dims,
+                                a->filter, a->filter_stride, a->filter_scales, a->input_dims,
+                                a->grad_input);
 }
 
-void tt_depthwise_input_grad_consuming(const int32_t* geom, int32_t mult,
-                                       const int32_t* out_dims, float* grad_output,
-                                       const int32_t* filter_dims, const int8_t* filter,
-                                       int32_t filter_stride, const float* filter_scales,
-                                       const int32_t* in_dims, float* grad_input) {
-  DepthwiseConvInputGradConsuming(MakeDepthwise(0, mult, geom), D(out_dims), grad_output,
-                                  D(filter_dims), filter, filter_stride, filter_scales,
-                                  D(in_dims), grad_input);
+void tts_depthwise_input_grad_consuming(const DepthwiseInputGradArgs* a) {
+  DepthwiseConvInputGradConsuming(a->params, a->output_dims, a->grad_output, a->filter_dims,
+                                  a->filter, a->filter_stride, a->filter_scales, a->input_dims,
+                                  a->grad_input);
 }
 
-void tt_depthwise_input_grad_in_place(const int32_t* geom, const int32_t* dims,
-                                      const int32_t* filter_dims, const int8_t* filter,
-                                      const float* filter_scales, int32_t group, float* scratch,
-                                      float* grad) {
-  DepthwiseConvInputGradInPlace(MakeDepthwise(0, 1, geom), D(dims), D(filter_dims), filter,
-                                filter_scales, group, scratch, grad);
+void tts_depthwise_input_grad_in_place(const DepthwiseInPlaceArgs* a) {
+  DepthwiseConvInputGradInPlace(a->params, a->dims, a->filter_dims, a->filter, a->filter_scales,
+                                a->group, a->scratch, a->grad);
 }
 
-void tt_depthwise_filter_grad(const int32_t* geom, int32_t mult, const int32_t* in_dims,
-                              const int8_t* input, float input_scale, int32_t input_zero_point,
-                              const int32_t* out_dims, const float* grad_output,
-                              const int32_t* filter_dims, int32_t c_begin, int32_t c_end,
-                              float* grad_filter) {
-  DepthwiseConvFilterGrad(MakeDepthwise(input_zero_point, mult, geom), D(in_dims), input,
-                          input_scale, D(out_dims), grad_output, D(filter_dims), c_begin, c_end,
-                          grad_filter);
+void tts_depthwise_filter_grad(const DepthwiseFilterGradArgs* a) {
+  DepthwiseConvFilterGrad(a->params, a->input_dims, a->input, a->input_scale, a->output_dims,
+                          a->grad_output, a->filter_dims, a->c_begin, a->c_end, a->grad_filter);
 }
 
-void tt_bias_grad(int32_t positions, int32_t channels, const float* grad_output,
-                  int32_t c_begin, int32_t c_end, float* grad_bias) {
-  BiasGrad(positions, channels, grad_output, c_begin, c_end, grad_bias);
+void tts_bias_grad(const BiasGradArgs* a) {
+  BiasGrad(a->positions, a->channels, a->grad_output, a->c_begin, a->c_end, a->grad_bias);
 }
 
-void tt_fc_input_grad(int32_t batches, int32_t output_depth, const float* grad_output,
-                      const int8_t* filter, const float* filter_scales, int32_t input_depth,
-                      float* grad_input) {
-  FullyConnectedInputGrad(batches, output_depth, grad_output, filter, filter_scales, input_depth,
-                          grad_input);
+void tts_fully_connected_input_grad(const FullyConnectedInputGradArgs* a) {
+  FullyConnectedInputGrad(a->batches, a->output_depth, a->grad_output, a->filter,
+                          a->filter_scales, a->input_depth, a->grad_input);
 }
 
-void tt_fc_filter_grad(int32_t batches, int32_t input_depth, const int8_t* input,
-                       int32_t input_zero_point, float input_scale, int32_t output_depth,
-                       const float* grad_output, int32_t r_begin, int32_t r_end,
-                       float* grad_filter) {
-  FullyConnectedFilterGrad(batches, input_depth, input, -input_zero_point, input_scale,
-                           output_depth, grad_output, r_begin, r_end, grad_filter);
+void tts_fully_connected_filter_grad(const FullyConnectedFilterGradArgs* a) {
+  FullyConnectedFilterGrad(a->batches, a->input_depth, a->input, a->input_offset, a->input_scale,
+                           a->output_depth, a->grad_output, a->r_begin, a->r_end, a->grad_filter);
 }
 
-// The filter rows [0, head_rows) are read at `head`, the others at `base` (FilterRows).
-void tt_pointwise_input_grad_channels(int32_t positions, int32_t out_c, const float* grad_output,
-                                      const int8_t* base, const int8_t* head, int32_t head_rows,
-                                      int32_t row_size, const float* filter_scales,
-                                      int32_t ci_begin, int32_t ci_end, float* grad_input) {
-  PointwiseInputGradChannels(positions, out_c, grad_output,
-                             FilterRows{base, head, head_rows, row_size}, filter_scales, ci_begin,
-                             ci_end, grad_input);
+void tts_pointwise_input_grad_channels(const PointwiseInputGradChannelsArgs* a) {
+  PointwiseInputGradChannels(a->positions, a->output_channels, a->grad_output, a->filter,
+                             a->filter_scales, a->ci_begin, a->ci_end, a->grad_input);
 }
 
-void tt_average_pool_grad(const int32_t* geom, const int32_t* out_dims, const float* grad_output,
-                          const int32_t* in_dims, float* grad_input) {
-  AveragePoolGrad(MakePool(geom), D(out_dims), grad_output, D(in_dims), grad_input);
+void tts_average_pool_grad(const PoolGradArgs* a) {
+  AveragePoolGrad(a->params, a->output_dims, a->grad_output, a->input_dims, a->grad_input);
 }
 
-void tt_max_pool_grad(const int32_t* geom, const int32_t* in_dims, const int8_t* input,
-                      const int32_t* out_dims, const float* grad_output, float* grad_input) {
-  MaxPoolGrad(MakePool(geom), D(in_dims), input, D(out_dims), grad_output, grad_input);
+void tts_mean_grad(const MeanGradArgs* a) {
+  MeanGrad(a->input_dims, a->grad_output, a->grad_input);
 }
 
-void tt_mean_grad(const int32_t* in_dims, const float* grad_output, float* grad_input) {
-  MeanGrad(D(in_dims), grad_output, grad_input);
+void tts_max_pool_grad(const PoolGradArgs* a) {
+  MaxPoolGrad(a->params, a->input_dims, a->input, a->output_dims, a->grad_output,
+              a->grad_input);
 }
 
-void tt_pad_grad(const int32_t* out_dims, const float* grad_output, const int32_t* pad_before,
-                 const int32_t* in_dims, float* grad_input) {
-  PadGrad(D(out_dims), grad_output, pad_before, D(in_dims), grad_input);
+void tts_pad_grad(const PadGradArgs* a) {
+  PadGrad(a->output_dims, a->grad_output, a->pad_before, a->input_dims, a->grad_input);
 }
 
-void tt_concatenation_grad(int32_t outer, int32_t inner, int32_t num_inputs,
-                           const int32_t* axis_sizes, const float* grad_output,
-                           float* const* grad_inputs) {
-  ConcatenationGrad(outer, inner, num_inputs, axis_sizes, grad_output, grad_inputs);
+void tts_concatenation_grad(const ConcatenationGradArgs* a) {
+  ConcatenationGrad(a->outer, a->inner, a->num_inputs, a->axis_sizes, a->grad_output,
+                    a->grad_inputs);
 }
 
-void tt_activation_grad(int32_t size, const int8_t* output, int32_t lo, int32_t hi,
-                        const float* grad_output, float* grad_input) {
-  ActivationGrad(size, output, lo, hi, grad_output, grad_input);
+void tts_activation_grad(const ActivationGradArgs* a) {
+  ActivationGrad(a->size, a->output, a->range.min, a->range.max, a->grad_output, a->grad_input);
 }
 
-void tt_activation_grad_from_mask_group(int32_t positions, int32_t channels, int32_t c0,
-                                        int32_t g, const uint8_t* mask, float* grad) {
-  ActivationGradFromMaskGroup(positions, channels, c0, g, mask, grad);
+void tts_activation_grad_from_mask_group(const MaskGroupArgs* a) {
+  ActivationGradFromMaskGroup(a->positions, a->channels, a->c_begin, a->group, a->mask, a->grad);
 }
 
-void tt_softmax_ce_probs(int32_t num_classes, const int8_t* probs, float scale, int32_t zp,
-                         int32_t label, float eps, float* grad, float* loss) {
-  SoftmaxCrossEntropyFromProbs(num_classes, probs, scale, zp, label, eps, grad, loss);
+void tts_softmax_cross_entropy_probs(SoftmaxCrossEntropyProbsArgs* a) {
+  SoftmaxCrossEntropyFromProbs(a->num_classes, a->probs, a->scale, a->zero_point, a->label,
+                               a->epsilon, a->grad, &a->loss);
 }
 
-void tt_softmax_ce_logits(int32_t num_classes, const float* logits, int32_t label, float* grad,
-                          float* loss) {
-  SoftmaxCrossEntropyFromLogits(num_classes, logits, label, grad, loss);
+void tts_softmax_cross_entropy_logits(SoftmaxCrossEntropyLogitsArgs* a) {
+  SoftmaxCrossEntropyFromLogits(a->num_classes, a->logits, a->label, a->grad, &a->loss);
 }
 
-void tt_softmax_ce_int8_logits(int32_t num_classes, const int8_t* logits, float scale,
-                               int32_t label, float* grad, float* loss) {
-  SoftmaxCrossEntropyFromInt8Logits(num_classes, logits, scale, label, grad, loss);
+void tts_softmax_cross_entropy_int8_logits(SoftmaxCrossEntropyInt8LogitsArgs* a) {
+  SoftmaxCrossEntropyFromInt8Logits(a->num_classes, a->logits, a->scale, a->label, a->grad,
+                                    &a->loss);
 }
 
-void tt_mse(int32_t size, const float* prediction, const float* target, float* grad,
-            float* loss) {
-  MeanSquaredError(size, prediction, target, grad, loss);
+void tts_mean_squared_error(MeanSquaredErrorArgs* a) {
+  MeanSquaredError(a->size, a->prediction, a->target, a->grad, &a->loss);
 }
 
-void tt_mse_int8(int32_t size, const int8_t* prediction, float scale, int32_t zp,
-                 const float* target, float* grad, float* loss) {
-  MeanSquaredErrorInt8(size, prediction, scale, zp, target, grad, loss);
+void tts_mean_squared_error_int8(MeanSquaredErrorInt8Args* a) {
+  MeanSquaredErrorInt8(a->size, a->prediction, a->scale, a->zero_point, a->target, a->grad,
+                       &a->loss);
 }
 
-// slice = [outer, channels, inner, c_begin, c_end]
-void tt_sgd_int8(float lr, float mu, int32_t rounding, const int32_t* slice, const float* grad,
-                 const float* factor, float* momentum, uint32_t* rng_state, int8_t* weights) {
-  SgdParams p{lr, mu, static_cast<RoundingMode>(rounding)};
-  ChannelSlice s{slice[0], slice[1], slice[2], slice[3], slice[4]};
-  SgdUpdateInt8(p, s, grad, factor, momentum, rng_state, weights);
+void tts_sgd_int8(SgdInt8Args* a) {
+  SgdUpdateInt8(a->params, a->slice, a->grad, a->factor, a->momentum, &a->rng_state, a->weights);
 }
 
-void tt_sgd_int32(float lr, float mu, int32_t rounding, const int32_t* slice, const float* grad,
-                  const float* factor, float* momentum, uint32_t* rng_state, int32_t* bias) {
-  SgdParams p{lr, mu, static_cast<RoundingMode>(rounding)};
-  ChannelSlice s{slice[0], slice[1], slice[2], slice[3], slice[4]};
-  SgdUpdateInt32(p, s, grad, factor, momentum, rng_state, bias);
+void tts_sgd_int32(SgdInt32Args* a) {
+  SgdUpdateInt32(a->params, a->slice, a->grad, a->factor, a->momentum, &a->rng_state, a->weights);
 }
 
-void tt_grad_accumulate(int32_t size, const float* grad, float* accumulator) {
-  GradAccumulate(size, grad, accumulator);
+void tts_grad_accumulate(const GradAccumulateArgs* a) {
+  GradAccumulate(a->size, a->grad, a->accumulator);
 }
 
-void tt_grad_scale(int32_t size, float factor, float* buffer) {
-  GradScale(size, factor, buffer);
+void tts_grad_scale(const GradScaleArgs* a) {
+  GradScale(a->size, a->factor, a->buffer);
 }
-
-// FNV-1a over the bytes of each kernel's outputs, one digest per kernel group.
-enum { kDigestCount = 12 };
 
 }  // extern "C"
 
@@ -302,7 +570,8 @@ int8_t g_wq[12 * 3 * 3 * 6];
 
 }  // namespace
 
-extern "C" void tt_determinism_digest(uint32_t* digest) {
+extern "C" void tts_determinism_digest(DeterminismDigestArgs* a) {
+  uint32_t* digest = a->digest;
   uint32_t rng = 0x9e3779b9u;
   FillInt8(&rng, g_xq, 2 * 9 * 9 * 6);
   FillInt8(&rng, g_wq, 12 * 3 * 3 * 6);
@@ -443,17 +712,17 @@ extern "C" void tt_determinism_digest(uint32_t* digest) {
   digest[11] = Fnv(kFnvSeed, digest, 11 * 4);
 }
 
-#ifdef TT_SHIM_FIRMWARE_MAIN
+#ifdef TTS_FIRMWARE_MAIN
 #include "targets/board/board.h"
 
 int main() {
   board_init();
-  uint32_t digest[kDigestCount];
-  tt_determinism_digest(digest);
+  DeterminismDigestArgs a;
+  tts_determinism_digest(&a);
   for (int32_t i = 0; i < kDigestCount; ++i) {
-    board_printf("digest %d %08lx\n", static_cast<int>(i), static_cast<unsigned long>(digest[i]));
+    board_printf("digest %d %08lx\n", static_cast<int>(i), static_cast<unsigned long>(a.digest[i]));
   }
   board_flush();
   return 0;
 }
-#endif  // TT_SHIM_FIRMWARE_MAIN
+#endif  // TTS_FIRMWARE_MAIN

@@ -1,0 +1,1 @@
+"""Kernel tests, one file per op family, through the test shims in tests/native/."""

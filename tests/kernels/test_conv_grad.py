@@ -1,0 +1,150 @@
+"""CONV_2D backward (kernels/training/conv_grad.cc, bias_grad.cc): input, filter and bias
+gradients against TensorFlow autodiff on random geometries, and the 1x1 products bit-exact in
+their documented summation order."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.kernels.helpers import (PRODUCT_SHAPES, assert_close, channel_range, conv_grad_case,
+                                   deq, deq_w, f32, grad_with_zeros, ordered_filter_grad,
+                                   ordered_input_grad, rand_q, random_quant, tf)
+from tests.kernels.training_shim import FilterRows, conv_params
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_conv_grad(training, seed):
+    rng = np.random.default_rng(1000 + seed)
+    c, s_x, zp, xq, wq, s_w, g = conv_grad_case(rng, depthwise=False)
+
+    x = tf.constant(deq(xq, s_x, zp))
+    wt = tf.constant(np.transpose(deq_w(wq, s_w, 0), (1, 2, 3, 0)))  # HWIO
+    b = tf.constant(np.zeros(c["co"], np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch([x, wt, b])
+        xp = tf.pad(x, [[0, 0], [c["pt"], c["pb"]], [c["pl"], c["pr"]], [0, 0]])
+        y = tf.nn.conv2d(xp, wt, strides=[1, c["sh"], c["sw"], 1], padding="VALID",
+                         dilations=[1, c["dh"], c["dw"], 1]) + b
+        assert tuple(y.shape) == g.shape
+        loss = tf.reduce_sum(y * g)
+    gx, gw, gb = tape.gradient(loss, [x, wt, b])
+    gw = np.transpose(gw.numpy(), (3, 0, 1, 2))
+
+    stride, padding, dilation = (c["sh"], c["sw"]), (c["pt"], c["pl"]), (c["dh"], c["dw"])
+    out_dims = (c["n"], c["ho"], c["wo"], c["co"])
+    in_dims = (c["n"], c["h"], c["w"], c["ci"])
+    f_dims = (c["co"], c["kh"], c["kw"], c["ci"])
+    grad_in = np.full(xq.shape, np.nan, np.float32)
+    training.conv_input_grad(params=conv_params(stride, padding, dilation), output_dims=out_dims,
+                             grad_output=g, filter_dims=f_dims, filter=wq, filter_scales=s_w,
+                             input_dims=in_dims, grad_input=grad_in)
+    assert_close(grad_in, gx.numpy())
+
+    c0, c1 = channel_range(rng, c["co"])
+    grad_w = np.full((c1 - c0, c["kh"], c["kw"], c["ci"]), np.nan, np.float32)
+    training.conv_filter_grad(params=conv_params(stride, padding, dilation, zp),
+                              input_dims=in_dims, input=xq, input_scale=s_x,
+                              output_dims=out_dims, grad_output=g, filter_dims=f_dims,
+                              c_begin=c0, c_end=c1, grad_filter=grad_w)
+    assert_close(grad_w, gw[c0:c1])
+
+    grad_b = np.full(c1 - c0, np.nan, np.float32)
+    training.bias_grad(positions=c["n"] * c["ho"] * c["wo"], channels=c["co"], grad_output=g,
+                       c_begin=c0, c_end=c1, grad_bias=grad_b)
+    assert_close(grad_b, gb.numpy()[c0:c1])
+
+
+def test_conv_filter_grad_one_channel_at_a_time_matches_full(training):
+    """Channel-by-channel weight gradients (minimal memory) are bit-identical to the full one."""
+    rng = np.random.default_rng(7)
+    params = conv_params(stride=(2, 1), padding=(1, 0), dilation=(1, 1), input_zero_point=3)
+    in_dims, out_dims, f_dims = (2, 7, 6, 3), (2, 4, 4, 5), (5, 3, 3, 3)
+    xq = rand_q(rng, in_dims)
+    g = f32(rng.standard_normal(out_dims))
+
+    def filter_grad(c_begin, c_end):
+        grad = np.zeros((c_end - c_begin, 3, 3, 3), np.float32)
+        training.conv_filter_grad(params=params, input_dims=in_dims, input=xq,
+                                  input_scale=np.float32(0.02), output_dims=out_dims,
+                                  grad_output=g, filter_dims=f_dims, c_begin=c_begin,
+                                  c_end=c_end, grad_filter=grad)
+        return grad
+
+    full = filter_grad(0, 5)
+    for ch in range(5):
+        assert filter_grad(ch, ch + 1).tobytes() == full[ch:ch + 1].tobytes()
+
+
+@pytest.mark.parametrize("shape", PRODUCT_SHAPES)
+def test_pointwise_conv_grad_bit_exact(training, shape):
+    positions, co, ci = shape
+    rng = np.random.default_rng(positions * 10007 + co * 101 + ci)
+    n = 2 if positions % 2 == 0 and positions > 2 else 1
+    hw = positions // n
+    h = next(d for d in range(int(np.sqrt(hw)), 0, -1) if hw % d == 0)
+    w_ = hw // h
+    s_x, zp = random_quant(rng)
+    xq = rand_q(rng, (positions, ci))
+    wq = rand_q(rng, (co, ci))
+    s_w = f32(rng.uniform(0.001, 0.05, co))
+    g = grad_with_zeros(rng, (positions, co))
+    out_dims, in_dims, f_dims = (n, h, w_, co), (n, h, w_, ci), (co, 1, 1, ci)
+    grad_in = np.full((positions, ci), np.nan, np.float32)
+    training.conv_input_grad(params=conv_params((1, 1), (0, 0), (1, 1)), output_dims=out_dims,
+                             grad_output=g, filter_dims=f_dims, filter=wq, filter_scales=s_w,
+                             input_dims=in_dims, grad_input=grad_in)
+    assert grad_in.tobytes() == ordered_input_grad(g, s_w, wq).tobytes()
+    for c0, c1 in [(0, co), channel_range(rng, co)]:
+        grad_w = np.full((c1 - c0, ci), np.nan, np.float32)
+        training.conv_filter_grad(params=conv_params((1, 1), (0, 0), (1, 1), zp),
+                                  input_dims=in_dims, input=xq, input_scale=s_x,
+                                  output_dims=out_dims, grad_output=g, filter_dims=f_dims,
+                                  c_begin=c0, c_end=c1, grad_filter=grad_w)
+        assert grad_w.tobytes() == ordered_filter_grad(g, xq, -zp, s_x, c0, c1).tobytes()
+    # A channel group of the input gradient, the filter rows split between two copies.
+    j0, j1 = channel_range(rng, ci)
+    head_rows = int(rng.integers(0, co + 1))
+    head = wq.copy()
+    base = np.zeros_like(wq)
+    base[head_rows:] = wq[head_rows:]
+    head[head_rows:] = 0
+    grad_g = np.full((positions, j1 - j0), np.nan, np.float32)
+    rows = FilterRows(base=base.ctypes.data, head=head.ctypes.data, head_rows=head_rows,
+                      row_size=ci)
+    training.pointwise_input_grad_channels(positions=positions, output_channels=co,
+                                           grad_output=g, filter=rows, filter_scales=s_w,
+                                           ci_begin=j0, ci_end=j1, grad_input=grad_g)
+    assert grad_g.tobytes() == ordered_input_grad(g, s_w, wq, j0, j1).tobytes()
+
+
+# (positions, out channels = reduction depth, in channels): one and several reduction chunks
+# (several park the partial sums), position blocks past 32, column chunks past 16.
+_ADD_SHAPES = [(1, 1, 1), (5, 32, 7), (16, 128, 112), (40, 70, 37), (33, 33, 17), (64, 24, 32),
+               (3, 65, 5)]
+
+
+@pytest.mark.parametrize("shape", _ADD_SHAPES)
+def test_pointwise_input_grad_add_bit_exact(training, shape):
+    """The adding form: the existing value + the sum from 0.0f (GradAccumulate's operation),
+    including -0 existing values and +-0 gradients."""
+    positions, co, ci = shape
+    rng = np.random.default_rng(positions * 7 + co * 1009 + ci)
+    wq = rand_q(rng, (co, ci))
+    s_w = f32(rng.uniform(0.001, 0.05, co))
+    g = grad_with_zeros(rng, (positions, co))
+    before = grad_with_zeros(rng, (positions, ci))
+    before.reshape(-1)[::5] = -0.0
+    grad_in = before.copy()
+    one_by_one = conv_params((1, 1), (0, 0), (1, 1))
+    assert training.conv_input_grad_add(params=one_by_one, output_dims=(1, 1, positions, co),
+                                        grad_output=g, filter_dims=(co, 1, 1, ci), filter=wq,
+                                        filter_scales=s_w, input_dims=(1, 1, positions, ci),
+                                        grad_input=grad_in).rc == 1
+    want = (before + ordered_input_grad(g, s_w, wq)).astype(np.float32)
+    assert grad_in.tobytes() == want.tobytes()
+    # Not a 1x1 stride-1 conv: refused.
+    assert training.conv_input_grad_add(params=conv_params((2, 2), (0, 0), (1, 1)),
+                                        output_dims=(1, 1, positions, co), grad_output=g,
+                                        filter_dims=(co, 1, 1, ci), filter=wq, filter_scales=s_w,
+                                        input_dims=(1, 2, 2 * positions, ci),
+                                        grad_input=grad_in).rc == 0
