@@ -162,6 +162,14 @@ def build_graph(model: schema.ModelT) -> Graph:
         raise UnsupportedOpError("the model uses ops tflm-train does not support: "
                                  + "; ".join(unsupported) + f". Supported ops: {supported}")
     for op in ops:
+        # The runtime (ops_common.cc WeightScales) and TFLM's int8 reference kernels assume
+        # symmetric weights; TFLM would silently ignore another zero point.
+        if OPS[op.kind].trainable and len(op.inputs) > 1 and op.inputs[1] >= 0:
+            w = tensors[op.inputs[1]]
+            if w.zero_point is not None and np.any(w.zero_point != 0):
+                raise UnsupportedOpError(
+                    f"op {op.index} ({op.kind}): weights {op.inputs[1]} ({w.name}) must be "
+                    "symmetric (zero point 0)")
         for t in op.inputs + op.outputs:
             if t >= 0 and tensors[t].dtype not in OPS[op.kind].dtypes:
                 raise UnsupportedOpError(
@@ -176,4 +184,6 @@ def build_graph(model: schema.ModelT) -> Graph:
 def _s(value) -> str:
     if value is None:
         return ""
-    return value.decode() if isinstance(value, bytes) else str(value)
+    # Flatbuffer strings should be UTF-8 but TFLite never checks, and the wheel runs a model
+    # whatever its names hold: an undecodable byte becomes U+FFFD in messages, not an error.
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import ConversionError
+
 METADATA_NAME = "tflm_train"
 MAGIC = 0x4E525454  # b"TTRN"
 VERSION = 3
@@ -159,6 +161,14 @@ class Program:
                   struct.unpack("<i", struct.pack("<f", self.momentum))[0],
                   off_channel, len(self.channel_words)]
         words[:HEADER_WORDS] = header
+        # Every field is an int32 on the device: a model whose tensors need offsets or counts
+        # past 2^31 cannot be planned (struct.error would not say why).
+        too_big = [w for w in words if not -2**31 <= w < 2**31]
+        if too_big:
+            raise ConversionError(
+                f"the training plan needs a value of {max(too_big, key=abs)}, beyond the "
+                f"program format's 32-bit fields (arena {self.arena_bytes} B): the model's "
+                "tensors are too large for a microcontroller")
         return struct.pack(f"<{len(words)}i", *words)
 
     @staticmethod

@@ -3,8 +3,10 @@
 // Input: one mode byte, then the flash image (shorter images are padded erased). Mode bit 0 asks
 // the harness to make both slots' CRCs and commit units match whatever the fuzzer wrote, so it
 // reaches the size, identity and payload checks behind them instead of stopping at a CRC;
-// bits 1-2 pick the flash write unit. After a successful restore the session infers and trains
-// once on the restored weights.
+// bits 1-2 pick the flash write unit. After a successful restore the session saves over it (the
+// restored sequence and rounding state feed the next header). Inference and training on restored
+// weights are not run: any weight bytes are valid, and the session target covers those paths at
+// a hundred times the speed.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -111,16 +113,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tt_checkpoint_report report;
   const int32_t status = tt_checkpoint_restore(s, flash, &report);
   if (status != 0 && report.message[0] == '\0') abort();  // every refusal names its problem
-  if (status == 0) {
-    size_t bytes = 0;
-    int8_t* input = tt_input(s, &bytes);
-    for (size_t i = 0; i < bytes; ++i) input[i] = static_cast<int8_t>(i * 29 + 3);
-    tt_invoke(s);
-    float loss = 0.0f;
-    tt_train_step(s, 3, 0.05f, TT_ROUND_STOCHASTIC, &loss);
-    // Saving over the restored state must work too (the older slot is rewritten).
-    tt_checkpoint_save(s, flash, 1, &report);
-  }
+  if (status == 0) tt_checkpoint_save(s, flash, report.step + 1, &report);
   free(arena);
   return 0;
 }

@@ -155,6 +155,7 @@ def main(argv=None) -> int:
                 if get_metadata(read_model(v), METADATA_NAME) is not None}
     write_dir("model_reader", models)
     write_dir("session", extended)
+    write_dir("converter", {k: v for k, v in models.items() if k not in extended})
     write_dir("program_reader", {k: get_metadata(read_model(v), METADATA_NAME)
                                  for k, v in extended.items()})
     CHECKPOINT_MODEL.write_bytes(models["demo_default"])

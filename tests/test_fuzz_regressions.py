@@ -1,0 +1,69 @@
+"""Inputs the fuzzers (fuzz/, README "Reliability") found crashing, kept as regression tests.
+
+Each crash input is stored under fuzz/regressions/<target>/ and replayed here through the same
+entry point its target used; fuzz/smoke.sh also replays them through the targets themselves."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tflm_train
+from tflm_train.binding import NativeSession
+from tflm_train.converter.errors import ConversionError, InvalidModelError, UnsupportedOpError
+from tflm_train.converter.tflite_io import read_model, set_metadata, write_model
+
+ROOT = Path(__file__).resolve().parent.parent
+REGRESSIONS = ROOT / "fuzz" / "regressions"
+DEMO = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+
+
+def regression(target: str, name: str) -> bytes:
+    return (REGRESSIONS / target / name).read_bytes()
+
+
+def test_every_stored_converter_crash_raises_only_conversion_errors():
+    for path in sorted((REGRESSIONS / "converter").iterdir()):
+        try:
+            tflm_train.convert(path.read_bytes())
+        except ConversionError:
+            pass
+
+
+def test_tensor_name_that_is_not_utf8_converts():
+    # UnicodeDecodeError in graph._s: TFLite never checks that names are UTF-8.
+    model = read_model(DEMO.read_bytes())
+    model.subgraphs[0].tensors[1].name = b"conv\x9b\xff"
+    extended = tflm_train.convert(write_model(model))
+    NativeSession(extended)
+    tflm_train.convert(regression("converter", "tensor_name_not_utf8"))
+
+
+def test_asymmetric_weights_are_refused_by_converter_and_runtime_alike():
+    # The converter accepted a CONV_2D weight zero point of 1 and wrote a plan the runtime then
+    # refused (kUnsupported); TFLM's int8 kernels would ignore the zero point.
+    tree = read_model(DEMO.read_bytes())
+    conv = tree.subgraphs[0].operators[0]
+    weights = tree.subgraphs[0].tensors[conv.inputs[1]]
+    weights.quantization.zeroPoint = np.ones(len(weights.quantization.scale), dtype=np.int64)
+    model = write_model(tree)
+    with pytest.raises(UnsupportedOpError, match="symmetric"):
+        tflm_train.convert(model)
+    with pytest.raises(UnsupportedOpError, match="symmetric"):
+        tflm_train.convert(regression("converter", "weight_zero_point_nonzero"))
+
+
+def test_plan_beyond_32_bits_is_a_conversion_error():
+    # struct.error from Program.encode: a tensor shape blown up to ~26 GB of arena.
+    with pytest.raises(ConversionError, match="32-bit"):
+        tflm_train.convert(regression("converter", "plan_beyond_int32"))
+
+
+def test_metadata_pointing_past_the_buffers_is_an_invalid_model():
+    # IndexError in get_metadata.
+    tree = read_model(DEMO.read_bytes())
+    set_metadata(tree, "OfflineMemoryAllocation", b"\0" * 8)
+    tree.metadata[-1].buffer = len(tree.buffers) + 5
+    with pytest.raises(InvalidModelError, match="buffer"):
+        tflm_train.convert(write_model(tree))
