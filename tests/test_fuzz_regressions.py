@@ -4,15 +4,17 @@ Each crash input is stored under fuzz/regressions/<target>/ and replayed here th
 entry point its target used; fuzz/smoke.sh also replays them through the targets themselves."""
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tflm_train
-from tflm_train.binding import NativeSession
+from tflm_train.binding import NativeSession, RuntimeError_
 from tflm_train.converter.errors import ConversionError, InvalidModelError, UnsupportedOpError
-from tflm_train.converter.tflite_io import read_model, set_metadata, write_model
+from tflm_train.converter.program import METADATA_NAME
+from tflm_train.converter.tflite_io import get_metadata, read_model, set_metadata, write_model
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = ROOT / "fuzz" / "regressions"
@@ -67,3 +69,29 @@ def test_metadata_pointing_past_the_buffers_is_an_invalid_model():
     tree.metadata[-1].buffer = len(tree.buffers) + 5
     with pytest.raises(InvalidModelError, match="buffer"):
         tflm_train.convert(write_model(tree))
+
+
+def patched_program(extended: bytes, patch) -> bytes:
+    """`extended` with its training program's words changed by patch(words) (a list of int32)."""
+    tree = read_model(extended)
+    blob = get_metadata(tree, METADATA_NAME)
+    words = list(struct.unpack(f"<{len(blob) // 4}i", blob))
+    patch(words)
+    set_metadata(tree, METADATA_NAME, struct.pack(f"<{len(words)}i", *words))
+    return write_model(tree)
+
+
+def test_layer_factor_offset_near_int32_max_is_refused():
+    # program.cc Program::Load: weight_factors + out_channels overflowed int (UBSan); without a
+    # sanitizer the sum wrapped negative, passed the bound and QAS factors were read far outside
+    # the blob.
+    off_layers = 13          # header word (program.h ProgramHeader)
+    weight_factors, bias_factors = 6, 7   # LayerInfo words
+    extended = tflm_train.convert(DEMO.read_bytes())
+    for field in (weight_factors, bias_factors):
+        def patch(words, field=field):
+            words[words[off_layers] + field] = 2**31 - 1
+        with pytest.raises(RuntimeError_, match="layer 0 is malformed"):
+            NativeSession(patched_program(extended, patch))
+    # The fuzzer's input: the demo program with mutated layer words.
+    assert (REGRESSIONS / "program_reader" / "layer_factor_offset_overflow").is_file()
