@@ -95,3 +95,29 @@ def test_layer_factor_offset_near_int32_max_is_refused():
             NativeSession(patched_program(extended, patch))
     # The fuzzer's input: the demo program with mutated layer words.
     assert (REGRESSIONS / "program_reader" / "layer_factor_offset_overflow").is_file()
+
+
+def test_int32_sums_past_the_limit_wrap_like_tflm():
+    # kernels/dot_product.h: with a bias trained to saturation (lr=1e30 in test_numeric_faults)
+    # a conv sum left the int32 range: signed-overflow UB (UBSan). It now wraps explicitly, the
+    # bits SMLAD and TFLM's int32 sums give; outputs equal the wheel at the limit.
+    from tests.model_factory import wheel_outputs
+
+    tree = read_model(DEMO.read_bytes())
+    sg = tree.subgraphs[0]
+    for op in sg.operators:
+        if len(op.inputs) < 3:
+            continue
+        weights, bias = sg.tensors[op.inputs[1]], sg.tensors[op.inputs[2]]
+        w = np.resize(np.array([127, -127, 127, 127], np.int8), int(np.prod(weights.shape)))
+        b = np.resize(np.array([2**31 - 64, -2**31 + 64, 2**31 - 1], np.int32),
+                      int(np.prod(bias.shape)))
+        tree.buffers[weights.buffer].data = w.view(np.uint8)
+        tree.buffers[bias.buffer].data = b.view(np.uint8)
+    model = write_model(tree)
+    session = NativeSession(tflm_train.convert(model, tflm_train.SparseUpdate(
+        inference_only=True)))
+    xs = np.random.default_rng(0).integers(-128, 128, size=(4, 28 * 28), dtype=np.int8)
+    xs[0] = 127
+    ours = np.stack([session.invoke(x) for x in xs])
+    np.testing.assert_array_equal(ours, wheel_outputs(model, xs.reshape(4, 28, 28, 1)))
