@@ -121,3 +121,11 @@ def test_int32_sums_past_the_limit_wrap_like_tflm():
     xs[0] = 127
     ours = np.stack([session.invoke(x) for x in xs])
     np.testing.assert_array_equal(ours, wheel_outputs(model, xs.reshape(4, 28, 28, 1)))
+
+
+def test_denormal_output_scale_of_a_fused_activation_converts_or_is_refused_by_name():
+    # OverflowError in autodiff._quantize_bound: RELU6 bound / 3e-45 was infinite.
+    try:
+        tflm_train.convert(regression("converter", "activation_bound_infinite"))
+    except ConversionError:
+        pass
