@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 fuzz/build.sh > /dev/null
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-declare -A runs=([model_reader]=4000 [program_reader]=20000 [session]=400
-                 [checkpoint_restore]=400 [converter]=60)
+declare -A runs=([model_reader]=10000 [program_reader]=20000 [session]=1000
+                 [checkpoint_restore]=1000 [converter]=60)
 targets=(model_reader program_reader session checkpoint_restore)
 if .venv/bin/python -c "import atheris" 2> /dev/null; then
   targets+=(converter)
