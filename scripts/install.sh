@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/quietly.sh
 
 # clang + libclang-rt-14-dev: the sanitized host library and the libFuzzer targets (ASan, UBSan
-# and libFuzzer runtimes), and atheris' build.
+# and libFuzzer runtimes).
 APT_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
               qemu-system-arm bazel-bootstrap dataset-fashion-mnist g++ python3-venv python3-dev
               clang libclang-rt-14-dev)
