@@ -162,7 +162,7 @@ def main(argv=None) -> int:
     if unknown:
         p.error(f"unknown target(s) {unknown}; known: {[*NATIVE_TARGETS, CONVERTER]}")
     if CONVERTER in names and not has_atheris:
-        p.error("the converter target needs atheris (scripts/install.sh installs it from requirements.txt)")
+        p.error("the converter target needs atheris (requirements.txt; scripts/install.sh)")
     if not args.no_build and any(n != CONVERTER for n in names):
         print("[fuzz] building the targets (fuzz/build.sh)", flush=True)
         subprocess.run([str(ROOT / "fuzz" / "build.sh")], cwd=ROOT, check=True,

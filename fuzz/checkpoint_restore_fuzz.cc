@@ -7,6 +7,7 @@
 // restored sequence and rounding state feed the next header). Inference and training on restored
 // weights are not run: any weight bytes are valid, and the session target covers those paths at
 // a hundred times the speed.
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -42,7 +43,8 @@ void FixSlot(uint8_t* slot, uint32_t slot_bytes, uint32_t write_size) {
   if (payload > slot_bytes - header) payload = slot_bytes - header;
   Store32(slot + offsetof(tflm_train::CheckpointHeader, payload_crc),
           tflm_train::Crc32(0, slot + header, payload));
-  const uint32_t crc = tflm_train::Crc32(0, slot, offsetof(tflm_train::CheckpointHeader, header_crc));
+  const uint32_t crc =
+      tflm_train::Crc32(0, slot, offsetof(tflm_train::CheckpointHeader, header_crc));
   Store32(slot + offsetof(tflm_train::CheckpointHeader, header_crc), crc);
   const uint32_t padded = (payload + write_size - 1) / write_size * write_size;
   const uint32_t commit = static_cast<uint32_t>(header) + padded;

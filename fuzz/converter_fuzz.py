@@ -9,7 +9,8 @@ contract 7). Off by default: the converter does not re-check everything the runt
 checks (a corrupted CONV_2D output shape converts, then fails to open), so with it on the fuzzer
 stops at such a model within a minute; see the README's Reliability section.
 
-    .venv/bin/python fuzz/converter_fuzz.py -runs=200 -seed=1 build/fuzz/corpus/converter fuzz/corpus/converter
+    .venv/bin/python fuzz/converter_fuzz.py -runs=200 -seed=1 \
+        build/fuzz/corpus/converter fuzz/corpus/converter
 """
 import os
 import sys

@@ -30,8 +30,11 @@ for t in "${targets[@]}"; do
     exit 1
   fi
   if [ -d "fuzz/regressions/$t" ]; then
-    "${exe[@]}" fuzz/regressions/"$t"/* > "$scratch/$t.replay.log" 2>&1 ||
-      { tail -n 40 "$scratch/$t.replay.log"; echo "[fuzz] $t: a stored crash input fails again"; exit 1; }
+    if ! "${exe[@]}" fuzz/regressions/"$t"/* > "$scratch/$t.replay.log" 2>&1; then
+      tail -n 40 "$scratch/$t.replay.log"
+      echo "[fuzz] $t: a stored crash input fails again"
+      exit 1
+    fi
   fi
   echo "[fuzz] $t: ${runs[$t]} runs, seed 1, ok ($((SECONDS - start)) s)"
 done

@@ -28,7 +28,8 @@ def test_default_is_the_bazel_build():
 def test_a_missing_selected_library_is_named():
     result = run({"TFLM_TRAIN_LIB": "/nonexistent/libtflm_train_asan.so"})
     assert result.returncode != 0
-    assert "TFLM_TRAIN_LIB=/nonexistent/libtflm_train_asan.so: no such library file" in result.stderr
+    assert ("TFLM_TRAIN_LIB=/nonexistent/libtflm_train_asan.so: no such library file"
+            in result.stderr)
 
 
 @pytest.mark.skipif(not SANITIZED.exists(), reason="scripts/build_sanitized.sh not run")
