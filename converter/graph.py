@@ -162,23 +162,32 @@ def build_graph(model: schema.ModelT) -> Graph:
         raise UnsupportedOpError("the model uses ops tflm-train does not support: "
                                  + "; ".join(unsupported) + f". Supported ops: {supported}")
     for op in ops:
-        # The runtime (ops_common.cc WeightScales) and TFLM's int8 reference kernels assume
-        # symmetric weights; TFLM would silently ignore another zero point.
-        if OPS[op.kind].trainable and len(op.inputs) > 1 and op.inputs[1] >= 0:
-            w = tensors[op.inputs[1]]
-            if w.zero_point is not None and np.any(w.zero_point != 0):
-                raise UnsupportedOpError(
-                    f"op {op.index} ({op.kind}): weights {op.inputs[1]} ({w.name}) must be "
-                    "symmetric (zero point 0)")
         for t in op.inputs + op.outputs:
             if t >= 0 and tensors[t].dtype not in OPS[op.kind].dtypes:
                 raise UnsupportedOpError(
                     f"op {op.index} ({op.kind}): tensor {t} ({tensors[t].name}) is "
                     f"{tensors[t].dtype}; supported types for {op.kind}: "
                     f"{', '.join(OPS[op.kind].dtypes)}")
+        if OPS[op.kind].trainable and len(op.inputs) > 1 and op.inputs[1] >= 0:
+            _check_weight_quantization(op, tensors)
     inputs = [int(x) for x in sg.inputs]
     outputs = [int(x) for x in sg.outputs]
     return Graph(tensors, ops, inputs, outputs)
+
+
+def _check_weight_quantization(op: Op, tensors: list[Tensor]) -> None:
+    """What the runtime's WeightScales (ops_common.cc) refuses, refused at convert time."""
+    w = tensors[op.inputs[1]]
+    # TFLM's int8 reference kernels would silently ignore another zero point.
+    if w.zero_point is not None and np.any(w.zero_point != 0):
+        raise UnsupportedOpError(f"op {op.index} ({op.kind}): weights {op.inputs[1]} ({w.name}) "
+                                 "must be symmetric (zero point 0)")
+    out = tensors[op.outputs[0]] if op.outputs and op.outputs[0] >= 0 else None
+    channels = out.shape[-1] if out is not None and out.shape else None
+    if w.scale is None or (channels is not None and len(w.scale) not in (1, channels)):
+        raise InvalidModelError(
+            f"op {op.index} ({op.kind}): weights {op.inputs[1]} ({w.name}) need 1 or {channels} "
+            f"scales, have {0 if w.scale is None else len(w.scale)}")
 
 
 def _s(value) -> str:

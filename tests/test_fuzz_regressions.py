@@ -129,3 +129,16 @@ def test_denormal_output_scale_of_a_fused_activation_converts_or_is_refused_by_n
         tflm_train.convert(regression("converter", "activation_bound_infinite"))
     except ConversionError:
         pass
+
+
+def test_weight_scale_count_that_fits_no_channel_count_is_an_invalid_model():
+    # ValueError from numpy's broadcast in autodiff (3 scales for 92 output channels); the
+    # runtime refuses the same model as kInvalidModel ("weights need 1 or N scales").
+    with pytest.raises(InvalidModelError, match="need 1 or 92 scales, have 3"):
+        tflm_train.convert(regression("converter", "weight_scale_count"))
+    tree = read_model(DEMO.read_bytes())
+    weights = tree.subgraphs[0].tensors[tree.subgraphs[0].operators[0].inputs[1]]
+    weights.quantization.scale = np.asarray(weights.quantization.scale[:3])
+    weights.quantization.zeroPoint = np.zeros(3, dtype=np.int64)
+    with pytest.raises(InvalidModelError, match="need 1 or 8 scales, have 3"):
+        tflm_train.convert(write_model(tree))
