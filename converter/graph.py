@@ -170,8 +170,12 @@ def build_graph(model: schema.ModelT) -> Graph:
                     f"{', '.join(OPS[op.kind].dtypes)}")
         if OPS[op.kind].trainable and len(op.inputs) > 1 and op.inputs[1] >= 0:
             _check_weight_quantization(op, tensors)
-    inputs = [int(x) for x in sg.inputs]
-    outputs = [int(x) for x in sg.outputs]
+    inputs = [int(x) for x in (sg.inputs if sg.inputs is not None else [])]
+    outputs = [int(x) for x in (sg.outputs if sg.outputs is not None else [])]
+    for t in inputs + outputs:
+        if not 0 <= t < len(tensors):
+            raise InvalidModelError(f"subgraph 0 names tensor {t} as an input or output, but it "
+                                    f"has {len(tensors)} tensors")
     return Graph(tensors, ops, inputs, outputs)
 
 

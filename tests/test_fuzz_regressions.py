@@ -142,3 +142,13 @@ def test_weight_scale_count_that_fits_no_channel_count_is_an_invalid_model():
     weights.quantization.zeroPoint = np.zeros(3, dtype=np.int64)
     with pytest.raises(InvalidModelError, match="need 1 or 8 scales, have 3"):
         tflm_train.convert(write_model(tree))
+
+
+@pytest.mark.parametrize("field", ["inputs", "outputs"])
+def test_subgraph_io_naming_a_missing_tensor_is_an_invalid_model(field):
+    # IndexError in compile_model's int8 check of the graph's inputs and outputs.
+    tree = read_model(DEMO.read_bytes())
+    setattr(tree.subgraphs[0], field, np.array([len(tree.subgraphs[0].tensors) + 3],
+                                               dtype=np.int32))
+    with pytest.raises(InvalidModelError, match="names tensor"):
+        tflm_train.convert(write_model(tree))
