@@ -168,7 +168,10 @@ def build_graph(model: schema.ModelT) -> Graph:
                     f"op {op.index} ({op.kind}): tensor {t} ({tensors[t].name}) is "
                     f"{tensors[t].dtype}; supported types for {op.kind}: "
                     f"{', '.join(OPS[op.kind].dtypes)}")
-        if OPS[op.kind].trainable and len(op.inputs) > 1 and op.inputs[1] >= 0:
+        if OPS[op.kind].trainable:
+            if len(op.inputs) < 2 or op.inputs[1] < 0 or not op.outputs:
+                raise InvalidModelError(f"op {op.index} ({op.kind}) needs an input, weights and an "
+                                        f"output; it has inputs {op.inputs}, outputs {op.outputs}")
             _check_weight_quantization(op, tensors)
     inputs = [int(x) for x in (sg.inputs if sg.inputs is not None else [])]
     outputs = [int(x) for x in (sg.outputs if sg.outputs is not None else [])]
@@ -192,6 +195,11 @@ def _check_weight_quantization(op: Op, tensors: list[Tensor]) -> None:
         raise InvalidModelError(
             f"op {op.index} ({op.kind}): weights {op.inputs[1]} ({w.name}) need 1 or {channels} "
             f"scales, have {0 if w.scale is None else len(w.scale)}")
+    bad = ~(np.isfinite(w.scale) & (w.scale > 0))
+    if np.any(bad):
+        raise InvalidModelError(
+            f"op {op.index} ({op.kind}): weight scale {int(np.argmax(bad))} of tensor "
+            f"{op.inputs[1]} ({w.name}) is {w.scale[np.argmax(bad)]}, not a positive finite number")
 
 
 def _s(value) -> str:

@@ -152,3 +152,27 @@ def test_subgraph_io_naming_a_missing_tensor_is_an_invalid_model(field):
                                                dtype=np.int32))
     with pytest.raises(InvalidModelError, match="names tensor"):
         tflm_train.convert(write_model(tree))
+
+
+def test_layer_without_weights_is_an_invalid_model():
+    # IndexError in scheme.resolve: a CONV_2D whose inputs list was emptied.
+    with pytest.raises(InvalidModelError, match="needs an input, weights and an output"):
+        tflm_train.convert(regression("converter", "layer_without_weights"))
+
+
+@pytest.mark.parametrize("scale", [float("nan"), float("inf"), 0.0, -0.5])
+def test_weight_scale_that_is_not_positive_and_finite_is_refused_alike(scale):
+    # kernels/quant_math.cc QuantizeMultiplier: a NaN weight scale reached a float-to-int64
+    # conversion (UBSan, session fuzz target at tt_open). The runtime now refuses it by name,
+    # and so does the converter.
+    extended = read_model(tflm_train.convert(DEMO.read_bytes()))
+    original = read_model(DEMO.read_bytes())
+    for tree in (extended, original):
+        conv = tree.subgraphs[0].operators[1]   # the depthwise conv
+        quantization = tree.subgraphs[0].tensors[conv.inputs[1]].quantization
+        quantization.scale = np.array(quantization.scale, dtype=np.float32)
+        quantization.scale[2] = scale
+    with pytest.raises(RuntimeError_, match="weight scale 2 is .*not a positive finite number"):
+        NativeSession(write_model(extended))
+    with pytest.raises(InvalidModelError, match="weight scale 2 of tensor"):
+        tflm_train.convert(write_model(original))
