@@ -168,6 +168,10 @@ def build_graph(model: schema.ModelT) -> Graph:
                     f"op {op.index} ({op.kind}): tensor {t} ({tensors[t].name}) is "
                     f"{tensors[t].dtype}; supported types for {op.kind}: "
                     f"{', '.join(OPS[op.kind].dtypes)}")
+            # The runtime refuses an int8 operand without quantisation (CheckInt8Quantized).
+            if t >= 0 and tensors[t].dtype == "int8" and tensors[t].scale is None:
+                raise InvalidModelError(f"op {op.index} ({op.kind}): int8 tensor {t} "
+                                        f"({tensors[t].name}) has no quantisation parameters")
         if OPS[op.kind].trainable:
             if len(op.inputs) < 2 or op.inputs[1] < 0 or not op.outputs:
                 raise InvalidModelError(f"op {op.index} ({op.kind}) needs an input, weights and an "

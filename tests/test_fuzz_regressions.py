@@ -176,3 +176,10 @@ def test_weight_scale_that_is_not_positive_and_finite_is_refused_alike(scale):
         NativeSession(write_model(extended))
     with pytest.raises(InvalidModelError, match="weight scale 2 of tensor"):
         tflm_train.convert(write_model(original))
+
+
+def test_int8_operand_without_quantization_is_an_invalid_model():
+    # TypeError in autodiff.activation_mask_bounds: a ReLU output without scale / zero point;
+    # the runtime refuses the same model (kInvalidModel, "no int8 quantisation parameters").
+    with pytest.raises(InvalidModelError, match="has no quantisation parameters"):
+        tflm_train.convert(regression("converter", "int8_output_without_quantization"))
