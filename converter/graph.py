@@ -204,6 +204,13 @@ def _check_weight_quantization(op: Op, tensors: list[Tensor]) -> None:
         raise InvalidModelError(
             f"op {op.index} ({op.kind}): weight scale {int(np.argmax(bad))} of tensor "
             f"{op.inputs[1]} ({w.name}) is {w.scale[np.argmax(bad)]}, not a positive finite number")
+    # The bias's scales set its QAS factors (qas.factors), one per output channel or one for all.
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b = tensors[op.inputs[2]]
+        if b.scale is None or (channels is not None and len(b.scale) not in (1, channels)):
+            raise InvalidModelError(
+                f"op {op.index} ({op.kind}): bias {op.inputs[2]} ({b.name}) needs 1 or "
+                f"{channels} scales, has {0 if b.scale is None else len(b.scale)}")
 
 
 def _s(value) -> str:

@@ -183,3 +183,9 @@ def test_int8_operand_without_quantization_is_an_invalid_model():
     # the runtime refuses the same model (kInvalidModel, "no int8 quantisation parameters").
     with pytest.raises(InvalidModelError, match="has no quantisation parameters"):
         tflm_train.convert(regression("converter", "int8_output_without_quantization"))
+
+
+def test_bias_scale_count_that_fits_no_channel_count_is_an_invalid_model():
+    # ValueError from numpy's broadcast in qas.factors (2 bias scales for 4 channels).
+    with pytest.raises(InvalidModelError, match="needs 1 or 4 scales, has 2"):
+        tflm_train.convert(regression("converter", "bias_scale_count"))
