@@ -189,3 +189,13 @@ def test_bias_scale_count_that_fits_no_channel_count_is_an_invalid_model():
     # ValueError from numpy's broadcast in qas.factors (2 bias scales for 4 channels).
     with pytest.raises(InvalidModelError, match="needs 1 or 4 scales, has 2"):
         tflm_train.convert(regression("converter", "bias_scale_count"))
+
+
+def test_conv_stride_near_int32_max_is_refused():
+    # kernels/quant_math.cc ComputePadding / ComputeOutSize summed file values in int32 (UBSan
+    # at tt_open, session fuzz target); now in 64 bits, and the shape mismatch is refused.
+    tree = read_model(tflm_train.convert(DEMO.read_bytes()))
+    tree.subgraphs[0].operators[0].builtinOptions.strideW = 2**31 - 1
+    with pytest.raises(RuntimeError_, match="op 0"):
+        NativeSession(write_model(tree))
+    assert (REGRESSIONS / "session" / "conv_stride_overflow").is_file()
