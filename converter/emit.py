@@ -28,7 +28,10 @@ FILTER_GRAD_BLOCK = 8
 def quantize_bound(value: float, scale: float, zero_point: int) -> int:
     # Same rounding as the forward kernels' activation clamp: round half away from zero of a
     # float32 division.
-    q = np.float32(value) / np.float32(scale)
+    # A denormal output scale makes q infinite: any bound past the int8 range clamps alike.
+    with np.errstate(over="ignore"):
+        q = np.float32(value) / np.float32(scale)
+    q = np.clip(q, np.float32(-2**24), np.float32(2**24))
     return int(zero_point + int(np.sign(q) * np.floor(np.abs(q) + np.float32(0.5))))
 
 

@@ -168,12 +168,54 @@ def build_graph(model: schema.ModelT) -> Graph:
                     f"op {op.index} ({op.kind}): tensor {t} ({tensors[t].name}) is "
                     f"{tensors[t].dtype}; supported types for {op.kind}: "
                     f"{', '.join(OPS[op.kind].dtypes)}")
-    inputs = [int(x) for x in sg.inputs]
-    outputs = [int(x) for x in sg.outputs]
+            # The runtime refuses an int8 operand without quantisation (CheckInt8Quantized).
+            if t >= 0 and tensors[t].dtype == "int8" and tensors[t].scale is None:
+                raise InvalidModelError(f"op {op.index} ({op.kind}): int8 tensor {t} "
+                                        f"({tensors[t].name}) has no quantisation parameters")
+        if OPS[op.kind].trainable:
+            if len(op.inputs) < 2 or op.inputs[1] < 0 or not op.outputs:
+                raise InvalidModelError(f"op {op.index} ({op.kind}) needs an input, weights and an "
+                                        f"output; it has inputs {op.inputs}, outputs {op.outputs}")
+            _check_weight_quantization(op, tensors)
+    inputs = [int(x) for x in (sg.inputs if sg.inputs is not None else [])]
+    outputs = [int(x) for x in (sg.outputs if sg.outputs is not None else [])]
+    for t in inputs + outputs:
+        if not 0 <= t < len(tensors):
+            raise InvalidModelError(f"subgraph 0 names tensor {t} as an input or output, but it "
+                                    f"has {len(tensors)} tensors")
     return Graph(tensors, ops, inputs, outputs)
+
+
+def _check_weight_quantization(op: Op, tensors: list[Tensor]) -> None:
+    """What the runtime's WeightScales (ops_common.cc) refuses, refused at convert time."""
+    w = tensors[op.inputs[1]]
+    # TFLM's int8 reference kernels would silently ignore another zero point.
+    if w.zero_point is not None and np.any(w.zero_point != 0):
+        raise UnsupportedOpError(f"op {op.index} ({op.kind}): weights {op.inputs[1]} ({w.name}) "
+                                 "must be symmetric (zero point 0)")
+    out = tensors[op.outputs[0]] if op.outputs and op.outputs[0] >= 0 else None
+    channels = out.shape[-1] if out is not None and out.shape else None
+    if w.scale is None or (channels is not None and len(w.scale) not in (1, channels)):
+        raise InvalidModelError(
+            f"op {op.index} ({op.kind}): weights {op.inputs[1]} ({w.name}) need 1 or {channels} "
+            f"scales, have {0 if w.scale is None else len(w.scale)}")
+    bad = ~(np.isfinite(w.scale) & (w.scale > 0))
+    if np.any(bad):
+        raise InvalidModelError(
+            f"op {op.index} ({op.kind}): weight scale {int(np.argmax(bad))} of tensor "
+            f"{op.inputs[1]} ({w.name}) is {w.scale[np.argmax(bad)]}, not a positive finite number")
+    # The bias's scales set its QAS factors (qas.factors), one per output channel or one for all.
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b = tensors[op.inputs[2]]
+        if b.scale is None or (channels is not None and len(b.scale) not in (1, channels)):
+            raise InvalidModelError(
+                f"op {op.index} ({op.kind}): bias {op.inputs[2]} ({b.name}) needs 1 or "
+                f"{channels} scales, has {0 if b.scale is None else len(b.scale)}")
 
 
 def _s(value) -> str:
     if value is None:
         return ""
-    return value.decode() if isinstance(value, bytes) else str(value)
+    # Flatbuffer strings should be UTF-8 but TFLite never checks, and the wheel runs a model
+    # whatever its names hold: an undecodable byte becomes U+FFFD in messages, not an error.
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

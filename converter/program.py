@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from .errors import ConversionError
 from .program_format import (ALIGNMENT, DTYPES, EXTRA_TENSOR_FIELDS, FLAGS, HEADER_FIELDS,
                              HEADER_WORDS, LAYER_FIELDS, LAYER_WORDS, MAGIC, METADATA_NAME,
                              OP_FIELDS, OP_STATE_BYTES, OPCODES, VERSION)
@@ -105,6 +106,14 @@ class Program:
             momentum_bits=struct.unpack("<i", struct.pack("<f", self.momentum))[0],
             off_channel_data=off_channel, channel_data_words=len(self.channel_words))
         words[:HEADER_WORDS] = [header[name] for name in HEADER_FIELDS]
+        # Every field is an int32 on the device: a model whose tensors need offsets or counts
+        # past 2^31 cannot be planned (struct.error would not say why).
+        too_big = [w for w in words if not -2**31 <= w < 2**31]
+        if too_big:
+            raise ConversionError(
+                f"the training plan needs a value of {max(too_big, key=abs)}, beyond the "
+                f"program format's 32-bit fields (arena {self.arena_bytes} B): the model's "
+                "tensors are too large for a microcontroller")
         return struct.pack(f"<{len(words)}i", *words)
 
     @staticmethod

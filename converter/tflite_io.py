@@ -98,13 +98,17 @@ def get_metadata(model: schema.ModelT, name: str) -> bytes | None:
     """Return the payload of metadata entry `name`, or None."""
     for entry in model.metadata or []:
         if _name(entry.name) == name:
+            if not 0 <= entry.buffer < len(model.buffers or []):
+                raise InvalidModelError(f"metadata '{name}' names buffer {entry.buffer}, but the "
+                                        f"model has {len(model.buffers or [])} buffers")
             data = model.buffers[entry.buffer].data
             return bytes(bytearray(data)) if data is not None else b""
     return None
 
 
 def _name(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    # Names need not be valid UTF-8 (TFLite does not check): compare them leniently.
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def builtin_op_name(code: int) -> str:

@@ -18,6 +18,13 @@
 
 namespace tflm_train {
 
+// acc + a * b wrapping like two's-complement addition, as SMLAD/SMLAxx do. A sum leaves the int32
+// range when training saturated a bias near the limit (TFLM's int32 sums overflow there too); the
+// explicit wrap gives the same bits as before without signed-overflow UB. |a|, |b| <= 255.
+inline int32_t MacWrap(int32_t acc, int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(acc) + static_cast<uint32_t>(a * b));
+}
+
 // acc0 += sum_i (w0[i] + w_offset) * (x[i] + x_offset), acc1 the same with w1: two filter rows
 // against one input vector, so the DSP path widens each input word once for both rows.
 inline void DotPair(const int8_t* x, const int8_t* w0, const int8_t* w1, int32_t n,
@@ -53,8 +60,8 @@ inline void DotPair(const int8_t* x, const int8_t* w0, const int8_t* w1, int32_t
 #endif
   for (; i < n; ++i) {
     const int32_t xv = static_cast<int32_t>(x[i]) + x_offset;
-    a0 += (static_cast<int32_t>(w0[i]) + w_offset) * xv;
-    a1 += (static_cast<int32_t>(w1[i]) + w_offset) * xv;
+    a0 = MacWrap(a0, static_cast<int32_t>(w0[i]) + w_offset, xv);
+    a1 = MacWrap(a1, static_cast<int32_t>(w1[i]) + w_offset, xv);
   }
   *acc0 = a0;
   *acc1 = a1;
@@ -102,7 +109,7 @@ inline void DotPair2x2(const int8_t* x0, const int8_t* x1, const int8_t* w0, con
 // Depthwise: one filter tap applied to adjacent channels, each channel with its own sum.
 // acc += w[0] * (x[0] + x_offset): one channel.
 inline void MacTap(const int8_t* x, const int8_t* w, int32_t x_offset, int32_t& acc) {
-  acc += static_cast<int32_t>(w[0]) * (static_cast<int32_t>(x[0]) + x_offset);
+  acc = MacWrap(acc, static_cast<int32_t>(w[0]), static_cast<int32_t>(x[0]) + x_offset);
 }
 
 // Four channels' sums (named fields, not an array, so they stay in registers).

@@ -65,20 +65,29 @@ ActivationRange ActivationRangeInt8(FusedActivation act, float output_scale,
   return r;
 }
 
+// Sizes, strides and dilations come from the model file: computed in 64 bits so hostile values
+// cannot overflow (callers compare the result with the model's output shape and refuse a
+// mismatch); results past int32 saturate.
+namespace {
+int32_t SaturateToInt32(int64_t v) {
+  return v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : static_cast<int32_t>(v));
+}
+}  // namespace
+
 int32_t ComputeOutSize(Padding padding, int32_t in_size, int32_t filter_size, int32_t stride,
                        int32_t dilation) {
-  const int32_t effective_filter = (filter_size - 1) * dilation + 1;
+  const int64_t effective_filter = (int64_t{filter_size} - 1) * dilation + 1;
   if (stride <= 0) return 0;
-  if (padding == Padding::kSame) return (in_size + stride - 1) / stride;
-  return (in_size + stride - effective_filter) / stride;
+  if (padding == Padding::kSame) return SaturateToInt32((int64_t{in_size} + stride - 1) / stride);
+  return SaturateToInt32((int64_t{in_size} + stride - effective_filter) / stride);
 }
 
 int32_t ComputePadding(int32_t stride, int32_t dilation, int32_t in_size, int32_t filter_size,
                        int32_t out_size) {
-  const int32_t effective_filter = (filter_size - 1) * dilation + 1;
-  int32_t total = (out_size - 1) * stride + effective_filter - in_size;
+  const int64_t effective_filter = (int64_t{filter_size} - 1) * dilation + 1;
+  int64_t total = (int64_t{out_size} - 1) * stride + effective_filter - in_size;
   if (total < 0) total = 0;
-  return total / 2;
+  return SaturateToInt32(total / 2);
 }
 
 void ResolvePadding(Padding padding, int32_t in_h, int32_t in_w, int32_t filter_h,

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything tflm-train needs on Debian 12 (idempotent; quick when already done):
-# apt packages (arm-none-eabi toolchain, QEMU, Bazel, Fashion-MNIST), a .venv with the pinned
-# Python dependencies, the package itself (editable) and the C++ host library.
+# apt packages (arm-none-eabi toolchain, QEMU, Bazel, Fashion-MNIST, clang), a .venv with the
+# pinned Python dependencies, the package itself (editable) and the C++ host library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/quietly.sh
 
+# clang + libclang-rt-14-dev: the sanitized host library and the libFuzzer targets (ASan, UBSan
+# and libFuzzer runtimes).
 APT_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
-              qemu-system-arm bazel-bootstrap dataset-fashion-mnist g++ python3-venv python3-dev)
+              qemu-system-arm bazel-bootstrap dataset-fashion-mnist g++ python3-venv python3-dev
+              clang libclang-rt-14-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,7 @@
 #include "tflm_train/runtime/ops.h"
 
+#include <cmath>
+
 #include "kernels/average_pool.h"
 #include "tflm_train/runtime/channel_data.h"
 #include "tflm_train/runtime/op_registrations.h"
@@ -35,7 +37,8 @@ Status CheckInt8Quantized(const TensorInfo& t, const char* what, int32_t op, Err
             static_cast<long>(op), what);
   const float scale = t.quantization.scale[0];
   const int64_t zp = t.quantization.zero_point[0];
-  TT_ENSURE(err, scale > 0.0f && zp >= -128 && zp <= 127, Status::kInvalidModel,
+  TT_ENSURE(err, scale > 0.0f && std::isfinite(scale) && zp >= -128 && zp <= 127,
+            Status::kInvalidModel,
             "op %ld: %s has scale %g / zero point %ld outside int8 rules", static_cast<long>(op),
             what, static_cast<double>(scale), static_cast<long>(zp));
   return Status::kOk;
@@ -74,6 +77,14 @@ Status WeightScales(const TensorInfo& w, int32_t channels, int32_t op, const flo
             static_cast<long>(op), static_cast<long>(channels), static_cast<unsigned long>(n));
   TT_ENSURE(err, w.quantization.scale.aligned(), Status::kInvalidModel,
             "op %ld: weight scales are not 4-byte aligned in the model", static_cast<long>(op));
+  // Requantisation multipliers are computed from these (QuantizeMultiplier): a NaN, infinite,
+  // zero or negative scale has no meaning and would reach a float-to-int conversion.
+  for (uint32_t i = 0; i < n; ++i) {
+    const float s = w.quantization.scale[i];
+    TT_ENSURE(err, s > 0.0f && std::isfinite(s), Status::kInvalidModel,
+              "op %ld: weight scale %lu is %g, not a positive finite number",
+              static_cast<long>(op), static_cast<unsigned long>(i), static_cast<double>(s));
+  }
   for (uint32_t i = 0; i < w.quantization.zero_point.size(); ++i) {
     TT_ENSURE(err, w.quantization.zero_point[i] == 0, Status::kUnsupported,
               "op %ld: weights must be symmetric (zero point 0)", static_cast<long>(op));

@@ -89,9 +89,10 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
                   l.bias_tensor < n_model_tensors && l.out_channels > 0 &&
                   l.weight_channels >= 0 && l.weight_channels <= l.out_channels &&
                   (l.update_bias == 0 || l.update_bias == 1) &&
-                  l.weight_factors >= 0 && l.weight_factors + l.out_channels <= h.n_floats &&
+                  l.weight_factors >= 0 &&
+                  int64_t{l.weight_factors} + l.out_channels <= h.n_floats &&
                   (l.bias_tensor < 0 ||
-                   (l.bias_factors >= 0 && l.bias_factors + l.out_channels <= h.n_floats)),
+                   (l.bias_factors >= 0 && int64_t{l.bias_factors} + l.out_channels <= h.n_floats)),
               Status::kInvalidModel, "training program: layer %ld is malformed",
               static_cast<long>(i));
     // Optimizer state exists for exactly what the layer updates when the flag says so.
