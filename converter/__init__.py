@@ -86,7 +86,22 @@ def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
     if get_metadata(model, offline_plan.METADATA_NAME) is None:  # keep a plan the user made
         set_metadata(model, offline_plan.METADATA_NAME,
                      offline_plan.encode(offline_plan.inference_offsets(graph)[0]))
-    return write_model(model)
+    extended = write_model(model)
+    _check_runtime_opens(extended)
+    return extended
+
+
+def _check_runtime_opens(extended: bytes) -> None:
+    """One acceptance rule: the host runtime (the board's C++) opens what convert() returns, or
+    convert() refuses the model with the runtime's own reason, as a converter error (the
+    runtime checks every op's Prepare conditions, which the converter does not repeat)."""
+    from tflm_train.binding import NativeSession, RuntimeFailure
+
+    try:
+        NativeSession(extended)
+    except RuntimeFailure as e:
+        kind = UnsupportedOpError if e.status == 2 else InvalidModelError
+        raise kind(f"the runtime refuses this model: {e}") from None
 
 
 def memory_report(extended: bytes) -> MemoryReport:

@@ -168,6 +168,12 @@ def build_graph(model: schema.ModelT) -> Graph:
                     f"op {op.index} ({op.kind}): tensor {t} ({tensors[t].name}) is "
                     f"{tensors[t].dtype}; supported types for {op.kind}: "
                     f"{', '.join(OPS[op.kind].dtypes)}")
+            # An op on a tensor without elements computes nothing and would divide by its size
+            # when planned (a fused head's rows per channel group).
+            if t >= 0 and tensors[t].data is None and 0 in tensors[t].shape:
+                raise InvalidModelError(f"op {op.index} ({op.kind}): tensor {t} "
+                                        f"({tensors[t].name}) has no elements (shape "
+                                        f"{list(tensors[t].shape)})")
             # The runtime refuses an int8 operand without quantisation (CheckInt8Quantized).
             if t >= 0 and tensors[t].dtype == "int8" and tensors[t].scale is None:
                 raise InvalidModelError(f"op {op.index} ({op.kind}): int8 tensor {t} "

@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 from tflm_train import binding  # noqa: E402
 from tflm_train.converter import SGD, SparseUpdate, convert  # noqa: E402
 from tflm_train.converter.errors import ConversionError  # noqa: E402
+from tflm_train.data import DEMO_MODEL  # noqa: E402
 from tflm_train.converter.program import METADATA_NAME  # noqa: E402
 from tflm_train.converter.tflite_io import get_metadata, read_model  # noqa: E402
 
@@ -149,7 +150,7 @@ def write_dir(target: str, seeds: dict[str, bytes]) -> None:
 
 def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
-    demo = (ROOT / "examples" / "models" / "mnist_cnn.tflite").read_bytes()
+    demo = DEMO_MODEL.read_bytes()
     models = {"demo": demo, **demo_variants(demo), **small_models(), **example_models()}
     extended = {k: v for k, v in models.items()
                 if get_metadata(read_model(v), METADATA_NAME) is not None}

@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 
 import tflm_train
-from tflm_train.binding import NativeSession, RuntimeError_
+from tflm_train.binding import NativeSession, RuntimeFailure
+from tflm_train.data import DEMO_MODEL
 from tflm_train.converter.errors import ConversionError, InvalidModelError, UnsupportedOpError
 from tflm_train.converter.program import METADATA_NAME
 from tflm_train.converter.tflite_io import get_metadata, read_model, set_metadata, write_model
 
 ROOT = Path(__file__).resolve().parent.parent
 REGRESSIONS = ROOT / "fuzz" / "regressions"
-DEMO = ROOT / "examples" / "models" / "mnist_cnn.tflite"
+DEMO = DEMO_MODEL
 
 
 def regression(target: str, name: str) -> bytes:
@@ -91,7 +92,7 @@ def test_layer_factor_offset_near_int32_max_is_refused():
     for field in (weight_factors, bias_factors):
         def patch(words, field=field):
             words[words[off_layers] + field] = 2**31 - 1
-        with pytest.raises(RuntimeError_, match="layer 0 is malformed"):
+        with pytest.raises(RuntimeFailure, match="layer 0 is malformed"):
             NativeSession(patched_program(extended, patch))
     # The fuzzer's input: the demo program with mutated layer words.
     assert (REGRESSIONS / "program_reader" / "layer_factor_offset_overflow").is_file()
@@ -172,7 +173,7 @@ def test_weight_scale_that_is_not_positive_and_finite_is_refused_alike(scale):
         quantization = tree.subgraphs[0].tensors[conv.inputs[1]].quantization
         quantization.scale = np.array(quantization.scale, dtype=np.float32)
         quantization.scale[2] = scale
-    with pytest.raises(RuntimeError_, match="weight scale 2 is .*not a positive finite number"):
+    with pytest.raises(RuntimeFailure, match="weight scale 2 is .*not a positive finite number"):
         NativeSession(write_model(extended))
     with pytest.raises(InvalidModelError, match="weight scale 2 of tensor"):
         tflm_train.convert(write_model(original))
@@ -196,6 +197,14 @@ def test_conv_stride_near_int32_max_is_refused():
     # at tt_open, session fuzz target); now in 64 bits, and the shape mismatch is refused.
     tree = read_model(tflm_train.convert(DEMO.read_bytes()))
     tree.subgraphs[0].operators[0].builtinOptions.strideW = 2**31 - 1
-    with pytest.raises(RuntimeError_, match="op 0"):
+    with pytest.raises(RuntimeFailure, match="op 0"):
         NativeSession(write_model(tree))
     assert (REGRESSIONS / "session" / "conv_stride_overflow").is_file()
+
+
+def test_activation_without_elements_is_refused_by_name():
+    # ZeroDivisionError in fusions.emit_mean_head: a conv output of shape [1537, 0, 6, 6] made the
+    # head's rows per channel group divide by zero positions.
+    with pytest.raises(InvalidModelError, match=r"tensor 5 .* has no elements \(shape \[1537, 0, "
+                                                r"6, 6\]\)"):
+        tflm_train.convert(regression("converter", "activation_without_elements"))

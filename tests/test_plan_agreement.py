@@ -130,3 +130,13 @@ def test_person_detect_partial_classifier_input_plans_open(n_bias, weights):
 @pytest.mark.parametrize("name", [n for n in zoo.NAMES if n != "mnist_cnn"])
 def test_random_schemes_on_the_zoo(name, seed):
     check_plan(zoo.load(name), 50 + seed)
+
+
+def test_what_the_runtime_refuses_convert_refuses_with_its_reason():
+    """convert() opens its output in the host runtime: a model the runtime would refuse is not
+    written (person_detect's rank-1 biases with quantized_dimension 3: the runtime's check,
+    the converter's error class)."""
+    data = (TFLM_EXAMPLES / "person_detect.tflite").read_bytes()
+    with pytest.raises(tflm_train.InvalidModelError, match="the runtime refuses this model: .*"
+                                                           "quantized_dimension 3 is outside"):
+        tflm_train.convert(data)

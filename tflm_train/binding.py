@@ -15,8 +15,12 @@ _STATUS = {1: "invalid model", 2: "unsupported", 3: "out of memory", 4: "invalid
 
 class RuntimeFailure(RuntimeError):
     """The C++ runtime rejected a call (a model or plan it refuses, a bad argument, a failed
-    checkpoint); the message is the runtime's own sentence. Exported as
-    tflm_train.RuntimeFailure."""
+    checkpoint); the message is the runtime's own sentence, `status` the C API's code (or None).
+    Exported as tflm_train.RuntimeFailure."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class TrainOptions(ctypes.Structure):
@@ -110,7 +114,7 @@ class NativeSession:
                 continue
             break
         if rc != 0:
-            raise RuntimeFailure(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})")
+            raise RuntimeFailure(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})", rc)
         self.arena_bytes = int(needed)
 
     def arena_high_water(self) -> int:
@@ -125,7 +129,7 @@ class NativeSession:
 
     def _check(self, rc: int) -> None:
         if rc != 0:
-            raise RuntimeFailure(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})")
+            raise RuntimeFailure(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})", rc)
 
     def input_view(self) -> np.ndarray:
         n = c_size_t()
