@@ -36,7 +36,12 @@ ActivationRange ActivationRangeInt8(FusedActivation act, float output_scale,
   const int32_t qmin = -128;
   const int32_t qmax = 127;
   auto quantize = [output_scale, output_zero_point](float f) {
-    return output_zero_point + static_cast<int32_t>(RoundHalfAwayF(f / output_scale));
+    // A denormal output scale makes f / scale infinite: every value past the int8 range clamps
+    // alike, so the quotient is bounded before the conversion (which would be undefined).
+    float q = RoundHalfAwayF(f / output_scale);
+    if (!(q < 16777216.0f)) q = 16777216.0f;
+    if (q < -16777216.0f) q = -16777216.0f;
+    return output_zero_point + static_cast<int32_t>(q);
   };
   ActivationRange r{qmin, qmax};
   switch (act) {
