@@ -156,6 +156,8 @@ def build_graph(model: schema.ModelT) -> Graph:
             if t < -1 or t >= len(tensors):
                 raise InvalidModelError(f"op {i} ({info.name}) refers to tensor {t}, but the "
                                         f"subgraph has {len(tensors)} tensors")
+        if not outputs or outputs[0] < 0:
+            raise InvalidModelError(f"op {i} ({info.name}) has no output tensor")
         ops.append(Op(i, info.name, inputs, outputs, _options(op_t, info.name)))
     if unsupported:
         supported = ", ".join(sorted(OPS))

@@ -157,7 +157,8 @@ def test_subgraph_io_naming_a_missing_tensor_is_an_invalid_model(field):
 
 def test_layer_without_weights_is_an_invalid_model():
     # IndexError in scheme.resolve: a CONV_2D whose inputs list was emptied.
-    with pytest.raises(InvalidModelError, match="needs an input, weights and an output"):
+    with pytest.raises(InvalidModelError,
+                       match="needs an input, weights and an output|has no output tensor"):
         tflm_train.convert(regression("converter", "layer_without_weights"))
 
 
@@ -208,3 +209,9 @@ def test_activation_without_elements_is_refused_by_name():
     with pytest.raises(InvalidModelError, match=r"tensor 5 .* has no elements \(shape \[1537, 0, "
                                                 r"6, 6\]\)"):
         tflm_train.convert(regression("converter", "activation_without_elements"))
+
+
+def test_op_without_output_is_refused_by_name():
+    # IndexError in autodiff._emit_backward: an op whose outputs list is empty.
+    with pytest.raises(InvalidModelError, match=r"op \d+ \(\w+\) has no output tensor"):
+        tflm_train.convert(regression("converter", "op_without_output"))
