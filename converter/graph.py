@@ -158,6 +158,9 @@ def build_graph(model: schema.ModelT) -> Graph:
                                         f"subgraph has {len(tensors)} tensors")
         if not outputs or outputs[0] < 0:
             raise InvalidModelError(f"op {i} ({info.name}) has no output tensor")
+        if len(inputs) < info.min_inputs or any(t < 0 for t in inputs[:info.min_inputs]):
+            raise InvalidModelError(f"op {i} ({info.name}) needs {info.min_inputs} inputs; it has "
+                                    f"{inputs}")
         ops.append(Op(i, info.name, inputs, outputs, _options(op_t, info.name)))
     if unsupported:
         supported = ", ".join(sorted(OPS))

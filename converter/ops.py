@@ -13,28 +13,30 @@ class OpInfo:
     trainable: bool      # has weights/bias an update scheme can select
     differentiable: bool # the backward pass can propagate a gradient through it
     dtypes: tuple[str, ...] = ("int8", "int32")
+    min_inputs: int = 1  # inputs TFLM's Prepare requires (a hostile file may list fewer)
 
 
 def _op(name: str, trainable: bool = False, differentiable: bool = False,
-        dtypes: tuple[str, ...] = ("int8", "int32")) -> OpInfo:
-    return OpInfo(name, getattr(schema.BuiltinOperator, name), trainable, differentiable, dtypes)
+        dtypes: tuple[str, ...] = ("int8", "int32"), min_inputs: int = 1) -> OpInfo:
+    return OpInfo(name, getattr(schema.BuiltinOperator, name), trainable, differentiable, dtypes,
+                  min_inputs)
 
 
 OPS: dict[str, OpInfo] = {info.name: info for info in (
-    _op("CONV_2D", trainable=True, differentiable=True),
-    _op("DEPTHWISE_CONV_2D", trainable=True, differentiable=True),
-    _op("FULLY_CONNECTED", trainable=True, differentiable=True),
+    _op("CONV_2D", trainable=True, differentiable=True, min_inputs=2),
+    _op("DEPTHWISE_CONV_2D", trainable=True, differentiable=True, min_inputs=2),
+    _op("FULLY_CONNECTED", trainable=True, differentiable=True, min_inputs=2),
     _op("RESHAPE", differentiable=True),
     _op("AVERAGE_POOL_2D", differentiable=True),
-    _op("MEAN", differentiable=True),
+    _op("MEAN", differentiable=True, min_inputs=2),
     # SOFTMAX only as the model's last op, folded into the cross-entropy loss.
     _op("SOFTMAX", differentiable=True),
     # A scheme whose gradient would pass through a non-differentiable op is rejected at
     # convert time (converter/autodiff.py reads this flag).
-    _op("ADD", differentiable=True),
+    _op("ADD", differentiable=True, min_inputs=2),
     _op("MAX_POOL_2D", differentiable=True),
-    _op("PAD", differentiable=True),
-    _op("PADV2", differentiable=True),
+    _op("PAD", differentiable=True, min_inputs=2),
+    _op("PADV2", differentiable=True, min_inputs=3),
     _op("CONCATENATION", differentiable=True),
     # float32 appears only at a model's float input/output, which training rejects anyway.
     _op("QUANTIZE", differentiable=True, dtypes=("int8", "float32")),

@@ -158,7 +158,8 @@ def test_subgraph_io_naming_a_missing_tensor_is_an_invalid_model(field):
 def test_layer_without_weights_is_an_invalid_model():
     # IndexError in scheme.resolve: a CONV_2D whose inputs list was emptied.
     with pytest.raises(InvalidModelError,
-                       match="needs an input, weights and an output|has no output tensor"):
+                       match="needs an input, weights and an output|has no output tensor|"
+                             "needs 2 inputs"):
         tflm_train.convert(regression("converter", "layer_without_weights"))
 
 
@@ -215,3 +216,9 @@ def test_op_without_output_is_refused_by_name():
     # IndexError in autodiff._emit_backward: an op whose outputs list is empty.
     with pytest.raises(InvalidModelError, match=r"op \d+ \(\w+\) has no output tensor"):
         tflm_train.convert(regression("converter", "op_without_output"))
+
+
+def test_op_with_too_few_inputs_is_refused_by_name():
+    # IndexError in autodiff._emit_op_backward: an ADD listing one input.
+    with pytest.raises(InvalidModelError, match=r"op 1 \(ADD\) needs 2 inputs; it has \[8\]"):
+        tflm_train.convert(regression("converter", "add_with_one_input"))
