@@ -24,7 +24,6 @@ What each number is:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import platform
@@ -34,6 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.provenance import provenance
 
 import numpy as np
 
@@ -382,21 +383,12 @@ def main(argv=None) -> int:
     print_table(rows)
     if prof:
         print_profile(prof)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
     from importlib.metadata import version
 
     doc = {
-        "bench": "forward",
-        "command": "python -m bench.forward " + " ".join(argv if argv is not None
-                                                          else sys.argv[1:]),
-        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_commit": commit,
-        # the measured sources are the working tree: list what differed from the commit
-        "uncommitted_source_changes": subprocess.run(
-            ["git", "status", "--porcelain", "--", "kernels", "tflm_train/runtime", "converter",
-             "bench/firmware/infer", "targets", "bench/zoo"], cwd=ROOT, capture_output=True,
-            text=True).stdout.splitlines(),
+        **provenance("forward", argv,
+                     ["kernels", "tflm_train/runtime", "converter", "bench/firmware/infer",
+                      "targets", "bench/zoo"]),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs (shared while measuring)",
         "versions": {"tflite-micro": version("tflite-micro"),
                      "tensorflow-cpu": version("tensorflow-cpu")},

@@ -17,7 +17,6 @@ corpus size, and crashes / hangs / out-of-memory / sanitizer reports with their 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import re
@@ -26,6 +25,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.provenance import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "fuzz.json"
@@ -176,17 +177,8 @@ def main(argv=None) -> int:
     results = run_targets(names, args.seconds, workers, args.seed)
     keys = ("executions", "crashes", "hangs", "out_of_memory", "sanitizer_reports")
     totals = {k: sum(r[k] for r in results.values()) for k in keys}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
     doc = {
-        "bench": "fuzz",
-        "command": "python -m bench.fuzz " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_commit": commit,
-        # the fuzzed sources are the working tree: list what differed from the commit
-        "uncommitted_source_changes": subprocess.run(
-            ["git", "status", "--porcelain", "--", "kernels", "tflm_train/runtime", "converter",
-             "fuzz"], cwd=ROOT, capture_output=True, text=True).stdout.splitlines(),
+        **provenance("fuzz", argv, ["kernels", "tflm_train/runtime", "converter", "fuzz"]),
         "seconds": args.seconds,
         "workers": workers,
         "cpus": os.cpu_count(),

@@ -43,14 +43,14 @@ What each number is:
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench.provenance import provenance
 
 from bench.cycles import zoo as cycles_zoo
 from bench.zoo.train_firmware import INSNS_PER_TICK, MODELS_DIR, build, flash, generator, \
@@ -222,19 +222,10 @@ def main(argv=None) -> int:
                     rows[name][board]["inference_firmware"] = v
     print_table(rows)
     cycles_zoo.print_table(rows)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
     doc = {
-        "bench": "mcu",
-        "command": "python -m bench.mcu " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_commit": commit,
-        # the measured sources are the working tree: list what differed from the commit
-        "uncommitted_source_changes": subprocess.run(
-            ["git", "status", "--porcelain", "--", "kernels", "tflm_train/runtime",
-             "converter", "bench/firmware", "examples/firmware/train", "targets",
-             "bench/zoo"], cwd=ROOT,
-            capture_output=True, text=True).stdout.splitlines(),
+        **provenance("mcu", argv,
+                     ["kernels", "tflm_train/runtime", "converter", "bench/firmware",
+                      "examples/firmware/train", "targets", "bench/zoo"]),
         "inputs_current": not stale,
         "boards": BOARDS,
         "instructions_per_tick": INSNS_PER_TICK,

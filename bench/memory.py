@@ -32,15 +32,15 @@ What each number is (all planned by converter/pipeline.py at run time, nothing s
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench.provenance import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -447,20 +447,10 @@ def main(argv=None) -> int:
     if "mobilenetv2_w035" in rows:
         plots["timeline"] = args.out.with_name(args.out.stem + "_timeline.png")
         plot_timeline("mobilenetv2_w035", plots["timeline"])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip()
     doc = {
-        "bench": "memory",
-        "command": "python -m bench.memory " + " ".join(argv if argv is not None
-                                                         else sys.argv[1:]),
-        "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "git_commit": commit,
-        # planner and firmware come from the working tree: list what differed from the commit
-        "uncommitted_source_changes": subprocess.run(
-            ["git", "status", "--porcelain", "--", "converter", "tflm_train", "kernels",
-             "bench/zoo", "bench/firmware/train_zoo", "examples/firmware/train",
-             "targets"], cwd=ROOT, capture_output=True,
-            text=True).stdout.splitlines(),
+        **provenance("memory", argv,
+                     ["converter", "tflm_train", "kernels", "bench/zoo",
+                      "bench/firmware/train_zoo", "examples/firmware/train", "targets"]),
         "host": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "notes": [" ".join(item.split()) for item in __doc__.split("What each number is")[1]
                   .split("\n- ")[1:]] + [PAPER_NOTE, "KB = 1024 bytes"],
