@@ -183,10 +183,7 @@ def build_graph(model: schema.ModelT) -> Graph:
             if t >= 0 and tensors[t].dtype == "int8" and tensors[t].scale is None:
                 raise InvalidModelError(f"op {op.index} ({op.kind}): int8 tensor {t} "
                                         f"({tensors[t].name}) has no quantisation parameters")
-        if OPS[op.kind].trainable:
-            if len(op.inputs) < 2 or op.inputs[1] < 0 or not op.outputs:
-                raise InvalidModelError(f"op {op.index} ({op.kind}) needs an input, weights and an "
-                                        f"output; it has inputs {op.inputs}, outputs {op.outputs}")
+        if OPS[op.kind].trainable:  # input, weights and output exist (min_inputs, outputs)
             _check_weight_quantization(op, tensors)
     inputs = [int(x) for x in (sg.inputs if sg.inputs is not None else [])]
     outputs = [int(x) for x in (sg.outputs if sg.outputs is not None else [])]
