@@ -57,6 +57,9 @@ def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
                                      f"tensor {t} ({graph.tensors[t].name}) is "
                                      f"{graph.tensors[t].dtype}; tflm-train needs a full-int8 "
                                      "model (inference_input_type/output_type = tf.int8)")
+        if t in graph.outputs and not graph.tensors[t].shape:
+            raise UnsupportedOpError(f"model output tensor {t} ({graph.tensors[t].name}) is a "
+                                     "scalar; training needs a vector of class scores or targets")
     scheme = scheme or default_scheme(graph)
     step = compile_step(graph, resolve(graph, scheme), scheme, loss, optimizer)
     return model, graph, step
