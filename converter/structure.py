@@ -42,6 +42,9 @@ def _check_int8_operands(graph, op, where: str) -> None:
         tensor = graph.tensors[t] if t >= 0 else None
         if tensor is None or tensor.dtype != "int8" or tensor.scale is None:
             continue
+        if tensor.zero_point is None or len(tensor.zero_point) == 0:
+            raise InvalidModelError(f"{where}: int8 tensor {t} ({tensor.name}) has scales but no "
+                                    "zero points")
         scale, zp = float(tensor.scale[0]), int(tensor.zero_point[0])
         if not (math.isfinite(scale) and scale > 0) or not -128 <= zp <= 127:
             raise InvalidModelError(f"{where}: int8 tensor {t} ({tensor.name}) has scale {scale:g}"

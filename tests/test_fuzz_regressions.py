@@ -255,6 +255,8 @@ def test_op_with_too_few_inputs_is_refused_by_name():
     ("model_output_scalar", InvalidModelError, r"op 1 \(AVERAGE_POOL_2D\): output 4x9"),
     # ValueError (NaN to int) in channel_data: an activation scale of NaN.
     ("activation_scale_nan", InvalidModelError, r"op 0 \(CONV_2D\): int8 tensor 6 .* scale nan"),
+    # IndexError in the structure checks themselves: scales present, zero points empty.
+    ("zero_points_empty", InvalidModelError, r"op 5 \(FULLY_CONNECTED\): .* no zero points"),
 ])
 def test_structure_faults_found_by_the_converter_target_are_named(name, error, words):
     # Found in one hour of the converter target after session 4; since then the converter checks
