@@ -103,25 +103,26 @@ def _check_bias(graph, op, where: str, channels: int) -> None:
 
 
 def _conv(graph, op, where: str) -> None:
-    i = _rank(graph, op, where, "input", op.inputs[0], 4)
-    f = _rank(graph, op, where, "filter", op.inputs[1], 4)
-    o = _rank(graph, op, where, "output", op.outputs[0], 4)
-    if f[3] != i[3] or f[0] != o[3] or i[0] != o[0]:
-        raise UnsupportedOpError(f"{where}: filter {list(f)} does not match input {list(i)} and "
-                                 f"output {list(o)} (grouped convolution is not supported)")
-    _check_window(graph, op, where, i, o, f[1], f[2])
-    _check_bias(graph, op, where, o[3])
+    _windowed_with_weights(graph, op, where, depthwise=False)
 
 
 def _depthwise(graph, op, where: str) -> None:
+    _windowed_with_weights(graph, op, where, depthwise=True)
+
+
+def _windowed_with_weights(graph, op, where: str, depthwise: bool) -> None:
     i = _rank(graph, op, where, "input", op.inputs[0], 4)
     f = _rank(graph, op, where, "filter", op.inputs[1], 4)
     o = _rank(graph, op, where, "output", op.outputs[0], 4)
-    mult = int(op.options.get("depth_multiplier", 0))
-    if f[0] != 1 or i[3] <= 0 or mult <= 0 or f[3] != i[3] * mult or f[3] != o[3] \
-            or i[0] != o[0]:
-        raise InvalidModelError(f"{where}: filter {list(f)}, depth multiplier {mult}, input "
-                                f"{list(i)} and output {list(o)} do not agree")
+    if depthwise:  # filter [1, h, w, in x multiplier]
+        mult = int(op.options.get("depth_multiplier", 0))
+        if f[0] != 1 or i[3] <= 0 or mult <= 0 or f[3] != i[3] * mult or f[3] != o[3] \
+                or i[0] != o[0]:
+            raise InvalidModelError(f"{where}: filter {list(f)}, depth multiplier {mult}, input "
+                                    f"{list(i)} and output {list(o)} do not agree")
+    elif f[3] != i[3] or f[0] != o[3] or i[0] != o[0]:  # filter [out, h, w, in]
+        raise UnsupportedOpError(f"{where}: filter {list(f)} does not match input {list(i)} and "
+                                 f"output {list(o)} (grouped convolution is not supported)")
     _check_window(graph, op, where, i, o, f[1], f[2])
     _check_bias(graph, op, where, o[3])
 

@@ -148,12 +148,8 @@ def test_weight_scale_count_that_fits_no_channel_count_is_an_invalid_model():
     # The fuzzer's input also has an output of rank 9, which the structure checks refuse first.
     with pytest.raises(InvalidModelError, match="op 4 .FULLY_CONNECTED."):
         tflm_train.convert(regression("converter", "weight_scale_count"))
-    tree = read_model(DEMO.read_bytes())
-    weights = tree.subgraphs[0].tensors[tree.subgraphs[0].operators[0].inputs[1]]
-    weights.quantization.scale = np.asarray(weights.quantization.scale[:3])
-    weights.quantization.zeroPoint = np.zeros(3, dtype=np.int64)
     with pytest.raises(InvalidModelError, match="need 1 or 8 scales, have 3"):
-        tflm_train.convert(write_model(tree))
+        tflm_train.convert(_demo_with_first_conv_scales(input_index=1, count=3))
 
 
 @pytest.mark.parametrize("field", ["inputs", "outputs"])
@@ -204,12 +200,17 @@ def test_bias_scale_count_that_fits_no_channel_count_is_an_invalid_model():
     # checks; the same bias fault on the demo model alone still reaches the scale check.
     with pytest.raises(InvalidModelError, match="op 5 .SOFTMAX."):
         tflm_train.convert(regression("converter", "bias_scale_count"))
-    tree = read_model(DEMO.read_bytes())
-    bias = tree.subgraphs[0].tensors[tree.subgraphs[0].operators[0].inputs[2]]
-    bias.quantization.scale = np.asarray(bias.quantization.scale[:2])
-    bias.quantization.zeroPoint = np.zeros(2, dtype=np.int64)
     with pytest.raises(InvalidModelError, match="needs 1 or 8 scales, has 2"):
-        tflm_train.convert(write_model(tree))
+        tflm_train.convert(_demo_with_first_conv_scales(input_index=2, count=2))
+
+
+def _demo_with_first_conv_scales(input_index: int, count: int) -> bytes:
+    """The demo model with the first conv's weights (1) or bias (2) cut to `count` scales."""
+    tree = read_model(DEMO.read_bytes())
+    t = tree.subgraphs[0].tensors[tree.subgraphs[0].operators[0].inputs[input_index]]
+    t.quantization.scale = np.asarray(t.quantization.scale[:count])
+    t.quantization.zeroPoint = np.zeros(count, dtype=np.int64)
+    return write_model(tree)
 
 
 def test_conv_stride_near_int32_max_is_refused():
