@@ -65,6 +65,8 @@ class Graph:
     ops: list[Op]
     inputs: list[int]
     outputs: list[int]
+    # Values derived from the graph alone, computed once (the planner asks for them per plan).
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def producer(self, tensor: int) -> Op | None:
         for op in self.ops:
