@@ -20,7 +20,7 @@ from .evolution import Evolution, search as evolve
 from .memory import SchemeMemory
 from .report import SearchResult
 
-LEARNING_RATES = (0.01, 0.03, 0.1)
+LEARNING_RATES = (0.003, 0.01, 0.03, 0.1)
 
 
 def search(tflite_bytes: bytes, x, y, *, sram_budget: int, overhead_bytes: int = 0,
