@@ -9,7 +9,8 @@
 * firmware_link_fail_test(name, srcs, ...) check that a firmware does NOT link (RAM overflow)
 * host_output(name, tool, inputs, ...)     what a host build prints, as <name>.txt
 * board_script_test(name, script, elf, files)  a test script driving the ELF in QEMU
-* host_equals_board_test(name, elf, host_output)  board output == host output (compare_test.sh)
+* host_equals_board_test(name, elf, host_tool, host_output_name, inputs)  board output == host twin's
+                                           output (compare_test.sh)
 
 Boards (targets/boards.bzl): "an386" (QEMU mps2-an386, Cortex-M4F, stand-in for the Nano 33
 BLE) and "an500" (QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), selected with
@@ -339,15 +340,25 @@ def board_script_test(name, script, elf, files = [], data = [], size = "small", 
         target_compatible_with = board_compatible_with(boards),
     )
 
-def host_equals_board_test(name, elf, host_output, script = "compare_test.sh", **kwargs):
-    """board_script_test of the package's compare_test.sh: the firmware's output in QEMU must
-    equal, line for line, `host_output` (a host_output target of its host twin). The script
-    names the lines compared and hands them to targets/qemu/host_equals_board.sh."""
+def host_equals_board_test(
+        name,
+        elf,
+        host_tool,
+        host_output_name,
+        inputs = [],
+        args = [],
+        script = "compare_test.sh",
+        **kwargs):
+    """The firmware `elf` in QEMU must print, line for line, what its host twin prints:
+    host_output `host_output_name` (`host_tool` run on `inputs` and `args`, see host_output), and
+    board_script_test `name` of the package's compare_test.sh, which names the lines compared
+    and hands them to targets/qemu/host_equals_board.sh."""
+    host_output(name = host_output_name, tool = host_tool, inputs = inputs, args = args)
     board_script_test(
         name = name,
         script = script,
         elf = elf,
-        files = [host_output],
+        files = [":" + host_output_name],
         data = [_HOST_EQUALS_BOARD],
         **kwargs
     )

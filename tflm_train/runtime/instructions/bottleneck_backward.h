@@ -12,8 +12,8 @@ namespace tflm_train {
 
 struct BottleneckBackwardInstruction {
   using A = BottleneckBackwardArgs;
-  static constexpr char kName[] = "BOTTLENECK_BACKWARD";
   static Status Check(const CheckContext& c, const Instruction& ins) {
+    const char* const kName = "BOTTLENECK_BACKWARD";  // for the message
     const Session& s = *c.session;
     const Program& program = *c.program;
     const int32_t* a = ins.args;

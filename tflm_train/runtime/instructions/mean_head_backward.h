@@ -12,8 +12,8 @@ namespace tflm_train {
 
 struct MeanHeadBackwardInstruction {
   using A = MeanHeadBackwardArgs;
-  static constexpr char kName[] = "MEAN_HEAD_BACKWARD";
   static Status Check(const CheckContext& c, const Instruction& ins) {
+    const char* const kName = "MEAN_HEAD_BACKWARD";  // for the message
     const int32_t* a = ins.args;
     const int32_t conv = a[A::kConv], g_in = a[A::kGIn], temp = a[A::kTemp];
     if (!(IsBackward<A>(c, ins) && IsOpOf(c, conv, tflite::kConv2D))) {
