@@ -83,7 +83,8 @@ bool LayerFits(const Session& session, int32_t layer, int32_t op_index, bool bia
 // The steps the instruction checks share. Each takes the instruction's own argument, so a
 // check still reads as the list of what its opcode requires.
 
-// The argument count of opcode arguments A, in the part of the stream the opcode belongs to.
+// The instruction has the argument count of A (its opcode's generated arguments) and sits in
+// the forward part of the stream (IsForward) or after it (IsBackward).
 template <typename A>
 bool IsForward(const CheckContext& c, const Instruction& ins) {
   return ins.num_args == A::kCount && c.in_forward();
