@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from bench.provenance import provenance
+from bench.variants import unstreamed_inference_model
 
 import numpy as np
 
@@ -44,30 +45,13 @@ BOARDS = ("an386", "an500")
 BOARD_RAM = {"an386": 256 * 1024, "an500": 320 * 1024}
 
 
-def _unstreamed(model: bytes) -> bytes:
-    """Inference-only plan with every tensor whole (no row-streamed chains)."""
-    import tflm_train
-    from tflm_train.converter import compile_step
-    from tflm_train.converter.graph import build_graph
-    from tflm_train.converter.program import METADATA_NAME
-    from tflm_train.converter.scheme import resolve
-    from tflm_train.converter.tflite_io import read_model, set_metadata, write_model
-
-    m = read_model(model)
-    graph = build_graph(m)
-    scheme = tflm_train.SparseUpdate(inference_only=True)
-    step = compile_step(graph, resolve(graph, scheme), scheme, streaming=False)
-    set_metadata(m, METADATA_NAME, step.program.encode())
-    return write_model(m)
-
-
 def arena_ours(model: bytes) -> dict:
     import tflm_train
     from tflm_train.converter import memory_report
 
     streamed = memory_report(tflm_train.convert(model, tflm_train.SparseUpdate(
         inference_only=True)))
-    whole = memory_report(_unstreamed(model))
+    whole = memory_report(unstreamed_inference_model(model))
     return {"arena_bytes": streamed.arena_bytes,
             "activation_bytes": streamed.activation_peak_bytes,
             "persistent_bytes": streamed.arena_bytes - streamed.activation_peak_bytes,
@@ -215,7 +199,7 @@ def profile(names, out_dir: Path) -> dict:
     planned = {}
     try:
         for n in names:
-            whole = _unstreamed(zoo.load(n))
+            whole = unstreamed_inference_model(zoo.load(n))
             planned[n] = memory_report(whole).arena_bytes
             (pdir / f"{n}.tflite").write_bytes(whole)
         result: dict = {}

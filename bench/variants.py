@@ -15,7 +15,8 @@ from tflm_train.converter.graph import Graph, build_graph
 from tflm_train.converter.planner import Buffer
 from tflm_train.converter.program import Opcode, Program
 from tflm_train.converter.scheme import SparseUpdate, default_scheme, resolve
-from tflm_train.converter.tflite_io import read_model
+from tflm_train.converter.program import METADATA_NAME
+from tflm_train.converter.tflite_io import read_model, set_metadata, write_model
 
 #: what plan_variant can plan (bench/memory's columns plus inference for reference)
 VARIANTS = ("inference_only", "full_update", "sparse", "sparse_reorder")
@@ -84,3 +85,16 @@ def plan_variant(model: bytes, scheme: SparseUpdate | None, variant: str):
 
 
 __all__ = ["VARIANTS", "held_gradient_buffers", "full_update_scheme", "plan_variant"]
+
+
+def unstreamed_inference_model(model: bytes) -> bytes:
+    """An inference-only extended model whose plan keeps every tensor whole: no row-streamed
+    chains (converter/streaming.py), which never store the tensors between their ops. Its arena
+    is the whole-tensor plan bench/forward compares with TFLM's, and its ops can run one by one
+    (per-op profiles, intermediate tensors compared with the wheel)."""
+    m = read_model(model)
+    graph = build_graph(m)
+    scheme = SparseUpdate(inference_only=True)
+    step = compile_step(graph, resolve(graph, scheme), scheme, streaming=False)
+    set_metadata(m, METADATA_NAME, step.program.encode())
+    return write_model(m)

@@ -28,21 +28,13 @@ from tflm_train.converter.errors import ConversionError  # noqa: E402
 from tflm_train.data import DEMO_MODEL  # noqa: E402
 from tflm_train.converter.program import METADATA_NAME  # noqa: E402
 from tflm_train.converter.tflite_io import get_metadata, read_model  # noqa: E402
+from tests.shared_models import tflm_examples_dir  # noqa: E402
 
 CORPUS = ROOT / "fuzz" / "corpus"
 CHECKPOINT_MODEL = ROOT / "fuzz" / "checkpoint_model.tflite"
 MAX_SEED_BYTES = 32 * 1024
 # The checkpoint target's flash (fuzz/checkpoint_restore_fuzz.cc): 16 KB, 2 KB pages.
 FLASH_BYTES, PAGE_BYTES = 16384, 2048
-
-
-def example_models_dir() -> Path:
-    """../shared/models/tflm-examples beside the repository (a worktree sits one level deeper)."""
-    for base in (ROOT.parent, ROOT.parent.parent):
-        d = base / "shared" / "models" / "tflm-examples"
-        if d.is_dir():
-            return d
-    return ROOT.parent / "shared" / "models" / "tflm-examples"
 
 
 def demo_variants(model: bytes) -> dict[str, bytes]:
@@ -96,7 +88,7 @@ def small_models() -> dict[str, bytes]:
 
 
 def example_models() -> dict[str, bytes]:
-    d = example_models_dir()
+    d = tflm_examples_dir()
     if not d.is_dir():
         print(f"[corpus] {d} not found: TFLM example models skipped")
         return {}

@@ -9,7 +9,8 @@
 * firmware_link_fail_test(name, srcs, ...) check that a firmware does NOT link (RAM overflow)
 * host_output(name, tool, inputs, ...)     what a host build prints, as <name>.txt
 * board_script_test(name, script, elf, files)  a test script driving the ELF in QEMU
-* host_equals_board_test(name, elf, host_output)  board output == host output (compare_test.sh)
+* host_equals_board_test(name, elf, host_tool, host_output_name, inputs)  board output == host twin's
+                                           output (compare_test.sh)
 
 Boards (targets/boards.bzl): "an386" (QEMU mps2-an386, Cortex-M4F, stand-in for the Nano 33
 BLE) and "an500" (QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), selected with
@@ -24,6 +25,7 @@ _BOARD_LIB = _TARGETS + "/board"
 _EMBED = _TARGETS + ":tools/embed.py"
 _RUN_QEMU = _TARGETS + ":qemu/run_qemu.sh"
 _QEMU_TEST = _TARGETS + ":qemu/qemu_test.sh"
+_HOST_EQUALS_BOARD = _TARGETS + ":qemu/host_equals_board.sh"
 _LINK_FAIL_TEST = _TARGETS + ":tools/link_fail_test.sh"
 _ALL_LD = [ld for b in ALL_BOARDS for ld in LINKER_SCRIPTS[b]] + [COMMON_LD]
 
@@ -315,7 +317,7 @@ def host_output(name, tool, inputs = [], args = [], stdin = None, visibility = N
         visibility = visibility,
     )
 
-def board_script_test(name, script, elf, files = [], size = "small", boards = ALL_BOARDS):
+def board_script_test(name, script, elf, files = [], data = [], size = "small", boards = ALL_BOARDS):
     """sh_test running `script <board> <run_qemu.sh> <elf> <files...>` (board `none` off the
     boards, where the test is incompatible anyway): one calling convention for the scripts that
     run a firmware in QEMU themselves (host = board comparisons, Serial sessions).
@@ -324,6 +326,7 @@ def board_script_test(name, script, elf, files = [], size = "small", boards = AL
       script: the test script.
       elf: label of the firmware ELF (QEMU memory map).
       files: labels passed after the ELF as file paths, in this order.
+      data: other files the script reads.
       boards: the boards the test runs on.
     """
     board = {_setting(b): [b] for b in ALL_BOARDS}
@@ -332,12 +335,30 @@ def board_script_test(name, script, elf, files = [], size = "small", boards = AL
         name = name,
         srcs = [script],
         args = select(board) + ["$(location %s)" % f for f in [_RUN_QEMU, elf] + files],
-        data = [elf, _RUN_QEMU] + files,
+        data = [elf, _RUN_QEMU] + files + data,
         size = size,
         target_compatible_with = board_compatible_with(boards),
     )
 
-def host_equals_board_test(name, elf, host_output, script = "compare_test.sh", **kwargs):
-    """board_script_test of the package's compare_test.sh: the firmware's output in QEMU must
-    equal, line for line, `host_output` (a host_output target of its host twin)."""
-    board_script_test(name = name, script = script, elf = elf, files = [host_output], **kwargs)
+def host_equals_board_test(
+        name,
+        elf,
+        host_tool,
+        host_output_name,
+        inputs = [],
+        args = [],
+        script = "compare_test.sh",
+        **kwargs):
+    """The firmware `elf` in QEMU must print, line for line, what its host twin prints:
+    host_output `host_output_name` (`host_tool` run on `inputs` and `args`, see host_output), and
+    board_script_test `name` of the package's compare_test.sh, which names the lines compared
+    and hands them to targets/qemu/host_equals_board.sh."""
+    host_output(name = host_output_name, tool = host_tool, inputs = inputs, args = args)
+    board_script_test(
+        name = name,
+        script = script,
+        elf = elf,
+        files = [":" + host_output_name],
+        data = [_HOST_EQUALS_BOARD],
+        **kwargs
+    )

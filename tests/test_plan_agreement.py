@@ -8,7 +8,6 @@ runtime refused."""
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,9 +21,9 @@ from tflm_train.converter.program import ALIGNMENT
 from tflm_train.converter.tflite_io import read_model, write_model
 
 from . import model_factory as mf
+from .shared_models import tflm_examples_dir
 
-ROOT = Path(__file__).resolve().parents[1]
-TFLM_EXAMPLES = ROOT.parent / "shared" / "models" / "tflm-examples"
+TFLM_EXAMPLES = tflm_examples_dir()
 RATIOS = (0.125, 0.25, 0.5, 1.0)
 GUARD = 1024  # arena bytes past the plan that must stay untouched
 FILLS = (0x00, 0xA5)

@@ -9,6 +9,7 @@ import pytest
 
 import tflm_train
 from bench import zoo
+from bench.variants import unstreamed_inference_model
 from bench.zoo import build as zoo_build
 from bench.zoo import firmware_inputs, infer_firmware, schemes
 from tflm_train.binding import NativeSession, invoke_op_by_op, num_ops
@@ -24,22 +25,6 @@ def _inputs(model: bytes, seed: int, n: int = 1) -> np.ndarray:
     shape = tuple(build_graph(read_model(model)).tensors[
         build_graph(read_model(model)).inputs[0]].shape)
     return np.random.default_rng(seed).integers(-128, 128, size=(n, *shape[1:]), dtype=np.int8)
-
-
-def _unstreamed_inference_model(data: bytes) -> bytes:
-    """Inference-only extended model whose plan keeps every tensor whole: streamed chains
-    (converter/streaming.py) never store the tensors between their ops, so ops could not run
-    one by one and their outputs could not be compared."""
-    from tflm_train.converter import compile_step
-    from tflm_train.converter.program import METADATA_NAME
-    from tflm_train.converter.tflite_io import set_metadata, write_model
-
-    m = read_model(data)
-    graph = build_graph(m)
-    scheme = tflm_train.SparseUpdate(inference_only=True)
-    step = compile_step(graph, resolve(graph, scheme), scheme, streaming=False)
-    set_metadata(m, METADATA_NAME, step.program.encode())
-    return write_model(m)
 
 
 def _wheel(model: bytes, preserve: bool = False):
@@ -131,7 +116,7 @@ def test_intermediate_tensors_equal_wheel(model):
     preserved with kPreserveAllTensors."""
     name, data = model
     graph = build_graph(read_model(data))
-    session = NativeSession(_unstreamed_inference_model(data))
+    session = NativeSession(unstreamed_inference_model(data))
     assert num_ops(session) == len(graph.ops)
     wheel = _wheel(data, preserve=True)
     for seed in SEEDS[:2]:
@@ -220,7 +205,7 @@ def test_arena_too_small_is_reported():
     from tflm_train.binding import RuntimeFailure
     from tflm_train.converter import memory_report
 
-    model = _unstreamed_inference_model(zoo.load("mobilenetv2_w035"))
+    model = unstreamed_inference_model(zoo.load("mobilenetv2_w035"))
     planned = memory_report(model).arena_bytes
     assert planned > 236 * 1024
     with pytest.raises(RuntimeFailure, match=f"arena of {236 * 1024} bytes is smaller than the "

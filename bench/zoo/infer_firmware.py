@@ -74,7 +74,7 @@ def run(board: str, elf: Path, timeout: int = 600) -> InferRun:
 def parse(rc: int, text: str) -> InferRun:
     r = InferRun(rc=rc, text=text)
     for line in text.splitlines():
-        if m := re.match(r"\[infer\] board \S+, kernels (.*)$", line):
+        if m := re.match(r"\[infer\] kernels (.*)$", line):
             r.kernels = m.group(1)
         elif m := re.match(r"infer (\d+) out ([0-9a-f]*) fnv 0x([0-9a-f]{8})$", line):
             r.outputs.append(bytes.fromhex(m.group(2)))

@@ -155,6 +155,11 @@ bool board_init(const BoardInitOptions& options) {
   return true;
 }
 
+void board_start(const char* tag) {
+  board_init();
+  board_printf("[%s] board %s\n", tag, board_name());
+}
+
 BoardId board_id() {
   const uint32_t id = Addr(__board_id);
   return id >= 1 && id <= 4 ? static_cast<BoardId>(id) : BoardId::kUnknown;

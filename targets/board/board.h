@@ -36,6 +36,9 @@ struct BoardInitOptions {
 // Enables the MPU windows, starts the SysTick counter and paints the stack.
 // Returns false if the MPU is missing or cannot describe the memory map (then no MPU is used).
 bool board_init(const BoardInitOptions& options = BoardInitOptions());
+// The start of a firmware run with the default options: board_init(), then the first of the
+// lines board_finish() ends, "[tag] board <board_name()>".
+void board_start(const char* tag);
 
 BoardId board_id();
 const char* board_name();   // "qemu-an386", "qemu-an500", "nano33ble", "stm32f746"

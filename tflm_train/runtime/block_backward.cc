@@ -12,45 +12,49 @@
 namespace tflm_train {
 
 void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
+  using A = BottleneckBackwardArgs;
   Session* s = opt.session;
   const Program& program = s->program();
-  OpContext pc{s, a[0], s->subgraph().op(static_cast<uint32_t>(a[0])), s->op_state(a[0]),
-               s->op_channel_data(a[0])};
-  OpContext dc{s, a[1], s->subgraph().op(static_cast<uint32_t>(a[1])), s->op_state(a[1]),
-               s->op_channel_data(a[1])};
-  OpContext xc{s, a[2], s->subgraph().op(static_cast<uint32_t>(a[2])), s->op_state(a[2]),
-               s->op_channel_data(a[2])};
+  OpContext pc{s, a[A::kP], s->subgraph().op(static_cast<uint32_t>(a[A::kP])),
+               s->op_state(a[A::kP]), s->op_channel_data(a[A::kP])};
+  OpContext dc{s, a[A::kD], s->subgraph().op(static_cast<uint32_t>(a[A::kD])),
+               s->op_state(a[A::kD]), s->op_channel_data(a[A::kD])};
+  OpContext xc{s, a[A::kX], s->subgraph().op(static_cast<uint32_t>(a[A::kX])),
+               s->op_state(a[A::kX]), s->op_channel_data(a[A::kX])};
   const Dims p_out = ToDims(pc.output(0)), e2 = ToDims(dc.output(0)), e1 = ToDims(dc.input(0));
   const Dims x_in = ToDims(xc.input(0)), x_f = ToDims(xc.input(1)), d_f = ToDims(dc.input(1));
   const int32_t pos2 = e2.n * e2.h * e2.w, pos1 = e1.n * e1.h * e1.w, channels = e2.c;
-  const int32_t group = a[8];
-  const float* g_out = reinterpret_cast<const float*>(s->data(a[3]));
-  float* g_x = a[4] >= 0 ? reinterpret_cast<float*>(s->data(a[4])) : nullptr;
-  float* grad_e2 = reinterpret_cast<float*>(s->data(a[5]));  // [pos2, g]
-  float* grad_e1 = reinterpret_cast<float*>(s->data(a[6]));  // [pos1, g]
-  float* temp = a[7] >= 0 ? reinterpret_cast<float*>(s->data(a[7])) : nullptr;
-  const uint8_t* mask_d = a[9] >= 0 ? s->data(a[9]) : nullptr;
-  const uint8_t* mask_x = a[10] >= 0 ? s->data(a[10]) : nullptr;
-  const FilterRows p_rows = s->filter_rows(a[0]), x_rows = s->filter_rows(a[2]);
+  const int32_t group = a[A::kGroup];
+  const float* g_out = reinterpret_cast<const float*>(s->data(a[A::kGOut]));
+  float* g_x = a[A::kGX] >= 0 ? reinterpret_cast<float*>(s->data(a[A::kGX])) : nullptr;
+  float* grad_e2 = reinterpret_cast<float*>(s->data(a[A::kGradE2]));  // [pos2, g]
+  float* grad_e1 = reinterpret_cast<float*>(s->data(a[A::kGradE1]));  // [pos1, g]
+  float* temp = a[A::kTemp] >= 0 ? reinterpret_cast<float*>(s->data(a[A::kTemp])) : nullptr;
+  const uint8_t* mask_d = a[A::kMaskD] >= 0 ? s->data(a[A::kMaskD]) : nullptr;
+  const uint8_t* mask_x = a[A::kMaskX] >= 0 ? s->data(a[A::kMaskX]) : nullptr;
+  const FilterRows p_rows = s->filter_rows(a[A::kP]), x_rows = s->filter_rows(a[A::kX]);
   const int8_t* d_filter = reinterpret_cast<const int8_t*>(dc.input_data(1));
   const int8_t* x_input = reinterpret_cast<const int8_t*>(xc.input_data(0));
   LayerInfo ld = {}, lx = {};
-  if (a[11] >= 0) ld = program.layer(a[11]);
-  if (a[12] >= 0) lx = program.layer(a[12]);
+  if (a[A::kLayerD] >= 0) ld = program.layer(a[A::kLayerD]);
+  if (a[A::kLayerX] >= 0) lx = program.layer(a[A::kLayerX]);
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     // Gradient of D's output (P's input) for this group, through D's activation.
-    PointwiseInputGradChannels(pos2, p_out.c, g_out, p_rows, program.FloatPointer(a[13]), c0,
-                               c0 + g, grad_e2);
+    PointwiseInputGradChannels(pos2, p_out.c, g_out, p_rows,
+                               program.FloatPointer(a[A::kScalesP]), c0, c0 + g, grad_e2);
     ActivationGradFromMaskGroup(pos2, channels, c0, g, mask_d, grad_e2);
-    if (a[11] >= 0 && ld.update_bias) UpdateBias(opt, ld, grad_e2, pos2, g, c0, c0, c0 + g);
+    if (a[A::kLayerD] >= 0 && ld.update_bias) {
+      UpdateBias(opt, ld, grad_e2, pos2, g, c0, c0, c0 + g);
+    }
     // Gradient of D's input (X's output), through X's activation.
-    const int32_t d_end = a[11] >= 0 && ld.weight_channels < c0 + g ? ld.weight_channels
-                                                                      : (a[11] >= 0 ? c0 + g : c0);
+    const int32_t d_end = a[A::kLayerD] >= 0 && ld.weight_channels < c0 + g
+                              ? ld.weight_channels
+                              : (a[A::kLayerD] >= 0 ? c0 + g : c0);
     // Unless D's filter gradient still reads grad_e2, the input gradient may consume it (scale
     // it in place: one multiply per element instead of one per term).
     const Dims d_out{e2.n, e2.h, e2.w, g}, d_in{e1.n, e1.h, e1.w, g}, d_group{1, d_f.h, d_f.w, g};
-    const float* d_scales = program.FloatPointer(a[14]) + c0;
+    const float* d_scales = program.FloatPointer(a[A::kScalesD]) + c0;
     if (c0 < d_end) {
       DepthwiseConvInputGradStrided(dc.state->depthwise, d_out, grad_e2, d_group, d_filter + c0,
                                     channels, d_scales, d_in, grad_e1);
@@ -81,13 +85,13 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
     // Later groups add their share to g_x (through temp where the product cannot add).
     if (g_x != nullptr) {
       ConvInputGradGroupShare(xc.state->conv, group_out, grad_e1, group_filter, x_rows.from(c0),
-                              program.FloatPointer(a[15]) + c0, x_in, c0 == 0, g_x, temp);
+                              program.FloatPointer(a[A::kScalesX]) + c0, x_in, c0 == 0, g_x, temp);
     }
-    if (a[12] < 0) continue;
+    if (a[A::kLayerX] < 0) continue;
     if (lx.update_bias) UpdateBias(opt, lx, grad_e1, pos1, g, c0, c0, c0 + g);
     const int32_t w_end = lx.weight_channels < c0 + g ? lx.weight_channels : c0 + g;
     UpdateConvFilterBlocks(opt, lx, xc, x_in, x_input, group_out, grad_e1, c0, w_end, temp,
-                           ExtraElements(program, a[7]));
+                           ExtraElements(program, a[A::kTemp]));
   }
 }
 

@@ -12,24 +12,25 @@ namespace tflm_train {
 // update, weight updates of the group's channels, and the group's share of the input gradient
 // (summed over groups). The broadcast gradient of the whole MEAN input never exists.
 void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
+  using A = MeanHeadBackwardArgs;
   Session* s = opt.session;
   const Program& program = s->program();
-  const int32_t conv = a[0];
+  const int32_t conv = a[A::kConv];
   OpContext ctx{s, conv, s->subgraph().op(static_cast<uint32_t>(conv)), s->op_state(conv),
                 s->op_channel_data(conv)};
   const Dims in_d = ToDims(ctx.input(0)), out_d = ToDims(ctx.output(0));
   const Dims f_d = ToDims(ctx.input(1));
   const int32_t positions = out_d.n * out_d.h * out_d.w, channels = out_d.c;
-  const int32_t group = static_cast<int32_t>(ExtraElements(program, a[2]) / positions);
+  const int32_t group = static_cast<int32_t>(ExtraElements(program, a[A::kGroup]) / positions);
   const float count = static_cast<float>(out_d.h * out_d.w);
-  const float* g_mean = reinterpret_cast<const float*>(s->data(a[1]));
-  const uint8_t* mask = a[3] >= 0 ? s->data(a[3]) : nullptr;
-  float* buf = reinterpret_cast<float*>(s->data(a[2]));
-  float* g_in = a[4] >= 0 ? reinterpret_cast<float*>(s->data(a[4])) : nullptr;
-  float* temp = a[5] >= 0 ? reinterpret_cast<float*>(s->data(a[5])) : nullptr;
+  const float* g_mean = reinterpret_cast<const float*>(s->data(a[A::kGMean]));
+  const uint8_t* mask = a[A::kMask] >= 0 ? s->data(a[A::kMask]) : nullptr;
+  float* buf = reinterpret_cast<float*>(s->data(a[A::kGroup]));
+  float* g_in = a[A::kGIn] >= 0 ? reinterpret_cast<float*>(s->data(a[A::kGIn])) : nullptr;
+  float* temp = a[A::kTemp] >= 0 ? reinterpret_cast<float*>(s->data(a[A::kTemp])) : nullptr;
   const FilterRows filter = s->filter_rows(conv);
   LayerInfo l = {};
-  if (a[6] >= 0) l = program.layer(a[6]);
+  if (a[A::kLayer] >= 0) l = program.layer(a[A::kLayer]);
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     for (int32_t p = 0; p < positions; ++p) {
@@ -42,14 +43,14 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
     // Later groups add their share to g_in (through temp where the product cannot add).
     if (g_in != nullptr) {
       ConvInputGradGroupShare(ctx.state->conv, group_out, buf, Dims{g, f_d.h, f_d.w, f_d.c},
-                              filter.from(c0), program.FloatPointer(a[7]) + c0, in_d, c0 == 0,
-                              g_in, temp);
+                              filter.from(c0), program.FloatPointer(a[A::kScales]) + c0, in_d,
+                              c0 == 0, g_in, temp);
     }
-    if (a[6] >= 0) {
+    if (a[A::kLayer] >= 0) {
       if (l.update_bias) UpdateBias(opt, l, buf, positions, g, c0, c0, c0 + g);
       const int32_t w_end = l.weight_channels < c0 + g ? l.weight_channels : c0 + g;
       UpdateConvFilterBlocks(opt, l, ctx, in_d, reinterpret_cast<const int8_t*>(ctx.input_data(0)),
-                             group_out, buf, c0, w_end, temp, ExtraElements(program, a[5]));
+                             group_out, buf, c0, w_end, temp, ExtraElements(program, a[A::kTemp]));
     }
   }
 }

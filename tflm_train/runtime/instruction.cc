@@ -2,11 +2,15 @@
 
 namespace tflm_train {
 
-Status InstructionMismatch(const CheckContext& c, const Instruction& ins) {
-  TT_ENSURE(c.err, false, Status::kInvalidModel,
-            "training program: instruction %ld (opcode %ld) does not match the model",
-            static_cast<long>(c.index), static_cast<long>(ins.opcode));
-  return Status::kOk;
+Status InstructionMismatch(const CheckContext& c, const Instruction& ins, const char* name) {
+  if (name != nullptr) {
+    return c.err->Set(Status::kInvalidModel,
+                      "training program: instruction %ld (%s) does not match the model",
+                      static_cast<long>(c.index), name);
+  }
+  return c.err->Set(Status::kInvalidModel,
+                    "training program: instruction %ld (opcode %ld) does not match the model",
+                    static_cast<long>(c.index), static_cast<long>(ins.opcode));
 }
 
 bool ExtraTensorFits(const Program& program, int32_t t, DType type, int64_t elements) {

@@ -46,8 +46,10 @@ struct RunContext {
   }
 };
 
-// The message of an instruction whose arguments do not fit the model.
-Status InstructionMismatch(const CheckContext& c, const Instruction& ins);
+// The message of an instruction whose arguments do not fit the model; `name` (the opcode's
+// name) where the instruction is one of the fused kinds, whose number alone says little.
+Status InstructionMismatch(const CheckContext& c, const Instruction& ins,
+                           const char* name = nullptr);
 
 // Tensor t is one of the program's extra (non-model) tensors, of `type`, with at least
 // `elements` elements.
@@ -77,6 +79,52 @@ inline bool IsOp(const Program& program, int32_t op) {
 // Layer `layer` trains op `op_index` (a trainable op whose tensors match the layer's), with a
 // bias the update can use if `bias`.
 bool LayerFits(const Session& session, int32_t layer, int32_t op_index, bool bias);
+
+// The steps the instruction checks share. Each takes the instruction's own argument, so a
+// check still reads as the list of what its opcode requires.
+
+// The instruction has the argument count of A (its opcode's generated arguments) and sits in
+// the forward part of the stream (IsForward) or after it (IsBackward).
+template <typename A>
+bool IsForward(const CheckContext& c, const Instruction& ins) {
+  return ins.num_args == A::kCount && c.in_forward();
+}
+template <typename A>
+bool IsBackward(const CheckContext& c, const Instruction& ins) {
+  return ins.num_args == A::kCount && !c.in_forward();
+}
+// Op `op` exists and is a `builtin_code` op.
+inline bool IsOpOf(const CheckContext& c, int32_t op, int32_t builtin_code) {
+  return IsOp(*c.program, op) &&
+         c.session->op_state(op)->registration->builtin_code == builtin_code;
+}
+// Model tensor t holds int8 values (an activation output the backward reads again).
+inline bool IsInt8ModelTensor(const CheckContext& c, int32_t t) {
+  return IsModelTensor(*c.program, t) && c.session->tensor(t).type == tflite::kInt8;
+}
+// Extra tensor `grad` is a float gradient of model tensor t: an element per element of t.
+inline bool GradientOf(const CheckContext& c, int32_t grad, int32_t t) {
+  return ExtraFloat(*c.program, grad, ModelElements(*c.session, t));
+}
+// Extra tensor `mask` holds a bit per element of model tensor t.
+inline bool MaskOf(const CheckContext& c, int32_t mask, int32_t t) {
+  return ExtraBits(*c.program, mask, ModelElements(*c.session, t));
+}
+// Floats [index, index + count) lie in the program's float pool (per-channel weight scales).
+inline bool InFloatPool(const CheckContext& c, int32_t index, int64_t count) {
+  return index >= 0 && index + count <= c.header().n_floats;
+}
+// `layer` (-1: none) is a layer of the program that updates weight channels.
+inline bool TrainsWeights(const CheckContext& c, int32_t layer) {
+  return layer >= 0 && layer < c.header().n_layers && c.program->layer(layer).weight_channels > 0;
+}
+// `layer` is -1 (op `op` is not trained) or a layer that trains op `op`, with its bias if the
+// layer updates it.
+inline bool OptionalLayerFits(const CheckContext& c, int32_t layer, int32_t op) {
+  if (layer == -1) return true;
+  return layer >= 0 && layer < c.header().n_layers &&
+         LayerFits(*c.session, layer, op, c.program->layer(layer).update_bias != 0);
+}
 
 }  // namespace tflm_train
 

@@ -28,13 +28,12 @@ alignas(16) uint8_t g_session[TT_SESSION_BYTES];
 }  // namespace
 
 int main() {
-  board_init();
+  board_start("infer");
 #ifdef TFLM_TRAIN_KERNELS_REFERENCE
-  const char* path = "reference";
+  board_printf("[infer] kernels reference\n");
 #else
-  const char* path = "default (DSP where the kernels have it)";
+  board_printf("[infer] kernels default (DSP where the kernels have it)\n");
 #endif
-  board_printf("[infer] board %s, kernels %s\n", board_name(), path);
 #ifdef INFER_PROFILE
   const int rc = tflm_train_fw::RunProfile(zoo_model, zoo_model_len, g_arena, sizeof(g_arena),
                                            g_session, sizeof(g_session), INFER_SEED,

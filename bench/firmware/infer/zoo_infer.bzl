@@ -6,7 +6,6 @@ load(
     "board_firmware",
     "firmware_embed",
     "host_equals_board_test",
-    "host_output",
 )
 
 # Static arena per board: the board's RAM minus the 16 KB stack reserve and what the runtime,
@@ -18,8 +17,9 @@ ARENA_BYTES = {
 INFER_SEED = 1
 INFER_RUNS = 2
 
-def _per_board(fmt):
-    d = {"//targets:board_" + b: [fmt % n] for b, n in ARENA_BYTES.items()}
+def arena_copts():
+    """-DARENA_BYTES=<ARENA_BYTES of the --config board> (the zoo training firmware too)."""
+    d = {"//targets:board_" + b: ["-DARENA_BYTES=%d" % n] for b, n in ARENA_BYTES.items()}
     d["//conditions:default"] = []
     return select(d)
 
@@ -32,42 +32,32 @@ def zoo_infer(name, model, test_boards = []):
                                                       `test_boards` (those whose RAM holds the
                                                       model's planned inference arena)
     """
-    embed = name + "_model"
-    firmware_embed(name = embed, src = model, symbol = "zoo_model")
-    board_firmware(
-        name = "infer_" + name,
-        srcs = ["fw_main.cc"],
-        copts = _per_board("-DARENA_BYTES=%d"),
-        defines = ["INFER_SEED=%d" % INFER_SEED, "INFER_RUNS=%d" % INFER_RUNS],
-        deps = [":" + embed, ":infer_driver"],
-        hw_variant = False,
-    )
-    host_output(
-        name = "infer_%s_host_output" % name,
-        tool = ":infer_host",
+    _infer_firmware("infer_" + name, name + "_model", model, ["INFER_RUNS=%d" % INFER_RUNS])
+    host_equals_board_test(
+        name = "infer_%s_test" % name,
+        elf = ":infer_%s.elf" % name,
+        host_output_name = "infer_%s_host_output" % name,
+        host_tool = ":infer_host",
         inputs = [model],
         args = [str(INFER_SEED), str(INFER_RUNS)],
+        size = "medium",
+        boards = test_boards,
     )
-    if test_boards:
-        host_equals_board_test(
-            name = "infer_%s_test" % name,
-            elf = ":infer_%s.elf" % name,
-            host_output = ":infer_%s_host_output" % name,
-            size = "medium",
-            boards = test_boards,
-        )
 
 def zoo_profile(name, model):
     """profile_<name>.elf: the per-op profile firmware (INFER_PROFILE) for `model`, an extended
     model whose plan keeps every tensor whole. bench/forward.py --profile writes such models to
     profile/ (not committed) and builds these targets."""
-    embed = "profile_%s_model" % name
+    _infer_firmware("profile_" + name, "profile_%s_model" % name, model, ["INFER_PROFILE=1"])
+
+def _infer_firmware(name, embed, model, defines):
+    """board_firmware `name` of fw_main.cc over `model` (embedded as cc_library `embed`)."""
     firmware_embed(name = embed, src = model, symbol = "zoo_model")
     board_firmware(
-        name = "profile_" + name,
+        name = name,
         srcs = ["fw_main.cc"],
-        copts = _per_board("-DARENA_BYTES=%d"),
-        defines = ["INFER_SEED=%d" % INFER_SEED, "INFER_PROFILE=1"],
+        copts = arena_copts(),
+        defines = ["INFER_SEED=%d" % INFER_SEED] + defines,
         deps = [":" + embed, ":infer_driver"],
         hw_variant = False,
     )

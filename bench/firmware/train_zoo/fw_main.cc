@@ -144,8 +144,7 @@ int ProfiledStep() {
 }  // namespace
 
 int main() {
-  board_init();
-  board_printf("[train] board %s\n", board_name());
+  board_start("train");
   PaintArena();
   g_last_print_end = board_ticks();
   int rc = tflm_train_fw::RunTraining(zoo_model, zoo_model_len, zoo_steps, zoo_steps_len,

@@ -17,8 +17,7 @@ alignas(16) uint8_t g_session[TT_SESSION_BYTES];
 }  // namespace
 
 int main() {
-  board_init();
-  board_printf("[train] board %s\n", board_name());
+  board_start("train");
   const int rc = tflm_train_fw::RunTraining(model, model_len, steps, steps_len, g_arena,
                                             sizeof(g_arena), g_session, sizeof(g_session),
                                             board_printf);

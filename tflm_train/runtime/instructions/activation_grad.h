@@ -12,11 +12,8 @@ struct ActivationGradInstruction {
   static Status Check(const CheckContext& c, const Instruction& ins) {
     const int32_t* a = ins.args;
     const int32_t out = a[A::kOutput];
-    const bool ok = ins.num_args == A::kCount && !c.in_forward() &&
-                    IsModelTensor(*c.program, out) &&
-                    c.session->tensor(out).type == tflite::kInt8 &&
-                    ExtraFloat(*c.program, a[A::kGrad], ModelElements(*c.session, out)) &&
-                    c.program->model_offset(out) >= 0;
+    const bool ok = IsBackward<A>(c, ins) && IsInt8ModelTensor(c, out) &&
+                    GradientOf(c, a[A::kGrad], out) && c.program->model_offset(out) >= 0;
     return ok ? Status::kOk : InstructionMismatch(c, ins);
   }
   static Status Run(const RunContext& r, const Instruction& ins) {

@@ -10,10 +10,9 @@ struct BiasUpdateInstruction {
   using A = BiasUpdateArgs;
   static Status Check(const CheckContext& c, const Instruction& ins) {
     const int32_t* a = ins.args;
-    const bool ok = ins.num_args == A::kCount && !c.in_forward() &&
+    const bool ok = IsBackward<A>(c, ins) &&
                     LayerFits(*c.session, a[A::kLayer], a[A::kOp], true) &&
-                    ExtraFloat(*c.program, a[A::kGradOut],
-                               ModelElements(*c.session, c.op(a[A::kOp]).output_id(0)));
+                    GradientOf(c, a[A::kGradOut], c.op(a[A::kOp]).output_id(0));
     return ok ? Status::kOk : InstructionMismatch(c, ins);
   }
   static Status Run(const RunContext& r, const Instruction& ins) {

@@ -13,9 +13,7 @@ struct DepthwiseGradInPlaceInstruction {
   static Status Check(const CheckContext& c, const Instruction& ins) {
     const int32_t* a = ins.args;
     const int32_t group = a[A::kChannelGroup];
-    bool ok = ins.num_args == A::kCount && !c.in_forward() && IsOp(*c.program, a[A::kOp]) &&
-              c.session->op_state(a[A::kOp])->registration->builtin_code ==
-                  tflite::kDepthwiseConv2D &&
+    bool ok = IsBackward<A>(c, ins) && IsOpOf(c, a[A::kOp], tflite::kDepthwiseConv2D) &&
               group > 0;
     if (ok) {
       const OpContext ctx = c.op(a[A::kOp]);
@@ -23,9 +21,9 @@ struct DepthwiseGradInPlaceInstruction {
       const Dims f_d = ToDims(ctx.input(1));
       ok = in_d.n == out_d.n && in_d.h == out_d.h && in_d.w == out_d.w && in_d.c == out_d.c &&
            f_d.c == out_d.c && group <= out_d.c &&
-           ExtraFloat(*c.program, a[A::kGrad], ModelElements(*c.session, ctx.output_id(0))) &&
+           GradientOf(c, a[A::kGrad], ctx.output_id(0)) &&
            ExtraFloat(*c.program, a[A::kScratch], DepthwiseInPlaceScratchFloats(out_d, group)) &&
-           a[A::kWeightScales] >= 0 && a[A::kWeightScales] + out_d.c <= c.header().n_floats;
+           InFloatPool(c, a[A::kWeightScales], out_d.c);
     }
     return ok ? Status::kOk : InstructionMismatch(c, ins);
   }

@@ -11,7 +11,7 @@ struct ForwardInstruction {
   using A = ForwardArgs;
   static Status Check(const CheckContext& c, const Instruction& ins) {
     const int32_t* a = ins.args;
-    const bool ok = ins.num_args == A::kCount && IsOp(*c.program, a[A::kOp]) && c.in_forward() &&
+    const bool ok = IsForward<A>(c, ins) && IsOp(*c.program, a[A::kOp]) &&
                     ForwardTensorsStored(*c.session, a[A::kOp]);
     return ok ? Status::kOk : InstructionMismatch(c, ins);
   }

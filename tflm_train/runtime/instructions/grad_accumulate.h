@@ -7,11 +7,8 @@
 
 namespace tflm_train {
 
-struct GradAccumulateInstruction {
+struct GradAccumulateInstruction : GradPairInstruction {
   using A = GradAccumulateArgs;
-  static Status Check(const CheckContext& c, const Instruction& ins) {
-    return CheckGradPair(c, ins);
-  }
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;
     GradAccumulate(static_cast<int32_t>(ExtraElements(*r.program, a[A::kSrc])),

@@ -8,11 +8,8 @@
 
 namespace tflm_train {
 
-struct GradCopyInstruction {
+struct GradCopyInstruction : GradPairInstruction {
   using A = GradCopyArgs;
-  static Status Check(const CheckContext& c, const Instruction& ins) {
-    return CheckGradPair(c, ins);
-  }
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;
     const int32_t n_elements = static_cast<int32_t>(ExtraElements(*r.program, a[A::kSrc]));

@@ -6,13 +6,21 @@
 
 namespace tflm_train {
 
-inline Status CheckGradPair(const CheckContext& c, const Instruction& ins) {
-  const int32_t* a = ins.args;
-  const bool ok = ins.num_args == 2 && !c.in_forward() && ExtraFloat(*c.program, a[0], 1) &&
-                  ExtraFloat(*c.program, a[1], 1) &&
-                  ExtraElements(*c.program, a[0]) == ExtraElements(*c.program, a[1]);
-  return ok ? Status::kOk : InstructionMismatch(c, ins);
-}
+// The base of GRAD_ACCUMULATE and GRAD_COPY, whose arguments are alike: (src, dst).
+struct GradPairInstruction {
+  using A = GradCopyArgs;
+  static_assert(int32_t{GradAccumulateArgs::kSrc} == A::kSrc &&
+                    int32_t{GradAccumulateArgs::kDst} == A::kDst &&
+                    int32_t{GradAccumulateArgs::kCount} == A::kCount,
+                "the gradient pair opcodes share one argument layout");
+  static Status Check(const CheckContext& c, const Instruction& ins) {
+    const int32_t src = ins.args[A::kSrc], dst = ins.args[A::kDst];
+    const bool ok = IsBackward<A>(c, ins) && ExtraFloat(*c.program, src, 1) &&
+                    ExtraFloat(*c.program, dst, 1) &&
+                    ExtraElements(*c.program, src) == ExtraElements(*c.program, dst);
+    return ok ? Status::kOk : InstructionMismatch(c, ins);
+  }
+};
 
 }  // namespace tflm_train
 

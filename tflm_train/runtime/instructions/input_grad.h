@@ -11,7 +11,7 @@ struct InputGradInstruction {
   using A = InputGradArgs;
   static Status Check(const CheckContext& c, const Instruction& ins) {
     const int32_t* a = ins.args;
-    if (!(ins.num_args == A::kCount && !c.in_forward() && IsOp(*c.program, a[A::kOp]))) {
+    if (!(IsBackward<A>(c, ins) && IsOp(*c.program, a[A::kOp]))) {
       return InstructionMismatch(c, ins);
     }
     const OpContext ctx = c.op(a[A::kOp]);
@@ -23,10 +23,9 @@ struct InputGradInstruction {
     const int32_t scales = a[A::kWeightScales];
     const bool ok =
         reg->input_grad != nullptr &&
-        ExtraFloat(*c.program, a[A::kGradOut], ModelElements(*c.session, ctx.output_id(0))) &&
-        ExtraFloat(*c.program, a[A::kGradIn], ModelElements(*c.session, ctx.input_id(0))) &&
-        (needs_scales ? (scales >= 0 && scales + channels <= c.header().n_floats)
-                      : scales == -1) &&
+        GradientOf(c, a[A::kGradOut], ctx.output_id(0)) &&
+        GradientOf(c, a[A::kGradIn], ctx.input_id(0)) &&
+        (needs_scales ? InFloatPool(c, scales, channels) : scales == -1) &&
         // max pooling finds the argmax again in its forward input, which a streamed chain may
         // have left without storage
         (reg->builtin_code != tflite::kMaxPool2D || OpInputReadable(*c.session, a[A::kOp], 0));

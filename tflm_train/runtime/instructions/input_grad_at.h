@@ -10,7 +10,7 @@ struct InputGradAtInstruction {
   using A = InputGradAtArgs;
   static Status Check(const CheckContext& c, const Instruction& ins) {
     const int32_t* a = ins.args;
-    if (!(ins.num_args == A::kCount && !c.in_forward() && IsOp(*c.program, a[A::kOp]))) {
+    if (!(IsBackward<A>(c, ins) && IsOp(*c.program, a[A::kOp]))) {
       return InstructionMismatch(c, ins);
     }
     const OpContext ctx = c.op(a[A::kOp]);
@@ -18,9 +18,8 @@ struct InputGradAtInstruction {
     const bool ok =
         ctx.state->registration->input_grad_at != nullptr && input >= 0 &&
         static_cast<uint32_t>(input) < ctx.op.inputs().size() && ctx.op.inputs()[input] >= 0 &&
-        ExtraFloat(*c.program, a[A::kGradOut], ModelElements(*c.session, ctx.output_id(0))) &&
-        ExtraFloat(*c.program, a[A::kGradIn],
-                   ModelElements(*c.session, ctx.op.inputs()[input]));
+        GradientOf(c, a[A::kGradOut], ctx.output_id(0)) &&
+        GradientOf(c, a[A::kGradIn], ctx.op.inputs()[input]);
     return ok ? Status::kOk : InstructionMismatch(c, ins);
   }
   static Status Run(const RunContext& r, const Instruction& ins) {

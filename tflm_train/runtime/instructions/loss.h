@@ -7,16 +7,26 @@
 
 namespace tflm_train {
 
-// Both arguments (output, grad) of LOSS_SOFTMAX_CE, LOSS_LOGITS_CE and LOSS_MSE.
-inline Status CheckLoss(const CheckContext& c, const Instruction& ins) {
-  const ProgramHeader& h = c.header();
-  const int32_t* a = ins.args;
-  const bool ok = ins.num_args == 2 && !c.in_forward() && a[0] == h.output_tensor &&
-                  c.session->tensor(a[0]).type == tflite::kInt8 &&
-                  ModelElements(*c.session, a[0]) == h.num_classes &&
-                  ExtraFloat(*c.program, a[1], h.num_classes);
-  return ok ? Status::kOk : InstructionMismatch(c, ins);
-}
+// The base of LOSS_SOFTMAX_CE, LOSS_LOGITS_CE and LOSS_MSE, whose arguments are alike: (the
+// model's int8 output, its float gradient).
+struct LossInstruction {
+  using A = LossMseArgs;
+  static_assert(int32_t{LossSoftmaxCeArgs::kProbs} == A::kPrediction &&
+                    int32_t{LossLogitsCeArgs::kLogits} == A::kPrediction &&
+                    int32_t{LossSoftmaxCeArgs::kGrad} == A::kGrad &&
+                    int32_t{LossLogitsCeArgs::kGrad} == A::kGrad &&
+                    int32_t{LossSoftmaxCeArgs::kCount} == A::kCount &&
+                    int32_t{LossLogitsCeArgs::kCount} == A::kCount,
+                "the loss opcodes share one argument layout");
+  static Status Check(const CheckContext& c, const Instruction& ins) {
+    const ProgramHeader& h = c.header();
+    const int32_t out = ins.args[A::kPrediction];
+    const bool ok = IsBackward<A>(c, ins) && out == h.output_tensor &&
+                    IsInt8ModelTensor(c, out) && ModelElements(*c.session, out) == h.num_classes &&
+                    ExtraFloat(*c.program, ins.args[A::kGrad], h.num_classes);
+    return ok ? Status::kOk : InstructionMismatch(c, ins);
+  }
+};
 
 }  // namespace tflm_train
 

@@ -7,9 +7,8 @@
 
 namespace tflm_train {
 
-struct LossLogitsCeInstruction {
+struct LossLogitsCeInstruction : LossInstruction {
   using A = LossLogitsCeArgs;
-  static Status Check(const CheckContext& c, const Instruction& ins) { return CheckLoss(c, ins); }
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;
     const TensorInfo logits = r.session->tensor(a[A::kLogits]);

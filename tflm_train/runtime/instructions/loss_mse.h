@@ -7,9 +7,8 @@
 
 namespace tflm_train {
 
-struct LossMseInstruction {
+struct LossMseInstruction : LossInstruction {
   using A = LossMseArgs;
-  static Status Check(const CheckContext& c, const Instruction& ins) { return CheckLoss(c, ins); }
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;
     const TensorInfo out = r.session->tensor(a[A::kPrediction]);

@@ -7,11 +7,10 @@
 
 namespace tflm_train {
 
-struct LossSoftmaxCeInstruction {
+struct LossSoftmaxCeInstruction : LossInstruction {
   using A = LossSoftmaxCeArgs;
   // Probabilities are clamped below by this before the log.
   static constexpr float kProbabilityEps = 1e-7f;
-  static Status Check(const CheckContext& c, const Instruction& ins) { return CheckLoss(c, ins); }
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;
     const TensorInfo probs = r.session->tensor(a[A::kProbs]);

@@ -13,40 +13,33 @@ namespace tflm_train {
 struct MeanHeadBackwardInstruction {
   using A = MeanHeadBackwardArgs;
   static Status Check(const CheckContext& c, const Instruction& ins) {
-    const Session& s = *c.session;
-    const Program& program = *c.program;
-    const ProgramHeader& h = c.header();
+    const char* const kName = "MEAN_HEAD_BACKWARD";  // for the message
     const int32_t* a = ins.args;
-    bool ok = ins.num_args == A::kCount && !c.in_forward() && a[0] >= 0 && a[0] < h.n_ops &&
-              a[6] >= -1 && a[6] < h.n_layers &&
-              s.op_state(a[0])->registration->builtin_code == tflite::kConv2D;
-    if (ok) {
-      const OpContext ctx = c.op(a[0]);
-      const Dims out_d = ToDims(ctx.output(0)), f_d = ToDims(ctx.input(1));
-      const int64_t positions = int64_t{out_d.n} * out_d.h * out_d.w;
-      const int64_t in_elements = Elements(ctx.input(0));
-      const bool weights = a[6] >= 0 && program.layer(a[6]).weight_channels > 0;
-      const bool group_ok = a[2] >= h.n_model_tensors && a[2] < h.n_model_tensors + h.n_extra;
-      const int64_t group =
-          group_ok && positions > 0 ? program.extra(a[2] - h.n_model_tensors).elements / positions
-                                    : 0;
-      ok = ExtraTensorFits(program, a[1], DType::kFloat32, int64_t{out_d.n} * out_d.c) &&
-           ExtraTensorFits(program, a[2], DType::kFloat32, positions) &&
-           (a[3] == -1 || ExtraBits(program, a[3], positions * out_d.c)) &&
-           (a[4] == -1 || ExtraTensorFits(program, a[4], DType::kFloat32, in_elements)) &&
-           (!weights || ExtraFloat(program, a[5], int64_t{f_d.h} * f_d.w * f_d.c)) &&
-           // groups after the first add their input-gradient share, or sum it through temp
-           (a[4] == -1 || group >= out_d.c ||
-            ConvInputGradAdds(ctx.state->conv, f_d, ToDims(ctx.input(0)), out_d) ||
-            ExtraTensorFits(program, a[5], DType::kFloat32, in_elements)) &&
-           (a[4] == -1 || (a[7] >= 0 && a[7] + out_d.c <= h.n_floats)) &&
-           (a[6] == -1 || LayerFits(s, a[6], a[0], program.layer(a[6]).update_bias != 0)) &&
-           (!weights || OpInputReadable(s, a[0], 0)) && out_d.c == f_d.n;
+    const int32_t conv = a[A::kConv], g_in = a[A::kGIn], temp = a[A::kTemp];
+    if (!(IsBackward<A>(c, ins) && IsOpOf(c, conv, tflite::kConv2D))) {
+      return InstructionMismatch(c, ins, kName);
     }
-    TT_ENSURE(c.err, ok, Status::kInvalidModel,
-              "training program: instruction %ld (MEAN_HEAD_BACKWARD) does not match the model",
-              static_cast<long>(c.index));
-    return Status::kOk;
+    const OpContext ctx = c.op(conv);
+    const Dims out_d = ToDims(ctx.output(0)), f_d = ToDims(ctx.input(1));
+    const int64_t positions = int64_t{out_d.n} * out_d.h * out_d.w;
+    const int64_t in_elements = Elements(ctx.input(0));
+    const bool weights = TrainsWeights(c, a[A::kLayer]);
+    // the group buffer holds `group` output channels at every position
+    const int64_t group = positions > 0 ? ExtraElements(*c.program, a[A::kGroup]) / positions : 0;
+    const bool ok =
+        ExtraFloat(*c.program, a[A::kGMean], int64_t{out_d.n} * out_d.c) &&
+        ExtraFloat(*c.program, a[A::kGroup], positions) &&
+        (a[A::kMask] == -1 || ExtraBits(*c.program, a[A::kMask], positions * out_d.c)) &&
+        (g_in == -1 || ExtraFloat(*c.program, g_in, in_elements)) &&
+        (!weights || ExtraFloat(*c.program, temp, int64_t{f_d.h} * f_d.w * f_d.c)) &&
+        // groups after the first add their input-gradient share, or sum it through temp
+        (g_in == -1 || group >= out_d.c ||
+         ConvInputGradAdds(ctx.state->conv, f_d, ToDims(ctx.input(0)), out_d) ||
+         ExtraFloat(*c.program, temp, in_elements)) &&
+        (g_in == -1 || InFloatPool(c, a[A::kScales], out_d.c)) &&
+        OptionalLayerFits(c, a[A::kLayer], conv) &&
+        (!weights || OpInputReadable(*c.session, conv, 0)) && out_d.c == f_d.n;
+    return ok ? Status::kOk : InstructionMismatch(c, ins, kName);
   }
   static Status Run(const RunContext& r, const Instruction& ins) {
     MeanHeadBackward(r.optimizer, ins.args);

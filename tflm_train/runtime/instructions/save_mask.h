@@ -13,10 +13,8 @@ struct SaveMaskInstruction {
   static Status Check(const CheckContext& c, const Instruction& ins) {
     const int32_t* a = ins.args;
     const int32_t out = a[A::kOutput];
-    const bool ok = ins.num_args == A::kCount && c.in_forward() && IsModelTensor(*c.program, out) &&
-                    c.session->tensor(out).type == tflite::kInt8 &&
-                    c.program->model_offset(out) >= 0 &&
-                    ExtraBits(*c.program, a[A::kMask], ModelElements(*c.session, out));
+    const bool ok = IsForward<A>(c, ins) && IsInt8ModelTensor(c, out) &&
+                    c.program->model_offset(out) >= 0 && MaskOf(c, a[A::kMask], out);
     return ok ? Status::kOk : InstructionMismatch(c, ins);
   }
   static Status Run(const RunContext& r, const Instruction& ins) {

@@ -11,12 +11,10 @@ struct WeightUpdateInstruction {
   using A = WeightUpdateArgs;
   static Status Check(const CheckContext& c, const Instruction& ins) {
     const int32_t* a = ins.args;
-    bool ok = ins.num_args == A::kCount && !c.in_forward() &&
-              LayerFits(*c.session, a[A::kLayer], a[A::kOp], false);
+    bool ok = IsBackward<A>(c, ins) && LayerFits(*c.session, a[A::kLayer], a[A::kOp], false);
     if (ok) {
       const OpContext ctx = c.op(a[A::kOp]);
-      ok = ExtraFloat(*c.program, a[A::kGradOut], ModelElements(*c.session, ctx.output_id(0))) &&
-           c.program->layer(a[A::kLayer]).weight_channels > 0 &&
+      ok = GradientOf(c, a[A::kGradOut], ctx.output_id(0)) && TrainsWeights(c, a[A::kLayer]) &&
            ExtraFloat(*c.program, a[A::kScratch],
                       ctx.state->registration->weight_grad_elements(ctx)) &&
            OpInputReadable(*c.session, a[A::kOp], 0);  // the gradient reads the op's input
