@@ -167,6 +167,12 @@ def mean_becomes_svdf(m):
     m.subgraphs[0].operators[4].opcodeIndex = len(m.operatorCodes) - 1
 
 
+def shared_bias_buffer(m):
+    """Two trained biases on one buffer, as the TFLite converter stores equal constants (e.g.
+    zero-initialised biases) once: export() must give them their own buffers once trained."""
+    operand(m, 2, 2).buffer = operand(m, 3, 2).buffer
+
+
 def activation_unquantised(m):
     operand(m, 0, -1).quantization = None
 
@@ -212,6 +218,7 @@ VARIANTS = {
     "dynamic_batch_shape_signature": (dynamic_batch_signature, True),
     "unused_unsupported_operator_code": (unused_svdf_code, True),
     "deprecated_builtin_codes_only": (deprecated_codes_only, True),
+    "biases_sharing_a_buffer": (shared_bias_buffer, True),
     # what TFLM's Prepare refuses
     "conv_per_channel_along_wrong_axis": (lambda m: set_q(m, 0, 1, quantizedDimension=3), False),
     "depthwise_per_channel_along_wrong_axis": (

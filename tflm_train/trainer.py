@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 from tqdm.auto import tqdm
 
 from .binding import NativeSession, learning_rate as scheduled_rate, load_checkpoint_file, \
@@ -257,7 +258,17 @@ class Trainer:
     def _model_with_trained_weights(self):
         model = read_model(self._extended)
         tensors = model.subgraphs[0].tensors
+        users: dict[int, int] = {}
+        for sg in model.subgraphs:
+            for tensor in sg.tensors or []:
+                users[tensor.buffer] = users.get(tensor.buffer, 0) + 1
         for t, data in self.trained_tensors().items():
+            # The TFLite converter stores equal constants once (two zero-initialised biases
+            # share a buffer); trained, they differ, so a shared buffer is split off first.
+            if users[tensors[t].buffer] > 1:
+                users[tensors[t].buffer] -= 1
+                model.buffers.append(schema.BufferT())
+                tensors[t].buffer = len(model.buffers) - 1
             model.buffers[tensors[t].buffer].data = np.frombuffer(data, np.uint8).copy()
         return model
 
