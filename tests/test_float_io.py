@@ -120,3 +120,25 @@ def test_firmware_steps_carry_float_samples():
     assert host.losses == [int(np.float32(v).view(np.uint32)) for v in losses]
     trained = tr.trained_tensors()  # whole tensors; the session holds trained rows only
     assert host.tensors and all(trained[t][:len(b)] == b for t, b in host.tensors.items())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["an386", "an500"])
+def test_float_io_training_on_the_board_equals_the_host(board):
+    """The training firmware, unchanged, trains a float-I/O model in QEMU: float32 samples
+    copied into tt_input, losses and trained bytes equal to the host's. Borrows the demo
+    firmware's input files and puts them back."""
+    ext = tflm_train.convert(mf.float_io_model(), SPARSE)
+    xs, ys = samples(8, 7), np.arange(8) % 4
+    steps = firmware.StepsFile(xs.reshape(8, -1), ys, 0.05, seed=11, rounding="stochastic")
+    files = {p: p.read_bytes() for p in (firmware.DEMO_DIR / "model.tflite",
+                                         firmware.DEMO_DIR / "steps.bin")}
+    try:
+        firmware.write_inputs(ext, steps)
+        run = firmware.run_board(board, firmware.build(board))
+    finally:
+        for path, data in files.items():
+            path.write_bytes(data)
+    host = firmware.run_host(ext, steps)
+    assert len(run.losses) == 8 and run.losses == host.losses
+    assert run.tensors and run.tensors == host.tensors
