@@ -173,6 +173,11 @@ def shared_bias_buffer(m):
     operand(m, 2, 2).buffer = operand(m, 3, 2).buffer
 
 
+def without_bias(m, op, tail):
+    o = m.subgraphs[0].operators[op]
+    o.inputs = list(o.inputs[:2]) + tail
+
+
 def activation_unquantised(m):
     operand(m, 0, -1).quantization = None
 
@@ -219,6 +224,9 @@ VARIANTS = {
     "unused_unsupported_operator_code": (unused_svdf_code, True),
     "deprecated_builtin_codes_only": (deprecated_codes_only, True),
     "biases_sharing_a_buffer": (shared_bias_buffer, True),
+    "fc_bias_omitted": (lambda m: without_bias(m, 5, [-1]), True),
+    "fc_without_bias_input": (lambda m: without_bias(m, 5, []), True),
+    "conv_bias_omitted": (lambda m: without_bias(m, 3, [-1]), True),
     # what TFLM's Prepare refuses
     "conv_per_channel_along_wrong_axis": (lambda m: set_q(m, 0, 1, quantizedDimension=3), False),
     "depthwise_per_channel_along_wrong_axis": (
@@ -229,6 +237,9 @@ VARIANTS = {
                                  False),
     "activation_unquantised": (activation_unquantised, False),
     "activation_without_zero_points": (lambda m: set_q(m, 0, -1, zeroPoint=None), False),
+    "model_input_unquantised": (lambda m: setattr(operand(m, 0, 0), "quantization", None),
+                                False),
+    "softmax_output_not_1_over_256": (lambda m: set_q(m, 6, -1, scale=[1 / 128]), False),
     "op_the_runtime_lacks": (mean_becomes_svdf, False),
 }
 
@@ -301,6 +312,24 @@ def test_fc_weights_without_zero_points_are_refused_though_the_wheel_runs_them(d
     outs = wheel_run(model, inputs(model, 3, 0))
     assert (outs == outs[0]).all()
     check_refused_like_the_wheel(model, edited(demo_extended, edit))
+
+
+def test_int64_bias_on_int8_conv_is_refused_though_the_wheel_runs_it(demo_extended):
+    """int64 biases belong to int16 activations; TFLM's int8 CONV_2D does not check the bias
+    type and reads the int64 values as int32 pairs (the outputs change). We refuse by name."""
+    def edit(m):
+        t = operand(m, 0, 2)
+        buf = m.buffers[t.buffer]
+        wide = np.frombuffer(bytes(bytearray(buf.data)), np.int32).astype(np.int64)
+        buf.data, t.type = np.frombuffer(wide.tobytes(), np.uint8), schema.TensorType.INT64
+    model = edited(DEMO.read_bytes(), edit)
+    xs = inputs(model, 4, 0)
+    assert not np.array_equal(wheel_run(model, xs), wheel_run(DEMO.read_bytes(), xs))
+    with pytest.raises(tflm_train.UnsupportedOpError, match=r"op 0 \(CONV_2D\): tensor \d+ .* "
+                                                            r"is int64"):
+        tflm_train.convert(model)
+    with pytest.raises(RuntimeFailure, match=r"op 0"):
+        NativeSession(edited(demo_extended, edit))
 
 
 def unaligned_pack(model: bytes) -> bytes:
