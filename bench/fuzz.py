@@ -173,6 +173,10 @@ def main(argv=None) -> int:
         print("[fuzz] building the targets (fuzz/build.sh)", flush=True)
         subprocess.run([str(ROOT / "fuzz" / "build.sh")], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
+    # A target that cannot run is reported, never silently left out of the totals.
+    skipped = {} if has_atheris else {CONVERTER: "atheris is not installed (scripts/install.sh)"}
+    for name, why in skipped.items():
+        print(f"[fuzz] {name}: SKIPPED, {why}", flush=True)
     workers = args.workers if args.workers > 0 else len(names)
     results = run_targets(names, args.seconds, workers, args.seed)
     keys = ("executions", "crashes", "hangs", "out_of_memory", "sanitizer_reports")
@@ -201,12 +205,14 @@ def main(argv=None) -> int:
         ],
         "totals": totals,
         "targets": results,
+        "skipped_targets": skipped,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"[fuzz] total {totals['executions']} executions; crashes {totals['crashes']}, hangs "
           f"{totals['hangs']}, OOM {totals['out_of_memory']}, sanitizer reports "
-          f"{totals['sanitizer_reports']}; wrote {args.out}")
+          f"{totals['sanitizer_reports']}"
+          + (f"; skipped: {', '.join(skipped)}" if skipped else "") + f"; wrote {args.out}")
     return 0 if sum(totals[k] for k in keys[1:]) == 0 else 1
 
 

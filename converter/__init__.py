@@ -52,6 +52,10 @@ def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
                               "original int8 .tflite (or export() it first)")
     graph = build_graph(model)
     float_io.check_io(graph)
+    for t in graph.outputs:
+        if not graph.tensors[t].shape:
+            raise UnsupportedOpError(f"model output tensor {t} ({graph.tensors[t].name}) is a "
+                                     "scalar; training needs a vector of class scores or targets")
     scheme = scheme or default_scheme(graph)
     step = compile_step(graph, resolve(graph, scheme), scheme, loss, optimizer)
     return model, graph, step

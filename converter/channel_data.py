@@ -81,7 +81,15 @@ def op_words(graph: Graph, op: Op) -> list[int]:
 
 def build(graph: Graph) -> tuple[list[int], list[int]]:
     """(per-op word offset into the channel-data section or -1, the section's words), in
-    graph.ops order (the program's op table order)."""
+    graph.ops order (the program's op table order). They depend on the graph only, and the
+    stream search plans hundreds of candidates per model: computed once per graph."""
+    if "channel_data" not in graph.derived:
+        graph.derived["channel_data"] = _build(graph)
+    offsets, words = graph.derived["channel_data"]
+    return list(offsets), list(words)
+
+
+def _build(graph: Graph) -> tuple[list[int], list[int]]:
     offsets: list[int] = []
     words: list[int] = []
     for op in graph.ops:

@@ -8,6 +8,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 
 from .errors import InvalidModelError, UnsupportedOpError
 from .ops import OPS, op_info_for_code
+from .structure import check_structure
 from .tflite_io import builtin_op_name
 
 _DTYPES = {
@@ -51,6 +52,7 @@ class Op:
     inputs: list[int]          # tensor indices, -1 for an omitted optional input
     outputs: list[int]
     options: dict = field(default_factory=dict)
+    has_options: bool = False  # the file holds this op kind's own builtin options
 
     @property
     def activation(self) -> str:
@@ -63,6 +65,8 @@ class Graph:
     ops: list[Op]
     inputs: list[int]
     outputs: list[int]
+    # Values derived from the graph alone, computed once (the planner asks for them per plan).
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def producer(self, tensor: int) -> Op | None:
         for op in self.ops:
@@ -78,9 +82,26 @@ class Graph:
         return [op for op in self.ops if OPS[op.kind].trainable]
 
 
+# The options table each op kind reads. Options of another type (or none) leave the op without
+# options: TFLM's parser then uses defaults, the runtime refuses the ops that need them.
+_OPTIONS_TYPE = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
+                 "FULLY_CONNECTED": "FullyConnectedOptions", "AVERAGE_POOL_2D": "Pool2DOptions",
+                 "MAX_POOL_2D": "Pool2DOptions", "ADD": "AddOptions",
+                 "CONCATENATION": "ConcatenationOptions", "SOFTMAX": "SoftmaxOptions",
+                 "RESHAPE": "ReshapeOptions", "MEAN": "ReducerOptions", "PAD": "PadOptions",
+                 "PADV2": "PadV2Options", "QUANTIZE": "QuantizeOptions",
+                 "DEQUANTIZE": "DequantizeOptions"}
+
+
+def _has_own_options(op_t, kind: str) -> bool:
+    expected = _OPTIONS_TYPE.get(kind)
+    return (op_t.builtinOptions is not None and expected is not None
+            and op_t.builtinOptionsType == getattr(schema.BuiltinOptions, expected))
+
+
 def _options(op_t, kind: str) -> dict:
     opts = op_t.builtinOptions
-    if opts is None:
+    if opts is None or (kind in _OPTIONS_TYPE and not _has_own_options(op_t, kind)):
         return {}
     out = {}
     for attr, key in (("padding", "padding"), ("strideW", "stride_w"), ("strideH", "stride_h"),
@@ -165,7 +186,8 @@ def build_graph(model: schema.ModelT) -> Graph:
         if len(inputs) < info.min_inputs or any(t < 0 for t in inputs[:info.min_inputs]):
             raise InvalidModelError(f"op {i} ({info.name}) needs {info.min_inputs} inputs; it has "
                                     f"{inputs}")
-        ops.append(Op(i, info.name, inputs, outputs, _options(op_t, info.name)))
+        ops.append(Op(i, info.name, inputs, outputs, _options(op_t, info.name),
+                      _has_own_options(op_t, info.name)))
     if unsupported:
         supported = ", ".join(sorted(OPS))
         raise UnsupportedOpError("the model uses ops tflm-train does not support: "
@@ -187,15 +209,18 @@ def build_graph(model: schema.ModelT) -> Graph:
             if t >= 0 and tensors[t].dtype == "int8" and tensors[t].scale is None:
                 raise InvalidModelError(f"op {op.index} ({op.kind}): int8 tensor {t} "
                                         f"({tensors[t].name}) has no quantisation parameters")
-        if OPS[op.kind].trainable:  # input, weights and output exist (min_inputs, outputs)
-            _check_weight_quantization(op, tensors)
     inputs = [int(x) for x in (sg.inputs if sg.inputs is not None else [])]
     outputs = [int(x) for x in (sg.outputs if sg.outputs is not None else [])]
     for t in inputs + outputs:
         if not 0 <= t < len(tensors):
             raise InvalidModelError(f"subgraph 0 names tensor {t} as an input or output, but it "
                                     f"has {len(tensors)} tensors")
-    return Graph(tensors, ops, inputs, outputs)
+    graph = Graph(tensors, ops, inputs, outputs)
+    check_structure(graph)
+    for op in ops:
+        if OPS[op.kind].trainable:  # input, weights and output exist (min_inputs, outputs)
+            _check_weight_quantization(op, tensors)
+    return graph
 
 
 def _check_weight_quantization(op: Op, tensors: list[Tensor]) -> None:

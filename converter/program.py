@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -71,6 +71,18 @@ class Program:
     persistent_bytes: int = 0
     arena_bytes: int = 0
     momentum: float = 0.0
+
+    def copy(self) -> Program:
+        """An independent copy (the planner changes offsets and instructions in place). The
+        stream search copies a program per candidate: copy.deepcopy walked every int of the
+        channel data and took most of a conversion's time."""
+        return replace(
+            self, model_offsets=list(self.model_offsets),
+            extra=[replace(e) for e in self.extra], op_state=list(self.op_state),
+            op_channel_data=list(self.op_channel_data), channel_words=list(self.channel_words),
+            layers=[replace(layer) for layer in self.layers],
+            instructions=[Instruction(i.opcode, list(i.args)) for i in self.instructions],
+            floats=list(self.floats))
 
     def encode(self) -> bytes:
         words: list[int] = [0] * HEADER_WORDS

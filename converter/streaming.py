@@ -17,7 +17,6 @@ and reads the other whole, so a residual block's input stays a whole tensor.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Callable
 
@@ -151,7 +150,7 @@ def apply_streams(graph: Graph, program: Program, pieces: list[Chain]) -> Progra
     """A copy of `program` whose forward part runs each piece as one STREAM_CHAIN instruction
     with its own int8 scratch tensor (appended to the extra tensors). Other forward-part
     instructions keep their places; none may sit between the FORWARDs of one piece."""
-    out = copy.deepcopy(program)
+    out = program.copy()
     position = {op.index: pos for pos, op in enumerate(graph.ops)}
     piece_of = {pos: p for p in pieces for pos in range(p.start, p.start + p.count)}
     forward: list[Instruction] = []
@@ -215,7 +214,7 @@ def choose_streams(graph: Graph, program: Program,
         return program
 
     def score(p: Program) -> tuple[int, int, int]:
-        step = plan_of(copy.deepcopy(p))
+        step = plan_of(p.copy())
         curve = peak_live_bytes(step.buffers)
         # Last, fewer streamed ops: a row-streamed op repeats its kernel's per-call setup on
         # every output row, so streaming that saves no memory only costs instructions.
@@ -314,7 +313,16 @@ def chain_accesses(graph: Graph, ops: list[Op]) -> list[tuple[str, int, int]]:
 def in_place_safe(graph: Graph, ops: list[Op]) -> bool:
     """Whether the chain output may overwrite its input: no input byte is read after an output
     row covering it is written. The last stage's own read of the row it writes is elementwise
-    (ADD reads element i before writing element i), so an identical range is allowed there."""
+    (ADD reads element i before writing element i), so an identical range is allowed there.
+    Depends on the graph and the chain only: remembered per graph (the stream search asks for
+    the same chains in hundreds of candidate plans)."""
+    key = ("in_place_safe", tuple(op.index for op in ops))
+    if key not in graph.derived:
+        graph.derived[key] = _in_place_safe(graph, ops)
+    return graph.derived[key]
+
+
+def _in_place_safe(graph: Graph, ops: list[Op]) -> bool:
     events = chain_accesses(graph, ops)
     written: list[tuple[int, int]] = []
     for i, (kind, lo, hi) in enumerate(events):
