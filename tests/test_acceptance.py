@@ -227,6 +227,10 @@ VARIANTS = {
     "fc_bias_omitted": (lambda m: without_bias(m, 5, [-1]), True),
     "fc_without_bias_input": (lambda m: without_bias(m, 5, []), True),
     "conv_bias_omitted": (lambda m: without_bias(m, 3, [-1]), True),
+    # conv 3's weights are [16, 3, 3, 16]: axis 3 has one entry per scale too, which is all
+    # TFLM checks (its kernels take the scales per output channel regardless)
+    "conv_per_channel_along_an_axis_of_equal_size": (
+        lambda m: set_q(m, 3, 1, quantizedDimension=3), True),
     # what TFLM's Prepare refuses
     "conv_per_channel_along_wrong_axis": (lambda m: set_q(m, 0, 1, quantizedDimension=3), False),
     "depthwise_per_channel_along_wrong_axis": (
