@@ -123,10 +123,11 @@ def test_random_schemes_on_the_zoo(name, seed):
 
 def test_what_the_runtime_refuses_convert_refuses_with_its_reason():
     """convert() opens its output in the host runtime: a model the runtime would refuse is not
-    written (a CONV_2D whose stored output shape disagrees with its input and filter: the
-    runtime's Prepare check, the converter's error class)."""
+    written (a SOFTMAX output off TFLM's fixed 1/256 scale: the runtime's Prepare check, the
+    converter's error class for its status)."""
     m = read_model((ROOT / "tflm_train" / "data" / "mnist_cnn.tflite").read_bytes())
-    m.subgraphs[0].tensors[12].shape = np.array([1, 13, 14, 8], np.int32)
-    with pytest.raises(tflm_train.InvalidModelError, match="the runtime refuses this model: "
-                                                           ".*op 0"):
+    sg = m.subgraphs[0]
+    sg.tensors[sg.operators[6].outputs[0]].quantization.scale = [1 / 128]
+    with pytest.raises(tflm_train.UnsupportedOpError, match="the runtime refuses this model: "
+                                                            r".*op 6 \(SOFTMAX\)"):
         tflm_train.convert(write_model(m))
