@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from . import offline_plan
+from . import float_io, offline_plan
 from .emit import trained_bytes
 from .errors import BudgetError, ConversionError, InvalidModelError, UnsupportedOpError
 from .graph import Graph, build_graph
@@ -51,13 +51,9 @@ def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
         raise ConversionError("this model is already an extended tflm-train model; convert the "
                               "original int8 .tflite (or export() it first)")
     graph = build_graph(model)
-    for t in graph.inputs + graph.outputs:
-        if graph.tensors[t].dtype != "int8":
-            raise UnsupportedOpError(f"model {('input' if t in graph.inputs else 'output')} "
-                                     f"tensor {t} ({graph.tensors[t].name}) is "
-                                     f"{graph.tensors[t].dtype}; tflm-train needs a full-int8 "
-                                     "model (inference_input_type/output_type = tf.int8)")
-        if t in graph.outputs and not graph.tensors[t].shape:
+    float_io.check_io(graph)
+    for t in graph.outputs:
+        if not graph.tensors[t].shape:
             raise UnsupportedOpError(f"model output tensor {t} ({graph.tensors[t].name}) is a "
                                      "scalar; training needs a vector of class scores or targets")
     scheme = scheme or default_scheme(graph)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import float_io
 from .emit import POOL_LIKE, Emission, activation_mask_bounds
 from .errors import ConversionError, UnsupportedOpError
 from .fusions import (bottleneck_below, emit_bottleneck, emit_in_place_depthwise,
@@ -77,7 +78,9 @@ def _downstream(graph: Graph, updated: dict[int, LayerUpdate]) -> set[int]:
 def _emit_loss(em: Emission, loss: str, skip: set[int]) -> Flags:
     """The loss gradient instruction; a final SOFTMAX folded into it joins `skip`."""
     graph = em.graph
-    out_t = graph.outputs[0]
+    out_t, dequantize = float_io.loss_input(graph)
+    if dequantize is not None:  # a float output: the loss reads the int8 values it dequantises
+        skip.add(dequantize.index)
     last = graph.producer(out_t)
     if loss == "mse":
         if last is not None and last.kind == "SOFTMAX":

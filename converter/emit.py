@@ -162,6 +162,18 @@ class Emission:
         return op.index in self.updated and self.updated[op.index].weight_channels > 0
 
 
+def bias_scales(graph: Graph, op: Op) -> np.ndarray:
+    """The real-value scale of each int32 bias entry: the bias's own scales when it has one
+    per output channel or one for all, else what TFLM's kernels assume (input scale x weight
+    scale), which is all TFLM reads: it accepts a bias with no or stale quantisation."""
+    b, w = graph.tensors[op.inputs[2]], graph.tensors[op.inputs[1]]
+    channels = graph.tensors[op.outputs[0]].shape[-1]
+    if b.scale is not None and len(b.scale) in (1, channels):
+        return b.scale
+    s_in = graph.tensors[op.inputs[0]].scale[0]
+    return (np.float64(s_in) * w.scale.astype(np.float64)).astype(np.float32)
+
+
 def layer_record(graph: Graph, u: LayerUpdate, scheme: SparseUpdate,
                  floats: list[float]) -> Layer:
     """The program's Layer of update u; its QAS factors are appended to `floats`."""
@@ -175,11 +187,9 @@ def layer_record(graph: Graph, u: LayerUpdate, scheme: SparseUpdate,
     layer.weight_factors = len(floats)
     floats.extend(qas.factors(w.scale, u.out_channels, scheme.qas, scheme.qas_clamp).tolist())
     if bias_t >= 0:
-        b = graph.tensors[bias_t]
-        if b.scale is None:
-            raise ConversionError(f"op {op.index} ({op.kind}): bias {b.name!r} is not quantised")
         layer.bias_factors = len(floats)
-        floats.extend(qas.factors(b.scale, u.out_channels, scheme.qas, scheme.qas_clamp).tolist())
+        floats.extend(qas.factors(bias_scales(graph, op), u.out_channels, scheme.qas,
+                                  scheme.qas_clamp).tolist())
     return layer
 
 

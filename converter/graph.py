@@ -138,7 +138,9 @@ def build_graph(model: schema.ModelT) -> Graph:
         if t.buffer < 0 or t.buffer >= max(len(buffers), 1) and t.buffer != 0:
             raise InvalidModelError(f"tensor {i} ({_s(t.name)}) refers to buffer {t.buffer}, "
                                     f"but the model has {len(buffers)} buffers")
-        if 0 < t.buffer < len(buffers) and buffers[t.buffer].data is not None:
+        # An empty data vector is no data, as in TFLM (some tools write one for activations).
+        if 0 < t.buffer < len(buffers) and buffers[t.buffer].data is not None \
+                and len(buffers[t.buffer].data) > 0:
             raw = np.asarray(buffers[t.buffer].data, dtype=np.uint8).tobytes()
             count = int(np.prod(shape, dtype=np.int64))
             if len(raw) != count * np.dtype(np_dtype).itemsize:
@@ -149,10 +151,12 @@ def build_graph(model: schema.ModelT) -> Graph:
         q = t.quantization
         scale = zp = None
         qdim = 0
-        if q is not None and q.scale is not None and len(q.scale) > 0:
+        # TFLM's rule: a tensor is quantised only if it has both scales and zero points (the
+        # counts may differ; kernels read the first, per-channel weights read every scale).
+        if q is not None and q.scale is not None and len(q.scale) > 0 \
+                and q.zeroPoint is not None and len(q.zeroPoint) > 0:
             scale = np.asarray(q.scale, dtype=np.float32)
-            zp = np.asarray(q.zeroPoint if q.zeroPoint is not None else [0] * len(scale),
-                            dtype=np.int64)
+            zp = np.asarray(q.zeroPoint, dtype=np.int64)
             qdim = int(q.quantizedDimension)
         tensors.append(Tensor(i, _s(t.name), shape, dtype, int(t.buffer), scale, zp, qdim, data))
 
@@ -237,13 +241,18 @@ def _check_weight_quantization(op: Op, tensors: list[Tensor]) -> None:
         raise InvalidModelError(
             f"op {op.index} ({op.kind}): weight scale {int(np.argmax(bad))} of tensor "
             f"{op.inputs[1]} ({w.name}) is {w.scale[np.argmax(bad)]}, not a positive finite number")
-    # The bias's scales set its QAS factors (qas.factors), one per output channel or one for all.
-    if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        b = tensors[op.inputs[2]]
-        if b.scale is None or (channels is not None and len(b.scale) not in (1, channels)):
-            raise InvalidModelError(
-                f"op {op.index} ({op.kind}): bias {op.inputs[2]} ({b.name}) needs 1 or "
-                f"{channels} scales, has {0 if b.scale is None else len(b.scale)}")
+    # Per-channel scales must run along the axis quantized_dimension names, and that axis must
+    # have one entry per scale (TFLM's Prepare checks this); per-tensor weights ignore it.
+    if len(w.scale) > 1 and not (0 <= w.quantized_dimension < len(w.shape)
+                                 and w.shape[w.quantized_dimension] == len(w.scale)):
+        axis = (f"axis {w.quantized_dimension} has {w.shape[w.quantized_dimension]} entries"
+                if 0 <= w.quantized_dimension < len(w.shape) else
+                f"it is outside the tensor rank {len(w.shape)}")
+        raise InvalidModelError(
+            f"op {op.index} ({op.kind}): weights {op.inputs[1]} ({w.name}) have {len(w.scale)} "
+            f"scales along quantized_dimension {w.quantized_dimension}, but {axis}")
+    # The bias's own quantisation is not checked: TFLM never reads it (the kernels take the
+    # bias scale to be input scale x weight scale), and older converters left stale values.
 
 
 def _s(value) -> str:

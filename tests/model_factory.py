@@ -158,7 +158,7 @@ def keras_model(spec: dict):
 
 
 def _convert(model, input_shape, samples: int = 64, seed: int = 0,
-             int8: bool = True) -> bytes:
+             int8: bool = True, float_io: bool = False) -> bytes:
     import tensorflow as tf
 
     rng = np.random.default_rng(seed + 12345)
@@ -172,8 +172,9 @@ def _convert(model, input_shape, samples: int = 64, seed: int = 0,
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = representative
         conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
+        if not float_io:  # float_io: the converter's default float32 I/O (QUANTIZE, DEQUANTIZE)
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return conv.convert()
@@ -217,6 +218,26 @@ def custom_model(name: str) -> bytes:
     x = L.Softmax()(L.Dense(3)(x))
     model = tf.keras.Model(inputs, x)
     _CACHE[key] = _convert(model, shape, int8=(name != "float"))
+    return _CACHE[key]
+
+
+def float_io_model(softmax: bool = True) -> bytes:
+    """A small CNN quantised to int8 the TFLite converter's default way: float32 input and
+    output, a QUANTIZE first and a DEQUANTIZE last (cached)."""
+    key = f"float_io:{softmax}"
+    if key not in _CACHE:
+        import tensorflow as tf
+
+        tf.keras.utils.set_random_seed(7)
+        L = tf.keras.layers
+        inp = L.Input((10, 10, 1), batch_size=1)
+        x = L.Conv2D(6, 3, strides=2, activation="relu")(inp)
+        x = L.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+        x = L.GlobalAveragePooling2D()(x)
+        x = L.Dense(4, bias_initializer="random_normal")(x)
+        if softmax:
+            x = L.Softmax()(x)
+        _CACHE[key] = _convert(tf.keras.Model(inp, x), (10, 10, 1), float_io=True)
     return _CACHE[key]
 
 

@@ -32,18 +32,7 @@ FILLS = (0x00, 0xA5)
 def tflm_example(name: str) -> bytes:
     path = TFLM_EXAMPLES / f"{name}.tflite"
     assert path.exists(), f"{path} is missing: the TFLM example models live in ../shared/models"
-    data = path.read_bytes()
-    if name != "person_detect":
-        return data
-    # person_detect's per-channel biases carry quantized_dimension 3 on rank-1 tensors, which
-    # our runtime refuses today (the acceptance-rule work of the real-models issue); the plan
-    # is what is tested here, so the dimension is set to the only one a rank-1 tensor has.
-    m = read_model(data)
-    for t in m.subgraphs[0].tensors:
-        q = t.quantization
-        if q is not None and q.quantizedDimension and len(t.shape) <= q.quantizedDimension:
-            q.quantizedDimension = 0
-    return write_model(m)
+    return path.read_bytes()
 
 
 def random_scheme(model: bytes, seed: int):
@@ -133,9 +122,11 @@ def test_random_schemes_on_the_zoo(name, seed):
 
 def test_what_the_runtime_refuses_convert_refuses_with_its_reason():
     """convert() opens its output in the host runtime: a model the runtime would refuse is not
-    written (person_detect's rank-1 biases with quantized_dimension 3: the runtime's check,
-    the converter's error class)."""
-    data = (TFLM_EXAMPLES / "person_detect.tflite").read_bytes()
-    with pytest.raises(tflm_train.InvalidModelError, match="the runtime refuses this model: .*"
-                                                           "quantized_dimension 3 is outside"):
-        tflm_train.convert(data)
+    written (a SOFTMAX output off TFLM's fixed 1/256 scale: the runtime's Prepare check, the
+    converter's error class for its status)."""
+    m = read_model((ROOT / "tflm_train" / "data" / "mnist_cnn.tflite").read_bytes())
+    sg = m.subgraphs[0]
+    sg.tensors[sg.operators[6].outputs[0]].quantization.scale = [1 / 128]
+    with pytest.raises(tflm_train.UnsupportedOpError, match="the runtime refuses this model: "
+                                                            r".*op 6 \(SOFTMAX\)"):
+        tflm_train.convert(write_model(m))

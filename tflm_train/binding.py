@@ -141,18 +141,28 @@ class NativeSession:
         p = self._lib.tt_output(self._handle, ctypes.byref(n))
         return np.ctypeslib.as_array(p, shape=(n.value,)).copy()
 
-    def invoke(self, x_int8: np.ndarray) -> np.ndarray:
+    def set_input(self, x: np.ndarray) -> None:
+        """One sample: int8 values, or float32 ones for a float-input model (written as their
+        bytes; the model's QUANTIZE makes them int8). The input and output views are bytes."""
+        x = np.asarray(x)
+        data = np.ascontiguousarray(x, np.float32).reshape(-1).view(np.int8) \
+            if x.dtype == np.float32 else np.asarray(x, dtype=np.int8).reshape(-1)
         view = self.input_view()
-        view[:] = np.asarray(x_int8, dtype=np.int8).reshape(-1)
+        if data.size != view.size:
+            raise ValueError(f"the model input has {view.size} bytes; got {data.size} bytes of "
+                             f"{x.dtype}")
+        view[:] = data
+
+    def invoke(self, x: np.ndarray) -> np.ndarray:
+        self.set_input(x)
         self._check(self._lib.tt_invoke(self._handle))
         return self.output()
 
-    def train_step(self, x_int8: np.ndarray, label: int, learning_rate: float,
+    def train_step(self, x: np.ndarray, label: int, learning_rate: float,
                    rounding: str = "stochastic", batch_size: int = 1, sample_in_batch: int = 0,
                    target: np.ndarray | None = None) -> float:
         """One sample; with a mini-batch the update happens after sample batch_size - 1."""
-        view = self.input_view()
-        view[:] = np.asarray(x_int8, dtype=np.int8).reshape(-1)
+        self.set_input(x)
         loss = c_float()
         target_arr = None
         if target is not None:
@@ -216,8 +226,7 @@ def invoke_op_by_op(session: NativeSession, x_int8: np.ndarray, op_outputs) -> d
     op_outputs: for each op index, the list of its output tensor indices.
     Returns {tensor index: bytes}; the session's output then equals invoke(x_int8)'s.
     """
-    view = session.input_view()
-    view[:] = np.asarray(x_int8, dtype=np.int8).reshape(-1)
+    session.set_input(x_int8)
     captured: dict[int, bytes] = {}
     for op in range(num_ops(session)):
         invoke_op(session, op)

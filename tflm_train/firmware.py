@@ -52,7 +52,7 @@ def check_buildable(board: str) -> None:
 class StepsFile:
     """Samples in training order; mini-batches of batch_size consecutive samples (the last one
     may be shorter), one update each, at the warm-up + cosine rate of the update's index."""
-    samples: np.ndarray  # int8 [n, sample_bytes]
+    samples: np.ndarray  # [n, elements]: int8, or float32 for a float-input model
     labels: np.ndarray   # int [n]
     learning_rate: float
     seed: int
@@ -75,13 +75,17 @@ class StepsFile:
                               self.final_fraction)
 
     def encode(self) -> bytes:
-        n, size = self.samples.shape
+        # The firmware copies each sample's bytes into tt_input as they are (int8 values, or
+        # float32 ones that the model's QUANTIZE reads).
+        samples = self.samples if self.samples.dtype == np.float32 else \
+            self.samples.astype(np.int8)
+        n, size = len(samples), int(np.prod(samples.shape[1:])) * samples.itemsize
         out = [struct.pack("<4IfIi3If", STEPS_MAGIC, 2, n, size, self.learning_rate, self.seed,
                            ROUNDING[self.rounding], self.batch_size, self.warmup_steps,
                            self.total_steps, self.final_fraction)]
         pad = b"\0" * ((-size) % 4)
-        for s, label in zip(self.samples, self.labels):
-            out.append(struct.pack("<i", int(label)) + s.astype(np.int8).tobytes() + pad)
+        for s, label in zip(samples, self.labels):
+            out.append(struct.pack("<i", int(label)) + s.tobytes() + pad)
         return b"".join(out)
 
 

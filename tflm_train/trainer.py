@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 from tqdm.auto import tqdm
 
 from .binding import NativeSession, learning_rate as scheduled_rate, load_checkpoint_file, \
     save_checkpoint_file
 from .converter import MemoryReport, memory_report
 from .converter.graph import build_graph
-from .converter import offline_plan
+from .converter import float_io, offline_plan
 from .converter.program import METADATA_NAME, Flags, decode_header
 from .converter.tflite_io import get_metadata, read_model, remove_metadata, write_model
 
@@ -81,24 +82,38 @@ class Trainer:
         inp = self._graph.tensors[self._graph.inputs[0]]
         out = self._graph.tensors[self._graph.outputs[0]]
         self.input_shape = tuple(inp.shape)
-        self._in_q = (float(inp.scale[0]), int(inp.zero_point[0]))
-        self._out_q = (float(out.scale[0]), int(out.zero_point[0]))
-        producer = self._graph.producer(self._graph.outputs[0])
+        # A float-I/O model (float_io.py) takes float32 samples, which its own QUANTIZE makes
+        # int8, and its DEQUANTIZE gives float32 outputs: the Trainer passes both through.
+        self.input_dtype = np.dtype(inp.dtype)
+        self.output_dtype = np.dtype(out.dtype)
+        self._in_q = (float(inp.scale[0]), int(inp.zero_point[0])) if inp.dtype == "int8" \
+            else None
+        self._out_q = (float(out.scale[0]), int(out.zero_point[0])) if out.dtype == "int8" \
+            else None
+        producer = self._graph.producer(float_io.loss_input(self._graph)[0])
         self._softmax_output = producer is not None and producer.kind == "SOFTMAX"
         self.num_classes = int(out.shape[-1])
 
     # -- data -------------------------------------------------------------------------------
     def quantize_input(self, x) -> np.ndarray:
-        """int8 samples shaped like the model input; float inputs are quantised with the
-        model's input scale and zero point (int8 inputs pass through). Real values beyond the
-        int8 range are clipped to it, as TFLite's QUANTIZE saturates; NaN and infinite values
-        are refused (they have no int8 value)."""
+        """Samples shaped like the model input, in its input type. For an int8-input model,
+        float inputs are quantised with the model's input scale and zero point (int8 inputs
+        pass through); real values beyond the int8 range are clipped to it, as TFLite's
+        QUANTIZE saturates. A float-input model takes real values only, as float32 (its own
+        QUANTIZE makes them int8). NaN and infinite values are refused (no int8 value)."""
         x = np.asarray(x)
         per_sample = int(np.prod(self.input_shape[1:]))
         if x.size % per_sample:
             raise ValueError(f"inputs of shape {x.shape} do not split into samples of shape "
                              f"{self.input_shape[1:]}")
         x = x.reshape((-1,) + self.input_shape[1:])
+        if self._in_q is None:
+            if not np.issubdtype(x.dtype, np.floating):
+                raise ValueError(f"this model takes float32 inputs (real values, which its "
+                                 f"QUANTIZE makes int8); got {x.dtype}")
+            x = x.astype(np.float32)
+            _check_finite(x, "inputs")
+            return x
         if x.dtype == np.int8:
             return x
         if not np.issubdtype(x.dtype, np.floating):
@@ -192,11 +207,12 @@ class Trainer:
 
     # -- inference --------------------------------------------------------------------------
     def predict(self, x, dequantize: bool = False) -> np.ndarray:
-        """Model outputs for each sample: int8 as the model defines them, or real values."""
+        """Model outputs for each sample: int8 as the model defines them, or real values
+        (dequantize=True). A float-output model returns its float32 outputs either way."""
         xq = self.quantize_input(x)
-        out = np.stack([self._session.invoke(s) for s in xq]) if len(xq) else \
-            np.zeros((0, self.num_classes), np.int8)
-        if dequantize:
+        out = np.stack([self._session.invoke(s).view(self.output_dtype) for s in xq]) \
+            if len(xq) else np.zeros((0, self.num_classes), self.output_dtype)
+        if dequantize and self._out_q is not None:
             scale, zp = self._out_q
             return (out.astype(np.float32) - zp) * scale
         return out
@@ -242,7 +258,17 @@ class Trainer:
     def _model_with_trained_weights(self):
         model = read_model(self._extended)
         tensors = model.subgraphs[0].tensors
+        users: dict[int, int] = {}
+        for sg in model.subgraphs:
+            for tensor in sg.tensors or []:
+                users[tensor.buffer] = users.get(tensor.buffer, 0) + 1
         for t, data in self.trained_tensors().items():
+            # The TFLite converter stores equal constants once (two zero-initialised biases
+            # share a buffer); trained, they differ, so a shared buffer is split off first.
+            if users[tensors[t].buffer] > 1:
+                users[tensors[t].buffer] -= 1
+                model.buffers.append(schema.BufferT())
+                tensors[t].buffer = len(model.buffers) - 1
             model.buffers[tensors[t].buffer].data = np.frombuffer(data, np.uint8).copy()
         return model
 

@@ -77,6 +77,23 @@ Status WeightScales(const TensorInfo& w, int32_t channels, int32_t op, const flo
             static_cast<long>(op), static_cast<long>(channels), static_cast<unsigned long>(n));
   TT_ENSURE(err, w.quantization.scale.aligned(), Status::kInvalidModel,
             "op %ld: weight scales are not 4-byte aligned in the model", static_cast<long>(op));
+  // TFLM takes a tensor without zero points as not quantised (its conv refuses such weights;
+  // its FULLY_CONNECTED runs them with a zero multiplier, a constant output).
+  TT_ENSURE(err, w.quantization.zero_point.size() >= 1, Status::kInvalidModel,
+            "op %ld: weights have scales but no zero points (not quantised)",
+            static_cast<long>(op));
+  // Per-channel scales run along quantized_dimension, which must have one entry per scale
+  // (TFLM's Prepare); per-tensor weights ignore it (older converters left stale values).
+  if (n > 1) {
+    const int32_t dim = w.quantization.quantized_dimension;
+    TT_ENSURE(err, dim >= 0 && static_cast<uint32_t>(dim) < w.shape.size() &&
+                       static_cast<uint32_t>(w.shape[static_cast<uint32_t>(dim)]) == n,
+              Status::kInvalidModel,
+              "op %ld: weights have %lu scales along quantized_dimension %ld, which is not an "
+              "axis of that size (shape rank %lu)", static_cast<long>(op),
+              static_cast<unsigned long>(n), static_cast<long>(dim),
+              static_cast<unsigned long>(w.shape.size()));
+  }
   // Requantisation multipliers are computed from these (QuantizeMultiplier): a NaN, infinite,
   // zero or negative scale has no meaning and would reach a float-to-int conversion.
   for (uint32_t i = 0; i < n; ++i) {

@@ -326,6 +326,10 @@ const int8_t* Session::output(size_t* bytes) const {
   return reinterpret_cast<const int8_t*>(data(t));
 }
 
+int32_t Session::builtin_code(int32_t op) const {
+  return model_.operator_code(subgraph_.op(static_cast<uint32_t>(op)).opcode_index()).builtin_code;
+}
+
 int32_t Session::head_rows(int32_t t) const {
   const ProgramHeader& h = program_.header();
   for (int32_t i = 0; i < h.n_layers; ++i) {

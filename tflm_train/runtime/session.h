@@ -68,6 +68,7 @@ class Session {
   // --- used by op registrations ---
   const SubgraphView& subgraph() const { return subgraph_; }
   TensorInfo tensor(int32_t t) const { return subgraph_.tensor(static_cast<uint32_t>(t)); }
+  int32_t builtin_code(int32_t op) const;  // op of subgraph 0 (a valid index)
   uint8_t* data(int32_t t) const;  // model or extra tensor id
   int64_t model_tensor_bytes(int32_t t) const;
   // Leading output-channel rows of weight tensor t held in SRAM, or -1 when t is not a trained

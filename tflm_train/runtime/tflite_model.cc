@@ -135,8 +135,8 @@ Status VerifyBuffer(const fb::Reader& r, const fb::Table& t, uint32_t index, Err
   return Status::kOk;
 }
 
-Status VerifyQuantization(const fb::Reader& r, const fb::Table& q, uint32_t rank,
-                          const ModelLimits& limits, const char* what, ErrorMessage* err) {
+Status VerifyQuantization(const fb::Reader& r, const fb::Table& q, const ModelLimits& limits,
+                          const char* what, ErrorMessage* err) {
   fb::Vector v;
   TT_RETURN_IF_ERROR(r.GetVector(q, quant_f::kMin, 4, limits.max_quant_params, what, &v, err));
   TT_RETURN_IF_ERROR(r.GetVector(q, quant_f::kMax, 4, limits.max_quant_params, what, &v, err));
@@ -149,15 +149,10 @@ Status VerifyQuantization(const fb::Reader& r, const fb::Table& q, uint32_t rank
   uint8_t details_type = 0;
   fb::Table details;
   TT_RETURN_IF_ERROR(r.GetUnion(q, quant_f::kDetailsType, what, &details_type, &details, err));
-  TT_ENSURE(err, scale.length == 0 || zero_point.length == 0 || scale.length == zero_point.length,
-            Status::kInvalidModel, "%s: %u scales but %u zero points", what,
-            static_cast<unsigned>(scale.length),
-            static_cast<unsigned>(zero_point.length));
-  const int32_t dim = r.GetScalar<int32_t>(q, quant_f::kQuantizedDimension, 0);
-  // Per-channel parameters must refer to an existing axis.
-  TT_ENSURE(err, scale.length <= 1 || (dim >= 0 && static_cast<uint32_t>(dim) < rank),
-            Status::kInvalidModel, "%s: quantized_dimension %d is outside the tensor rank %u", what,
-            static_cast<int>(dim), static_cast<unsigned>(rank));
+  // Neither quantized_dimension nor matching scale and zero-point counts are checked here: TFLM
+  // reads them only for per-channel weights (WeightScales checks them there; kernels read the
+  // first entry elsewhere), and older converters left stale values on biases and per-tensor
+  // tensors (person_detect's rank-1 biases say 3), which TFLM runs.
   return Status::kOk;
 }
 
@@ -209,7 +204,7 @@ Status VerifyTensor(const VerifyContext& c, const fb::Table& t, uint32_t sg, uin
   fb::Table quant;
   TT_RETURN_IF_ERROR(r.GetTable(t, tensor_f::kQuantization, what, &quant, err));
   if (quant.present()) {
-    TT_RETURN_IF_ERROR(VerifyQuantization(r, quant, shape.size(), c.limits, what, err));
+    TT_RETURN_IF_ERROR(VerifyQuantization(r, quant, c.limits, what, err));
   }
   return Status::kOk;
 }
