@@ -399,3 +399,22 @@ def test_plan_agreement_with_new_ops(backbone_model, seed):
     from .test_plan_agreement import check_plan
 
     check_plan(backbone_model, 900 + seed)
+
+
+def test_inference_firmware_model_matches_wheel():
+    """bench/firmware/infer runs this committed model on both boards and requires the host's
+    bytes (bazel test --config=an386|an500 //bench/firmware/infer:infer_elementwise_ops_test);
+    here the host's bytes for the firmware's inputs must equal the wheel's. (It was made by
+    converting _backbone_model() with an inference-only plan; TensorFlow's bytes vary by
+    machine, so it is not regenerated here.)"""
+    from bench.zoo import firmware_inputs as fi
+
+    model = (fi.INFER_MODELS / "elementwise_ops.tflite").read_bytes()
+    assert {"HARD_SWISH", "LOGISTIC", "MUL", "SUB", "TANH", "PRELU"} <= set(mf.op_names(model))
+    session = NativeSession(model)
+    n = session.input_view().size
+    for run in range(fi.INFER_RUNS):
+        x = fi.fill_input(fi.INFER_SEED, run, n).reshape(1, 8, 8, 3)
+        # The extended file is a stock model for the wheel (design contract 3).
+        ours, ref = session.invoke(x), _wheel(model, x)
+        assert ref is not None and np.array_equal(ours, np.asarray(ref).reshape(-1)), run
