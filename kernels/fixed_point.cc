@@ -21,8 +21,8 @@ int32_t ExpOnNegativeValues(int32_t a, int32_t integer_bits) {
   // a = (a mod 1/4 - 1/4) - remainder, remainder a non-negative multiple of 1/4 whose bits
   // select the factors exp(-2^k) below.
   const int32_t a_mod_quarter_minus_quarter = Sub(a & (one_quarter - 1), one_quarter);
-  int32_t result =
-      ExpOnIntervalNegativeQuarterTo0(SaturatingShiftLeft(a_mod_quarter_minus_quarter, integer_bits));
+  int32_t result = ExpOnIntervalNegativeQuarterTo0(
+      SaturatingShiftLeft(a_mod_quarter_minus_quarter, integer_bits));
   const int32_t remainder = Sub(a_mod_quarter_minus_quarter, a);
   // exp(-2^k) for k = -2 .. 4 with 0 integer bits; only bits the input format has are used.
   constexpr int32_t kFactors[7] = {1672461947, 1302514674, 790015084, 290630308,

@@ -1,5 +1,7 @@
 #include "kernels/hard_swish.h"
 
+#include <cmath>
+
 #include "kernels/quant_math.h"
 
 namespace tflm_train {
@@ -49,10 +51,12 @@ bool HardSwishPrepare(float input_scale, int32_t input_zero_point, float output_
   // TFLM divides in float and only then widens to double.
   const float fine_input_scale = (1.0f / 128.0f) * input_scale;
   const float reluish_scale = 3.0f / 32768.0f;
-  const QuantMultiplier out =
-      QuantizeMultiplier(static_cast<double>(fine_input_scale / output_scale));
-  const QuantMultiplier reluish =
-      QuantizeMultiplier(static_cast<double>(fine_input_scale / reluish_scale));
+  const float out_real = fine_input_scale / output_scale;
+  const float reluish_real = fine_input_scale / reluish_scale;
+  // Float quotients of extreme scales overflow, where TFLM's conversion is undefined.
+  if (!std::isfinite(out_real) || !std::isfinite(reluish_real)) return false;
+  const QuantMultiplier out = QuantizeMultiplier(static_cast<double>(out_real));
+  const QuantMultiplier reluish = QuantizeMultiplier(static_cast<double>(reluish_real));
   params->output_multiplier = DownScaleToInt16(out.multiplier);
   params->output_exponent = out.shift;
   params->reluish_multiplier = DownScaleToInt16(reluish.multiplier);

@@ -17,7 +17,7 @@ struct HardSwishParams {
 };
 
 // False when the output rescaling would need a left shift (output scale below input / 128),
-// which TFLM refuses.
+// which TFLM refuses, or when a float multiplier overflows (scales near float's limits).
 bool HardSwishPrepare(float input_scale, int32_t input_zero_point, float output_scale,
                       int32_t output_zero_point, HardSwishParams* params);
 

@@ -1,16 +1,22 @@
 #include "kernels/leaky_relu.h"
 
+#include <cmath>
+
 #include "kernels/quant_math.h"
 
 namespace tflm_train {
 
-void LeakyReluPrepare(float input_scale, int32_t input_zero_point, float output_scale,
+bool LeakyReluPrepare(float input_scale, int32_t input_zero_point, float output_scale,
                       int32_t output_zero_point, float alpha, LeakyReluParams* params) {
   params->input_zero_point = input_zero_point;
   params->output_zero_point = output_zero_point;
   // TFLM computes both ratios in float, left to right, and only then widens to double.
-  params->alpha = QuantizeMultiplier(static_cast<double>(input_scale * alpha / output_scale));
-  params->identity = QuantizeMultiplier(static_cast<double>(input_scale / output_scale));
+  const float alpha_real = input_scale * alpha / output_scale;
+  const float identity_real = input_scale / output_scale;
+  if (!std::isfinite(alpha_real) || !std::isfinite(identity_real)) return false;
+  params->alpha = QuantizeMultiplier(static_cast<double>(alpha_real));
+  params->identity = QuantizeMultiplier(static_cast<double>(identity_real));
+  return true;
 }
 
 void LeakyReluInt8(const LeakyReluParams& params, int32_t size, const int8_t* input,

@@ -16,7 +16,9 @@ struct LeakyReluParams {
   QuantMultiplier alpha;  // negative multiplier for a negative alpha
 };
 
-void LeakyReluPrepare(float input_scale, int32_t input_zero_point, float output_scale,
+// False when a float multiplier overflows (extreme scales or alpha), where TFLM's conversion is
+// undefined.
+bool LeakyReluPrepare(float input_scale, int32_t input_zero_point, float output_scale,
                       int32_t output_zero_point, float alpha, LeakyReluParams* params);
 
 void LeakyReluInt8(const LeakyReluParams& params, int32_t size, const int8_t* input,

@@ -20,7 +20,8 @@ void ReluInt8(const ReluParams& params, int32_t size, const int8_t* input, int8_
                         MultiplyByQuantizedMultiplier(input[i] - params.input_zero_point,
                                                       params.output.multiplier,
                                                       params.output.shift);
-    output[i] = static_cast<int8_t>(ClampToRange(out, params.activation.min, params.activation.max));
+    output[i] =
+        static_cast<int8_t>(ClampToRange(out, params.activation.min, params.activation.max));
   }
 }
 

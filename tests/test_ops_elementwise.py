@@ -187,14 +187,23 @@ def test_hard_swish_output_scale_below_input_over_128_is_refused():
 
 
 @pytest.mark.parametrize("name,scale", [("LOGISTIC", 1e-10), ("TANH", 1e-10), ("TANH", 1e12),
-                                        ("RELU6", 1e-12)])
+                                        ("RELU6", 1e-12), ("HARD_SWISH", 3e38)])
 def test_scales_where_tflm_is_undefined_are_refused(name, scale):
     """TFLM shifts by a negative amount (LOGISTIC/TANH input radius) or converts an out-of-range
-    float to int (RELU6's quantised 6) there: its bytes depend on the compiler, so we refuse
-    rather than guess."""
+    float to int (RELU6's quantised 6, HARD_SWISH's overflowing float multiplier) there: its
+    bytes depend on the compiler, so we refuse rather than guess."""
     buf = with_quant(_convert(UNARY[name], (1, 16), (-4.0, 4.0)), name, input0=(scale, 0))
     with pytest.raises(tflm_train.UnsupportedOpError, match=name):
         tflm_train.convert(buf, SparseUpdate(inference_only=True))
+
+
+def test_leaky_relu_overflowing_multiplier_is_refused():
+    buf = with_quant(_convert(UNARY["LEAKY_RELU"], (1, 16), (-4.0, 4.0)), "LEAKY_RELU",
+                     input0=(10.0, 0))
+    m = tso.read_model(buf)
+    m.subgraphs[0].operators[0].builtinOptions.alpha = 1e38
+    with pytest.raises(tflm_train.UnsupportedOpError, match="LEAKY_RELU.*overflows"):
+        tflm_train.convert(tso.write_model(m), SparseUpdate(inference_only=True))
 
 
 # -- two-operand ops -------------------------------------------------------------------------
@@ -246,7 +255,8 @@ def test_binary_on_the_input_itself(name, form):
     elif form == "mean":
         fn = lambda x: op(x, tf.reduce_mean(x, axis=[1, 2], keepdims=True))  # noqa: E731
     else:
-        fn = lambda x: op(x, tf.math.sigmoid(tf.reduce_mean(x, axis=[1, 2], keepdims=True)))  # noqa: E731,E501
+        def fn(x):
+            return op(x, tf.math.sigmoid(tf.reduce_mean(x, axis=[1, 2], keepdims=True)))
     buf = _convert(fn, shape, (-2.0, 3.0))
     assert name in mf.op_names(buf), mf.op_names(buf)
     check_parity(buf, _inputs(shape, 3), f"{name} {form}")

@@ -8,7 +8,8 @@ namespace {
 Status Prepare(OpContext& ctx, ErrorMessage* err) {
   TT_RETURN_IF_ERROR(PrepareUnary(ctx, "HARD_SWISH", err));
   const TensorInfo in = ctx.input(0), out = ctx.output(0);
-  // TFLM refuses an output rescaling that needs a left shift.
+  // TFLM refuses an output rescaling that needs a left shift; float overflow of a multiplier
+  // (scales near float's limits) is refused with it.
   TT_ENSURE(err,
             HardSwishPrepare(in.quantization.scale[0],
                              static_cast<int32_t>(in.quantization.zero_point[0]),
@@ -16,8 +17,9 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
                              static_cast<int32_t>(out.quantization.zero_point[0]),
                              &ctx.state->hard_swish),
             Status::kUnsupported,
-            "op %ld (HARD_SWISH): output scale %g is below input scale %g / 128 (TFLM refuses "
-            "the output rescaling's left shift)", static_cast<long>(ctx.index),
+            "op %ld (HARD_SWISH): output scale %g with input scale %g needs a rescaling TFLM "
+            "refuses (output scale below input / 128) or cannot represent (float overflow)",
+            static_cast<long>(ctx.index),
             static_cast<double>(out.quantization.scale[0]),
             static_cast<double>(in.quantization.scale[0]));
   return Status::kOk;

@@ -17,10 +17,17 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
             "op %ld (LEAKY_RELU): alpha %g is not finite", static_cast<long>(ctx.index),
             static_cast<double>(opts.alpha));
   const TensorInfo in = ctx.input(0), out = ctx.output(0);
-  LeakyReluPrepare(in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]),
-                   out.quantization.scale[0],
-                   static_cast<int32_t>(out.quantization.zero_point[0]), opts.alpha,
-                   &ctx.state->leaky_relu);
+  TT_ENSURE(err,
+            LeakyReluPrepare(in.quantization.scale[0],
+                             static_cast<int32_t>(in.quantization.zero_point[0]),
+                             out.quantization.scale[0],
+                             static_cast<int32_t>(out.quantization.zero_point[0]), opts.alpha,
+                             &ctx.state->leaky_relu),
+            Status::kUnsupported,
+            "op %ld (LEAKY_RELU): input scale %g * alpha %g / output scale %g overflows float "
+            "(TFLM's conversion of it is undefined)", static_cast<long>(ctx.index),
+            static_cast<double>(in.quantization.scale[0]), static_cast<double>(opts.alpha),
+            static_cast<double>(out.quantization.scale[0]));
   return Status::kOk;
 }
 
