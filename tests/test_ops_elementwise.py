@@ -404,6 +404,31 @@ def test_gradient_through_a_new_op_is_refused_at_convert_time():
         tflm_train.convert(model, SparseUpdate(n_bias=2, weights={}))
 
 
+def _standalone_relu_model(seed: int) -> bytes:
+    """conv -> MEAN -> RELU -> FC: a RELU the TFLite converter cannot fuse into an op."""
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(seed)
+    inputs = tf.keras.Input((6, 6, 2), batch_size=1)
+    x = L.Conv2D(6, 3, bias_initializer="random_normal")(inputs)
+    x = L.ReLU()(L.GlobalAveragePooling2D()(x))
+    x = L.Dense(4, bias_initializer="random_normal")(x)
+    return mf._convert(tf.keras.Model(inputs, x), (6, 6, 2), seed=seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1, pytest.param(2, marks=pytest.mark.slow)])
+def test_standalone_relu_gradient_matches_tf_autodiff(seed):
+    """RELU is differentiable: its output gates the gradient as a fused RELU's does. One step
+    training the conv before it, against TF autodiff (tests/test_gradients.py's method)."""
+    from .test_gradients import run_check
+
+    model = _standalone_relu_model(seed)
+    assert mf.op_names(model) == ["CONV_2D", "MEAN", "RELU", "FULLY_CONNECTED"]
+    xq = _inputs((6, 6, 2), 40 + seed)
+    run_check(model, xq, seed % 4, SparseUpdate(n_bias=0, weights={0: 1.0}), {0: 6})
+    run_check(model, xq, (seed + 1) % 4, SparseUpdate(n_bias=2, weights={}), {0: 0, 1: 0},
+              which="bias")
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_plan_agreement_with_new_ops(backbone_model, seed):
     from .test_plan_agreement import check_plan
@@ -428,3 +453,10 @@ def test_inference_firmware_model_matches_wheel():
         # The extended file is a stock model for the wheel (design contract 3).
         ours, ref = session.invoke(x), _wheel(model, x)
         assert ref is not None and np.array_equal(ours, np.asarray(ref).reshape(-1)), run
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_plan_agreement_through_a_standalone_relu(seed):
+    from .test_plan_agreement import check_plan
+
+    check_plan(_standalone_relu_model(seed), 950 + seed)
