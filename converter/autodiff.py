@@ -165,8 +165,9 @@ def _emit_op_backward(em: Emission, op: Op, deferred: _Deferred) -> None:
             target, temporary = em.input_grad_target(data_in)
             em.emit(Opcode.INPUT_GRAD, [op.index, g_out, target, -1])
             em.sum_temporary(target, temporary, data_in)
-    elif op.kind in ("RESHAPE", "QUANTIZE"):
-        # Identity on real values (QUANTIZE here is int8 -> int8 requantisation).
+    elif op.kind in ("RESHAPE", "QUANTIZE", "RELU"):
+        # Identity on real values (QUANTIZE here is int8 -> int8 requantisation; RELU's gradient
+        # was gated by its output above).
         em.give(data_in, g_out, owned=True)
     elif op.kind == "ADD":
         a, b = op.inputs[0], op.inputs[1]

@@ -36,12 +36,14 @@ def quantize_bound(value: float, scale: float, zero_point: int) -> int:
 
 
 def activation_mask_bounds(op: Op, graph: Graph) -> tuple[int, int] | None:
-    """Exclusive int8 bounds (lo, hi) within which a fused activation passes the gradient."""
-    if op.activation == "NONE":
+    """Exclusive int8 bounds (lo, hi) within which a fused activation passes the gradient. A
+    standalone RELU requantises and clamps like a fused one, so it gates the same way."""
+    activation = "RELU" if op.kind == "RELU" else op.activation
+    if activation == "NONE":
         return None
     out = graph.tensors[op.outputs[0]]
     scale, zp = float(out.scale[0]), int(out.zero_point[0])
-    low, high = ACT_REAL_BOUNDS[op.activation]
+    low, high = ACT_REAL_BOUNDS[activation]
     lo = max(-128, quantize_bound(low, scale, zp))
     hi = 128 if high is None else min(127, quantize_bound(high, scale, zp))
     return lo, hi

@@ -41,6 +41,20 @@ OPS: dict[str, OpInfo] = {info.name: info for info in (
     # float32 appears only at a model's float input/output, which training rejects anyway.
     _op("QUANTIZE", differentiable=True, dtypes=("int8", "float32")),
     _op("DEQUANTIZE", dtypes=("int8", "float32")),
+    # Element-wise and activation ops, forward only for now (issue 12) except RELU, whose
+    # gradient is a fused RELU's (its output gates it). RELU6 is not: TFLM clamps it in the
+    # input's quantisation and ignores the output's, which the TFLite converter makes differ.
+    _op("MUL", min_inputs=2),
+    _op("SUB", min_inputs=2),
+    _op("MAXIMUM", min_inputs=2),
+    _op("MINIMUM", min_inputs=2),
+    _op("HARD_SWISH"),
+    _op("LOGISTIC"),
+    _op("TANH"),
+    _op("RELU", differentiable=True),
+    _op("RELU6"),
+    _op("LEAKY_RELU"),
+    _op("PRELU", min_inputs=2),
 )}
 
 

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/broadcast.h"
+#include "kernels/conv_window.h"
 #include "kernels/quant_math.h"
 #include "kernels/types.h"
 
@@ -24,6 +26,22 @@ struct AddParams {
 bool AddPrepare(float input1_scale, int32_t input1_zero_point, float input2_scale,
                 int32_t input2_zero_point, float output_scale, int32_t output_zero_point,
                 FusedActivation activation, AddParams* params);
+
+// One element of ADD (kSign 1) or SUB (kSign -1, kernels/sub.h, same parameters): TFLM computes
+// both alike, bringing each operand to the common scale before adding or subtracting them.
+template <int32_t kSign>
+inline int8_t AddSubOne(const AddParams& p, int32_t a, int32_t b) {
+  const int32_t sa = ShiftLeftWrap(a + p.input1_offset, p.left_shift);
+  const int32_t sb = ShiftLeftWrap(b + p.input2_offset, p.left_shift);
+  // Three requantisations per element dominate ADD: the DSP path's SMLAL form halves them.
+  const int32_t ra = MultiplyByQuantizedMultiplierForPath(sa, p.input1.multiplier, p.input1.shift);
+  const int32_t rb = MultiplyByQuantizedMultiplierForPath(sb, p.input2.multiplier, p.input2.shift);
+  const int32_t out =
+      MultiplyByQuantizedMultiplierForPath(kSign > 0 ? ra + rb : ra - rb, p.output.multiplier,
+                                           p.output.shift) +
+      p.output_offset;
+  return static_cast<int8_t>(ClampToRange(out, p.activation.min, p.activation.max));
+}
 
 void AddInt8(const AddParams& params, int32_t size, const int8_t* input1, const int8_t* input2,
              int8_t* output);

@@ -7,8 +7,8 @@
 
 namespace tflm_train {
 
-// Why AddElement equals the reference AddOne (add.cc). There, with d1 = a - z1 and d2 = b - z2
-// (z the input zero points, so |d| <= 255), M/e the multiplier and right shift of each
+// Why AddElement equals the reference AddSubOne<1> (add.h). There, with d1 = a - z1 and
+// d2 = b - z2 (z the input zero points, so |d| <= 255), M/e the multiplier and right shift of each
 // rescaling (AddPrepare guarantees shift <= 0):
 //   r_i = RDBPOT(SRDHM(d_i * 2^20, M_i), e_i), out = clamp(RDBPOT(SRDHM(r1 + r2, Mo), eo) + zo).
 // (SRDHM = SaturatingRoundingDoublingHighMul, RDBPOT = RoundingDivideByPOT, quant_math.h.)

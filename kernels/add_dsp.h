@@ -1,7 +1,7 @@
 // DSP-path specialisation of same-shape int8 ADD (kernel_path.h): the three reference
-// rescalings per element regrouped into two SMMLARs and a few shifts, bit-identical to AddOne
-// (add.cc). Only built on the DSP path; AddInt8 computes the elements this leaves (the tail
-// after the last multiple of 4 and every parameter set outside its domain).
+// rescalings per element regrouped into two SMMLARs and a few shifts, bit-identical to
+// AddSubOne<1> (add.h). Only built on the DSP path; AddInt8 computes the elements this leaves
+// (the tail after the last multiple of 4 and every parameter set outside its domain).
 #ifndef TFLM_TRAIN_KERNELS_ADD_DSP_H_
 #define TFLM_TRAIN_KERNELS_ADD_DSP_H_
 

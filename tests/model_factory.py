@@ -194,8 +194,9 @@ def random_model(seed: int, **kwargs) -> tuple[dict, bytes]:
 
 
 def custom_model(name: str) -> bytes:
-    """Models with something tflm-train does not support (cached): "tanh" (TANH op),
-    "add" (a residual ADD), "concat" (CONCATENATION), "float" (a float32 model)."""
+    """Models with something tflm-train once did not support or does not support (cached):
+    "tanh" (TANH op), "elu" (ELU op, not supported), "add" (a residual ADD), "concat"
+    (CONCATENATION), "float" (a float32 model)."""
     key = "custom:" + name
     if key in _CACHE:
         return _CACHE[key]
@@ -208,6 +209,8 @@ def custom_model(name: str) -> bytes:
     x = L.Conv2D(4, 3, padding="same", activation="relu")(inputs)
     if name == "tanh":
         x = L.Activation("tanh")(L.Conv2D(4, 3, padding="same")(x))
+    elif name == "elu":
+        x = L.Activation("elu")(L.Conv2D(4, 3, padding="same")(x))
     elif name == "add":
         x = L.Add()([x, L.Conv2D(4, 3, padding="same", activation="relu")(x)])
     elif name == "concat":

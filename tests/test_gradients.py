@@ -87,8 +87,9 @@ def _weights_real(t):
 
 
 def _mask(graph, op, q_out):
-    """Exclusive int8 pass band of a fused activation, from its real bounds."""
-    act = op.activation
+    """Exclusive int8 pass band of a fused activation (or a standalone RELU), from its real
+    bounds."""
+    act = "RELU" if op.kind == "RELU" else op.activation
     if act == "NONE":
         return np.ones(q_out.shape, bool)
     out = graph.tensors[op.outputs[0]]
@@ -179,7 +180,7 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int, output_grad=No
             result[op.index] = (gw.numpy().astype(np.float64),
                                 gb.numpy().astype(np.float64) if has_b else None)
         elif op.kind in ("MEAN", "AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD", "RESHAPE",
-                         "QUANTIZE"):
+                         "QUANTIZE", "RELU"):  # RELU: masked above, then the identity
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 if op.kind == "MEAN":

@@ -23,6 +23,17 @@ extern const OpRegistration kPadV2Registration;  // builtin 60
 extern const OpRegistration kConcatenationRegistration;  // builtin 2
 extern const OpRegistration kQuantizeRegistration;  // builtin 114
 extern const OpRegistration kDequantizeRegistration;  // builtin 6
+extern const OpRegistration kMulRegistration;  // builtin 18
+extern const OpRegistration kSubRegistration;  // builtin 41
+extern const OpRegistration kMaximumRegistration;  // builtin 55
+extern const OpRegistration kMinimumRegistration;  // builtin 57
+extern const OpRegistration kHardSwishRegistration;  // builtin 117
+extern const OpRegistration kLogisticRegistration;  // builtin 14
+extern const OpRegistration kTanhRegistration;  // builtin 28
+extern const OpRegistration kReluRegistration;  // builtin 19
+extern const OpRegistration kRelu6Registration;  // builtin 21
+extern const OpRegistration kLeakyReluRegistration;  // builtin 98
+extern const OpRegistration kPreluRegistration;  // builtin 54
 
 constexpr const OpRegistration* kRegistrations[] = {
     &kConv2DRegistration,
@@ -39,6 +50,17 @@ constexpr const OpRegistration* kRegistrations[] = {
     &kConcatenationRegistration,
     &kQuantizeRegistration,
     &kDequantizeRegistration,
+    &kMulRegistration,
+    &kSubRegistration,
+    &kMaximumRegistration,
+    &kMinimumRegistration,
+    &kHardSwishRegistration,
+    &kLogisticRegistration,
+    &kTanhRegistration,
+    &kReluRegistration,
+    &kRelu6Registration,
+    &kLeakyReluRegistration,
+    &kPreluRegistration,
 };
 
 }  // namespace tflm_train

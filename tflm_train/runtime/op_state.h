@@ -6,8 +6,14 @@
 #include <cstdint>
 
 #include "kernels/add.h"
+#include "kernels/hard_swish.h"
+#include "kernels/leaky_relu.h"
+#include "kernels/logistic.h"
 #include "kernels/mean.h"
+#include "kernels/mul.h"
+#include "kernels/prelu.h"
 #include "kernels/quantize.h"
+#include "kernels/relu.h"
 #include "kernels/softmax.h"
 #include "kernels/types.h"
 #include "tflm_train/runtime/program.h"
@@ -54,6 +60,11 @@ struct DequantizeState {
   int32_t zero_point;
 };
 
+struct MulState {
+  MulParams params;
+  int32_t broadcast;  // 1: input shapes differ
+};
+
 struct OpState {
   const OpRegistration* registration;
   union {
@@ -63,11 +74,18 @@ struct OpState {
     PoolParams pool;
     MeanQuant mean;
     SoftmaxQuant softmax;
-    AddState add;
+    AddState add;  // ADD and SUB (kernels/sub.h)
     PadState pad;
     ConcatenationState concatenation;
     QuantizeState quantize;
     DequantizeState dequantize;
+    MulState mul;
+    HardSwishParams hard_swish;
+    SigmoidInputParams sigmoid;  // LOGISTIC, TANH
+    ReluParams relu;
+    ActivationRange relu6;
+    LeakyReluParams leaky_relu;
+    PreluParams prelu;
   };
 };
 

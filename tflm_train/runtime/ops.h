@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "kernels/broadcast.h"
 #include "kernels/quant_math.h"
 #include "kernels/types.h"
 #include "kernels/training/sgd_update.h"
@@ -80,6 +81,21 @@ Status CheckWeightedOpOperands(const OpContext& ctx, const char* name, const cha
 // AVERAGE_POOL_2D and MAX_POOL_2D: int8 4-D input and output with equal quantisation, Pool2D
 // options, output size matching the window; fills ctx.state->pool.
 Status PreparePool2D(OpContext& ctx, const char* name, ErrorMessage* err);
+// Element-wise ops on one operand (activations): 1 input and 1 output, both int8-quantised and
+// with as many elements.
+Status PrepareUnary(const OpContext& ctx, const char* name, ErrorMessage* err);
+// Element-wise ops on two operands (SUB, MUL, MAXIMUM, MINIMUM, PRELU): 2 inputs and 1 output,
+// all int8-quantised, the output shaped as the inputs' NumPy broadcast. Shapes that differ must
+// broadcast within max_broadcast_rank dimensions (TFLM's limit for the op); equal shapes may
+// have any rank. *broadcast: 1 when the input shapes differ (TFLM's requires_broadcast).
+Status PrepareBinary(const OpContext& ctx, const char* name, int32_t max_broadcast_rank,
+                     int32_t* broadcast, ErrorMessage* err);
+// LOGISTIC and TANH: the 4-integer-bit input rescaling into ctx.state->sigmoid, refusing the
+// input scales where TFLM's computation is undefined (defined in op_logistic.cc).
+Status PrepareSigmoidInput(OpContext& ctx, const char* name, ErrorMessage* err);
+// The broadcast of inputs 0 and 1 (checked by PrepareBinary when they differ); for equal shapes
+// one flat dimension.
+Broadcast BinaryBroadcast(const OpContext& ctx);
 // Whether input i is constant data in the model (not planned in the arena).
 bool IsConstantInput(const OpContext& ctx, uint32_t i);
 // The optional int32 bias (input 2), or null.

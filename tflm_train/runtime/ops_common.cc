@@ -193,6 +193,115 @@ Status PreparePool2D(OpContext& ctx, const char* name, ErrorMessage* err) {
   return Status::kOk;
 }
 
+Status PrepareUnary(const OpContext& ctx, const char* name, ErrorMessage* err) {
+  TT_ENSURE(err, ctx.op.inputs().size() == 1 && ctx.op.outputs().size() == 1,
+            Status::kInvalidModel, "op %ld (%s): needs 1 input and 1 output",
+            static_cast<long>(ctx.index), name);
+  const TensorInfo in = ctx.input(0), out = ctx.output(0);
+  TT_RETURN_IF_ERROR(CheckInt8Operand(in, name, "input", ctx.index, err));
+  TT_RETURN_IF_ERROR(CheckInt8Operand(out, name, "output", ctx.index, err));
+  TT_ENSURE(err, Elements(in) == Elements(out), Status::kInvalidModel,
+            "op %ld (%s): input has %ld elements, output %ld", static_cast<long>(ctx.index), name,
+            static_cast<long>(Elements(in)), static_cast<long>(Elements(out)));
+  return Status::kOk;
+}
+
+namespace {
+
+// "2x3x4" (or "scalar") for error messages.
+const char* ShapeText(const TensorInfo& t, char* buf, size_t size) {
+  if (t.shape.empty()) {
+    snprintf(buf, size, "scalar");
+    return buf;
+  }
+  size_t used = 0;
+  buf[0] = '\0';
+  for (uint32_t i = 0; i < t.shape.size() && used < size; ++i) {
+    const int n = snprintf(buf + used, size - used, i == 0 ? "%ld" : "x%ld",
+                           static_cast<long>(t.shape[i]));
+    if (n < 0) break;
+    used += static_cast<size_t>(n);
+  }
+  return buf;
+}
+
+bool SameShape(const TensorInfo& a, const TensorInfo& b) {
+  if (a.shape.size() != b.shape.size()) return false;
+  for (uint32_t i = 0; i < a.shape.size(); ++i) {
+    if (a.shape[i] != b.shape[i]) return false;
+  }
+  return true;
+}
+
+// Copies a verified shape (rank <= ModelLimits::max_dims) into `dims`; returns the rank.
+int32_t ShapeDims(const TensorInfo& t, int32_t* dims, int32_t capacity) {
+  const int32_t rank = static_cast<int32_t>(t.shape.size());
+  for (int32_t i = 0; i < rank && i < capacity; ++i) dims[i] = t.shape[static_cast<uint32_t>(i)];
+  return rank;
+}
+
+}  // namespace
+
+Status PrepareBinary(const OpContext& ctx, const char* name, int32_t max_broadcast_rank,
+                     int32_t* broadcast, ErrorMessage* err) {
+  const long op = ctx.index;
+  TT_ENSURE(err, ctx.op.inputs().size() == 2 && ctx.op.outputs().size() == 1,
+            Status::kInvalidModel, "op %ld (%s): needs 2 inputs and 1 output", op, name);
+  const TensorInfo in1 = ctx.input(0), in2 = ctx.input(1), out = ctx.output(0);
+  TT_RETURN_IF_ERROR(CheckInt8Operand(in1, name, "input 1", ctx.index, err));
+  TT_RETURN_IF_ERROR(CheckInt8Operand(in2, name, "input 2", ctx.index, err));
+  TT_RETURN_IF_ERROR(CheckInt8Operand(out, name, "output", ctx.index, err));
+  char s1[96], s2[96], so[96];
+  if (SameShape(in1, in2)) {
+    TT_ENSURE(err, SameShape(in1, out), Status::kInvalidModel,
+              "op %ld (%s): output shape %s differs from the input shape %s", op, name,
+              ShapeText(out, so, sizeof(so)), ShapeText(in1, s1, sizeof(s1)));
+    *broadcast = 0;
+    return Status::kOk;
+  }
+  TT_ENSURE(err, in1.shape.size() <= static_cast<uint32_t>(max_broadcast_rank) &&
+                     in2.shape.size() <= static_cast<uint32_t>(max_broadcast_rank),
+            Status::kUnsupported,
+            "op %ld (%s): broadcasting %s against %s: more than %ld dimensions", op, name,
+            ShapeText(in1, s1, sizeof(s1)), ShapeText(in2, s2, sizeof(s2)),
+            static_cast<long>(max_broadcast_rank));
+  int32_t d1[kMaxBroadcastRank], d2[kMaxBroadcastRank];
+  const int32_t r1 = ShapeDims(in1, d1, kMaxBroadcastRank);
+  const int32_t r2 = ShapeDims(in2, d2, kMaxBroadcastRank);
+  Broadcast b;
+  TT_ENSURE(err, PrepareBroadcast(d1, r1, d2, r2, &b), Status::kInvalidModel,
+            "op %ld (%s): input shapes %s and %s do not broadcast", op, name,
+            ShapeText(in1, s1, sizeof(s1)), ShapeText(in2, s2, sizeof(s2)));
+  bool match = out.shape.size() == static_cast<uint32_t>(b.rank);
+  for (int32_t i = 0; match && i < b.rank; ++i) {
+    match = out.shape[static_cast<uint32_t>(i)] == b.out[i];
+  }
+  TT_ENSURE(err, match, Status::kInvalidModel,
+            "op %ld (%s): output shape %s is not the broadcast of input shapes %s and %s", op,
+            name, ShapeText(out, so, sizeof(so)), ShapeText(in1, s1, sizeof(s1)),
+            ShapeText(in2, s2, sizeof(s2)));
+  *broadcast = 1;
+  return Status::kOk;
+}
+
+Broadcast BinaryBroadcast(const OpContext& ctx) {
+  const TensorInfo in1 = ctx.input(0), in2 = ctx.input(1);
+  Broadcast b;
+  if (SameShape(in1, in2)) {
+    const int32_t n = Elements(in1);
+    b.rank = 1;
+    b.out[0] = n;
+    b.stride1[0] = 1;
+    b.stride2[0] = 1;
+    return b;
+  }
+  int32_t d1[kMaxBroadcastRank], d2[kMaxBroadcastRank];
+  const int32_t r1 = ShapeDims(in1, d1, kMaxBroadcastRank);
+  const int32_t r2 = ShapeDims(in2, d2, kMaxBroadcastRank);
+  PrepareBroadcast(d1, r1, d2, r2, &b);
+  return b;
+}
+
 bool IsConstantInput(const OpContext& ctx, uint32_t i) {
   const int32_t t = ctx.input_id(i);
   // Session::CheckTensors verified that an input without an arena slot is constant model data.

@@ -35,6 +35,9 @@ constexpr FieldSpec kSoftmaxFields[] = {{0, 4}};
 constexpr FieldSpec kReducerFields[] = {{0, 1}};
 constexpr FieldSpec kAddFields[] = {{0, 1}, {1, 1}};
 constexpr FieldSpec kConcatenationFields[] = {{0, 4}, {1, 1}};
+constexpr FieldSpec kMulFields[] = {{0, 1}};
+constexpr FieldSpec kSubFields[] = {{0, 1}, {1, 1}};
+constexpr FieldSpec kLeakyReluFields[] = {{0, 4}};
 
 // Options type each builtin operator we know must carry (or NONE); 255 when we do not check.
 constexpr uint8_t kAnyOptions = 255;
@@ -59,6 +62,9 @@ uint8_t ExpectedOptionsType(int32_t builtin_code) {
     case tflite::kAdd: return tflite::kAddOptions;
     case tflite::kConcatenation: return tflite::kConcatenationOptions;
     case tflite::kPad: return tflite::kPadOptions;
+    case tflite::kMul: return tflite::kMulOptions;
+    case tflite::kSub: return tflite::kSubOptions;
+    case tflite::kLeakyRelu: return tflite::kLeakyReluOptions;
     default: return kAnyOptions;
   }
 }
@@ -221,6 +227,9 @@ Status VerifyOptions(const fb::Reader& r, uint8_t type, const fb::Table& o,
     case tflite::kReducerOptions: return CheckFields(r, o, kReducerFields, what, err);
     case tflite::kAddOptions: return CheckFields(r, o, kAddFields, what, err);
     case tflite::kConcatenationOptions: return CheckFields(r, o, kConcatenationFields, what, err);
+    case tflite::kMulOptions: return CheckFields(r, o, kMulFields, what, err);
+    case tflite::kSubOptions: return CheckFields(r, o, kSubFields, what, err);
+    case tflite::kLeakyReluOptions: return CheckFields(r, o, kLeakyReluFields, what, err);
     case tflite::kReshapeOptions: {
       fb::Vector v;
       return r.GetVector(o, 0, 4, limits.max_dims, what, &v, err);
@@ -653,6 +662,31 @@ bool OperatorView::GetOptions(PadOptions* out) const {
   *out = PadOptions();
   fb::Table o;
   return OptionsTable(tflite::kPadOptions, &o);
+}
+
+bool OperatorView::GetOptions(MulOptions* out) const {
+  *out = MulOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kMulOptions, &o)) return false;
+  out->fused_activation_function = reader_.GetScalar<int8_t>(o, 0, out->fused_activation_function);
+  return true;
+}
+
+bool OperatorView::GetOptions(SubOptions* out) const {
+  *out = SubOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kSubOptions, &o)) return false;
+  out->fused_activation_function = reader_.GetScalar<int8_t>(o, 0, out->fused_activation_function);
+  out->pot_scale_int16 = reader_.GetScalar<uint8_t>(o, 1, 1) != 0;
+  return true;
+}
+
+bool OperatorView::GetOptions(LeakyReluOptions* out) const {
+  *out = LeakyReluOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kLeakyReluOptions, &o)) return false;
+  out->alpha = reader_.GetScalar<float>(o, 0, out->alpha);
+  return true;
 }
 
 }  // namespace tflm_train

@@ -37,12 +37,16 @@ enum BuiltinOperator : int32_t {
   kDequantize = 6, kFullyConnected = 9, kL2Pool2D = 12, kMaxPool2D = 17, kReshape = 22,
   kSoftmax = 25, kCustom = 32, kPad = 34, kMean = 40, kPadV2 = 60, kSum = 74, kReduceProd = 81,
   kReduceMax = 82, kReduceMin = 89, kReduceAny = 91, kQuantize = 114, kReduceAll = 140,
+  // Element-wise and activation ops.
+  kLogistic = 14, kMul = 18, kRelu = 19, kRelu6 = 21, kTanh = 28, kSub = 41, kPrelu = 54,
+  kMaximum = 55, kMinimum = 57, kLeakyRelu = 98, kHardSwish = 117,
 };
 
 enum BuiltinOptionsType : uint8_t {
   kNoOptions = 0, kConv2DOptions = 1, kDepthwiseConv2DOptions = 2, kPool2DOptions = 5,
   kFullyConnectedOptions = 8, kSoftmaxOptions = 9, kConcatenationOptions = 10,
   kAddOptions = 11, kReshapeOptions = 17, kPadOptions = 22, kReducerOptions = 27,
+  kMulOptions = 21, kSubOptions = 28, kLeakyReluOptions = 75,
 };
 
 enum Padding : int8_t { kPaddingSame = 0, kPaddingValid = 1 };
@@ -166,6 +170,19 @@ struct ConcatenationOptions {
 
 struct PadOptions {};
 
+struct MulOptions {
+  int8_t fused_activation_function = tflite::kActNone;
+};
+
+struct SubOptions {
+  int8_t fused_activation_function = tflite::kActNone;
+  bool pot_scale_int16 = true;
+};
+
+struct LeakyReluOptions {
+  float alpha = 0.0f;
+};
+
 class OperatorView {
  public:
   OperatorView() = default;
@@ -190,6 +207,9 @@ class OperatorView {
   bool GetOptions(AddOptions* out) const;
   bool GetOptions(ConcatenationOptions* out) const;
   bool GetOptions(PadOptions* out) const;
+  bool GetOptions(MulOptions* out) const;
+  bool GetOptions(SubOptions* out) const;
+  bool GetOptions(LeakyReluOptions* out) const;
 
  private:
   // The options table if its type is `type` (absent table otherwise); false on a type mismatch.
