@@ -8,6 +8,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 
 from .errors import InvalidModelError, UnsupportedOpError
 from .ops import OPS, op_info_for_code
+from .shape_fold import refuse_unfolded, shape_only_ops
 from .tflite_io import builtin_op_name
 
 _DTYPES = {
@@ -63,6 +64,9 @@ class Graph:
     ops: list[Op]
     inputs: list[int]
     outputs: list[int]
+    # Ops that only compute a RESHAPE's static shape: not run by the training program
+    # (shape_fold.py).
+    folded: frozenset[int] = frozenset()
 
     def producer(self, tensor: int) -> Op | None:
         for op in self.ops:
@@ -191,7 +195,10 @@ def build_graph(model: schema.ModelT) -> Graph:
         if not 0 <= t < len(tensors):
             raise InvalidModelError(f"subgraph 0 names tensor {t} as an input or output, but it "
                                     f"has {len(tensors)} tensors")
-    return Graph(tensors, ops, inputs, outputs)
+    folded = shape_only_ops(ops, tensors, set(outputs))
+    if refuse_unfolded(ops, folded):
+        raise UnsupportedOpError("; ".join(refuse_unfolded(ops, folded)))
+    return Graph(tensors, ops, inputs, outputs, frozenset(folded))
 
 
 def _check_weight_quantization(op: Op, tensors: list[Tensor]) -> None:

@@ -23,6 +23,13 @@ extern const OpRegistration kPadV2Registration;  // builtin 60
 extern const OpRegistration kConcatenationRegistration;  // builtin 2
 extern const OpRegistration kQuantizeRegistration;  // builtin 114
 extern const OpRegistration kDequantizeRegistration;  // builtin 6
+extern const OpRegistration kTransposeRegistration;  // builtin 39
+extern const OpRegistration kStridedSliceRegistration;  // builtin 45
+extern const OpRegistration kSqueezeRegistration;  // builtin 43
+extern const OpRegistration kExpandDimsRegistration;  // builtin 70
+extern const OpRegistration kSplitRegistration;  // builtin 49
+extern const OpRegistration kSplitVRegistration;  // builtin 102
+extern const OpRegistration kResizeNearestNeighborRegistration;  // builtin 97
 
 constexpr const OpRegistration* kRegistrations[] = {
     &kConv2DRegistration,
@@ -39,6 +46,13 @@ constexpr const OpRegistration* kRegistrations[] = {
     &kConcatenationRegistration,
     &kQuantizeRegistration,
     &kDequantizeRegistration,
+    &kTransposeRegistration,
+    &kStridedSliceRegistration,
+    &kSqueezeRegistration,
+    &kExpandDimsRegistration,
+    &kSplitRegistration,
+    &kSplitVRegistration,
+    &kResizeNearestNeighborRegistration,
 };
 
 }  // namespace tflm_train

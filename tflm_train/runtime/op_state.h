@@ -9,6 +9,8 @@
 #include "kernels/mean.h"
 #include "kernels/quantize.h"
 #include "kernels/softmax.h"
+#include "kernels/strided_slice.h"
+#include "kernels/transpose.h"
 #include "kernels/types.h"
 #include "tflm_train/runtime/program.h"
 
@@ -54,6 +56,29 @@ struct DequantizeState {
   int32_t zero_point;
 };
 
+struct TransposeState {
+  int32_t rank;
+  int32_t perm[kTransposeMaxDims];
+  int32_t input_shape[kTransposeMaxDims];
+};
+
+struct StridedSliceState {
+  int32_t rank;
+  SliceAxis axes[kStridedSliceMaxDims];
+};
+
+// SPLIT and SPLIT_V: the input as [outer, axis, inner].
+struct SplitState {
+  int32_t outer;
+  int32_t axis;
+  int32_t inner;
+};
+
+struct ResizeState {
+  int32_t align_corners;
+  int32_t half_pixel_centers;
+};
+
 struct OpState {
   const OpRegistration* registration;
   union {
@@ -68,6 +93,10 @@ struct OpState {
     ConcatenationState concatenation;
     QuantizeState quantize;
     DequantizeState dequantize;
+    TransposeState transpose;
+    StridedSliceState strided_slice;
+    SplitState split;
+    ResizeState resize;
   };
 };
 

@@ -35,6 +35,8 @@ constexpr FieldSpec kSoftmaxFields[] = {{0, 4}};
 constexpr FieldSpec kReducerFields[] = {{0, 1}};
 constexpr FieldSpec kAddFields[] = {{0, 1}, {1, 1}};
 constexpr FieldSpec kConcatenationFields[] = {{0, 4}, {1, 1}};
+constexpr FieldSpec kStridedSliceFields[] = {{0, 4}, {1, 4}, {2, 4}, {3, 4}, {4, 4}, {5, 1}};
+constexpr FieldSpec kResizeNearestNeighborFields[] = {{0, 1}, {1, 1}};
 
 // Options type each builtin operator we know must carry (or NONE); 255 when we do not check.
 constexpr uint8_t kAnyOptions = 255;
@@ -59,6 +61,9 @@ uint8_t ExpectedOptionsType(int32_t builtin_code) {
     case tflite::kAdd: return tflite::kAddOptions;
     case tflite::kConcatenation: return tflite::kConcatenationOptions;
     case tflite::kPad: return tflite::kPadOptions;
+    case tflite::kSqueeze: return tflite::kSqueezeOptions;
+    case tflite::kStridedSlice: return tflite::kStridedSliceOptions;
+    case tflite::kResizeNearestNeighbor: return tflite::kResizeNearestNeighborOptions;
     default: return kAnyOptions;
   }
 }
@@ -226,10 +231,14 @@ Status VerifyOptions(const fb::Reader& r, uint8_t type, const fb::Table& o,
     case tflite::kReducerOptions: return CheckFields(r, o, kReducerFields, what, err);
     case tflite::kAddOptions: return CheckFields(r, o, kAddFields, what, err);
     case tflite::kConcatenationOptions: return CheckFields(r, o, kConcatenationFields, what, err);
-    case tflite::kReshapeOptions: {
+    case tflite::kReshapeOptions:
+    case tflite::kSqueezeOptions: {
       fb::Vector v;
       return r.GetVector(o, 0, 4, limits.max_dims, what, &v, err);
     }
+    case tflite::kStridedSliceOptions: return CheckFields(r, o, kStridedSliceFields, what, err);
+    case tflite::kResizeNearestNeighborOptions:
+      return CheckFields(r, o, kResizeNearestNeighborFields, what, err);
     default: return Status::kOk;  // PadOptions has no fields; others are not interpreted
   }
 }
@@ -658,6 +667,41 @@ bool OperatorView::GetOptions(PadOptions* out) const {
   *out = PadOptions();
   fb::Table o;
   return OptionsTable(tflite::kPadOptions, &o);
+}
+
+bool OperatorView::GetOptions(StridedSliceOptions* out) const {
+  *out = StridedSliceOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kStridedSliceOptions, &o)) return false;
+  out->begin_mask = reader_.GetScalar<int32_t>(o, 0, 0);
+  out->end_mask = reader_.GetScalar<int32_t>(o, 1, 0);
+  out->ellipsis_mask = reader_.GetScalar<int32_t>(o, 2, 0);
+  out->new_axis_mask = reader_.GetScalar<int32_t>(o, 3, 0);
+  out->shrink_axis_mask = reader_.GetScalar<int32_t>(o, 4, 0);
+  out->offset = reader_.GetScalar<uint8_t>(o, 5, 0) != 0;
+  return true;
+}
+
+bool OperatorView::GetOptions(SqueezeOptions* out) const {
+  *out = SqueezeOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kSqueezeOptions, &o)) return false;
+  fb::Vector v;
+  if (o.present() &&
+      reader_.GetVector(o, 0, 4, fb::kMaxBufferSize, "", &v, nullptr) == Status::kOk &&
+      v.present()) {
+    out->squeeze_dims = reader_.Scalars<int32_t>(v);
+  }
+  return true;
+}
+
+bool OperatorView::GetOptions(ResizeNearestNeighborOptions* out) const {
+  *out = ResizeNearestNeighborOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kResizeNearestNeighborOptions, &o)) return false;
+  out->align_corners = reader_.GetScalar<uint8_t>(o, 0, 0) != 0;
+  out->half_pixel_centers = reader_.GetScalar<uint8_t>(o, 1, 0) != 0;
+  return true;
 }
 
 }  // namespace tflm_train

@@ -37,12 +37,16 @@ enum BuiltinOperator : int32_t {
   kDequantize = 6, kFullyConnected = 9, kL2Pool2D = 12, kMaxPool2D = 17, kReshape = 22,
   kSoftmax = 25, kCustom = 32, kPad = 34, kMean = 40, kPadV2 = 60, kSum = 74, kReduceProd = 81,
   kReduceMax = 82, kReduceMin = 89, kReduceAny = 91, kQuantize = 114, kReduceAll = 140,
+  // Layout ops (issue 12).
+  kTranspose = 39, kSqueeze = 43, kStridedSlice = 45, kSplit = 49, kExpandDims = 70,
+  kResizeNearestNeighbor = 97, kSplitV = 102,
 };
 
 enum BuiltinOptionsType : uint8_t {
   kNoOptions = 0, kConv2DOptions = 1, kDepthwiseConv2DOptions = 2, kPool2DOptions = 5,
   kFullyConnectedOptions = 8, kSoftmaxOptions = 9, kConcatenationOptions = 10,
   kAddOptions = 11, kReshapeOptions = 17, kPadOptions = 22, kReducerOptions = 27,
+  kSqueezeOptions = 30, kStridedSliceOptions = 32, kResizeNearestNeighborOptions = 74,
 };
 
 enum Padding : int8_t { kPaddingSame = 0, kPaddingValid = 1 };
@@ -166,6 +170,24 @@ struct ConcatenationOptions {
 
 struct PadOptions {};
 
+struct StridedSliceOptions {
+  int32_t begin_mask = 0;
+  int32_t end_mask = 0;
+  int32_t ellipsis_mask = 0;
+  int32_t new_axis_mask = 0;
+  int32_t shrink_axis_mask = 0;
+  bool offset = false;
+};
+
+struct SqueezeOptions {
+  fb::ScalarArray<int32_t> squeeze_dims;  // empty: every dimension of size 1
+};
+
+struct ResizeNearestNeighborOptions {
+  bool align_corners = false;
+  bool half_pixel_centers = false;
+};
+
 class OperatorView {
  public:
   OperatorView() = default;
@@ -190,6 +212,9 @@ class OperatorView {
   bool GetOptions(AddOptions* out) const;
   bool GetOptions(ConcatenationOptions* out) const;
   bool GetOptions(PadOptions* out) const;
+  bool GetOptions(StridedSliceOptions* out) const;
+  bool GetOptions(SqueezeOptions* out) const;
+  bool GetOptions(ResizeNearestNeighborOptions* out) const;
 
  private:
   // The options table if its type is `type` (absent table otherwise); false on a type mismatch.

@@ -19,7 +19,7 @@ struct BottleneckBackwardInstruction {
     const int32_t* a = ins.args;
     auto code = [&](int32_t op) { return s.op_state(op)->registration->builtin_code; };
     bool ok = ins.num_args == A::kCount && !c.in_forward();
-    for (int32_t i = 0; ok && i < 3; ++i) ok = a[i] >= 0 && a[i] < h.n_ops;
+    for (int32_t i = 0; ok && i < 3; ++i) ok = IsOp(program, a[i]);
     ok = ok && code(a[0]) == tflite::kConv2D && code(a[1]) == tflite::kDepthwiseConv2D &&
          code(a[2]) == tflite::kConv2D && a[8] > 0 && a[11] >= -1 && a[11] < h.n_layers &&
          a[12] >= -1 && a[12] < h.n_layers;

@@ -17,7 +17,7 @@ struct MeanHeadBackwardInstruction {
     const Program& program = *c.program;
     const ProgramHeader& h = c.header();
     const int32_t* a = ins.args;
-    bool ok = ins.num_args == A::kCount && !c.in_forward() && a[0] >= 0 && a[0] < h.n_ops &&
+    bool ok = ins.num_args == A::kCount && !c.in_forward() && IsOp(program, a[0]) &&
               a[6] >= -1 && a[6] < h.n_layers &&
               s.op_state(a[0])->registration->builtin_code == tflite::kConv2D;
     if (ok) {
