@@ -288,3 +288,181 @@ def test_squeeze_expand_dims_gradients(make, pos):
         xq = mf.random_inputs(model, 1, seed)[0]
         run_check(model, xq, seed % 4, tflm_train.SparseUpdate(n_bias=0, weights={pos: 1.0}),
                   {pos: cout})
+
+
+# -- whole models: folded shape chains, NCHW input, Keras 3 MobileNet ---------------------------
+
+def _keras3_head_model(seed: int = 0) -> bytes:
+    """A small CNN whose head is Keras 3's: average (kept 1x1) -> 1x1 conv -> Reshape ->
+    softmax, with the batch size left open, so the Reshape computes its shape with SHAPE ->
+    STRIDED_SLICE -> PACK."""
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(seed)
+    inp = L.Input((10, 10, 2))
+    x = L.Conv2D(6, 3, strides=2, activation="relu", bias_initializer="random_normal")(inp)
+    x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = L.GlobalAveragePooling2D(keepdims=True)(x)
+    x = L.Conv2D(5, 1, bias_initializer="random_normal")(x)
+    out = L.Softmax()(L.Reshape((5,))(x))
+    return mf._convert(tf.keras.Model(inp, out), (10, 10, 2), seed=seed)
+
+
+def _nchw_model(seed: int = 0) -> bytes:
+    """PyTorch-style: NCHW input, TRANSPOSE to NHWC, then the other layout ops (nearest
+    upsampling, a crop, a channel split put back in another order) before a small CNN with
+    the Keras 3 head: every layer a scheme can train lies after them."""
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(seed)
+    inp = L.Input((3, 6, 6))
+    x = L.Permute((2, 3, 1))(inp)
+    # (Keras 3's UpSampling2D writes TILE ops.)
+    x = L.Lambda(lambda t: tf.image.resize(t, (12, 12), method="nearest"))(x)
+    x = L.Cropping2D(((1, 1), (2, 0)))(x)
+    a, b = L.Lambda(lambda t: tf.split(t, [1, 2], axis=-1))(x)
+    x = L.Concatenate()([b, a])
+    x = L.Conv2D(6, 3, padding="same", activation="relu", bias_initializer="random_normal")(x)
+    x = L.DepthwiseConv2D(3, strides=2, activation="relu")(x)
+    x = L.Conv2D(8, 1, activation="relu", bias_initializer="random_normal")(x)
+    x = L.GlobalAveragePooling2D(keepdims=True)(x)
+    x = L.Conv2D(5, 1, bias_initializer="random_normal")(x)
+    out = L.Softmax()(L.Reshape((5,))(x))
+    return mf._convert(tf.keras.Model(inp, out), (3, 6, 6), seed=seed)
+
+
+def _program(ext: bytes) -> bytes:
+    from tflm_train.converter.program import METADATA_NAME
+
+    return get_metadata(read_model(ext), METADATA_NAME)
+
+
+def _check_trains(model: bytes, steps: int = 4, seed: int = 0):
+    """Default scheme: bit-exact with the wheel, then `steps` steps with finite losses that
+    change the trained bytes."""
+    ext = tflm_train.convert(model)
+    tr = tflm_train.Trainer(ext, learning_rate=0.05, seed=seed)
+    xs = mf.random_inputs(model, 6, seed)
+    assert np.array_equal(tr.predict(xs).reshape(6, -1), mf.wheel_outputs(model, xs)), \
+        f"ops {mf.op_names(model)}: differ from the wheel"
+    before = tr.trained_tensors()
+    losses = [tr.train_step(x, i % 5) for i, x in enumerate(xs[:steps])]
+    assert all(np.isfinite(losses)), losses
+    after = tr.trained_tensors()
+    assert any(before[t] != after[t] for t in before), "training changed no trained byte"
+    return ext, tr
+
+
+def test_keras3_reshape_head_is_folded():
+    model = _keras3_head_model()
+    names = mf.op_names(model)
+    assert {"SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"} <= set(names), names
+    graph = build_graph(read_model(model))
+    folded = {op.index for op in graph.ops if op.kind in ("SHAPE", "STRIDED_SLICE", "PACK")}
+    assert graph.folded == folded
+    ext, tr = _check_trains(model)
+    blob = _program(ext)
+    from tflm_train.converter.program import decode_ops
+
+    # Folded: no prepared state, no FORWARD instruction, no arena tensor.
+    states = [r["state_offset"] for r in decode_ops(blob)]
+    assert [i for i, s in enumerate(states) if s < 0] == sorted(folded)
+    ran = {ins.args[0] for ins in _instructions(blob) if ins.opcode == Opcode.FORWARD}
+    assert not ran & folded and len(ran) == len(graph.ops) - len(folded)
+    offsets = _model_offsets(blob, len(graph.tensors))
+    for op in graph.ops:
+        if op.index in folded:
+            assert all(offsets[t] == -1 for t in op.outputs)
+    # The stock subgraph keeps them: export() gives the original ops, and runs in the wheel.
+    stock = tr.export()
+    assert mf.op_names(stock) == names
+    xs = mf.random_inputs(model, 3, 1)
+    assert np.array_equal(tr.predict(xs).reshape(3, -1), mf.wheel_outputs(stock, xs))
+
+
+def _instructions(blob: bytes):
+    from tflm_train.converter.program import decode_instructions
+
+    return decode_instructions(blob)
+
+
+def _model_offsets(blob: bytes, n: int) -> list[int]:
+    import struct
+
+    from tflm_train.converter.program import decode_header
+
+    h = decode_header(blob)
+    return list(struct.unpack_from(f"<{n}i", blob, h["off_model"] * 4))
+
+
+def test_shape_feeding_other_ops_is_refused():
+    """A SHAPE or PACK whose result is more than a RESHAPE's shape cannot be folded, and the
+    runtime has no kernel for them: refused at convert time, naming the ops."""
+    model = read_model(_keras3_head_model())
+    graph = build_graph(model)
+    pack = next(op for op in graph.ops if op.kind == "PACK")
+    model.subgraphs[0].outputs = list(model.subgraphs[0].outputs) + [pack.outputs[0]]
+    from tflm_train.converter.tflite_io import write_model
+
+    with pytest.raises(UnsupportedOpError, match=r"SHAPE is supported only where.*PACK is"):
+        tflm_train.convert(write_model(model))
+
+
+def test_runtime_refuses_a_program_marking_a_real_op_folded():
+    """A hostile program cannot skip an op's Prepare by marking it folded: an instruction
+    naming it no longer matches the model."""
+    from tflm_train.binding import RuntimeFailure
+    from tflm_train.converter.program import METADATA_NAME, OP_FIELDS, decode_header
+    from tflm_train.converter.tflite_io import set_metadata, write_model
+
+    source = _keras3_head_model()
+    reshape = next(op.index for op in build_graph(read_model(source)).ops
+                   if op.kind == "RESHAPE")
+    model = read_model(tflm_train.convert(source))
+    blob = bytearray(get_metadata(model, METADATA_NAME))
+    at = (decode_header(bytes(blob))["off_ops"] + len(OP_FIELDS) * reshape) * 4
+    blob[at:at + 4] = (-1).to_bytes(4, "little", signed=True)
+    set_metadata(model, METADATA_NAME, bytes(blob))
+    with pytest.raises(RuntimeFailure, match="does not match the model"):
+        NativeSession(write_model(model))
+    # An op with per-channel data is never folded: refused when the program is read.
+    blob[at - 4 * len(OP_FIELDS) * reshape:at - 4 * len(OP_FIELDS) * reshape + 4] = \
+        (-1).to_bytes(4, "little", signed=True)
+    set_metadata(model, METADATA_NAME, bytes(blob))
+    with pytest.raises(RuntimeFailure, match="op 0 has a bad state"):
+        NativeSession(write_model(model))
+
+
+def test_nchw_model_with_layout_ops_trains():
+    model = _nchw_model()
+    names = mf.op_names(model)
+    assert names[0] == "TRANSPOSE", names
+    for kind in ("RESIZE_NEAREST_NEIGHBOR", "STRIDED_SLICE", "SPLIT_V", "SHAPE", "PACK"):
+        assert kind in names, (kind, names)
+    _check_trains(model)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_layout_models_plan_agrees_with_the_runtime(seed):
+    from .test_plan_agreement import check_plan
+
+    check_plan(_nchw_model(), seed)
+    check_plan(_keras3_head_model(), 10 + seed)
+
+
+@pytest.mark.slow
+def test_keras_mobilenet_alpha_025_default_head():
+    """keras.applications.MobileNet(alpha=0.25) with its default head (1000 classes, the
+    Keras 3 Reshape), random weights with batch-norm statistics taken from the calibration
+    images (untouched random statistics collapse the activations to ~0, which the wheel
+    itself cannot run: its softmax rejects the input scale)."""
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    shape = (32, 32, 3)
+    net = keras.applications.MobileNet(alpha=0.25, weights=None, input_shape=shape)
+    for layer in net.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.0
+    net(np.random.default_rng(0).uniform(0, 1, (16, *shape)).astype(np.float32), training=True)
+    model = mf._convert(net, shape)
+    names = mf.op_names(model)
+    assert names[-5:] == ["SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE", "SOFTMAX"], names
+    _check_trains(model, steps=3)
