@@ -16,6 +16,9 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   TT_RETURN_IF_ERROR(CheckInt8Operand(out, name, "output", ctx.index, err));
   TT_ENSURE(err, in.shape.size() == 4 && out.shape.size() == 4, Status::kUnsupported,
             "op %ld (%s): input and output must be 4-D", op, name);
+  // An empty input would make every source index -1 (TFLM would read before the tensor).
+  TT_ENSURE(err, in.shape[1] > 0 && in.shape[2] > 0, Status::kInvalidModel,
+            "op %ld (%s): the input has no rows or columns", op, name);
   TT_ENSURE(err, ctx.input_id(1) >= 0 && IsConstantInput(ctx, 1), Status::kUnsupported,
             "op %ld (%s): size must be constant data in the model", op, name);
   TT_RETURN_IF_ERROR(CheckConstant(*ctx.session, ctx.input_id(1), tflite::kInt32, 2,
