@@ -466,3 +466,33 @@ def test_keras_mobilenet_alpha_025_default_head():
     names = mf.op_names(model)
     assert names[-5:] == ["SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE", "SOFTMAX"], names
     _check_trains(model, steps=3)
+
+
+# -- bad parameters: refused at convert time with the runtime's reason -------------------------
+
+def _with_constant(model_bytes: bytes, input_index: int, values) -> bytes:
+    """The single op's constant input `input_index` replaced by int32 `values`."""
+    model = tso.read_model(model_bytes)
+    sg = model.subgraphs[0]
+    t = sg.tensors[int(sg.operators[0].inputs[input_index])]
+    model.buffers[t.buffer].data = list(np.asarray(values, np.int32).tobytes())
+    return tso.write_model(model)
+
+
+@pytest.mark.parametrize("case,index,values,message", [
+    ("transpose", 1, [0, 0, 1, 2], r"TRANSPOSE\): perm is not a permutation"),
+    ("transpose", 1, [0, 2, 1, 3], r"TRANSPOSE\): output dimension 1 is"),
+    ("strided_slice", 3, [1, 0, 1, 1], r"STRIDED_SLICE\): stride of dimension 1 is 0"),
+    ("strided_slice", 2, [1, 6, 5, 2], r"STRIDED_SLICE\): the output shape does not match"),
+    ("resize", 1, [7, 6], r"RESIZE_NEAREST_NEIGHBOR\): output shape differs"),
+    ("split", 0, [7], r"SPLIT\): axis is outside"),
+])
+def test_bad_parameters_are_refused(case, index, values, message):
+    fns = {"transpose": (lambda x: tf.transpose(x, [0, 3, 1, 2]), (1, 3, 4, 5)),
+           "strided_slice": (lambda x: x[:, 1:5, ::2, :], (1, 6, 5, 4)),
+           "resize": (lambda x: tf.image.resize(x, (7, 5), method="nearest"), (1, 3, 4, 2)),
+           "split": (lambda x: tf.concat(tf.split(x, 2, axis=2)[::-1], axis=2), (1, 3, 4, 5))}
+    fn, shape = fns[case]
+    model = tso.convert(fn, [shape], [(-1.0, 1.0)])
+    with pytest.raises(tflm_train.ConversionError, match=message):
+        tflm_train.convert(_with_constant(model, index, values), INFERENCE)
