@@ -48,7 +48,8 @@ def backward_program(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpd
                               f"has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs")
     updated = {u.op.index: u for u in updates}
     em = Emission(graph, scheme, updated, _downstream(graph, updated),
-                  [Instruction(Opcode.FORWARD, [op.index]) for op in graph.ops])
+                  [Instruction(Opcode.FORWARD, [op.index]) for op in graph.ops
+                   if op.index not in graph.folded])
     n_forward = len(em.instructions)
     flags = Flags.QAS if scheme.qas else Flags(0)
     if optimizer.has_state and updates:
@@ -70,6 +71,8 @@ def _downstream(graph: Graph, updated: dict[int, LayerUpdate]) -> set[int]:
     """Tensors whose gradient some update needs: everything downstream of an updated layer."""
     downstream: set[int] = set()
     for op in graph.ops:
+        if op.index in graph.folded:  # reads only a shape; runs at convert time
+            continue
         if op.index in updated or any(t in downstream for t in op.inputs):
             downstream.update(op.outputs)
     return downstream
@@ -165,7 +168,7 @@ def _emit_op_backward(em: Emission, op: Op, deferred: _Deferred) -> None:
             target, temporary = em.input_grad_target(data_in)
             em.emit(Opcode.INPUT_GRAD, [op.index, g_out, target, -1])
             em.sum_temporary(target, temporary, data_in)
-    elif op.kind in ("RESHAPE", "QUANTIZE", "RELU"):
+    elif op.kind in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "RELU"):
         # Identity on real values (QUANTIZE here is int8 -> int8 requantisation; RELU's gradient
         # was gated by its output above).
         em.give(data_in, g_out, owned=True)

@@ -120,9 +120,9 @@ def op_registrations_h() -> str:
         "",
     ]
     out += [f"extern const OpRegistration k{camel(name)}Registration;  // builtin {info.code}"
-            for name, info in OPS.items()]
+            for name, info in OPS.items() if info.registered]
     out += ["", "constexpr const OpRegistration* kRegistrations[] = {"]
-    out += [f"    &k{camel(name)}Registration," for name in OPS]
+    out += [f"    &k{camel(name)}Registration," for name, info in OPS.items() if info.registered]
     out += ["};", "", "}  // namespace tflm_train", "", f"#endif  // {_guard(path)}", ""]
     return "\n".join(out)
 

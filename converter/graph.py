@@ -9,6 +9,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 from .errors import InvalidModelError, UnsupportedOpError
 from .ops import OPS, op_info_for_code
 from .structure import check_structure
+from .shape_fold import refuse_unfolded, shape_only_ops
 from .tflite_io import builtin_op_name
 
 _DTYPES = {
@@ -67,6 +68,9 @@ class Graph:
     outputs: list[int]
     # Values derived from the graph alone, computed once (the planner asks for them per plan).
     derived: dict = field(default_factory=dict, repr=False, compare=False)
+    # Ops that only compute a RESHAPE's static shape: not run by the training program
+    # (shape_fold.py).
+    folded: frozenset[int] = frozenset()
 
     def producer(self, tensor: int) -> Op | None:
         for op in self.ops:
@@ -215,7 +219,10 @@ def build_graph(model: schema.ModelT) -> Graph:
         if not 0 <= t < len(tensors):
             raise InvalidModelError(f"subgraph 0 names tensor {t} as an input or output, but it "
                                     f"has {len(tensors)} tensors")
-    graph = Graph(tensors, ops, inputs, outputs)
+    folded = shape_only_ops(ops, tensors, set(outputs))
+    if refuse_unfolded(ops, folded):
+        raise UnsupportedOpError("; ".join(refuse_unfolded(ops, folded)))
+    graph = Graph(tensors, ops, inputs, outputs, folded=frozenset(folded))
     check_structure(graph)
     for op in ops:
         if OPS[op.kind].trainable:  # input, weights and output exist (min_inputs, outputs)

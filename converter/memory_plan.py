@@ -59,7 +59,10 @@ def reads_writes(graph: Graph, program: Program | None, ins: Instruction,
         return [a[1], *buffers, *saved], [t for t in (a[2], a[4], a[5]) if t >= 0]
     if ins.opcode == Opcode.FORWARD:
         op = graph.ops[op_pos(graph, a[0])]
-        return [t for t in op.inputs if t >= 0], list(op.outputs)
+        # RESHAPE takes its shape from its output tensor, never from the shape input's values
+        # (which a folded chain does not compute: shape_fold.py).
+        inputs = op.inputs[:1] if op.kind == "RESHAPE" else op.inputs
+        return [t for t in inputs if t >= 0], list(op.outputs)
     if ins.opcode in (Opcode.LOSS_SOFTMAX_CE, Opcode.LOSS_LOGITS_CE, Opcode.LOSS_MSE,
                       Opcode.GRAD_COPY):
         return [a[0]], [a[1]]
@@ -148,7 +151,8 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
     offset = 0
     op_state = []
     for op in graph.ops:
-        op_state.append(offset)
+        # A folded op is never prepared; its slot stays so the others keep op * OP_STATE_BYTES.
+        op_state.append(-1 if op.index in graph.folded else offset)
         offset += OP_STATE_BYTES
     offset = align(offset, ALIGNMENT)
     op_data_bytes = offset

@@ -14,12 +14,14 @@ class OpInfo:
     differentiable: bool # the backward pass can propagate a gradient through it
     dtypes: tuple[str, ...] = ("int8", "int32")
     min_inputs: int = 1  # inputs TFLM's Prepare requires (a hostile file may list fewer)
+    registered: bool = True  # False: no runtime registration, only ever folded (shape_fold.py)
 
 
 def _op(name: str, trainable: bool = False, differentiable: bool = False,
-        dtypes: tuple[str, ...] = ("int8", "int32"), min_inputs: int = 1) -> OpInfo:
+        dtypes: tuple[str, ...] = ("int8", "int32"), min_inputs: int = 1,
+        registered: bool = True) -> OpInfo:
     return OpInfo(name, getattr(schema.BuiltinOperator, name), trainable, differentiable, dtypes,
-                  min_inputs)
+                  min_inputs, registered)
 
 
 OPS: dict[str, OpInfo] = {info.name: info for info in (
@@ -55,6 +57,18 @@ OPS: dict[str, OpInfo] = {info.name: info for info in (
     _op("RELU6"),
     _op("LEAKY_RELU"),
     _op("PRELU", min_inputs=2),
+    # Layout ops (issue 12). SQUEEZE and EXPAND_DIMS keep the bytes, so their gradient is the
+    # output gradient reshaped, as for RESHAPE. STRIDED_SLICE runs on int8 data; on int32 only
+    # folded, like SHAPE and PACK, where they compute a RESHAPE's static shape (shape_fold.py).
+    _op("TRANSPOSE", min_inputs=2),
+    _op("STRIDED_SLICE", min_inputs=4),
+    _op("SQUEEZE", differentiable=True),
+    _op("EXPAND_DIMS", differentiable=True, min_inputs=2),
+    _op("SPLIT", min_inputs=2),
+    _op("SPLIT_V", min_inputs=3),
+    _op("RESIZE_NEAREST_NEIGHBOR", min_inputs=2),
+    _op("SHAPE", registered=False),
+    _op("PACK", registered=False),
 )}
 
 

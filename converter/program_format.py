@@ -10,8 +10,9 @@ plain bounds checks. Sections, in file order after the header:
   model tensor table: one word per subgraph-0 tensor: its arena offset, or -1 (constant in
       flash, or unused)
   extra tensor table: EXTRA_TENSOR_FIELDS per extra tensor (gradients, scratch)
-  op table: OP_FIELDS per subgraph-0 op: arena offset of its prepared state, and word offset of
-      its per-channel requantisation data in the channel-data section (-1 when it has none)
+  op table: OP_FIELDS per subgraph-0 op: arena offset of its prepared state (-1: folded at
+      convert time, never prepared or run, converter/shape_fold.py), and word offset of its
+      per-channel requantisation data in the channel-data section (-1 when it has none)
   layer table: LAYER_FIELDS per updated layer, including the persistent offsets of its
       optimizer state (momentum / mini-batch gradient sums) or -1
   instruction stream: per instruction: opcode, argument count, arguments

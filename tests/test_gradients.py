@@ -180,7 +180,7 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int, output_grad=No
             result[op.index] = (gw.numpy().astype(np.float64),
                                 gb.numpy().astype(np.float64) if has_b else None)
         elif op.kind in ("MEAN", "AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD", "RESHAPE",
-                         "QUANTIZE", "RELU"):  # RELU: masked above, then the identity
+                         "SQUEEZE", "EXPAND_DIMS", "QUANTIZE", "RELU"):  # RELU: masked above
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 if op.kind == "MEAN":

@@ -108,6 +108,9 @@ int32_t tt_invoke_op(tt_session* s, int32_t op) {
       static_cast<uint32_t>(op) >= S(s)->subgraph().num_operators()) {
     return static_cast<int32_t>(tflm_train::Status::kInvalidArgument);
   }
+  if (S(s)->program().folded(op)) {  // computed at convert time: never prepared
+    return static_cast<int32_t>(tflm_train::Status::kUnsupported);
+  }
   // The same dispatch as a forward instruction of the program (Session::Run).
   Session* session = S(s);
   const tflm_train::OpContext ctx{session, op, session->subgraph().op(static_cast<uint32_t>(op)),

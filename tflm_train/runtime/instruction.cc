@@ -28,7 +28,7 @@ int64_t ModelElements(const Session& session, int32_t t) {
 bool LayerFits(const Session& session, int32_t layer, int32_t op_index, bool bias) {
   const Program& program = session.program();
   const ProgramHeader& h = program.header();
-  if (layer < 0 || layer >= h.n_layers || op_index < 0 || op_index >= h.n_ops) return false;
+  if (layer < 0 || layer >= h.n_layers || !IsOp(program, op_index)) return false;
   const LayerInfo l = program.layer(layer);
   if (l.op_index != op_index) return false;
   const OperatorView op = session.subgraph().op(static_cast<uint32_t>(op_index));

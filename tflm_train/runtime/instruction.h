@@ -73,8 +73,9 @@ int64_t ModelElements(const Session& session, int32_t t);
 inline bool IsModelTensor(const Program& program, int32_t t) {
   return t >= 0 && t < program.header().n_model_tensors;
 }
+// An op the program may run (in range and prepared: not folded at convert time).
 inline bool IsOp(const Program& program, int32_t op) {
-  return op >= 0 && op < program.header().n_ops;
+  return op >= 0 && op < program.header().n_ops && !program.folded(op);
 }
 // Layer `layer` trains op `op_index` (a trainable op whose tensors match the layer's), with a
 // bias the update can use if `bias`.

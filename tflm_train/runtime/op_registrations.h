@@ -34,6 +34,13 @@ extern const OpRegistration kReluRegistration;  // builtin 19
 extern const OpRegistration kRelu6Registration;  // builtin 21
 extern const OpRegistration kLeakyReluRegistration;  // builtin 98
 extern const OpRegistration kPreluRegistration;  // builtin 54
+extern const OpRegistration kTransposeRegistration;  // builtin 39
+extern const OpRegistration kStridedSliceRegistration;  // builtin 45
+extern const OpRegistration kSqueezeRegistration;  // builtin 43
+extern const OpRegistration kExpandDimsRegistration;  // builtin 70
+extern const OpRegistration kSplitRegistration;  // builtin 49
+extern const OpRegistration kSplitVRegistration;  // builtin 102
+extern const OpRegistration kResizeNearestNeighborRegistration;  // builtin 97
 
 constexpr const OpRegistration* kRegistrations[] = {
     &kConv2DRegistration,
@@ -61,6 +68,13 @@ constexpr const OpRegistration* kRegistrations[] = {
     &kRelu6Registration,
     &kLeakyReluRegistration,
     &kPreluRegistration,
+    &kTransposeRegistration,
+    &kStridedSliceRegistration,
+    &kSqueezeRegistration,
+    &kExpandDimsRegistration,
+    &kSplitRegistration,
+    &kSplitVRegistration,
+    &kResizeNearestNeighborRegistration,
 };
 
 }  // namespace tflm_train

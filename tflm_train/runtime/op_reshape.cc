@@ -1,5 +1,6 @@
-// RESHAPE: same bytes, other shape. The converter shares the gradient buffer across it, so it
-// needs no backward hook.
+// RESHAPE: same bytes, other shape (the output tensor's, as TFLM: the shape input's values are
+// never read, and a chain computing them may be folded at convert time). The converter shares
+// the gradient buffer across it, so it needs no backward hook.
 #include <cstring>
 
 #include "tflm_train/runtime/ops.h"

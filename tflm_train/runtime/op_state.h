@@ -15,6 +15,8 @@
 #include "kernels/quantize.h"
 #include "kernels/relu.h"
 #include "kernels/softmax.h"
+#include "kernels/strided_slice.h"
+#include "kernels/transpose.h"
 #include "kernels/types.h"
 #include "tflm_train/runtime/program.h"
 
@@ -65,6 +67,29 @@ struct MulState {
   int32_t broadcast;  // 1: input shapes differ
 };
 
+struct TransposeState {
+  int32_t rank;
+  int32_t perm[kTransposeMaxDims];
+  int32_t input_shape[kTransposeMaxDims];
+};
+
+struct StridedSliceState {
+  int32_t rank;
+  SliceAxis axes[kStridedSliceMaxDims];
+};
+
+// SPLIT and SPLIT_V: the input as [outer, axis, inner].
+struct SplitState {
+  int32_t outer;
+  int32_t axis;
+  int32_t inner;
+};
+
+struct ResizeState {
+  int32_t align_corners;
+  int32_t half_pixel_centers;
+};
+
 struct OpState {
   const OpRegistration* registration;
   union {
@@ -86,6 +111,10 @@ struct OpState {
     ActivationRange relu6;
     LeakyReluParams leaky_relu;
     PreluParams prelu;
+    TransposeState transpose;
+    StridedSliceState strided_slice;
+    SplitState split;
+    ResizeState resize;
   };
 };
 

@@ -52,6 +52,8 @@ class Program {
   int32_t op_state_offset(int32_t op) const {
     return Word(header_.off_ops + kOpRecordWords * op + kOpRecordStateOffset);
   }
+  // An op folded at convert time: no prepared state, no instruction may name it.
+  bool folded(int32_t op) const { return op_state_offset(op) < 0; }
   // Word offset of op `op`'s per-channel data in the channel-data section, or -1.
   int32_t op_channel_offset(int32_t op) const {
     return Word(header_.off_ops + kOpRecordWords * op + kOpRecordChannelData);

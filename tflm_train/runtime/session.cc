@@ -116,6 +116,7 @@ Status Session::CheckTensors() {
   // in the arena (flash is read-only).
   for (uint32_t i = 0; i < subgraph_.num_operators(); ++i) {
     const OperatorView op = subgraph_.op(i);
+    if (program_.folded(static_cast<int32_t>(i))) continue;  // never runs
     for (int pass = 0; pass < 2; ++pass) {
       const fb::ScalarArray<int32_t> ids = pass == 0 ? op.inputs() : op.outputs();
       for (uint32_t k = 0; k < ids.size(); ++k) {
@@ -130,6 +131,7 @@ Status Session::CheckTensors() {
                   static_cast<unsigned long>(i), static_cast<long>(t));
         // A tensor inside a streamed chain exists only as row windows in the chain's scratch.
         if (program_.model_offset(t) >= 0 || IsStreamIntermediate(*this, t)) continue;
+        if (pass == 0 && FoldedShapeInput(op, k)) continue;
         TT_ENSURE(err, pass == 0, Status::kInvalidModel,
                   "op %lu: output tensor %ld has no arena storage in the plan",
                   static_cast<unsigned long>(i), static_cast<long>(t));
@@ -232,6 +234,7 @@ Status Session::CopyTrainedTensors() {
 Status Session::PrepareOps() {
   ErrorMessage* err = &error_;
   for (uint32_t i = 0; i < subgraph_.num_operators(); ++i) {
+    if (program_.folded(static_cast<int32_t>(i))) continue;
     const OperatorView op = subgraph_.op(i);
     const OperatorCodeInfo code = model_.operator_code(op.opcode_index());
     const OpRegistration* reg = FindRegistration(code.builtin_code);
@@ -328,6 +331,22 @@ const int8_t* Session::output(size_t* bytes) const {
 
 int32_t Session::builtin_code(int32_t op) const {
   return model_.operator_code(subgraph_.op(static_cast<uint32_t>(op)).opcode_index()).builtin_code;
+}
+
+bool Session::FoldedShapeInput(const OperatorView& op, uint32_t k) const {
+  if (k != 1 || k >= op.inputs().size() ||
+      model_.operator_code(op.opcode_index()).builtin_code != tflite::kReshape) {
+    return false;
+  }
+  const int32_t t = op.inputs()[k];
+  for (uint32_t i = 0; i < subgraph_.num_operators(); ++i) {
+    if (!program_.folded(static_cast<int32_t>(i))) continue;
+    const fb::ScalarArray<int32_t> outs = subgraph_.op(i).outputs();
+    for (uint32_t j = 0; j < outs.size(); ++j) {
+      if (outs[j] == t) return true;
+    }
+  }
+  return false;
 }
 
 int32_t Session::head_rows(int32_t t) const {

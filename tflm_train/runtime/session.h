@@ -74,6 +74,9 @@ class Session {
   // Leading output-channel rows of weight tensor t held in SRAM, or -1 when t is not a trained
   // weight tensor split that way.
   int32_t head_rows(int32_t t) const;
+  // Input k of `op` is a RESHAPE's shape input computed by ops folded at convert time: it has
+  // no storage, and RESHAPE (like TFLM's) takes its shape from its output tensor instead.
+  bool FoldedShapeInput(const OperatorView& op, uint32_t k) const;
   OpState* op_state(int32_t op) const {
     return reinterpret_cast<OpState*>(arena_ + program_.op_state_offset(op));
   }

@@ -11,8 +11,14 @@ bool ChainRange(const Session& s, const Instruction& ins, int32_t* first, int32_
   const int32_t n_ops = s.program().header().n_ops;
   *first = ins.args[0];
   *count = ins.args[1];
-  return *first >= 0 && *count >= 2 && *count <= kMaxStreamStages && *first < n_ops &&
-         *count <= n_ops - *first;
+  if (!(*first >= 0 && *count >= 2 && *count <= kMaxStreamStages && *first < n_ops &&
+        *count <= n_ops - *first)) {
+    return false;
+  }
+  for (int32_t op = *first; op < *first + *count; ++op) {
+    if (s.program().folded(op)) return false;
+  }
+  return true;
 }
 
 // Storage a kernel may read, for a tensor some op reads: an arena slot, or constant data
@@ -212,7 +218,9 @@ Status CheckStreamChain(const Session& s, const Instruction& ins, ErrorMessage* 
 bool ForwardTensorsStored(const Session& s, int32_t op) {
   const OperatorView v = s.subgraph().op(static_cast<uint32_t>(op));
   for (uint32_t k = 0; k < v.inputs().size(); ++k) {
-    if (v.inputs()[k] >= 0 && !Readable(s, v.inputs()[k])) return false;
+    if (v.inputs()[k] >= 0 && !Readable(s, v.inputs()[k]) && !s.FoldedShapeInput(v, k)) {
+      return false;
+    }
   }
   for (uint32_t k = 0; k < v.outputs().size(); ++k) {
     if (!Writable(s, v.outputs()[k])) return false;

@@ -38,6 +38,8 @@ constexpr FieldSpec kConcatenationFields[] = {{0, 4}, {1, 1}};
 constexpr FieldSpec kMulFields[] = {{0, 1}};
 constexpr FieldSpec kSubFields[] = {{0, 1}, {1, 1}};
 constexpr FieldSpec kLeakyReluFields[] = {{0, 4}};
+constexpr FieldSpec kStridedSliceFields[] = {{0, 4}, {1, 4}, {2, 4}, {3, 4}, {4, 4}, {5, 1}};
+constexpr FieldSpec kResizeNearestNeighborFields[] = {{0, 1}, {1, 1}};
 
 // Options type each builtin operator we know must carry (or NONE); 255 when we do not check.
 constexpr uint8_t kAnyOptions = 255;
@@ -65,6 +67,9 @@ uint8_t ExpectedOptionsType(int32_t builtin_code) {
     case tflite::kMul: return tflite::kMulOptions;
     case tflite::kSub: return tflite::kSubOptions;
     case tflite::kLeakyRelu: return tflite::kLeakyReluOptions;
+    case tflite::kSqueeze: return tflite::kSqueezeOptions;
+    case tflite::kStridedSlice: return tflite::kStridedSliceOptions;
+    case tflite::kResizeNearestNeighbor: return tflite::kResizeNearestNeighborOptions;
     default: return kAnyOptions;
   }
 }
@@ -230,10 +235,14 @@ Status VerifyOptions(const fb::Reader& r, uint8_t type, const fb::Table& o,
     case tflite::kMulOptions: return CheckFields(r, o, kMulFields, what, err);
     case tflite::kSubOptions: return CheckFields(r, o, kSubFields, what, err);
     case tflite::kLeakyReluOptions: return CheckFields(r, o, kLeakyReluFields, what, err);
-    case tflite::kReshapeOptions: {
+    case tflite::kReshapeOptions:
+    case tflite::kSqueezeOptions: {
       fb::Vector v;
       return r.GetVector(o, 0, 4, limits.max_dims, what, &v, err);
     }
+    case tflite::kStridedSliceOptions: return CheckFields(r, o, kStridedSliceFields, what, err);
+    case tflite::kResizeNearestNeighborOptions:
+      return CheckFields(r, o, kResizeNearestNeighborFields, what, err);
     default: return Status::kOk;  // PadOptions has no fields; others are not interpreted
   }
 }
@@ -686,6 +695,41 @@ bool OperatorView::GetOptions(LeakyReluOptions* out) const {
   fb::Table o;
   if (!OptionsTable(tflite::kLeakyReluOptions, &o)) return false;
   out->alpha = reader_.GetScalar<float>(o, 0, out->alpha);
+  return true;
+}
+
+bool OperatorView::GetOptions(StridedSliceOptions* out) const {
+  *out = StridedSliceOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kStridedSliceOptions, &o)) return false;
+  out->begin_mask = reader_.GetScalar<int32_t>(o, 0, 0);
+  out->end_mask = reader_.GetScalar<int32_t>(o, 1, 0);
+  out->ellipsis_mask = reader_.GetScalar<int32_t>(o, 2, 0);
+  out->new_axis_mask = reader_.GetScalar<int32_t>(o, 3, 0);
+  out->shrink_axis_mask = reader_.GetScalar<int32_t>(o, 4, 0);
+  out->offset = reader_.GetScalar<uint8_t>(o, 5, 0) != 0;
+  return true;
+}
+
+bool OperatorView::GetOptions(SqueezeOptions* out) const {
+  *out = SqueezeOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kSqueezeOptions, &o)) return false;
+  fb::Vector v;
+  if (o.present() &&
+      reader_.GetVector(o, 0, 4, fb::kMaxBufferSize, "", &v, nullptr) == Status::kOk &&
+      v.present()) {
+    out->squeeze_dims = reader_.Scalars<int32_t>(v);
+  }
+  return true;
+}
+
+bool OperatorView::GetOptions(ResizeNearestNeighborOptions* out) const {
+  *out = ResizeNearestNeighborOptions();
+  fb::Table o;
+  if (!OptionsTable(tflite::kResizeNearestNeighborOptions, &o)) return false;
+  out->align_corners = reader_.GetScalar<uint8_t>(o, 0, 0) != 0;
+  out->half_pixel_centers = reader_.GetScalar<uint8_t>(o, 1, 0) != 0;
   return true;
 }
 

@@ -40,6 +40,9 @@ enum BuiltinOperator : int32_t {
   // Element-wise and activation ops.
   kLogistic = 14, kMul = 18, kRelu = 19, kRelu6 = 21, kTanh = 28, kSub = 41, kPrelu = 54,
   kMaximum = 55, kMinimum = 57, kLeakyRelu = 98, kHardSwish = 117,
+  // Layout ops (issue 12).
+  kTranspose = 39, kSqueeze = 43, kStridedSlice = 45, kSplit = 49, kExpandDims = 70,
+  kResizeNearestNeighbor = 97, kSplitV = 102,
 };
 
 enum BuiltinOptionsType : uint8_t {
@@ -47,6 +50,7 @@ enum BuiltinOptionsType : uint8_t {
   kFullyConnectedOptions = 8, kSoftmaxOptions = 9, kConcatenationOptions = 10,
   kAddOptions = 11, kReshapeOptions = 17, kPadOptions = 22, kReducerOptions = 27,
   kMulOptions = 21, kSubOptions = 28, kLeakyReluOptions = 75,
+  kSqueezeOptions = 30, kStridedSliceOptions = 32, kResizeNearestNeighborOptions = 74,
 };
 
 enum Padding : int8_t { kPaddingSame = 0, kPaddingValid = 1 };
@@ -181,6 +185,22 @@ struct SubOptions {
 
 struct LeakyReluOptions {
   float alpha = 0.0f;
+struct StridedSliceOptions {
+  int32_t begin_mask = 0;
+  int32_t end_mask = 0;
+  int32_t ellipsis_mask = 0;
+  int32_t new_axis_mask = 0;
+  int32_t shrink_axis_mask = 0;
+  bool offset = false;
+};
+
+struct SqueezeOptions {
+  fb::ScalarArray<int32_t> squeeze_dims;  // empty: every dimension of size 1
+};
+
+struct ResizeNearestNeighborOptions {
+  bool align_corners = false;
+  bool half_pixel_centers = false;
 };
 
 class OperatorView {
@@ -210,6 +230,9 @@ class OperatorView {
   bool GetOptions(MulOptions* out) const;
   bool GetOptions(SubOptions* out) const;
   bool GetOptions(LeakyReluOptions* out) const;
+  bool GetOptions(StridedSliceOptions* out) const;
+  bool GetOptions(SqueezeOptions* out) const;
+  bool GetOptions(ResizeNearestNeighborOptions* out) const;
 
  private:
   // The options table if its type is `type` (absent table otherwise); false on a type mismatch.
