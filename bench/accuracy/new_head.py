@@ -31,6 +31,10 @@ VARIANTS = {
     "zeros": ("fresh head, zero initial weights", 2.0, None, 1.0),
     "budget_x4": ("fresh head, weight budget x4", 2.0, 8, 4.0),
     "budget_div4": ("fresh head, weight budget /4", 2.0, 8, 0.25),
+    "budget_div8": ("fresh head, weight budget /8", 2.0, 8, 0.125),
+    "budget_div16": ("fresh head, weight budget /16", 2.0, 8, 1 / 16),
+    "margin4_div4": ("fresh head, margin 4, weight budget /4", 4.0, 8, 0.25),
+    "zeros_div4": ("fresh head, zeros, weight budget /4", 2.0, None, 0.25),
 }
 
 
