@@ -31,7 +31,7 @@ import math
 import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
-from .errors import ConversionError, UnsupportedOpError
+from .errors import ConversionError, InvalidModelError, UnsupportedOpError
 from .graph import Graph, Op, build_graph
 from .tflite_io import get_metadata, set_metadata
 
@@ -69,6 +69,10 @@ def replace(model: schema.ModelT, num_classes: int, seed: int = 0) -> None:
     x = graph.tensors[head.inputs[0]]
     old_w = graph.tensors[head.inputs[1]]
     feature_max = max(abs(float(x.scale[0]) * (q - int(x.zero_point[0]))) for q in (-128, 127))
+    if not (math.isfinite(feature_max) and feature_max > 0):
+        raise InvalidModelError(f"num_classes: the classifier's input tensor {head.inputs[0]} "
+                                f"({x.name}) has scale {float(x.scale[0])}, so its real range "
+                                "is empty or infinite")
     r = logit_range(k)
     budget = WEIGHT_REACH * r / feature_max
     w_scale = np.float32(budget / 127.0)

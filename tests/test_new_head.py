@@ -9,16 +9,17 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-import tflm_train
-from tflm_train.cli import main
 from tflm_train.converter import ConversionError, UnsupportedOpError, new_head
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
+
+import tflm_train
+from tflm_train.cli import main
 from tflm_train.demo import DEMO_MODEL
 from tflm_train.inspection import describe
 
 from . import model_factory as mf
+
 # person_detect as shipped is refused at convert time (rank-1 biases with quantized_dimension
 # 3; h/accept makes the runtime accept them): until that lands, its biases are normalised the
 # way test_plan_agreement does it.
