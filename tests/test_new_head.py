@@ -208,3 +208,18 @@ def test_cli_num_classes(tmp_path):
     r = runner.invoke(main, ["convert", str(DEMO_MODEL), "-o", str(tmp_path / "x.tflite"),
                              "--num-classes", "1"])
     assert r.exit_code == 1 and "num_classes=1" in r.output
+
+
+@pytest.mark.parametrize("seed,head,softmax", [(0, "gap", True), (1, "flatten", False),
+                                               (2, "conv", True), (3, "conv", False),
+                                               (4, None, False)])
+def test_random_models_export_like_the_wheel(seed, head, softmax):
+    """Logits-ending and softmax-ending models, dense and 1x1-conv classifiers (with RESHAPE
+    after them): a new 3-way head trains a few steps and exports bit-exact with the wheel."""
+    spec, base = mf.random_model(seed, head=head, softmax=softmax)
+    ext = tflm_train.convert(base, num_classes=3, seed=seed)
+    tr = tflm_train.Trainer(ext, learning_rate=0.05, seed=seed)
+    xq = mf.random_inputs(ext, 6, seed)
+    tr.fit(xq, np.arange(6) % 3, epochs=2, progress=False)
+    stock = tr.export()
+    assert np.array_equal(mf.wheel_outputs(stock, xq), tr.predict(xq).reshape(6, 3)), spec
