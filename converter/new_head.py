@@ -44,7 +44,8 @@ WEIGHTS_NAME, BIAS_NAME = "new_head/weights", "new_head/bias"
 # Ops that may stand between the classifier and the model output; pooling turns a map of class
 # scores into a vector, RESHAPE only drops unit dimensions of a vector.
 _POOLING = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN")
-_PASS_THROUGH = _POOLING + ("RESHAPE", "SOFTMAX")
+# DEQUANTIZE: a float-output model's last op (its output keeps no quantisation).
+_PASS_THROUGH = _POOLING + ("RESHAPE", "SOFTMAX", "DEQUANTIZE")
 _PROBABILITY_SCALE, _PROBABILITY_ZERO_POINT = 1.0 / 256.0, -128
 
 
@@ -100,6 +101,8 @@ def replace(model: schema.ModelT, num_classes: int, seed: int = 0) -> None:
     for op in chain:
         if op.kind == "SOFTMAX":
             quant = ([np.float32(_PROBABILITY_SCALE)], [_PROBABILITY_ZERO_POINT])
+        elif op.kind == "DEQUANTIZE":
+            quant = None
         out = sg.tensors[op.outputs[0]]
         _resize(out, k, quant)
         if op.kind == "RESHAPE":
@@ -161,8 +164,8 @@ def _find_classifier(graph: Graph) -> tuple[Op, list[Op]]:
         if op.kind not in _PASS_THROUGH:
             raise UnsupportedOpError(
                 f"num_classes: op {op.index} ({op.kind}) follows the classifier, op "
-                f"{head.index}; only RESHAPE, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN and SOFTMAX "
-                "may stand between it and the model output")
+                f"{head.index}; only RESHAPE, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, SOFTMAX and "
+                "DEQUANTIZE may stand between it and the model output")
         is_vector = int(np.prod(shape[1:], dtype=np.int64)) == n
         if op.kind in ("RESHAPE", "SOFTMAX") and not is_vector:
             raise UnsupportedOpError(
@@ -232,11 +235,13 @@ def _set_quantization(tensor, scales, zero_points) -> None:
 
 
 def _resize(tensor, k: int, quant) -> None:
-    """Last dimension -> k classes, with the given (scales, zero points)."""
+    """Last dimension -> k classes, with the given (scales, zero points) or, for a float
+    tensor (quant None), none."""
     tensor.shape = list(tensor.shape[:-1]) + [k]
     if tensor.shapeSignature is not None and len(tensor.shapeSignature):
         tensor.shapeSignature = list(tensor.shapeSignature[:-1]) + [k]
-    _set_quantization(tensor, *quant)
+    if quant is not None:
+        _set_quantization(tensor, *quant)
 
 
 def _set_reshape_target(model, sg, graph: Graph, op: Op, shape: list[int]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from tflm_train.converter import ConversionError, UnsupportedOpError, new_head
 from tflm_train.converter.graph import build_graph
-from tflm_train.converter.tflite_io import read_model
+from tflm_train.converter.tflite_io import read_model, write_model
 
 import tflm_train
 from tflm_train.cli import main
@@ -223,3 +223,31 @@ def test_random_models_export_like_the_wheel(seed, head, softmax):
     tr.fit(xq, np.arange(6) % 3, epochs=2, progress=False)
     stock = tr.export()
     assert np.array_equal(mf.wheel_outputs(stock, xq), tr.predict(xq).reshape(6, 3)), spec
+
+
+def test_float_output_model_gets_the_new_head():
+    """A model quantized without inference_output_type ends in DEQUANTIZE (float output): the
+    rewrite resizes it too and the wheel runs the result. (Training such models is issue 12
+    item 2; only the rewrite is checked here.)"""
+    import tensorflow as tf
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input(shape=(8, 8, 1), batch_size=1)
+    x = L.GlobalAveragePooling2D()(L.Conv2D(6, 3, activation="relu")(inputs))
+    model = tf.keras.Model(inputs, L.Softmax()(L.Dense(7)(x)))
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([np.full((1, 8, 8, 1), v, np.float32)]
+                                           for v in np.linspace(0, 1, 8))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    base = conv.convert()
+    assert mf.op_names(base)[-1] == "DEQUANTIZE"
+    model_t = read_model(base)
+    new_head.replace(model_t, 4)
+    rewritten = write_model(model_t)
+    graph = build_graph(read_model(rewritten))
+    assert graph.tensors[graph.outputs[0]].dtype == "float32"
+    assert graph.tensors[graph.outputs[0]].shape == (1, 4)
+    out = mf.wheel_outputs(rewritten, np.zeros((2, 8, 8, 1), np.int8))
+    assert out.shape == (2, 4) and np.allclose(out.sum(axis=1), 1.0, atol=0.02)
