@@ -6,20 +6,24 @@ op (a FULLY_CONNECTED, or a CONV_2D classifier as in MobileNet heads) gets new K
 a new bias, and every tensor from its output to the model output (through RESHAPE, pooling and
 SOFTMAX) gets K classes and the quantisation below.
 
-Choices, made for training (measured in NOTES.md, "Issue 12"):
-- Logits range. The old head's int8 logits range was calibrated on the old task; trained new
-  logits overflow it, several classes saturate at +127 and argmax ties (Fashion-MNIST lost 11
-  points). The softmax's int8 output (scale 1/256) shows a class below half a step as 0, so the
+Choices, made for training (measured: NOTES.md, "Issue 12", bench/accuracy/new_head.py):
+- Logits range, symmetric, zero point 0: [-R, R] with R = LOGIT_MARGIN * ln(512 (K - 1)).
+  The softmax's int8 output (scale 1/256) shows a class below half a step as 0, so the
   cross-entropy gradient p - onehot vanishes once the label's logit leads every other by
-  GAP = ln(512 (K - 1)); training does not push logits much further. The range is
-  +-LOGIT_MARGIN * GAP, zero point 0 (the class logits stay centred: the gradient p - onehot
-  sums to zero over the classes, and the new weights and bias start centred).
-- Weights. Per output channel layout as the old weights had (one scale or K equal ones),
-  symmetric. The int8 budget is set by the logits range and the features' real range: a weight
-  at the budget, on a feature at the top of its range, moves a logit by WEIGHT_REACH * R
-  (the whole range). The initial weights are seeded uniform in +-1/INIT_FRACTION of the budget (small, so
-  the first logits are near 0 and the first loss is near ln K, but not zero, so that layers
-  trained below the head get a gradient from the first step); QAS scales the steps per channel.
+  about ln(512 (K - 1)); a margin over that leaves room for the spread of logits across
+  samples. Centred because p - onehot sums to zero over the classes and the head starts
+  centred, so the mean logit stays near 0. The old head's range was calibrated on the old task
+  (the demo CNN's MNIST head: [-41.5, 21.4]): new classes' trained logits pass its top, several
+  classes saturate at +127 and argmax ties.
+- Weight budget (the real value of int8 +-127), from that range and the features' real range
+  X (the classifier input's int8 range): B = WEIGHT_REACH * R / X, i.e. one weight at its
+  limit on a feature at the top of its range moves a logit by R / 2. The budget also bounds
+  the logits: the loss gradient passes a saturated logit unchanged, so unbounded weights can
+  push several logits past +R for good (what collapses training at a large learning rate).
+  One scale, or K equal per-channel scales where the old weights were per channel.
+- Initial weights: seeded uniform integers in +-127 // INIT_FRACTION (+-15, an eighth of the
+  budget): the first logits are small, so the first loss is near ln K, and layers trained
+  below the head get a gradient from the first step (zeros would give them none).
 - Bias: zeros, scale = input scale x weight scale per channel, as TFLM requires.
 - The softmax output keeps TFLM's fixed int8 parameters (1/256, -128).
 """
@@ -37,8 +41,8 @@ from .tflite_io import get_metadata, set_metadata
 
 # Marks the model's new classifier (inspect shows it; export() drops the mark).
 METADATA_NAME = "tflm_train_new_head"
-LOGIT_MARGIN = 2.0
-WEIGHT_REACH = 2.0   # x R: a logit change one weight at its int8 limit makes on a maximal feature
+LOGIT_MARGIN = 4.0
+WEIGHT_REACH = 0.5   # x R: what one weight at its int8 limit adds to a logit on a maximal feature
 INIT_FRACTION = 8
 WEIGHTS_NAME, BIAS_NAME = "new_head/weights", "new_head/bias"
 # Ops that may stand between the classifier and the model output; pooling turns a map of class

@@ -111,7 +111,7 @@ def test_initialisation_and_ranges():
     x, w, b = (graph.tensors[t] for t in head.inputs[:3])
     logits = graph.tensors[head.outputs[0]]
     r = new_head.logit_range(k)
-    assert math.isclose(r, 2 * math.log(512 * (k - 1)))
+    assert math.isclose(r, new_head.LOGIT_MARGIN * math.log(512 * (k - 1)))
     assert np.allclose(logits.scale, 2 * r / 255) and logits.zero_point.tolist() == [0]
     assert np.all(b.data == 0)
     assert np.allclose(b.scale, x.scale[0] * w.scale, rtol=1e-6)  # TFLM's bias scale

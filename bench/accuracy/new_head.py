@@ -27,12 +27,14 @@ from .tasks import tasks
 def variant(name: str) -> tuple[float, float, int]:
     """'m4_r0.5' -> (logit margin 4, weight reach 0.5, the module's init fraction); a '_zeros'
     suffix starts from zero weights; 'built' is the module as it is."""
+    name = name.removesuffix("_oldrange")
     if name == "built":
         return new_head.LOGIT_MARGIN, new_head.WEIGHT_REACH, new_head.INIT_FRACTION
     parts = name.split("_")
     if len(parts) not in (2, 3) or parts[0][0] != "m" or parts[1][0] != "r" \
             or parts[2:] not in ([], ["zeros"]):
-        raise SystemExit(f"variant {name!r}: write old, built or mMARGIN_rREACH[_zeros]")
+        raise SystemExit(f"variant {name!r}: write old, built or mMARGIN_rREACH[_zeros]"
+                         "[_oldrange]")
     return float(parts[0][1:]), float(parts[1][1:]), 10 ** 6 if parts[2:] else \
         new_head.INIT_FRACTION  # 127 // 10**6 = 0: zeros
 
@@ -51,8 +53,12 @@ def _constants(margin: float, reach: float, fraction: int):
 def fresh_head_model(base: bytes, k: int, name: str, seed: int) -> bytes:
     """The base model with a fresh k-way head (a plain model: both arithmetics train it)."""
     model = read_model(base)
+    logits = model.subgraphs[0].operators[-1].inputs[0]  # the demo CNN: ... FC -> SOFTMAX
+    old_range = model.subgraphs[0].tensors[logits].quantization
     with _constants(*variant(name)):
         new_head.replace(model, k, seed)
+    if name.endswith("_oldrange"):  # ablation: the old head's logits range kept
+        model.subgraphs[0].tensors[logits].quantization = old_range
     return write_model(model)
 
 
@@ -62,7 +68,8 @@ def main(argv=None) -> None:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--variants", default="old,built,fp32_built",
                     help="comma-separated: old (the MNIST head), built (convert(num_classes=10)) "
-                         "or mMARGIN_rREACH[_zeros]; an fp32_ prefix trains the TensorFlow twin")
+                         "or mMARGIN_rREACH[_zeros][_oldrange]; an fp32_ prefix trains the "
+                         "TensorFlow twin")
     ap.add_argument("--scheme", choices=["last", "bench"], default="last",
                     help="last: the classifier only; bench: bench/accuracy's demo scheme")
     args = ap.parse_args(argv)
