@@ -119,7 +119,18 @@ def replace(model: schema.ModelT, num_classes: int, seed: int = 0) -> None:
 def new_head_info(model: schema.ModelT) -> dict | None:
     """What replace() recorded ({"op", "num_classes", "seed", ...}), or None."""
     blob = get_metadata(model, METADATA_NAME)
-    return json.loads(blob.decode()) if blob else None
+    if blob is None:
+        return None
+    try:
+        info = json.loads(blob.decode())
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or not all(
+            isinstance(info.get(key), int) for key in ("op", "num_classes", "seed",
+                                                       "replaced_classes")):
+        raise InvalidModelError(f"metadata '{METADATA_NAME}' does not hold what "
+                                "convert(num_classes=...) writes")
+    return info
 
 
 def check_trained(graph: Graph, updates) -> None:

@@ -251,3 +251,11 @@ def test_float_output_model_gets_the_new_head():
     assert graph.tensors[graph.outputs[0]].shape == (1, 4)
     out = mf.wheel_outputs(rewritten, np.zeros((2, 8, 8, 1), np.int8))
     assert out.shape == (2, 4) and np.allclose(out.sum(axis=1), 1.0, atol=0.02)
+
+
+def test_a_corrupt_new_head_mark_is_named():
+    from tflm_train.converter.tflite_io import set_metadata
+    model = read_model(tflm_train.convert(_demo(), num_classes=3))
+    set_metadata(model, new_head.METADATA_NAME, b"\xff not json")
+    with pytest.raises(ConversionError, match="metadata 'tflm_train_new_head' does not hold"):
+        describe(write_model(model))
