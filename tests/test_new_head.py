@@ -118,6 +118,10 @@ def test_initialisation_and_ranges():
     assert len(w.scale) == k and np.all(w.scale == w.scale[0])   # the old per-channel layout
     limit = 127 // new_head.INIT_FRACTION
     assert np.abs(w.data).max() <= limit and len(np.unique(w.data)) > 3
+    old = build_graph(read_model(_demo())).trainable_ops()[-1]
+    buffers = read_model(ext).buffers
+    for t in old.inputs[1:3]:  # the old head's weights and bias no longer take flash
+        assert buffers[build_graph(read_model(_demo())).tensors[t].buffer].data is None
     again = build_graph(read_model(tflm_train.convert(_demo(), num_classes=k, seed=7)))
     other = build_graph(read_model(tflm_train.convert(_demo(), num_classes=k, seed=8)))
     assert np.array_equal(again.tensors[head.inputs[1]].data, w.data)
