@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from . import float_io, offline_plan
+from . import float_io, new_head, offline_plan
 from .emit import trained_bytes
 from .errors import BudgetError, ConversionError, InvalidModelError, UnsupportedOpError
 from .graph import Graph, build_graph
@@ -44,12 +44,15 @@ class MemoryReport:
 
 
 def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
-                  loss: str = "cross_entropy", optimizer: SGD | None = None):
+                  loss: str = "cross_entropy", optimizer: SGD | None = None,
+                  num_classes: int | None = None, seed: int = 0):
     """Parse and compile without writing: (model object tree, graph, compiled step)."""
     model = read_model(tflite_bytes)
     if get_metadata(model, METADATA_NAME) is not None:
         raise ConversionError("this model is already an extended tflm-train model; convert the "
                               "original int8 .tflite (or export() it first)")
+    if num_classes is not None:
+        new_head.replace(model, num_classes, seed)
     graph = build_graph(model)
     float_io.check_io(graph)
     for t in graph.outputs:
@@ -57,13 +60,17 @@ def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
             raise UnsupportedOpError(f"model output tensor {t} ({graph.tensors[t].name}) is a "
                                      "scalar; training needs a vector of class scores or targets")
     scheme = scheme or default_scheme(graph)
-    step = compile_step(graph, resolve(graph, scheme), scheme, loss, optimizer)
+    updates = resolve(graph, scheme)
+    if num_classes is not None:
+        new_head.check_trained(graph, updates)
+    step = compile_step(graph, updates, scheme, loss, optimizer)
     return model, graph, step
 
 
 def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
             loss: str = "cross_entropy", optimizer: SGD | None = None,
-            sram_budget: int | None = None) -> bytes:
+            sram_budget: int | None = None, num_classes: int | None = None,
+            seed: int = 0) -> bytes:
     """Return the extended .tflite: the input model plus its training program.
 
     scheme: what to train (default: last layer's weights + biases of the last 3 layers).
@@ -73,8 +80,12 @@ def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
         per updated parameter (default: plain SGD, batch size 1, no extra memory).
     sram_budget: reject the scheme (BudgetError with the numbers) if the planned arena
         exceeds this many bytes.
+    num_classes: replace the final classifier with a fresh K-way one for new classes
+        (converter/new_head.py: its initialisation and int8 ranges); the scheme must train its
+        weights (weights={-1: 1}, as the default does). seed: its initial weights.
     """
-    model, graph, step = compile_model(tflite_bytes, scheme, loss=loss, optimizer=optimizer)
+    model, graph, step = compile_model(tflite_bytes, scheme, loss=loss, optimizer=optimizer,
+                                       num_classes=num_classes, seed=seed)
     if sram_budget is not None and step.program.arena_bytes > sram_budget:
         raise BudgetError(
             f"the scheme needs a {step.program.arena_bytes} B arena "

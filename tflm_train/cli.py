@@ -79,8 +79,12 @@ def main():
 @click.option("--scheme", "scheme_file", type=click.Path(exists=True, dir_okay=False),
               default=None, help="A scheme JSON (from `tflm-train search`) instead of "
                                  "--n-bias/--weights/--no-qas.")
+@click.option("--num-classes", type=int, default=None,
+              help="Replace the final classifier with a fresh K-way one (new classes).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds the new classifier's initial weights (with --num-classes).")
 def convert(model, output, n_bias, weights, no_qas, inference_only, loss, momentum, mini_batch,
-            sram_budget, scheme_file):
+            sram_budget, scheme_file, num_classes, seed):
     """Convert an int8 MODEL into an extended, trainable .tflite."""
     from .converter import (SGD, ConversionError, SparseUpdate, convert as do_convert,
                             memory_report)
@@ -97,7 +101,7 @@ def convert(model, output, n_bias, weights, no_qas, inference_only, loss, moment
                                   qas=not no_qas, inference_only=inference_only)
         ext = do_convert(_read(model), scheme, loss=loss,
                          optimizer=SGD(momentum=momentum, mini_batch=mini_batch),
-                         sram_budget=sram_budget)
+                         sram_budget=sram_budget, num_classes=num_classes, seed=seed)
     except ConversionError as exc:
         _fail(exc)
     Path(output).write_bytes(ext)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .converter import SGD, compile_model, memory_report
 from .converter.graph import build_graph
+from .converter.new_head import new_head_info
 from .converter.program import METADATA_NAME, Flags, decode_header
 from .converter.tflite_io import get_metadata, read_model
 from .footprint import flash_split, sram_split
@@ -22,12 +23,18 @@ def describe(model_bytes: bytes, elf: str | None = None) -> dict:
     layers = []
     lines.append("trainable layers (index, negative index, weight tensor, shape):")
     trainable = graph.trainable_ops()
+    head = new_head_info(model)
     for i, op in enumerate(trainable):
         w = graph.tensors[op.inputs[1]]
+        new = head is not None and head["op"] == op.index
         layers.append({"index": i, "op": op.index, "kind": op.kind, "weight": w.name,
-                       "shape": list(w.shape)})
-        lines.append(f"  {i:3d} {i - len(trainable):4d}  {op.kind:18s} {w.name} {list(w.shape)}")
+                       "shape": list(w.shape), "new": new})
+        lines.append(f"  {i:3d} {i - len(trainable):4d}  {op.kind:18s} {w.name} {list(w.shape)}"
+                     + (f"  NEW {head['num_classes']}-way classifier (replaced a "
+                        f"{head['replaced_classes']}-way one; seed {head['seed']})" if new else ""))
     info = {"ops": [op.kind for op in graph.ops], "trainable_layers": layers}
+    if head is not None:
+        info["new_head"] = head
     blob = get_metadata(model, METADATA_NAME)
     if blob is not None:
         header = decode_header(blob)

@@ -11,7 +11,7 @@ from .binding import NativeSession, learning_rate as scheduled_rate, load_checkp
     save_checkpoint_file
 from .converter import MemoryReport, memory_report
 from .converter.graph import build_graph
-from .converter import float_io, offline_plan
+from .converter import float_io, new_head, offline_plan
 from .converter.program import METADATA_NAME, Flags, decode_header
 from .converter.tflite_io import get_metadata, read_model, remove_metadata, write_model
 
@@ -292,9 +292,11 @@ class Trainer:
     def export(self) -> bytes:
         """A stock int8 .tflite with the trained weights (training program removed, and the
         OfflineMemoryAllocation plan too if convert() added it: TFLM's debugging mode that keeps
-        every tensor alive cannot use an offline plan)."""
+        every tensor alive cannot use an offline plan). A classifier from
+        convert(num_classes=K) is trained now: its 'new' mark goes too."""
         model = self._model_with_trained_weights()
         remove_metadata(model, METADATA_NAME)
+        remove_metadata(model, new_head.METADATA_NAME)
         ours = offline_plan.encode(offline_plan.inference_offsets(self._graph)[0])
         if get_metadata(model, offline_plan.METADATA_NAME) == ours:
             remove_metadata(model, offline_plan.METADATA_NAME)
