@@ -20,7 +20,7 @@ KB = 1024
 @dataclass(frozen=True)
 class Board:
     name: str
-    part: str             # the microcontroller
+    title: str            # board and microcontroller, as reports name it
     cpu: str              # -mcpu of its core (targets/boards.bzl CPU_FLAGS)
     sram_bytes: int       # the linker script's RAM
     flash_bytes: int      # the application's flash (linker FLASH), without the checkpoint region
@@ -32,7 +32,7 @@ class Board:
 
 
 BOARDS: dict[str, Board] = {b.name: b for b in (
-    Board("nano33ble", "nRF52840 (Arduino Nano 33 BLE)", "cortex-m4", 256 * KB, 960 * KB,
+    Board("nano33ble", "Arduino Nano 33 BLE (nRF52840)", "cortex-m4", 256 * KB, 960 * KB,
           64 * KB, 64_000_000, "an386", "mps2-an386",
           "targets/boards/nano33ble/nano33ble.ld"),
     Board("stm32f746", "STM32F746", "cortex-m7", 320 * KB, 512 * KB, 512 * KB, 216_000_000,
@@ -40,6 +40,13 @@ BOARDS: dict[str, Board] = {b.name: b for b in (
 )}
 
 STANDINS: dict[str, Board] = {b.standin: b for b in BOARDS.values()}
+
+
+def standin_label(standin: str) -> str:
+    """How reports name a QEMU stand-in: the board it stands in for, machine, CPU, sizes."""
+    b = STANDINS[standin]
+    return (f"{b.title} stand-in (QEMU {b.qemu_machine}, {b.cpu}, {b.sram_bytes // KB} KB RAM, "
+            f"{b.flash_bytes // KB} KB application flash)")
 
 
 def board(name: str) -> Board:
@@ -55,4 +62,4 @@ def names() -> list[str]:
     return list(BOARDS) + list(STANDINS)
 
 
-__all__ = ["Board", "BOARDS", "STANDINS", "board", "names"]
+__all__ = ["Board", "BOARDS", "STANDINS", "board", "names", "standin_label"]
