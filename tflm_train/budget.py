@@ -32,12 +32,14 @@ def build_data() -> dict:
     return json.loads(BUILD_DATA.read_text())
 
 
-def firmware_data(board: Board) -> dict:
+def firmware_data(board: Board, firmware: str = FIRMWARE) -> dict:
+    """One firmware's build data for a board ("demo", or "train_zoo": the bench firmware whose
+    stack high-water marks bench/mcu measures)."""
     data = build_data()["boards"].get(board.standin)
     if data is None:
         raise ValueError(f"{BUILD_DATA.name} has no build of {board.standin} ({board.name}): "
                          "run python targets/tools/board_data.py")
-    return data[FIRMWARE]
+    return data[firmware]
 
 
 def longest_stream_chain(extended: bytes) -> int:
@@ -47,11 +49,11 @@ def longest_stream_chain(extended: bytes) -> int:
                 if i.opcode == Opcode.STREAM_CHAIN), default=0)
 
 
-def stack_bound(extended: bytes, board: Board) -> int:
+def stack_bound(extended: bytes, board: Board, firmware: str = FIRMWARE) -> int:
     """Bytes of stack the firmware can need running this model: the deepest call path from
     reset plus the tick interrupt with its exception frame (board_build.json), with the
     row-stream recursion counted at this model's longest chain."""
-    fw = firmware_data(board)
+    fw = firmware_data(board, firmware)
     stages = longest_stream_chain(extended)
     thread = fw["stack_thread_without_stream_bytes"]
     if stages:
