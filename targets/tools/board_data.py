@@ -188,7 +188,8 @@ def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -
             "stream_level_bytes": level_bytes,
             "stream_max_levels": levels,
             "stack_handler_bytes": handler.bytes + EXCEPTION_FRAME_BYTES,
-            "stack_deepest_path": [f"{f} {graph.funcs[f].frame}" for f in thread.path],
+            "stack_deepest_path": [f"{f} {graph.funcs[f].frame}" + (
+                f" x {levels} levels" if f in stream else "") for f in thread.path],
             "code_bytes": flash - embedded,
             "static_ram_bytes": data + bss - arena - session,
             "session_bytes": session,

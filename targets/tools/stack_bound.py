@@ -129,6 +129,20 @@ def read_gimple(dump: Path, into: Gimple) -> None:
         i = k
 
 
+def _with_varargs(signatures: dict[str, tuple]) -> dict[str, tuple]:
+    """GIMPLE prints a variadic definition without its `...`; the demangled name has it."""
+    names = sorted(signatures)
+    out = subprocess.run(["arm-none-eabi-c++filt"], input="\n".join(names), capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    fixed = dict(signatures)
+    for name, plain in zip(names, out):
+        group = _last_group(plain.replace(" const", ""))
+        if group is not None and group.rstrip().endswith("..."):
+            key = signatures[name]
+            fixed[name] = (key[0] + 1,) + key[1:] + (("...",),)
+    return fixed
+
+
 @dataclass
 class Function:
     name: str
@@ -142,6 +156,10 @@ class Function:
 
 def _run(cmd: list[str]) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+# A call or a (tail) branch to another function: bl, blx, b and the conditional b<cond>.
+_BRANCH = re.compile(r"bl|blx|b(eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al)?")
 
 
 def _prologue_frame(body: list[tuple[str, str]]) -> int:
@@ -211,14 +229,14 @@ def read_elf(elf: Path) -> tuple[dict[str, Function], set[str], dict[int, str]]:
             continue
         body.append((mnem, ops))
         base = mnem.split(".")[0]
-        if base in ("bl", "b", "blx") and "<" in ops:
+        if _BRANCH.fullmatch(base) and "<" in ops:
             target = re.search(r"([0-9a-f]+) <([^>+]+)>", ops)
             if target and "+" not in ops.split("<")[1]:
                 tname = syms.get(int(target.group(1), 16), target.group(2))
                 if tname != cur.name:
                     cur.calls.add(tname)
-        elif base in ("blx", "bx") and re.fullmatch(r"r\d+|ip|r1[0-2]", ops):
-            cur.library_indirect = True
+        elif base in ("blx", "bx") and re.fullmatch(r"r\d+|ip", ops):
+            cur.library_indirect = True  # for our functions: checked against .ci below
         mw = re.match(r"(r\d+|ip|lr), #(\d+)", ops)
         if base == "movw" and mw:
             movw[mw.group(1)] = int(mw.group(2))
@@ -309,6 +327,8 @@ class StackGraph:
                 if f.frame != frames[name]:
                     self.su_mismatch.append(name)
                 f.frame, f.frame_source = frames[name], "su"
+                if f.library_indirect and not sites.get(name):
+                    self.unresolved.append(f"{name}: an indirect branch the call graph lacks")
                 f.library_indirect = False  # our indirect calls are resolved by type below
                 f.calls |= {c for c in callees.get(name, ()) if c in self.funcs}
                 for loc in sites.get(name, ()):
@@ -317,7 +337,7 @@ class StackGraph:
                         self.unresolved.append(f"{name} @ {loc}")
                     else:
                         f.indirect_sites.append(key)
-        self.signatures = gimple.signatures
+        self.signatures = _with_varargs(gimple.signatures)
         # by type key, the address-taken functions of ours an indirect call of ours may reach
         # (library functions whose address is taken are newlib's internal callbacks: our code
         # never stores one in a function pointer)
