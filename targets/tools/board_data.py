@@ -90,8 +90,10 @@ def bazelrc_flags() -> list[str]:
 def _compile(args):
     src, obj, flags = args
     obj.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["arm-none-eabi-g++", *flags, "-c", str(src), "-o", str(obj)],
-                          capture_output=True, text=True, cwd=obj.parent)
+    # relative to the repository, as Bazel compiles: nothing depends on where the checkout is
+    rel = src.relative_to(ROOT) if src.is_relative_to(ROOT) else src
+    proc = subprocess.run(["arm-none-eabi-g++", *flags, "-c", str(rel), "-o", str(obj)],
+                          capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"compiling {src} failed:\n{proc.stderr[-3000:]}")
     return obj
@@ -127,7 +129,7 @@ def _symbol_size(elf: Path, suffix: str) -> int:
 def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -> dict:
     """Compile, link and analyse both firmwares for one Bazel config."""
     compile_flags = flags + TOOLCHAIN_COMPILE + bazelrc_flags() + ANALYSIS + [
-        f"-I{ROOT}", f"-I{work / 'gen'}"]
+        "-I.", f"-I{work / 'gen'}"]
     lib = sorted({p for pattern in LIBRARY_SOURCES[0] for p in ROOT.glob(pattern)}) + \
         [ROOT / s for s in LIBRARY_SOURCES[1]]
     jobs_list = []

@@ -4,8 +4,10 @@ calls this; NOTES "Issue 13" says how it compares with measured high-water marks
 Inputs of one firmware build: the ELF, and for every translation unit compiled from our sources
 GCC's -fstack-usage (.su), -fcallgraph-info=su (.ci) and -fdump-tree-optimized-lineno output.
 
-- Frames: GCC's own static frame size (.su) for our functions; for code we did not compile (newlib,
-  libgcc, libstdc++) the prologue in the ELF's disassembly (pushes, vpushes, sp decrements).
+- Frames: GCC's own static frame size (.su) for our functions, or what the function's code in the
+  ELF pushes and subtracts from sp if that is more (inline asm pushes, a variadic function's
+  saved argument registers: .su counts neither); for code we did not compile (newlib, libgcc,
+  libstdc++) the latter alone.
 - Direct calls: every bl / b.w to a function start in the disassembly of the linked ELF (this
   catches the calls GCC inserts after its call graph is final: memcpy for block copies, libgcc
   helpers), plus the .ci edges.
@@ -216,7 +218,8 @@ def read_elf(elf: Path) -> tuple[dict[str, Function], set[str], dict[int, str]]:
             name = syms.get(addr, h.group(2))
             cur = funcs.setdefault(name, Function(name, addr))
             by_addr[addr] = name
-            body = bodies.setdefault(name, [])
+            body = []  # local functions of several files may share a name: one body each
+            bodies.setdefault(name, []).append(body)
             movw = {}
             continue
         ins = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
@@ -243,7 +246,7 @@ def read_elf(elf: Path) -> tuple[dict[str, Function], set[str], dict[int, str]]:
         elif base == "movt" and mw and mw.group(1) in movw:
             address_words.add(movw[mw.group(1)] | (int(mw.group(2)) << 16))
     for name, f in funcs.items():
-        f.frame = _prologue_frame(bodies[name])
+        f.frame = max(_prologue_frame(b) for b in bodies[name])
         f.frame_source = "prologue"
     # data words anywhere in the loaded image (the disassembly shows only code and its pools)
     vectors = _section_words(elf, ".isr_vector")
@@ -279,8 +282,8 @@ def read_callgraph(ci_files: list[Path]) -> tuple[dict[str, int], dict[str, list
     sites: dict[str, list[str]] = defaultdict(list)
     callees: dict[str, set[str]] = defaultdict(set)
 
-    def symbol(title: str) -> str:
-        return title.rsplit(":", 1)[-1] if ":" in title and title.startswith("/") else title
+    def symbol(title: str) -> str:  # a static function's title is "<source file>:<name>"
+        return title.rsplit(":", 1)[-1]
 
     for ci in ci_files:
         for line in ci.read_text(errors="replace").splitlines():
@@ -324,9 +327,11 @@ class StackGraph:
         self.su_mismatch: list[str] = []
         for name, f in self.funcs.items():
             if name in frames:
+                # GCC's frame does not count what inline asm pushes, nor a variadic function's
+                # saved argument registers: the larger of the two counts
                 if f.frame != frames[name]:
                     self.su_mismatch.append(name)
-                f.frame, f.frame_source = frames[name], "su"
+                f.frame, f.frame_source = max(frames[name], f.frame), "su"
                 if f.library_indirect and not sites.get(name):
                     self.unresolved.append(f"{name}: an indirect branch the call graph lacks")
                 f.library_indirect = False  # our indirect calls are resolved by type below
