@@ -8,7 +8,7 @@ GCC's -fstack-usage (.su), -fcallgraph-info=su (.ci) and -fdump-tree-optimized-l
   ELF pushes and subtracts from sp if that is more (inline asm pushes, a variadic function's
   saved argument registers: .su counts neither); for code we did not compile (newlib, libgcc,
   libstdc++) the latter alone.
-- Direct calls: every bl / b.w to a function start in the disassembly of the linked ELF (this
+- Direct calls: every bl / b / b<cond> to a function start in the disassembly of the ELF (this
   catches the calls GCC inserts after its call graph is final: memcpy for block copies, libgcc
   helpers), plus the .ci edges.
 - Indirect calls: each one GCC lists in .ci is resolved by the function pointer's type at that
@@ -71,10 +71,8 @@ def _last_group(text: str) -> str | None:
 
 def _param_key(param: str, named: bool) -> tuple:
     words = re.findall(r"[A-Za-z_][\w.]*|\.\.\.", param)
-    if named and words and words[-1] != "..." and not param.rstrip().endswith(("*", "&")):
-        words = words[:-1]  # the parameter's own name (D.1234, ctx)
-    if named and words and re.fullmatch(r"D\.\d+", words[-1] if words else ""):
-        words = words[:-1]
+    if named and words and words[-1] != "...":
+        words = words[:-1]  # the parameter's own name (GIMPLE names every one: ctx, D.1234)
     return tuple(w for w in words if w not in _PLAIN)
 
 
