@@ -42,7 +42,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "forward.json"
 BOARDS = ("an386", "an500")
-BOARD_RAM = {"an386": 256 * 1024, "an500": 320 * 1024}
 
 
 def arena_ours(model: bytes) -> dict:

@@ -53,13 +53,13 @@ from pathlib import Path
 from bench.provenance import provenance
 
 from bench.cycles import zoo as cycles_zoo
+from tflm_train.boards import STANDINS, standin_label
 from bench.zoo.train_firmware import INSNS_PER_TICK, MODELS_DIR, build, flash, generator, \
     host_equals_board, parse, run
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "mcu.json"
-BOARDS = {"an386": "Nano 33 BLE stand-in (mps2-an386, Cortex-M4F, 256 KB RAM)",
-          "an500": "STM32F746 stand-in (mps2-an500, Cortex-M7, 320 KB RAM)"}
+BOARDS = {name: standin_label(name) for name in STANDINS}
 # Paper (Lin et al. 2022), TTE latency of one training step on STM32F746 at 216 MHz, sparse
 # update; mcunet_like stands in for MCUNet-5FPS (an approximation, labelled as such).
 PAPER_LATENCY_MS = {"mobilenetv2_w035": 373, "proxylessnas_w03": 443, "mcunet_like": 546}

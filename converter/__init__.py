@@ -69,8 +69,8 @@ def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
 
 def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
             loss: str = "cross_entropy", optimizer: SGD | None = None,
-            sram_budget: int | None = None, num_classes: int | None = None,
-            seed: int = 0) -> bytes:
+            sram_budget: int | None = None, flash_budget: int | None = None,
+            board: str | None = None, num_classes: int | None = None, seed: int = 0) -> bytes:
     """Return the extended .tflite: the input model plus its training program.
 
     scheme: what to train (default: last layer's weights + biases of the last 3 layers).
@@ -78,25 +78,25 @@ def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
         (regression heads; targets are given per step).
     optimizer: SGD(momentum=..., mini_batch=...); momentum or mini-batches > 1 cost a float
         per updated parameter (default: plain SGD, batch size 1, no extra memory).
-    sram_budget: reject the scheme (BudgetError with the numbers) if the planned arena
-        exceeds this many bytes.
+    sram_budget, flash_budget: reject the scheme (BudgetError naming each part) if the whole
+        step needs more bytes: SRAM = arena + session storage + stack bound + the firmware's
+        static RAM; flash = this file + the firmware's code (tflm_train.budget).
+    board: a board of tflm_train.boards ("nano33ble", "stm32f746" or their QEMU stand-ins):
+        its SRAM and flash are the budgets (unless given) and its build is the one counted.
     num_classes: replace the final classifier with a fresh K-way one for new classes
         (converter/new_head.py: its initialisation and int8 ranges); the scheme must train its
         weights (weights={-1: 1}, as the default does). seed: its initial weights.
     """
+    from tflm_train.budget import check_budget  # tflm_train.budget imports this package
+
     model, graph, step = compile_model(tflite_bytes, scheme, loss=loss, optimizer=optimizer,
                                        num_classes=num_classes, seed=seed)
-    if sram_budget is not None and step.program.arena_bytes > sram_budget:
-        raise BudgetError(
-            f"the scheme needs a {step.program.arena_bytes} B arena "
-            f"({step.program.arena_bytes - step.program.persistent_bytes} B activations/"
-            f"gradients + {step.program.persistent_bytes} B persistent), over the "
-            f"{sram_budget} B budget; update fewer layers or smaller channel ratios")
     set_metadata(model, METADATA_NAME, step.program.encode())
     if get_metadata(model, offline_plan.METADATA_NAME) is None:  # keep a plan the user made
         set_metadata(model, offline_plan.METADATA_NAME,
                      offline_plan.encode(offline_plan.inference_offsets(graph)[0]))
     extended = write_model(model)
+    check_budget(extended, sram_budget, flash_budget, board)
     _check_runtime_opens(extended)
     return extended
 

@@ -114,12 +114,13 @@ def test_bad_scheme(demo, scheme, words):
 
 
 def test_budget_too_small(demo):
-    needed = tflm_train.memory_report(tflm_train.convert(demo, ALL)).arena_bytes
+    from tflm_train.budget import sram_needed
+    need = sram_needed(tflm_train.convert(demo, ALL))  # the whole count, tests/test_budget.py
     with pytest.raises(tflm_train.BudgetError) as info:
-        tflm_train.convert(demo, ALL, sram_budget=needed - 1)
+        tflm_train.convert(demo, ALL, sram_budget=need["total"] - 1)
     msg = str(info.value)
-    assert f"{needed} B arena" in msg and f"{needed - 1} B budget" in msg
-    tflm_train.convert(demo, ALL, sram_budget=needed)  # exactly enough is fine
+    assert f"arena {need['arena']:,} B" in msg and f"{need['total'] - 1:,} B budget" in msg
+    tflm_train.convert(demo, ALL, sram_budget=need["total"])  # exactly enough is fine
 
 
 def test_convert_extended_model_again(extended):

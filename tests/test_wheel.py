@@ -78,6 +78,13 @@ def test_installed_wheel_runs_the_demo_from_elsewhere(tmp_path):
     assert "base model: mnist_cnn.tflite" in r.stdout
     assert "held-out accuracy before" in r.stdout
 
+    # the board table and its build data are in the wheel: a board budget works anywhere
+    model = site / "tflm_train" / "data" / "mnist_cnn.tflite"
+    r = subprocess.run([str(tool), "convert", str(model), "-o", "ext.tflite", "--board",
+                        "nano33ble"], cwd=elsewhere, capture_output=True, text=True, env=_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "nano33ble  SRAM" in r.stdout and "stack bound" in r.stdout, r.stdout
+
     r = subprocess.run([str(tool), "demo", "--board", "an386"], cwd=elsewhere,
                        capture_output=True, text=True, env=_env())
     assert r.returncode == 1

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import __version__
 from .binding import RuntimeFailure
+from .boards import STANDINS, names as board_names
 
 
 def _read(path: str) -> bytes:
@@ -74,8 +75,14 @@ def main():
               help="SGD momentum (costs 4 bytes of SRAM per updated parameter).")
 @click.option("--mini-batch", is_flag=True,
               help="Allow batch sizes > 1 (gradient sums: 4 bytes per updated parameter).")
-@click.option("--sram-budget", type=int, default=None,
-              help="Fail if the planned arena exceeds this many bytes.")
+@click.option("--sram-budget", type=click.IntRange(min=1), default=None,
+              help="Fail if the step needs more SRAM bytes: arena + session storage + stack "
+                   "bound + the firmware's static RAM.")
+@click.option("--flash-budget", type=click.IntRange(min=1), default=None,
+              help="Fail if the model file + the firmware's code need more flash bytes.")
+@click.option("--board", type=click.Choice(board_names()), default=None,
+              help="Count for this board's build; its SRAM and flash are the budgets unless "
+                   "given.")
 @click.option("--scheme", "scheme_file", type=click.Path(exists=True, dir_okay=False),
               default=None, help="A scheme JSON (from `tflm-train search`) instead of "
                                  "--n-bias/--weights/--no-qas.")
@@ -84,7 +91,7 @@ def main():
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seeds the new classifier's initial weights (with --num-classes).")
 def convert(model, output, n_bias, weights, no_qas, inference_only, loss, momentum, mini_batch,
-            sram_budget, scheme_file, num_classes, seed):
+            sram_budget, flash_budget, board, scheme_file, num_classes, seed):
     """Convert an int8 MODEL into an extended, trainable .tflite."""
     from .converter import (SGD, ConversionError, SparseUpdate, convert as do_convert,
                             memory_report)
@@ -101,12 +108,16 @@ def convert(model, output, n_bias, weights, no_qas, inference_only, loss, moment
                                   qas=not no_qas, inference_only=inference_only)
         ext = do_convert(_read(model), scheme, loss=loss,
                          optimizer=SGD(momentum=momentum, mini_batch=mini_batch),
-                         sram_budget=sram_budget, num_classes=num_classes, seed=seed)
+                         sram_budget=sram_budget, flash_budget=flash_budget, board=board,
+                         num_classes=num_classes, seed=seed)
     except ConversionError as exc:
         _fail(exc)
     Path(output).write_bytes(ext)
     click.echo(f"wrote {output} ({len(ext)} bytes)")
     click.echo(str(memory_report(ext)))
+    if board is not None:
+        from .inspection import budget_lines, whole_count
+        click.echo("\n".join(budget_lines(whole_count(ext, board))))
 
 
 @main.command()
@@ -116,13 +127,15 @@ def convert(model, output, n_bias, weights, no_qas, inference_only, loss, moment
               help="Write a memory-over-time plot of the training step (PNG).")
 @click.option("--elf", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Firmware ELF: add its code size to the flash split.")
-def inspect(model, as_json, plot, elf):
+@click.option("--board", type=click.Choice(board_names()), default=None,
+              help="Show the whole count for this board only (default: every board).")
+def inspect(model, as_json, plot, elf, board):
     """Show a model's ops, trainable layers and (if extended) its training plan, with peak SRAM
     and flash split into their parts."""
     from .inspection import describe, plot_memory
     from .converter import ConversionError
     try:
-        info = describe(_read(model), elf)
+        info = describe(_read(model), elf, board)
     except ConversionError as exc:
         _fail(exc)
     if as_json:
@@ -258,7 +271,7 @@ def export(model, output):
 
 
 @main.command()
-@click.option("--board", type=click.Choice(["an386", "an500", "none"]), default="an386",
+@click.option("--board", type=click.Choice(list(STANDINS) + ["none"]), default="an386",
               show_default=True, help="Firmware to replay the training steps on (none: skip).")
 def demo(board):
     """Convert the MNIST demo CNN, fine-tune it on scikit-learn digits, replay on the board."""

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from .binding import ROUNDING, NativeSession, learning_rate as scheduled_rate
+from .boards import STANDINS, standin_label
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN_DIR = ROOT / "examples" / "firmware" / "train"
 DEMO_DIR = TRAIN_DIR / "demo"
-BOARDS = {"an386": "Arduino Nano 33 BLE (QEMU mps2-an386, Cortex-M4F, 256 KB RAM / 1 MB flash)",
-          "an500": "STM32F746 (QEMU mps2-an500, Cortex-M7, 320 KB RAM / 1 MB flash)"}
+BOARDS = {name: standin_label(name) for name in STANDINS}  # firmware builds per stand-in
 STEPS_MAGIC = 0x44535454
 
 

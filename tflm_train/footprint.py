@@ -3,7 +3,9 @@ weights, the rest of the model file and firmware code. Used by `tflm-train inspe
 bench/memory.
 
 SRAM = the planned arena (activations + gradients peak, updated weights, optimizer state, op
-data) + the runtime's session structure (+ the stack, which only a firmware run can measure).
+data) + the runtime's session structure of this host build. The whole count on a board (session
+storage as the target reserves it, a stack bound, the firmware's static RAM and code) is
+tflm_train/budget.py's.
 """
 from __future__ import annotations
 

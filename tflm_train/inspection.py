@@ -9,10 +9,10 @@ from .converter.tflite_io import get_metadata, read_model
 from .footprint import flash_split, sram_split
 
 
-def describe(model_bytes: bytes, elf: str | None = None) -> dict:
+def describe(model_bytes: bytes, elf: str | None = None, board: str | None = None) -> dict:
     """Ops, trainable layers, and for an extended model its plan and what it needs on a board
-    (SRAM and flash split; firmware code only if `elf`, a firmware ELF, is given); `text` is
-    for people."""
+    (SRAM and flash split; firmware code only if `elf`, a firmware ELF, is given) and the whole
+    count per board (`board`, or every board of tflm_train.boards); `text` is for people."""
     model = read_model(model_bytes)
     graph = build_graph(model)
     lines = [f"{len(graph.ops)} ops, {len(graph.tensors)} tensors, {len(model_bytes)} bytes"]
@@ -46,6 +46,8 @@ def describe(model_bytes: bytes, elf: str | None = None) -> dict:
                      f"updated layers, QAS {'on' if header['flags'] & 1 else 'off'}")
         info["sram"], info["flash"] = sram_split(model_bytes), flash_split(model_bytes, elf)
         lines += split_lines(info["sram"], info["flash"])
+        info["budget"] = whole_count(model_bytes, board)
+        lines += budget_lines(info["budget"])
     else:
         lines.append("not extended: run `tflm-train convert` to make it trainable")
     info["text"] = "\n".join(lines)
@@ -56,8 +58,8 @@ def split_lines(sram: dict, flash: dict) -> list[str]:
     """The SRAM / flash split as text lines (unknown parts say why)."""
     kb = lambda n: "   unknown" if n is None else f"{n / 1024:7.1f} KB"  # noqa: E731
     runtime = sram["runtime_structures"]
-    lines = [f"peak SRAM             {kb(sram['total'])}  (arena + runtime structures; the "
-             "stack is not included: only a board run measures it)",
+    lines = [f"peak SRAM             {kb(sram['total'])}  (arena + runtime structures of "
+             "this host; the whole count per board follows)",
              f"  arena               {kb(sram['arena'])}",
              f"    activations+grads {kb(sram['activations_gradients'])}",
              f"    updated weights   {kb(sram['updated_weights'])}",
@@ -78,6 +80,34 @@ def split_lines(sram: dict, flash: dict) -> list[str]:
         note = ("  (ELF text+data less this model)" if flash.get("elf_embeds_model") else
                 "  (ELF text+data; it does not embed this model)")
         lines.append(f"  code                {kb(code)}{note}")
+    return lines
+
+
+def whole_count(model_bytes: bytes, board: str | None = None) -> dict:
+    """{board: SRAM and flash needed (tflm_train.budget) beside the board's sizes}."""
+    from .boards import BOARDS, board as find_board
+    from .budget import flash_needed, sram_needed
+
+    chosen = [find_board(board)] if board is not None else list(BOARDS.values())
+    return {b.name: {"sram": sram_needed(model_bytes, b), "flash": flash_needed(model_bytes, b),
+                     "sram_bytes": b.sram_bytes, "flash_bytes": b.flash_bytes} for b in chosen}
+
+
+def budget_lines(counts: dict) -> list[str]:
+    """The whole count per board as text lines."""
+    kb = lambda n: f"{n / 1024:.1f}"  # noqa: E731
+    lines = ["whole count per board, KB (SRAM: arena + session storage + stack bound + firmware "
+             "static RAM; flash: model file + firmware code):"]
+    for name, c in counts.items():
+        for kind, size in (("sram", "sram_bytes"), ("flash", "flash_bytes")):
+            need = c[kind]
+            parts = " + ".join(f"{k.replace('_', ' ')} {kb(v)}" for k, v in need.items()
+                               if k not in ("total", "board"))
+            room = c[size] - need["total"]
+            verdict = f"fits, {kb(room)} free" if room >= 0 else f"OVER by {kb(-room)}"
+            label = "SRAM " if kind == "sram" else "flash"
+            lines.append(f"  {name if kind == 'sram' else '':10s} {label} {kb(need['total']):>7} "
+                         f"of {kb(c[size])} = {parts}  ({verdict})")
     return lines
 
 

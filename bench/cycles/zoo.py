@@ -15,14 +15,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from bench.cycles import model, trace
+from tflm_train.boards import STANDINS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Which cycle estimates each board gets: the Nano 33 BLE stand-in runs the M4 build, the
 # STM32F746 stand-in the M7 build (model.py says what each variant assumes).
 BOARD_VARIANTS = {"an386": ("m4", "m4_low", "m4_high"), "an500": ("m7_low", "m7_high")}
 BOARD_POINT = {"an386": "m4", "an500": None}  # no M7 point estimate (model.py)
-BOARD_CLOCK_MHZ = {"an386": ("Arduino Nano 33 BLE (nRF52840)", 64),
-                   "an500": ("STM32F746", 216)}
 
 # Where a function's source lives decides its class (first match); names decide before that.
 _CLASS_BY_NAME = [(re.compile(r"^(memcpy|memmove|memset)$"), "data movement"),
@@ -189,7 +188,8 @@ def measure(board: str, name: str, elf: Path, profile_elf: Path | None,
     variants = BOARD_VARIANTS[board]
     mean = {v: round(statistics.mean(s[v] for s in step_cycles)) for v in variants}
     infer = _variant_cycles(pricer, invoke, board)
-    board_name, mhz = BOARD_CLOCK_MHZ[board]
+    spec = STANDINS[board]  # the real board this stand-in builds for (tflm_train/boards.py)
+    board_name, mhz = spec.title, spec.clock_hz // 1_000_000
     row = {
         "variants": {v: model.DESCRIPTION[v] for v in variants},
         "point_estimate": BOARD_POINT[board],

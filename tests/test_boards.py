@@ -1,0 +1,96 @@
+"""The board table (tflm_train/boards.py) is the one definition of each board's sizes; the linker
+scripts, targets/boards.bzl, the QEMU runner and the build data must say the same."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tflm_train import boards
+from tflm_train.boards import BOARDS, STANDINS, board
+
+ROOT = Path(__file__).resolve().parents[1]
+K, M = 1024, 1024 * 1024
+
+
+def _bzl(name: str):
+    tree = ast.parse((ROOT / "targets" / "boards.bzl").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
+            return ast.literal_eval(node.value)
+    raise KeyError(name)
+
+
+def _size(expr: str) -> int:
+    """A linker size expression such as `1M - 64K` or `512K`."""
+    expr = re.sub(r"(\d+)K\b", r"(\1*1024)", expr)
+    expr = re.sub(r"(\d+)M\b", r"(\1*1048576)", expr)
+    if not re.fullmatch(r"[\d\s()*+-]+|0x[0-9a-fA-F]+", expr):
+        raise ValueError(f"not a size: {expr!r}")
+    return int(eval(expr, {}, {}), 0) if expr.startswith("0x") else int(eval(expr, {}, {}))
+
+
+def linker_map(path: Path) -> dict[str, int]:
+    """MEMORY lengths and the board symbols of a linker script."""
+    text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+    out = {}
+    for region, length in re.findall(r"^\s*(\w+)\s*\([rwx]+\)\s*:.*LENGTH\s*=\s*([^\n]+)", text,
+                                     re.M):
+        out[region] = _size(length.strip())
+    for sym, value in re.findall(r"^(__board_tick_hz|__checkpoint_size)\s*=\s*([^;]+);", text,
+                                 re.M):
+        out[sym] = _size(value.strip())
+    return out
+
+
+def _label_path(label: str) -> Path:
+    package, _, name = label.lstrip("/").partition(":")
+    return ROOT / package / name
+
+
+@pytest.mark.parametrize("name", list(BOARDS))
+def test_real_linker_script_states_the_table(name):
+    b = BOARDS[name]
+    real = linker_map(ROOT / b.linker_script)
+    assert real["RAM"] == b.sram_bytes
+    assert real["FLASH"] == b.flash_bytes  # the application's part
+    assert real["__checkpoint_size"] == b.checkpoint_bytes
+    assert b.flash_bytes + b.checkpoint_bytes == 1 * M  # both parts have 1 MB of flash
+    # the firmware keeps the reset clock, which never exceeds the core's maximum
+    assert 0 < real["__board_tick_hz"] <= b.clock_hz
+
+
+@pytest.mark.parametrize("name", list(BOARDS))
+def test_qemu_standin_has_the_real_ram(name):
+    b = BOARDS[name]
+    qemu_ld, real_ld = _bzl("LINKER_SCRIPTS")[b.standin]
+    assert _label_path(real_ld) == ROOT / b.linker_script
+    qemu = linker_map(_label_path(qemu_ld))
+    assert qemu["RAM"] == b.sram_bytes
+    # QEMU's map keeps the whole 1 MB for code (its checkpoints live past it, in code SRAM)
+    assert qemu["FLASH"] >= b.flash_bytes
+
+
+def test_bazel_boards_and_qemu_runner_agree_with_the_table():
+    assert sorted(_bzl("ALL_BOARDS")) == sorted(STANDINS)
+    flags = _bzl("CPU_FLAGS")
+    runner = (ROOT / "targets" / "qemu" / "run_qemu.sh").read_text()
+    for b in BOARDS.values():
+        assert f"-mcpu={b.cpu}" in flags[b.standin]
+        assert f"{b.standin} | {b.qemu_machine}) machine={b.qemu_machine}" in runner
+
+
+def test_every_board_has_build_data():
+    data = json.loads((ROOT / "tflm_train" / "data" / "board_build.json").read_text())
+    assert sorted(data["boards"]) == sorted(STANDINS)
+
+
+def test_names_resolve_to_one_entry():
+    assert board("an386") is board("nano33ble") and board("an500") is board("stm32f746")
+    assert board("nano33ble").sram_bytes == 256 * K and board("stm32f746").sram_bytes == 320 * K
+    assert boards.names() == ["nano33ble", "stm32f746", "an386", "an500"]
+    with pytest.raises(ValueError, match=r"unknown board 'uno'.*nano33ble"):
+        board("uno")

@@ -1,0 +1,65 @@
+"""The boards tflm-train builds for: the one table of their SRAM, application flash, clock and CPU.
+
+Budgets (`convert(board=...)`, `tflm-train convert --board`), the benches and the tests read it
+from here. The linker scripts (targets/boards/*/*.ld, targets/qemu/*.ld) and targets/boards.bzl
+are checked against it by tests/test_boards.py. Each entry is a real board; its QEMU stand-in
+(the Bazel config that builds and tests its CPU) is a field, and its name resolves to the same
+entry: the stand-ins are budgeted with the real part's sizes.
+
+Adding a board: one entry here, plus what targets/README.md "Adding a board" lists (the linker
+scripts must state the sizes written here) and `python targets/tools/board_data.py` for its
+build data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KB = 1024
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    title: str            # board and microcontroller, as reports name it
+    cpu: str              # -mcpu of its core (targets/boards.bzl CPU_FLAGS)
+    sram_bytes: int       # the linker script's RAM
+    flash_bytes: int      # the application's flash (linker FLASH), without the checkpoint region
+    checkpoint_bytes: int  # flash kept for two-slot checkpoints, after the application
+    clock_hz: int         # the core's maximum clock (time estimates); firmware keeps the reset clock
+    standin: str          # Bazel config / QEMU machine with this CPU and these sizes
+    qemu_machine: str
+    linker_script: str    # the real board's map, relative to the repository
+
+
+BOARDS: dict[str, Board] = {b.name: b for b in (
+    Board("nano33ble", "Arduino Nano 33 BLE (nRF52840)", "cortex-m4", 256 * KB, 960 * KB,
+          64 * KB, 64_000_000, "an386", "mps2-an386",
+          "targets/boards/nano33ble/nano33ble.ld"),
+    Board("stm32f746", "STM32F746", "cortex-m7", 320 * KB, 512 * KB, 512 * KB, 216_000_000,
+          "an500", "mps2-an500", "targets/boards/stm32f746/stm32f746.ld"),
+)}
+
+STANDINS: dict[str, Board] = {b.standin: b for b in BOARDS.values()}
+
+
+def standin_label(standin: str) -> str:
+    """How reports name a QEMU stand-in: the board it stands in for, machine, CPU, sizes."""
+    b = STANDINS[standin]
+    return (f"{b.title} stand-in (QEMU {b.qemu_machine}, {b.cpu}, {b.sram_bytes // KB} KB RAM, "
+            f"{b.flash_bytes // KB} KB application flash)")
+
+
+def board(name: str) -> Board:
+    """The board called `name`, or whose QEMU stand-in is called `name`."""
+    found = BOARDS.get(name) or STANDINS.get(name)
+    if found is None:
+        raise ValueError(f"unknown board {name!r}; known: {', '.join(names())}")
+    return found
+
+
+def names() -> list[str]:
+    """Every name board() accepts: the real boards, then their stand-ins."""
+    return list(BOARDS) + list(STANDINS)
+
+
+__all__ = ["Board", "BOARDS", "STANDINS", "board", "names", "standin_label"]
