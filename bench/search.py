@@ -13,7 +13,8 @@ Per model, task and budget:
   that rate for --seeds seeds; test accuracy (the task's test split) is reported as mean, sample
   standard deviation and the per-seed values;
 - a method whose plan does not fit the budget is reported as such, not run.
-Budgets count the arena plus `--overhead` bytes (runtime structures, stack, static RAM).
+Budgets count what convert(board=...) counts (tflm_train.budget): the arena, the session storage,
+the stack bound and the firmware's static RAM of the named board.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 import tflm_train
-from tflm_train.converter import ConversionError, compile_model
+from tflm_train.budget import sram_needed
+from tflm_train.converter import ConversionError
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
 from tflm_train.data import DEMO_MODEL
@@ -39,31 +41,31 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "search.json"
 LR_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 # The canonical comparison: the demo CNN on two transfer tasks, three budgets in bytes.
-MODELS = {"demo": (DEMO_MODEL, ("digits", "fashion"), (12 * 1024, 20 * 1024, 32 * 1024))}
+MODELS = {"demo": (DEMO_MODEL, ("digits", "fashion"), (16 * 1024, 24 * 1024, 40 * 1024))}
 
 
-def sram(base: bytes, scheme, overhead: int) -> int | None:
+def sram(base: bytes, scheme, board: str) -> int | None:
     try:
-        return compile_model(base, scheme)[2].program.arena_bytes + overhead
+        return sram_needed(tflm_train.convert(base, scheme), board)["total"]
     except ConversionError:
         return None
 
 
-def baselines(base: bytes, budget: int, overhead: int) -> dict:
+def baselines(base: bytes, budget: int, board: str) -> dict:
     """The baseline schemes that fit `budget` (the largest of each family)."""
     n = len(build_graph(read_model(base)).trainable_ops())
     out = {}
     for k in range(n, 0, -1):
         s = tflm_train.SparseUpdate(n_bias=k)
-        if (m := sram(base, s, overhead)) is not None and m <= budget:
+        if (m := sram(base, s, board)) is not None and m <= budget:
             out["bias_only"] = (s, m)
             break
     s = tflm_train.SparseUpdate(n_bias=1, weights={-1: 1.0})
-    if (m := sram(base, s, overhead)) is not None and m <= budget:
+    if (m := sram(base, s, board)) is not None and m <= budget:
         out["last_layer"] = (s, m)
     for k in range(n, 0, -1):
         s = tflm_train.SparseUpdate(n_bias=k, weights={-i: 1.0 for i in range(1, k + 1)})
-        if (m := sram(base, s, overhead)) is not None and m <= budget:
+        if (m := sram(base, s, board)) is not None and m <= budget:
             out["last_n_full"] = (s, m)  # n = s.n_bias
             break
     return out
@@ -110,15 +112,15 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="small tasks, one seed, one epoch")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--overhead", type=int, default=0,
-                   help="bytes besides the arena counted in every budget")
+    p.add_argument("--board", default="nano33ble",
+                   help="whose firmware parts (session, stack, static RAM) every budget counts")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     seeds, epochs = (1, 1) if args.quick else (args.seeds, args.epochs)
     all_tasks = accuracy_tasks(quick=args.quick)
     doc = {**provenance("search", argv, ["converter", "tflm_train", "bench/search.py"]),
            "canonical": "searched scheme vs baselines, test accuracy mean over seeds",
-           "seeds": seeds, "epochs": epochs, "lr_grid": LR_GRID, "overhead_bytes": args.overhead,
+           "seeds": seeds, "epochs": epochs, "lr_grid": LR_GRID, "board": args.board,
            "models": {}}
     for model, (path, task_names, budgets) in MODELS.items():
         base = Path(path).read_bytes()
@@ -129,10 +131,10 @@ def main(argv=None) -> int:
             for budget in budgets:
                 start = time.perf_counter()
                 result = search(base, split.x_train, split.y_train, sram_budget=budget,
-                                overhead_bytes=args.overhead, seed=0, progress=False)
+                                board=args.board, seed=0, progress=False)
                 seconds = time.perf_counter() - start
                 methods = {"searched": (result.scheme, result.report["chosen"]["sram_bytes"]),
-                           **baselines(base, budget, args.overhead)}
+                           **baselines(base, budget, args.board)}
                 row = {"budget_bytes": budget, "search_seconds": round(seconds, 1),
                        "search": {k: result.report[k] for k in ("chosen", "planner",
                                                                 "learning_rate",
@@ -153,7 +155,7 @@ def main(argv=None) -> int:
                     "evaluated_points": evaluated,
                     "evolution_predicted_gain": result.report["chosen"]["predicted_gain"],
                     "random_predicted_gain": random_search(
-                        gain, n_layers, SchemeMemory(base, args.overhead), budget, evaluated, 0)}
+                        gain, n_layers, SchemeMemory(base, args.board), budget, evaluated, 0)}
                 rows.append(row)
                 print(f"[search] {model}/{task_name} {budget / 1024:.0f} KB: " + ", ".join(
                     f"{k} {100 * v['mean']:.1f}" for k, v in row["methods"].items()), flush=True)

@@ -14,6 +14,7 @@ from tflm_train.converter.errors import ConversionError
 from tflm_train.converter.scheme_json import scheme_from_json, scheme_to_json
 from tflm_train.data import DEMO_MODEL
 from tflm_train.data.loaders import load_sklearn_digits
+from tflm_train.budget import sram_needed
 from tflm_train.scheme_search import Evolution, contribution, search
 
 DEMO = DEMO_MODEL.read_bytes()
@@ -27,7 +28,7 @@ def task():
     return x[keep], y[keep]
 
 
-def run(task, tmp_path, budget=40 * 1024, **kw):
+def run(task, tmp_path, budget=48 * 1024, **kw):
     kw.setdefault("cache_dir", tmp_path / "cache")
     return search(DEMO, *task, sram_budget=budget, seed=0, learning_rate=0.03, workers=1,
                   progress=False, evolution=SMALL, **kw)
@@ -35,19 +36,21 @@ def run(task, tmp_path, budget=40 * 1024, **kw):
 
 def test_budget_too_small_names_the_numbers(task, tmp_path):
     with pytest.raises(tflm_train.BudgetError, match=r"no scheme fits 1000 B .* needs \d+ B "
-                                                     r"\(\d+ B arena \+ 500 B"):
-        run(task, tmp_path, budget=1000, overhead_bytes=500)
+                                                     r"\(\d+ B arena \+ \d+ B session storage"):
+        run(task, tmp_path, budget=1000)
+    with pytest.raises(ValueError, match="board= .* or sram_budget="):
+        search(DEMO, *task, progress=False)
 
 
 def test_chosen_scheme_fits_and_is_deterministic(task, tmp_path):
-    budget = 24 * 1024
-    a = run(task, tmp_path, budget=budget, overhead_bytes=2048)
-    b = run(task, tmp_path / "other", budget=budget, overhead_bytes=2048)
+    budget = 40 * 1024
+    a = run(task, tmp_path, budget=budget, board="nano33ble")
+    b = run(task, tmp_path / "other", budget=budget, board="nano33ble")
     assert a.scheme == b.scheme
     assert a.report["trace"] == b.report["trace"]
-    extended = tflm_train.convert(DEMO, a.scheme)
-    arena = tflm_train.memory_report(extended).arena_bytes
-    assert arena + 2048 == a.report["chosen"]["sram_bytes"] <= budget
+    # The search's count is convert()'s whole count for the board.
+    extended = tflm_train.convert(DEMO, a.scheme, board="nano33ble", sram_budget=budget)
+    assert sram_needed(extended, "nano33ble")["total"] == a.report["chosen"]["sram_bytes"] <= budget
     # Every candidate that fits alone was measured; the others are listed unmeasured.
     for c in a.report["candidates"]:
         assert c["measured"] == (c["sram_bytes"] is not None and c["sram_bytes"] <= budget)
@@ -63,7 +66,7 @@ def test_a_rerun_reads_every_fine_tune_from_the_cache(task, tmp_path, monkeypatc
     again = run(task, tmp_path)
     assert again.scheme == first.scheme
     # Another budget reuses the same measurements too.
-    run(task, tmp_path, budget=30 * 1024)
+    run(task, tmp_path, budget=40 * 1024)
 
 
 def test_the_cache_separates_data_and_settings(task, tmp_path):
@@ -111,10 +114,20 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     np.savez(tmp_path / "task.npz", x=x, y=y)
     out, report = tmp_path / "s.json", tmp_path / "r.json"
     r = CliRunner().invoke(cli, ["search", str(DEMO_MODEL), "--data", str(tmp_path / "task.npz"),
-                                 "--sram-budget", str(40 * 1024), "--lr", "0.03",
+                                 "--sram-budget", str(48 * 1024), "--lr", "0.03",
                                  "-o", str(out), "--report", str(report)],
                            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
     assert "predicted held-out accuracy" in r.output
     scheme_from_json(out.read_text())
-    assert json.loads(report.read_text())["budget_bytes"] == 40 * 1024
+    assert json.loads(report.read_text())["budget_bytes"] == 48 * 1024
+
+
+def test_new_head_is_trained_in_every_scheme(task, tmp_path):
+    result = run(task, tmp_path, num_classes=5, budget=48 * 1024)
+    assert result.scheme.weights[4] == 1.0  # the demo's fifth and last layer: the new head
+    assert not any(c["kind"] == "weight" and c["layer"] == 4 for c in result.report["candidates"])
+    x, y = task
+    keep = y < 5
+    tr = tflm_train.Trainer(tflm_train.convert(DEMO, result.scheme, num_classes=5), seed=0)
+    assert tr.num_classes == 5

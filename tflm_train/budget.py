@@ -53,8 +53,12 @@ def stack_bound(extended: bytes, board: Board, firmware: str = FIRMWARE) -> int:
     """Bytes of stack the firmware can need running this model: the deepest call path from
     reset plus the tick interrupt with its exception frame (board_build.json), with the
     row-stream recursion counted at this model's longest chain."""
+    return stack_bound_for_chain(longest_stream_chain(extended), board, firmware)
+
+
+def stack_bound_for_chain(stages: int, board: Board, firmware: str = FIRMWARE) -> int:
+    """stack_bound of a model whose longest row-streamed chain has `stages` stages (0: none)."""
     fw = firmware_data(board, firmware)
-    stages = longest_stream_chain(extended)
     thread = fw["stack_thread_without_stream_bytes"]
     if stages:
         unused = fw["stream_max_levels"] - stages
@@ -89,6 +93,16 @@ def flash_needed(extended: bytes, board: str | Board | None = None) -> dict:
              "firmware_code": max(firmware_data(b)["code_bytes"] for b in boards)}
     return {**parts, "total": sum(parts.values()),
             "board": boards[0].name if board is not None else None}
+
+
+def overhead_bytes(stages: int, board: str | Board | None = None) -> int:
+    """What a step needs besides its arena (session storage + stack bound + the firmware's
+    static RAM) for a plan whose longest streamed chain has `stages` stages: sram_needed's
+    total less the arena, without writing the model (the scheme search plans many)."""
+    boards = _resolve(board)
+    return (max(firmware_data(b)["session_bytes"] for b in boards)
+            + max(stack_bound_for_chain(stages, b) for b in boards)
+            + max(firmware_data(b)["static_ram_bytes"] for b in boards))
 
 
 def _describe(kind: str, need: dict, budget: int, source: str) -> str:
@@ -127,4 +141,4 @@ def check_budget(extended: bytes, sram_budget: int | None = None,
 
 
 __all__ = ["sram_needed", "flash_needed", "check_budget", "stack_bound", "longest_stream_chain",
-           "build_data"]
+           "build_data", "overhead_bytes", "stack_bound_for_chain"]

@@ -209,11 +209,13 @@ def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosin
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--data", required=True,
               help="digits | mnist | fashion-mnist | PATH.npz (arrays x, y): the task.")
-@click.option("--sram-budget", type=int, required=True,
-              help="Bytes the training step may use in total.")
-@click.option("--overhead", "overhead_bytes", type=int, default=0, show_default=True,
-              help="Bytes the step needs besides the arena (runtime structures, stack, "
-                   "static RAM).")
+@click.option("--board", type=click.Choice(board_names()), default=None,
+              help="The board the step must fit: its SRAM is the budget, its firmware's "
+                   "session storage, stack and static RAM are counted.")
+@click.option("--sram-budget", type=click.IntRange(min=1), default=None,
+              help="Budget in bytes instead of (or below) the board's SRAM.")
+@click.option("--num-classes", type=int, default=None,
+              help="Train a new K-way classifier (see convert --num-classes).")
 @click.option("--samples", type=int, default=1000, show_default=True,
               help="Use at most this many samples of the data (30% held out).")
 @click.option("--epochs", type=int, default=1, show_default=True,
@@ -227,25 +229,29 @@ def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosin
               help="Write the full report (JSON).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the scheme JSON (for `convert --scheme`).")
-def search(model, data, sram_budget, overhead_bytes, samples, epochs, learning_rate, seed, plot,
-           report, output):
-    """Find what to update in MODEL for a memory budget: contribution analysis on the task's
-    data, then an evolutionary search whose every point is planned by the converter."""
+def search(model, data, board, sram_budget, num_classes, samples, epochs, learning_rate, seed,
+           plot, report, output):
+    """Find what to update in MODEL for a board or an SRAM budget: contribution analysis on
+    the task's data, then an evolutionary search whose every point is planned by the
+    converter."""
     from .converter import ConversionError
     from .scheme_search import search as do_search
+    if board is None and sram_budget is None:
+        raise click.UsageError("give --board or --sram-budget")
     x, y = _load_data(data)
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.permutation(len(x))[:samples]) if len(x) > samples else np.arange(len(x))
     try:
-        result = do_search(_read(model), x[keep], y[keep], sram_budget=sram_budget,
-                           overhead_bytes=overhead_bytes, seed=seed,
+        result = do_search(_read(model), x[keep], y[keep], board=board,
+                           sram_budget=sram_budget, num_classes=num_classes, seed=seed,
                            learning_rate=learning_rate, epochs=epochs)
     except (ConversionError, ValueError, RuntimeFailure) as exc:
         _fail(exc)
     Path(output).write_text(result.to_json())
     chosen = result.report["chosen"]
     click.echo(f"wrote {output}: n_bias={result.scheme.n_bias}, weights={result.scheme.weights}; "
-               f"SRAM {chosen['sram_bytes'] / 1024:.1f} KB of {sram_budget / 1024:.1f} KB; "
+               f"SRAM {chosen['sram_bytes'] / 1024:.1f} KB of "
+               f"{result.report['budget_bytes'] / 1024:.1f} KB; "
                f"predicted held-out accuracy {100 * chosen['predicted_accuracy']:.1f}% "
                f"(untrained {100 * result.report['baseline_accuracy']:.1f}%)")
     if report:

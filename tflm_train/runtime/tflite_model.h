@@ -185,6 +185,8 @@ struct SubOptions {
 
 struct LeakyReluOptions {
   float alpha = 0.0f;
+};
+
 struct StridedSliceOptions {
   int32_t begin_mask = 0;
   int32_t end_mask = 0;

@@ -23,24 +23,32 @@ class Candidate:
     def key(self) -> str:
         return f"bias{self.layer}" if self.kind == "bias" else f"w{self.layer}@{self.ratio:g}"
 
-    def scheme(self, qas: bool = True) -> SparseUpdate:
+    def point(self, n_layers: int) -> tuple:
+        """The search point that trains this candidate alone (as it is measured)."""
         if self.kind == "bias":
-            return SparseUpdate(n_bias=self.layer, qas=qas)
-        return SparseUpdate(n_bias=1, weights={self.layer: self.ratio}, qas=qas)
+            return self.layer, (0.0,) * n_layers
+        ratios = [0.0] * n_layers
+        ratios[self.layer] = self.ratio
+        return 1, tuple(ratios)
 
 
-def candidates(n_layers: int) -> list[Candidate]:
+def candidates(n_layers: int, new_head: bool = False) -> list[Candidate]:
     """Every bias depth 1..n_layers, then every layer at every weight ratio, last layer first
-    (the cheapest and usually the most useful are measured first)."""
+    (the cheapest and usually the most useful are measured first). A new head (num_classes) is
+    always trained whole, so its own weights are no candidate."""
     out = [Candidate("bias", k) for k in range(1, n_layers + 1)]
-    for i in reversed(range(n_layers)):
+    for i in reversed(range(n_layers - 1 if new_head else n_layers)):
         out += [Candidate("weight", i, r) for r in WEIGHT_RATIOS]
     return out
 
 
-def scheme_of(n_bias: int, ratios: tuple[float, ...], qas: bool = True) -> SparseUpdate:
+def scheme_of(n_bias: int, ratios: tuple[float, ...], qas: bool = True,
+              new_head: bool = False) -> SparseUpdate:
     """The scheme of one search point: bias depth and a ratio (0 = frozen) per layer. A layer
     whose weights train also trains its bias (resolve() does that), and the last layer's bias
-    trains whenever any weight does, as the weight candidates were measured."""
+    trains whenever any weight does, as the weight candidates were measured. A new head's
+    weights always train: its initial weights are random."""
     weights = {i: r for i, r in enumerate(ratios) if r > 0}
+    if new_head:
+        weights[len(ratios) - 1] = 1.0
     return SparseUpdate(n_bias=max(n_bias, 1 if weights else 0), weights=weights, qas=qas)

@@ -28,6 +28,7 @@ class FineTune:
     epochs: int = 1
     seed: int = 0
     qas: bool = True
+    num_classes: int | None = None  # a new K-way head (convert(num_classes=...)), seeded by seed
 
 
 def default_cache_dir() -> Path:
@@ -61,9 +62,11 @@ def accuracy(tflite: bytes, scheme, data, tune: FineTune) -> float:
     x_train, y_train, x_val, y_val = data
     if scheme is None:
         from ..converter.scheme import SparseUpdate
-        return Trainer(convert(tflite, SparseUpdate(inference_only=True)),
-                       seed=tune.seed).evaluate(x_val, y_val)["accuracy"]
-    trainer = Trainer(convert(tflite, scheme), learning_rate=tune.learning_rate, seed=tune.seed)
+        scheme = SparseUpdate(inference_only=True)
+    extended = convert(tflite, scheme, num_classes=tune.num_classes, seed=tune.seed)
+    if scheme.inference_only:
+        return Trainer(extended, seed=tune.seed).evaluate(x_val, y_val)["accuracy"]
+    trainer = Trainer(extended, learning_rate=tune.learning_rate, seed=tune.seed)
     trainer.fit(x_train, y_train, epochs=tune.epochs, progress=False)
     return trainer.evaluate(x_val, y_val)["accuracy"]
 
@@ -90,7 +93,7 @@ class ContributionCache:
         if self.directory is None:
             return None
         settings = json.dumps([tune.learning_rate, tune.epochs, tune.seed, tune.qas,
-                               PROGRAM_VERSION]).encode()
+                               tune.num_classes, PROGRAM_VERSION]).encode()
         return self.directory / _digest(data_key.encode(), settings, name.encode())[:40]
 
     def get(self, data_key: str, tune: FineTune, name: str) -> float | None:

@@ -5,38 +5,51 @@ from __future__ import annotations
 import time
 
 from ..converter import ConversionError, compile_model
+from ..converter.program import Opcode
 from .candidates import scheme_of
 
 
 class SchemeMemory:
-    """arena bytes of each (n_bias, ratios) point, plus `overhead_bytes` (what the step needs
-    besides the arena: runtime structures, stack, the firmware's static RAM)."""
+    """SRAM of each (n_bias, ratios) point as tflm_train.budget counts it: the planned arena +
+    the session storage, the stack bound (for the plan's longest streamed chain) and the
+    firmware's static RAM of `board` (None: the largest over the known boards)."""
 
-    def __init__(self, tflite: bytes, overhead_bytes: int = 0, qas: bool = True):
-        self.tflite = tflite
-        self.overhead_bytes = int(overhead_bytes)
-        self.qas = qas
-        self._arena: dict[tuple, int | None] = {}
+    def __init__(self, tflite: bytes, board=None, qas: bool = True,
+                 num_classes: int | None = None, seed: int = 0):
+        self.tflite, self.board, self.qas = tflite, board, qas
+        self.num_classes, self.seed = num_classes, seed
+        self._plans: dict[tuple, tuple[int, int] | None] = {}
         self.plans = 0
         self.plan_seconds = 0.0
         self.refusals: dict[tuple, str] = {}
 
-    def arena(self, n_bias: int, ratios: tuple[float, ...]) -> int | None:
-        """Planned arena bytes, or None if the converter refuses the scheme (for example a
-        gradient that would pass through an op without a backward)."""
+    def scheme(self, n_bias: int, ratios: tuple[float, ...]):
+        return scheme_of(n_bias, ratios, self.qas, new_head=self.num_classes is not None)
+
+    def _plan(self, n_bias: int, ratios: tuple[float, ...]) -> tuple[int, int] | None:
+        """(arena bytes, stages of the longest streamed chain), or None if the converter refuses
+        the scheme (for example a gradient through an op without a backward)."""
         key = (n_bias, tuple(ratios))
-        if key not in self._arena:
+        if key not in self._plans:
             start = time.perf_counter()
             try:
-                _, _, step = compile_model(self.tflite, scheme_of(n_bias, ratios, self.qas))
-                self._arena[key] = step.program.arena_bytes
+                program = compile_model(self.tflite, self.scheme(n_bias, ratios),
+                                        num_classes=self.num_classes, seed=self.seed)[2].program
+                stages = max((i.args[1] for i in program.instructions
+                              if i.opcode == Opcode.STREAM_CHAIN), default=0)
+                self._plans[key] = (program.arena_bytes, stages)
             except ConversionError as e:
-                self._arena[key] = None
+                self._plans[key] = None
                 self.refusals[key] = str(e)
             self.plans += 1
             self.plan_seconds += time.perf_counter() - start
-        return self._arena[key]
+        return self._plans[key]
+
+    def arena(self, n_bias: int, ratios: tuple[float, ...]) -> int | None:
+        plan = self._plan(n_bias, ratios)
+        return None if plan is None else plan[0]
 
     def sram(self, n_bias: int, ratios: tuple[float, ...]) -> int | None:
-        arena = self.arena(n_bias, ratios)
-        return None if arena is None else arena + self.overhead_bytes
+        from ..budget import overhead_bytes  # tflm_train.budget imports the converter package
+        plan = self._plan(n_bias, ratios)
+        return None if plan is None else plan[0] + overhead_bytes(plan[1], self.board)

@@ -47,7 +47,7 @@ class SearchResult:
                    label=f"budget {r['budget_bytes'] / 1024:.0f} KB")
         ax.axhline(100 * base, color="black", linewidth=0.8, linestyle=":",
                    label="no training")
-        ax.set_xlabel("SRAM, KB (arena + runtime, stack and static RAM)")
+        ax.set_xlabel("SRAM, KB (arena + session storage, stack bound, firmware static RAM)")
         ax.set_ylabel("held-out accuracy, %")
         ax.set_title(f"sparse-update search ({r['model']})")
         ax.legend(fontsize=8, loc="lower right")
