@@ -124,10 +124,10 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
 
 
 def test_new_head_is_trained_in_every_scheme(task, tmp_path):
-    result = run(task, tmp_path, num_classes=5, budget=48 * 1024)
+    x, y = task
+    five = (x[y < 5], y[y < 5])  # a 5-class task for a new 5-way head
+    result = run(five, tmp_path, num_classes=5, budget=48 * 1024)
     assert result.scheme.weights[4] == 1.0  # the demo's fifth and last layer: the new head
     assert not any(c["kind"] == "weight" and c["layer"] == 4 for c in result.report["candidates"])
-    x, y = task
-    keep = y < 5
     tr = tflm_train.Trainer(tflm_train.convert(DEMO, result.scheme, num_classes=5), seed=0)
     assert tr.num_classes == 5
