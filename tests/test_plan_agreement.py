@@ -19,6 +19,7 @@ from tflm_train.converter import memory_report
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.program import ALIGNMENT
 from tflm_train.converter.tflite_io import read_model, write_model
+from tflm_train.data import DEMO_MODEL
 
 from . import model_factory as mf
 from .shared_models import tflm_examples_dir
@@ -124,7 +125,7 @@ def test_what_the_runtime_refuses_convert_refuses_with_its_reason():
     """convert() opens its output in the host runtime: a model the runtime would refuse is not
     written (a SOFTMAX output off TFLM's fixed 1/256 scale: the runtime's Prepare check, the
     converter's error class for its status)."""
-    m = read_model((ROOT / "tflm_train" / "data" / "mnist_cnn.tflite").read_bytes())
+    m = read_model(DEMO_MODEL.read_bytes())
     sg = m.subgraphs[0]
     sg.tensors[sg.operators[6].outputs[0]].quantization.scale = [1 / 128]
     with pytest.raises(tflm_train.UnsupportedOpError, match="the runtime refuses this model: "
