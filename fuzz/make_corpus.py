@@ -140,10 +140,22 @@ def write_dir(target: str, seeds: dict[str, bytes]) -> None:
     print(f"[corpus] {target}: {len(list(d.iterdir()))} seeds, {total / 1024:.1f} KB")
 
 
+def op_models() -> dict[str, bytes]:
+    """Committed small models over the issue-12 ops (bench/firmware/infer/models), stock and
+    converted, so the targets start inside those ops' Prepare and planning code."""
+    stock = (ROOT / "bench" / "firmware" / "infer" / "models" / "elementwise_ops.tflite").read_bytes()
+    out = {"elementwise_ops": stock}
+    extended = convert_sparse(stock)
+    if extended is not None:
+        out["elementwise_ops_sparse"] = extended
+    return out
+
+
 def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     demo = DEMO_MODEL.read_bytes()
-    models = {"demo": demo, **demo_variants(demo), **small_models(), **example_models()}
+    models = {"demo": demo, **demo_variants(demo), **small_models(), **example_models(),
+              **op_models()}
     extended = {k: v for k, v in models.items()
                 if get_metadata(read_model(v), METADATA_NAME) is not None}
     write_dir("model_reader", models)
