@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import difflib
 import json
 import os
 import re
@@ -228,8 +229,10 @@ def main(argv=None) -> int:
     text = json.dumps(generate(args.jobs), indent=1) + "\n"
     if args.check:
         if OUT.read_text() != text:
-            print(f"{OUT.relative_to(ROOT)} is stale: run python targets/tools/board_data.py",
-                  file=sys.stderr)
+            diff = difflib.unified_diff(OUT.read_text().splitlines(), text.splitlines(),
+                                        "committed", "rebuilt", lineterm="", n=1)
+            print(f"{OUT.relative_to(ROOT)} is stale: run python targets/tools/board_data.py\n"
+                  + "\n".join(list(diff)[:40]), file=sys.stderr)
             return 1
         return 0
     OUT.write_text(text)

@@ -377,8 +377,8 @@ class StackGraph:
             if cyclic and any(self.funcs[m].frame_source == "su" for m in members):
                 levels = self._recursion_levels(members)
             best = Bound(0, [])
-            for m in members:
-                for t in self.targets(self.funcs[m]):
+            for m in members:  # in name order: equal paths resolve the same in every run
+                for t in sorted(self.targets(self.funcs[m])):
                     if t not in comp and self._memo[t].bytes > best.bytes:
                         best = self._memo[t]
             weight = levels * sum(self.funcs[m].frame for m in members)
