@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 
+from .errors import ConversionError
 from .graph import Graph
 from .planner import Buffer, plan
 
@@ -46,4 +47,12 @@ def inference_offsets(graph: Graph) -> tuple[list[int], int]:
 
 
 def encode(offsets: list[int]) -> bytes:
+    """The metadata words; ConversionError if an offset does not fit TFLM's int32 words (a
+    tensor outside the training program, e.g. an unused op output, can be that large)."""
+    too_far = [t for t, off in enumerate(offsets) if off > 2**31 - 1]
+    if too_far:
+        raise ConversionError(
+            f"the inference plan places tensor {too_far[0]} at byte {offsets[too_far[0]]}, "
+            "beyond TFLM's 32-bit offline-plan words: the model's tensors are too large for a "
+            "microcontroller")
     return struct.pack(f"<3i{len(offsets)}i", FORMAT_VERSION, 1, len(offsets), *offsets)
