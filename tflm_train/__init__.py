@@ -12,14 +12,20 @@
     tr.fit(x, y, epochs=3, batch_size=8)
     tr.evaluate(x_test, y_test)      # {'accuracy': ..., 'loss': ...}
     stock_tflite = tr.export()
+
+    # what to update for a memory budget, from the user's data:
+    result = tflm_train.search(tflite_bytes, x, y, sram_budget=200 * 1024)
+    ext = tflm_train.convert(tflite_bytes, scheme=result.scheme)
 """
 from .binding import CheckpointError, RuntimeFailure
 from .converter import (BudgetError, ConversionError, InvalidModelError, MemoryReport,
                         SGD, SparseUpdate, UnsupportedOpError, convert, memory_report)
+from .scheme_search import SearchResult, search
 from .trainer import History, LRSchedule, Trainer
 
 __version__ = "0.1.0"
 __all__ = ["convert", "memory_report", "SparseUpdate", "SGD", "Trainer", "LRSchedule", "History",
+           "search", "SearchResult",
            "MemoryReport",
            "ConversionError", "InvalidModelError", "UnsupportedOpError", "BudgetError",
            "RuntimeFailure", "CheckpointError"]

@@ -76,14 +76,23 @@ def main():
               help="Allow batch sizes > 1 (gradient sums: 4 bytes per updated parameter).")
 @click.option("--sram-budget", type=int, default=None,
               help="Fail if the planned arena exceeds this many bytes.")
+@click.option("--scheme", "scheme_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="A scheme JSON (from `tflm-train search`) instead of "
+                                 "--n-bias/--weights/--no-qas.")
 def convert(model, output, n_bias, weights, no_qas, inference_only, loss, momentum, mini_batch,
-            sram_budget):
+            sram_budget, scheme_file):
     """Convert an int8 MODEL into an extended, trainable .tflite."""
     from .converter import (SGD, ConversionError, SparseUpdate, convert as do_convert,
                             memory_report)
+    from .converter.scheme_json import scheme_from_json
     scheme = None
     try:
-        if n_bias is not None or weights is not None or no_qas or inference_only:
+        if scheme_file is not None:
+            if n_bias is not None or weights is not None or no_qas or inference_only:
+                raise click.UsageError("--scheme gives the whole scheme: drop --n-bias, "
+                                       "--weights, --no-qas and --inference-only")
+            scheme = scheme_from_json(Path(scheme_file).read_text())
+        elif n_bias is not None or weights is not None or no_qas or inference_only:
             scheme = SparseUpdate(n_bias=n_bias or 0, weights=weights or {},
                                   qas=not no_qas, inference_only=inference_only)
         ext = do_convert(_read(model), scheme, loss=loss,
@@ -177,6 +186,57 @@ def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosin
     if output:
         Path(output).write_bytes(trainer.save())
         click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--data", required=True,
+              help="digits | mnist | fashion-mnist | PATH.npz (arrays x, y): the task.")
+@click.option("--sram-budget", type=int, required=True,
+              help="Bytes the training step may use in total.")
+@click.option("--overhead", "overhead_bytes", type=int, default=0, show_default=True,
+              help="Bytes the step needs besides the arena (runtime structures, stack, "
+                   "static RAM).")
+@click.option("--samples", type=int, default=1000, show_default=True,
+              help="Use at most this many samples of the data (30% held out).")
+@click.option("--epochs", type=int, default=1, show_default=True,
+              help="Epochs of each candidate's fine-tune.")
+@click.option("--lr", "learning_rate", type=float, default=None,
+              help="Fine-tune learning rate (default: tuned on the held-out split).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Write accuracy against SRAM (PNG).")
+@click.option("--report", type=click.Path(dir_okay=False), default=None,
+              help="Write the full report (JSON).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the scheme JSON (for `convert --scheme`).")
+def search(model, data, sram_budget, overhead_bytes, samples, epochs, learning_rate, seed, plot,
+           report, output):
+    """Find what to update in MODEL for a memory budget: contribution analysis on the task's
+    data, then an evolutionary search whose every point is planned by the converter."""
+    from .converter import ConversionError
+    from .scheme_search import search as do_search
+    x, y = _load_data(data)
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.permutation(len(x))[:samples]) if len(x) > samples else np.arange(len(x))
+    try:
+        result = do_search(_read(model), x[keep], y[keep], sram_budget=sram_budget,
+                           overhead_bytes=overhead_bytes, seed=seed,
+                           learning_rate=learning_rate, epochs=epochs)
+    except (ConversionError, ValueError, RuntimeFailure) as exc:
+        _fail(exc)
+    Path(output).write_text(result.to_json())
+    chosen = result.report["chosen"]
+    click.echo(f"wrote {output}: n_bias={result.scheme.n_bias}, weights={result.scheme.weights}; "
+               f"SRAM {chosen['sram_bytes'] / 1024:.1f} KB of {sram_budget / 1024:.1f} KB; "
+               f"predicted held-out accuracy {100 * chosen['predicted_accuracy']:.1f}% "
+               f"(untrained {100 * result.report['baseline_accuracy']:.1f}%)")
+    if report:
+        Path(report).write_text(json.dumps(result.report, indent=1) + "\n")
+        click.echo(f"wrote {report}")
+    if plot:
+        result.plot(plot)
+        click.echo(f"wrote {plot}")
 
 
 @main.command()

@@ -1,0 +1,159 @@
+"""Contribution analysis: the held-out accuracy after a short fine-tune with each candidate
+alone, on the host runtime (the bytes the board computes). Results are cached on disk by
+everything they depend on, so a rerun (another budget, another board) is instant; the
+fine-tunes run in parallel on all cores, with a progress bar.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..converter import convert
+from ..converter.program_format import VERSION as PROGRAM_VERSION
+from .candidates import Candidate
+
+
+@dataclass(frozen=True)
+class FineTune:
+    """How each candidate is measured."""
+    learning_rate: float
+    epochs: int = 1
+    seed: int = 0
+    qas: bool = True
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tflm-train" / "search"
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(len(p).to_bytes(8, "little"))
+        h.update(p)
+    return h.hexdigest()
+
+
+def _array_bytes(a: np.ndarray) -> bytes:
+    a = np.ascontiguousarray(a)
+    return f"{a.dtype.str}{a.shape}".encode() + a.tobytes()
+
+
+def data_digest(tflite: bytes, x_train, y_train, x_val, y_val) -> str:
+    return _digest(tflite, *(_array_bytes(np.asarray(a)) for a in (x_train, y_train, x_val,
+                                                                     y_val)))
+
+
+def accuracy(tflite: bytes, scheme, data, tune: FineTune) -> float:
+    """Held-out accuracy after fine-tuning `scheme` on the training split (scheme None: the
+    model as it is)."""
+    from ..trainer import Trainer
+
+    x_train, y_train, x_val, y_val = data
+    if scheme is None:
+        from ..converter.scheme import SparseUpdate
+        return Trainer(convert(tflite, SparseUpdate(inference_only=True)),
+                       seed=tune.seed).evaluate(x_val, y_val)["accuracy"]
+    trainer = Trainer(convert(tflite, scheme), learning_rate=tune.learning_rate, seed=tune.seed)
+    trainer.fit(x_train, y_train, epochs=tune.epochs, progress=False)
+    return trainer.evaluate(x_val, y_val)["accuracy"]
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(tflite: bytes, data) -> None:
+    _WORKER["tflite"], _WORKER["data"] = tflite, data
+
+
+def _run(args) -> tuple[str, float]:
+    key, scheme, tune = args
+    return key, accuracy(_WORKER["tflite"], scheme, _WORKER["data"], tune)
+
+
+class ContributionCache:
+    """Accuracies on disk, one JSON per (model, data, fine-tune settings, candidate)."""
+
+    def __init__(self, directory: Path | None):
+        self.directory = Path(directory) if directory is not None else None
+
+    def _path(self, data_key: str, tune: FineTune, name: str) -> Path | None:
+        if self.directory is None:
+            return None
+        settings = json.dumps([tune.learning_rate, tune.epochs, tune.seed, tune.qas,
+                               PROGRAM_VERSION]).encode()
+        return self.directory / _digest(data_key.encode(), settings, name.encode())[:40]
+
+    def get(self, data_key: str, tune: FineTune, name: str) -> float | None:
+        path = self._path(data_key, tune, name)
+        if path is None or not path.is_file():
+            return None
+        return float(json.loads(path.read_text())["accuracy"])
+
+    def put(self, data_key: str, tune: FineTune, name: str, value: float) -> None:
+        path = self._path(data_key, tune, name)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"candidate": name, "accuracy": value}))
+        tmp.replace(path)  # atomic: a killed run never leaves half a file
+
+
+def measure(tflite: bytes, data, jobs: dict[str, tuple], cache: ContributionCache,
+            workers: int | None = None, progress: bool = True,
+            desc: str = "contribution analysis") -> dict[str, float]:
+    """{name: held-out accuracy} for jobs {name: (scheme or None = no training, FineTune)},
+    from the cache where it has them, else fine-tuned on `workers` processes (default: all
+    cores)."""
+    data_key = data_digest(tflite, *data)
+    out: dict[str, float] = {}
+    todo = []
+    for name, (scheme, tune) in jobs.items():
+        hit = cache.get(data_key, tune, name)
+        if hit is None:
+            todo.append((name, scheme, tune))
+        else:
+            out[name] = hit
+    tunes = {name: tune for name, (_, tune) in jobs.items()}
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(jobs), initial=len(out), desc=desc, unit="fine-tune",
+               disable=not progress or not todo)
+    if todo and workers == 1:
+        _init_worker(tflite, data)
+        results = map(_run, todo)
+    elif todo:
+        # fork, not spawn: spawn re-runs the caller's script in every worker, which hangs a
+        # script that calls search() without an `if __name__ == "__main__"` guard. The workers
+        # use only numpy and the runtime library, which hold no locks across a fork.
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context(
+            "fork"), initializer=_init_worker, initargs=(tflite, data))
+        results = pool.map(_run, todo)
+    else:
+        results = iter(())
+    try:
+        for name, acc in results:
+            out[name] = acc
+            cache.put(data_key, tunes[name], name, acc)
+            bar.update(1)
+    finally:
+        bar.close()
+        if todo and workers > 1:
+            pool.shutdown()
+    return {name: out[name] for name in jobs}
+
+
+def gains(accuracies: dict[str, float], candidates: list[Candidate]) -> dict[Candidate, float]:
+    """Gain of each candidate: bias(k) over the untrained model, weight(i, r) over bias(1)
+    (its measurement also trained the last bias)."""
+    base, bias1 = accuracies["none"], accuracies[Candidate("bias", 1).key]
+    return {c: accuracies[c.key] - (base if c.kind == "bias" else bias1) for c in candidates}

@@ -1,0 +1,143 @@
+"""Evolutionary search of a sparse-update scheme: maximise the summed contribution gains of
+the chosen bias depth and per-layer weight ratios, subject to the SRAM budget, with every
+point's memory from the real planner (SchemeMemory).
+
+A point is (n_bias, ratio per trainable layer, 0 = frozen). Infeasible points are repaired
+(the update with the least gain is cut one ratio step at a time until the plan fits), so the
+population stays within the budget. Everything is drawn from one seeded generator: the same
+inputs give the same scheme.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .candidates import WEIGHT_RATIOS, Candidate
+from .memory import SchemeMemory
+
+LEVELS = (0.0, *WEIGHT_RATIOS)
+
+
+@dataclass
+class Evolution:
+    population: int = 24
+    generations: int = 16
+    parents: int = 8
+    mutation: float = 0.15
+    seed: int = 0
+
+
+@dataclass
+class SearchTrace:
+    points: list[dict] = field(default_factory=list)  # every evaluated feasible point
+
+    def add(self, generation: int, point: tuple, sram: int, fitness: float) -> None:
+        self.points.append({"generation": generation, "n_bias": point[0],
+                            "ratios": list(point[1]), "sram_bytes": sram,
+                            "predicted_gain": fitness})
+
+
+def fitness(point: tuple, gain: dict[Candidate, float]) -> float:
+    n_bias, ratios = point
+    total = gain.get(Candidate("bias", n_bias), 0.0) if n_bias else 0.0
+    for i, r in enumerate(ratios):
+        if r > 0:
+            total += gain[Candidate("weight", i, r)]
+    return total
+
+
+def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, budget: int,
+           settings: Evolution = Evolution()) -> tuple[tuple, SearchTrace]:
+    """The best feasible point found, and the trace of every feasible point evaluated.
+    Candidates missing from `gain` (not measured: they alone exceed the budget) are never
+    chosen."""
+    rng = np.random.default_rng(settings.seed)
+    allowed = [[r for r in LEVELS if r == 0 or Candidate("weight", i, r) in gain]
+               for i in range(n_layers)]
+    max_bias = max([c.layer for c in gain if c.kind == "bias"], default=0)
+    trace = SearchTrace()
+    scored: dict[tuple, float] = {}
+
+    def fits(point) -> bool:
+        sram = memory.sram(*point)
+        return sram is not None and sram <= budget
+
+    def repair(point):
+        n_bias, ratios = point[0], list(point[1])
+        while not fits((n_bias, tuple(ratios))):
+            # Cut the active choice whose gain is least per step: a weight ratio down one level,
+            # or the bias depth down by one.
+            options = []
+            for i, r in enumerate(ratios):
+                if r > 0:
+                    lower = allowed[i][allowed[i].index(r) - 1]
+                    loss = gain[Candidate("weight", i, r)] - (
+                        gain[Candidate("weight", i, lower)] if lower else 0.0)
+                    options.append((loss, 1, i, lower))
+            if n_bias > 0:
+                loss = gain.get(Candidate("bias", n_bias), 0.0) - (
+                    gain.get(Candidate("bias", n_bias - 1), 0.0) if n_bias > 1 else 0.0)
+                options.append((loss, 0, -1, n_bias - 1))
+            if not options:
+                return None
+            _, kind, i, value = min(options)
+            if kind:
+                ratios[i] = value
+            else:
+                n_bias = value
+        return n_bias, tuple(ratios)
+
+    def evaluate(point, generation):
+        point = repair(point)
+        if point is None:
+            return None
+        if point not in scored:
+            scored[point] = fitness(point, gain)
+            trace.add(generation, point, memory.sram(*point), scored[point])
+        return point
+
+    def random_point():
+        density = rng.uniform(0.0, 0.5)
+        ratios = tuple(allowed[i][rng.integers(1, len(allowed[i]))]
+                       if len(allowed[i]) > 1 and rng.random() < density else 0.0
+                       for i in range(n_layers))
+        return int(rng.integers(0, max_bias + 1)), ratios
+
+    def mutate(point):
+        n_bias, ratios = point[0], list(point[1])
+        if rng.random() < settings.mutation * 2:
+            n_bias = int(np.clip(n_bias + rng.integers(-2, 3), 0, max_bias))
+        for i in range(n_layers):
+            if rng.random() < settings.mutation:
+                ratios[i] = allowed[i][rng.integers(0, len(allowed[i]))]
+        return n_bias, tuple(ratios)
+
+    def crossover(a, b):
+        mask = rng.random(n_layers) < 0.5
+        ratios = tuple(x if m else y for x, y, m in zip(a[1], b[1], mask))
+        return (a[0] if rng.random() < 0.5 else b[0]), ratios
+
+    # The seeds of the first generation: nothing but biases (always cheap), and random points.
+    population = [p for p in (evaluate((max_bias, (0.0,) * n_layers), 0),) if p is not None]
+    for _ in range(4 * settings.population):
+        if len(population) >= settings.population:
+            break
+        p = evaluate(random_point(), 0)
+        if p is not None:
+            population.append(p)
+    if not population:
+        return None, trace
+    for generation in range(1, settings.generations + 1):
+        ranked = sorted(set(population), key=lambda p: (-scored[p], p))
+        parents = ranked[:settings.parents]
+        children = list(parents)
+        while len(children) < settings.population:
+            a = parents[rng.integers(0, len(parents))]
+            b = parents[rng.integers(0, len(parents))]
+            child = evaluate(mutate(crossover(a, b)), generation)
+            # A child repaired down to nothing is replaced by a parent: the loop always ends.
+            children.append(child if child is not None else a)
+        population = children
+    best = max(scored, key=lambda p: (scored[p], -memory.sram(*p), p))
+    return best, trace
