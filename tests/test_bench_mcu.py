@@ -68,7 +68,10 @@ def test_quick_run_json(tmp_path):
     cyc = row["cycles"]
     for n, want in zip(cyc["plugin_instructions"]["tt_train"], row["tt_train_instructions"]):
         assert abs(n - want) < 2000
-    assert abs(cyc["plugin_instructions"]["inference"] - row["inference_instructions"]) <= 40
+    # -icount times the call between two tick reads: one tick (40) of grid plus the reads'
+    # own instructions, so up to 80 (the committed mcu.json has 48 and 64 on an500 rows; this
+    # row moved from 8 to 48 with an open-time check while the plugin's count stayed 640,672)
+    assert abs(cyc["plugin_instructions"]["inference"] - row["inference_instructions"]) <= 80
     m = cyc["tt_train_cycles_mean"]
     assert m["m4_low"] <= m["m4"] <= m["m4_high"] and m["m4"] > row["tt_train_instructions_mean"]
     assert cyc["tt_train_ms"]["m4"] == round(m["m4"] / 64e3, 1)
