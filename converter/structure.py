@@ -40,11 +40,10 @@ def _check_int8_operands(graph, op, where: str) -> None:
     finite and its zero point fits int8 (the requantisation multipliers are built from them)."""
     for t in op.inputs + op.outputs:
         tensor = graph.tensors[t] if t >= 0 else None
+        # build_graph leaves a tensor with scales but no zero points unquantised (TFLM's rule),
+        # so a quantised tensor here has both.
         if tensor is None or tensor.dtype != "int8" or tensor.scale is None:
             continue
-        if tensor.zero_point is None or len(tensor.zero_point) == 0:
-            raise InvalidModelError(f"{where}: int8 tensor {t} ({tensor.name}) has scales but no "
-                                    "zero points")
         scale, zp = float(tensor.scale[0]), int(tensor.zero_point[0])
         if not (math.isfinite(scale) and scale > 0) or not -128 <= zp <= 127:
             raise InvalidModelError(f"{where}: int8 tensor {t} ({tensor.name}) has scale {scale:g}"

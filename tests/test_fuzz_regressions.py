@@ -259,7 +259,7 @@ def test_op_with_too_few_inputs_is_refused_by_name():
     # IndexError in the structure checks themselves: scales present, zero points empty (TFLM's
     # rule since issue 12: such a tensor is not quantised).
     ("zero_points_empty", InvalidModelError,
-     r"op 5 \(FULLY_CONNECTED\): .* no (zero points|quantisation parameters)"),
+     r"op 5 \(FULLY_CONNECTED\): .* no quantisation parameters"),
     # struct.error in offline_plan.encode: the inference plan past 32-bit offsets (session 5,
     # after the issue-12 ops merged).
     ("inference_plan_beyond_int32", ConversionError, r"beyond TFLM's 32-bit offline-plan words"),
