@@ -1,4 +1,4 @@
-"""The `tflm-train` command line: convert, inspect, train, export, demo."""
+"""The `tflm-train` command line: convert, inspect, train, export, search, demo."""
 from __future__ import annotations
 
 import json
