@@ -32,7 +32,9 @@ from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
 from tflm_train.data import DEMO_MODEL
 from tflm_train.scheme_search import Evolution, search
+from tflm_train.scheme_search.candidates import Candidate
 from tflm_train.scheme_search.evolution import LEVELS, fitness
+from tflm_train.scheme_search.memory import SchemeMemory
 
 from bench.accuracy.tasks import tasks as accuracy_tasks
 from bench.provenance import provenance
@@ -147,7 +149,6 @@ def main(argv=None) -> int:
                         "sram_bytes": need,
                         **evaluate_method(base, scheme, split, epochs, seeds)}
                 # Evolution vs random search, on the same gains and the same number of plans.
-                from tflm_train.scheme_search.memory import SchemeMemory
                 gain = {c: e["gain"] for c, e in _gains(result)}
                 n_layers = len(build_graph(read_model(base)).trainable_ops())
                 evaluated = len(result.report["trace"])
@@ -168,7 +169,6 @@ def main(argv=None) -> int:
 
 
 def _gains(result):
-    from tflm_train.scheme_search.candidates import Candidate
     for c in result.report["candidates"]:
         if c["measured"]:
             yield Candidate(c["kind"], c["layer"], c["ratio"]), c

@@ -285,14 +285,15 @@ def op_names(model: bytes) -> list[str]:
 
 # -- oracles ----------------------------------------------------------------------------------
 
-def wheel_outputs(model: bytes, xs: np.ndarray) -> np.ndarray:
-    """Outputs of the tflite-micro wheel (TFLM reference kernels) for int8 samples."""
+def wheel_outputs(model: bytes, xs: np.ndarray, dtype=np.int8) -> np.ndarray:
+    """Outputs of the tflite-micro wheel (TFLM reference kernels) for samples of the model's
+    input type (int8, or float32 for a float-I/O model)."""
     from tflite_micro.python.tflite_micro import runtime
 
     interp = runtime.Interpreter.from_bytes(bytes(model))
     outs = []
     for x in xs:
-        interp.set_input(np.asarray(x, np.int8)[None], 0)
+        interp.set_input(np.asarray(x, dtype)[None], 0)
         interp.invoke()
         outs.append(np.array(interp.get_output(0)).reshape(-1))
     return np.stack(outs)

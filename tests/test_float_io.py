@@ -18,15 +18,7 @@ SPARSE = tflm_train.SparseUpdate(n_bias=3, weights={-1: 1.0, -2: 0.5, -3: 0.25})
 
 
 def wheel_float(model: bytes, xs: np.ndarray) -> np.ndarray:
-    from tflite_micro.python.tflite_micro import runtime
-
-    interp = runtime.Interpreter.from_bytes(bytes(model))
-    outs = []
-    for x in xs:
-        interp.set_input(np.asarray(x, np.float32)[None], 0)
-        interp.invoke()
-        outs.append(np.array(interp.get_output(0)).reshape(-1).copy())
-    return np.stack(outs)
+    return mf.wheel_outputs(model, xs, np.float32)
 
 
 def samples(n: int, seed: int) -> np.ndarray:
