@@ -224,12 +224,15 @@ def channel_axis(kind: str) -> int:
 
 
 def run_check(model: bytes, xq: np.ndarray, label: int, scheme: tflm_train.SparseUpdate,
-              layers: dict[int, int], *, lr: float | None = None, which: str = "weights"):
+              layers: dict[int, int], *, lr: float | None = None, which: str = "weights",
+              reference=None, extended: bytes | None = None):
     """layers: {trainable-layer position: updated weight channels (0: bias only)}.
 
     Picks lr (unless given) so the largest step among the updated elements is TARGET_STEP
-    quanta, runs one train_step and checks every trained tensor. Returns per-layer stats."""
-    graph, ref = reference_gradients(model, xq, label)
+    quanta, runs one train_step and checks every trained tensor. Returns per-layer stats.
+    `reference` (reference_gradients' result) and `extended` (the converted model) may be
+    given when one large model is checked layer by layer."""
+    graph, ref = reference or reference_gradients(model, xq, label)
     trainable = graph.trainable_ops()
     ideal_unit = {}     # layer -> (weight step per unit lr, bias step per unit lr)
     for pos, k in layers.items():
@@ -255,7 +258,7 @@ def run_check(model: bytes, xq: np.ndarray, label: int, scheme: tflm_train.Spars
             peak = min(np.abs(ideal_unit[p][1]).max() for p in layers)
         lr = TARGET_STEP / peak if which == "weights" else 1000.0 / peak
 
-    ext = tflm_train.convert(model, scheme)
+    ext = extended or tflm_train.convert(model, scheme)
     tr = tflm_train.Trainer(ext, learning_rate=lr, seed=0, rounding="nearest")
     tr.train_step(xq[None], label)
     after = tr.trained_tensors()
