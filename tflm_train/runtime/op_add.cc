@@ -4,6 +4,31 @@
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
+
+// Shared with SUB (TFLM prepares SUB with ADD's code): both inputs rescaled to a common scale.
+// TFLM requires every rescaling factor to be below 1; the output one is not when the output
+// scale is under 2 * max(input scales) / 2^20.
+Status PrepareAddSubRescaling(OpContext& ctx, const char* name, int8_t fused_activation,
+                              ErrorMessage* err) {
+  FusedActivation act = FusedActivation::kNone;
+  TT_RETURN_IF_ERROR(ToActivation(fused_activation, ctx.index, &act, err));
+  const TensorInfo in1 = ctx.input(0), in2 = ctx.input(1), out = ctx.output(0);
+  const bool ok = AddPrepare(in1.quantization.scale[0],
+                             static_cast<int32_t>(in1.quantization.zero_point[0]),
+                             in2.quantization.scale[0],
+                             static_cast<int32_t>(in2.quantization.zero_point[0]),
+                             out.quantization.scale[0],
+                             static_cast<int32_t>(out.quantization.zero_point[0]), act,
+                             &ctx.state->add.params);
+  TT_ENSURE(err, ok, Status::kUnsupported,
+            "op %ld (%s): output scale %g is too small for input scales %g and %g (the "
+            "rescaling multiplier would exceed 1)", static_cast<long>(ctx.index), name,
+            static_cast<double>(out.quantization.scale[0]),
+            static_cast<double>(in1.quantization.scale[0]),
+            static_cast<double>(in2.quantization.scale[0]));
+  return Status::kOk;
+}
+
 namespace {
 
 // Output extent of one dimension broadcast from a and b, or -1 when they are incompatible.
@@ -41,23 +66,8 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   AddOptions opts;
   TT_ENSURE(err, ctx.op.GetOptions(&opts), Status::kInvalidModel,
             "op %ld (ADD): options of another op type", op);
-  FusedActivation act = FusedActivation::kNone;
-  TT_RETURN_IF_ERROR(ToActivation(opts.fused_activation_function, ctx.index, &act, err));
+  TT_RETURN_IF_ERROR(PrepareAddSubRescaling(ctx, "ADD", opts.fused_activation_function, err));
   AddState& s = ctx.state->add;
-  const bool ok = AddPrepare(in1.quantization.scale[0],
-                             static_cast<int32_t>(in1.quantization.zero_point[0]),
-                             in2.quantization.scale[0],
-                             static_cast<int32_t>(in2.quantization.zero_point[0]),
-                             out.quantization.scale[0],
-                             static_cast<int32_t>(out.quantization.zero_point[0]), act, &s.params);
-  // TFLM requires every rescaling factor to be below 1; the output one is not when the output
-  // scale is under 2 * max(input scales) / 2^20.
-  TT_ENSURE(err, ok, Status::kUnsupported,
-            "op %ld (ADD): output scale %g is too small for input scales %g and %g (the "
-            "rescaling multiplier would exceed 1)", op,
-            static_cast<double>(out.quantization.scale[0]),
-            static_cast<double>(in1.quantization.scale[0]),
-            static_cast<double>(in2.quantization.scale[0]));
   bool same_shape = in1.shape.size() == in2.shape.size();
   for (uint32_t i = 0; same_shape && i < in1.shape.size(); ++i) {
     same_shape = in1.shape[i] == in2.shape[i];

@@ -1,7 +1,5 @@
 // EXPAND_DIMS int8: inserts a dimension of size 1 at a constant axis, same bytes. Like RESHAPE,
 // the converter shares the gradient buffer across it, so it needs no backward hook.
-#include <cstring>
-
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -38,17 +36,9 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   return Status::kOk;
 }
 
-void Eval(const OpContext& ctx) {
-  const uint8_t* in = ctx.input_data(0);
-  uint8_t* out = ctx.output_data(0);
-  if (in != out) {
-    memmove(out, in, static_cast<size_t>(ctx.session->model_tensor_bytes(ctx.input_id(0))));
-  }
-}
-
 }  // namespace
 
 extern const OpRegistration kExpandDimsRegistration = {
-    tflite::kExpandDims, "EXPAND_DIMS", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kExpandDims, "EXPAND_DIMS", Prepare, EvalSameBytes, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace tflm_train

@@ -1,8 +1,6 @@
 // RESHAPE: same bytes, other shape (the output tensor's, as TFLM: the shape input's values are
 // never read, and a chain computing them may be folded at convert time). The converter shares
 // the gradient buffer across it, so it needs no backward hook.
-#include <cstring>
-
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -20,17 +18,9 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   return Status::kOk;
 }
 
-void Eval(const OpContext& ctx) {
-  const uint8_t* in = ctx.input_data(0);
-  uint8_t* out = ctx.output_data(0);
-  if (in != out) {
-    memmove(out, in, static_cast<size_t>(ctx.session->model_tensor_bytes(ctx.input_id(0))));
-  }
-}
-
 }  // namespace
 
 extern const OpRegistration kReshapeRegistration = {
-    tflite::kReshape, "RESHAPE", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kReshape, "RESHAPE", Prepare, EvalSameBytes, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace tflm_train

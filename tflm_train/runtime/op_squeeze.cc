@@ -1,7 +1,5 @@
 // SQUEEZE int8: drops dimensions of size 1, same bytes. Like RESHAPE, the converter shares the
 // gradient buffer across it, so it needs no backward hook.
-#include <cstring>
-
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -43,17 +41,9 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   return Status::kOk;
 }
 
-void Eval(const OpContext& ctx) {
-  const uint8_t* in = ctx.input_data(0);
-  uint8_t* out = ctx.output_data(0);
-  if (in != out) {
-    memmove(out, in, static_cast<size_t>(ctx.session->model_tensor_bytes(ctx.input_id(0))));
-  }
-}
-
 }  // namespace
 
 extern const OpRegistration kSqueezeRegistration = {
-    tflite::kSqueeze, "SQUEEZE", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kSqueeze, "SQUEEZE", Prepare, EvalSameBytes, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace tflm_train

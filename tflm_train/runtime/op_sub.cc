@@ -13,23 +13,7 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
   SubOptions opts;
   TT_ENSURE(err, ctx.op.GetOptions(&opts), Status::kInvalidModel,
             "op %ld (SUB): options of another op type", op);
-  FusedActivation act = FusedActivation::kNone;
-  TT_RETURN_IF_ERROR(ToActivation(opts.fused_activation_function, ctx.index, &act, err));
-  const TensorInfo in1 = ctx.input(0), in2 = ctx.input(1), out = ctx.output(0);
-  const bool ok = AddPrepare(in1.quantization.scale[0],
-                             static_cast<int32_t>(in1.quantization.zero_point[0]),
-                             in2.quantization.scale[0],
-                             static_cast<int32_t>(in2.quantization.zero_point[0]),
-                             out.quantization.scale[0],
-                             static_cast<int32_t>(out.quantization.zero_point[0]), act, &s.params);
-  // As for ADD, TFLM requires every rescaling factor to be below 1.
-  TT_ENSURE(err, ok, Status::kUnsupported,
-            "op %ld (SUB): output scale %g is too small for input scales %g and %g (the "
-            "rescaling multiplier would exceed 1)", op,
-            static_cast<double>(out.quantization.scale[0]),
-            static_cast<double>(in1.quantization.scale[0]),
-            static_cast<double>(in2.quantization.scale[0]));
-  return Status::kOk;
+  return PrepareAddSubRescaling(ctx, "SUB", opts.fused_activation_function, err);
 }
 
 void Eval(const OpContext& ctx) {

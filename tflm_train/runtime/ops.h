@@ -90,12 +90,19 @@ Status PrepareUnary(const OpContext& ctx, const char* name, ErrorMessage* err);
 // have any rank. *broadcast: 1 when the input shapes differ (TFLM's requires_broadcast).
 Status PrepareBinary(const OpContext& ctx, const char* name, int32_t max_broadcast_rank,
                      int32_t* broadcast, ErrorMessage* err);
+// ADD and SUB: the fused activation and the rescaling of both inputs into ctx.state->add.params,
+// refusing scales whose rescaling factor would reach 1 (defined in op_add.cc).
+Status PrepareAddSubRescaling(OpContext& ctx, const char* name, int8_t fused_activation,
+                              ErrorMessage* err);
 // LOGISTIC and TANH: the 4-integer-bit input rescaling into ctx.state->sigmoid, refusing the
 // input scales where TFLM's computation is undefined (defined in op_logistic.cc).
 Status PrepareSigmoidInput(OpContext& ctx, const char* name, ErrorMessage* err);
 // The broadcast of inputs 0 and 1 (checked by PrepareBinary when they differ); for equal shapes
 // one flat dimension.
 Broadcast BinaryBroadcast(const OpContext& ctx);
+// Eval of the ops that keep the bytes and change only the shape (RESHAPE, SQUEEZE,
+// EXPAND_DIMS): a copy, or nothing when the planner gave input and output one buffer.
+void EvalSameBytes(const OpContext& ctx);
 // Whether input i is constant data in the model (not planned in the arena).
 bool IsConstantInput(const OpContext& ctx, uint32_t i);
 // The optional int32 bias (input 2), or null.
