@@ -10,15 +10,22 @@ objects link for both memory maps.
 CPU_FLAGS = {
     "an386": ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mthumb", "-mfloat-abi=hard"],
     "an500": ["-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mthumb", "-mfloat-abi=hard"],
+    # Cortex-M33 with the DSP extension and the single-precision FPv5 (nRF5340 app core, RP2350)
+    "an505": ["-mcpu=cortex-m33", "-mfpu=fpv5-sp-d16", "-mthumb", "-mfloat-abi=hard"],
+    # Cortex-M3: no FPU, no DSP extension; float and double arithmetic is libgcc's software
+    "an385": ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"],
 }
 
-# Linker scripts per board: (QEMU memory map, real board with the same CPU).
+# Linker scripts per board: (QEMU memory map, real board with the same CPU, or None where no
+# real board runs these objects: the an385's M3 code does not run on the RP2040's M0+).
 LINKER_SCRIPTS = {
     "an386": ("//targets:qemu/an386.ld", "//targets/boards/nano33ble:nano33ble.ld"),
     "an500": ("//targets:qemu/an500.ld", "//targets/boards/stm32f746:stm32f746.ld"),
+    "an505": ("//targets:qemu/an505.ld", "//targets/boards/nrf5340:nrf5340.ld"),
+    "an385": ("//targets:qemu/an385.ld", None),
 }
 
 # The section layout every board script INCLUDEs (found through -L its directory).
 COMMON_LD = "//targets/board:common.ld"
 
-ALL_BOARDS = ["an386", "an500"]
+ALL_BOARDS = ["an386", "an500", "an505", "an385"]

@@ -27,7 +27,7 @@ _RUN_QEMU = _TARGETS + ":qemu/run_qemu.sh"
 _QEMU_TEST = _TARGETS + ":qemu/qemu_test.sh"
 _HOST_EQUALS_BOARD = _TARGETS + ":qemu/host_equals_board.sh"
 _LINK_FAIL_TEST = _TARGETS + ":tools/link_fail_test.sh"
-_ALL_LD = [ld for b in ALL_BOARDS for ld in LINKER_SCRIPTS[b]] + [COMMON_LD]
+_ALL_LD = [ld for b in ALL_BOARDS for ld in LINKER_SCRIPTS[b] if ld] + [COMMON_LD]
 
 _INCOMPATIBLE = [_TARGETS + ":incompatible"]
 
@@ -149,8 +149,14 @@ def board_firmware(
 
     variants = [(name, 0)] + ([(name + "_hw", 1)] if hw_variant else [])
     for out, idx in variants:
-        script = {_setting(b): ["-Wl,-T,$(location %s)" % LINKER_SCRIPTS[b][idx]] for b in ALL_BOARDS}
+        # boards without a real map (LINKER_SCRIPTS None) have no _hw image: it is incompatible
+        script = {
+            _setting(b): ["-Wl,-T,$(location %s)" % LINKER_SCRIPTS[b][idx]] if LINKER_SCRIPTS[b][idx] else []
+            for b in ALL_BOARDS
+        }
         script["//conditions:default"] = []
+        if idx == 1:
+            compat = board_compatible_with([b for b in boards if LINKER_SCRIPTS[b][1]])
         native.cc_binary(
             name = out + ".elf",
             deps = [":" + lib],

@@ -1,4 +1,4 @@
-// Board API implementation: PMSAv7 MPU windows, SysTick tick counter, stack painting, memory
+// Board API implementation: PMSAv7 / PMSAv8 MPU windows, SysTick tick counter, stack painting, memory
 // accounting from linker symbols, semihosting output.
 #include "targets/board/board.h"
 
@@ -23,6 +23,7 @@ namespace {
 inline uint32_t Addr(const void* p) { return reinterpret_cast<uint32_t>(p); }
 
 // ---------------------------------------------------------------- MPU (ARMv7-M PMSAv7)
+#if __ARM_ARCH < 8
 constexpr uint32_t kMpuType = 0xE000ED90, kMpuCtrl = 0xE000ED94, kMpuRnr = 0xE000ED98,
                    kMpuRbar = 0xE000ED9C, kMpuRasr = 0xE000EDA0, kShcsr = 0xE000ED24;
 constexpr uint32_t kXn = 1u << 28;
@@ -112,6 +113,79 @@ bool SetupMpu(const BoardInitOptions& o) {
   return true;
 }
 
+#else  // Armv8-M: PMSAv8
+// PMSAv8 regions have no "no access" permission and must not overlap, so instead of v7's
+// no-access backgrounds with windows on top, the default map is off (PRIVDEFENA = 0) and only
+// the windows are mapped: whatever no region covers faults. The stack guard is the gap between
+// two RAM regions. The System space (SCB, SysTick, MPU) is always reachable.
+constexpr uint32_t kMpuType = 0xE000ED90, kMpuCtrl = 0xE000ED94, kMpuRnr = 0xE000ED98,
+                   kMpuRbar = 0xE000ED9C, kMpuRlar = 0xE000EDA0, kMpuMair0 = 0xE000EDC0,
+                   kShcsr = 0xE000ED24;
+// RBAR: AP[2:1] (0b00 RW privileged, 0b10 RO privileged), XN[0]; RLAR: AttrIndx[3:1], EN[0].
+constexpr uint32_t kXn = 1u, kApRw = 0u << 1, kApRo = 2u << 1;
+// MAIR0: attribute 0 normal write-back RAM, 1 normal write-through (flash), 2 Device-nGnRE.
+constexpr uint32_t kAttrRam = 0u, kAttrFlash = 1u, kAttrDevice = 2u;
+constexpr uint32_t kMair0 = 0xFFu | (0xAAu << 8) | (0x04u << 16);
+
+struct Region {
+  uint32_t rbar;
+  uint32_t rlar;
+};
+
+// [base, base+size) with 32-byte granules, or false.
+bool MakeRegion(uint32_t base, uint32_t size, uint32_t ap_xn, uint32_t attr, Region* out) {
+  if (size == 0 || (base | size) % 32 != 0) return false;
+  *out = Region{base | ap_xn, ((base + size - 1) & ~31u) | (attr << 1) | 1u};
+  return true;
+}
+
+bool SetupMpu(const BoardInitOptions& o) {
+  const uint32_t dregion = (BOARD_REG(kMpuType) >> 8) & 0xFF;
+  if (dregion == 0) return false;
+  constexpr int kMax = 6;
+  Region r[kMax];
+  int n = 0;
+  bool ok = true;
+  // Code space: the flash window read-only + executable, or all of it writable (checkpoints).
+  if (o.mpu_flash_window) {
+    ok &= MakeRegion(Addr(__flash_origin), Addr(__flash_length), kApRo, kAttrFlash, &r[n++]);
+  } else {
+    ok &= MakeRegion(0x00000000u, 512u << 20, kApRw, kAttrFlash, &r[n++]);
+  }
+  // SRAM space: the board's RAM (or all of it), minus the guard at the bottom of the stack.
+  const uint32_t lo = o.mpu_ram_window ? Addr(__ram_origin) : 0x20000000u;
+  const uint32_t hi = o.mpu_ram_window ? Addr(__ram_origin) + Addr(__ram_length) : 0x40000000u;
+  const uint32_t guard = Addr(&_sstack);
+  if (o.mpu_stack_guard && guard % kBoardStackGuardBytes == 0 && guard > lo && guard < hi) {
+    ok &= MakeRegion(lo, guard - lo, kApRw | kXn, kAttrRam, &r[n++]);
+    ok &= MakeRegion(guard + kBoardStackGuardBytes, hi - guard - kBoardStackGuardBytes,
+                     kApRw | kXn, kAttrRam, &r[n++]);
+  } else {
+    ok &= MakeRegion(lo, hi - lo, kApRw | kXn, kAttrRam, &r[n++]);
+  }
+  // Peripherals (UART, timers), which the default map gave before.
+  ok &= MakeRegion(0x40000000u, 512u << 20, kApRw | kXn, kAttrDevice, &r[n++]);
+  if (!ok || static_cast<uint32_t>(n) > dregion) return false;
+
+  BOARD_REG(kMpuCtrl) = 0;
+  __asm volatile("dsb\n isb" ::: "memory");
+  BOARD_REG(kMpuMair0) = kMair0;
+  for (uint32_t i = 0; i < dregion; ++i) {
+    BOARD_REG(kMpuRnr) = i;
+    BOARD_REG(kMpuRlar) = 0;
+  }
+  for (int i = 0; i < n; ++i) {
+    BOARD_REG(kMpuRnr) = static_cast<uint32_t>(i);
+    BOARD_REG(kMpuRbar) = r[i].rbar;
+    BOARD_REG(kMpuRlar) = r[i].rlar;
+  }
+  BOARD_REG(kShcsr) |= (1u << 16) | (1u << 17) | (1u << 18);
+  BOARD_REG(kMpuCtrl) = 1u;  // ENABLE; PRIVDEFENA = 0: unmapped addresses fault
+  __asm volatile("dsb\n isb" ::: "memory");
+  return true;
+}
+#endif  // __ARM_ARCH
+
 // ---------------------------------------------------------------- SysTick
 constexpr uint32_t kSystCsr = 0xE000E010, kSystRvr = 0xE000E014, kSystCvr = 0xE000E018,
                    kIcsr = 0xE000ED04;
@@ -162,7 +236,7 @@ void board_start(const char* tag) {
 
 BoardId board_id() {
   const uint32_t id = Addr(__board_id);
-  return id >= 1 && id <= 4 ? static_cast<BoardId>(id) : BoardId::kUnknown;
+  return id >= 1 && id <= 7 ? static_cast<BoardId>(id) : BoardId::kUnknown;
 }
 
 const char* board_name() {
@@ -175,13 +249,27 @@ const char* board_name() {
       return "nano33ble";
     case BoardId::kStm32f746:
       return "stm32f746";
+    case BoardId::kQemuAn505:
+      return "qemu-an505";
+    case BoardId::kNrf5340:
+      return "nrf5340";
+    case BoardId::kQemuAn385:
+      return "qemu-an385";
     default:
       return "unknown";
   }
 }
 
 bool board_is_qemu() {
-  return board_id() == BoardId::kQemuAn386 || board_id() == BoardId::kQemuAn500;
+  switch (board_id()) {
+    case BoardId::kQemuAn386:
+    case BoardId::kQemuAn500:
+    case BoardId::kQemuAn505:
+    case BoardId::kQemuAn385:
+      return true;
+    default:
+      return false;
+  }
 }
 
 int board_printf(const char* fmt, ...) {
@@ -285,7 +373,9 @@ uint64_t board_ticks() {
 uint32_t board_tick_hz() { return Addr(__board_tick_hz); }
 
 uint64_t board_ticks_to_insns(uint64_t ticks) {
-  return board_is_qemu() ? ticks * kQemuInstructionsPerTick : ticks;
+  if (!board_is_qemu()) return ticks;
+  const uint32_t hz = board_tick_hz();
+  return hz == 25000000u ? ticks * kQemuInstructionsPerTick : ticks * 1000000000u / hz;
 }
 
 uint64_t board_ticks_to_us(uint64_t ticks) {

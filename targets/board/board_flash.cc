@@ -34,6 +34,8 @@ const tt_flash* board_checkpoint_flash() {
   switch (board_id()) {
     case BoardId::kQemuAn386:
     case BoardId::kQemuAn500:
+    case BoardId::kQemuAn505:
+    case BoardId::kQemuAn385:
       if (!tflm_train::SimFlashInit(&g_sim, reinterpret_cast<uint8_t*>(__checkpoint_start),
                                     Addr(__checkpoint_size), Addr(__checkpoint_page_size), 4)) {
         return nullptr;
