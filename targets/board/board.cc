@@ -211,8 +211,11 @@ uint32_t* StackPaintBottom() {
 }
 
 // ---------------------------------------------------------------- UART (CMSDK APB UART1)
-constexpr uint32_t kUart = 0x40005000, kUartData = kUart + 0x0, kUartState = kUart + 0x4,
-                   kUartCtrl = kUart + 0x8, kUartBaudDiv = kUart + 0x10;
+// 0x40005000 on the mps2 boards; the an505 (SSE-200) has it at 0x40201000, Secure alias
+// 0x50201000, which the Secure-state firmware uses.
+uint32_t UartBase() { return board_id() == BoardId::kQemuAn505 ? 0x50201000u : 0x40005000u; }
+const uint32_t kUart = UartBase(), kUartData = kUart + 0x0, kUartState = kUart + 0x4,
+               kUartCtrl = kUart + 0x8, kUartBaudDiv = kUart + 0x10;
 constexpr uint32_t kUartTxFull = 1u << 0, kUartRxFull = 1u << 1;
 bool g_uart_on = false;
 

@@ -59,7 +59,8 @@ const char* board_u64_str(uint64_t value, char (&buf)[21]);
 [[noreturn]] void board_exit(int code);
 
 // ---- Serial port (UART1) ----
-// QEMU maps only: the CMSDK APB UART1 at 0x40005000 of mps2-an386 / mps2-an500. QEMU gives
+// QEMU maps only: the CMSDK APB UART1 (0x40005000 on mps2-an386/an500/an385, 0x50201000 on
+// mps2-an505). QEMU gives
 // its n-th `-serial` backend to UART n; run_qemu.sh passes `-serial none` (UART0), so one more
 // appended `-serial <backend>` (e.g. `-serial stdio`) lands on UART1 without touching it.
 // Polled, no interrupts, no buffering beyond the UART's one byte each way.
