@@ -29,3 +29,8 @@ LINKER_SCRIPTS = {
 COMMON_LD = "//targets/board:common.ld"
 
 ALL_BOARDS = ["an386", "an500", "an505", "an385"]
+
+# The boards whose CPU has the DSP extension (the forward kernels' *_dsp paths) and a
+# single-precision FPU (the backward kernels' VFP forms): the kernel firmware tests run there.
+DSP_BOARDS = ["an386", "an500", "an505"]
+FPU_BOARDS = ["an386", "an500", "an505"]
