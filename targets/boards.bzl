@@ -14,6 +14,13 @@ CPU_FLAGS = {
     "an505": ["-mcpu=cortex-m33", "-mfpu=fpv5-sp-d16", "-mthumb", "-mfloat-abi=hard"],
     # Cortex-M3: no FPU, no DSP extension; float and double arithmetic is libgcc's software
     "an385": ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"],
+    # RISC-V RV32IMC, no FPU (ESP32-C3 class): float is libgcc's software, as on the M3
+    "rv32": ["-march=rv32imc", "-mabi=ilp32"],
+}
+
+# Cross tools of each board (the prefix of gcc, objcopy, ...): arm-none-eabi- unless named here.
+TOOL_PREFIX = {
+    "rv32": "riscv64-unknown-elf-",
 }
 
 # Linker scripts per board: (QEMU memory map, real board with the same CPU, or None where no
@@ -23,12 +30,17 @@ LINKER_SCRIPTS = {
     "an500": ("//targets:qemu/an500.ld", "//targets/boards/stm32f746:stm32f746.ld"),
     "an505": ("//targets:qemu/an505.ld", "//targets/boards/nrf5340:nrf5340.ld"),
     "an385": ("//targets:qemu/an385.ld", None),
+    "rv32": ("//targets:qemu/rv32.ld", None),
 }
 
 # The section layout every board script INCLUDEs (found through -L its directory).
 COMMON_LD = "//targets/board:common.ld"
 
-ALL_BOARDS = ["an386", "an500", "an505", "an385"]
+ALL_BOARDS = ["an386", "an500", "an505", "an385", "rv32"]
+
+# The Cortex-M boards: Arm's fault registers, SysTick, the CMSDK UART and timers of QEMU's MPS2
+# machines, SYSRESETREQ, arm-none-eabi-g++ called directly by some tests.
+ARM_BOARDS = ["an386", "an500", "an505", "an385"]
 
 # The boards whose CPU has the DSP extension (the forward kernels' *_dsp paths) and a
 # single-precision FPU (the backward kernels' VFP forms): the kernel firmware tests run there.

@@ -18,7 +18,7 @@ BLE) and "an500" (QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), selec
 incompatible and `bazel build //...` / `bazel test //...` skip them.
 """
 
-load(":boards.bzl", "ALL_BOARDS", "COMMON_LD", "CPU_FLAGS", "LINKER_SCRIPTS")
+load(":boards.bzl", "ALL_BOARDS", "ARM_BOARDS", "COMMON_LD", "CPU_FLAGS", "LINKER_SCRIPTS", "TOOL_PREFIX")
 
 _TARGETS = "//targets"
 _BOARD_LIB = _TARGETS + "/board"
@@ -30,6 +30,25 @@ _LINK_FAIL_TEST = _TARGETS + ":tools/link_fail_test.sh"
 _ALL_LD = [ld for b in ALL_BOARDS for ld in LINKER_SCRIPTS[b] if ld] + [COMMON_LD]
 
 _INCOMPATIBLE = [_TARGETS + ":incompatible"]
+
+def _linker_script_opts(board, idx):
+    """Link options naming `board`'s map (idx 0 QEMU, 1 real), none if it has no such map.
+    picolibc's specs add their own script unless the driver itself sees -T (rv32)."""
+    ld = LINKER_SCRIPTS[board][idx]
+    if not ld:
+        return []
+    if board in TOOL_PREFIX:
+        return ["-T", "$(location %s)" % ld]
+    return ["-Wl,-T,$(location %s)" % ld]
+
+def _objcopy_cmds(fmt):
+    """select() dict: each board's objcopy (its cross tools) to format `fmt`."""
+    d = {
+        _setting(b): "%sobjcopy -O %s $< $@" % (TOOL_PREFIX.get(b, "arm-none-eabi-"), fmt)
+        for b in ALL_BOARDS
+    }
+    d["//conditions:default"] = "true"
+    return d
 
 def _sh_quote(s):
     """Quotes a string for sh_test `args` (Bazel tokenizes them like a Bourne shell)."""
@@ -90,7 +109,7 @@ def _objcopy(name, elf, fmt, ext, compat, visibility, tags):
         name = name + "_" + ext,
         srcs = [elf],
         outs = [name + "." + ext],
-        cmd = "arm-none-eabi-objcopy -O %s $< $@" % fmt,
+        cmd = select(_objcopy_cmds(fmt)),
         target_compatible_with = compat,
         visibility = visibility,
         tags = tags,
@@ -150,10 +169,7 @@ def board_firmware(
     variants = [(name, 0)] + ([(name + "_hw", 1)] if hw_variant else [])
     for out, idx in variants:
         # boards without a real map (LINKER_SCRIPTS None) have no _hw image: it is incompatible
-        script = {
-            _setting(b): ["-Wl,-T,$(location %s)" % LINKER_SCRIPTS[b][idx]] if LINKER_SCRIPTS[b][idx] else []
-            for b in ALL_BOARDS
-        }
+        script = {_setting(b): _linker_script_opts(b, idx) for b in ALL_BOARDS}
         script["//conditions:default"] = []
         if idx == 1:
             compat = board_compatible_with([b for b in boards if LINKER_SCRIPTS[b][1]])
@@ -266,7 +282,7 @@ def firmware_link_fail_test(
         control_defines = [],
         defines = [],
         stack_size = None,
-        boards = ALL_BOARDS,
+        boards = ARM_BOARDS,
         size = "small",
         tags = []):
     """sh_test: linking `srcs` + the board layer with the board's QEMU linker script must FAIL
@@ -285,12 +301,13 @@ def firmware_link_fail_test(
         args += ["--stack-size", str(stack_size)]
     args += ["--"] + ["$(rootpaths %s)" % s for s in srcs] + [
         "$(rootpath %s:board.cc)" % _BOARD_LIB,
+        "$(rootpath %s:board_cortex_m.cc)" % _BOARD_LIB,
         "$(rootpath %s:startup.cc)" % _BOARD_LIB,
     ]
     native.sh_test(
         name = name,
         srcs = [_LINK_FAIL_TEST],
-        data = srcs + [_BOARD_LIB + ":" + f for f in ["board.h", "board.cc", "startup.cc"]] +
+        data = srcs + [_BOARD_LIB + ":" + f for f in ["board.h", "board.cc", "board_cortex_m.cc", "startup.cc"]] +
                CROSS_COMPILE_DATA,
         args = args,
         size = size,

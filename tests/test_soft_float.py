@@ -43,7 +43,8 @@ def build(board: str, out: Path, seed: int, randoms: int) -> Path:
                     "-Wl,--gc-sections", f"-L{board_dir}",
                     "-T", str(ROOT / "targets" / "qemu" / f"{board}.ld"),
                     str(ROOT / "targets" / "softfloat" / "soft_float_check.cc"),
-                    str(board_dir / "board.cc"), str(board_dir / "startup.cc"), "-o", str(elf)],
+                    str(board_dir / "board.cc"), str(board_dir / "board_cortex_m.cc"),
+                    str(board_dir / "startup.cc"), "-o", str(elf)],
                    check=True, capture_output=True)
     return elf
 

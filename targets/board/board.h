@@ -23,6 +23,7 @@ enum class BoardId : uint32_t {
   kQemuAn505 = 5,   // QEMU mps2-an505, Cortex-M33, 1 MB flash / 512 KB RAM (nRF5340 stand-in)
   kNrf5340 = 6,     // real nRF5340 application core memory map
   kQemuAn385 = 7,   // QEMU mps2-an385, Cortex-M3 without FPU, 2 MB flash / 264 KB RAM (RP2040's)
+  kQemuRv32 = 8,    // QEMU virt, RV32IMC without FPU, 4 MB flash / 400 KB RAM (ESP32-C3 class)
 };
 
 // Size of the no-access MPU region at the bottom of the stack reserve (stack overflow -> fault).

@@ -27,7 +27,8 @@ def test_bit_identical_on_host_and_boards(training, board, tmp_path):
     root = Path(__file__).resolve().parents[2]
     board_dir = tmp_path / "targets" / "board"
     board_dir.mkdir(parents=True)
-    for path in ("board/board.h", "board/board.cc", "board/startup.cc", "board/common.ld",
+    for path in ("board/board.h", "board/board.cc", "board/board_cortex_m.cc", "board/startup.cc",
+                 "board/common.ld",
                  f"qemu/{board}.ld"):
         text = subprocess.run(["git", "show", f"HEAD:targets/{path}"], cwd=root,
                               check=True, capture_output=True).stdout
@@ -35,7 +36,8 @@ def test_bit_identical_on_host_and_boards(training, board, tmp_path):
     elf = tmp_path / "digest.elf"
     sources = sorted(str(p) for p in (root / "kernels" / "training").glob("*.cc"))
     sources += [str(root / "tests" / "native" / "training_shim.cc"),
-                str(board_dir / "board.cc"), str(board_dir / "startup.cc")]
+                str(board_dir / "board.cc"), str(board_dir / "board_cortex_m.cc"),
+                str(board_dir / "startup.cc")]
     subprocess.run(["arm-none-eabi-g++", "-mthumb", *_BOARDS[board], "-mfloat-abi=hard",
                     "-std=c++17", "-fno-exceptions", "-fno-rtti", "-O2", "-ffp-contract=off",
                     "-fno-fast-math", "-ffunction-sections", "-fdata-sections",
