@@ -66,6 +66,15 @@ def board_compatible_with(boards = ALL_BOARDS):
     d["//conditions:default"] = _INCOMPATIBLE
     return select(d)
 
+def host_twin_compatible_with():
+    """target_compatible_with of a host twin (a cc_binary whose host build the firmware is
+    compared with): it also builds on the Cortex-M configs, never on rv32, which has no C++
+    library beyond targets/rv32/include. Its host build (a genrule tool) is unaffected."""
+    return select({
+        _setting("rv32"): _INCOMPATIBLE,
+        "//conditions:default": [],
+    })
+
 def _ld_dir():
     """Directory of common.ld, which every board's linker script INCLUDEs."""
     lbl = Label(COMMON_LD)

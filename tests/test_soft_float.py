@@ -6,7 +6,10 @@ seeded random bit patterns; here every line is recomputed with numpy float32 / f
 
 NaN results are compared as NaN only: their sign and payload differ between targets with or
 without an FPU (x86 SSE's default NaN is 0xffc00000, Arm's 0x7fc00000; libgcc's a - b flips the
-sign of a NaN b) and the runtime refuses non-finite training steps (README "Reliability")."""
+sign of a NaN b; RISC-V always returns the canonical 0x7fc00000) and the runtime refuses
+non-finite training steps (README "Reliability").
+
+Boards: an385 (Cortex-M3, libgcc's Arm soft-float) and rv32 (RV32IMC, libgcc's RISC-V soft-fp)."""
 from __future__ import annotations
 
 import ast
@@ -18,7 +21,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOFT_FLOAT_BOARDS = ["an385"]
+SOFT_FLOAT_BOARDS = ["an385", "rv32"]
 
 
 def _cpu_flags(board: str) -> list[str]:
@@ -30,21 +33,30 @@ def _cpu_flags(board: str) -> list[str]:
 
 
 def build(board: str, out: Path, seed: int, randoms: int) -> Path:
-    """The check firmware for `board`, compiled as board_firmware compiles it."""
-    if not (shutil.which("arm-none-eabi-g++") and shutil.which("qemu-system-arm")):
-        pytest.skip("arm-none-eabi-g++ / qemu-system-arm not installed")
+    """The check firmware for `board`, compiled with the flags board_firmware uses."""
+    rv32 = board == "rv32"
+    cxx, qemu = (("riscv64-unknown-elf-gcc", "qemu-system-riscv32") if rv32 else
+                 ("arm-none-eabi-g++", "qemu-system-arm"))
+    if not (shutil.which(cxx) and shutil.which(qemu)):
+        pytest.skip(f"{cxx} / {qemu} not installed")
     elf = out / f"soft_float_{board}.elf"
     board_dir = ROOT / "targets" / "board"
-    subprocess.run(["arm-none-eabi-g++", *_cpu_flags(board), "-std=c++17", "-fno-exceptions",
+    if rv32:  # targets/toolchain/cc_config.bzl's picolibc flags
+        libc = ["--specs=picolibc.specs", "-isystem", str(ROOT / "targets" / "rv32" / "include"),
+                "--oslib=semihost"]
+        cpu_part = [str(ROOT / "targets" / "rv32" / "board_rv32.cc"),
+                    str(ROOT / "targets" / "rv32" / "startup_rv32.cc")]
+    else:
+        libc = ["--specs=nano.specs", "--specs=rdimon.specs", f"-L{board_dir}"]
+        cpu_part = [str(board_dir / "board_cortex_m.cc"), str(board_dir / "startup.cc")]
+    subprocess.run([cxx, *_cpu_flags(board), *libc, "-std=c++17", "-fno-exceptions",
                     "-fno-rtti", "-O2", "-ffp-contract=off", "-fno-fast-math",
                     "-ffunction-sections", "-fdata-sections", f"-I{ROOT}",
                     f"-DSOFT_FLOAT_SEED={seed}", f"-DSOFT_FLOAT_RANDOM={randoms}",
-                    "--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
-                    "-Wl,--gc-sections", f"-L{board_dir}",
+                    "-nostartfiles", "-Wl,--gc-sections",
                     "-T", str(ROOT / "targets" / "qemu" / f"{board}.ld"),
                     str(ROOT / "targets" / "softfloat" / "soft_float_check.cc"),
-                    str(board_dir / "board.cc"), str(board_dir / "board_cortex_m.cc"),
-                    str(board_dir / "startup.cc"), "-o", str(elf)],
+                    str(board_dir / "board.cc"), *cpu_part, "-o", str(elf)],
                    check=True, capture_output=True)
     return elf
 
