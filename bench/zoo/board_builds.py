@@ -11,6 +11,7 @@ from pathlib import Path
 # on mps2-an385/386/500: 40 instructions per tick; 20 MHz on mps2-an505: 50); rv32 reads mcycle,
 # which counts instructions there (targets/board/board.h).
 INSNS_PER_TICK = {"an386": 40, "an500": 40, "an505": 50, "an385": 40, "rv32": 1}
+# (the an547's 32 MHz SysTick is 31.25 instructions per tick: not an integer, not benched here)
 
 # `readelf -A` attributes only that board's build has (fpv4-sp-d16, fpv5-d16, Armv8-M mainline,
 # Armv7-M without FP attributes, RISC-V).

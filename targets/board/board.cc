@@ -46,7 +46,7 @@ void board_start(const char* tag) {
 
 BoardId board_id() {
   const uint32_t id = Addr(__board_id);
-  return id >= 1 && id <= 8 ? static_cast<BoardId>(id) : BoardId::kUnknown;
+  return id >= 1 && id <= 9 ? static_cast<BoardId>(id) : BoardId::kUnknown;
 }
 
 const char* board_name() {
@@ -67,6 +67,8 @@ const char* board_name() {
       return "qemu-an385";
     case BoardId::kQemuRv32:
       return "qemu-rv32";
+    case BoardId::kQemuAn547:
+      return "qemu-an547";
     default:
       return "unknown";
   }
@@ -79,6 +81,7 @@ bool board_is_qemu() {
     case BoardId::kQemuAn505:
     case BoardId::kQemuAn385:
     case BoardId::kQemuRv32:
+    case BoardId::kQemuAn547:
       return true;
     default:
       return false;

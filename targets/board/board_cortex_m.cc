@@ -201,9 +201,11 @@ void StartTicks() {
 // ---------------------------------------------------------------- UART (CMSDK APB UART1)
 // 0x40005000 on the mps2 boards; the an505 (SSE-200) has it at 0x40201000, Secure alias
 // 0x50201000, which the Secure-state firmware uses.
-uint32_t UartBase() { return board_id() == BoardId::kQemuAn505 ? 0x50201000u : 0x40005000u; }
-const uint32_t kUart = UartBase(), kUartData = kUart + 0x0, kUartState = kUart + 0x4,
-               kUartCtrl = kUart + 0x8, kUartBaudDiv = kUart + 0x10;
+// Register offsets; the base is looked up at each access (no static constructor, no RAM).
+constexpr uint32_t kUartData = 0x0, kUartState = 0x4, kUartCtrl = 0x8, kUartBaudDiv = 0x10;
+inline volatile uint32_t& UartReg(uint32_t offset) {
+  return BOARD_REG((board_id() == BoardId::kQemuAn505 ? 0x50201000u : 0x40005000u) + offset);
+}
 constexpr uint32_t kUartTxFull = 1u << 0, kUartRxFull = 1u << 1;
 bool g_uart_on = false;
 
@@ -239,22 +241,22 @@ bool board_uart_init(uint32_t baud) {
   if (!board_is_qemu() || baud == 0) return false;
   uint32_t div = board_tick_hz() / baud;
   if (div < 16) div = 16;  // the CMSDK UART's minimum divider
-  BOARD_REG(kUartBaudDiv) = div;
-  BOARD_REG(kUartCtrl) = 3u;  // TX enable | RX enable, no interrupts
+  UartReg(kUartBaudDiv) = div;
+  UartReg(kUartCtrl) = 3u;  // TX enable | RX enable, no interrupts
   g_uart_on = true;
   return true;
 }
 
 int board_uart_read() {
-  if (!g_uart_on || (BOARD_REG(kUartState) & kUartRxFull) == 0) return -1;
-  return static_cast<int>(BOARD_REG(kUartData) & 0xFFu);
+  if (!g_uart_on || (UartReg(kUartState) & kUartRxFull) == 0) return -1;
+  return static_cast<int>(UartReg(kUartData) & 0xFFu);
 }
 
 void board_uart_write(const uint8_t* data, size_t len) {
   if (!g_uart_on) return;
   for (size_t i = 0; i < len; ++i) {
-    while (BOARD_REG(kUartState) & kUartTxFull) {
+    while (UartReg(kUartState) & kUartTxFull) {
     }
-    BOARD_REG(kUartData) = data[i];
+    UartReg(kUartData) = data[i];
   }
 }

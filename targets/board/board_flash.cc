@@ -42,6 +42,7 @@ const tt_flash* board_checkpoint_flash() {
     case BoardId::kQemuAn505:
     case BoardId::kQemuAn385:
     case BoardId::kQemuRv32:
+    case BoardId::kQemuAn547:
       if (!tflm_train::SimFlashInit(&g_sim, reinterpret_cast<uint8_t*>(__checkpoint_start),
                                     Addr(__checkpoint_size), Addr(__checkpoint_page_size), 4)) {
         return nullptr;
