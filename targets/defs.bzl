@@ -13,8 +13,9 @@
                                            output (compare_test.sh)
 
 Boards (targets/boards.bzl): "an386" (QEMU mps2-an386, Cortex-M4F, stand-in for the Nano 33
-BLE) and "an500" (QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), selected with
---config=an386 / --config=an500. Without a config (host platform) all firmware targets are
+BLE), "an500" (QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), "an505" (Cortex-M33),
+"an385" (Cortex-M3, no FPU), "an547" (Cortex-M55) and "rv32" (QEMU virt, RV32IMC), selected with
+--config=<name>. Without a config (host platform) all firmware targets are
 incompatible and `bazel build //...` / `bazel test //...` skip them.
 """
 
@@ -153,7 +154,7 @@ def board_firmware(
       linkopts: extra linker flags.
       stack_size: bytes reserved for the stack (multiple of 256, default 16384). RAM check at
         link time: .data + .bss + stack_size must fit the board's RAM or the link fails.
-      boards: subset of ["an386", "an500"] this firmware supports.
+      boards: subset of ALL_BOARDS (targets/boards.bzl) this firmware supports.
       hw_variant: also link the real-board (flashable) images.
     """
     compat = board_compatible_with(boards)
