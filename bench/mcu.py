@@ -187,7 +187,8 @@ def print_table(rows: dict) -> None:
                 "yes" if r["host_equals_board"] else "NO" + (f" ({r['error']})"
                                                              if "error" in r else "")])
     print("mcu: QEMU instructions per training step (tt_train) and per inference (tt_invoke), "
-          "-icount ticks x 40 (+-40/+-80); paper = TTE latency x 216 MHz on STM32F746 (cycles)")
+          "-icount ticks x 40 (+-40/+-80; an505 x 50, rv32 x 1); paper = TTE latency x 216 MHz "
+          "on STM32F746 (cycles)")
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(headers)]
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
     for cells in lines:
