@@ -2,15 +2,17 @@
 stack and arena high-water marks and flash image size of each zoo model's training firmware
 (bench/firmware/train_zoo) on both boards, measured in QEMU, beside the paper's TTE latency.
 
-    python -m bench.mcu [--models NAME ...] [--boards an386 an500] [--regenerate] [--out PATH]
+    python -m bench.mcu [--models NAME ...] [--boards an386 an500 an505 an385 rv32]
+                        [--regenerate] [--out PATH]
 
 Prints a table and writes bench/results/mcu.json. Needs Bazel, arm-none-eabi and
 qemu-system-arm. Uses the committed firmware inputs (--regenerate rewrites them first with
 bench/firmware/train_zoo/generate.py).
 
 What each number is:
-- instructions: QEMU -icount shift=0 SysTick ticks x 40 (board.h), so each measurement is exact
-  to one tick (+-40 instructions). "step" is one iteration of the training driver's loop
+- instructions: QEMU -icount shift=0 SysTick ticks x 40 (board.h; x 50 on the an505's 20 MHz
+  SysTick; rv32 reads mcycle, 1 tick = 1 instruction), so each measurement is exact to one tick
+  (+-40 instructions). "step" is one iteration of the training driver's loop
   (sample copy into the input tensor + learning-rate schedule + tt_train), timed by the
   firmware between two of the driver's print calls; "tt_train" = step - the same sample copy
   timed alone (+-80). "inference" is one tt_invoke of the same extended model.
@@ -54,12 +56,17 @@ from bench.provenance import provenance
 
 from bench.cycles import zoo as cycles_zoo
 from tflm_train.boards import STANDINS, standin_label
+from bench.zoo.board_builds import EXTRA_LABELS, INSNS_PER_TICK as BOARD_INSNS_PER_TICK
 from bench.zoo.train_firmware import INSNS_PER_TICK, MODELS_DIR, build, flash, generator, \
     host_equals_board, parse, run
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "mcu.json"
 BOARDS = {name: standin_label(name) for name in STANDINS}
+BOARDS.update(EXTRA_LABELS)
+# What `python -m bench.mcu` measures without --boards: the M4 and M7 stand-ins, the paper's
+# CPUs. The other boards (an505 M33, an385 M3, rv32) are measured when named.
+DEFAULT_BOARDS = ["an386", "an500"]
 # Paper (Lin et al. 2022), TTE latency of one training step on STM32F746 at 216 MHz, sparse
 # update; mcunet_like stands in for MCUNet-5FPS (an approximation, labelled as such).
 PAPER_LATENCY_MS = {"mobilenetv2_w035": 373, "proxylessnas_w03": 443, "mcunet_like": 546}
@@ -68,11 +75,11 @@ PAPER_MODEL = {"mobilenetv2_w035": "MobileNetV2-w0.35", "proxylessnas_w03": "Pro
                "mcunet_like": "MCUNet-5FPS (ours: MCUNet-like approximation)"}
 
 
-def parse_profile(text: str, n_forward: int) -> dict:
+def parse_profile(text: str, n_forward: int, per_tick: int = INSNS_PER_TICK) -> dict:
     """Instructions per program instruction of the profiled step, summed per opcode."""
     from tflm_train.converter.program import Opcode
 
-    rows = [(int(i), Opcode(int(o)).name, int(a), int(t) * INSNS_PER_TICK) for i, o, a, t in
+    rows = [(int(i), Opcode(int(o)).name, int(a), int(t) * per_tick) for i, o, a, t in
             re.findall(r"^\[profile\] ins (\d+) opcode (\d+) arg (-?\d+) ticks (\d+)$", text,
                        re.M)]
     by_kind: dict[str, int] = {}
@@ -95,19 +102,23 @@ def n_forward_instructions(name: str) -> int:
 
 
 def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
+    per_tick = BOARD_INSNS_PER_TICK[board]
     text, rc = run(board, elf)
-    row = parse(text, rc)
+    row = parse(text, rc, per_tick)
     row["steps"] = len(row["step_instructions"])
     row["host_equals_board"] = host_equals_board(text, host_output)
     row.update(flash(elf, name))
     row["forward_macs"] = forward_macs(name)
     prof_text, prof_rc = run(board, elf.parent / f"profile_{name}.elf")
     if prof_rc == 0:
-        row["profile"] = parse_profile(prof_text, n_forward_instructions(name))
+        row["profile"] = parse_profile(prof_text, n_forward_instructions(name), per_tick)
     else:
         row["profile"] = {"error": f"exit {prof_rc}: {prof_text[-300:]}"}
-    row["cycles"] = cycles_zoo.measure(board, name, elf, elf.parent / f"profile_{name}.elf",
-                                       MODELS_DIR / f"{name}.tflite")
+    if board in cycles_zoo.BOARD_VARIANTS:
+        row["cycles"] = cycles_zoo.measure(board, name, elf, elf.parent / f"profile_{name}.elf",
+                                           MODELS_DIR / f"{name}.tflite")
+    else:  # bench/cycles/model.py has tables for the M4 (and M7 bounds) only
+        row["cycles"] = {"error": f"no cycle model for {board}"}
     if row["inference_instructions"]:
         row["inference_instructions_per_mac"] = round(row["inference_instructions"] /
                                                       row["forward_macs"], 3)
@@ -176,7 +187,8 @@ def print_table(rows: dict) -> None:
                 "yes" if r["host_equals_board"] else "NO" + (f" ({r['error']})"
                                                              if "error" in r else "")])
     print("mcu: QEMU instructions per training step (tt_train) and per inference (tt_invoke), "
-          "-icount ticks x 40 (+-40/+-80); paper = TTE latency x 216 MHz on STM32F746 (cycles)")
+          "-icount ticks x 40 (+-40/+-80; an505 x 50, rv32 x 1); paper = TTE latency x 216 MHz "
+          "on STM32F746 (cycles)")
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(headers)]
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
     for cells in lines:
@@ -198,7 +210,8 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="*", default=list(zoo.NAMES), choices=list(zoo.NAMES))
-    p.add_argument("--boards", nargs="*", default=list(BOARDS), choices=list(BOARDS))
+    p.add_argument("--boards", nargs="*", default=DEFAULT_BOARDS, choices=list(BOARDS),
+                   help="QEMU boards (default: an386 an500; also an505, an385, rv32)")
     p.add_argument("--regenerate", action="store_true",
                    help="rewrite the firmware inputs with generate.py first")
     p.add_argument("--no-infer-firmware", action="store_true",
@@ -227,10 +240,12 @@ def main(argv=None) -> int:
                      ["kernels", "tflm_train/runtime", "converter", "bench/firmware",
                       "examples/firmware/train", "targets", "bench/zoo"]),
         "inputs_current": not stale,
-        "boards": BOARDS,
+        "boards": {b: BOARDS[b] for b in args.boards},
         "instructions_per_tick": INSNS_PER_TICK,
         "resolution_instructions": {"step": INSNS_PER_TICK, "tt_train": 2 * INSNS_PER_TICK,
                                     "inference": INSNS_PER_TICK},
+        # the M4 / M7 stand-ins' 40 above; each board's own (resolution: one tick each)
+        "instructions_per_tick_by_board": {b: BOARD_INSNS_PER_TICK[b] for b in args.boards},
         "notes": [
             "instructions: QEMU -icount shift=0 SysTick ticks x 40; QEMU counts instructions, "
             "not cycles (paper: cycles = latency ms x 216 MHz on a real STM32F746)",

@@ -13,12 +13,13 @@
                                            output (compare_test.sh)
 
 Boards (targets/boards.bzl): "an386" (QEMU mps2-an386, Cortex-M4F, stand-in for the Nano 33
-BLE) and "an500" (QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), selected with
---config=an386 / --config=an500. Without a config (host platform) all firmware targets are
+BLE), "an500" (QEMU mps2-an500, Cortex-M7, stand-in for the STM32F746), "an505" (Cortex-M33),
+"an385" (Cortex-M3, no FPU), "an547" (Cortex-M55) and "rv32" (QEMU virt, RV32IMC), selected with
+--config=<name>. Without a config (host platform) all firmware targets are
 incompatible and `bazel build //...` / `bazel test //...` skip them.
 """
 
-load(":boards.bzl", "ALL_BOARDS", "COMMON_LD", "CPU_FLAGS", "LINKER_SCRIPTS")
+load(":boards.bzl", "ALL_BOARDS", "ARM_BOARDS", "COMMON_LD", "CPU_FLAGS", "LINKER_SCRIPTS", "TOOL_PREFIX")
 
 _TARGETS = "//targets"
 _BOARD_LIB = _TARGETS + "/board"
@@ -27,9 +28,28 @@ _RUN_QEMU = _TARGETS + ":qemu/run_qemu.sh"
 _QEMU_TEST = _TARGETS + ":qemu/qemu_test.sh"
 _HOST_EQUALS_BOARD = _TARGETS + ":qemu/host_equals_board.sh"
 _LINK_FAIL_TEST = _TARGETS + ":tools/link_fail_test.sh"
-_ALL_LD = [ld for b in ALL_BOARDS for ld in LINKER_SCRIPTS[b]] + [COMMON_LD]
+_ALL_LD = [ld for b in ALL_BOARDS for ld in LINKER_SCRIPTS[b] if ld] + [COMMON_LD]
 
 _INCOMPATIBLE = [_TARGETS + ":incompatible"]
+
+def _linker_script_opts(board, idx):
+    """Link options naming `board`'s map (idx 0 QEMU, 1 real), none if it has no such map.
+    picolibc's specs add their own script unless the driver itself sees -T (rv32)."""
+    ld = LINKER_SCRIPTS[board][idx]
+    if not ld:
+        return []
+    if board in TOOL_PREFIX:
+        return ["-T", "$(location %s)" % ld]
+    return ["-Wl,-T,$(location %s)" % ld]
+
+def _objcopy_cmds(fmt):
+    """select() dict: each board's objcopy (its cross tools) to format `fmt`."""
+    d = {
+        _setting(b): "%sobjcopy -O %s $< $@" % (TOOL_PREFIX.get(b, "arm-none-eabi-"), fmt)
+        for b in ALL_BOARDS
+    }
+    d["//conditions:default"] = "true"
+    return d
 
 def _sh_quote(s):
     """Quotes a string for sh_test `args` (Bazel tokenizes them like a Bourne shell)."""
@@ -46,6 +66,15 @@ def board_compatible_with(boards = ALL_BOARDS):
     d = {_setting(b): ([] if b in boards else _INCOMPATIBLE) for b in ALL_BOARDS}
     d["//conditions:default"] = _INCOMPATIBLE
     return select(d)
+
+def host_twin_compatible_with():
+    """target_compatible_with of a host twin (a cc_binary whose host build the firmware is
+    compared with): it also builds on the Cortex-M configs, never on rv32, which has no C++
+    library beyond targets/rv32/include. Its host build (a genrule tool) is unaffected."""
+    return select({
+        _setting("rv32"): _INCOMPATIBLE,
+        "//conditions:default": [],
+    })
 
 def _ld_dir():
     """Directory of common.ld, which every board's linker script INCLUDEs."""
@@ -90,7 +119,7 @@ def _objcopy(name, elf, fmt, ext, compat, visibility, tags):
         name = name + "_" + ext,
         srcs = [elf],
         outs = [name + "." + ext],
-        cmd = "arm-none-eabi-objcopy -O %s $< $@" % fmt,
+        cmd = select(_objcopy_cmds(fmt)),
         target_compatible_with = compat,
         visibility = visibility,
         tags = tags,
@@ -125,7 +154,7 @@ def board_firmware(
       linkopts: extra linker flags.
       stack_size: bytes reserved for the stack (multiple of 256, default 16384). RAM check at
         link time: .data + .bss + stack_size must fit the board's RAM or the link fails.
-      boards: subset of ["an386", "an500"] this firmware supports.
+      boards: subset of ALL_BOARDS (targets/boards.bzl) this firmware supports.
       hw_variant: also link the real-board (flashable) images.
     """
     compat = board_compatible_with(boards)
@@ -149,8 +178,11 @@ def board_firmware(
 
     variants = [(name, 0)] + ([(name + "_hw", 1)] if hw_variant else [])
     for out, idx in variants:
-        script = {_setting(b): ["-Wl,-T,$(location %s)" % LINKER_SCRIPTS[b][idx]] for b in ALL_BOARDS}
+        # boards without a real map (LINKER_SCRIPTS None) have no _hw image: it is incompatible
+        script = {_setting(b): _linker_script_opts(b, idx) for b in ALL_BOARDS}
         script["//conditions:default"] = []
+        if idx == 1:
+            compat = board_compatible_with([b for b in boards if LINKER_SCRIPTS[b][1]])
         native.cc_binary(
             name = out + ".elf",
             deps = [":" + lib],
@@ -260,7 +292,7 @@ def firmware_link_fail_test(
         control_defines = [],
         defines = [],
         stack_size = None,
-        boards = ALL_BOARDS,
+        boards = ARM_BOARDS,
         size = "small",
         tags = []):
     """sh_test: linking `srcs` + the board layer with the board's QEMU linker script must FAIL
@@ -279,12 +311,13 @@ def firmware_link_fail_test(
         args += ["--stack-size", str(stack_size)]
     args += ["--"] + ["$(rootpaths %s)" % s for s in srcs] + [
         "$(rootpath %s:board.cc)" % _BOARD_LIB,
+        "$(rootpath %s:board_cortex_m.cc)" % _BOARD_LIB,
         "$(rootpath %s:startup.cc)" % _BOARD_LIB,
     ]
     native.sh_test(
         name = name,
         srcs = [_LINK_FAIL_TEST],
-        data = srcs + [_BOARD_LIB + ":" + f for f in ["board.h", "board.cc", "startup.cc"]] +
+        data = srcs + [_BOARD_LIB + ":" + f for f in ["board.h", "board.cc", "board_cortex_m.cc", "startup.cc"]] +
                CROSS_COMPILE_DATA,
         args = args,
         size = size,

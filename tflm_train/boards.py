@@ -37,6 +37,14 @@ BOARDS: dict[str, Board] = {b.name: b for b in (
           "targets/boards/nano33ble/nano33ble.ld"),
     Board("stm32f746", "STM32F746", "cortex-m7", 320 * KB, 512 * KB, 512 * KB, 216_000_000,
           "an500", "mps2-an500", "targets/boards/stm32f746/stm32f746.ld"),
+    Board("nrf5340", "nRF5340 application core", "cortex-m33", 512 * KB, 960 * KB, 64 * KB,
+          128_000_000, "an505", "mps2-an505", "targets/boards/nrf5340/nrf5340.ld"),
+    # The RP2040's memory (264 KB SRAM, a Pico's 2 MB flash) with a Cortex-M3: the FPU-less,
+    # DSP-less class. The RP2040's own Cortex-M0+ cannot run Armv7-M code, so no real board runs
+    # this build and its map is the QEMU one (2 MB for code, checkpoints past it).
+    Board("rp2040_m3", "RP2040-class part (264 KB SRAM, no FPU), Cortex-M3 build", "cortex-m3",
+          264 * KB, 2048 * KB, 64 * KB, 133_000_000, "an385", "mps2-an385",
+          "targets/qemu/an385.ld"),
 )}
 
 STANDINS: dict[str, Board] = {b.standin: b for b in BOARDS.values()}

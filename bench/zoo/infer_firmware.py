@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ROOT
+from .board_builds import INSNS_PER_TICK as BOARD_INSNS_PER_TICK, is_board_build
 
 PACKAGE = "//bench/firmware/infer"
 REFERENCE_COPT = "--copt=-DTFLM_TRAIN_KERNELS_REFERENCE"
@@ -32,9 +33,11 @@ class InferRun:
     kernels: str | None = None   # "reference" or "default ..." as the firmware was built
     profile_fnv: int | None = None  # profile firmware: FNV-1a of the output after all ops
 
+    per_tick: int = INSNS_PER_TICK  # the board's (board_builds.INSNS_PER_TICK)
+
     @property
     def instructions(self) -> list[int]:
-        return [t * INSNS_PER_TICK for t in self.ticks]
+        return [t * self.per_tick for t in self.ticks]
 
 
 def build(board: str, names, reference: bool, out_dir: Path,
@@ -55,11 +58,8 @@ def build(board: str, names, reference: bool, out_dir: Path,
         src = ROOT / "bazel-bin" / "bench" / "firmware" / "infer" / f"{prefix}_{n}.elf"
         elfs[n] = dest / src.name
         shutil.copyfile(src, elfs[n])
-        flags = subprocess.run(["arm-none-eabi-readelf", "-A", str(elfs[n])],
-                               capture_output=True, text=True).stdout
-        want = {"an386": "VFPv4-D16", "an500": "FPv5"}[board]  # fpv4-sp-d16 / fpv5-d16
-        if want not in flags:
-            raise RuntimeError(f"{src} is not a {want} build (another build replaced bazel-bin "
+        if not is_board_build(board, elfs[n]):
+            raise RuntimeError(f"{src} is not a {board} build (another build replaced bazel-bin "
                                "meanwhile?); rerun")
     return elfs
 
@@ -68,7 +68,9 @@ def run(board: str, elf: Path, timeout: int = 600) -> InferRun:
     proc = subprocess.run([str(ROOT / "targets" / "qemu" / "run_qemu.sh"), board, str(elf)],
                           capture_output=True, text=True, timeout=timeout,
                           env={"QEMU_TIMEOUT": str(timeout), "PATH": "/usr/bin:/bin"})
-    return parse(proc.returncode, proc.stdout + proc.stderr)
+    r = parse(proc.returncode, proc.stdout + proc.stderr)
+    r.per_tick = BOARD_INSNS_PER_TICK.get(board, INSNS_PER_TICK)
+    return r
 
 
 def parse(rc: int, text: str) -> InferRun:

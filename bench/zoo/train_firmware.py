@@ -12,15 +12,15 @@ import subprocess
 from pathlib import Path
 
 from . import ROOT
+from .board_builds import INSNS_PER_TICK as BOARD_INSNS_PER_TICK, is_board_build
 
 PACKAGE = "//bench/firmware/train_zoo"
 FW_DIR = ROOT / "bench" / "firmware" / "train_zoo"
 MODELS_DIR = FW_DIR / "models"
-FPU_TAG = {"an386": "VFPv4-D16", "an500": "FPv5"}
 # The firmware's static arena per board (_ARENA in train_zoo/BUILD), in the order bench/memory
 # prefers the boards: the Nano 33 BLE stand-in first, the STM32F746 stand-in if a plan needs more.
 BOARD_ARENA = {"an386": 236 * 1024, "an500": 300 * 1024}
-INSNS_PER_TICK = 40
+INSNS_PER_TICK = 40  # the M4 / M7 stand-ins' (bench/memory); other boards: BOARD_INSNS_PER_TICK
 
 
 def generator():
@@ -51,9 +51,7 @@ def build(board: str, names, out_dir: Path, profile: bool = True) -> dict[str, t
         shutil.copyfile(src / host.name, host)
         if profile:
             shutil.copyfile(src / f"profile_{n}.elf", dest / f"profile_{n}.elf")
-        tags = subprocess.run(["arm-none-eabi-readelf", "-A", str(elf)], capture_output=True,
-                              text=True).stdout
-        if FPU_TAG[board] not in tags:
+        if not is_board_build(board, elf):
             raise RuntimeError(f"{elf.name} is not an {board} build (another build replaced "
                                "bazel-bin meanwhile?); rerun")
         out[n] = (elf, host)
@@ -91,11 +89,12 @@ def _int(pattern: str, text: str, group: int = 1) -> int | None:
     return int(m.group(group)) if m else None
 
 
-def parse(text: str, rc: int) -> dict:
-    """The firmware's report as numbers (instructions = ticks x INSNS_PER_TICK)."""
+def parse(text: str, rc: int, per_tick: int = INSNS_PER_TICK) -> dict:
+    """The firmware's report as numbers (instructions = ticks x per_tick, the board's
+    BOARD_INSNS_PER_TICK)."""
     import statistics
 
-    steps = [int(t) * INSNS_PER_TICK for t in re.findall(r"^\[mcu\] step \d+ ticks (\d+)$",
+    steps = [int(t) * per_tick for t in re.findall(r"^\[mcu\] step \d+ ticks (\d+)$",
                                                          text, re.M)]
     copy = _int(r"^\[mcu\] sample copy ticks (\d+)$", text)
     invoke = _int(r"^\[mcu\] invoke ticks (\d+) rc 0$", text)
@@ -111,8 +110,8 @@ def parse(text: str, rc: int) -> dict:
            "ram_used_bytes": _int(r"RAM (\d+)/\d+ B used", text),
            "ram_bytes": _int(r"RAM \d+/(\d+) B used", text),
            "step_instructions": steps,
-           "sample_copy_instructions": None if copy is None else copy * INSNS_PER_TICK,
-           "inference_instructions": None if invoke is None else invoke * INSNS_PER_TICK}
+           "sample_copy_instructions": None if copy is None else copy * per_tick,
+           "inference_instructions": None if invoke is None else invoke * per_tick}
     if steps and copy is not None:
         train = [s - row["sample_copy_instructions"] for s in steps]
         row["tt_train_instructions"] = train

@@ -1,12 +1,11 @@
-// Board API implementation: PMSAv7 MPU windows, SysTick tick counter, stack painting, memory
-// accounting from linker symbols, semihosting output.
+// Board API, the part every CPU shares: board identity, stack painting, memory accounting from
+// linker symbols, semihosting output. The CPU's part (MPU or PMP, tick counter, UART) is
+// board_cortex_m.cc or targets/rv32/board_rv32.cc.
 #include "targets/board/board.h"
 
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-
-#define BOARD_REG(a) (*reinterpret_cast<volatile uint32_t*>(a))
 
 extern "C" {
 // Linker-script symbols: only their addresses are meaningful.
@@ -14,118 +13,21 @@ extern uint32_t _sdata, _edata, _sbss, _ebss, _estack, _sstack;
 extern char _stack_size[], __board_id[], __board_tick_hz[];
 extern char __flash_origin[], __flash_length[], __flash_end_used[];
 extern char __ram_origin[], __ram_length[];
-uint32_t board_heap_bytes_(void);  // startup.cc
-void SysTick_Handler(void);
+uint32_t board_heap_bytes_(void);  // startup
 }
 
 namespace {
 
 inline uint32_t Addr(const void* p) { return reinterpret_cast<uint32_t>(p); }
 
-// ---------------------------------------------------------------- MPU (ARMv7-M PMSAv7)
-constexpr uint32_t kMpuType = 0xE000ED90, kMpuCtrl = 0xE000ED94, kMpuRnr = 0xE000ED98,
-                   kMpuRbar = 0xE000ED9C, kMpuRasr = 0xE000EDA0, kShcsr = 0xE000ED24;
-constexpr uint32_t kXn = 1u << 28;
-constexpr uint32_t kApNone = 0u << 24, kApRw = 3u << 24, kApRo = 6u << 24;
-constexpr uint32_t kAttrFlash = (0u << 19) | (1u << 17);              // TEX0 C=1 B=0: WT
-constexpr uint32_t kAttrRam = (1u << 19) | (1u << 17) | (1u << 16);   // TEX1 C=1 B=1: WBWA
-
-struct Region {
-  uint32_t base;
-  uint32_t rasr;
-};
-
-uint32_t Log2(uint32_t v) {
-  uint32_t n = 0;
-  while (v > 1) {
-    v >>= 1;
-    ++n;
-  }
-  return n;
-}
-
-uint32_t SizeField(uint32_t bytes) { return (Log2(bytes) - 1) << 1; }
-
-// Splits [base, base+size) into naturally aligned power-of-two regions (largest first).
-// Returns the number written, or -1 if more than `max` would be needed or the range is not
-// expressible (< 32 B granules).
-int Decompose(uint32_t base, uint32_t size, uint32_t attrs, Region* out, int max) {
-  int n = 0;
-  while (size != 0) {
-    uint32_t p = 1u << 31;
-    while (p > size || (base & (p - 1)) != 0) p >>= 1;
-    if (p < 32 || n == max) return -1;
-    out[n++] = Region{base, attrs | SizeField(p) | 1u};
-    base += p;
-    size -= p;
-  }
-  return n;
-}
-
-bool SetupMpu(const BoardInitOptions& o) {
-  const uint32_t dregion = (BOARD_REG(kMpuType) >> 8) & 0xFF;
-  if (dregion == 0) return false;
-  constexpr int kMax = 16;
-  Region r[kMax];
-  int n = 0;
-  if (o.mpu_flash_window) {
-    // Code space 0x00000000-0x1FFFFFFF: no access except the flash window (read-only + exec).
-    r[n++] = Region{0x00000000u, kXn | kApNone | SizeField(512u << 20) | 1u};
-    const int k = Decompose(Addr(__flash_origin), Addr(__flash_length), kApRo | kAttrFlash,
-                            r + n, kMax - 1 - n);
-    if (k < 0) return false;
-    n += k;
-  }
-  if (o.mpu_ram_window) {
-    // SRAM space 0x20000000-0x3FFFFFFF: no access except exactly the board's RAM (RW, XN).
-    r[n++] = Region{0x20000000u, kXn | kApNone | SizeField(512u << 20) | 1u};
-    const int k = Decompose(Addr(__ram_origin), Addr(__ram_length), kXn | kApRw | kAttrRam,
-                            r + n, kMax - 1 - n);
-    if (k < 0) return false;
-    n += k;
-  }
-  const bool guard = o.mpu_stack_guard && (Addr(&_sstack) % kBoardStackGuardBytes) == 0;
-  // Higher region numbers win; the guard takes the last one.
-  if (static_cast<uint32_t>(n + (guard ? 1 : 0)) > dregion) return false;
-
-  BOARD_REG(kMpuCtrl) = 0;
-  __asm volatile("dsb\n isb" ::: "memory");
-  for (uint32_t i = 0; i < dregion; ++i) {
-    BOARD_REG(kMpuRnr) = i;
-    BOARD_REG(kMpuRasr) = 0;
-    BOARD_REG(kMpuRbar) = 0;
-  }
-  for (int i = 0; i < n; ++i) {
-    BOARD_REG(kMpuRnr) = static_cast<uint32_t>(i);
-    BOARD_REG(kMpuRbar) = r[i].base;
-    BOARD_REG(kMpuRasr) = r[i].rasr;
-  }
-  if (guard) {
-    BOARD_REG(kMpuRnr) = dregion - 1;
-    BOARD_REG(kMpuRbar) = Addr(&_sstack);
-    BOARD_REG(kMpuRasr) = kXn | kApNone | SizeField(kBoardStackGuardBytes) | 1u;
-  }
-  // Separate MemManage / BusFault / UsageFault handlers instead of escalation to HardFault.
-  BOARD_REG(kShcsr) |= (1u << 16) | (1u << 17) | (1u << 18);
-  BOARD_REG(kMpuCtrl) = (1u << 2) | 1u;  // PRIVDEFENA | ENABLE (HFNMIENA=0)
-  __asm volatile("dsb\n isb" ::: "memory");
-  return true;
-}
-
-// ---------------------------------------------------------------- SysTick
-constexpr uint32_t kSystCsr = 0xE000E010, kSystRvr = 0xE000E014, kSystCvr = 0xE000E018,
-                   kIcsr = 0xE000ED04;
-constexpr uint32_t kSysTickPeriod = 1u << 24;  // reload 0xFFFFFF -> 2^24 ticks per wrap
-volatile uint32_t g_tick_wraps = 0;
-bool g_tick_running = false;
-
-void StartTicks() {
-  BOARD_REG(kSystCsr) = 0;
-  BOARD_REG(kSystRvr) = kSysTickPeriod - 1;
-  BOARD_REG(kSystCvr) = 0;  // any write clears the counter and COUNTFLAG
-  g_tick_wraps = 0;
-  BOARD_REG(kSystCsr) = (1u << 2) | (1u << 1) | 1u;  // CLKSOURCE=cpu, TICKINT, ENABLE
-  g_tick_running = true;
+inline uint32_t StackPointer() {
+  uint32_t sp;
+#if defined(__riscv)
+  __asm volatile("mv %0, sp" : "=r"(sp));
+#else
+  __asm volatile("mov %0, sp" : "=r"(sp));
+#endif
+  return sp;
 }
 
 // ---------------------------------------------------------------- stack painting
@@ -136,25 +38,7 @@ uint32_t* StackPaintBottom() {
   return reinterpret_cast<uint32_t*>(Addr(&_sstack) + kBoardStackGuardBytes);
 }
 
-// ---------------------------------------------------------------- UART (CMSDK APB UART1)
-constexpr uint32_t kUart = 0x40005000, kUartData = kUart + 0x0, kUartState = kUart + 0x4,
-                   kUartCtrl = kUart + 0x8, kUartBaudDiv = kUart + 0x10;
-constexpr uint32_t kUartTxFull = 1u << 0, kUartRxFull = 1u << 1;
-bool g_uart_on = false;
-
 }  // namespace
-
-extern "C" void SysTick_Handler(void) { g_tick_wraps = g_tick_wraps + 1; }
-
-bool board_init(const BoardInitOptions& options) {
-  if (options.paint_stack) board_stack_paint();
-  if (options.start_tick_counter) StartTicks();
-  if (options.mpu_ram_window || options.mpu_flash_window || options.mpu_stack_guard) {
-    return SetupMpu(options);
-  }
-  return true;
-}
-
 void board_start(const char* tag) {
   board_init();
   board_printf("[%s] board %s\n", tag, board_name());
@@ -162,7 +46,7 @@ void board_start(const char* tag) {
 
 BoardId board_id() {
   const uint32_t id = Addr(__board_id);
-  return id >= 1 && id <= 4 ? static_cast<BoardId>(id) : BoardId::kUnknown;
+  return id >= 1 && id <= 9 ? static_cast<BoardId>(id) : BoardId::kUnknown;
 }
 
 const char* board_name() {
@@ -175,13 +59,33 @@ const char* board_name() {
       return "nano33ble";
     case BoardId::kStm32f746:
       return "stm32f746";
+    case BoardId::kQemuAn505:
+      return "qemu-an505";
+    case BoardId::kNrf5340:
+      return "nrf5340";
+    case BoardId::kQemuAn385:
+      return "qemu-an385";
+    case BoardId::kQemuRv32:
+      return "qemu-rv32";
+    case BoardId::kQemuAn547:
+      return "qemu-an547";
     default:
       return "unknown";
   }
 }
 
 bool board_is_qemu() {
-  return board_id() == BoardId::kQemuAn386 || board_id() == BoardId::kQemuAn500;
+  switch (board_id()) {
+    case BoardId::kQemuAn386:
+    case BoardId::kQemuAn500:
+    case BoardId::kQemuAn505:
+    case BoardId::kQemuAn385:
+    case BoardId::kQemuRv32:
+    case BoardId::kQemuAn547:
+      return true;
+    default:
+      return false;
+  }
 }
 
 int board_printf(const char* fmt, ...) {
@@ -251,8 +155,7 @@ int board_finish(const char* tag, int rc) {
 }
 
 void board_stack_paint() {
-  uint32_t sp;
-  __asm volatile("mov %0, sp" : "=r"(sp));
+  const uint32_t sp = StackPointer();
   volatile uint32_t* p = StackPaintBottom();
   volatile uint32_t* const stop = reinterpret_cast<volatile uint32_t*>(sp - kPaintMargin);
   while (p < stop) *p++ = kPaint;
@@ -268,52 +171,15 @@ uint32_t board_stack_high_water() {
 
 uint32_t board_stack_size() { return Addr(_stack_size) - kBoardStackGuardBytes; }
 
-uint64_t board_ticks() {
-  if (!g_tick_running) return 0;
-  uint32_t primask;
-  __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-  uint32_t wraps = g_tick_wraps;
-  uint32_t val = BOARD_REG(kSystCvr);
-  if (BOARD_REG(kIcsr) & (1u << 26)) {  // PENDSTSET: a wrap not yet counted by the ISR
-    val = BOARD_REG(kSystCvr);          // re-read: now certainly after the wrap
-    ++wraps;
-  }
-  __asm volatile("msr primask, %0" ::"r"(primask) : "memory");
-  return static_cast<uint64_t>(wraps) * kSysTickPeriod + (kSysTickPeriod - 1 - val);
-}
-
 uint32_t board_tick_hz() { return Addr(__board_tick_hz); }
 
 uint64_t board_ticks_to_insns(uint64_t ticks) {
-  return board_is_qemu() ? ticks * kQemuInstructionsPerTick : ticks;
+  if (!board_is_qemu()) return ticks;
+  const uint32_t hz = board_tick_hz();
+  return hz == 25000000u ? ticks * kQemuInstructionsPerTick : ticks * 1000000000u / hz;
 }
 
 uint64_t board_ticks_to_us(uint64_t ticks) {
   const uint32_t hz = board_tick_hz();
   return hz ? ticks * 1000000u / hz : 0;
-}
-
-bool board_uart_init(uint32_t baud) {
-  // Only QEMU's MPS2 boards have this UART; at 0x40005000 the real chips have other peripherals.
-  if (!board_is_qemu() || baud == 0) return false;
-  uint32_t div = board_tick_hz() / baud;
-  if (div < 16) div = 16;  // the CMSDK UART's minimum divider
-  BOARD_REG(kUartBaudDiv) = div;
-  BOARD_REG(kUartCtrl) = 3u;  // TX enable | RX enable, no interrupts
-  g_uart_on = true;
-  return true;
-}
-
-int board_uart_read() {
-  if (!g_uart_on || (BOARD_REG(kUartState) & kUartRxFull) == 0) return -1;
-  return static_cast<int>(BOARD_REG(kUartData) & 0xFFu);
-}
-
-void board_uart_write(const uint8_t* data, size_t len) {
-  if (!g_uart_on) return;
-  for (size_t i = 0; i < len; ++i) {
-    while (BOARD_REG(kUartState) & kUartTxFull) {
-    }
-    BOARD_REG(kUartData) = data[i];
-  }
 }

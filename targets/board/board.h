@@ -1,8 +1,10 @@
-// Board layer for the tflm-train firmware (Cortex-M4F / M7, bare metal, semihosting I/O).
+// Board layer for the tflm-train firmware (Cortex-M3 / M4F / M7 / M33, bare metal, semihosting
+// I/O).
 //
-// One library serves all four memory maps (QEMU mps2-an386 / mps2-an500 and the real
-// nRF52840 / STM32F746 layouts); the board is identified at link time through symbols that
-// the linker script defines (see board/*.ld), so the same object files link for any of them.
+// One library serves every memory map of a CPU (the QEMU stand-in's and the real board's); the
+// board is identified at link time through symbols that the linker script defines (see
+// targets/qemu/*.ld, targets/boards/*/*.ld), so the same object files link for any of them.
+// Armv7-M cores get a PMSAv7 MPU setup, Armv8-M cores (M33) a PMSAv8 one.
 //
 // No heap, no exceptions, no RTTI. All functions are safe to call before board_init() except
 // where noted, but the MPU/SysTick features only work after it.
@@ -18,6 +20,11 @@ enum class BoardId : uint32_t {
   kQemuAn500 = 2,   // QEMU mps2-an500, Cortex-M7,  1 MB flash / 320 KB RAM (STM32F746 stand-in)
   kNano33Ble = 3,   // real nRF52840 memory map
   kStm32f746 = 4,   // real STM32F746 memory map
+  kQemuAn505 = 5,   // QEMU mps2-an505, Cortex-M33, 1 MB flash / 512 KB RAM (nRF5340 stand-in)
+  kNrf5340 = 6,     // real nRF5340 application core memory map
+  kQemuAn385 = 7,   // QEMU mps2-an385, Cortex-M3 without FPU, 2 MB flash / 264 KB RAM (RP2040's)
+  kQemuRv32 = 8,    // QEMU virt, RV32IMC without FPU, 4 MB flash / 400 KB RAM (ESP32-C3 class)
+  kQemuAn547 = 9,   // QEMU mps3-an547, Cortex-M55 with MVE, 1 MB flash / 512 KB RAM
 };
 
 // Size of the no-access MPU region at the bottom of the stack reserve (stack overflow -> fault).
@@ -41,7 +48,7 @@ bool board_init(const BoardInitOptions& options = BoardInitOptions());
 void board_start(const char* tag);
 
 BoardId board_id();
-const char* board_name();   // "qemu-an386", "qemu-an500", "nano33ble", "stm32f746"
+const char* board_name();   // "qemu-an386", "qemu-an500", "nano33ble", "stm32f746", ...
 bool board_is_qemu();
 
 // ---- Output (ARM semihosting; on real hardware this needs a debugger with semihosting on) ----
@@ -54,7 +61,8 @@ const char* board_u64_str(uint64_t value, char (&buf)[21]);
 [[noreturn]] void board_exit(int code);
 
 // ---- Serial port (UART1) ----
-// QEMU maps only: the CMSDK APB UART1 at 0x40005000 of mps2-an386 / mps2-an500. QEMU gives
+// QEMU maps only: the CMSDK APB UART1 (0x40005000 on mps2-an386/an500/an385, 0x50201000 on
+// mps2-an505). QEMU gives
 // its n-th `-serial` backend to UART n; run_qemu.sh passes `-serial none` (UART0), so one more
 // appended `-serial <backend>` (e.g. `-serial stdio`) lands on UART1 without touching it.
 // Polled, no interrupts, no buffering beyond the UART's one byte each way.
@@ -99,8 +107,10 @@ int board_finish(const char* tag, int rc);
 // On real hardware 1 tick = 1 CPU cycle at board_tick_hz().
 uint64_t board_ticks();
 uint32_t board_tick_hz();             // 25 MHz (QEMU), 64 MHz (nRF52840), 16 MHz (STM32F746 HSI)
-constexpr uint32_t kQemuInstructionsPerTick = 40;
-// QEMU: ticks * 40 = instructions (with -icount shift=0). Real boards: ticks = CPU cycles.
+// QEMU with -icount shift=0 runs 1 instruction per ns: a tick of the board_tick_hz() SysTick is
+// 1e9 / board_tick_hz() instructions (40 at the an386/an500/an385's 25 MHz, 50 at the an505's
+// 20 MHz). Real boards: ticks = CPU cycles.
+constexpr uint32_t kQemuInstructionsPerTick = 40;  // the 25 MHz stand-ins
 uint64_t board_ticks_to_insns(uint64_t ticks);
 uint64_t board_ticks_to_us(uint64_t ticks);
 

@@ -3,8 +3,10 @@
 #include <cstdint>
 
 #include "targets/board/board.h"
+#if defined(__arm__)  // the real boards' flash drivers (Cortex-M parts)
 #include "targets/boards/nano33ble/nrf52840_nvmc.h"
 #include "targets/boards/stm32f746/stm32f7_flash.h"
+#endif
 #include "tflm_train/runtime/flash_sim.h"
 
 extern "C" char __checkpoint_start[], __checkpoint_size[], __checkpoint_page_size[];
@@ -14,6 +16,8 @@ namespace {
 uint32_t Addr(const char* symbol) { return reinterpret_cast<uint32_t>(symbol); }
 
 tflm_train::SimFlash g_sim;
+
+#if defined(__arm__)
 tt_flash g_device;
 
 // STM32: the region must start at a sector boundary and cover equal sectors.
@@ -27,6 +31,7 @@ bool Stm32Region(tt_flash* out) {
   }
   return false;
 }
+#endif
 
 }  // namespace
 
@@ -34,11 +39,16 @@ const tt_flash* board_checkpoint_flash() {
   switch (board_id()) {
     case BoardId::kQemuAn386:
     case BoardId::kQemuAn500:
+    case BoardId::kQemuAn505:
+    case BoardId::kQemuAn385:
+    case BoardId::kQemuRv32:
+    case BoardId::kQemuAn547:
       if (!tflm_train::SimFlashInit(&g_sim, reinterpret_cast<uint8_t*>(__checkpoint_start),
                                     Addr(__checkpoint_size), Addr(__checkpoint_page_size), 4)) {
         return nullptr;
       }
       return &g_sim.device;
+#if defined(__arm__)
     case BoardId::kNano33Ble:
       return tflm_train::Nrf52840FlashDevice(Addr(__checkpoint_start), Addr(__checkpoint_size),
                                              &g_device)
@@ -46,6 +56,7 @@ const tt_flash* board_checkpoint_flash() {
                  : nullptr;
     case BoardId::kStm32f746:
       return Stm32Region(&g_device) ? &g_device : nullptr;
+#endif
     default:
       return nullptr;
   }

@@ -1,6 +1,6 @@
-// Cortex-M4F / M7 startup: vector table, Reset_Handler, fault handlers, bounded _sbrk.
+// Cortex-M startup: vector table, Reset_Handler, fault handlers, bounded _sbrk.
 //
-// Reset_Handler: VTOR <- vector table, FPU on (CPACR CP10/CP11), .data copy, .bss zero,
+// Reset_Handler: VTOR <- vector table, FPU on (CPACR CP10/CP11) where there is one, .data copy, .bss zero,
 // semihosting stdio (initialise_monitor_handles), C++ static constructors
 // (__libc_init_array), exit(main()).
 // Every fault / unexpected exception prints CFSR, HFSR, MMFAR, BFAR (and the stacked PC/LR
@@ -37,7 +37,9 @@ int board_semihost_emulate(uint32_t* frame);
 
 [[noreturn]] void Reset_Handler(void) {
   BOARD_REG(0xE000ED08) = reinterpret_cast<uint32_t>(&__vectors_start);  // SCB->VTOR
+#if defined(__ARM_FP)
   BOARD_REG(0xE000ED88) |= (0xFu << 20);  // CPACR: full access to CP10/CP11 (FPU)
+#endif
   __asm volatile("dsb\n isb" ::: "memory");
   const uint32_t* src = &_sidata;
   for (uint32_t* dst = &_sdata; dst < &_edata;) *dst++ = *src++;
@@ -207,7 +209,8 @@ __attribute__((section(".isr_vector"), used)) const Vector g_vectors[kNumVectors
     Fault_Handler,                       // 4: MemManage
     Fault_Handler,                       // 5: BusFault
     Fault_Handler,                       // 6: UsageFault
-    nullptr, nullptr, nullptr, nullptr,  // 7-10: reserved
+    Fault_Handler,                       // 7: SecureFault (Armv8-M; reserved before)
+    nullptr, nullptr, nullptr,           // 8-10: reserved
     Fault_Handler,                       // 11: SVCall
     Fault_Handler,                       // 12: DebugMonitor
     nullptr,                             // 13: reserved

@@ -20,6 +20,8 @@ __attribute__((noinline)) int Recurse(int n) {
 const uint32_t kConst = 0x12345678u;
 }  // namespace
 
+extern "C" char __ram_origin[];  // linker script
+
 int main() {
   if (!board_init()) {
     board_printf("board_init failed\n");
@@ -30,7 +32,8 @@ int main() {
                static_cast<unsigned long>(m.ram_size), FAULT);
   board_flush();
 #if FAULT == 1
-  volatile uint32_t* p = reinterpret_cast<volatile uint32_t*>(0x20000000u + m.ram_size);
+  volatile uint32_t* p =
+      reinterpret_cast<volatile uint32_t*>(reinterpret_cast<uintptr_t>(__ram_origin) + m.ram_size);
   *p = 1;
 #elif FAULT == 2
   board_printf("recursion: %d\n", Recurse(1));

@@ -1,17 +1,26 @@
-"""Host == Cortex-M4F == Cortex-M7: every training kernel gives the same bytes on x86-64 and on
-both QEMU boards (the digests of tests/native/training_shim.cc)."""
+"""Host == every Cortex-M board: every training kernel gives the same bytes on x86-64 and on the
+QEMU boards (M4F, M7, M33, the FPU-less M3, M55; the digests of tests/native/training_shim.cc)."""
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-_BOARDS = {
-    "an386": ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16"],
-    "an500": ["-mcpu=cortex-m7", "-mfpu=fpv5-d16"],
-}
+def _bzl(name: str):
+    """A literal of targets/boards.bzl (the one definition of the boards' CPU flags)."""
+    tree = ast.parse((Path(__file__).resolve().parents[2] / "targets" / "boards.bzl").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
+            return ast.literal_eval(node.value)
+    raise KeyError(name)
+
+
+# Every Cortex-M board: M4F, M7, M33, M3 (soft-float), M55 (rv32 has no arm-none-eabi build:
+# tests/test_soft_float.py and its firmware tests cover it).
+_BOARDS = {b: f for b, f in _bzl("CPU_FLAGS").items() if b not in _bzl("TOOL_PREFIX")}
 
 
 @pytest.mark.parametrize("board", sorted(_BOARDS))
@@ -27,7 +36,8 @@ def test_bit_identical_on_host_and_boards(training, board, tmp_path):
     root = Path(__file__).resolve().parents[2]
     board_dir = tmp_path / "targets" / "board"
     board_dir.mkdir(parents=True)
-    for path in ("board/board.h", "board/board.cc", "board/startup.cc", "board/common.ld",
+    for path in ("board/board.h", "board/board.cc", "board/board_cortex_m.cc", "board/startup.cc",
+                 "board/common.ld",
                  f"qemu/{board}.ld"):
         text = subprocess.run(["git", "show", f"HEAD:targets/{path}"], cwd=root,
                               check=True, capture_output=True).stdout
@@ -35,8 +45,9 @@ def test_bit_identical_on_host_and_boards(training, board, tmp_path):
     elf = tmp_path / "digest.elf"
     sources = sorted(str(p) for p in (root / "kernels" / "training").glob("*.cc"))
     sources += [str(root / "tests" / "native" / "training_shim.cc"),
-                str(board_dir / "board.cc"), str(board_dir / "startup.cc")]
-    subprocess.run(["arm-none-eabi-g++", "-mthumb", *_BOARDS[board], "-mfloat-abi=hard",
+                str(board_dir / "board.cc"), str(board_dir / "board_cortex_m.cc"),
+                str(board_dir / "startup.cc")]
+    subprocess.run(["arm-none-eabi-g++", *_BOARDS[board],
                     "-std=c++17", "-fno-exceptions", "-fno-rtti", "-O2", "-ffp-contract=off",
                     "-fno-fast-math", "-ffunction-sections", "-fdata-sections",
                     f"-I{tmp_path}", f"-I{root}", "-DTTS_FIRMWARE_MAIN",

@@ -13,6 +13,10 @@ load(
 ARENA_BYTES = {
     "an386": 236 * 1024,  # of 256 KB RAM (Nano 33 BLE)
     "an500": 300 * 1024,  # of 320 KB RAM (STM32F746)
+    "an505": 492 * 1024,  # of 512 KB RAM (nRF5340 app core)
+    "an385": 244 * 1024,  # of 264 KB RAM (RP2040's SRAM)
+    "an547": 492 * 1024,  # of 512 KB RAM (DTCM)
+    "rv32": 380 * 1024,  # of 400 KB RAM (ESP32-C3)
 }
 INFER_SEED = 1
 INFER_RUNS = 2

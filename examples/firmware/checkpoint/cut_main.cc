@@ -37,11 +37,13 @@ using tflm_train::CheckpointStatus;
 using tflm_train::ErrorMessage;
 
 #define REG(a) (*reinterpret_cast<volatile uint32_t*>(a))
-// CMSDK APB timer 0 (mps2-an386 and mps2-an500: 0x40000000, IRQ 8, clocked at 25 MHz like
-// SysTick, so with -icount shift=0 one timer tick is 40 instructions, the same on every run).
-constexpr uint32_t kTimerCtrl = 0x40000000, kTimerValue = 0x40000004, kTimerReload = 0x40000008,
-                   kTimerIntClear = 0x4000000C;
-constexpr uint32_t kTimerIrq = 8;
+// CMSDK APB timer 0 (mps2-an386 / an500 / an385: 0x40000000, IRQ 8; mps2-an505: its Secure alias
+// 0x50000000, IRQ 3), clocked like SysTick, so with -icount shift=0 one timer tick is a fixed
+// number of instructions (40, or 50 on the an505), the same on every run.
+uint32_t TimerBase() { return board_id() == BoardId::kQemuAn505 ? 0x50000000u : 0x40000000u; }
+const uint32_t kTimerCtrl = TimerBase(), kTimerValue = TimerBase() + 4,
+               kTimerReload = TimerBase() + 8, kTimerIntClear = TimerBase() + 0xC;
+const uint32_t kTimerIrq = board_id() == BoardId::kQemuAn505 ? 3 : 8;
 constexpr uint32_t kNvicIser = 0xE000E100, kNvicIcer = 0xE000E180, kNvicIcpr = 0xE000E280;
 constexpr uint32_t kVtor = 0xE000ED08, kAircr = 0xE000ED0C;
 constexpr uint32_t kSysResetReq = 0x05FA0004u;  // VECTKEY | SYSRESETREQ
