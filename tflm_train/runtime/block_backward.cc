@@ -38,6 +38,13 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
   LayerInfo ld = {}, lx = {};
   if (a[A::kLayerD] >= 0) ld = program.layer(a[A::kLayerD]);
   if (a[A::kLayerX] >= 0) lx = program.layer(a[A::kLayerX]);
+  // D's per-layer update data and input scale, read from the model once, not per channel.
+  WeightChannels d_weights{};
+  float e1_scale = 0.0f;
+  if (a[A::kLayerD] >= 0) {
+    d_weights = PrepareWeightChannels(opt, ld, dc);
+    e1_scale = dc.input(0).quantization.scale[0];
+  }
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     // Gradient of D's output (P's input) for this group, through D's activation.
@@ -73,10 +80,10 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
       }
       for (int32_t c = c0; c < d_end; ++c) {
         DepthwiseConvFilterGrad(dc.state->depthwise, Dims{e1.n, e1.h, e1.w, g}, e1_group,
-                                dc.input(0).quantization.scale[0], Dims{e2.n, e2.h, e2.w, g},
+                                e1_scale, Dims{e2.n, e2.h, e2.w, g},
                                 grad_e2, Dims{1, d_f.h, d_f.w, g}, c - c0, c - c0 + 1,
                                 d_scratch);
-        UpdateWeightChannel(opt, ld, dc, c, d_scratch);
+        UpdateWeightChannel(opt, ld, d_weights, c, d_scratch);
       }
     }
     ActivationGradFromMaskGroup(pos1, channels, c0, g, mask_x, grad_e1);

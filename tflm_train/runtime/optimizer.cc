@@ -45,19 +45,32 @@ void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int
   }
 }
 
-void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
-                         int32_t c, float* scratch) {
+WeightChannels PrepareWeightChannels(const Optimizer& opt, const LayerInfo& l,
+                                     const OpContext& ctx) {
   const OpRegistration* reg = ctx.state->registration;
-  const int32_t per_channel = reg->weight_grad_elements(ctx);
+  return WeightChannels{reg->weight_grad_elements(ctx), reg->weight_slice(ctx, 0),
+                        reinterpret_cast<int8_t*>(opt.session->data(l.weight_tensor))};
+}
+
+void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const WeightChannels& w,
+                         int32_t c, float* scratch) {
+  const int32_t per_channel = w.per_channel;
   float* state = l.weight_state >= 0 ? reinterpret_cast<float*>(opt.arena + l.weight_state) +
                                            static_cast<size_t>(c) * per_channel
                                      : nullptr;
   const float* apply = OptimizerGradient(opt, scratch, per_channel, state);
   if (apply == nullptr) return;
   const SgdParams sgd{opt.options->learning_rate, 0.0f, opt.options->rounding};
-  SgdUpdateInt8(sgd, reg->weight_slice(ctx, c), apply,
-                opt.session->program().FloatPointer(l.weight_factors), nullptr, opt.rng_state,
-                reinterpret_cast<int8_t*>(opt.session->data(l.weight_tensor)));
+  ChannelSlice slice = w.slice;
+  slice.c_begin = c;
+  slice.c_end = c + 1;
+  SgdUpdateInt8(sgd, slice, apply, opt.session->program().FloatPointer(l.weight_factors),
+                nullptr, opt.rng_state, w.weights);
+}
+
+void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
+                         int32_t c, float* scratch) {
+  UpdateWeightChannel(opt, l, PrepareWeightChannels(opt, l, ctx), c, scratch);
 }
 
 void UpdateWeights(const Optimizer& opt, const LayerInfo& l, int32_t op, const float* grad_out,
@@ -67,9 +80,10 @@ void UpdateWeights(const Optimizer& opt, const LayerInfo& l, int32_t op, const f
                 s->op_channel_data(op)};
   // One channel at a time: its gradient is consumed (applied or summed) before the next one is
   // computed, so the scratch holds a single channel.
+  const WeightChannels w = PrepareWeightChannels(opt, l, ctx);
   for (int32_t c = 0; c < l.weight_channels; ++c) {
     ctx.state->registration->weight_grad(ctx, grad_out, c, scratch);
-    UpdateWeightChannel(opt, l, ctx, c, scratch);
+    UpdateWeightChannel(opt, l, w, c, scratch);
   }
 }
 
@@ -85,12 +99,14 @@ void UpdateConvFilterBlocks(const Optimizer& opt, const LayerInfo& l, const OpCo
   const int64_t fits = per_channel > 0 ? scratch_elements / per_channel : 1;
   const int32_t block = fits < 1 ? 1 : (fits < kConvFilterGradBlock ? static_cast<int32_t>(fits)
                                                                      : kConvFilterGradBlock);
+  const WeightChannels w = PrepareWeightChannels(opt, l, ctx);
+  const float input_scale = ctx.input(0).quantization.scale[0];
   for (int32_t c = c0; c < c_end; c += block) {
     const int32_t end = c_end - c < block ? c_end : c + block;
-    ConvFilterGrad(ctx.state->conv, input_dims, input, ctx.input(0).quantization.scale[0],
+    ConvFilterGrad(ctx.state->conv, input_dims, input, input_scale,
                    group_out, group_grad, f, c - c0, end - c0, scratch);
     for (int32_t k = c; k < end; ++k) {
-      UpdateWeightChannel(opt, l, ctx, k, scratch + static_cast<size_t>(k - c) * per_channel);
+      UpdateWeightChannel(opt, l, w, k, scratch + static_cast<size_t>(k - c) * per_channel);
     }
   }
 }

@@ -32,7 +32,21 @@ const float* OptimizerGradient(const Optimizer& opt, float* g, int32_t count, fl
 void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int32_t positions,
                 int32_t stride, int32_t c_offset, int32_t c_begin, int32_t c_end);
 
+// What every channel update of a layer reads from the model, read once per layer (each read
+// walks the flatbuffer): elements per channel, channel 0's slice (a channel's own moves
+// c_begin / c_end, ops.h) and the weights.
+struct WeightChannels {
+  int32_t per_channel;
+  ChannelSlice slice;
+  int8_t* weights;
+};
+WeightChannels PrepareWeightChannels(const Optimizer& opt, const LayerInfo& l,
+                                     const OpContext& ctx);
+
 // Applies (or sums, in a mini-batch) the gradient of weight channel c held in scratch.
+void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const WeightChannels& w,
+                         int32_t c, float* scratch);
+// The same for a single channel, reading the layer's part itself.
 void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
                          int32_t c, float* scratch);
 
