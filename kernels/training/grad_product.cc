@@ -170,6 +170,33 @@ void Tile4x4(int32_t depth, const float* gs, const float* wf, const float* from,
 }
 #endif
 
+#if TFLM_TRAIN_VFP_ASM
+// out[0..3] = float(w[0..3]): four back-to-back byte loads (pipelined) and one VSTM, where GCC
+// interleaves each load with its conversion and stores with a VSTR each (30.5 -> 24 estimated
+// cycles per 4 weights on the Cortex-M4). The conversion of an int8 is exact.
+inline void ConvertS8x4(const int8_t* w, float* out) {
+  int32_t b0, b1, b2, b3;
+  __asm__ volatile(
+      "ldrsb %[b0], [%[w]]\n\t"
+      "ldrsb %[b1], [%[w], #1]\n\t"
+      "ldrsb %[b2], [%[w], #2]\n\t"
+      "ldrsb %[b3], [%[w], #3]\n\t"
+      "vmov s12, %[b0]\n\t"
+      "vmov s13, %[b1]\n\t"
+      "vmov s14, %[b2]\n\t"
+      "vmov s15, %[b3]\n\t"
+      "vcvt.f32.s32 s12, s12\n\t"
+      "vcvt.f32.s32 s13, s13\n\t"
+      "vcvt.f32.s32 s14, s14\n\t"
+      "vcvt.f32.s32 s15, s15\n\t"
+      "vstmia %[out], {s12-s15}"
+      : [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3),
+        "=m"(*reinterpret_cast<float(*)[4]>(out))
+      : [w] "r"(w), [out] "r"(out), "m"(*reinterpret_cast<const int8_t(*)[4]>(w))
+      : "s12", "s13", "s14", "s15");
+}
+#endif
+
 // The PB x JB accumulators of a tile start from `from` (nullptr: 0.0f), add the terms
 // gs[k * kTile + p] * wf[k * kColumnChunk + j] for k < depth, and go to `to`: stored as they are,
 // or, with `add`, added to what `to` holds (to + sum, as GradAccumulate adds). Not inlined:
@@ -305,10 +332,14 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
       float* wk = wf + k * kColumnChunk;
       int32_t j = 0;
       for (; j + 4 <= jc; j += 4) {
+#if TFLM_TRAIN_VFP_ASM
+        ConvertS8x4(w + j, wk + j);
+#else
         wk[j] = static_cast<float>(w[j]);
         wk[j + 1] = static_cast<float>(w[j + 1]);
         wk[j + 2] = static_cast<float>(w[j + 2]);
         wk[j + 3] = static_cast<float>(w[j + 3]);
+#endif
       }
       for (; j < jc; ++j) wk[j] = static_cast<float>(w[j]);
     }
