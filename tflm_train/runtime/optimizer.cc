@@ -68,11 +68,6 @@ void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const WeightC
                 nullptr, opt.rng_state, w.weights);
 }
 
-void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
-                         int32_t c, float* scratch) {
-  UpdateWeightChannel(opt, l, PrepareWeightChannels(opt, l, ctx), c, scratch);
-}
-
 void UpdateWeights(const Optimizer& opt, const LayerInfo& l, int32_t op, const float* grad_out,
                    float* scratch) {
   Session* s = opt.session;
@@ -87,11 +82,17 @@ void UpdateWeights(const Optimizer& opt, const LayerInfo& l, int32_t op, const f
   }
 }
 
+ConvFilterUpdate PrepareConvFilterUpdate(const Optimizer& opt, const LayerInfo& l,
+                                         const OpContext& ctx) {
+  return ConvFilterUpdate{ToDims(ctx.input(1)), ctx.input(0).quantization.scale[0],
+                          PrepareWeightChannels(opt, l, ctx)};
+}
+
 void UpdateConvFilterBlocks(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
-                            const Dims& input_dims, const int8_t* input, const Dims& group_out,
-                            const float* group_grad, int32_t c0, int32_t c_end, float* scratch,
-                            int64_t scratch_elements) {
-  const Dims f = ToDims(ctx.input(1));
+                            const ConvFilterUpdate& u, const Dims& input_dims, const int8_t* input,
+                            const Dims& group_out, const float* group_grad, int32_t c0,
+                            int32_t c_end, float* scratch, int64_t scratch_elements) {
+  const Dims& f = u.filter;
   const int32_t per_channel = f.h * f.w * f.c;
   // As many channels per filter-gradient call as the scratch holds (programs converted before
   // the scratch held a block have room for one), each then applied in channel order: every
@@ -99,14 +100,13 @@ void UpdateConvFilterBlocks(const Optimizer& opt, const LayerInfo& l, const OpCo
   const int64_t fits = per_channel > 0 ? scratch_elements / per_channel : 1;
   const int32_t block = fits < 1 ? 1 : (fits < kConvFilterGradBlock ? static_cast<int32_t>(fits)
                                                                      : kConvFilterGradBlock);
-  const WeightChannels w = PrepareWeightChannels(opt, l, ctx);
-  const float input_scale = ctx.input(0).quantization.scale[0];
   for (int32_t c = c0; c < c_end; c += block) {
     const int32_t end = c_end - c < block ? c_end : c + block;
-    ConvFilterGrad(ctx.state->conv, input_dims, input, input_scale,
-                   group_out, group_grad, f, c - c0, end - c0, scratch);
+    ConvFilterGrad(ctx.state->conv, input_dims, input, u.input_scale, group_out, group_grad, f,
+                   c - c0, end - c0, scratch);
     for (int32_t k = c; k < end; ++k) {
-      UpdateWeightChannel(opt, l, w, k, scratch + static_cast<size_t>(k - c) * per_channel);
+      UpdateWeightChannel(opt, l, u.weights, k,
+                          scratch + static_cast<size_t>(k - c) * per_channel);
     }
   }
 }
