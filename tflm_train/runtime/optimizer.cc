@@ -48,7 +48,9 @@ void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int
 WeightChannels PrepareWeightChannels(const Optimizer& opt, const LayerInfo& l,
                                      const OpContext& ctx) {
   const OpRegistration* reg = ctx.state->registration;
-  return WeightChannels{reg->weight_grad_elements(ctx), reg->weight_slice(ctx, 0),
+  const int32_t per_channel = reg->weight_grad_elements(ctx);
+  const ChannelSlice slice = reg->weight_slice(ctx, 0);
+  return WeightChannels{per_channel, slice,
                         reinterpret_cast<int8_t*>(opt.session->data(l.weight_tensor))};
 }
 
