@@ -38,6 +38,15 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
   LayerInfo ld = {}, lx = {};
   if (a[A::kLayerD] >= 0) ld = program.layer(a[A::kLayerD]);
   if (a[A::kLayerX] >= 0) lx = program.layer(a[A::kLayerX]);
+  // D's and X's per-layer update data, read from the model once, not per channel or group.
+  WeightChannels d_weights{};
+  float e1_scale = 0.0f;
+  if (a[A::kLayerD] >= 0) {
+    d_weights = PrepareWeightChannels(opt, ld, dc);
+    e1_scale = dc.input(0).quantization.scale[0];
+  }
+  ConvFilterUpdate x_update{};
+  if (a[A::kLayerX] >= 0) x_update = PrepareConvFilterUpdate(opt, lx, xc);
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     // Gradient of D's output (P's input) for this group, through D's activation.
@@ -73,10 +82,10 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
       }
       for (int32_t c = c0; c < d_end; ++c) {
         DepthwiseConvFilterGrad(dc.state->depthwise, Dims{e1.n, e1.h, e1.w, g}, e1_group,
-                                dc.input(0).quantization.scale[0], Dims{e2.n, e2.h, e2.w, g},
+                                e1_scale, Dims{e2.n, e2.h, e2.w, g},
                                 grad_e2, Dims{1, d_f.h, d_f.w, g}, c - c0, c - c0 + 1,
                                 d_scratch);
-        UpdateWeightChannel(opt, ld, dc, c, d_scratch);
+        UpdateWeightChannel(opt, ld, d_weights, c, d_scratch);
       }
     }
     ActivationGradFromMaskGroup(pos1, channels, c0, g, mask_x, grad_e1);
@@ -90,7 +99,7 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
     if (a[A::kLayerX] < 0) continue;
     if (lx.update_bias) UpdateBias(opt, lx, grad_e1, pos1, g, c0, c0, c0 + g);
     const int32_t w_end = lx.weight_channels < c0 + g ? lx.weight_channels : c0 + g;
-    UpdateConvFilterBlocks(opt, lx, xc, x_in, x_input, group_out, grad_e1, c0, w_end, temp,
+    UpdateConvFilterBlocks(opt, lx, xc, x_update, x_in, x_input, group_out, grad_e1, c0, w_end, temp,
                            ExtraElements(program, a[A::kTemp]));
   }
 }

@@ -31,6 +31,8 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
   const FilterRows filter = s->filter_rows(conv);
   LayerInfo l = {};
   if (a[A::kLayer] >= 0) l = program.layer(a[A::kLayer]);
+  ConvFilterUpdate update{};  // read from the model once, not per channel group
+  if (a[A::kLayer] >= 0) update = PrepareConvFilterUpdate(opt, l, ctx);
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     for (int32_t p = 0; p < positions; ++p) {
@@ -49,7 +51,8 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
     if (a[A::kLayer] >= 0) {
       if (l.update_bias) UpdateBias(opt, l, buf, positions, g, c0, c0, c0 + g);
       const int32_t w_end = l.weight_channels < c0 + g ? l.weight_channels : c0 + g;
-      UpdateConvFilterBlocks(opt, l, ctx, in_d, reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+      UpdateConvFilterBlocks(opt, l, ctx, update, in_d,
+                             reinterpret_cast<const int8_t*>(ctx.input_data(0)),
                              group_out, buf, c0, w_end, temp, ExtraElements(program, a[A::kTemp]));
     }
   }

@@ -39,7 +39,8 @@ struct OpRegistration {
   void (*input_grad)(const OpContext& ctx, const float* grad_out, const float* filter_scales,
                      float* grad_in);
   // Weight gradient of one output channel into `grad` (weight_grad_elements floats); the
-  // slice describes where that channel's weights lie, for the update kernel.
+  // slice describes where that channel's weights lie, for the update kernel: channel 0's
+  // slice with c_begin / c_end moved to the channel (the optimizer reads it once per layer).
   void (*weight_grad)(const OpContext& ctx, const float* grad_out, int32_t channel, float* grad);
   int32_t (*weight_grad_elements)(const OpContext& ctx);
   ChannelSlice (*weight_slice)(const OpContext& ctx, int32_t channel);

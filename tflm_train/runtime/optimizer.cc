@@ -45,19 +45,29 @@ void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int
   }
 }
 
-void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
-                         int32_t c, float* scratch) {
+WeightChannels PrepareWeightChannels(const Optimizer& opt, const LayerInfo& l,
+                                     const OpContext& ctx) {
   const OpRegistration* reg = ctx.state->registration;
   const int32_t per_channel = reg->weight_grad_elements(ctx);
+  const ChannelSlice slice = reg->weight_slice(ctx, 0);
+  return WeightChannels{per_channel, slice,
+                        reinterpret_cast<int8_t*>(opt.session->data(l.weight_tensor))};
+}
+
+void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const WeightChannels& w,
+                         int32_t c, float* scratch) {
+  const int32_t per_channel = w.per_channel;
   float* state = l.weight_state >= 0 ? reinterpret_cast<float*>(opt.arena + l.weight_state) +
                                            static_cast<size_t>(c) * per_channel
                                      : nullptr;
   const float* apply = OptimizerGradient(opt, scratch, per_channel, state);
   if (apply == nullptr) return;
   const SgdParams sgd{opt.options->learning_rate, 0.0f, opt.options->rounding};
-  SgdUpdateInt8(sgd, reg->weight_slice(ctx, c), apply,
-                opt.session->program().FloatPointer(l.weight_factors), nullptr, opt.rng_state,
-                reinterpret_cast<int8_t*>(opt.session->data(l.weight_tensor)));
+  ChannelSlice slice = w.slice;
+  slice.c_begin = c;
+  slice.c_end = c + 1;
+  SgdUpdateInt8(sgd, slice, apply, opt.session->program().FloatPointer(l.weight_factors),
+                nullptr, opt.rng_state, w.weights);
 }
 
 void UpdateWeights(const Optimizer& opt, const LayerInfo& l, int32_t op, const float* grad_out,
@@ -67,17 +77,24 @@ void UpdateWeights(const Optimizer& opt, const LayerInfo& l, int32_t op, const f
                 s->op_channel_data(op)};
   // One channel at a time: its gradient is consumed (applied or summed) before the next one is
   // computed, so the scratch holds a single channel.
+  const WeightChannels w = PrepareWeightChannels(opt, l, ctx);
   for (int32_t c = 0; c < l.weight_channels; ++c) {
     ctx.state->registration->weight_grad(ctx, grad_out, c, scratch);
-    UpdateWeightChannel(opt, l, ctx, c, scratch);
+    UpdateWeightChannel(opt, l, w, c, scratch);
   }
 }
 
+ConvFilterUpdate PrepareConvFilterUpdate(const Optimizer& opt, const LayerInfo& l,
+                                         const OpContext& ctx) {
+  return ConvFilterUpdate{ToDims(ctx.input(1)), ctx.input(0).quantization.scale[0],
+                          PrepareWeightChannels(opt, l, ctx)};
+}
+
 void UpdateConvFilterBlocks(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
-                            const Dims& input_dims, const int8_t* input, const Dims& group_out,
-                            const float* group_grad, int32_t c0, int32_t c_end, float* scratch,
-                            int64_t scratch_elements) {
-  const Dims f = ToDims(ctx.input(1));
+                            const ConvFilterUpdate& u, const Dims& input_dims, const int8_t* input,
+                            const Dims& group_out, const float* group_grad, int32_t c0,
+                            int32_t c_end, float* scratch, int64_t scratch_elements) {
+  const Dims& f = u.filter;
   const int32_t per_channel = f.h * f.w * f.c;
   // As many channels per filter-gradient call as the scratch holds (programs converted before
   // the scratch held a block have room for one), each then applied in channel order: every
@@ -87,10 +104,11 @@ void UpdateConvFilterBlocks(const Optimizer& opt, const LayerInfo& l, const OpCo
                                                                      : kConvFilterGradBlock);
   for (int32_t c = c0; c < c_end; c += block) {
     const int32_t end = c_end - c < block ? c_end : c + block;
-    ConvFilterGrad(ctx.state->conv, input_dims, input, ctx.input(0).quantization.scale[0],
-                   group_out, group_grad, f, c - c0, end - c0, scratch);
+    ConvFilterGrad(ctx.state->conv, input_dims, input, u.input_scale, group_out, group_grad, f,
+                   c - c0, end - c0, scratch);
     for (int32_t k = c; k < end; ++k) {
-      UpdateWeightChannel(opt, l, ctx, k, scratch + static_cast<size_t>(k - c) * per_channel);
+      UpdateWeightChannel(opt, l, u.weights, k,
+                          scratch + static_cast<size_t>(k - c) * per_channel);
     }
   }
 }

@@ -32,8 +32,19 @@ const float* OptimizerGradient(const Optimizer& opt, float* g, int32_t count, fl
 void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int32_t positions,
                 int32_t stride, int32_t c_offset, int32_t c_begin, int32_t c_end);
 
+// What every channel update of a layer reads from the model, read once per layer (each read
+// walks the flatbuffer): elements per channel, channel 0's slice (a channel's own moves
+// c_begin / c_end, ops.h) and the weights.
+struct WeightChannels {
+  int32_t per_channel;
+  ChannelSlice slice;
+  int8_t* weights;
+};
+WeightChannels PrepareWeightChannels(const Optimizer& opt, const LayerInfo& l,
+                                     const OpContext& ctx);
+
 // Applies (or sums, in a mini-batch) the gradient of weight channel c held in scratch.
-void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
+void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const WeightChannels& w,
                          int32_t c, float* scratch);
 
 // Weight update of every trained channel of layer l (op `op`), one channel at a time through
@@ -41,13 +52,22 @@ void UpdateWeightChannel(const Optimizer& opt, const LayerInfo& l, const OpConte
 void UpdateWeights(const Optimizer& opt, const LayerInfo& l, int32_t op, const float* grad_out,
                    float* scratch);
 
+// What UpdateConvFilterBlocks reads from the model for a layer (filter shape, input scale,
+// the channel updates' part), read once by callers that run it for several channel groups.
+struct ConvFilterUpdate {
+  Dims filter;
+  float input_scale;
+  WeightChannels weights;
+};
+ConvFilterUpdate PrepareConvFilterUpdate(const Optimizer& opt, const LayerInfo& l,
+                                         const OpContext& ctx);
 // Filter gradients of conv channels [c0, c_end) from the gradient of a group of output
 // channels c0.. (group_out, [positions, group] floats), each applied in channel order; as many
 // channels per call as `scratch` (scratch_elements floats, at least one channel) holds.
 void UpdateConvFilterBlocks(const Optimizer& opt, const LayerInfo& l, const OpContext& ctx,
-                            const Dims& input_dims, const int8_t* input, const Dims& group_out,
-                            const float* group_grad, int32_t c0, int32_t c_end, float* scratch,
-                            int64_t scratch_elements);
+                            const ConvFilterUpdate& u, const Dims& input_dims, const int8_t* input,
+                            const Dims& group_out, const float* group_grad, int32_t c0,
+                            int32_t c_end, float* scratch, int64_t scratch_elements);
 
 }  // namespace tflm_train
 

@@ -67,7 +67,10 @@ class Session {
 
   // --- used by op registrations ---
   const SubgraphView& subgraph() const { return subgraph_; }
-  TensorInfo tensor(int32_t t) const { return subgraph_.tensor(static_cast<uint32_t>(t)); }
+  // Name and shape signature left empty (SubgraphView::tensor_runtime_fields).
+  TensorInfo tensor(int32_t t) const {
+    return subgraph_.tensor_runtime_fields(static_cast<uint32_t>(t));
+  }
   int32_t builtin_code(int32_t op) const;  // op of subgraph 0 (a valid index)
   uint8_t* data(int32_t t) const;  // model or extra tensor id
   int64_t model_tensor_bytes(int32_t t) const;

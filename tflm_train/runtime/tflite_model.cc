@@ -483,15 +483,13 @@ fb::ScalarArray<int32_t> SubgraphView::outputs() const {
 }
 
 TensorInfo SubgraphView::tensor(uint32_t i) const {
-  TensorInfo info;
+  TensorInfo info = tensor_runtime_fields(i);
   fb::Table t;
   if (i >= tensors_.length ||
       reader_.GetTableElement(tensors_, i, "", &t, nullptr) != Status::kOk) {
     return info;
   }
   reader_.GetString(t, tensor_f::kName, "", &info.name, nullptr);
-  info.type = reader_.GetScalar<int8_t>(t, tensor_f::kType, 0);
-  info.shape = Int32Field(reader_, t, tensor_f::kShape);
   fb::Vector sig;
   if (reader_.GetVector(t, tensor_f::kShapeSignature, 4, fb::kMaxBufferSize, "", &sig, nullptr) ==
           Status::kOk &&
@@ -499,6 +497,18 @@ TensorInfo SubgraphView::tensor(uint32_t i) const {
     info.has_shape_signature = true;
     info.shape_signature = reader_.Scalars<int32_t>(sig);
   }
+  return info;
+}
+
+TensorInfo SubgraphView::tensor_runtime_fields(uint32_t i) const {
+  TensorInfo info;
+  fb::Table t;
+  if (i >= tensors_.length ||
+      reader_.GetTableElement(tensors_, i, "", &t, nullptr) != Status::kOk) {
+    return info;
+  }
+  info.type = reader_.GetScalar<int8_t>(t, tensor_f::kType, 0);
+  info.shape = Int32Field(reader_, t, tensor_f::kShape);
   info.buffer = reader_.GetScalar<uint32_t>(t, tensor_f::kBuffer, 0);
   info.is_variable = reader_.GetScalar<uint8_t>(t, tensor_f::kIsVariable, 0) != 0;
   fb::Table q;
