@@ -16,9 +16,11 @@ from .streaming import choose_streams
 
 def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
                  loss: str = "cross_entropy", optimizer: SGD | None = None, *,
-                 streaming: bool = True,
+                 streaming: bool = True, input_source: bool = False,
                  extra_buffers: ExtraBuffers | None = None) -> CompiledStep:
-    """streaming=False keeps every tensor whole. extra_buffers: buffers added to the
+    """streaming=False keeps every tensor whole. input_source=True lets the first streamed
+    chain read the model input row by row from the caller's source where that lowers the
+    arena (streaming.py; the runtime then needs tt_set_input_source). extra_buffers: buffers added to the
     activation plan (plan-only variants, bench/variants.py); a step planned with them is for
     comparison and must not be written to a model."""
     optimizer = optimizer or SGD()
@@ -26,7 +28,7 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
     if streaming:
         program = choose_streams(
             graph, program, lambda ins: reads_writes(graph, program, ins, keep_masked=True),
-            lambda p: _plan(graph, p, optimizer, extra_buffers))
+            lambda p: _plan(graph, p, optimizer, extra_buffers), input_source)
     return _plan(graph, program, optimizer, extra_buffers)
 
 
