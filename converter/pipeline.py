@@ -25,11 +25,17 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
     comparison and must not be written to a model."""
     optimizer = optimizer or SGD()
     program = backward_program(graph, updates, scheme, loss, optimizer)
-    if streaming:
-        program = choose_streams(
-            graph, program, lambda ins: reads_writes(graph, program, ins, keep_masked=True),
-            lambda p: _plan(graph, p, optimizer, extra_buffers), input_source)
-    return _plan(graph, program, optimizer, extra_buffers)
+    if not streaming:
+        return _plan(graph, program, optimizer, extra_buffers)
+    base = program
+    choices = [choose_streams(
+        graph, base, lambda ins: reads_writes(graph, base, ins, keep_masked=True),
+        lambda p: _plan(graph, p, optimizer, extra_buffers), source)
+        for source in ((False, True) if input_source else (False,))]
+    steps = [_plan(graph, p, optimizer, extra_buffers) for p in choices]
+    # The source only where it lowers the arena: a program that stores its input is simpler
+    # to drive (tt_input), so a tie keeps it.
+    return min(steps, key=lambda s: s.program.arena_bytes)
 
 
 def _plan(graph: Graph, program: Program, optimizer: SGD,

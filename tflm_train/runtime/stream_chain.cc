@@ -283,6 +283,7 @@ struct SourceRead {
 
 bool ReadSourceRows(void* user, int32_t first, int32_t count, int8_t* dest) {
   SourceRead& r = *static_cast<SourceRead*>(user);
+  if (r.status != Status::kOk) return false;  // the first failure's reason stays
   const Session::InputSource& source = r.session->input_source();
   r.status = source.read(source.context, first, count, dest, r.row_bytes, r.err);
   return r.status == Status::kOk;
