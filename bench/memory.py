@@ -53,9 +53,9 @@ COLUMNS = ("full_update", "sparse", "sparse_reorder")
 WHOLE_INPUT = "sparse_reorder_whole_input"  # the input frame stored, for comparison
 LABELS = {"full_update": "full update", "sparse": "sparse", "sparse_reorder": "sparse + reorder",
           "inference_only": "inference only", WHOLE_INPUT: "sparse + reorder, whole input"}
-GOAL = 0.85  # ours <= GOAL x the paper's sparse + reorder
+GOAL = 0.85  # ours <= GOAL x the paper's sparse + reorder peak
 # Issue 18's memory floor, KB, classifier trained (arena + runtime structures + stack).
-FLOOR_KB = {"mobilenetv2_w035": 100, "proxylessnas_w03": 100, "mcunet_like": 110} peak
+FLOOR_KB = {"mobilenetv2_w035": 100, "proxylessnas_w03": 100, "mcunet_like": 110}
 
 # Paper Table (peak SRAM, KB, 128x128, batch 1, STM32F746); shared/notes/paper-facts.md.
 PAPER_KB = {
