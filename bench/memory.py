@@ -438,8 +438,8 @@ def plot_timeline(name: str, path: Path) -> None:
     ax.set_xlabel("instruction of the training step")
     ax.set_ylabel("live SRAM in the arena (KB)")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{name}, paper ~50 KB scheme, input rows from the source unless 'whole "
-                 "input': persistent region + live buffers (dotted: planned arena)", fontsize=9)
+    ax.set_title(f"{name}, paper ~50 KB scheme, input from the source unless 'whole input': "
+                 "persistent + live buffers (dotted: planned arena)", fontsize=9)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
