@@ -243,3 +243,28 @@ def test_zoo_model_identical_bytes_with_and_without_the_source():
     assert a.train_step(x, 3, 0.05) == b.train_step(x, 3, 0.05)
     assert [a.tensor_bytes(t) for t in a.trained_tensors()] == \
         [b.tensor_bytes(t) for t in b.trained_tensors()]
+
+
+def test_trainer_and_cli_take_the_source(tmp_path):
+    """Trainer drives a source program through the callback: fit, predict and evaluate give
+    the stored-input program's numbers; the CLI's --input-source writes the same model as
+    convert(..., input_source=True)."""
+    from click.testing import CliRunner
+
+    from tflm_train.cli import main
+
+    stored, streamed = _pair()
+    xs = _samples(6, seed=4)
+    ys = np.arange(6) % 4
+    a, b = tflm_train.Trainer(stored, seed=1), tflm_train.Trainer(streamed, seed=1)
+    a.fit(xs, ys, epochs=1, shuffle=False)
+    b.fit(xs, ys, epochs=1, shuffle=False)
+    assert np.array_equal(a.predict(xs), b.predict(xs))
+    assert a.evaluate(xs, ys) == b.evaluate(xs, ys)
+    src = tmp_path / "model.tflite"
+    src.write_bytes(_model())
+    out = tmp_path / "ext.tflite"
+    r = CliRunner().invoke(main, ["convert", str(src), "-o", str(out), "--n-bias", "2",
+                                  "--weights", "-1:1", "--input-source"])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == streamed

@@ -29,7 +29,9 @@ const char* tt_error(const tt_session* s);
 size_t tt_arena_required(const tt_session* s);
 /* The model's input and output tensors; *bytes is their size in bytes. A float-I/O model
    (float32 input read by its QUANTIZE, float32 output made by its DEQUANTIZE) has float32
-   tensors there: cast the pointer (16-byte aligned) to float, and *bytes is 4 per element. */
+   tensors there: cast the pointer (16-byte aligned) to float, and *bytes is 4 per element.
+   A program that reads its input from an input source stores none: NULL, *bytes 0 (see
+   tt_set_input_source below). */
 int8_t* tt_input(tt_session* s, size_t* bytes);
 const int8_t* tt_output(const tt_session* s, size_t* bytes);
 int32_t tt_invoke(tt_session* s);
