@@ -225,6 +225,7 @@ bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* 
     next += WindowBytes(stages[k]);
   }
   run.windows[0] = Window{next, 0, 0};  // used with a source only
+  if (source != nullptr) run.input = next;  // never null: an empty row view points here
   const StreamStage& last = stages[num_stages - 1];
   const int32_t row_bytes = RowBytes(last.output_dims);
   // A failed source read leaves its rows unfilled: stop before the next output row.
