@@ -64,12 +64,15 @@ def full_update_scheme(graph: Graph) -> SparseUpdate:
     return SparseUpdate(n_bias=n, weights={i: 1.0 for i in range(n)})
 
 
-def plan_variant(model: bytes, scheme: SparseUpdate | None, variant: str):
+def plan_variant(model: bytes, scheme: SparseUpdate | None, variant: str,
+                 input_source: bool = False):
     """CompiledStep of `variant` for an int8 .tflite (the extended model is never written).
 
     sparse_reorder: `scheme` exactly as tflm_train.convert plans it; sparse: the same scheme
     without reordering; full_update: every layer trained, no reordering; inference_only: the
-    forward pass alone. `scheme` None means the converter's default scheme."""
+    forward pass alone. `scheme` None means the converter's default scheme. input_source: as
+    tflm_train.convert(..., input_source=True) plans (the frame read row by row where that
+    lowers the arena)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; use one of {', '.join(VARIANTS)}")
     graph = build_graph(read_model(model))
@@ -80,7 +83,7 @@ def plan_variant(model: bytes, scheme: SparseUpdate | None, variant: str):
     else:
         scheme = scheme or default_scheme(graph)
     reorder = variant in ("sparse_reorder", "inference_only")
-    return compile_step(graph, resolve(graph, scheme), scheme,
+    return compile_step(graph, resolve(graph, scheme), scheme, input_source=input_source,
                         extra_buffers=None if reorder else held_gradient_buffers)
 
 

@@ -45,7 +45,7 @@ class MemoryReport:
 
 def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
                   loss: str = "cross_entropy", optimizer: SGD | None = None,
-                  num_classes: int | None = None, seed: int = 0):
+                  num_classes: int | None = None, seed: int = 0, input_source: bool = False):
     """Parse and compile without writing: (model object tree, graph, compiled step)."""
     model = read_model(tflite_bytes)
     if get_metadata(model, METADATA_NAME) is not None:
@@ -63,14 +63,15 @@ def compile_model(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
     updates = resolve(graph, scheme)
     if num_classes is not None:
         new_head.check_trained(graph, updates)
-    step = compile_step(graph, updates, scheme, loss, optimizer)
+    step = compile_step(graph, updates, scheme, loss, optimizer, input_source=input_source)
     return model, graph, step
 
 
 def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
             loss: str = "cross_entropy", optimizer: SGD | None = None,
             sram_budget: int | None = None, flash_budget: int | None = None,
-            board: str | None = None, num_classes: int | None = None, seed: int = 0) -> bytes:
+            board: str | None = None, num_classes: int | None = None, seed: int = 0,
+            input_source: bool = False) -> bytes:
     """Return the extended .tflite: the input model plus its training program.
 
     scheme: what to train (default: last layer's weights + biases of the last 3 layers).
@@ -90,7 +91,8 @@ def convert(tflite_bytes: bytes, scheme: SparseUpdate | None = None, *,
     from tflm_train.budget import check_budget  # tflm_train.budget imports this package
 
     model, graph, step = compile_model(tflite_bytes, scheme, loss=loss, optimizer=optimizer,
-                                       num_classes=num_classes, seed=seed)
+                                       num_classes=num_classes, seed=seed,
+                                       input_source=input_source)
     set_metadata(model, METADATA_NAME, step.program.encode())
     if get_metadata(model, offline_plan.METADATA_NAME) is None:  # keep a plan the user made
         set_metadata(model, offline_plan.METADATA_NAME,

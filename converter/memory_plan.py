@@ -12,7 +12,7 @@ from .emit import (SAVED_FOR_INPUT_GRAD, activation_mask_bounds, scratch_element
 from .graph import Graph, Op
 from .optimizer import SGD
 from .planner import Buffer, align, plan
-from .program import ALIGNMENT, OP_STATE_BYTES, Instruction, Opcode, Program
+from .program import ALIGNMENT, OP_STATE_BYTES, Flags, Instruction, Opcode, Program
 from .step import CompiledStep
 from .streaming import stream_aliases, stream_reads_writes
 
@@ -88,7 +88,10 @@ def reads_writes(graph: Graph, program: Program | None, ins: Instruction,
             split_rows(op, program.layers[a[2]]) is not None
         return [a[1], op.inputs[0], a[3], *([op.outputs[0]] if split else [])], [a[3]]
     if ins.opcode == Opcode.STREAM_CHAIN:
-        return stream_reads_writes(graph, ins)
+        reads, writes = stream_reads_writes(graph, ins)
+        if program is not None and program.flags & Flags.INPUT_SOURCE:  # rows from the source
+            reads = [t for t in reads if t != program.input_tensor]
+        return reads, writes
     raise AssertionError(ins.opcode)
 
 
@@ -181,8 +184,10 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
     # Activation region: lifetimes over instruction steps. A streamed chain that writes its
     # output over its input (streaming.stream_aliases) makes the two one buffer.
     alias = stream_aliases(graph, program, lambda ins: reads_writes(graph, program, ins))
-    first: dict[int, int] = {program.input_tensor: 0}
-    last: dict[int, int] = {program.input_tensor: 0}
+    # The input is written before step 0, unless the input source delivers it row by row.
+    stored_input = not program.flags & Flags.INPUT_SOURCE
+    first: dict[int, int] = {program.input_tensor: 0} if stored_input else {}
+    last: dict[int, int] = {program.input_tensor: 0} if stored_input else {}
     for step, ins in enumerate(program.instructions):
         reads, writes = reads_writes(graph, program, ins)
         for t in reads + writes:

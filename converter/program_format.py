@@ -95,6 +95,8 @@ FLAGS = (
     ("LOSS_FROM_SOFTMAX", 2, "the loss reads the int8 softmax output"),
     ("OPTIMIZER_STATE", 4, "layers carry float state: momentum and/or mini-batch sums"),
     ("LOSS_MSE", 8, "regression: per-step real targets instead of a class label"),
+    ("INPUT_SOURCE", 16, "the input tensor is never stored: the STREAM_CHAIN reading it asks "
+                         "the caller's input source for its rows (tt_set_input_source)"),
 )
 
 

@@ -11,6 +11,13 @@ plan that gives less): for every tensor k between two chain ops, read by op k wi
 span_k (conv/depthwise: (kernel_h - 1) * dilation_h + 1, pooling: filter_h, 1x1 conv / PAD /
 ADD: 1):  align4(min(span_k, H_k) * W_k * C_k).
 
+Input source (input_source=True): the model input is never stored whole. When a piece starts at
+the model input's only reader, the program gets flag INPUT_SOURCE, the input no arena slot,
+and that piece's scratch one more window, of the input rows (k = 0 in the formula,
+RowStreamSourceWindowBytes), which the runtime fills from the caller's source
+(tt_set_input_source). The stream search weighs it like any other choice: a candidate that
+cuts that piece loses the flag and holds the input again.
+
 A tensor can be inside a chain only if no later instruction reads it (no gradient, no saved
 activation, not the model input or output) and exactly one op reads it; ADD streams one operand
 and reads the other whole, so a residual block's input stays a whole tensor.
@@ -24,7 +31,7 @@ import numpy as np
 
 from .graph import Graph, Op
 from .planner import peak_live_bytes
-from .program import DType, ExtraTensor, Instruction, Opcode, Program
+from .program import DType, ExtraTensor, Flags, Instruction, Opcode, Program
 from .step import CompiledStep
 
 STREAMABLE = ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "PADV2", "ADD", "AVERAGE_POOL_2D",
@@ -50,13 +57,25 @@ def row_span(graph: Graph, op: Op) -> int:
     return 1
 
 
-def window_bytes(graph: Graph, ops: list[Op]) -> int:
-    """Scratch bytes of the row windows when `ops` are streamed as one chain."""
+def window_bytes(graph: Graph, ops: list[Op], source: bool = False) -> int:
+    """Scratch bytes of the row windows when `ops` are streamed as one chain (source: its
+    input comes from the input source, one window more)."""
     total = 0
+    for t, op in zip([ops[0].inputs[0]] if source else [], ops[:1]):
+        _, h, w, c = graph.tensors[t].shape
+        total += (min(row_span(graph, op), h) * w * c + 3) // 4 * 4
     for prev, op in zip(ops, ops[1:]):
         _, h, w, c = graph.tensors[prev.outputs[0]].shape
         total += (min(row_span(graph, op), h) * w * c + 3) // 4 * 4
     return total
+
+
+def source_fed(graph: Graph, program: Program, ops: list[Op]) -> bool:
+    """Whether a chain of `ops` can read the model input from the input source: the input is
+    int8 NHWC and this chain's first op is its only reader (input 0)."""
+    x = program.input_tensor
+    readers = [(o.index, i) for o in graph.ops for i, t in enumerate(o.inputs) if t == x]
+    return readers == [(ops[0].index, 0)] and _is_4d_int8(graph, x) and ops[0].kind != "ADD"
 
 
 def _is_4d_int8(graph: Graph, t: int) -> bool:
@@ -146,11 +165,14 @@ def segments(graph: Graph, chain: Chain, cuts: frozenset[int]) -> list[Chain]:
     return pieces
 
 
-def apply_streams(graph: Graph, program: Program, pieces: list[Chain]) -> Program:
+def apply_streams(graph: Graph, program: Program, pieces: list[Chain],
+                  input_source: bool = False) -> Program:
     """A copy of `program` whose forward part runs each piece as one STREAM_CHAIN instruction
     with its own int8 scratch tensor (appended to the extra tensors). Other forward-part
-    instructions keep their places; none may sit between the FORWARDs of one piece."""
+    instructions keep their places; none may sit between the FORWARDs of one piece.
+    input_source: a piece that can read the model input from the source does (module doc)."""
     out = program.copy()
+    out.flags &= ~Flags.INPUT_SOURCE
     position = {op.index: pos for pos, op in enumerate(graph.ops)}
     piece_of = {pos: p for p in pieces for pos in range(p.start, p.start + p.count)}
     forward: list[Instruction] = []
@@ -173,7 +195,10 @@ def apply_streams(graph: Graph, program: Program, pieces: list[Chain]) -> Progra
             ops = graph.ops[piece.start:piece.start + piece.count]
             if [op.index for op in ops] != list(range(ops[0].index, ops[0].index + piece.count)):
                 raise AssertionError("a chain's ops must have consecutive indices")
-            out.extra.append(ExtraTensor(DType.INT8, window_bytes(graph, ops)))
+            fed = input_source and source_fed(graph, program, ops)
+            if fed:
+                out.flags |= Flags.INPUT_SOURCE
+            out.extra.append(ExtraTensor(DType.INT8, window_bytes(graph, ops, fed)))
             scratch = program.n_model_tensors + len(out.extra) - 1
             forward.append(Instruction(Opcode.STREAM_CHAIN, [ops[0].index, piece.count, scratch]))
         inside_next = pos + 1
@@ -202,7 +227,8 @@ def stream_reads_writes(graph: Graph, ins: Instruction) -> tuple[list[int], list
 
 def choose_streams(graph: Graph, program: Program,
                    reads_writes: Callable[[Instruction], tuple[list[int], list[int]]],
-                   plan_of: Callable[[Program], CompiledStep]) -> Program:
+                   plan_of: Callable[[Program], CompiledStep],
+                   input_source: bool = False) -> Program:
     """Stream where it lowers memory. Score of a plan: (arena bytes, peak live bytes of the
     forward part): the arena first; when the arena's peak lies in the backward pass, a smaller
     forward still counts (headroom that later backward savings expose). Start from every
@@ -224,7 +250,7 @@ def choose_streams(graph: Graph, program: Program,
 
     def build(choice):
         pieces = [p for c in chains for p in segments(graph, c, choice[c])]
-        return apply_streams(graph, program, pieces)
+        return apply_streams(graph, program, pieces, input_source)
 
     cuts = {c: frozenset() for c in chains}
     best = build(cuts)
@@ -355,7 +381,8 @@ def stream_aliases(graph: Graph, program: Program,
             continue
         ops = chain_ops(graph, ins)
         x, y = ops[0].inputs[0], ops[-1].outputs[0]
-        if (graph.tensors[x].is_constant or later_use.get(x) != step or
+        fed = bool(program.flags & Flags.INPUT_SOURCE) and x == program.input_tensor
+        if (graph.tensors[x].is_constant or later_use.get(x) != step or fed or
                 y == program.input_tensor or not in_place_safe(graph, ops)):
             continue
         alias[y] = alias.get(x, x)
@@ -378,4 +405,5 @@ def chain_summary(graph: Graph, program: Program) -> list[dict]:
 
 __all__ = ["Chain", "STREAMABLE", "apply_streams", "chain_accesses", "chain_summary",
            "choose_streams", "find_chains", "in_place_safe", "kept_tensors", "row_reach",
-           "row_span", "segments", "stream_aliases", "stream_reads_writes", "window_bytes"]
+           "row_span", "segments", "source_fed", "stream_aliases", "stream_reads_writes",
+           "window_bytes"]

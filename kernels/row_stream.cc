@@ -27,6 +27,7 @@ struct Window {
 struct Run {
   const StreamStage* stages;
   const int8_t* input;
+  const RowSource* source;  // null: the input is whole
   Window windows[kMaxStreamStages];
   bool ok;
 };
@@ -38,7 +39,7 @@ void ProduceRow(Run& run, int32_t k, int32_t r, int8_t* dest);
 // needed again and are dropped.
 const int8_t* InputRows(Run& run, int32_t k, int32_t lo, int32_t hi) {
   const int32_t row_bytes = RowBytes(run.stages[k].input_dims);
-  if (k == 0) return run.input + lo * row_bytes;
+  if (k == 0 && run.source == nullptr) return run.input + lo * row_bytes;
   Window& w = run.windows[k];
   if (lo > w.first) {
     const int32_t held_end = w.first + w.count;
@@ -50,6 +51,15 @@ const int8_t* InputRows(Run& run, int32_t k, int32_t lo, int32_t hi) {
       w.count = 0;  // rows in between are read by no output row: never computed
     }
     w.first = lo;
+  }
+  if (k == 0) {
+    const int32_t from = w.first + w.count;
+    if (hi > from) {
+      int8_t* dest = w.data + (from - w.first) * row_bytes;
+      if (!run.source->read(run.source->user, from, hi - from, dest)) run.ok = false;
+      w.count = hi - w.first;
+    }
+    return w.data + (lo - w.first) * row_bytes;
   }
   for (int32_t q = w.first + w.count; q < hi; ++q) {
     ProduceRow(run, k - 1, q, w.data + (q - w.first) * row_bytes);
@@ -198,20 +208,28 @@ int32_t RowStreamBufferSize(const StreamStage* stages, int32_t num_stages) {
   return static_cast<int32_t>(total);
 }
 
+int32_t RowStreamSourceWindowBytes(const StreamStage& first_stage) {
+  return static_cast<int32_t>(WindowBytes(first_stage));
+}
+
 bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
-                   int8_t* output, int8_t* scratch) {
+                   int8_t* output, int8_t* scratch, const RowSource* source) {
   Run run;
   run.stages = stages;
   run.input = input;
+  run.source = source;
   run.ok = true;
   int8_t* next = scratch;
   for (int32_t k = 1; k < num_stages; ++k) {
     run.windows[k] = Window{next, 0, 0};
     next += WindowBytes(stages[k]);
   }
+  run.windows[0] = Window{next, 0, 0};  // used with a source only
+  if (source != nullptr) run.input = next;  // never null: an empty row view points here
   const StreamStage& last = stages[num_stages - 1];
   const int32_t row_bytes = RowBytes(last.output_dims);
-  for (int32_t r = 0; r < last.output_dims.h; ++r) {
+  // A failed source read leaves its rows unfilled: stop before the next output row.
+  for (int32_t r = 0; r < last.output_dims.h && run.ok; ++r) {
     ProduceRow(run, num_stages - 1, r, output + r * row_bytes);
   }
   return run.ok;

@@ -15,7 +15,10 @@
 // the rows to be contiguous, twice the bytes); the price is the row move, small next to the
 // kernel_h * kernel_w MACs per element of the consumer. Rows no output row reads (a 1x1 stride-2
 // conv skips every other row) are never computed.
-// The chain input and output are whole tensors. The output may overlap the input (in place)
+// The chain output is a whole tensor; so is its input, unless an input source delivers the
+// input's rows on demand (RowSource): then the input too lives only as a window of
+// min(span_0, H_0) rows (RowStreamSourceWindowBytes), placed after the other windows, and each
+// input row is asked for once, in increasing order (rows no output row reads are skipped). The output may overlap the input (in place)
 // when no row of the input is read after the output row that overwrites it (the converter
 // checks this; e.g. a stride-1 residual block whose output row r is written after the last read
 // of input rows <= r).
@@ -87,11 +90,22 @@ bool RowStreamCheck(const StreamStage* stages, int32_t num_stages);
 // Bytes of scratch the row windows need (see the formula above); 0 for a single stage.
 int32_t RowStreamBufferSize(const StreamStage* stages, int32_t num_stages);
 
-// Runs the chain: input is the whole stage-0 input, output the whole last-stage output, scratch
-// RowStreamBufferSize bytes (any alignment). Returns false if a stage fails the way its whole
-// kernel does (an average-pool window without input elements), true otherwise.
+// Delivers rows [first, first + count) of the chain input (count * W_0 * C_0 bytes) into dest;
+// false stops the chain (the caller's read keeps the reason).
+struct RowSource {
+  bool (*read)(void* user, int32_t first, int32_t count, int8_t* dest);
+  void* user;
+};
+
+// Bytes of the chain input's window when a RowSource delivers it (see the formula above).
+int32_t RowStreamSourceWindowBytes(const StreamStage& first_stage);
+
+// Runs the chain: input is the whole stage-0 input (or null with a source), output the whole
+// last-stage output, scratch RowStreamBufferSize bytes, plus RowStreamSourceWindowBytes with a
+// source (any alignment). Returns false if a stage fails the way its whole kernel does (an
+// average-pool window without input elements) or the source fails; true otherwise.
 bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
-                   int8_t* output, int8_t* scratch);
+                   int8_t* output, int8_t* scratch, const RowSource* source = nullptr);
 
 }  // namespace tflm_train
 

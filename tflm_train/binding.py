@@ -10,7 +10,7 @@ from ._native import library
 
 ROUNDING = {"nearest": 0, "stochastic": 1}
 _STATUS = {1: "invalid model", 2: "unsupported", 3: "out of memory", 4: "invalid argument",
-           5: "internal error"}
+           5: "internal error", 6: "input source error"}
 
 
 class RuntimeFailure(RuntimeError):
@@ -27,6 +27,17 @@ class TrainOptions(ctypes.Structure):
     """tt_train_options (c_api.h)."""
     _fields_ = [("learning_rate", c_float), ("rounding", c_int32), ("batch_size", c_int32),
                 ("sample_in_batch", c_int32), ("target", POINTER(c_float))]
+
+
+class InputRequest(ctypes.Structure):
+    """tt_input_request (c_api.h)."""
+    _fields_ = [("first_row", c_int32), ("num_rows", c_int32), ("row_bytes", c_size_t),
+                ("dest", POINTER(c_int8)), ("delivered_row", c_int32),
+                ("delivered_bytes", c_size_t)]
+
+
+#: tt_input_source (c_api.h)
+INPUT_SOURCE = ctypes.CFUNCTYPE(c_int32, c_void_p, POINTER(InputRequest))
 
 
 class LrSchedule(ctypes.Structure):
@@ -73,6 +84,10 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.tt_num_layers.restype = c_int32
     lib.tt_layer_tensors.argtypes = [c_void_p, c_int32, POINTER(c_int32), POINTER(c_int32)]
     lib.tt_layer_tensors.restype = c_int32
+    lib.tt_set_input_source.argtypes = [c_void_p, INPUT_SOURCE, c_void_p]
+    lib.tt_set_input_source.restype = c_int32
+    lib.tt_input_streamed.argtypes = [c_void_p, POINTER(c_int32), POINTER(c_size_t)]
+    lib.tt_input_streamed.restype = c_int32
     lib._tt_declared = True
     return lib
 
@@ -116,6 +131,43 @@ class NativeSession:
         if rc != 0:
             raise RuntimeFailure(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})", rc)
         self.arena_bytes = int(needed)
+        rows, row_bytes = c_int32(), c_size_t()
+        #: the program reads its input row by row from the input source (never stored whole)
+        self.input_streamed = bool(self._lib.tt_input_streamed(
+            self._handle, ctypes.byref(rows), ctypes.byref(row_bytes)))
+        self.input_rows, self.input_row_bytes = rows.value, row_bytes.value
+        self._source_data: np.ndarray | None = None
+        self._source_fn = None
+        if self.input_streamed:  # arrays reach it the board's way: through the source callback
+            self.set_input_source(self._rows_of_input)
+
+    def set_input_source(self, source) -> None:
+        """Feed the input through tt_set_input_source: source(first_row, num_rows, dest) fills
+        dest (a writable int8 array of num_rows * row_bytes) and returns 0, a non-zero code,
+        or (code, delivered_row, delivered_bytes) to report a wrong row or a short read.
+        None removes the source (a program that streams its input then cannot run)."""
+        def call(_user, request):
+            r = request.contents
+            dest = np.ctypeslib.as_array(r.dest, shape=(r.num_rows * r.row_bytes,))
+            try:
+                result = source(r.first_row, r.num_rows, dest)
+            except Exception:  # noqa: BLE001 - an exception must not cross into C++
+                return -1
+            if isinstance(result, tuple):
+                result, r.delivered_row, r.delivered_bytes = result
+            return int(result)
+
+        self._source_fn = INPUT_SOURCE(call) if source is not None else None
+        self._check(self._lib.tt_set_input_source(
+            self._handle, self._source_fn if source is not None else INPUT_SOURCE(), None))
+
+    def _rows_of_input(self, first: int, count: int, dest: np.ndarray) -> int:
+        data = self._source_data
+        if data is None:
+            return 1  # no sample given: the runtime reports the source's failure
+        lo = first * self.input_row_bytes
+        dest[:] = data[lo:lo + count * self.input_row_bytes]
+        return 0
 
     def arena_high_water(self) -> int:
         """One past the highest arena byte that no longer holds the fill byte: what the runtime
@@ -132,6 +184,9 @@ class NativeSession:
             raise RuntimeFailure(f"runtime: {self.error()} ({_STATUS.get(rc, rc)})", rc)
 
     def input_view(self) -> np.ndarray:
+        if self.input_streamed:
+            raise RuntimeFailure("runtime: this program stores no input tensor (it reads its "
+                                 "rows from the input source): use set_input()")
         n = c_size_t()
         p = self._lib.tt_input(self._handle, ctypes.byref(n))
         return np.ctypeslib.as_array(p, shape=(n.value,))
@@ -147,11 +202,14 @@ class NativeSession:
         x = np.asarray(x)
         data = np.ascontiguousarray(x, np.float32).reshape(-1).view(np.int8) \
             if x.dtype == np.float32 else np.asarray(x, dtype=np.int8).reshape(-1)
-        view = self.input_view()
-        if data.size != view.size:
-            raise ValueError(f"the model input has {view.size} bytes; got {data.size} bytes of "
+        size = self.input_rows * self.input_row_bytes
+        if data.size != size:
+            raise ValueError(f"the model input has {size} bytes; got {data.size} bytes of "
                              f"{x.dtype}")
-        view[:] = data
+        if self.input_streamed:
+            self._source_data = data.copy()
+        else:
+            self.input_view()[:] = data
 
     def invoke(self, x: np.ndarray) -> np.ndarray:
         self.set_input(x)

@@ -90,8 +90,11 @@ def main():
               help="Replace the final classifier with a fresh K-way one (new classes).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seeds the new classifier's initial weights (with --num-classes).")
+@click.option("--input-source", is_flag=True,
+              help="Read the input row by row from the caller's source (tt_set_input_source) "
+                   "where that lowers the arena: the input frame is never stored.")
 def convert(model, output, n_bias, weights, no_qas, inference_only, loss, momentum, mini_batch,
-            sram_budget, flash_budget, board, scheme_file, num_classes, seed):
+            sram_budget, flash_budget, board, scheme_file, num_classes, seed, input_source):
     """Convert an int8 MODEL into an extended, trainable .tflite."""
     from .converter import (SGD, ConversionError, SparseUpdate, convert as do_convert,
                             memory_report)
@@ -109,7 +112,7 @@ def convert(model, output, n_bias, weights, no_qas, inference_only, loss, moment
         ext = do_convert(_read(model), scheme, loss=loss,
                          optimizer=SGD(momentum=momentum, mini_batch=mini_batch),
                          sram_budget=sram_budget, flash_budget=flash_budget, board=board,
-                         num_classes=num_classes, seed=seed)
+                         num_classes=num_classes, seed=seed, input_source=input_source)
     except ConversionError as exc:
         _fail(exc)
     Path(output).write_bytes(ext)

@@ -14,11 +14,40 @@ using tflm_train::Session;
 
 struct tt_session {
   Session session;
+  tt_input_source source;
+  void* source_user;
 };
 
 namespace {
 Session* S(tt_session* s) { return &s->session; }
 const Session* S(const tt_session* s) { return &s->session; }
+
+static_assert(TT_INPUT_SOURCE_ERROR == static_cast<int32_t>(tflm_train::Status::kInputSource),
+              "c_api.h and status.h disagree on the input-source status");
+
+// The session's view of the caller's source: one request, then the checks that name what went
+// wrong (the runtime never reads rows it did not get).
+tflm_train::Status ReadRows(void* context, int32_t first_row, int32_t num_rows, int8_t* dest,
+                            int32_t row_bytes, tflm_train::ErrorMessage* err) {
+  const tt_session* s = static_cast<const tt_session*>(context);
+  const size_t wanted = static_cast<size_t>(num_rows) * static_cast<size_t>(row_bytes);
+  tt_input_request request{first_row, num_rows, static_cast<size_t>(row_bytes), dest,
+                           first_row, wanted};
+  const int32_t code = s->source(s->source_user, &request);
+  const long last = static_cast<long>(first_row + num_rows - 1);
+  TT_ENSURE(err, code == 0, tflm_train::Status::kInputSource,
+            "the input source failed with code %ld for input rows %ld..%ld",
+            static_cast<long>(code), static_cast<long>(first_row), last);
+  TT_ENSURE(err, request.delivered_row == first_row, tflm_train::Status::kInputSource,
+            "the input source delivered row %ld when row %ld was requested (rows are asked "
+            "for in increasing order, each once)", static_cast<long>(request.delivered_row),
+            static_cast<long>(first_row));
+  TT_ENSURE(err, request.delivered_bytes == wanted, tflm_train::Status::kInputSource,
+            "the input source delivered %lu of the %lu bytes of input rows %ld..%ld (a short "
+            "read)", static_cast<unsigned long>(request.delivered_bytes),
+            static_cast<unsigned long>(wanted), static_cast<long>(first_row), last);
+  return tflm_train::Status::kOk;
+}
 }  // namespace
 
 extern "C" {
@@ -34,6 +63,8 @@ int32_t tt_open(void* storage, size_t storage_size, const uint8_t* model, size_t
     return static_cast<int32_t>(tflm_train::Status::kInvalidArgument);
   }
   tt_session* s = new (storage) tt_session();
+  s->source = nullptr;
+  s->source_user = nullptr;
   *out = s;
   return static_cast<int32_t>(S(s)->Open(model, model_size, arena, arena_size, seed));
 }
@@ -138,6 +169,24 @@ int32_t tt_num_ops(const tt_session* s) {
 
 void tt_set_instruction_hook(tt_session* s, tt_instruction_hook hook, void* user) {
   if (s != nullptr) S(s)->set_instruction_hook(hook, user);
+}
+
+int32_t tt_set_input_source(tt_session* s, tt_input_source source, void* user) {
+  if (s == nullptr) return static_cast<int32_t>(tflm_train::Status::kInvalidArgument);
+  s->source = source;
+  s->source_user = user;
+  S(s)->set_input_source(source != nullptr ? Session::InputSource{ReadRows, s}
+                                           : Session::InputSource{nullptr, nullptr});
+  return 0;
+}
+
+int32_t tt_input_streamed(const tt_session* s, int32_t* rows, size_t* row_bytes) {
+  if (s == nullptr || !S(s)->is_open()) return 0;
+  int32_t r = 0, bytes = 0;
+  S(s)->input_rows(&r, &bytes);
+  if (rows != nullptr) *rows = r;
+  if (row_bytes != nullptr) *row_bytes = static_cast<size_t>(bytes);
+  return S(s)->input_streamed() ? 1 : 0;
 }
 
 // ---- Checkpoints (checkpoint.h) and the simulated flash (flash_sim.h) ----

@@ -29,7 +29,9 @@ const char* tt_error(const tt_session* s);
 size_t tt_arena_required(const tt_session* s);
 /* The model's input and output tensors; *bytes is their size in bytes. A float-I/O model
    (float32 input read by its QUANTIZE, float32 output made by its DEQUANTIZE) has float32
-   tensors there: cast the pointer (16-byte aligned) to float, and *bytes is 4 per element. */
+   tensors there: cast the pointer (16-byte aligned) to float, and *bytes is 4 per element.
+   A program that reads its input from an input source stores none: NULL, *bytes 0 (see
+   tt_set_input_source below). */
 int8_t* tt_input(tt_session* s, size_t* bytes);
 const int8_t* tt_output(const tt_session* s, size_t* bytes);
 int32_t tt_invoke(tt_session* s);
@@ -77,6 +79,34 @@ int32_t tt_num_ops(const tt_session* s);
    or tick counter in the hook to time each instruction. */
 typedef void (*tt_instruction_hook)(void* user, int32_t index, int32_t opcode, int32_t arg0);
 void tt_set_instruction_hook(tt_session* s, tt_instruction_hook hook, void* user);
+
+/* ---- Input source: the input delivered row by row, never held whole ----
+   A program converted with an input source (tflm_train.convert(..., input_source=True) when
+   streaming saves memory; flag INPUT_SOURCE) stores no input tensor: tt_input() returns NULL
+   and the first streamed chain asks the source for input rows as it needs them, each row once,
+   in increasing order (rows no output reads are skipped), keeping only a few rows in the arena.
+   For a program that stores its input whole, a source set here fills all of it (one request)
+   at the start of every tt_invoke / tt_train, so firmware can use one path for both.
+   A row is dimension 1 of the input (NHWC: W * C elements); inputs of rank < 3 are one row. */
+typedef struct {
+  int32_t first_row;      /* in: first row wanted */
+  int32_t num_rows;       /* in: consecutive rows wanted (>= 1) */
+  size_t row_bytes;       /* in: bytes per row */
+  int8_t* dest;           /* in: where the num_rows * row_bytes bytes go */
+  int32_t delivered_row;  /* out: first row written; preset to first_row */
+  size_t delivered_bytes; /* out: bytes written; preset to num_rows * row_bytes */
+} tt_input_request;
+/* Fills request->dest and returns 0, or returns a non-zero code of its own. A source that
+   cannot deliver everything sets delivered_bytes (a short read); one that can only deliver
+   another row (a camera's next line) sets delivered_row. Either stops the run with
+   TT_INPUT_SOURCE_ERROR and a message naming the rows. */
+typedef int32_t (*tt_input_source)(void* user, tt_input_request* request);
+enum { TT_INPUT_SOURCE_ERROR = 6 };
+/* Sets (or, with NULL, removes) the session's input source; 0, or 4 for a NULL session. */
+int32_t tt_set_input_source(tt_session* s, tt_input_source source, void* user);
+/* 1 if the session's program reads its input only through a source, 0 if it stores it whole
+   (tt_input); *rows and *row_bytes (may be NULL) get the input's row layout either way. */
+int32_t tt_input_streamed(const tt_session* s, int32_t* rows, size_t* row_bytes);
 
 /* ---- Checkpoints in NOR flash (checkpoint.h: layout and why a power cut loses nothing) ----
    `flash` is a device from flash.h (a board driver, or the simulation below). Status codes

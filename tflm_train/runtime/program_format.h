@@ -126,6 +126,7 @@ enum ProgramFlags : int32_t {
   kFlagLossFromSoftmax = 2,  // the loss reads the int8 softmax output
   kFlagOptimizerState = 4,  // layers carry float state: momentum and/or mini-batch sums
   kFlagLossMse = 8,  // regression: per-step real targets instead of a class label
+  kFlagInputSource = 16,  // the input tensor is never stored: the STREAM_CHAIN reading it asks the caller's input source for its rows (tt_set_input_source)
 };
 
 // The header, word by word.

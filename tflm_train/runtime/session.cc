@@ -92,6 +92,7 @@ Status Session::Open(const uint8_t* model, size_t model_size, uint8_t* arena, si
   arena_size_ = arena_size;
   rng_state_ = seed == 0 ? 0x9E3779B9u : seed;  // xorshift state must be non-zero
   TT_RETURN_IF_ERROR(CheckTensors());
+  TT_RETURN_IF_ERROR(CheckInputSourceFlag(*this, err));
   TT_RETURN_IF_ERROR(CheckPersistentLayout());
   TT_RETURN_IF_ERROR(CopyTrainedTensors());
   TT_RETURN_IF_ERROR(PrepareOps());
@@ -129,8 +130,12 @@ Status Session::CheckTensors() {
         TT_ENSURE(err, bytes >= 0, Status::kUnsupported,
                   "op %lu: tensor %ld has an unsupported type or shape",
                   static_cast<unsigned long>(i), static_cast<long>(t));
-        // A tensor inside a streamed chain exists only as row windows in the chain's scratch.
-        if (program_.model_offset(t) >= 0 || IsStreamIntermediate(*this, t)) continue;
+        // A tensor inside a streamed chain exists only as row windows in the chain's scratch,
+        // and a source-fed input only as the first chain's window of input rows.
+        if (program_.model_offset(t) >= 0 || IsStreamIntermediate(*this, t) ||
+            IsSourceFedInput(*this, t)) {
+          continue;
+        }
         if (pass == 0 && FoldedShapeInput(op, k)) continue;
         TT_ENSURE(err, pass == 0, Status::kInvalidModel,
                   "op %lu: output tensor %ld has no arena storage in the plan",
@@ -300,8 +305,30 @@ Status Session::TrainStep(int32_t label, const TrainOptions& options, float* los
   return Run(0, h.n_instructions, label, &options, loss);
 }
 
+void Session::input_rows(int32_t* rows, int32_t* row_bytes) const {
+  const int32_t t = program_.header().input_tensor;
+  const TensorInfo info = tensor(t);
+  const int64_t bytes = model_tensor_bytes(t);
+  *rows = info.shape.size() >= 3 && info.shape[1] > 0 ? info.shape[1] : 1;
+  *row_bytes = bytes > 0 ? static_cast<int32_t>(bytes / *rows) : 0;
+}
+
+Status Session::FillInputFromSource() {
+  int32_t rows = 0, row_bytes = 0;
+  input_rows(&rows, &row_bytes);
+  return source_.read(source_.context, 0, rows, reinterpret_cast<int8_t*>(data(
+                          program_.header().input_tensor)), row_bytes, &error_);
+}
+
 Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOptions* options,
                     float* loss) {
+  if (first == 0 && input_streamed()) {
+    TT_ENSURE(&error_, source_.read != nullptr, Status::kInvalidArgument,
+              "this program reads its input row by row from an input source (converted with "
+              "input_source=True) and stores no input tensor: call tt_set_input_source first");
+  } else if (first == 0 && source_.read != nullptr) {
+    TT_RETURN_IF_ERROR(FillInputFromSource());
+  }
   int32_t cursor = 0;
   Instruction ins;
   float step_loss = 0.0f;
@@ -319,6 +346,10 @@ Status Session::Run(int32_t first, int32_t count, int32_t label, const TrainOpti
 
 int8_t* Session::input(size_t* bytes) {
   const int32_t t = program_.header().input_tensor;
+  if (input_streamed()) {  // no storage: the rows come from the input source
+    if (bytes) *bytes = 0;
+    return nullptr;
+  }
   if (bytes) *bytes = static_cast<size_t>(model_tensor_bytes(t));
   return reinterpret_cast<int8_t*>(data(t));
 }

@@ -64,6 +64,21 @@ class Session {
     hook_ = hook;
     hook_user_ = user;
   }
+  // Where the model input's rows come from (c_api.h tt_set_input_source): `read` fills rows
+  // [first_row, first_row + num_rows) of row_bytes each into dest, or returns an error status
+  // with the reason in err. A program converted with an input source (flag INPUT_SOURCE)
+  // never stores its input: its first STREAM_CHAIN asks for the rows as it needs them. A
+  // program that stores its input whole gets every row at the start of each run instead.
+  struct InputSource {
+    Status (*read)(void* context, int32_t first_row, int32_t num_rows, int8_t* dest,
+                   int32_t row_bytes, ErrorMessage* err);
+    void* context;
+  };
+  void set_input_source(const InputSource& source) { source_ = source; }
+  const InputSource& input_source() const { return source_; }
+  bool input_streamed() const { return (program_.header().flags & kFlagInputSource) != 0; }
+  // Rows of the model input (dimension 1 of a tensor of rank >= 3, else 1) and bytes per row.
+  void input_rows(int32_t* rows, int32_t* row_bytes) const;
 
   // --- used by op registrations ---
   const SubgraphView& subgraph() const { return subgraph_; }
@@ -95,6 +110,7 @@ class Session {
   Status CopyTrainedTensors();
   Status Run(int32_t first, int32_t count, int32_t label, const TrainOptions* options,
              float* loss);
+  Status FillInputFromSource();
   // Range k of the trained area: layer k / 4's weight tensor, bias tensor, weight state or bias
   // state; false if that range does not exist. `id` names the storage (a tensor shared by two
   // layers is one range; states are never shared).
@@ -115,6 +131,7 @@ class Session {
   uint32_t rng_state_ = 1;
   InstructionHook hook_ = nullptr;
   void* hook_user_ = nullptr;
+  InputSource source_ = {nullptr, nullptr};
   bool open_ = false;
   bool mse_loss_ = false;
   ErrorMessage error_;

@@ -17,6 +17,7 @@ enum class Status : int32_t {
   kOutOfMemory = 3,    // arena too small for the plan
   kInvalidArgument = 4,
   kInternal = 5,
+  kInputSource = 6,    // the input source failed, delivered too few bytes or the wrong row
 };
 
 struct ErrorMessage {

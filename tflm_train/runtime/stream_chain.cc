@@ -130,7 +130,7 @@ bool BuildChain(const Session& s, int32_t first, int32_t count, bool verify, Str
   int32_t streamed = s.subgraph().op(static_cast<uint32_t>(first)).inputs().size() > 0
                          ? s.subgraph().op(static_cast<uint32_t>(first)).inputs()[0]
                          : -1;
-  if (verify && !Readable(s, streamed)) {
+  if (verify && !Readable(s, streamed) && !IsSourceFedInput(s, streamed)) {
     *why = "the chain input has no storage";
     return false;
   }
@@ -202,11 +202,14 @@ Status CheckStreamChain(const Session& s, const Instruction& ins, ErrorMessage* 
             static_cast<long>(first + count - 1), why);
   const ProgramHeader& h = s.program().header();
   const int32_t scratch = ins.args[2];
-  const int32_t needed = RowStreamBufferSize(stages, count);
   TT_ENSURE(err, scratch >= h.n_model_tensors && scratch < h.n_model_tensors + h.n_extra,
             Status::kInvalidModel, "training program: STREAM_CHAIN scratch %ld is not an extra "
             "tensor", static_cast<long>(scratch));
   const ExtraTensorInfo e = s.program().extra(scratch - h.n_model_tensors);
+  const int32_t head_input = s.subgraph().op(static_cast<uint32_t>(first)).inputs()[0];
+  const int64_t needed = int64_t{RowStreamBufferSize(stages, count)} +
+                         (IsSourceFedInput(s, head_input) ? RowStreamSourceWindowBytes(stages[0])
+                                                          : 0);
   TT_ENSURE(err, e.dtype == DType::kInt8 && e.elements >= needed, Status::kInvalidModel,
             "training program: STREAM_CHAIN of ops %ld..%ld needs %ld bytes of int8 row "
             "windows, the plan gives %ld", static_cast<long>(first),
@@ -234,17 +237,81 @@ bool OpInputReadable(const Session& s, int32_t op, int32_t input) {
          Readable(s, v.inputs()[input]);
 }
 
-bool RunStreamChain(const Session& s, const Instruction& ins) {
+bool IsSourceFedInput(const Session& s, int32_t tensor) {
+  const ProgramHeader& h = s.program().header();
+  if ((h.flags & kFlagInputSource) == 0 || tensor != h.input_tensor || tensor < 0 ||
+      s.program().model_offset(tensor) >= 0) {
+    return false;
+  }
+  int32_t reader = -1, reads = 0;
+  for (uint32_t i = 0; i < s.subgraph().num_operators(); ++i) {
+    const fb::ScalarArray<int32_t> ins = s.subgraph().op(i).inputs();
+    for (uint32_t k = 0; k < ins.size(); ++k) {
+      if (ins[k] != tensor) continue;
+      ++reads;
+      reader = k == 0 ? static_cast<int32_t>(i) : -1;
+    }
+  }
+  if (reads != 1 || reader < 0) return false;
+  int32_t cursor = 0;
+  Instruction ins;
+  for (int32_t n = 0; n < h.n_forward && s.program().Next(&cursor, &ins); ++n) {
+    int32_t first = 0, count = 0;
+    if (ChainRange(s, ins, &first, &count) && first == reader) return true;
+  }
+  return false;
+}
+
+Status CheckInputSourceFlag(const Session& s, ErrorMessage* err) {
+  const ProgramHeader& h = s.program().header();
+  if ((h.flags & kFlagInputSource) == 0) return Status::kOk;
+  TT_ENSURE(err, IsSourceFedInput(s, h.input_tensor), Status::kInvalidModel,
+            "training program: flag INPUT_SOURCE needs input tensor %ld without arena storage "
+            "and read only by the first op of a STREAM_CHAIN", static_cast<long>(h.input_tensor));
+  return Status::kOk;
+}
+
+namespace {
+
+// The kernel's RowSource over the session's input source; keeps the first failure.
+struct SourceRead {
+  const Session* session;
+  ErrorMessage* err;
+  int32_t row_bytes;
+  Status status;
+};
+
+bool ReadSourceRows(void* user, int32_t first, int32_t count, int8_t* dest) {
+  SourceRead& r = *static_cast<SourceRead*>(user);
+  if (r.status != Status::kOk) return false;  // the first failure's reason stays
+  const Session::InputSource& source = r.session->input_source();
+  r.status = source.read(source.context, first, count, dest, r.row_bytes, r.err);
+  return r.status == Status::kOk;
+}
+
+}  // namespace
+
+Status RunStreamChain(const Session& s, const Instruction& ins, ErrorMessage* err) {
   int32_t first = 0, count = 0;
-  if (!ChainRange(s, ins, &first, &count)) return false;
   StreamStage stages[kMaxStreamStages];
   const char* why = "";
-  if (!BuildChain(s, first, count, false, stages, &why)) return false;
+  TT_ENSURE(err, ChainRange(s, ins, &first, &count) &&
+                     BuildChain(s, first, count, false, stages, &why),
+            Status::kInternal, "STREAM_CHAIN: the checked chain no longer builds");
   const OperatorView head = s.subgraph().op(static_cast<uint32_t>(first));
   const OperatorView tail = s.subgraph().op(static_cast<uint32_t>(first + count - 1));
-  return RowStreamInt8(stages, count, reinterpret_cast<const int8_t*>(s.data(head.inputs()[0])),
-                       reinterpret_cast<int8_t*>(s.data(tail.outputs()[0])),
-                       reinterpret_cast<int8_t*>(s.data(ins.args[2])));
+  const bool fed = IsSourceFedInput(s, head.inputs()[0]);
+  SourceRead read{&s, err, stages[0].input_dims.w * stages[0].input_dims.c, Status::kOk};
+  const RowSource source{ReadSourceRows, &read};
+  const bool ok = RowStreamInt8(
+      stages, count, fed ? nullptr : reinterpret_cast<const int8_t*>(s.data(head.inputs()[0])),
+      reinterpret_cast<int8_t*>(s.data(tail.outputs()[0])),
+      reinterpret_cast<int8_t*>(s.data(ins.args[2])), fed ? &source : nullptr);
+  TT_RETURN_IF_ERROR(read.status);
+  TT_ENSURE(err, ok, Status::kInternal,
+            "STREAM_CHAIN of ops %ld..: a pooling window had no input element",
+            static_cast<long>(first));
+  return Status::kOk;
 }
 
 }  // namespace tflm_train

@@ -7,7 +7,8 @@
 // AVERAGE/MAX_POOL_2D), each op's streamed input is the previous op's only output, every tensor
 // between two chain ops is used by no other op and is not the program's input or output, the
 // chain's input, output and ADD operands have storage, and the scratch holds at least
-// RowStreamBufferSize bytes (so the runtime never uses more than the plan).
+// RowStreamBufferSize bytes, plus RowStreamSourceWindowBytes when the chain input is fed by the
+// input source (so the runtime never uses more than the plan).
 #ifndef TFLM_TRAIN_RUNTIME_STREAM_CHAIN_H_
 #define TFLM_TRAIN_RUNTIME_STREAM_CHAIN_H_
 
@@ -27,6 +28,14 @@ constexpr int32_t kStreamChainArgs = StreamChainArgs::kCount;
 // arena storage. Usable before ops are prepared (it reads only the program and the graph).
 bool IsStreamIntermediate(const Session& session, int32_t tensor);
 
+// Whether tensor t is the program's input fed by the caller's input source (flag
+// INPUT_SOURCE): it has no storage, and exactly one op reads it, as input 0, that op being the
+// first of a STREAM_CHAIN of the forward part. Usable before ops are prepared.
+bool IsSourceFedInput(const Session& session, int32_t tensor);
+
+// With flag INPUT_SOURCE: the input tensor is planned nowhere and is source-fed as above.
+Status CheckInputSourceFlag(const Session& session, ErrorMessage* err);
+
 // Full check of one STREAM_CHAIN instruction against the prepared ops.
 Status CheckStreamChain(const Session& session, const Instruction& ins, ErrorMessage* err);
 
@@ -38,8 +47,9 @@ bool ForwardTensorsStored(const Session& session, int32_t op);
 // input; its output may legitimately exist only as row windows).
 bool OpInputReadable(const Session& session, int32_t op, int32_t input);
 
-// Runs a checked STREAM_CHAIN instruction; false if a stage fails like its whole kernel would.
-bool RunStreamChain(const Session& session, const Instruction& ins);
+// Runs a checked STREAM_CHAIN instruction: an error if a stage fails like its whole kernel
+// would, or the input source fails (kInputSource, with the source's reason).
+Status RunStreamChain(const Session& session, const Instruction& ins, ErrorMessage* err);
 
 }  // namespace tflm_train
 

@@ -36,11 +36,12 @@ SEED = 1
 
 def extended_model(name: str) -> bytes:
     """The zoo model converted with the paper's scheme (bench.zoo.scheme; the demo CNN has
-    none, so it gets the converter's default)."""
+    none, so it gets the converter's default) and the input source where it lowers the arena
+    (the driver feeds every program through tt_set_input_source)."""
     import tflm_train
     from bench import zoo
 
-    return tflm_train.convert(zoo.load(name), zoo.scheme(name))
+    return tflm_train.convert(zoo.load(name), zoo.scheme(name), input_source=True)
 
 
 def steps_for(name: str, extended: bytes):

@@ -32,6 +32,22 @@ void PrintHex(PrintFn print, const uint8_t* data, size_t n) {
   }
 }
 
+// The input source of a program converted with input_source=True: rows of the current sample,
+// read from the steps file in flash a few at a time, so the frame is never in SRAM. A program
+// that stores its input gets the sample copied into tt_input() before tt_train, as before (a
+// source would copy it inside tt_train: bench/mcu times the copy outside).
+struct SampleRows {
+  const uint8_t* sample;
+};
+
+int32_t ReadSampleRows(void* user, tt_input_request* request) {
+  const SampleRows* rows = static_cast<const SampleRows*>(user);
+  const size_t offset = static_cast<size_t>(request->first_row) * request->row_bytes;
+  memcpy(request->dest, rows->sample + offset,
+         static_cast<size_t>(request->num_rows) * request->row_bytes);
+  return 0;
+}
+
 }  // namespace
 
 int RunTraining(const uint8_t* model, size_t model_len, const uint8_t* steps, size_t steps_len,
@@ -52,6 +68,12 @@ int RunTraining(const uint8_t* model, size_t model_len, const uint8_t* steps, si
   tt_session* s = nullptr;
   int32_t rc = tt_open(session_storage, storage_size, model, model_len, arena, arena_size,
                        h.seed, &s);
+  // The input's layout before the print: the zoo firmware times from its end to the first
+  // step line.
+  int32_t rows = 0;
+  size_t row_bytes = 0;
+  const bool streamed = rc == 0 && tt_input_streamed(s, &rows, &row_bytes) != 0;
+  int8_t* input = rc != 0 || streamed ? nullptr : tt_input(s, nullptr);
   print("[train] arena planned %lu of %lu bytes, session %lu bytes\n",
         static_cast<unsigned long>(s ? tt_arena_required(s) : 0),
         static_cast<unsigned long>(arena_size), static_cast<unsigned long>(tt_session_size()));
@@ -59,8 +81,7 @@ int RunTraining(const uint8_t* model, size_t model_len, const uint8_t* steps, si
     print("[train] error: %s\n", s ? tt_error(s) : "session storage too small");
     return rc;
   }
-  size_t in_bytes = 0;
-  int8_t* input = tt_input(s, &in_bytes);
+  const size_t in_bytes = static_cast<size_t>(rows) * row_bytes;
   if (in_bytes != h.sample_bytes) {
     print("[train] error: samples have %lu bytes, the model input %lu\n",
           static_cast<unsigned long>(h.sample_bytes), static_cast<unsigned long>(in_bytes));
@@ -69,10 +90,13 @@ int RunTraining(const uint8_t* model, size_t model_len, const uint8_t* steps, si
   const tt_lr_schedule schedule{h.learning_rate, static_cast<int32_t>(h.warmup_steps),
                                  static_cast<int32_t>(h.total_steps), h.final_fraction};
   const uint8_t* p = steps + sizeof(h);
+  SampleRows sample{p + 4};
+  if (streamed) tt_set_input_source(s, ReadSampleRows, &sample);
   for (uint32_t i = 0; i < h.n_steps; ++i, p += stride) {
     int32_t label;
     memcpy(&label, p, 4);
-    memcpy(input, p + 4, h.sample_bytes);
+    sample.sample = p + 4;
+    if (input != nullptr) memcpy(input, p + 4, h.sample_bytes);
     const uint32_t start = i - i % h.batch_size;
     const uint32_t left = h.n_steps - start;
     tt_train_options options;

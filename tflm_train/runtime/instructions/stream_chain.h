@@ -13,10 +13,7 @@ struct StreamChainInstruction {
     return CheckStreamChain(*c.session, ins, c.err);
   }
   static Status Run(const RunContext& r, const Instruction& ins) {
-    TT_ENSURE(r.err, RunStreamChain(*r.session, ins), Status::kInternal,
-              "STREAM_CHAIN of ops %ld..: a pooling window had no input element",
-              static_cast<long>(ins.args[StreamChainArgs::kFirstOp]));
-    return Status::kOk;
+    return RunStreamChain(*r.session, ins, r.err);
   }
 };
 

@@ -31,7 +31,11 @@ bool TflmTrain::begin(const uint8_t* model, size_t model_len, uint8_t* arena, si
     return fail(s ? tt_error(s) : "tt_open rejected its arguments (alignment?)");
   }
   size_t out_bytes = 0;
-  if (tt_input(s, &input_bytes_) == nullptr || tt_output(s, &out_bytes) == nullptr) {
+  int32_t rows = 0;
+  size_t row_bytes = 0;
+  const bool streamed = tt_input_streamed(s, &rows, &row_bytes) != 0;
+  input_bytes_ = static_cast<size_t>(rows) * row_bytes;
+  if ((!streamed && tt_input(s, &row_bytes) == nullptr) || tt_output(s, &out_bytes) == nullptr) {
     return fail("model has no int8 input or output");
   }
   output_bytes_ = out_bytes;
@@ -54,6 +58,12 @@ size_t TflmTrain::arenaRequired() const { return opened_ ? tt_arena_required(ope
 int8_t* TflmTrain::input() {
   size_t n = 0;
   return session_ ? tt_input(session_, &n) : nullptr;
+}
+
+bool TflmTrain::setInputSource(tt_input_source source, void* user) {
+  if (!session_) return fail_keep("begin() did not succeed");
+  tt_set_input_source(session_, source, user);
+  return true;
 }
 
 const int8_t* TflmTrain::output() const {

@@ -10,6 +10,9 @@
 //   trainer.begin(model, model_len, arena, sizeof(arena));
 //   memcpy(trainer.input(), sample, trainer.inputBytes());   // int8, model input layout
 //   trainer.trainStep(label, 0.02f);                          // train on that sample
+// or, so that the whole sample never sits in RAM, an input source that delivers rows on demand
+// (a camera's lines, a sensor's frames; c_api.h tt_input_request):
+//   trainer.setInputSource(readRows, &camera);                // before predict / trainStep
 //   int cls = trainer.predict();                              // argmax of the model output
 //   trainer.save();                                           // checkpoint to flash
 #ifndef TFLM_TRAIN_ARDUINO_TFLMTRAIN_H_
@@ -46,9 +49,15 @@ class TflmTrain {
   // Arena bytes the model's plan needs (known after begin(), also after a too-small arena).
   size_t arenaRequired() const;
 
-  // The model's int8 input buffer; fill it before predict() / trainStep().
+  // The model's int8 input buffer; fill it before predict() / trainStep(). Null for a model
+  // converted with an input source (inputStreamed()): it stores no input, use setInputSource.
   int8_t* input();
   size_t inputBytes() const { return input_bytes_; }
+  // Rows of the input come from `source` (tt_set_input_source) at every predict() /
+  // trainStep(): on demand, a few at a time, for a model converted with an input source; all
+  // at once into input() otherwise. Null removes it.
+  bool setInputSource(tt_input_source source, void* user);
+  bool inputStreamed() const { return session_ != nullptr && tt_input_streamed(session_, 0, 0); }
   // int8 output of the last predict() (also of the forward pass of the last trainStep()).
   const int8_t* output() const;
   size_t numClasses() const { return output_bytes_; }

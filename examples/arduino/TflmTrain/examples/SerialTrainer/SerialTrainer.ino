@@ -25,8 +25,13 @@
 // "READY <input bytes> <classes> arena <planned arena bytes> steps <restored steps, or 0>"
 // (or "ERR begin: <reason>").
 //
-// Samples can come from anywhere: to train from a sensor, fill trainer.input() in your sensor
-// code and call trainer.trainStep(label, kLearningRate) exactly as handleTrain() does.
+// Samples reach the model through an input source (trainer.setInputSource): the runtime asks
+// for the rows it needs and readSampleRows() decodes them from the command's hex, so the
+// sketch never copies a whole sample. A model converted with an input source
+// (`tflm-train convert --input-source`) asks a few rows at a time and never holds the frame;
+// the demo model stores its 784-byte input and gets all rows in one request. To train from a
+// sensor, deliver its rows the same way and call trainer.trainStep(label, kLearningRate) as
+// handleTrain() does.
 #include <TflmTrain.h>
 
 #include "model_data.h"
@@ -61,17 +66,33 @@ const char* skipSpaces(const char* p) {
   return p;
 }
 
-// Decodes exactly trainer.inputBytes() bytes of hex at p into the model input.
-bool readSample(const char* p) {
-  p = skipSpaces(p);
-  int8_t* in = trainer.input();
-  for (size_t i = 0; i < trainer.inputBytes(); ++i) {
+// The sample of the command being handled: trainer.inputBytes() hex pairs.
+const char* sampleHex = nullptr;
+
+// The input source: rows [first_row, first_row + num_rows) of the sample, decoded on demand.
+int32_t readSampleRows(void*, tt_input_request* request) {
+  const size_t first = static_cast<size_t>(request->first_row) * request->row_bytes;
+  const size_t n = static_cast<size_t>(request->num_rows) * request->row_bytes;
+  if (sampleHex == nullptr || first + n > trainer.inputBytes()) return 1;
+  const char* p = sampleHex + 2 * first;
+  for (size_t i = 0; i < n; ++i) {
     const int hi = hexDigit(p[2 * i]);
     const int lo = hi < 0 ? -1 : hexDigit(p[2 * i + 1]);
-    if (lo < 0) return false;
-    in[i] = static_cast<int8_t>(static_cast<uint8_t>(hi * 16 + lo));
+    if (lo < 0) return 2;
+    request->dest[i] = static_cast<int8_t>(static_cast<uint8_t>(hi * 16 + lo));
   }
-  return *skipSpaces(p + 2 * trainer.inputBytes()) == '\0';
+  return 0;
+}
+
+// Checks that p holds exactly trainer.inputBytes() hex pairs and makes it the current sample.
+bool readSample(const char* p) {
+  p = skipSpaces(p);
+  for (size_t i = 0; i < 2 * trainer.inputBytes(); ++i) {
+    if (hexDigit(p[i]) < 0) return false;
+  }
+  if (*skipSpaces(p + 2 * trainer.inputBytes()) != '\0') return false;
+  sampleHex = p;
+  return true;
 }
 
 void reply(const char* what) {
@@ -179,6 +200,7 @@ void setup() {
     return;
   }
   trainer.setBatchSize(kBatchSize);
+  trainer.setInputSource(readSampleRows, nullptr);
   Serial.print("READY ");
   Serial.print(static_cast<unsigned long>(trainer.inputBytes()));
   Serial.print(' ');
