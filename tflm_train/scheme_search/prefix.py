@@ -62,7 +62,9 @@ class FrozenPrefix:
     `features(layer)` runs only the ops between the previous computed cut and this one, so all
     cuts together cost about one forward pass of the data."""
 
-    def __init__(self, tflite: bytes, x_train, x_val):
+    def __init__(self, tflite: bytes, *xs):
+        """xs: the sample sets (float or int8 inputs of the whole model) whose activations
+        features() gives, in this order."""
         from ..trainer import Trainer
 
         self.tflite = tflite
@@ -71,8 +73,8 @@ class FrozenPrefix:
         self.n_layers = len(self.graph.trainable_ops())
         # The whole model's own int8 input (float samples quantised as fit() would).
         probe = Trainer(_inference_only(tflite))
-        self._x = (probe.quantize_input(x_train), probe.quantize_input(x_val))
-        self._done: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._x = tuple(probe.quantize_input(x) for x in xs)
+        self._done: dict[int, tuple[np.ndarray, ...]] = {}
 
     def layer_of(self, scheme: SparseUpdate, new_head: bool) -> int | None:
         """The cut layer of a candidate scheme: its first trained layer (weights or bias),
@@ -97,8 +99,8 @@ class FrozenPrefix:
             raise ConversionError(f"the scheme trains weights below the cut at layer {layer}")
         return dataclasses.replace(scheme, weights=weights)
 
-    def features(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
-        """(train, held-out) int8 activations entering trainable layer `layer`."""
+    def features(self, layer: int) -> tuple[np.ndarray, ...]:
+        """The int8 activations entering trainable layer `layer`, one array per sample set."""
         from ..trainer import Trainer
 
         if layer in self._done:
