@@ -76,9 +76,9 @@ class BenchModel:
 # 10-class task with a new head and a binary task on its own 2-class head. person_detect trains
 # one epoch of its 1,000 samples per method (3 would triple the bench's ~30 min).
 MODELS = {
-    "demo": BenchModel(DEMO_MODEL, ("digits", "fashion"), (16 * KB, 24 * KB, 40 * KB), 3),
     "person_detect": BenchModel(PERSON_DETECT, search_data.TASKS,
                                 (64 * KB, 128 * KB, 200 * KB), 1, (0.003, 0.01, 0.03, 0.1)),
+    "demo": BenchModel(DEMO_MODEL, ("digits", "fashion"), (16 * KB, 24 * KB, 40 * KB), 3),
 }
 
 
@@ -201,16 +201,26 @@ def time_search(base: bytes, split, num_classes, budgets, board: str) -> tuple[l
     time went (item 4)."""
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as cache:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), os.times()
         results = search(base, split.x_train, split.y_train, sram_budget=list(budgets),
                          board=board, num_classes=num_classes, seed=0, progress=False,
                          cache_dir=cache)
-        seconds = time.perf_counter() - start
+        seconds, after = time.perf_counter() - start, os.times()
+    own = after.user + after.system - cpu.user - cpu.system
+    workers = (after.children_user + after.children_system - cpu.children_user -
+               cpu.children_system)
     shared = results[0].report["timing"]["shared"]
     per_budget = [{"budget_bytes": r.report["budget_bytes"],
                    **{k: v for k, v in r.report["timing"].items() if k != "shared"}}
                   for r in results]
-    timing = {"wall_seconds": round(seconds, 1), "samples": int(len(split.x_train)),
+    timing = {"wall_seconds": round(seconds, 1),
+              # CPU time: the caller's (prefix activations, planning, evolution: serial) and
+              # the fine-tune workers'. On a machine shared with other jobs the wall time
+              # overstates; own + workers / cores is what 2 idle cores would take (an
+              # estimate: it assumes the workers keep both cores busy).
+              "cpu_seconds": {"caller": round(own, 1), "workers": round(workers, 1)},
+              "idle_machine_estimate_seconds": round(own + workers / (os.cpu_count() or 1), 1),
+              "samples": int(len(split.x_train)),
               "budgets": len(budgets), "cores": os.cpu_count(),
               "load_average_before": [round(v, 1) for v in load],
               "load_average_after": [round(v, 1) for v in os.getloadavg()],
@@ -220,7 +230,9 @@ def time_search(base: bytes, split, num_classes, budgets, board: str) -> tuple[l
 
 def print_timing(label: str, t: dict) -> None:
     s = t["shared"]
-    print(f"[search] {label}: {t['wall_seconds']:.0f} s wall for {t['budgets']} budgets, "
+    print(f"[search] {label}: {t['wall_seconds']:.0f} s wall for {t['budgets']} budgets "
+          f"(CPU {t['cpu_seconds']}, idle-machine estimate "
+          f"{t['idle_machine_estimate_seconds']:.0f} s), "
           f"{t['samples']} samples, {t['cores']} cores (load {t['load_average_before']}): "
           f"contribution {s['contribution_seconds']:.0f} s ({s['fine_tunes']} fine-tunes; "
           f"prefix activations {s['prefix_seconds']:.0f} s), lr tuning "
@@ -258,8 +270,9 @@ def main(argv=None) -> int:
                                          "bench/search_data.py"]),
            "canonical": "searched scheme vs baselines, test accuracy mean over seeds",
            "seeds": seeds, "board": args.board, "models": {}}
-    qemu_jobs = []
+    doc["complete"] = False  # written after every task, so a cut-off run keeps what it did
     for model in args.model:
+        qemu_jobs = []
         spec = MODELS[model]
         base = Path(spec.path).read_bytes()
         epochs = 1 if args.quick else spec.epochs
@@ -312,14 +325,21 @@ def main(argv=None) -> int:
                                                     "test": int(len(split.x_test))},
                 "search_timing": timing, "training_seconds": round(train_seconds, 1),
                 "rows": rows}
-    if not args.no_qemu:
-        from bench.search_qemu import check_in_qemu
-        check_in_qemu(qemu_jobs, args.board)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=1) + "\n")
+            write(doc, args.out)
+        if not args.no_qemu:
+            from bench.search_qemu import check_in_qemu
+            check_in_qemu(qemu_jobs, args.board)
+            write(doc, args.out)
+    doc["complete"] = True
+    write(doc, args.out)
     plot(doc, args.out.with_suffix(".png"))
     print(f"[search] wrote {args.out} and {args.out.with_suffix('.png')}")
     return 0
+
+
+def write(doc: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 def goal(methods: dict) -> dict:

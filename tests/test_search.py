@@ -3,6 +3,8 @@ that the chosen scheme really fits (its arena from a real conversion)."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from tflm_train.budget import sram_needed
 from tflm_train.scheme_search import Evolution, contribution, search
 
 DEMO = DEMO_MODEL.read_bytes()
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = Evolution(population=8, generations=4, parents=3, seed=0)
 
 
@@ -220,3 +223,35 @@ def test_finalists_spread_over_the_front():
     assert finalists(trace, 1) == [(5, (0.0,))]
     assert finalists(trace, 3) == [(5, (0.0,)), (3, (0.0,)), (0, (0.0,))]
     assert finalists(trace, 9) == [(5, (0.0,)), (0, (0.0,)), (2, (0.0,)), (3, (0.0,))]
+
+
+# ---- item 4 of the acceptance: a searched person_detect scheme really fits, in QEMU ----------
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bazel") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs bazel and qemu-system-arm")
+def test_a_searched_person_detect_scheme_fits_its_budget_in_qemu():
+    from bench import search_qemu
+    from tests.shared_models import tflm_examples_dir
+
+    doc = json.loads((ROOT / "bench" / "results" / "search.json").read_text())
+    task = doc["models"]["person_detect"]["tasks"]["fashion96"]
+    row = task["rows"][0]  # the smallest budget
+    chosen = row["search"]["chosen"]
+    scheme = tflm_train.SparseUpdate(n_bias=chosen["n_bias"], weights={
+        int(k): v for k, v in chosen["weights"].items()})
+    base = (tflm_examples_dir() / "person_detect.tflite").read_bytes()
+    name = "test_person_detect"
+    search_qemu.write_inputs(name, base, scheme, doc["board"], row["budget_bytes"],
+                             task["num_classes"])
+    try:
+        got = search_qemu.measure({name: row["budget_bytes"]}, doc["board"])[name]
+    finally:
+        for suffix in (".tflite", ".steps"):
+            (search_qemu.MODELS_DIR / (name + suffix)).unlink()
+    assert "error" not in got, got
+    assert got["losses_equal_host"]
+    assert got["measured_bytes"] <= row["budget_bytes"], got
+    # the arena the step wrote is the plan, and the search counted at least what was measured
+    assert got["measured_parts"]["arena_high_water"] <= got["planned_arena_bytes"]
+    assert got["measured_bytes"] <= chosen["sram_bytes"]
