@@ -248,7 +248,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small tasks, one seed, one epoch")
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--model", choices=list(MODELS), nargs="*", default=list(MODELS))
+    p.add_argument("--model", choices=list(MODELS), nargs="*", default=list(MODELS),
+                   help="models to measure; the --out file's other models are kept")
     p.add_argument("--time-only", action="store_true",
                    help="only time one uncached search per model (its first task, all budgets)")
     p.add_argument("--no-qemu", action="store_true", help="skip the QEMU check")
@@ -270,13 +271,24 @@ def main(argv=None) -> int:
                                          "bench/search_data.py"]),
            "canonical": "searched scheme vs baselines, test accuracy mean over seeds",
            "seeds": seeds, "board": args.board, "models": {}}
+    header = {k: doc[k] for k in ("command", "date_utc", "git_commit",
+                                  "uncommitted_source_changes")}
+    if args.out.exists():
+        # Models this run does not measure keep their rows from the existing file, each with
+        # the provenance of the run that made it.
+        old = json.loads(args.out.read_text())
+        for name, entry in old.get("models", {}).items():
+            if name not in args.model:
+                entry.setdefault("provenance", {k: old.get(k) for k in header})
+                doc["models"][name] = entry
     doc["complete"] = False  # written after every task, so a cut-off run keeps what it did
     for model in args.model:
         qemu_jobs = []
         spec = MODELS[model]
         base = Path(spec.path).read_bytes()
         epochs = 1 if args.quick else spec.epochs
-        doc["models"][model] = {"epochs": epochs, "lr_grid": spec.lr_grid, "tasks": {}}
+        doc["models"][model] = {"provenance": header, "epochs": epochs,
+                                "lr_grid": spec.lr_grid, "tasks": {}}
         n_layers = len(build_graph(read_model(base)).trainable_ops())
         for task in spec.tasks:
             split, classes = load_task(model, task, args.quick)
