@@ -70,6 +70,7 @@ class BenchModel:
     budgets: tuple[int, ...]  # bytes, counted whole for the bench's board
     epochs: int               # of every method's training (the search's fine-tunes: 1)
     lr_grid: tuple[float, ...] = LR_GRID
+    fine_tune_samples: int | None = None  # the search's per-candidate fine-tunes
 
 
 # The demo CNN on two transfer tasks (the old MNIST head adapted); person_detect (96x96x1) on a
@@ -77,7 +78,7 @@ class BenchModel:
 # one epoch of its 1,000 samples per method (3 would triple the bench's ~30 min).
 MODELS = {
     "person_detect": BenchModel(PERSON_DETECT, search_data.TASKS,
-                                (64 * KB, 128 * KB, 200 * KB), 1, (0.003, 0.01, 0.03, 0.1)),
+                                (64 * KB, 128 * KB, 200 * KB), 1, (0.01, 0.03, 0.1), 200),
     "demo": BenchModel(DEMO_MODEL, ("digits", "fashion"), (16 * KB, 24 * KB, 40 * KB), 3),
 }
 
@@ -196,7 +197,8 @@ def random_search(gain: dict, n_layers: int, memory, budget: int, evaluations: i
     return best
 
 
-def time_search(base: bytes, split, num_classes, budgets, board: str) -> tuple[list, dict]:
+def time_search(base: bytes, split, num_classes, budgets, board: str,
+                fine_tune_samples=None, workers=None) -> tuple[list, dict]:
     """One search over `budgets` on an empty contribution cache: its results and where the
     time went (item 4)."""
     load = os.getloadavg()
@@ -204,7 +206,8 @@ def time_search(base: bytes, split, num_classes, budgets, board: str) -> tuple[l
         start, cpu = time.perf_counter(), os.times()
         results = search(base, split.x_train, split.y_train, sram_budget=list(budgets),
                          board=board, num_classes=num_classes, seed=0, progress=False,
-                         cache_dir=cache)
+                         cache_dir=cache, fine_tune_samples=fine_tune_samples,
+                         workers=workers)
         seconds, after = time.perf_counter() - start, os.times()
     own = after.user + after.system - cpu.user - cpu.system
     workers = (after.children_user + after.children_system - cpu.children_user -
@@ -220,7 +223,7 @@ def time_search(base: bytes, split, num_classes, budgets, board: str) -> tuple[l
               # estimate: it assumes the workers keep both cores busy).
               "cpu_seconds": {"caller": round(own, 1), "workers": round(workers, 1)},
               "idle_machine_estimate_seconds": round(own + workers / (os.cpu_count() or 1), 1),
-              "samples": int(len(split.x_train)),
+              "samples": int(len(split.x_train)), "fine_tune_samples": fine_tune_samples,
               "budgets": len(budgets), "cores": os.cpu_count(),
               "load_average_before": [round(v, 1) for v in load],
               "load_average_after": [round(v, 1) for v in os.getloadavg()],
@@ -257,6 +260,8 @@ def main(argv=None) -> int:
     p.add_argument("--board", default="nano33ble",
                    help="whose firmware parts (session, stack, static RAM) every budget counts")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--keep-from", type=Path, default=None,
+                   help="where the other models' rows come from (default: --out)")
     args = p.parse_args(argv)
     seeds = 1 if args.quick else args.seeds
     if args.time_only:
@@ -264,7 +269,7 @@ def main(argv=None) -> int:
             spec = MODELS[model]
             split, classes = load_task(model, spec.tasks[0], args.quick)
             _, timing = time_search(Path(spec.path).read_bytes(), split, classes, spec.budgets,
-                                    args.board)
+                                    args.board, spec.fine_tune_samples, args.workers)
             print_timing(f"{model}/{spec.tasks[0]}", timing)
         return 0
     doc = {**provenance("search", argv, ["converter", "tflm_train", "bench/search.py",
@@ -273,14 +278,18 @@ def main(argv=None) -> int:
            "seeds": seeds, "board": args.board, "models": {}}
     header = {k: doc[k] for k in ("command", "date_utc", "git_commit",
                                   "uncommitted_source_changes")}
-    if args.out.exists():
-        # Models this run does not measure keep their rows from the existing file, each with
-        # the provenance of the run that made it.
-        old = json.loads(args.out.read_text())
-        for name, entry in old.get("models", {}).items():
-            if name not in args.model:
-                entry.setdefault("provenance", {k: old.get(k) for k in header})
-                doc["models"][name] = entry
+    def write(doc, path):
+        # Models this run does not measure keep their rows from --keep-from (read at every
+        # write: another run may be making them), each with the provenance of its run.
+        keep = args.keep_from or args.out
+        if keep.exists():
+            old = json.loads(keep.read_text())
+            for name, entry in old.get("models", {}).items():
+                if name not in args.model:
+                    entry.setdefault("provenance", {k: old.get(k) for k in header})
+                    doc["models"][name] = entry
+        write_json(doc, path)
+
     doc["complete"] = False  # written after every task, so a cut-off run keeps what it did
     for model in args.model:
         qemu_jobs = []
@@ -292,7 +301,8 @@ def main(argv=None) -> int:
         n_layers = len(build_graph(read_model(base)).trainable_ops())
         for task in spec.tasks:
             split, classes = load_task(model, task, args.quick)
-            results, timing = time_search(base, split, classes, spec.budgets, args.board)
+            results, timing = time_search(base, split, classes, spec.budgets, args.board,
+                                          spec.fine_tune_samples, args.workers)
             print_timing(f"{model}/{task}", timing)
             methods = {}
             for result in results:
@@ -349,7 +359,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def write(doc: dict, path: Path) -> None:
+def write_json(doc: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1) + "\n")
 

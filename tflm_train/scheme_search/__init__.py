@@ -31,7 +31,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
            learning_rate: float | None = None, epochs: int = 1, val_fraction: float = 0.3,
            qas: bool = True, cache_dir=None, cache: bool = True, workers: int | None = None,
            progress: bool = True, evolution: Evolution | None = None, joint_check: int = 4,
-           prefix: bool = True):
+           prefix: bool = True, fine_tune_samples: int | None = None):
     """Find the scheme with the best held-out accuracy whose training step fits.
 
     board: a board of tflm_train.boards (e.g. "nano33ble"): its SRAM is the budget, and its
@@ -54,6 +54,8 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         is returned. 0 returns the best predicted point unchecked.
     prefix: fine-tune above each scheme's first trained layer only, on activations computed
         once (prefix.py; the same bytes as training the whole model).
+    fine_tune_samples: fine-tune every candidate and finalist on only this many of the
+        training split's samples (fewer steps: faster, noisier gains); None: all of them.
     """
     from ..boards import board as find_board
 
@@ -91,6 +93,10 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     y = np.asarray(y).reshape(-1)
     train, val = split_indices(y, 1.0 - val_fraction, seed)
     x = np.asarray(x)
+    if fine_tune_samples is not None:
+        if fine_tune_samples < 1:
+            raise ValueError(f"fine_tune_samples={fine_tune_samples!r}: give a positive count")
+        train = train[:fine_tune_samples]  # split_indices shuffled it: a random stratum
     data = (x[train], y[train], x[val], y[val])
     store = ContributionCache((cache_dir or default_cache_dir()) if cache else None)
     timing: dict = {}
