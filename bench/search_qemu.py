@@ -87,3 +87,37 @@ def check_in_qemu(jobs, board: str) -> None:
               (f"measured {q['measured_bytes']} B, within budget {q['within_budget']}, "
                f"host = board {q['losses_equal_host']}" if "error" not in q else q["error"]),
               flush=True)
+
+
+def main(argv=None) -> int:
+    """Add the QEMU check to the rows of an existing search.json that lack it (a bench run cut
+    short before its QEMU step, or rows kept from another run)."""
+    import argparse
+    import json
+
+    from bench.search import MODELS, RESULTS
+
+    p = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    p.add_argument("--file", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    doc = json.loads(args.file.read_text())
+    jobs = []
+    for model, entry in doc["models"].items():
+        base = Path(MODELS[model].path).read_bytes()
+        for task, t in entry.get("tasks", {}).items():
+            for row in t["rows"]:
+                if "qemu" in row:
+                    continue
+                chosen = row["search"]["chosen"]
+                scheme = tflm_train.SparseUpdate(n_bias=chosen["n_bias"], weights={
+                    int(k): v for k, v in chosen["weights"].items()})
+                jobs.append((model, task, row, base, scheme, t["num_classes"]))
+    if jobs:
+        check_in_qemu(jobs, doc["board"])
+        args.file.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"[search_qemu] {len(jobs)} rows checked in {args.file}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
