@@ -46,7 +46,7 @@ from tflm_train.converter import ConversionError
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
 from tflm_train.data import DEMO_MODEL
-from tflm_train.scheme_search import search
+from tflm_train.scheme_search import Evolution, search
 from tflm_train.scheme_search.candidates import Candidate
 from tflm_train.scheme_search.evolution import LEVELS, fitness
 from tflm_train.scheme_search.memory import SchemeMemory
@@ -71,6 +71,7 @@ class BenchModel:
     epochs: int               # of every method's training (the search's fine-tunes: 1)
     lr_grid: tuple[float, ...] = LR_GRID
     fine_tune_samples: int | None = None  # the search's per-candidate fine-tunes
+    evolution: Evolution | None = None      # None: the search's default
 
 
 # The demo CNN on two transfer tasks (the old MNIST head adapted); person_detect (96x96x1) on a
@@ -78,7 +79,9 @@ class BenchModel:
 # one epoch of its 1,000 samples per method (3 would triple the bench's ~30 min).
 MODELS = {
     "person_detect": BenchModel(PERSON_DETECT, search_data.TASKS,
-                                (64 * KB, 128 * KB, 200 * KB), 1, (0.01, 0.03, 0.1), 200),
+                                (64 * KB, 128 * KB, 200 * KB), 1, (0.01, 0.03, 0.1), 200,
+                                # each person_detect plan costs ~0.2 s of CPU: 12 x 6
+                                Evolution(population=12, generations=6, parents=4)),
     "demo": BenchModel(DEMO_MODEL, ("digits", "fashion"), (16 * KB, 24 * KB, 40 * KB), 3),
 }
 
@@ -198,16 +201,18 @@ def random_search(gain: dict, n_layers: int, memory, budget: int, evaluations: i
 
 
 def time_search(base: bytes, split, num_classes, budgets, board: str,
-                fine_tune_samples=None, workers=None) -> tuple[list, dict]:
-    """One search over `budgets` on an empty contribution cache: its results and where the
-    time went (item 4)."""
+                fine_tune_samples=None, workers=None, evolution=None,
+                cache_dir=None) -> tuple[list, dict]:
+    """One search over `budgets` on an empty contribution cache (or on `cache_dir`'s): its
+    results and where the time went (item 4)."""
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as cache:
+    with tempfile.TemporaryDirectory() as empty:
+        cache = cache_dir or empty
         start, cpu = time.perf_counter(), os.times()
         results = search(base, split.x_train, split.y_train, sram_budget=list(budgets),
                          board=board, num_classes=num_classes, seed=0, progress=False,
                          cache_dir=cache, fine_tune_samples=fine_tune_samples,
-                         workers=workers)
+                         workers=workers, evolution=evolution)
         seconds, after = time.perf_counter() - start, os.times()
     own = after.user + after.system - cpu.user - cpu.system
     workers = (after.children_user + after.children_system - cpu.children_user -
@@ -224,6 +229,7 @@ def time_search(base: bytes, split, num_classes, budgets, board: str,
               "cpu_seconds": {"caller": round(own, 1), "workers": round(workers, 1)},
               "idle_machine_estimate_seconds": round(own + workers / (os.cpu_count() or 1), 1),
               "samples": int(len(split.x_train)), "fine_tune_samples": fine_tune_samples,
+              "contribution_cache": "reused" if cache_dir else "empty",
               "budgets": len(budgets), "cores": os.cpu_count(),
               "load_average_before": [round(v, 1) for v in load],
               "load_average_after": [round(v, 1) for v in os.getloadavg()],
@@ -260,6 +266,9 @@ def main(argv=None) -> int:
     p.add_argument("--board", default="nano33ble",
                    help="whose firmware parts (session, stack, static RAM) every budget counts")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--task", nargs="*", default=None, help="only these tasks")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="reuse this contribution cache (default: an empty one per search)")
     p.add_argument("--keep-from", type=Path, default=None,
                    help="where the other models' rows come from (default: --out)")
     args = p.parse_args(argv)
@@ -269,7 +278,8 @@ def main(argv=None) -> int:
             spec = MODELS[model]
             split, classes = load_task(model, spec.tasks[0], args.quick)
             _, timing = time_search(Path(spec.path).read_bytes(), split, classes, spec.budgets,
-                                    args.board, spec.fine_tune_samples, args.workers)
+                                    args.board, spec.fine_tune_samples, args.workers,
+                                    spec.evolution, args.cache)
             print_timing(f"{model}/{spec.tasks[0]}", timing)
         return 0
     doc = {**provenance("search", argv, ["converter", "tflm_train", "bench/search.py",
@@ -299,10 +309,11 @@ def main(argv=None) -> int:
         doc["models"][model] = {"provenance": header, "epochs": epochs,
                                 "lr_grid": spec.lr_grid, "tasks": {}}
         n_layers = len(build_graph(read_model(base)).trainable_ops())
-        for task in spec.tasks:
+        for task in [t for t in spec.tasks if args.task is None or t in args.task]:
             split, classes = load_task(model, task, args.quick)
             results, timing = time_search(base, split, classes, spec.budgets, args.board,
-                                          spec.fine_tune_samples, args.workers)
+                                          spec.fine_tune_samples, args.workers, spec.evolution,
+                                          args.cache)
             print_timing(f"{model}/{task}", timing)
             methods = {}
             for result in results:
