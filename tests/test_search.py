@@ -3,6 +3,8 @@ that the chosen scheme really fits (its arena from a real conversion)."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from tflm_train.budget import sram_needed
 from tflm_train.scheme_search import Evolution, contribution, search
 
 DEMO = DEMO_MODEL.read_bytes()
+ROOT = Path(__file__).resolve().parents[1]
 SMALL = Evolution(population=8, generations=4, parents=3, seed=0)
 
 
@@ -131,3 +134,124 @@ def test_new_head_is_trained_in_every_scheme(task, tmp_path):
     assert not any(c["kind"] == "weight" and c["layer"] == 4 for c in result.report["candidates"])
     tr = tflm_train.Trainer(tflm_train.convert(DEMO, result.scheme, num_classes=5), seed=0)
     assert tr.num_classes == 5
+
+
+# ---- item 4: the frozen prefix computed once; several budgets share one analysis ------------
+
+@pytest.mark.parametrize("scheme, head", [
+    (tflm_train.SparseUpdate(n_bias=2), None),
+    (tflm_train.SparseUpdate(n_bias=1, weights={1: 0.5}), None),
+    (tflm_train.SparseUpdate(n_bias=3, weights={-1: 1.0}), 5),
+])
+def test_the_suffix_trains_the_same_bytes_as_the_whole_model(task, scheme, head):
+    from tflm_train.scheme_search.prefix import FrozenPrefix
+
+    x, y = task
+    y = y % 5 if head else y
+    frozen = FrozenPrefix(DEMO, x[:60], x[60:100])
+    layer = frozen.layer_of(scheme, head is not None)
+    assert layer is not None and layer > 0  # the demo is a chain: every layer above 0 cuts
+
+    def fit(model, s, xt, xv):
+        tr = tflm_train.Trainer(tflm_train.convert(model, s, num_classes=head, seed=0),
+                                learning_rate=0.05, seed=3)
+        tr.fit(xt, y[:60], progress=False)
+        return tr.predict(xv), list(tr.trained_tensors().values())
+
+    whole = fit(DEMO, scheme, x[:60], x[60:100])
+    part = fit(frozen.suffix(layer), frozen.suffix_scheme(scheme, layer),
+               *frozen.features(layer))
+    assert np.array_equal(whole[0], part[0])
+    assert [bytes(a) for a in whole[1]] == [bytes(b) for b in part[1]]
+
+
+def test_prefix_path_measures_what_the_whole_model_does(task, tmp_path):
+    fast = run(task, tmp_path / "a", prefix=True)
+    whole = run(task, tmp_path / "b", prefix=False)
+    assert [c["accuracy"] for c in fast.report["candidates"]] == \
+        [c["accuracy"] for c in whole.report["candidates"]]
+    assert fast.scheme == whole.scheme
+
+
+def test_budgets_share_one_contribution_analysis(task, tmp_path, monkeypatch):
+    calls = []
+    real = contribution.accuracy
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(contribution, "accuracy", counted)
+    budgets = [32 * 1024, 48 * 1024]
+    both = run(task, tmp_path, budget=budgets)
+    shared = len(calls)
+    assert [r.report["budget_bytes"] for r in both] == budgets
+    assert both[0].report["timing"]["shared"] == both[1].report["timing"]["shared"]
+    # alone, the larger budget finds the same scheme and needs no new fine-tune
+    alone = run(task, tmp_path, budget=budgets[1])
+    assert alone.scheme == both[1].scheme and len(calls) == shared
+    for r in both:
+        t = r.report["timing"]
+        assert {"evolution_seconds", "evolution_planning_seconds",
+                "joint_check_seconds"} <= set(t)
+
+
+def test_the_joint_check_returns_the_best_trained_finalist(task, tmp_path):
+    result = run(task, tmp_path, budget=48 * 1024, joint_check=3)
+    checked = result.report["joint_check"]
+    assert 1 <= len(checked) <= 3
+    best = max(c["held_out_accuracy"] for c in checked)
+    chosen = result.report["chosen"]
+    assert chosen["held_out_accuracy"] == best
+    assert all(c["sram_bytes"] <= 48 * 1024 for c in checked)
+    # the evolution's best predicted point is always among the finalists
+    top = max(p["predicted_gain"] for p in result.report["trace"])
+    assert checked[0]["predicted_gain"] == top
+    unchecked = run(task, tmp_path, budget=48 * 1024, joint_check=0)
+    assert unchecked.report["joint_check"] == [] and \
+        unchecked.report["chosen"]["predicted_gain"] == top
+
+
+def test_finalists_spread_over_the_front():
+    from tflm_train.scheme_search.evolution import SearchTrace, finalists
+
+    trace = SearchTrace()
+    for i, (gain, sram) in enumerate([(0.1, 10), (0.05, 20), (0.2, 30), (0.3, 40), (0.25, 50),
+                                      (0.4, 60)]):
+        trace.add(0, (i, (0.0,)), sram, gain)
+    # front by SRAM: points 0, 2, 3, 5 (1 and 4 have less gain than a cheaper point)
+    assert finalists(trace, 1) == [(5, (0.0,))]
+    assert finalists(trace, 3) == [(5, (0.0,)), (3, (0.0,)), (0, (0.0,))]
+    assert finalists(trace, 9) == [(5, (0.0,)), (0, (0.0,)), (2, (0.0,)), (3, (0.0,))]
+
+
+# ---- item 4 of the acceptance: a searched person_detect scheme really fits, in QEMU ----------
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bazel") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs bazel and qemu-system-arm")
+def test_a_searched_person_detect_scheme_fits_its_budget_in_qemu():
+    from bench import search_qemu
+    from tests.shared_models import tflm_examples_dir
+
+    doc = json.loads((ROOT / "bench" / "results" / "search.json").read_text())
+    task = doc["models"]["person_detect"]["tasks"]["fashion96"]
+    row = task["rows"][0]  # the smallest budget
+    chosen = row["search"]["chosen"]
+    scheme = tflm_train.SparseUpdate(n_bias=chosen["n_bias"], weights={
+        int(k): v for k, v in chosen["weights"].items()})
+    base = (tflm_examples_dir() / "person_detect.tflite").read_bytes()
+    name = "test_person_detect"
+    search_qemu.write_inputs(name, base, scheme, doc["board"], row["budget_bytes"],
+                             task["num_classes"])
+    try:
+        got = search_qemu.measure({name: row["budget_bytes"]}, doc["board"])[name]
+    finally:
+        for suffix in (".tflite", ".steps"):
+            (search_qemu.MODELS_DIR / (name + suffix)).unlink()
+    assert "error" not in got, got
+    assert got["losses_equal_host"]
+    assert got["measured_bytes"] <= row["budget_bytes"], got
+    # the arena the step wrote is the plan, and the search counted at least what was measured
+    assert got["measured_parts"]["arena_high_water"] <= got["planned_arena_bytes"]
+    assert got["measured_bytes"] <= chosen["sram_bytes"]

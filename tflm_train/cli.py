@@ -256,7 +256,9 @@ def search(model, data, board, sram_budget, num_classes, samples, epochs, learni
                f"SRAM {chosen['sram_bytes'] / 1024:.1f} KB of "
                f"{result.report['budget_bytes'] / 1024:.1f} KB; "
                f"predicted held-out accuracy {100 * chosen['predicted_accuracy']:.1f}% "
-               f"(untrained {100 * result.report['baseline_accuracy']:.1f}%)")
+               + (f"(trained jointly: {100 * chosen['held_out_accuracy']:.1f}%) "
+                  if chosen.get("held_out_accuracy") is not None else "")
+               + f"(untrained {100 * result.report['baseline_accuracy']:.1f}%)")
     if report:
         Path(report).write_text(json.dumps(result.report, indent=1) + "\n")
         click.echo(f"wrote {report}")

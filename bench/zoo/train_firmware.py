@@ -31,19 +31,21 @@ def generator():
     return mod
 
 
-def build(board: str, names, out_dir: Path, profile: bool = True) -> dict[str, tuple[Path, Path]]:
+def build(board: str, names, out_dir: Path, profile: bool = True,
+          package: str = PACKAGE) -> dict[str, tuple[Path, Path]]:
     """{name: (ELF, host output)} copied out of bazel-bin (shared with every other build);
-    with `profile`, profile_<name>.elf is copied beside each ELF too."""
+    with `profile`, profile_<name>.elf is copied beside each ELF too. `package`: another
+    package of train_<name> targets from fw_main.cc (bench/firmware/train_search)."""
     kinds = [("train", ".elf"), ("train", "_host_output")] + ([("profile", ".elf")] if profile
                                                                else [])
-    cmd = ["bazel", "build", f"--config={board}"] + [f"{PACKAGE}:{k}_{n}{s}" for n in names
+    cmd = ["bazel", "build", f"--config={board}"] + [f"{package}:{k}_{n}{s}" for n in names
                                                      for k, s in kinds]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
     dest = out_dir / board
     dest.mkdir(parents=True, exist_ok=True)
-    src = ROOT / "bazel-bin" / "bench" / "firmware" / "train_zoo"
+    src = ROOT / "bazel-bin" / package.lstrip("/")
     out = {}
     for n in names:
         elf, host = dest / f"train_{n}.elf", dest / f"train_{n}_host_output.txt"

@@ -1,5 +1,6 @@
 """tflm_train.search: sparse-update search under a memory budget: contribution analysis, then an evolutionary
-search over bias depth and per-layer weight ratios, every point planned by the real planner.
+search over bias depth and per-layer weight ratios, every point planned by the real planner,
+then a joint check: the best few points are trained together and the best held-out accuracy wins.
 
     result = tflm_train.search(tflite_bytes, x, y, board="nano33ble", seed=0)
     result.scheme                       # a SparseUpdate for tflm_train.convert
@@ -7,6 +8,8 @@ search over bias depth and per-layer weight ratios, every point planned by the r
     result.plot("search.png")           # accuracy against SRAM
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -16,7 +19,7 @@ from ..converter.tflite_io import read_model
 from ..data.splits import split_indices
 from .candidates import Candidate, candidates
 from .contribution import ContributionCache, FineTune, default_cache_dir, gains, measure
-from .evolution import Evolution, search as evolve
+from .evolution import Evolution, finalists, search as evolve
 from .memory import SchemeMemory
 from .report import SearchResult
 
@@ -24,36 +27,51 @@ LEARNING_RATES = (0.003, 0.01, 0.03, 0.1)
 
 
 def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
-           sram_budget: int | None = None, num_classes: int | None = None, seed: int = 0,
+           sram_budget=None, num_classes: int | None = None, seed: int = 0,
            learning_rate: float | None = None, epochs: int = 1, val_fraction: float = 0.3,
            qas: bool = True, cache_dir=None, cache: bool = True, workers: int | None = None,
-           progress: bool = True, evolution: Evolution | None = None) -> SearchResult:
-    """Find the scheme with the largest summed accuracy gain whose training step fits.
+           progress: bool = True, evolution: Evolution | None = None, joint_check: int = 4,
+           prefix: bool = True, fine_tune_samples: int | None = None):
+    """Find the scheme with the best held-out accuracy whose training step fits.
 
     board: a board of tflm_train.boards (e.g. "nano33ble"): its SRAM is the budget, and its
         firmware's session storage, stack bound and static RAM are counted with every plan.
     sram_budget: the budget in bytes instead (or below the board's); without a board the
-        firmware parts are the largest over the known boards.
+        firmware parts are the largest over the known boards. A list of budgets returns a list
+        of results: they share the contribution analysis and the plans, only the evolution and
+        the joint check run per budget.
     num_classes: train a new K-way head (convert(num_classes=K)); it is trained in every
         scheme, and `seed` seeds its initial weights.
     x, y: the user's data (float or int8 inputs shaped like the model's, class indices);
         `val_fraction` of it is held out to measure each candidate's gain.
     learning_rate: of the fine-tunes; None tunes it on the held-out split over
         LEARNING_RATES with the last layer trained.
-    cache_dir: contribution results are kept there (default: $XDG_CACHE_HOME or ~/.cache,
-        under tflm-train/search; cache=False keeps nothing), so a rerun with another budget or
-        board only searches again.
+    cache_dir: contribution and joint-check results are kept there (default: $XDG_CACHE_HOME
+        or ~/.cache, under tflm-train/search; cache=False keeps nothing), so a rerun with
+        another budget or board only searches again.
+    joint_check: how many of the evolution's points (the best, then others spread over its
+        accuracy-SRAM front) are trained together; the one with the best held-out accuracy
+        is returned. 0 returns the best predicted point unchecked.
+    prefix: fine-tune above each scheme's first trained layer only, on activations computed
+        once (prefix.py; the same bytes as training the whole model).
+    fine_tune_samples: fine-tune every candidate and finalist on only this many of the
+        training split's samples (fewer steps: faster, noisier gains); None: all of them.
     """
     from ..boards import board as find_board
 
+    started = time.perf_counter()
     found = find_board(board) if board is not None else None
-    if sram_budget is None:
+    many = isinstance(sram_budget, (list, tuple))
+    budgets = list(sram_budget) if many else [sram_budget]
+    if not budgets:
+        raise ValueError("sram_budget=[]: give at least one budget")
+    if budgets == [None]:
         if found is None:
             raise ValueError("give board= (its SRAM is the budget) or sram_budget= in bytes")
-        sram_budget = found.sram_bytes
-    if isinstance(sram_budget, bool) or not isinstance(sram_budget, (int, np.integer)) \
-            or sram_budget <= 0:
-        raise ValueError(f"sram_budget={sram_budget!r}: give a positive number of bytes")
+        budgets = [found.sram_bytes]
+    for b in budgets:
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b <= 0:
+            raise ValueError(f"sram_budget={b!r}: give a positive number of bytes")
     graph = build_graph(read_model(tflite_bytes))
     n_layers = len(graph.trainable_ops())
     if n_layers == 0:
@@ -62,76 +80,126 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     memory = SchemeMemory(tflite_bytes, found, qas, num_classes, seed)
     zeros = (0.0,) * n_layers
     smallest = memory.sram(1, zeros)
-    if smallest is None or smallest > sram_budget:
+    if smallest is None or smallest > min(budgets):
+        low = min(budgets)
         what = "the new head with its bias" if head else "the last layer's bias alone"
         detail = "refused by the converter: " + memory.refusals.get((1, zeros), "") \
             if smallest is None else \
             f"{smallest} B ({memory.arena(1, zeros)} B arena + {smallest - memory.arena(1, zeros)}" \
             " B session storage, stack bound and firmware static RAM)"
-        raise BudgetError(f"no scheme fits {sram_budget} B ({sram_budget / 1024:.1f} KB): the "
+        raise BudgetError(f"no scheme fits {low} B ({low / 1024:.1f} KB): the "
                           f"smallest, {what}, needs {detail}")
 
     y = np.asarray(y).reshape(-1)
     train, val = split_indices(y, 1.0 - val_fraction, seed)
     x = np.asarray(x)
+    if fine_tune_samples is not None:
+        if fine_tune_samples < 1:
+            raise ValueError(f"fine_tune_samples={fine_tune_samples!r}: give a positive count")
+        train = train[:fine_tune_samples]  # split_indices shuffled it: a random stratum
     data = (x[train], y[train], x[val], y[val])
     store = ContributionCache((cache_dir or default_cache_dir()) if cache else None)
+    timing: dict = {}
+
+    def run(jobs, desc="contribution analysis"):
+        return measure(tflite_bytes, data, jobs, store, workers, progress, desc=desc,
+                       prefix=prefix, timing=timing)
 
     # Candidates that do not fit on their own cannot be part of any scheme: not measured.
     every = candidates(n_layers, head)
     alone = {c: memory.sram(*c.point(n_layers)) for c in every}
-    fitting = [c for c in every if alone[c] is not None and alone[c] <= sram_budget]
+    fitting = [c for c in every if alone[c] is not None and alone[c] <= max(budgets)]
+    candidate_plans = (memory.plans, memory.plan_seconds)
 
     def tune_of(lr: float) -> FineTune:
         return FineTune(float(lr), epochs, seed, qas, num_classes)
 
+    lr_start = time.perf_counter()
     if learning_rate is None:
         last = memory.scheme(1, tuple(1.0 if i == n_layers - 1 else 0.0
                                       for i in range(n_layers)))
-        rates = measure(tflite_bytes, data, {f"lr={lr:g}": (last, tune_of(lr))
-                                             for lr in LEARNING_RATES}, store, workers, progress,
-                        desc="learning rate")
+        rates = run({f"lr={lr:g}": (last, tune_of(lr)) for lr in LEARNING_RATES},
+                    desc="learning rate")
         learning_rate = max(LEARNING_RATES, key=lambda lr: (rates[f"lr={lr:g}"], -lr))
     tune = tune_of(learning_rate)
+    contribution_start = time.perf_counter()
     # "none": the model as it is, or with a new head, that head trained alone.
     jobs = {"none": (memory.scheme(0, zeros) if head else None, tune),
             **{c.key: (memory.scheme(*c.point(n_layers)), tune) for c in fitting}}
     bias1 = Candidate("bias", 1)
     jobs.setdefault(bias1.key, (memory.scheme(*bias1.point(n_layers)), tune))
-    acc = measure(tflite_bytes, data, jobs, store, workers, progress)
+    acc = run(jobs)
     gain = gains(acc, fitting)
+    shared = {"candidate_plans": candidate_plans[0],
+              "candidate_planning_seconds": round(candidate_plans[1], 2),
+              "learning_rate_seconds": round(contribution_start - lr_start, 2),
+              "contribution_seconds": round(time.perf_counter() - contribution_start, 2),
+              "prefix_seconds": round(timing.get("prefix_seconds", 0.0), 2),
+              "fine_tunes": len(jobs), "setup_seconds": 0.0}
+    shared["setup_seconds"] = round(time.perf_counter() - started - sum(
+        shared[k] for k in ("candidate_planning_seconds", "learning_rate_seconds",
+                            "contribution_seconds")), 2)
 
-    settings = evolution or Evolution(seed=seed)
-    best, trace = evolve(gain, n_layers, memory, sram_budget, settings)
-    scheme = memory.scheme(*best)
-    report = {
-        "model": graph.tensors[graph.outputs[0]].name or "model",
-        "board": found.name if found else None, "budget_bytes": int(sram_budget),
-        "num_classes": num_classes, "seed": seed, "learning_rate": tune.learning_rate,
-        "epochs": epochs, "samples": {"train": int(len(train)), "held_out": int(len(val))},
-        "baseline_accuracy": acc["none"],
-        "candidates": [{"candidate": c.key, "kind": c.kind, "layer": c.layer, "ratio": c.ratio,
-                        "sram_bytes": alone[c],
-                        "accuracy": acc.get(c.key), "gain": gain.get(c),
-                        "measured": c in gain} for c in every],
-        "chosen": {"n_bias": scheme.n_bias, "weights": {str(k): v for k, v in
-                                                        scheme.weights.items()},
-                   "sram_bytes": memory.sram(*best),
-                   "arena_bytes": memory.arena(*best),
-                   "predicted_gain": trace_gain(trace, best),
-                   # Gains are summed as if independent: an estimate, capped at 100%.
-                   "predicted_accuracy": min(1.0, acc["none"] + trace_gain(trace, best))},
-        "planner": {"plans": memory.plans, "seconds": round(memory.plan_seconds, 2)},
-        "trace": trace.points,
-    }
-    return SearchResult(scheme, report)
+    results = []
+    for budget in budgets:
+        t0, plans0, plan_s0 = time.perf_counter(), memory.plans, memory.plan_seconds
+        settings = evolution or Evolution(seed=seed)
+        usable = {c: g for c, g in gain.items() if alone[c] <= budget}
+        best, trace = evolve(usable, n_layers, memory, budget, settings)
+        evolution_seconds = time.perf_counter() - t0
+        plan_seconds = memory.plan_seconds - plan_s0
+        predicted = {tuple((p["n_bias"], tuple(p["ratios"]))): p["predicted_gain"]
+                     for p in trace.points}
+        t1 = time.perf_counter()
+        checked = []
+        if joint_check > 0:
+            points = finalists(trace, joint_check)
+            held_out = run({"joint " + point_key(p): (memory.scheme(*p), tune) for p in points},
+                           desc="joint check")
+            checked = [{"n_bias": p[0], "ratios": list(p[1]), "sram_bytes": memory.sram(*p),
+                        "predicted_gain": predicted[p],
+                        "held_out_accuracy": held_out["joint " + point_key(p)]} for p in points]
+            # The best measured; ties: the larger predicted gain, then the smaller SRAM.
+            best = max(points, key=lambda p: (held_out["joint " + point_key(p)], predicted[p],
+                                              -memory.sram(*p)))
+        scheme = memory.scheme(*best)
+        report = {
+            "model": graph.tensors[graph.outputs[0]].name or "model",
+            "board": found.name if found else None, "budget_bytes": int(budget),
+            "num_classes": num_classes, "seed": seed, "learning_rate": tune.learning_rate,
+            "epochs": epochs, "samples": {"train": int(len(train)), "held_out": int(len(val))},
+            "baseline_accuracy": acc["none"],
+            "candidates": [{"candidate": c.key, "kind": c.kind, "layer": c.layer,
+                            "ratio": c.ratio, "sram_bytes": alone[c],
+                            "accuracy": acc.get(c.key), "gain": gain.get(c),
+                            "measured": c in usable} for c in every],
+            "chosen": {"n_bias": scheme.n_bias, "weights": {str(k): v for k, v in
+                                                            scheme.weights.items()},
+                       "sram_bytes": memory.sram(*best),
+                       "arena_bytes": memory.arena(*best),
+                       "predicted_gain": predicted[best],
+                       # Gains are summed as if independent: an estimate, capped at 100%.
+                       "predicted_accuracy": min(1.0, acc["none"] + predicted[best]),
+                       "held_out_accuracy": next((c["held_out_accuracy"] for c in checked
+                                                  if (c["n_bias"], tuple(c["ratios"])) == best),
+                                                 None)},
+            "joint_check": checked,
+            "planner": {"plans": memory.plans, "seconds": round(memory.plan_seconds, 2)},
+            # Where the time went. The shared part (planning each candidate alone, tuning the
+            # rate, the contribution analysis) is paid once for all budgets of one call.
+            "timing": {"shared": shared,
+                       "evolution_seconds": round(evolution_seconds - plan_seconds, 2),
+                       "evolution_planning_seconds": round(plan_seconds, 2),
+                       "evolution_plans": memory.plans - plans0,
+                       "joint_check_seconds": round(time.perf_counter() - t1, 2)},
+            "trace": trace.points,
+        }
+        results.append(SearchResult(scheme, report))
+    return results if many else results[0]
 
 
-def trace_gain(trace, point) -> float:
-    for p in trace.points:
-        if p["n_bias"] == point[0] and tuple(p["ratios"]) == tuple(point[1]):
-            return p["predicted_gain"]
-    raise AssertionError("the chosen point was never evaluated")
+def point_key(point) -> str:
+    return f"b{point[0]}:" + ",".join(f"{r:g}" for r in point[1])
 
 
 __all__ = ["search", "SearchResult", "Evolution", "Candidate", "candidates"]

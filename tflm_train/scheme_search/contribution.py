@@ -1,5 +1,6 @@
 """Contribution analysis: the held-out accuracy after a short fine-tune with each candidate
-alone, on the host runtime (the bytes the board computes). Results are cached on disk by
+alone, on the host runtime (the bytes the board computes), each on the part of the model above
+its first trained layer (prefix.py). Results are cached on disk by
 everything they depend on, so a rerun (another budget, another board) is instant; the
 fine-tunes run in parallel on all cores, with a progress bar.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -19,6 +21,7 @@ from tqdm.auto import tqdm
 from ..converter import convert
 from ..converter.program_format import VERSION as PROGRAM_VERSION
 from .candidates import Candidate
+from .prefix import FrozenPrefix
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,17 @@ def accuracy(tflite: bytes, scheme, data, tune: FineTune) -> float:
 _WORKER: dict = {}
 
 
-def _init_worker(tflite: bytes, data) -> None:
-    _WORKER["tflite"], _WORKER["data"] = tflite, data
+def _init_worker(tflite: bytes, data, suffixes: dict) -> None:
+    _WORKER.update(tflite=tflite, data=data, suffixes=suffixes)
 
 
 def _run(args) -> tuple[str, float]:
-    key, scheme, tune = args
-    return key, accuracy(_WORKER["tflite"], scheme, _WORKER["data"], tune)
+    key, scheme, tune, layer = args
+    if layer is None:
+        return key, accuracy(_WORKER["tflite"], scheme, _WORKER["data"], tune)
+    suffix, x_train, x_val = _WORKER["suffixes"][layer]
+    _, y_train, _, y_val = _WORKER["data"]
+    return key, accuracy(suffix, scheme, (x_train, y_train, x_val, y_val), tune)
 
 
 class ContributionCache:
@@ -114,32 +121,52 @@ class ContributionCache:
 
 def measure(tflite: bytes, data, jobs: dict[str, tuple], cache: ContributionCache,
             workers: int | None = None, progress: bool = True,
-            desc: str = "contribution analysis") -> dict[str, float]:
+            desc: str = "contribution analysis", prefix: bool = True,
+            timing: dict | None = None) -> dict[str, float]:
     """{name: held-out accuracy} for jobs {name: (scheme or None = no training, FineTune)},
     from the cache where it has them, else fine-tuned on `workers` processes (default: all
-    cores)."""
+    cores). With `prefix`, each scheme trains only the part of the model above its first
+    trained layer, on that layer's input activations computed once (prefix.py: the same bytes
+    as the whole model's). `timing` (a dict) gets the seconds spent on those activations
+    ("prefix_seconds") and on the fine-tunes ("fine_tune_seconds") added to it."""
     data_key = data_digest(tflite, *data)
     out: dict[str, float] = {}
     todo = []
     for name, (scheme, tune) in jobs.items():
         hit = cache.get(data_key, tune, name)
         if hit is None:
-            todo.append((name, scheme, tune))
+            todo.append((name, scheme, tune, None))
         else:
             out[name] = hit
+    start = time.perf_counter()
+    suffixes = {}
+    if prefix and todo:
+        frozen = FrozenPrefix(tflite, data[0], data[2])
+        cut = []
+        for name, scheme, tune, _ in todo:
+            layer = None if scheme is None or scheme.inference_only else \
+                frozen.layer_of(scheme, tune.num_classes is not None)
+            cut.append((name, scheme if layer is None else frozen.suffix_scheme(scheme, layer),
+                        tune, layer))
+        todo = cut
+        for layer in sorted({job[3] for job in todo if job[3] is not None}):
+            suffixes[layer] = (frozen.suffix(layer), *frozen.features(layer))
+    prepared = time.perf_counter()
     tunes = {name: tune for name, (_, tune) in jobs.items()}
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(jobs), initial=len(out), desc=desc, unit="fine-tune",
                disable=not progress or not todo)
     if todo and workers == 1:
-        _init_worker(tflite, data)
+        _init_worker(tflite, data, suffixes)
         results = map(_run, todo)
     elif todo:
         # fork, not spawn: spawn re-runs the caller's script in every worker, which hangs a
         # script that calls search() without an `if __name__ == "__main__"` guard. The workers
         # use only numpy and the runtime library, which hold no locks across a fork.
+        # The slowest fine-tunes (deepest suffixes) go first, so no core idles at the end.
+        todo.sort(key=lambda job: -1 if job[3] is None else job[3])
         pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context(
-            "fork"), initializer=_init_worker, initargs=(tflite, data))
+            "fork"), initializer=_init_worker, initargs=(tflite, data, suffixes))
         results = pool.map(_run, todo)
     else:
         results = iter(())
@@ -152,6 +179,10 @@ def measure(tflite: bytes, data, jobs: dict[str, tuple], cache: ContributionCach
         bar.close()
         if todo and workers > 1:
             pool.shutdown()
+    if timing is not None:
+        timing["prefix_seconds"] = timing.get("prefix_seconds", 0.0) + prepared - start
+        timing["fine_tune_seconds"] = timing.get("fine_tune_seconds", 0.0) + \
+            time.perf_counter() - prepared
     return {name: out[name] for name in jobs}
 
 

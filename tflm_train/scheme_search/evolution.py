@@ -141,3 +141,25 @@ def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, bu
         population = children
     best = max(scored, key=lambda p: (scored[p], -memory.sram(*p), p))
     return best, trace
+
+
+def finalists(trace: SearchTrace, k: int) -> list[tuple]:
+    """The points the joint check trains: the best predicted one, then up to k - 1 others
+    spread evenly (by position) over the front of the trace, the points with more predicted
+    gain than every cheaper point. Summed single gains overrate large schemes, so smaller
+    points of the front are worth a real training too. Deterministic: the trace is."""
+    points = {(p["n_bias"], tuple(p["ratios"])): (p["predicted_gain"], p["sram_bytes"])
+              for p in trace.points}
+    if not points or k <= 0:
+        return []
+    best = max(points, key=lambda p: (points[p][0], -points[p][1], p))
+    front, top = [], float("-inf")
+    for p in sorted(points, key=lambda p: (points[p][1], -points[p][0], p)):
+        if points[p][0] > top:
+            front.append(p)
+            top = points[p][0]
+    others = [p for p in front if p != best]
+    if len(others) > k - 1:
+        picks = np.linspace(len(others) - 1, 0, k - 1).round().astype(int) if k > 1 else []
+        others = [others[i] for i in sorted(set(int(i) for i in picks), reverse=True)]
+    return [best] + others

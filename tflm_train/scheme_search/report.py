@@ -19,7 +19,8 @@ class SearchResult:
         return scheme_to_json(self.scheme, notes={
             "budget_bytes": r["budget_bytes"], "board": r["board"],
             "sram_bytes": r["chosen"]["sram_bytes"],
-            "predicted_accuracy": r["chosen"]["predicted_accuracy"]})
+            "predicted_accuracy": r["chosen"]["predicted_accuracy"],
+            "held_out_accuracy": r["chosen"].get("held_out_accuracy")})
 
     def plot(self, path) -> Path:
         """Every scheme the search evaluated: predicted held-out accuracy (the untrained model's
@@ -43,6 +44,11 @@ class SearchResult:
         chosen = r["chosen"]
         ax.scatter([chosen["sram_bytes"] / 1024], [100 * chosen["predicted_accuracy"]],
                    marker="*", s=200, color="red", label="chosen (predicted)", zorder=3)
+        checked = r.get("joint_check") or []
+        if checked:
+            ax.scatter([c["sram_bytes"] / 1024 for c in checked],
+                       [100 * c["held_out_accuracy"] for c in checked], marker="D",
+                       color="green", label="trained jointly (held-out, measured)", zorder=3)
         ax.axvline(r["budget_bytes"] / 1024, color="red", linestyle="--",
                    label=f"budget {r['budget_bytes'] / 1024:.0f} KB")
         ax.axhline(100 * base, color="black", linewidth=0.8, linestyle=":",
