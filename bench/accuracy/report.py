@@ -9,8 +9,9 @@ import numpy as np
 REFERENCE = "fp32"
 
 
-def document(results: dict, config: dict) -> dict:
-    """Results plus a summary: per method the mean over tasks, and its gap to fp32."""
+def document(results: dict, config: dict, header: dict | None = None) -> dict:
+    """Results plus a summary: per method the mean over tasks, and its gap to fp32. `header`:
+    the provenance fields (command, date, commit, machine) the JSON starts with."""
     names = list(next(iter(results.values()))["methods"])
     summary = {}
     for m in names:
@@ -37,8 +38,8 @@ def document(results: dict, config: dict) -> dict:
         if {"int8_qas", other} <= set(names):
             goals[key] = float(100 * (summary["int8_qas"]["mean_over_tasks"]
                                       - summary[other]["mean_over_tasks"]))
-    return {"bench": "accuracy", "config": config, "tasks": results, "summary": summary,
-            "before_adaptation": before, "goals": goals}
+    return {"bench": "accuracy", **(header or {}), "config": config, "tasks": results,
+            "summary": summary, "before_adaptation": before, "goals": goals}
 
 
 def table(doc: dict) -> str:
