@@ -66,7 +66,7 @@ def table(doc: dict) -> str:
     line = lambda r: " | ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
     c = doc["config"]
     o = c["optimizer"]
-    out = [f"base {c['base_model']}, updated: {c['scheme']} (last-layer rows: FC weights + bias)",
+    out = [f"base {c['base_model']}, updated: {c['scheme']} (last-layer rows: the classifier's weights + bias)",
            f"held-out accuracy %, mean ± std over seeds {c['seeds']}, {c['epochs']} epochs, "
            f"batch {o['batch_size']}, momentum {o['momentum']:g}, "
            f"{'cosine' if o['cosine'] else 'constant'} lr after {o['warmup']:g} warm-up, "
@@ -94,7 +94,9 @@ def plot(doc: dict, path: Path) -> None:
     names = list(next(iter(tasks.values()))["methods"])
     labels = {m: tasks[next(iter(tasks))]["methods"][m]["label"] for m in names}
     colors = {m: f"C{i}" for i, m in enumerate(names)}
-    n = 2 + len(tasks)
+    # per-epoch panels only where the runs scored the test set after every epoch
+    curved = [t for t, r in tasks.items() if len(r["methods"][names[0]]["curves"][0]) > 1]
+    n = 2 + len(curved)
     fig, axes = plt.subplots(1, n, figsize=(3.9 * n, 4.0))
     width = 0.8 / len(names)
     x = np.arange(len(tasks))
@@ -121,7 +123,8 @@ def plot(doc: dict, path: Path) -> None:
     # symlog: the +-0.5 point goal and the tens-of-points failures both stay readable
     axes[1].set_yscale("symlog", linthresh=2.0)
     axes[1].set_title("minus fp32 (points, symlog)", fontsize=9)
-    for ax, (t, r) in zip(axes[2:], tasks.items()):
+    for ax, t in zip(axes[2:], curved):
+        r = tasks[t]
         for m in names:
             curves = 100 * np.array(r["methods"][m]["curves"])
             ep = np.arange(1, curves.shape[1] + 1)
