@@ -66,7 +66,8 @@ def table(doc: dict) -> str:
     line = lambda r: " | ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
     c = doc["config"]
     o = c["optimizer"]
-    out = [f"base {c['base_model']}, updated: {c['scheme']} (last-layer rows: the classifier's weights + bias)",
+    out = [f"base {c['base_model']}, updated: {c['scheme']} "
+           "(last-layer rows: the classifier's weights + bias)",
            f"held-out accuracy %, mean ± std over seeds {c['seeds']}, {c['epochs']} epochs, "
            f"batch {o['batch_size']}, momentum {o['momentum']:g}, "
            f"{'cosine' if o['cosine'] else 'constant'} lr after {o['warmup']:g} warm-up, "
