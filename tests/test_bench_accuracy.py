@@ -28,6 +28,8 @@ def doc(tmp_path_factory):
 
 def test_json_structure(doc):
     assert doc["bench"] == "accuracy" and doc["config"]["quick"] is True
+    assert doc["command"].startswith("python -m bench.accuracy --quick")
+    assert doc["git_commit"] and doc["date_utc"] and doc["machine"]["cores"] > 0
     assert list(doc["tasks"]) == ["digits"]
     methods = doc["tasks"]["digits"]["methods"]
     assert list(methods) == METHODS

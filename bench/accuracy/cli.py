@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from bench.provenance import provenance
+
 from . import report
 from .methods import BASES, QUICK_LR, base_model, methods
 from .runs import Optim, run
@@ -56,6 +58,9 @@ def main(argv=None) -> int:
     n_runs = len(task_names) * (n_runs + len(method_names) * len(seeds))
     bar = tqdm(total=n_runs, desc="accuracy bench", unit="run")
     t0 = time.time()
+    # taken before the runs: the commit and sources that produced the numbers
+    header = provenance("accuracy", argv,
+                        ["converter", "tflm_train", "kernels", "bench/accuracy"])
     results = {}
     for tname in task_names:
         task = all_tasks[tname]
@@ -104,7 +109,7 @@ def main(argv=None) -> int:
         quick=a.quick, epochs=epochs, seeds=seeds, optimizer=opt.as_dict(),
         rounding="stochastic", base_model=model_path.name, tuned=tune,
         scheme={k: (str(v) if k == "weights" else v) for k, v in BASES[a.base][1].items()},
-        seconds=round(time.time() - t0, 1)))
+        seconds=round(time.time() - t0, 1)), header)
     print(report.table(doc))
     a.out.mkdir(parents=True, exist_ok=True)
     report.write_json(doc, a.out / f"{name}.json")

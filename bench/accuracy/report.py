@@ -9,8 +9,9 @@ import numpy as np
 REFERENCE = "fp32"
 
 
-def document(results: dict, config: dict) -> dict:
-    """Results plus a summary: per method the mean over tasks, and its gap to fp32."""
+def document(results: dict, config: dict, header: dict | None = None) -> dict:
+    """Results plus a summary: per method the mean over tasks, and its gap to fp32. `header`:
+    the provenance fields (command, date, commit, machine) the JSON starts with."""
     names = list(next(iter(results.values()))["methods"])
     summary = {}
     for m in names:
@@ -37,8 +38,8 @@ def document(results: dict, config: dict) -> dict:
         if {"int8_qas", other} <= set(names):
             goals[key] = float(100 * (summary["int8_qas"]["mean_over_tasks"]
                                       - summary[other]["mean_over_tasks"]))
-    return {"bench": "accuracy", "config": config, "tasks": results, "summary": summary,
-            "before_adaptation": before, "goals": goals}
+    return {"bench": "accuracy", **(header or {}), "config": config, "tasks": results,
+            "summary": summary, "before_adaptation": before, "goals": goals}
 
 
 def table(doc: dict) -> str:
@@ -65,7 +66,8 @@ def table(doc: dict) -> str:
     line = lambda r: " | ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
     c = doc["config"]
     o = c["optimizer"]
-    out = [f"base {c['base_model']}, updated: {c['scheme']} (last-layer rows: FC weights + bias)",
+    out = [f"base {c['base_model']}, updated: {c['scheme']} "
+           "(last-layer rows: the classifier's weights + bias)",
            f"held-out accuracy %, mean ± std over seeds {c['seeds']}, {c['epochs']} epochs, "
            f"batch {o['batch_size']}, momentum {o['momentum']:g}, "
            f"{'cosine' if o['cosine'] else 'constant'} lr after {o['warmup']:g} warm-up, "
@@ -93,7 +95,9 @@ def plot(doc: dict, path: Path) -> None:
     names = list(next(iter(tasks.values()))["methods"])
     labels = {m: tasks[next(iter(tasks))]["methods"][m]["label"] for m in names}
     colors = {m: f"C{i}" for i, m in enumerate(names)}
-    n = 2 + len(tasks)
+    # per-epoch panels only where the runs scored the test set after every epoch
+    curved = [t for t, r in tasks.items() if len(r["methods"][names[0]]["curves"][0]) > 1]
+    n = 2 + len(curved)
     fig, axes = plt.subplots(1, n, figsize=(3.9 * n, 4.0))
     width = 0.8 / len(names)
     x = np.arange(len(tasks))
@@ -120,7 +124,8 @@ def plot(doc: dict, path: Path) -> None:
     # symlog: the +-0.5 point goal and the tens-of-points failures both stay readable
     axes[1].set_yscale("symlog", linthresh=2.0)
     axes[1].set_title("minus fp32 (points, symlog)", fontsize=9)
-    for ax, (t, r) in zip(axes[2:], tasks.items()):
+    for ax, t in zip(axes[2:], curved):
+        r = tasks[t]
         for m in names:
             curves = 100 * np.array(r["methods"][m]["curves"])
             ep = np.arange(1, curves.shape[1] + 1)

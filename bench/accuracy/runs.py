@@ -61,31 +61,51 @@ class RunResult:
 def run_int8(base: bytes, method: Method, data: Split, lr: float, epochs: int, seed: int,
              opt: Optim) -> RunResult:
     sgd = SGD(momentum=opt.momentum, mini_batch=opt.batch_size > 1)
-    ext = tflm_train.convert(base, method.scheme, optimizer=sgd)
+    return train_int8(tflm_train.convert(base, method.scheme, optimizer=sgd), data, lr, epochs,
+                      seed, opt)
+
+
+# When a run evaluates its test set: "epochs" (before training and after every epoch: the
+# curves), "end" (before and after training only) or "none" (lr tuning: validation only).
+TEST_WHEN = ("epochs", "end", "none")
+
+
+def _tested(test: str, epoch: int, epochs: int) -> bool:
+    if test not in TEST_WHEN:
+        raise ValueError(f"test={test!r}: use one of {TEST_WHEN}")
+    return test == "epochs" or (test == "end" and epoch == epochs - 1)
+
+
+def train_int8(ext: bytes, data: Split, lr: float, epochs: int, seed: int, opt: Optim,
+               test: str = "epochs") -> RunResult:
+    """Train an extended model; `test`: when the test set is evaluated (TEST_WHEN)."""
     tr = tflm_train.Trainer(ext, learning_rate=lr, seed=seed,
                             schedule=opt.schedule(len(data.x_train), epochs))
-    before = tr.evaluate(data.x_test, data.y_test)["accuracy"]
+    before = tr.evaluate(data.x_test, data.y_test)["accuracy"] if test != "none" \
+        else float("nan")
     curve, losses = [], []
-    for _ in range(epochs):  # one fit() per epoch: same shuffles and schedule as one long fit
+    for epoch in range(epochs):  # one fit() per epoch: same shuffles and schedule as one fit
         h = tr.fit(data.x_train, data.y_train, epochs=1, batch_size=opt.batch_size,
                    progress=False)
         losses.append(h.loss[0])
-        curve.append(tr.evaluate(data.x_test, data.y_test)["accuracy"])
+        if _tested(test, epoch, epochs):
+            curve.append(tr.evaluate(data.x_test, data.y_test)["accuracy"])
     val = tr.evaluate(data.x_val, data.y_val)["accuracy"]
     return RunResult(before, curve, val, losses)
 
 
 def run_fp32(base: bytes, method: Method, data: Split, lr: float, epochs: int, seed: int,
-             opt: Optim) -> RunResult:
+             opt: Optim, test: str = "epochs") -> RunResult:
+    """base: the model the twin copies (int8 .tflite, extended or not); test as train_int8."""
     from .twin import FloatTwin  # imports TensorFlow: only when an fp32 run is asked for
 
     tw = FloatTwin(base, method.scheme, momentum=opt.momentum)
     n = len(data.x_train)
     s = opt.schedule(n, epochs)
-    before = tw.evaluate(data.x_test, data.y_test)
+    before = tw.evaluate(data.x_test, data.y_test) if test != "none" else float("nan")
     rng = np.random.default_rng(seed)  # the Trainer's shuffle: one permutation per epoch
     step, curve, losses = 0, [], []
-    for _ in range(epochs):
+    for epoch in range(epochs):
         order = rng.permutation(n)
         ep = []
         for start in range(0, n, opt.batch_size):
@@ -94,7 +114,8 @@ def run_fp32(base: bytes, method: Method, data: Split, lr: float, epochs: int, s
             ep += [tw.train_step(data.x_train[i], data.y_train[i], rate)] * len(i)
             step += 1
         losses.append(float(np.mean(ep)))
-        curve.append(tw.evaluate(data.x_test, data.y_test))
+        if _tested(test, epoch, epochs):
+            curve.append(tw.evaluate(data.x_test, data.y_test))
     val = tw.evaluate(data.x_val, data.y_val)
     return RunResult(before, curve, val, losses)
 

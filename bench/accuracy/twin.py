@@ -23,6 +23,7 @@ try:
 except RuntimeError:  # TensorFlow already initialised by the caller: keep its settings
     pass
 
+from tflm_train.converter.emit import bias_scales  # noqa: E402
 from tflm_train.converter.graph import Graph, build_graph  # noqa: E402
 from tflm_train.converter.scheme import SparseUpdate, resolve  # noqa: E402
 from tflm_train.converter.tflite_io import read_model  # noqa: E402
@@ -41,6 +42,16 @@ def _dequantize(t) -> np.ndarray:
     return ((q - zp) * scale).astype(np.float32)
 
 
+def _dequantize_bias(g: Graph, op) -> np.ndarray:
+    """An int32 bias at the scales the int8 kernels and QAS use (converter/emit.py): its own
+    when it has one per channel or one in all, else input x weight scale. TFLM never reads a
+    bias's quantisation, so a shipped model's may be stale (person_detect's rank-1 biases say
+    quantized_dimension 3); zero point 0 as TFLM assumes."""
+    b = g.tensors[op.inputs[2]]
+    return (b.data.astype(np.float64) * bias_scales(g, op).astype(np.float64)).astype(
+        np.float32)
+
+
 class FloatTwin:
     """Float forward pass of subgraph 0 with one tf.Variable per conv / depthwise / FC weight and
     bias; `train_step` applies SGD to the scheme's slice only (a 0/1 mask per variable).
@@ -52,9 +63,11 @@ class FloatTwin:
         g = self.graph
         self.vars: dict[int, tf.Variable] = {}
         for op in g.trainable_ops():
-            for t in op.inputs[1:3]:
-                if t >= 0:
-                    self.vars[t] = tf.Variable(_dequantize(g.tensors[t]), name=f"t{t}")
+            w = op.inputs[1]
+            self.vars[w] = tf.Variable(_dequantize(g.tensors[w]), name=f"t{w}")
+            if len(op.inputs) > 2 and op.inputs[2] >= 0:
+                b = op.inputs[2]
+                self.vars[b] = tf.Variable(_dequantize_bias(g, op), name=f"t{b}")
         self.masks: dict[int, tf.Tensor] = {}
         for u in resolve(g, scheme):
             w, b = u.op.inputs[1], (u.op.inputs[2] if len(u.op.inputs) > 2 else -1)

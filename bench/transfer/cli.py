@@ -1,0 +1,129 @@
+"""Command line of the transfer bench: per task, tune lr per method on seed 0's validation
+split, run every method on each seed, report test accuracy as mean and spread over seeds."""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from bench.accuracy import report
+from bench.accuracy.runs import Optim
+from bench.provenance import provenance
+
+from .methods import LAST_LAYER, QUICK_LR, SCHEME, methods
+from .runs import run
+from .tasks import BACKBONE, backbone, input_quantization, tasks
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def _args(argv):
+    p = argparse.ArgumentParser(prog="python -m bench.transfer", description=__doc__)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: small splits, one seed, 1 epoch, fixed lr (no tuning)")
+    p.add_argument("--tasks", nargs="+", help="subset of: fashion10 parity2")
+    p.add_argument("--methods", nargs="+", help="subset of the methods (default: all)")
+    p.add_argument("--seeds", type=int, help="number of seeds (default 3, quick 1)")
+    p.add_argument("--epochs", type=int, help="epochs per run (default 3, quick 1)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="tasks run in parallel processes (the machine's cores are shared)")
+    p.add_argument("--out", type=Path, default=RESULTS, help="directory for json and png")
+    return p.parse_args(argv)
+
+
+def run_task(tname: str, quick: bool, method_names: list[str], seeds: list[int],
+             epochs: int, position: int = 0) -> dict:
+    """Every method of one task: lr tuned on seed 0's validation split (unless quick), then
+    one run per seed scored on the test set. Returns the task's entry of the JSON."""
+    task = tasks(quick=quick)[tname]
+    all_methods = methods()
+    tune = not quick
+    opt = Optim()  # bench/accuracy's: momentum 0.9, mini-batches of 8, warm-up + cosine
+    base = backbone()
+    loaded = task.task.load()
+    data = {s: task.data(s, loaded, input_quantization(base)) for s in seeds}
+    n_runs = sum((len(all_methods[m].lr_grid) if tune else 0) + len(seeds)
+                 for m in method_names)
+    bar = tqdm(total=n_runs, desc=tname, unit="run", position=position)
+    tres = {}
+    for mname in method_names:
+        m = all_methods[mname]
+        grid = {}
+        if m.lr_from and m.lr_from in tres:
+            lr = tres[m.lr_from]["lr"]
+        elif tune and m.lr_grid:
+            # chosen on seed 0's validation split; the test set is not evaluated
+            for lr in m.lr_grid:
+                bar.set_postfix_str(f"{mname} tune lr={lr:g}")
+                grid[lr] = run(base, m, task.classes, data[0], lr, epochs, 0, opt,
+                               test="none").val
+                bar.update()
+            lr = max(grid, key=lambda k: (grid[k], -k))
+        else:
+            lr = QUICK_LR[mname]
+        runs = []
+        for s in seeds:
+            bar.set_postfix_str(f"{mname} seed {s} lr={lr:g}")
+            runs.append(run(base, m, task.classes, data[s], lr, epochs, s, opt))
+            bar.update()
+        finals = np.array([r.final for r in runs])
+        tres[mname] = {
+            "label": m.label, "arithmetic": m.arithmetic,
+            "scheme": {"n_bias": m.scheme.n_bias,
+                       "weights": {str(k): v for k, v in m.scheme.weights.items()},
+                       "qas": m.scheme.qas},
+            "lr": lr, "lr_tuned": bool(grid), "lr_from": m.lr_from,
+            "lr_grid_val_accuracy": {f"{k:g}": v for k, v in grid.items()},
+            "seeds": seeds, "final": finals.tolist(),
+            "mean": float(finals.mean()), "std": float(finals.std()),
+            "spread": float(finals.max() - finals.min()),
+            "before": [r.before for r in runs], "curves": [r.curve for r in runs],
+            "train_loss": [r.train_loss for r in runs],
+        }
+    bar.close()
+    s0 = data[seeds[0]].split
+    return {"title": task.task.title, "classes": task.classes, "n_train": len(s0.x_train),
+            "n_val": len(s0.x_val), "n_test": len(s0.x_test), "methods": tres}
+
+
+def main(argv=None) -> int:
+    a = _args(argv)
+    task_names = a.tasks or list(tasks(quick=a.quick))
+    method_names = a.methods or list(methods())
+    seeds = list(range(a.seeds or (1 if a.quick else 3)))
+    epochs = a.epochs or (1 if a.quick else 3)
+    quant = input_quantization(backbone())
+    header = provenance("transfer", argv, ["converter", "tflm_train", "kernels",
+                                           "bench/transfer", "bench/accuracy"])
+    t0 = time.time()
+    args = [(t, a.quick, method_names, seeds, epochs, i) for i, t in enumerate(task_names)]
+    if a.jobs > 1 and len(task_names) > 1:
+        # one process per task (spawned: TensorFlow and the runtime are not fork-safe)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(a.jobs, len(task_names)), mp_context=ctx) as pool:
+            done = list(pool.map(run_task, *zip(*args)))
+    else:
+        done = [run_task(*x) for x in args]
+    results = dict(zip(task_names, done))
+    opt = Optim()
+    doc = report.document(results, dict(
+        quick=a.quick, epochs=epochs, seeds=seeds, optimizer=opt.as_dict(),
+        rounding="stochastic", base_model=BACKBONE.name, tuned=not a.quick,
+        head="convert(num_classes=K, seed=seed): a fresh K-way classifier per seed",
+        input="28x28 images resized to 96x96 (bilinear), real 2x-1 quantised at the model's "
+              f"input scale {quant[0]:.6g}, zero point {quant[1]}",
+        scheme={"n_bias": SCHEME["n_bias"], "weights": str(SCHEME["weights"])},
+        last_layer_scheme={"n_bias": LAST_LAYER["n_bias"],
+                           "weights": str(LAST_LAYER["weights"])},
+        jobs=a.jobs, seconds=round(time.time() - t0, 1)), header)
+    print(report.table(doc))
+    a.out.mkdir(parents=True, exist_ok=True)
+    report.write_json(doc, a.out / "transfer.json")
+    report.plot(doc, a.out / "transfer.png")
+    print(f"wrote {a.out / 'transfer.json'} and transfer.png")
+    return 0
