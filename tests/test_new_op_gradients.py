@@ -75,7 +75,18 @@ def _swish(x):  # EfficientNet's activation: x * sigmoid(x), MUL of a tensor and
     return L.Multiply()([x, L.Lambda(tf.math.sigmoid)(x)])
 
 
+def _all_ops(x):
+    """Every new differentiable op in one chain, for the boards: hard swish, a sigmoid
+    squeeze-excite gate, leaky ReLU, a broadcast SUB, a TRANSPOSE."""
+    x = L.Lambda(_hard_swish)(x)
+    x = _squeeze_excite(tf.math.sigmoid)(x)
+    x = L.LeakyReLU(0.2)(x)
+    x = _sub_broadcast(x)
+    return _transpose_body(x)
+
+
 BODIES = {
+    "all_ops": (_all_ops, {"HARD_SWISH", "LOGISTIC", "MUL", "LEAKY_RELU", "SUB", "TRANSPOSE"}),
     "hard_swish": (L.Lambda(_hard_swish), {"HARD_SWISH"}),
     "logistic": (L.Lambda(tf.math.sigmoid), {"LOGISTIC"}),
     "leaky_relu": (L.LeakyReLU(0.2), {"LEAKY_RELU"}),
@@ -92,7 +103,7 @@ _MODELS: dict[tuple[str, int], bytes] = {}
 def body_model(name: str, seed: int = 0) -> bytes:
     if (name, seed) not in _MODELS:
         body, _ = BODIES[name]
-        shape = (6, 8, 3) if name == "transpose" else (8, 8, 3)
+        shape = (6, 8, 3) if name in ("transpose", "all_ops") else (8, 8, 3)
         _MODELS[name, seed] = _model(seed, body, shape)
     return _MODELS[name, seed]
 
@@ -144,7 +155,8 @@ def test_squeeze_excite_other_seeds(seed):
     run_check(model, xq, label, SparseUpdate(n_bias=0, weights={0: 1.0}), {0: 6})
 
 
-@pytest.mark.parametrize("name", ["se_sigmoid", "swish", "transpose", "sub_broadcast"])
+@pytest.mark.parametrize("name", ["se_sigmoid", "swish", "transpose", "sub_broadcast",
+                                  "all_ops"])
 def test_plan_agreement(name):
     """The runtime's arena high water equals the plan, with the saved inputs the new backward
     kernels read kept alive."""
@@ -162,3 +174,31 @@ def test_saved_input_is_planned_until_the_backward_reads_it():
     hs = next(op for op in graph.ops if op.kind == "HARD_SWISH")
     buf = next(b for b in step.buffers if b.key == hs.inputs[0])
     assert buf.last >= step.program.n_forward, (buf, step.program.n_forward)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["an386", "an500"])
+def test_training_through_the_new_ops_on_the_board_equals_the_host(board):
+    """The training firmware, unchanged, trains the all-ops model in QEMU (the first conv's
+    weights and every bias, so every new backward kernel runs): losses and trained bytes equal
+    the host's. Borrows the demo firmware's input files and puts them back."""
+    from tflm_train import firmware
+
+    model = body_model("all_ops")
+    graph = build_graph(read_model(model))
+    ext = tflm_train.convert(model, SparseUpdate(n_bias=len(graph.trainable_ops()),
+                                                 weights={0: 1.0}))
+    xs = mf.random_inputs(model, 8, 5)
+    steps = firmware.StepsFile(xs.reshape(8, -1), np.arange(8) % 3, 0.05, seed=11,
+                               rounding="stochastic")
+    files = {p: p.read_bytes() for p in (firmware.DEMO_DIR / "model.tflite",
+                                         firmware.DEMO_DIR / "steps.bin")}
+    try:
+        firmware.write_inputs(ext, steps)
+        run = firmware.run_board(board, firmware.build(board))
+    finally:
+        for path, data in files.items():
+            path.write_bytes(data)
+    host = firmware.run_host(ext, steps)
+    assert len(run.losses) == 8 and run.losses == host.losses
+    assert run.tensors and run.tensors == host.tensors
