@@ -8,9 +8,9 @@ default scheme's gradient passes the head's activation); a deeper scheme reaches
 last squeeze-excite block (MUL broadcasting its gate over H and W).
 
 Batch-norm statistics come from the calibration images (as in test_ops_layout's MobileNet):
-with Keras' untouched random statistics the activations collapse and the wheel's own softmax
-aborts. Input sizes are the smallest at which the wheel runs each net's softmax on these
-inputs (see _NETS); the TensorFlow conversion is most of each test's time."""
+with Keras' untouched random statistics the activations collapse. The random classifier is
+scaled to spread its logits (_spread_logits), or the wheel's own softmax aborts. Inputs are
+64x64; the TensorFlow conversion is most of each test's time."""
 from __future__ import annotations
 
 import os
@@ -35,12 +35,29 @@ _NETS = {
     "mobilenet_v3_small": (lambda s: keras.applications.MobileNetV3Small(
         weights=None, input_shape=s), 64, {"HARD_SWISH", "MUL"}),
     "mobilenet_v3_large": (lambda s: keras.applications.MobileNetV3Large(
-        weights=None, input_shape=s, minimalistic=False), 96, {"HARD_SWISH", "MUL"}),
+        weights=None, input_shape=s, minimalistic=False), 64, {"HARD_SWISH", "MUL"}),
     "efficientnet_b0": (lambda s: keras.applications.EfficientNetB0(
         weights=None, input_shape=s), 64, {"LOGISTIC", "MUL"}),
 }
 _CACHE: dict[str, bytes] = {}
 LEARNING_RATES = (0.05, 0.5, 5.0, 50.0)
+
+
+LOGIT_STD = 4.0
+
+
+def _spread_logits(net, images: np.ndarray) -> None:
+    """Scale the classifier (the last layer with weights) so its logits on `images` have a
+    standard deviation of LOGIT_STD. A random 1000-way head's logits are nearly equal, and
+    TFLM's int8 softmax aborts (a shift past 31 bits, a debug check in the wheel) once the
+    exponentials of the classes near the maximum add up to more than 256; ours is then
+    undefined in the same way. Trained heads spread their logits."""
+    head = [layer for layer in net.layers if getattr(layer, "kernel", None) is not None][-1]
+    features = keras.Model(net.inputs, head.input)(images, training=False)
+    kernel, bias = (np.asarray(w) for w in head.get_weights())
+    logits = np.asarray(features).reshape(len(images), -1) @ kernel.reshape(-1, kernel.shape[-1])
+    factor = LOGIT_STD / float(np.std(logits + bias))
+    head.set_weights([kernel * factor, bias * factor])
 
 
 def keras_net(name: str) -> bytes:
@@ -52,8 +69,9 @@ def keras_net(name: str) -> bytes:
         for layer in net.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = 0.0
-        net(np.random.default_rng(0).uniform(0, 1, (16, *shape)).astype(np.float32),
-            training=True)
+        images = np.random.default_rng(0).uniform(0, 1, (16, *shape)).astype(np.float32)
+        net(images, training=True)
+        _spread_logits(net, images)
         _CACHE[name] = mf._convert(net, shape, samples=8)
     return _CACHE[name]
 
