@@ -38,7 +38,6 @@ void Eval(const OpContext& ctx) {
                 reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
-
 void InputGrad(const OpContext& ctx, const float* grad_out, const float*, float* grad_in) {
   // alpha is read from the options again: the prepared state holds only its fixed-point form.
   LeakyReluOptions opts;

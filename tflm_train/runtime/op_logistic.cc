@@ -37,7 +37,6 @@ void Eval(const OpContext& ctx) {
                reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
-
 void InputGrad(const OpContext& ctx, const float* grad_out, const float*, float* grad_in) {
   const TensorInfo in = ctx.input(0);
   LogisticGrad(Elements(in), reinterpret_cast<const int8_t*>(ctx.input_data(0)),

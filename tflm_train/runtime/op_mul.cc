@@ -35,7 +35,6 @@ void Eval(const OpContext& ctx) {
   }
 }
 
-
 // The gradient of operand `input` reads the other operand's saved values.
 void InputGradAt(const OpContext& ctx, const float* grad_out, int32_t input, float* grad_in) {
   const uint32_t other = input == 0 ? 1u : 0u;

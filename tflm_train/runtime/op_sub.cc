@@ -45,7 +45,6 @@ void Eval(const OpContext& ctx) {
   }
 }
 
-
 void InputGradAt(const OpContext& ctx, const float* grad_out, int32_t input, float* grad_in) {
   SubInputGrad(BinaryBroadcast(ctx), input, Elements(ctx.input(static_cast<uint32_t>(input))),
                grad_out, grad_in);

@@ -49,7 +49,6 @@ void Eval(const OpContext& ctx) {
                 reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
-
 void InputGrad(const OpContext& ctx, const float* grad_out, const float*, float* grad_in) {
   const TransposeState& s = ctx.state->transpose;
   TransposeGrad(s.rank, s.input_shape, s.perm, grad_out, grad_in);
