@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import float_io
-from .emit import POOL_LIKE, Emission, activation_mask_bounds
+from .emit import POOL_LIKE, UNARY_GRAD, Emission, activation_mask_bounds
 from .errors import ConversionError, UnsupportedOpError
 from .fusions import (bottleneck_below, emit_bottleneck, emit_in_place_depthwise,
                       emit_mean_head, fusable_mean, in_place_depthwise)
@@ -163,7 +163,7 @@ def _emit_op_backward(em: Emission, op: Op, deferred: _Deferred) -> None:
         em.emit_updates(op, g_out)
     elif fusable_mean(graph, op, em.downstream):
         deferred.head[data_in] = g_out  # the producer's backward reads it group by group
-    elif op.kind in POOL_LIKE:
+    elif op.kind in POOL_LIKE or op.kind in UNARY_GRAD:
         if data_in in em.downstream:
             target, temporary = em.input_grad_target(data_in)
             em.emit(Opcode.INPUT_GRAD, [op.index, g_out, target, -1])
@@ -182,7 +182,9 @@ def _emit_op_backward(em: Emission, op: Op, deferred: _Deferred) -> None:
                     "gradient path is not supported")
         em.give(a, g_out, owned=True)
         em.give(b, g_out, owned=em.grad.get(a) != g_out)
-    elif op.kind == "CONCATENATION":
+    elif op.kind in ("CONCATENATION", "MUL", "SUB"):
+        # One INPUT_GRAD_AT per input that needs a gradient (MUL's and SUB's reduce the output
+        # gradient over the axes that input was broadcast along).
         for k, t in enumerate(op.inputs):
             if t not in em.downstream:
                 continue

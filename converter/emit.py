@@ -15,8 +15,11 @@ from .scheme import LayerUpdate, SparseUpdate
 
 # Single-input ops whose runtime registration has an input-gradient kernel.
 POOL_LIKE = ("MEAN", "AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD", "PADV2")
-# Ops whose input gradient re-reads their forward input (max pooling finds the argmax again).
-SAVED_FOR_INPUT_GRAD = ("MAX_POOL_2D",)
+# Single-input activation and layout ops with an input-gradient kernel (INPUT_GRAD, no scales).
+UNARY_GRAD = ("HARD_SWISH", "LOGISTIC", "LEAKY_RELU", "TRANSPOSE")
+# Ops whose input gradient re-reads their forward input (max pooling finds the argmax again; the
+# activations' derivatives are functions of their dequantised input).
+SAVED_FOR_INPUT_GRAD = ("MAX_POOL_2D", "HARD_SWISH", "LOGISTIC", "LEAKY_RELU")
 ACT_REAL_BOUNDS = {"RELU": (0.0, None), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
 # Conv filter-gradient channels per call of the fused backward instructions (the runtime's
@@ -196,5 +199,5 @@ def layer_record(graph: Graph, u: LayerUpdate, scheme: SparseUpdate,
 
 
 __all__ = ["ACT_REAL_BOUNDS", "Emission", "FILTER_GRAD_BLOCK", "POOL_LIKE",
-           "SAVED_FOR_INPUT_GRAD", "activation_mask_bounds", "layer_record", "pointwise",
-           "quantize_bound", "scratch_elements", "split_rows", "trained_bytes"]
+           "SAVED_FOR_INPUT_GRAD", "UNARY_GRAD", "activation_mask_bounds", "layer_record",
+           "pointwise", "quantize_bound", "scratch_elements", "split_rows", "trained_bytes"]

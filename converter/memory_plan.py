@@ -73,7 +73,10 @@ def reads_writes(graph: Graph, program: Program | None, ins: Instruction,
     if ins.opcode == Opcode.DEPTHWISE_GRAD_IN_PLACE:
         return [a[1], a[2]], [a[1], a[2]]
     if ins.opcode == Opcode.INPUT_GRAD_AT:
-        return [a[1]], [a[2]]
+        op = graph.ops[op_pos(graph, a[0])]
+        # MUL's gradient of one operand reads the other one's forward values.
+        saved = [op.inputs[1 - a[3]]] if op.kind == "MUL" else []
+        return [a[1], *saved], [a[2]]
     if ins.opcode == Opcode.INPUT_GRAD:
         op = graph.ops[op_pos(graph, a[0])]
         saved = [op.inputs[0]] if op.kind in SAVED_FOR_INPUT_GRAD else []

@@ -43,24 +43,26 @@ OPS: dict[str, OpInfo] = {info.name: info for info in (
     # float32 appears only at a model's float input/output, which training rejects anyway.
     _op("QUANTIZE", differentiable=True, dtypes=("int8", "float32")),
     _op("DEQUANTIZE", dtypes=("int8", "float32")),
-    # Element-wise and activation ops, forward only for now (issue 12) except RELU, whose
-    # gradient is a fused RELU's (its output gates it). RELU6 is not: TFLM clamps it in the
-    # input's quantisation and ignores the output's, which the TFLite converter makes differ.
-    _op("MUL", min_inputs=2),
-    _op("SUB", min_inputs=2),
+    # Element-wise and activation ops (issue 12). RELU's gradient is a fused RELU's (its output
+    # gates it); HARD_SWISH, LOGISTIC, LEAKY_RELU, MUL and SUB have float backward kernels
+    # (kernels/training/). RELU6 has none: TFLM clamps it in the input's quantisation and
+    # ignores the output's, which the TFLite converter makes differ.
+    _op("MUL", differentiable=True, min_inputs=2),
+    _op("SUB", differentiable=True, min_inputs=2),
     _op("MAXIMUM", min_inputs=2),
     _op("MINIMUM", min_inputs=2),
-    _op("HARD_SWISH"),
-    _op("LOGISTIC"),
+    _op("HARD_SWISH", differentiable=True),
+    _op("LOGISTIC", differentiable=True),
     _op("TANH"),
     _op("RELU", differentiable=True),
     _op("RELU6"),
-    _op("LEAKY_RELU"),
+    _op("LEAKY_RELU", differentiable=True),
     _op("PRELU", min_inputs=2),
     # Layout ops (issue 12). SQUEEZE and EXPAND_DIMS keep the bytes, so their gradient is the
-    # output gradient reshaped, as for RESHAPE. STRIDED_SLICE runs on int8 data; on int32 only
-    # folded, like SHAPE and PACK, where they compute a RESHAPE's static shape (shape_fold.py).
-    _op("TRANSPOSE", min_inputs=2),
+    # output gradient reshaped, as for RESHAPE; TRANSPOSE's is permuted back. STRIDED_SLICE runs
+    # on int8 data; on int32 only folded, like SHAPE and PACK, where they compute a RESHAPE's
+    # static shape (shape_fold.py).
+    _op("TRANSPOSE", differentiable=True, min_inputs=2),
     _op("STRIDED_SLICE", min_inputs=4),
     _op("SQUEEZE", differentiable=True),
     _op("EXPAND_DIMS", differentiable=True, min_inputs=2),

@@ -77,6 +77,13 @@ def _deq(t, q):
     return (q.astype(np.float64) - float(t.zero_point[0])) * float(t.scale[0])
 
 
+def _real_operand(graph, acts, t):
+    """An element-wise op's operand as real values: its runtime activation, or its constant."""
+    tensor = graph.tensors[t]
+    q = np.asarray(tensor.data) if tensor.is_constant else acts[t]
+    return _deq(tensor, q).reshape(tensor.shape)
+
+
 def _weights_real(t):
     """Dequantised per-channel (or per-tensor) symmetric weights/biases, TFLite layout."""
     s = t.scale.astype(np.float64)
@@ -148,6 +155,16 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int, output_grad=No
             for t, part in zip(op.inputs, np.split(g_out, np.cumsum(sizes)[:-1], axis=axis)):
                 give(t, part)
             continue
+        if op.kind in ("MUL", "SUB"):  # TF reduces over the broadcast axes itself
+            a, b = (tf.constant(_real_operand(graph, acts, t), tf.float32) for t in op.inputs[:2])
+            with tf.GradientTape(persistent=True) as tape:
+                tape.watch([a, b])
+                y = a * b if op.kind == "MUL" else a - b
+            for t, gt in zip(op.inputs[:2], tape.gradient(
+                    y, [a, b], output_gradients=tf.constant(g_out.reshape(y.shape), tf.float32))):
+                if not graph.tensors[t].is_constant:
+                    give(t, gt.numpy())
+            continue
         x = tf.constant(_deq(t_in, acts[op.inputs[0]]).reshape(t_in.shape), tf.float32)
         o = op.options
         if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
@@ -200,6 +217,21 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int, output_grad=No
                     y = tf.identity(x)
                 y = tf.reshape(y, g_out.shape)
             gx = tape.gradient(y, x, output_gradients=tf.constant(g_out, tf.float32))
+        elif op.kind in ("HARD_SWISH", "LOGISTIC", "LEAKY_RELU", "TRANSPOSE"):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                if op.kind == "HARD_SWISH":
+                    y = x * tf.nn.relu6(x + 3.0) / 6.0
+                elif op.kind == "LOGISTIC":
+                    y = tf.math.sigmoid(x)
+                elif op.kind == "LEAKY_RELU":
+                    # graph.py keeps no alpha (the runtime reads it from the options)
+                    alpha = read_model(model).subgraphs[0].operators[op.index].builtinOptions.alpha
+                    y = tf.nn.leaky_relu(x, alpha=float(np.float32(alpha)))
+                else:
+                    y = tf.transpose(x, np.asarray(graph.tensors[op.inputs[1]].data).reshape(-1))
+            gx = tape.gradient(y, x, output_gradients=tf.constant(g_out.reshape(y.shape),
+                                                                  tf.float32))
         else:
             raise AssertionError(f"no reference backward for {op.kind}")
         give(op.inputs[0], gx.numpy())

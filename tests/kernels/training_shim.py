@@ -138,6 +138,22 @@ class ActivationGradArgs(Args):
                 ("grad_input", P)]
 
 
+class UnaryGradArgs(Args):
+    _fields_ = [("size", I), ("input", P), ("scale", F), ("zero_point", I), ("alpha", F),
+                ("grad_output", P), ("grad_input", P)]
+
+
+class TransposeGradArgs(Args):
+    _fields_ = [("rank", I), ("input_shape", P), ("perm", P), ("grad_output", P),
+                ("grad_input", P)]
+
+
+class BinaryGradArgs(Args):
+    _fields_ = [("rank1", I), ("shape1", P), ("rank2", I), ("shape2", P), ("which", I),
+                ("other", P), ("other_scale", F), ("other_zero_point", I), ("grad_output", P),
+                ("grad_input", P)]
+
+
 class MaskGroupArgs(Args):
     _fields_ = [("positions", I), ("channels", I), ("c_begin", I), ("group", I), ("mask", P),
                 ("grad", P)]

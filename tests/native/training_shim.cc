@@ -18,12 +18,18 @@
 #include "kernels/training/float_math.h"
 #include "kernels/training/fully_connected_grad.h"
 #include "kernels/training/grad_accumulate.h"
+#include "kernels/training/hard_swish_grad.h"
+#include "kernels/training/leaky_relu_grad.h"
+#include "kernels/training/logistic_grad.h"
 #include "kernels/training/max_pool_grad.h"
 #include "kernels/training/mean_grad.h"
 #include "kernels/training/mean_squared_error.h"
+#include "kernels/training/mul_grad.h"
 #include "kernels/training/pad_grad.h"
 #include "kernels/training/sgd_update.h"
 #include "kernels/training/softmax_cross_entropy.h"
+#include "kernels/training/sub_grad.h"
+#include "kernels/training/transpose_grad.h"
 #include "tests/native/layout.h"
 
 using namespace tflm_train;
@@ -171,6 +177,41 @@ struct ActivationGradArgs {
   int32_t size;
   const int8_t* output;
   ActivationRange range;
+  const float* grad_output;
+  float* grad_input;
+};
+
+// HARD_SWISH, LOGISTIC and LEAKY_RELU from their saved int8 input (scale unused by LEAKY_RELU,
+// alpha used by it only).
+struct UnaryGradArgs {
+  int32_t size;
+  const int8_t* input;
+  float scale;
+  int32_t zero_point;
+  float alpha;
+  const float* grad_output;
+  float* grad_input;
+};
+
+struct TransposeGradArgs {
+  int32_t rank;
+  const int32_t* input_shape;
+  const int32_t* perm;
+  const float* grad_output;
+  float* grad_input;
+};
+
+// MUL and SUB: the operands' shapes (broadcast as the forward does), which operand's gradient,
+// and for MUL the other operand's int8 values and quantisation.
+struct BinaryGradArgs {
+  int32_t rank1;
+  const int32_t* shape1;
+  int32_t rank2;
+  const int32_t* shape2;
+  int32_t which;
+  const int8_t* other;
+  float other_scale;
+  int32_t other_zero_point;
   const float* grad_output;
   float* grad_input;
 };
@@ -331,6 +372,10 @@ const tts::StructLayout kLayouts[] = {
     TTS_LAYOUT(ConcatenationGradArgs, outer, inner, num_inputs, axis_sizes, grad_output,
                grad_inputs),
     TTS_LAYOUT(ActivationGradArgs, size, output, range, grad_output, grad_input),
+    TTS_LAYOUT(UnaryGradArgs, size, input, scale, zero_point, alpha, grad_output, grad_input),
+    TTS_LAYOUT(TransposeGradArgs, rank, input_shape, perm, grad_output, grad_input),
+    TTS_LAYOUT(BinaryGradArgs, rank1, shape1, rank2, shape2, which, other, other_scale,
+               other_zero_point, grad_output, grad_input),
     TTS_LAYOUT(MaskGroupArgs, positions, channels, c_begin, group, mask, grad),
     TTS_LAYOUT(SoftmaxCrossEntropyProbsArgs, num_classes, probs, scale, zero_point, label,
                epsilon, grad, loss),
@@ -369,6 +414,12 @@ constexpr tts::EntryArgs kEntries[] = {
     {"tts_concatenation_grad", "ConcatenationGradArgs", false},
     {"tts_activation_grad", "ActivationGradArgs", false},
     {"tts_activation_grad_from_mask_group", "MaskGroupArgs", false},
+    {"tts_hard_swish_grad", "UnaryGradArgs", false},
+    {"tts_logistic_grad", "UnaryGradArgs", false},
+    {"tts_leaky_relu_grad", "UnaryGradArgs", false},
+    {"tts_transpose_grad", "TransposeGradArgs", false},
+    {"tts_mul_input_grad", "BinaryGradArgs", false},
+    {"tts_sub_input_grad", "BinaryGradArgs", false},
     {"tts_softmax_cross_entropy_probs", "SoftmaxCrossEntropyProbsArgs", false},
     {"tts_softmax_cross_entropy_logits", "SoftmaxCrossEntropyLogitsArgs", false},
     {"tts_softmax_cross_entropy_int8_logits", "SoftmaxCrossEntropyInt8LogitsArgs", false},
@@ -496,6 +547,47 @@ void tts_activation_grad(const ActivationGradArgs* a) {
 
 void tts_activation_grad_from_mask_group(const MaskGroupArgs* a) {
   ActivationGradFromMaskGroup(a->positions, a->channels, a->c_begin, a->group, a->mask, a->grad);
+}
+
+void tts_hard_swish_grad(const UnaryGradArgs* a) {
+  HardSwishGrad(a->size, a->input, a->scale, a->zero_point, a->grad_output, a->grad_input);
+}
+
+void tts_logistic_grad(const UnaryGradArgs* a) {
+  LogisticGrad(a->size, a->input, a->scale, a->zero_point, a->grad_output, a->grad_input);
+}
+
+void tts_leaky_relu_grad(const UnaryGradArgs* a) {
+  LeakyReluGrad(a->size, a->input, a->zero_point, a->alpha, a->grad_output, a->grad_input);
+}
+
+void tts_transpose_grad(const TransposeGradArgs* a) {
+  TransposeGrad(a->rank, a->input_shape, a->perm, a->grad_output, a->grad_input);
+}
+
+// The gradient operand's elements; false when the shapes do not broadcast.
+static bool BinaryBroadcastOf(const BinaryGradArgs* a, Broadcast* b, int32_t* elements) {
+  if (!PrepareBroadcast(a->shape1, a->rank1, a->shape2, a->rank2, b)) return false;
+  const int32_t* shape = a->which == 0 ? a->shape1 : a->shape2;
+  const int32_t rank = a->which == 0 ? a->rank1 : a->rank2;
+  *elements = 1;
+  for (int32_t d = 0; d < rank; ++d) *elements *= shape[d];
+  return true;
+}
+
+void tts_mul_input_grad(const BinaryGradArgs* a) {
+  Broadcast b;
+  int32_t n = 0;
+  if (!BinaryBroadcastOf(a, &b, &n)) return;
+  MulInputGrad(b, a->which, n, a->other, a->other_scale, a->other_zero_point, a->grad_output,
+               a->grad_input);
+}
+
+void tts_sub_input_grad(const BinaryGradArgs* a) {
+  Broadcast b;
+  int32_t n = 0;
+  if (!BinaryBroadcastOf(a, &b, &n)) return;
+  SubInputGrad(b, a->which, n, a->grad_output, a->grad_input);
 }
 
 void tts_softmax_cross_entropy_probs(SoftmaxCrossEntropyProbsArgs* a) {

@@ -1,5 +1,6 @@
 // HARD_SWISH int8 -> int8 (kernels/hard_swish.h).
 #include "kernels/hard_swish.h"
+#include "kernels/training/hard_swish_grad.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -31,9 +32,16 @@ void Eval(const OpContext& ctx) {
                 reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
+void InputGrad(const OpContext& ctx, const float* grad_out, const float*, float* grad_in) {
+  const TensorInfo in = ctx.input(0);
+  HardSwishGrad(Elements(in), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+                in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]),
+                grad_out, grad_in);
+}
+
 }  // namespace
 
 extern const OpRegistration kHardSwishRegistration = {
-    tflite::kHardSwish, "HARD_SWISH", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kHardSwish, "HARD_SWISH", Prepare, Eval, InputGrad, nullptr, nullptr, nullptr};
 
 }  // namespace tflm_train

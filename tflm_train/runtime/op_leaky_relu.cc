@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "kernels/leaky_relu.h"
+#include "kernels/training/leaky_relu_grad.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -37,9 +38,19 @@ void Eval(const OpContext& ctx) {
                 reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
+void InputGrad(const OpContext& ctx, const float* grad_out, const float*, float* grad_in) {
+  // alpha is read from the options again: the prepared state holds only its fixed-point form.
+  LeakyReluOptions opts;
+  ctx.op.GetOptions(&opts);  // checked at Prepare
+  const TensorInfo in = ctx.input(0);
+  LeakyReluGrad(Elements(in), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+                static_cast<int32_t>(in.quantization.zero_point[0]), opts.alpha, grad_out,
+                grad_in);
+}
+
 }  // namespace
 
 extern const OpRegistration kLeakyReluRegistration = {
-    tflite::kLeakyRelu, "LEAKY_RELU", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kLeakyRelu, "LEAKY_RELU", Prepare, Eval, InputGrad, nullptr, nullptr, nullptr};
 
 }  // namespace tflm_train

@@ -1,6 +1,7 @@
 // LOGISTIC int8 -> int8 (kernels/logistic.h); the output must have TFLM's zero point -128 (its
 // scale is not checked by TFLM, nor used: the kernel writes 1/256 steps).
 #include "kernels/logistic.h"
+#include "kernels/training/logistic_grad.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -36,9 +37,16 @@ void Eval(const OpContext& ctx) {
                reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
+void InputGrad(const OpContext& ctx, const float* grad_out, const float*, float* grad_in) {
+  const TensorInfo in = ctx.input(0);
+  LogisticGrad(Elements(in), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
+               in.quantization.scale[0], static_cast<int32_t>(in.quantization.zero_point[0]),
+               grad_out, grad_in);
+}
+
 }  // namespace
 
 extern const OpRegistration kLogisticRegistration = {
-    tflite::kLogistic, "LOGISTIC", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kLogistic, "LOGISTIC", Prepare, Eval, InputGrad, nullptr, nullptr, nullptr};
 
 }  // namespace tflm_train

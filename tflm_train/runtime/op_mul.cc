@@ -1,6 +1,7 @@
 // MUL int8 -> int8: the product of the offset operands requantised once, with fused activation;
 // equal shapes or NumPy-style broadcast up to 6-D (TFLM's BroadcastMul6DSlow).
 #include "kernels/mul.h"
+#include "kernels/training/mul_grad.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -34,9 +35,19 @@ void Eval(const OpContext& ctx) {
   }
 }
 
+// The gradient of operand `input` reads the other operand's saved values.
+void InputGradAt(const OpContext& ctx, const float* grad_out, int32_t input, float* grad_in) {
+  const uint32_t other = input == 0 ? 1u : 0u;
+  const TensorInfo o = ctx.input(other);
+  MulInputGrad(BinaryBroadcast(ctx), input, Elements(ctx.input(static_cast<uint32_t>(input))),
+               reinterpret_cast<const int8_t*>(ctx.input_data(other)), o.quantization.scale[0],
+               static_cast<int32_t>(o.quantization.zero_point[0]), grad_out, grad_in);
+}
+
 }  // namespace
 
 extern const OpRegistration kMulRegistration = {
-    tflite::kMul, "MUL", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kMul, "MUL", Prepare, Eval, nullptr, nullptr, nullptr, nullptr,
+    InputGradAt};
 
 }  // namespace tflm_train

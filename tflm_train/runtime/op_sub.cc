@@ -1,6 +1,7 @@
 // SUB int8 -> int8: prepared exactly like ADD (AddPrepare), the rescaled second operand
 // subtracted; equal shapes or NumPy-style broadcast up to 6-D (TFLM's BroadcastSubSlow).
 #include "kernels/sub.h"
+#include "kernels/training/sub_grad.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -28,9 +29,15 @@ void Eval(const OpContext& ctx) {
   }
 }
 
+void InputGradAt(const OpContext& ctx, const float* grad_out, int32_t input, float* grad_in) {
+  SubInputGrad(BinaryBroadcast(ctx), input, Elements(ctx.input(static_cast<uint32_t>(input))),
+               grad_out, grad_in);
+}
+
 }  // namespace
 
 extern const OpRegistration kSubRegistration = {
-    tflite::kSub, "SUB", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kSub, "SUB", Prepare, Eval, nullptr, nullptr, nullptr, nullptr,
+    InputGradAt};
 
 }  // namespace tflm_train

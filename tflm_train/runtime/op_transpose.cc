@@ -1,6 +1,7 @@
 // TRANSPOSE int8: a constant permutation of up to 5 dimensions (TFLM's Prepare limits), bytes
 // moved unchanged. Also the first op of NCHW (PyTorch-style) models.
 #include "kernels/transpose.h"
+#include "kernels/training/transpose_grad.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -48,9 +49,14 @@ void Eval(const OpContext& ctx) {
                 reinterpret_cast<int8_t*>(ctx.output_data(0)));
 }
 
+void InputGrad(const OpContext& ctx, const float* grad_out, const float*, float* grad_in) {
+  const TransposeState& s = ctx.state->transpose;
+  TransposeGrad(s.rank, s.input_shape, s.perm, grad_out, grad_in);
+}
+
 }  // namespace
 
 extern const OpRegistration kTransposeRegistration = {
-    tflite::kTranspose, "TRANSPOSE", Prepare, Eval, nullptr, nullptr, nullptr, nullptr};
+    tflite::kTranspose, "TRANSPOSE", Prepare, Eval, InputGrad, nullptr, nullptr, nullptr};
 
 }  // namespace tflm_train

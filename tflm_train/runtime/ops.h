@@ -44,8 +44,8 @@ struct OpRegistration {
   void (*weight_grad)(const OpContext& ctx, const float* grad_out, int32_t channel, float* grad);
   int32_t (*weight_grad_elements)(const OpContext& ctx);
   ChannelSlice (*weight_slice)(const OpContext& ctx, int32_t channel);
-  // Gradient w.r.t. input `input` for ops with several differentiable inputs (CONCATENATION);
-  // null otherwise.
+  // Gradient w.r.t. input `input` for ops with several differentiable inputs (CONCATENATION,
+  // MUL, SUB); null otherwise.
   void (*input_grad_at)(const OpContext& ctx, const float* grad_out, int32_t input,
                         float* grad_in);
 };

@@ -7,6 +7,12 @@
 
 namespace tflm_train {
 
+// Ops whose input gradient reads their forward input again.
+inline bool ReadsSavedInput(int32_t builtin_code) {
+  return builtin_code == tflite::kMaxPool2D || builtin_code == tflite::kHardSwish ||
+         builtin_code == tflite::kLogistic || builtin_code == tflite::kLeakyRelu;
+}
+
 struct InputGradInstruction {
   using A = InputGradArgs;
   static Status Check(const CheckContext& c, const Instruction& ins) {
@@ -26,9 +32,9 @@ struct InputGradInstruction {
         GradientOf(c, a[A::kGradOut], ctx.output_id(0)) &&
         GradientOf(c, a[A::kGradIn], ctx.input_id(0)) &&
         (needs_scales ? InFloatPool(c, scales, channels) : scales == -1) &&
-        // max pooling finds the argmax again in its forward input, which a streamed chain may
-        // have left without storage
-        (reg->builtin_code != tflite::kMaxPool2D || OpInputReadable(*c.session, a[A::kOp], 0));
+        // max pooling finds the argmax again in its forward input, and the activations'
+        // derivatives are functions of it; a streamed chain may have left it without storage
+        (!ReadsSavedInput(reg->builtin_code) || OpInputReadable(*c.session, a[A::kOp], 0));
     return ok ? Status::kOk : InstructionMismatch(c, ins);
   }
   static Status Run(const RunContext& r, const Instruction& ins) {
