@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from tflm_train.data import load_sklearn_digits
-from tflm_train.fleet import (FleetModel, HostClient, RoundSettings, Update, decode,
-                              dirichlet_shards, fedavg)
+from tflm_train.fleet import (FleetModel, HostClient, RoundSettings, Update,
+                              aggregation_rng, decode, dirichlet_shards, fedavg)
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,7 @@ def test_boards_as_flower_clients(setup):
         message = Update(model.id, rnd, 0, tensors).encode()
         settings = RoundSettings(rnd, 1, 0.01, 8, 2)
         ups = [decode(c.train(message, settings), str(c.index)) for c in hosts]
-        tensors = fedavg([(u.tensors, u.samples) for u in ups], model.quants)
+        tensors = fedavg([(u.tensors, u.samples) for u in ups], model.quants,
+                         aggregation_rng(2, rnd))
     assert result.tensors == tensors
     assert [r.clients for r in result.rounds] == [[0, 1, 2], [0, 1, 2]]

@@ -9,7 +9,8 @@
 Flower (`pip install 'tflm-train[fleet]'`) is needed by `simulate` and the strategy only; the
 message format, aggregation and shards import without it.
 """
-from .aggregate import TensorQuant, ServerMomentum, dequantize, fedavg, requantize
+from .aggregate import (ServerMomentum, TensorQuant, aggregation_rng, dequantize, fedavg,
+                        requantize)
 from .clients import HostClient, RoundSettings
 from .flower import FlowerUnavailable
 from .model import FleetModel
@@ -19,5 +20,5 @@ from .simulate import FleetResult, simulate
 
 __all__ = ["simulate", "FleetResult", "dirichlet_shards", "FleetModel", "HostClient",
            "RoundSettings", "Update", "UpdateRejected", "decode", "check", "header_bytes",
-           "fedavg", "ServerMomentum", "dequantize", "requantize", "TensorQuant",
+           "fedavg", "aggregation_rng", "ServerMomentum", "dequantize", "requantize", "TensorQuant",
            "FlowerUnavailable"]

@@ -45,14 +45,16 @@ class FleetResult:
 def simulate(extended: bytes, shards, rounds: int, local_epochs: int, learning_rate: float,
              test, seed: int = 0, fraction: float = 1.0, batch_size: int = 1,
              server_momentum: float = 0.0, server_learning_rate: float = 1.0,
-             clients=None, cpus: int = 2, progress: bool = True) -> FleetResult:
+             rounding: str = "stochastic", clients=None, cpus: int = 2,
+             progress: bool = True) -> FleetResult:
     """Federated training of an extended model's trained tensors on Flower's simulation
     engine (Ray, `cpus` CPUs, one per client at a time).
 
     shards: one (x, y) per client. Each round, `fraction` of the clients (seeded by seed and
     the round) start from the global trained bytes, train `local_epochs` on their shard
     (mini-batches of `batch_size`, rate `learning_rate`), and send back their trained bytes;
-    the server averages them (FedAvg, or FedAvgM with server_momentum > 0). test: (x, y) the
+    the server averages them (FedAvg, or FedAvgM with server_momentum > 0) and re-quantises
+    the int8 weights with `rounding` (aggregate.py: stochastic, seeded; or nearest). test: (x, y) the
     global model is scored on before the first round and after each. clients: optional
     replacements by index (e.g. board clients, boards.py), each with .samples and
     .train(message, RoundSettings)."""
@@ -77,7 +79,7 @@ def simulate(extended: bytes, shards, rounds: int, local_epochs: int, learning_r
     for i, c in (clients or {}).items():
         fleet[i] = c
     strategy = Int8FedAvg(model, len(fleet), seed, fraction, server_momentum,
-                          server_learning_rate)
+                          server_learning_rate, rounding)
     x_test, y_test = test
     accuracy: list[float] = []
     bar = tqdm(total=rounds + 1, desc="fleet rounds", unit="round", disable=not progress)

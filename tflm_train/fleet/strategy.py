@@ -9,7 +9,7 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MessageType, Met
     RecordDict
 from flwr.serverapp.strategy import FedAvgM
 
-from .aggregate import ServerMomentum, fedavg
+from .aggregate import ServerMomentum, aggregation_rng, fedavg
 from .model import FleetModel
 from .payload import Update, UpdateRejected, check, decode
 from .round_log import RoundLog
@@ -27,19 +27,23 @@ def from_record(record: ArrayRecord) -> bytes:
 
 class Int8FedAvg(FedAvgM):
     """Flower's FedAvgM with our aggregation: only trained bytes travel, FedAvg on the
-    dequantised values re-quantised as the runtime rounds (aggregate.py), server momentum
+    dequantised values re-quantised as the runtime rounds (aggregate.py; `rounding` of the
+    int8 weights: stochastic, seeded by (seed, round), or nearest), server momentum
     optional, `fraction` of the clients per round drawn from a generator seeded by (seed,
     round), so a run is deterministic. An update with the wrong model id, tensors or lengths
     is left out of the round and its reason (naming the client) kept in the round's log."""
 
     def __init__(self, model: FleetModel, clients: int, seed: int = 0, fraction: float = 1.0,
-                 server_momentum: float = 0.0, server_learning_rate: float = 1.0):
+                 server_momentum: float = 0.0, server_learning_rate: float = 1.0,
+                 rounding: str = "stochastic"):
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"fraction={fraction} must be in (0, 1]")
         super().__init__(fraction_train=fraction, fraction_evaluate=0.0, min_train_nodes=1,
                          min_available_nodes=clients, server_momentum=server_momentum,
                          server_learning_rate=server_learning_rate)
-        self.model, self.clients, self.seed = model, clients, seed
+        if rounding not in ("stochastic", "nearest"):
+            raise ValueError(f"rounding={rounding!r}: use 'stochastic' or 'nearest'")
+        self.model, self.clients, self.seed, self.rounding = model, clients, seed, rounding
         self.tensors = dict(model.initial)  # the global trained bytes
         self.partition_of: dict[int, int] = {}  # Flower node id -> partition (client) index
         self.rounds: list[RoundLog] = []
@@ -86,10 +90,12 @@ class Int8FedAvg(FedAvgM):
             return None, None
         accepted.sort(key=lambda a: a[0])  # replies arrive in any order; sums do not care,
         updates = [(u.tensors, u.samples) for _, u in accepted]  # but keep logs readable
+        rng = aggregation_rng(self.seed, server_round) if self.rounding == "stochastic" \
+            else None
         if self._momentum is not None:
-            self.tensors = self._momentum.step(self.tensors, updates)
+            self.tensors = self._momentum.step(self.tensors, updates, rng)
         else:
-            self.tensors = fedavg(updates, self.model.quants)
+            self.tensors = fedavg(updates, self.model.quants, rng)
         samples = sum(n for _, n in updates)
         return to_record(self.message(server_round + 1)), MetricRecord(
             {"num-examples": samples, "clients": len(updates)})
