@@ -14,6 +14,7 @@ class Fp32Fleet:
         from bench.accuracy.twin import FloatTwin  # imports TensorFlow
         self.twin = FloatTwin(base_tflite, scheme, momentum=momentum)
         self.trained = list(self.twin.masks)
+        self.initial = self._get()  # the dequantised int8 weights: every run starts here
 
     def _get(self) -> dict[int, np.ndarray]:
         return {t: self.twin.vars[t].numpy().copy() for t in self.trained}
@@ -40,7 +41,7 @@ class Fp32Fleet:
             test, chosen: list[list[int]]) -> list[float]:
         """Test accuracy before and after each round; chosen[r]: the clients of round r + 1
         (the int8 run's sample, so both average the same clients)."""
-        glob = self._get()
+        glob = dict(self.initial)
         self._set(glob)
         curve = [self.twin.evaluate(*test)]
         for rnd in range(1, rounds + 1):

@@ -41,7 +41,7 @@ def _args(argv):
     p = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__)
     p.add_argument("--quick", action="store_true", help="4 clients, 2 rounds, 1 seed, alpha 1")
     p.add_argument("--clients", type=int, default=20)
-    p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--local-epochs", type=int, default=1)
     p.add_argument("--alphas", type=float, nargs="+", default=[0.1, 1.0])
     p.add_argument("--seeds", type=int, default=3)
