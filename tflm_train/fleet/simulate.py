@@ -54,10 +54,10 @@ def simulate(extended: bytes, shards, rounds: int, local_epochs: int, learning_r
     the round) start from the global trained bytes, train `local_epochs` on their shard
     (mini-batches of `batch_size`, rate `learning_rate`), and send back their trained bytes;
     the server averages them (FedAvg, or FedAvgM with server_momentum > 0) and re-quantises
-    the int8 weights with `rounding` (aggregate.py: stochastic, seeded; or nearest). test: (x, y) the
-    global model is scored on before the first round and after each. clients: optional
-    replacements by index (e.g. board clients, boards.py), each with .samples and
-    .train(message, RoundSettings)."""
+    the int8 weights with `rounding` (aggregate.py: stochastic, seeded; or nearest).
+    test: (x, y) the global model is scored on before the first round and after each.
+    clients: optional replacements by index (e.g. board clients, boards.py), each with
+    .samples and .train(message, RoundSettings)."""
     from .flower import FlowerUnavailable, require_flower
     require_flower()
     from flwr.app import ConfigRecord, MetricRecord

@@ -73,23 +73,26 @@ class Int8FedAvg(FedAvgM):
         entry = self.rounds[-1]
         accepted = []
         for reply in replies:
-            client = str(self.partition_of.get(reply.metadata.src_node_id,
-                                               f"node {reply.metadata.src_node_id}"))
+            pid = self.partition_of.get(reply.metadata.src_node_id)
+            client = str(pid) if pid is not None else f"node {reply.metadata.src_node_id}"
             try:
-                if reply.has_error():
-                    raise UpdateRejected(f"client {client}: failed: {reply.error.reason}")
+                if pid is None or reply.has_error():
+                    raise UpdateRejected(f"client {client}: " + (
+                        "not a node of this fleet" if pid is None
+                        else f"failed: {reply.error.reason}"))
                 message = from_record(reply.content[self.arrayrecord_key])
-                entry.bytes_up[int(client)] = len(message)
+                entry.bytes_up[pid] = len(message)
                 update = decode(message, client)
                 check(update, self.model.id, self.model.sizes, server_round, client)
-                accepted.append((int(client), update))
+                accepted.append((pid, update))
             except UpdateRejected as exc:
                 entry.rejected.append(str(exc))
                 log.warning("round %d: rejected: %s", server_round, exc)
         if not accepted:
             return None, None
-        accepted.sort(key=lambda a: a[0])  # replies arrive in any order; sums do not care,
-        updates = [(u.tensors, u.samples) for _, u in accepted]  # but keep logs readable
+        # Replies arrive in any order: sorted, FedAvgM's float sums are the same every run.
+        accepted.sort(key=lambda a: a[0])
+        updates = [(u.tensors, u.samples) for _, u in accepted]
         rng = aggregation_rng(self.seed, server_round) if self.rounding == "stochastic" \
             else None
         if self._momentum is not None:
