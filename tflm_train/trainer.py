@@ -242,18 +242,40 @@ class Trainer:
         assert report.arena_bytes == self._session.arena_bytes
         return report
 
-    def trained_tensors(self) -> dict[int, bytes]:
-        """Current bytes of every tensor being trained, keyed by tensor index (whole tensors:
-        a partially trained conv/FC holds only its leading rows in SRAM; the rest is the
-        unchanged model data)."""
+    def trained_tensors(self, whole: bool = True) -> dict[int, bytes]:
+        """Current bytes of every tensor being trained, keyed by tensor index. whole=True:
+        whole tensors (a partially trained conv/FC holds only its leading rows in SRAM; the
+        rest is the unchanged model data); whole=False: only the bytes in SRAM, i.e. only
+        what training can change."""
         out = {}
         for t in self._session.trained_tensors():
             data = self._session.tensor_bytes(t)
-            whole = self._graph.tensors[t].data
-            if whole is not None and len(data) < whole.nbytes:
-                data = data + whole.tobytes()[len(data):]
+            full = self._graph.tensors[t].data
+            if whole and full is not None and len(data) < full.nbytes:
+                data = data + full.tobytes()[len(data):]
             out[t] = data
         return out
+
+    def load_trained_tensors(self, tensors: dict[int, bytes]) -> None:
+        """Set trained tensors, e.g. to a federated average (tflm_train.fleet). Takes a subset
+        of trained_tensors(), whole (the frozen rows must equal the model's) or SRAM part
+        only (trained_tensors(whole=False)). Optimizer state (momentum, mini-batch sums) is
+        left as it is: load into a fresh Trainer to start clean."""
+        sram = self.trained_tensors(whole=False)
+        for t, data in tensors.items():
+            if t not in sram:
+                raise ValueError(f"tensor {t} is not trained by this model (trained: "
+                                 f"{sorted(sram)})")
+            n = len(sram[t])
+            full = self._graph.tensors[t].data
+            if len(data) != n and not (full is not None and len(data) == full.nbytes):
+                raise ValueError(f"tensor {t}: {len(data)} bytes; the model trains {n}"
+                                 + (f" of {full.nbytes}" if full is not None else ""))
+            if len(data) > n and bytes(data[n:]) != full.tobytes()[n:]:
+                raise ValueError(f"tensor {t}: the bytes past the first {n} differ from the "
+                                 f"model's, but only its first {n} bytes are trained")
+        for t, data in tensors.items():
+            self._session.write_tensor_bytes(t, bytes(data[:len(sram[t])]))
 
     def _model_with_trained_weights(self):
         model = read_model(self._extended)

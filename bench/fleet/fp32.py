@@ -1,0 +1,55 @@
+"""fp32 FedAvg of the same parameters: bench/accuracy's TensorFlow float twin, started from the
+dequantised int8 weights, each client training the scheme's slice with the same samples,
+shuffles, mini-batches, momentum and rates as its int8 counterpart; the server averages the
+float values weighted by samples (no quantisation anywhere)."""
+from __future__ import annotations
+
+import numpy as np
+
+from tflm_train.fleet.model import client_seed
+
+
+class Fp32Fleet:
+    def __init__(self, base_tflite: bytes, scheme, momentum: float):
+        from bench.accuracy.twin import FloatTwin  # imports TensorFlow
+        self.twin = FloatTwin(base_tflite, scheme, momentum=momentum)
+        self.trained = list(self.twin.masks)
+        self.initial = self._get()  # the dequantised int8 weights: every run starts here
+
+    def _get(self) -> dict[int, np.ndarray]:
+        return {t: self.twin.vars[t].numpy().copy() for t in self.trained}
+
+    def _set(self, values: dict[int, np.ndarray]) -> None:
+        for t, v in values.items():
+            self.twin.vars[t].assign(v)
+        for vel in self.twin._velocity:  # a client starts each round without momentum
+            vel.assign(np.zeros(vel.shape, np.float32))
+
+    def local(self, start, x, y, epochs: int, lr: float, batch: int, seed: int, rnd: int,
+              index: int) -> dict[int, np.ndarray]:
+        """One client's round (Trainer.fit's order: one permutation per epoch)."""
+        self._set(start)
+        rng = np.random.default_rng(client_seed(seed, rnd, index))
+        for _ in range(epochs):
+            order = rng.permutation(len(y))
+            for s in range(0, len(order), batch):
+                i = order[s:s + batch]
+                self.twin.train_step(x[i], y[i], lr)
+        return self._get()
+
+    def run(self, shards, rounds: int, epochs: int, lr: float, batch: int, seed: int,
+            test, chosen: list[list[int]]) -> list[float]:
+        """Test accuracy before and after each round; chosen[r]: the clients of round r + 1
+        (the int8 run's sample, so both average the same clients)."""
+        glob = dict(self.initial)
+        self._set(glob)
+        curve = [self.twin.evaluate(*test)]
+        for rnd in range(1, rounds + 1):
+            outs = [(self.local(glob, *shards[c], epochs, lr, batch, seed, rnd, c),
+                     len(shards[c][1])) for c in chosen[rnd - 1]]
+            total = sum(n for _, n in outs)
+            glob = {t: (sum(n * o[t].astype(np.float64) for o, n in outs) / total
+                        ).astype(np.float32) for t in self.trained}
+            self._set(glob)
+            curve.append(self.twin.evaluate(*test))
+        return curve
