@@ -135,6 +135,11 @@ void SoftmaxInt8(const SoftmaxQuant& quant, int32_t outer_size, int32_t depth,
     }
     int32_t num_bits_over_unit = 0;
     const int32_t shifted_scale = Reciprocal(sum_of_exps, &num_bits_over_unit);
+    // A sum of exps above 2^8 (hundreds of classes near the row maximum) asks for a shift past
+    // 31 bits: undefined in C++, and the wheel aborts (its shift assertion). The exact result is
+    // defined instead: a product below 2^31 divided by 2^32 or more rounds to 0.
+    const int32_t out_shift = num_bits_over_unit + 31 - 8;
+    const bool below_one_step = out_shift > 31;
     for (int32_t c = 0; c < depth; ++c) {
       const int32_t diff = in[c] - max_in_row;
       int32_t v = -128;
@@ -144,8 +149,8 @@ void SoftmaxInt8(const SoftmaxQuant& quant, int32_t outer_size, int32_t depth,
         const int32_t e = ExpOnNegativeValues(scaled);
         // Probability in Q0.31 scaled down to 8 fractional bits, then offset by the output
         // zero point -128.
-        const int32_t unsat = RoundingDivideByPOT(Mul(shifted_scale, e),
-                                                  num_bits_over_unit + 31 - 8);
+        const int32_t unsat =
+            below_one_step ? 0 : RoundingDivideByPOT(Mul(shifted_scale, e), out_shift);
         v = ClampToRange(unsat - 128, -128, 127);
       }
       out[c] = static_cast<int8_t>(v);

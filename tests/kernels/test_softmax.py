@@ -65,3 +65,14 @@ def test_softmax_extreme_scales(forward, width, beta):
     ref = tso.run_tflm(buf, [inp])
     check_equal(_run_softmax(forward, inp, float(np.float32(beta)), x.scale), ref,
                 f"softmax width={width} beta={beta}")
+
+
+@pytest.mark.parametrize("depth", [600, 1000])
+def test_softmax_of_hundreds_of_near_equal_classes_is_defined(forward, depth):
+    """Over 512 classes near the row maximum make TFLM's output shift exceed 31 bits (the wheel
+    aborts the process there, so it cannot be the oracle). Ours gives the exact quotient: every
+    probability is below one output step (1/256), so every output is -128, on every target."""
+    inp = np.full((2, depth), 100, np.int8)
+    inp[1, ::2] = 99  # near-equal, not equal: the sum still passes 512
+    ours = _run_softmax(forward, inp, 1.0, 0.01)
+    assert np.all(ours == -128)
