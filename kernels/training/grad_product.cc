@@ -20,6 +20,45 @@ constexpr int32_t kColumnChunk = 32;
 // A row of zeros: the start of tiles without partial sums (read with a zero stride).
 alignas(8) constexpr float kZeroRow[kTile] = {0.0f, 0.0f, 0.0f, 0.0f};
 
+// One k of the tile: 4 gradients and 4 weights loaded, 16 products added (the loop body,
+// written once and placed twice by the unrolled loop).
+#define TT_TILE4X4_STEP \
+      "vldmia %[g]!, {s16-s19}\n\t"    \
+      "vldmia %[w], {s20-s23}\n\t"     \
+      "add %[w], %[w], %[stride]\n\t"  \
+      "vmul.f32 s24, s16, s20\n\t"     \
+      "vmul.f32 s25, s16, s21\n\t"     \
+      "vmul.f32 s26, s16, s22\n\t"     \
+      "vmul.f32 s27, s16, s23\n\t"     \
+      "vmul.f32 s28, s17, s20\n\t"     \
+      "vmul.f32 s29, s17, s21\n\t"     \
+      "vmul.f32 s30, s17, s22\n\t"     \
+      "vmul.f32 s31, s17, s23\n\t"     \
+      "vadd.f32 s0, s0, s24\n\t"       \
+      "vadd.f32 s1, s1, s25\n\t"       \
+      "vadd.f32 s2, s2, s26\n\t"       \
+      "vadd.f32 s3, s3, s27\n\t"       \
+      "vadd.f32 s4, s4, s28\n\t"       \
+      "vadd.f32 s5, s5, s29\n\t"       \
+      "vadd.f32 s6, s6, s30\n\t"       \
+      "vadd.f32 s7, s7, s31\n\t"       \
+      "vmul.f32 s24, s18, s20\n\t"     \
+      "vmul.f32 s25, s18, s21\n\t"     \
+      "vmul.f32 s26, s18, s22\n\t"     \
+      "vmul.f32 s27, s18, s23\n\t"     \
+      "vmul.f32 s28, s19, s20\n\t"     \
+      "vmul.f32 s29, s19, s21\n\t"     \
+      "vmul.f32 s30, s19, s22\n\t"     \
+      "vmul.f32 s31, s19, s23\n\t"     \
+      "vadd.f32 s8, s8, s24\n\t"       \
+      "vadd.f32 s9, s9, s25\n\t"       \
+      "vadd.f32 s10, s10, s26\n\t"     \
+      "vadd.f32 s11, s11, s27\n\t"     \
+      "vadd.f32 s12, s12, s28\n\t"     \
+      "vadd.f32 s13, s13, s29\n\t"     \
+      "vadd.f32 s14, s14, s30\n\t"     \
+      "vadd.f32 s15, s15, s31\n\t"
+
 // InputTile<4, 4> where each term is a VMUL and a VADD (the Cortex-M4), in one assembly block:
 // GCC's own loop kept products in operand registers and copied 4 operands per k with VMOVs (51
 // estimated cycles per k against 47 here), and the 16 accumulators cannot be asm operands (30
@@ -48,77 +87,9 @@ void Tile4x4(int32_t depth, const float* gs, const float* wf, const float* from,
       "tst %[depth], #1\n\t"
       "bne 5f\n"
       "1:\n\t"
-      "vldmia %[g]!, {s16-s19}\n\t"
-      "vldmia %[w], {s20-s23}\n\t"
-      "add %[w], %[w], %[stride]\n\t"
-      "vmul.f32 s24, s16, s20\n\t"
-      "vmul.f32 s25, s16, s21\n\t"
-      "vmul.f32 s26, s16, s22\n\t"
-      "vmul.f32 s27, s16, s23\n\t"
-      "vmul.f32 s28, s17, s20\n\t"
-      "vmul.f32 s29, s17, s21\n\t"
-      "vmul.f32 s30, s17, s22\n\t"
-      "vmul.f32 s31, s17, s23\n\t"
-      "vadd.f32 s0, s0, s24\n\t"
-      "vadd.f32 s1, s1, s25\n\t"
-      "vadd.f32 s2, s2, s26\n\t"
-      "vadd.f32 s3, s3, s27\n\t"
-      "vadd.f32 s4, s4, s28\n\t"
-      "vadd.f32 s5, s5, s29\n\t"
-      "vadd.f32 s6, s6, s30\n\t"
-      "vadd.f32 s7, s7, s31\n\t"
-      "vmul.f32 s24, s18, s20\n\t"
-      "vmul.f32 s25, s18, s21\n\t"
-      "vmul.f32 s26, s18, s22\n\t"
-      "vmul.f32 s27, s18, s23\n\t"
-      "vmul.f32 s28, s19, s20\n\t"
-      "vmul.f32 s29, s19, s21\n\t"
-      "vmul.f32 s30, s19, s22\n\t"
-      "vmul.f32 s31, s19, s23\n\t"
-      "vadd.f32 s8, s8, s24\n\t"
-      "vadd.f32 s9, s9, s25\n\t"
-      "vadd.f32 s10, s10, s26\n\t"
-      "vadd.f32 s11, s11, s27\n\t"
-      "vadd.f32 s12, s12, s28\n\t"
-      "vadd.f32 s13, s13, s29\n\t"
-      "vadd.f32 s14, s14, s30\n\t"
-      "vadd.f32 s15, s15, s31\n\t"
+      TT_TILE4X4_STEP
       "5:\n\t"
-      "vldmia %[g]!, {s16-s19}\n\t"
-      "vldmia %[w], {s20-s23}\n\t"
-      "add %[w], %[w], %[stride]\n\t"
-      "vmul.f32 s24, s16, s20\n\t"
-      "vmul.f32 s25, s16, s21\n\t"
-      "vmul.f32 s26, s16, s22\n\t"
-      "vmul.f32 s27, s16, s23\n\t"
-      "vmul.f32 s28, s17, s20\n\t"
-      "vmul.f32 s29, s17, s21\n\t"
-      "vmul.f32 s30, s17, s22\n\t"
-      "vmul.f32 s31, s17, s23\n\t"
-      "vadd.f32 s0, s0, s24\n\t"
-      "vadd.f32 s1, s1, s25\n\t"
-      "vadd.f32 s2, s2, s26\n\t"
-      "vadd.f32 s3, s3, s27\n\t"
-      "vadd.f32 s4, s4, s28\n\t"
-      "vadd.f32 s5, s5, s29\n\t"
-      "vadd.f32 s6, s6, s30\n\t"
-      "vadd.f32 s7, s7, s31\n\t"
-      "vmul.f32 s24, s18, s20\n\t"
-      "vmul.f32 s25, s18, s21\n\t"
-      "vmul.f32 s26, s18, s22\n\t"
-      "vmul.f32 s27, s18, s23\n\t"
-      "vmul.f32 s28, s19, s20\n\t"
-      "vmul.f32 s29, s19, s21\n\t"
-      "vmul.f32 s30, s19, s22\n\t"
-      "vmul.f32 s31, s19, s23\n\t"
-      "vadd.f32 s8, s8, s24\n\t"
-      "vadd.f32 s9, s9, s25\n\t"
-      "vadd.f32 s10, s10, s26\n\t"
-      "vadd.f32 s11, s11, s27\n\t"
-      "vadd.f32 s12, s12, s28\n\t"
-      "vadd.f32 s13, s13, s29\n\t"
-      "vadd.f32 s14, s14, s30\n\t"
-      "vadd.f32 s15, s15, s31\n\t"
+      TT_TILE4X4_STEP
       "cmp %[g], %[end]\n\t"
       "bne 1b\n"
       "2:\n\t"
@@ -168,6 +139,7 @@ void Tile4x4(int32_t depth, const float* gs, const float* wf, const float* from,
         "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",
         "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
 }
+#undef TT_TILE4X4_STEP
 #endif
 
 #if TFLM_TRAIN_VFP_ASM
