@@ -4,31 +4,8 @@ namespace tflm_train {
 
 void TransposeInt8(int32_t rank, const int32_t* input_shape, const int32_t* perm,
                    const int8_t* input, int8_t* output) {
-  int32_t in_stride[kTransposeMaxDims];
-  int32_t stride = 1;
-  for (int32_t d = rank - 1; d >= 0; --d) {
-    in_stride[d] = stride;
-    stride *= input_shape[d];
-  }
-  // Walk the output in order; per output dimension, how far the input moves.
-  int32_t out_shape[kTransposeMaxDims], step[kTransposeMaxDims], index[kTransposeMaxDims];
-  int32_t total = 1;
-  for (int32_t d = 0; d < rank; ++d) {
-    out_shape[d] = input_shape[perm[d]];
-    step[d] = in_stride[perm[d]];
-    index[d] = 0;
-    total *= out_shape[d];
-  }
-  int32_t offset = 0;
-  for (int32_t i = 0; i < total; ++i) {
-    output[i] = input[offset];
-    for (int32_t d = rank - 1; d >= 0; --d) {
-      offset += step[d];
-      if (++index[d] < out_shape[d]) break;
-      offset -= step[d] * out_shape[d];
-      index[d] = 0;
-    }
-  }
+  TransposeWalk(rank, input_shape, perm,
+                [&](int32_t i, int32_t offset) { output[i] = input[offset]; });
 }
 
 }  // namespace tflm_train
