@@ -13,6 +13,7 @@ from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
 
 from . import model_factory as mf
+from .demo_firmware import train_on_demo_firmware
 
 SPARSE = tflm_train.SparseUpdate(n_bias=3, weights={-1: 1.0, -2: 0.5, -3: 0.25})
 
@@ -123,14 +124,7 @@ def test_float_io_training_on_the_board_equals_the_host(board):
     ext = tflm_train.convert(mf.float_io_model(), SPARSE)
     xs, ys = samples(8, 7), np.arange(8) % 4
     steps = firmware.StepsFile(xs.reshape(8, -1), ys, 0.05, seed=11, rounding="stochastic")
-    files = {p: p.read_bytes() for p in (firmware.DEMO_DIR / "model.tflite",
-                                         firmware.DEMO_DIR / "steps.bin")}
-    try:
-        firmware.write_inputs(ext, steps)
-        run = firmware.run_board(board, firmware.build(board))
-    finally:
-        for path, data in files.items():
-            path.write_bytes(data)
+    run = train_on_demo_firmware(board, ext, steps)
     host = firmware.run_host(ext, steps)
     assert len(run.losses) == 8 and run.losses == host.losses
     assert run.tensors and run.tensors == host.tensors

@@ -19,6 +19,7 @@ from tflm_train.converter.tflite_io import read_model
 
 from . import model_factory as mf
 from .test_gradients import reference_gradients, run_check
+from .demo_firmware import train_on_demo_firmware
 
 tf = pytest.importorskip("tensorflow")
 L = tf.keras.layers
@@ -191,14 +192,7 @@ def test_training_through_the_new_ops_on_the_board_equals_the_host(board):
     xs = mf.random_inputs(model, 8, 5)
     steps = firmware.StepsFile(xs.reshape(8, -1), np.arange(8) % 3, 0.05, seed=11,
                                rounding="stochastic")
-    files = {p: p.read_bytes() for p in (firmware.DEMO_DIR / "model.tflite",
-                                         firmware.DEMO_DIR / "steps.bin")}
-    try:
-        firmware.write_inputs(ext, steps)
-        run = firmware.run_board(board, firmware.build(board))
-    finally:
-        for path, data in files.items():
-            path.write_bytes(data)
+    run = train_on_demo_firmware(board, ext, steps)
     host = firmware.run_host(ext, steps)
     assert len(run.losses) == 8 and run.losses == host.losses
     assert run.tensors and run.tensors == host.tensors

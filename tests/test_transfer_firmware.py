@@ -17,6 +17,8 @@ from bench.transfer.tasks import BACKBONE, backbone, input_quantization, tasks
 from tflm_train import firmware
 from tflm_train.binding import NativeSession
 
+from .demo_firmware import train_on_demo_firmware
+
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not BACKBONE.is_file(), reason=f"{BACKBONE} not present")]
 
@@ -46,14 +48,7 @@ def test_transfer_model_fits_the_demo_firmware():
 
 def test_transfer_training_on_the_board_equals_the_host():
     model, steps = transfer_steps()
-    files = {p: p.read_bytes() for p in (firmware.DEMO_DIR / "model.tflite",
-                                         firmware.DEMO_DIR / "steps.bin")}
-    try:
-        firmware.write_inputs(model, steps)
-        run = firmware.run_board("an386", firmware.build("an386"), timeout=1200)
-    finally:
-        for path, data in files.items():
-            path.write_bytes(data)
+    run = train_on_demo_firmware("an386", model, steps, timeout=1200)
     host = firmware.run_host(model, steps)
     assert len(run.losses) == STEPS and run.losses == host.losses
     assert run.tensors and run.tensors == host.tensors
