@@ -106,10 +106,29 @@ def _measured():
              for name, r in memory["models"].items() if "stack_high_water_bytes" in
              r.get("firmware", {})]
     # Only runs of the committed plan (a run of an older plan, e.g. before issue 18's input
-    # source lengthened the first streamed chain, measured another recursion depth).
+    # source lengthened the first streamed chain, measured another recursion depth), on the
+    # boards whose bound is held to MAX_MARGIN: rv32 has no bound (the tool reads Arm code
+    # only), and the soft-float an385's bound is 20 % over the demo's measured stack (NOTES,
+    # issue 17), within the margin on the zoo models; its bound >= measured is checked below.
     return [(name, b, stack) for name, b, stack, arena in rows
-            if tflm_train.memory_report((ZOO / f"{name}.tflite").read_bytes()).arena_bytes ==
+            if b in MARGIN_BOARDS and
+            tflm_train.memory_report((ZOO / f"{name}.tflite").read_bytes()).arena_bytes ==
             arena]
+
+
+MARGIN_BOARDS = ("an386", "an500", "an505")
+
+
+def test_soft_float_stack_bound_covers_the_measured():
+    mcu = json.loads((ROOT / "bench/results/mcu.json").read_text())
+    runs = [(name, r["stack_high_water_bytes"]) for name, per in mcu["models"].items()
+            for b, r in per.items() if b == "an385" and isinstance(r, dict) and
+            r.get("stack_high_water_bytes")]
+    assert runs, "bench/results/mcu.json has no an385 rows"
+    for name, measured in runs:
+        model = (ZOO / f"{name}.tflite").read_bytes()
+        bound = budget.stack_bound(model, board("an385"), firmware="train_zoo")
+        assert measured <= bound <= measured * 1.25, f"{name}: bound {bound} B, measured {measured} B"
 
 
 @pytest.mark.parametrize("name,standin,measured", _measured())
