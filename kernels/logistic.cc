@@ -27,20 +27,8 @@ bool SigmoidInputPrepare(float input_scale, int32_t input_zero_point,
 
 void LogisticInt8(const SigmoidInputParams& params, int32_t size, const int8_t* input,
                   int8_t* output) {
-  for (int32_t i = 0; i < size; ++i) {
-    const int32_t x = input[i] - params.input_zero_point;
-    if (x <= -params.input_range_radius) {
-      output[i] = -128;
-    } else if (x >= params.input_range_radius) {
-      output[i] = 127;
-    } else {
-      const int32_t q4 =
-          MultiplyByQuantizedMultiplier(x, params.input_multiplier, params.input_left_shift);
-      // Q0.31 -> 1/256 steps, then the zero point -128.
-      const int32_t q = RoundingDivideByPOT(fixed_point::Logistic(q4), 23) - 128;
-      output[i] = static_cast<int8_t>(ClampToRange(q, -128, 127));
-    }
-  }
+  // Q0.31 -> 1/256 steps, then the zero point -128.
+  SaturatingSigmoidInt8(params, size, input, output, fixed_point::Logistic, 23, -128);
 }
 
 }  // namespace tflm_train

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 
+#include "kernels/fixed_point.h"
+#include "kernels/quant_math.h"
+
 namespace tflm_train {
 
 // Input rescaling shared by LOGISTIC and TANH (both read a 4-integer-bit value).
@@ -20,6 +23,27 @@ struct SigmoidInputParams {
 // negative amount or past 63 bits there (undefined behaviour, results differ by compiler).
 bool SigmoidInputPrepare(float input_scale, int32_t input_zero_point,
                          SigmoidInputParams* params);
+
+// LOGISTIC and TANH share everything but the fixed-point function (Q4.27 -> Q0.31) and where
+// its result lands: divided by 2^out_shift, then moved by out_zero_point.
+template <typename Q31Function>
+inline void SaturatingSigmoidInt8(const SigmoidInputParams& params, int32_t size,
+                                  const int8_t* input, int8_t* output, Q31Function function,
+                                  int out_shift, int32_t out_zero_point) {
+  for (int32_t i = 0; i < size; ++i) {
+    const int32_t x = input[i] - params.input_zero_point;
+    if (x <= -params.input_range_radius) {
+      output[i] = -128;
+    } else if (x >= params.input_range_radius) {
+      output[i] = 127;
+    } else {
+      const int32_t q4 =
+          MultiplyByQuantizedMultiplier(x, params.input_multiplier, params.input_left_shift);
+      const int32_t q = RoundingDivideByPOT(function(q4), out_shift) + out_zero_point;
+      output[i] = static_cast<int8_t>(ClampToRange(q, -128, 127));
+    }
+  }
+}
 
 void LogisticInt8(const SigmoidInputParams& params, int32_t size, const int8_t* input,
                   int8_t* output);
