@@ -36,18 +36,14 @@ bool Stm32Region(tt_flash* out) {
 }  // namespace
 
 const tt_flash* board_checkpoint_flash() {
+  // QEMU's boards have no flash controller: RAM-backed flash with NOR rules stands in.
+  if (board_is_qemu()) {
+    return tflm_train::SimFlashInit(&g_sim, reinterpret_cast<uint8_t*>(__checkpoint_start),
+                                    Addr(__checkpoint_size), Addr(__checkpoint_page_size), 4)
+               ? &g_sim.device
+               : nullptr;
+  }
   switch (board_id()) {
-    case BoardId::kQemuAn386:
-    case BoardId::kQemuAn500:
-    case BoardId::kQemuAn505:
-    case BoardId::kQemuAn385:
-    case BoardId::kQemuRv32:
-    case BoardId::kQemuAn547:
-      if (!tflm_train::SimFlashInit(&g_sim, reinterpret_cast<uint8_t*>(__checkpoint_start),
-                                    Addr(__checkpoint_size), Addr(__checkpoint_page_size), 4)) {
-        return nullptr;
-      }
-      return &g_sim.device;
 #if defined(__arm__)
     case BoardId::kNano33Ble:
       return tflm_train::Nrf52840FlashDevice(Addr(__checkpoint_start), Addr(__checkpoint_size),
