@@ -42,7 +42,8 @@ def test_json_has_provenance_tasks_methods_and_seeds(doc):
             assert m["seeds"] == [0] and len(m["final"]) == 1, (t, name)
             assert len(m["curves"][0]) == c["epochs"], (t, name)
             assert 0.0 <= m["mean"] <= 1.0 and m["lr"] > 0 and m["spread"] == 0.0, (t, name)
-        assert r["methods"]["int8_noqas_fp32lr"]["lr"] == r["methods"]["fp32"]["lr"]
+        for key in ("lr", "head_lr"):
+            assert r["methods"]["int8_noqas_fp32lr"][key] == r["methods"]["fp32"][key]
         assert r["methods"]["int8_noqas"]["scheme"]["qas"] is False
     assert "minus_fp32_points" in doc["summary"]["int8_qas"]
     assert "int8_qas_within_0.5_points_of_fp32" in doc["goals"]
