@@ -16,7 +16,7 @@ from bench.accuracy import report
 from bench.accuracy.runs import Optim
 from bench.provenance import provenance
 
-from .methods import LAST_LAYER, QUICK_LR, SCHEME, methods
+from .methods import FIXED_LR, LAST_LAYER, QUICK_LR, SCHEME, methods
 from .runs import run
 from .tasks import BACKBONE, backbone, input_quantization, tasks
 
@@ -39,10 +39,11 @@ def _args(argv):
 
 def run_task(tname: str, quick: bool, method_names: list[str], seeds: list[int],
              epochs: int, position: int = 0) -> dict:
-    """Every method of one task: each rate setting of the method's grid is run on every seed,
-    the setting with the best validation accuracy averaged over the seeds is chosen (ties to
-    the slower rates), and its runs are the reported ones (test accuracy scored at their end;
-    the test set plays no part in the choice). Returns the task's entry of the JSON."""
+    """Every method of one task: each rate setting of the method's grid is run on every seed
+    (validation only), the setting with the best validation accuracy averaged over the seeds is
+    chosen (ties to the slower rates), and its runs are repeated with the test set scored (the
+    same seeded runs: "val" beside "lr_grid_val_per_seed" in the JSON shows they agree).
+    Returns the task's entry of the JSON."""
     task = tasks(quick=quick)[tname]
     all_methods = methods()
     tune = not quick
@@ -50,46 +51,59 @@ def run_task(tname: str, quick: bool, method_names: list[str], seeds: list[int],
     base = backbone()
     loaded = task.task.load()
     data = {s: task.data(s, loaded, input_quantization(base)) for s in seeds}
-    n_runs = sum((len(all_methods[m].lr_grid) if tune and not all_methods[m].lr_from else 1)
-                 * len(seeds) for m in method_names)
+    grids = {}
+    for mname in method_names:
+        m = all_methods[mname]
+        if not tune:
+            grids[mname] = [QUICK_LR[mname]]
+        elif mname in FIXED_LR:
+            grids[mname] = [FIXED_LR[mname][tname]]
+        elif m.lr_from:
+            grids[mname] = None  # the other method's choice
+        else:
+            grids[mname] = list(m.lr_grid)
+    n_runs = sum(((len(g) if len(g) > 1 else 0) if g else 0) * len(seeds) + len(seeds)
+                 for g in grids.values())
     bar = tqdm(total=n_runs, desc=tname, unit="run", position=position)
     tres, chosen = {}, {}
     for mname in method_names:
         m = all_methods[mname]
-        if m.lr_from and m.lr_from in chosen:
-            grid = [chosen[m.lr_from]]
-        elif tune and m.lr_grid:
-            grid = list(m.lr_grid)
-        else:
-            grid = [QUICK_LR[mname]]
-        per_rate = {}
-        for rate in grid:
-            per_rate[rate] = []
-            for s in seeds:
-                bar.set_postfix_str(f"{mname} {rate.text()} seed {s}")
-                per_rate[rate].append(run(base, m, task.classes, data[s], rate, epochs, s, opt))
-                bar.update()
-        val = {rate: float(np.mean([r.val for r in rs])) for rate, rs in per_rate.items()}
-        best = max(grid, key=lambda r: (val[r], -r.head_lr, -r.lr))
+        grid = grids[mname] or [chosen[m.lr_from]]
+        val = {}
+        if len(grid) > 1:
+            for rate in grid:
+                vals = []
+                for s in seeds:
+                    bar.set_postfix_str(f"{mname} {rate.text()} seed {s}")
+                    vals.append(run(base, m, task.classes, data[s], rate, epochs, s, opt,
+                                    test="none").val)
+                    bar.update()
+                val[rate] = vals
+        best = max(grid, key=lambda r: (np.mean(val[r]) if val else 0.0, -r.head_lr, -r.lr))
         chosen[mname] = best
-        runs = per_rate[best]
+        runs = []
+        for s in seeds:
+            bar.set_postfix_str(f"{mname} {best.text()} seed {s} (test)")
+            runs.append(run(base, m, task.classes, data[s], best, epochs, s, opt))
+            bar.update()
         finals = np.array([r.final for r in runs])
         tres[mname] = {
             "label": m.label, "arithmetic": m.arithmetic,
             "scheme": {"n_bias": m.scheme.n_bias,
                        "weights": {str(k): v for k, v in m.scheme.weights.items()},
                        "qas": m.scheme.qas},
-            "lr": best.lr, "head_lr": best.head_lr, "lr_tuned": len(grid) > 1,
-            "lr_from": m.lr_from,
+            "lr": best.lr, "head_lr": best.head_lr, "lr_tuned": bool(val),
+            "lr_from": m.lr_from if grids[mname] is None else None,
+            "lr_fixed": ("session 6's choice on seed 0's validation split"
+                         if tune and mname in FIXED_LR else None),
             # mean over the seeds' validation splits (what chose the rates), then per seed
-            "lr_grid_val_accuracy": {r.text(): val[r] for r in grid} if len(grid) > 1 else {},
-            "lr_grid_val_per_seed": ({r.text(): [x.val for x in per_rate[r]] for r in grid}
-                                     if len(grid) > 1 else {}),
+            "lr_grid_val_accuracy": {r.text(): float(np.mean(v)) for r, v in val.items()},
+            "lr_grid_val_per_seed": {r.text(): v for r, v in val.items()},
             "seeds": seeds, "final": finals.tolist(),
             "mean": float(finals.mean()), "std": float(finals.std()),
             "spread": float(finals.max() - finals.min()),
             "before": [r.before for r in runs], "curves": [r.curve for r in runs],
-            "train_loss": [r.train_loss for r in runs],
+            "val": [r.val for r in runs], "train_loss": [r.train_loss for r in runs],
         }
     bar.close()
     s0 = data[seeds[0]].split
