@@ -190,11 +190,12 @@ def layer_record(graph: Graph, u: LayerUpdate, scheme: SparseUpdate,
     if w.scale is None:
         raise ConversionError(f"op {op.index} ({op.kind}): weights {w.name!r} are not quantised")
     layer.weight_factors = len(floats)
-    floats.extend(qas.factors(w.scale, u.out_channels, scheme.qas, scheme.qas_clamp).tolist())
+    floats.extend(qas.factors(w.scale, u.out_channels, scheme.qas, scheme.qas_clamp,
+                              u.lr_scale).tolist())
     if bias_t >= 0:
         layer.bias_factors = len(floats)
         floats.extend(qas.factors(bias_scales(graph, op), u.out_channels, scheme.qas,
-                                  scheme.qas_clamp).tolist())
+                                  scheme.qas_clamp, u.lr_scale).tolist())
     return layer
 
 

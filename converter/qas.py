@@ -10,10 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def factors(scales: np.ndarray, channels: int, qas: bool, clamp: float) -> np.ndarray:
-    """Per-channel factors; near-dead channels are clamped to clamp * median scale."""
+def factors(scales: np.ndarray, channels: int, qas: bool, clamp: float,
+            lr_scale: float = 1.0) -> np.ndarray:
+    """Per-channel factors; near-dead channels are clamped to clamp * median scale; lr_scale
+    is the layer's learning-rate factor (SparseUpdate.lr_scale), folded in here so that the
+    runtime's step stays lr * factor[c] * g."""
     s = np.broadcast_to(np.asarray(scales, dtype=np.float64), (channels,))
     if not qas:
-        return s.astype(np.float32)
+        return (s * lr_scale).astype(np.float32)
     floor = clamp * float(np.median(s))
-    return (1.0 / np.maximum(s, floor)).astype(np.float32)
+    return (lr_scale / np.maximum(s, floor)).astype(np.float32)

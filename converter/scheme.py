@@ -24,6 +24,10 @@ class SparseUpdate:
         scales do not get huge steps.
     inference_only: train nothing; the extended model carries a forward-only plan (for
         measuring what inference alone needs, or deploying the same file before training).
+    lr_scale: {layer: factor > 0} (layers keyed as in `weights`, each one the scheme trains):
+        that layer's weights and bias step at factor x the learning rate. QAS gives every
+        layer fp32's step; a new classifier on a pretrained backbone often wants a faster
+        one than the backbone layers (bench/transfer measures it).
     """
 
     n_bias: int = 0
@@ -31,6 +35,7 @@ class SparseUpdate:
     qas: bool = True
     qas_clamp: float = 0.05
     inference_only: bool = False
+    lr_scale: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -39,6 +44,7 @@ class LayerUpdate:
     weight_channels: int   # leading output channels whose weights are updated (0 = none)
     update_bias: bool
     out_channels: int
+    lr_scale: float = 1.0  # this layer's learning rate is lr_scale x the trainer's
 
 
 def default_scheme(graph: Graph) -> SparseUpdate:
@@ -68,22 +74,21 @@ def resolve(graph: Graph, scheme: SparseUpdate) -> list[LayerUpdate]:
     by_name = {graph.tensors[op.inputs[1]].name: i for i, op in enumerate(layers)}
     chosen: dict[int, int] = {}
     for key, ratio in dict(scheme.weights).items():
-        if isinstance(key, str):
-            if key not in by_name:
-                raise ConversionError(f"weights: no trainable layer has a weight tensor named "
-                                      f"{key!r}; known: {', '.join(by_name)}")
-            idx = by_name[key]
-        elif isinstance(key, int) and -len(layers) <= key < len(layers):
-            idx = key % len(layers)
-        else:
-            raise ConversionError(f"weights: layer {key!r} does not exist; the model has "
-                                  f"{len(layers)} trainable layers (0..{len(layers) - 1}, or "
-                                  f"negative from the end)")
+        idx = _layer_index("weights", key, by_name, len(layers))
         if not any(math.isclose(float(ratio), r) for r in RATIOS):
             raise ConversionError(f"weights: ratio {ratio!r} for layer {key!r} must be one of "
                                   "0, 1/8, 1/4, 1/2, 1")
         cout = out_channels(graph, layers[idx])
         chosen[idx] = 0 if ratio == 0 else max(1, int(round(float(ratio) * cout)))
+    scales: dict[int, float] = {}
+    for key, factor in dict(scheme.lr_scale).items():
+        idx = _layer_index("lr_scale", key, by_name, len(layers))
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) \
+                or not (math.isfinite(factor) and factor > 0):
+            raise ConversionError(f"lr_scale: factor {factor!r} for layer {key!r} must be a "
+                                  "finite number > 0 (leave a layer out of the scheme to "
+                                  "freeze it)")
+        scales[idx] = float(factor)
     bias_from = len(layers) - scheme.n_bias
     updates = []
     for i, op in enumerate(layers):
@@ -91,9 +96,29 @@ def resolve(graph: Graph, scheme: SparseUpdate) -> list[LayerUpdate]:
         has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         update_bias = (i >= bias_from or k > 0) and has_bias
         if k or update_bias:
-            updates.append(LayerUpdate(op, k, update_bias, out_channels(graph, op)))
+            updates.append(LayerUpdate(op, k, update_bias, out_channels(graph, op),
+                                       scales.pop(i, 1.0)))
+    if scales:
+        names = [graph.tensors[layers[i].inputs[1]].name for i in sorted(scales)]
+        raise ConversionError(f"lr_scale: layer(s) {', '.join(names)} are not trained by the "
+                              "scheme (no weights or bias updated), so a learning-rate factor "
+                              "means nothing there")
     if not updates:
         raise ConversionError("the update scheme selects nothing to train (n_bias=0 and no "
                               "weights); pass n_bias>0 or weights={layer: ratio}, or "
                               "inference_only=True for a forward-only plan")
     return updates
+
+
+def _layer_index(what: str, key, by_name: dict[str, int], n_layers: int) -> int:
+    """A scheme's layer key (index, negative from the end, or weight tensor name) -> index."""
+    if isinstance(key, str):
+        if key not in by_name:
+            raise ConversionError(f"{what}: no trainable layer has a weight tensor named "
+                                  f"{key!r}; known: {', '.join(by_name)}")
+        return by_name[key]
+    if isinstance(key, int) and -n_layers <= key < n_layers:
+        return key % n_layers
+    raise ConversionError(f"{what}: layer {key!r} does not exist; the model has "
+                          f"{n_layers} trainable layers (0..{n_layers - 1}, or "
+                          f"negative from the end)")

@@ -42,6 +42,18 @@ SCHEMA = {
         "qas": {"type": "boolean"},
         "qas_clamp": {"type": "number", "exclusiveMinimum": 0},
         "inference_only": {"type": "boolean"},
+        "lr_scale": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["layer", "factor"],
+                "additionalProperties": False,
+                "properties": {
+                    "layer": {"type": ["integer", "string"]},
+                    "factor": {"type": "number", "exclusiveMinimum": 0},
+                },
+            },
+        },
         # Free-form provenance (the search's budget, board, predicted gain); not read back.
         "notes": {"type": "object"},
     },
@@ -54,6 +66,9 @@ def scheme_to_json(scheme: SparseUpdate, notes: dict | None = None) -> str:
                        for layer, r in scheme.weights.items()],
            "qas": bool(scheme.qas), "qas_clamp": float(scheme.qas_clamp),
            "inference_only": bool(scheme.inference_only)}
+    if scheme.lr_scale:  # written only when set: files of schemes without it stay as they were
+        doc["lr_scale"] = [{"layer": layer, "factor": float(f)}
+                           for layer, f in scheme.lr_scale.items()]
     if notes:
         doc["notes"] = notes
     jsonschema.validate(doc, SCHEMA)
@@ -76,6 +91,12 @@ def scheme_from_json(text: str) -> SparseUpdate:
         if entry["layer"] in weights:
             raise ConversionError(f"scheme file: layer {entry['layer']!r} is listed twice")
         weights[entry["layer"]] = float(Fraction(entry["ratio"]))
+    lr_scale = {}
+    for entry in doc.get("lr_scale", []):
+        if entry["layer"] in lr_scale:
+            raise ConversionError(f"scheme file: lr_scale: layer {entry['layer']!r} is listed "
+                                  "twice")
+        lr_scale[entry["layer"]] = float(entry["factor"])
     return SparseUpdate(n_bias=doc["n_bias"], weights=weights, qas=doc.get("qas", True),
                         qas_clamp=doc.get("qas_clamp", 0.05),
-                        inference_only=doc.get("inference_only", False))
+                        inference_only=doc.get("inference_only", False), lr_scale=lr_scale)

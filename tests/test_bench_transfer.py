@@ -10,8 +10,8 @@ import pytest
 
 from bench.accuracy.runs import Optim
 from bench.transfer import runs
-from bench.transfer.cli import main
-from bench.transfer.methods import methods
+from bench.transfer.cli import choose, main
+from bench.transfer.methods import Rate, methods
 from bench.transfer.tasks import BACKBONE, backbone, input_quantization, quantize, resize, tasks
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
@@ -42,7 +42,8 @@ def test_json_has_provenance_tasks_methods_and_seeds(doc):
             assert m["seeds"] == [0] and len(m["final"]) == 1, (t, name)
             assert len(m["curves"][0]) == c["epochs"], (t, name)
             assert 0.0 <= m["mean"] <= 1.0 and m["lr"] > 0 and m["spread"] == 0.0, (t, name)
-        assert r["methods"]["int8_noqas_fp32lr"]["lr"] == r["methods"]["fp32"]["lr"]
+        for key in ("lr", "head_lr"):
+            assert r["methods"]["int8_noqas_fp32lr"][key] == r["methods"]["fp32"][key]
         assert r["methods"]["int8_noqas"]["scheme"]["qas"] is False
     assert "minus_fp32_points" in doc["summary"]["int8_qas"]
     assert "int8_qas_within_0.5_points_of_fp32" in doc["goals"]
@@ -83,3 +84,14 @@ def test_inputs_are_the_backbones():
     # the test samples are the same for every seed, the adaptation samples are not
     assert np.array_equal(d0.split.x_test, d1.split.x_test)
     assert not np.array_equal(d0.split.x_train, d1.split.x_train)
+
+
+def test_rates_are_chosen_on_the_mean_over_seeds_ties_to_the_slower():
+    slow, fast, faster = Rate(0.03, 1.0), Rate(0.1, 1.0), Rate(0.1, 3.0)
+    # seed 0 alone would pick `fast` (session 6's rule); the mean over seeds picks `slow`
+    val = {slow: [0.69, 0.70, 0.77], fast: [0.70, 0.66, 0.51], faster: [0.60, 0.60, 0.60]}
+    assert choose([slow, fast, faster], val) == slow
+    tie = {slow: [0.5, 0.7], fast: [0.6, 0.6], faster: [0.7, 0.5]}
+    assert choose([faster, fast, slow], tie) == slow
+    assert choose([fast, faster], {fast: [0.6], faster: [0.6]}) == fast
+    assert choose([faster], {}) == faster

@@ -56,7 +56,10 @@ def table(doc: dict) -> str:
         cells = []
         for t in tasks.values():
             r = t["methods"][m]
-            cells.append(f"{100 * r['mean']:.1f} ± {100 * r['std']:.1f} (lr {r['lr']:g})")
+            rate = f"lr {r['lr']:g}"
+            if r.get("head_lr", r["lr"]) != r["lr"]:  # bench/transfer's two rates
+                rate += f", head {r['head_lr']:g}"
+            cells.append(f"{100 * r['mean']:.1f} ± {100 * r['std']:.1f} ({rate})")
         s = doc["summary"][m]
         gap = s.get("minus_fp32_points")
         rows.append([tasks[next(iter(tasks))]["methods"][m]["label"]] + cells

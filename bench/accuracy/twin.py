@@ -54,7 +54,8 @@ def _dequantize_bias(g: Graph, op) -> np.ndarray:
 
 class FloatTwin:
     """Float forward pass of subgraph 0 with one tf.Variable per conv / depthwise / FC weight and
-    bias; `train_step` applies SGD to the scheme's slice only (a 0/1 mask per variable).
+    bias; `train_step` applies SGD to the scheme's slice only (a mask per variable: 0 frozen,
+    else the layer's lr factor, 1 unless the scheme's lr_scale sets it).
 
     momentum: the runtime's form, m = mu * m + g; w -= lr * m (g: the mini-batch mean)."""
 
@@ -73,13 +74,15 @@ class FloatTwin:
             w, b = u.op.inputs[1], (u.op.inputs[2] if len(u.op.inputs) > 2 else -1)
             if u.weight_channels:
                 m = np.zeros(g.tensors[w].shape, np.float32)
+                # the mask carries the layer's lr factor (scheme.lr_scale), as the runtime's
+                # QAS factors do
                 if u.op.kind == "DEPTHWISE_CONV_2D":
-                    m[..., :u.weight_channels] = 1.0
+                    m[..., :u.weight_channels] = u.lr_scale
                 else:
-                    m[:u.weight_channels] = 1.0
+                    m[:u.weight_channels] = u.lr_scale
                 self.masks[w] = tf.constant(m)
             if u.update_bias and b >= 0:
-                self.masks[b] = tf.ones(g.tensors[b].shape, tf.float32)
+                self.masks[b] = tf.constant(np.full(g.tensors[b].shape, u.lr_scale, np.float32))
         self._trained = [self.vars[t] for t in self.masks]
         self._mask_list = [self.masks[t] for t in self.masks]
         self.momentum = float(momentum)

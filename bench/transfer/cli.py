@@ -1,5 +1,6 @@
-"""Command line of the transfer bench: per task, tune lr per method on seed 0's validation
-split, run every method on each seed, report test accuracy as mean and spread over seeds."""
+"""Command line of the transfer bench: per task and method, run every rate setting of the
+method's grid on each seed, choose the setting by the seeds' mean validation accuracy, report
+the chosen setting's test accuracy as mean and spread over seeds."""
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,7 @@ from bench.accuracy import report
 from bench.accuracy.runs import Optim
 from bench.provenance import provenance
 
-from .methods import LAST_LAYER, QUICK_LR, SCHEME, methods
+from .methods import FIXED_LR, LAST_LAYER, QUICK_LR, SCHEME, Rate, methods
 from .runs import run
 from .tasks import BACKBONE, backbone, input_quantization, tasks
 
@@ -25,7 +26,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 def _args(argv):
     p = argparse.ArgumentParser(prog="python -m bench.transfer", description=__doc__)
     p.add_argument("--quick", action="store_true",
-                   help="smoke run: small splits, one seed, 1 epoch, fixed lr (no tuning)")
+                   help="smoke run: small splits, one seed, 1 epoch, fixed rates (no tuning)")
     p.add_argument("--tasks", nargs="+", help="subset of: fashion10 parity2")
     p.add_argument("--methods", nargs="+", help="subset of the methods (default: all)")
     p.add_argument("--seeds", type=int, help="number of seeds (default 3, quick 1)")
@@ -36,10 +37,22 @@ def _args(argv):
     return p.parse_args(argv)
 
 
+def choose(grid: list[Rate], val: dict[Rate, list[float]]) -> Rate:
+    """The setting with the best validation accuracy averaged over the seeds; ties go to the
+    slower head, then the slower backbone. An untuned grid (val empty) has one setting."""
+    if not val:
+        (only,) = grid
+        return only
+    return max(grid, key=lambda r: (float(np.mean(val[r])), -r.head_lr, -r.lr))
+
+
 def run_task(tname: str, quick: bool, method_names: list[str], seeds: list[int],
              epochs: int, position: int = 0) -> dict:
-    """Every method of one task: lr tuned on seed 0's validation split (unless quick), then
-    one run per seed scored on the test set. Returns the task's entry of the JSON."""
+    """Every method of one task: each rate setting of the method's grid is run on every seed
+    (validation only), the setting with the best validation accuracy averaged over the seeds is
+    chosen (ties to the slower rates), and its runs are repeated with the test set scored (the
+    same seeded runs: "val" beside "lr_grid_val_per_seed" in the JSON shows they agree).
+    Returns the task's entry of the JSON."""
     task = tasks(quick=quick)[tname]
     all_methods = methods()
     tune = not quick
@@ -47,29 +60,40 @@ def run_task(tname: str, quick: bool, method_names: list[str], seeds: list[int],
     base = backbone()
     loaded = task.task.load()
     data = {s: task.data(s, loaded, input_quantization(base)) for s in seeds}
-    n_runs = sum((len(all_methods[m].lr_grid) if tune else 0) + len(seeds)
-                 for m in method_names)
-    bar = tqdm(total=n_runs, desc=tname, unit="run", position=position)
-    tres = {}
+    grids = {}
     for mname in method_names:
         m = all_methods[mname]
-        grid = {}
-        if m.lr_from and m.lr_from in tres:
-            lr = tres[m.lr_from]["lr"]
-        elif tune and m.lr_grid:
-            # chosen on seed 0's validation split; the test set is not evaluated
-            for lr in m.lr_grid:
-                bar.set_postfix_str(f"{mname} tune lr={lr:g}")
-                grid[lr] = run(base, m, task.classes, data[0], lr, epochs, 0, opt,
-                               test="none").val
-                bar.update()
-            lr = max(grid, key=lambda k: (grid[k], -k))
+        if not tune:
+            grids[mname] = [QUICK_LR[mname]]
+        elif mname in FIXED_LR:
+            grids[mname] = [FIXED_LR[mname][tname]]
+        elif m.lr_from:
+            grids[mname] = None  # the other method's choice
         else:
-            lr = QUICK_LR[mname]
+            grids[mname] = list(m.lr_grid)
+    n_runs = sum(((len(g) if len(g) > 1 else 0) if g else 0) * len(seeds) + len(seeds)
+                 for g in grids.values())
+    bar = tqdm(total=n_runs, desc=tname, unit="run", position=position)
+    tres, chosen = {}, {}
+    for mname in method_names:
+        m = all_methods[mname]
+        grid = grids[mname] or [chosen[m.lr_from]]
+        val = {}
+        if len(grid) > 1:
+            for rate in grid:
+                vals = []
+                for s in seeds:
+                    bar.set_postfix_str(f"{mname} {rate.text()} seed {s}")
+                    vals.append(run(base, m, task.classes, data[s], rate, epochs, s, opt,
+                                    test="none").val)
+                    bar.update()
+                val[rate] = vals
+        best = choose(grid, val)
+        chosen[mname] = best
         runs = []
         for s in seeds:
-            bar.set_postfix_str(f"{mname} seed {s} lr={lr:g}")
-            runs.append(run(base, m, task.classes, data[s], lr, epochs, s, opt))
+            bar.set_postfix_str(f"{mname} {best.text()} seed {s} (test)")
+            runs.append(run(base, m, task.classes, data[s], best, epochs, s, opt))
             bar.update()
         finals = np.array([r.final for r in runs])
         tres[mname] = {
@@ -77,13 +101,18 @@ def run_task(tname: str, quick: bool, method_names: list[str], seeds: list[int],
             "scheme": {"n_bias": m.scheme.n_bias,
                        "weights": {str(k): v for k, v in m.scheme.weights.items()},
                        "qas": m.scheme.qas},
-            "lr": lr, "lr_tuned": bool(grid), "lr_from": m.lr_from,
-            "lr_grid_val_accuracy": {f"{k:g}": v for k, v in grid.items()},
+            "lr": best.lr, "head_lr": best.head_lr, "lr_tuned": bool(val),
+            "lr_from": m.lr_from if grids[mname] is None else None,
+            "lr_fixed": ("session 6's choice on seed 0's validation split"
+                         if tune and mname in FIXED_LR else None),
+            # mean over the seeds' validation splits (what chose the rates), then per seed
+            "lr_grid_val_accuracy": {r.text(): float(np.mean(v)) for r, v in val.items()},
+            "lr_grid_val_per_seed": {r.text(): v for r, v in val.items()},
             "seeds": seeds, "final": finals.tolist(),
             "mean": float(finals.mean()), "std": float(finals.std()),
             "spread": float(finals.max() - finals.min()),
             "before": [r.before for r in runs], "curves": [r.curve for r in runs],
-            "train_loss": [r.train_loss for r in runs],
+            "val": [r.val for r in runs], "train_loss": [r.train_loss for r in runs],
         }
     bar.close()
     s0 = data[seeds[0]].split
@@ -117,7 +146,10 @@ def main(argv=None) -> int:
         head="convert(num_classes=K, seed=seed): a fresh K-way classifier per seed",
         input="28x28 images resized to 96x96 (bilinear), real 2x-1 quantised at the model's "
               f"input scale {quant[0]:.6g}, zero point {quant[1]}",
-        scheme={"n_bias": SCHEME["n_bias"], "weights": str(SCHEME["weights"])},
+        scheme={"n_bias": SCHEME["n_bias"], "weights": str(SCHEME["weights"]),
+                "head_lr": "the new classifier steps at head_lr: lr_scale {-1: head_lr / lr}"},
+        lr_choice="per method, the grid setting with the best validation accuracy averaged "
+                  "over the seeds' validation splits; the test split is not used",
         last_layer_scheme={"n_bias": LAST_LAYER["n_bias"],
                            "weights": str(LAST_LAYER["weights"])},
         jobs=a.jobs, seconds=round(time.time() - t0, 1)), header)

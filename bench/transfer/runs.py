@@ -4,11 +4,14 @@ so both start from the same head and the same dequantised backbone, and see the 
 dequantised input samples). Training loops, schedule and momentum are bench/accuracy's."""
 from __future__ import annotations
 
+import dataclasses
+
 import tflm_train
 from tflm_train.converter import SGD
 
 from bench.accuracy.runs import Method, Optim, RunResult, run_fp32, train_int8
 
+from .methods import Rate
 from .tasks import Data
 
 _models: dict[tuple, bytes] = {}
@@ -26,11 +29,13 @@ def extended(base: bytes, method: Method, classes: int, seed: int, opt: Optim) -
     return _models[key]
 
 
-def run(base: bytes, method: Method, classes: int, data: Data, lr: float, epochs: int,
+def run(base: bytes, method: Method, classes: int, data: Data, rate: Rate, epochs: int,
         seed: int, opt: Optim, test: str = "end") -> RunResult:
-    """test: "end" (test accuracy before and after training), "none" (lr tuning: validation
-    only, the test set is not touched) or "epochs" (after every epoch too)."""
+    """rate: the backbone's and the head's lr (the head's through the scheme's lr_scale);
+    test: "end" (test accuracy before and after training), "none" (validation only, the test
+    set is not touched) or "epochs" (after every epoch too)."""
+    method = dataclasses.replace(method, scheme=rate.scheme(method.scheme))
     model = extended(base, method, classes, seed, opt)
     if method.arithmetic == "fp32":
-        return run_fp32(model, method, data.real_split, lr, epochs, seed, opt, test)
-    return train_int8(model, data.split, lr, epochs, seed, opt, test)
+        return run_fp32(model, method, data.real_split, rate.lr, epochs, seed, opt, test)
+    return train_int8(model, data.split, rate.lr, epochs, seed, opt, test)
