@@ -53,7 +53,8 @@ def bottleneck_below(em: Emission, p: Op) -> bool:
 
 def emit_bottleneck(em: Emission, p: Op, d: Op, x: Op, g_out: int) -> None:
     """BOTTLENECK_BACKWARD for project conv p <- depthwise d <- expand conv x, g_out being p's
-    output gradient."""
+    output gradient, then p's own updates (after: the block reads p's filter unchanged), then
+    the block input's gradient summed (last: g_out may be that gradient, residual_alias)."""
     graph = em.graph
     e2, e1 = d.outputs[0], d.inputs[0]
     channels = graph.tensors[e2].shape[-1]
@@ -84,7 +85,34 @@ def emit_bottleneck(em: Emission, p: Op, d: Op, x: Op, g_out: int) -> None:
               for op, needed in ((p, True), (d, True), (x, g_x >= 0))]
     em.emit(Opcode.BOTTLENECK_BACKWARD, [p.index, d.index, x.index, g_out, g_x, grad_e2,
                                          grad_e1, temp, group, *masks, *layer_ids, *scales])
+    em.emit_updates(p, g_out)
     em.sum_temporary(g_x, temporary, x_in)
+
+
+def residual_alias(em: Emission, add: Op) -> bool:
+    """The two inputs of ADD may share its output gradient instead of one taking a copy: one
+    is the output of an inverted-bottleneck block (bottleneck_below) whose input is the other,
+    nothing runs between the block's depthwise and the ADD, and the project conv has no
+    activation. Then only BOTTLENECK_BACKWARD and the project conv's updates read the block
+    output's gradient, all before the block input's gradient (the same buffer) is summed
+    (emit_bottleneck)."""
+    graph = em.graph
+    if len(add.inputs) != 2 or add.inputs[0] == add.inputs[1]:
+        return False
+    positions = {op.index: pos for pos, op in enumerate(graph.ops)}
+    for t, other in (add.inputs, add.inputs[::-1]):
+        p = graph.producer(t)
+        if p is None or activation_mask_bounds(p, graph) is not None \
+                or not bottleneck_below(em, p):
+            continue
+        d = graph.producer(p.inputs[0])
+        x = graph.producer(d.inputs[0])
+        between = [op.index for op in graph.ops[positions[d.index] + 1:positions[add.index]]
+                   if op.index not in graph.folded]
+        if (x.inputs[0] == other and between == [p.index]
+                and [c.index for c in graph.consumers(t)] == [add.index]):
+            return True
+    return False
 
 
 def in_place_depthwise(em: Emission, op: Op) -> bool:
@@ -165,4 +193,4 @@ def emit_mean_head(em: Emission, op: Op, g_mean: int) -> None:
 
 __all__ = ["BLOCK_GROUP_BYTES", "HEAD_GROUP_BYTES", "INPLACE_GROUP_BYTES", "bottleneck_below",
            "emit_bottleneck", "emit_in_place_depthwise", "emit_mean_head", "fusable_mean",
-           "in_place_depthwise"]
+           "in_place_depthwise", "residual_alias"]
