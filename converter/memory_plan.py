@@ -12,7 +12,8 @@ from .emit import (SAVED_FOR_INPUT_GRAD, activation_mask_bounds, scratch_element
 from .graph import Graph, Op
 from .optimizer import SGD
 from .planner import Buffer, align, plan
-from .program import ALIGNMENT, OP_STATE_BYTES, Flags, Instruction, Opcode, Program
+from .program import (ALIGNMENT, OP_STATE_BYTES, OP_STATE_KIND_BYTES, Flags, Instruction,
+                      Opcode, Program)
 from .step import CompiledStep
 from .streaming import stream_aliases, stream_reads_writes
 
@@ -157,9 +158,11 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
     offset = 0
     op_state = []
     for op in graph.ops:
-        # A folded op is never prepared; its slot stays so the others keep op * OP_STATE_BYTES.
-        op_state.append(-1 if op.index in graph.folded else offset)
-        offset += OP_STATE_BYTES
+        if op.index in graph.folded:  # never prepared
+            op_state.append(-1)
+            continue
+        op_state.append(offset)
+        offset += OP_STATE_KIND_BYTES.get(op.kind, OP_STATE_BYTES)
     offset = align(offset, ALIGNMENT)
     op_data_bytes = offset
     model_offsets = [-1] * n_model

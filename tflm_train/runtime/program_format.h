@@ -17,6 +17,37 @@ constexpr int32_t kOpStateBytes = 64;
 constexpr int32_t kProgramAlignment = 16;
 constexpr int32_t kMaxInstructionArgs = 16;
 
+// Op-state bytes of the kinds that take less than kOpStateBytes.
+constexpr int32_t kOpStateBytesConv2D = 48;
+constexpr int32_t kOpStateBytesDepthwiseConv2D = 56;
+constexpr int32_t kOpStateBytesFullyConnected = 56;
+constexpr int32_t kOpStateBytesAveragePool2D = 40;
+constexpr int32_t kOpStateBytesMaxPool2D = 40;
+constexpr int32_t kOpStateBytesMean = 32;
+constexpr int32_t kOpStateBytesSoftmax = 24;
+
+// The op-state bytes the converter reserves for an op of this builtin code.
+constexpr int32_t OpStateBytesOf(int32_t builtin_code) {
+  switch (builtin_code) {
+    case 3:  // CONV_2D
+      return kOpStateBytesConv2D;
+    case 4:  // DEPTHWISE_CONV_2D
+      return kOpStateBytesDepthwiseConv2D;
+    case 9:  // FULLY_CONNECTED
+      return kOpStateBytesFullyConnected;
+    case 1:  // AVERAGE_POOL_2D
+      return kOpStateBytesAveragePool2D;
+    case 17:  // MAX_POOL_2D
+      return kOpStateBytesMaxPool2D;
+    case 40:  // MEAN
+      return kOpStateBytesMean;
+    case 25:  // SOFTMAX
+      return kOpStateBytesSoftmax;
+    default:
+      return kOpStateBytes;
+  }
+}
+
 enum class Opcode : int32_t {
   // FORWARD(op): run subgraph-0 op `op`
   kForward = 1,
