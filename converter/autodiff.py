@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from . import float_io
 from .emit import POOL_LIKE, UNARY_GRAD, Emission, activation_mask_bounds
 from .errors import ConversionError, UnsupportedOpError
-from .fusions import (bottleneck_below, emit_bottleneck, emit_in_place_depthwise,
+from .fusions import (apply_fused_forwards, bottleneck_below, emit_bottleneck, emit_in_place_depthwise,
                       emit_mean_head, fusable_mean, in_place_depthwise, residual_alias)
 from .graph import Graph, Op
 from .memory_plan import read_backward
@@ -58,6 +58,7 @@ def backward_program(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpd
     if updates:  # an inference-only plan has no loss and no backward
         flags |= _emit_loss(em, loss, skip)
         _emit_backward(em, skip, n_forward)
+        n_forward = apply_fused_forwards(em, n_forward)
     out_t = graph.outputs[0]
     return Program(n_model_tensors=len(graph.tensors), n_ops=len(graph.ops),
                    input_tensor=graph.inputs[0], output_tensor=out_t,

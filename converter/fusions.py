@@ -14,7 +14,7 @@ import numpy as np
 from .emit import (FILTER_GRAD_BLOCK, Emission, activation_mask_bounds, pointwise,
                    scratch_elements)
 from .graph import Graph, Op
-from .program import DType, Opcode
+from .program import DType, Instruction, Opcode
 
 # Expanded-channel group of BOTTLENECK_BACKWARD: its two gradient groups stay <= 8 KB.
 BLOCK_GROUP_BYTES = 8192
@@ -22,6 +22,8 @@ BLOCK_GROUP_BYTES = 8192
 INPLACE_GROUP_BYTES = 8192
 # Output-channel group of MEAN_HEAD_BACKWARD: its [positions, G] float buffer stays <= 8 KB.
 HEAD_GROUP_BYTES = 8192
+# Output-channel group of MEAN_HEAD_FORWARD: its [positions, G] int8 buffer stays <= 2 KB.
+HEAD_FORWARD_GROUP_BYTES = 2048
 
 
 def bottleneck_below(em: Emission, p: Op) -> bool:
@@ -189,8 +191,44 @@ def emit_mean_head(em: Emission, op: Op, g_mean: int) -> None:
     em.emit(Opcode.MEAN_HEAD_BACKWARD, [op.index, g_mean, group, mask, g_in, temp, layer_index,
                                         scales_at])
     em.sum_temporary(g_in, temporary, data_in)
+    _head_forward(em, op, mask)
 
 
-__all__ = ["BLOCK_GROUP_BYTES", "HEAD_GROUP_BYTES", "INPLACE_GROUP_BYTES", "bottleneck_below",
+def _head_forward(em: Emission, conv: Op, mask: int) -> None:
+    """Replace the FORWARDs of the head conv and its MEAN by one MEAN_HEAD_FORWARD, which saves
+    the conv's mask bits group by group, so its int8 output never exists whole (streaming.py
+    then leaves both ops out of its chains). Only where a group is smaller than the output."""
+    graph = em.graph
+    out = graph.tensors[conv.outputs[0]]
+    positions = int(np.prod(out.shape[:-1]))
+    group = max(1, min(out.shape[-1], HEAD_FORWARD_GROUP_BYTES // positions))
+    mean = graph.consumers(conv.outputs[0])[0]
+    forwards = {ins.args[0] for ins in em.instructions if ins.opcode == Opcode.FORWARD}
+    if (group >= out.shape[-1] or out.shape[0] != 1 or conv.index not in forwards
+            or mean.index not in forwards):
+        return
+    bounds = activation_mask_bounds(conv, graph) if mask >= 0 else (-128, 127)
+    buffer = em.new_tensor(DType.INT8, positions * group)
+    em.fused_forwards[conv.index] = Instruction(
+        Opcode.MEAN_HEAD_FORWARD, [conv.index, mean.index, buffer, mask, *bounds])
+    em.fused_forwards[mean.index] = None
+
+
+def apply_fused_forwards(em: Emission, n_forward: int) -> int:
+    """Put the forward instructions the backward walk fused (_head_forward) in place of the
+    FORWARDs they replace (after the walk, which reads the forward part by position); returns
+    the new forward length."""
+    forward = []
+    for ins in em.instructions[:n_forward]:
+        if ins.opcode == Opcode.FORWARD and ins.args[0] in em.fused_forwards:
+            ins = em.fused_forwards[ins.args[0]]
+        if ins is not None:
+            forward.append(ins)
+    em.instructions[:n_forward] = forward
+    return len(forward)
+
+
+__all__ = ["BLOCK_GROUP_BYTES", "HEAD_FORWARD_GROUP_BYTES", "HEAD_GROUP_BYTES",
+           "INPLACE_GROUP_BYTES", "apply_fused_forwards", "bottleneck_below",
            "emit_bottleneck", "emit_in_place_depthwise", "emit_mean_head", "fusable_mean",
            "in_place_depthwise", "residual_alias"]

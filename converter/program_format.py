@@ -156,6 +156,11 @@ OPCODES = (
                 "scales_x|-1"),
                "inverted-bottleneck backward (1x1 project P <- depthwise D <- expand conv X) by "
                "groups of expanded channels (tflm_train/runtime/block_backward.cc)"),
+    OpcodeSpec("MEAN_HEAD_FORWARD", 18, ("conv", "mean", "group", "mask|-1", "lo", "hi"),
+               "forward CONV_2D `conv` and the spatial MEAN `mean` that alone reads it, one group "
+               "of output channels at a time through `group` (int8 [positions, G]); with "
+               "training, the conv output's activation mask bits inside (lo, hi): the conv "
+               "output never exists whole"),
 )
 
 assert all(len(op.args) <= MAX_INSTRUCTION_ARGS for op in OPCODES)

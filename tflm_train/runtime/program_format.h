@@ -96,6 +96,11 @@ enum class Opcode : int32_t {
   // backward (1x1 project P <- depthwise D <- expand conv X) by groups of expanded channels
   // (tflm_train/runtime/block_backward.cc)
   kBottleneckBackward = 17,
+  // MEAN_HEAD_FORWARD(conv, mean, group, mask|-1, lo, hi): forward CONV_2D `conv` and the spatial
+  // MEAN `mean` that alone reads it, one group of output channels at a time through `group` (int8
+  // [positions, G]); with training, the conv output's activation mask bits inside (lo, hi): the
+  // conv output never exists whole
+  kMeanHeadForward = 18,
 };
 
 // X(Name) for every opcode, in definition order.
@@ -116,7 +121,8 @@ enum class Opcode : int32_t {
   X(MeanHeadBackward) \
   X(DepthwiseGradInPlace) \
   X(StreamChain) \
-  X(BottleneckBackward)
+  X(BottleneckBackward) \
+  X(MeanHeadForward)
 
 // Argument positions of each opcode; kCount is the argument count.
 struct ForwardArgs { enum : int32_t { kOp = 0, kCount = 1 }; };
@@ -145,6 +151,8 @@ struct StreamChainArgs { enum : int32_t { kFirstOp = 0, kOpCount = 1, kScratch =
 struct BottleneckBackwardArgs { enum : int32_t { kP = 0, kD = 1, kX = 2, kGOut = 3, kGX = 4, kGradE2
     = 5, kGradE1 = 6, kTemp = 7, kGroup = 8, kMaskD = 9, kMaskX = 10, kLayerD = 11, kLayerX = 12,
     kScalesP = 13, kScalesD = 14, kScalesX = 15, kCount = 16 }; };
+struct MeanHeadForwardArgs { enum : int32_t { kConv = 0, kMean = 1, kGroup = 2, kMask = 3, kLo = 4,
+    kHi = 5, kCount = 6 }; };
 
 enum class DType : int32_t {
   kFloat32 = 0,

@@ -132,8 +132,9 @@ Status Session::CheckTensors() {
                   static_cast<unsigned long>(i), static_cast<long>(t));
         // A tensor inside a streamed chain exists only as row windows in the chain's scratch,
         // and a source-fed input only as the first chain's window of input rows.
+        // The conv output of a MEAN_HEAD_FORWARD exists only as its channel-group buffer.
         if (program_.model_offset(t) >= 0 || IsStreamIntermediate(*this, t) ||
-            IsSourceFedInput(*this, t)) {
+            IsSourceFedInput(*this, t) || IsGroupedHeadOutput(*this, t)) {
           continue;
         }
         if (pass == 0 && FoldedShapeInput(op, k)) continue;
