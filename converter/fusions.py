@@ -4,7 +4,10 @@ channel group by channel group, so the group's large float gradients never exist
 - BOTTLENECK_BACKWARD: 1x1 project conv <- depthwise <- expand conv (an inverted-bottleneck
   block; tflm_train/runtime/block_backward.cc).
 - MEAN_HEAD_BACKWARD: a conv whose output only a spatial MEAN reads (the classifier head;
-  session.cc MeanHeadBackward) replaces the MEAN's broadcast input gradient.
+  session.cc MeanHeadBackward) replaces the MEAN's broadcast input gradient; its forward half,
+  MEAN_HEAD_FORWARD, runs the conv and the MEAN by channel groups (head_forward.cc).
+- A residual ADD around a BOTTLENECK_BACKWARD block gives both inputs its output gradient
+  (residual_alias) instead of a copy.
 - DEPTHWISE_GRAD_IN_PLACE: a depthwise input gradient written over its output gradient.
 """
 from __future__ import annotations
