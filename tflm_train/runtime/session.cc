@@ -186,6 +186,10 @@ Status Session::CheckOpStates(int32_t* states_end) {
     const int32_t s = program_.op_state_offset(static_cast<int32_t>(i));
     if (s < 0) continue;  // folded
     const OperatorCodeInfo code = model_.operator_code(subgraph_.op(i).opcode_index());
+    // an op this runtime lacks has no state size: say that, as PrepareOps would
+    TT_ENSURE(err, FindRegistration(code.builtin_code) != nullptr, Status::kUnsupported,
+              "op %lu: builtin operator %ld is not supported by this runtime",
+              static_cast<unsigned long>(i), static_cast<long>(code.builtin_code));
     const int32_t bytes = OpStateBytesOf(code.builtin_code);
     TT_ENSURE(err, s >= end && int64_t{s} + bytes <= h.persistent_bytes, Status::kInvalidModel,
               "training program: op %lu's state at %ld overlaps another or leaves the "
