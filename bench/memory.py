@@ -77,12 +77,15 @@ def plan_columns(model: bytes, scheme) -> dict:
     import tflm_train
     from tflm_train.converter import memory_report
     from tflm_train.converter.graph import build_graph
-    from tflm_train.converter.program import OP_STATE_BYTES, Flags
+    from tflm_train.converter.planner import align
+    from tflm_train.converter.program import (ALIGNMENT, OP_STATE_BYTES, OP_STATE_KIND_BYTES,
+                                              Flags)
     from tflm_train.converter.tflite_io import read_model
     from bench.variants import VARIANTS, plan_variant
 
     graph = build_graph(read_model(model))
-    n_ops = len(graph.ops)
+    op_states = align(sum(OP_STATE_KIND_BYTES.get(op.kind, OP_STATE_BYTES) for op in graph.ops
+                          if op.index not in graph.folded), ALIGNMENT)
 
     def trained_only(program) -> int:
         # what the updated tensors would take with only the trained output channels in SRAM
@@ -108,7 +111,7 @@ def plan_columns(model: bytes, scheme) -> dict:
                   "trained_channel_bytes": trained_only(p),
                   "optimizer_state_bytes": step.optimizer_state_bytes,
                   "op_data_bytes": step.op_data_bytes,
-                  "per_channel_data_bytes": max(0, step.op_data_bytes - OP_STATE_BYTES * n_ops),
+                  "per_channel_data_bytes": max(0, step.op_data_bytes - op_states),
                   "instructions": len(p.instructions),
                   "input_streamed": bool(p.flags & Flags.INPUT_SOURCE)}
     # The sparse_reorder columns must be what convert() writes; check the variants agree.
@@ -202,7 +205,27 @@ def model_row(name: str, model: bytes, scheme, source: str, plans: dict, ext: by
             "ratio_to_paper_sparse_reorder": round(total / 1024 / paper["sparse_reorder"], 3),
             "pass": total <= goal_bytes,
             "note": "the same scheme with the classifier's bias trained but not its weights"}
+    if name in FLOOR_KB:
+        # Issue 18 item 3: momentum / mini-batch sums are an option; what it costs here.
+        arena = optimizer_state_arena(model, scheme)
+        total = arena + (runtime or 0) + (stack or 0)
+        row["optimizer_state_option"] = {
+            "arena_bytes": arena, "peak_sram_bytes": total,
+            "extra_bytes": total - totals["sparse_reorder"],
+            "stack_included": stack is not None,
+            "note": "SGD(mini_batch=True) (momentum needs the same buffer): one float32 per "
+                    "updated weight and bias, planned, with the sparse + reorder program's "
+                    "runtime structures and stack"}
     return row
+
+
+def optimizer_state_arena(model: bytes, scheme) -> int:
+    """Planned arena of `scheme` with the optimizer state (momentum or mini-batch sums)."""
+    import tflm_train
+    from tflm_train.converter.optimizer import SGD
+
+    return tflm_train.memory_report(tflm_train.convert(
+        model, scheme, input_source=True, optimizer=SGD(mini_batch=True))).arena_bytes
 
 
 def head_frozen_arena(model: bytes, scheme) -> int:
@@ -327,6 +350,11 @@ def print_tables(rows: dict) -> None:
                   f"scheme lists backbone layers only) {_kb(f['peak_sram_bytes'])} KB = "
                   f"{f['ratio_to_paper_sparse_reorder']:.2f}x, "
                   f"{'PASS' if f['pass'] else 'FAIL'}")
+    for name, r in rows.items():
+        if "optimizer_state_option" in r:
+            o = r["optimizer_state_option"]
+            print(f"  {name}: with momentum / mini-batch state {_kb(o['peak_sram_bytes'])} KB "
+                  f"(+{_kb(o['extra_bytes'])} KB)")
     if not all(r["peak_sram_includes_stack"] for r in rows.values()):
         print("  * stack not measured for this model (not included in its totals)")
     print("  n/m = not measured; mcunet_like is an APPROXIMATION of MCUNet-5FPS")

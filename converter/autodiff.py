@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from . import float_io
 from .emit import POOL_LIKE, UNARY_GRAD, Emission, activation_mask_bounds
 from .errors import ConversionError, UnsupportedOpError
-from .fusions import (bottleneck_below, emit_bottleneck, emit_in_place_depthwise,
-                      emit_mean_head, fusable_mean, in_place_depthwise)
+from .fusions import (apply_fused_forwards, bottleneck_below, emit_bottleneck, emit_in_place_depthwise,
+                      emit_mean_head, fusable_mean, in_place_depthwise, residual_alias)
 from .graph import Graph, Op
 from .memory_plan import read_backward
 from .ops import OPS
@@ -58,6 +58,7 @@ def backward_program(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpd
     if updates:  # an inference-only plan has no loss and no backward
         flags |= _emit_loss(em, loss, skip)
         _emit_backward(em, skip, n_forward)
+        n_forward = apply_fused_forwards(em, n_forward)
     out_t = graph.outputs[0]
     return Program(n_model_tensors=len(graph.tensors), n_ops=len(graph.ops),
                    input_tensor=graph.inputs[0], output_tensor=out_t,
@@ -117,8 +118,7 @@ def _emit_backward(em: Emission, skip: set[int], n_forward: int) -> None:
         if out in deferred.block:  # op is the depthwise of a block whose project conv deferred
             project, g_project = deferred.block.pop(out)
             expand = graph.producer(op.inputs[0])
-            emit_bottleneck(em, project, op, expand, g_project)
-            em.emit_updates(project, g_project)  # after: the block reads P's filter unchanged
+            emit_bottleneck(em, project, op, expand, g_project)  # with P's updates
             deferred.done.add(expand.index)
             continue
         if out not in em.grad:
@@ -181,7 +181,9 @@ def _emit_op_backward(em: Emission, op: Op, deferred: _Deferred) -> None:
                     f"{graph.tensors[t].shape} -> {graph.tensors[out].shape} on the "
                     "gradient path is not supported")
         em.give(a, g_out, owned=True)
-        em.give(b, g_out, owned=em.grad.get(a) != g_out)
+        # b shares the gradient where nothing writes it before its readers are done (a
+        # residual block around an inverted bottleneck, fusions.residual_alias); else a copy.
+        em.give(b, g_out, owned=em.grad.get(a) != g_out or residual_alias(em, op))
     elif op.kind in ("CONCATENATION", "MUL", "SUB"):
         # One INPUT_GRAD_AT per input that needs a gradient (MUL's and SUB's reduce the output
         # gradient over the axes that input was broadcast along).

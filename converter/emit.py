@@ -100,6 +100,9 @@ class Emission:
     layers: list[Layer] = field(default_factory=list)
     floats: list[float] = field(default_factory=list)
     grad: dict[int, int] = field(default_factory=dict)
+    # op index -> the fused forward instruction replacing its FORWARD (None: dropped), applied
+    # after the backward walk (fusions.apply_fused_forwards)
+    fused_forwards: dict[int, Instruction | None] = field(default_factory=dict)
 
     def new_tensor(self, dtype: DType, elements: int) -> int:
         self.extra.append(ExtraTensor(dtype, int(elements)))

@@ -4,7 +4,10 @@ channel group by channel group, so the group's large float gradients never exist
 - BOTTLENECK_BACKWARD: 1x1 project conv <- depthwise <- expand conv (an inverted-bottleneck
   block; tflm_train/runtime/block_backward.cc).
 - MEAN_HEAD_BACKWARD: a conv whose output only a spatial MEAN reads (the classifier head;
-  session.cc MeanHeadBackward) replaces the MEAN's broadcast input gradient.
+  session.cc MeanHeadBackward) replaces the MEAN's broadcast input gradient; its forward half,
+  MEAN_HEAD_FORWARD, runs the conv and the MEAN by channel groups (head_forward.cc).
+- A residual ADD around a BOTTLENECK_BACKWARD block gives both inputs its output gradient
+  (residual_alias) instead of a copy.
 - DEPTHWISE_GRAD_IN_PLACE: a depthwise input gradient written over its output gradient.
 """
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 from .emit import (FILTER_GRAD_BLOCK, Emission, activation_mask_bounds, pointwise,
                    scratch_elements)
 from .graph import Graph, Op
-from .program import DType, Opcode
+from .program import DType, Instruction, Opcode
 
 # Expanded-channel group of BOTTLENECK_BACKWARD: its two gradient groups stay <= 8 KB.
 BLOCK_GROUP_BYTES = 8192
@@ -22,6 +25,8 @@ BLOCK_GROUP_BYTES = 8192
 INPLACE_GROUP_BYTES = 8192
 # Output-channel group of MEAN_HEAD_BACKWARD: its [positions, G] float buffer stays <= 8 KB.
 HEAD_GROUP_BYTES = 8192
+# Output-channel group of MEAN_HEAD_FORWARD: its [positions, G] int8 buffer stays <= 2 KB.
+HEAD_FORWARD_GROUP_BYTES = 2048
 
 
 def bottleneck_below(em: Emission, p: Op) -> bool:
@@ -53,7 +58,8 @@ def bottleneck_below(em: Emission, p: Op) -> bool:
 
 def emit_bottleneck(em: Emission, p: Op, d: Op, x: Op, g_out: int) -> None:
     """BOTTLENECK_BACKWARD for project conv p <- depthwise d <- expand conv x, g_out being p's
-    output gradient."""
+    output gradient, then p's own updates (after: the block reads p's filter unchanged), then
+    the block input's gradient summed (last: g_out may be that gradient, residual_alias)."""
     graph = em.graph
     e2, e1 = d.outputs[0], d.inputs[0]
     channels = graph.tensors[e2].shape[-1]
@@ -84,7 +90,34 @@ def emit_bottleneck(em: Emission, p: Op, d: Op, x: Op, g_out: int) -> None:
               for op, needed in ((p, True), (d, True), (x, g_x >= 0))]
     em.emit(Opcode.BOTTLENECK_BACKWARD, [p.index, d.index, x.index, g_out, g_x, grad_e2,
                                          grad_e1, temp, group, *masks, *layer_ids, *scales])
+    em.emit_updates(p, g_out)
     em.sum_temporary(g_x, temporary, x_in)
+
+
+def residual_alias(em: Emission, add: Op) -> bool:
+    """The two inputs of ADD may share its output gradient instead of one taking a copy: one
+    is the output of an inverted-bottleneck block (bottleneck_below) whose input is the other,
+    nothing runs between the block's depthwise and the ADD, and the project conv has no
+    activation. Then only BOTTLENECK_BACKWARD and the project conv's updates read the block
+    output's gradient, all before the block input's gradient (the same buffer) is summed
+    (emit_bottleneck)."""
+    graph = em.graph
+    if len(add.inputs) != 2 or add.inputs[0] == add.inputs[1]:
+        return False
+    positions = {op.index: pos for pos, op in enumerate(graph.ops)}
+    for t, other in (add.inputs, add.inputs[::-1]):
+        p = graph.producer(t)
+        if p is None or activation_mask_bounds(p, graph) is not None \
+                or not bottleneck_below(em, p):
+            continue
+        d = graph.producer(p.inputs[0])
+        x = graph.producer(d.inputs[0])
+        between = [op.index for op in graph.ops[positions[d.index] + 1:positions[add.index]]
+                   if op.index not in graph.folded]
+        if (x.inputs[0] == other and between == [p.index]
+                and [c.index for c in graph.consumers(t)] == [add.index]):
+            return True
+    return False
 
 
 def in_place_depthwise(em: Emission, op: Op) -> bool:
@@ -161,8 +194,44 @@ def emit_mean_head(em: Emission, op: Op, g_mean: int) -> None:
     em.emit(Opcode.MEAN_HEAD_BACKWARD, [op.index, g_mean, group, mask, g_in, temp, layer_index,
                                         scales_at])
     em.sum_temporary(g_in, temporary, data_in)
+    _head_forward(em, op, mask)
 
 
-__all__ = ["BLOCK_GROUP_BYTES", "HEAD_GROUP_BYTES", "INPLACE_GROUP_BYTES", "bottleneck_below",
+def _head_forward(em: Emission, conv: Op, mask: int) -> None:
+    """Replace the FORWARDs of the head conv and its MEAN by one MEAN_HEAD_FORWARD, which saves
+    the conv's mask bits group by group, so its int8 output never exists whole (streaming.py
+    then leaves both ops out of its chains). Only where a group is smaller than the output."""
+    graph = em.graph
+    out = graph.tensors[conv.outputs[0]]
+    positions = int(np.prod(out.shape[:-1]))
+    group = max(1, min(out.shape[-1], HEAD_FORWARD_GROUP_BYTES // positions))
+    mean = graph.consumers(conv.outputs[0])[0]
+    forwards = {ins.args[0] for ins in em.instructions if ins.opcode == Opcode.FORWARD}
+    if (group >= out.shape[-1] or out.shape[0] != 1 or conv.index not in forwards
+            or mean.index not in forwards):
+        return
+    bounds = activation_mask_bounds(conv, graph) if mask >= 0 else (-128, 127)
+    buffer = em.new_tensor(DType.INT8, positions * group)
+    em.fused_forwards[conv.index] = Instruction(
+        Opcode.MEAN_HEAD_FORWARD, [conv.index, mean.index, buffer, mask, *bounds])
+    em.fused_forwards[mean.index] = None
+
+
+def apply_fused_forwards(em: Emission, n_forward: int) -> int:
+    """Put the forward instructions the backward walk fused (_head_forward) in place of the
+    FORWARDs they replace (after the walk, which reads the forward part by position); returns
+    the new forward length."""
+    forward = []
+    for ins in em.instructions[:n_forward]:
+        if ins.opcode == Opcode.FORWARD and ins.args[0] in em.fused_forwards:
+            ins = em.fused_forwards[ins.args[0]]
+        if ins is not None:
+            forward.append(ins)
+    em.instructions[:n_forward] = forward
+    return len(forward)
+
+
+__all__ = ["BLOCK_GROUP_BYTES", "HEAD_FORWARD_GROUP_BYTES", "HEAD_GROUP_BYTES",
+           "INPLACE_GROUP_BYTES", "apply_fused_forwards", "bottleneck_below",
            "emit_bottleneck", "emit_in_place_depthwise", "emit_mean_head", "fusable_mean",
-           "in_place_depthwise"]
+           "in_place_depthwise", "residual_alias"]

@@ -75,8 +75,18 @@ def program_format_h() -> str:
         f"constexpr int32_t kProgramAlignment = {fmt.ALIGNMENT};",
         f"constexpr int32_t kMaxInstructionArgs = {fmt.MAX_INSTRUCTION_ARGS};",
         "",
-        "enum class Opcode : int32_t {",
+        "// Op-state bytes of the kinds that take less than kOpStateBytes.",
     ]
+    out += [f"constexpr int32_t kOpStateBytes{camel(kind)} = {size};"
+            for kind, size in fmt.OP_STATE_KIND_BYTES.items()]
+    out += ["", "// The op-state bytes the converter reserves for an op of this builtin code.",
+            "constexpr int32_t OpStateBytesOf(int32_t builtin_code) {",
+            "  switch (builtin_code) {"]
+    for kind in fmt.OP_STATE_KIND_BYTES:
+        out += [f"    case {OPS[kind].code}:  // {kind}",
+                f"      return kOpStateBytes{camel(kind)};"]
+    out += ["    default:", "      return kOpStateBytes;", "  }", "}", "",
+            "enum class Opcode : int32_t {"]
     for op in fmt.OPCODES:
         out += _comment(f"{op.name}({', '.join(op.args)}): {op.doc}", "  ")
         out.append(f"  k{camel(op.name)} = {op.number},")

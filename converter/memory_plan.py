@@ -12,7 +12,8 @@ from .emit import (SAVED_FOR_INPUT_GRAD, activation_mask_bounds, scratch_element
 from .graph import Graph, Op
 from .optimizer import SGD
 from .planner import Buffer, align, plan
-from .program import ALIGNMENT, OP_STATE_BYTES, Flags, Instruction, Opcode, Program
+from .program import (ALIGNMENT, OP_STATE_BYTES, OP_STATE_KIND_BYTES, Flags, Instruction,
+                      Opcode, Program)
 from .step import CompiledStep
 from .streaming import stream_aliases, stream_reads_writes
 
@@ -57,6 +58,10 @@ def reads_writes(graph: Graph, program: Program | None, ins: Instruction,
             ([op.outputs[0]] if keep_masked and (a[3] >= 0 or split) else [])
         buffers = [t for t in (a[2], a[3], a[4], a[5]) if t >= 0]
         return [a[1], *buffers, *saved], [t for t in (a[2], a[4], a[5]) if t >= 0]
+    if ins.opcode == Opcode.MEAN_HEAD_FORWARD:  # the conv output is never stored
+        conv, mean = graph.ops[op_pos(graph, a[0])], graph.ops[op_pos(graph, a[1])]
+        return [t for t in conv.inputs if t >= 0], \
+            [mean.outputs[0], a[2], *([a[3]] if a[3] >= 0 else [])]
     if ins.opcode == Opcode.FORWARD:
         op = graph.ops[op_pos(graph, a[0])]
         # RESHAPE takes its shape from its output tensor, never from the shape input's values
@@ -121,6 +126,10 @@ def insert_masks(graph: Graph, program: Program) -> Program:
             pending[conv.outputs[0]] = (ins.args[3], *activation_mask_bounds(conv, graph))
     done = {ins.args[0] for ins in program.instructions[:program.n_forward]
             if ins.opcode == Opcode.SAVE_MASK}
+    # MEAN_HEAD_FORWARD saves its conv output's mask itself
+    done |= {graph.ops[op_pos(graph, ins.args[0])].outputs[0]
+             for ins in program.instructions[:program.n_forward]
+             if ins.opcode == Opcode.MEAN_HEAD_FORWARD and ins.args[3] >= 0}
     if not set(pending) - done:
         return program
     ops = {op.index: op for op in graph.ops}
@@ -157,9 +166,11 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
     offset = 0
     op_state = []
     for op in graph.ops:
-        # A folded op is never prepared; its slot stays so the others keep op * OP_STATE_BYTES.
-        op_state.append(-1 if op.index in graph.folded else offset)
-        offset += OP_STATE_BYTES
+        if op.index in graph.folded:  # never prepared
+            op_state.append(-1)
+            continue
+        op_state.append(offset)
+        offset += OP_STATE_KIND_BYTES.get(op.kind, OP_STATE_BYTES)
     offset = align(offset, ALIGNMENT)
     op_data_bytes = offset
     model_offsets = [-1] * n_model

@@ -13,7 +13,8 @@ import numpy as np
 from .errors import ConversionError
 from .program_format import (ALIGNMENT, DTYPES, EXTRA_TENSOR_FIELDS, FLAGS, HEADER_FIELDS,
                              HEADER_WORDS, LAYER_FIELDS, LAYER_WORDS, MAGIC, METADATA_NAME,
-                             OP_FIELDS, OP_STATE_BYTES, OPCODES, VERSION)
+                             OP_FIELDS, OP_STATE_BYTES, OP_STATE_KIND_BYTES, OPCODES,
+                             VERSION)
 
 Opcode = enum.IntEnum("Opcode", [(op.name, op.number) for op in OPCODES], module=__name__)
 DType = enum.IntEnum("DType", list(DTYPES), module=__name__)
@@ -193,6 +194,6 @@ assert tuple(f.name for f in fields(ExtraTensor)) == EXTRA_TENSOR_FIELDS
 
 # Format names re-exported for the converter modules that build programs.
 __all__ = ["ALIGNMENT", "HEADER_WORDS", "LAYER_WORDS", "MAGIC", "METADATA_NAME", "OP_STATE_BYTES",
-           "VERSION", "Opcode", "DType", "Flags", "ExtraTensor", "Layer", "Instruction",
+           "OP_STATE_KIND_BYTES", "VERSION", "Opcode", "DType", "Flags", "ExtraTensor", "Layer", "Instruction",
            "Program", "decode_header", "decode_layers", "decode_extra", "decode_ops",
            "decode_instructions"]

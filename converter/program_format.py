@@ -29,8 +29,13 @@ METADATA_NAME = "tflm_train"
 MAGIC = 0x4E525454  # b"TTRN" read as a little-endian word
 VERSION = 3
 # Bytes the converter reserves per op for the runtime's prepared state (OpState in
-# tflm_train/runtime/op_state.h, which static_asserts that it fits).
+# tflm_train/runtime/op_state.h, which static_asserts that it fits): OP_STATE_BYTES, or less
+# for the kinds below (the registration pointer and that kind's member of the union, on a
+# 64-bit host; the sizes are the same on every target so host and board plans agree). Op
+# states sit back to back in op order; the runtime checks each slot against its op's kind.
 OP_STATE_BYTES = 64
+OP_STATE_KIND_BYTES = {"CONV_2D": 48, "DEPTHWISE_CONV_2D": 56, "FULLY_CONNECTED": 56,
+                       "AVERAGE_POOL_2D": 40, "MAX_POOL_2D": 40, "MEAN": 32, "SOFTMAX": 24}
 # Arena offsets the planner hands out are multiples of this.
 ALIGNMENT = 16
 # Longest argument list an instruction may have (the runtime decodes into a fixed array).
@@ -151,6 +156,11 @@ OPCODES = (
                 "scales_x|-1"),
                "inverted-bottleneck backward (1x1 project P <- depthwise D <- expand conv X) by "
                "groups of expanded channels (tflm_train/runtime/block_backward.cc)"),
+    OpcodeSpec("MEAN_HEAD_FORWARD", 18, ("conv", "mean", "group", "mask|-1", "lo", "hi"),
+               "forward CONV_2D `conv` and the spatial MEAN `mean` that alone reads it, one group "
+               "of output channels at a time through `group` (int8 [positions, G]); with "
+               "training, the conv output's activation mask bits inside (lo, hi): the conv "
+               "output never exists whole"),
 )
 
 assert all(len(op.args) <= MAX_INSTRUCTION_ARGS for op in OPCODES)

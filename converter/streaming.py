@@ -235,7 +235,10 @@ def choose_streams(graph: Graph, program: Program,
     maximal chain streamed whole or from none, whichever scores better, then greedily toggle
     single cuts while the score drops. `plan_of` plans a program (it may modify it)."""
     updated = {layer.op_index for layer in program.layers if layer.weight_channels}
-    chains = find_chains(graph, kept_tensors(graph, program, reads_writes), updated)
+    # ops a fused forward instruction runs (MEAN_HEAD_FORWARD) have no FORWARD to stream
+    fused = {ins.args[k] for ins in program.instructions[:program.n_forward]
+             if ins.opcode == Opcode.MEAN_HEAD_FORWARD for k in (0, 1)}
+    chains = find_chains(graph, kept_tensors(graph, program, reads_writes), updated | fused)
     if not chains:
         return program
 

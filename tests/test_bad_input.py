@@ -301,9 +301,10 @@ ext = tflm_train.convert(open(sys.argv[1], "rb").read(),
 blob = get_metadata(read_model(ext), "tflm_train")
 off = ext.find(blob)
 h = decode_header(blob)
-word = h["off_ops"] + 2 * 3   # op 3's OpState offset, 192 -> 112: overlaps ops 1 and 2's slots
+word = h["off_ops"] + 2 * 3   # op 3's OpState offset -> 8 bytes into op 2's slot
+prev = struct.unpack_from("<i", blob, 4 * (h["off_ops"] + 2 * 2))[0]
 b = bytearray(ext)
-b[off + 4 * word: off + 4 * word + 4] = struct.pack("<i", 112)
+b[off + 4 * word: off + 4 * word + 4] = struct.pack("<i", prev + 8)
 try:
     NativeSession(bytes(b))
     print("OPENED")

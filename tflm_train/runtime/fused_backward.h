@@ -13,6 +13,12 @@ namespace tflm_train {
 
 void MeanHeadBackward(const Optimizer& opt, const int32_t* args);
 void BottleneckBackward(const Optimizer& opt, const int32_t* args);
+// The head's forward half (MEAN_HEAD_FORWARD, head_forward.cc): conv + MEAN by channel groups,
+// saving the conv output's mask bits when `training`.
+void MeanHeadForward(Session* session, const int32_t* args, bool training);
+// Whether model tensor `tensor` is the conv output a MEAN_HEAD_FORWARD of the program runs by
+// channel groups (it then has no arena storage).
+bool IsGroupedHeadOutput(const Session& session, int32_t tensor);
 
 }  // namespace tflm_train
 

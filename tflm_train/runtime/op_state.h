@@ -3,6 +3,7 @@
 #ifndef TFLM_TRAIN_RUNTIME_OP_STATE_H_
 #define TFLM_TRAIN_RUNTIME_OP_STATE_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/add.h"
@@ -119,6 +120,19 @@ struct OpState {
 };
 
 static_assert(sizeof(OpState) <= kOpStateBytes, "OpState must fit the planned per-op bytes");
+// The kinds planned smaller use only their own member (PrepareOps clears only their bytes).
+static_assert(offsetof(OpState, conv) + sizeof(ConvParams) <= kOpStateBytesConv2D, "conv state");
+static_assert(offsetof(OpState, depthwise) + sizeof(DepthwiseParams) <=
+                  kOpStateBytesDepthwiseConv2D, "depthwise state");
+static_assert(offsetof(OpState, fully_connected) + sizeof(FullyConnectedState) <=
+                  kOpStateBytesFullyConnected, "fully connected state");
+static_assert(offsetof(OpState, pool) + sizeof(PoolParams) <= kOpStateBytesAveragePool2D &&
+                  offsetof(OpState, pool) + sizeof(PoolParams) <= kOpStateBytesMaxPool2D,
+              "pool state");
+static_assert(offsetof(OpState, mean) + sizeof(MeanQuant) <= kOpStateBytesMean, "mean state");
+static_assert(offsetof(OpState, softmax) + sizeof(SoftmaxQuant) <= kOpStateBytesSoftmax,
+              "softmax state");
+static_assert(alignof(OpState) <= 8, "op states are planned at multiples of 8 bytes");
 
 }  // namespace tflm_train
 

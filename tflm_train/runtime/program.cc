@@ -74,12 +74,12 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
   }
   for (int32_t op = 0; op < h.n_ops; ++op) {
     const int32_t s = op_state_offset(op), c = op_channel_offset(op);
-    // Op states are laid out back to back from offset 0, so no two can overlap; -1 marks an op
-    // folded at convert time (never prepared or run, converter/shape_fold.py).
+    // -1 marks an op folded at convert time (never prepared or run, converter/shape_fold.py).
+    // That the states lie back to back in op order, each as large as its op's kind needs, is
+    // checked with the model (Session::CheckOpStates).
     TT_ENSURE(err,
-              (s == op * kOpStateBytes || (s == -1 && c == -1)) &&
-                  op * kOpStateBytes + kOpStateBytes <= h.persistent_bytes && c >= -1 &&
-                  c < h.channel_data_words,
+              ((s >= 0 && (s & 7) == 0 && s < h.persistent_bytes) || (s == -1 && c == -1)) &&
+                  c >= -1 && c < h.channel_data_words,
               Status::kInvalidModel, "training program: op %ld has a bad state or channel-data offset",
               static_cast<long>(op));
   }

@@ -17,6 +17,37 @@ constexpr int32_t kOpStateBytes = 64;
 constexpr int32_t kProgramAlignment = 16;
 constexpr int32_t kMaxInstructionArgs = 16;
 
+// Op-state bytes of the kinds that take less than kOpStateBytes.
+constexpr int32_t kOpStateBytesConv2D = 48;
+constexpr int32_t kOpStateBytesDepthwiseConv2D = 56;
+constexpr int32_t kOpStateBytesFullyConnected = 56;
+constexpr int32_t kOpStateBytesAveragePool2D = 40;
+constexpr int32_t kOpStateBytesMaxPool2D = 40;
+constexpr int32_t kOpStateBytesMean = 32;
+constexpr int32_t kOpStateBytesSoftmax = 24;
+
+// The op-state bytes the converter reserves for an op of this builtin code.
+constexpr int32_t OpStateBytesOf(int32_t builtin_code) {
+  switch (builtin_code) {
+    case 3:  // CONV_2D
+      return kOpStateBytesConv2D;
+    case 4:  // DEPTHWISE_CONV_2D
+      return kOpStateBytesDepthwiseConv2D;
+    case 9:  // FULLY_CONNECTED
+      return kOpStateBytesFullyConnected;
+    case 1:  // AVERAGE_POOL_2D
+      return kOpStateBytesAveragePool2D;
+    case 17:  // MAX_POOL_2D
+      return kOpStateBytesMaxPool2D;
+    case 40:  // MEAN
+      return kOpStateBytesMean;
+    case 25:  // SOFTMAX
+      return kOpStateBytesSoftmax;
+    default:
+      return kOpStateBytes;
+  }
+}
+
 enum class Opcode : int32_t {
   // FORWARD(op): run subgraph-0 op `op`
   kForward = 1,
@@ -65,6 +96,11 @@ enum class Opcode : int32_t {
   // backward (1x1 project P <- depthwise D <- expand conv X) by groups of expanded channels
   // (tflm_train/runtime/block_backward.cc)
   kBottleneckBackward = 17,
+  // MEAN_HEAD_FORWARD(conv, mean, group, mask|-1, lo, hi): forward CONV_2D `conv` and the spatial
+  // MEAN `mean` that alone reads it, one group of output channels at a time through `group` (int8
+  // [positions, G]); with training, the conv output's activation mask bits inside (lo, hi): the
+  // conv output never exists whole
+  kMeanHeadForward = 18,
 };
 
 // X(Name) for every opcode, in definition order.
@@ -85,7 +121,8 @@ enum class Opcode : int32_t {
   X(MeanHeadBackward) \
   X(DepthwiseGradInPlace) \
   X(StreamChain) \
-  X(BottleneckBackward)
+  X(BottleneckBackward) \
+  X(MeanHeadForward)
 
 // Argument positions of each opcode; kCount is the argument count.
 struct ForwardArgs { enum : int32_t { kOp = 0, kCount = 1 }; };
@@ -114,6 +151,8 @@ struct StreamChainArgs { enum : int32_t { kFirstOp = 0, kOpCount = 1, kScratch =
 struct BottleneckBackwardArgs { enum : int32_t { kP = 0, kD = 1, kX = 2, kGOut = 3, kGX = 4, kGradE2
     = 5, kGradE1 = 6, kTemp = 7, kGroup = 8, kMaskD = 9, kMaskX = 10, kLayerD = 11, kLayerX = 12,
     kScalesP = 13, kScalesD = 14, kScalesX = 15, kCount = 16 }; };
+struct MeanHeadForwardArgs { enum : int32_t { kConv = 0, kMean = 1, kGroup = 2, kMask = 3, kLo = 4,
+    kHi = 5, kCount = 6 }; };
 
 enum class DType : int32_t {
   kFloat32 = 0,

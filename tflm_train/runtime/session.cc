@@ -132,8 +132,9 @@ Status Session::CheckTensors() {
                   static_cast<unsigned long>(i), static_cast<long>(t));
         // A tensor inside a streamed chain exists only as row windows in the chain's scratch,
         // and a source-fed input only as the first chain's window of input rows.
+        // The conv output of a MEAN_HEAD_FORWARD exists only as its channel-group buffer.
         if (program_.model_offset(t) >= 0 || IsStreamIntermediate(*this, t) ||
-            IsSourceFedInput(*this, t)) {
+            IsSourceFedInput(*this, t) || IsGroupedHeadOutput(*this, t)) {
           continue;
         }
         if (pass == 0 && FoldedShapeInput(op, k)) continue;
@@ -175,10 +176,36 @@ bool Session::trained_range(int32_t k, TrainedRangeOut* out) const {
 // optimizer state (disjoint); per-channel requantisation data stays in flash. Everything else
 // lives in the activation region above it. Checking this keeps a hostile plan from making one op's prepared
 // data, a weight or a velocity overwrite another.
+// Op states lie back to back from offset 0 in op order, each as large as its kind needs
+// (OpStateBytesOf), so no two overlap; *states_end is where the last one ends.
+Status Session::CheckOpStates(int32_t* states_end) {
+  ErrorMessage* err = &error_;
+  const ProgramHeader& h = program_.header();
+  int32_t end = 0;
+  for (uint32_t i = 0; i < subgraph_.num_operators(); ++i) {
+    const int32_t s = program_.op_state_offset(static_cast<int32_t>(i));
+    if (s < 0) continue;  // folded
+    const OperatorCodeInfo code = model_.operator_code(subgraph_.op(i).opcode_index());
+    // an op this runtime lacks has no state size: say that, as PrepareOps would
+    TT_ENSURE(err, FindRegistration(code.builtin_code) != nullptr, Status::kUnsupported,
+              "op %lu: builtin operator %ld is not supported by this runtime",
+              static_cast<unsigned long>(i), static_cast<long>(code.builtin_code));
+    const int32_t bytes = OpStateBytesOf(code.builtin_code);
+    TT_ENSURE(err, s >= end && int64_t{s} + bytes <= h.persistent_bytes, Status::kInvalidModel,
+              "training program: op %lu's state at %ld overlaps another or leaves the "
+              "persistent region (%ld bytes needed)",
+              static_cast<unsigned long>(i), static_cast<long>(s), static_cast<long>(bytes));
+    end = s + bytes;
+  }
+  *states_end = end;
+  return Status::kOk;
+}
+
 Status Session::CheckPersistentLayout() {
   ErrorMessage* err = &error_;
   const ProgramHeader& h = program_.header();
-  const int32_t states_end = h.n_ops * kOpStateBytes;
+  int32_t states_end = 0;
+  TT_RETURN_IF_ERROR(CheckOpStates(&states_end));
   trained_start_ = h.persistent_bytes;
   const int32_t n_ranges = 4 * h.n_layers;
   for (int32_t k = 0; k < n_ranges; ++k) {
@@ -247,7 +274,7 @@ Status Session::PrepareOps() {
               "op %lu: builtin operator %ld is not supported by this runtime",
               static_cast<unsigned long>(i), static_cast<long>(code.builtin_code));
     OpState* state = op_state(static_cast<int32_t>(i));
-    memset(state, 0, sizeof(OpState));
+    memset(state, 0, static_cast<size_t>(OpStateBytesOf(code.builtin_code)));
     state->registration = reg;
     OpContext ctx{this, static_cast<int32_t>(i), op, state,
                   op_channel_data(static_cast<int32_t>(i))};

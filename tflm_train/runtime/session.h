@@ -104,6 +104,7 @@ class Session {
 
  private:
   Status CheckTensors();
+  Status CheckOpStates(int32_t* states_end);
   Status CheckPersistentLayout();
   Status PrepareOps();
   Status CheckInstructions();
