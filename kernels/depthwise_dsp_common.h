@@ -33,7 +33,9 @@ constexpr int32_t FilterPitch(int32_t kw) { return kw + 2 * FilterMargin(kw); }
 // bases, so their sums arrive doubled; the others the plain ones for Requantize.
 struct Group {
   // Widened filter words (even / odd channel bytes, tap by tap), FilterPitch taps per filter row
-  // with FilterMargin zero taps on both sides (zeroed once per call).
+  // with FilterMargin zero taps on both sides (zeroed when a call's first such group needs
+  // them); or, for the pair path, its own layout (PairRowWords, depthwise_conv_pair_dsp.h:
+  // 4 K^2 words, at most 196 for 7 x 7, inside the same array).
   uint32_t w[2 * kMaxPaddedTaps];
   int32_t base[4];           // the bias
   // base + input_offset * (the channel's widened weights summed): the pair path's base, whose
