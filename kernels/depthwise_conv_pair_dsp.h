@@ -18,6 +18,7 @@
 #ifndef TFLM_TRAIN_KERNELS_DEPTHWISE_CONV_PAIR_DSP_H_
 #define TFLM_TRAIN_KERNELS_DEPTHWISE_CONV_PAIR_DSP_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/kernel_path.h"
@@ -204,15 +205,19 @@ __attribute__((always_inline)) inline void PairWindow(uintptr_t p, uintptr_t w, 
 #undef TFLM_TRAIN_DW_PAIR_FIRST
 #undef TFLM_TRAIN_DW_PAIR_TAPS
 
-// RequantizeDoubled of one channel's sums at both positions of a pair, in place, the channel's
-// constants loaded once (GCC, short of registers after the window, reloaded them per use).
-__attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRequant& q,
+// RequantizeDoubled of channel kChannel's sums at both positions of a pair, in place, the
+// channel's constants loaded once (GCC, short of registers after the window, reloaded them per
+// use) by three pipelined loads from one base for the four channels (GCC kept a spilled pointer
+// per channel; without the memory operand it did worse).
+template <int kChannel>
+__attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRequant* q,
                                                                  int32_t& a, int32_t& b) {
 #if defined(__ARM_FEATURE_DSP)
   int32_t m, e, r, ha, hb;
   __asm__(
-      "ldrd %[m], %[e], [%[q]]\n\t"
-      "ldr %[r], [%[q], #8]\n\t"
+      "ldr %[m], [%[q], %[om]]\n\t"
+      "ldr %[e], [%[q], %[oe]]\n\t"
+      "ldr %[r], [%[q], %[oround]]\n\t"
       "smmlar %[ha], %[a], %[m], %[r]\n\t"
       "smmlar %[hb], %[b], %[m], %[r]\n\t"
       "add %[ha], %[ha], %[a], asr #31\n\t"
@@ -223,10 +228,13 @@ __attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRe
       "ssat %[b], #8, %[b]"
       : [m] "=&r"(m), [e] "=&r"(e), [r] "=&r"(r), [ha] "=&r"(ha), [hb] "=&r"(hb), [a] "+r"(a),
         [b] "+r"(b)
-      : [q] "r"(&q), "m"(q));
+      : [q] "r"(q), "m"(q[kChannel]),
+        [om] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, multiplier)),
+        [oe] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, shift)),
+        [oround] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, round)));
 #else
-  a = RequantizeDoubled(a, q);
-  b = RequantizeDoubled(b, q);
+  a = RequantizeDoubled(a, q[kChannel]);
+  b = RequantizeDoubled(b, q[kChannel]);
 #endif
 }
 
@@ -243,10 +251,10 @@ __attribute__((noinline)) void PairRun(const RunGeometry& geo, const Group& g,
     Acc4 a{g.folded_base[0], g.folded_base[1], g.folded_base[2], g.folded_base[3]};
     Acc4 b = a;
     PairWindow<K, S>(p_start, w_start, a, b);
-    RequantizePairDoubled(g.doubled[0], a.a0, b.a0);
-    RequantizePairDoubled(g.doubled[1], a.a1, b.a1);
-    RequantizePairDoubled(g.doubled[2], a.a2, b.a2);
-    RequantizePairDoubled(g.doubled[3], a.a3, b.a3);
+    RequantizePairDoubled<0>(g.doubled, a.a0, b.a0);
+    RequantizePairDoubled<1>(g.doubled, a.a1, b.a1);
+    RequantizePairDoubled<2>(g.doubled, a.a2, b.a2);
+    RequantizePairDoubled<3>(g.doubled, a.a3, b.a3);
     const uint32_t first = simd::ClampBytes(simd::PackBytes(a.a0, a.a1, a.a2, a.a3), geo.act_lo,
                                             geo.act_hi);
     const uint32_t second = simd::ClampBytes(simd::PackBytes(b.a0, b.a1, b.a2, b.a3),
