@@ -40,9 +40,11 @@ void InteriorSpan(int32_t pad, int32_t stride, int32_t k, int32_t dilation, int3
 }
 
 // The four channels' output bytes of one position, packed into one word.
+// clamp: whether the activation range is narrower than int8 (a full range clamps nothing after
+// the int8 saturation; see PairRun).
 template <bool kDoubled>
 inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, int32_t a0, int32_t a1,
-                            int32_t a2, int32_t a3) {
+                            int32_t a2, int32_t a3, bool clamp) {
   uint32_t packed;
   if (kDoubled) {
     packed = simd::PackBytes(RequantizeDoubled(a0, g.doubled[0]),
@@ -56,13 +58,13 @@ inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, int32_t a0, 
                              OffsetSat8(Requantize(a2, g.quant, 2), oo),
                              OffsetSat8(Requantize(a3, g.quant, 3), oo));
   }
-  return simd::ClampBytes(packed, geo.act_lo, geo.act_hi);
+  return clamp ? simd::ClampBytes(packed, geo.act_lo, geo.act_hi) : packed;
 }
 
 template <bool kDoubled>
 inline void RequantizeStore4(const RunGeometry& geo, const Group& g, int32_t a0, int32_t a1,
-                             int32_t a2, int32_t a3, int8_t* out) {
-  simd::Store4(out, Requantize4<kDoubled>(geo, g, a0, a1, a2, a3));
+                             int32_t a2, int32_t a3, bool clamp, int8_t* out) {
+  simd::Store4(out, Requantize4<kDoubled>(geo, g, a0, a1, a2, a3, clamp));
 }
 
 // acc += one tap: the four channels' input word at p + kMode * x_tap (kMode 0, 1 or 2: an
@@ -188,9 +190,10 @@ __attribute__((noinline)) void WindowRun(const RunGeometry& geo, const Group& g,
                                          const uint32_t* w, const int8_t* x, int8_t* out,
                                          int32_t count) {
   const int8_t* const x_end = x + count * geo.x_step;
+  const bool clamp = geo.act_lo != simd::Splat8(-128) || geo.act_hi != simd::Splat8(127);
   for (; x != x_end; x += geo.x_step) {
     const Acc4 acc = WindowSum<K>(geo, g, w, x);
-    RequantizeStore4<kDoubled>(geo, g, acc.a0, acc.a1, acc.a2, acc.a3, out);
+    RequantizeStore4<kDoubled>(geo, g, acc.a0, acc.a1, acc.a2, acc.a3, clamp, out);
     out += geo.out_step;
   }
 }
