@@ -40,9 +40,11 @@ void InteriorSpan(int32_t pad, int32_t stride, int32_t k, int32_t dilation, int3
 }
 
 // The four channels' output bytes of one position, packed into one word.
+// clamp: whether the activation range is narrower than int8 (a full range clamps nothing after
+// the int8 saturation; see PairRun).
 template <bool kDoubled>
 inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, int32_t a0, int32_t a1,
-                            int32_t a2, int32_t a3) {
+                            int32_t a2, int32_t a3, bool clamp) {
   uint32_t packed;
   if (kDoubled) {
     packed = simd::PackBytes(RequantizeDoubled(a0, g.doubled[0]),
@@ -56,13 +58,13 @@ inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, int32_t a0, 
                              OffsetSat8(Requantize(a2, g.quant, 2), oo),
                              OffsetSat8(Requantize(a3, g.quant, 3), oo));
   }
-  return simd::ClampBytes(packed, geo.act_lo, geo.act_hi);
+  return clamp ? simd::ClampBytes(packed, geo.act_lo, geo.act_hi) : packed;
 }
 
 template <bool kDoubled>
 inline void RequantizeStore4(const RunGeometry& geo, const Group& g, int32_t a0, int32_t a1,
-                             int32_t a2, int32_t a3, int8_t* out) {
-  simd::Store4(out, Requantize4<kDoubled>(geo, g, a0, a1, a2, a3));
+                             int32_t a2, int32_t a3, bool clamp, int8_t* out) {
+  simd::Store4(out, Requantize4<kDoubled>(geo, g, a0, a1, a2, a3, clamp));
 }
 
 // acc += one tap: the four channels' input word at p + kMode * x_tap (kMode 0, 1 or 2: an
@@ -188,9 +190,10 @@ __attribute__((noinline)) void WindowRun(const RunGeometry& geo, const Group& g,
                                          const uint32_t* w, const int8_t* x, int8_t* out,
                                          int32_t count) {
   const int8_t* const x_end = x + count * geo.x_step;
+  const bool clamp = geo.act_lo != simd::Splat8(-128) || geo.act_hi != simd::Splat8(127);
   for (; x != x_end; x += geo.x_step) {
     const Acc4 acc = WindowSum<K>(geo, g, w, x);
-    RequantizeStore4<kDoubled>(geo, g, acc.a0, acc.a1, acc.a2, acc.a3, out);
+    RequantizeStore4<kDoubled>(geo, g, acc.a0, acc.a1, acc.a2, acc.a3, clamp, out);
     out += geo.out_step;
   }
 }
@@ -298,11 +301,10 @@ void ChannelGroup(const Shape& s, const RunGeometry& geo, const InteriorRect& r,
   }
 }
 
-// Widens channels [oc, oc + 4) of the filter into g's taps (doubled when every channel can take
-// RequantizeDoubled; the zero margins are left as they are) and returns whether it did double.
-bool PrepareGroup(const DepthwiseParams& params, const PerChannelQuant& quant,
-                  const int8_t* filter, const int32_t* bias, int32_t kh, int32_t kw,
-                  int32_t out_c, int32_t oc, Group* g) {
+// The requantisation constants of channels [oc, oc + 4) into g (doubled when every channel can
+// take RequantizeDoubled) and g's bias; returns whether they are doubled.
+bool PrepareGroupQuant(const DepthwiseParams& params, const PerChannelQuant& quant,
+                       const int32_t* bias, int32_t oc, Group* g) {
   int32_t bias4[4];
   bool doubled = true;
   for (int k = 0; k < 4; ++k) {
@@ -321,6 +323,24 @@ bool PrepareGroup(const DepthwiseParams& params, const PerChannelQuant& quant,
       g->quant.right[k] = s > 0 ? 0 : -s;
     }
   }
+  // Doubled: |bias| < 2^29, no wrap; otherwise the bias as the reference adds it.
+  for (int k = 0; k < 4; ++k) g->base[k] = doubled ? 2 * bias4[k] : bias4[k];
+  return doubled;
+}
+
+// g's folded base from the widened weights summed per lane (sum_even: channels 0, 2; sum_odd:
+// 1, 3).
+void FoldBase(const DepthwiseParams& params, uint32_t sum_even, uint32_t sum_odd, Group* g) {
+  const int32_t sums[4] = {static_cast<int16_t>(sum_even), static_cast<int16_t>(sum_odd),
+                           static_cast<int16_t>(sum_even >> 16),
+                           static_cast<int16_t>(sum_odd >> 16)};
+  for (int k = 0; k < 4; ++k) g->folded_base[k] = g->base[k] + params.input_offset * sums[k];
+}
+
+// Widens channels [oc, oc + 4) of the filter into g's taps (doubled when `doubled`; the zero
+// margins are left as they are).
+void PrepareGroupFilter(const DepthwiseParams& params, const int8_t* filter, int32_t kh,
+                        int32_t kw, int32_t out_c, int32_t oc, bool doubled, Group* g) {
   const int8_t* f = filter + oc;
   uint32_t* w = g->w + 2 * FilterMargin(kw);
   const int32_t w_row = 2 * FilterPitch(kw);
@@ -340,13 +360,62 @@ bool PrepareGroup(const DepthwiseParams& params, const PerChannelQuant& quant,
       sum_odd = __sadd16(sum_odd, wo);
     }
   }
-  // Doubled: |bias| < 2^29, no wrap; otherwise the bias as the reference adds it.
-  for (int k = 0; k < 4; ++k) g->base[k] = doubled ? 2 * bias4[k] : bias4[k];
-  const int32_t sums[4] = {static_cast<int16_t>(sum_even), static_cast<int16_t>(sum_odd),
-                           static_cast<int16_t>(sum_even >> 16),
-                           static_cast<int16_t>(sum_odd >> 16)};
-  for (int k = 0; k < 4; ++k) g->folded_base[k] = g->base[k] + params.input_offset * sums[k];
-  return doubled;
+  FoldBase(params, sum_even, sum_odd, g);
+}
+
+// The low halves of lo and hi as one word's low and high halves (PKHBT), and their high
+// halves likewise (PKHTB): GCC spells both with two or three instructions.
+inline uint32_t PackLowHalves(uint32_t lo, uint32_t hi) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+  return r;
+}
+inline uint32_t PackHighHalves(uint32_t lo, uint32_t hi) {
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(hi), "r"(lo));
+  return r;
+}
+
+// The pair path's filter layout (depthwise_conv_pair_dsp.h) of channels [oc, oc + 4), doubled,
+// K x K taps: per row the single taps 0 and K - 1 widened, then every two adjacent taps of each
+// channel as one SMLAD word (lanes [-256, 254]).
+void PreparePairFilter(const DepthwiseParams& params, const int8_t* filter, int32_t k,
+                       int32_t out_c, int32_t oc, Group* g) {
+  const int8_t* f = filter + oc;
+  // The raw weights summed per lane (|sum| <= 64 * 128), doubled at the end.
+  uint32_t sum_even = 0, sum_odd = 0;
+  uint32_t* w = g->w;
+  for (int32_t r = 0; r < k; ++r, w += PairRowWords(k)) {
+    uint32_t v = simd::Load4(f);
+    f += out_c;
+    uint32_t even = static_cast<uint32_t>(simd::EvenBytes(v));
+    uint32_t odd = static_cast<uint32_t>(simd::OddBytes(v));
+    sum_even = __sadd16(sum_even, even);
+    sum_odd = __sadd16(sum_odd, odd);
+    uint32_t prev_even = simd::DoubleLanes(even), prev_odd = simd::DoubleLanes(odd);
+    w[PairFirstWord()] = prev_even;
+    w[PairFirstWord() + 1] = prev_odd;
+    uint32_t* pair = w + PairTapsWord(0);
+    for (int32_t t = 1; t < k; ++t, f += out_c, pair += 4) {
+      v = simd::Load4(f);
+      even = static_cast<uint32_t>(simd::EvenBytes(v));
+      odd = static_cast<uint32_t>(simd::OddBytes(v));
+      sum_even = __sadd16(sum_even, even);
+      sum_odd = __sadd16(sum_odd, odd);
+      even = simd::DoubleLanes(even);
+      odd = simd::DoubleLanes(odd);
+      // Taps t - 1 (low lane) and t (high lane) of channels 0, 1, 2, 3.
+      pair[0] = PackLowHalves(prev_even, even);
+      pair[1] = PackLowHalves(prev_odd, odd);
+      pair[2] = PackHighHalves(prev_even, even);
+      pair[3] = PackHighHalves(prev_odd, odd);
+      prev_even = even;
+      prev_odd = odd;
+    }
+    w[PairLastWord()] = prev_even;
+    w[PairLastWord() + 1] = prev_odd;
+  }
+  FoldBase(params, simd::DoubleLanes(sum_even), simd::DoubleLanes(sum_odd), g);
 }
 
 }  // namespace
@@ -398,13 +467,20 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   geo.act_hi = simd::Splat8(params.activation.max);
   const int32_t channels = out_c & ~3;
 
-  // The pair path reads no filter margins: they are zeroed once the first group needs them.
+  // The pair path's filter layout has no zero margins and overwrites them: they are zeroed
+  // when a group of the other layout needs them.
   const bool pair_shape = PairShape(params, kh, kw);
   bool margins_zeroed = false;
   Group g;
   for (int32_t oc = 0; oc < channels; oc += 4) {
-    const bool doubled = PrepareGroup(params, quant, filter, bias, kh, kw, out_c, oc, &g);
+    const bool doubled = PrepareGroupQuant(params, quant, bias, oc, &g);
     const bool pair = doubled && pair_shape;
+    if (pair) {
+      PreparePairFilter(params, filter, kw, out_c, oc, &g);
+      margins_zeroed = false;
+    } else {
+      PrepareGroupFilter(params, filter, kh, kw, out_c, oc, doubled, &g);
+    }
     if (!pair && !margins_zeroed) {
       const int32_t margin = 2 * FilterMargin(kw), pitch = 2 * FilterPitch(kw);
       for (int32_t r = 0; r < kh; ++r) {

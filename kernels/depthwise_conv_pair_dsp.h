@@ -4,7 +4,8 @@
 // compile-time row pitch, so every input and filter word of a window is an immediate offset
 // from one of two pointers; two positions S columns apart are computed together, each input
 // word loaded and widened once for both (position 2's tap c - S is position 1's tap c), in 14
-// registers (8 accumulators). The input offset is folded into the base (Group::
+// registers (8 accumulators), mostly two taps of a channel per SMLAD over a filter laid out for
+// it (PreparePairFilter in depthwise_conv_dsp.cc). The input offset is folded into the base (Group::
 // folded_base), so the widening is a plain SXTB16 and needs no offset register: a padded tap
 // (the zero point z = -input_offset) adds w * z, which the folded base's input_offset * w
 // cancels, as the reference's skipped tap adds nothing; the sum is the reference's exact int32.
@@ -17,6 +18,7 @@
 #ifndef TFLM_TRAIN_KERNELS_DEPTHWISE_CONV_PAIR_DSP_H_
 #define TFLM_TRAIN_KERNELS_DEPTHWISE_CONV_PAIR_DSP_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/kernel_path.h"
@@ -40,62 +42,126 @@ constexpr int32_t kPairPatchWords = 256;
 constexpr int32_t PairPitch(int k) { return kPairPatchWords / k < 63 ? kPairPatchWords / k : 63; }
 constexpr int32_t PairChunk(int k, int s) { return ((PairPitch(k) - k) / s + 1) & ~1; }
 
+// The pair path's filter layout (PreparePairFilter), PairRowWords(K) words per filter row:
+// words 0, 1: tap 0 widened (even / odd channel bytes); 2, 3: tap K - 1 widened (the taps a
+// position takes alone); then, for every tap t < K - 1, four words (channels 0..3), each the
+// channel's weights of taps t and t + 1 as two 16-bit lanes: an SMLAD operand.
+// The asm below spells these offsets with the same macros.
+#define TFLM_TRAIN_DW_PAIR_TAPS(tap) (4 + 4 * (tap))
+#define TFLM_TRAIN_DW_PAIR_FIRST 0
+#define TFLM_TRAIN_DW_PAIR_LAST 2
+constexpr int32_t PairRowWords(int k) { return 4 * k; }
+constexpr int32_t PairFirstWord() { return TFLM_TRAIN_DW_PAIR_FIRST; }
+constexpr int32_t PairLastWord() { return TFLM_TRAIN_DW_PAIR_LAST; }
+constexpr int32_t PairTapsWord(int tap) { return TFLM_TRAIN_DW_PAIR_TAPS(tap); }
+static_assert(7 * PairRowWords(7) <= 2 * kMaxPaddedTaps, "the pair layout fits Group::w");
+
 // The window of a pair is one asm statement (GCC, given separate statements per tap, spilled
 // accumulators): K copies of the text of one window row, which starts by moving the patch
 // pointer p and the filter pointer w one row on (pre-indexed writeback), so that every other
-// offset in it is a literal. Per patch column c: one load and two SXTB16s (t: channels 0, 2,
-// x: 1, 3), then position 1's tap c (A) and position 2's tap c - S (B), each an LDRD of the
-// tap's two filter words and four SMLAxy.
-#define TFLM_TRAIN_DW_PAIR_COL_LOAD(addr)   \
-  "ldr %[x], " addr "\n\t"                  \
-  "sxtb16 %[t], %[x]\n\t"                   \
-  "sxtb16 %[x], %[x], ror #8\n\t"
-#define TFLM_TRAIN_DW_PAIR_MAC(addr, a0, a1, a2, a3) \
-  "ldrd %[w0], %[w1], " addr "\n\t"                  \
-  "smlabb %[" a0 "], %[t], %[w0], %[" a0 "]\n\t"     \
-  "smlatt %[" a2 "], %[t], %[w0], %[" a2 "]\n\t"     \
-  "smlabb %[" a1 "], %[x], %[w1], %[" a1 "]\n\t"     \
-  "smlatt %[" a3 "], %[x], %[w1], %[" a3 "]\n\t"
-#define TFLM_TRAIN_DW_PAIR_C(c) TFLM_TRAIN_DW_PAIR_COL_LOAD("[%[p], #(4 * " #c ")]")
-#define TFLM_TRAIN_DW_PAIR_A(tap) \
-  TFLM_TRAIN_DW_PAIR_MAC("[%[w], #(8 * " #tap ")]", "a0", "a1", "a2", "a3")
-#define TFLM_TRAIN_DW_PAIR_B(tap) \
-  TFLM_TRAIN_DW_PAIR_MAC("[%[w], #(8 * " #tap ")]", "b0", "b1", "b2", "b3")
-// Column 0: the row moves.
-#define TFLM_TRAIN_DW_PAIR_ROW_START                      \
-  TFLM_TRAIN_DW_PAIR_COL_LOAD("[%[p], %[p_row]]!")        \
-  TFLM_TRAIN_DW_PAIR_MAC("[%[w], %[w_row]]!", "a0", "a1", "a2", "a3")
-#define TFLM_TRAIN_DW_PAIR_AB(c, tap_b) \
-  TFLM_TRAIN_DW_PAIR_C(c) TFLM_TRAIN_DW_PAIR_A(c) TFLM_TRAIN_DW_PAIR_B(tap_b)
+// offset in it is a literal. Taps go by two (SMLAD: two MACs of one channel per instruction):
+// two adjacent patch columns c, c + 1 are loaded, their words' halves swapped into
+// channels 0/1 and 2/3 words (PKHBT / PKHTB) and sign-extended (SXTB16) into one word per
+// channel holding its column-c and column-c + 1 bytes, which position 1 multiplies with its
+// taps (c, c + 1) and position 2 (S columns on) with its taps (c - S, c - S + 1). A tap left
+// over at a row's end is a single column as before: one load, two SXTB16s and, per position,
+// an LDRD of the tap's two widened words and four SMLAxy.
+#define TFLM_TRAIN_DW_PAIR_STR2(x) #x
+#define TFLM_TRAIN_DW_PAIR_STR(x) TFLM_TRAIN_DW_PAIR_STR2(x)
+#define TFLM_TRAIN_DW_PAIR_WORD(word) "[%[w], #(4 * (" TFLM_TRAIN_DW_PAIR_STR(word) "))]"
+#define TFLM_TRAIN_DW_PAIR_COL(c) "[%[p], #(4 * (" TFLM_TRAIN_DW_PAIR_STR(c) "))]"
+// One column (address col), one position's single tap (filter words at address filt).
+#define TFLM_TRAIN_DW_PAIR_SINGLE(col, filt, acc)             \
+  "ldr %[x], " col "\n\t"                                    \
+  "sxtb16 %[t], %[x]\n\t"                                    \
+  "sxtb16 %[x], %[x], ror #8\n\t"                            \
+  "ldrd %[w0], %[w1], " filt "\n\t"                          \
+  "smlabb %[" acc "0], %[t], %[w0], %[" acc "0]\n\t"             \
+  "smlatt %[" acc "2], %[t], %[w0], %[" acc "2]\n\t"             \
+  "smlabb %[" acc "1], %[x], %[w1], %[" acc "1]\n\t"             \
+  "smlatt %[" acc "3], %[x], %[w1], %[" acc "3]\n\t"
+// Columns c, c + 1 widened into channel words: leaves channel 0 in x, 1 in w1, the channels
+// 2 / 3 bytes in t; w0 holds the filter word at fa (loaded with the columns: pipelined loads).
+#define TFLM_TRAIN_DW_PAIR_COLS(c, fa)            \
+  "ldr %[x], " TFLM_TRAIN_DW_PAIR_COL(c) "\n\t"   \
+  "ldr %[t], " TFLM_TRAIN_DW_PAIR_COL(c + 1) "\n\t" \
+  "ldr %[w0], " TFLM_TRAIN_DW_PAIR_WORD(fa) "\n\t"  \
+  "pkhbt %[w1], %[x], %[t], lsl #16\n\t"          \
+  "pkhtb %[t], %[t], %[x], asr #16\n\t"           \
+  "sxtb16 %[x], %[w1]\n\t"                        \
+  "sxtb16 %[w1], %[w1], ror #8\n\t"
+// Columns c, c + 1 for both positions: position 1's taps from tA, position 2's from tB.
+#define TFLM_TRAIN_DW_PAIR_BOTH(c, tA, tB)                                   \
+  TFLM_TRAIN_DW_PAIR_COLS(c, TFLM_TRAIN_DW_PAIR_TAPS(tA))                               \
+  "smlad %[a0], %[x], %[w0], %[a0]\n\t"                                      \
+  "ldr %[w0], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tB)) "\n\t"             \
+  "smlad %[b0], %[x], %[w0], %[b0]\n\t"                                      \
+  "ldr %[x], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tA) + 1) "\n\t"          \
+  "ldr %[w0], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tB) + 1) "\n\t"         \
+  "smlad %[a1], %[w1], %[x], %[a1]\n\t"                                      \
+  "smlad %[b1], %[w1], %[w0], %[b1]\n\t"                                     \
+  "sxtb16 %[x], %[t]\n\t"                                                    \
+  "sxtb16 %[t], %[t], ror #8\n\t"                                            \
+  "ldr %[w0], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tA) + 2) "\n\t"         \
+  "ldr %[w1], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tB) + 2) "\n\t"         \
+  "smlad %[a2], %[x], %[w0], %[a2]\n\t"                                      \
+  "smlad %[b2], %[x], %[w1], %[b2]\n\t"                                      \
+  "ldr %[w0], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tA) + 3) "\n\t"         \
+  "ldr %[w1], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tB) + 3) "\n\t"         \
+  "smlad %[a3], %[t], %[w0], %[a3]\n\t"                                      \
+  "smlad %[b3], %[t], %[w1], %[b3]\n\t"
+// Columns c, c + 1 for one position (accumulators acc: "a" or "b"), its taps from tap.
+#define TFLM_TRAIN_DW_PAIR_ONE(c, tap, acc)                                  \
+  TFLM_TRAIN_DW_PAIR_COLS(c, TFLM_TRAIN_DW_PAIR_TAPS(tap))                              \
+  "smlad %[" acc "0], %[x], %[w0], %[" acc "0]\n\t"                              \
+  "ldr %[x], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tap) + 1) "\n\t"         \
+  "ldr %[w0], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tap) + 2) "\n\t"        \
+  "smlad %[" acc "1], %[w1], %[x], %[" acc "1]\n\t"                              \
+  "sxtb16 %[x], %[t]\n\t"                                                    \
+  "sxtb16 %[t], %[t], ror #8\n\t"                                            \
+  "smlad %[" acc "2], %[x], %[w0], %[" acc "2]\n\t"                              \
+  "ldr %[w0], " TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_TAPS(tap) + 3) "\n\t"        \
+  "smlad %[" acc "3], %[t], %[w0], %[" acc "3]\n\t"
+#define TFLM_TRAIN_DW_PAIR_A "a"
+#define TFLM_TRAIN_DW_PAIR_B "b"
+// Column 0, position 1's tap 0: the row moves.
+#define TFLM_TRAIN_DW_PAIR_ROW_START \
+  TFLM_TRAIN_DW_PAIR_SINGLE("[%[p], %[p_row]]!", "[%[w], %[w_row]]!", TFLM_TRAIN_DW_PAIR_A)
 
-#define TFLM_TRAIN_DW_PAIR_ROW_3_1                                                      \
-  TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_AB(1, 0) TFLM_TRAIN_DW_PAIR_AB(2, 1) \
-      TFLM_TRAIN_DW_PAIR_C(3) TFLM_TRAIN_DW_PAIR_B(2)
-#define TFLM_TRAIN_DW_PAIR_ROW_5_1                                                      \
-  TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_AB(1, 0) TFLM_TRAIN_DW_PAIR_AB(2, 1) \
-      TFLM_TRAIN_DW_PAIR_AB(3, 2) TFLM_TRAIN_DW_PAIR_AB(4, 3) TFLM_TRAIN_DW_PAIR_C(5)  \
-          TFLM_TRAIN_DW_PAIR_B(4)
+// Stride 1: position 1 takes tap 0 alone, taps (1, 2), (3, 4).. by two; position 2 (one column
+// on) taps (0, 1), (2, 3).. by two from the same columns, and tap K - 1 alone.
+#define TFLM_TRAIN_DW_PAIR_B_LAST(k)                                                      \
+  TFLM_TRAIN_DW_PAIR_SINGLE(TFLM_TRAIN_DW_PAIR_COL(k), TFLM_TRAIN_DW_PAIR_WORD(           \
+                                TFLM_TRAIN_DW_PAIR_LAST), TFLM_TRAIN_DW_PAIR_B)
+#define TFLM_TRAIN_DW_PAIR_ROW_3_1 \
+  TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_BOTH(1, 1, 0) TFLM_TRAIN_DW_PAIR_B_LAST(3)
+#define TFLM_TRAIN_DW_PAIR_ROW_5_1                                                        \
+  TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_BOTH(1, 1, 0)                           \
+      TFLM_TRAIN_DW_PAIR_BOTH(3, 3, 2) TFLM_TRAIN_DW_PAIR_B_LAST(5)
 #define TFLM_TRAIN_DW_PAIR_ROW_7_1                                                        \
-  TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_AB(1, 0) TFLM_TRAIN_DW_PAIR_AB(2, 1)   \
-      TFLM_TRAIN_DW_PAIR_AB(3, 2) TFLM_TRAIN_DW_PAIR_AB(4, 3) TFLM_TRAIN_DW_PAIR_AB(5, 4) \
-          TFLM_TRAIN_DW_PAIR_AB(6, 5) TFLM_TRAIN_DW_PAIR_C(7) TFLM_TRAIN_DW_PAIR_B(6)
+  TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_BOTH(1, 1, 0)                           \
+      TFLM_TRAIN_DW_PAIR_BOTH(3, 3, 2) TFLM_TRAIN_DW_PAIR_BOTH(5, 5, 4)                   \
+          TFLM_TRAIN_DW_PAIR_B_LAST(7)
+// Stride 2: both positions take tap 0 alone (columns 0 and 2) and taps (1, 2), (3, 4), (5, 6)
+// by two: position 1 from columns 1.., position 2 from columns 3..; columns 3..6 serve both.
 #define TFLM_TRAIN_DW_PAIR_ROW_7_2                                                        \
-  TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_C(1) TFLM_TRAIN_DW_PAIR_A(1)           \
-      TFLM_TRAIN_DW_PAIR_AB(2, 0) TFLM_TRAIN_DW_PAIR_AB(3, 1) TFLM_TRAIN_DW_PAIR_AB(4, 2) \
-          TFLM_TRAIN_DW_PAIR_AB(5, 3) TFLM_TRAIN_DW_PAIR_AB(6, 4) TFLM_TRAIN_DW_PAIR_C(7) \
-              TFLM_TRAIN_DW_PAIR_B(5) TFLM_TRAIN_DW_PAIR_C(8) TFLM_TRAIN_DW_PAIR_B(6)
+  TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_SINGLE(                                 \
+      TFLM_TRAIN_DW_PAIR_COL(2), TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_FIRST),           \
+      TFLM_TRAIN_DW_PAIR_B) TFLM_TRAIN_DW_PAIR_ONE(1, 1, TFLM_TRAIN_DW_PAIR_A)            \
+      TFLM_TRAIN_DW_PAIR_BOTH(3, 3, 1) TFLM_TRAIN_DW_PAIR_BOTH(5, 5, 3)                   \
+          TFLM_TRAIN_DW_PAIR_ONE(7, 5, TFLM_TRAIN_DW_PAIR_B)
 #define TFLM_TRAIN_DW_PAIR_X3(t) t t t
 #define TFLM_TRAIN_DW_PAIR_X5(t) t t t t t
 #define TFLM_TRAIN_DW_PAIR_X7(t) t t t t t t t
 
-// a, b += the windows of the pair at patch address p (position 2 S columns on); w: the filter's
-// centre (FilterPitch(K) taps per row). p and w arrive one row before their first rows.
+// a, b += the windows of the pair at patch address p (position 2 S columns on); w: the filter
+// in the pair layout. p and w arrive one row before their first rows.
 #define TFLM_TRAIN_DW_PAIR_WINDOW(k, s)                                                      \
   __asm__(TFLM_TRAIN_DW_PAIR_X##k(TFLM_TRAIN_DW_PAIR_ROW_##k##_##s)                         \
           : [x] "=&r"(x), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1), [a0] "+r"(a.a0),     \
             [a1] "+r"(a.a1), [a2] "+r"(a.a2), [a3] "+r"(a.a3), [b0] "+r"(b.a0),              \
             [b1] "+r"(b.a1), [b2] "+r"(b.a2), [b3] "+r"(b.a3), [p] "+r"(p), [w] "+r"(w)      \
-          : [p_row] "i"(4 * PairPitch(k)), [w_row] "i"(8 * FilterPitch(k)))
+          : [p_row] "i"(4 * PairPitch(k)), [w_row] "i"(4 * PairRowWords(k)))
 
 // No memory operand (it would force the accumulators through the stack): the patch and filter
 // words it reads are written before the (non-inlined) PairRun that runs it.
@@ -123,23 +189,35 @@ __attribute__((always_inline)) inline void PairWindow(uintptr_t p, uintptr_t w, 
 #undef TFLM_TRAIN_DW_PAIR_ROW_7_1
 #undef TFLM_TRAIN_DW_PAIR_ROW_5_1
 #undef TFLM_TRAIN_DW_PAIR_ROW_3_1
-#undef TFLM_TRAIN_DW_PAIR_AB
+#undef TFLM_TRAIN_DW_PAIR_B_LAST
 #undef TFLM_TRAIN_DW_PAIR_ROW_START
 #undef TFLM_TRAIN_DW_PAIR_B
 #undef TFLM_TRAIN_DW_PAIR_A
-#undef TFLM_TRAIN_DW_PAIR_C
-#undef TFLM_TRAIN_DW_PAIR_MAC
-#undef TFLM_TRAIN_DW_PAIR_COL_LOAD
+#undef TFLM_TRAIN_DW_PAIR_ONE
+#undef TFLM_TRAIN_DW_PAIR_BOTH
+#undef TFLM_TRAIN_DW_PAIR_COLS
+#undef TFLM_TRAIN_DW_PAIR_SINGLE
+#undef TFLM_TRAIN_DW_PAIR_COL
+#undef TFLM_TRAIN_DW_PAIR_WORD
+#undef TFLM_TRAIN_DW_PAIR_STR
+#undef TFLM_TRAIN_DW_PAIR_STR2
+#undef TFLM_TRAIN_DW_PAIR_LAST
+#undef TFLM_TRAIN_DW_PAIR_FIRST
+#undef TFLM_TRAIN_DW_PAIR_TAPS
 
-// RequantizeDoubled of one channel's sums at both positions of a pair, in place, the channel's
-// constants loaded once (GCC, short of registers after the window, reloaded them per use).
-__attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRequant& q,
+// RequantizeDoubled of channel kChannel's sums at both positions of a pair, in place, the
+// channel's constants loaded once (GCC, short of registers after the window, reloaded them per
+// use) by three pipelined loads from one base for the four channels (GCC kept a spilled pointer
+// per channel; without the memory operand it did worse).
+template <int kChannel>
+__attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRequant* q,
                                                                  int32_t& a, int32_t& b) {
 #if defined(__ARM_FEATURE_DSP)
   int32_t m, e, r, ha, hb;
   __asm__(
-      "ldrd %[m], %[e], [%[q]]\n\t"
-      "ldr %[r], [%[q], #8]\n\t"
+      "ldr %[m], [%[q], %[om]]\n\t"
+      "ldr %[e], [%[q], %[oe]]\n\t"
+      "ldr %[r], [%[q], %[oround]]\n\t"
       "smmlar %[ha], %[a], %[m], %[r]\n\t"
       "smmlar %[hb], %[b], %[m], %[r]\n\t"
       "add %[ha], %[ha], %[a], asr #31\n\t"
@@ -150,10 +228,13 @@ __attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRe
       "ssat %[b], #8, %[b]"
       : [m] "=&r"(m), [e] "=&r"(e), [r] "=&r"(r), [ha] "=&r"(ha), [hb] "=&r"(hb), [a] "+r"(a),
         [b] "+r"(b)
-      : [q] "r"(&q), "m"(q));
+      : [q] "r"(q), "m"(q[kChannel]),
+        [om] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, multiplier)),
+        [oe] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, shift)),
+        [oround] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, round)));
 #else
-  a = RequantizeDoubled(a, q);
-  b = RequantizeDoubled(b, q);
+  a = RequantizeDoubled(a, q[kChannel]);
+  b = RequantizeDoubled(b, q[kChannel]);
 #endif
 }
 
@@ -164,21 +245,25 @@ template <int K, int S>
 __attribute__((noinline)) void PairRun(const RunGeometry& geo, const Group& g,
                                        const uint32_t* patch, int8_t* out, int32_t count) {
   // One row before the first: each window row's text starts by moving on.
-  const uintptr_t w_start = reinterpret_cast<uintptr_t>(g.w + 2 * FilterMargin(K)) -
-                            8 * FilterPitch(K);
+  const uintptr_t w_start = reinterpret_cast<uintptr_t>(g.w) - 4 * PairRowWords(K);
   uintptr_t p_start = reinterpret_cast<uintptr_t>(patch) - 4 * PairPitch(K);
+  // A fused activation whose range is all of int8 (e.g. ReLU6 quantised over [0, 6]) clamps
+  // nothing after SSAT #8: its 11 cycles a pair are skipped.
+  const bool clamp = geo.act_lo != simd::Splat8(-128) || geo.act_hi != simd::Splat8(127);
   for (; count > 0; count -= 2, p_start += 8 * S) {
     Acc4 a{g.folded_base[0], g.folded_base[1], g.folded_base[2], g.folded_base[3]};
     Acc4 b = a;
     PairWindow<K, S>(p_start, w_start, a, b);
-    RequantizePairDoubled(g.doubled[0], a.a0, b.a0);
-    RequantizePairDoubled(g.doubled[1], a.a1, b.a1);
-    RequantizePairDoubled(g.doubled[2], a.a2, b.a2);
-    RequantizePairDoubled(g.doubled[3], a.a3, b.a3);
-    const uint32_t first = simd::ClampBytes(simd::PackBytes(a.a0, a.a1, a.a2, a.a3), geo.act_lo,
-                                            geo.act_hi);
-    const uint32_t second = simd::ClampBytes(simd::PackBytes(b.a0, b.a1, b.a2, b.a3),
-                                             geo.act_lo, geo.act_hi);
+    RequantizePairDoubled<0>(g.doubled, a.a0, b.a0);
+    RequantizePairDoubled<1>(g.doubled, a.a1, b.a1);
+    RequantizePairDoubled<2>(g.doubled, a.a2, b.a2);
+    RequantizePairDoubled<3>(g.doubled, a.a3, b.a3);
+    uint32_t first = simd::PackBytes(a.a0, a.a1, a.a2, a.a3);
+    uint32_t second = simd::PackBytes(b.a0, b.a1, b.a2, b.a3);
+    if (clamp) {
+      first = simd::ClampBytes(first, geo.act_lo, geo.act_hi);
+      second = simd::ClampBytes(second, geo.act_lo, geo.act_hi);
+    }
     simd::Store4(out, first);
     if (count > 1) simd::Store4(out + geo.out_step, second);
     out += 2 * geo.out_step;

@@ -33,7 +33,9 @@ constexpr int32_t FilterPitch(int32_t kw) { return kw + 2 * FilterMargin(kw); }
 // bases, so their sums arrive doubled; the others the plain ones for Requantize.
 struct Group {
   // Widened filter words (even / odd channel bytes, tap by tap), FilterPitch taps per filter row
-  // with FilterMargin zero taps on both sides (zeroed once per call).
+  // with FilterMargin zero taps on both sides (zeroed when a call's first such group needs
+  // them); or, for the pair path, its own layout (PairRowWords, depthwise_conv_pair_dsp.h:
+  // 4 K^2 words, at most 196 for 7 x 7, inside the same array).
   uint32_t w[2 * kMaxPaddedTaps];
   int32_t base[4];           // the bias
   // base + input_offset * (the channel's widened weights summed): the pair path's base, whose
@@ -96,11 +98,15 @@ void FillPatch(const Shape& s, int32_t kh, const int8_t* in_batch, int32_t y0, i
     for (int32_t c = 0; c < c_begin; ++c) row[c] = s.zero_point4;
     const int8_t* src = in_batch + (y * s.in.w + x0 + c_begin) * in_c;
     int32_t c = c_begin;
+    // Four loads, then four stores: the loads pipeline (1 cycle after the first on the M4),
+    // where load / store pairs cost 3 cycles a word.
     for (; c + 4 <= c_end; c += 4, src += 4 * in_c) {
-      row[c] = simd::Load4(src);
-      row[c + 1] = simd::Load4(src + in_c);
-      row[c + 2] = simd::Load4(src + 2 * in_c);
-      row[c + 3] = simd::Load4(src + 3 * in_c);
+      const uint32_t w0 = simd::Load4(src), w1 = simd::Load4(src + in_c);
+      const uint32_t w2 = simd::Load4(src + 2 * in_c), w3 = simd::Load4(src + 3 * in_c);
+      row[c] = w0;
+      row[c + 1] = w1;
+      row[c + 2] = w2;
+      row[c + 3] = w3;
     }
     for (; c < c_end; ++c, src += in_c) row[c] = simd::Load4(src);
     for (int32_t c = c_end; c < width; ++c) row[c] = s.zero_point4;
