@@ -1,5 +1,6 @@
 #include "kernels/training/grad_product.h"
 
+#include "kernels/training/grad_product_mve.h"
 #include "kernels/training/vfp_asm.h"
 
 namespace tflm_train {
@@ -178,6 +179,13 @@ template <int PB, int JB>
 __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const float* wf,
                                          const float* from, int32_t from_stride, float* to,
                                          int32_t to_stride, bool add) {
+#if TFLM_TRAIN_KERNELS_MVE_FLOAT
+  if constexpr (PB == 4 && JB == 4) {
+    if (InputTile4x4Mve(depth, gs, wf, kColumnChunk, from, from_stride, to, to_stride, add)) {
+      return;
+    }
+  }
+#endif
 #if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
   if constexpr (PB == 4 && JB == 4) {
     Tile4x4(depth, gs, wf, from, from_stride, to, to_stride, add);
@@ -459,6 +467,12 @@ inline void FilterTileRow(int32_t positions, const float* g, int32_t g_stride, c
 void GradTransposeTimesInt8(int32_t positions, const float* grad, int32_t grad_stride,
                             int32_t c_begin, int32_t c_end, const int8_t* x, int32_t x_stride,
                             int32_t offset, int32_t columns, float scale, float* out) {
+#if TFLM_TRAIN_KERNELS_MVE_FLOAT
+  if (GradTransposeTimesInt8Mve(positions, grad, grad_stride, c_begin, c_end, x, x_stride,
+                                offset, columns, scale, out)) {
+    return;
+  }
+#endif
   int32_t c = c_begin;
   for (; c + 8 <= c_end; c += 8) {
     FilterTileRow<8, 2>(positions, grad + c, grad_stride, x, x_stride, offset, columns, scale,
