@@ -2,7 +2,7 @@
 stack and arena high-water marks and flash image size of each zoo model's training firmware
 (bench/firmware/train_zoo) on both boards, measured in QEMU, beside the paper's TTE latency.
 
-    python -m bench.mcu [--models NAME ...] [--boards an386 an500 an505 an385 rv32]
+    python -m bench.mcu [--models NAME ...] [--boards an386 an500 an505 an385 an547 rv32]
                         [--regenerate] [--out PATH]
 
 Prints a table and writes bench/results/mcu.json. Needs Bazel, arm-none-eabi and
@@ -65,7 +65,7 @@ RESULTS = ROOT / "bench" / "results" / "mcu.json"
 BOARDS = {name: standin_label(name) for name in STANDINS}
 BOARDS.update(EXTRA_LABELS)
 # What `python -m bench.mcu` measures without --boards: the M4 and M7 stand-ins, the paper's
-# CPUs. The other boards (an505 M33, an385 M3, rv32) are measured when named.
+# CPUs. The other boards (an505 M33, an385 M3, an547 M55, rv32) are measured when named.
 DEFAULT_BOARDS = ["an386", "an500"]
 # Paper (Lin et al. 2022), TTE latency of one training step on STM32F746 at 216 MHz, sparse
 # update; mcunet_like stands in for MCUNet-5FPS (an approximation, labelled as such).
@@ -79,7 +79,7 @@ def parse_profile(text: str, n_forward: int, per_tick: int = INSNS_PER_TICK) -> 
     """Instructions per program instruction of the profiled step, summed per opcode."""
     from tflm_train.converter.program import Opcode
 
-    rows = [(int(i), Opcode(int(o)).name, int(a), int(t) * per_tick) for i, o, a, t in
+    rows = [(int(i), Opcode(int(o)).name, int(a), round(int(t) * per_tick)) for i, o, a, t in
             re.findall(r"^\[profile\] ins (\d+) opcode (\d+) arg (-?\d+) ticks (\d+)$", text,
                        re.M)]
     by_kind: dict[str, int] = {}

@@ -77,9 +77,8 @@ def test_qemu_standin_has_the_real_ram(name):
 
 
 # Bazel boards without an entry in the budget table: rv32 (the static stack bound behind the
-# budgets, targets/tools/stack_bound.py, reads Arm disassembly only) and an547 (a CPU class, no
-# part's memory map chosen yet).
-NO_BUDGET = ["an547", "rv32"]
+# budgets, targets/tools/stack_bound.py, reads Arm disassembly only).
+NO_BUDGET = ["rv32"]
 
 
 def test_bazel_boards_and_qemu_runner_agree_with_the_table():
@@ -103,8 +102,9 @@ def test_names_resolve_to_one_entry():
     assert board("an505") is board("nrf5340") and board("an385") is board("rp2040_m3")
     assert board("nano33ble").sram_bytes == 256 * K and board("stm32f746").sram_bytes == 320 * K
     assert board("nrf5340").sram_bytes == 512 * K and board("rp2040_m3").sram_bytes == 264 * K
-    assert boards.names() == ["nano33ble", "stm32f746", "nrf5340", "rp2040_m3", "an386", "an500",
-                              "an505", "an385"]
+    assert board("an547") is board("m55m1") and board("m55m1").sram_bytes == 1344 * K
+    assert boards.names() == ["nano33ble", "stm32f746", "nrf5340", "rp2040_m3", "m55m1", "an386",
+                              "an500", "an505", "an385", "an547"]
     with pytest.raises(ValueError, match=r"unknown board 'uno'.*nano33ble"):
         board("uno")
 

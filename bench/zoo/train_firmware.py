@@ -96,7 +96,7 @@ def parse(text: str, rc: int, per_tick: int = INSNS_PER_TICK) -> dict:
     BOARD_INSNS_PER_TICK)."""
     import statistics
 
-    steps = [int(t) * per_tick for t in re.findall(r"^\[mcu\] step \d+ ticks (\d+)$",
+    steps = [round(int(t) * per_tick) for t in re.findall(r"^\[mcu\] step \d+ ticks (\d+)$",
                                                          text, re.M)]
     copy = _int(r"^\[mcu\] sample copy ticks (\d+)$", text)
     invoke = _int(r"^\[mcu\] invoke ticks (\d+) rc 0$", text)
@@ -112,8 +112,8 @@ def parse(text: str, rc: int, per_tick: int = INSNS_PER_TICK) -> dict:
            "ram_used_bytes": _int(r"RAM (\d+)/\d+ B used", text),
            "ram_bytes": _int(r"RAM \d+/(\d+) B used", text),
            "step_instructions": steps,
-           "sample_copy_instructions": None if copy is None else copy * per_tick,
-           "inference_instructions": None if invoke is None else invoke * per_tick}
+           "sample_copy_instructions": None if copy is None else round(copy * per_tick),
+           "inference_instructions": None if invoke is None else round(invoke * per_tick)}
     if steps and copy is not None:
         train = [s - row["sample_copy_instructions"] for s in steps]
         row["tt_train_instructions"] = train
