@@ -211,12 +211,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="*", default=list(zoo.NAMES), choices=list(zoo.NAMES))
     p.add_argument("--boards", nargs="*", default=DEFAULT_BOARDS, choices=list(BOARDS),
-                   help="QEMU boards (default: an386 an500; also an505, an385, rv32)")
+                   help="QEMU boards (default: an386 an500; also an505, an385, an547, rv32)")
     p.add_argument("--regenerate", action="store_true",
                    help="rewrite the firmware inputs with generate.py first")
     p.add_argument("--no-infer-firmware", action="store_true",
                    help="skip the inference firmware's per-inference counts")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--no-mve", action="store_true",
+                   help="build without the an547's MVE kernels (the DSP path alone), to compare")
     args = p.parse_args(argv)
     gen = generator()
     if args.regenerate:
@@ -226,7 +228,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as d:
         for board in args.boards:
             print(f"building {len(args.models)} training firmware(s) for {board} ...", flush=True)
-            for name, (elf, host) in build(board, args.models, Path(d)).items():
+            configs = ("kernels_no_mve",) if args.no_mve else ()
+            for name, (elf, host) in build(board, args.models, Path(d), configs=configs).items():
                 rows[name][board] = measure(board, name, elf, host)
             if not args.no_infer_firmware:
                 print(f"building {len(args.models)} inference firmware(s) for {board} ...",

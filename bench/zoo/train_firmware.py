@@ -32,14 +32,15 @@ def generator():
 
 
 def build(board: str, names, out_dir: Path, profile: bool = True,
-          package: str = PACKAGE) -> dict[str, tuple[Path, Path]]:
+          package: str = PACKAGE, configs: tuple[str, ...] = ()) -> dict[str, tuple[Path, Path]]:
     """{name: (ELF, host output)} copied out of bazel-bin (shared with every other build);
     with `profile`, profile_<name>.elf is copied beside each ELF too. `package`: another
-    package of train_<name> targets from fw_main.cc (bench/firmware/train_search)."""
+    package of train_<name> targets from fw_main.cc (bench/firmware/train_search). `configs`:
+    more .bazelrc configs (kernels_no_mve)."""
     kinds = [("train", ".elf"), ("train", "_host_output")] + ([("profile", ".elf")] if profile
                                                                else [])
-    cmd = ["bazel", "build", f"--config={board}"] + [f"{package}:{k}_{n}{s}" for n in names
-                                                     for k, s in kinds]
+    cmd = ["bazel", "build", f"--config={board}"] + [f"--config={c}" for c in configs] + [
+        f"{package}:{k}_{n}{s}" for n in names for k, s in kinds]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
