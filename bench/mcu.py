@@ -11,7 +11,8 @@ bench/firmware/train_zoo/generate.py).
 
 What each number is:
 - instructions: QEMU -icount shift=0 SysTick ticks x 40 (board.h; x 50 on the an505's 20 MHz
-  SysTick; rv32 reads mcycle, 1 tick = 1 instruction), so each measurement is exact to one tick
+  SysTick, x 31.25 rounded on the an547's 32 MHz one; rv32 reads mcycle, 1 tick = 1
+  instruction), so each measurement is exact to one tick
   (+-40 instructions). "step" is one iteration of the training driver's loop
   (sample copy into the input tensor + learning-rate schedule + tt_train), timed by the
   firmware between two of the driver's print calls; "tt_train" = step - the same sample copy
@@ -187,8 +188,8 @@ def print_table(rows: dict) -> None:
                 "yes" if r["host_equals_board"] else "NO" + (f" ({r['error']})"
                                                              if "error" in r else "")])
     print("mcu: QEMU instructions per training step (tt_train) and per inference (tt_invoke), "
-          "-icount ticks x 40 (+-40/+-80; an505 x 50, rv32 x 1); paper = TTE latency x 216 MHz "
-          "on STM32F746 (cycles)")
+          "-icount ticks x 40 (+-40/+-80; an505 x 50, an547 x 31.25, rv32 x 1); paper = TTE "
+          "latency x 216 MHz on STM32F746 (cycles)")
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(headers)]
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
     for cells in lines:

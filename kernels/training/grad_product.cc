@@ -179,13 +179,6 @@ template <int PB, int JB>
 __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const float* wf,
                                          const float* from, int32_t from_stride, float* to,
                                          int32_t to_stride, bool add) {
-#if TFLM_TRAIN_KERNELS_MVE_FLOAT
-  if constexpr (PB == 4 && JB == 4) {
-    if (InputTile4x4Mve(depth, gs, wf, kColumnChunk, from, from_stride, to, to_stride, add)) {
-      return;
-    }
-  }
-#endif
 #if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
   if constexpr (PB == 4 && JB == 4) {
     Tile4x4(depth, gs, wf, from, from_stride, to, to_stride, add);
@@ -263,6 +256,12 @@ template <int PB>
 inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_t columns,
                          const float* from, int32_t from_stride, float* to, int32_t to_stride,
                          bool add) {
+#if TFLM_TRAIN_KERNELS_MVE_FLOAT
+  if (PB == 4 && InputRow4Mve(depth, gs, wf, kColumnChunk, columns, from, from_stride, to,
+                              to_stride, add)) {
+    return;
+  }
+#endif
   int32_t j = 0;
   for (; j + kTile <= columns; j += kTile) {
     InputTile<PB, kTile>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,

@@ -33,47 +33,60 @@ inline uint32x4_t Bits(const float* p) {
 
 }  // namespace
 
-bool InputTile4x4Mve(int32_t depth, const float* gs, const float* wf, int32_t w_stride,
-                     const float* from, int32_t from_stride, float* to, int32_t to_stride,
-                     bool add) {
+bool InputRow4Mve(int32_t depth, const float* gs, const float* wf, int32_t w_stride,
+                  int32_t columns, const float* from, int32_t from_stride, float* to,
+                  int32_t to_stride, bool add) {
   Scan scan;
   for (int32_t k = 0; k < depth; ++k) scan.Add(Bits(gs + 4 * k));
   if (from != nullptr) {
-    for (int32_t p = 0; p < 4; ++p) scan.Add(Bits(from + p * from_stride));
+    for (int32_t p = 0; p < 4; ++p) {
+      for (int32_t j = 0; j < columns; j += 4) {
+        const mve_pred16_t m = vctp32q(static_cast<uint32_t>(columns - j));
+        scan.Add(vldrwq_z_u32(reinterpret_cast<const uint32_t*>(from + p * from_stride + j), m));
+      }
+    }
   }
   if (!scan.Ok()) return false;
-  float32x4_t a0, a1, a2, a3;
-  if (from != nullptr) {
-    a0 = vldrwq_f32(from);
-    a1 = vldrwq_f32(from + from_stride);
-    a2 = vldrwq_f32(from + 2 * from_stride);
-    a3 = vldrwq_f32(from + 3 * from_stride);
-  } else {
-    a0 = a1 = a2 = a3 = vdupq_n_f32(0.0f);
-  }
-  for (int32_t k = depth; k > 0; --k, gs += 4, wf += w_stride) {
-    const float32x4_t w = vldrwq_f32(wf);
-    a0 = vaddq_f32(a0, vmulq_n_f32(w, gs[0]));
-    a1 = vaddq_f32(a1, vmulq_n_f32(w, gs[1]));
-    a2 = vaddq_f32(a2, vmulq_n_f32(w, gs[2]));
-    a3 = vaddq_f32(a3, vmulq_n_f32(w, gs[3]));
-  }
-  if (!add) {
-    vstrwq_f32(to, a0);
-    vstrwq_f32(to + to_stride, a1);
-    vstrwq_f32(to + 2 * to_stride, a2);
-    vstrwq_f32(to + 3 * to_stride, a3);
-    return true;
-  }
-  // to + sum on the scalar FPU: `to` holds whatever the caller accumulated.
-  alignas(8) float sums[4][4];
-  vstrwq_f32(sums[0], a0);
-  vstrwq_f32(sums[1], a1);
-  vstrwq_f32(sums[2], a2);
-  vstrwq_f32(sums[3], a3);
-  for (int32_t p = 0; p < 4; ++p) {
-    float* t = to + p * to_stride;
-    for (int32_t j = 0; j < 4; ++j) t[j] = t[j] + sums[p][j];
+  for (int32_t j = 0; j < columns; j += 4) {
+    // Columns past the last (a tail of 1 to 3) are computed from whatever wf holds there and
+    // never stored.
+    const mve_pred16_t m = vctp32q(static_cast<uint32_t>(columns - j));
+    float32x4_t a0, a1, a2, a3;
+    if (from != nullptr) {
+      a0 = vldrwq_z_f32(from + j, m);
+      a1 = vldrwq_z_f32(from + from_stride + j, m);
+      a2 = vldrwq_z_f32(from + 2 * from_stride + j, m);
+      a3 = vldrwq_z_f32(from + 3 * from_stride + j, m);
+    } else {
+      a0 = a1 = a2 = a3 = vdupq_n_f32(0.0f);
+    }
+    const float* g = gs;
+    const float* w = wf + j;
+    for (int32_t k = depth; k > 0; --k, g += 4, w += w_stride) {
+      const float32x4_t wv = vldrwq_f32(w);
+      a0 = vaddq_f32(a0, vmulq_n_f32(wv, g[0]));
+      a1 = vaddq_f32(a1, vmulq_n_f32(wv, g[1]));
+      a2 = vaddq_f32(a2, vmulq_n_f32(wv, g[2]));
+      a3 = vaddq_f32(a3, vmulq_n_f32(wv, g[3]));
+    }
+    if (!add) {
+      vstrwq_p_f32(to + j, a0, m);
+      vstrwq_p_f32(to + to_stride + j, a1, m);
+      vstrwq_p_f32(to + 2 * to_stride + j, a2, m);
+      vstrwq_p_f32(to + 3 * to_stride + j, a3, m);
+      continue;
+    }
+    // to + sum on the scalar FPU: `to` holds whatever the caller accumulated.
+    alignas(8) float sums[4][4];
+    vstrwq_f32(sums[0], a0);
+    vstrwq_f32(sums[1], a1);
+    vstrwq_f32(sums[2], a2);
+    vstrwq_f32(sums[3], a3);
+    const int32_t n = columns - j < 4 ? columns - j : 4;
+    for (int32_t p = 0; p < 4; ++p) {
+      float* t = to + p * to_stride + j;
+      for (int32_t i = 0; i < n; ++i) t[i] = t[i] + sums[p][i];
+    }
   }
   return true;
 }

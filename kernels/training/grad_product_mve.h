@@ -21,12 +21,12 @@
 namespace tflm_train {
 
 #if TFLM_TRAIN_KERNELS_MVE_FLOAT
-// The tile of grad_product.cc's InputTile<4, 4>: 4 positions x 4 columns, sums over k < depth
-// of gs[k * 4 + p] * wf[k * w_stride + j] from `from` (nullptr: 0.0f) to `to` (add: to + sum).
+// grad_product.cc's InputTileRow<4>: 4 positions x `columns` columns, sums over k < depth of
+// gs[k * 4 + p] * wf[k * w_stride + j] from `from` (nullptr: 0.0f) to `to` (add: to + sum).
 // False (nothing written) when an operand is outside the range above.
-bool InputTile4x4Mve(int32_t depth, const float* gs, const float* wf, int32_t w_stride,
-                     const float* from, int32_t from_stride, float* to, int32_t to_stride,
-                     bool add);
+bool InputRow4Mve(int32_t depth, const float* gs, const float* wf, int32_t w_stride,
+                  int32_t columns, const float* from, int32_t from_stride, float* to,
+                  int32_t to_stride, bool add);
 
 // GradTransposeTimesInt8 (grad_product.h) over the MVE, or false (nothing written).
 bool GradTransposeTimesInt8Mve(int32_t positions, const float* grad, int32_t grad_stride,
