@@ -110,15 +110,17 @@ bool DepthwiseDm1Mve(const DepthwiseParams& params, const PerChannelQuant& quant
   for (int32_t c0 = 0; c0 < out_c; c0 += kMveChunk) {
     const int32_t count = out_c - c0 < kMveChunk ? out_c - c0 : kMveChunk;
     mve_detail::PrepareChunkQuant(quant, bias, c0, count, reach, output_offset, act, &q);
-    for (int32_t k = 0; k < kMveChunk; ++k) {
-      const int32_t oc = c0 + (k < count ? k : 0);
-      uint32_t wsum = 0;
+    // Four channels' filter sums at a time (row-streamed chains call this once per row).
+    for (int32_t k = 0; k < kMveChunk; k += 4) {
+      const mve_pred16_t m = vctp32q(static_cast<uint32_t>(k < count ? count - k : 0));
+      int32x4_t wsum = vdupq_n_s32(0);
       for (int32_t t = 0; t < taps; ++t) {
-        wsum += static_cast<uint32_t>(static_cast<int32_t>(filter[t * out_c + oc]));
+        wsum = vaddq_s32(wsum, vldrbq_z_s32(filter + t * out_c + c0 + k, m));
       }
-      base[k] = bias != nullptr ? bias[oc] : 0;
-      folded[k] = static_cast<int32_t>(static_cast<uint32_t>(base[k]) +
-                                       static_cast<uint32_t>(params.input_offset) * wsum);
+      const int32x4_t b = bias != nullptr ? vldrwq_z_s32(bias + c0 + k, m) : vdupq_n_s32(0);
+      vstrwq_s32(base + k, b);
+      // Modulo 2^32 (VMUL keeps the low 32 bits), as every sum here.
+      vstrwq_s32(folded + k, vaddq_s32(b, vmulq_n_s32(wsum, params.input_offset)));
     }
     for (int32_t b = 0; b < output_dims.n; ++b) {
       const int8_t* in_batch = input + b * in_h * in_w * in_c + c0;
