@@ -2,7 +2,7 @@
 stack and arena high-water marks and flash image size of each zoo model's training firmware
 (bench/firmware/train_zoo) on both boards, measured in QEMU, beside the paper's TTE latency.
 
-    python -m bench.mcu [--models NAME ...] [--boards an386 an500 an505 an385 rv32]
+    python -m bench.mcu [--models NAME ...] [--boards an386 an500 an505 an385 an547 rv32]
                         [--regenerate] [--out PATH]
 
 Prints a table and writes bench/results/mcu.json. Needs Bazel, arm-none-eabi and
@@ -11,7 +11,8 @@ bench/firmware/train_zoo/generate.py).
 
 What each number is:
 - instructions: QEMU -icount shift=0 SysTick ticks x 40 (board.h; x 50 on the an505's 20 MHz
-  SysTick; rv32 reads mcycle, 1 tick = 1 instruction), so each measurement is exact to one tick
+  SysTick, x 31.25 rounded on the an547's 32 MHz one; rv32 reads mcycle, 1 tick = 1
+  instruction), so each measurement is exact to one tick
   (+-40 instructions). "step" is one iteration of the training driver's loop
   (sample copy into the input tensor + learning-rate schedule + tt_train), timed by the
   firmware between two of the driver's print calls; "tt_train" = step - the same sample copy
@@ -65,7 +66,7 @@ RESULTS = ROOT / "bench" / "results" / "mcu.json"
 BOARDS = {name: standin_label(name) for name in STANDINS}
 BOARDS.update(EXTRA_LABELS)
 # What `python -m bench.mcu` measures without --boards: the M4 and M7 stand-ins, the paper's
-# CPUs. The other boards (an505 M33, an385 M3, rv32) are measured when named.
+# CPUs. The other boards (an505 M33, an385 M3, an547 M55, rv32) are measured when named.
 DEFAULT_BOARDS = ["an386", "an500"]
 # Paper (Lin et al. 2022), TTE latency of one training step on STM32F746 at 216 MHz, sparse
 # update; mcunet_like stands in for MCUNet-5FPS (an approximation, labelled as such).
@@ -79,7 +80,7 @@ def parse_profile(text: str, n_forward: int, per_tick: int = INSNS_PER_TICK) -> 
     """Instructions per program instruction of the profiled step, summed per opcode."""
     from tflm_train.converter.program import Opcode
 
-    rows = [(int(i), Opcode(int(o)).name, int(a), int(t) * per_tick) for i, o, a, t in
+    rows = [(int(i), Opcode(int(o)).name, int(a), round(int(t) * per_tick)) for i, o, a, t in
             re.findall(r"^\[profile\] ins (\d+) opcode (\d+) arg (-?\d+) ticks (\d+)$", text,
                        re.M)]
     by_kind: dict[str, int] = {}
@@ -187,8 +188,8 @@ def print_table(rows: dict) -> None:
                 "yes" if r["host_equals_board"] else "NO" + (f" ({r['error']})"
                                                              if "error" in r else "")])
     print("mcu: QEMU instructions per training step (tt_train) and per inference (tt_invoke), "
-          "-icount ticks x 40 (+-40/+-80; an505 x 50, rv32 x 1); paper = TTE latency x 216 MHz "
-          "on STM32F746 (cycles)")
+          "-icount ticks x 40 (+-40/+-80; an505 x 50, an547 x 31.25, rv32 x 1); paper = TTE "
+          "latency x 216 MHz on STM32F746 (cycles)")
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(headers)]
     print("  ".join(h.rjust(w) for h, w in zip(headers, widths)))
     for cells in lines:
@@ -211,12 +212,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="*", default=list(zoo.NAMES), choices=list(zoo.NAMES))
     p.add_argument("--boards", nargs="*", default=DEFAULT_BOARDS, choices=list(BOARDS),
-                   help="QEMU boards (default: an386 an500; also an505, an385, rv32)")
+                   help="QEMU boards (default: an386 an500; also an505, an385, an547, rv32)")
     p.add_argument("--regenerate", action="store_true",
                    help="rewrite the firmware inputs with generate.py first")
     p.add_argument("--no-infer-firmware", action="store_true",
                    help="skip the inference firmware's per-inference counts")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--no-mve", action="store_true",
+                   help="build without the an547's MVE kernels (the DSP path alone), to compare")
     args = p.parse_args(argv)
     gen = generator()
     if args.regenerate:
@@ -226,7 +229,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as d:
         for board in args.boards:
             print(f"building {len(args.models)} training firmware(s) for {board} ...", flush=True)
-            for name, (elf, host) in build(board, args.models, Path(d)).items():
+            configs = ("kernels_no_mve",) if args.no_mve else ()
+            for name, (elf, host) in build(board, args.models, Path(d), configs=configs).items():
                 rows[name][board] = measure(board, name, elf, host)
             if not args.no_infer_firmware:
                 print(f"building {len(args.models)} inference firmware(s) for {board} ...",

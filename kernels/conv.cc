@@ -4,6 +4,7 @@
 
 #include "kernels/conv_dsp.h"
 #include "kernels/conv_pointwise_dsp.h"
+#include "kernels/conv_pointwise_mve.h"
 #include "kernels/conv_window.h"
 #include "kernels/dot_product.h"
 
@@ -115,6 +116,12 @@ void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
                   const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                   const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
                   int8_t* output) {
+#if TFLM_TRAIN_KERNELS_MVE
+  if (ConvPointwiseMve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
+                       output)) {
+    return;
+  }
+#endif
 #if TFLM_TRAIN_KERNELS_DSP
   // Small-depth windows (stems) and pointwise convolutions have their own kernels on the DSP
   // path (conv_dsp.h, conv_pointwise_dsp.h).

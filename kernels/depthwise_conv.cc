@@ -2,6 +2,7 @@
 
 #include "kernels/conv_window.h"
 #include "kernels/depthwise_conv_dsp.h"
+#include "kernels/depthwise_conv_mve.h"
 #include "kernels/dot_product.h"
 
 namespace tflm_train {
@@ -87,6 +88,12 @@ void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& qua
   const int32_t dm = params.depth_multiplier;
   // DSP path: channels [0, dsp_c) are already done (depthwise_conv_dsp.h); the loops below
   // compute the rest. The reference path computes all of them here.
+#if TFLM_TRAIN_KERNELS_MVE
+  if (DepthwiseDm1Mve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
+                      output)) {
+    return;
+  }
+#endif
 #if TFLM_TRAIN_KERNELS_DSP
   const int32_t dsp_c = DepthwiseDm1Dsp(params, quant, input_dims, input, filter_dims, filter,
                                         bias, output_dims, output);

@@ -14,8 +14,12 @@ CPU_FLAGS = {
     "an505": ["-mcpu=cortex-m33", "-mfpu=fpv5-sp-d16", "-mthumb", "-mfloat-abi=hard"],
     # Cortex-M3: no FPU, no DSP extension; float and double arithmetic is libgcc's software
     "an385": ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"],
-    # Cortex-M55: Armv8.1-M with MVE (Helium), the DSP extension and a double-precision FPU
-    "an547": ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"],
+    # Cortex-M55: Armv8.1-M with MVE (Helium), the DSP extension and a double-precision FPU.
+    # No auto-vectorisation: GCC 12 turns plain float loops into MVE float code at -O2, and MVE
+    # float flushes subnormals to zero where the scalar FPU and the host keep them
+    # (kernels/firmware:mve_float_test found `to[j] + sum[j]` so changed); the MVE kernels are
+    # written with intrinsics and guard against subnormals themselves (grad_product_mve.h).
+    "an547": ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-fno-tree-vectorize"],
     # RISC-V RV32IMC, no FPU (ESP32-C3 class): float is libgcc's software, as on the M3
     "rv32": ["-march=rv32imc", "-mabi=ilp32"],
 }

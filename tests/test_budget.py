@@ -107,9 +107,7 @@ def _measured():
              r.get("firmware", {})]
     # Only runs of the committed plan (a run of an older plan, e.g. before issue 18's input
     # source lengthened the first streamed chain, measured another recursion depth), on the
-    # boards whose bound is held to MAX_MARGIN: rv32 has no bound (the tool reads Arm code
-    # only), and the soft-float an385's bound is 20 % over the demo's measured stack (NOTES,
-    # issue 17), within the margin on the zoo models; its bound >= measured is checked below.
+    # boards whose bound is held to MAX_MARGIN; the others (WIDER_MARGIN) are checked below.
     return [(name, b, stack) for name, b, stack, arena in rows
             if b in MARGIN_BOARDS and
             tflm_train.memory_report((ZOO / f"{name}.tflite").read_bytes()).arena_bytes ==
@@ -117,18 +115,28 @@ def _measured():
 
 
 MARGIN_BOARDS = ("an386", "an500", "an505")
+# Boards whose bound covers every run but exceeds MAX_MARGIN on some (NOTES, issue 17): the
+# soft-float an385 and rv32 by ~20 % on the MNIST CNN (the zoo's larger models within 3 %),
+# the an547 by 8-11 % (its measured rows are the session-7 branch's run until mcu.json has an
+# an547 row).
+WIDER_MARGIN = {"an385": 0.25, "rv32": 0.25, "an547": 0.15}
 
 
-def test_soft_float_stack_bound_covers_the_measured():
+@pytest.mark.parametrize("standin", sorted(WIDER_MARGIN))
+def test_stack_bound_covers_the_measured_within_a_wider_margin(standin):
     mcu = json.loads((ROOT / "bench/results/mcu.json").read_text())
     runs = [(name, r["stack_high_water_bytes"]) for name, per in mcu["models"].items()
-            for b, r in per.items() if b == "an385" and isinstance(r, dict) and
+            for b, r in per.items() if b == standin and isinstance(r, dict) and
             r.get("stack_high_water_bytes")]
-    assert runs, "bench/results/mcu.json has no an385 rows"
+    if standin == "an547" and not runs:
+        pytest.skip("bench/results/mcu.json has no an547 rows yet (python -m bench.mcu "
+                    "--boards ... an547 writes them)")
+    assert runs, f"bench/results/mcu.json has no {standin} rows"
     for name, measured in runs:
         model = (ZOO / f"{name}.tflite").read_bytes()
-        bound = budget.stack_bound(model, board("an385"), firmware="train_zoo")
-        assert measured <= bound <= measured * 1.25, f"{name}: bound {bound} B, measured {measured} B"
+        bound = budget.stack_bound(model, board(standin), firmware="train_zoo")
+        assert measured <= bound <= measured * (1 + WIDER_MARGIN[standin]), \
+            f"{name} on {standin}: bound {bound} B, measured {measured} B"
 
 
 @pytest.mark.parametrize("name,standin,measured", _measured())

@@ -21,7 +21,7 @@ KB = 1024
 class Board:
     name: str
     title: str            # board and microcontroller, as reports name it
-    cpu: str              # -mcpu of its core (targets/boards.bzl CPU_FLAGS)
+    cpu: str              # -mcpu (-march on RISC-V) of its core (targets/boards.bzl CPU_FLAGS)
     sram_bytes: int       # the linker script's RAM
     flash_bytes: int      # the application's flash (linker FLASH), without the checkpoint region
     checkpoint_bytes: int  # flash kept for two-slot checkpoints, after the application
@@ -45,6 +45,18 @@ BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("rp2040_m3", "RP2040-class part (264 KB SRAM, no FPU), Cortex-M3 build", "cortex-m3",
           264 * KB, 2048 * KB, 64 * KB, 133_000_000, "an385", "mps2-an385",
           "targets/qemu/an385.ld"),
+    # A public Cortex-M55 MCU: Nuvoton NuMicro M55M1 (M55M1H2LJAE, NuMaker-M55M1 board): 220 MHz,
+    # 1344 KB SRAM (plus 128 KB DTCM / 64 KB ITCM, not counted), 2 MB flash (Nuvoton's board
+    # documentation, as the Zephyr board page quotes it). Its SRAM is budgeted as one region; no
+    # map of the real part is linked (no flash driver), so its map is the QEMU one, which keeps
+    # 1 MB for code and the checkpoints past it.
+    Board("m55m1", "Nuvoton M55M1 (Cortex-M55)", "cortex-m55", 1344 * KB, 1024 * KB, 64 * KB,
+          220_000_000, "an547", "mps3-an547", "targets/qemu/an547.ld"),
+    # Espressif ESP32-C3 (RV32IMC, 160 MHz): 400 KB SRAM, of which 16 KB serve the flash cache by
+    # default, and the usual 4 MB flash (ESP32-C3 datasheet). No map of the real part is linked:
+    # the QEMU one (the whole 4 MB for code, checkpoints past it).
+    Board("esp32c3", "Espressif ESP32-C3 (RV32IMC)", "rv32imc", 400 * KB, 4096 * KB, 64 * KB,
+          160_000_000, "rv32", "virt", "targets/qemu/rv32.ld"),
 )}
 
 STANDINS: dict[str, Board] = {b.standin: b for b in BOARDS.values()}

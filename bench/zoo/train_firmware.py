@@ -32,14 +32,15 @@ def generator():
 
 
 def build(board: str, names, out_dir: Path, profile: bool = True,
-          package: str = PACKAGE) -> dict[str, tuple[Path, Path]]:
+          package: str = PACKAGE, configs: tuple[str, ...] = ()) -> dict[str, tuple[Path, Path]]:
     """{name: (ELF, host output)} copied out of bazel-bin (shared with every other build);
     with `profile`, profile_<name>.elf is copied beside each ELF too. `package`: another
-    package of train_<name> targets from fw_main.cc (bench/firmware/train_search)."""
+    package of train_<name> targets from fw_main.cc (bench/firmware/train_search). `configs`:
+    more .bazelrc configs (kernels_no_mve)."""
     kinds = [("train", ".elf"), ("train", "_host_output")] + ([("profile", ".elf")] if profile
                                                                else [])
-    cmd = ["bazel", "build", f"--config={board}"] + [f"{package}:{k}_{n}{s}" for n in names
-                                                     for k, s in kinds]
+    cmd = ["bazel", "build", f"--config={board}"] + [f"--config={c}" for c in configs] + [
+        f"{package}:{k}_{n}{s}" for n in names for k, s in kinds]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
@@ -96,7 +97,7 @@ def parse(text: str, rc: int, per_tick: int = INSNS_PER_TICK) -> dict:
     BOARD_INSNS_PER_TICK)."""
     import statistics
 
-    steps = [int(t) * per_tick for t in re.findall(r"^\[mcu\] step \d+ ticks (\d+)$",
+    steps = [round(int(t) * per_tick) for t in re.findall(r"^\[mcu\] step \d+ ticks (\d+)$",
                                                          text, re.M)]
     copy = _int(r"^\[mcu\] sample copy ticks (\d+)$", text)
     invoke = _int(r"^\[mcu\] invoke ticks (\d+) rc 0$", text)
@@ -112,8 +113,8 @@ def parse(text: str, rc: int, per_tick: int = INSNS_PER_TICK) -> dict:
            "ram_used_bytes": _int(r"RAM (\d+)/\d+ B used", text),
            "ram_bytes": _int(r"RAM \d+/(\d+) B used", text),
            "step_instructions": steps,
-           "sample_copy_instructions": None if copy is None else copy * per_tick,
-           "inference_instructions": None if invoke is None else invoke * per_tick}
+           "sample_copy_instructions": None if copy is None else round(copy * per_tick),
+           "inference_instructions": None if invoke is None else round(invoke * per_tick)}
     if steps and copy is not None:
         train = [s - row["sample_copy_instructions"] for s in steps]
         row["tt_train_instructions"] = train

@@ -1,5 +1,6 @@
 #include "kernels/training/grad_product.h"
 
+#include "kernels/training/grad_product_mve.h"
 #include "kernels/training/vfp_asm.h"
 
 namespace tflm_train {
@@ -255,6 +256,12 @@ template <int PB>
 inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_t columns,
                          const float* from, int32_t from_stride, float* to, int32_t to_stride,
                          bool add) {
+#if TFLM_TRAIN_KERNELS_MVE_FLOAT
+  if (PB == 4 && InputRow4Mve(depth, gs, wf, kColumnChunk, columns, from, from_stride, to,
+                              to_stride, add)) {
+    return;
+  }
+#endif
   int32_t j = 0;
   for (; j + kTile <= columns; j += kTile) {
     InputTile<PB, kTile>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
@@ -459,6 +466,12 @@ inline void FilterTileRow(int32_t positions, const float* g, int32_t g_stride, c
 void GradTransposeTimesInt8(int32_t positions, const float* grad, int32_t grad_stride,
                             int32_t c_begin, int32_t c_end, const int8_t* x, int32_t x_stride,
                             int32_t offset, int32_t columns, float scale, float* out) {
+#if TFLM_TRAIN_KERNELS_MVE_FLOAT
+  if (GradTransposeTimesInt8Mve(positions, grad, grad_stride, c_begin, c_end, x, x_stride,
+                                offset, columns, scale, out)) {
+    return;
+  }
+#endif
   int32_t c = c_begin;
   for (; c + 8 <= c_end; c += 8) {
     FilterTileRow<8, 2>(positions, grad + c, grad_stride, x, x_stride, offset, columns, scale,

@@ -24,7 +24,7 @@ enum class BoardId : uint32_t {
   kNrf5340 = 6,     // real nRF5340 application core memory map
   kQemuAn385 = 7,   // QEMU mps2-an385, Cortex-M3 without FPU, 2 MB flash / 264 KB RAM (RP2040's)
   kQemuRv32 = 8,    // QEMU virt, RV32IMC without FPU, 4 MB flash / 400 KB RAM (ESP32-C3 class)
-  kQemuAn547 = 9,   // QEMU mps3-an547, Cortex-M55 with MVE, 1 MB flash / 512 KB RAM
+  kQemuAn547 = 9,   // QEMU mps3-an547, Cortex-M55 with MVE, 1 MB flash / 1344 KB RAM
 };
 
 // Size of the no-access MPU region at the bottom of the stack reserve (stack overflow -> fault).

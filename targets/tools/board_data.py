@@ -31,6 +31,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +51,31 @@ EXCEPTION_FRAME_BYTES = 26 * 4 + 4
 LIBRARY_SOURCES = (["tflm_train/runtime/*.cc", "kernels/*.cc", "kernels/training/*.cc"],
                    ["targets/board/board.cc", "targets/board/board_cortex_m.cc", "targets/board/startup.cc",
                     "examples/firmware/train/train_driver.cc"])
+
+
+@dataclass(frozen=True)
+class Isa:
+    """How one instruction set's firmware is compiled, linked and rooted (cc_config.bzl)."""
+    prefix: str
+    compile: list[str]
+    link: list[str]
+    libs: list[str]
+    board_sources: list[str]  # replace the Cortex-M board layer of LIBRARY_SOURCES
+    thread_root: str
+    handler_root: str | None  # the one interrupt handler that runs on the thread's stack
+    exception_frame_bytes: int
+    linker: str = "g++"  # gcc where no libstdc++ exists
+
+
+ARM = Isa("arm-none-eabi-", [], TOOLCHAIN_LINK, LIBS,
+          ["targets/board/board.cc", "targets/board/board_cortex_m.cc", "targets/board/startup.cc"],
+          "Reset_Handler", "SysTick_Handler", EXCEPTION_FRAME_BYTES)
+# RV32 (picolibc, no libstdc++): no interrupt is enabled (ticks read mcycle); a trap moves sp to
+# the top of RAM and never returns, so the thread's path is the whole bound.
+RV32 = Isa("riscv64-unknown-elf-", ["--specs=picolibc.specs", "-isystem", "targets/rv32/include"],
+           ["--specs=picolibc.specs", "--oslib=semihost", "-nostartfiles", "-Wl,--gc-sections"],
+           [], ["targets/board/board.cc", "targets/rv32/board_rv32.cc",
+                "targets/rv32/startup_rv32.cc"], "_start", None, 0, "gcc")
 # The one recursion in the firmware: a streamed chain's stage k makes its input rows by running
 # stage k - 1 (kernels/row_stream.cc), at most kMaxStreamStages deep.
 STREAM_RECURSION = ("10ProduceRow", "9InputRows")
@@ -89,11 +115,11 @@ def bazelrc_flags() -> list[str]:
 
 
 def _compile(args):
-    src, obj, flags = args
+    src, obj, flags, prefix = args
     obj.parent.mkdir(parents=True, exist_ok=True)
     # relative to the repository, as Bazel compiles: nothing depends on where the checkout is
     rel = src.relative_to(ROOT) if src.is_relative_to(ROOT) else src
-    proc = subprocess.run(["arm-none-eabi-g++", *flags, "-c", str(rel), "-o", str(obj)],
+    proc = subprocess.run([f"{prefix}g++", *flags, "-c", str(rel), "-o", str(obj)],
                           capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"compiling {src} failed:\n{proc.stderr[-3000:]}")
@@ -111,14 +137,14 @@ def _embed(work: Path, symbol: str, data: str, header: str) -> Path:
     return cc
 
 
-def _sections(elf: Path) -> dict[str, int]:
-    out = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True,
+def _sections(elf: Path, prefix: str) -> dict[str, int]:
+    out = subprocess.run([f"{prefix}size", "-A", str(elf)], capture_output=True, text=True,
                          check=True).stdout
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\.\S+)\s+(\d+)", out, re.M)}
 
 
-def _symbol_size(elf: Path, suffix: str) -> int:
-    out = subprocess.run(["arm-none-eabi-nm", "-S", "-C", str(elf)], capture_output=True,
+def _symbol_size(elf: Path, suffix: str, prefix: str) -> int:
+    out = subprocess.run([f"{prefix}nm", "-S", "-C", str(elf)], capture_output=True,
                          text=True, check=True).stdout
     for line in out.splitlines():
         parts = line.split(maxsplit=3)
@@ -129,22 +155,25 @@ def _symbol_size(elf: Path, suffix: str) -> int:
 
 def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -> dict:
     """Compile, link and analyse both firmwares for one Bazel config."""
-    compile_flags = flags + TOOLCHAIN_COMPILE + bazelrc_flags() + ANALYSIS + [
+    isa = RV32 if config == "rv32" else ARM
+    compile_flags = flags + isa.compile + TOOLCHAIN_COMPILE + bazelrc_flags() + ANALYSIS + [
         "-I.", f"-I{work / 'gen'}"]
+    board_layer = set(ARM.board_sources)
     lib = sorted({p for pattern in LIBRARY_SOURCES[0] for p in ROOT.glob(pattern)}) + \
-        [ROOT / s for s in LIBRARY_SOURCES[1]]
+        [ROOT / s for s in isa.board_sources] + \
+        [ROOT / s for s in LIBRARY_SOURCES[1] if s not in board_layer]
     jobs_list = []
     for src in lib:
         jobs_list.append((src, work / config / "lib" / (src.relative_to(ROOT).as_posix()
                                                        .replace("/", "__") + ".o"),
-                          compile_flags))
+                          compile_flags, isa.prefix))
     mains = {}
     for name, (main, defines, embeds) in FIRMWARES.items():
         extra = [_embed(work, sym, data, header) for sym, data, header in embeds]
         objs = []
         for src in [ROOT / main] + extra:
             obj = work / config / name / (src.name + ".o")
-            jobs_list.append((src, obj, compile_flags + defines))
+            jobs_list.append((src, obj, compile_flags + defines, isa.prefix))
             objs.append(obj)
         mains[name] = (objs, embeds)
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
@@ -153,9 +182,9 @@ def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -
     out = {}
     for name, (objs, embeds) in mains.items():
         elf = work / config / f"{name}.elf"
-        subprocess.run(["arm-none-eabi-g++", *flags, *TOOLCHAIN_LINK, *BOARD_LINK,
+        subprocess.run([f"{isa.prefix}{isa.linker}", *flags, *isa.link, *BOARD_LINK,
                         f"-T{ROOT / ld}", f"-L{ROOT / 'targets' / 'board'}",
-                        *map(str, objs + lib_objs), *LIBS, "-o", str(elf)],
+                        *map(str, objs + lib_objs), *isa.libs, "-o", str(elf)],
                        check=True, capture_output=True, text=True)
         units = [o for o in objs + lib_objs]
         levels = max_stream_stages()
@@ -166,15 +195,16 @@ def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -
         if graph.unresolved:
             raise RuntimeError("indirect calls whose pointer type was not found: " +
                                "; ".join(graph.unresolved))
-        thread = graph.bound("Reset_Handler")
-        handler = graph.bound("SysTick_Handler")
+        thread = graph.bound(isa.thread_root)
+        handler = graph.bound(isa.handler_root) if isa.handler_root else \
+            stack_bound.Bound(0, [])
         # the same without the row-stream recursion: a model whose longest streamed chain has
         # n < levels stages needs max(without, thread - (levels - n) * level_bytes)
         stream = sorted(f for f in graph.funcs if any(n in f for n in STREAM_RECURSION))
         level_bytes = sum(graph.funcs[f].frame for f in stream)
         graph.exclude, graph._memo = set(stream), {}
-        without = graph.bound("Reset_Handler")
-        sec = _sections(elf)
+        without = graph.bound(isa.thread_root)
+        sec = _sections(elf, isa.prefix)
         # flash: everything the image loads (.text with rodata, unwind tables, init arrays, the
         # .data initialisers); RAM: .data + .bss (the ._stack reserve is the stack's, counted
         # by the stack bound instead)
@@ -182,15 +212,16 @@ def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -
                                                        ".init_array", ".data"))
         data, bss = sec.get(".data", 0), sec.get(".bss", 0)
         embedded = sum((ROOT / f).stat().st_size for _, f, _ in embeds)
-        arena, session = _symbol_size(elf, "g_arena"), _symbol_size(elf, "g_session")
+        arena = _symbol_size(elf, "g_arena", isa.prefix)
+        session = _symbol_size(elf, "g_session", isa.prefix)
         out[name] = {
-            "stack_bound_bytes": thread.bytes + handler.bytes + EXCEPTION_FRAME_BYTES,
+            "stack_bound_bytes": thread.bytes + handler.bytes + isa.exception_frame_bytes,
             "stack_thread_bytes": thread.bytes,
             "stack_thread_without_stream_bytes": without.bytes,
             "stream_functions": stream,
             "stream_level_bytes": level_bytes,
             "stream_max_levels": levels,
-            "stack_handler_bytes": handler.bytes + EXCEPTION_FRAME_BYTES,
+            "stack_handler_bytes": handler.bytes + isa.exception_frame_bytes,
             "stack_deepest_path": [f"{f} {graph.funcs[f].frame}" + (
                 f" x {levels} levels" if f in stream else "") for f in thread.path],
             "code_bytes": flash - embedded,
@@ -214,8 +245,6 @@ def generate(jobs: int = 2) -> dict:
               "exception_frame_bytes": EXCEPTION_FRAME_BYTES, "boards": {}}
     with tempfile.TemporaryDirectory(prefix="board_data_") as tmp:
         for config in sorted(flags):
-            if config not in STANDINS:  # rv32: stack_bound.py reads Arm disassembly only
-                continue
             fw = build_board(config, flags[config], STANDINS[config].linker_script, Path(tmp),
                              jobs)
             result["boards"][config] = fw

@@ -152,14 +152,48 @@ class Function:
     calls: set[str] = field(default_factory=set)
     indirect_sites: list[tuple] = field(default_factory=list)  # our sites: type keys
     library_indirect: bool = False  # blx/bx rN in code without call-graph info
+    # a register call (blx / bx rN; RISC-V jalr): our function's must be in its .ci (a RISC-V
+    # jr rN in ours is a switch's jump table, or an indirect tail call its .ci lists)
+    register_call: bool = False
 
 
 def _run(cmd: list[str]) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
 
 
+def is_riscv(elf: Path) -> bool:
+    """e_machine of the ELF header: RISC-V (243) rather than Arm (40)."""
+    return int.from_bytes(elf.read_bytes()[18:20], "little") == 243
+
+
+def tool_prefix(elf: Path) -> str:
+    return "riscv64-unknown-elf-" if is_riscv(elf) else "arm-none-eabi-"
+
+
 # A call or a (tail) branch to another function: bl, blx, b and the conditional b<cond>.
 _BRANCH = re.compile(r"bl|blx|b(eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al)?")
+
+
+# RISC-V (objdump prints addi as add): direct calls and jumps (jal / j / conditional branches),
+# register jumps (jalr / jr; ret and the millicode's jr t0 return).
+_RV_BRANCH = re.compile(r"jal|j|beq|bne|blt|bge|bltu|bgeu|beqz|bnez|blez|bgez|bltz|bgtz")
+# picolibc's -msave-restore millicode (__riscv_save_N, called with jal t0) allocates its
+# caller's register save area, at most 64 bytes: counted in the caller's frame.
+_RV_SAVE_BYTES = 64
+# targets/rv32/startup_rv32.cc's entry points: never called through a pointer.
+_RV_ROOTS = {"_start", "board_trap_entry"}
+
+
+def _prologue_frame_riscv(body: list[tuple[str, str]]) -> int:
+    """Bytes a RISC-V function subtracts from sp anywhere in its body (conservative)."""
+    total = 0
+    for mnem, ops in body:
+        m = re.fullmatch(r"sp,sp,-(\d+)", ops)
+        if mnem in ("add", "addi") and m:  # (`sp,sp,-N # sym`, sp set from an address, is not)
+            total += int(m.group(1))
+        elif mnem == "jal" and re.match(r"t0,[0-9a-f]+ <__riscv_save_\d+>", ops):
+            total += _RV_SAVE_BYTES
+    return total
 
 
 def _prologue_frame(body: list[tuple[str, str]]) -> int:
@@ -195,9 +229,18 @@ def _count_regs(regs: str) -> int:
 
 def read_elf(elf: Path) -> tuple[dict[str, Function], set[str], dict[int, str]]:
     """Functions of the ELF with their direct callees and library indirect calls, and the set
-    of address-taken functions (vector table excluded: handlers are roots)."""
+    of address-taken functions (vector table excluded: handlers are roots). Arm (Thumb) or
+    RISC-V code (rv32: addresses without the Thumb bit, taken where an instruction's operand
+    resolves to a function start, as objdump's `# address <symbol>` comment shows)."""
+    riscv = is_riscv(elf)
+    prefix = tool_prefix(elf)
     syms = {}
-    for line in _run(["arm-none-eabi-nm", "--defined-only", str(elf)]).splitlines():
+    if riscv:  # its rodata lies in .text: nm's types do not tell code from data, ELF's do
+        for line in _run([f"{prefix}readelf", "-sW", str(elf)]).splitlines():
+            parts = line.split()
+            if len(parts) >= 8 and parts[3] == "FUNC" and parts[6] != "UND":
+                syms.setdefault(int(parts[1], 16), parts[7])
+    for line in ([] if riscv else _run([f"{prefix}nm", "--defined-only", str(elf)]).splitlines()):
         parts = line.split()
         if len(parts) == 3 and parts[1] in "TtWw":
             syms.setdefault(int(parts[0], 16) & ~1, parts[2])
@@ -208,20 +251,42 @@ def read_elf(elf: Path) -> tuple[dict[str, Function], set[str], dict[int, str]]:
     bodies: dict[str, list] = {}
     movw: dict[str, int] = {}
     address_words: set[int] = set()
-    for line in _run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn",
+    rv_refs: set[int] = set()
+    for line in _run([f"{prefix}objdump", "-d", "--no-show-raw-insn",
                       str(elf)]).splitlines():
         h = re.match(r"^([0-9a-f]+) <(.+)>:$", line)
         if h:
             addr = int(h.group(1), 16)
-            name = syms.get(addr, h.group(2))
+            if riscv and addr not in syms:  # rv32 keeps rodata in .text: a data label
+                cur = None
+                continue
+            # (rv32: objdump's own label: __vectors_start shares _start's address)
+            name = h.group(2) if riscv else syms.get(addr, h.group(2))
             cur = funcs.setdefault(name, Function(name, addr))
             by_addr[addr] = name
             body = []  # local functions of several files may share a name: one body each
             bodies.setdefault(name, []).append(body)
             movw = {}
             continue
-        ins = re.match(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
+        ins = re.match(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
         if not ins or cur is None:
+            continue
+        if riscv:
+            mnem, text = ins.group(2), ins.group(3)
+            ops, _, comment = text.partition("#")
+            ops = ops.strip()
+            body.append((mnem, ops + (" #" if comment else "")))
+            ref = re.match(r"\s*([0-9a-f]+) <([^>+]+)>", comment)
+            if ref:  # an address the instruction computes: a function's is taken
+                rv_refs.add(int(ref.group(1), 16))
+            target = re.search(r"([0-9a-f]+) <([^>]+)>", ops)
+            if _RV_BRANCH.fullmatch(mnem) and target and "+" not in target.group(2):
+                tname = target.group(2)
+                if tname != cur.name and not tname.startswith("__riscv_save_"):
+                    cur.calls.add(tname)
+            elif mnem in ("jalr", "jr") and not re.fullmatch(r"ra|t0|zero", ops):
+                cur.library_indirect = True  # for our functions: resolved by .ci below
+                cur.register_call |= mnem == "jalr"
             continue
         mnem, ops = ins.group(2), ins.group(3).split(";")[0].strip()
         if mnem.startswith((".word", ".short", ".byte")):
@@ -237,28 +302,35 @@ def read_elf(elf: Path) -> tuple[dict[str, Function], set[str], dict[int, str]]:
                 if tname != cur.name:
                     cur.calls.add(tname)
         elif base in ("blx", "bx") and re.fullmatch(r"r\d+|ip", ops):
-            cur.library_indirect = True  # for our functions: checked against .ci below
+            cur.library_indirect = cur.register_call = True  # ours: checked against .ci below
         mw = re.match(r"(r\d+|ip|lr), #(\d+)", ops)
         if base == "movw" and mw:
             movw[mw.group(1)] = int(mw.group(2))
         elif base == "movt" and mw and mw.group(1) in movw:
             address_words.add(movw[mw.group(1)] | (int(mw.group(2)) << 16))
+    frame = _prologue_frame_riscv if riscv else _prologue_frame
     for name, f in funcs.items():
-        f.frame = max(_prologue_frame(b) for b in bodies[name])
+        f.frame = max(frame(b) for b in bodies[name])
         f.frame_source = "prologue"
     # data words anywhere in the loaded image (the disassembly shows only code and its pools)
-    vectors = _section_words(elf, ".isr_vector")
-    for sec in (".rodata", ".data", ".init_array", ".fini_array", ".text"):
-        address_words |= _section_words(elf, sec)
+    vectors = _section_words(elf, ".isr_vector", prefix)
+    for sec in (".rodata", ".data", ".init_array", ".fini_array", ".text", ".srodata", ".sdata"):
+        address_words |= _section_words(elf, sec, prefix)
+    init_words = _section_words(elf, ".init_array", prefix) | _section_words(elf, ".fini_array",
+                                                                             prefix)
+    if riscv:  # no Thumb bit: a word or a computed address equal to a function start; the
+        # entry and the trap vector (written to mtvec) are roots, as the Arm vector table's
+        taken = {by_addr[w] for w in (address_words | rv_refs) if w in by_addr} - _RV_ROOTS
+        init = {by_addr[w] for w in init_words if w in by_addr}
+        return funcs, taken, init
     taken = {by_addr[w & ~1] for w in address_words - vectors if w & 1 and (w & ~1) in by_addr}
-    init = {by_addr[w & ~1] for w in _section_words(elf, ".init_array") | _section_words(
-        elf, ".fini_array") if (w & ~1) in by_addr}
+    init = {by_addr[w & ~1] for w in init_words if (w & ~1) in by_addr}
     return funcs, taken, init
 
 
-def _section_words(elf: Path, section: str) -> set[int]:
+def _section_words(elf: Path, section: str, prefix: str = "arm-none-eabi-") -> set[int]:
     try:
-        out = _run(["arm-none-eabi-objdump", "-s", "-j", section, str(elf)])
+        out = _run([f"{prefix}objdump", "-s", "-j", section, str(elf)])
     except subprocess.CalledProcessError:
         return set()
     words = set()
@@ -330,7 +402,7 @@ class StackGraph:
                 if f.frame != frames[name]:
                     self.su_mismatch.append(name)
                 f.frame, f.frame_source = max(frames[name], f.frame), "su"
-                if f.library_indirect and not sites.get(name):
+                if f.register_call and not sites.get(name):
                     self.unresolved.append(f"{name}: an indirect branch the call graph lacks")
                 f.library_indirect = False  # our indirect calls are resolved by type below
                 f.calls |= {c for c in callees.get(name, ()) if c in self.funcs}
