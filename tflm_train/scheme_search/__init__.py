@@ -1,6 +1,8 @@
 """tflm_train.search: sparse-update search under a memory budget: contribution analysis, then an evolutionary
 search over bias depth and per-layer weight ratios, every point planned by the real planner,
-then a joint check: the best few points are trained together and the best held-out accuracy wins.
+then a joint check: the best few points, and the structured schemes that fit (bias-only of the
+last k layers, last layer, last n layers fully updated), are trained together and the best
+held-out accuracy wins.
 
     result = tflm_train.search(tflite_bytes, x, y, board="nano33ble", seed=0)
     result.scheme                       # a SparseUpdate for tflm_train.convert
@@ -19,7 +21,8 @@ from ..converter.tflite_io import read_model
 from ..data.splits import split_indices
 from .candidates import Candidate, candidates
 from .contribution import ContributionCache, FineTune, default_cache_dir, gains, measure
-from .evolution import Evolution, finalists, search as evolve
+from .baselines import StructuredPoints
+from .evolution import Evolution, finalists, fitness, search as evolve
 from .memory import SchemeMemory
 from .report import SearchResult
 
@@ -49,9 +52,11 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     cache_dir: contribution and joint-check results are kept there (default: $XDG_CACHE_HOME
         or ~/.cache, under tflm-train/search; cache=False keeps nothing), so a rerun with
         another budget or board only searches again.
-    joint_check: how many of the evolution's points (the best, then others spread over its
-        accuracy-SRAM front) are trained together; the one with the best held-out accuracy
-        is returned. 0 returns the best predicted point unchecked.
+    joint_check: how many of the evolution's distinct schemes (the best, then others spread
+        over its accuracy-SRAM front; never one that trains nothing) are trained together,
+        with the structured schemes that fit (baselines.py) beside them; the one with the best
+        held-out accuracy is returned (report["chosen"]["source"] says which). 0 returns the
+        best predicted point unchecked.
     prefix: fine-tune above each scheme's first trained layer only, on activations computed
         once (prefix.py; the same bytes as training the whole model).
     fine_tune_samples: fine-tune every candidate and finalist on only this many of the
@@ -140,6 +145,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         shared[k] for k in ("candidate_planning_seconds", "learning_rate_seconds",
                             "contribution_seconds")), 2)
 
+    structured = StructuredPoints(memory, n_layers, head, max(budgets))
     results = []
     for budget in budgets:
         t0, plans0, plan_s0 = time.perf_counter(), memory.plans, memory.plan_seconds
@@ -152,16 +158,31 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                      for p in trace.points}
         t1 = time.perf_counter()
         checked = []
+        sources = {best: "evolution"}
         if joint_check > 0:
-            points = finalists(trace, joint_check)
+            # The evolution's finalists, then the structured schemes that fit and train
+            # something else: the best of them on the held-out split is returned.
+            points = finalists(trace, joint_check, lambda p: memory.identity(*p))
+            sources = {p: "evolution" for p in points}
+            known = {memory.identity(*p): p for p in points}
+            for family, p in structured.points(budget).items():
+                ident = memory.identity(*p)
+                if ident in known:
+                    sources[known[ident]] += "=" + family
+                else:
+                    known[ident] = p
+                    points.append(p)
+                    sources[p] = family
+                    predicted[p] = predicted_gain(p, usable)
             held_out = run({"joint " + point_key(p): (memory.scheme(*p), tune) for p in points},
                            desc="joint check")
-            checked = [{"n_bias": p[0], "ratios": list(p[1]), "sram_bytes": memory.sram(*p),
-                        "predicted_gain": predicted[p],
+            checked = [{"n_bias": p[0], "ratios": list(p[1]), "source": sources[p],
+                        "sram_bytes": memory.sram(*p), "predicted_gain": predicted[p],
                         "held_out_accuracy": held_out["joint " + point_key(p)]} for p in points]
             # The best measured; ties: the larger predicted gain, then the smaller SRAM.
-            best = max(points, key=lambda p: (held_out["joint " + point_key(p)], predicted[p],
-                                              -memory.sram(*p)))
+            best = max(points, key=lambda p: (
+                held_out["joint " + point_key(p)],
+                float("-inf") if predicted[p] is None else predicted[p], -memory.sram(*p)))
         scheme = memory.scheme(*best)
         report = {
             "model": graph.tensors[graph.outputs[0]].name or "model",
@@ -177,9 +198,11 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                                                             scheme.weights.items()},
                        "sram_bytes": memory.sram(*best),
                        "arena_bytes": memory.arena(*best),
+                       "source": sources[best],
                        "predicted_gain": predicted[best],
                        # Gains are summed as if independent: an estimate, capped at 100%.
-                       "predicted_accuracy": min(1.0, acc["none"] + predicted[best]),
+                       "predicted_accuracy": None if predicted[best] is None else
+                       min(1.0, acc["none"] + predicted[best]),
                        "held_out_accuracy": next((c["held_out_accuracy"] for c in checked
                                                   if (c["n_bias"], tuple(c["ratios"])) == best),
                                                  None)},
@@ -196,6 +219,14 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         }
         results.append(SearchResult(scheme, report))
     return results if many else results[0]
+
+
+def predicted_gain(point, gain) -> float | None:
+    """The summed gains of a point, None if one of its updates was not measured."""
+    try:
+        return fitness(point, gain)
+    except KeyError:
+        return None
 
 
 def point_key(point) -> str:

@@ -143,14 +143,26 @@ def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, bu
     return best, trace
 
 
-def finalists(trace: SearchTrace, k: int) -> list[tuple]:
+def finalists(trace: SearchTrace, k: int, identity=None) -> list[tuple]:
     """The points the joint check trains: the best predicted one, then up to k - 1 others
     spread evenly (by position) over the front of the trace, the points with more predicted
     gain than every cheaper point. Summed single gains overrate large schemes, so smaller
-    points of the front are worth a real training too. Deterministic: the trace is."""
-    points = {(p["n_bias"], tuple(p["ratios"])): (p["predicted_gain"], p["sram_bytes"])
+    points of the front are worth a real training too. `identity(point)` says what a point
+    trains (None: nothing): points with one identity take one slot (the one with the most
+    predicted gain, then the least SRAM) and a point that trains nothing takes none.
+    Deterministic: the trace is."""
+    identity = identity or (lambda p: p)
+    scored = {(p["n_bias"], tuple(p["ratios"])): (p["predicted_gain"], p["sram_bytes"])
               for p in trace.points}
-    if not points or k <= 0:
+    if not scored or k <= 0:
+        return []
+    points, seen = {}, set()
+    for p in sorted(scored, key=lambda p: (-scored[p][0], scored[p][1], p)):
+        ident = identity(p)
+        if ident is not None and ident not in seen:
+            seen.add(ident)
+            points[p] = scored[p]
+    if not points:
         return []
     best = max(points, key=lambda p: (points[p][0], -points[p][1], p))
     front, top = [], float("-inf")

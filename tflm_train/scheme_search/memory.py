@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 
 from ..converter import ConversionError, compile_model
+from ..converter import new_head
+from ..converter.graph import build_graph
 from ..converter.program import Opcode
+from ..converter.scheme import resolve
+from ..converter.tflite_io import read_model
 from .candidates import scheme_of
 
 
@@ -22,9 +26,28 @@ class SchemeMemory:
         self.plans = 0
         self.plan_seconds = 0.0
         self.refusals: dict[tuple, str] = {}
+        self._graph = None
 
     def scheme(self, n_bias: int, ratios: tuple[float, ...]):
         return scheme_of(n_bias, ratios, self.qas, new_head=self.num_classes is not None)
+
+    def identity(self, n_bias: int, ratios: tuple[float, ...]) -> tuple | None:
+        """What the point trains, as the converter resolves it: (layer, weight channels, bias)
+        per updated layer; None if it trains nothing. Points that differ only in ways the
+        converter ignores ((0, r) and (1, r) once a weight trains; a bias depth covered by
+        trained weights; two ratios giving one channel count) have one identity."""
+        if self._graph is None:
+            model = read_model(self.tflite)
+            if self.num_classes is not None:
+                new_head.replace(model, self.num_classes, self.seed)
+            self._graph = build_graph(model)
+        try:
+            updates = resolve(self._graph, self.scheme(n_bias, ratios))
+        except ConversionError:
+            return None  # the scheme selects nothing to train
+        layers = self._graph.trainable_ops()
+        index = {id(op): i for i, op in enumerate(layers)}
+        return tuple((index[id(u.op)], u.weight_channels, u.update_bias) for u in updates)
 
     def _plan(self, n_bias: int, ratios: tuple[float, ...]) -> tuple[int, int] | None:
         """(arena bytes, stages of the longest streamed chain), or None if the converter refuses
