@@ -246,10 +246,13 @@ def print_timing(label: str, t: dict) -> None:
           f"contribution {s['contribution_seconds']:.0f} s ({s['fine_tunes']} fine-tunes; "
           f"prefix activations {s['prefix_seconds']:.0f} s), lr tuning "
           f"{s['learning_rate_seconds']:.0f} s, candidate plans "
-          f"{s['candidate_planning_seconds']:.0f} s; per budget: " + "; ".join(
-              f"{b['budget_bytes'] // KB} KB evolution {b['evolution_seconds']:.0f} s + "
-              f"planning {b['evolution_planning_seconds']:.0f} s ({b['evolution_plans']} plans) "
-              f"+ joint check {b['joint_check_seconds']:.0f} s" for b in t["per_budget"]),
+          f"{s['candidate_planning_seconds']:.0f} s ({s['candidate_plans']} plans, "
+          f"{s['candidate_bound_rejections']} rejected by the bound), structured schemes "
+          f"{s['structured_planning_seconds']:.0f} s; per budget: " + "; ".join(
+              f"{b['budget_bytes'] // KB} KB evolution {b['evolution_seconds']:.0f} s "
+              f"({b['evolution_plans']} plans, {b['evolution_bound_rejections']} rejected by "
+              f"the bound) + joint check {b['joint_check_seconds']:.0f} s"
+              for b in t["per_budget"]),
           flush=True)
 
 

@@ -193,7 +193,7 @@ def test_budgets_share_one_contribution_analysis(task, tmp_path, monkeypatch):
     assert alone.scheme == both[1].scheme and len(calls) == shared
     for r in both:
         t = r.report["timing"]
-        assert {"evolution_seconds", "evolution_planning_seconds",
+        assert {"evolution_seconds", "evolution_plan_cpu_seconds",
                 "joint_check_seconds"} <= set(t)
 
 
@@ -282,3 +282,39 @@ def test_a_searched_person_detect_scheme_fits_its_budget_in_qemu():
     # the arena the step wrote is the plan, and the search counted at least what was measured
     assert got["measured_parts"]["arena_high_water"] <= got["planned_arena_bytes"]
     assert got["measured_bytes"] <= chosen["sram_bytes"]
+
+
+# ---- item 4, speed: a bound that needs no plan; repairs planned on workers ------------------
+
+def test_the_lower_bound_never_exceeds_the_plan():
+    from tflm_train.scheme_search.evolution import LEVELS
+
+    for head in (None, 5):
+        memory = SchemeMemory(DEMO, "nano33ble", num_classes=head)
+        rng = np.random.default_rng(3)
+        n = len(memory.graph.trainable_ops())
+        checked = 0
+        for _ in range(30):
+            ratios = tuple(float(LEVELS[rng.integers(0, len(LEVELS))]) for _ in range(n))
+            point = (int(rng.integers(0, n + 1)), ratios)
+            sram = memory.sram(*point)
+            if sram is not None:
+                assert 0 < memory.lower_bound(*point) <= sram, point
+                checked += 1
+        assert checked >= 20
+    # a point the bound rejects is never planned
+    fresh = SchemeMemory(DEMO, "nano33ble")
+    every = (5, (1.0,) * 5)
+    assert not fresh.fits(*every, fresh.lower_bound(*every) - 1)
+    assert fresh.plans == 0 and fresh.bound_rejections == 1
+    assert fresh.lower_bound(0, (0.0,) * 5) == 0  # trains nothing
+
+
+def test_parallel_repairs_give_the_serial_search(task, tmp_path):
+    one = run(task, tmp_path, budget=[24 * 1024, 40 * 1024], joint_check=0)
+    two = search(DEMO, *task, sram_budget=[24 * 1024, 40 * 1024], seed=0, learning_rate=0.03,
+                 workers=2, progress=False, evolution=SMALL, cache_dir=tmp_path / "cache",
+                 joint_check=0)
+    for a, b in zip(one, two):
+        assert a.report["trace"] == b.report["trace"] and a.scheme == b.scheme
+        assert a.report["timing"]["evolution_plans"] == b.report["timing"]["evolution_plans"]

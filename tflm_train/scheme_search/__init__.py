@@ -112,9 +112,17 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
 
     # Candidates that do not fit on their own cannot be part of any scheme: not measured.
     every = candidates(n_layers, head)
-    alone = {c: memory.sram(*c.point(n_layers)) for c in every}
-    fitting = [c for c in every if alone[c] is not None and alone[c] <= max(budgets)]
-    candidate_plans = (memory.plans, memory.plan_seconds)
+    largest = max(budgets)
+
+    def planned_alone(c):  # None: refused, or over the largest budget by the lower bound
+        point = c.point(n_layers)
+        return None if memory.lower_bound(*point) > largest else memory.sram(*point)
+
+    candidates_start = time.perf_counter()
+    alone = dict(zip(every, memory.map(planned_alone, every, workers)))
+    fitting = [c for c in every if alone[c] is not None and alone[c] <= largest]
+    candidate_plans = (memory.plans, memory.plan_seconds, memory.bound_rejections,
+                       time.perf_counter() - candidates_start)
 
     def tune_of(lr: float) -> FineTune:
         return FineTune(float(lr), epochs, seed, qas, num_classes)
@@ -135,8 +143,12 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     jobs.setdefault(bias1.key, (memory.scheme(*bias1.point(n_layers)), tune))
     acc = run(jobs)
     gain = gains(acc, fitting)
+    # *_planning_seconds: wall time; plan_cpu_seconds: the plans' own time summed over the
+    # processes that made them (they run on `workers` cores at once).
     shared = {"candidate_plans": candidate_plans[0],
-              "candidate_planning_seconds": round(candidate_plans[1], 2),
+              "candidate_bound_rejections": candidate_plans[2],
+              "candidate_planning_seconds": round(candidate_plans[3], 2),
+              "candidate_plan_cpu_seconds": round(candidate_plans[1], 2),
               "learning_rate_seconds": round(contribution_start - lr_start, 2),
               "contribution_seconds": round(time.perf_counter() - contribution_start, 2),
               "prefix_seconds": round(timing.get("prefix_seconds", 0.0), 2),
@@ -145,13 +157,17 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         shared[k] for k in ("candidate_planning_seconds", "learning_rate_seconds",
                             "contribution_seconds")), 2)
 
-    structured = StructuredPoints(memory, n_layers, head, max(budgets))
+    structured_start, plans0 = time.perf_counter(), memory.plans
+    structured = StructuredPoints(memory, n_layers, head, largest)
+    shared.update(structured_plans=memory.plans - plans0,
+                  structured_planning_seconds=round(time.perf_counter() - structured_start, 2))
     results = []
     for budget in budgets:
         t0, plans0, plan_s0 = time.perf_counter(), memory.plans, memory.plan_seconds
+        rejections0 = memory.bound_rejections
         settings = evolution or Evolution(seed=seed)
         usable = {c: g for c, g in gain.items() if alone[c] <= budget}
-        best, trace = evolve(usable, n_layers, memory, budget, settings)
+        best, trace = evolve(usable, n_layers, memory, budget, settings, workers)
         evolution_seconds = time.perf_counter() - t0
         plan_seconds = memory.plan_seconds - plan_s0
         predicted = {tuple((p["n_bias"], tuple(p["ratios"]))): p["predicted_gain"]
@@ -211,9 +227,11 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
             # Where the time went. The shared part (planning each candidate alone, tuning the
             # rate, the contribution analysis) is paid once for all budgets of one call.
             "timing": {"shared": shared,
-                       "evolution_seconds": round(evolution_seconds - plan_seconds, 2),
-                       "evolution_planning_seconds": round(plan_seconds, 2),
+                       # wall, planning included; the plans' own time summed over workers
+                       "evolution_seconds": round(evolution_seconds, 2),
+                       "evolution_plan_cpu_seconds": round(plan_seconds, 2),
                        "evolution_plans": memory.plans - plans0,
+                       "evolution_bound_rejections": memory.bound_rejections - rejections0,
                        "joint_check_seconds": round(time.perf_counter() - t1, 2)},
             "trace": trace.points,
         }

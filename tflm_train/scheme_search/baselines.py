@@ -35,14 +35,12 @@ class StructuredPoints:
         self.full = []
         for n in range(1, n_layers + 1):
             point = last_n_full_point(n, n_layers, head)
-            sram = memory.sram(*point)
-            if sram is None or sram > largest_budget:
+            if not memory.fits(*point, largest_budget):
                 break
             self.full.append(point)
 
     def _fits(self, point, budget: int) -> bool:
-        sram = self.memory.sram(*point)
-        return sram is not None and sram <= budget
+        return self.memory.fits(*point, budget)
 
     def points(self, budget: int) -> dict[str, tuple]:
         """{family: point} of the families that fit `budget`."""

@@ -48,10 +48,13 @@ def fitness(point: tuple, gain: dict[Candidate, float]) -> float:
 
 
 def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, budget: int,
-           settings: Evolution = Evolution()) -> tuple[tuple, SearchTrace]:
+           settings: Evolution = Evolution(), workers: int | None = 1
+           ) -> tuple[tuple, SearchTrace]:
     """The best feasible point found, and the trace of every feasible point evaluated.
     Candidates missing from `gain` (not measured: they alone exceed the budget) are never
-    chosen."""
+    chosen. Each generation's points are drawn first, then repaired (planned) on `workers`
+    processes (None: all cores): repairs draw no random numbers, so the result is the serial
+    loop's."""
     rng = np.random.default_rng(settings.seed)
     allowed = [[r for r in LEVELS if r == 0 or Candidate("weight", i, r) in gain]
                for i in range(n_layers)]
@@ -60,8 +63,7 @@ def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, bu
     scored: dict[tuple, float] = {}
 
     def fits(point) -> bool:
-        sram = memory.sram(*point)
-        return sram is not None and sram <= budget
+        return memory.fits(*point, budget)
 
     def repair(point):
         n_bias, ratios = point[0], list(point[1])
@@ -88,14 +90,14 @@ def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, bu
                 n_bias = value
         return n_bias, tuple(ratios)
 
-    def evaluate(point, generation):
-        point = repair(point)
-        if point is None:
-            return None
-        if point not in scored:
-            scored[point] = fitness(point, gain)
-            trace.add(generation, point, memory.sram(*point), scored[point])
-        return point
+    def evaluate(points, generation):
+        """The repaired points (None: repaired down to nothing), scored and traced in order."""
+        repaired = memory.map(repair, points, workers)
+        for point in repaired:
+            if point is not None and point not in scored:
+                scored[point] = fitness(point, gain)
+                trace.add(generation, point, memory.sram(*point), scored[point])
+        return repaired
 
     def random_point():
         density = rng.uniform(0.0, 0.5)
@@ -118,27 +120,30 @@ def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, bu
         ratios = tuple(x if m else y for x, y, m in zip(a[1], b[1], mask))
         return (a[0] if rng.random() < 0.5 else b[0]), ratios
 
-    # The seeds of the first generation: nothing but biases (always cheap), and random points.
-    population = [p for p in (evaluate((max_bias, (0.0,) * n_layers), 0),) if p is not None]
-    for _ in range(4 * settings.population):
-        if len(population) >= settings.population:
-            break
-        p = evaluate(random_point(), 0)
-        if p is not None:
-            population.append(p)
+    # The seeds of the first generation: nothing but biases (always cheap), and random points,
+    # drawn in batches of what is still missing (up to 4 x population draws, as one by one).
+    population = [p for p in evaluate([(max_bias, (0.0,) * n_layers)], 0) if p is not None]
+    draws = 0
+    while len(population) < settings.population and draws < 4 * settings.population:
+        batch = [random_point() for _ in range(min(settings.population - len(population),
+                                                   4 * settings.population - draws))]
+        draws += len(batch)
+        population += [p for p in evaluate(batch, 0) if p is not None]
     if not population:
         return None, trace
     for generation in range(1, settings.generations + 1):
         ranked = sorted(set(population), key=lambda p: (-scored[p], p))
         parents = ranked[:settings.parents]
-        children = list(parents)
-        while len(children) < settings.population:
+        pairs, drawn = [], []
+        for _ in range(settings.population - len(parents)):
             a = parents[rng.integers(0, len(parents))]
             b = parents[rng.integers(0, len(parents))]
-            child = evaluate(mutate(crossover(a, b)), generation)
-            # A child repaired down to nothing is replaced by a parent: the loop always ends.
-            children.append(child if child is not None else a)
-        population = children
+            pairs.append((a, b))
+            drawn.append(mutate(crossover(a, b)))
+        # A child repaired down to nothing is replaced by its first parent.
+        children = evaluate(drawn, generation)
+        population = list(parents) + [c if c is not None else a
+                                      for c, (a, _) in zip(children, pairs)]
     best = max(scored, key=lambda p: (scored[p], -memory.sram(*p), p))
     return best, trace
 
