@@ -153,6 +153,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
               "contribution_seconds": round(time.perf_counter() - contribution_start, 2),
               "prefix_seconds": round(timing.get("prefix_seconds", 0.0), 2),
               "fine_tunes": len(jobs), "setup_seconds": 0.0}
+    shared["fine_tunes_run"] = timing.get("fine_tunes_run", 0)  # before the joint checks
     shared["setup_seconds"] = round(time.perf_counter() - started - sum(
         shared[k] for k in ("candidate_planning_seconds", "learning_rate_seconds",
                             "contribution_seconds")), 2)
