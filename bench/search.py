@@ -20,7 +20,9 @@ Per model, task and budget:
 - each searched scheme is converted and its training step run in QEMU on the board's
   stand-in (bench/firmware/train_search); the measured peak SRAM (arena high-water + session
   storage + the firmware's other static RAM + stack high-water, as bench/memory) is recorded.
-Every search runs on an empty contribution cache, so its timing is what a first search costs.
+Every search runs on an empty contribution cache, so its timing is what a first search costs,
+unless --cache names one (search_timing.fine_tunes_run then says how many fine-tunes ran).
+The baselines are the search's own structured schemes (scheme_search/baselines.py).
 Training (every method, lr, seed) runs on 2 processes, each scheme above its first trained
 layer only (tflm_train/scheme_search/prefix.py: the same bytes as the whole model).
 Budgets count what convert(board=...) counts (tflm_train.budget): the arena, the session storage,
