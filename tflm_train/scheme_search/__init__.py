@@ -57,6 +57,9 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         with the structured schemes that fit (baselines.py) beside them; the one with the best
         held-out accuracy is returned (report["chosen"]["source"] says which). 0 returns the
         best predicted point unchecked.
+    evolution: the evolution's size (default Evolution.for_model: smaller above 16 trainable
+        layers, where plans are slow); workers: processes for the fine-tunes and the planning
+        (default: all cores).
     prefix: fine-tune above each scheme's first trained layer only, on activations computed
         once (prefix.py; the same bytes as training the whole model).
     fine_tune_samples: fine-tune every candidate and finalist on only this many of the
@@ -166,7 +169,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     for budget in budgets:
         t0, plans0, plan_s0 = time.perf_counter(), memory.plans, memory.plan_seconds
         rejections0 = memory.bound_rejections
-        settings = evolution or Evolution(seed=seed)
+        settings = evolution or Evolution.for_model(n_layers, seed)
         usable = {c: g for c, g in gain.items() if alone[c] <= budget}
         best, trace = evolve(usable, n_layers, memory, budget, settings, workers)
         evolution_seconds = time.perf_counter() - t0
