@@ -20,7 +20,9 @@ Per model, task and budget:
 - each searched scheme is converted and its training step run in QEMU on the board's
   stand-in (bench/firmware/train_search); the measured peak SRAM (arena high-water + session
   storage + the firmware's other static RAM + stack high-water, as bench/memory) is recorded.
-Every search runs on an empty contribution cache, so its timing is what a first search costs.
+Every search runs on an empty contribution cache, so its timing is what a first search costs,
+unless --cache names one (search_timing.fine_tunes_run then says how many fine-tunes ran).
+The baselines are the search's own structured schemes (scheme_search/baselines.py).
 Training (every method, lr, seed) runs on 2 processes, each scheme above its first trained
 layer only (tflm_train/scheme_search/prefix.py: the same bytes as the whole model).
 Budgets count what convert(board=...) counts (tflm_train.budget): the arena, the session storage,
@@ -41,12 +43,11 @@ from pathlib import Path
 import numpy as np
 
 import tflm_train
-from tflm_train.budget import sram_needed
-from tflm_train.converter import ConversionError
 from tflm_train.converter.graph import build_graph
 from tflm_train.converter.tflite_io import read_model
 from tflm_train.data import DEMO_MODEL
 from tflm_train.scheme_search import Evolution, search
+from tflm_train.scheme_search.baselines import StructuredPoints
 from tflm_train.scheme_search.candidates import Candidate
 from tflm_train.scheme_search.evolution import LEVELS, fitness
 from tflm_train.scheme_search.memory import SchemeMemory
@@ -79,9 +80,8 @@ class BenchModel:
 # one epoch of its 1,000 samples per method (3 would triple the bench's ~30 min).
 MODELS = {
     "person_detect": BenchModel(PERSON_DETECT, search_data.TASKS,
-                                (64 * KB, 128 * KB, 200 * KB), 1, (0.01, 0.03, 0.1), 200,
-                                # each person_detect plan costs ~0.2 s of CPU: 12 x 6
-                                Evolution(population=12, generations=6, parents=4)),
+                                (64 * KB, 128 * KB, 200 * KB), 1, (0.01, 0.03, 0.1), 200),
+    # (the search's default evolution for its 28 layers: 12 x 6, Evolution.for_model)
     "demo": BenchModel(DEMO_MODEL, ("digits", "fashion"), (16 * KB, 24 * KB, 40 * KB), 3),
 }
 
@@ -94,34 +94,14 @@ def load_task(model: str, task: str, quick: bool):
     return accuracy_tasks(quick=quick)[task].split(seed=0), None
 
 
-def sram(base: bytes, scheme, board: str, num_classes) -> int | None:
-    try:
-        return sram_needed(tflm_train.convert(base, scheme, num_classes=num_classes),
-                           board)["total"]
-    except ConversionError:
-        return None
-
-
-def baselines(base: bytes, budget: int, board: str, num_classes=None) -> dict:
-    """The baseline schemes that fit `budget` (the largest of each family). With a new head
+def baselines(structured: StructuredPoints, budget: int) -> dict:
+    """{family: (scheme, SRAM)} of the baseline schemes that fit `budget` (the largest of each
+    family): the structured schemes the search's joint check also trains
+    (tflm_train/scheme_search/baselines.py), planned by the same SchemeMemory. With a new head
     its weights always train (random start), in bias_only too."""
-    n = len(build_graph(read_model(base)).trainable_ops())
-    head = {-1: 1.0} if num_classes else {}
-    out = {}
-    for k in range(n, 0, -1):
-        s = tflm_train.SparseUpdate(n_bias=k, weights=dict(head))
-        if (m := sram(base, s, board, num_classes)) is not None and m <= budget:
-            out["bias_only"] = (s, m)
-            break
-    s = tflm_train.SparseUpdate(n_bias=1, weights={-1: 1.0})
-    if (m := sram(base, s, board, num_classes)) is not None and m <= budget:
-        out["last_layer"] = (s, m)
-    for k in range(n, 0, -1):
-        s = tflm_train.SparseUpdate(n_bias=k, weights={-i: 1.0 for i in range(1, k + 1)})
-        if (m := sram(base, s, board, num_classes)) is not None and m <= budget:
-            out["last_n_full"] = (s, m)  # n = s.n_bias
-            break
-    return out
+    memory = structured.memory
+    return {family: (memory.scheme(*p), memory.sram(*p))
+            for family, p in structured.points(budget).items()}
 
 
 # ---- training every method (lr grid on validation, then seeds) on 2 processes ------------------
@@ -194,8 +174,7 @@ def random_search(gain: dict, n_layers: int, memory, budget: int, evaluations: i
         ratios = tuple(r if r == 0 or any(c.kind == "weight" and c.layer == i and c.ratio == r
                                           for c in gain) else 0.0 for i, r in enumerate(ratios))
         point = (int(rng.integers(0, max_bias + 1)), ratios)
-        m = memory.sram(*point)
-        if m is not None and m <= budget:
+        if memory.fits(*point, budget):
             best = max(best, fitness(point, gain))
     return best
 
@@ -230,6 +209,9 @@ def time_search(base: bytes, split, num_classes, budgets, board: str,
               "idle_machine_estimate_seconds": round(own + workers / (os.cpu_count() or 1), 1),
               "samples": int(len(split.x_train)), "fine_tune_samples": fine_tune_samples,
               "contribution_cache": "reused" if cache_dir else "empty",
+              # of the lr-tuning and contribution fine-tunes: how many ran (the rest came
+              # from the cache)
+              "fine_tunes_run": shared.get("fine_tunes_run"),
               "budgets": len(budgets), "cores": os.cpu_count(),
               "load_average_before": [round(v, 1) for v in load],
               "load_average_after": [round(v, 1) for v in os.getloadavg()],
@@ -246,10 +228,13 @@ def print_timing(label: str, t: dict) -> None:
           f"contribution {s['contribution_seconds']:.0f} s ({s['fine_tunes']} fine-tunes; "
           f"prefix activations {s['prefix_seconds']:.0f} s), lr tuning "
           f"{s['learning_rate_seconds']:.0f} s, candidate plans "
-          f"{s['candidate_planning_seconds']:.0f} s; per budget: " + "; ".join(
-              f"{b['budget_bytes'] // KB} KB evolution {b['evolution_seconds']:.0f} s + "
-              f"planning {b['evolution_planning_seconds']:.0f} s ({b['evolution_plans']} plans) "
-              f"+ joint check {b['joint_check_seconds']:.0f} s" for b in t["per_budget"]),
+          f"{s['candidate_planning_seconds']:.0f} s ({s['candidate_plans']} plans, "
+          f"{s['candidate_bound_rejections']} rejected by the bound), structured schemes "
+          f"{s['structured_planning_seconds']:.0f} s; per budget: " + "; ".join(
+              f"{b['budget_bytes'] // KB} KB evolution {b['evolution_seconds']:.0f} s "
+              f"({b['evolution_plans']} plans, {b['evolution_bound_rejections']} rejected by "
+              f"the bound) + joint check {b['joint_check_seconds']:.0f} s"
+              for b in t["per_budget"]),
           flush=True)
 
 
@@ -315,12 +300,15 @@ def main(argv=None) -> int:
                                           spec.fine_tune_samples, args.workers, spec.evolution,
                                           args.cache)
             print_timing(f"{model}/{task}", timing)
+            memory = SchemeMemory(base, args.board, True, classes, 0)
+            structured = StructuredPoints(memory, n_layers, classes is not None,
+                                          max(spec.budgets))
             methods = {}
             for result in results:
                 budget = result.report["budget_bytes"]
                 methods[budget] = {"searched": (result.scheme,
                                                 result.report["chosen"]["sram_bytes"]),
-                                   **baselines(base, budget, args.board, classes)}
+                                   **baselines(structured, budget)}
             unique = {scheme_key(s): s for m in methods.values() for s, _ in m.values()}
             start = time.perf_counter()
             scores = evaluate_methods(base, unique, split, epochs, seeds, classes, spec.lr_grid,
@@ -345,8 +333,7 @@ def main(argv=None) -> int:
                     "evolution_predicted_gain": max(p["predicted_gain"]
                                                     for p in result.report["trace"]),
                     "random_predicted_gain": random_search(
-                        gain, n_layers, SchemeMemory(base, args.board, True, classes, 0), budget,
-                        evaluated, 0)}
+                        gain, n_layers, memory, budget, evaluated, 0)}
                 row["goal"] = goal(row["methods"])
                 rows.append(row)
                 qemu_jobs.append((model, task, row, base, result.scheme, classes))

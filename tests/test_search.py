@@ -18,6 +18,7 @@ from tflm_train.data import DEMO_MODEL
 from tflm_train.data.loaders import load_sklearn_digits
 from tflm_train.budget import sram_needed
 from tflm_train.scheme_search import Evolution, contribution, search
+from tflm_train.scheme_search.memory import SchemeMemory
 
 DEMO = DEMO_MODEL.read_bytes()
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,14 +193,15 @@ def test_budgets_share_one_contribution_analysis(task, tmp_path, monkeypatch):
     assert alone.scheme == both[1].scheme and len(calls) == shared
     for r in both:
         t = r.report["timing"]
-        assert {"evolution_seconds", "evolution_planning_seconds",
+        assert {"evolution_seconds", "evolution_plan_cpu_seconds",
                 "joint_check_seconds"} <= set(t)
 
 
 def test_the_joint_check_returns_the_best_trained_finalist(task, tmp_path):
     result = run(task, tmp_path, budget=48 * 1024, joint_check=3)
     checked = result.report["joint_check"]
-    assert 1 <= len(checked) <= 3
+    evolved = [c for c in checked if c["source"].startswith("evolution")]
+    assert 1 <= len(evolved) <= 3
     best = max(c["held_out_accuracy"] for c in checked)
     chosen = result.report["chosen"]
     assert chosen["held_out_accuracy"] == best
@@ -207,6 +209,12 @@ def test_the_joint_check_returns_the_best_trained_finalist(task, tmp_path):
     # the evolution's best predicted point is always among the finalists
     top = max(p["predicted_gain"] for p in result.report["trace"])
     assert checked[0]["predicted_gain"] == top
+    # every structured family that fits is checked, each finalist trains something different
+    families = {f for c in checked for f in c["source"].split("=")}
+    assert {"bias_only", "last_layer", "last_n_full"} <= families
+    memory = SchemeMemory(DEMO, None)
+    idents = [memory.identity(c["n_bias"], tuple(c["ratios"])) for c in checked]
+    assert None not in idents and len(set(idents)) == len(idents)
     unchecked = run(task, tmp_path, budget=48 * 1024, joint_check=0)
     assert unchecked.report["joint_check"] == [] and \
         unchecked.report["chosen"]["predicted_gain"] == top
@@ -223,6 +231,25 @@ def test_finalists_spread_over_the_front():
     assert finalists(trace, 1) == [(5, (0.0,))]
     assert finalists(trace, 3) == [(5, (0.0,)), (3, (0.0,)), (0, (0.0,))]
     assert finalists(trace, 9) == [(5, (0.0,)), (0, (0.0,)), (2, (0.0,)), (3, (0.0,))]
+
+
+def test_finalists_are_distinct_schemes_that_train_something():
+    from tflm_train.scheme_search.evolution import SearchTrace, finalists
+
+    memory = SchemeMemory(DEMO, None)
+    zeros = (0.0,) * 5
+    last = (0.0, 0.0, 0.0, 0.0, 1.0)
+    trace = SearchTrace()
+    # (0, last), (1, last) and (2, last) train the same thing: the last layer and its bias
+    # (n_bias 2 adds layer 3's bias: a different scheme); (0, zeros) trains nothing.
+    for point, gain, sram in [((0, zeros), 0.0, 1), ((1, zeros), 0.05, 2), ((0, last), 0.3, 9),
+                              ((1, last), 0.3, 9), ((2, last), 0.35, 10), ((1, (0.0, 0.0, 0.0,
+                              0.5, 0.0)), 0.2, 5)]:
+        trace.add(0, point, sram, gain)
+    picked = finalists(trace, 9, lambda p: memory.identity(*p))
+    assert picked == [(2, last), (1, zeros), (1, (0.0, 0.0, 0.0, 0.5, 0.0)), (0, last)]
+    assert memory.identity(0, last) == memory.identity(1, last) != memory.identity(2, last)
+    assert memory.identity(0, zeros) is None
 
 
 # ---- item 4 of the acceptance: a searched person_detect scheme really fits, in QEMU ----------
@@ -255,3 +282,39 @@ def test_a_searched_person_detect_scheme_fits_its_budget_in_qemu():
     # the arena the step wrote is the plan, and the search counted at least what was measured
     assert got["measured_parts"]["arena_high_water"] <= got["planned_arena_bytes"]
     assert got["measured_bytes"] <= chosen["sram_bytes"]
+
+
+# ---- item 4, speed: a bound that needs no plan; repairs planned on workers ------------------
+
+def test_the_lower_bound_never_exceeds_the_plan():
+    from tflm_train.scheme_search.evolution import LEVELS
+
+    for head in (None, 5):
+        memory = SchemeMemory(DEMO, "nano33ble", num_classes=head)
+        rng = np.random.default_rng(3)
+        n = len(memory.graph.trainable_ops())
+        checked = 0
+        for _ in range(30):
+            ratios = tuple(float(LEVELS[rng.integers(0, len(LEVELS))]) for _ in range(n))
+            point = (int(rng.integers(0, n + 1)), ratios)
+            sram = memory.sram(*point)
+            if sram is not None:
+                assert 0 < memory.lower_bound(*point) <= sram, point
+                checked += 1
+        assert checked >= 20
+    # a point the bound rejects is never planned
+    fresh = SchemeMemory(DEMO, "nano33ble")
+    every = (5, (1.0,) * 5)
+    assert not fresh.fits(*every, fresh.lower_bound(*every) - 1)
+    assert fresh.plans == 0 and fresh.bound_rejections == 1
+    assert fresh.lower_bound(0, (0.0,) * 5) == 0  # trains nothing
+
+
+def test_parallel_repairs_give_the_serial_search(task, tmp_path):
+    one = run(task, tmp_path, budget=[24 * 1024, 40 * 1024], joint_check=0)
+    two = search(DEMO, *task, sram_budget=[24 * 1024, 40 * 1024], seed=0, learning_rate=0.03,
+                 workers=2, progress=False, evolution=SMALL, cache_dir=tmp_path / "cache",
+                 joint_check=0)
+    for a, b in zip(one, two):
+        assert a.report["trace"] == b.report["trace"] and a.scheme == b.scheme
+        assert a.report["timing"]["evolution_plans"] == b.report["timing"]["evolution_plans"]

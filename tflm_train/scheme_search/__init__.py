@@ -1,6 +1,8 @@
 """tflm_train.search: sparse-update search under a memory budget: contribution analysis, then an evolutionary
 search over bias depth and per-layer weight ratios, every point planned by the real planner,
-then a joint check: the best few points are trained together and the best held-out accuracy wins.
+then a joint check: the best few points, and the structured schemes that fit (bias-only of the
+last k layers, last layer, last n layers fully updated), are trained together and the best
+held-out accuracy wins.
 
     result = tflm_train.search(tflite_bytes, x, y, board="nano33ble", seed=0)
     result.scheme                       # a SparseUpdate for tflm_train.convert
@@ -19,7 +21,8 @@ from ..converter.tflite_io import read_model
 from ..data.splits import split_indices
 from .candidates import Candidate, candidates
 from .contribution import ContributionCache, FineTune, default_cache_dir, gains, measure
-from .evolution import Evolution, finalists, search as evolve
+from .baselines import StructuredPoints
+from .evolution import Evolution, finalists, fitness, search as evolve
 from .memory import SchemeMemory
 from .report import SearchResult
 
@@ -49,9 +52,14 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     cache_dir: contribution and joint-check results are kept there (default: $XDG_CACHE_HOME
         or ~/.cache, under tflm-train/search; cache=False keeps nothing), so a rerun with
         another budget or board only searches again.
-    joint_check: how many of the evolution's points (the best, then others spread over its
-        accuracy-SRAM front) are trained together; the one with the best held-out accuracy
-        is returned. 0 returns the best predicted point unchecked.
+    joint_check: how many of the evolution's distinct schemes (the best, then others spread
+        over its accuracy-SRAM front; never one that trains nothing) are trained together,
+        with the structured schemes that fit (baselines.py) beside them; the one with the best
+        held-out accuracy is returned (report["chosen"]["source"] says which). 0 returns the
+        best predicted point unchecked.
+    evolution: the evolution's size (default Evolution.for_model: smaller above 16 trainable
+        layers, where plans are slow); workers: processes for the fine-tunes and the planning
+        (default: all cores).
     prefix: fine-tune above each scheme's first trained layer only, on activations computed
         once (prefix.py; the same bytes as training the whole model).
     fine_tune_samples: fine-tune every candidate and finalist on only this many of the
@@ -107,9 +115,17 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
 
     # Candidates that do not fit on their own cannot be part of any scheme: not measured.
     every = candidates(n_layers, head)
-    alone = {c: memory.sram(*c.point(n_layers)) for c in every}
-    fitting = [c for c in every if alone[c] is not None and alone[c] <= max(budgets)]
-    candidate_plans = (memory.plans, memory.plan_seconds)
+    largest = max(budgets)
+
+    def planned_alone(c):  # None: refused, or over the largest budget by the lower bound
+        point = c.point(n_layers)
+        return None if memory.lower_bound(*point) > largest else memory.sram(*point)
+
+    candidates_start = time.perf_counter()
+    alone = dict(zip(every, memory.map(planned_alone, every, workers)))
+    fitting = [c for c in every if alone[c] is not None and alone[c] <= largest]
+    candidate_plans = (memory.plans, memory.plan_seconds, memory.bound_rejections,
+                       time.perf_counter() - candidates_start)
 
     def tune_of(lr: float) -> FineTune:
         return FineTune(float(lr), epochs, seed, qas, num_classes)
@@ -130,38 +146,63 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     jobs.setdefault(bias1.key, (memory.scheme(*bias1.point(n_layers)), tune))
     acc = run(jobs)
     gain = gains(acc, fitting)
+    # *_planning_seconds: wall time; plan_cpu_seconds: the plans' own time summed over the
+    # processes that made them (they run on `workers` cores at once).
     shared = {"candidate_plans": candidate_plans[0],
-              "candidate_planning_seconds": round(candidate_plans[1], 2),
+              "candidate_bound_rejections": candidate_plans[2],
+              "candidate_planning_seconds": round(candidate_plans[3], 2),
+              "candidate_plan_cpu_seconds": round(candidate_plans[1], 2),
               "learning_rate_seconds": round(contribution_start - lr_start, 2),
               "contribution_seconds": round(time.perf_counter() - contribution_start, 2),
               "prefix_seconds": round(timing.get("prefix_seconds", 0.0), 2),
               "fine_tunes": len(jobs), "setup_seconds": 0.0}
+    shared["fine_tunes_run"] = timing.get("fine_tunes_run", 0)  # before the joint checks
     shared["setup_seconds"] = round(time.perf_counter() - started - sum(
         shared[k] for k in ("candidate_planning_seconds", "learning_rate_seconds",
                             "contribution_seconds")), 2)
 
+    structured_start, plans0 = time.perf_counter(), memory.plans
+    structured = StructuredPoints(memory, n_layers, head, largest)
+    shared.update(structured_plans=memory.plans - plans0,
+                  structured_planning_seconds=round(time.perf_counter() - structured_start, 2))
     results = []
     for budget in budgets:
         t0, plans0, plan_s0 = time.perf_counter(), memory.plans, memory.plan_seconds
-        settings = evolution or Evolution(seed=seed)
+        rejections0 = memory.bound_rejections
+        settings = evolution or Evolution.for_model(n_layers, seed)
         usable = {c: g for c, g in gain.items() if alone[c] <= budget}
-        best, trace = evolve(usable, n_layers, memory, budget, settings)
+        best, trace = evolve(usable, n_layers, memory, budget, settings, workers)
         evolution_seconds = time.perf_counter() - t0
         plan_seconds = memory.plan_seconds - plan_s0
         predicted = {tuple((p["n_bias"], tuple(p["ratios"]))): p["predicted_gain"]
                      for p in trace.points}
         t1 = time.perf_counter()
         checked = []
+        sources = {best: "evolution"}
         if joint_check > 0:
-            points = finalists(trace, joint_check)
+            # The evolution's finalists, then the structured schemes that fit and train
+            # something else: the best of them on the held-out split is returned.
+            points = finalists(trace, joint_check, lambda p: memory.identity(*p))
+            sources = {p: "evolution" for p in points}
+            known = {memory.identity(*p): p for p in points}
+            for family, p in structured.points(budget).items():
+                ident = memory.identity(*p)
+                if ident in known:
+                    sources[known[ident]] += "=" + family
+                else:
+                    known[ident] = p
+                    points.append(p)
+                    sources[p] = family
+                    predicted[p] = predicted_gain(p, usable)
             held_out = run({"joint " + point_key(p): (memory.scheme(*p), tune) for p in points},
                            desc="joint check")
-            checked = [{"n_bias": p[0], "ratios": list(p[1]), "sram_bytes": memory.sram(*p),
-                        "predicted_gain": predicted[p],
+            checked = [{"n_bias": p[0], "ratios": list(p[1]), "source": sources[p],
+                        "sram_bytes": memory.sram(*p), "predicted_gain": predicted[p],
                         "held_out_accuracy": held_out["joint " + point_key(p)]} for p in points]
             # The best measured; ties: the larger predicted gain, then the smaller SRAM.
-            best = max(points, key=lambda p: (held_out["joint " + point_key(p)], predicted[p],
-                                              -memory.sram(*p)))
+            best = max(points, key=lambda p: (
+                held_out["joint " + point_key(p)],
+                float("-inf") if predicted[p] is None else predicted[p], -memory.sram(*p)))
         scheme = memory.scheme(*best)
         report = {
             "model": graph.tensors[graph.outputs[0]].name or "model",
@@ -177,9 +218,11 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                                                             scheme.weights.items()},
                        "sram_bytes": memory.sram(*best),
                        "arena_bytes": memory.arena(*best),
+                       "source": sources[best],
                        "predicted_gain": predicted[best],
                        # Gains are summed as if independent: an estimate, capped at 100%.
-                       "predicted_accuracy": min(1.0, acc["none"] + predicted[best]),
+                       "predicted_accuracy": None if predicted[best] is None else
+                       min(1.0, acc["none"] + predicted[best]),
                        "held_out_accuracy": next((c["held_out_accuracy"] for c in checked
                                                   if (c["n_bias"], tuple(c["ratios"])) == best),
                                                  None)},
@@ -188,14 +231,24 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
             # Where the time went. The shared part (planning each candidate alone, tuning the
             # rate, the contribution analysis) is paid once for all budgets of one call.
             "timing": {"shared": shared,
-                       "evolution_seconds": round(evolution_seconds - plan_seconds, 2),
-                       "evolution_planning_seconds": round(plan_seconds, 2),
+                       # wall, planning included; the plans' own time summed over workers
+                       "evolution_seconds": round(evolution_seconds, 2),
+                       "evolution_plan_cpu_seconds": round(plan_seconds, 2),
                        "evolution_plans": memory.plans - plans0,
+                       "evolution_bound_rejections": memory.bound_rejections - rejections0,
                        "joint_check_seconds": round(time.perf_counter() - t1, 2)},
             "trace": trace.points,
         }
         results.append(SearchResult(scheme, report))
     return results if many else results[0]
+
+
+def predicted_gain(point, gain) -> float | None:
+    """The summed gains of a point, None if one of its updates was not measured."""
+    try:
+        return fitness(point, gain)
+    except KeyError:
+        return None
 
 
 def point_key(point) -> str:

@@ -181,6 +181,7 @@ def measure(tflite: bytes, data, jobs: dict[str, tuple], cache: ContributionCach
             pool.shutdown()
     if timing is not None:
         timing["prefix_seconds"] = timing.get("prefix_seconds", 0.0) + prepared - start
+        timing["fine_tunes_run"] = timing.get("fine_tunes_run", 0) + len(todo)
         timing["fine_tune_seconds"] = timing.get("fine_tune_seconds", 0.0) + \
             time.perf_counter() - prepared
     return {name: out[name] for name in jobs}

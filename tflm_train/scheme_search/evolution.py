@@ -17,6 +17,7 @@ from .candidates import WEIGHT_RATIOS, Candidate
 from .memory import SchemeMemory
 
 LEVELS = (0.0, *WEIGHT_RATIOS)
+LARGE_MODEL = 16  # trainable layers
 
 
 @dataclass
@@ -26,6 +27,16 @@ class Evolution:
     parents: int = 8
     mutation: float = 0.15
     seed: int = 0
+
+    @classmethod
+    def for_model(cls, n_layers: int, seed: int = 0) -> "Evolution":
+        """The default size: 24 x 16 for a small model; 12 x 6 (4 parents) above LARGE_MODEL
+        trainable layers, where a plan costs ~0.1-0.3 s of CPU (person_detect, 28 layers:
+        24 x 16 planned ~1,000 points per budget; 12 x 6 still beat random search at equal
+        plans in the bench, NOTES issue 13). By layer count, so it is deterministic."""
+        if n_layers > LARGE_MODEL:
+            return cls(population=12, generations=6, parents=4, seed=seed)
+        return cls(seed=seed)
 
 
 @dataclass
@@ -48,10 +59,13 @@ def fitness(point: tuple, gain: dict[Candidate, float]) -> float:
 
 
 def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, budget: int,
-           settings: Evolution = Evolution()) -> tuple[tuple, SearchTrace]:
+           settings: Evolution = Evolution(), workers: int | None = 1
+           ) -> tuple[tuple, SearchTrace]:
     """The best feasible point found, and the trace of every feasible point evaluated.
     Candidates missing from `gain` (not measured: they alone exceed the budget) are never
-    chosen."""
+    chosen. Each generation's points are drawn first, then repaired (planned) on `workers`
+    processes (None: all cores): repairs draw no random numbers, so the result is the serial
+    loop's."""
     rng = np.random.default_rng(settings.seed)
     allowed = [[r for r in LEVELS if r == 0 or Candidate("weight", i, r) in gain]
                for i in range(n_layers)]
@@ -60,8 +74,7 @@ def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, bu
     scored: dict[tuple, float] = {}
 
     def fits(point) -> bool:
-        sram = memory.sram(*point)
-        return sram is not None and sram <= budget
+        return memory.fits(*point, budget)
 
     def repair(point):
         n_bias, ratios = point[0], list(point[1])
@@ -88,14 +101,14 @@ def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, bu
                 n_bias = value
         return n_bias, tuple(ratios)
 
-    def evaluate(point, generation):
-        point = repair(point)
-        if point is None:
-            return None
-        if point not in scored:
-            scored[point] = fitness(point, gain)
-            trace.add(generation, point, memory.sram(*point), scored[point])
-        return point
+    def evaluate(points, generation):
+        """The repaired points (None: repaired down to nothing), scored and traced in order."""
+        repaired = memory.map(repair, points, workers)
+        for point in repaired:
+            if point is not None and point not in scored:
+                scored[point] = fitness(point, gain)
+                trace.add(generation, point, memory.sram(*point), scored[point])
+        return repaired
 
     def random_point():
         density = rng.uniform(0.0, 0.5)
@@ -118,39 +131,54 @@ def search(gain: dict[Candidate, float], n_layers: int, memory: SchemeMemory, bu
         ratios = tuple(x if m else y for x, y, m in zip(a[1], b[1], mask))
         return (a[0] if rng.random() < 0.5 else b[0]), ratios
 
-    # The seeds of the first generation: nothing but biases (always cheap), and random points.
-    population = [p for p in (evaluate((max_bias, (0.0,) * n_layers), 0),) if p is not None]
-    for _ in range(4 * settings.population):
-        if len(population) >= settings.population:
-            break
-        p = evaluate(random_point(), 0)
-        if p is not None:
-            population.append(p)
+    # The seeds of the first generation: nothing but biases (always cheap), and random points,
+    # drawn in batches of what is still missing (up to 4 x population draws, as one by one).
+    population = [p for p in evaluate([(max_bias, (0.0,) * n_layers)], 0) if p is not None]
+    draws = 0
+    while len(population) < settings.population and draws < 4 * settings.population:
+        batch = [random_point() for _ in range(min(settings.population - len(population),
+                                                   4 * settings.population - draws))]
+        draws += len(batch)
+        population += [p for p in evaluate(batch, 0) if p is not None]
     if not population:
         return None, trace
     for generation in range(1, settings.generations + 1):
         ranked = sorted(set(population), key=lambda p: (-scored[p], p))
         parents = ranked[:settings.parents]
-        children = list(parents)
-        while len(children) < settings.population:
+        pairs, drawn = [], []
+        for _ in range(settings.population - len(parents)):
             a = parents[rng.integers(0, len(parents))]
             b = parents[rng.integers(0, len(parents))]
-            child = evaluate(mutate(crossover(a, b)), generation)
-            # A child repaired down to nothing is replaced by a parent: the loop always ends.
-            children.append(child if child is not None else a)
-        population = children
+            pairs.append((a, b))
+            drawn.append(mutate(crossover(a, b)))
+        # A child repaired down to nothing is replaced by its first parent.
+        children = evaluate(drawn, generation)
+        population = list(parents) + [c if c is not None else a
+                                      for c, (a, _) in zip(children, pairs)]
     best = max(scored, key=lambda p: (scored[p], -memory.sram(*p), p))
     return best, trace
 
 
-def finalists(trace: SearchTrace, k: int) -> list[tuple]:
+def finalists(trace: SearchTrace, k: int, identity=None) -> list[tuple]:
     """The points the joint check trains: the best predicted one, then up to k - 1 others
     spread evenly (by position) over the front of the trace, the points with more predicted
     gain than every cheaper point. Summed single gains overrate large schemes, so smaller
-    points of the front are worth a real training too. Deterministic: the trace is."""
-    points = {(p["n_bias"], tuple(p["ratios"])): (p["predicted_gain"], p["sram_bytes"])
+    points of the front are worth a real training too. `identity(point)` says what a point
+    trains (None: nothing): points with one identity take one slot (the one with the most
+    predicted gain, then the least SRAM) and a point that trains nothing takes none.
+    Deterministic: the trace is."""
+    identity = identity or (lambda p: p)
+    scored = {(p["n_bias"], tuple(p["ratios"])): (p["predicted_gain"], p["sram_bytes"])
               for p in trace.points}
-    if not points or k <= 0:
+    if not scored or k <= 0:
+        return []
+    points, seen = {}, set()
+    for p in sorted(scored, key=lambda p: (-scored[p][0], scored[p][1], p)):
+        ident = identity(p)
+        if ident is not None and ident not in seen:
+            seen.add(ident)
+            points[p] = scored[p]
+    if not points:
         return []
     best = max(points, key=lambda p: (points[p][0], -points[p][1], p))
     front, top = [], float("-inf")
