@@ -50,7 +50,8 @@ LAST = 5  # the headline's rounds (module docstring)
 # exploration); a command-line value replaces one.
 DEFAULTS = {
     "digits": dict(clients=20, rounds=20, local_epochs=1, seeds=3, val=240,
-                   lr_grid=[0.005], batch_size=8, momentum=0.9, server_momentum=0.0),
+                   lr_grid=[0.005, 0.01, 0.02], batch_size=8, momentum=0.9,
+                   server_momentum=0.0),
     "person_detect": dict(clients=20, rounds=10, local_epochs=1, seeds=3, val=80,
                           lr_grid=[0.1], batch_size=8, momentum=0.9, server_momentum=0.0),
 }

@@ -45,7 +45,7 @@ def _digits(quick: bool):
     return x_tr, y_tr, x_te, y_te
 
 
-PERSON_POOL, PERSON_TEST = 400, 300
+PERSON_POOL, PERSON_TEST = 400, 200
 
 
 def _fashion96(quick: bool):
