@@ -45,6 +45,8 @@ def tune_centralised(ctx, val, headline, log) -> dict:
 
 
 def _grid(what, run, grid, log) -> dict:
+    if len(grid) == 1:  # nothing to choose: no validation runs
+        return {"scores": {}, "lr": grid[0]}
     scores = {}
     for lr in grid:
         scores[lr] = float(run(lr))
