@@ -1,7 +1,8 @@
 """fp32 FedAvg of the same parameters: bench/accuracy's TensorFlow float twin, started from the
 dequantised int8 weights, each client training the scheme's slice with the same samples,
 shuffles, mini-batches, momentum and rates as its int8 counterpart; the server averages the
-float values weighted by samples (no quantisation anywhere)."""
+float values weighted by samples (no quantisation anywhere), with the int8 server's momentum
+when FedAvgM is used (aggregate.ServerMomentum's rule in float64)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,9 +11,9 @@ from tflm_train.fleet.model import client_seed
 
 
 class Fp32Fleet:
-    def __init__(self, base_tflite: bytes, scheme, momentum: float):
+    def __init__(self, tflite: bytes, scheme, momentum: float):
         from bench.accuracy.twin import FloatTwin  # imports TensorFlow
-        self.twin = FloatTwin(base_tflite, scheme, momentum=momentum)
+        self.twin = FloatTwin(tflite, scheme, momentum=momentum)
         self.trained = list(self.twin.masks)
         self.initial = self._get()  # the dequantised int8 weights: every run starts here
 
@@ -38,18 +39,24 @@ class Fp32Fleet:
         return self._get()
 
     def run(self, shards, rounds: int, epochs: int, lr: float, batch: int, seed: int,
-            test, chosen: list[list[int]]) -> list[float]:
+            test, chosen: list[list[int]], server_momentum: float = 0.0) -> list[float]:
         """Test accuracy before and after each round; chosen[r]: the clients of round r + 1
         (the int8 run's sample, so both average the same clients)."""
         glob = dict(self.initial)
+        m = None
         self._set(glob)
         curve = [self.twin.evaluate(*test)]
         for rnd in range(1, rounds + 1):
             outs = [(self.local(glob, *shards[c], epochs, lr, batch, seed, rnd, c),
                      len(shards[c][1])) for c in chosen[rnd - 1]]
             total = sum(n for _, n in outs)
-            glob = {t: (sum(n * o[t].astype(np.float64) for o, n in outs) / total
-                        ).astype(np.float32) for t in self.trained}
+            avg = {t: sum(n * o[t].astype(np.float64) for o, n in outs) / total
+                   for t in self.trained}
+            if server_momentum:
+                g = {t: glob[t].astype(np.float64) - avg[t] for t in self.trained}
+                m = g if m is None else {t: server_momentum * m[t] + g[t] for t in g}
+                avg = {t: glob[t].astype(np.float64) - m[t] for t in self.trained}
+            glob = {t: avg[t].astype(np.float32) for t in self.trained}
             self._set(glob)
             curve.append(self.twin.evaluate(*test))
         return curve

@@ -1,0 +1,57 @@
+"""bench/fleet: a quick run on Flower writes the JSON (both bases, per-method rates, goals) and
+the PNG, and the Flower-free replay the rates are chosen with gives that run's exact curve."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.fleet.replay import replay
+from bench.fleet.run import LAST, headline, main
+from bench.fleet.tasks import tasks, validation_split
+from bench.fleet.tune import choose
+from tflm_train.fleet import FleetModel, dirichlet_shards
+
+
+def test_choose_prefers_best_then_smaller_rate():
+    assert choose({0.01: 0.8, 0.003: 0.9, 0.1: 0.9}) == 0.003
+    assert choose({0.02: 0.5, 0.05: 0.7}) == 0.05
+
+
+def test_headline_is_the_mean_of_the_last_rounds_after_round_0():
+    assert headline([0.1, 0.2, 0.4]) == pytest.approx(0.3)
+    curve = list(np.linspace(0, 1, 12))
+    assert headline(curve) == pytest.approx(np.mean(curve[-LAST:]))
+
+
+def test_validation_split_is_disjoint_and_stratified():
+    x_pool, y_pool, _, _ = tasks()["digits"].load(True)
+    x_fit, y_fit, x_val, y_val = validation_split(x_pool, y_pool, 40)
+    assert len(y_val) == 40 and len(y_fit) == len(y_pool) - 40
+    assert set(map(bytes, x_fit)).isdisjoint(map(bytes, x_val))
+    assert len(np.unique(y_val)) == 10
+
+
+@pytest.mark.slow
+def test_quick_bench_and_replay(tmp_path):
+    pytest.importorskip("flwr")
+    argv = ["--tasks", "digits", "--quick", "--local-epochs", "2", "--server-momentum", "0.5",
+            "--out", str(tmp_path)]
+    assert main(argv) == 0
+    entry = json.loads((tmp_path / "fleet.json").read_text())["tasks"]["digits"]
+    assert entry["command"].startswith("python -m bench.fleet --tasks digits")
+    assert (tmp_path / "fleet.png").stat().st_size > 0
+    c = entry["config"]
+    assert (c["clients"], c["rounds"], c["local_epochs"], c["server_momentum"]) == (4, 2, 2, 0.5)
+    s = entry["summary"]["alpha_1.0"]
+    assert set(s) >= {f"last_{LAST}_rounds", "final_round", "local_only"}
+    assert entry["goals"]["bytes_per_client_per_round_equal_trained_plus_header"]["met"]
+    # the replay (no Flower) gives the Flower run's curve exactly
+    task = tasks()["digits"]
+    model = FleetModel(task.extended(0, c["momentum"], True))
+    x_pool, y_pool, x_te, y_te = task.load(True)
+    shards = dirichlet_shards(x_pool, y_pool, 4, 1.0, seed=0)
+    lr = c["learning_rates"]["alpha_1.0"]["fleet_int8"]["lr"]
+    curve = replay(model, shards, 2, 2, lr, (x_te, y_te), 0, 8, 0.5)
+    assert curve == entry["runs"][0]["fleet_int8"]
