@@ -84,3 +84,25 @@ def test_optimizer_options(tmp_path):
     assert r.exit_code == 1 and "--mini-batch" not in r.output and "mini_batch=True" in r.output
     r = runner.invoke(main, ["convert", str(DEMO_MODEL), "-o", str(plain), "--momentum", "1"])
     assert r.exit_code == 1 and "momentum" in r.output
+
+
+def test_lr_scale_option_gives_the_api_bytes(tmp_path):
+    from tflm_train.converter import SparseUpdate, convert
+    out = tmp_path / "scaled.tflite"
+    r = CliRunner().invoke(main, ["convert", str(DEMO_MODEL), "-o", str(out), "--n-bias=2",
+                                  "--weights=-1:1,-2:1/2", "--lr-scale=-1:10, -2:1/4"])
+    assert r.exit_code == 0, r.output
+    scheme = SparseUpdate(n_bias=2, weights={-1: 1.0, -2: 0.5}, lr_scale={-1: 10.0, -2: 0.25})
+    assert out.read_bytes() == convert(DEMO_MODEL.read_bytes(), scheme)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--weights=-1:1", "--lr-scale=-1:fast"], "factor 'fast' is not a number"),
+    (["--weights=-1:1", "--lr-scale=-2:2"], "not trained by the"),
+    (["--lr-scale=-1:2"], "give --n-bias and/or --weights too"),
+])
+def test_bad_lr_scale_is_named(tmp_path, args, message):
+    r = CliRunner().invoke(main, ["convert", str(DEMO_MODEL), "-o", str(tmp_path / "o.tflite"),
+                                  *args])
+    assert r.exit_code != 0 and message in r.output, r.output
+    assert not (tmp_path / "o.tflite").exists()

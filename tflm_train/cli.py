@@ -18,32 +18,41 @@ def _read(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
-def _parse_ratio(item: str, ratio: str) -> float:
+def _parse_ratio(item: str, ratio: str, what: str = "RATIO") -> float:
     """'1/8', '0.25' or '1' -> float (an exact fraction first, so '1/8' is 0.125 exactly)."""
     try:
         return float(Fraction(ratio.strip()))
     except (ValueError, ZeroDivisionError) as exc:
-        raise click.BadParameter(f"{item!r}: ratio {ratio!r} is not a number (write it like "
-                                 "1/8, 0.25 or 1)") from exc
+        raise click.BadParameter(f"{item!r}: {what.lower()} {ratio!r} is not a number (write "
+                                 "it like 1/8, 0.25 or 1)") from exc
 
 
 def _parse_weights(spec: str) -> dict:
     """'-1:1,-2:0.5' or 'dense/kernel:1/4' -> {layer: ratio}."""
+    return _parse_layer_values(spec, "RATIO")
+
+
+def _parse_layer_values(spec: str, what: str) -> dict:
+    """'-1:1,-2:0.5' or 'dense/kernel:1/4' -> {layer: value}; what names the value in errors."""
     out = {}
     for item in filter(None, (s.strip() for s in spec.split(","))):
         key, _, ratio = item.rpartition(":")
         if not key:
-            raise click.BadParameter(f"{item!r}: expected LAYER:RATIO")
+            raise click.BadParameter(f"{item!r}: expected LAYER:{what}")
         try:
             layer = int(key)
         except ValueError:
             layer = key
-        out[layer] = _parse_ratio(item, ratio)
+        out[layer] = _parse_ratio(item, ratio, what)
     return out
 
 
 def _weights_option(ctx, param, value: str | None) -> dict | None:
     return None if value is None else _parse_weights(value)
+
+
+def _lr_scale_option(ctx, param, value: str | None) -> dict | None:
+    return None if value is None else _parse_layer_values(value, "FACTOR")
 
 
 def _fail(exc: Exception) -> None:
@@ -67,6 +76,10 @@ def main():
               help="Layers whose weights to update, LAYER:RATIO,... (LAYER: index among "
                    "conv/depthwise/FC layers, negative from the end, or weight tensor name; "
                    "RATIO in 0,1/8,1/4,1/2,1).")
+@click.option("--lr-scale", default=None, callback=_lr_scale_option,
+              help="Per-layer learning-rate factors, LAYER:FACTOR,... (layers named as in "
+                   "--weights, each one the scheme trains; e.g. a new head faster than the "
+                   "backbone: -1:10).")
 @click.option("--no-qas", is_flag=True, help="Disable quantization-aware scaling.")
 @click.option("--inference-only", is_flag=True, help="Train nothing: a forward-only plan.")
 @click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy",
@@ -93,8 +106,8 @@ def main():
 @click.option("--input-source", is_flag=True,
               help="Read the input row by row from the caller's source (tt_set_input_source) "
                    "where that lowers the arena: the input frame is never stored.")
-def convert(model, output, n_bias, weights, no_qas, inference_only, loss, momentum, mini_batch,
-            sram_budget, flash_budget, board, scheme_file, num_classes, seed, input_source):
+def convert(model, output, n_bias, weights, lr_scale, no_qas, inference_only, loss, momentum,
+            mini_batch, sram_budget, flash_budget, board, scheme_file, num_classes, seed, input_source):
     """Convert an int8 MODEL into an extended, trainable .tflite."""
     from .converter import (SGD, ConversionError, SparseUpdate, convert as do_convert,
                             memory_report)
@@ -102,13 +115,18 @@ def convert(model, output, n_bias, weights, no_qas, inference_only, loss, moment
     scheme = None
     try:
         if scheme_file is not None:
-            if n_bias is not None or weights is not None or no_qas or inference_only:
+            if (n_bias is not None or weights is not None or lr_scale is not None or no_qas
+                    or inference_only):
                 raise click.UsageError("--scheme gives the whole scheme: drop --n-bias, "
-                                       "--weights, --no-qas and --inference-only")
+                                       "--weights, --lr-scale, --no-qas and --inference-only")
             scheme = scheme_from_json(Path(scheme_file).read_text())
         elif n_bias is not None or weights is not None or no_qas or inference_only:
             scheme = SparseUpdate(n_bias=n_bias or 0, weights=weights or {},
-                                  qas=not no_qas, inference_only=inference_only)
+                                  qas=not no_qas, inference_only=inference_only,
+                                  lr_scale=lr_scale or {})
+        elif lr_scale is not None:
+            raise click.UsageError("--lr-scale scales layers the scheme trains: give --n-bias "
+                                   "and/or --weights too")
         ext = do_convert(_read(model), scheme, loss=loss,
                          optimizer=SGD(momentum=momentum, mini_batch=mini_batch),
                          sram_budget=sram_budget, flash_budget=flash_budget, board=board,
