@@ -106,3 +106,14 @@ def test_bad_lr_scale_is_named(tmp_path, args, message):
                                   *args])
     assert r.exit_code != 0 and message in r.output, r.output
     assert not (tmp_path / "o.tflite").exists()
+
+
+def test_inspect_lists_what_the_program_updates(tmp_path):
+    out = tmp_path / "ext.tflite"
+    runner = CliRunner()
+    runner.invoke(main, ["convert", str(DEMO_MODEL), "-o", str(out), "--n-bias=3",
+                         "--weights=-1:1,-2:1/2"])
+    info = json.loads(runner.invoke(main, ["inspect", str(out), "--json"]).output)
+    got = {(u["index"], u["weight_channels"], u["out_channels"], u["bias"])
+           for u in info["updated_layers"]}
+    assert got == {(4, 10, 10, True), (3, 8, 16, True), (2, 0, 16, True)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .converter import SGD, compile_model, memory_report
 from .converter.graph import build_graph
 from .converter.new_head import new_head_info
-from .converter.program import METADATA_NAME, Flags, decode_header
+from .converter.program import METADATA_NAME, Flags, decode_header, decode_layers
 from .converter.tflite_io import get_metadata, read_model
 from .footprint import flash_split, sram_split
 
@@ -44,6 +44,10 @@ def describe(model_bytes: bytes, elf: str | None = None, board: str | None = Non
         lines.append(f"training program v{header['version']}: {header['n_instructions']} "
                      f"instructions ({header['n_forward']} forward), {header['n_layers']} "
                      f"updated layers, QAS {'on' if header['flags'] & 1 else 'off'}")
+        info["updated_layers"] = updated_layers(blob, [op.index for op in trainable])
+        lines += [f"  layer {u['index']:3d} {u['index'] - len(trainable):4d}  weights "
+                  f"{u['weight_channels']:4d} of {u['out_channels']:4d} channels, bias "
+                  f"{'updated' if u['bias'] else 'frozen'}" for u in info["updated_layers"]]
         info["sram"], info["flash"] = sram_split(model_bytes), flash_split(model_bytes, elf)
         lines += split_lines(info["sram"], info["flash"])
         info["budget"] = whole_count(model_bytes, board)
@@ -52,6 +56,13 @@ def describe(model_bytes: bytes, elf: str | None = None, board: str | None = Non
         lines.append("not extended: run `tflm-train convert` to make it trainable")
     info["text"] = "\n".join(lines)
     return info
+
+
+def updated_layers(blob: bytes, trainable_ops: list[int]) -> list[dict]:
+    """What the program updates, per trainable layer (index as in SparseUpdate.weights)."""
+    return [{"index": trainable_ops.index(l.op_index), "op": l.op_index,
+             "weight_channels": l.weight_channels, "out_channels": l.out_channels,
+             "bias": bool(l.update_bias)} for l in decode_layers(blob)]
 
 
 def split_lines(sram: dict, flash: dict) -> list[str]:
