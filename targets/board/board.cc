@@ -3,17 +3,33 @@
 // board_cortex_m.cc or targets/rv32/board_rv32.cc.
 #include "targets/board/board.h"
 
+#include <cerrno>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 
 extern "C" {
 // Linker-script symbols: only their addresses are meaningful.
-extern uint32_t _sdata, _edata, _sbss, _ebss, _estack, _sstack;
+extern uint32_t _sdata, _edata, _sbss, _ebss, _estack, _sstack, end;
 extern char _stack_size[], __board_id[], __board_tick_hz[];
 extern char __flash_origin[], __flash_length[], __flash_end_used[];
 extern char __ram_origin[], __ram_length[];
-uint32_t board_heap_bytes_(void);  // startup
+}
+
+// Heap for the C library's internals only (the firmware itself does not allocate): [end,
+// _sstack). newlib calls it _sbrk, picolibc sbrk: each startup file forwards its name here.
+static char* g_brk = reinterpret_cast<char*>(&end);
+
+extern "C" void* board_break(ptrdiff_t incr) {
+  if (g_brk + incr > reinterpret_cast<char*>(&_sstack) ||
+      g_brk + incr < reinterpret_cast<char*>(&end)) {
+    errno = ENOMEM;
+    return reinterpret_cast<void*>(-1);
+  }
+  char* p = g_brk;
+  g_brk += incr;
+  return p;
 }
 
 namespace {
@@ -126,7 +142,7 @@ BoardMemory board_memory() {
   m.data_bytes = Addr(&_edata) - Addr(&_sdata);
   m.bss_bytes = Addr(&_ebss) - Addr(&_sbss);
   m.stack_reserve = Addr(_stack_size);
-  m.heap_bytes = board_heap_bytes_();
+  m.heap_bytes = static_cast<uint32_t>(g_brk - reinterpret_cast<char*>(&end));
   // Static RAM counted up to the end of .bss (includes alignment padding).
   m.ram_used = (Addr(&_ebss) - Addr(__ram_origin)) + m.heap_bytes + m.stack_reserve;
   m.ram_free = m.ram_size - m.ram_used;

@@ -84,6 +84,9 @@ struct BoardMemory {
   uint32_t ram_free;        // ram_size - ram_used
 };
 BoardMemory board_memory();
+// The heap of the C library's internals, [end, _sstack): its break function (newlib's _sbrk,
+// picolibc's sbrk) forwards here. ENOMEM past the stack reserve.
+extern "C" void* board_break(ptrdiff_t incr);
 inline uint32_t board_ram_used() { return board_memory().ram_used; }
 void board_print_memory();  // one line per field, prefixed "[board]"
 

@@ -177,21 +177,8 @@ void board_fault_c(const uint32_t* frame, uint32_t exc_return, uint32_t ipsr) {
   exit(kBoardFaultExitCode);
 }
 
-// Heap for newlib internals only (the firmware itself does not allocate): [end, _sstack).
-static char* g_brk = reinterpret_cast<char*>(&end);
-uint32_t board_heap_bytes_(void) {
-  return static_cast<uint32_t>(g_brk - reinterpret_cast<char*>(&end));
-}
-void* _sbrk(ptrdiff_t incr) {
-  if (g_brk + incr > reinterpret_cast<char*>(&_sstack) ||
-      g_brk + incr < reinterpret_cast<char*>(&end)) {
-    errno = ENOMEM;
-    return reinterpret_cast<void*>(-1);
-  }
-  char* p = g_brk;
-  g_brk += incr;
-  return p;
-}
+// newlib's break function; the heap itself is the board layer's (board.cc).
+void* _sbrk(ptrdiff_t incr) { return board_break(incr); }
 }  // extern "C"
 
 using Vector = void (*)(void);

@@ -73,19 +73,6 @@ void board_trap_c(uint32_t mcause, uint32_t mepc, uint32_t mtval, uint32_t sp) {
   exit(kBoardFaultExitCode);
 }
 
-// Heap for the C library's internals only (the firmware itself does not allocate): [end, _sstack).
-static char* g_brk = reinterpret_cast<char*>(&end);
-uint32_t board_heap_bytes_(void) {
-  return static_cast<uint32_t>(g_brk - reinterpret_cast<char*>(&end));
-}
-void* sbrk(ptrdiff_t incr) {
-  if (g_brk + incr > reinterpret_cast<char*>(&_sstack) ||
-      g_brk + incr < reinterpret_cast<char*>(&end)) {
-    errno = ENOMEM;
-    return reinterpret_cast<void*>(-1);
-  }
-  char* p = g_brk;
-  g_brk += incr;
-  return p;
-}
+// picolibc's break function; the heap itself is the board layer's (board.cc).
+void* sbrk(ptrdiff_t incr) { return board_break(incr); }
 }  // extern "C"
