@@ -3,29 +3,22 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from bench.provenance import provenance
+from bench.run_options import add_run_options
 
 from . import report
 from .methods import BASES, QUICK_LR, base_model, methods
 from .runs import Optim, run
 from .tasks import tasks
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
-
-
 def _args(argv):
     p = argparse.ArgumentParser(prog="python -m bench.accuracy", description=__doc__)
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: one small task, one seed, 2 epochs, fixed lr (no tuning)")
-    p.add_argument("--tasks", nargs="+", help="subset of: digits fashion writers")
-    p.add_argument("--methods", nargs="+", help="subset of the methods (default: all)")
-    p.add_argument("--seeds", type=int, help="number of seeds (default 3, quick 1)")
-    p.add_argument("--epochs", type=int, help="epochs per run (default 5, quick 2)")
+    add_run_options(p, ["digits", "fashion", "writers"], 5, 2,
+                    "smoke run: one small task, one seed, 2 epochs, fixed lr (no tuning)")
     # defaults: the demo's optimizer (momentum 0.9 over mini-batches of 8, warm-up + cosine)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--momentum", type=float, default=0.9)
@@ -34,7 +27,6 @@ def _args(argv):
     p.add_argument("--no-tune", action="store_true", help="use the fixed lr of --quick")
     p.add_argument("--base", choices=list(BASES), default="demo",
                    help="base model: demo CNN, or the MobileNet-style CNN with folded BN")
-    p.add_argument("--out", type=Path, default=RESULTS, help="directory for json and png")
     p.add_argument("--name", help="file name stem of the outputs (default accuracy, "
                    "accuracy_<base> for other bases)")
     return p.parse_args(argv)

@@ -7,7 +7,6 @@ import argparse
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -15,25 +14,18 @@ from tqdm.auto import tqdm
 from bench.accuracy import report
 from bench.accuracy.runs import Optim
 from bench.provenance import provenance
+from bench.run_options import add_run_options
 
 from .methods import FIXED_LR, LAST_LAYER, QUICK_LR, SCHEME, Rate, methods
 from .runs import run
 from .tasks import BACKBONE, backbone, input_quantization, tasks
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
-
-
 def _args(argv):
     p = argparse.ArgumentParser(prog="python -m bench.transfer", description=__doc__)
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: small splits, one seed, 1 epoch, fixed rates (no tuning)")
-    p.add_argument("--tasks", nargs="+", help="subset of: fashion10 parity2")
-    p.add_argument("--methods", nargs="+", help="subset of the methods (default: all)")
-    p.add_argument("--seeds", type=int, help="number of seeds (default 3, quick 1)")
-    p.add_argument("--epochs", type=int, help="epochs per run (default 3, quick 1)")
+    add_run_options(p, ["fashion10", "parity2"], 3, 1,
+                    "smoke run: small splits, one seed, 1 epoch, fixed rates (no tuning)")
     p.add_argument("--jobs", type=int, default=1,
                    help="tasks run in parallel processes (the machine's cores are shared)")
-    p.add_argument("--out", type=Path, default=RESULTS, help="directory for json and png")
     return p.parse_args(argv)
 
 
