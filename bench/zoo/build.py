@@ -92,7 +92,9 @@ def builder(name: str):
 def build_one(name: str, calibration: int, seed: int) -> bytes:
     import tensorflow as tf
 
-    from .convert import calibration_images, convert_int8, set_batchnorm_statistics, set_dense_bias
+    from tflm_train.data.demo_model import convert_int8
+
+    from .convert import calibration_images, set_batchnorm_statistics, set_dense_bias
 
     tf.keras.utils.set_random_seed(seed)
     model = builder(name).build(INPUT_SHAPE, 10)

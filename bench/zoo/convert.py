@@ -1,4 +1,5 @@
-"""Random-init Keras model -> full-int8 .tflite (int8 input and output).
+"""Random-init Keras model made ready for full-int8 conversion (tflm_train.data.demo_model.
+convert_int8: int8 input and output).
 
 With random init the batch-norm moving statistics are (0, 1), activations shrink layer by layer
 to ~1e-9 and TFLM's softmax prepare aborts on the degenerate scales. So the statistics are first
@@ -46,19 +47,3 @@ def set_dense_bias(model, seed: int, std: float = 0.05) -> int:
     for l in dense:
         l.bias.assign(rng.normal(0, std, size=l.bias.shape).astype(np.float32))
     return len(dense)
-
-
-def convert_int8(model, representative: np.ndarray) -> bytes:
-    import tensorflow as tf
-
-    def dataset():
-        for i in range(len(representative)):
-            yield [representative[i:i + 1]]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = dataset
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
