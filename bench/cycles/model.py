@@ -7,7 +7,8 @@ instructions (-icount) is the exact number the model starts from; cycles are an 
 
 Sources (facts, not text): Arm Cortex-M4 Technical Reference Manual, "Processor instruction
 timings" and "Load/store timings" (the M3/M4 integer pipeline), and its FPU chapter "FPU
-instruction set" (cycle counts of VFPv4-SP).
+instruction set" (cycle counts of VFPv4-SP); for the M7 bound, LLVM's Cortex-M7 scheduling
+model (llvm/lib/Target/ARM/ARMScheduleM7.td: issue width, pipes, result latencies).
 
 Cortex-M4 table (`m4`), zero wait states (the Nano 33 BLE's nRF52840 runs flash at 64 MHz with
 a cache; SRAM is zero wait; wait states and cache misses are not modelled):
@@ -46,8 +47,8 @@ a cache; SRAM is zero wait; wait states and cache misses are not modelled):
   step touches no peripheral; each run checks the plugin's instruction total against -icount).
 
 Cortex-M7 (`m7_low`, `m7_high`): the M7 is dual-issue, in order, with a branch predictor; Arm
-publishes no cycle table for it. Its latencies and issue rules are public in the scheduling
-model Arm contributed to LLVM (llvm/lib/Target/ARM/ARMScheduleM7.td, "L7" below). Bounds,
+publishes no cycle table for it. Its latencies and issue rules are public in LLVM's Cortex-M7
+scheduling model (llvm/lib/Target/ARM/ARMScheduleM7.td, "L7" below). Bounds,
 applied to the M7 build's instruction stream:
 - `m7_low` = instructions / 2: both issue slots busy every cycle (no M7 code does better)
 - `m7_high` = single issue at the M7's latencies (`block_cycles_m7`): every instruction issues
@@ -74,9 +75,10 @@ applied to the M7 build's instruction stream:
   result read right after a loop's branch). Condition flags and the GE bits are not tracked
   (a compare feeding a branch or SEL costs nothing extra). It is an upper bound in the sense
   that no dual issue is credited; under these assumptions, not a proven one.
-No point estimate is given for the M7: L7 is a compiler's scheduling model (it says itself that
-it is incomplete and tuned for code generation: "MispredictPenalty = 4 ... works better"), not a
-timing table, and dual-issue pairing rules built on it would not be a documented basis.
+No point estimate is given for the M7: L7 is a compiler's scheduling model (marked incomplete,
+its mispredict penalty set to what schedules best rather than to the forward-branch figure it
+gives), not a timing table, and dual-issue pairing rules built on it would not be a documented
+basis.
 Both boards: zero wait states is optimistic for code running from flash (the paper's figure
 is measured with its board's real memory system).
 """
@@ -370,8 +372,8 @@ DESCRIPTION = {
 # ---- Cortex-M7 upper bound (`m7_high`): single issue at the M7's documented latencies ----
 # Each instruction issues alone, in order, no earlier than the cycle its operands are ready;
 # its cycles are the stall before it plus its issue cycles. Latencies (L7 below) are those of
-# LLVM's Cortex-M7 scheduling model (llvm/lib/Target/ARM/ARMScheduleM7.td, Arm's contribution
-# to LLVM; EX2 is its zero point: a result of latency L reaches an EX2 reader issued L cycles
+# LLVM's Cortex-M7 scheduling model (llvm/lib/Target/ARM/ARMScheduleM7.td; EX2 is its zero
+# point: a result of latency L reaches an EX2 reader issued L cycles
 # later; an operand read at EX1 (address registers, "read at ISS") needs it one cycle sooner,
 # one read at EX3 (store data, a MAC's accumulator) one cycle later).
 
