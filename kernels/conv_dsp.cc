@@ -100,8 +100,10 @@ inline void MacWordPairs4(const uint32_t* x, const uint32_t* w, int32_t words, A
 
 // `channels` (a multiple of 4) output channels of one position from the gathered window x,
 // their filter rows widened AND doubled (w), doubled biases and RequantizeDoubled constants;
-// four output bytes per store. kWords: window words, 0 = run time.
-template <int32_t kWords>
+// four output bytes per store. kWords: window words, 0 = run time. kClamp: false when the
+// fused activation's range is all of int8 (ReLU6 quantised over [0, 6]): SSAT #8 already
+// clamped, and the four-instruction byte clamp per 4 outputs is skipped.
+template <int32_t kWords, bool kClamp>
 __attribute__((noinline)) void DoubledChannels(const uint32_t* x, const uint32_t* w,
                                                int32_t words, const int32_t* bias2,
                                                const DoubledRequant* q, int32_t channels,
@@ -118,7 +120,7 @@ __attribute__((noinline)) void DoubledChannels(const uint32_t* x, const uint32_t
     const uint32_t packed = simd::PackBytes(
         RequantizeDoubled(acc.a0, q[oc]), RequantizeDoubled(acc.a1, q[oc + 1]),
         RequantizeDoubled(acc.a2, q[oc + 2]), RequantizeDoubled(acc.a3, q[oc + 3]));
-    simd::Store4(out_px + oc, simd::ClampBytes(packed, act_lo, act_hi));
+    simd::Store4(out_px + oc, kClamp ? simd::ClampBytes(packed, act_lo, act_hi) : packed);
   }
 }
 
@@ -302,13 +304,17 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
           if (doubled) {
             const uint32_t act_lo = simd::Splat8(activation.min);
             const uint32_t act_hi = simd::Splat8(activation.max);
+            const bool clamp = activation.min > -128 || activation.max < 127;
             // 3x3 over 3 channels (27 bytes, 14 words): the MobileNet / MCUNet stem.
-            if (words == 14) {
-              DoubledChannels<14>(x, w, words, bias2, dq, c4 - c0, act_lo, act_hi,
-                                  out_px + c0);
+            if (words == 14 && clamp) {
+              DoubledChannels<14, true>(x, w, words, bias2, dq, c4 - c0, act_lo, act_hi,
+                                        out_px + c0);
+            } else if (words == 14) {
+              DoubledChannels<14, false>(x, w, words, bias2, dq, c4 - c0, act_lo, act_hi,
+                                         out_px + c0);
             } else {
-              DoubledChannels<0>(x, w, words, bias2, dq, c4 - c0, act_lo, act_hi,
-                                 out_px + c0);
+              DoubledChannels<0, true>(x, w, words, bias2, dq, c4 - c0, act_lo, act_hi,
+                                       out_px + c0);
             }
             for (int32_t oc = c4; oc < c1; ++oc) {
               const int32_t acc = DualMacRun<0>(x, w + (oc - c0) * words, words, bias2[oc - c0]);

@@ -148,9 +148,9 @@ struct BlockJob {
   "add lr, #20\n\t"
 
 // 3b. The last slice: RequantizeDoubled (quant_math.h; r8 multiplier, r9 shift, r10 round as
-//    the LDM loads the entry's q, -c added to round before the SMMLAR; the LDM also loads bias
-//    and row0 into r11 / r12, overwritten next) and the four stores (r4 out, r5-r7 the
-//    deltas). FinishBlock doubles the sum here, FinishBlockDoubled's arrive doubled. (The sign
+//    the LDM loads the entry's q, -c added to round before the SMMLAR; lr then steps over bias
+//    and row0: an LDM of 3 and an ADD take a cycle less than an LDM of 5 on the M4) and the
+//    four stores (r4 out, r5-r7 the deltas). FinishBlock doubles the sum here, FinishBlockDoubled's arrive doubled. (The sign
 //    of the plain sum is the doubled one's.)
 #define TT_PW_REQUANTIZE(acc, store)   \
   "lsl r11, " acc ", #1\n\t"           \
@@ -168,7 +168,8 @@ struct BlockJob {
   "strb r11, " store "\n\t"
 
 #define TT_PW_FINISH(requantize)                              \
-  "ldm lr!, {r8-r12}\n\t"                                     \
+  "ldm lr, {r8-r10}\n\t"                                      \
+  "add lr, #20\n\t"                                           \
   "ldm sp, {r4-r7}\n\t"                                       \
   requantize("r1", "[r4, r5]") requantize("r2", "[r4, r6]")  \
   requantize("r3", "[r4, r7]") requantize("r0", "[r4], #1") \
@@ -270,26 +271,40 @@ void NextSlice(Channel* ch, int32_t count, int32_t bytes) {
   for (int32_t k = 0; k < count; ++k) ch[k].row_end = ch[k].row + bytes;
 }
 
-// Channels [c0, c0 + count) into ch (and the end marker after them). Returns whether all of
-// them take the fast output stage: DoubledRequant's domain, and a bias that keeps every
-// accumulator within +-2^30 (each of the in_c products is at most 255 * 128 in magnitude).
+// Channels [c0, c0 + count) into ch (and the end marker after them), at their start for the
+// first positions (as Rewind leaves them, the first slice `bytes` long; sums and bias doubled
+// when `doubled`). Returns whether all of them take the fast output stage: DoubledRequant's
+// domain, and a bias that keeps every accumulator within +-2^30 (each of the in_c products is
+// at most 255 * 128 in magnitude). Doubled entries are only usable when it returns true.
+// One pass per call: the kernel runs once per streamed output row, so this set-up repeats for
+// every row of a layer.
 bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const FilterRows& filter,
-                   int32_t c0, int32_t count, int32_t in_c, int32_t output_offset,
-                   const uint32_t* x, Channel* ch) {
+                   int32_t c0, int32_t count, int32_t in_c, int32_t output_offset, int32_t bytes,
+                   bool doubled, const uint32_t* x, Channel* ch) {
   const int64_t reach = static_cast<int64_t>(in_c) * 255 * 128;
-  const int64_t bias_lo = -(int64_t{1} << 30) + reach, bias_hi = (int64_t{1} << 30) - 1 - reach;
+  // The bias bounds in int32 (empty when the products alone can pass 2^30).
+  const bool reachable = reach < (int64_t{1} << 30);
+  const int32_t bias_lo = reachable ? static_cast<int32_t>(-(int64_t{1} << 30) + reach) : 1;
+  const int32_t bias_hi = reachable ? static_cast<int32_t>((int64_t{1} << 30) - 1 - reach) : 0;
   bool fast = true;
   for (int32_t k = 0; k < count; ++k) {
     const int32_t oc = c0 + k;
     const int32_t b = bias != nullptr ? bias[oc] : 0;
-    ch[k].bias = b;
-    ch[k].row0 = filter.row(oc);
-    ch[k].x = x;
     if (!PrepareDoubledRequant(quant.multiplier[oc], quant.shift[oc], output_offset,
                                &ch[k].q) ||
         b < bias_lo || b > bias_hi) {
       fast = false;
     }
+    // Wraps (defined) outside the bound; such a chunk is then rebuilt undoubled.
+    const int32_t start =
+        doubled ? static_cast<int32_t>(static_cast<uint32_t>(b) << 1) : b;
+    const int8_t* row0 = filter.row(oc);
+    ch[k].acc[0] = ch[k].acc[1] = ch[k].acc[2] = ch[k].acc[3] = start;
+    ch[k].bias = start;
+    ch[k].row0 = row0;
+    ch[k].row = row0;
+    ch[k].row_end = row0 + bytes;
+    ch[k].x = x;
   }
   ch[count].row = nullptr;
   return fast;
@@ -354,16 +369,18 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
   job.ch = ch;
   for (int32_t c0 = 0; c0 < out_c; c0 += kChunk) {
     const int32_t count = out_c - c0 < kChunk ? out_c - c0 : kChunk;
-    const bool fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset, x, ch);
     // The assembly finishes fast chunks without a clamp or a tail (every MobileNet layer).
     // It then takes doubled sums when that is cheaper: one instruction less per output against
     // eight more per widened group (which also keeps doubled blocks to one slice).
-    const bool finish = fast && !clamp && tail == 0;
-    const bool doubled = finish && 2 * groups < count;
-    if (doubled) {
-      for (int32_t k = 0; k < count; ++k) ch[k].bias *= 2;  // |bias| < 2^30
+    const bool want_doubled = !clamp && tail == 0 && 2 * groups < count;
+    bool fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset,
+                              4 * first_groups, want_doubled, x, ch);
+    if (want_doubled && !fast) {
+      fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset,
+                           4 * first_groups, false, x, ch);
     }
-    Rewind(ch, count, 4 * first_groups);
+    const bool finish = fast && !clamp && tail == 0;
+    const bool doubled = finish && want_doubled;
     PixelCursor cur{input, 0, 0, out_h, out_w, params.stride.w * in_c,
                     params.stride.h * input_dims.w * in_c, input_dims.h * input_dims.w * in_c};
     int32_t i = 0;

@@ -68,7 +68,8 @@ def micro_run(tmp_path_factory):
                     "-mfloat-abi=hard", "-nostdlib", "-T", str(MICRO / "micro.ld"),
                     str(MICRO / "micro.S"), "-o", str(elf)], check=True)
     syms = trace.symbols(elf)
-    names = ["smlad_loop", "ldm_block", "vldm_block", "branches", "load_chain", "float_ops"]
+    names = ["smlad_loop", "ldm_block", "vldm_block", "branches", "load_chain", "float_ops",
+             "m7_vmla_chain", "m7_load_use", "m7_mac_chain"]
     marks = {n: trace.address_of(syms, n) for n in names}
     run = trace.run("an386", elf, list(marks.values()), timeout=60)
     assert run.rc == 0, run.output
@@ -77,7 +78,7 @@ def micro_run(tmp_path_factory):
     for n, addr in marks.items():
         (counts,) = trace.calls(run, addr)
         out[n] = (pricer.instructions(counts),
-                  {v: pricer.cycles(counts, v) for v in model.VARIANTS})
+                  {v: pricer.cycles(counts, v) for v in model.PRICED})
     return out
 
 
@@ -97,9 +98,66 @@ def micro_run(tmp_path_factory):
     ("load_chain", 8, lambda p: 2 + 2 + 1 + 1 + 1 + 3 + 1 + 1 + p),
     # VMLA 3, VMUL 1, VADD 1, VDIV 14
     ("float_ops", 5, lambda p: 3 + 1 + 1 + 14 + 1 + p),
+    # VMLA 3 x 3, VADD 1, VSTR.32 2
+    ("m7_vmla_chain", 6, lambda p: 3 + 3 + 3 + 1 + 2 + 1 + p),
+    # LDRB 2, ADDS 1, LDR 2 (after an ADDS), LDR from the loaded address 2, MUL 1, ADDS 1
+    ("m7_load_use", 7, lambda p: 2 + 1 + 2 + 2 + 1 + 1 + 1 + p),
+    # SMLAD 1, SMLAD 1, SMMLAR 1, SSAT 1
+    ("m7_mac_chain", 5, lambda p: 1 + 1 + 1 + 1 + 1 + p),
 ])
 def test_micro_kernel_cycles(micro_run, name, insns, cycles):
     got_insns, got = micro_run[name]
     assert got_insns == insns
     for variant, (p, _) in model.VARIANTS.items():
         assert got[variant] == cycles(p), variant
+
+
+# Hand derivations of the M7 bound (`m7_high`, P = 2): single issue; a result of latency L
+# reaches an EX2 reader issued L cycles later, an address (EX1) one cycle later still, store
+# data and a MAC accumulator one cycle sooner, VMLA's accumulator 3 sooner (model.py's L7
+# latencies: ALU 1, MUL/SMLAD 2, word load 1, byte load 2, SSAT 2, FP 3, VMLA 6, VDIV 16).
+@pytest.mark.parametrize("name,cycles", [
+    # as on the M4: the SMLADs accumulate (1 each, no stall), the loop's branch 1 + P
+    ("smlad_loop", 400 + 99 * 2 + 1 + 2),
+    ("ldm_block", 5 + 3 + 1 + 2),     # LDM keeps the M4's 1 + N (no M7 figure)
+    ("vldm_block", 9 + 5 + 1 + 2),
+    ("branches", 1 + 1 + (1 + 2) + 1 + 2),
+    # LDR 1; LDR [r2] waits for r2 (ready at 1, its address needed at 2): 2; LDR 1; LDR 1;
+    # ADD 1 (r6 ready at 6); LDR [r6]: 2; STR 1; BX LR 1 + P
+    ("load_chain", 1 + 2 + 1 + 1 + 1 + 2 + 1 + 1 + 2),
+    # VMLA 1 (s0 at 6); VMUL 1; VADD reads s0 at EX2: issues at 6, 5; VDIV 16; BX LR 1 + P
+    ("float_ops", 1 + 1 + 5 + 16 + 1 + 2),
+    # VMLA 1 (s0 at 6); the chained VMLA reads its accumulator 3 later: issues at 3, 3;
+    # VMLA s3 1 (s3 at 10); VADD waits for s3: issues at 10, 6; VSTR reads s4 (13) 2 later:
+    # issues at 11, 1; BX LR 1 + P
+    ("m7_vmla_chain", 1 + 3 + 1 + 6 + 1 + 1 + 2),
+    # LDRB 1 (r2 at 2); ADDS 2; LDR issues at 3 (r4 at 4); LDR [r4] needs it at EX1: issues
+    # at 5, 2; MUL 1 (r6 at 8); ADDS 2; BX LR 1 + P
+    ("m7_load_use", 1 + 2 + 1 + 2 + 1 + 2 + 1 + 2),
+    # SMLAD 1 (r0 at 2); SMLAD reads the accumulator 1 later: 1 (r0 at 3); SMMLAR reads r0
+    # as a multiplicand: issues at 3, 2 (r3 at 5); SSAT reads at EX1: issues at 6, 3
+    ("m7_mac_chain", 1 + 1 + 2 + 3 + 1 + 2),
+])
+def test_micro_kernel_cycles_m7(micro_run, name, cycles):
+    assert micro_run[name][1]["m7_high"] == cycles
+
+
+def test_m7_operands():
+    # VMLA's accumulator is read 3 cycles after EX2: four independent VMLAs issue 1 a cycle,
+    # four on one accumulator 3 apart
+    indep = [("vmla.f32 s%d, s8, s9" % k, 4) for k in range(4)]
+    assert price(indep, "m7_high")[0] == [1, 1, 1, 1]
+    assert price([("vmla.f32 s0, s8, s9", 4)] * 4, "m7_high")[0] == [1, 3, 3, 3]
+    # D registers are two S registers; a VLDM's registers are ready when it ends
+    assert price([("vldmia r0!, {d0, d1}", 4), ("vadd.f32 s3, s3, s3", 4)], "m7_high")[0] \
+        == [5, 1]
+    assert price([("vmov r0, r1, d1", 4), ("vadd.f32 s3, s3, s3", 4)], "m7_high")[0] == [2, 1]
+    assert price([("vadd.f32 s3, s3, s3", 4), ("vmov r0, r1, d1", 4)], "m7_high")[0] == [1, 4]
+    # post-indexed and pre-indexed writeback are free for the next address; immediates such
+    # as #-4 are no registers
+    assert price([("ldr r3, [r0], #4", 4), ("ldr r4, [r0, #-4]!", 4), ("ldr r5, [r0]", 2)],
+                 "m7_high")[0] == [1, 1, 1]
+    # a register-offset address reads both registers at EX1
+    assert price([("adds r1, #1", 2), ("ldr r5, [r0, r1, lsl #2]", 4)], "m7_high")[0] == [1, 2]
+    # STRD's data is read at EX3, LDRD's results come at 1 after its 3 cycles
+    assert price([("ldrd r2, r3, [r0]", 4), ("strd r2, r3, [r1]", 4)], "m7_high")[0] == [3, 3]

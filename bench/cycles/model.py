@@ -7,7 +7,8 @@ instructions (-icount) is the exact number the model starts from; cycles are an 
 
 Sources (facts, not text): Arm Cortex-M4 Technical Reference Manual, "Processor instruction
 timings" and "Load/store timings" (the M3/M4 integer pipeline), and its FPU chapter "FPU
-instruction set" (cycle counts of VFPv4-SP).
+instruction set" (cycle counts of VFPv4-SP); for the M7 bound, LLVM's Cortex-M7 scheduling
+model (llvm/lib/Target/ARM/ARMScheduleM7.td: issue width, pipes, result latencies).
 
 Cortex-M4 table (`m4`), zero wait states (the Nano 33 BLE's nRF52840 runs flash at 64 MHz with
 a cache; SRAM is zero wait; wait states and cache misses are not modelled):
@@ -46,17 +47,38 @@ a cache; SRAM is zero wait; wait states and cache misses are not modelled):
   step touches no peripheral; each run checks the plugin's instruction total against -icount).
 
 Cortex-M7 (`m7_low`, `m7_high`): the M7 is dual-issue, in order, with a branch predictor; Arm
-publishes no cycle table for it. Bounds, applied to the M7 build's instruction stream:
+publishes no cycle table for it. Its latencies and issue rules are public in LLVM's Cortex-M7
+scheduling model (llvm/lib/Target/ARM/ARMScheduleM7.td, "L7" below). Bounds,
+applied to the M7 build's instruction stream:
 - `m7_low` = instructions / 2: both issue slots busy every cycle (no M7 code does better)
-- `m7_high` = the `m4` table as above: every instruction single-issued at its M4 price
-  (VMLA at 3, which overstates the M7's pipelined VMLA: the bound is loose for float code).
-  It is an upper bound under assumptions, not a proven one: zero wait states (code and data in
-  TCM or hitting the caches; the STM32F746 runs flash at 216 MHz with wait states behind its
-  ART accelerator and caches), and branches predicted well enough that the M7's longer
-  pipeline refill on a misprediction costs no more than P = 2 per taken branch on average (the
-  hot loops here are long and regular).
-No point estimate is given for the M7: Arm documents no M7 cycle table or dual-issue rules,
-and a point estimate built on reverse-engineered pairing rules would not be justified here.
+- `m7_high` = single issue at the M7's latencies (`block_cycles_m7`): every instruction issues
+  alone, in order, once its operands are ready. From L7: ALU 1 (SSAT/USAT, Q-arithmetic,
+  USAD8 2; REV/RBIT 0); MUL, SMLAD, SMLAxy, SMMLA(R), SMULL/SMLAL 2 with the accumulator read
+  one stage later (a chain of SMLADs on one sum does not stall); word loads, LDRD, LDM and
+  VLDR.32 1, byte and halfword loads 2 (two load pipes: no M4-style "2 unless pipelined");
+  address registers read one stage early (EX1: the M4's address-generation stall, and a
+  pointer loaded by the previous instruction costs one cycle); store data read one stage
+  late (VSTR two); SSAT/USAT, SBFX/UBFX, REV/RBIT and PKH/SXTA's second register read at EX1;
+  VADD/VSUB/VMUL/VCVT/VMOV 3; VMLA/VMLS/VNMLA/VNMLS.F32 6 with the accumulator read 3 later
+  (a chain on one accumulator issues every 3 cycles, independent VMLAs every cycle: the
+  M7's FPU is pipelined, the M4's VMLA takes 3); VFMA 5, accumulator 2 later; VDIV/VSQRT 16
+  (priced blocking: L7 gives the latency only); SDIV/UDIV 7, blocking ("stall for their
+  latency"); TBB/TBH 2 to issue. Where L7 gives no cycle figure the M4's is kept: LDM, STM,
+  VLDM, VSTM, PUSH, POP 1 + N (the M7's 64-bit paths likely move two words a cycle: kept
+  high), LDRD/STRD 3, VMOV of two core registers 2, IT folding, and P = 2 per taken branch
+  (L7 gives 4-6 cycles per mispredicted branch, nothing per predicted one: the hot loops
+  are long and regular, so the M4's refill is assumed to cover the M7's average).
+  Assumptions: zero wait states (code and data in TCM or hitting the caches; the STM32F746
+  runs flash at 216 MHz with wait states behind its ART accelerator and caches); registers
+  are ready at a block's entry (QEMU's blocks end at branches: a result still in flight
+  across a taken branch is covered by its refill for latencies up to 3, not for a VMLA
+  result read right after a loop's branch). Condition flags and the GE bits are not tracked
+  (a compare feeding a branch or SEL costs nothing extra). It is an upper bound in the sense
+  that no dual issue is credited; under these assumptions, not a proven one.
+No point estimate is given for the M7: L7 is a compiler's scheduling model (marked incomplete,
+its mispredict penalty set to what schedules best rather than to the forward-branch figure it
+gives), not a timing table, and dual-issue pairing rules built on it would not be a documented
+basis.
 Both boards: zero wait states is optimistic for code running from flash (the paper's figure
 is measured with its board's real memory system).
 """
@@ -70,6 +92,9 @@ COND = ("eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", 
 
 # variant: (P, SDIV/UDIV cycles)
 VARIANTS = {"m4": (2, 7), "m4_low": (1, 2), "m4_high": (3, 12)}
+# The M7 build's priced bound (single issue at the M7's latencies, below): P kept from `m4`.
+M7_VARIANTS = {"m7_high": (2, 7)}
+PRICED = {**VARIANTS, **M7_VARIANTS}
 
 _ALIAS = {"sb": 9, "sl": 10, "fp": 11, "ip": 12, "sp": 13, "lr": 14, "pc": 15}
 _MUL1 = re.compile(r"^(mul|smull|umull|smlal|umlal|umaal|smla[dl]?d?x?|smlsl?dx?|smuad|smusd|"
@@ -127,6 +152,7 @@ class Insn:
     addr: tuple = ()     # core registers forming a load/store address
     double: bool = False  # VLDR/VSTR of a D register
     mnemonic: str = ""
+    text: str = ""       # capstone's text, which the M7 table's operand timing reads
 
 
 def _base(mn: str) -> str:
@@ -153,6 +179,12 @@ def _addr_regs(ops: str) -> tuple[tuple, bool]:
 
 def classify(text: str, size: int) -> Insn:
     """One instruction from capstone's text (as QEMU's plugin API gives it)."""
+    ins = _classify(text, size)
+    ins.text = text.strip()
+    return ins
+
+
+def _classify(text: str, size: int) -> Insn:
     mn, _, ops = text.strip().partition(" ")
     full = mn
     mn = _base(mn)
@@ -273,7 +305,10 @@ def block_cycles(insns: list[Insn], variant: str) -> tuple[list[int], bool]:
     """(cycles of each instruction with its final branch not taken, final instruction is a
     branch whose taken executions add P). Pairing rules look only inside the block: QEMU
     ends a block at every branch, so the instructions before a block are not known."""
-    p, div = VARIANTS[variant]
+    p, div = PRICED[variant]
+    if variant in M7_VARIANTS:
+        last = insns[-1] if insns else None
+        return block_cycles_m7(insns, p), last is not None and last.kind == "branch"
     out = []
     prev: Insn | None = None
     for ins in insns:
@@ -321,7 +356,7 @@ def block_cycles(insns: list[Insn], variant: str) -> tuple[list[int], bool]:
 
 
 def branch_penalty(variant: str) -> int:
-    return VARIANTS[variant][0]
+    return PRICED[variant][0]
 
 
 DESCRIPTION = {
@@ -329,5 +364,227 @@ DESCRIPTION = {
     "m4_low": "Cortex-M4 TRM table, P = 1, SDIV/UDIV 2 (lower end)",
     "m4_high": "Cortex-M4 TRM table, P = 3, SDIV/UDIV 12 (upper end)",
     "m7_low": "Cortex-M7 lower bound: instructions / 2 (dual issue every cycle)",
-    "m7_high": "Cortex-M7 upper bound: the m4 table on the M7 build (single issue)",
+    "m7_high": "Cortex-M7 upper bound: single issue at the M7's latencies (LLVM's "
+               "ARMScheduleM7.td; LDM/VLDM, LDRD and taken branches at the M4's figures)",
 }
+
+
+# ---- Cortex-M7 upper bound (`m7_high`): single issue at the M7's documented latencies ----
+# Each instruction issues alone, in order, no earlier than the cycle its operands are ready;
+# its cycles are the stall before it plus its issue cycles. Latencies (L7 below) are those of
+# LLVM's Cortex-M7 scheduling model (llvm/lib/Target/ARM/ARMScheduleM7.td; EX2 is its zero
+# point: a result of latency L reaches an EX2 reader issued L cycles
+# later; an operand read at EX1 (address registers, "read at ISS") needs it one cycle sooner,
+# one read at EX3 (store data, a MAC's accumulator) one cycle later).
+
+# Latencies, in cycles (L7: ARMScheduleM7.td)
+_M7_LAT = {
+    "alu": 1,        # WriteALU, WriteALUsi: 1
+    "alu2": 2,       # SSAT/USAT, Q(D)ADD/SUB, USAD8(A): M7WriteShSIMD2 / M7WriteSIMD2: 2
+    "rev": 0,        # REV/RBIT: M7WriteShSIMD0 (bypassable out of EX1): 0
+    "mul": 2,        # WriteMUL16/32/64, WriteMAC16/32/64: 2
+    "load": 1,       # word loads, LDM, LDRD, VLDR.32 (WriteLd, M7LoadLatency1, M7LoadSP): 1
+    "load_bh": 2,    # byte / halfword loads (M7SlowLoad): 2
+    "fp": 3,         # WriteFPALU32, WriteFPMUL32, WriteFPCVT, WriteFPMOV: 3
+    "fpmac": 6,      # WriteFPMAC32 (VMLA/VMLS/VNMLA/VNMLS.F32): 6, accumulator read 3 later
+    "fpfma": 5,      # VFMA/VFMS/VFNMA/VFNMS.F32: 5 (M7WriteVFPLatOverride5), accumulator 2 later
+    "fpdiv": 16,     # WriteFPDIV32, WriteFPSQRT32: 16
+    "div": 7,        # WriteDIV: 7, single issue, stalls for its latency
+}
+# How much later than EX2 an operand is read (negative: sooner).
+_M7_READ = {"addr": -1,      # M7Read_ISS on every load/store base and offset register
+            "iss": -1,       # M7Read_ISS: SSAT/USAT, SBFX/UBFX, REV/RBIT, PKH/SXTA's Rm
+            "store": 1,      # M7Read_EX2 on STR data
+            "vstore": 2,     # M7Read_EX3 on VSTR data
+            "mac": 1,        # ReadMAC: the accumulator of MLA/SMLAD/SMLAxy/SMMLA/SMLAL
+            "fpmac": 3,      # ReadFPMAC: VMLA's accumulator
+            "fpfma": 2}      # M7ReadFPMAC2: VFMA's accumulator
+_SAT2 = re.compile(r"^(ssat|usat|ssat16|usat16|q[ds]?(add|sub)(8|16)?|qasx|qsax|uq(add|sub)"
+                   r"(8|16)|uqasx|uqsax|usada?8)$")
+_ISS_ALL = re.compile(r"^(ssat|usat|ssat16|usat16|sbfx|ubfx|rev|rev16|revsh|rbit|qdadd|qdsub)$")
+_ISS_LAST = re.compile(r"^(sxta[bh]|sxtab16|uxta[bh]|uxtab16|pkhbt|pkhtb)$")
+_ACC_LAST = re.compile(r"^(mla|mls|smla[bt][bt]|smlaw[bt]|smlad|smladx|smlsd|smlsdx|smmlar?|"
+                       r"smmlsr?|usada8)$")
+_LONG = ("smull", "umull", "smlal", "umlal", "umaal", "smlald", "smlaldx", "smlsld",
+         "smlsldx", "smlalbb", "smlalbt", "smlaltb", "smlaltt")
+_SHIFT = re.compile(r"^(lsl|lsr|asr|ror|rrx)\b")
+
+
+def _regs(token: str) -> list:
+    """Register keys of one operand: core r0-r15 as 0-15, S registers as 100 + n (a D
+    register is its two S registers); ranges of a {list} expanded."""
+    out = []
+    for item in token.strip().strip("{}").split(","):
+        item = item.strip().rstrip("!^ ")
+        lo, _, hi = item.partition("-")
+        lo, hi = lo.strip(), hi.strip()
+        if hi and not (re.fullmatch(r"[rsd]\d+", lo) and re.fullmatch(r"[rsd]\d+", hi)):
+            continue  # an immediate such as #-4
+        for name in ([lo] if not hi else
+                     [lo[0] + str(k) for k in range(int(lo[1:]), int(hi[1:]) + 1)]):
+            if re.fullmatch(r"s\d+", name):
+                out.append(100 + int(name[1:]))
+            elif re.fullmatch(r"d\d+", name):
+                out += [100 + 2 * int(name[1:]), 101 + 2 * int(name[1:])]
+            else:
+                r = _reg(name)
+                if r is not None:
+                    out.append(r)
+    return out
+
+
+def _split_ops(ops: str) -> list[str]:
+    """Top-level operands: commas inside [...] and {...} do not split."""
+    out, depth, cur = [], 0, ""
+    for ch in ops:
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def m7_operands(ins: Insn) -> tuple[list, list]:
+    """(reads [(register, read offset)], writes [(register, latency)]) of one instruction
+    under the M7 table. Condition flags and the GE bits are not tracked."""
+    mn, _, ops = ins.text.partition(" ")
+    base = _known(_base(mn))
+    parts = _split_ops(ops)
+    reads, writes = [], []
+    mem = next((p for p in parts if p.startswith("[")), None)
+    if mem is not None:  # the address registers; base writeback (! or a post-index) is free
+        addr = _regs(mem.strip("[]!").split(",")[0]) + \
+            [r for p in mem.strip("[]!").split(",")[1:] for r in _regs(p.split()[0])]
+        reads += [(r, _M7_READ["addr"]) for r in addr]
+        idx = parts.index(mem)
+        if mem.endswith("!") or idx < len(parts) - 1:
+            writes.append((addr[0], 0))
+    k = ins.kind
+    if k in ("ldm", "stm", "vldm", "vstm"):
+        lst = next((p for p in parts if p.startswith("{")), "{}")
+        if not parts[0].startswith("{"):  # LDM rN!, {...}: the base, written back when !
+            b = _regs(parts[0])
+            reads += [(r, _M7_READ["addr"]) for r in b]
+            if parts[0].endswith("!"):
+                writes += [(r, 0) for r in b]
+        else:  # PUSH/POP, VPUSH/VPOP: sp
+            reads.append((13, _M7_READ["addr"]))
+            writes.append((13, 0))
+        regs = _regs(lst)
+        if k in ("ldm", "vldm"):  # every loaded register counted ready after the last word
+            writes += [(r, ins.words + _M7_LAT["load"]) for r in regs]
+        else:
+            reads += [(r, _M7_READ["store"]) for r in regs]
+        return reads, writes
+    if k == "ldrd" and base.startswith("strd"):
+        data = [r for p in parts[:2] for r in _regs(p)]
+        return reads + [(r, _M7_READ["store"]) for r in data], writes
+    if k in ("load", "ldrd", "vload"):
+        dests = [r for p in parts[:2 if k == "ldrd" else 1] for r in _regs(p)]
+        bh = k == "load" and re.match(r"^ldr(s?[bh]|exb|exh)", base) is not None
+        writes += [(r, _M7_LAT["load_bh" if bh else "load"]) for r in dests]
+        return reads, writes
+    if k in ("store", "vstore"):
+        data = [r for p in parts if not p.startswith("[") for r in _regs(p)]
+        role = "vstore" if k == "vstore" else "store"
+        reads += [(r, _M7_READ[role]) for r in data[:2]]
+        return reads, writes
+    if k in ("branch", "tbb", "it"):
+        return reads + [(r, 0) for p in parts for r in _regs(p)], writes
+    regs = [(_regs(p), p) for p in parts if not p.startswith(("#", "[")) and not _SHIFT.match(p)]
+    regs = [(r, p) for r, p in regs if r]
+    if not regs:
+        return reads, writes
+    vm = _strip_cond(base) if base.startswith("v") else base
+    if k in ("fp", "fpmac", "fpdiv", "vmov2") or base.startswith("v"):
+        if vm.startswith(("vcmp", "vmsr")):
+            return reads + [(r, 0) for rs, _ in regs for r in rs], writes
+        n_dest = 2 if k == "vmov2" and len(regs) == 4 else 1  # vmov s0, s1, r0, r1
+        if k == "vmov2" and len(regs) == 3 and len(regs[0][0]) == 1 and regs[0][0][0] < 16:
+            n_dest = 2  # vmov r0, r1, d0
+        dests = [r for rs, _ in regs[:n_dest] for r in rs]
+        srcs = [r for rs, _ in regs[n_dest:] for r in rs]
+        if k == "fpmac":
+            fused = vm.startswith("vf")
+            lat = _M7_LAT["fpfma" if fused else "fpmac"]
+            reads += [(r, _M7_READ["fpfma" if fused else "fpmac"]) for r in dests]
+        else:
+            lat = _M7_LAT["fpdiv" if k == "fpdiv" else "fp"]
+        return reads + [(r, 0) for r in srcs], writes + [(r, lat) for r in dests]
+    if base in _NO_DEST:
+        return reads + [(r, 0) for rs, _ in regs for r in rs], writes
+    n_dest = 2 if base in _LONG else 1
+    dests = [r for rs, _ in regs[:n_dest] for r in rs]
+    srcs = regs[n_dest:]
+    if k in ("mul", "mla"):
+        lat = _M7_LAT["mul"]
+    elif k == "div":
+        lat = _M7_LAT["div"]
+    elif _SAT2.match(base):
+        lat = _M7_LAT["alu2"]
+    elif base in ("rev", "rev16", "revsh", "rbit"):
+        lat = _M7_LAT["rev"]
+    else:
+        lat = _M7_LAT["alu"]
+    for j, (rs, p) in enumerate(srcs):
+        last = j == len(srcs) - 1
+        if _ISS_ALL.match(base) or (last and _ISS_LAST.match(base)):
+            off = _M7_READ["iss"]
+        elif last and _ACC_LAST.match(base):
+            off = _M7_READ["mac"]
+        else:
+            off = 0
+        reads += [(r, off) for r in rs]
+    if base in _LONG and base not in ("smull", "umull"):  # SMLAL: the pair accumulates
+        reads += [(r, _M7_READ["mac"]) for r in dests]
+    if base in ("bfi", "movt") or re.match(r"^(bfc)$", base):
+        reads += [(r, 0) for r in dests]
+    return reads, writes + [(r, lat) for r in dests]
+
+
+def _m7_issue_cycles(ins: Insn, prev: Insn | None, p: int) -> int:
+    """Cycles an instruction holds the single issue slot. Where ARMScheduleM7.td gives no
+    figure (LDM/STM/VLDM/VSTM/PUSH/POP, LDRD/STRD, VMOV of two core registers, IT, the
+    refill after a taken branch) the M4's figure is kept: see the docstring."""
+    k = ins.kind
+    if k in ("ldm", "stm", "vldm", "vstm"):
+        return 1 + ins.words + (p if ins.pc_load else 0)
+    if k == "ldrd":
+        return 3
+    if k in ("vmov2", "tbb"):
+        return 2 + (p if k == "tbb" else 0)  # TBB/TBH: "takes two cycles to issue" (L7)
+    if k == "it":
+        return 0 if prev is not None and prev.size == 2 else 1
+    if k == "div":
+        return _M7_LAT["div"]
+    if k == "fpdiv":
+        return _M7_LAT["fpdiv"]
+    if k == "load" and ins.pc_load:
+        return 1 + p
+    return 1
+
+
+def block_cycles_m7(insns: list[Insn], p: int) -> list[int]:
+    """Each instruction's cycles in the single-issue M7 bound: the stall until its operands
+    are ready plus its issue cycles. Registers start ready at the block's entry."""
+    ready: dict = {}
+    t = 0  # the cycle the next instruction could issue
+    out = []
+    prev = None
+    for ins in insns:
+        reads, writes = m7_operands(ins)
+        start = max([t] + [ready[r] - off for r, off in reads if r in ready])
+        issue = _m7_issue_cycles(ins, prev, p)
+        out.append(start - t + issue)
+        for r, lat in writes:
+            ready[r] = start + lat
+        t = start + issue
+        prev = ins
+    return out

@@ -111,7 +111,7 @@ def run(board: str, elf: Path, marks: list[int], timeout: int = 1800) -> Trace:
 class Pricer:
     """Cycles of the trace's blocks under each variant (computed once per block)."""
 
-    def __init__(self, blocks: dict, variants=tuple(model.VARIANTS)):
+    def __init__(self, blocks: dict, variants=tuple(model.PRICED)):
         self.variants = variants
         self.size = {}
         self.static = {v: {} for v in variants}
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
         print("unpriced mnemonics (1 cycle):", pricer.unknown)
     for name, addr in marks.items():
         for k, c in enumerate(calls(trace, addr)):
-            cyc = {v: pricer.cycles(c, v) for v in model.VARIANTS}
+            cyc = {v: pricer.cycles(c, v) for v in model.PRICED}
             insns = pricer.instructions(c)
             print(f"{name} call {k}: {insns} instructions, " +
                   ", ".join(f"{v} {n} ({n / insns:.3f}/insn)" for v, n in cyc.items()))

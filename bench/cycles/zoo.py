@@ -138,8 +138,6 @@ def _variant_cycles(pricer: trace.Pricer, counts: dict, board: str) -> dict:
     for v in BOARD_VARIANTS[board]:
         if v == "m7_low":
             out[v] = (insns + 1) // 2
-        elif v == "m7_high":
-            out[v] = pricer.cycles(counts, "m4")
         else:
             out[v] = pricer.cycles(counts, v)
     return out
@@ -148,14 +146,13 @@ def _variant_cycles(pricer: trace.Pricer, counts: dict, board: str) -> dict:
 def _classes(pricer, counts, board, syms) -> dict:
     """{class: {variant: cycles}} (m7_low: half the class's instructions)."""
     out = {c: {v: 0 for v in BOARD_VARIANTS[board]} for c in CLASSES}
-    price_as = "m4" if board == "an500" else None
     fn_insns = _by_function_instructions(pricer, counts, syms)
     for v in BOARD_VARIANTS[board]:
         if v == "m7_low":
             for fn, n in fn_insns.items():
                 out[function_class(fn)][v] += n / 2
             continue
-        for fn, n in pricer.by_function(counts, price_as or v, syms).items():
+        for fn, n in pricer.by_function(counts, v, syms).items():
             out[function_class(fn)][v] += n
     return {c: {v: round(n) for v, n in d.items()} for c, d in out.items()}
 
@@ -283,8 +280,10 @@ NOTES = [
     "on a board; the paper's figure is measured (latency x 216 MHz on a real STM32F746)",
     "an386 (M4 build): m4 is the point estimate, m4_low..m4_high its range (branch refill "
     "P = 1..3, division 2..12); ms at the Nano 33 BLE's 64 MHz",
-    "an500 (M7 build): m7_low = instructions / 2 and m7_high = the m4 table, bounds only (no "
-    "documented M7 table for a point estimate); ms at the STM32F746's 216 MHz",
+    "an500 (M7 build): m7_low = instructions / 2 and m7_high = single issue at the M7's "
+    "latencies (LLVM's Cortex-M7 scheduling model; the M4's LDM/VLDM, LDRD and branch "
+    "figures where it gives none), bounds only (no documented M7 dual-issue table for a point "
+    "estimate); ms at the STM32F746's 216 MHz",
     "tt_train_cycles_by_class: the last measured step's cycles by the source of each function "
     "(forward kernels by op kind, backward kernels, SGD update, memcpy/memmove/memset and row "
     "streaming, runtime, libgcc helpers); inlined code counts where it was inlined",

@@ -60,6 +60,11 @@ inline AxisTaps TapsReaching(int32_t i, int32_t pad, int32_t stride, int32_t k_s
                   static_cast<int16_t>((t - first) / stride)};
 }
 
+// Whether column `next` (the one after `t`) takes t's taps, each one output column further.
+inline bool SameTapsNextColumn(AxisTaps t, AxisTaps next) {
+  return next.first == t.first && next.count == t.count && next.out_first == t.out_first + 1;
+}
+
 // acc[j] = acc[j] + (g[j] * s[j]) * w[j] for j < B, count times, g stepping back by g_step floats
 // and w forward by w_step floats: one row of taps reaching an element.
 // kScaled: g already holds g * s, the term is g * w.
@@ -185,8 +190,93 @@ TFLM_TRAIN_DW_SCALED_ROW(8, "s23", "s31")
 #undef TFLM_TRAIN_DW_ACC_OUT_6
 #undef TFLM_TRAIN_DW_ACC_OUT_7
 #undef TFLM_TRAIN_DW_ACC_OUT_8
+
+// Two elements of an input row, columns iw and iw + 1 at stride 1, 8 channels pre-scaled (the
+// block the zoo models spend their depthwise input gradient in): per window row, the first
+// element's taps before the second's first (left edge), the taps both take (the second
+// element's gradient one output column further), the second's taps past the first's last
+// (right edge). Each shared tap's 8 weights come by one VLDM for both elements, and each
+// element's sum is the single path's, term for term. The 16 sums stay in s0-s15 across the
+// asm statements as pinned D registers (16 float operands would pass GCC's 30-operand limit
+// and make it spill them); per tap the weights go to s16-s23, the gradients to s24-s31 and
+// the products over them.
+#if TFLM_TRAIN_VFP_VMLA
+#define TFLM_TRAIN_DWP_TERMS(a0, a1, a2, a3, a4, a5, a6, a7)                                 \
+  "vmla.f32 " a0 ", s24, s16\n\t" "vmla.f32 " a1 ", s25, s17\n\t"                            \
+  "vmla.f32 " a2 ", s26, s18\n\t" "vmla.f32 " a3 ", s27, s19\n\t"                            \
+  "vmla.f32 " a4 ", s28, s20\n\t" "vmla.f32 " a5 ", s29, s21\n\t"                            \
+  "vmla.f32 " a6 ", s30, s22\n\t" "vmla.f32 " a7 ", s31, s23\n\t"
+#else
+#define TFLM_TRAIN_DWP_TERMS(a0, a1, a2, a3, a4, a5, a6, a7)                                 \
+  "vmul.f32 s24, s24, s16\n\t" "vmul.f32 s25, s25, s17\n\t"                                \
+  "vmul.f32 s26, s26, s18\n\t" "vmul.f32 s27, s27, s19\n\t"                                \
+  "vmul.f32 s28, s28, s20\n\t" "vmul.f32 s29, s29, s21\n\t"                                \
+  "vmul.f32 s30, s30, s22\n\t" "vmul.f32 s31, s31, s23\n\t"                                \
+  "vadd.f32 " a0 ", " a0 ", s24\n\t" "vadd.f32 " a1 ", " a1 ", s25\n\t"                      \
+  "vadd.f32 " a2 ", " a2 ", s26\n\t" "vadd.f32 " a3 ", " a3 ", s27\n\t"                      \
+  "vadd.f32 " a4 ", " a4 ", s28\n\t" "vadd.f32 " a5 ", " a5 ", s29\n\t"                      \
+  "vadd.f32 " a6 ", " a6 ", s30\n\t" "vadd.f32 " a7 ", " a7 ", s31\n\t"
+#endif
+#define TFLM_TRAIN_DWP_FIRST TFLM_TRAIN_DWP_TERMS("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+#define TFLM_TRAIN_DWP_SECOND \
+  TFLM_TRAIN_DWP_TERMS("s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+#define TFLM_TRAIN_DWP_CLOBBERS                                                              \
+  "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", \
+      "s29", "s30", "s31"
+#define TFLM_TRAIN_DWP_TAP_MEM(p) "m"(*reinterpret_cast<const float(*)[8]>(p))
+constexpr bool kVfpPairs = true;
+__attribute__((always_inline)) inline void InputGradPair8(
+    const float* gy, int32_t g_row, int32_t out_stride, const float* wy, int32_t w_row,
+    int32_t rows, int32_t pre, int32_t common, int32_t post, float* gin, float* gin2) {
+  // 0.0 doubles: both halves +0.0f, the single path's start.
+  register double a0 __asm__("d0") = 0.0, a1 __asm__("d1") = 0.0, a2 __asm__("d2") = 0.0,
+                  a3 __asm__("d3") = 0.0, b0 __asm__("d4") = 0.0, b1 __asm__("d5") = 0.0,
+                  b2 __asm__("d6") = 0.0, b3 __asm__("d7") = 0.0;
+  for (int32_t y = rows; y != 0; --y, gy -= g_row, wy += w_row) {
+    const float* g = gy;
+    const float* w = wy;
+    for (int32_t x = pre; x != 0; --x, g -= out_stride, w += 8) {
+      __asm__("vldmia %[w], {s16-s23}\n\t"
+              "vldmia %[g], {s24-s31}\n\t" TFLM_TRAIN_DWP_FIRST
+              : "+w"(a0), "+w"(a1), "+w"(a2), "+w"(a3)
+              : [g] "r"(g), [w] "r"(w), TFLM_TRAIN_DWP_TAP_MEM(g), TFLM_TRAIN_DWP_TAP_MEM(w)
+              : TFLM_TRAIN_DWP_CLOBBERS);
+    }
+    for (int32_t x = common; x != 0; --x, g -= out_stride, w += 8) {
+      const float* g2 = g + out_stride;
+      __asm__("vldmia %[w], {s16-s23}\n\t"
+              "vldmia %[g], {s24-s31}\n\t" TFLM_TRAIN_DWP_FIRST
+              "vldmia %[g2], {s24-s31}\n\t" TFLM_TRAIN_DWP_SECOND
+              : "+w"(a0), "+w"(a1), "+w"(a2), "+w"(a3), "+w"(b0), "+w"(b1), "+w"(b2), "+w"(b3)
+              : [g] "r"(g), [g2] "r"(g2), [w] "r"(w), TFLM_TRAIN_DWP_TAP_MEM(g),
+                TFLM_TRAIN_DWP_TAP_MEM(g2), TFLM_TRAIN_DWP_TAP_MEM(w)
+              : TFLM_TRAIN_DWP_CLOBBERS);
+    }
+    for (int32_t x = post; x != 0; --x, g -= out_stride, w += 8) {
+      const float* g2 = g + out_stride;
+      __asm__("vldmia %[w], {s16-s23}\n\t"
+              "vldmia %[g2], {s24-s31}\n\t" TFLM_TRAIN_DWP_SECOND
+              : "+w"(b0), "+w"(b1), "+w"(b2), "+w"(b3)
+              : [g2] "r"(g2), [w] "r"(w), TFLM_TRAIN_DWP_TAP_MEM(g2), TFLM_TRAIN_DWP_TAP_MEM(w)
+              : TFLM_TRAIN_DWP_CLOBBERS);
+    }
+  }
+  __asm__("vstmia %[p], {d0-d3}\n\t"
+          "vstmia %[q], {d4-d7}"
+          : "=m"(*reinterpret_cast<float(*)[8]>(gin)), "=m"(*reinterpret_cast<float(*)[8]>(gin2))
+          : [p] "r"(gin), [q] "r"(gin2), "w"(a0), "w"(a1), "w"(a2), "w"(a3), "w"(b0), "w"(b1),
+            "w"(b2), "w"(b3));
+}
+#undef TFLM_TRAIN_DWP_TERMS
+#undef TFLM_TRAIN_DWP_FIRST
+#undef TFLM_TRAIN_DWP_SECOND
+#undef TFLM_TRAIN_DWP_CLOBBERS
+#undef TFLM_TRAIN_DWP_TAP_MEM
 #else
 constexpr bool kVfpRow8 = false;
+constexpr bool kVfpPairs = false;
+inline void InputGradPair8(const float*, int32_t, int32_t, const float*, int32_t, int32_t,
+                           int32_t, int32_t, int32_t, float*, float*) {}
 #endif
 
 // Channels [0, B) of grad_output (out_stride floats per position) into grad_input (in_stride
@@ -204,6 +294,8 @@ void InputGradBlock(const DepthwiseParams& params, const Dims& output_dims,
   const int32_t out_h = output_dims.h, out_w = output_dims.w;
   const int32_t g_row = out_w * out_stride, w_step = params.stride.w * B;
   const int32_t w_row = params.stride.h * k_w * B;
+  // At stride 1 neighbouring interior columns take the same taps, one output column apart.
+  [[maybe_unused]] const bool pairs = params.stride.w == 1;
   float* gin = grad_input;
   for (int32_t n = 0; n < input_dims.n; ++n) {
     const float* gout_n = grad_output + n * out_h * g_row;
@@ -213,6 +305,23 @@ void InputGradBlock(const DepthwiseParams& params, const Dims& output_dims,
       const float* w_row0 = w + ty.first * k_w * B;
       for (int32_t iw = 0; iw < input_dims.w; ++iw, gin += in_stride) {
         const AxisTaps tx = columns[iw];
+        if constexpr (kVfpPairs && kScaled && B == 8) {
+          // This column and the next as a pair: per window row, this one's taps before the
+          // next one's first (the left edge), the taps they share (each element's gradient one
+          // output column apart), the next one's taps past this one's last (the right edge):
+          // every element's terms in the single path's order.
+          const AxisTaps tn = iw + 1 < input_dims.w ? columns[iw + 1] : AxisTaps{0, 0, 0};
+          const int32_t a_end = tx.first + tx.count, b_end = tn.first + tn.count;
+          if (pairs && ty.count > 0 && tx.count > 0 && tn.count > 0 && tn.first >= tx.first &&
+              tn.first < a_end && b_end >= a_end) {
+            InputGradPair8(g_row0 + tx.out_first * out_stride, g_row, out_stride,
+                           w_row0 + tx.first * B, w_row, ty.count, tn.first - tx.first,
+                           a_end - tn.first, b_end - a_end, gin, gin + in_stride);
+            ++iw;
+            gin += in_stride;
+            continue;
+          }
+        }
         float acc[B];
 #pragma GCC unroll 8
         for (int32_t j = 0; j < B; ++j) acc[j] = 0.0f;

@@ -36,6 +36,11 @@ reset:  ldr     r0, =0xE000ED88         @ CPACR: full access to CP10/CP11 (the F
         ldr     r1, =scratch
         bl      load_chain
         bl      float_ops
+        ldr     r1, =scratch
+        bl      m7_vmla_chain
+        ldr     r1, =scratch
+        bl      m7_load_use
+        bl      m7_mac_chain
         movs    r0, #0x18               @ SYS_EXIT
         ldr     r1, =0x20026            @ ADP_Stopped_ApplicationExit
         bkpt    0xab
@@ -93,4 +98,35 @@ float_ops:
         vmul.f32 s3, s1, s2
         vadd.f32 s0, s0, s3
         vdiv.f32 s4, s1, s2
+        bx      lr
+
+@ The M7 bound's latencies (tests/test_cycle_model.py derives both tables' cycles).
+        .align  2
+        .thumb_func
+m7_vmla_chain:                          @ r1 = scratch
+        vmla.f32 s0, s1, s2
+        vmla.f32 s0, s1, s2             @ the same accumulator
+        vmla.f32 s3, s1, s2             @ another one
+        vadd.f32 s4, s3, s1             @ reads the last VMLA's result
+        vstr    s4, [r1]                @ stores the VADD's
+        bx      lr
+
+        .align  2
+        .thumb_func
+m7_load_use:                            @ r1 = scratch, scratch[0] = scratch
+        ldrb    r2, [r1]
+        adds    r3, r2, #1              @ uses the byte just loaded
+        ldr     r4, [r1]
+        ldr     r5, [r4]                @ the word just loaded is its address
+        mul     r6, r5, r5
+        adds    r7, r6, #1              @ uses the product
+        bx      lr
+
+        .align  2
+        .thumb_func
+m7_mac_chain:
+        smlad   r0, r1, r2, r0
+        smlad   r0, r1, r2, r0          @ accumulates the previous sum
+        smmlar  r3, r0, r1, r2          @ multiplies it
+        ssat    r3, #8, r3              @ saturates the product
         bx      lr
