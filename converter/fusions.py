@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .emit import (FILTER_GRAD_BLOCK, Emission, activation_mask_bounds, pointwise,
-                   scratch_elements)
+from .emit import FILTER_GRAD_BLOCK, Emission, activation_mask_bounds, scratch_elements
 from .graph import Graph, Op
 from .program import DType, Instruction, Opcode
 
@@ -81,9 +80,7 @@ def emit_bottleneck(em: Emission, p: Op, d: Op, x: Op, g_out: int) -> None:
         g_x, temporary = em.input_grad_target(x_in)
     x_block = min(FILTER_GRAD_BLOCK, group, em.updated[x.index].weight_channels) \
         if em.weights_trained(x) else 0
-    temp_elements = max(int(np.prod(graph.tensors[x_in].shape))
-                        if g_x >= 0 and group < channels and not pointwise(graph, x) else 0,
-                        x_block * scratch_elements(graph, x),
+    temp_elements = max(x_block * scratch_elements(graph, x),
                         (pos1 * group + 3) // 4 + taps if em.weights_trained(d) else 0)
     temp = em.new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
     scales = [em.weight_scales(op) if needed else -1
@@ -180,16 +177,12 @@ def emit_mean_head(em: Emission, op: Op, g_mean: int) -> None:
     layer_index = em.add_layer(op) if op.index in em.updated else -1
     data_in = op.inputs[0]
     g_in, temporary, scales_at = -1, False, -1
-    in_elements = int(np.prod(graph.tensors[data_in].shape))
     if data_in in em.downstream:
         g_in, temporary = em.input_grad_target(data_in)
         scales_at = em.weight_scales(op)
-    # later groups add their input-gradient share to g_in (through temp unless 1x1)
     block = min(FILTER_GRAD_BLOCK, group_channels, em.updated[op.index].weight_channels) \
         if em.weights_trained(op) else 0
-    temp_elements = max(in_elements if g_in >= 0 and group_channels < channels
-                        and not pointwise(graph, op) else 0,
-                        block * scratch_elements(graph, op))
+    temp_elements = block * scratch_elements(graph, op)
     temp = em.new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
     em.emit(Opcode.MEAN_HEAD_BACKWARD, [op.index, g_mean, group, mask, g_in, temp, layer_index,
                                         scales_at])

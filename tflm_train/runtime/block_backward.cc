@@ -90,11 +90,11 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
     }
     ActivationGradFromMaskGroup(pos1, channels, c0, g, mask_x, grad_e1);
     const Dims group_out{e1.n, e1.h, e1.w, g}, group_filter{g, x_f.h, x_f.w, x_f.c};
-    // X's input gradient share reads X's filter, so it comes before this group's rows move.
-    // Later groups add their share to g_x (through temp where the product cannot add).
+    // X's input gradient reads X's filter, so it comes before this group's rows move. Each
+    // group's terms continue g_x's sums: any group size gives the same bits.
     if (g_x != nullptr) {
-      ConvInputGradGroupShare(xc.state->conv, group_out, grad_e1, group_filter, x_rows.from(c0),
-                              program.FloatPointer(a[A::kScalesX]) + c0, x_in, c0 == 0, g_x, temp);
+      ConvInputGradAccumulate(xc.state->conv, group_out, grad_e1, group_filter, x_rows.from(c0),
+                              program.FloatPointer(a[A::kScalesX]) + c0, x_in, c0 == 0, g_x);
     }
     if (a[A::kLayerX] < 0) continue;
     if (lx.update_bias) UpdateBias(opt, lx, grad_e1, pos1, g, c0, c0, c0 + g);

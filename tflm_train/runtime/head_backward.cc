@@ -9,8 +9,8 @@ namespace tflm_train {
 // of MobileNet-like models). Its output gradient is the MEAN gradient broadcast over H*W
 // (divided by H*W, as MeanGrad does) and masked by the fused activation; it is built one group
 // of output channels at a time into `group` ([positions, G] floats) and consumed at once: bias
-// update, weight updates of the group's channels, and the group's share of the input gradient
-// (summed over groups). The broadcast gradient of the whole MEAN input never exists.
+// update, weight updates of the group's channels, and the group's terms of the input gradient
+// (ConvInputGradAccumulate). The broadcast gradient of the whole MEAN input never exists.
 void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
   using A = MeanHeadBackwardArgs;
   Session* s = opt.session;
@@ -42,11 +42,11 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
     ActivationGradFromMaskGroup(positions, channels, c0, g, mask, buf);
     const Dims group_out{out_d.n, out_d.h, out_d.w, g};
     // The input gradient reads the filter, so it comes before this group's weights move.
-    // Later groups add their share to g_in (through temp where the product cannot add).
+    // Each group's terms continue g_in's sums: any group size gives the same bits.
     if (g_in != nullptr) {
-      ConvInputGradGroupShare(ctx.state->conv, group_out, buf, Dims{g, f_d.h, f_d.w, f_d.c},
+      ConvInputGradAccumulate(ctx.state->conv, group_out, buf, Dims{g, f_d.h, f_d.w, f_d.c},
                               filter.from(c0), program.FloatPointer(a[A::kScales]) + c0, in_d,
-                              c0 == 0, g_in, temp);
+                              c0 == 0, g_in);
     }
     if (a[A::kLayer] >= 0) {
       if (l.update_bias) UpdateBias(opt, l, buf, positions, g, c0, c0, c0 + g);
