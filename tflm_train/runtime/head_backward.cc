@@ -33,6 +33,16 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
   if (a[A::kLayer] >= 0) l = program.layer(a[A::kLayer]);
   ConvFilterUpdate update{};  // read from the model once, not per channel group
   if (a[A::kLayer] >= 0) update = PrepareConvFilterUpdate(opt, l, ctx);
+  // Stochastic rounding draws as one group over all channels would: every bias, then every
+  // weight channel. Each kind takes its draws from its own copy of the generator, started
+  // where that order starts it, so the group size changes no bit.
+  uint32_t bias_rng = *opt.rng_state;
+  const int64_t bias_draws =
+      a[A::kLayer] >= 0 && l.update_bias ? UpdateDraws(opt, l.bias_state >= 0, channels) : 0;
+  uint32_t weight_rng = StateAfterDraws(bias_rng, bias_draws);
+  Optimizer bias_opt = opt, weight_opt = opt;
+  bias_opt.rng_state = &bias_rng;
+  weight_opt.rng_state = &weight_rng;
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     for (int32_t p = 0; p < positions; ++p) {
@@ -49,13 +59,14 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
                               c0 == 0, g_in);
     }
     if (a[A::kLayer] >= 0) {
-      if (l.update_bias) UpdateBias(opt, l, buf, positions, g, c0, c0, c0 + g);
+      if (l.update_bias) UpdateBias(bias_opt, l, buf, positions, g, c0, c0, c0 + g);
       const int32_t w_end = l.weight_channels < c0 + g ? l.weight_channels : c0 + g;
-      UpdateConvFilterBlocks(opt, l, ctx, update, in_d,
+      UpdateConvFilterBlocks(weight_opt, l, ctx, update, in_d,
                              reinterpret_cast<const int8_t*>(ctx.input_data(0)),
                              group_out, buf, c0, w_end, temp, ExtraElements(program, a[A::kTemp]));
     }
   }
+  *opt.rng_state = weight_rng;  // after the last weight channel's draws
 }
 
 }  // namespace tflm_train
