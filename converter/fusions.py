@@ -202,8 +202,9 @@ def _head_group(graph: Graph, conv: Op, group_bytes: int) -> int:
     return max(1, min(out[-1], group_bytes // (4 * int(np.prod(out[:-1])))))
 
 
-def cap_groups(graph: Graph, program: Program, group_bytes: int) -> None:
-    """Every fused channel-group backward's groups at most group_bytes (regroup)."""
+def cap_groups(graph: Graph, program: Program, group_bytes: int, floor: int) -> None:
+    """Every fused channel-group backward's groups at most group_bytes, but not below `floor`
+    channels unless they already are (regroup)."""
     ops = {op.index: op for op in graph.ops}
     for step, ins in enumerate(program.instructions):
         if ins.opcode == Opcode.BOTTLENECK_BACKWARD:
@@ -212,7 +213,9 @@ def cap_groups(graph: Graph, program: Program, group_bytes: int) -> None:
             group = _head_group(graph, ops[ins.args[0]], group_bytes)
         else:
             continue
-        if group < group_channels(graph, program, ins)[0]:
+        current = group_channels(graph, program, ins)[0]
+        group = max(group, min(floor, current))
+        if group < current:
             regroup(graph, program, step, group)
 
 
