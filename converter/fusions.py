@@ -18,11 +18,13 @@ from .emit import FILTER_GRAD_BLOCK, Emission, activation_mask_bounds, scratch_e
 from .graph import Graph, Op
 from .program import DType, Instruction, Opcode, Program
 
-# Expanded-channel group of BOTTLENECK_BACKWARD: its two gradient groups stay <= 8 KB.
+# Expanded-channel group of BOTTLENECK_BACKWARD as emitted: its two gradient groups stay <= 8 KB
+# (compile_step then picks smaller groups where they lower the arena: regroup).
 BLOCK_GROUP_BYTES = 8192
 # Channel group of DEPTHWISE_GRAD_IN_PLACE: its gathered scratch stays <= 8 KB.
 INPLACE_GROUP_BYTES = 8192
-# Output-channel group of MEAN_HEAD_BACKWARD: its [positions, G] float buffer stays <= 8 KB.
+# Output-channel group of MEAN_HEAD_BACKWARD as emitted: its [positions, G] float buffer stays
+# <= 8 KB (smaller where that lowers the arena, as for the block groups).
 HEAD_GROUP_BYTES = 8192
 # Output-channel group of MEAN_HEAD_FORWARD: its [positions, G] int8 buffer stays <= 2 KB.
 HEAD_FORWARD_GROUP_BYTES = 2048

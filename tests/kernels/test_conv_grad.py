@@ -157,7 +157,7 @@ def test_pointwise_input_grad_accumulate_bit_exact(training, shape):
 
 def _groups(rng, co):
     """Random cut points of [0, co) into consecutive groups."""
-    cuts = sorted(set(int(c) for c in rng.integers(1, co, size=min(co - 1, 3)))) if co > 1 else []
+    cuts = sorted({int(c) for c in rng.integers(1, co, size=min(co - 1, 3))}) if co > 1 else []
     return list(zip([0, *cuts], [*cuts, co]))
 
 
@@ -171,8 +171,8 @@ def test_input_grad_accumulate_any_groups_same_bits(training, seed):
     if pointwise:
         positions, co, ci = int(rng.integers(1, 40)), int(rng.integers(1, 80)), \
             int(rng.integers(1, 40))
-        c = dict(n=1, h=1, w=positions, ho=1, wo=positions, ci=ci, co=co, kh=1, kw=1, sh=1,
-                 sw=1, pt=0, pl=0, dh=1, dw=1)
+        c = {"n": 1, "h": 1, "w": positions, "ho": 1, "wo": positions, "ci": ci, "co": co,
+             "kh": 1, "kw": 1, "sh": 1, "sw": 1, "pt": 0, "pl": 0, "dh": 1, "dw": 1}
         wq = rand_q(rng, (co, 1, 1, ci))
         s_w = f32(rng.uniform(0.001, 0.05, co))
         g = grad_with_zeros(rng, (1, 1, positions, co))
