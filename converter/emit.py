@@ -52,15 +52,6 @@ def activation_mask_bounds(op: Op, graph: Graph) -> tuple[int, int] | None:
     return lo, hi
 
 
-def pointwise(graph: Graph, op: Op) -> bool:
-    """A CONV_2D whose input gradient the runtime can add into an existing gradient (1x1 filter,
-    stride 1: conv_grad.h ConvInputGradAdds); others sum later groups through a temporary."""
-    w = graph.tensors[op.inputs[1]]
-    return (tuple(w.shape[1:3]) == (1, 1) and op.options.get("stride_h", 1) == 1
-            and op.options.get("stride_w", 1) == 1
-            and graph.tensors[op.inputs[0]].shape[1:3] == graph.tensors[op.outputs[0]].shape[1:3])
-
-
 def scratch_elements(graph: Graph, op: Op) -> int:
     """Floats needed for one output channel's weight gradient."""
     w = graph.tensors[op.inputs[1]]
@@ -204,4 +195,4 @@ def layer_record(graph: Graph, u: LayerUpdate, scheme: SparseUpdate,
 
 __all__ = ["ACT_REAL_BOUNDS", "Emission", "FILTER_GRAD_BLOCK", "POOL_LIKE",
            "SAVED_FOR_INPUT_GRAD", "UNARY_GRAD", "activation_mask_bounds", "layer_record",
-           "pointwise", "quantize_bound", "scratch_elements", "split_rows", "trained_bytes"]
+           "quantize_bound", "scratch_elements", "split_rows", "trained_bytes"]

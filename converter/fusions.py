@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .emit import (FILTER_GRAD_BLOCK, Emission, activation_mask_bounds, pointwise,
-                   scratch_elements)
+from .emit import FILTER_GRAD_BLOCK, Emission, activation_mask_bounds, scratch_elements
 from .graph import Graph, Op
-from .program import DType, Instruction, Opcode
+from .program import DType, Instruction, Opcode, Program
 
-# Expanded-channel group of BOTTLENECK_BACKWARD: its two gradient groups stay <= 8 KB.
+# Expanded-channel group of BOTTLENECK_BACKWARD as emitted: its two gradient groups stay <= 8 KB
+# (compile_step then picks smaller groups where they lower the arena: regroup).
 BLOCK_GROUP_BYTES = 8192
 # Channel group of DEPTHWISE_GRAD_IN_PLACE: its gathered scratch stays <= 8 KB.
 INPLACE_GROUP_BYTES = 8192
-# Output-channel group of MEAN_HEAD_BACKWARD: its [positions, G] float buffer stays <= 8 KB.
+# Output-channel group of MEAN_HEAD_BACKWARD as emitted: its [positions, G] float buffer stays
+# <= 8 KB (smaller where that lowers the arena, as for the block groups).
 HEAD_GROUP_BYTES = 8192
 # Output-channel group of MEAN_HEAD_FORWARD: its [positions, G] int8 buffer stays <= 2 KB.
 HEAD_FORWARD_GROUP_BYTES = 2048
@@ -65,8 +66,7 @@ def emit_bottleneck(em: Emission, p: Op, d: Op, x: Op, g_out: int) -> None:
     channels = graph.tensors[e2].shape[-1]
     pos2 = int(np.prod(graph.tensors[e2].shape[:-1]))
     pos1 = int(np.prod(graph.tensors[e1].shape[:-1]))
-    taps = int(np.prod(graph.tensors[d.inputs[1]].shape[1:3]))
-    group = max(1, min(channels, BLOCK_GROUP_BYTES // (4 * (pos2 + pos1) + taps)))
+    group = _block_group(graph, d, BLOCK_GROUP_BYTES)
     grad_e2 = em.new_tensor(DType.FLOAT32, pos2 * group)
     grad_e1 = em.new_tensor(DType.FLOAT32, pos1 * group)
     masks = []
@@ -79,12 +79,8 @@ def emit_bottleneck(em: Emission, p: Op, d: Op, x: Op, g_out: int) -> None:
     g_x, temporary = (-1, False)
     if x_in in em.downstream:
         g_x, temporary = em.input_grad_target(x_in)
-    x_block = min(FILTER_GRAD_BLOCK, group, em.updated[x.index].weight_channels) \
-        if em.weights_trained(x) else 0
-    temp_elements = max(int(np.prod(graph.tensors[x_in].shape))
-                        if g_x >= 0 and group < channels and not pointwise(graph, x) else 0,
-                        x_block * scratch_elements(graph, x),
-                        (pos1 * group + 3) // 4 + taps if em.weights_trained(d) else 0)
+    x_channels = em.updated[x.index].weight_channels if em.weights_trained(x) else 0
+    temp_elements = _block_temp(graph, d, x, group, x_channels, em.weights_trained(d))
     temp = em.new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
     scales = [em.weight_scales(op) if needed else -1
               for op, needed in ((p, True), (d, True), (x, g_x >= 0))]
@@ -173,28 +169,112 @@ def emit_mean_head(em: Emission, op: Op, g_mean: int) -> None:
     out_shape = graph.tensors[op.outputs[0]].shape
     positions = int(np.prod(out_shape[:-1]))
     channels = out_shape[-1]
-    group_channels = max(1, min(channels, HEAD_GROUP_BYTES // (4 * positions)))
-    group = em.new_tensor(DType.FLOAT32, positions * group_channels)
+    group_size = _head_group(graph, op, HEAD_GROUP_BYTES)
+    group = em.new_tensor(DType.FLOAT32, positions * group_size)
     bounds = activation_mask_bounds(op, graph)
     mask = -1 if bounds is None else em.new_tensor(DType.INT8, (positions * channels + 7) // 8)
     layer_index = em.add_layer(op) if op.index in em.updated else -1
     data_in = op.inputs[0]
     g_in, temporary, scales_at = -1, False, -1
-    in_elements = int(np.prod(graph.tensors[data_in].shape))
     if data_in in em.downstream:
         g_in, temporary = em.input_grad_target(data_in)
         scales_at = em.weight_scales(op)
-    # later groups add their input-gradient share to g_in (through temp unless 1x1)
-    block = min(FILTER_GRAD_BLOCK, group_channels, em.updated[op.index].weight_channels) \
-        if em.weights_trained(op) else 0
-    temp_elements = max(in_elements if g_in >= 0 and group_channels < channels
-                        and not pointwise(graph, op) else 0,
-                        block * scratch_elements(graph, op))
+    weight_channels = em.updated[op.index].weight_channels if em.weights_trained(op) else 0
+    temp_elements = _head_temp(graph, op, group_size, weight_channels)
     temp = em.new_tensor(DType.FLOAT32, temp_elements) if temp_elements else -1
     em.emit(Opcode.MEAN_HEAD_BACKWARD, [op.index, g_mean, group, mask, g_in, temp, layer_index,
                                         scales_at])
     em.sum_temporary(g_in, temporary, data_in)
     _head_forward(em, op, mask)
+
+
+def _block_group(graph: Graph, d: Op, group_bytes: int) -> int:
+    """Expanded channels per BOTTLENECK_BACKWARD group whose two gradient groups (and D's
+    filter taps) stay within group_bytes."""
+    e2, e1 = graph.tensors[d.outputs[0]].shape, graph.tensors[d.inputs[0]].shape
+    pos2, pos1 = int(np.prod(e2[:-1])), int(np.prod(e1[:-1]))
+    taps = int(np.prod(graph.tensors[d.inputs[1]].shape[1:3]))
+    return max(1, min(e2[-1], group_bytes // (4 * (pos2 + pos1) + taps)))
+
+
+def _head_group(graph: Graph, conv: Op, group_bytes: int) -> int:
+    """Output channels per MEAN_HEAD_BACKWARD group whose float buffer stays within
+    group_bytes."""
+    out = graph.tensors[conv.outputs[0]].shape
+    return max(1, min(out[-1], group_bytes // (4 * int(np.prod(out[:-1])))))
+
+
+def cap_groups(graph: Graph, program: Program, group_bytes: int, floor: int) -> None:
+    """Every fused channel-group backward's groups at most group_bytes, but not below `floor`
+    channels unless they already are (regroup)."""
+    ops = {op.index: op for op in graph.ops}
+    for step, ins in enumerate(program.instructions):
+        if ins.opcode == Opcode.BOTTLENECK_BACKWARD:
+            group = _block_group(graph, ops[ins.args[1]], group_bytes)
+        elif ins.opcode == Opcode.MEAN_HEAD_BACKWARD:
+            group = _head_group(graph, ops[ins.args[0]], group_bytes)
+        else:
+            continue
+        current = group_channels(graph, program, ins)[0]
+        group = max(group, min(floor, current))
+        if group < current:
+            regroup(graph, program, step, group)
+
+
+def _block_temp(graph: Graph, d: Op, x: Op, group: int, x_channels: int,
+                d_trained: bool) -> int:
+    """BOTTLENECK_BACKWARD's float scratch for `group` expanded channels: X's filter gradient
+    in blocks of channels, and D's gathered input group with its filter-gradient scratch."""
+    pos1 = int(np.prod(graph.tensors[d.inputs[0]].shape[:-1]))
+    taps = int(np.prod(graph.tensors[d.inputs[1]].shape[1:3]))
+    return max(min(FILTER_GRAD_BLOCK, group, x_channels) * scratch_elements(graph, x),
+               (pos1 * group + 3) // 4 + taps if d_trained else 0)
+
+
+def _head_temp(graph: Graph, op: Op, group: int, weight_channels: int) -> int:
+    """MEAN_HEAD_BACKWARD's float scratch: the head conv's filter gradient in blocks."""
+    return min(FILTER_GRAD_BLOCK, group, weight_channels) * scratch_elements(graph, op)
+
+
+def group_channels(graph: Graph, program: Program, ins: Instruction) -> tuple[int, int]:
+    """(channels per group, channels) of a MEAN_HEAD_BACKWARD or BOTTLENECK_BACKWARD."""
+    ops = {op.index: op for op in graph.ops}
+    if ins.opcode == Opcode.BOTTLENECK_BACKWARD:
+        return ins.args[8], graph.tensors[ops[ins.args[1]].outputs[0]].shape[-1]
+    out = graph.tensors[ops[ins.args[0]].outputs[0]].shape
+    positions = int(np.prod(out[:-1]))
+    return program.extra[ins.args[2] - program.n_model_tensors].elements // positions, out[-1]
+
+
+def regroup(graph: Graph, program: Program, step: int, group: int) -> None:
+    """Give the MEAN_HEAD_BACKWARD or BOTTLENECK_BACKWARD at `step` groups of `group` channels:
+    its group buffers and scratch resized as emit_mean_head / emit_bottleneck size them. The
+    group size changes no result bit (the input gradient accumulates in channel order:
+    conv_grad.h ConvInputGradAccumulate), only the buffers and the per-group work."""
+    ops = {op.index: op for op in graph.ops}
+    ins = program.instructions[step]
+    a, n_model = ins.args, program.n_model_tensors
+
+    def weight_channels(layer: int) -> int:
+        return program.layers[layer].weight_channels if layer >= 0 else 0
+
+    def resize(t: int, elements: int) -> None:
+        if t >= 0:
+            program.extra[t - n_model].elements = elements
+
+    if ins.opcode == Opcode.BOTTLENECK_BACKWARD:
+        d, x = ops[a[1]], ops[a[2]]
+        a[8] = group
+        resize(a[5], int(np.prod(graph.tensors[d.outputs[0]].shape[:-1])) * group)
+        resize(a[6], int(np.prod(graph.tensors[d.inputs[0]].shape[:-1])) * group)
+        resize(a[7], _block_temp(graph, d, x, group, weight_channels(a[12]),
+                                 weight_channels(a[11]) > 0))
+    elif ins.opcode == Opcode.MEAN_HEAD_BACKWARD:
+        conv = ops[a[0]]
+        resize(a[2], int(np.prod(graph.tensors[conv.outputs[0]].shape[:-1])) * group)
+        resize(a[5], _head_temp(graph, conv, group, weight_channels(a[6])))
+    else:
+        raise AssertionError(ins.opcode)
 
 
 def _head_forward(em: Emission, conv: Op, mask: int) -> None:
@@ -233,5 +313,5 @@ def apply_fused_forwards(em: Emission, n_forward: int) -> int:
 
 __all__ = ["BLOCK_GROUP_BYTES", "HEAD_FORWARD_GROUP_BYTES", "HEAD_GROUP_BYTES",
            "INPLACE_GROUP_BYTES", "apply_fused_forwards", "bottleneck_below",
-           "emit_bottleneck", "emit_in_place_depthwise", "emit_mean_head", "fusable_mean",
-           "in_place_depthwise", "residual_alias"]
+           "cap_groups", "emit_bottleneck", "emit_in_place_depthwise", "emit_mean_head",
+           "fusable_mean", "group_channels", "in_place_depthwise", "regroup", "residual_alias"]

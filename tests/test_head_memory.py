@@ -38,16 +38,16 @@ def model() -> bytes:
     return mf._convert(tf.keras.Model(inputs, x), (8, 8, 8), seed=4)
 
 
-def _train(ext: bytes, xs: np.ndarray) -> tuple[list[float], dict]:
-    trainer = tflm_train.Trainer(ext, learning_rate=0.1)
+def _train(ext: bytes, xs: np.ndarray, rounding: str) -> tuple[list[float], dict]:
+    trainer = tflm_train.Trainer(ext, learning_rate=0.1, rounding=rounding)
     losses = [trainer._sample(x, i % 4) for i, x in enumerate(xs)]
     return losses, trainer.trained_tensors()
 
 
-def _same_training(a: bytes, b: bytes, model: bytes) -> None:
+def _same_training(a: bytes, b: bytes, model: bytes, rounding: str = "stochastic") -> None:
     xs = mf.random_inputs(model, 4, 9)
-    la, ta = _train(a, xs)
-    lb, tb = _train(b, xs)
+    la, ta = _train(a, xs, rounding)
+    lb, tb = _train(b, xs, rounding)
     assert la == lb
     assert ta.keys() == tb.keys() and all(ta[k] == tb[k] for k in ta)
     want = mf.wheel_outputs(model, xs)
@@ -76,6 +76,11 @@ def test_residual_block_shares_the_add_gradient(model, monkeypatch):
 
 
 def test_head_conv_runs_by_channel_groups(model, monkeypatch):
+    from tflm_train.converter import pipeline
+
+    # The backward's emitted channel groups: with the smaller ones the converter picks, this
+    # small model's peak is no longer the head output's.
+    monkeypatch.setattr(pipeline, "_plan_grouped", pipeline._plan)
     grouped = tflm_train.convert(model, SCHEME)
     _, graph, step = compile_model(model, SCHEME)
     ins = next(i for i in step.program.instructions if i.opcode == Opcode.MEAN_HEAD_FORWARD)
@@ -109,3 +114,82 @@ def test_mismatched_head_forward_is_refused_by_name(model, arg, value):
     with pytest.raises(RuntimeFailure,
                        match=rf"instruction {index} \(MEAN_HEAD_FORWARD\) does not match"):
         NativeSession(write_model(tree))
+
+
+def _regrouped(model: bytes, groups: dict[str, int]) -> tuple[bytes, object]:
+    """The model's program with its MEAN_HEAD_BACKWARD / BOTTLENECK_BACKWARD groups set to
+    `groups` channels (fusions.regroup) and replanned, written as convert() writes it."""
+    from tflm_train.converter import pipeline
+
+    tree, graph, step = compile_model(model, SCHEME)
+    program = step.program
+    for k, ins in enumerate(program.instructions):
+        if ins.opcode.name in groups:
+            fusions.regroup(graph, program, k, groups[ins.opcode.name])
+    step = pipeline._plan(graph, program, tflm_train.converter.SGD(), None)
+    set_metadata(tree, METADATA_NAME, step.program.encode())
+    return write_model(tree), step.program
+
+
+def _input_gradients(ext: bytes, program, xs, rounding: str) -> list[bytes]:
+    """Every step's input gradients of the two fused instructions, read from the arena when the
+    next instruction starts (tt_set_instruction_hook)."""
+    import ctypes
+
+    hook_type = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32,
+                                 ctypes.c_int32)
+    n_model = program.n_model_tensors
+    wanted = {}  # instruction index after the fused one -> (offset, bytes)
+    for k, ins in enumerate(program.instructions):
+        g_in = {"MEAN_HEAD_BACKWARD": 4, "BOTTLENECK_BACKWARD": 4}.get(ins.opcode.name)
+        if g_in is not None and ins.args[g_in] >= 0:
+            t = program.extra[ins.args[g_in] - n_model]
+            wanted[k + 1] = (t.offset, t.nbytes)
+    assert len(wanted) == 2
+    session, seen = NativeSession(ext), []
+
+    def read(_user, index, _opcode, _arg):
+        if index in wanted:
+            offset, size = wanted[index]
+            seen.append(session._arena[offset:offset + size].tobytes())
+
+    hook = hook_type(read)
+    session._lib.tt_set_instruction_hook.argtypes = [ctypes.c_void_p, hook_type, ctypes.c_void_p]
+    session._lib.tt_set_instruction_hook(session._handle, hook, None)
+    for i, x in enumerate(xs):
+        session.train_step(x, i % 4, 0.1, rounding)
+    return seen
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic"])
+def test_group_sizes_give_the_same_bits(model, rounding):
+    """The head's and the block's input gradients accumulate in output-channel order
+    (ConvInputGradAccumulate), and their updates take the random draws of stochastic rounding
+    as one group would (fused_backward.h), so groups of any size give the same bytes: input
+    gradients, losses, trained tensors."""
+    one, p_one = _regrouped(model, {"MEAN_HEAD_BACKWARD": 96, "BOTTLENECK_BACKWARD": 24})
+    xs = mf.random_inputs(model, 4, 9)
+    want = _input_gradients(one, p_one, xs, rounding)
+    assert len(want) == 8 and all(any(b) for b in want)
+    for head, block in ((5, 7), (32, 1), (1, 16)):
+        ext, program = _regrouped(model, {"MEAN_HEAD_BACKWARD": head, "BOTTLENECK_BACKWARD": block})
+        assert ext != one
+        assert _input_gradients(ext, program, xs, rounding) == want
+        _same_training(one, ext, model, rounding)
+
+
+def test_converter_picks_smaller_groups_at_the_peak(model):
+    """compile_step halves the fused groups while that lowers the arena: never above the
+    emitted groups' plan."""
+    from tflm_train.converter import pipeline
+
+    emitted = []
+    real = pipeline._plan_grouped
+    try:
+        pipeline._plan_grouped = lambda g, p, o, e: emitted.append(pipeline._plan(g, p, o, e)) \
+            or emitted[-1]
+        tflm_train.convert(model, SCHEME)
+    finally:
+        pipeline._plan_grouped = real
+    chosen = tflm_train.memory_report(tflm_train.convert(model, SCHEME)).arena_bytes
+    assert chosen <= min(s.program.arena_bytes for s in emitted)

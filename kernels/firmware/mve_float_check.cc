@@ -66,15 +66,15 @@ __attribute__((noinline)) void FilterRef(int32_t positions, int32_t grad_stride,
 }
 
 __attribute__((noinline)) void InputRef(int32_t positions, int32_t depth, int32_t columns,
-                                        bool add, float* out) {
+                                        bool accumulate, float* out) {
   for (int32_t p = 0; p < positions; ++p) {
     for (int32_t j = 0; j < columns; ++j) {
-      float acc = 0.0f;
+      float acc = accumulate ? out[p * columns + j] : 0.0f;
       for (int32_t k = 0; k < depth; ++k) {
         acc = acc + (g_grad[p * depth + k] * g_scales[k]) *
                         static_cast<float>(g_rows[k * columns + j]);
       }
-      out[p * columns + j] = add ? out[p * columns + j] + acc : acc;
+      out[p * columns + j] = acc;
     }
   }
 }
@@ -126,7 +126,7 @@ int main() {
     { const int32_t b1 = Compare(g_out, g_ref, n);
       if (b1) board_printf("filter public case %ld: %ld\n", (long)i, (long)b1);
       bad += b1; }
-    // Input gradient, plain and adding, through the public functions (their 4 x 4 tiles take
+    // Input gradient, plain and accumulating, through the public functions (their 4 x 4 tiles take
     // the MVE form when the scaled gradients allow).
     const tflm_train::FilterRows rows = tflm_train::WholeFilter(g_rows, columns);
     tflm_train::GradTimesInt8Rows(positions, depth, g_grad, depth, g_scales, rows, 0, columns,
@@ -136,11 +136,11 @@ int main() {
       if (b2) board_printf("input case %ld: %ld\n", (long)i, (long)b2);
       bad += b2; }
     for (int32_t k = 0; k < positions * columns; ++k) g_out[k] = g_ref[k] = RandomGrad(&s, true);
-    tflm_train::GradTimesInt8RowsAdd(positions, depth, g_grad, depth, g_scales, rows, 0, columns,
-                                     g_out, columns);
+    tflm_train::GradTimesInt8RowsAccumulate(positions, depth, g_grad, depth, g_scales, rows, 0,
+                                            columns, g_out, columns);
     InputRef(positions, depth, columns, true, g_ref);
     { const int32_t b3 = Compare(g_out, g_ref, positions * columns);
-      if (b3) board_printf("input add case %ld: %ld\n", (long)i, (long)b3);
+      if (b3) board_printf("input accumulate case %ld: %ld\n", (long)i, (long)b3);
       bad += b3; }
     ++input_cases;
   }

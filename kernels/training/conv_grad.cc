@@ -1,6 +1,5 @@
 #include "kernels/training/conv_grad.h"
 
-#include "kernels/training/grad_accumulate.h"
 #include "kernels/training/grad_product.h"
 #include "kernels/training/output_taps.h"
 #include "kernels/training/vfp_asm.h"
@@ -52,20 +51,6 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
   });
 }
 
-bool ConvInputGradAdds(const ConvParams& params, const Dims& filter_dims, const Dims& input_dims,
-                       const Dims& output_dims) {
-  return IsPointwise(params, filter_dims.h, filter_dims.w, input_dims, output_dims);
-}
-
-void ConvInputGradRowsAdd(const ConvParams& /*params*/, const Dims& output_dims,
-                          const float* grad_output, const Dims& /*filter_dims*/,
-                          const FilterRows& filter, const float* filter_scales,
-                          const Dims& input_dims, float* grad_input) {
-  const int32_t out_c = output_dims.c, in_c = input_dims.c;
-  GradTimesInt8RowsAdd(input_dims.n * input_dims.h * input_dims.w, out_c, grad_output, out_c,
-                       filter_scales, filter, 0, in_c, grad_input, in_c);
-}
-
 void PointwiseInputGradChannels(int32_t positions, int32_t out_c, const float* grad_output,
                                 const FilterRows& filter, const float* filter_scales,
                                 int32_t ci_begin, int32_t ci_end, float* grad_input) {
@@ -105,20 +90,45 @@ void ConvFilterGrad(const ConvParams& params, const Dims& input_dims, const int8
   }
 }
 
-void ConvInputGradGroupShare(const ConvParams& params, const Dims& output_dims,
+void ConvInputGradAccumulate(const ConvParams& params, const Dims& output_dims,
                              const float* grad_output, const Dims& filter_dims,
                              const FilterRows& filter, const float* filter_scales,
-                             const Dims& input_dims, bool first, float* grad_input, float* temp) {
-  if (first) {
-    ConvInputGradRows(params, output_dims, grad_output, filter_dims, filter, filter_scales,
-                      input_dims, grad_input);
-  } else if (ConvInputGradAdds(params, filter_dims, input_dims, output_dims)) {
-    ConvInputGradRowsAdd(params, output_dims, grad_output, filter_dims, filter, filter_scales,
-                         input_dims, grad_input);
-  } else {
-    ConvInputGradRows(params, output_dims, grad_output, filter_dims, filter, filter_scales,
-                      input_dims, temp);
-    GradAccumulate(input_dims.n * input_dims.h * input_dims.w * input_dims.c, temp, grad_input);
+                             const Dims& input_dims, bool first, float* grad_input) {
+  const int32_t out_c = output_dims.c, in_c = input_dims.c;
+  const int32_t positions = input_dims.n * input_dims.h * input_dims.w;
+  if (IsPointwise(params, filter_dims.h, filter_dims.w, input_dims, output_dims)) {
+    if (first) {
+      GradTimesInt8Rows(positions, out_c, grad_output, out_c, filter_scales, filter, 0, in_c,
+                        grad_input, in_c);
+    } else {
+      GradTimesInt8RowsAccumulate(positions, out_c, grad_output, out_c, filter_scales, filter, 0,
+                                  in_c, grad_input, in_c);
+    }
+    return;
+  }
+  // Output channel outermost, so that the terms of later calls (later channels) follow on.
+  const int32_t out_h = output_dims.h, out_w = output_dims.w;
+  for (int32_t n = 0; n < input_dims.n; ++n) {
+    for (int32_t ih = 0; ih < input_dims.h; ++ih) {
+      for (int32_t iw = 0; iw < input_dims.w; ++iw) {
+        float* gin = grad_input + ((n * input_dims.h + ih) * input_dims.w + iw) * in_c;
+        if (first) {
+          for (int32_t ci = 0; ci < in_c; ++ci) gin[ci] = 0.0f;
+        }
+        for (int32_t co = 0; co < out_c; ++co) {
+          const float scale = filter_scales[co];
+          const int8_t* row = filter.row(co);
+          ForEachOutputTap(params, ih, iw, filter_dims.h, filter_dims.w, out_h, out_w,
+                           [&](int32_t oh, int32_t ow, int32_t tap) {
+            const float g = grad_output[((n * out_h + oh) * out_w + ow) * out_c + co] * scale;
+            const int8_t* w = row + tap * in_c;
+            for (int32_t ci = 0; ci < in_c; ++ci) {
+              gin[ci] = MulAdd(gin[ci], g, static_cast<float>(w[ci]));
+            }
+          });
+        }
+      }
+    }
   }
 }
 

@@ -33,26 +33,18 @@ void ConvInputGradRows(const ConvParams& params, const Dims& output_dims,
                        const FilterRows& filter, const float* filter_scales,
                        const Dims& input_dims, float* grad_input);
 
-// Whether ConvInputGradRowsAdd takes these shapes: 1x1 filters at stride 1 without padding.
-bool ConvInputGradAdds(const ConvParams& params, const Dims& filter_dims, const Dims& input_dims,
-                       const Dims& output_dims);
-
-// grad_input[i] = grad_input[i] + s[i], s[i] being the sum ConvInputGradRows writes (from 0.0f,
-// in its order): the bits of ConvInputGradRows into a temporary and GradAccumulate into
-// grad_input, without the temporary. Only where ConvInputGradAdds.
-void ConvInputGradRowsAdd(const ConvParams& params, const Dims& output_dims,
-                          const float* grad_output, const Dims& filter_dims,
-                          const FilterRows& filter, const float* filter_scales,
-                          const Dims& input_dims, float* grad_input);
-
-// One output-channel group's share of the input gradient in a backward that works group by
-// group: the first group (first == true) writes grad_input (ConvInputGradRows); later groups add
-// their share, computed from 0.0f, to it: directly where ConvInputGradAdds, else through `temp`
-// (input_dims elements) and GradAccumulate. The same bits either way.
-void ConvInputGradGroupShare(const ConvParams& params, const Dims& output_dims,
+// The input gradient of a conv whose output channels come in groups (the fused head and
+// bottleneck backward): the terms of this call's output channels (output_dims.c, the group's
+// filter rows and scales) continue the sums grad_input holds, or start them from 0.0f when
+// `first`. Summation per grad_input element: terms in increasing output channel co (the group's
+// channels being the next ones), for each co its taps (ky, kx) increasing; each term is
+// (grad_output * s_w[co]) * float(w), as in ConvInputGrad. Groups of any size in increasing
+// channel order thus give the bits of one call over all channels. (A 1x1 filter at stride 1
+// without padding has one tap: the order of ConvInputGrad itself.)
+void ConvInputGradAccumulate(const ConvParams& params, const Dims& output_dims,
                              const float* grad_output, const Dims& filter_dims,
                              const FilterRows& filter, const float* filter_scales,
-                             const Dims& input_dims, bool first, float* grad_input, float* temp);
+                             const Dims& input_dims, bool first, float* grad_input);
 
 // Input channels [ci_begin, ci_end) of a 1x1, stride-1 convolution's input gradient, into
 // grad_input [positions, ci_end - ci_begin]: the same sums as ConvInputGrad (co increasing, each

@@ -66,15 +66,13 @@ alignas(8) constexpr float kZeroRow[kTile] = {0.0f, 0.0f, 0.0f, 0.0f};
 // at most); the loop is unrolled twice (an odd depth enters at the second copy). Accumulators
 // s0-s15 (row p in s4p..s4p+3), operands s16-s23 (VLDM), products
 // s24-s31. Every value is computed as InputTile's C++ computes it, operand for operand: the
-// sums start from `from` (or zeros), add g * w in k order, and go to `to` as they are or as
-// to + sum.
+// sums start from `from` (or zeros), add g * w in k order, and go to `to`.
 void Tile4x4(int32_t depth, const float* gs, const float* wf, const float* from,
-             int32_t from_stride, float* to, int32_t to_stride, bool add) {
+             int32_t from_stride, float* to, int32_t to_stride) {
   const float* end = gs + depth * kTile;
   const float* f = from != nullptr ? from : kZeroRow;
   const int32_t fs = from != nullptr ? from_stride * 4 : 0;
   const int32_t ts = to_stride * 4;
-  const int32_t add_flag = add ? 1 : 0;
   __asm__ volatile(
       "vldmia %[f], {s0-s3}\n\t"
       "add %[f], %[f], %[fs]\n\t"
@@ -94,47 +92,15 @@ void Tile4x4(int32_t depth, const float* gs, const float* wf, const float* from,
       "cmp %[g], %[end]\n\t"
       "bne 1b\n"
       "2:\n\t"
-      "cmp %[add], #0\n\t"
-      "beq 3f\n\t"
-      "vldmia %[t], {s16-s19}\n\t"
-      "vadd.f32 s16, s16, s0\n\t"
-      "vadd.f32 s17, s17, s1\n\t"
-      "vadd.f32 s18, s18, s2\n\t"
-      "vadd.f32 s19, s19, s3\n\t"
-      "vstmia %[t], {s16-s19}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
-      "vldmia %[t], {s16-s19}\n\t"
-      "vadd.f32 s16, s16, s4\n\t"
-      "vadd.f32 s17, s17, s5\n\t"
-      "vadd.f32 s18, s18, s6\n\t"
-      "vadd.f32 s19, s19, s7\n\t"
-      "vstmia %[t], {s16-s19}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
-      "vldmia %[t], {s16-s19}\n\t"
-      "vadd.f32 s16, s16, s8\n\t"
-      "vadd.f32 s17, s17, s9\n\t"
-      "vadd.f32 s18, s18, s10\n\t"
-      "vadd.f32 s19, s19, s11\n\t"
-      "vstmia %[t], {s16-s19}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
-      "vldmia %[t], {s16-s19}\n\t"
-      "vadd.f32 s16, s16, s12\n\t"
-      "vadd.f32 s17, s17, s13\n\t"
-      "vadd.f32 s18, s18, s14\n\t"
-      "vadd.f32 s19, s19, s15\n\t"
-      "vstmia %[t], {s16-s19}\n\t"
-      "b 4f\n"
-      "3:\n\t"
       "vstmia %[t], {s0-s3}\n\t"
       "add %[t], %[t], %[ts]\n\t"
       "vstmia %[t], {s4-s7}\n\t"
       "add %[t], %[t], %[ts]\n\t"
       "vstmia %[t], {s8-s11}\n\t"
       "add %[t], %[t], %[ts]\n\t"
-      "vstmia %[t], {s12-s15}\n\t"
-      "4:"
+      "vstmia %[t], {s12-s15}"
       : [g] "+r"(gs), [w] "+r"(wf), [f] "+r"(f), [t] "+r"(to)
-      : [end] "r"(end), [depth] "r"(depth), [fs] "r"(fs), [ts] "r"(ts), [add] "r"(add_flag),
+      : [end] "r"(end), [depth] "r"(depth), [fs] "r"(fs), [ts] "r"(ts),
         [stride] "I"(kColumnChunk * sizeof(float))
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
         "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",
@@ -171,17 +137,16 @@ inline void ConvertS8x4(const int8_t* w, float* out) {
 #endif
 
 // The PB x JB accumulators of a tile start from `from` (nullptr: 0.0f), add the terms
-// gs[k * kTile + p] * wf[k * kColumnChunk + j] for k < depth, and go to `to`: stored as they are,
-// or, with `add`, added to what `to` holds (to + sum, as GradAccumulate adds). Not inlined:
+// gs[k * kTile + p] * wf[k * kColumnChunk + j] for k < depth, and are stored to `to`. Not inlined:
 // inlined into the column loop, GCC keeps one strength-reduced pointer per accumulator and
 // spills them.
 template <int PB, int JB>
 __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const float* wf,
                                          const float* from, int32_t from_stride, float* to,
-                                         int32_t to_stride, bool add) {
+                                         int32_t to_stride) {
 #if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
   if constexpr (PB == 4 && JB == 4) {
-    Tile4x4(depth, gs, wf, from, from_stride, to, to_stride, add);
+    Tile4x4(depth, gs, wf, from, from_stride, to, to_stride);
     return;
   }
 #endif
@@ -227,45 +192,27 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
       for (int j = 0; j < JB; ++j) acc[p][j] = MulAdd(acc[p][j], g[p], w[j]);
     }
   }
-  if (add) {
-#if TFLM_TRAIN_VFP_ASM
-    if constexpr (JB == 4) {  // a VLDM and a VSTM per row (the block backward's g_x shares)
 #pragma GCC unroll 4
-      for (int p = 0; p < PB; ++p) {
-        AddToS24x4(to + p * to_stride, acc[p][0], acc[p][1], acc[p][2], acc[p][3]);
-      }
-      return;
-    }
-#endif
+  for (int p = 0; p < PB; ++p) {
 #pragma GCC unroll 4
-    for (int p = 0; p < PB; ++p) {
-#pragma GCC unroll 4
-      for (int j = 0; j < JB; ++j) to[p * to_stride + j] = to[p * to_stride + j] + acc[p][j];
-    }
-  } else {
-#pragma GCC unroll 4
-    for (int p = 0; p < PB; ++p) {
-#pragma GCC unroll 4
-      for (int j = 0; j < JB; ++j) to[p * to_stride + j] = acc[p][j];
-    }
+    for (int j = 0; j < JB; ++j) to[p * to_stride + j] = acc[p][j];
   }
 }
 
 // All columns [0, columns) of PB positions.
 template <int PB>
 inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_t columns,
-                         const float* from, int32_t from_stride, float* to, int32_t to_stride,
-                         bool add) {
+                         const float* from, int32_t from_stride, float* to, int32_t to_stride) {
 #if TFLM_TRAIN_KERNELS_MVE_FLOAT
-  if (PB == 4 && InputRow4Mve(depth, gs, wf, kColumnChunk, columns, from, from_stride, to,
-                              to_stride, add)) {
+  if (PB == 4 &&
+      InputRow4Mve(depth, gs, wf, kColumnChunk, columns, from, from_stride, to, to_stride)) {
     return;
   }
 #endif
   int32_t j = 0;
   for (; j + kTile <= columns; j += kTile) {
     InputTile<PB, kTile>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                         to + j, to_stride, add);
+                         to + j, to_stride);
   }
   // The last 1 to 3 columns in one tile: a tile of 4 x 3 makes 12 terms per 7 loaded floats,
   // three of 4 x 1 make 12 per 15 and pay their loop and call three times (groups of 15
@@ -273,39 +220,30 @@ inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_
   const int32_t rest = columns - j;
   if (PB == 4 && rest == 3) {
     InputTile<PB, 3>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                     to + j, to_stride, add);
+                     to + j, to_stride);
   } else if (PB == 4 && rest == 2) {
     InputTile<PB, 2>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                     to + j, to_stride, add);
+                     to + j, to_stride);
   } else {
     for (; j < columns; ++j) {
       InputTile<PB, 1>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                       to + j, to_stride, add);
+                       to + j, to_stride);
     }
   }
 }
 
-// Columns of a chunk whose partial sums the adding form parks in the unused right half of the
-// converted-weight rows (see InputColumns), and the positions that half holds.
-constexpr int32_t kParkColumns = kColumnChunk / 2;
-constexpr int32_t kParkPositions = kDepthChunk;
-
 // Positions [p_begin, p_end) of columns [j0, j0 + jc) of the input gradient, over the whole
-// reduction axis in chunks; with `add` the finished sums are added to what out holds. Partial
-// sums between chunks are parked in out itself, or (`parked`: needed by `add` over several
-// chunks) in columns [kParkColumns, kColumnChunk) of the converted-weight rows, which a chunk of
-// jc <= kParkColumns columns leaves free: then p_end - p_begin <= kParkPositions. So the adding
-// form needs no stack beyond the two operand buffers.
+// reduction axis in chunks. The sums start from 0.0f, or with `accumulate` from what out holds;
+// between chunks they are parked in out itself (a float stored and reloaded is the same float),
+// so no stack is needed beyond the two operand buffers.
 void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* grad,
                   int32_t grad_stride, const float* scales, const FilterRows& rows, int32_t col,
-                  int32_t j0, int32_t jc, float* out, int32_t out_stride, bool add,
-                  bool parked) {
+                  int32_t j0, int32_t jc, float* out, int32_t out_stride, bool accumulate) {
   float wf[kDepthChunk * kColumnChunk];
   float gs[kDepthChunk * kTile];
-  float* park = parked ? wf + kParkColumns : nullptr;
   for (int32_t k0 = 0; k0 < depth; k0 += kDepthChunk) {
     const int32_t kc = depth - k0 < kDepthChunk ? depth - k0 : kDepthChunk;
-    const bool first = k0 == 0, last = k0 + kc == depth;
+    const bool from_zero = k0 == 0 && !accumulate;
     for (int32_t k = 0; k < kc; ++k) {
       const int8_t* w = rows.row(k0 + k) + col + j0;
       float* wk = wf + k * kColumnChunk;
@@ -322,20 +260,6 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
       }
       for (; j < jc; ++j) wk[j] = static_cast<float>(w[j]);
     }
-    // Where a tile of positions from p starts, continues and ends its sums.
-    auto tile = [&](int32_t p, const float** from, int32_t* from_stride, float** to,
-                    int32_t* to_stride) {
-      float* o = out + p * out_stride + j0;
-      float* k = park != nullptr ? park + (p - p_begin) * kColumnChunk : o;
-      const int32_t k_stride = park != nullptr ? kColumnChunk : out_stride;
-      *from = first ? nullptr : k;
-      *from_stride = k_stride;
-      *to = last ? o : k;
-      *to_stride = last ? out_stride : k_stride;
-    };
-    const float* from;
-    float* to;
-    int32_t from_stride, to_stride;
     int32_t p0 = p_begin;
     for (; p0 + kTile <= p_end; p0 += kTile) {
       const float* g = grad + p0 * grad_stride + k0;
@@ -346,41 +270,32 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
         gs[k * kTile + 2] = g[2 * grad_stride + k] * s;
         gs[k * kTile + 3] = g[3 * grad_stride + k] * s;
       }
-      tile(p0, &from, &from_stride, &to, &to_stride);
-      InputTileRow<kTile>(kc, gs, wf, jc, from, from_stride, to, to_stride, add && last);
+      float* o = out + p0 * out_stride + j0;
+      InputTileRow<kTile>(kc, gs, wf, jc, from_zero ? nullptr : o, out_stride, o, out_stride);
     }
     for (; p0 < p_end; ++p0) {
       const float* g = grad + p0 * grad_stride + k0;
       for (int32_t k = 0; k < kc; ++k) gs[k * kTile] = g[k] * scales[k0 + k];
-      tile(p0, &from, &from_stride, &to, &to_stride);
-      InputTileRow<1>(kc, gs, wf, jc, from, from_stride, to, to_stride, add && last);
+      float* o = out + p0 * out_stride + j0;
+      InputTileRow<1>(kc, gs, wf, jc, from_zero ? nullptr : o, out_stride, o, out_stride);
     }
   }
 }
 
 void Product(int32_t positions, int32_t depth, const float* grad, int32_t grad_stride,
              const float* scales, const FilterRows& rows, int32_t col, int32_t columns,
-             float* out, int32_t out_stride, bool add) {
-  if (depth <= 0) {  // empty sums: 0.0f (added, it still turns -0 into +0)
+             float* out, int32_t out_stride, bool accumulate) {
+  if (depth <= 0) {  // empty sums: 0.0f, or what out holds
+    if (accumulate) return;
     for (int32_t p = 0; p < positions; ++p) {
-      for (int32_t j = 0; j < columns; ++j) {
-        float* o = out + p * out_stride + j;
-        *o = add ? *o + 0.0f : 0.0f;
-      }
+      for (int32_t j = 0; j < columns; ++j) out[p * out_stride + j] = 0.0f;
     }
     return;
   }
-  // One reduction chunk needs no parking: its sums go (or are added) to out directly.
-  const bool parked = add && depth > kDepthChunk;
-  const int32_t column_chunk = parked ? kParkColumns : kColumnChunk;
-  const int32_t position_block = parked ? kParkPositions : positions;
-  for (int32_t j0 = 0; j0 < columns; j0 += column_chunk) {
-    const int32_t jc = columns - j0 < column_chunk ? columns - j0 : column_chunk;
-    for (int32_t p0 = 0; p0 < positions; p0 += position_block) {
-      const int32_t p1 = positions - p0 < position_block ? positions : p0 + position_block;
-      InputColumns(p0, p1, depth, grad, grad_stride, scales, rows, col, j0, jc, out,
-                   out_stride, add, parked);
-    }
+  for (int32_t j0 = 0; j0 < columns; j0 += kColumnChunk) {
+    const int32_t jc = columns - j0 < kColumnChunk ? columns - j0 : kColumnChunk;
+    InputColumns(0, positions, depth, grad, grad_stride, scales, rows, col, j0, jc, out,
+                 out_stride, accumulate);
   }
 }
 
@@ -393,9 +308,10 @@ void GradTimesInt8Rows(int32_t positions, int32_t depth, const float* grad, int3
           false);
 }
 
-void GradTimesInt8RowsAdd(int32_t positions, int32_t depth, const float* grad,
-                          int32_t grad_stride, const float* scales, const FilterRows& rows,
-                          int32_t col, int32_t columns, float* out, int32_t out_stride) {
+void GradTimesInt8RowsAccumulate(int32_t positions, int32_t depth, const float* grad,
+                                 int32_t grad_stride, const float* scales,
+                                 const FilterRows& rows, int32_t col, int32_t columns, float* out,
+                                 int32_t out_stride) {
   Product(positions, depth, grad, grad_stride, scales, rows, col, columns, out, out_stride,
           true);
 }

@@ -35,7 +35,7 @@ inline uint32x4_t Bits(const float* p) {
 
 bool InputRow4Mve(int32_t depth, const float* gs, const float* wf, int32_t w_stride,
                   int32_t columns, const float* from, int32_t from_stride, float* to,
-                  int32_t to_stride, bool add) {
+                  int32_t to_stride) {
   Scan scan;
   for (int32_t k = 0; k < depth; ++k) scan.Add(Bits(gs + 4 * k));
   if (from != nullptr) {
@@ -69,24 +69,10 @@ bool InputRow4Mve(int32_t depth, const float* gs, const float* wf, int32_t w_str
       a2 = vaddq_f32(a2, vmulq_n_f32(wv, g[2]));
       a3 = vaddq_f32(a3, vmulq_n_f32(wv, g[3]));
     }
-    if (!add) {
-      vstrwq_p_f32(to + j, a0, m);
-      vstrwq_p_f32(to + to_stride + j, a1, m);
-      vstrwq_p_f32(to + 2 * to_stride + j, a2, m);
-      vstrwq_p_f32(to + 3 * to_stride + j, a3, m);
-      continue;
-    }
-    // to + sum on the scalar FPU: `to` holds whatever the caller accumulated.
-    alignas(8) float sums[4][4];
-    vstrwq_f32(sums[0], a0);
-    vstrwq_f32(sums[1], a1);
-    vstrwq_f32(sums[2], a2);
-    vstrwq_f32(sums[3], a3);
-    const int32_t n = columns - j < 4 ? columns - j : 4;
-    for (int32_t p = 0; p < 4; ++p) {
-      float* t = to + p * to_stride + j;
-      for (int32_t i = 0; i < n; ++i) t[i] = t[i] + sums[p][i];
-    }
+    vstrwq_p_f32(to + j, a0, m);
+    vstrwq_p_f32(to + to_stride + j, a1, m);
+    vstrwq_p_f32(to + 2 * to_stride + j, a2, m);
+    vstrwq_p_f32(to + 3 * to_stride + j, a3, m);
   }
   return true;
 }

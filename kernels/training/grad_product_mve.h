@@ -10,7 +10,7 @@
 // (the other factor is an integer-valued float) and a multiple of 2^-126, every partial sum is
 // a multiple of 2^-126 too, so no operand or result can be denormal and the flush never acts.
 // Otherwise it returns false and the portable code runs. Results that leave the vector registers
-// are scaled or added by the scalar FPU. Only built with MVE float (kernel_path.h).
+// are scaled by the scalar FPU. Only built with MVE float (kernel_path.h).
 #ifndef TFLM_TRAIN_KERNELS_TRAINING_GRAD_PRODUCT_MVE_H_
 #define TFLM_TRAIN_KERNELS_TRAINING_GRAD_PRODUCT_MVE_H_
 
@@ -22,11 +22,11 @@ namespace tflm_train {
 
 #if TFLM_TRAIN_KERNELS_MVE_FLOAT
 // grad_product.cc's InputTileRow<4>: 4 positions x `columns` columns, sums over k < depth of
-// gs[k * 4 + p] * wf[k * w_stride + j] from `from` (nullptr: 0.0f) to `to` (add: to + sum).
+// gs[k * 4 + p] * wf[k * w_stride + j] from `from` (nullptr: 0.0f) to `to`.
 // False (nothing written) when an operand is outside the range above.
 bool InputRow4Mve(int32_t depth, const float* gs, const float* wf, int32_t w_stride,
                   int32_t columns, const float* from, int32_t from_stride, float* to,
-                  int32_t to_stride, bool add);
+                  int32_t to_stride);
 
 // GradTransposeTimesInt8 (grad_product.h) over the MVE, or false (nothing written).
 bool GradTransposeTimesInt8Mve(int32_t positions, const float* grad, int32_t grad_stride,

@@ -117,34 +117,96 @@ def test_pointwise_conv_grad_bit_exact(training, shape):
     assert grad_g.tobytes() == ordered_input_grad(g, s_w, wq, j0, j1).tobytes()
 
 
-# (positions, out channels = reduction depth, in channels): one and several reduction chunks
-# (several park the partial sums), position blocks past 32, column chunks past 16.
-_ADD_SHAPES = [(1, 1, 1), (5, 32, 7), (16, 128, 112), (40, 70, 37), (33, 33, 17), (64, 24, 32),
-               (3, 65, 5)]
+# (positions, out channels = reduction depth, in channels): one and several reduction chunks,
+# position tiles and their tails, column chunks past 32.
+_ACCUMULATE_SHAPES = [(1, 1, 1), (5, 32, 7), (16, 128, 112), (40, 70, 37), (33, 33, 17),
+                      (64, 24, 32), (3, 65, 5)]
 
 
-@pytest.mark.parametrize("shape", _ADD_SHAPES)
-def test_pointwise_input_grad_add_bit_exact(training, shape):
-    """The adding form: the existing value + the sum from 0.0f (GradAccumulate's operation),
-    including -0 existing values and +-0 gradients."""
+def _accumulate(training, params, g, wq, s_w, in_dims, grad_in, c0, c1):
+    """ConvInputGradAccumulate over output channels [c0, c1) (the group's contiguous gradient,
+    filter rows and scales, as the fused backward passes them) into grad_in."""
+    n, ho, wo, _ = g.shape
+    training.conv_input_grad_accumulate(
+        params=params, output_dims=(n, ho, wo, c1 - c0),
+        grad_output=np.ascontiguousarray(g[..., c0:c1]),
+        filter_dims=(c1 - c0, *wq.shape[1:]), filter=np.ascontiguousarray(wq[c0:c1]),
+        filter_scales=np.ascontiguousarray(s_w[c0:c1]), input_dims=in_dims, grad_input=grad_in)
+
+
+@pytest.mark.parametrize("shape", _ACCUMULATE_SHAPES)
+def test_pointwise_input_grad_accumulate_bit_exact(training, shape):
+    """The accumulating form continues the sums grad_input holds (including -0 values and +-0
+    gradients), terms in output-channel order."""
     positions, co, ci = shape
     rng = np.random.default_rng(positions * 7 + co * 1009 + ci)
-    wq = rand_q(rng, (co, ci))
+    wq = rand_q(rng, (co, 1, 1, ci))
     s_w = f32(rng.uniform(0.001, 0.05, co))
-    g = grad_with_zeros(rng, (positions, co))
+    g = grad_with_zeros(rng, (1, 1, positions, co))
     before = grad_with_zeros(rng, (positions, ci))
     before.reshape(-1)[::5] = -0.0
     grad_in = before.copy()
-    one_by_one = conv_params((1, 1), (0, 0), (1, 1))
-    assert training.conv_input_grad_add(params=one_by_one, output_dims=(1, 1, positions, co),
-                                        grad_output=g, filter_dims=(co, 1, 1, ci), filter=wq,
-                                        filter_scales=s_w, input_dims=(1, 1, positions, ci),
-                                        grad_input=grad_in).rc == 1
-    want = (before + ordered_input_grad(g, s_w, wq)).astype(np.float32)
+    _accumulate(training, conv_params((1, 1), (0, 0), (1, 1)), g, wq, s_w, (1, 1, positions, ci),
+                grad_in, 0, co)
+    want = before
+    for k in range(co):
+        t = (g[0, 0, :, k] * s_w[k]).astype(np.float32)
+        want = (want + t[:, None] * wq[k, 0, 0].astype(np.float32)[None, :]).astype(np.float32)
     assert grad_in.tobytes() == want.tobytes()
-    # Not a 1x1 stride-1 conv: refused.
-    assert training.conv_input_grad_add(params=conv_params((2, 2), (0, 0), (1, 1)),
-                                        output_dims=(1, 1, positions, co), grad_output=g,
-                                        filter_dims=(co, 1, 1, ci), filter=wq, filter_scales=s_w,
-                                        input_dims=(1, 2, 2 * positions, ci),
-                                        grad_input=grad_in).rc == 0
+
+
+def _groups(rng, co):
+    """Random cut points of [0, co) into consecutive groups."""
+    cuts = sorted({int(c) for c in rng.integers(1, co, size=min(co - 1, 3))}) if co > 1 else []
+    return list(zip([0, *cuts], [*cuts, co]))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_input_grad_accumulate_any_groups_same_bits(training, seed):
+    """Output-channel groups of any sizes, accumulated in channel order from +0, give the same
+    bits: the pointwise whole-op gradient (ConvInputGrad), and for other geometries the sum in
+    (co, ky, kx) order per element."""
+    rng = np.random.default_rng(4000 + seed)
+    pointwise = seed % 2 == 0
+    if pointwise:
+        positions, co, ci = int(rng.integers(1, 40)), int(rng.integers(1, 80)), \
+            int(rng.integers(1, 40))
+        c = {"n": 1, "h": 1, "w": positions, "ho": 1, "wo": positions, "ci": ci, "co": co,
+             "kh": 1, "kw": 1, "sh": 1, "sw": 1, "pt": 0, "pl": 0, "dh": 1, "dw": 1}
+        wq = rand_q(rng, (co, 1, 1, ci))
+        s_w = f32(rng.uniform(0.001, 0.05, co))
+        g = grad_with_zeros(rng, (1, 1, positions, co))
+    else:
+        c, _, _, _, wq, s_w, g = conv_grad_case(rng, depthwise=False)
+    params = conv_params((c["sh"], c["sw"]), (c["pt"], c["pl"]), (c["dh"], c["dw"]))
+    in_dims = (c["n"], c["h"], c["w"], c["ci"])
+    results = []
+    for groups in ([(0, c["co"])], _groups(rng, c["co"]), _groups(rng, c["co"])):
+        grad_in = np.zeros(in_dims, np.float32)
+        for c0, c1 in groups:
+            _accumulate(training, params, g, wq, s_w, in_dims, grad_in, c0, c1)
+        results.append(grad_in.tobytes())
+    assert results[1] == results[0] and results[2] == results[0]
+    if pointwise:
+        whole = np.full(in_dims, np.nan, np.float32)
+        training.conv_input_grad(params=params, output_dims=g.shape, grad_output=g,
+                                 filter_dims=wq.shape, filter=wq, filter_scales=s_w,
+                                 input_dims=in_dims, grad_input=whole)
+        assert whole.tobytes() == results[0]
+        return
+    want = np.zeros(in_dims, np.float32)
+    for co in range(c["co"]):
+        for ky in range(c["kh"]):
+            for kx in range(c["kw"]):
+                w = wq[co, ky, kx].astype(np.float32)
+                for oh in range(c["ho"]):
+                    ih = oh * c["sh"] - c["pt"] + ky * c["dh"]
+                    if not 0 <= ih < c["h"]:
+                        continue
+                    for ow in range(c["wo"]):
+                        iw = ow * c["sw"] - c["pl"] + kx * c["dw"]
+                        if 0 <= iw < c["w"]:
+                            t = (g[:, oh, ow, co] * s_w[co]).astype(np.float32)
+                            want[:, ih, iw] = (want[:, ih, iw] + t[:, None] * w[None, :]
+                                               ).astype(np.float32)
+    assert want.tobytes() == results[0]

@@ -396,7 +396,7 @@ constexpr tts::EntryArgs kEntries[] = {
     {"tts_log", "FloatMathArgs", false},
     {"tts_floor", "FloatMathArgs", false},
     {"tts_conv_input_grad", "ConvInputGradArgs", false},
-    {"tts_conv_input_grad_add", "ConvInputGradArgs"},
+    {"tts_conv_input_grad_accumulate", "ConvInputGradArgs", false},
     {"tts_conv_filter_grad", "ConvFilterGradArgs", false},
     {"tts_depthwise_input_grad", "DepthwiseInputGradArgs"},
     {"tts_depthwise_input_grad_strided", "DepthwiseInputGradArgs", false},
@@ -455,14 +455,12 @@ void tts_conv_input_grad(const ConvInputGradArgs* a) {
                 a->filter_scales, a->input_dims, a->grad_input);
 }
 
-// ConvInputGradRowsAdd (1x1 stride 1 only): returns 1 when added, 0 when the shapes are refused.
-int32_t tts_conv_input_grad_add(const ConvInputGradArgs* a) {
-  if (!ConvInputGradAdds(a->params, a->filter_dims, a->input_dims, a->output_dims)) return 0;
+// ConvInputGradAccumulate continuing the sums grad_input holds (first == false).
+void tts_conv_input_grad_accumulate(const ConvInputGradArgs* a) {
   const Dims& f = a->filter_dims;
-  ConvInputGradRowsAdd(a->params, a->output_dims, a->grad_output, f,
-                       WholeFilter(a->filter, f.h * f.w * a->input_dims.c), a->filter_scales,
-                       a->input_dims, a->grad_input);
-  return 1;
+  ConvInputGradAccumulate(a->params, a->output_dims, a->grad_output, f,
+                          WholeFilter(a->filter, f.h * f.w * a->input_dims.c), a->filter_scales,
+                          a->input_dims, false, a->grad_input);
 }
 
 void tts_conv_filter_grad(const ConvFilterGradArgs* a) {

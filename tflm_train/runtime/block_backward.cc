@@ -47,6 +47,24 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
   }
   ConvFilterUpdate x_update{};
   if (a[A::kLayerX] >= 0) x_update = PrepareConvFilterUpdate(opt, lx, xc);
+  // Stochastic rounding draws as one group over all channels would: D's biases, D's weight
+  // channels, X's biases, X's weight channels. Each takes its draws from its own copy of the
+  // generator, started where that order starts it, so the group size changes no bit.
+  const bool has_d = a[A::kLayerD] >= 0, has_x = a[A::kLayerX] >= 0;
+  uint32_t d_bias_rng = *opt.rng_state;
+  uint32_t d_weight_rng = StateAfterDraws(
+      d_bias_rng, has_d && ld.update_bias ? UpdateDraws(opt, ld.bias_state >= 0, channels) : 0);
+  uint32_t x_bias_rng = StateAfterDraws(
+      d_weight_rng, has_d ? UpdateDraws(opt, ld.weight_state >= 0,
+                                        int64_t{ld.weight_channels} * d_weights.per_channel)
+                          : 0);
+  uint32_t x_weight_rng = StateAfterDraws(
+      x_bias_rng, has_x && lx.update_bias ? UpdateDraws(opt, lx.bias_state >= 0, channels) : 0);
+  Optimizer d_bias = opt, d_weight = opt, x_bias = opt, x_weight = opt;
+  d_bias.rng_state = &d_bias_rng;
+  d_weight.rng_state = &d_weight_rng;
+  x_bias.rng_state = &x_bias_rng;
+  x_weight.rng_state = &x_weight_rng;
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     // Gradient of D's output (P's input) for this group, through D's activation.
@@ -54,7 +72,7 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
                                program.FloatPointer(a[A::kScalesP]), c0, c0 + g, grad_e2);
     ActivationGradFromMaskGroup(pos2, channels, c0, g, mask_d, grad_e2);
     if (a[A::kLayerD] >= 0 && ld.update_bias) {
-      UpdateBias(opt, ld, grad_e2, pos2, g, c0, c0, c0 + g);
+      UpdateBias(d_bias, ld, grad_e2, pos2, g, c0, c0, c0 + g);
     }
     // Gradient of D's input (X's output), through X's activation.
     const int32_t d_end = a[A::kLayerD] >= 0 && ld.weight_channels < c0 + g
@@ -85,23 +103,24 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
                                 e1_scale, Dims{e2.n, e2.h, e2.w, g},
                                 grad_e2, Dims{1, d_f.h, d_f.w, g}, c - c0, c - c0 + 1,
                                 d_scratch);
-        UpdateWeightChannel(opt, ld, d_weights, c, d_scratch);
+        UpdateWeightChannel(d_weight, ld, d_weights, c, d_scratch);
       }
     }
     ActivationGradFromMaskGroup(pos1, channels, c0, g, mask_x, grad_e1);
     const Dims group_out{e1.n, e1.h, e1.w, g}, group_filter{g, x_f.h, x_f.w, x_f.c};
-    // X's input gradient share reads X's filter, so it comes before this group's rows move.
-    // Later groups add their share to g_x (through temp where the product cannot add).
+    // X's input gradient reads X's filter, so it comes before this group's rows move. Each
+    // group's terms continue g_x's sums: any group size gives the same bits.
     if (g_x != nullptr) {
-      ConvInputGradGroupShare(xc.state->conv, group_out, grad_e1, group_filter, x_rows.from(c0),
-                              program.FloatPointer(a[A::kScalesX]) + c0, x_in, c0 == 0, g_x, temp);
+      ConvInputGradAccumulate(xc.state->conv, group_out, grad_e1, group_filter, x_rows.from(c0),
+                              program.FloatPointer(a[A::kScalesX]) + c0, x_in, c0 == 0, g_x);
     }
     if (a[A::kLayerX] < 0) continue;
-    if (lx.update_bias) UpdateBias(opt, lx, grad_e1, pos1, g, c0, c0, c0 + g);
+    if (lx.update_bias) UpdateBias(x_bias, lx, grad_e1, pos1, g, c0, c0, c0 + g);
     const int32_t w_end = lx.weight_channels < c0 + g ? lx.weight_channels : c0 + g;
-    UpdateConvFilterBlocks(opt, lx, xc, x_update, x_in, x_input, group_out, grad_e1, c0, w_end, temp,
-                           ExtraElements(program, a[A::kTemp]));
+    UpdateConvFilterBlocks(x_weight, lx, xc, x_update, x_in, x_input, group_out, grad_e1, c0,
+                           w_end, temp, ExtraElements(program, a[A::kTemp]));
   }
+  *opt.rng_state = x_weight_rng;  // after X's last weight channel's draws
 }
 
 }  // namespace tflm_train

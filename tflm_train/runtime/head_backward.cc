@@ -9,8 +9,8 @@ namespace tflm_train {
 // of MobileNet-like models). Its output gradient is the MEAN gradient broadcast over H*W
 // (divided by H*W, as MeanGrad does) and masked by the fused activation; it is built one group
 // of output channels at a time into `group` ([positions, G] floats) and consumed at once: bias
-// update, weight updates of the group's channels, and the group's share of the input gradient
-// (summed over groups). The broadcast gradient of the whole MEAN input never exists.
+// update, weight updates of the group's channels, and the group's terms of the input gradient
+// (ConvInputGradAccumulate). The broadcast gradient of the whole MEAN input never exists.
 void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
   using A = MeanHeadBackwardArgs;
   Session* s = opt.session;
@@ -33,6 +33,16 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
   if (a[A::kLayer] >= 0) l = program.layer(a[A::kLayer]);
   ConvFilterUpdate update{};  // read from the model once, not per channel group
   if (a[A::kLayer] >= 0) update = PrepareConvFilterUpdate(opt, l, ctx);
+  // Stochastic rounding draws as one group over all channels would: every bias, then every
+  // weight channel. Each kind takes its draws from its own copy of the generator, started
+  // where that order starts it, so the group size changes no bit.
+  uint32_t bias_rng = *opt.rng_state;
+  const int64_t bias_draws =
+      a[A::kLayer] >= 0 && l.update_bias ? UpdateDraws(opt, l.bias_state >= 0, channels) : 0;
+  uint32_t weight_rng = StateAfterDraws(bias_rng, bias_draws);
+  Optimizer bias_opt = opt, weight_opt = opt;
+  bias_opt.rng_state = &bias_rng;
+  weight_opt.rng_state = &weight_rng;
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     for (int32_t p = 0; p < positions; ++p) {
@@ -42,20 +52,21 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
     ActivationGradFromMaskGroup(positions, channels, c0, g, mask, buf);
     const Dims group_out{out_d.n, out_d.h, out_d.w, g};
     // The input gradient reads the filter, so it comes before this group's weights move.
-    // Later groups add their share to g_in (through temp where the product cannot add).
+    // Each group's terms continue g_in's sums: any group size gives the same bits.
     if (g_in != nullptr) {
-      ConvInputGradGroupShare(ctx.state->conv, group_out, buf, Dims{g, f_d.h, f_d.w, f_d.c},
+      ConvInputGradAccumulate(ctx.state->conv, group_out, buf, Dims{g, f_d.h, f_d.w, f_d.c},
                               filter.from(c0), program.FloatPointer(a[A::kScales]) + c0, in_d,
-                              c0 == 0, g_in, temp);
+                              c0 == 0, g_in);
     }
     if (a[A::kLayer] >= 0) {
-      if (l.update_bias) UpdateBias(opt, l, buf, positions, g, c0, c0, c0 + g);
+      if (l.update_bias) UpdateBias(bias_opt, l, buf, positions, g, c0, c0, c0 + g);
       const int32_t w_end = l.weight_channels < c0 + g ? l.weight_channels : c0 + g;
-      UpdateConvFilterBlocks(opt, l, ctx, update, in_d,
+      UpdateConvFilterBlocks(weight_opt, l, ctx, update, in_d,
                              reinterpret_cast<const int8_t*>(ctx.input_data(0)),
                              group_out, buf, c0, w_end, temp, ExtraElements(program, a[A::kTemp]));
     }
   }
+  *opt.rng_state = weight_rng;  // after the last weight channel's draws
 }
 
 }  // namespace tflm_train

@@ -25,6 +25,18 @@ const float* OptimizerGradient(const Optimizer& opt, float* g, int32_t count, fl
   return options.sample_in_batch == options.batch_size - 1 ? state : nullptr;
 }
 
+int64_t UpdateDraws(const Optimizer& opt, bool has_state, int64_t elements) {
+  const TrainOptions& options = *opt.options;
+  if (options.rounding != RoundingMode::kStochastic) return 0;
+  if (has_state && options.sample_in_batch != options.batch_size - 1) return 0;
+  return elements;
+}
+
+uint32_t StateAfterDraws(uint32_t state, int64_t draws) {
+  for (int64_t i = 0; i < draws; ++i) XorShift32(&state);
+  return state;
+}
+
 void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int32_t positions,
                 int32_t stride, int32_t c_offset, int32_t c_begin, int32_t c_end) {
   int32_t* bias = reinterpret_cast<int32_t*>(opt.session->data(l.bias_tensor));

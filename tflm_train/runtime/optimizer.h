@@ -27,6 +27,15 @@ struct Optimizer {
 // sample of a mini-batch), or null when this sample only accumulates.
 const float* OptimizerGradient(const Optimizer& opt, float* g, int32_t count, float* state);
 
+// Random draws the rounded update of `elements` parameters takes now: one each with stochastic
+// rounding, none if this sample only adds to the optimizer state (has_state, not the last
+// sample of its mini-batch) or with nearest rounding. The draws do not depend on the data.
+int64_t UpdateDraws(const Optimizer& opt, bool has_state, int64_t elements);
+
+// The generator state `draws` draws after `state`: where a later update's draws start when
+// updates run out of order (the fused backward's channel groups, fused_backward.h).
+uint32_t StateAfterDraws(uint32_t state, int64_t draws);
+
 // Bias update of channels [c_begin, c_end) from grad [positions, stride] holding the gradients
 // of channels c_offset.. (stride columns).
 void UpdateBias(const Optimizer& opt, const LayerInfo& l, const float* grad, int32_t positions,

@@ -3,7 +3,6 @@
 #ifndef TFLM_TRAIN_RUNTIME_INSTRUCTIONS_BOTTLENECK_BACKWARD_H_
 #define TFLM_TRAIN_RUNTIME_INSTRUCTIONS_BOTTLENECK_BACKWARD_H_
 
-#include "kernels/training/conv_grad.h"
 #include "tflm_train/runtime/fused_backward.h"
 #include "tflm_train/runtime/instruction.h"
 #include "tflm_train/runtime/stream_chain.h"
@@ -34,8 +33,6 @@ struct BottleneckBackwardInstruction {
     const bool x_weights = TrainsWeights(c, layer_x), d_weights = TrainsWeights(c, layer_d);
     const int64_t x_scratch = int64_t{x_f.h} * x_f.w * x_f.c;
     const int64_t x_in_elements = int64_t{x_in.n} * x_in.h * x_in.w * x_in.c;
-    // later groups add their input-gradient share straight into g_x, or sum it through temp
-    const bool x_adds = ConvInputGradAdds(x.state->conv, x_f, x_in, e1);
     const bool ok =
         // P <- D <- X in a chain, P a stride-1 1x1 conv, the expanded channels everywhere
         p.input_id(0) == d.output_id(0) && d.input_id(0) == x.output_id(0) && p_f.h == 1 &&
@@ -43,9 +40,7 @@ struct BottleneckBackwardInstruction {
         p_in.w == p_out.w && p_f.c == channels && e1.c == channels && d_f.c == channels &&
         x_f.n == channels && group <= channels &&
         ExtraFloat(program, a[A::kGOut], pos2 * p_out.c) &&
-        (g_x == -1 ||
-         (ExtraFloat(program, g_x, x_in_elements) &&
-          (group >= channels || x_adds || ExtraFloat(program, temp, x_in_elements)))) &&
+        (g_x == -1 || ExtraFloat(program, g_x, x_in_elements)) &&
         ExtraFloat(program, a[A::kGradE2], pos2 * group) &&
         ExtraFloat(program, a[A::kGradE1], pos1 * group) &&
         (!x_weights ||

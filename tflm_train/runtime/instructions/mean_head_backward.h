@@ -3,7 +3,6 @@
 #ifndef TFLM_TRAIN_RUNTIME_INSTRUCTIONS_MEAN_HEAD_BACKWARD_H_
 #define TFLM_TRAIN_RUNTIME_INSTRUCTIONS_MEAN_HEAD_BACKWARD_H_
 
-#include "kernels/training/conv_grad.h"
 #include "tflm_train/runtime/fused_backward.h"
 #include "tflm_train/runtime/instruction.h"
 #include "tflm_train/runtime/stream_chain.h"
@@ -24,18 +23,13 @@ struct MeanHeadBackwardInstruction {
     const int64_t positions = int64_t{out_d.n} * out_d.h * out_d.w;
     const int64_t in_elements = Elements(ctx.input(0));
     const bool weights = TrainsWeights(c, a[A::kLayer]);
-    // the group buffer holds `group` output channels at every position
-    const int64_t group = positions > 0 ? ExtraElements(*c.program, a[A::kGroup]) / positions : 0;
+    // the group buffer holds whole output channels at every position
     const bool ok =
         ExtraFloat(*c.program, a[A::kGMean], int64_t{out_d.n} * out_d.c) &&
         ExtraFloat(*c.program, a[A::kGroup], positions) &&
         (a[A::kMask] == -1 || ExtraBits(*c.program, a[A::kMask], positions * out_d.c)) &&
         (g_in == -1 || ExtraFloat(*c.program, g_in, in_elements)) &&
         (!weights || ExtraFloat(*c.program, temp, int64_t{f_d.h} * f_d.w * f_d.c)) &&
-        // groups after the first add their input-gradient share, or sum it through temp
-        (g_in == -1 || group >= out_d.c ||
-         ConvInputGradAdds(ctx.state->conv, f_d, ToDims(ctx.input(0)), out_d) ||
-         ExtraFloat(*c.program, temp, in_elements)) &&
         (g_in == -1 || InFloatPool(c, a[A::kScales], out_d.c)) &&
         OptionalLayerFits(c, a[A::kLayer], conv) &&
         (!weights || OpInputReadable(*c.session, conv, 0)) && out_d.c == f_d.n;
