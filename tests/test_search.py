@@ -121,12 +121,16 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     out, report = tmp_path / "s.json", tmp_path / "r.json"
     r = CliRunner().invoke(cli, ["search", str(DEMO_MODEL), "--data", str(tmp_path / "task.npz"),
                                  "--sram-budget", str(48 * 1024), "--lr", "0.03",
+                                 "--train-epochs", "2",
                                  "-o", str(out), "--report", str(report)],
                            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
-    assert "predicted held-out accuracy" in r.output
+    assert "predicted held-out accuracy" in r.output and "at learning rate" in r.output
     scheme_from_json(out.read_text())
-    assert json.loads(report.read_text())["budget_bytes"] == 48 * 1024
+    written = json.loads(report.read_text())
+    assert written["budget_bytes"] == 48 * 1024 and written["train_epochs"] == 2
+    assert json.loads(out.read_text())["notes"]["learning_rate"] == \
+        written["chosen"]["learning_rate"] in (0.01, 0.03, 0.1)
 
 
 def test_new_head_is_trained_in_every_scheme(task, tmp_path):
