@@ -71,8 +71,9 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         (default: all cores).
     prefix: fine-tune above each scheme's first trained layer only, on activations computed
         once (prefix.py; the same bytes as training the whole model).
-    fine_tune_samples: fine-tune every candidate and finalist on only this many of the
-        training split's samples (fewer steps: faster, noisier gains); None: all of them.
+    fine_tune_samples: fine-tune every candidate (and tune the learning rate) on only this
+        many of the training split's samples (fewer steps: faster, noisier gains); None: all
+        of them. The joint check always trains on the whole training split.
     """
     from ..boards import board as find_board
 
