@@ -5,10 +5,12 @@ planned points -> bench/results/search.json and search.png.
     .venv/bin/python -m bench.search                 # demo CNN and person_detect, 2 tasks each
     .venv/bin/python -m bench.search --quick         # small: a smoke run
     .venv/bin/python -m bench.search --model person_detect --time-only
-                                                     # item 4: one uncached search, 3 budgets
+                                                     # item 4: one uncached search, 3 budgets,
+                                                     # merged into search.json (search_timing)
 
 Per model, task and budget:
-- the search runs on the task's adaptation samples only (it holds out 30% of them itself);
+- the search runs on the task's adaptation samples only (it holds out 30% of them itself); its
+  joint check trains each finalist for the epochs every method trains here;
 - every method (searched; bias-only of the last k layers, the largest k that fits; the last
   layer's weights and biases; the largest "last n layers fully updated" that fits) gets its
   learning rate tuned on the task's validation split (seed 0, never reported), then trains with
@@ -181,9 +183,10 @@ def random_search(gain: dict, n_layers: int, memory, budget: int, evaluations: i
 
 def time_search(base: bytes, split, num_classes, budgets, board: str,
                 fine_tune_samples=None, workers=None, evolution=None,
-                cache_dir=None) -> tuple[list, dict]:
+                cache_dir=None, train_epochs=None) -> tuple[list, dict]:
     """One search over `budgets` on an empty contribution cache (or on `cache_dir`'s): its
-    results and where the time went (item 4)."""
+    results and where the time went (item 4). Its joint check trains for `train_epochs`, the
+    epochs every method trains in the bench."""
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as empty:
         cache = cache_dir or empty
@@ -191,7 +194,7 @@ def time_search(base: bytes, split, num_classes, budgets, board: str,
         results = search(base, split.x_train, split.y_train, sram_budget=list(budgets),
                          board=board, num_classes=num_classes, seed=0, progress=False,
                          cache_dir=cache, fine_tune_samples=fine_tune_samples,
-                         workers=workers, evolution=evolution)
+                         workers=workers, evolution=evolution, train_epochs=train_epochs)
         seconds, after = time.perf_counter() - start, os.times()
     own = after.user + after.system - cpu.user - cpu.system
     workers = (after.children_user + after.children_system - cpu.children_user -
@@ -206,6 +209,8 @@ def time_search(base: bytes, split, num_classes, budgets, board: str,
               # overstates; own + workers / cores is what 2 idle cores would take (an
               # estimate: it assumes the workers keep both cores busy).
               "cpu_seconds": {"caller": round(own, 1), "workers": round(workers, 1)},
+              # per phase, caller and workers together (the search's own count)
+              "cpu_seconds_by_phase": shared["cpu_seconds"],
               "idle_machine_estimate_seconds": round(own + workers / (os.cpu_count() or 1), 1),
               "samples": int(len(split.x_train)), "fine_tune_samples": fine_tune_samples,
               "contribution_cache": "reused" if cache_dir else "empty",
@@ -230,12 +235,24 @@ def print_timing(label: str, t: dict) -> None:
           f"{s['learning_rate_seconds']:.0f} s, candidate plans "
           f"{s['candidate_planning_seconds']:.0f} s ({s['candidate_plans']} plans, "
           f"{s['candidate_bound_rejections']} rejected by the bound), structured schemes "
-          f"{s['structured_planning_seconds']:.0f} s; per budget: " + "; ".join(
+          f"{s['structured_planning_seconds']:.0f} s; joint check "
+          f"{s['joint_check_seconds']:.0f} s ({s['joint_check_fine_tunes']} fine-tunes); "
+          f"per budget: " + "; ".join(
               f"{b['budget_bytes'] // KB} KB evolution {b['evolution_seconds']:.0f} s "
               f"({b['evolution_plans']} plans, {b['evolution_bound_rejections']} rejected by "
-              f"the bound) + joint check {b['joint_check_seconds']:.0f} s"
-              for b in t["per_budget"]),
-          flush=True)
+              f"the bound)" for b in t["per_budget"]) +
+          f"; CPU by phase {s['cpu_seconds']}", flush=True)
+
+
+def merge_timing(path: Path, model: str, task: str, timing: dict, header: dict) -> None:
+    """Put `timing` (with the provenance of its run) as search_timing of model/task in the
+    results at `path`, leaving everything else as it is (the rows keep their own run's)."""
+    doc = json.loads(path.read_text()) if path.exists() else {"models": {}}
+    entry = doc.setdefault("models", {}).setdefault(model, {"tasks": {}})
+    entry.setdefault("provenance", {k: doc.get(k) for k in header})
+    t = entry.setdefault("tasks", {}).setdefault(task, {})
+    t["search_timing"] = {**timing, "provenance": header}
+    write_json(doc, path)
 
 
 def main(argv=None) -> int:
@@ -245,7 +262,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", choices=list(MODELS), nargs="*", default=list(MODELS),
                    help="models to measure; the --out file's other models are kept")
     p.add_argument("--time-only", action="store_true",
-                   help="only time one uncached search per model (its first task, all budgets)")
+                   help="only time one uncached search per model (its first task or --task's, "
+                        "all budgets) and merge its search_timing into --out")
     p.add_argument("--no-qemu", action="store_true", help="skip the QEMU check")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--board", default="nano33ble",
@@ -259,13 +277,23 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     seeds = 1 if args.quick else args.seeds
     if args.time_only:
+        # The timed run's own provenance goes with its search_timing; rows stay as they are.
+        prov = provenance("search", argv, ["converter", "tflm_train", "bench/search.py",
+                                           "bench/search_data.py"])
+        header = {k: prov[k] for k in ("command", "date_utc", "git_commit",
+                                       "uncommitted_source_changes", "machine")}
+        header["quick"] = args.quick
         for model in args.model:
             spec = MODELS[model]
-            split, classes = load_task(model, spec.tasks[0], args.quick)
+            task = (args.task or spec.tasks)[0]
+            split, classes = load_task(model, task, args.quick)
             _, timing = time_search(Path(spec.path).read_bytes(), split, classes, spec.budgets,
                                     args.board, spec.fine_tune_samples, args.workers,
-                                    spec.evolution, args.cache)
-            print_timing(f"{model}/{spec.tasks[0]}", timing)
+                                    spec.evolution, args.cache,
+                                    1 if args.quick else spec.epochs)
+            print_timing(f"{model}/{task}", timing)
+            merge_timing(args.out, model, task, timing, header)
+            print(f"[search] merged {model}/{task} search_timing into {args.out}")
         return 0
     doc = {**provenance("search", argv, ["converter", "tflm_train", "bench/search.py",
                                          "bench/search_data.py"]),
@@ -276,13 +304,20 @@ def main(argv=None) -> int:
     def write(doc, path):
         # Models this run does not measure keep their rows from --keep-from (read at every
         # write: another run may be making them), each with the provenance of its run.
+        # With --task, this run's models keep their other tasks the same way.
         keep = args.keep_from or args.out
         if keep.exists():
             old = json.loads(keep.read_text())
             for name, entry in old.get("models", {}).items():
+                entry.setdefault("provenance", {k: old.get(k) for k in header})
                 if name not in args.model:
-                    entry.setdefault("provenance", {k: old.get(k) for k in header})
                     doc["models"][name] = entry
+                elif name in doc["models"]:
+                    ours = doc["models"][name]["tasks"]
+                    for task, rows in entry.get("tasks", {}).items():
+                        if task not in ours and args.task is not None and task not in args.task:
+                            rows.setdefault("provenance", entry["provenance"])
+                            ours[task] = rows
         write_json(doc, path)
 
     doc["complete"] = False  # written after every task, so a cut-off run keeps what it did
@@ -298,7 +333,7 @@ def main(argv=None) -> int:
             split, classes = load_task(model, task, args.quick)
             results, timing = time_search(base, split, classes, spec.budgets, args.board,
                                           spec.fine_tune_samples, args.workers, spec.evolution,
-                                          args.cache)
+                                          args.cache, epochs)
             print_timing(f"{model}/{task}", timing)
             memory = SchemeMemory(base, args.board, True, classes, 0)
             structured = StructuredPoints(memory, n_layers, classes is not None,

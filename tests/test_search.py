@@ -52,6 +52,8 @@ def test_chosen_scheme_fits_and_is_deterministic(task, tmp_path):
     b = run(task, tmp_path / "other", budget=budget, board="nano33ble")
     assert a.scheme == b.scheme
     assert a.report["trace"] == b.report["trace"]
+    assert a.report["joint_check"] == b.report["joint_check"]
+    assert a.report["chosen"] == b.report["chosen"]
     # The search's count is convert()'s whole count for the board.
     extended = tflm_train.convert(DEMO, a.scheme, board="nano33ble", sram_budget=budget)
     assert sram_needed(extended, "nano33ble")["total"] == a.report["chosen"]["sram_bytes"] <= budget
@@ -119,12 +121,16 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     out, report = tmp_path / "s.json", tmp_path / "r.json"
     r = CliRunner().invoke(cli, ["search", str(DEMO_MODEL), "--data", str(tmp_path / "task.npz"),
                                  "--sram-budget", str(48 * 1024), "--lr", "0.03",
+                                 "--train-epochs", "2",
                                  "-o", str(out), "--report", str(report)],
                            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
-    assert "predicted held-out accuracy" in r.output
+    assert "predicted held-out accuracy" in r.output and "at learning rate" in r.output
     scheme_from_json(out.read_text())
-    assert json.loads(report.read_text())["budget_bytes"] == 48 * 1024
+    written = json.loads(report.read_text())
+    assert written["budget_bytes"] == 48 * 1024 and written["train_epochs"] == 2
+    assert json.loads(out.read_text())["notes"]["learning_rate"] == \
+        written["chosen"]["learning_rate"] in (0.01, 0.03, 0.1)
 
 
 def test_new_head_is_trained_in_every_scheme(task, tmp_path):
@@ -193,8 +199,17 @@ def test_budgets_share_one_contribution_analysis(task, tmp_path, monkeypatch):
     assert alone.scheme == both[1].scheme and len(calls) == shared
     for r in both:
         t = r.report["timing"]
-        assert {"evolution_seconds", "evolution_plan_cpu_seconds",
-                "joint_check_seconds"} <= set(t)
+        assert {"evolution_seconds", "evolution_cpu_seconds", "evolution_plan_cpu_seconds"
+                } <= set(t)
+    # CPU per phase; the joint check runs once for both budgets
+    cpu = both[0].report["timing"]["shared"]["cpu_seconds"]
+    phases = ("setup", "candidate_plans", "learning_rate", "contribution", "structured_plans",
+              "evolution", "joint_check")
+    assert set(cpu) == {*phases, "total"}
+    assert all(cpu[k] >= 0 for k in phases) and cpu["contribution"] > 0
+    assert abs(sum(cpu[k] for k in phases) - cpu["total"]) < 0.1
+    assert cpu["evolution"] == round(sum(r.report["timing"]["evolution_cpu_seconds"]
+                                         for r in both), 2)
 
 
 def test_the_joint_check_returns_the_best_trained_finalist(task, tmp_path):
@@ -218,6 +233,39 @@ def test_the_joint_check_returns_the_best_trained_finalist(task, tmp_path):
     unchecked = run(task, tmp_path, budget=48 * 1024, joint_check=0)
     assert unchecked.report["joint_check"] == [] and \
         unchecked.report["chosen"]["predicted_gain"] == top
+    assert unchecked.report["chosen"]["learning_rate"] is None
+
+
+def test_the_joint_check_trains_like_the_users_training(task, tmp_path):
+    """Each finalist trains on the whole training split (not fine_tune_samples of it), for
+    train_epochs, at each rate of the grid around the search's; the chosen scheme comes with
+    the rate it trained best at, and its accuracy is what that training gives."""
+    from tflm_train.data.splits import split_indices
+    from tflm_train.scheme_search import joint_rates
+
+    assert joint_rates(0.03) == (0.01, 0.03, 0.1) and joint_rates(0.1) == (0.01, 0.03, 0.1)
+    assert joint_rates(0.003) == (0.003, 0.01, 0.03)
+    assert joint_rates(0.02) == pytest.approx((0.02 / 3, 0.02, 0.06))
+    result = run(task, tmp_path, budget=40 * 1024, joint_check=2, fine_tune_samples=40,
+                 train_epochs=2)
+    r = result.report
+    assert r["samples"]["train"] == 40 and r["samples"]["joint_check_train"] == 112
+    assert r["train_epochs"] == 2 and r["timing"]["shared"]["joint_learning_rates"] == \
+        [0.01, 0.03, 0.1]
+    for c in r["joint_check"]:
+        rates = c["held_out_by_learning_rate"]
+        assert set(rates) == {"0.01", "0.03", "0.1"}
+        assert c["held_out_accuracy"] == max(rates.values())
+        assert rates[f"{c['learning_rate']:g}"] == c["held_out_accuracy"]
+    chosen = r["chosen"]
+    assert chosen["learning_rate"] in (0.01, 0.03, 0.1)
+    # the same training by hand, on the whole model
+    x, y = task
+    train, val = split_indices(y, 0.7, 0)
+    trainer = tflm_train.Trainer(tflm_train.convert(DEMO, result.scheme),
+                                 learning_rate=chosen["learning_rate"], seed=0)
+    trainer.fit(x[train], y[train], epochs=2, progress=False)
+    assert trainer.evaluate(x[val], y[val])["accuracy"] == chosen["held_out_accuracy"]
 
 
 def test_finalists_spread_over_the_front():

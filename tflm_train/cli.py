@@ -241,6 +241,9 @@ def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosin
               help="Use at most this many samples of the data (30% held out).")
 @click.option("--epochs", type=int, default=1, show_default=True,
               help="Epochs of each candidate's fine-tune.")
+@click.option("--train-epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs your training will run: the finalists are trained that long "
+                   "(default: --epochs).")
 @click.option("--lr", "learning_rate", type=float, default=None,
               help="Fine-tune learning rate (default: tuned on the held-out split).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -250,8 +253,8 @@ def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosin
               help="Write the full report (JSON).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the scheme JSON (for `convert --scheme`).")
-def search(model, data, board, sram_budget, num_classes, samples, epochs, learning_rate, seed,
-           plot, report, output):
+def search(model, data, board, sram_budget, num_classes, samples, epochs, train_epochs,
+           learning_rate, seed, plot, report, output):
     """Find what to update in MODEL for a board or an SRAM budget: contribution analysis on
     the task's data, then an evolutionary search whose every point is planned by the
     converter."""
@@ -265,7 +268,8 @@ def search(model, data, board, sram_budget, num_classes, samples, epochs, learni
     try:
         result = do_search(_read(model), x[keep], y[keep], board=board,
                            sram_budget=sram_budget, num_classes=num_classes, seed=seed,
-                           learning_rate=learning_rate, epochs=epochs)
+                           learning_rate=learning_rate, epochs=epochs,
+                           train_epochs=train_epochs)
     except (ConversionError, ValueError, RuntimeFailure) as exc:
         _fail(exc)
     Path(output).write_text(result.to_json())
@@ -274,7 +278,8 @@ def search(model, data, board, sram_budget, num_classes, samples, epochs, learni
                f"SRAM {chosen['sram_bytes'] / 1024:.1f} KB of "
                f"{result.report['budget_bytes'] / 1024:.1f} KB; "
                f"predicted held-out accuracy {100 * chosen['predicted_accuracy']:.1f}% "
-               + (f"(trained jointly: {100 * chosen['held_out_accuracy']:.1f}%) "
+               + (f"(trained jointly: {100 * chosen['held_out_accuracy']:.1f}% at learning "
+                  f"rate {chosen['learning_rate']:g}) "
                   if chosen.get("held_out_accuracy") is not None else "")
                + f"(untrained {100 * result.report['baseline_accuracy']:.1f}%)")
     if report:

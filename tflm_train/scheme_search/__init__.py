@@ -1,8 +1,9 @@
 """tflm_train.search: sparse-update search under a memory budget: contribution analysis, then an evolutionary
 search over bias depth and per-layer weight ratios, every point planned by the real planner,
 then a joint check: the best few points, and the structured schemes that fit (bias-only of the
-last k layers, last layer, last n layers fully updated), are trained together and the best
-held-out accuracy wins.
+last k layers, last layer, last n layers fully updated), are trained as the user's training
+would train them (the whole training split, its epochs, a small learning-rate grid each) and
+the best held-out accuracy wins, with its learning rate.
 
     result = tflm_train.search(tflite_bytes, x, y, board="nano33ble", seed=0)
     result.scheme                       # a SparseUpdate for tflm_train.convert
@@ -11,6 +12,7 @@ held-out accuracy wins.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -34,7 +36,8 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
            learning_rate: float | None = None, epochs: int = 1, val_fraction: float = 0.3,
            qas: bool = True, cache_dir=None, cache: bool = True, workers: int | None = None,
            progress: bool = True, evolution: Evolution | None = None, joint_check: int = 4,
-           prefix: bool = True, fine_tune_samples: int | None = None):
+           prefix: bool = True, fine_tune_samples: int | None = None,
+           train_epochs: int | None = None, joint_learning_rates=None):
     """Find the scheme with the best held-out accuracy whose training step fits.
 
     board: a board of tflm_train.boards (e.g. "nano33ble"): its SRAM is the budget, and its
@@ -55,19 +58,26 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     joint_check: how many of the evolution's distinct schemes (the best, then others spread
         over its accuracy-SRAM front; never one that trains nothing) are trained together,
         with the structured schemes that fit (baselines.py) beside them; the one with the best
-        held-out accuracy is returned (report["chosen"]["source"] says which). 0 returns the
-        best predicted point unchecked.
+        held-out accuracy is returned (report["chosen"]["source"] says which), with the
+        learning rate it trained best at (report["chosen"]["learning_rate"]). 0 returns the
+        best predicted point unchecked. The finalists of all budgets are trained in one batch.
+    train_epochs: the epochs the user's training will run (None: `epochs`): the joint check
+        trains each finalist that long on the whole training split (fine_tune_samples does
+        not apply), so it ranks them as that training would.
+    joint_learning_rates: the grid each finalist is trained at (None: three rates around the
+        fine-tunes' learning rate, joint_rates()).
     evolution: the evolution's size (default Evolution.for_model: smaller above 16 trainable
         layers, where plans are slow); workers: processes for the fine-tunes and the planning
         (default: all cores).
     prefix: fine-tune above each scheme's first trained layer only, on activations computed
         once (prefix.py; the same bytes as training the whole model).
-    fine_tune_samples: fine-tune every candidate and finalist on only this many of the
-        training split's samples (fewer steps: faster, noisier gains); None: all of them.
+    fine_tune_samples: fine-tune every candidate (and tune the learning rate) on only this
+        many of the training split's samples (fewer steps: faster, noisier gains); None: all
+        of them. The joint check always trains on the whole training split.
     """
     from ..boards import board as find_board
 
-    started = time.perf_counter()
+    started, cpu_at_start = time.perf_counter(), cpu_seconds()
     found = find_board(board) if board is not None else None
     many = isinstance(sram_budget, (list, tuple))
     budgets = list(sram_budget) if many else [sram_budget]
@@ -101,6 +111,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     y = np.asarray(y).reshape(-1)
     train, val = split_indices(y, 1.0 - val_fraction, seed)
     x = np.asarray(x)
+    whole_train = (x[train], y[train], x[val], y[val])  # the joint check's data
     if fine_tune_samples is not None:
         if fine_tune_samples < 1:
             raise ValueError(f"fine_tune_samples={fine_tune_samples!r}: give a positive count")
@@ -109,9 +120,15 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     store = ContributionCache((cache_dir or default_cache_dir()) if cache else None)
     timing: dict = {}
 
-    def run(jobs, desc="contribution analysis"):
-        return measure(tflite_bytes, data, jobs, store, workers, progress, desc=desc,
+    def run(jobs, desc="contribution analysis", on=data):
+        return measure(tflite_bytes, on, jobs, store, workers, progress, desc=desc,
                        prefix=prefix, timing=timing)
+
+    cpu = {}  # CPU seconds per phase: this process and its (joined) workers
+
+    def phase(name, since):
+        cpu[name] = round(cpu_seconds() - since, 2)
+        return cpu_seconds()
 
     # Candidates that do not fit on their own cannot be part of any scheme: not measured.
     every = candidates(n_layers, head)
@@ -121,11 +138,13 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         point = c.point(n_layers)
         return None if memory.lower_bound(*point) > largest else memory.sram(*point)
 
-    candidates_start = time.perf_counter()
+    candidates_start, cpu_mark = time.perf_counter(), cpu_seconds()
+    cpu["setup"] = round(cpu_mark - cpu_at_start, 2)
     alone = dict(zip(every, memory.map(planned_alone, every, workers)))
     fitting = [c for c in every if alone[c] is not None and alone[c] <= largest]
     candidate_plans = (memory.plans, memory.plan_seconds, memory.bound_rejections,
                        time.perf_counter() - candidates_start)
+    cpu_mark = phase("candidate_plans", cpu_mark)
 
     def tune_of(lr: float) -> FineTune:
         return FineTune(float(lr), epochs, seed, qas, num_classes)
@@ -137,6 +156,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         rates = run({f"lr={lr:g}": (last, tune_of(lr)) for lr in LEARNING_RATES},
                     desc="learning rate")
         learning_rate = max(LEARNING_RATES, key=lambda lr: (rates[f"lr={lr:g}"], -lr))
+    cpu_mark = phase("learning_rate", cpu_mark)
     tune = tune_of(learning_rate)
     contribution_start = time.perf_counter()
     # "none": the model as it is, or with a new head, that head trained alone.
@@ -145,6 +165,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     bias1 = Candidate("bias", 1)
     jobs.setdefault(bias1.key, (memory.scheme(*bias1.point(n_layers)), tune))
     acc = run(jobs)
+    cpu_mark = phase("contribution", cpu_mark)
     gain = gains(acc, fitting)
     # *_planning_seconds: wall time; plan_cpu_seconds: the plans' own time summed over the
     # processes that made them (they run on `workers` cores at once).
@@ -165,23 +186,42 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     structured = StructuredPoints(memory, n_layers, head, largest)
     shared.update(structured_plans=memory.plans - plans0,
                   structured_planning_seconds=round(time.perf_counter() - structured_start, 2))
-    results = []
+    cpu_mark = phase("structured_plans", cpu_mark)
+    searched = []  # per budget: (usable gains, best point, trace, predicted, timing)
     for budget in budgets:
         t0, plans0, plan_s0 = time.perf_counter(), memory.plans, memory.plan_seconds
         rejections0 = memory.bound_rejections
         settings = evolution or Evolution.for_model(n_layers, seed)
         usable = {c: g for c, g in gain.items() if alone[c] <= budget}
         best, trace = evolve(usable, n_layers, memory, budget, settings, workers)
-        evolution_seconds = time.perf_counter() - t0
-        plan_seconds = memory.plan_seconds - plan_s0
         predicted = {tuple((p["n_bias"], tuple(p["ratios"]))): p["predicted_gain"]
                      for p in trace.points}
-        t1 = time.perf_counter()
-        checked = []
+        before = cpu_mark
+        cpu_mark = cpu_seconds()
+        searched.append((budget, usable, best, trace, predicted, {
+            # wall, planning included; the plans' own time summed over workers
+            "evolution_seconds": round(time.perf_counter() - t0, 2),
+            "evolution_cpu_seconds": round(cpu_mark - before, 2),
+            "evolution_plan_cpu_seconds": round(memory.plan_seconds - plan_s0, 2),
+            "evolution_plans": memory.plans - plans0,
+            "evolution_bound_rejections": memory.bound_rejections - rejections0}))
+    cpu["evolution"] = round(sum(t["evolution_cpu_seconds"] for *_, t in searched), 2)
+
+    # The joint check: each budget's finalists (the evolution's distinct schemes, then the
+    # structured schemes that fit and train something else), trained as the user's training
+    # would (the whole training split, train_epochs, each rate of the grid) in one batch over
+    # all budgets; a scheme that two budgets share is trained once.
+    t1, run0 = time.perf_counter(), timing.get("fine_tunes_run", 0)
+    rates = tuple(joint_learning_rates) if joint_learning_rates is not None else \
+        joint_rates(learning_rate)
+    final_tune = {lr: FineTune(float(lr), train_epochs or epochs, seed, qas, num_classes)
+                  for lr in rates}
+    canonical: dict = {}  # identity -> the point trained for it
+    per_budget = []
+    for budget, usable, best, trace, predicted, _ in searched:
         sources = {best: "evolution"}
-        if joint_check > 0:
-            # The evolution's finalists, then the structured schemes that fit and train
-            # something else: the best of them on the held-out split is returned.
+        points = []
+        if joint_check > 0 and best is not None:
             points = finalists(trace, joint_check, lambda p: memory.identity(*p))
             sources = {p: "evolution" for p in points}
             known = {memory.identity(*p): p for p in points}
@@ -194,21 +234,55 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                     points.append(p)
                     sources[p] = family
                     predicted[p] = predicted_gain(p, usable)
-            held_out = run({"joint " + point_key(p): (memory.scheme(*p), tune) for p in points},
-                           desc="joint check")
+            for p in points:
+                canonical.setdefault(memory.identity(*p), p)
+        per_budget.append((points, sources))
+    trained = {canonical[memory.identity(*p)] for points, _ in per_budget for p in points}
+    held = run({joint_key(p, lr): (memory.scheme(*p), final_tune[lr])
+                for p in sorted(trained) for lr in rates}, desc="joint check",
+               on=whole_train) if trained else {}
+    shared.update(joint_check_seconds=round(time.perf_counter() - t1, 2),
+                  joint_check_fine_tunes=len(trained) * len(rates),
+                  joint_check_fine_tunes_run=timing.get("fine_tunes_run", 0) - run0,
+                  joint_learning_rates=list(rates), joint_epochs=train_epochs or epochs)
+    cpu_mark = phase("joint_check", cpu_mark)
+    cpu["total"] = round(cpu_mark - cpu_at_start, 2)
+    shared["cpu_seconds"] = cpu
+
+    results = []
+    for (budget, usable, best, trace, predicted, budget_timing), (points, sources) in zip(
+            searched, per_budget):
+        checked = []
+        chosen_lr = None
+        if points:
+            def scores(p):  # {lr: held-out accuracy}
+                q = canonical[memory.identity(*p)]
+                return {lr: held[joint_key(q, lr)] for lr in rates}
+
+            def best_rate(p):  # ties: the smaller rate
+                s = scores(p)
+                return max(rates, key=lambda lr: (s[lr], -lr))
+
             checked = [{"n_bias": p[0], "ratios": list(p[1]), "source": sources[p],
                         "sram_bytes": memory.sram(*p), "predicted_gain": predicted[p],
-                        "held_out_accuracy": held_out["joint " + point_key(p)]} for p in points]
+                        "learning_rate": best_rate(p),
+                        "held_out_accuracy": scores(p)[best_rate(p)],
+                        "held_out_by_learning_rate": {f"{lr:g}": a
+                                                      for lr, a in scores(p).items()}}
+                       for p in points]
             # The best measured; ties: the larger predicted gain, then the smaller SRAM.
             best = max(points, key=lambda p: (
-                held_out["joint " + point_key(p)],
+                scores(p)[best_rate(p)],
                 float("-inf") if predicted[p] is None else predicted[p], -memory.sram(*p)))
+            chosen_lr = best_rate(best)
         scheme = memory.scheme(*best)
         report = {
             "model": graph.tensors[graph.outputs[0]].name or "model",
             "board": found.name if found else None, "budget_bytes": int(budget),
             "num_classes": num_classes, "seed": seed, "learning_rate": tune.learning_rate,
-            "epochs": epochs, "samples": {"train": int(len(train)), "held_out": int(len(val))},
+            "epochs": epochs, "train_epochs": train_epochs or epochs,
+            "samples": {"train": int(len(train)), "held_out": int(len(val)),
+                        "joint_check_train": int(len(whole_train[0]))},
             "baseline_accuracy": acc["none"],
             "candidates": [{"candidate": c.key, "kind": c.kind, "layer": c.layer,
                             "ratio": c.ratio, "sram_bytes": alone[c],
@@ -219,6 +293,8 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                        "sram_bytes": memory.sram(*best),
                        "arena_bytes": memory.arena(*best),
                        "source": sources[best],
+                       # the rate the joint check trained it best at (None: unchecked)
+                       "learning_rate": chosen_lr,
                        "predicted_gain": predicted[best],
                        # Gains are summed as if independent: an estimate, capped at 100%.
                        "predicted_accuracy": None if predicted[best] is None else
@@ -230,13 +306,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
             "planner": {"plans": memory.plans, "seconds": round(memory.plan_seconds, 2)},
             # Where the time went. The shared part (planning each candidate alone, tuning the
             # rate, the contribution analysis) is paid once for all budgets of one call.
-            "timing": {"shared": shared,
-                       # wall, planning included; the plans' own time summed over workers
-                       "evolution_seconds": round(evolution_seconds, 2),
-                       "evolution_plan_cpu_seconds": round(plan_seconds, 2),
-                       "evolution_plans": memory.plans - plans0,
-                       "evolution_bound_rejections": memory.bound_rejections - rejections0,
-                       "joint_check_seconds": round(time.perf_counter() - t1, 2)},
+            "timing": {"shared": shared, **budget_timing},
             "trace": trace.points,
         }
         results.append(SearchResult(scheme, report))
@@ -253,6 +323,27 @@ def predicted_gain(point, gain) -> float | None:
 
 def point_key(point) -> str:
     return f"b{point[0]}:" + ",".join(f"{r:g}" for r in point[1])
+
+
+def joint_key(point, lr: float) -> str:
+    # (the cache also keys on the learning rate and epochs: the name is for reading)
+    return f"joint {point_key(point)} lr={lr:g}"
+
+
+def joint_rates(lr: float) -> tuple[float, ...]:
+    """The joint check's learning rates: `lr` and its neighbours in LEARNING_RATES (the three
+    at that end when it is the first or last), or lr / 3, lr, 3 lr for a rate off that grid."""
+    if lr in LEARNING_RATES:
+        i = min(max(LEARNING_RATES.index(lr), 1), len(LEARNING_RATES) - 2)
+        return LEARNING_RATES[i - 1:i + 2]
+    return (lr / 3, lr, lr * 3)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its workers that have been joined (every phase joins
+    its pool before it ends, so differences between phases count their workers)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 __all__ = ["search", "SearchResult", "Evolution", "Candidate", "candidates"]

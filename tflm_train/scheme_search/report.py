@@ -20,7 +20,9 @@ class SearchResult:
             "budget_bytes": r["budget_bytes"], "board": r["board"],
             "sram_bytes": r["chosen"]["sram_bytes"],
             "predicted_accuracy": r["chosen"]["predicted_accuracy"],
-            "held_out_accuracy": r["chosen"].get("held_out_accuracy")})
+            "held_out_accuracy": r["chosen"].get("held_out_accuracy"),
+            # the rate it trained best at in the joint check: where a user's tuning can start
+            "learning_rate": r["chosen"].get("learning_rate")})
 
     def plot(self, path) -> Path:
         """Every scheme the search evaluated: predicted held-out accuracy (the untrained model's
