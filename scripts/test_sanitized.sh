@@ -17,9 +17,16 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$reports/asan
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan
 export TFLM_TRAIN_LIB=$PWD/build/sanitized/libtflm_train_asan.so
 export TFLM_TRAIN_SHIM_DIR=$PWD/build/sanitized
-echo "[test] pytest -m 'not slow' against $TFLM_TRAIN_LIB"
+echo "[test] pytest -m 'not slow and not forks' against $TFLM_TRAIN_LIB"
 status=0
-.venv/bin/python -m pytest -q -p no:cacheprovider -m "not slow" "$@" || status=$?
+.venv/bin/python -m pytest -q -p no:cacheprovider -m "not slow and not forks" "$@" || status=$?
+# Tests that fork workers run in a process of their own: forking the main run's process, which
+# holds TensorFlow's threads by then, can leave a child waiting on a lock another thread held
+# (clang 14's ASan allocator; two hangs seen under load in session 8).
+echo "[test] pytest -m 'forks and not slow' in a fresh process"
+rc=0
+.venv/bin/python -m pytest -q -p no:cacheprovider -m "forks and not slow" "$@" || rc=$?
+[ "$rc" -eq 0 ] || [ "$rc" -eq 5 ] || status=$rc  # 5: the arguments selected none of them
 if [ -n "$(ls -A "$reports")" ]; then
   cat "$reports"/*
   echo "[test] sanitizer report(s) above (kept in $reports)"

@@ -115,6 +115,7 @@ def test_a_wrong_scheme_file_names_the_field(edit, words):
         scheme_from_json("{")
 
 
+@pytest.mark.forks  # the CLI's default: a worker per core
 def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     x, y = task
     np.savez(tmp_path / "task.npz", x=x, y=y)
@@ -358,6 +359,7 @@ def test_the_lower_bound_never_exceeds_the_plan():
     assert fresh.lower_bound(0, (0.0,) * 5) == 0  # trains nothing
 
 
+@pytest.mark.forks
 def test_parallel_repairs_give_the_serial_search(task, tmp_path):
     one = run(task, tmp_path, budget=[24 * 1024, 40 * 1024], joint_check=0)
     two = search(DEMO, *task, sram_budget=[24 * 1024, 40 * 1024], seed=0, learning_rate=0.03,
