@@ -96,7 +96,7 @@ def _emit_loss(em: Emission, loss: str, skip: set[int]) -> Flags:
     if last is not None and last.kind == "SOFTMAX":
         logits = last.inputs[0]
         em.grad[logits] = em.new_tensor(DType.FLOAT32, em.elements(logits))
-        em.emit(Opcode.LOSS_SOFTMAX_CE, [out_t, em.grad[logits]])
+        em.emit(Opcode.LOSS_SOFTMAX_CE, [logits, em.grad[logits]])
         skip.add(last.index)
         return Flags.LOSS_FROM_SOFTMAX
     em.grad[out_t] = em.new_tensor(DType.FLOAT32, em.elements(out_t))

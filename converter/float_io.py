@@ -41,8 +41,8 @@ def final_dequantize(graph: Graph, t: int) -> Op | None:
 def loss_input(graph: Graph) -> tuple[int, Op | None]:
     """The tensor the loss reads and the final DEQUANTIZE it skips, if any. A float output is
     the DEQUANTIZE of an int8 tensor; the loss reads that int8 tensor (the same values, exactly
-    representable), so the int8 loss kernels (softmax cross-entropy from int8 probabilities,
-    cross-entropy from int8 logits, MSE on int8 predictions) serve float-output models
+    representable), so the int8 loss kernels (softmax cross-entropy from the int8 logits of a
+    final SOFTMAX or of the output itself, MSE on int8 predictions) serve float-output models
     unchanged, and the DEQUANTIZE needs no backward."""
     out = graph.outputs[0]
     dq = final_dequantize(graph, out)

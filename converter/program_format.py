@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 METADATA_NAME = "tflm_train"
 MAGIC = 0x4E525454  # b"TTRN" read as a little-endian word
-VERSION = 3
+VERSION = 4
 # Bytes the converter reserves per op for the runtime's prepared state (OpState in
 # tflm_train/runtime/op_state.h, which static_asserts that it fits): OP_STATE_BYTES, or less
 # for the kinds below (the registration pointer and that kind's member of the union, on a
@@ -97,7 +97,7 @@ DTYPES = (("FLOAT32", 0), ("INT8", 1), ("INT32", 2))
 
 FLAGS = (
     ("QAS", 1, "weight updates are scaled by QAS factors"),
-    ("LOSS_FROM_SOFTMAX", 2, "the loss reads the int8 softmax output"),
+    ("LOSS_FROM_SOFTMAX", 2, "the loss folds the final SOFTMAX in (LOSS_SOFTMAX_CE)"),
     ("OPTIMIZER_STATE", 4, "layers carry float state: momentum and/or mini-batch sums"),
     ("LOSS_MSE", 8, "regression: per-step real targets instead of a class label"),
     ("INPUT_SOURCE", 16, "the input tensor is never stored: the STREAM_CHAIN reading it asks "
@@ -119,8 +119,9 @@ class OpcodeSpec:
 
 OPCODES = (
     OpcodeSpec("FORWARD", 1, ("op",), "run subgraph-0 op `op`"),
-    OpcodeSpec("LOSS_SOFTMAX_CE", 2, ("probs", "grad"),
-               "cross-entropy from the int8 softmax output; grad (float) of the softmax input"),
+    OpcodeSpec("LOSS_SOFTMAX_CE", 2, ("logits", "grad"),
+               "cross-entropy of the final SOFTMAX from the int8 logits it reads (its beta "
+               "applied); grad (float) of the logits"),
     OpcodeSpec("LOSS_LOGITS_CE", 3, ("logits", "grad"), "cross-entropy from int8 logits"),
     OpcodeSpec("ACTIVATION_GRAD", 4, ("grad", "output", "lo", "hi"),
                "float grad in place, masked where the saved int8 output is outside (lo, hi)"),

@@ -22,6 +22,17 @@ def wheel_float(model: bytes, xs: np.ndarray) -> np.ndarray:
     return mf.wheel_outputs(model, xs, np.float32)
 
 
+def wheel_tensor(model: bytes, x: np.ndarray, t: int) -> np.ndarray:
+    """Tensor t after one inference of float sample x in the TFLM wheel."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(
+        bytes(model), intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
+    interp.set_input(x[None].astype(np.float32), 0)
+    interp.invoke()
+    return np.asarray(interp.GetTensor(t, 0)["tensor_data"])
+
+
 def samples(n: int, seed: int) -> np.ndarray:
     # beyond the calibrated [0, 1] on both sides: the model's QUANTIZE saturates them
     return np.random.default_rng(seed).uniform(-0.5, 1.5, (n, 10, 10, 1)).astype(np.float32)
@@ -68,16 +79,21 @@ def test_float_io_regression_trains_with_mse():
 
 @pytest.mark.parametrize("softmax", [True, False], ids=["softmax", "logits"])
 def test_the_loss_is_the_cross_entropy_of_the_float_outputs(softmax):
-    """The loss reads the int8 tensor the final DEQUANTIZE reads; its value is the
-    cross-entropy of the model's float outputs as the wheel gives them (probabilities, or
-    logits through a softmax), up to the runtime's own Exp/Log."""
+    """The loss reads int8 logits: the tensor the final DEQUANTIZE reads, or the one a final
+    SOFTMAX before it reads; its value is the cross-entropy of those logits as the wheel gives
+    them, through a float softmax, up to the runtime's own Exp/Log."""
     model = mf.float_io_model(softmax)
     tr = tflm_train.Trainer(tflm_train.convert(model))
     xs = samples(4, 5)
-    outs = wheel_float(model, xs).astype(np.float64)
-    for x, out, label in zip(xs, outs, [0, 1, 2, 3]):
-        probs = out if softmax else np.exp(out - out.max()) / np.exp(out - out.max()).sum()
-        expected = -np.log(probs[label])
+    g = build_graph(read_model(model))
+    result = g.producer(g.outputs[0]).inputs[0]  # the DEQUANTIZE's int8 input
+    last = g.producer(result)
+    logits_t = g.tensors[last.inputs[0] if softmax else result]
+    assert (last.kind == "SOFTMAX") == softmax
+    for x, label in zip(xs, [0, 1, 2, 3]):
+        q = wheel_tensor(model, x, logits_t.index).astype(np.float64).reshape(-1)
+        z = float(logits_t.scale[0]) * (q - q.max())
+        expected = np.log(np.exp(z).sum()) - z[label]
         loss = tr.train_step(x, label)  # forward before the update: the same outputs
         tr = tflm_train.Trainer(tflm_train.convert(model))
         assert np.isclose(loss, expected, rtol=1e-5), (loss, expected)

@@ -5,8 +5,8 @@ float re-implementation of subgraph 0 built from the dequantised int8 weights / 
 Every op's *input* activation is the int8 value the runtime computed (read from the tflite-micro
 wheel with kPreserveAllTensors; the forward pass is separately proven bit-exact with the wheel in
 test_forward_parity.py), so forward rounding does not pollute the check. The loss gradient is
-p - onehot with p the dequantised int8 softmax output (or the float softmax of the dequantised
-int8 logits for models without SOFTMAX), and fused activations pass the gradient iff
+p - onehot with p the float softmax of the dequantised int8 logits (a final SOFTMAX's input,
+times its beta, or the output of a model without SOFTMAX), and fused activations pass the gradient iff
 lo < q_out < hi on the saved int8 output -- exactly the runtime's definition.
 
 Then ONE train_step with rounding="nearest" and a learning rate picked so the largest step of
@@ -73,6 +73,11 @@ def runtime_activations(model: bytes, xq: np.ndarray) -> dict[int, np.ndarray]:
     return acts
 
 
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x.astype(np.float64) - x.max())
+    return e / e.sum()
+
+
 def _deq(t, q):
     return (q.astype(np.float64) - float(t.zero_point[0])) * float(t.scale[0])
 
@@ -125,14 +130,14 @@ def reference_gradients(model: bytes, xq: np.ndarray, label: int, output_grad=No
     if output_grad is not None:
         grad[graph.outputs[0]] = np.asarray(output_grad, np.float64).reshape(out_t.shape)
         skip = set()
-    elif last.kind == "SOFTMAX":
-        p = _deq(out_t, q_out)
-        grad[last.inputs[0]] = (p - onehot).reshape(graph.tensors[last.inputs[0]].shape)
+    elif last.kind == "SOFTMAX":  # the softmax of the int8 logits it reads, its beta applied
+        logits = graph.tensors[last.inputs[0]]
+        beta = float(last.options.get("beta", 1.0))
+        grad[last.inputs[0]] = (beta * (_softmax(beta * _deq(logits, acts[last.inputs[0]])
+                                                 .reshape(-1)) - onehot)).reshape(logits.shape)
         skip = {last.index}
     else:
-        d = float(out_t.scale[0]) * (q_out.astype(np.float64) - q_out.max())
-        p = np.exp(d) / np.exp(d).sum()
-        grad[graph.outputs[0]] = (p - onehot).reshape(out_t.shape)
+        grad[graph.outputs[0]] = (_softmax(_deq(out_t, q_out)) - onehot).reshape(out_t.shape)
         skip = set()
 
     result = {}

@@ -63,6 +63,8 @@ CASES = [
     ("WEIGHT_UPDATE", "layer", lambda p, a: len(p.layers), "opcode 7"),
     ("WEIGHT_UPDATE", "grad_out", lambda p, a: p.output_tensor, "opcode 7"),
     ("LOSS_SOFTMAX_CE", "grad", lambda p, a: a[0], "opcode 2"),
+    # the softmax's probabilities, as format version 3 read them: the loss takes the logits
+    ("LOSS_SOFTMAX_CE", "logits", lambda p, a: p.output_tensor, "opcode 2"),
 ]
 
 

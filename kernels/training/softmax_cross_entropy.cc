@@ -23,18 +23,6 @@ float SoftmaxCrossEntropyFromShifted(int32_t num_classes, int32_t label, float* 
 
 }  // namespace
 
-void SoftmaxCrossEntropyFromProbs(int32_t num_classes, const int8_t* probs, float prob_scale,
-                                  int32_t prob_zero_point, int32_t label, float eps,
-                                  float* grad_logits, float* loss) {
-  for (int32_t i = 0; i < num_classes; ++i) {
-    const float p = prob_scale * static_cast<float>(static_cast<int32_t>(probs[i]) - prob_zero_point);
-    grad_logits[i] = (i == label) ? p - 1.0f : p;
-  }
-  const float p_label =
-      prob_scale * static_cast<float>(static_cast<int32_t>(probs[label]) - prob_zero_point);
-  *loss = -Log(p_label > eps ? p_label : eps);
-}
-
 void SoftmaxCrossEntropyFromLogits(int32_t num_classes, const float* logits, int32_t label,
                                    float* grad_logits, float* loss) {
   float max_logit = logits[0];
@@ -46,16 +34,18 @@ void SoftmaxCrossEntropyFromLogits(int32_t num_classes, const float* logits, int
 }
 
 void SoftmaxCrossEntropyFromInt8Logits(int32_t num_classes, const int8_t* logits,
-                                       float logit_scale, int32_t label, float* grad_logits,
-                                       float* loss) {
+                                       float logit_scale, float beta, int32_t label,
+                                       float* grad_logits, float* loss) {
   int32_t max_q = logits[0];
   for (int32_t i = 1; i < num_classes; ++i) {
     if (logits[i] > max_q) max_q = logits[i];
   }
+  const float scale = beta * logit_scale;
   for (int32_t i = 0; i < num_classes; ++i) {
-    grad_logits[i] = logit_scale * static_cast<float>(static_cast<int32_t>(logits[i]) - max_q);
+    grad_logits[i] = scale * static_cast<float>(static_cast<int32_t>(logits[i]) - max_q);
   }
   *loss = SoftmaxCrossEntropyFromShifted(num_classes, label, grad_logits);
+  for (int32_t i = 0; i < num_classes; ++i) grad_logits[i] *= beta;
 }
 
 }  // namespace tflm_train

@@ -8,15 +8,7 @@
 
 namespace tflm_train {
 
-// (a) The model ends in SOFTMAX and its int8 output (probabilities) was saved:
-// p[i] = prob_scale * float(q[i] - prob_zero_point), grad_logits[i] = p[i] - (i == label),
-// *loss = -Log(max(p[label], eps)). eps (e.g. 1e-7 or half a quantisation step) keeps the loss
-// finite when the int8 probability of the label underflowed to 0.
-void SoftmaxCrossEntropyFromProbs(int32_t num_classes, const int8_t* probs, float prob_scale,
-                                  int32_t prob_zero_point, int32_t label, float eps,
-                                  float* grad_logits, float* loss);
-
-// (b) The model ends in float logits x: numerically stable softmax with Exp (float_math.h):
+// (a) Float logits x: numerically stable softmax with Exp (float_math.h):
 // d[i] = x[i] - max(x); e[i] = Exp(d[i]); sum = e[0] + e[1] + ... (index order);
 // p[i] = e[i] / sum; grad_logits[i] = p[i] - (i == label); *loss = Log(sum) - d[label]
 // (log-sum-exp form: no eps needed, exact even when p[label] underflows).
@@ -24,11 +16,19 @@ void SoftmaxCrossEntropyFromProbs(int32_t num_classes, const int8_t* probs, floa
 void SoftmaxCrossEntropyFromLogits(int32_t num_classes, const float* logits, int32_t label,
                                    float* grad_logits, float* loss);
 
-// (b') Same for int8 logits: d[i] = logit_scale * float(q[i] - max(q)) (the integer difference is
-// exact, so only one rounding), then as above. The zero point cancels out of the softmax.
+// (b) int8 logits q read by a softmax with factor beta (TFLite's SOFTMAX beta; 1 for a model
+// without SOFTMAX): d[i] = (beta * logit_scale) * float(q[i] - max(q)) (the integer difference
+// is exact, so one rounding), then as above, and grad_logits[i] = beta * (p[i] - (i == label)),
+// the gradient with respect to q's real values. The zero point cancels out of the softmax.
+// beta = 1 multiplies exactly, so it costs no bits.
+//
+// A model ending in SOFTMAX trains through this too, not from its int8 probabilities: those
+// top out at 255/256, so a confidently right sample kept pushing its logit up by >= 1/256 while
+// wrong classes at the bottom got 0, and long training drove the logits into the int8 bound
+// and collapsed (digits, ~40 constant-rate epochs).
 void SoftmaxCrossEntropyFromInt8Logits(int32_t num_classes, const int8_t* logits,
-                                       float logit_scale, int32_t label, float* grad_logits,
-                                       float* loss);
+                                       float logit_scale, float beta, int32_t label,
+                                       float* grad_logits, float* loss);
 
 }  // namespace tflm_train
 

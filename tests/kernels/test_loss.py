@@ -1,5 +1,5 @@
 """Losses (kernels/training/softmax_cross_entropy.cc, mean_squared_error.cc): softmax
-cross-entropy from float logits, int8 logits and int8 probabilities, and MSE from float and int8
+cross-entropy from float logits and int8 logits (with a softmax beta), and MSE from float and int8
 predictions, against TensorFlow autodiff or an exact numpy reference."""
 from __future__ import annotations
 
@@ -27,39 +27,29 @@ def test_softmax_cross_entropy_from_logits(training, seed):
     np.testing.assert_allclose(grad, ref_g, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.float32(a.loss), loss.numpy(), rtol=1e-5, atol=1e-6)
 
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("beta", [1.0, 0.7, 2.5])
+def test_softmax_cross_entropy_from_int8_logits(training, seed, beta):
+    """A final SOFTMAX's beta scales its logits: the gradient is w.r.t. the unscaled logits."""
+    rng = np.random.default_rng(7100 + seed)
+    classes = int(rng.integers(2, 20))
+    spread = [1.0, 10.0, 60.0][seed % 3]
+    label = int(rng.integers(0, classes))
     q = rand_q(rng, classes)
     s, zp = random_quant(rng)
     s = np.float32(s * spread)
     lt = tf.constant(deq(q, s, zp)[None])
     with tf.GradientTape() as tape:
         tape.watch(lt)
-        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[label], logits=lt)[0]
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=[label],
+                                                              logits=np.float32(beta) * lt)[0]
     ref_g = tape.gradient(loss, lt).numpy()[0]
+    grad = np.zeros(classes, np.float32)
     a = training.softmax_cross_entropy_int8_logits(num_classes=classes, logits=q, scale=s,
-                                                   label=label, grad=grad)
+                                                   beta=np.float32(beta), label=label, grad=grad)
     np.testing.assert_allclose(grad, ref_g, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.float32(a.loss), loss.numpy(), rtol=1e-5, atol=1e-6)
-
-
-def test_softmax_cross_entropy_from_probs(training):
-    rng = np.random.default_rng(8)
-    scale, zp, eps = np.float32(1.0 / 256.0), -128, np.float32(1e-7)
-    for trial in range(50):
-        classes = int(rng.integers(2, 12))
-        q = rand_q(rng, classes)
-        label = int(rng.integers(0, classes))
-        if trial % 5 == 0:
-            q[label] = -128  # p_label dequantises to exactly 0 -> eps
-        p = deq(q, scale, zp)
-        grad = np.zeros(classes, np.float32)
-        a = training.softmax_cross_entropy_probs(num_classes=classes, probs=q, scale=scale,
-                                                 zero_point=zp, label=label, epsilon=eps,
-                                                 grad=grad)
-        ref = p.copy()
-        ref[label] -= np.float32(1.0)
-        np.testing.assert_array_equal(grad, ref)
-        ref_loss = -np.log(max(float(p[label]), float(eps)))
-        np.testing.assert_allclose(np.float32(a.loss), ref_loss, rtol=3e-7)
 
 
 def test_mean_squared_error(training):

@@ -159,20 +159,14 @@ class MaskGroupArgs(Args):
                 ("grad", P)]
 
 
-class SoftmaxCrossEntropyProbsArgs(Args):
-    _fields_ = [("num_classes", I), ("probs", P), ("scale", F), ("zero_point", I),
-                ("label", I), ("epsilon", F), ("grad", P), ("loss", F)]
-    _outputs_ = ("loss",)
-
-
 class SoftmaxCrossEntropyLogitsArgs(Args):
     _fields_ = [("num_classes", I), ("logits", P), ("label", I), ("grad", P), ("loss", F)]
     _outputs_ = ("loss",)
 
 
 class SoftmaxCrossEntropyInt8LogitsArgs(Args):
-    _fields_ = [("num_classes", I), ("logits", P), ("scale", F), ("label", I), ("grad", P),
-                ("loss", F)]
+    _fields_ = [("num_classes", I), ("logits", P), ("scale", F), ("beta", F), ("label", I),
+                ("grad", P), ("loss", F)]
     _outputs_ = ("loss",)
 
 

@@ -225,17 +225,6 @@ struct MaskGroupArgs {
   float* grad;
 };
 
-struct SoftmaxCrossEntropyProbsArgs {
-  int32_t num_classes;
-  const int8_t* probs;
-  float scale;
-  int32_t zero_point;
-  int32_t label;
-  float epsilon;
-  float* grad;
-  float loss;  // out
-};
-
 struct SoftmaxCrossEntropyLogitsArgs {
   int32_t num_classes;
   const float* logits;
@@ -248,6 +237,7 @@ struct SoftmaxCrossEntropyInt8LogitsArgs {
   int32_t num_classes;
   const int8_t* logits;
   float scale;
+  float beta;
   int32_t label;
   float* grad;
   float loss;  // out
@@ -377,11 +367,9 @@ const tts::StructLayout kLayouts[] = {
     TTS_LAYOUT(BinaryGradArgs, rank1, shape1, rank2, shape2, which, other, other_scale,
                other_zero_point, grad_output, grad_input),
     TTS_LAYOUT(MaskGroupArgs, positions, channels, c_begin, group, mask, grad),
-    TTS_LAYOUT(SoftmaxCrossEntropyProbsArgs, num_classes, probs, scale, zero_point, label,
-               epsilon, grad, loss),
     TTS_LAYOUT(SoftmaxCrossEntropyLogitsArgs, num_classes, logits, label, grad, loss),
-    TTS_LAYOUT(SoftmaxCrossEntropyInt8LogitsArgs, num_classes, logits, scale, label, grad,
-               loss),
+    TTS_LAYOUT(SoftmaxCrossEntropyInt8LogitsArgs, num_classes, logits, scale, beta, label,
+               grad, loss),
     TTS_LAYOUT(MeanSquaredErrorArgs, size, prediction, target, grad, loss),
     TTS_LAYOUT(MeanSquaredErrorInt8Args, size, prediction, scale, zero_point, target, grad,
                loss),
@@ -420,7 +408,6 @@ constexpr tts::EntryArgs kEntries[] = {
     {"tts_transpose_grad", "TransposeGradArgs", false},
     {"tts_mul_input_grad", "BinaryGradArgs", false},
     {"tts_sub_input_grad", "BinaryGradArgs", false},
-    {"tts_softmax_cross_entropy_probs", "SoftmaxCrossEntropyProbsArgs", false},
     {"tts_softmax_cross_entropy_logits", "SoftmaxCrossEntropyLogitsArgs", false},
     {"tts_softmax_cross_entropy_int8_logits", "SoftmaxCrossEntropyInt8LogitsArgs", false},
     {"tts_mean_squared_error", "MeanSquaredErrorArgs", false},
@@ -588,18 +575,13 @@ void tts_sub_input_grad(const BinaryGradArgs* a) {
   SubInputGrad(b, a->which, n, a->grad_output, a->grad_input);
 }
 
-void tts_softmax_cross_entropy_probs(SoftmaxCrossEntropyProbsArgs* a) {
-  SoftmaxCrossEntropyFromProbs(a->num_classes, a->probs, a->scale, a->zero_point, a->label,
-                               a->epsilon, a->grad, &a->loss);
-}
-
 void tts_softmax_cross_entropy_logits(SoftmaxCrossEntropyLogitsArgs* a) {
   SoftmaxCrossEntropyFromLogits(a->num_classes, a->logits, a->label, a->grad, &a->loss);
 }
 
 void tts_softmax_cross_entropy_int8_logits(SoftmaxCrossEntropyInt8LogitsArgs* a) {
-  SoftmaxCrossEntropyFromInt8Logits(a->num_classes, a->logits, a->scale, a->label, a->grad,
-                                    &a->loss);
+  SoftmaxCrossEntropyFromInt8Logits(a->num_classes, a->logits, a->scale, a->beta, a->label,
+                                    a->grad, &a->loss);
 }
 
 void tts_mean_squared_error(MeanSquaredErrorArgs* a) {
@@ -761,9 +743,9 @@ extern "C" void tts_determinism_digest(DeterminismDigestArgs* a) {
     FillFloat(&rng, g_in, 10, 30.0f);
     SoftmaxCrossEntropyFromLogits(10, g_in, 3, g_out, &loss[0]);
     uint32_t h = Fnv(kFnvSeed, g_out, 40);
-    SoftmaxCrossEntropyFromInt8Logits(10, g_xq, 0.1f, 7, g_out, &loss[1]);
+    SoftmaxCrossEntropyFromInt8Logits(10, g_xq, 0.1f, 1.0f, 7, g_out, &loss[1]);
     h = Fnv(h, g_out, 40);
-    SoftmaxCrossEntropyFromProbs(10, g_xq, 1.0f / 256.0f, -128, 2, 1e-7f, g_out, &loss[2]);
+    SoftmaxCrossEntropyFromInt8Logits(10, g_xq, 0.1f, 0.7f, 2, g_out, &loss[2]);
     h = Fnv(h, g_out, 40);
     MeanSquaredErrorInt8(10, g_xq, 0.07f, 3, g_in, g_out, &loss[2]);
     h = Fnv(h, g_out, 40);

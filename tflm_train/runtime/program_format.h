@@ -10,7 +10,7 @@ namespace tflm_train {
 
 constexpr char kProgramMetadataName[] = "tflm_train";
 constexpr int32_t kProgramMagic = 0x4E525454;
-constexpr int32_t kProgramVersion = 3;
+constexpr int32_t kProgramVersion = 4;
 constexpr int32_t kProgramHeaderWords = 26;
 constexpr int32_t kLayerWords = 10;
 constexpr int32_t kOpStateBytes = 64;
@@ -51,8 +51,8 @@ constexpr int32_t OpStateBytesOf(int32_t builtin_code) {
 enum class Opcode : int32_t {
   // FORWARD(op): run subgraph-0 op `op`
   kForward = 1,
-  // LOSS_SOFTMAX_CE(probs, grad): cross-entropy from the int8 softmax output; grad (float) of the
-  // softmax input
+  // LOSS_SOFTMAX_CE(logits, grad): cross-entropy of the final SOFTMAX from the int8 logits it reads
+  // (its beta applied); grad (float) of the logits
   kLossSoftmaxCe = 2,
   // LOSS_LOGITS_CE(logits, grad): cross-entropy from int8 logits
   kLossLogitsCe = 3,
@@ -126,7 +126,7 @@ enum class Opcode : int32_t {
 
 // Argument positions of each opcode; kCount is the argument count.
 struct ForwardArgs { enum : int32_t { kOp = 0, kCount = 1 }; };
-struct LossSoftmaxCeArgs { enum : int32_t { kProbs = 0, kGrad = 1, kCount = 2 }; };
+struct LossSoftmaxCeArgs { enum : int32_t { kLogits = 0, kGrad = 1, kCount = 2 }; };
 struct LossLogitsCeArgs { enum : int32_t { kLogits = 0, kGrad = 1, kCount = 2 }; };
 struct ActivationGradArgs { enum : int32_t { kGrad = 0, kOutput = 1, kLo = 2, kHi = 3, kCount = 4 };
     };
@@ -162,7 +162,7 @@ enum class DType : int32_t {
 
 enum ProgramFlags : int32_t {
   kFlagQas = 1,  // weight updates are scaled by QAS factors
-  kFlagLossFromSoftmax = 2,  // the loss reads the int8 softmax output
+  kFlagLossFromSoftmax = 2,  // the loss folds the final SOFTMAX in (LOSS_SOFTMAX_CE)
   kFlagOptimizerState = 4,  // layers carry float state: momentum and/or mini-batch sums
   kFlagLossMse = 8,  // regression: per-step real targets instead of a class label
   kFlagInputSource = 16,  // the input tensor is never stored: the STREAM_CHAIN reading it asks the caller's input source for its rows (tt_set_input_source)

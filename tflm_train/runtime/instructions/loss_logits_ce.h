@@ -7,14 +7,14 @@
 
 namespace tflm_train {
 
-struct LossLogitsCeInstruction : LossInstruction {
+struct LossLogitsCeInstruction : LossInstruction<false> {
   using A = LossLogitsCeArgs;
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;
     const TensorInfo logits = r.session->tensor(a[A::kLogits]);
     SoftmaxCrossEntropyFromInt8Logits(r.program->header().num_classes,
                                       r.data<const int8_t>(a[A::kLogits]),
-                                      logits.quantization.scale[0], r.label,
+                                      logits.quantization.scale[0], 1.0f, r.label,
                                       r.data<float>(a[A::kGrad]), r.loss);
     return Status::kOk;
   }

@@ -7,7 +7,7 @@
 
 namespace tflm_train {
 
-struct LossMseInstruction : LossInstruction {
+struct LossMseInstruction : LossInstruction<false> {
   using A = LossMseArgs;
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;

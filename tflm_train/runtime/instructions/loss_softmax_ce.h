@@ -1,4 +1,5 @@
-// LOSS_SOFTMAX_CE: cross-entropy from the int8 softmax output (the softmax folded into the loss).
+// LOSS_SOFTMAX_CE: cross-entropy of the model's final SOFTMAX, taken from the int8 logits it reads
+// (the softmax folded into the loss; why not from its int8 probabilities: softmax_cross_entropy.h).
 #ifndef TFLM_TRAIN_RUNTIME_INSTRUCTIONS_LOSS_SOFTMAX_CE_H_
 #define TFLM_TRAIN_RUNTIME_INSTRUCTIONS_LOSS_SOFTMAX_CE_H_
 
@@ -7,17 +8,19 @@
 
 namespace tflm_train {
 
-struct LossSoftmaxCeInstruction : LossInstruction {
+struct LossSoftmaxCeInstruction : LossInstruction<true> {
   using A = LossSoftmaxCeArgs;
-  // Probabilities are clamped below by this before the log.
-  static constexpr float kProbabilityEps = 1e-7f;
   static Status Run(const RunContext& r, const Instruction& ins) {
     const int32_t* a = ins.args;
-    const TensorInfo probs = r.session->tensor(a[A::kProbs]);
-    SoftmaxCrossEntropyFromProbs(r.program->header().num_classes,
-                                 r.data<const int8_t>(a[A::kProbs]), probs.quantization.scale[0],
-                                 static_cast<int32_t>(probs.quantization.zero_point[0]), r.label,
-                                 kProbabilityEps, r.data<float>(a[A::kGrad]), r.loss);
+    const Session& s = *r.session;
+    const int32_t op = FinalSoftmaxOf(s, r.program->header().output_tensor, a[A::kLogits]);
+    SoftmaxOptions opts;
+    s.subgraph().op(static_cast<uint32_t>(op)).GetOptions(&opts);  // Check found the op
+    const TensorInfo logits = s.tensor(a[A::kLogits]);
+    SoftmaxCrossEntropyFromInt8Logits(r.program->header().num_classes,
+                                      r.data<const int8_t>(a[A::kLogits]),
+                                      logits.quantization.scale[0], opts.beta, r.label,
+                                      r.data<float>(a[A::kGrad]), r.loss);
     return Status::kOk;
   }
 };
