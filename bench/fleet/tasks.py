@@ -6,9 +6,9 @@
 - person_detect: TFLM's person_detect (MobileNetV1-0.25, 96x96x1, Visual Wake Words) with a
   fresh 10-way head (`convert(num_classes=10, seed=seed)`) on Fashion-MNIST at 96x96
   (bench/search_data's fashion96), bench/transfer's scheme (new head, 1/4 of the last 1x1
-  conv's channels, 1/8 of the one before, biases of the last 6 layers). Sized for ~30 min on
-  the shared 2 cores (the host runtime trains person_detect at ~80 samples per wall second
-  there, and each Flower simulation needs ~2-3 min to start): PERSON_POOL training samples
+  conv's channels, 1/8 of the one before, biases of the last 6 layers). Sized for the shared 2
+  cores (the host runtime trains person_detect at ~80 samples per wall second there, each
+  Flower simulation needs ~2-3 min to start, and 30 rounds with a 3-rate grid take ~1.5 h): PERSON_POOL training samples
   over the clients and PERSON_TEST test samples, both drawn once (seed 0).
 """
 from __future__ import annotations
