@@ -218,7 +218,9 @@ class Trainer:
         return out
 
     def evaluate(self, x, y) -> dict:
-        """Accuracy and mean cross-entropy loss; for an MSE model, the mean squared error."""
+        """Accuracy and mean cross-entropy loss of the outputs predict() returns (a SOFTMAX
+        model's int8 probabilities, so at least -log(255/256) per sample; training takes its
+        loss from the logits instead); for an MSE model, the mean squared error."""
         xq = self.quantize_input(x)
         if self.mse:
             err = self.predict(xq, dequantize=True) - self._targets(y, len(xq))
