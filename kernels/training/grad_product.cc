@@ -13,7 +13,8 @@ constexpr int32_t kTile = 4;
 // turned into floats once, on the stack: kDepthChunk x kColumnChunk converted weights and
 // kDepthChunk x kTile scaled gradients of a position tile (4.6 KB; 16-deep chunks would halve it
 // for ~0.2 more instructions per term); every tile then reads them with immediate offsets from
-// two pointers, and a term is a multiply and an add.
+// two pointers, and a term is a multiply and an add. Products shallower than kDepthChunk take
+// wider column chunks in the same buffer (Product).
 constexpr int32_t kDepthChunk = 32;
 constexpr int32_t kColumnChunk = 32;
 
@@ -86,17 +87,18 @@ constexpr int32_t kColumnChunk = 32;
 #endif
 
 // All `tiles` 4 x 4 tiles of a row of 4 positions in one assembly block: each tile's sums start
-// from what out holds, add the terms gs[k * kTile + p] * wf[k * kColumnChunk + j] in k order
+// from what out holds, add the terms gs[k * kTile + p] * wf[k * w_stride + j] in k order
 // and go back to out; then the next 4 columns. One call per row, not per tile: with 8-channel
 // groups (depth 8) a tile call's entry and exit (pushes, arguments, 16 single loads and stores
 // at computed addresses) cost half as much as its 8 k steps. GCC's own loop also copied
 // operands with VMOVs, and 16 accumulators cannot be asm operands (30 at most). The loop is
 // unrolled twice (an odd depth enters at the second copy). depth >= 1, tiles >= 1.
-void Row4x4(int32_t depth, const float* gs, const float* wf, int32_t tiles, float* out,
-            int32_t out_stride) {
+void Row4x4(int32_t depth, const float* gs, const float* wf, int32_t w_stride, int32_t tiles,
+            float* out, int32_t out_stride) {
   const float* end = gs + depth * kTile;
   const int32_t g_back = depth * kTile * 4;  // bytes; bit 4 is depth's parity
-  const int32_t w_back = depth * kColumnChunk * 4 - kTile * 4;
+  const int32_t ws = w_stride * 4;
+  const int32_t w_back = depth * ws - kTile * 4;
   const int32_t ts = out_stride * 4;
   __asm__ volatile(
       "1:\n\t"
@@ -129,7 +131,7 @@ void Row4x4(int32_t depth, const float* gs, const float* wf, int32_t tiles, floa
       "bne 1b"
       : [g] "+r"(gs), [w] "+r"(wf), [t] "+r"(out), [n] "+r"(tiles)
       : [end] "r"(end), [gb] "r"(g_back), [wb] "r"(w_back), [ts] "r"(ts),
-        [stride] "I"(kColumnChunk * sizeof(float))
+        [stride] "r"(ws)
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
         "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23",
         TT_TILE4X4_PRODUCTS "cc", "memory");
@@ -166,13 +168,13 @@ inline void ConvertS8x4(const int8_t* w, float* out) {
 #endif
 
 // The PB x JB accumulators of a tile start from `from` (nullptr: 0.0f), add the terms
-// gs[k * kTile + p] * wf[k * kColumnChunk + j] for k < depth, and are stored to `to`. Not inlined:
+// gs[k * kTile + p] * wf[k * w_stride + j] for k < depth, and are stored to `to`. Not inlined:
 // inlined into the column loop, GCC keeps one strength-reduced pointer per accumulator and
 // spills them.
 template <int PB, int JB>
 __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const float* wf,
-                                         const float* from, int32_t from_stride, float* to,
-                                         int32_t to_stride) {
+                                         int32_t w_stride, const float* from,
+                                         int32_t from_stride, float* to, int32_t to_stride) {
   float acc[PB][JB];
   if (from != nullptr) {
 #pragma GCC unroll 4
@@ -208,7 +210,7 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
       for (int j = 0; j < JB; ++j) w[j] = wf[j];
       gs += kTile;
     }
-    wf += kColumnChunk;
+    wf += w_stride;
 #pragma GCC unroll 4
     for (int p = 0; p < PB; ++p) {
 #pragma GCC unroll 4
@@ -222,13 +224,14 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
   }
 }
 
-// All columns [0, columns) of PB positions.
+// All columns [0, columns) of PB positions (weights w_stride floats apart per k).
 template <int PB>
-inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_t columns,
-                         const float* from, int32_t from_stride, float* to, int32_t to_stride) {
+inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_t w_stride,
+                         int32_t columns, const float* from, int32_t from_stride, float* to,
+                         int32_t to_stride) {
 #if TFLM_TRAIN_KERNELS_MVE_FLOAT
   if (PB == 4 &&
-      InputRow4Mve(depth, gs, wf, kColumnChunk, columns, from, from_stride, to, to_stride)) {
+      InputRow4Mve(depth, gs, wf, w_stride, columns, from, from_stride, to, to_stride)) {
     return;
   }
 #endif
@@ -243,13 +246,13 @@ inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_
           for (int32_t i = 0; i < j; ++i) to[p * to_stride + i] = 0.0f;
         }
       }
-      Row4x4(depth, gs, wf, tiles, to, to_stride);
+      Row4x4(depth, gs, wf, w_stride, tiles, to, to_stride);
     }
   } else  // NOLINT(readability/braces)
 #endif
   {
     for (; j + kTile <= columns; j += kTile) {
-      InputTile<PB, kTile>(depth, gs, wf + j, from == nullptr ? nullptr : from + j,
+      InputTile<PB, kTile>(depth, gs, wf + j, w_stride, from == nullptr ? nullptr : from + j,
                            from_stride, to + j, to_stride);
     }
   }
@@ -258,15 +261,15 @@ inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_
   // channels are common in the block backward).
   const int32_t rest = columns - j;
   if (PB == 4 && rest == 3) {
-    InputTile<PB, 3>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                     to + j, to_stride);
+    InputTile<PB, 3>(depth, gs, wf + j, w_stride, from == nullptr ? nullptr : from + j,
+                     from_stride, to + j, to_stride);
   } else if (PB == 4 && rest == 2) {
-    InputTile<PB, 2>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                     to + j, to_stride);
+    InputTile<PB, 2>(depth, gs, wf + j, w_stride, from == nullptr ? nullptr : from + j,
+                     from_stride, to + j, to_stride);
   } else {
     for (; j < columns; ++j) {
-      InputTile<PB, 1>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                       to + j, to_stride);
+      InputTile<PB, 1>(depth, gs, wf + j, w_stride, from == nullptr ? nullptr : from + j,
+                       from_stride, to + j, to_stride);
     }
   }
 }
@@ -285,7 +288,7 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
     const bool from_zero = k0 == 0 && !accumulate;
     for (int32_t k = 0; k < kc; ++k) {
       const int8_t* w = rows.row(k0 + k) + col + j0;
-      float* wk = wf + k * kColumnChunk;
+      float* wk = wf + k * jc;  // rows jc apart: Product sizes jc to fill wf
       int32_t j = 0;
       for (; j + 4 <= jc; j += 4) {
 #if TFLM_TRAIN_VFP_ASM
@@ -310,13 +313,14 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
         gs[k * kTile + 3] = g[3 * grad_stride + k] * s;
       }
       float* o = out + p0 * out_stride + j0;
-      InputTileRow<kTile>(kc, gs, wf, jc, from_zero ? nullptr : o, out_stride, o, out_stride);
+      InputTileRow<kTile>(kc, gs, wf, jc, jc, from_zero ? nullptr : o, out_stride, o,
+                          out_stride);
     }
     for (; p0 < p_end; ++p0) {
       const float* g = grad + p0 * grad_stride + k0;
       for (int32_t k = 0; k < kc; ++k) gs[k * kTile] = g[k] * scales[k0 + k];
       float* o = out + p0 * out_stride + j0;
-      InputTileRow<1>(kc, gs, wf, jc, from_zero ? nullptr : o, out_stride, o, out_stride);
+      InputTileRow<1>(kc, gs, wf, jc, jc, from_zero ? nullptr : o, out_stride, o, out_stride);
     }
   }
 }
@@ -331,8 +335,13 @@ void Product(int32_t positions, int32_t depth, const float* grad, int32_t grad_s
     }
     return;
   }
-  for (int32_t j0 = 0; j0 < columns; j0 += kColumnChunk) {
-    const int32_t jc = columns - j0 < kColumnChunk ? columns - j0 : kColumnChunk;
+  // Columns per chunk: as many as fill wf at the first depth chunk's depth (kColumnChunk when
+  // it is kDepthChunk deep, 128 for 8-channel groups). Each chunk scales the gradients again
+  // and calls the tiles again; the sums' order (k, chunk by chunk) does not depend on it.
+  const int32_t k_first = depth < kDepthChunk ? depth : kDepthChunk;
+  const int32_t width = kDepthChunk * kColumnChunk / k_first / kTile * kTile;
+  for (int32_t j0 = 0; j0 < columns; j0 += width) {
+    const int32_t jc = columns - j0 < width ? columns - j0 : width;
     InputColumns(0, positions, depth, grad, grad_stride, scales, rows, col, j0, jc, out,
                  out_stride, accumulate);
   }
