@@ -184,6 +184,8 @@ def main(argv=None) -> int:
     p.add_argument("elf", type=Path)
     p.add_argument("--mark", action="append", default=[], help="function to time (repeatable)")
     p.add_argument("--functions", type=int, default=10, help="hottest functions to list")
+    p.add_argument("--variant", default="m4", choices=list(model.PRICED),
+                   help="the variant that prices the function list (m7_high: the M7 bound)")
     args = p.parse_args(argv)
     syms = symbols(args.elf)
     marks = {name: address_of(syms, name) for name in args.mark}
@@ -199,7 +201,7 @@ def main(argv=None) -> int:
             print(f"{name} call {k}: {insns} instructions, " +
                   ", ".join(f"{v} {n} ({n / insns:.3f}/insn)" for v, n in cyc.items()))
             if k == 0 and args.functions:
-                for fn, n in sorted(pricer.by_function(c, "m4", syms).items(),
+                for fn, n in sorted(pricer.by_function(c, args.variant, syms).items(),
                                     key=lambda kv: -kv[1])[:args.functions]:
                     print(f"    {n:>12}  {fn[:100]}")
     return 0 if trace.rc == 0 else 1

@@ -13,16 +13,40 @@ constexpr int32_t kTile = 4;
 // turned into floats once, on the stack: kDepthChunk x kColumnChunk converted weights and
 // kDepthChunk x kTile scaled gradients of a position tile (4.6 KB; 16-deep chunks would halve it
 // for ~0.2 more instructions per term); every tile then reads them with immediate offsets from
-// two pointers, and a term is a multiply and an add.
+// two pointers, and a term is a multiply and an add. Products shallower than kDepthChunk take
+// wider column chunks in the same buffer (Product).
 constexpr int32_t kDepthChunk = 32;
 constexpr int32_t kColumnChunk = 32;
 
-#if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
-// A row of zeros: the start of tiles without partial sums (read with a zero stride).
-alignas(8) constexpr float kZeroRow[kTile] = {0.0f, 0.0f, 0.0f, 0.0f};
-
-// One k of the tile: 4 gradients and 4 weights loaded, 16 products added (the loop body,
-// written once and placed twice by the unrolled loop).
+#if TFLM_TRAIN_VFP_ASM
+// One k of a 4 x 4 tile: 4 gradients (s16-s19) and 4 weights (s20-s23) loaded, 16 products
+// added to the accumulators s0-s15 (row p in s4p..s4p+3), written once and placed twice by the
+// unrolled loop. The Cortex-M7 adds each product with a VMLA (not fused: the bits of a VMUL
+// then a VADD, see vfp_asm.h); the Cortex-M4, where VMLA costs 3 cycles, with a VMUL into
+// s24-s31 and a VADD.
+#if TFLM_TRAIN_VFP_VMLA
+#define TT_TILE4X4_STEP \
+      "vldmia %[g]!, {s16-s19}\n\t"    \
+      "vldmia %[w], {s20-s23}\n\t"     \
+      "add %[w], %[w], %[stride]\n\t"  \
+      "vmla.f32 s0, s16, s20\n\t"      \
+      "vmla.f32 s1, s16, s21\n\t"      \
+      "vmla.f32 s2, s16, s22\n\t"      \
+      "vmla.f32 s3, s16, s23\n\t"      \
+      "vmla.f32 s4, s17, s20\n\t"      \
+      "vmla.f32 s5, s17, s21\n\t"      \
+      "vmla.f32 s6, s17, s22\n\t"      \
+      "vmla.f32 s7, s17, s23\n\t"      \
+      "vmla.f32 s8, s18, s20\n\t"      \
+      "vmla.f32 s9, s18, s21\n\t"      \
+      "vmla.f32 s10, s18, s22\n\t"     \
+      "vmla.f32 s11, s18, s23\n\t"     \
+      "vmla.f32 s12, s19, s20\n\t"     \
+      "vmla.f32 s13, s19, s21\n\t"     \
+      "vmla.f32 s14, s19, s22\n\t"     \
+      "vmla.f32 s15, s19, s23\n\t"
+#define TT_TILE4X4_PRODUCTS
+#else
 #define TT_TILE4X4_STEP \
       "vldmia %[g]!, {s16-s19}\n\t"    \
       "vldmia %[w], {s20-s23}\n\t"     \
@@ -59,54 +83,61 @@ alignas(8) constexpr float kZeroRow[kTile] = {0.0f, 0.0f, 0.0f, 0.0f};
       "vadd.f32 s13, s13, s29\n\t"     \
       "vadd.f32 s14, s14, s30\n\t"     \
       "vadd.f32 s15, s15, s31\n\t"
+#define TT_TILE4X4_PRODUCTS "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31",
+#endif
 
-// InputTile<4, 4> where each term is a VMUL and a VADD (the Cortex-M4), in one assembly block:
-// GCC's own loop kept products in operand registers and copied 4 operands per k with VMOVs (51
-// estimated cycles per k against 47 here), and the 16 accumulators cannot be asm operands (30
-// at most); the loop is unrolled twice (an odd depth enters at the second copy). Accumulators
-// s0-s15 (row p in s4p..s4p+3), operands s16-s23 (VLDM), products
-// s24-s31. Every value is computed as InputTile's C++ computes it, operand for operand: the
-// sums start from `from` (or zeros), add g * w in k order, and go to `to`.
-void Tile4x4(int32_t depth, const float* gs, const float* wf, const float* from,
-             int32_t from_stride, float* to, int32_t to_stride) {
+// All `tiles` 4 x 4 tiles of a row of 4 positions in one assembly block: each tile's sums start
+// from what out holds, add the terms gs[k * kTile + p] * wf[k * w_stride + j] in k order
+// and go back to out; then the next 4 columns. One call per row, not per tile: with 8-channel
+// groups (depth 8) a tile call's entry and exit (pushes, arguments, 16 single loads and stores
+// at computed addresses) cost half as much as its 8 k steps. GCC's own loop also copied
+// operands with VMOVs, and 16 accumulators cannot be asm operands (30 at most). The loop is
+// unrolled twice (an odd depth enters at the second copy). depth >= 1, tiles >= 1.
+void Row4x4(int32_t depth, const float* gs, const float* wf, int32_t w_stride, int32_t tiles,
+            float* out, int32_t out_stride) {
   const float* end = gs + depth * kTile;
-  const float* f = from != nullptr ? from : kZeroRow;
-  const int32_t fs = from != nullptr ? from_stride * 4 : 0;
-  const int32_t ts = to_stride * 4;
+  const int32_t g_back = depth * kTile * 4;  // bytes; bit 4 is depth's parity
+  const int32_t ws = w_stride * 4;
+  const int32_t w_back = depth * ws - kTile * 4;
+  const int32_t ts = out_stride * 4;
   __asm__ volatile(
-      "vldmia %[f], {s0-s3}\n\t"
-      "add %[f], %[f], %[fs]\n\t"
-      "vldmia %[f], {s4-s7}\n\t"
-      "add %[f], %[f], %[fs]\n\t"
-      "vldmia %[f], {s8-s11}\n\t"
-      "add %[f], %[f], %[fs]\n\t"
-      "vldmia %[f], {s12-s15}\n\t"
-      "cmp %[g], %[end]\n\t"
-      "beq 2f\n"
-      "tst %[depth], #1\n\t"
-      "bne 5f\n"
       "1:\n\t"
+      "vldmia %[t], {s0-s3}\n\t"
+      "add %[t], %[t], %[ts]\n\t"
+      "vldmia %[t], {s4-s7}\n\t"
+      "add %[t], %[t], %[ts]\n\t"
+      "vldmia %[t], {s8-s11}\n\t"
+      "add %[t], %[t], %[ts]\n\t"
+      "vldmia %[t], {s12-s15}\n\t"
+      "tst %[gb], #16\n\t"
+      "bne 5f\n"
+      "3:\n\t"
       TT_TILE4X4_STEP
       "5:\n\t"
       TT_TILE4X4_STEP
       "cmp %[g], %[end]\n\t"
-      "bne 1b\n"
-      "2:\n\t"
-      "vstmia %[t], {s0-s3}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
-      "vstmia %[t], {s4-s7}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
+      "bne 3b\n\t"
+      "vstmia %[t], {s12-s15}\n\t"
+      "sub %[t], %[t], %[ts]\n\t"
       "vstmia %[t], {s8-s11}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
-      "vstmia %[t], {s12-s15}"
-      : [g] "+r"(gs), [w] "+r"(wf), [f] "+r"(f), [t] "+r"(to)
-      : [end] "r"(end), [depth] "r"(depth), [fs] "r"(fs), [ts] "r"(ts),
-        [stride] "I"(kColumnChunk * sizeof(float))
+      "sub %[t], %[t], %[ts]\n\t"
+      "vstmia %[t], {s4-s7}\n\t"
+      "sub %[t], %[t], %[ts]\n\t"
+      "vstmia %[t], {s0-s3}\n\t"
+      "add %[t], %[t], #16\n\t"
+      "sub %[g], %[g], %[gb]\n\t"
+      "sub %[w], %[w], %[wb]\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b"
+      : [g] "+r"(gs), [w] "+r"(wf), [t] "+r"(out), [n] "+r"(tiles)
+      : [end] "r"(end), [gb] "r"(g_back), [wb] "r"(w_back), [ts] "r"(ts),
+        [stride] "r"(ws)
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
-        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",
-        "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23",
+        TT_TILE4X4_PRODUCTS "cc", "memory");
 }
 #undef TT_TILE4X4_STEP
+#undef TT_TILE4X4_PRODUCTS
 #endif
 
 #if TFLM_TRAIN_VFP_ASM
@@ -137,19 +168,13 @@ inline void ConvertS8x4(const int8_t* w, float* out) {
 #endif
 
 // The PB x JB accumulators of a tile start from `from` (nullptr: 0.0f), add the terms
-// gs[k * kTile + p] * wf[k * kColumnChunk + j] for k < depth, and are stored to `to`. Not inlined:
+// gs[k * kTile + p] * wf[k * w_stride + j] for k < depth, and are stored to `to`. Not inlined:
 // inlined into the column loop, GCC keeps one strength-reduced pointer per accumulator and
 // spills them.
 template <int PB, int JB>
 __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const float* wf,
-                                         const float* from, int32_t from_stride, float* to,
-                                         int32_t to_stride) {
-#if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
-  if constexpr (PB == 4 && JB == 4) {
-    Tile4x4(depth, gs, wf, from, from_stride, to, to_stride);
-    return;
-  }
-#endif
+                                         int32_t w_stride, const float* from,
+                                         int32_t from_stride, float* to, int32_t to_stride) {
   float acc[PB][JB];
   if (from != nullptr) {
 #pragma GCC unroll 4
@@ -185,7 +210,7 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
       for (int j = 0; j < JB; ++j) w[j] = wf[j];
       gs += kTile;
     }
-    wf += kColumnChunk;
+    wf += w_stride;
 #pragma GCC unroll 4
     for (int p = 0; p < PB; ++p) {
 #pragma GCC unroll 4
@@ -199,35 +224,52 @@ __attribute__((noinline)) void InputTile(int32_t depth, const float* gs, const f
   }
 }
 
-// All columns [0, columns) of PB positions.
+// All columns [0, columns) of PB positions (weights w_stride floats apart per k).
 template <int PB>
-inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_t columns,
-                         const float* from, int32_t from_stride, float* to, int32_t to_stride) {
+inline void InputTileRow(int32_t depth, const float* gs, const float* wf, int32_t w_stride,
+                         int32_t columns, const float* from, int32_t from_stride, float* to,
+                         int32_t to_stride) {
 #if TFLM_TRAIN_KERNELS_MVE_FLOAT
   if (PB == 4 &&
-      InputRow4Mve(depth, gs, wf, kColumnChunk, columns, from, from_stride, to, to_stride)) {
+      InputRow4Mve(depth, gs, wf, w_stride, columns, from, from_stride, to, to_stride)) {
     return;
   }
 #endif
   int32_t j = 0;
-  for (; j + kTile <= columns; j += kTile) {
-    InputTile<PB, kTile>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                         to + j, to_stride);
+#if TFLM_TRAIN_VFP_ASM
+  if constexpr (PB == kTile) {  // from is nullptr or to (InputColumns parks its sums in out)
+    const int32_t tiles = columns / kTile;
+    if (tiles > 0) {
+      j = tiles * kTile;
+      if (from == nullptr) {  // sums from 0.0f: zeros stored, then read as the partial sums
+        for (int32_t p = 0; p < PB; ++p) {
+          for (int32_t i = 0; i < j; ++i) to[p * to_stride + i] = 0.0f;
+        }
+      }
+      Row4x4(depth, gs, wf, w_stride, tiles, to, to_stride);
+    }
+  } else  // NOLINT(readability/braces)
+#endif
+  {
+    for (; j + kTile <= columns; j += kTile) {
+      InputTile<PB, kTile>(depth, gs, wf + j, w_stride, from == nullptr ? nullptr : from + j,
+                           from_stride, to + j, to_stride);
+    }
   }
   // The last 1 to 3 columns in one tile: a tile of 4 x 3 makes 12 terms per 7 loaded floats,
   // three of 4 x 1 make 12 per 15 and pay their loop and call three times (groups of 15
   // channels are common in the block backward).
   const int32_t rest = columns - j;
   if (PB == 4 && rest == 3) {
-    InputTile<PB, 3>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                     to + j, to_stride);
+    InputTile<PB, 3>(depth, gs, wf + j, w_stride, from == nullptr ? nullptr : from + j,
+                     from_stride, to + j, to_stride);
   } else if (PB == 4 && rest == 2) {
-    InputTile<PB, 2>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                     to + j, to_stride);
+    InputTile<PB, 2>(depth, gs, wf + j, w_stride, from == nullptr ? nullptr : from + j,
+                     from_stride, to + j, to_stride);
   } else {
     for (; j < columns; ++j) {
-      InputTile<PB, 1>(depth, gs, wf + j, from == nullptr ? nullptr : from + j, from_stride,
-                       to + j, to_stride);
+      InputTile<PB, 1>(depth, gs, wf + j, w_stride, from == nullptr ? nullptr : from + j,
+                       from_stride, to + j, to_stride);
     }
   }
 }
@@ -246,7 +288,7 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
     const bool from_zero = k0 == 0 && !accumulate;
     for (int32_t k = 0; k < kc; ++k) {
       const int8_t* w = rows.row(k0 + k) + col + j0;
-      float* wk = wf + k * kColumnChunk;
+      float* wk = wf + k * jc;  // rows jc apart: Product sizes jc to fill wf
       int32_t j = 0;
       for (; j + 4 <= jc; j += 4) {
 #if TFLM_TRAIN_VFP_ASM
@@ -271,13 +313,14 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
         gs[k * kTile + 3] = g[3 * grad_stride + k] * s;
       }
       float* o = out + p0 * out_stride + j0;
-      InputTileRow<kTile>(kc, gs, wf, jc, from_zero ? nullptr : o, out_stride, o, out_stride);
+      InputTileRow<kTile>(kc, gs, wf, jc, jc, from_zero ? nullptr : o, out_stride, o,
+                          out_stride);
     }
     for (; p0 < p_end; ++p0) {
       const float* g = grad + p0 * grad_stride + k0;
       for (int32_t k = 0; k < kc; ++k) gs[k * kTile] = g[k] * scales[k0 + k];
       float* o = out + p0 * out_stride + j0;
-      InputTileRow<1>(kc, gs, wf, jc, from_zero ? nullptr : o, out_stride, o, out_stride);
+      InputTileRow<1>(kc, gs, wf, jc, jc, from_zero ? nullptr : o, out_stride, o, out_stride);
     }
   }
 }
@@ -292,8 +335,13 @@ void Product(int32_t positions, int32_t depth, const float* grad, int32_t grad_s
     }
     return;
   }
-  for (int32_t j0 = 0; j0 < columns; j0 += kColumnChunk) {
-    const int32_t jc = columns - j0 < kColumnChunk ? columns - j0 : kColumnChunk;
+  // Columns per chunk: as many as fill wf at the first depth chunk's depth (kColumnChunk when
+  // it is kDepthChunk deep, 128 for 8-channel groups). Each chunk scales the gradients again
+  // and calls the tiles again; the sums' order (k, chunk by chunk) does not depend on it.
+  const int32_t k_first = depth < kDepthChunk ? depth : kDepthChunk;
+  const int32_t width = kDepthChunk * kColumnChunk / k_first / kTile * kTile;
+  for (int32_t j0 = 0; j0 < columns; j0 += width) {
+    const int32_t jc = columns - j0 < width ? columns - j0 : width;
     InputColumns(0, positions, depth, grad, grad_stride, scales, rows, col, j0, jc, out,
                  out_stride, accumulate);
   }

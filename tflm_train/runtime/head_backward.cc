@@ -45,9 +45,16 @@ void MeanHeadBackward(const Optimizer& opt, const int32_t* a) {
   weight_opt.rng_state = &weight_rng;
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
+    // One division per image and channel (VDIV: 14-16 cycles), copied to its other positions.
+    const int32_t hw = out_d.h * out_d.w;
     for (int32_t p = 0; p < positions; ++p) {
-      const float* gm = g_mean + (p / (out_d.h * out_d.w)) * channels + c0;
-      for (int32_t j = 0; j < g; ++j) buf[p * g + j] = gm[j] / count;
+      float* row = buf + p * g;
+      if (p % hw == 0) {
+        const float* gm = g_mean + (p / hw) * channels + c0;
+        for (int32_t j = 0; j < g; ++j) row[j] = gm[j] / count;
+      } else {
+        for (int32_t j = 0; j < g; ++j) row[j] = row[j - g];
+      }
     }
     ActivationGradFromMaskGroup(positions, channels, c0, g, mask, buf);
     const Dims group_out{out_d.n, out_d.h, out_d.w, g};
