@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 METADATA_NAME = "tflm_train"
 MAGIC = 0x4E525454  # b"TTRN" read as a little-endian word
-VERSION = 4
+VERSION = 5
 # Bytes the converter reserves per op for the runtime's prepared state (OpState in
 # tflm_train/runtime/op_state.h, which static_asserts that it fits): OP_STATE_BYTES, or less
 # for the kinds below (the registration pointer and that kind's member of the union, on a
@@ -69,6 +69,8 @@ HEADER = (
     ("momentum_bits", "SGD momentum as float bits"),
     ("off_channel_data", "word offset of the per-channel requantisation words"),
     ("channel_data_words", "words of the channel-data section"),
+    ("scratch_offset", "arena offset of the forward kernels' scratch, or -1"),
+    ("scratch_bytes", "bytes of the forward kernels' scratch (live over the forward part)"),
 )
 HEADER_FIELDS = tuple(name for name, _ in HEADER)
 HEADER_WORDS = len(HEADER_FIELDS)

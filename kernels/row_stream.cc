@@ -86,7 +86,9 @@ void ProduceRow(Run& run, int32_t k, int32_t r, int8_t* dest) {
     case StreamOp::kConv: {
       ConvParams p = *s.conv;
       p.padding.h = top_pad;
-      ConvInt8(p, s.quant, in_view, in, s.filter_dims, s.filter, s.bias, out_view, dest);
+      ConvInt8Rows(p, s.quant, in_view, in, s.filter_dims,
+                   WholeFilter(s.filter, s.filter_dims.h * s.filter_dims.w * s.filter_dims.c),
+                   s.bias, out_view, dest, s.scratch);
       break;
     }
     case StreamOp::kDepthwise: {
@@ -138,7 +140,8 @@ bool StageCheck(const StreamStage& s) {
       return s.conv != nullptr && s.filter != nullptr && s.quant.multiplier != nullptr &&
              s.quant.shift != nullptr && s.filter_dims.c > 0 && i.c % s.filter_dims.c == 0 &&
              s.filter_dims.n == o.c && s.conv->stride.h > 0 && s.conv->dilation.h > 0 &&
-             s.filter_dims.h > 0;
+             s.filter_dims.h > 0 &&
+             (s.scratch != nullptr || ConvInt8RowsGetBufferSize(i, s.filter_dims, o) == 0);
     case StreamOp::kDepthwise:
       return s.depthwise != nullptr && s.filter != nullptr && s.quant.multiplier != nullptr &&
              s.quant.shift != nullptr && s.depthwise->depth_multiplier > 0 &&

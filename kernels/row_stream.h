@@ -58,6 +58,10 @@ struct StreamStage {
   Dims filter_dims;
   const int8_t* filter;
   const int32_t* bias;  // may be null
+  // kConv: the kernel's scratch, ConvInt8RowsGetBufferSize bytes (8-byte aligned). Stages run
+  // one at a time (a stage's input rows are produced before its kernel runs), so every stage
+  // may share one.
+  void* scratch;
   // kAveragePool / kMaxPool
   const PoolParams* pool;
   // kPad: NHWC padding (batch padding must be 0) and the fill value

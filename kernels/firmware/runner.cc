@@ -31,6 +31,8 @@ int32_t g_shift[kMaxChannels];
 constexpr int32_t kMaxFilterBytes = 8192;
 int8_t g_head[kMaxFilterBytes];
 int8_t g_base[kMaxFilterBytes];
+// The conv kernels' scratch, as the runtime's arena region would hold it.
+alignas(8) int8_t g_conv_scratch[tt::kConvInt8RowsMaxBufferSize];
 
 tt::Dims ToDims(const int32_t* d) { return tt::Dims{d[0], d[1], d[2], d[3]}; }
 
@@ -65,7 +67,7 @@ bool RunConv(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
   const uint64_t t0 = board_ticks();
   for (int32_t r = 0; r < repeats; ++r) {
     tt::ConvInt8Rows(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f, rows, c.bias,
-                     out, output);
+                     out, output, g_conv_scratch);
   }
   if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
   return true;

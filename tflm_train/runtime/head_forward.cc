@@ -38,7 +38,7 @@ void MeanHeadForward(Session* s, const int32_t* a, bool training) {
     ConvInt8Rows(cc.state->conv, PerChannelQuant{cc.channel_data + c0,
                                                  cc.channel_data + channels + c0},
                  in_d, input, Dims{g, f_d.h, f_d.w, f_d.c}, filter.from(c0),
-                 bias != nullptr ? bias + c0 : nullptr, group_out, buf);
+                 bias != nullptr ? bias + c0 : nullptr, group_out, buf, s->kernel_scratch());
     if (mask != nullptr) {
       for (int32_t p = 0; p < positions; ++p) {
         for (int32_t j = 0; j < g; ++j) {

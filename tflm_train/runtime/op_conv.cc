@@ -41,6 +41,11 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
             "op %ld (CONV_2D): parameters rejected or output %ldx%ld does not match the "
             "computed %ldx%ld", static_cast<long>(op), static_cast<long>(out_d.h),
             static_cast<long>(out_d.w), static_cast<long>(out_h), static_cast<long>(out_w));
+  const int32_t scratch = ConvInt8RowsGetBufferSize(in_d, f_d, out_d);
+  TT_ENSURE(err, scratch <= ctx.session->kernel_scratch_bytes(), Status::kInvalidModel,
+            "op %ld (CONV_2D): its kernels need %ld bytes of scratch, the program plans %ld",
+            static_cast<long>(op), static_cast<long>(scratch),
+            static_cast<long>(ctx.session->kernel_scratch_bytes()));
   return Status::kOk;
 }
 
@@ -49,7 +54,7 @@ void Eval(const OpContext& ctx) {
   ConvInt8Rows(ctx.state->conv, PerChannelQuant{ctx.channel_data, ctx.channel_data + out_d.c},
                ToDims(ctx.input(0)), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
                ToDims(ctx.input(1)), ctx.session->filter_rows(ctx.index), OptionalBias(ctx),
-               out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)));
+               out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)), ctx.session->kernel_scratch());
 }
 
 void InputGrad(const OpContext& ctx, const float* grad_out, const float* filter_scales,

@@ -10,8 +10,8 @@ namespace tflm_train {
 
 constexpr char kProgramMetadataName[] = "tflm_train";
 constexpr int32_t kProgramMagic = 0x4E525454;
-constexpr int32_t kProgramVersion = 4;
-constexpr int32_t kProgramHeaderWords = 26;
+constexpr int32_t kProgramVersion = 5;
+constexpr int32_t kProgramHeaderWords = 28;
 constexpr int32_t kLayerWords = 10;
 constexpr int32_t kOpStateBytes = 64;
 constexpr int32_t kProgramAlignment = 16;
@@ -196,6 +196,8 @@ struct ProgramHeader {
   int32_t momentum_bits;  // SGD momentum as float bits
   int32_t off_channel_data;  // word offset of the per-channel requantisation words
   int32_t channel_data_words;  // words of the channel-data section
+  int32_t scratch_offset;  // arena offset of the forward kernels' scratch, or -1
+  int32_t scratch_bytes;  // bytes of the forward kernels' scratch (live over the forward part)
 };
 static_assert(sizeof(ProgramHeader) == kProgramHeaderWords * 4, "header layout");
 

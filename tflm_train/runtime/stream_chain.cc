@@ -83,6 +83,7 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       st->filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
       OpContext ctx{const_cast<Session*>(&s), op, v, state, channel};
       st->bias = OptionalBias(ctx);
+      st->scratch = s.kernel_scratch();  // each op's Prepare checked its size
       return true;
     }
     case tflite::kAveragePool2D:
