@@ -1,8 +1,8 @@
-"""Scratch bytes the forward kernels take from the arena (the DSP kernels' widened filter rows,
-inputs and channel tables: kernels/conv_dsp.h, kernels/conv_pointwise_dsp.h). The converter plans
-one region, as large as the largest need of any op the forward part runs; the runtime checks
-each op against the kernels' own *_get_buffer_size(). The sizes are those of the DSP builds on
-every target, so host and board plans agree."""
+"""Scratch bytes the conv kernels take (the DSP kernels' widened filter rows, inputs and channel
+table: kernels/conv_dsp.h, kernels/conv_pointwise_dsp.h, ConvInt8RowsGetBufferSize). A streamed
+chain's scratch holds them after its row windows (streaming.window_bytes), and the runtime checks
+it against the kernels' own *_get_buffer_size(). The sizes are those of the DSP builds on every
+target, so host and board plans agree."""
 from __future__ import annotations
 
 from .graph import Graph, Op
@@ -43,10 +43,4 @@ def op_scratch_bytes(graph: Graph, op: Op) -> int:
     return max(_pointwise(in_c, kh, kw, f_c, out_c), _small_depth(in_c, kh, kw, f_c, out_c))
 
 
-def scratch_bytes(graph: Graph) -> int:
-    """The region every op run by the program needs (ops folded at convert time never run)."""
-    return max((op_scratch_bytes(graph, op) for op in graph.ops
-                if op.index not in graph.folded), default=0)
-
-
-__all__ = ["op_scratch_bytes", "scratch_bytes"]
+__all__ = ["op_scratch_bytes"]

@@ -10,16 +10,12 @@ from . import channel_data
 from .emit import (SAVED_FOR_INPUT_GRAD, activation_mask_bounds, scratch_elements, split_rows,
                    trained_bytes)
 from .graph import Graph, Op
-from .kernel_scratch import scratch_bytes
 from .optimizer import SGD
 from .planner import Buffer, align, plan
 from .program import (ALIGNMENT, OP_STATE_BYTES, OP_STATE_KIND_BYTES, Flags, Instruction,
                       Opcode, Program)
 from .step import CompiledStep
 from .streaming import stream_aliases, stream_reads_writes
-
-#: Key of the forward kernels' scratch region among the planned buffers.
-_SCRATCH = "kernel scratch"
 
 #: Buffers a caller adds to the activation plan, from the final program (bench/variants.py:
 #: the gradients a framework without operator reordering would hold to the end).
@@ -223,14 +219,7 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
         size = max([size] + [graph.tensors[y].nbytes for y, x in alias.items() if x == t])
         buffers.append(Buffer(t, size, first[t], last[t]))
     held = extra_buffers(graph, program) if extra_buffers else []
-    # The forward kernels' scratch (kernel_scratch.py): only forward instructions run them.
-    need = scratch_bytes(graph)
-    scratch = [Buffer(_SCRATCH, need, 0, program.n_forward - 1)] if need else []
-    peak = plan(buffers + held + scratch, ALIGNMENT)
-    program.scratch_offset, program.scratch_bytes = -1, need
-    for b in scratch:
-        b.offset += persistent
-        program.scratch_offset = b.offset
+    peak = plan(buffers + held, ALIGNMENT)
     for b in buffers:
         b.offset += persistent
         if b.key < n_model:
@@ -248,7 +237,7 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
     program.persistent_bytes = persistent
     program.arena_bytes = persistent + peak
     names = [ins.opcode.name for ins in program.instructions]
-    return CompiledStep(program, buffers + held + scratch, updated_bytes, op_data_bytes, names,
+    return CompiledStep(program, buffers + held, updated_bytes, op_data_bytes, names,
                         optimizer_bytes)
 
 

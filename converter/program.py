@@ -72,8 +72,6 @@ class Program:
     persistent_bytes: int = 0
     arena_bytes: int = 0
     momentum: float = 0.0
-    scratch_offset: int = -1
-    scratch_bytes: int = 0
 
     def copy(self) -> Program:
         """An independent copy (the planner changes offsets and instructions in place). The
@@ -119,8 +117,7 @@ class Program:
             num_classes=self.num_classes, flags=int(self.flags),
             instruction_words=off_floats - off_instr,
             momentum_bits=struct.unpack("<i", struct.pack("<f", self.momentum))[0],
-            off_channel_data=off_channel, channel_data_words=len(self.channel_words),
-            scratch_offset=self.scratch_offset, scratch_bytes=self.scratch_bytes)
+            off_channel_data=off_channel, channel_data_words=len(self.channel_words))
         words[:HEADER_WORDS] = [header[name] for name in HEADER_FIELDS]
         # Every field is an int32 on the device: a model whose tensors need offsets or counts
         # past 2^31 cannot be planned (struct.error would not say why).

@@ -69,8 +69,6 @@ HEADER = (
     ("momentum_bits", "SGD momentum as float bits"),
     ("off_channel_data", "word offset of the per-channel requantisation words"),
     ("channel_data_words", "words of the channel-data section"),
-    ("scratch_offset", "arena offset of the forward kernels' scratch, or -1"),
-    ("scratch_bytes", "bytes of the forward kernels' scratch (live over the forward part)"),
 )
 HEADER_FIELDS = tuple(name for name, _ in HEADER)
 HEADER_WORDS = len(HEADER_FIELDS)
@@ -152,7 +150,8 @@ OPCODES = (
                ("op", "grad", "scratch", "weight_scales", "channel_group"),
                "depthwise input gradient written over its output gradient"),
     OpcodeSpec("STREAM_CHAIN", 16, ("first_op", "op_count", "scratch"),
-               "forward ops [first_op, first_op + op_count) row by row (converter/streaming.py)"),
+               "forward ops [first_op, first_op + op_count) row by row; scratch: the row windows, "
+               "then the conv kernels' scratch (converter/streaming.py)"),
     OpcodeSpec("BOTTLENECK_BACKWARD", 17,
                ("p", "d", "x", "g_out", "g_x|-1", "grad_e2", "grad_e1", "temp|-1", "group",
                 "mask_d|-1", "mask_x|-1", "layer_d|-1", "layer_x|-1", "scales_p", "scales_d",

@@ -9,7 +9,10 @@ usual, and its windows live in one int8 scratch tensor alive during that instruc
 Window bytes (must equal RowStreamBufferSize in kernels/row_stream.cc; the runtime rejects a
 plan that gives less): for every tensor k between two chain ops, read by op k with a row span
 span_k (conv/depthwise: (kernel_h - 1) * dilation_h + 1, pooling: filter_h, 1x1 conv / PAD /
-ADD: 1):  align4(min(span_k, H_k) * W_k * C_k).
+ADD: 1):  align4(min(span_k, H_k) * W_k * C_k). After the windows, 8-byte aligned, come the
+conv kernels' own scratch bytes (kernel_scratch.py): the chain's stages run one at a time, and
+the deepest stack path of a step is this recursion, so their buffers are planned here, alive
+during the chain only, rather than on the stack.
 
 Input source (input_source=True): the model input is never stored whole. When a piece starts at
 the model input's only reader, the program gets flag INPUT_SOURCE, the input no arena slot,
@@ -30,6 +33,7 @@ from typing import Callable
 import numpy as np
 
 from .graph import Graph, Op
+from .kernel_scratch import op_scratch_bytes
 from .planner import peak_live_bytes
 from .program import DType, ExtraTensor, Flags, Instruction, Opcode, Program
 from .step import CompiledStep
@@ -58,8 +62,15 @@ def row_span(graph: Graph, op: Op) -> int:
 
 
 def window_bytes(graph: Graph, ops: list[Op], source: bool = False) -> int:
-    """Scratch bytes of the row windows when `ops` are streamed as one chain (source: its
-    input comes from the input source, one window more)."""
+    """Scratch bytes when `ops` are streamed as one chain: the row windows (source: its input
+    comes from the input source, one window more), then, 8-byte aligned, the conv kernels' own
+    scratch (kernel_scratch.py; RowStreamScratchBytes)."""
+    kernels = max(op_scratch_bytes(graph, op) for op in ops)
+    windows = _row_windows(graph, ops, source)
+    return (windows + 7) // 8 * 8 + kernels if kernels else windows
+
+
+def _row_windows(graph: Graph, ops: list[Op], source: bool) -> int:
     total = 0
     for t, op in zip([ops[0].inputs[0]] if source else [], ops[:1]):
         _, h, w, c = graph.tensors[t].shape

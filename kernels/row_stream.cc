@@ -28,6 +28,7 @@ struct Run {
   const StreamStage* stages;
   const int8_t* input;
   const RowSource* source;  // null: the input is whole
+  void* kernel_scratch;     // the conv kernels' (RowStreamKernelBufferSize)
   Window windows[kMaxStreamStages];
   bool ok;
 };
@@ -68,6 +69,60 @@ const int8_t* InputRows(Run& run, int32_t k, int32_t lo, int32_t hi) {
   return w.data + (lo - w.first) * row_bytes;
 }
 
+// Stage s's kernel on one output row: `in` holds the input rows of in_view (top_pad rows of
+// padding above them). Returns false where the whole kernel fails. Not inlined: the kernels'
+// parameter copies then sit in this one frame at the top of the recursion instead of in every
+// ProduceRow frame of it (one per stage below the running one).
+__attribute__((noinline)) bool RunStage(const StreamStage& s, int32_t r, const int8_t* in,
+                                        const Dims& in_view, int32_t top_pad,
+                                        void* kernel_scratch, int8_t* dest) {
+  const Dims out_view{1, 1, s.output_dims.w, s.output_dims.c};
+  switch (s.op) {
+    case StreamOp::kConv: {
+      ConvParams p = *s.conv;
+      p.padding.h = top_pad;
+      ConvInt8Rows(p, s.quant, in_view, in, s.filter_dims,
+                   WholeFilter(s.filter, s.filter_dims.h * s.filter_dims.w * s.filter_dims.c),
+                   s.bias, out_view, dest, kernel_scratch);
+      return true;
+    }
+    case StreamOp::kDepthwise: {
+      DepthwiseParams p = *s.depthwise;
+      p.padding.h = top_pad;
+      DepthwiseConvInt8(p, s.quant, in_view, in, s.filter_dims, s.filter, s.bias, out_view, dest);
+      return true;
+    }
+    case StreamOp::kAveragePool: {
+      PoolParams p = *s.pool;
+      p.padding.h = top_pad;
+      return AveragePoolInt8(p, in_view, in, out_view, dest);
+    }
+    case StreamOp::kMaxPool: {
+      PoolParams p = *s.pool;
+      p.padding.h = top_pad;
+      MaxPoolInt8(p, in_view, in, out_view, dest);
+      return true;
+    }
+    case StreamOp::kPad: {
+      // A row inside the input is padded left/right/channels; a row in the top/bottom padding
+      // is PAD of a zero-height input with one row of top padding (all fill values).
+      const bool inside = in_view.h > 0;
+      const int32_t before[4] = {0, inside ? 0 : 1, s.pad_before[2], s.pad_before[3]};
+      const int32_t after[4] = {0, 0, s.pad_after[2], s.pad_after[3]};
+      PadInt8(inside ? in_view : Dims{1, 0, s.input_dims.w, s.input_dims.c}, in, before, after,
+              s.pad_value, dest);
+      return true;
+    }
+    case StreamOp::kAdd: {
+      const int8_t* other = s.other + r * RowBytes(s.output_dims);
+      AddInt8(*s.add, RowBytes(s.output_dims), s.stream_is_input1 ? in : other,
+              s.stream_is_input1 ? other : in, dest);
+      return true;
+    }
+  }
+  return true;
+}
+
 // Output row r of stage k into dest: the stage's own kernel on a view of the input rows the row
 // reads, with the top padding moved so that the kernel skips exactly the rows outside the
 // tensor, as it does on the whole tensor.
@@ -80,52 +135,7 @@ void ProduceRow(Run& run, int32_t k, int32_t r, int8_t* dest) {
   if (hi < lo) hi = lo;
   const int8_t* in = hi > lo ? InputRows(run, k, lo, hi) : run.input;  // not read when empty
   const Dims in_view{1, hi - lo, s.input_dims.w, s.input_dims.c};
-  const Dims out_view{1, 1, s.output_dims.w, s.output_dims.c};
-  const int32_t top_pad = lo - start;
-  switch (s.op) {
-    case StreamOp::kConv: {
-      ConvParams p = *s.conv;
-      p.padding.h = top_pad;
-      ConvInt8Rows(p, s.quant, in_view, in, s.filter_dims,
-                   WholeFilter(s.filter, s.filter_dims.h * s.filter_dims.w * s.filter_dims.c),
-                   s.bias, out_view, dest, s.scratch);
-      break;
-    }
-    case StreamOp::kDepthwise: {
-      DepthwiseParams p = *s.depthwise;
-      p.padding.h = top_pad;
-      DepthwiseConvInt8(p, s.quant, in_view, in, s.filter_dims, s.filter, s.bias, out_view, dest);
-      break;
-    }
-    case StreamOp::kAveragePool: {
-      PoolParams p = *s.pool;
-      p.padding.h = top_pad;
-      if (!AveragePoolInt8(p, in_view, in, out_view, dest)) run.ok = false;
-      break;
-    }
-    case StreamOp::kMaxPool: {
-      PoolParams p = *s.pool;
-      p.padding.h = top_pad;
-      MaxPoolInt8(p, in_view, in, out_view, dest);
-      break;
-    }
-    case StreamOp::kPad: {
-      // A row inside the input is padded left/right/channels; a row in the top/bottom padding
-      // is PAD of a zero-height input with one row of top padding (all fill values).
-      const bool inside = hi > lo;
-      const int32_t before[4] = {0, inside ? 0 : 1, s.pad_before[2], s.pad_before[3]};
-      const int32_t after[4] = {0, 0, s.pad_after[2], s.pad_after[3]};
-      PadInt8(inside ? in_view : Dims{1, 0, s.input_dims.w, s.input_dims.c}, in, before, after,
-              s.pad_value, dest);
-      break;
-    }
-    case StreamOp::kAdd: {
-      const int8_t* other = s.other + r * RowBytes(s.output_dims);
-      AddInt8(*s.add, RowBytes(s.output_dims), s.stream_is_input1 ? in : other,
-              s.stream_is_input1 ? other : in, dest);
-      break;
-    }
-  }
+  if (!RunStage(s, r, in, in_view, lo - start, run.kernel_scratch, dest)) run.ok = false;
 }
 
 bool StageCheck(const StreamStage& s) {
@@ -140,8 +150,7 @@ bool StageCheck(const StreamStage& s) {
       return s.conv != nullptr && s.filter != nullptr && s.quant.multiplier != nullptr &&
              s.quant.shift != nullptr && s.filter_dims.c > 0 && i.c % s.filter_dims.c == 0 &&
              s.filter_dims.n == o.c && s.conv->stride.h > 0 && s.conv->dilation.h > 0 &&
-             s.filter_dims.h > 0 &&
-             (s.scratch != nullptr || ConvInt8RowsGetBufferSize(i, s.filter_dims, o) == 0);
+             s.filter_dims.h > 0;
     case StreamOp::kDepthwise:
       return s.depthwise != nullptr && s.filter != nullptr && s.quant.multiplier != nullptr &&
              s.quant.shift != nullptr && s.depthwise->depth_multiplier > 0 &&
@@ -215,12 +224,44 @@ int32_t RowStreamSourceWindowBytes(const StreamStage& first_stage) {
   return static_cast<int32_t>(WindowBytes(first_stage));
 }
 
+int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages) {
+  int32_t most = 0;
+  for (int32_t k = 0; k < num_stages; ++k) {
+    const StreamStage& s = stages[k];
+    if (s.op != StreamOp::kConv) continue;
+    const int32_t need = ConvInt8RowsGetBufferSize(s.input_dims, s.filter_dims, s.output_dims);
+    if (need > most) most = need;
+  }
+  return most;
+}
+
+namespace {
+
+// Offset of the kernels' scratch in the chain's scratch: after the windows (and the source's).
+int64_t KernelScratchOffset(const StreamStage* stages, int32_t num_stages, bool source) {
+  const int64_t windows = int64_t{RowStreamBufferSize(stages, num_stages)} +
+                          (source ? RowStreamSourceWindowBytes(stages[0]) : 0);
+  return (windows + 7) / 8 * 8;
+}
+
+}  // namespace
+
+int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, bool source) {
+  const int32_t kernel = RowStreamKernelBufferSize(stages, num_stages);
+  if (kernel == 0) {
+    return RowStreamBufferSize(stages, num_stages) +
+           (source ? RowStreamSourceWindowBytes(stages[0]) : 0);
+  }
+  return static_cast<int32_t>(KernelScratchOffset(stages, num_stages, source) + kernel);
+}
+
 bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
                    int8_t* output, int8_t* scratch, const RowSource* source) {
   Run run;
   run.stages = stages;
   run.input = input;
   run.source = source;
+  run.kernel_scratch = scratch + KernelScratchOffset(stages, num_stages, source != nullptr);
   run.ok = true;
   int8_t* next = scratch;
   for (int32_t k = 1; k < num_stages; ++k) {

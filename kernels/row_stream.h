@@ -15,6 +15,10 @@
 // the rows to be contiguous, twice the bytes); the price is the row move, small next to the
 // kernel_h * kernel_w MACs per element of the consumer. Rows no output row reads (a 1x1 stride-2
 // conv skips every other row) are never computed.
+// The conv kernels' own scratch (ConvInt8RowsGetBufferSize, the largest of the chain's convs:
+// the stages run one at a time, a stage's input rows being produced before its kernel runs) comes
+// last, 8-byte aligned (RowStreamScratchBytes), so that it is planned in the arena with the
+// windows, alive during the chain only, instead of on the stack below the recursion.
 // The chain output is a whole tensor; so is its input, unless an input source delivers the
 // input's rows on demand (RowSource): then the input too lives only as a window of
 // min(span_0, H_0) rows (RowStreamSourceWindowBytes), placed after the other windows, and each
@@ -58,10 +62,6 @@ struct StreamStage {
   Dims filter_dims;
   const int8_t* filter;
   const int32_t* bias;  // may be null
-  // kConv: the kernel's scratch, ConvInt8RowsGetBufferSize bytes (8-byte aligned). Stages run
-  // one at a time (a stage's input rows are produced before its kernel runs), so every stage
-  // may share one.
-  void* scratch;
   // kAveragePool / kMaxPool
   const PoolParams* pool;
   // kPad: NHWC padding (batch padding must be 0) and the fill value
@@ -104,9 +104,15 @@ struct RowSource {
 // Bytes of the chain input's window when a RowSource delivers it (see the formula above).
 int32_t RowStreamSourceWindowBytes(const StreamStage& first_stage);
 
+// Bytes of the conv kernels' scratch a chain needs (0 when none of its kernels takes any).
+int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages);
+
+// Bytes of the whole scratch RowStreamInt8 takes: the windows, the source's window with a source,
+// then (8-byte aligned) RowStreamKernelBufferSize.
+int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, bool source);
+
 // Runs the chain: input is the whole stage-0 input (or null with a source), output the whole
-// last-stage output, scratch RowStreamBufferSize bytes, plus RowStreamSourceWindowBytes with a
-// source (any alignment). Returns false if a stage fails the way its whole kernel does (an
+// last-stage output, scratch RowStreamScratchBytes bytes (8-byte aligned). Returns false if a stage fails the way its whole kernel does (an
 // average-pool window without input elements) or the source fails; true otherwise.
 bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
                    int8_t* output, int8_t* scratch, const RowSource* source = nullptr);

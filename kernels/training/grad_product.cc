@@ -14,7 +14,7 @@ constexpr int32_t kTile = 4;
 // kDepthChunk x kTile scaled gradients of a position tile (4.6 KB; 16-deep chunks would halve it
 // for ~0.2 more instructions per term); every tile then reads them with immediate offsets from
 // two pointers, and a term is a multiply and an add.
-constexpr int32_t kDepthChunk = 32;
+constexpr int32_t kDepthChunk = 16;
 constexpr int32_t kColumnChunk = 32;
 
 #if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA

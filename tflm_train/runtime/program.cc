@@ -51,17 +51,6 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
             h.persistent_bytes >= 0 && h.arena_bytes >= h.persistent_bytes &&
                 h.n_forward >= 0 && h.n_forward <= h.n_instructions,
             Status::kInvalidModel, "training program: inconsistent arena sizes or counts");
-  // The forward kernels' scratch: none, or an 8-byte aligned region of the activation area
-  // (each op's Prepare checks that it holds what its kernels need).
-  TT_ENSURE(err,
-            (h.scratch_bytes == 0 && h.scratch_offset == -1) ||
-                (h.scratch_bytes > 0 && h.scratch_offset >= h.persistent_bytes &&
-                 (h.scratch_offset & 7) == 0 &&
-                 int64_t{h.scratch_offset} + h.scratch_bytes <= h.arena_bytes),
-            Status::kInvalidModel,
-            "training program: kernel scratch of %ld bytes at arena offset %ld lies outside the "
-            "activation area or is not 8-byte aligned",
-            static_cast<long>(h.scratch_bytes), static_cast<long>(h.scratch_offset));
   TT_ENSURE(err, h.input_tensor >= 0 && h.input_tensor < n_model_tensors &&
                      h.output_tensor >= 0 && h.output_tensor < n_model_tensors &&
                      h.num_classes > 0,

@@ -11,7 +11,7 @@ namespace tflm_train {
 constexpr char kProgramMetadataName[] = "tflm_train";
 constexpr int32_t kProgramMagic = 0x4E525454;
 constexpr int32_t kProgramVersion = 5;
-constexpr int32_t kProgramHeaderWords = 28;
+constexpr int32_t kProgramHeaderWords = 26;
 constexpr int32_t kLayerWords = 10;
 constexpr int32_t kOpStateBytes = 64;
 constexpr int32_t kProgramAlignment = 16;
@@ -89,7 +89,7 @@ enum class Opcode : int32_t {
   // gradient written over its output gradient
   kDepthwiseGradInPlace = 15,
   // STREAM_CHAIN(first_op, op_count, scratch): forward ops [first_op, first_op + op_count) row by
-  // row (converter/streaming.py)
+  // row; scratch: the row windows, then the conv kernels' scratch (converter/streaming.py)
   kStreamChain = 16,
   // BOTTLENECK_BACKWARD(p, d, x, g_out, g_x|-1, grad_e2, grad_e1, temp|-1, group, mask_d|-1,
   // mask_x|-1, layer_d|-1, layer_x|-1, scales_p, scales_d, scales_x|-1): inverted-bottleneck
@@ -196,8 +196,6 @@ struct ProgramHeader {
   int32_t momentum_bits;  // SGD momentum as float bits
   int32_t off_channel_data;  // word offset of the per-channel requantisation words
   int32_t channel_data_words;  // words of the channel-data section
-  int32_t scratch_offset;  // arena offset of the forward kernels' scratch, or -1
-  int32_t scratch_bytes;  // bytes of the forward kernels' scratch (live over the forward part)
 };
 static_assert(sizeof(ProgramHeader) == kProgramHeaderWords * 4, "header layout");
 

@@ -95,13 +95,6 @@ class Session {
   // Input k of `op` is a RESHAPE's shape input computed by ops folded at convert time: it has
   // no storage, and RESHAPE (like TFLM's) takes its shape from its output tensor instead.
   bool FoldedShapeInput(const OperatorView& op, uint32_t k) const;
-  // The forward kernels' scratch region (ConvInt8RowsGetBufferSize), or null when no op needs
-  // one; planned live over the forward part of the program only.
-  void* kernel_scratch() const {
-    const ProgramHeader& h = program_.header();
-    return h.scratch_bytes > 0 ? arena_ + h.scratch_offset : nullptr;
-  }
-  int32_t kernel_scratch_bytes() const { return program_.header().scratch_bytes; }
   OpState* op_state(int32_t op) const {
     return reinterpret_cast<OpState*>(arena_ + program_.op_state_offset(op));
   }

@@ -83,7 +83,6 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       st->filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
       OpContext ctx{const_cast<Session*>(&s), op, v, state, channel};
       st->bias = OptionalBias(ctx);
-      st->scratch = s.kernel_scratch();  // each op's Prepare checked its size
       return true;
     }
     case tflite::kAveragePool2D:
@@ -208,14 +207,15 @@ Status CheckStreamChain(const Session& s, const Instruction& ins, ErrorMessage* 
             "tensor", static_cast<long>(scratch));
   const ExtraTensorInfo e = s.program().extra(scratch - h.n_model_tensors);
   const int32_t head_input = s.subgraph().op(static_cast<uint32_t>(first)).inputs()[0];
-  const int64_t needed = int64_t{RowStreamBufferSize(stages, count)} +
-                         (IsSourceFedInput(s, head_input) ? RowStreamSourceWindowBytes(stages[0])
-                                                          : 0);
-  TT_ENSURE(err, e.dtype == DType::kInt8 && e.elements >= needed, Status::kInvalidModel,
-            "training program: STREAM_CHAIN of ops %ld..%ld needs %ld bytes of int8 row "
-            "windows, the plan gives %ld", static_cast<long>(first),
+  const int64_t needed = RowStreamScratchBytes(stages, count, IsSourceFedInput(s, head_input));
+  TT_ENSURE(err, e.dtype == DType::kInt8 && e.elements >= needed && (e.offset & 7) == 0,
+            Status::kInvalidModel,
+            "training program: STREAM_CHAIN of ops %ld..%ld needs %ld bytes of int8 scratch "
+            "(row windows, then %ld for its conv kernels) at an 8-byte aligned offset, the plan "
+            "gives %ld at offset %ld", static_cast<long>(first),
             static_cast<long>(first + count - 1), static_cast<long>(needed),
-            static_cast<long>(e.elements));
+            static_cast<long>(RowStreamKernelBufferSize(stages, count)),
+            static_cast<long>(e.elements), static_cast<long>(e.offset));
   return Status::kOk;
 }
 
