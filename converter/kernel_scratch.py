@@ -1,5 +1,6 @@
-"""Scratch bytes the conv kernels take (the DSP kernels' widened filter rows, inputs and channel
-table: kernels/conv_dsp.h, kernels/conv_pointwise_dsp.h, ConvInt8RowsGetBufferSize). A streamed
+"""Scratch bytes the conv and depthwise kernels take (the DSP kernels' widened filter rows, inputs,
+channel table, channel group and patch: kernels/conv_dsp.h, kernels/conv_pointwise_dsp.h,
+kernels/depthwise_conv_dsp.h; ConvInt8RowsGetBufferSize, DepthwiseConvInt8GetBufferSize). A streamed
 chain's scratch holds them after its row windows (streaming.window_bytes), and the runtime checks
 it against the kernels' own *_get_buffer_size(). The sizes are those of the DSP builds on every
 target, so host and board plans agree."""
@@ -11,6 +12,9 @@ from .graph import Graph, Op
 _POINTWISE_SLICE_GROUPS = 32
 _POINTWISE_CHUNK = 32
 _POINTWISE_CHANNEL_BYTES = 48
+# kernels/depthwise_conv_dsp.h
+_DEPTHWISE_MAX_PADDED_TAPS = 120
+_DEPTHWISE_BYTES = 8 * _DEPTHWISE_MAX_PADDED_TAPS + 128 + 1024  # channel group + patch
 # kernels/conv_dsp.h
 _SMALL_DEPTH_MAX_WINDOW = 64
 _SMALL_DEPTH_MAX_WEIGHT_WORDS = 256
@@ -34,8 +38,20 @@ def _small_depth(in_c: int, kh: int, kw: int, f_c: int, out_c: int) -> int:
     return 4 * words * min(out_c, chunk)
 
 
+def _depthwise(in_c: int, kh: int, kw: int, out_c: int) -> int:
+    if in_c != out_c or out_c < 4 or kh <= 0 or kw <= 0 \
+            or kh * (kw + 2 * (kw // 2)) > _DEPTHWISE_MAX_PADDED_TAPS:
+        return 0
+    return _DEPTHWISE_BYTES
+
+
 def op_scratch_bytes(graph: Graph, op: Op) -> int:
-    """ConvInt8RowsGetBufferSize of a CONV_2D (0 for other ops)."""
+    """ConvInt8RowsGetBufferSize of a CONV_2D, DepthwiseConvInt8GetBufferSize of a
+    DEPTHWISE_CONV_2D, 0 for other ops."""
+    if op.kind == "DEPTHWISE_CONV_2D":
+        in_c = graph.tensors[op.inputs[0]].shape[3]
+        _, kh, kw, out_c = graph.tensors[op.inputs[1]].shape
+        return _depthwise(in_c, kh, kw, out_c)
     if op.kind != "CONV_2D":
         return 0
     in_c = graph.tensors[op.inputs[0]].shape[3]

@@ -89,7 +89,8 @@ __attribute__((noinline)) bool RunStage(const StreamStage& s, int32_t r, const i
     case StreamOp::kDepthwise: {
       DepthwiseParams p = *s.depthwise;
       p.padding.h = top_pad;
-      DepthwiseConvInt8(p, s.quant, in_view, in, s.filter_dims, s.filter, s.bias, out_view, dest);
+      DepthwiseConvInt8(p, s.quant, in_view, in, s.filter_dims, s.filter, s.bias, out_view, dest,
+                        kernel_scratch);
       return true;
     }
     case StreamOp::kAveragePool: {
@@ -228,8 +229,12 @@ int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages)
   int32_t most = 0;
   for (int32_t k = 0; k < num_stages; ++k) {
     const StreamStage& s = stages[k];
-    if (s.op != StreamOp::kConv) continue;
-    const int32_t need = ConvInt8RowsGetBufferSize(s.input_dims, s.filter_dims, s.output_dims);
+    int32_t need = 0;
+    if (s.op == StreamOp::kConv) {
+      need = ConvInt8RowsGetBufferSize(s.input_dims, s.filter_dims, s.output_dims);
+    } else if (s.op == StreamOp::kDepthwise) {
+      need = DepthwiseConvInt8GetBufferSize(s.input_dims, s.filter_dims, s.output_dims);
+    }
     if (need > most) most = need;
   }
   return most;

@@ -15,7 +15,8 @@
 // the rows to be contiguous, twice the bytes); the price is the row move, small next to the
 // kernel_h * kernel_w MACs per element of the consumer. Rows no output row reads (a 1x1 stride-2
 // conv skips every other row) are never computed.
-// The conv kernels' own scratch (ConvInt8RowsGetBufferSize, the largest of the chain's convs:
+// The conv kernels' own scratch (ConvInt8RowsGetBufferSize / DepthwiseConvInt8GetBufferSize, the
+// largest of the chain's:
 // the stages run one at a time, a stage's input rows being produced before its kernel runs) comes
 // last, 8-byte aligned (RowStreamScratchBytes), so that it is planned in the arena with the
 // windows, alive during the chain only, instead of on the stack below the recursion.
@@ -104,7 +105,7 @@ struct RowSource {
 // Bytes of the chain input's window when a RowSource delivers it (see the formula above).
 int32_t RowStreamSourceWindowBytes(const StreamStage& first_stage);
 
-// Bytes of the conv kernels' scratch a chain needs (0 when none of its kernels takes any).
+// Bytes of the conv / depthwise kernels' scratch a chain needs (0 when none takes any).
 int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages);
 
 // Bytes of the whole scratch RowStreamInt8 takes: the windows, the source's window with a source,
