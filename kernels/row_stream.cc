@@ -81,15 +81,17 @@ __attribute__((noinline)) bool RunStage(const StreamStage& s, int32_t r, const i
     case StreamOp::kConv: {
       ConvParams p = *s.conv;
       p.padding.h = top_pad;
-      ConvInt8Rows(p, s.quant, in_view, in, s.filter_dims,
-                   WholeFilter(s.filter, s.filter_dims.h * s.filter_dims.w * s.filter_dims.c),
-                   s.bias, out_view, dest, kernel_scratch);
+      const StreamWeights& w = s.weights;
+      ConvInt8Rows(p, w.quant, in_view, in, w.filter_dims,
+                   WholeFilter(w.filter, w.filter_dims.h * w.filter_dims.w * w.filter_dims.c),
+                   w.bias, out_view, dest, kernel_scratch);
       return true;
     }
     case StreamOp::kDepthwise: {
       DepthwiseParams p = *s.depthwise;
       p.padding.h = top_pad;
-      DepthwiseConvInt8(p, s.quant, in_view, in, s.filter_dims, s.filter, s.bias, out_view, dest,
+      const StreamWeights& w = s.weights;
+      DepthwiseConvInt8(p, w.quant, in_view, in, w.filter_dims, w.filter, w.bias, out_view, dest,
                         kernel_scratch);
       return true;
     }
@@ -108,16 +110,16 @@ __attribute__((noinline)) bool RunStage(const StreamStage& s, int32_t r, const i
       // A row inside the input is padded left/right/channels; a row in the top/bottom padding
       // is PAD of a zero-height input with one row of top padding (all fill values).
       const bool inside = in_view.h > 0;
-      const int32_t before[4] = {0, inside ? 0 : 1, s.pad_before[2], s.pad_before[3]};
-      const int32_t after[4] = {0, 0, s.pad_after[2], s.pad_after[3]};
+      const int32_t before[4] = {0, inside ? 0 : 1, s.pad.before[2], s.pad.before[3]};
+      const int32_t after[4] = {0, 0, s.pad.after[2], s.pad.after[3]};
       PadInt8(inside ? in_view : Dims{1, 0, s.input_dims.w, s.input_dims.c}, in, before, after,
-              s.pad_value, dest);
+              s.pad.value, dest);
       return true;
     }
     case StreamOp::kAdd: {
-      const int8_t* other = s.other + r * RowBytes(s.output_dims);
-      AddInt8(*s.add, RowBytes(s.output_dims), s.stream_is_input1 ? in : other,
-              s.stream_is_input1 ? other : in, dest);
+      const int8_t* other = s.operand.other + r * RowBytes(s.output_dims);
+      AddInt8(*s.add, RowBytes(s.output_dims), s.operand.stream_is_input1 ? in : other,
+              s.operand.stream_is_input1 ? other : in, dest);
       return true;
     }
   }
@@ -142,35 +144,36 @@ void ProduceRow(Run& run, int32_t k, int32_t r, int8_t* dest) {
 bool StageCheck(const StreamStage& s) {
   const Dims& i = s.input_dims;
   const Dims& o = s.output_dims;
+  const StreamWeights& w = s.weights;  // read for kConv / kDepthwise only
   if (i.n != 1 || o.n != 1 || i.h <= 0 || i.w <= 0 || i.c <= 0 || o.h <= 0 || o.w <= 0 ||
       o.c <= 0) {
     return false;
   }
   switch (s.op) {
     case StreamOp::kConv:
-      return s.conv != nullptr && s.filter != nullptr && s.quant.multiplier != nullptr &&
-             s.quant.shift != nullptr && s.filter_dims.c > 0 && i.c % s.filter_dims.c == 0 &&
-             s.filter_dims.n == o.c && s.conv->stride.h > 0 && s.conv->dilation.h > 0 &&
-             s.filter_dims.h > 0;
+      return s.conv != nullptr && w.filter != nullptr && w.quant.multiplier != nullptr &&
+             w.quant.shift != nullptr && w.filter_dims.c > 0 && i.c % w.filter_dims.c == 0 &&
+             w.filter_dims.n == o.c && s.conv->stride.h > 0 && s.conv->dilation.h > 0 &&
+             w.filter_dims.h > 0;
     case StreamOp::kDepthwise:
-      return s.depthwise != nullptr && s.filter != nullptr && s.quant.multiplier != nullptr &&
-             s.quant.shift != nullptr && s.depthwise->depth_multiplier > 0 &&
-             i.c * s.depthwise->depth_multiplier == o.c && s.filter_dims.c == o.c &&
-             s.depthwise->stride.h > 0 && s.depthwise->dilation.h > 0 && s.filter_dims.h > 0;
+      return s.depthwise != nullptr && w.filter != nullptr && w.quant.multiplier != nullptr &&
+             w.quant.shift != nullptr && s.depthwise->depth_multiplier > 0 &&
+             i.c * s.depthwise->depth_multiplier == o.c && w.filter_dims.c == o.c &&
+             s.depthwise->stride.h > 0 && s.depthwise->dilation.h > 0 && w.filter_dims.h > 0;
     case StreamOp::kAveragePool:
     case StreamOp::kMaxPool:
       return s.pool != nullptr && i.c == o.c && s.pool->stride.h > 0 && s.pool->filter.h > 0;
     case StreamOp::kPad: {
-      if (s.pad_before[0] != 0 || s.pad_after[0] != 0) return false;
+      if (s.pad.before[0] != 0 || s.pad.after[0] != 0) return false;
       for (int32_t d = 1; d < 4; ++d) {
-        if (s.pad_before[d] < 0 || s.pad_after[d] < 0) return false;
+        if (s.pad.before[d] < 0 || s.pad.after[d] < 0) return false;
       }
-      return o.h == i.h + s.pad_before[1] + s.pad_after[1] &&
-             o.w == i.w + s.pad_before[2] + s.pad_after[2] &&
-             o.c == i.c + s.pad_before[3] + s.pad_after[3];
+      return o.h == i.h + s.pad.before[1] + s.pad.after[1] &&
+             o.w == i.w + s.pad.before[2] + s.pad.after[2] &&
+             o.c == i.c + s.pad.before[3] + s.pad.after[3];
     }
     case StreamOp::kAdd:
-      return s.add != nullptr && s.other != nullptr && SameDims(i, o);
+      return s.add != nullptr && s.operand.other != nullptr && SameDims(i, o);
   }
   return false;
 }
@@ -187,15 +190,15 @@ RowReach StreamStageReach(const StreamStage& s) {
   switch (s.op) {
     case StreamOp::kConv:
       return RowReach{s.conv->stride.h, s.conv->padding.h,
-                      (s.filter_dims.h - 1) * s.conv->dilation.h + 1};
+                      (s.weights.filter_dims.h - 1) * s.conv->dilation.h + 1};
     case StreamOp::kDepthwise:
       return RowReach{s.depthwise->stride.h, s.depthwise->padding.h,
-                      (s.filter_dims.h - 1) * s.depthwise->dilation.h + 1};
+                      (s.weights.filter_dims.h - 1) * s.depthwise->dilation.h + 1};
     case StreamOp::kAveragePool:
     case StreamOp::kMaxPool:
       return RowReach{s.pool->stride.h, s.pool->padding.h, s.pool->filter.h};
     case StreamOp::kPad:
-      return RowReach{1, s.pad_before[1], 1};
+      return RowReach{1, s.pad.before[1], 1};
     case StreamOp::kAdd:
       return RowReach{1, 0, 1};
   }
@@ -231,9 +234,9 @@ int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages)
     const StreamStage& s = stages[k];
     int32_t need = 0;
     if (s.op == StreamOp::kConv) {
-      need = ConvInt8RowsGetBufferSize(s.input_dims, s.filter_dims, s.output_dims);
+      need = ConvInt8RowsGetBufferSize(s.input_dims, s.weights.filter_dims, s.output_dims);
     } else if (s.op == StreamOp::kDepthwise) {
-      need = DepthwiseConvInt8GetBufferSize(s.input_dims, s.filter_dims, s.output_dims);
+      need = DepthwiseConvInt8GetBufferSize(s.input_dims, s.weights.filter_dims, s.output_dims);
     }
     if (need > most) most = need;
   }

@@ -74,15 +74,18 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       if (v.inputs()[0] != streamed || v.inputs().size() < 2 || channel == nullptr) return false;
       const bool conv = state->registration->builtin_code == tflite::kConv2D;
       st->op = conv ? StreamOp::kConv : StreamOp::kDepthwise;
-      st->conv = &state->conv;
-      st->depthwise = &state->depthwise;
-      st->quant = PerChannelQuant{channel, channel + st->output_dims.c};
-      st->filter_dims = ToDims(s.tensor(v.inputs()[1]));
+      if (conv) {
+        st->conv = &state->conv;
+      } else {
+        st->depthwise = &state->depthwise;
+      }
+      st->weights.quant = PerChannelQuant{channel, channel + st->output_dims.c};
+      st->weights.filter_dims = ToDims(s.tensor(v.inputs()[1]));
       // A filter split between SRAM and flash (partial-channel update) is never streamed.
       if (s.head_rows(v.inputs()[1]) >= 0) return false;
-      st->filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
+      st->weights.filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
       OpContext ctx{const_cast<Session*>(&s), op, v, state, channel};
-      st->bias = OptionalBias(ctx);
+      st->weights.bias = OptionalBias(ctx);
       return true;
     }
     case tflite::kAveragePool2D:
@@ -97,10 +100,10 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       if (v.inputs()[0] != streamed) return false;
       st->op = StreamOp::kPad;
       for (int32_t d = 0; d < 4; ++d) {
-        st->pad_before[d] = state->pad.before[d];
-        st->pad_after[d] = state->pad.after[d];
+        st->pad.before[d] = state->pad.before[d];
+        st->pad.after[d] = state->pad.after[d];
       }
-      st->pad_value = static_cast<int8_t>(state->pad.value);
+      st->pad.value = static_cast<int8_t>(state->pad.value);
       return true;
     case tflite::kAdd: {
       if (v.inputs().size() != 2 || state->add.broadcast != 0) return false;
@@ -114,8 +117,8 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       }
       st->op = StreamOp::kAdd;
       st->add = &state->add.params;
-      st->other = reinterpret_cast<const int8_t*>(s.data(*other));
-      st->stream_is_input1 = a == streamed;
+      st->operand.other = reinterpret_cast<const int8_t*>(s.data(*other));
+      st->operand.stream_is_input1 = a == streamed;
       return true;
     }
     default:
