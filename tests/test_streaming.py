@@ -12,6 +12,7 @@ import pytest
 from tflm_train.binding import NativeSession, RuntimeFailure
 from tflm_train.converter import compile_step
 from tflm_train.converter.graph import build_graph
+from tflm_train.converter.kernel_scratch import op_scratch_bytes
 from tflm_train.converter.program import METADATA_NAME, Opcode
 from tflm_train.converter.scheme import SparseUpdate, resolve
 from tflm_train.converter.streaming import (MAX_STAGES, Chain, chain_accesses, chain_summary,
@@ -156,7 +157,9 @@ def test_block_kinds_covered():
 
 
 def test_planned_windows_are_exactly_what_the_runtime_needs():
-    """One byte less than the planned window bytes is rejected by the runtime; the plan opens."""
+    """One byte less than the planned scratch (row windows, then the conv kernels' scratch,
+    converter/kernel_scratch.py) is rejected by the runtime, which sizes the kernels' part by
+    their own *_get_buffer_size(); the plan opens."""
     model = block_model(block_spec(0))
     scheme = SparseUpdate(inference_only=True)
     ext, step, graph = extended(model, scheme, streaming=True)
@@ -165,11 +168,14 @@ def test_planned_windows_are_exactly_what_the_runtime_needs():
     ins = next(i for i in program.instructions if i.opcode == Opcode.STREAM_CHAIN)
     scratch = program.extra[ins.args[2] - program.n_model_tensors]
     start = next(p for p, op in enumerate(graph.ops) if op.index == ins.args[0])
-    assert scratch.elements == window_bytes(graph, graph.ops[start:start + ins.args[1]])
+    ops = graph.ops[start:start + ins.args[1]]
+    kernels = max(op_scratch_bytes(graph, op) for op in ops)
+    assert kernels > 0 and scratch.offset % 8 == 0
+    assert scratch.elements == window_bytes(graph, ops)
     scratch.elements -= 1
     tree = read_model(model)
     set_metadata(tree, METADATA_NAME, program.encode())
-    with pytest.raises(RuntimeFailure, match="row windows"):
+    with pytest.raises(RuntimeFailure, match=f"row windows, then {kernels} for its conv kernels"):
         NativeSession(write_model(tree))
 
 
