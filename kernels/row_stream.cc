@@ -28,7 +28,7 @@ struct Run {
   const StreamStage* stages;
   const int8_t* input;
   const RowSource* source;  // null: the input is whole
-  void* kernel_scratch;     // the conv kernels' (RowStreamKernelBufferSize)
+  void* kernel_scratch;     // the conv / depthwise kernels' (RowStreamKernelBufferSize)
   Window windows[kMaxStreamStages];
   bool ok;
 };
@@ -269,7 +269,9 @@ bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* 
   run.stages = stages;
   run.input = input;
   run.source = source;
-  run.kernel_scratch = scratch + KernelScratchOffset(stages, num_stages, source != nullptr);
+  run.kernel_scratch = RowStreamKernelBufferSize(stages, num_stages) > 0
+                           ? scratch + KernelScratchOffset(stages, num_stages, source != nullptr)
+                           : nullptr;
   run.ok = true;
   int8_t* next = scratch;
   for (int32_t k = 1; k < num_stages; ++k) {
