@@ -243,24 +243,14 @@ int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages)
   return most;
 }
 
-namespace {
-
-// Offset of the kernels' scratch in the chain's scratch: after the windows (and the source's).
-int64_t KernelScratchOffset(const StreamStage* stages, int32_t num_stages, bool source) {
-  const int64_t windows = int64_t{RowStreamBufferSize(stages, num_stages)} +
+int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, bool source,
+                              int32_t* kernel_offset) {
+  const int32_t windows = RowStreamBufferSize(stages, num_stages) +
                           (source ? RowStreamSourceWindowBytes(stages[0]) : 0);
-  return (windows + 7) / 8 * 8;
-}
-
-}  // namespace
-
-int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, bool source) {
   const int32_t kernel = RowStreamKernelBufferSize(stages, num_stages);
-  if (kernel == 0) {
-    return RowStreamBufferSize(stages, num_stages) +
-           (source ? RowStreamSourceWindowBytes(stages[0]) : 0);
-  }
-  return static_cast<int32_t>(KernelScratchOffset(stages, num_stages, source) + kernel);
+  const int32_t offset = kernel > 0 ? (windows + 7) / 8 * 8 : windows;
+  if (kernel_offset != nullptr) *kernel_offset = offset;
+  return offset + kernel;
 }
 
 bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
@@ -269,9 +259,10 @@ bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* 
   run.stages = stages;
   run.input = input;
   run.source = source;
-  run.kernel_scratch = RowStreamKernelBufferSize(stages, num_stages) > 0
-                           ? scratch + KernelScratchOffset(stages, num_stages, source != nullptr)
-                           : nullptr;
+  int32_t kernel_offset = 0;
+  const int32_t bytes =
+      RowStreamScratchBytes(stages, num_stages, source != nullptr, &kernel_offset);
+  run.kernel_scratch = bytes > kernel_offset ? scratch + kernel_offset : nullptr;
   run.ok = true;
   int8_t* next = scratch;
   for (int32_t k = 1; k < num_stages; ++k) {

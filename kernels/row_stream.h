@@ -125,8 +125,9 @@ int32_t RowStreamSourceWindowBytes(const StreamStage& first_stage);
 int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages);
 
 // Bytes of the whole scratch RowStreamInt8 takes: the windows, the source's window with a source,
-// then (8-byte aligned) RowStreamKernelBufferSize.
-int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, bool source);
+// then (8-byte aligned, at *kernel_offset if given) RowStreamKernelBufferSize.
+int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, bool source,
+                              int32_t* kernel_offset = nullptr);
 
 // Runs the chain: input is the whole stage-0 input (or null with a source), output the whole
 // last-stage output, scratch RowStreamScratchBytes bytes (8-byte aligned). Returns false if a stage

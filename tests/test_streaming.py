@@ -175,7 +175,7 @@ def test_planned_windows_are_exactly_what_the_runtime_needs():
     scratch.elements -= 1
     tree = read_model(model)
     set_metadata(tree, METADATA_NAME, program.encode())
-    with pytest.raises(RuntimeFailure, match=f"row windows, then {kernels} for its conv kernels"):
+    with pytest.raises(RuntimeFailure, match=f"row windows, then {kernels} for its kernels"):
         NativeSession(write_model(tree))
 
 

@@ -214,10 +214,9 @@ Status CheckStreamChain(const Session& s, const Instruction& ins, ErrorMessage* 
   TT_ENSURE(err, e.dtype == DType::kInt8 && e.elements >= needed && (e.offset & 7) == 0,
             Status::kInvalidModel,
             "training program: STREAM_CHAIN of ops %ld..%ld needs %ld bytes of int8 scratch "
-            "(row windows, then %ld for its conv kernels) at an 8-byte aligned offset, the plan "
-            "gives %ld at offset %ld", static_cast<long>(first),
-            static_cast<long>(first + count - 1), static_cast<long>(needed),
-            static_cast<long>(RowStreamKernelBufferSize(stages, count)),
+            "(row windows, then %ld for its kernels), 8-aligned: the plan gives %ld at %ld",
+            static_cast<long>(first), static_cast<long>(first + count - 1),
+            static_cast<long>(needed), static_cast<long>(RowStreamKernelBufferSize(stages, count)),
             static_cast<long>(e.elements), static_cast<long>(e.offset));
   return Status::kOk;
 }
