@@ -1,7 +1,8 @@
 """compile_step: a graph and its resolved updates -> the planned training step, in stages:
 backward program (autodiff.py) -> row-streamed frozen chains where they lower the arena
 (streaming.py) -> SAVE_MASKs after the forward ops whose outputs become masks -> arena plan
-(memory_plan.py) -> smaller channel groups for the fused backward at the peak (fusions.py)."""
+(memory_plan.py) -> smaller channel groups for the fused backward at the peak (fusions.py) ->
+the chains' kernel scratch in the arena where that keeps it."""
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,7 @@ from .planner import peak_live_bytes
 from .program import Opcode, Program
 from .scheme import LayerUpdate, SparseUpdate
 from .step import CompiledStep
-from .streaming import choose_streams
+from .streaming import chain_ops, choose_streams, with_kernel_scratch
 
 
 def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
@@ -48,7 +49,28 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
     regrouped = _with_groups_of(graph, program, best.program)
     if regrouped is not None:
         best = min([best] + streamed(regrouped), key=lambda s: s.program.arena_bytes)
-    return best
+    return _kernel_scratch_in_chains(graph, best, optimizer, extra_buffers)
+
+
+def _kernel_scratch_in_chains(graph: Graph, step: CompiledStep, optimizer: SGD,
+                              extra_buffers: ExtraBuffers | None) -> CompiledStep:
+    """Each streamed chain's kernels' scratch planned after its row windows, chain by chain,
+    where the arena stays as it is: there it is held only while the chain runs, instead of on
+    the stack at the top of the row recursion (the deepest stack path of a step). Elsewhere
+    the runtime keeps it on the stack (a tiny model's windows are smaller than the buffers)."""
+    for ins in step.program.instructions[:step.program.n_forward]:
+        if ins.opcode != Opcode.STREAM_CHAIN:
+            continue
+        trial = step.program.copy()
+        scratch = trial.extra[ins.args[2] - trial.n_model_tensors]
+        enlarged = with_kernel_scratch(graph, chain_ops(graph, ins), scratch.elements)
+        if enlarged == scratch.elements:
+            continue
+        scratch.elements = enlarged
+        planned = plan_memory(graph, trial, optimizer, extra_buffers)
+        if planned.program.arena_bytes <= step.program.arena_bytes:
+            step = planned
+    return step
 
 
 _GROUPED = (Opcode.MEAN_HEAD_BACKWARD, Opcode.BOTTLENECK_BACKWARD)

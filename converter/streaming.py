@@ -9,10 +9,10 @@ usual, and its windows live in one int8 scratch tensor alive during that instruc
 Window bytes (must equal RowStreamBufferSize in kernels/row_stream.cc; the runtime rejects a
 plan that gives less): for every tensor k between two chain ops, read by op k with a row span
 span_k (conv/depthwise: (kernel_h - 1) * dilation_h + 1, pooling: filter_h, 1x1 conv / PAD /
-ADD: 1):  align4(min(span_k, H_k) * W_k * C_k). After the windows, 8-byte aligned, come the
-conv kernels' own scratch bytes (kernel_scratch.py): the chain's stages run one at a time, and
-the deepest stack path of a step is this recursion, so their buffers are planned here, alive
-during the chain only, rather than on the stack.
+ADD: 1):  align4(min(span_k, H_k) * W_k * C_k). The chain's conv / depthwise kernels' own
+scratch (kernel_scratch.py; the stages run one at a time) goes after the windows, 8-byte
+aligned, where that does not raise the arena (pipeline.compile_step's last stage; the
+zoo models: every chain), else on the stack, where the row recursion is the deepest path.
 
 Input source (input_source=True): the model input is never stored whole. When a piece starts at
 the model input's only reader, the program gets flag INPUT_SOURCE, the input no arena slot,
@@ -61,16 +61,16 @@ def row_span(graph: Graph, op: Op) -> int:
     return 1
 
 
-def window_bytes(graph: Graph, ops: list[Op], source: bool = False) -> int:
-    """Scratch bytes when `ops` are streamed as one chain: the row windows (source: its input
-    comes from the input source, one window more), then, 8-byte aligned, the conv kernels' own
-    scratch (kernel_scratch.py; RowStreamScratchBytes)."""
+def with_kernel_scratch(graph: Graph, ops: list[Op], window_bytes: int) -> int:
+    """A chain's scratch bytes with its kernels' scratch (kernel_scratch.py) planned after its
+    row windows, 8-byte aligned (RowStreamScratchBytes); window_bytes if they need none."""
     kernels = max(op_scratch_bytes(graph, op) for op in ops)
-    windows = _row_windows(graph, ops, source)
-    return (windows + 7) // 8 * 8 + kernels if kernels else windows
+    return (window_bytes + 7) // 8 * 8 + kernels if kernels else window_bytes
 
 
-def _row_windows(graph: Graph, ops: list[Op], source: bool) -> int:
+def window_bytes(graph: Graph, ops: list[Op], source: bool = False) -> int:
+    """Scratch bytes of the row windows when `ops` are streamed as one chain (source: its
+    input comes from the input source, one window more)."""
     total = 0
     for t, op in zip([ops[0].inputs[0]] if source else [], ops[:1]):
         _, h, w, c = graph.tensors[t].shape

@@ -254,15 +254,13 @@ int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, boo
 }
 
 bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
-                   int8_t* output, int8_t* scratch, const RowSource* source) {
+                   int8_t* output, int8_t* scratch, const RowSource* source,
+                   void* kernel_scratch) {
   Run run;
   run.stages = stages;
   run.input = input;
   run.source = source;
-  int32_t kernel_offset = 0;
-  const int32_t bytes =
-      RowStreamScratchBytes(stages, num_stages, source != nullptr, &kernel_offset);
-  run.kernel_scratch = bytes > kernel_offset ? scratch + kernel_offset : nullptr;
+  run.kernel_scratch = kernel_scratch;
   run.ok = true;
   int8_t* next = scratch;
   for (int32_t k = 1; k < num_stages; ++k) {

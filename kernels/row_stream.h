@@ -15,11 +15,11 @@
 // the rows to be contiguous, twice the bytes); the price is the row move, small next to the
 // kernel_h * kernel_w MACs per element of the consumer. Rows no output row reads (a 1x1 stride-2
 // conv skips every other row) are never computed.
-// The conv kernels' own scratch (ConvInt8RowsGetBufferSize / DepthwiseConvInt8GetBufferSize, the
-// largest of the chain's:
-// the stages run one at a time, a stage's input rows being produced before its kernel runs) comes
-// last, 8-byte aligned (RowStreamScratchBytes), so that it is planned in the arena with the
-// windows, alive during the chain only, instead of on the stack below the recursion.
+// The conv / depthwise kernels' own scratch (ConvInt8RowsGetBufferSize /
+// DepthwiseConvInt8GetBufferSize, the largest of the chain's: the stages run one at a time, a
+// stage's input rows being produced before its kernel runs) is one more buffer; a plan may put
+// it after the windows, 8-byte aligned (RowStreamScratchBytes), alive during the chain only,
+// instead of on the stack below the recursion.
 // The chain output is a whole tensor; so is its input, unless an input source delivers the
 // input's rows on demand (RowSource): then the input too lives only as a window of
 // min(span_0, H_0) rows (RowStreamSourceWindowBytes), placed after the other windows, and each
@@ -130,11 +130,14 @@ int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, boo
                               int32_t* kernel_offset = nullptr);
 
 // Runs the chain: input is the whole stage-0 input (or null with a source), output the whole
-// last-stage output, scratch RowStreamScratchBytes bytes (8-byte aligned). Returns false if a stage
-// fails the way its whole kernel does (an average-pool window without input elements) or the source
-// fails; true otherwise.
+// last-stage output, scratch the windows (RowStreamBufferSize bytes, plus
+// RowStreamSourceWindowBytes with a source; any alignment), kernel_scratch
+// RowStreamKernelBufferSize bytes (8-byte aligned; may be null when that is 0). Returns false if
+// a stage fails the way its whole kernel does (an average-pool window without input elements)
+// or the source fails; true otherwise.
 bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
-                   int8_t* output, int8_t* scratch, const RowSource* source = nullptr);
+                   int8_t* output, int8_t* scratch, const RowSource* source,
+                   void* kernel_scratch);
 
 }  // namespace tflm_train
 

@@ -217,7 +217,7 @@ def test_runtime_rejects_a_bad_source_plan():
     # the input's window one byte short
     p = compile_step(graph, resolve(graph, SCHEME), SCHEME, input_source=True).program
     p.extra[p.instructions[0].args[2] - p.n_model_tensors].elements -= 1
-    with pytest.raises(RuntimeFailure, match="bytes of int8 scratch .row windows, then"):
+    with pytest.raises(RuntimeFailure, match="bytes of int8 row windows, the plan gives"):
         NativeSession(_reencode(model, p))
     # without the flag the same plan leaves the input without storage
     p = compile_step(graph, resolve(graph, SCHEME), SCHEME, input_source=True).program

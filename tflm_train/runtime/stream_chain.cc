@@ -1,5 +1,8 @@
 #include "tflm_train/runtime/stream_chain.h"
 
+#include "kernels/conv.h"
+#include "kernels/depthwise_conv.h"
+#include "tflm_train/runtime/instruction.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -210,14 +213,20 @@ Status CheckStreamChain(const Session& s, const Instruction& ins, ErrorMessage* 
             "tensor", static_cast<long>(scratch));
   const ExtraTensorInfo e = s.program().extra(scratch - h.n_model_tensors);
   const int32_t head_input = s.subgraph().op(static_cast<uint32_t>(first)).inputs()[0];
-  const int64_t needed = RowStreamScratchBytes(stages, count, IsSourceFedInput(s, head_input));
-  TT_ENSURE(err, e.dtype == DType::kInt8 && e.elements >= needed && (e.offset & 7) == 0,
+  const bool fed = IsSourceFedInput(s, head_input);
+  const int64_t needed = int64_t{RowStreamBufferSize(stages, count)} +
+                         (fed ? RowStreamSourceWindowBytes(stages[0]) : 0);
+  TT_ENSURE(err, e.dtype == DType::kInt8 && e.elements >= needed, Status::kInvalidModel,
+            "training program: STREAM_CHAIN of ops %ld..%ld needs %ld bytes of int8 row "
+            "windows, the plan gives %ld", static_cast<long>(first),
+            static_cast<long>(first + count - 1), static_cast<long>(needed),
+            static_cast<long>(e.elements));
+  // Planned after the windows, the kernels' scratch must be where they can read it.
+  TT_ENSURE(err, e.elements < RowStreamScratchBytes(stages, count, fed) || (e.offset & 7) == 0,
             Status::kInvalidModel,
-            "training program: STREAM_CHAIN of ops %ld..%ld needs %ld bytes of int8 scratch "
-            "(row windows, then %ld for its kernels), 8-aligned: the plan gives %ld at %ld",
-            static_cast<long>(first), static_cast<long>(first + count - 1),
-            static_cast<long>(needed), static_cast<long>(RowStreamKernelBufferSize(stages, count)),
-            static_cast<long>(e.elements), static_cast<long>(e.offset));
+            "training program: STREAM_CHAIN of ops %ld..%ld plans its kernels' scratch at arena "
+            "offset %ld, not 8-byte aligned", static_cast<long>(first),
+            static_cast<long>(first + count - 1), static_cast<long>(e.offset));
   return Status::kOk;
 }
 
@@ -292,6 +301,20 @@ bool ReadSourceRows(void* user, int32_t first, int32_t count, int8_t* dest) {
   return r.status == Status::kOk;
 }
 
+// The chain with its kernels' scratch on the stack, where the plan gives only the windows (the
+// converter plans the scratch in the arena where that does not raise the arena). Not inlined,
+// so that the buffer is on the stack only then.
+__attribute__((noinline)) bool RowStreamWithStackScratch(const StreamStage* stages,
+                                                         int32_t count, const int8_t* input,
+                                                         int8_t* output, int8_t* scratch,
+                                                         const RowSource* source) {
+  constexpr int32_t kBytes = kConvInt8RowsMaxBufferSize > kDepthwiseConvInt8MaxBufferSize
+                                 ? kConvInt8RowsMaxBufferSize
+                                 : kDepthwiseConvInt8MaxBufferSize;
+  alignas(8) int8_t kernel_scratch[kBytes];
+  return RowStreamInt8(stages, count, input, output, scratch, source, kernel_scratch);
+}
+
 }  // namespace
 
 Status RunStreamChain(const Session& s, const Instruction& ins, ErrorMessage* err) {
@@ -306,10 +329,18 @@ Status RunStreamChain(const Session& s, const Instruction& ins, ErrorMessage* er
   const bool fed = IsSourceFedInput(s, head.inputs()[0]);
   SourceRead read{&s, err, stages[0].input_dims.w * stages[0].input_dims.c, Status::kOk};
   const RowSource source{ReadSourceRows, &read};
-  const bool ok = RowStreamInt8(
-      stages, count, fed ? nullptr : reinterpret_cast<const int8_t*>(s.data(head.inputs()[0])),
-      reinterpret_cast<int8_t*>(s.data(tail.outputs()[0])),
-      reinterpret_cast<int8_t*>(s.data(ins.args[2])), fed ? &source : nullptr);
+  const RowSource* const from = fed ? &source : nullptr;
+  const int8_t* input = fed ? nullptr : reinterpret_cast<const int8_t*>(s.data(head.inputs()[0]));
+  int8_t* output = reinterpret_cast<int8_t*>(s.data(tail.outputs()[0]));
+  int8_t* scratch = reinterpret_cast<int8_t*>(s.data(ins.args[2]));
+  const int64_t planned = ExtraElements(s.program(), ins.args[2]);
+  int32_t kernel_offset = 0;
+  const int32_t full = RowStreamScratchBytes(stages, count, fed, &kernel_offset);
+  const bool ok =
+      full == kernel_offset || planned >= full
+          ? RowStreamInt8(stages, count, input, output, scratch, from,
+                          full > kernel_offset ? scratch + kernel_offset : nullptr)
+          : RowStreamWithStackScratch(stages, count, input, output, scratch, from);
   TT_RETURN_IF_ERROR(read.status);
   TT_ENSURE(err, ok, Status::kInternal,
             "STREAM_CHAIN of ops %ld..: a pooling window had no input element",
