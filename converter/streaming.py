@@ -177,7 +177,7 @@ def segments(graph: Graph, chain: Chain, cuts: frozenset[int]) -> list[Chain]:
 
 
 def apply_streams(graph: Graph, program: Program, pieces: list[Chain],
-                  input_source: bool = False) -> Program:
+                  input_source: bool = False, kernel_scratch: bool = False) -> Program:
     """A copy of `program` whose forward part runs each piece as one STREAM_CHAIN instruction
     with its own int8 scratch tensor (appended to the extra tensors). Other forward-part
     instructions keep their places; none may sit between the FORWARDs of one piece.
@@ -209,7 +209,9 @@ def apply_streams(graph: Graph, program: Program, pieces: list[Chain],
             fed = input_source and source_fed(graph, program, ops)
             if fed:
                 out.flags |= Flags.INPUT_SOURCE
-            out.extra.append(ExtraTensor(DType.INT8, window_bytes(graph, ops, fed)))
+            windows = window_bytes(graph, ops, fed)
+            out.extra.append(ExtraTensor(DType.INT8, with_kernel_scratch(graph, ops, windows)
+                                         if kernel_scratch else windows))
             scratch = program.n_model_tensors + len(out.extra) - 1
             forward.append(Instruction(Opcode.STREAM_CHAIN, [ops[0].index, piece.count, scratch]))
         inside_next = pos + 1
@@ -239,7 +241,7 @@ def stream_reads_writes(graph: Graph, ins: Instruction) -> tuple[list[int], list
 def choose_streams(graph: Graph, program: Program,
                    reads_writes: Callable[[Instruction], tuple[list[int], list[int]]],
                    plan_of: Callable[[Program], CompiledStep],
-                   input_source: bool = False) -> Program:
+                   input_source: bool = False, kernel_scratch: bool = False) -> Program:
     """Stream where it lowers memory. Score of a plan: (arena bytes, peak live bytes of the
     forward part): the arena first; when the arena's peak lies in the backward pass, a smaller
     forward still counts (headroom that later backward savings expose). Start from every
@@ -264,7 +266,7 @@ def choose_streams(graph: Graph, program: Program,
 
     def build(choice):
         pieces = [p for c in chains for p in segments(graph, c, choice[c])]
-        return apply_streams(graph, program, pieces, input_source)
+        return apply_streams(graph, program, pieces, input_source, kernel_scratch)
 
     cuts = {c: frozenset() for c in chains}
     best = build(cuts)
