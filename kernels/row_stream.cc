@@ -5,6 +5,7 @@
 #include "kernels/average_pool.h"
 #include "kernels/conv.h"
 #include "kernels/depthwise_conv.h"
+#include "kernels/depthwise_conv_dsp.h"
 #include "kernels/max_pool.h"
 #include "kernels/pad.h"
 
@@ -236,7 +237,7 @@ int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages)
     if (s.op == StreamOp::kConv) {
       need = ConvInt8RowsGetBufferSize(s.input_dims, s.weights.filter_dims, s.output_dims);
     } else if (s.op == StreamOp::kDepthwise) {
-      need = DepthwiseConvInt8GetBufferSize(s.input_dims, s.weights.filter_dims, s.output_dims);
+      need = DepthwiseDm1DspGetBufferSize(s.input_dims, s.weights.filter_dims, s.output_dims);
     }
     if (need > most) most = need;
   }

@@ -221,12 +221,6 @@ Status CheckStreamChain(const Session& s, const Instruction& ins, ErrorMessage* 
             "windows, the plan gives %ld", static_cast<long>(first),
             static_cast<long>(first + count - 1), static_cast<long>(needed),
             static_cast<long>(e.elements));
-  // Planned after the windows, the kernels' scratch must be where they can read it.
-  TT_ENSURE(err, e.elements < RowStreamScratchBytes(stages, count, fed) || (e.offset & 7) == 0,
-            Status::kInvalidModel,
-            "training program: STREAM_CHAIN of ops %ld..%ld plans its kernels' scratch at arena "
-            "offset %ld, not 8-byte aligned", static_cast<long>(first),
-            static_cast<long>(first + count - 1), static_cast<long>(e.offset));
   return Status::kOk;
 }
 
@@ -336,11 +330,11 @@ Status RunStreamChain(const Session& s, const Instruction& ins, ErrorMessage* er
   const int64_t planned = ExtraElements(s.program(), ins.args[2]);
   int32_t kernel_offset = 0;
   const int32_t full = RowStreamScratchBytes(stages, count, fed, &kernel_offset);
+  // planned >= full also when the kernels need no scratch (full is then the windows)
   const bool ok =
-      full == kernel_offset || planned >= full
-          ? RowStreamInt8(stages, count, input, output, scratch, from,
-                          full > kernel_offset ? scratch + kernel_offset : nullptr)
-          : RowStreamWithStackScratch(stages, count, input, output, scratch, from);
+      planned >= full ? RowStreamInt8(stages, count, input, output, scratch, from,
+                                      scratch + kernel_offset)
+                      : RowStreamWithStackScratch(stages, count, input, output, scratch, from);
   TT_RETURN_IF_ERROR(read.status);
   TT_ENSURE(err, ok, Status::kInternal,
             "STREAM_CHAIN of ops %ld..: a pooling window had no input element",
