@@ -1,7 +1,8 @@
 """compile_step: a graph and its resolved updates -> the planned training step, in stages:
 backward program (autodiff.py) -> row-streamed frozen chains where they lower the arena
 (streaming.py) -> SAVE_MASKs after the forward ops whose outputs become masks -> arena plan
-(memory_plan.py) -> smaller channel groups for the fused backward at the peak (fusions.py)."""
+(memory_plan.py) -> smaller channel groups for the fused backward at the peak (fusions.py) ->
+the chains' kernel scratch in the arena where that keeps it."""
 from __future__ import annotations
 
 import copy
@@ -13,10 +14,10 @@ from .graph import Graph
 from .memory_plan import ExtraBuffers, insert_masks, plan_memory, reads_writes
 from .optimizer import SGD
 from .planner import peak_live_bytes
-from .program import Opcode, Program
+from .program import Flags, Opcode, Program
 from .scheme import LayerUpdate, SparseUpdate
 from .step import CompiledStep
-from .streaming import choose_streams
+from .streaming import chain_ops, choose_streams, window_bytes, with_kernel_scratch
 
 
 def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
@@ -33,10 +34,10 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
     if not streaming:
         return _plan_grouped(graph, program, optimizer, extra_buffers)
 
-    def streamed(base: Program) -> list[CompiledStep]:
+    def streamed(base: Program, kernel_scratch: bool = False) -> list[CompiledStep]:
         choices = [choose_streams(
             graph, base, lambda ins: reads_writes(graph, base, ins, keep_masked=True),
-            lambda p: _plan(graph, p, optimizer, extra_buffers), source)
+            lambda p: _plan(graph, p, optimizer, extra_buffers), source, kernel_scratch)
             for source in ((False, True) if input_source else (False,))]
         return [_plan_grouped(graph, p, optimizer, extra_buffers) for p in choices]
 
@@ -48,7 +49,50 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
     regrouped = _with_groups_of(graph, program, best.program)
     if regrouped is not None:
         best = min([best] + streamed(regrouped), key=lambda s: s.program.arena_bytes)
+    best = _kernel_scratch_in_chains(graph, best, optimizer, extra_buffers)
+    if _chains_without_kernel_scratch(graph, best.program):
+        # Streams chosen with every chain's kernel scratch planned may hold the same arena
+        # (MCUNet-like); a tie takes them: the scratch then leaves the stack.
+        with_scratch = streamed(_with_groups_of(graph, program, best.program) or program, True)
+        best = min([*with_scratch, best], key=lambda s: (
+            s.program.arena_bytes, _chains_without_kernel_scratch(graph, s.program)))
     return best
+
+
+def _chains_without_kernel_scratch(graph: Graph, program: Program) -> int:
+    """Streamed chains whose kernels' scratch is not planned (the runtime's stack holds it)."""
+    return sum(1 for ins in program.instructions[:program.n_forward]
+               if ins.opcode == Opcode.STREAM_CHAIN and
+               program.extra[ins.args[2] - program.n_model_tensors].elements <
+               with_kernel_scratch(graph, chain_ops(graph, ins),
+                                   _window_part(graph, program, ins)))
+
+
+def _window_part(graph: Graph, program: Program, ins) -> int:
+    ops = chain_ops(graph, ins)
+    fed = bool(program.flags & Flags.INPUT_SOURCE) and ops[0].inputs[0] == program.input_tensor
+    return window_bytes(graph, ops, fed)
+
+
+def _kernel_scratch_in_chains(graph: Graph, step: CompiledStep, optimizer: SGD,
+                              extra_buffers: ExtraBuffers | None) -> CompiledStep:
+    """Each streamed chain's kernels' scratch planned after its row windows, chain by chain,
+    where the arena stays as it is: there it is held only while the chain runs, instead of on
+    the stack at the top of the row recursion (the deepest stack path of a step). Elsewhere
+    the runtime keeps it on the stack (a tiny model's windows are smaller than the buffers)."""
+    for ins in step.program.instructions[:step.program.n_forward]:
+        if ins.opcode != Opcode.STREAM_CHAIN:
+            continue
+        trial = step.program.copy()
+        scratch = trial.extra[ins.args[2] - trial.n_model_tensors]
+        enlarged = with_kernel_scratch(graph, chain_ops(graph, ins), scratch.elements)
+        if enlarged == scratch.elements:
+            continue
+        scratch.elements = enlarged
+        planned = plan_memory(graph, trial, optimizer, extra_buffers)
+        if planned.program.arena_bytes <= step.program.arena_bytes:
+            step = planned
+    return step
 
 
 _GROUPED = (Opcode.MEAN_HEAD_BACKWARD, Opcode.BOTTLENECK_BACKWARD)

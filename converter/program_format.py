@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 METADATA_NAME = "tflm_train"
 MAGIC = 0x4E525454  # b"TTRN" read as a little-endian word
-VERSION = 4
+VERSION = 5
 # Bytes the converter reserves per op for the runtime's prepared state (OpState in
 # tflm_train/runtime/op_state.h, which static_asserts that it fits): OP_STATE_BYTES, or less
 # for the kinds below (the registration pointer and that kind's member of the union, on a
@@ -150,7 +150,8 @@ OPCODES = (
                ("op", "grad", "scratch", "weight_scales", "channel_group"),
                "depthwise input gradient written over its output gradient"),
     OpcodeSpec("STREAM_CHAIN", 16, ("first_op", "op_count", "scratch"),
-               "forward ops [first_op, first_op + op_count) row by row (converter/streaming.py)"),
+               "forward ops [first_op, first_op + op_count) row by row; scratch: the row windows, "
+               "then the conv kernels' scratch (converter/streaming.py)"),
     OpcodeSpec("BOTTLENECK_BACKWARD", 17,
                ("p", "d", "x", "g_out", "g_x|-1", "grad_e2", "grad_e1", "temp|-1", "group",
                 "mask_d|-1", "mask_x|-1", "layer_d|-1", "layer_x|-1", "scales_p", "scales_d",

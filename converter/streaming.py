@@ -9,7 +9,10 @@ usual, and its windows live in one int8 scratch tensor alive during that instruc
 Window bytes (must equal RowStreamBufferSize in kernels/row_stream.cc; the runtime rejects a
 plan that gives less): for every tensor k between two chain ops, read by op k with a row span
 span_k (conv/depthwise: (kernel_h - 1) * dilation_h + 1, pooling: filter_h, 1x1 conv / PAD /
-ADD: 1):  align4(min(span_k, H_k) * W_k * C_k).
+ADD: 1):  align4(min(span_k, H_k) * W_k * C_k). The chain's conv / depthwise kernels' own
+scratch (kernel_scratch.py; the stages run one at a time) goes after the windows, 8-byte
+aligned, where that does not raise the arena (pipeline.compile_step's last stage; the
+zoo models: every chain), else on the stack, where the row recursion is the deepest path.
 
 Input source (input_source=True): the model input is never stored whole. When a piece starts at
 the model input's only reader, the program gets flag INPUT_SOURCE, the input no arena slot,
@@ -30,6 +33,7 @@ from typing import Callable
 import numpy as np
 
 from .graph import Graph, Op
+from .kernel_scratch import op_scratch_bytes
 from .planner import peak_live_bytes
 from .program import DType, ExtraTensor, Flags, Instruction, Opcode, Program
 from .step import CompiledStep
@@ -55,6 +59,13 @@ def row_span(graph: Graph, op: Op) -> int:
     if op.kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         return int(op.options["filter_h"])
     return 1
+
+
+def with_kernel_scratch(graph: Graph, ops: list[Op], window_bytes: int) -> int:
+    """A chain's scratch bytes with its kernels' scratch (kernel_scratch.py) planned after its
+    row windows, 8-byte aligned (RowStreamScratchBytes); window_bytes if they need none."""
+    kernels = max(op_scratch_bytes(graph, op) for op in ops)
+    return (window_bytes + 7) // 8 * 8 + kernels if kernels else window_bytes
 
 
 def window_bytes(graph: Graph, ops: list[Op], source: bool = False) -> int:
@@ -166,7 +177,7 @@ def segments(graph: Graph, chain: Chain, cuts: frozenset[int]) -> list[Chain]:
 
 
 def apply_streams(graph: Graph, program: Program, pieces: list[Chain],
-                  input_source: bool = False) -> Program:
+                  input_source: bool = False, kernel_scratch: bool = False) -> Program:
     """A copy of `program` whose forward part runs each piece as one STREAM_CHAIN instruction
     with its own int8 scratch tensor (appended to the extra tensors). Other forward-part
     instructions keep their places; none may sit between the FORWARDs of one piece.
@@ -198,7 +209,9 @@ def apply_streams(graph: Graph, program: Program, pieces: list[Chain],
             fed = input_source and source_fed(graph, program, ops)
             if fed:
                 out.flags |= Flags.INPUT_SOURCE
-            out.extra.append(ExtraTensor(DType.INT8, window_bytes(graph, ops, fed)))
+            windows = window_bytes(graph, ops, fed)
+            out.extra.append(ExtraTensor(DType.INT8, with_kernel_scratch(graph, ops, windows)
+                                         if kernel_scratch else windows))
             scratch = program.n_model_tensors + len(out.extra) - 1
             forward.append(Instruction(Opcode.STREAM_CHAIN, [ops[0].index, piece.count, scratch]))
         inside_next = pos + 1
@@ -228,7 +241,7 @@ def stream_reads_writes(graph: Graph, ins: Instruction) -> tuple[list[int], list
 def choose_streams(graph: Graph, program: Program,
                    reads_writes: Callable[[Instruction], tuple[list[int], list[int]]],
                    plan_of: Callable[[Program], CompiledStep],
-                   input_source: bool = False) -> Program:
+                   input_source: bool = False, kernel_scratch: bool = False) -> Program:
     """Stream where it lowers memory. Score of a plan: (arena bytes, peak live bytes of the
     forward part): the arena first; when the arena's peak lies in the backward pass, a smaller
     forward still counts (headroom that later backward savings expose). Start from every
@@ -253,7 +266,7 @@ def choose_streams(graph: Graph, program: Program,
 
     def build(choice):
         pieces = [p for c in chains for p in segments(graph, c, choice[c])]
-        return apply_streams(graph, program, pieces, input_source)
+        return apply_streams(graph, program, pieces, input_source, kernel_scratch)
 
     cuts = {c: frozenset() for c in chains}
     best = build(cuts)

@@ -104,18 +104,32 @@ inline void AccumulateWindowPair(const ConvWindow& window, const ConvWindow& win
 
 }  // namespace
 
+int32_t ConvInt8RowsGetBufferSize(const Dims& input_dims, const Dims& filter_dims,
+                                  const Dims& output_dims) {
+  const int32_t pointwise = ConvPointwiseDspGetBufferSize(input_dims, filter_dims, output_dims);
+  const int32_t small = ConvSmallDepthDspGetBufferSize(input_dims, filter_dims, output_dims);
+  return pointwise > small ? pointwise : small;
+}
+
+static_assert(kConvInt8RowsMaxBufferSize ==
+                  32 * kConvPointwiseDspSliceGroups +
+                      kConvPointwiseDspChannelBytes * (kConvPointwiseDspChunk + 1) &&
+              kConvInt8RowsMaxBufferSize >= 4 * kConvSmallDepthDspMaxWeightWords,
+              "the largest scratch of either DSP kernel");
+
 void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims& input_dims,
               const int8_t* input, const Dims& filter_dims, const int8_t* filter,
               const int32_t* bias, const Dims& output_dims, int8_t* output) {
+  alignas(8) int8_t scratch[kConvInt8RowsMaxBufferSize];
   ConvInt8Rows(params, quant, input_dims, input, filter_dims,
                WholeFilter(filter, filter_dims.h * filter_dims.w * filter_dims.c), bias,
-               output_dims, output);
+               output_dims, output, scratch);
 }
 
 void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
                   const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                   const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
-                  int8_t* output) {
+                  int8_t* output, void* scratch) {
 #if TFLM_TRAIN_KERNELS_MVE
   if (ConvPointwiseMve(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
                        output)) {
@@ -126,11 +140,13 @@ void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
   // Small-depth windows (stems) and pointwise convolutions have their own kernels on the DSP
   // path (conv_dsp.h, conv_pointwise_dsp.h).
   if (ConvSmallDepthDsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
-                        output) ||
+                        output, scratch) ||
       ConvPointwiseDsp(params, quant, input_dims, input, filter_dims, filter, bias, output_dims,
-                       output)) {
+                       output, scratch)) {
     return;
   }
+#else
+  (void)scratch;  // the reference path needs none
 #endif
   // Locals, not reads through params/quant: the int8 output stores may alias anything, which
   // would otherwise force a reload of every parameter after each output byte.

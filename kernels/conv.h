@@ -21,16 +21,28 @@ bool ConvPrepare(float input_scale, int32_t input_zero_point, const float* filte
                  Padding padding, FusedActivation activation, ConvParams* params,
                  int32_t* multiplier, int32_t* shift, int32_t* out_h, int32_t* out_w);
 
-// bias may be null. filter_dims.c may divide input_dims.c (grouped convolution).
+// Scratch bytes ConvInt8Rows needs for a convolution of these dims: the most any build's
+// kernel path takes (the DSP kernels', conv_dsp.h / conv_pointwise_dsp.h), so that host and
+// board plan and check the same bytes. The MVE kernel keeps only small per-chunk arrays.
+int32_t ConvInt8RowsGetBufferSize(const Dims& input_dims, const Dims& filter_dims,
+                                  const Dims& output_dims);
+
+// The most ConvInt8RowsGetBufferSize returns for any shape.
+constexpr int32_t kConvInt8RowsMaxBufferSize = 32 * 32 + 48 * (32 + 1);
+
+// bias may be null. filter_dims.c may divide input_dims.c (grouped convolution). The kernels'
+// scratch is on the stack here (callers without an arena: tests, tools).
 void ConvInt8(const ConvParams& params, const PerChannelQuant& quant, const Dims& input_dims,
               const int8_t* input, const Dims& filter_dims, const int8_t* filter,
               const int32_t* bias, const Dims& output_dims, int8_t* output);
 
-// The same with the filter rows split between SRAM and flash (FilterRows).
+// The same with the filter rows split between SRAM and flash (FilterRows) and the kernels'
+// scratch from the caller: ConvInt8RowsGetBufferSize bytes, 8-byte aligned (the runtime plans
+// it in the arena, where it is counted once instead of on the stack of every call path).
 void ConvInt8Rows(const ConvParams& params, const PerChannelQuant& quant,
                   const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                   const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
-                  int8_t* output);
+                  int8_t* output, void* scratch);
 
 }  // namespace tflm_train
 

@@ -12,13 +12,8 @@ namespace tflm_train {
 
 namespace {
 
-// Largest window handled, in bytes (kh * kw * in_c): 3x3x3 = 27, 5x5x2 = 50, 7x7x1 = 49.
-constexpr int32_t kMaxWindowBytes = 64;
-// Widened filter words kept on the stack (1 KB); more output channels go in chunks, each
-// re-gathering the windows.
-constexpr int32_t kMaxWeightWords = 256;
-// Output channels per chunk: their doubled biases and DoubledRequant constants are on the stack.
-constexpr int32_t kMaxDoubledChunk = 16;
+constexpr int32_t kMaxWindowBytes = kConvSmallDepthDspMaxWindowBytes;
+constexpr int32_t kMaxDoubledChunk = kConvSmallDepthDspMaxChunk;
 
 // acc + sum_j (x[j].lo * w[j].lo + x[j].hi * w[j].hi) over `words` pairs of 16-bit lanes.
 // kWords: the count when known at compile time (fully unrolled), 0 = runtime.
@@ -218,7 +213,7 @@ inline void GatherWindowChecked(const Gather& g, const int8_t* in_batch, int32_t
 bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
                        const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                        const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
-                       int8_t* output) {
+                       int8_t* output, void* scratch) {
   const int32_t kh = filter_dims.h, kw = filter_dims.w, in_c = input_dims.c;
   const int32_t in_h = input_dims.h, in_w = input_dims.w;
   const int32_t out_h = output_dims.h, out_w = output_dims.w, out_c = output_dims.c;
@@ -237,10 +232,7 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
   g.row_step = params.dilation.h * in_w * in_c;
   g.groups4 = (window + 3) / 4;
   const int32_t words = 2 * g.groups4;
-  // Multiples of 4 channels (four output bytes per store on the doubled path), at most
-  // kMaxDoubledChunk (the doubled path's per-channel constants live on the stack).
-  int32_t chunk = (kMaxWeightWords / words) & ~3;  // >= 8: words <= 32
-  if (chunk > kMaxDoubledChunk) chunk = kMaxDoubledChunk;
+  const int32_t chunk = ConvSmallDepthDspChunk(words);
   const uint32_t xo = simd::Splat16(params.input_offset);
   const int32_t output_offset = params.output_offset;
   const ActivationRange activation = params.activation;
@@ -250,7 +242,7 @@ bool ConvSmallDepthDsp(const ConvParams& params, const PerChannelQuant& quant,
   const int32_t span_h = (kh - 1) * params.dilation.h, span_w = (kw - 1) * params.dilation.w;
   const bool rows_of_9 = kh == 3 && kw * in_c == 9 && g.tap_step == in_c;
 
-  uint32_t w[kMaxWeightWords];
+  uint32_t* const w = static_cast<uint32_t*>(scratch);  // the chunk's widened filter rows
   uint32_t x[kMaxWindowBytes / 2];
   for (int32_t c0 = 0; c0 < out_c; c0 += chunk) {
     const int32_t c1 = c0 + chunk < out_c ? c0 + chunk : out_c;

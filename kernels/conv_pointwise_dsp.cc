@@ -40,6 +40,9 @@ struct Channel {
   const int8_t* row0;
 };
 static_assert(sizeof(Channel) == 48, "the assembly steps through the entries 48 bytes apart");
+static_assert(sizeof(Channel) == kConvPointwiseDspChannelBytes, "ConvPointwiseDspGetBufferSize");
+static_assert(kSliceGroups == kConvPointwiseDspSliceGroups && kChunk == kConvPointwiseDspChunk,
+              "ConvPointwiseDspGetBufferSize sizes the scratch by these");
 static_assert(offsetof(Channel, q) == 28 && offsetof(DoubledRequant, round) == 8,
               "the assembly's LDM of an entry's q + bias + row0 into r8-r12");
 
@@ -353,7 +356,7 @@ struct PixelCursor {
 bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
                       const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                       const FilterRows& filter, const int32_t* bias, const Dims& output_dims,
-                      int8_t* output) {
+                      int8_t* output, void* scratch) {
   const int32_t in_c = input_dims.c, out_c = output_dims.c;
   const int32_t out_h = output_dims.h, out_w = output_dims.w;
   if (filter_dims.h != 1 || filter_dims.w != 1 || filter_dims.c != in_c || in_c < 4) {
@@ -381,8 +384,9 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
   const bool dense = params.stride.h == 1 && params.stride.w == 1 &&
                      out_h == input_dims.h && out_w == input_dims.w;
 
-  alignas(8) uint32_t x[kSliceGroups * 8];
-  Channel ch[kChunk + 1];
+  // The widened inputs, then the channel entries (ConvPointwiseDspGetBufferSize).
+  uint32_t* const x = static_cast<uint32_t*>(scratch);
+  Channel* const ch = reinterpret_cast<Channel*>(x + 8 * first_groups);
   BlockJob job;
   job.x = x;
   job.xo = simd::Splat16(params.input_offset);

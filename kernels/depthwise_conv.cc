@@ -72,10 +72,19 @@ inline void AccumulateTapsPair(const WindowPlan& p, int32_t dx, int32_t input_of
 
 }  // namespace
 
+int32_t DepthwiseConvInt8GetBufferSize(const Dims& input_dims, const Dims& filter_dims,
+                                       const Dims& output_dims) {
+  return DepthwiseDm1DspGetBufferSize(input_dims, filter_dims, output_dims);
+}
+
+static_assert(kDepthwiseConvInt8MaxBufferSize ==
+                  kDepthwiseDspGroupBytes + kDepthwiseDspPatchBytes,
+              "the DSP kernel's scratch");
+
 void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& quant,
                        const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                        const int8_t* filter, const int32_t* bias, const Dims& output_dims,
-                       int8_t* output) {
+                       int8_t* output, void* scratch) {
   // Locals, not reads through params/quant: the int8 output stores may alias anything, which
   // would otherwise force a reload of every parameter after each output byte.
   const int32_t input_offset = params.input_offset, output_offset = params.output_offset;
@@ -96,10 +105,11 @@ void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& qua
 #endif
 #if TFLM_TRAIN_KERNELS_DSP
   const int32_t dsp_c = DepthwiseDm1Dsp(params, quant, input_dims, input, filter_dims, filter,
-                                        bias, output_dims, output);
+                                        bias, output_dims, output, scratch);
   if (dsp_c == out_c) return;
 #else
   const int32_t dsp_c = 0;
+  (void)scratch;  // the reference path needs none
 #endif
   for (int32_t b = 0; b < output_dims.n; ++b) {
     const int8_t* in_batch = input + b * in_h * in_w * in_c;

@@ -19,11 +19,20 @@ bool DepthwiseConvPrepare(float input_scale, int32_t input_zero_point, const flo
                           DepthwiseParams* params, int32_t* multiplier, int32_t* shift,
                           int32_t* out_h, int32_t* out_w);
 
-// bias may be null.
+// Scratch bytes DepthwiseConvInt8 needs for a depthwise convolution of these dims: the most any
+// build's kernel path takes (the DSP kernel's, depthwise_conv_dsp.h), so that host and board
+// plan and check the same bytes. The MVE kernel keeps only small per-chunk arrays.
+int32_t DepthwiseConvInt8GetBufferSize(const Dims& input_dims, const Dims& filter_dims,
+                                       const Dims& output_dims);
+
+// The most DepthwiseConvInt8GetBufferSize returns for any shape.
+constexpr int32_t kDepthwiseConvInt8MaxBufferSize = 8 * 120 + 128 + 1024;
+
+// bias may be null. scratch: DepthwiseConvInt8GetBufferSize bytes, 8-byte aligned.
 void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& quant,
                        const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                        const int8_t* filter, const int32_t* bias, const Dims& output_dims,
-                       int8_t* output);
+                       int8_t* output, void* scratch);
 
 }  // namespace tflm_train
 

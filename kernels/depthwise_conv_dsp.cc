@@ -225,7 +225,7 @@ template <bool kDoubled>
 void PaddedRun(const Shape& s, const RunGeometry& geo, const Group& g, const int8_t* in_batch,
                int32_t y0, int32_t ox, int32_t count, int8_t* out) {
   const DepthwiseParams& p = *s.params;
-  uint32_t patch[kPatchWords];
+  uint32_t* const patch = s.patch;
   while (count > 0) {
     const int32_t n = count < s.patch_positions ? count : s.patch_positions;
     const int32_t width = (n - 1) * p.stride.w + s.span_w;
@@ -424,8 +424,10 @@ void PreparePairFilter(const DepthwiseParams& params, const int8_t* filter, int3
 int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& quant,
                         const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
                         const int8_t* filter, const int32_t* bias, const Dims& output_dims,
-                        int8_t* output) {
+                        int8_t* output, void* scratch) {
   using namespace depthwise_dsp_detail;
+  static_assert(4 * kPatchWords <= kDepthwiseDspPatchBytes &&
+                4 * kPairPatchWords <= kDepthwiseDspPatchBytes, "both paths' patches fit");
   const int32_t kh = filter_dims.h, kw = filter_dims.w;
   const int32_t in_h = input_dims.h, in_w = input_dims.w, in_c = input_dims.c;
   const int32_t out_c = output_dims.c;
@@ -452,6 +454,9 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   s.span_w = span_w;
   s.patch_positions = (kPatchWords / kh - span_w) / params.stride.w + 1;
   s.zero_point4 = simd::Splat8(zero_point);
+  // The scratch: the channel group's prepared filter, then the patch.
+  Group& g = *static_cast<Group*>(scratch);
+  s.patch = reinterpret_cast<uint32_t*>(static_cast<int8_t*>(scratch) + kDepthwiseDspGroupBytes);
 
   RunGeometry geo;
   geo.kh = kh;
@@ -471,7 +476,6 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   // when a group of the other layout needs them.
   const bool pair_shape = PairShape(params, kh, kw);
   bool margins_zeroed = false;
-  Group g;
   for (int32_t oc = 0; oc < channels; oc += 4) {
     const bool doubled = PrepareGroupQuant(params, quant, bias, oc, &g);
     const bool pair = doubled && pair_shape;

@@ -274,7 +274,7 @@ __attribute__((noinline)) void PairRun(const RunGeometry& geo, const Group& g,
 template <int K, int S>
 __attribute__((noinline)) void PairRow(const Shape& s, const RunGeometry& geo, const Group& g,
                                        const int8_t* in_batch, int32_t y0, int8_t* out) {
-  uint32_t patch[kPairPatchWords];
+  uint32_t* const patch = s.patch;
   for (int32_t ox = 0; ox < s.out_w;) {
     const int32_t left = s.out_w - ox;
     const int32_t n = left < PairChunk(K, S) ? left : PairChunk(K, S);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "kernels/depthwise_conv_dsp.h"
 #include "kernels/kernel_path.h"
 #include "kernels/types.h"
 
@@ -23,8 +24,8 @@ namespace depthwise_dsp_detail {
 // filter row (FilterPitch taps per row), so that a window crossing the left or right input edge
 // can run clamped inside the row with its weights shifted over the zeros (ShiftedEdge), without a
 // padded copy. kMaxPaddedTaps bounds kh * FilterPitch (8 x 15 for the largest window handled);
-// its widened words take 2 * 4 * kMaxPaddedTaps bytes of stack.
-constexpr int32_t kMaxPaddedTaps = 120;
+// its widened words take 2 * 4 * kMaxPaddedTaps bytes of the caller's scratch.
+constexpr int32_t kMaxPaddedTaps = kDepthwiseDspMaxPaddedTaps;
 constexpr int32_t FilterMargin(int32_t kw) { return kw / 2; }
 constexpr int32_t FilterPitch(int32_t kw) { return kw + 2 * FilterMargin(kw); }
 
@@ -72,7 +73,10 @@ struct Shape {
   int32_t span_w;  // input columns one window covers: (kw - 1) * dilation.w + 1
   int32_t patch_positions;  // output positions one patch holds
   uint32_t zero_point4;     // the input zero point in all four bytes
+  uint32_t* patch;          // the padded rows' copy (caller's scratch: kDepthwiseDspPatchBytes)
 };
+
+static_assert(sizeof(Group) == kDepthwiseDspGroupBytes, "DepthwiseDm1DspGetBufferSize");
 
 namespace {  // file-local: only depthwise_conv_dsp.cc includes this header
 

@@ -15,6 +15,11 @@
 // the rows to be contiguous, twice the bytes); the price is the row move, small next to the
 // kernel_h * kernel_w MACs per element of the consumer. Rows no output row reads (a 1x1 stride-2
 // conv skips every other row) are never computed.
+// The conv / depthwise kernels' own scratch (ConvInt8RowsGetBufferSize /
+// DepthwiseConvInt8GetBufferSize, the largest of the chain's: the stages run one at a time, a
+// stage's input rows being produced before its kernel runs) is one more buffer; a plan may put
+// it after the windows, 8-byte aligned (RowStreamScratchBytes), alive during the chain only,
+// instead of on the stack below the recursion.
 // The chain output is a whole tensor; so is its input, unless an input source delivers the
 // input's rows on demand (RowSource): then the input too lives only as a window of
 // min(span_0, H_0) rows (RowStreamSourceWindowBytes), placed after the other windows, and each
@@ -44,31 +49,47 @@ enum class StreamOp : int32_t {
   kMaxPool = 5,
 };
 
-// One op of the chain with its prepared parameters. input_dims/output_dims describe the whole
-// (virtual) tensors, batch 1; the stage's streamed input is the previous stage's output (or
-// the chain input for stage 0).
-struct StreamStage {
-  StreamOp op;
-  Dims input_dims;
-  Dims output_dims;
-  // kConv / kDepthwise
-  const ConvParams* conv;
-  const DepthwiseParams* depthwise;
+// The weights of a kConv / kDepthwise stage.
+struct StreamWeights {
   PerChannelQuant quant;
   Dims filter_dims;
   const int8_t* filter;
   const int32_t* bias;  // may be null
-  // kAveragePool / kMaxPool
-  const PoolParams* pool;
-  // kPad: NHWC padding (batch padding must be 0) and the fill value
-  int32_t pad_before[4];
-  int32_t pad_after[4];
-  int8_t pad_value;
-  // kAdd: same-shape ADD; `other` is the whole non-streamed operand (output_dims); the streamed
-  // row is input 1 of the op when stream_is_input1, else input 2.
-  const AddParams* add;
+};
+
+// A kPad stage: NHWC padding (batch padding must be 0) and the fill value.
+struct StreamPadding {
+  int32_t before[4];
+  int32_t after[4];
+  int8_t value;
+};
+
+// A kAdd stage: same-shape ADD; `other` is the whole non-streamed operand (output_dims); the
+// streamed row is input 1 of the op when stream_is_input1, else input 2.
+struct StreamOperand {
   const int8_t* other;
   bool stream_is_input1;
+};
+
+// One op of the chain with its prepared parameters. input_dims/output_dims describe the whole
+// (virtual) tensors, batch 1; the stage's streamed input is the previous stage's output (or
+// the chain input for stage 0). Each op kind's members share storage (unions): the runtime
+// keeps kMaxStreamStages of these on the stack below the row recursion.
+struct StreamStage {
+  StreamOp op;
+  Dims input_dims;
+  Dims output_dims;
+  union {  // the op's prepared parameters (none for kPad)
+    const ConvParams* conv;            // kConv
+    const DepthwiseParams* depthwise;  // kDepthwise
+    const PoolParams* pool;            // kAveragePool / kMaxPool
+    const AddParams* add;              // kAdd
+  };
+  union {
+    StreamWeights weights;  // kConv / kDepthwise
+    StreamPadding pad;      // kPad
+    StreamOperand operand;  // kAdd
+  };
 };
 
 // Input rows output row r of a stage reads: [r * stride - offset, ... + span), clipped to the
@@ -100,12 +121,23 @@ struct RowSource {
 // Bytes of the chain input's window when a RowSource delivers it (see the formula above).
 int32_t RowStreamSourceWindowBytes(const StreamStage& first_stage);
 
+// Bytes of the conv / depthwise kernels' scratch a chain needs (0 when none takes any).
+int32_t RowStreamKernelBufferSize(const StreamStage* stages, int32_t num_stages);
+
+// Bytes of the whole scratch RowStreamInt8 takes: the windows, the source's window with a source,
+// then (8-byte aligned, at *kernel_offset if given) RowStreamKernelBufferSize.
+int32_t RowStreamScratchBytes(const StreamStage* stages, int32_t num_stages, bool source,
+                              int32_t* kernel_offset = nullptr);
+
 // Runs the chain: input is the whole stage-0 input (or null with a source), output the whole
-// last-stage output, scratch RowStreamBufferSize bytes, plus RowStreamSourceWindowBytes with a
-// source (any alignment). Returns false if a stage fails the way its whole kernel does (an
-// average-pool window without input elements) or the source fails; true otherwise.
+// last-stage output, scratch the windows (RowStreamBufferSize bytes, plus
+// RowStreamSourceWindowBytes with a source; any alignment), kernel_scratch
+// RowStreamKernelBufferSize bytes (8-byte aligned; may be null when that is 0). Returns false if
+// a stage fails the way its whole kernel does (an average-pool window without input elements)
+// or the source fails; true otherwise.
 bool RowStreamInt8(const StreamStage* stages, int32_t num_stages, const int8_t* input,
-                   int8_t* output, int8_t* scratch, const RowSource* source = nullptr);
+                   int8_t* output, int8_t* scratch, const RowSource* source,
+                   void* kernel_scratch);
 
 }  // namespace tflm_train
 

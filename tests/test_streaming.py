@@ -12,6 +12,7 @@ import pytest
 from tflm_train.binding import NativeSession, RuntimeFailure
 from tflm_train.converter import compile_step
 from tflm_train.converter.graph import build_graph
+from tflm_train.converter.kernel_scratch import op_scratch_bytes
 from tflm_train.converter.program import METADATA_NAME, Opcode
 from tflm_train.converter.scheme import SparseUpdate, resolve
 from tflm_train.converter.streaming import (MAX_STAGES, Chain, chain_accesses, chain_summary,
@@ -156,7 +157,9 @@ def test_block_kinds_covered():
 
 
 def test_planned_windows_are_exactly_what_the_runtime_needs():
-    """One byte less than the planned window bytes is rejected by the runtime; the plan opens."""
+    """One byte less than the planned row windows is rejected by the runtime; the plan opens. A
+    chain's kernels' scratch (converter/kernel_scratch.py, the kernels' *_get_buffer_size()) is
+    planned after the windows, or not at all (the runtime then keeps it on the stack)."""
     model = block_model(block_spec(0))
     scheme = SparseUpdate(inference_only=True)
     ext, step, graph = extended(model, scheme, streaming=True)
@@ -165,12 +168,36 @@ def test_planned_windows_are_exactly_what_the_runtime_needs():
     ins = next(i for i in program.instructions if i.opcode == Opcode.STREAM_CHAIN)
     scratch = program.extra[ins.args[2] - program.n_model_tensors]
     start = next(p for p, op in enumerate(graph.ops) if op.index == ins.args[0])
-    assert scratch.elements == window_bytes(graph, graph.ops[start:start + ins.args[1]])
-    scratch.elements -= 1
+    ops = graph.ops[start:start + ins.args[1]]
+    windows = window_bytes(graph, ops)
+    kernels = max(op_scratch_bytes(graph, op) for op in ops)
+    assert kernels > 0
+    assert scratch.elements in (windows, (windows + 7) // 8 * 8 + kernels)
+    scratch.elements = windows - 1
     tree = read_model(model)
     set_metadata(tree, METADATA_NAME, program.encode())
     with pytest.raises(RuntimeFailure, match="row windows"):
         NativeSession(write_model(tree))
+
+
+def test_kernel_scratch_in_the_arena_or_on_the_stack_gives_the_same_bytes():
+    """The same chains with their kernels' scratch planned after the windows and without it
+    (the runtime's stack buffer): identical outputs; the arena plan is the converter's."""
+    model = block_model(block_spec(1))
+    scheme = SparseUpdate(inference_only=True)
+    ext, step, graph = extended(model, scheme, streaming=True)
+    program = step.program
+    chains = [i for i in program.instructions if i.opcode == Opcode.STREAM_CHAIN]
+    assert chains
+    for ins in chains:
+        scratch = program.extra[ins.args[2] - program.n_model_tensors]
+        start = next(p for p, op in enumerate(graph.ops) if op.index == ins.args[0])
+        scratch.elements = window_bytes(graph, graph.ops[start:start + ins.args[1]])
+    tree = read_model(model)
+    set_metadata(tree, METADATA_NAME, program.encode())
+    a, b = NativeSession(ext), NativeSession(write_model(tree))
+    x = np.random.default_rng(3).integers(-128, 128, a.input_view().shape, dtype=np.int8)
+    assert np.array_equal(a.invoke(x), b.invoke(x))
 
 
 def chain_spec(seed: int) -> dict:

@@ -31,6 +31,9 @@ int32_t g_shift[kMaxChannels];
 constexpr int32_t kMaxFilterBytes = 8192;
 int8_t g_head[kMaxFilterBytes];
 int8_t g_base[kMaxFilterBytes];
+// The conv kernels' scratch, as the runtime's arena region would hold it.
+alignas(8) int8_t g_conv_scratch[tt::kConvInt8RowsMaxBufferSize];
+alignas(8) int8_t g_depthwise_scratch[tt::kDepthwiseConvInt8MaxBufferSize];
 
 tt::Dims ToDims(const int32_t* d) { return tt::Dims{d[0], d[1], d[2], d[3]}; }
 
@@ -65,7 +68,7 @@ bool RunConv(const OpCase& c, int32_t repeats, int8_t* output, int32_t capacity,
   const uint64_t t0 = board_ticks();
   for (int32_t r = 0; r < repeats; ++r) {
     tt::ConvInt8Rows(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f, rows, c.bias,
-                     out, output);
+                     out, output, g_conv_scratch);
   }
   if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
   return true;
@@ -91,7 +94,7 @@ bool RunDepthwise(const OpCase& c, int32_t repeats, int8_t* output, int32_t capa
   const uint64_t t0 = board_ticks();
   for (int32_t r = 0; r < repeats; ++r) {
     tt::DepthwiseConvInt8(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f,
-                          c.filter, c.bias, out, output);
+                          c.filter, c.bias, out, output, g_depthwise_scratch);
   }
   if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
   return true;

@@ -351,8 +351,9 @@ int32_t tts_depthwise_conv(ConvArgs* a) {
     return 2;
   }
   a->output_dims = Dims{a->input_dims.n, oh, ow, a->filter_dims.c};
+  alignas(8) static int8_t scratch[kDepthwiseConvInt8MaxBufferSize];
   DepthwiseConvInt8(p, PerChannelQuant{mult, shift}, a->input_dims, a->input, a->filter_dims,
-                    a->filter, a->bias, a->output_dims, a->output);
+                    a->filter, a->bias, a->output_dims, a->output, scratch);
   return 0;
 }
 

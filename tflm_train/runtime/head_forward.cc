@@ -32,13 +32,15 @@ void MeanHeadForward(Session* s, const int32_t* a, bool training) {
   const FilterRows filter = s->filter_rows(conv);
   // bits past the tensor's last element stay 0, as ActivationMaskSave leaves them
   if (mask != nullptr) memset(mask, 0, static_cast<size_t>((positions * channels + 7) / 8));
+  // The conv kernels' scratch: this instruction runs near the top of the stack (as FORWARD).
+  alignas(8) int8_t scratch[kConvInt8RowsMaxBufferSize];
   for (int32_t c0 = 0; c0 < channels; c0 += group) {
     const int32_t g = channels - c0 < group ? channels - c0 : group;
     const Dims group_out{out_d.n, out_d.h, out_d.w, g};
     ConvInt8Rows(cc.state->conv, PerChannelQuant{cc.channel_data + c0,
                                                  cc.channel_data + channels + c0},
                  in_d, input, Dims{g, f_d.h, f_d.w, f_d.c}, filter.from(c0),
-                 bias != nullptr ? bias + c0 : nullptr, group_out, buf);
+                 bias != nullptr ? bias + c0 : nullptr, group_out, buf, scratch);
     if (mask != nullptr) {
       for (int32_t p = 0; p < positions; ++p) {
         for (int32_t j = 0; j < g; ++j) {

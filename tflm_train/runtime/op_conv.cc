@@ -46,10 +46,13 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
 
 void Eval(const OpContext& ctx) {
   const Dims out_d = ToDims(ctx.output(0));
+  // A whole-tensor conv runs near the top of the stack (one instruction, no row recursion), so
+  // its kernels' scratch stays here; streamed convs take theirs from the chain's arena scratch.
+  alignas(8) int8_t scratch[kConvInt8RowsMaxBufferSize];
   ConvInt8Rows(ctx.state->conv, PerChannelQuant{ctx.channel_data, ctx.channel_data + out_d.c},
                ToDims(ctx.input(0)), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
                ToDims(ctx.input(1)), ctx.session->filter_rows(ctx.index), OptionalBias(ctx),
-               out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)));
+               out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)), scratch);
 }
 
 void InputGrad(const OpContext& ctx, const float* grad_out, const float* filter_scales,

@@ -52,11 +52,15 @@ Status Prepare(OpContext& ctx, ErrorMessage* err) {
 
 void Eval(const OpContext& ctx) {
   const Dims out_d = ToDims(ctx.output(0));
+  // A whole-tensor depthwise runs near the top of the stack (one instruction, no row
+  // recursion), so its kernel's scratch stays here; streamed ones use the chain's arena scratch.
+  alignas(8) int8_t scratch[kDepthwiseConvInt8MaxBufferSize];
   DepthwiseConvInt8(ctx.state->depthwise,
                     PerChannelQuant{ctx.channel_data, ctx.channel_data + out_d.c},
                     ToDims(ctx.input(0)), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
                     ToDims(ctx.input(1)), reinterpret_cast<const int8_t*>(ctx.input_data(1)),
-                    OptionalBias(ctx), out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)));
+                    OptionalBias(ctx), out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)),
+                    scratch);
 }
 
 void InputGrad(const OpContext& ctx, const float* grad_out, const float* filter_scales,

@@ -68,7 +68,7 @@ Status Program::Load(const uint8_t* blob, size_t size, int32_t n_model_tensors, 
               (e.dtype == DType::kFloat32 || e.dtype == DType::kInt8 ||
                e.dtype == DType::kInt32) &&
                   e.elements > 0 && e.offset >= h.persistent_bytes &&
-                  e.offset + bytes <= h.arena_bytes && (e.offset & 3) == 0,
+                  e.offset + bytes <= h.arena_bytes && (e.offset & 7) == 0,  // kernel scratch
               Status::kInvalidModel, "training program: extra tensor %ld is malformed",
               static_cast<long>(i));
   }

@@ -10,7 +10,7 @@ namespace tflm_train {
 
 constexpr char kProgramMetadataName[] = "tflm_train";
 constexpr int32_t kProgramMagic = 0x4E525454;
-constexpr int32_t kProgramVersion = 4;
+constexpr int32_t kProgramVersion = 5;
 constexpr int32_t kProgramHeaderWords = 26;
 constexpr int32_t kLayerWords = 10;
 constexpr int32_t kOpStateBytes = 64;
@@ -89,7 +89,7 @@ enum class Opcode : int32_t {
   // gradient written over its output gradient
   kDepthwiseGradInPlace = 15,
   // STREAM_CHAIN(first_op, op_count, scratch): forward ops [first_op, first_op + op_count) row by
-  // row (converter/streaming.py)
+  // row; scratch: the row windows, then the conv kernels' scratch (converter/streaming.py)
   kStreamChain = 16,
   // BOTTLENECK_BACKWARD(p, d, x, g_out, g_x|-1, grad_e2, grad_e1, temp|-1, group, mask_d|-1,
   // mask_x|-1, layer_d|-1, layer_x|-1, scales_p, scales_d, scales_x|-1): inverted-bottleneck

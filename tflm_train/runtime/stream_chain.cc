@@ -1,5 +1,8 @@
 #include "tflm_train/runtime/stream_chain.h"
 
+#include "kernels/conv.h"
+#include "kernels/depthwise_conv.h"
+#include "tflm_train/runtime/instruction.h"
 #include "tflm_train/runtime/ops.h"
 
 namespace tflm_train {
@@ -74,15 +77,18 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       if (v.inputs()[0] != streamed || v.inputs().size() < 2 || channel == nullptr) return false;
       const bool conv = state->registration->builtin_code == tflite::kConv2D;
       st->op = conv ? StreamOp::kConv : StreamOp::kDepthwise;
-      st->conv = &state->conv;
-      st->depthwise = &state->depthwise;
-      st->quant = PerChannelQuant{channel, channel + st->output_dims.c};
-      st->filter_dims = ToDims(s.tensor(v.inputs()[1]));
+      if (conv) {
+        st->conv = &state->conv;
+      } else {
+        st->depthwise = &state->depthwise;
+      }
+      st->weights.quant = PerChannelQuant{channel, channel + st->output_dims.c};
+      st->weights.filter_dims = ToDims(s.tensor(v.inputs()[1]));
       // A filter split between SRAM and flash (partial-channel update) is never streamed.
       if (s.head_rows(v.inputs()[1]) >= 0) return false;
-      st->filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
+      st->weights.filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
       OpContext ctx{const_cast<Session*>(&s), op, v, state, channel};
-      st->bias = OptionalBias(ctx);
+      st->weights.bias = OptionalBias(ctx);
       return true;
     }
     case tflite::kAveragePool2D:
@@ -97,10 +103,10 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       if (v.inputs()[0] != streamed) return false;
       st->op = StreamOp::kPad;
       for (int32_t d = 0; d < 4; ++d) {
-        st->pad_before[d] = state->pad.before[d];
-        st->pad_after[d] = state->pad.after[d];
+        st->pad.before[d] = state->pad.before[d];
+        st->pad.after[d] = state->pad.after[d];
       }
-      st->pad_value = static_cast<int8_t>(state->pad.value);
+      st->pad.value = static_cast<int8_t>(state->pad.value);
       return true;
     case tflite::kAdd: {
       if (v.inputs().size() != 2 || state->add.broadcast != 0) return false;
@@ -114,8 +120,8 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       }
       st->op = StreamOp::kAdd;
       st->add = &state->add.params;
-      st->other = reinterpret_cast<const int8_t*>(s.data(*other));
-      st->stream_is_input1 = a == streamed;
+      st->operand.other = reinterpret_cast<const int8_t*>(s.data(*other));
+      st->operand.stream_is_input1 = a == streamed;
       return true;
     }
     default:
@@ -207,9 +213,9 @@ Status CheckStreamChain(const Session& s, const Instruction& ins, ErrorMessage* 
             "tensor", static_cast<long>(scratch));
   const ExtraTensorInfo e = s.program().extra(scratch - h.n_model_tensors);
   const int32_t head_input = s.subgraph().op(static_cast<uint32_t>(first)).inputs()[0];
+  const bool fed = IsSourceFedInput(s, head_input);
   const int64_t needed = int64_t{RowStreamBufferSize(stages, count)} +
-                         (IsSourceFedInput(s, head_input) ? RowStreamSourceWindowBytes(stages[0])
-                                                          : 0);
+                         (fed ? RowStreamSourceWindowBytes(stages[0]) : 0);
   TT_ENSURE(err, e.dtype == DType::kInt8 && e.elements >= needed, Status::kInvalidModel,
             "training program: STREAM_CHAIN of ops %ld..%ld needs %ld bytes of int8 row "
             "windows, the plan gives %ld", static_cast<long>(first),
@@ -289,6 +295,20 @@ bool ReadSourceRows(void* user, int32_t first, int32_t count, int8_t* dest) {
   return r.status == Status::kOk;
 }
 
+// The chain with its kernels' scratch on the stack, where the plan gives only the windows (the
+// converter plans the scratch in the arena where that does not raise the arena). Not inlined,
+// so that the buffer is on the stack only then.
+__attribute__((noinline)) bool RowStreamWithStackScratch(const StreamStage* stages,
+                                                         int32_t count, const int8_t* input,
+                                                         int8_t* output, int8_t* scratch,
+                                                         const RowSource* source) {
+  constexpr int32_t kBytes = kConvInt8RowsMaxBufferSize > kDepthwiseConvInt8MaxBufferSize
+                                 ? kConvInt8RowsMaxBufferSize
+                                 : kDepthwiseConvInt8MaxBufferSize;
+  alignas(8) int8_t kernel_scratch[kBytes];
+  return RowStreamInt8(stages, count, input, output, scratch, source, kernel_scratch);
+}
+
 }  // namespace
 
 Status RunStreamChain(const Session& s, const Instruction& ins, ErrorMessage* err) {
@@ -303,10 +323,18 @@ Status RunStreamChain(const Session& s, const Instruction& ins, ErrorMessage* er
   const bool fed = IsSourceFedInput(s, head.inputs()[0]);
   SourceRead read{&s, err, stages[0].input_dims.w * stages[0].input_dims.c, Status::kOk};
   const RowSource source{ReadSourceRows, &read};
-  const bool ok = RowStreamInt8(
-      stages, count, fed ? nullptr : reinterpret_cast<const int8_t*>(s.data(head.inputs()[0])),
-      reinterpret_cast<int8_t*>(s.data(tail.outputs()[0])),
-      reinterpret_cast<int8_t*>(s.data(ins.args[2])), fed ? &source : nullptr);
+  const RowSource* const from = fed ? &source : nullptr;
+  const int8_t* input = fed ? nullptr : reinterpret_cast<const int8_t*>(s.data(head.inputs()[0]));
+  int8_t* output = reinterpret_cast<int8_t*>(s.data(tail.outputs()[0]));
+  int8_t* scratch = reinterpret_cast<int8_t*>(s.data(ins.args[2]));
+  const int64_t planned = ExtraElements(s.program(), ins.args[2]);
+  int32_t kernel_offset = 0;
+  const int32_t full = RowStreamScratchBytes(stages, count, fed, &kernel_offset);
+  // planned >= full also when the kernels need no scratch (full is then the windows)
+  const bool ok =
+      planned >= full ? RowStreamInt8(stages, count, input, output, scratch, from,
+                                      scratch + kernel_offset)
+                      : RowStreamWithStackScratch(stages, count, input, output, scratch, from);
   TT_RETURN_IF_ERROR(read.status);
   TT_ENSURE(err, ok, Status::kInternal,
             "STREAM_CHAIN of ops %ld..: a pooling window had no input element",
