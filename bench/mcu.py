@@ -110,8 +110,13 @@ def measure(board: str, name: str, elf: Path, host_output: Path) -> dict:
     row["host_equals_board"] = host_equals_board(text, host_output)
     row.update(flash(elf, name))
     row["forward_macs"] = forward_macs(name)
-    prof_text, prof_rc = run(board, elf.parent / f"profile_{name}.elf")
-    if prof_rc == 0:
+    profile = elf.parent / f"profile_{name}.elf"
+    prof_text, prof_rc = run(board, profile) if profile.is_file() else ("", None)
+    if prof_rc is None:
+        row["profile"] = {"error": "no profile image: its profiling hook does not fit the "
+                                   "board's flash beside this model (PROFILE_BOARDS in "
+                                   "bench/firmware/train_zoo/BUILD)"}
+    elif prof_rc == 0:
         row["profile"] = parse_profile(prof_text, n_forward_instructions(name), per_tick)
     else:
         row["profile"] = {"error": f"exit {prof_rc}: {prof_text[-300:]}"}

@@ -49,20 +49,49 @@ def longest_stream_chain(extended: bytes) -> int:
                 if i.opcode == Opcode.STREAM_CHAIN), default=0)
 
 
+def chains_with_stack_scratch(extended: bytes) -> int:
+    """Streamed chains whose kernels' scratch the plan leaves to the runtime's stack (the
+    converter plans it in the arena where that keeps the arena)."""
+    from .converter.graph import build_graph
+    from .converter.program import Flags, decode_extra, decode_header
+    from .converter.streaming import chain_ops, window_bytes, with_kernel_scratch
+
+    model = read_model(extended)
+    blob = get_metadata(model, METADATA_NAME)
+    h, extra = decode_header(blob), decode_extra(blob)
+    graph = build_graph(model)
+    count = 0
+    for ins in decode_instructions(blob)[:h["n_forward"]]:
+        if ins.opcode != Opcode.STREAM_CHAIN:
+            continue
+        ops = chain_ops(graph, ins)
+        fed = bool(h["flags"] & Flags.INPUT_SOURCE) and ops[0].inputs[0] == h["input_tensor"]
+        full = with_kernel_scratch(graph, ops, window_bytes(graph, ops, fed))
+        count += extra[ins.args[2] - h["n_model_tensors"]].elements < full
+    return count
+
+
 def stack_bound(extended: bytes, board: Board, firmware: str = FIRMWARE) -> int:
     """Bytes of stack the firmware can need running this model: the deepest call path from
     reset plus the tick interrupt with its exception frame (board_build.json), with the
-    row-stream recursion counted at this model's longest chain."""
-    return stack_bound_for_chain(longest_stream_chain(extended), board, firmware)
+    row-stream recursion counted at this model's longest chain, and the chains' stack path for
+    their kernels' scratch only if one of its chains takes it."""
+    return stack_bound_for_chain(longest_stream_chain(extended), board, firmware,
+                                 chains_with_stack_scratch(extended) > 0)
 
 
-def stack_bound_for_chain(stages: int, board: Board, firmware: str = FIRMWARE) -> int:
-    """stack_bound of a model whose longest row-streamed chain has `stages` stages (0: none)."""
+def stack_bound_for_chain(stages: int, board: Board, firmware: str = FIRMWARE,
+                          stack_scratch: bool = True) -> int:
+    """stack_bound of a model whose longest row-streamed chain has `stages` stages (0: none);
+    stack_scratch: some chain holds its kernels' scratch on the stack (the safe default for a
+    plan not yet made)."""
     fw = firmware_data(board, firmware)
-    thread = fw["stack_thread_without_stream_bytes"]
+    key = "" if stack_scratch else "_arena_scratch"
+    thread = fw["stack_thread_without_stream" + key + "_bytes"]
     if stages:
         unused = fw["stream_max_levels"] - stages
-        thread = max(thread, fw["stack_thread_bytes"] - unused * fw["stream_level_bytes"])
+        thread = max(thread, fw["stack_thread" + key + "_bytes"]
+                     - unused * fw["stream_level_bytes"])
     return thread + fw["stack_handler_bytes"]
 
 
