@@ -135,7 +135,8 @@ def test_stack_bound_covers_the_measured_within_a_wider_margin(standin):
     for name, measured in runs:
         model = (ZOO / f"{name}.tflite").read_bytes()
         bound = budget.stack_bound(model, board(standin), firmware="train_zoo")
-        assert measured <= bound <= measured * (1 + WIDER_MARGIN[standin]), \
+        slack = budget.firmware_data(board(standin), "train_zoo")["stack_error_message_bytes"]
+        assert measured <= bound <= measured * (1 + WIDER_MARGIN[standin]) + slack, \
             f"{name} on {standin}: bound {bound} B, measured {measured} B"
 
 
@@ -146,7 +147,11 @@ def test_stack_bound_covers_measured_high_water(name, standin, measured):
     assert bound >= measured, (f"{name} on {standin}: bound {bound} B < measured {measured} B "
                                "(if the firmware changed since bench/results was written, "
                                "rerun python -m bench.mcu)")
-    assert bound <= measured * (1 + MAX_MARGIN), f"bound {bound} B, measured {measured} B"
+    # a successful run never formats an error message, which the bound must cover at the
+    # deepest point of a step (board_data.py's stack_error_message_bytes)
+    slack = budget.firmware_data(board(standin), "train_zoo")["stack_error_message_bytes"]
+    assert bound <= measured * (1 + MAX_MARGIN) + slack, \
+        f"bound {bound} B, measured {measured} B, error message path {slack} B"
 
 
 def test_stack_bound_follows_the_longest_streamed_chain():

@@ -81,6 +81,8 @@ RV32 = Isa("riscv64-unknown-elf-", ["--specs=picolibc.specs", "-isystem", "targe
 STREAM_RECURSION = ("10ProduceRow", "9InputRows")
 # stream_chain.cc's path for a chain whose kernels' scratch is not planned in the arena
 STACK_SCRATCH_PATH = "25RowStreamWithStackScratch"
+# ErrorMessage::Set, which formats a failed check's message
+ERROR_MESSAGE = "12ErrorMessage3Set"
 FIRMWARES = {
     # name: (main, defines, embedded (symbol, file))
     "demo": ("examples/firmware/train/fw_main.cc", [],
@@ -213,6 +215,11 @@ def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -
         thread_arena = graph.bound(isa.thread_root)
         graph.exclude, graph._memo = set(stream) | fallback, {}
         without_arena = graph.bound(isa.thread_root)
+        # a failing check formats its message (newlib's printf, %g) wherever it fails, also at
+        # the deepest point of a step; a run that succeeds never goes there, so a measured
+        # high-water lies this far below the bound at most by this much more
+        graph.exclude, graph._memo = set(), {}
+        message = max(graph.bound(f).bytes for f in graph.funcs if ERROR_MESSAGE in f)
         sec = _sections(elf, isa.prefix)
         # flash: everything the image loads (.text with rodata, unwind tables, init arrays, the
         # .data initialisers); RAM: .data + .bss (the ._stack reserve is the stack's, counted
@@ -229,6 +236,7 @@ def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -
             "stack_thread_without_stream_bytes": without.bytes,
             "stack_thread_arena_scratch_bytes": thread_arena.bytes,
             "stack_thread_without_stream_arena_scratch_bytes": without_arena.bytes,
+            "stack_error_message_bytes": message,
             "stream_functions": stream,
             "stream_level_bytes": level_bytes,
             "stream_max_levels": levels,
