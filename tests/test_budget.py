@@ -21,8 +21,13 @@ from tflm_train.demo import DEMO_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = ROOT / "bench" / "firmware" / "train_zoo" / "models"
-# How far the per-model bound may lie above the measured high-water mark (NOTES, issue 13).
-MAX_MARGIN = 0.10
+# How far the per-model bound may lie above the measured high-water mark (NOTES, issue 13),
+# besides the error-message path (stack_error_message_bytes). 0.10 until session 9; 0.15 since
+# the DSP kernels' buffers moved to the arena took the measured stack from ~7.5 to ~4.9 KB while
+# the bound keeps a path no run takes: indirect calls are resolved by parameter types, so the
+# registration's weight_grad_elements pointer (PrepareWeightChannels) reaches the op Evals,
+# among them a whole-tensor conv's with its 2.6 KB DSP buffer (NOTES, issue 16).
+MAX_MARGIN = 0.15
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +124,9 @@ MARGIN_BOARDS = ("an386", "an500", "an505")
 # soft-float an385 and rv32 by ~20 % on the MNIST CNN (the zoo's larger models within 3 %),
 # the an547 by 8-11 % (its measured rows are the session-7 branch's run until mcu.json has an
 # an547 row).
-WIDER_MARGIN = {"an385": 0.25, "rv32": 0.25, "an547": 0.15}
+# Session 9: the MNIST CNN's soft-float runs need ~4.0 KB while the bound's deepest path (see
+# MAX_MARGIN) does not depend on the model: 0.25 -> 0.5 on those two boards.
+WIDER_MARGIN = {"an385": 0.5, "rv32": 0.5, "an547": 0.15}
 
 
 @pytest.mark.parametrize("standin", sorted(WIDER_MARGIN))
@@ -162,10 +169,14 @@ def test_stack_bound_follows_the_longest_streamed_chain():
         chains.append(budget.longest_stream_chain(model))
         bounds.append(budget.stack_bound(model, nano))
     # issue 18: the chain that reads the input source streams the stem and two blocks
-    assert chains == [3, 6, 6] and bounds[0] < bounds[1] == bounds[2]
+    assert chains == [3, 6, 6] and bounds[0] <= bounds[1] == bounds[2]
     fw = budget.firmware_data(nano)
     level = fw["stream_level_bytes"]
-    assert bounds[1] - bounds[0] == 3 * level
+    for n, bound in zip(chains, bounds):  # the recursion counted at the model's own depth
+        thread = max(fw["stack_thread_without_stream_arena_scratch_bytes"],
+                     fw["stack_thread_arena_scratch_bytes"]
+                     - (fw["stream_max_levels"] - n) * level)
+        assert bound == thread + fw["stack_handler_bytes"]
     worst = fw["stack_thread_bytes"] + fw["stack_handler_bytes"]  # kMaxStreamStages deep
     assert max(bounds) < worst
 

@@ -237,6 +237,8 @@ def build_board(config: str, flags: list[str], ld: str, work: Path, jobs: int) -
             "stack_thread_arena_scratch_bytes": thread_arena.bytes,
             "stack_thread_without_stream_arena_scratch_bytes": without_arena.bytes,
             "stack_error_message_bytes": message,
+            "stack_deepest_path_arena_scratch": [f"{f} {graph.funcs[f].frame}" + (
+                f" x {levels} levels" if f in stream else "") for f in thread_arena.path],
             "stream_functions": stream,
             "stream_level_bytes": level_bytes,
             "stream_max_levels": levels,
