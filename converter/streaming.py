@@ -68,6 +68,16 @@ def with_kernel_scratch(graph: Graph, ops: list[Op], window_bytes: int) -> int:
     return (window_bytes + 7) // 8 * 8 + kernels if kernels else window_bytes
 
 
+def full_chain_scratch(graph: Graph, ins: Instruction, input_source: bool,
+                       input_tensor: int) -> int:
+    """A STREAM_CHAIN's scratch bytes with its kernels' scratch planned (RowStreamScratchBytes):
+    a chain planned smaller takes the runtime's stack path for the kernels' scratch.
+    input_source: the program reads its input from the input source (Flags.INPUT_SOURCE)."""
+    ops = chain_ops(graph, ins)
+    fed = input_source and ops[0].inputs[0] == input_tensor
+    return with_kernel_scratch(graph, ops, window_bytes(graph, ops, fed))
+
+
 def window_bytes(graph: Graph, ops: list[Op], source: bool = False) -> int:
     """Scratch bytes of the row windows when `ops` are streamed as one chain (source: its
     input comes from the input source, one window more)."""

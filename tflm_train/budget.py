@@ -54,21 +54,16 @@ def chains_with_stack_scratch(extended: bytes) -> int:
     converter plans it in the arena where that keeps the arena)."""
     from .converter.graph import build_graph
     from .converter.program import Flags, decode_extra, decode_header
-    from .converter.streaming import chain_ops, window_bytes, with_kernel_scratch
+    from .converter.streaming import full_chain_scratch
 
     model = read_model(extended)
     blob = get_metadata(model, METADATA_NAME)
     h, extra = decode_header(blob), decode_extra(blob)
-    graph = build_graph(model)
-    count = 0
-    for ins in decode_instructions(blob)[:h["n_forward"]]:
-        if ins.opcode != Opcode.STREAM_CHAIN:
-            continue
-        ops = chain_ops(graph, ins)
-        fed = bool(h["flags"] & Flags.INPUT_SOURCE) and ops[0].inputs[0] == h["input_tensor"]
-        full = with_kernel_scratch(graph, ops, window_bytes(graph, ops, fed))
-        count += extra[ins.args[2] - h["n_model_tensors"]].elements < full
-    return count
+    graph, source = build_graph(model), bool(h["flags"] & Flags.INPUT_SOURCE)
+    return sum(1 for ins in decode_instructions(blob)[:h["n_forward"]]
+               if ins.opcode == Opcode.STREAM_CHAIN and
+               extra[ins.args[2] - h["n_model_tensors"]].elements <
+               full_chain_scratch(graph, ins, source, h["input_tensor"]))
 
 
 def stack_bound(extended: bytes, board: Board, firmware: str = FIRMWARE) -> int:
