@@ -1,6 +1,10 @@
 // Parameter structs shared by the kernels. Kernels are pure functions in the CMSIS-NN style:
 // every dimension and quantisation parameter is passed explicitly, nothing is allocated, and a
-// kernel that needs scratch memory has a sibling *_get_buffer_size() function.
+// kernel whose scratch grows with the layer has a sibling *GetBufferSize() function (the
+// runtime plans that scratch in the arena; the converter asks the same function). Fixed-size
+// tiles (the MVE kernels' per-chunk arrays, up to 256 B; grad_product's float tiles, 2.3 KB)
+// stay in the kernel's frame, where the stack bound counts them: they are the same for every
+// layer, and in the arena grad_product's would sit at the backward peak (NOTES, issue 18).
 #ifndef TFLM_TRAIN_KERNELS_TYPES_H_
 #define TFLM_TRAIN_KERNELS_TYPES_H_
 

@@ -14,7 +14,7 @@ source scripts/sanitizer_flags.sh
 out=build/sanitized
 forward=(kernels/*.cc)
 training=(kernels/training/*.cc)
-runtime=(tflm_train/runtime/*.cc)
+runtime=(tflm_train/runtime/*.cc tflm_train/host/*.cc)
 reader=(tflm_train/runtime/flatbuffer_reader.cc tflm_train/runtime/tflite_model.cc)
 sanitize_compile "$out/obj" -- "${forward[@]}" "${training[@]}" "${runtime[@]}" tests/native/*.cc
 
