@@ -200,6 +200,55 @@ def test_kernel_scratch_in_the_arena_or_on_the_stack_gives_the_same_bytes():
     assert np.array_equal(a.invoke(x), b.invoke(x))
 
 
+def test_a_plan_that_leaves_the_kernels_scratch_to_the_stack_is_bounded_by_that_path():
+    """budget.chains_with_stack_scratch counts the chains whose scratch holds only their row
+    windows, and the stack bound then takes the runtime's stack-buffer path
+    (RowStreamWithStackScratch), deeper than the planned-scratch path. A small model's plan
+    takes the stack path (planning would grow its arena); the same program with every chain's
+    scratch planned in a grown arena: both open, give the same bytes, and are counted and
+    bounded each by its own path."""
+    from tflm_train import boards
+    from tflm_train.budget import chains_with_stack_scratch, stack_bound
+
+    model = block_model(block_spec(1))
+    ext, step, graph = extended(model, SparseUpdate(inference_only=True), streaming=True)
+    program = step.program
+    chains = [i for i in program.instructions if i.opcode == Opcode.STREAM_CHAIN]
+    assert chains and all(max(op_scratch_bytes(graph, op) for op in _chain_ops(graph, i)) > 0
+                          for i in chains)
+    variants = {}
+    for where in ("stack", "arena"):
+        for ins in chains:
+            ops = _chain_ops(graph, ins)
+            windows = window_bytes(graph, ops)
+            scratch = _scratch(program, ins)
+            if where == "stack":
+                scratch.elements = windows
+            else:  # grown: moved to the arena's end, which grows with it
+                scratch.elements = (windows + 7) // 8 * 8 + max(op_scratch_bytes(graph, op)
+                                                                for op in ops)
+                scratch.offset = (program.arena_bytes + 15) // 16 * 16
+                program.arena_bytes = scratch.offset + scratch.elements
+        variants[where] = _reencode(model, program)
+    assert chains_with_stack_scratch(variants["stack"]) == len(chains)
+    assert chains_with_stack_scratch(variants["arena"]) == 0
+    assert chains_with_stack_scratch(ext) == len(chains)  # a small model: windows < buffers
+    board = boards.board("nano33ble")
+    assert stack_bound(variants["stack"], board) > stack_bound(variants["arena"], board)
+    a, b = NativeSession(variants["stack"]), NativeSession(variants["arena"])
+    x = np.random.default_rng(5).integers(-128, 128, a.input_view().shape, dtype=np.int8)
+    assert np.array_equal(a.invoke(x), b.invoke(x))
+
+
+def _chain_ops(graph, ins):
+    start = next(p for p, op in enumerate(graph.ops) if op.index == ins.args[0])
+    return graph.ops[start:start + ins.args[1]]
+
+
+def _scratch(program, ins):
+    return program.extra[ins.args[2] - program.n_model_tensors]
+
+
 def chain_spec(seed: int) -> dict:
     """A random plain chain of spatial ops (no residual): conv k x k with stride/dilation,
     depthwise with multipliers, ZeroPadding2D, average and max pooling, SAME or VALID."""
