@@ -198,6 +198,21 @@ def test_signature_keys_match_pointer_and_definition():
     assert stack_bound.signature_key("const char *, ...", named=False) == (2, (), ("...",))
 
 
+def test_return_keys_tell_a_registration_hook_from_an_eval():
+    sys.path.insert(0, str(ROOT / "targets" / "tools"))
+    import stack_bound
+    key = stack_bound.return_key
+    assert key("int32_t ") == key("int") == key("bool") == ("int",)
+    assert key("void ") == ("void",) and key("float") == ("float",)
+    assert key("Status ") == key("tflm_train::Status") == ("Status",)
+    assert key("const char * ") == key("struct Foo & ") == ("*",)
+    # the definition line's return part, templates and all
+    header = "void tflm_train::{anonymous}::InputTile<4, 4> (int32_t depth, const float * gs)"
+    assert stack_bound._return_part(header, "int32_t depth, const float * gs") == "void"
+    header = "int32_t tflm_train::{anonymous}::WeightGradElements (const struct OpContext & ctx)"
+    assert key(stack_bound._return_part(header, "const struct OpContext & ctx")) != key("void")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None, reason="needs arm-none-eabi-g++")
 def test_build_data_is_current():
