@@ -14,8 +14,9 @@ GCC's -fstack-usage (.su), -fcallgraph-info=su (.ci) and -fdump-tree-optimized-l
 - Indirect calls: each one GCC lists in .ci is resolved by the function pointer's type at that
   source location (the optimized GIMPLE names it): its targets are our functions whose address
   is stored anywhere in the image (a Thumb address word in flash or RAM data, or a movw/movt
-  pair) and whose parameter types match. A library function's indirect call (blx/bx rN without
-  .ci) may reach any address-taken library function and the static constructors/destructors.
+  pair) and whose parameter types and return type class match. A library function's indirect
+  call (blx/bx rN without .ci) may reach any address-taken library function and the static
+  constructors/destructors.
 - The bound from a root is the largest sum of frames along a call path. A cycle among our own
   functions (recursion) has a bound only if its nesting depth is declared (the row-streamed
   chains' ProduceRow/InputRows, at most kMaxStreamStages deep); otherwise it is an error.
@@ -76,6 +77,34 @@ def _param_key(param: str, named: bool) -> tuple:
     return tuple(w for w in words if w not in _PLAIN)
 
 
+def return_key(text: str) -> tuple:
+    """The class of a return type: pointer or reference, void, floating, the struct or enum's
+    name, else integer. Indirect calls match on it as well as on the parameters: a registration's
+    `int32_t (*)(const OpContext&)` never reaches the ops' `void Eval(const OpContext&)`."""
+    if "*" in text or "&" in text:
+        return ("*",)
+    words = re.findall(r"[A-Za-z_][\w.]*", text)
+    names = [w for w in words if w not in _PLAIN]
+    if names:
+        return (names[-1],)
+    if "void" in words:
+        return ("void",)
+    return ("float",) if "float" in words or "double" in words else ("int",)
+
+
+def _return_part(header: str, group: str) -> str:
+    """What precedes the function's name in a GIMPLE definition line `ret name<T, ..> (group)`."""
+    i = header.rfind("(" + group + ")") - 1
+    while i >= 0 and header[i] == " ":
+        i -= 1
+    depth = 0
+    while i >= 0 and (depth > 0 or header[i] != " "):
+        depth += header[i] == ">"
+        depth -= header[i] == "<"
+        i -= 1
+    return header[:max(i, 0)]
+
+
 def signature_key(params: str, named: bool) -> tuple:
     """(arity, per-parameter struct names): equal for equal types, coarser than the types."""
     parts = [] if params.strip() in ("", "void") else _split_top(params)
@@ -105,26 +134,28 @@ def read_gimple(dump: Path, into: Gimple) -> None:
         header = lines[j] if j < len(lines) else ""
         group = _last_group(header)
         if group is not None:
-            into.signatures.setdefault(mangled, signature_key(group, named=True))
+            into.signatures.setdefault(mangled, return_key(_return_part(header, group)) +
+                                       signature_key(group, named=True))
         # body until the next function
         k = j + 1
         decls: dict[str, str] = {}
         for p in _split_top(group or ""):  # parameters: "type name"
             words = p.split()
             if words and "(*" in p:
-                decls[words[-1]] = _last_group(p[:p.rfind(words[-1])])
+                decls[words[-1]] = (p[:p.find("(*")], _last_group(p[:p.rfind(words[-1])]))
         while k < len(lines) and not lines[k].startswith(";; Function"):
             line = lines[k]
-            d = re.match(r"\s+.*\(\*<T[0-9a-f]+>\) \((.*)\) ([\w.]+);$", line)
+            d = re.match(r"\s+(.*)\(\*<T[0-9a-f]+>\) \((.*)\) ([\w.]+);$", line)
             if d:
-                decls[d.group(2)] = d.group(1)
+                decls[d.group(3)] = (d.group(1), d.group(2))
             c = re.match(r"\s+\[([^\]]+:\d+:\d+)\] (?:[\w.]+ = )?([\w.]+)(?:\(D\))? \(", line)
             if c:
                 callee = c.group(2)
                 # a parameter's default definition is named <parameter>_<n>
-                params = decls.get(callee, decls.get(re.sub(r"_\d+$", "", callee)))
-                if params is not None:
-                    into.calls[c.group(1)] = signature_key(params, named=False)
+                decl = decls.get(callee, decls.get(re.sub(r"_\d+$", "", callee)))
+                if decl is not None and decl[1] is not None:
+                    into.calls[c.group(1)] = return_key(decl[0]) + \
+                        signature_key(decl[1], named=False)
             k += 1
         i = k
 
@@ -138,8 +169,8 @@ def _with_varargs(signatures: dict[str, tuple]) -> dict[str, tuple]:
     for name, plain in zip(names, out):
         group = _last_group(plain.replace(" const", ""))
         if group is not None and group.rstrip().endswith("..."):
-            key = signatures[name]
-            fixed[name] = (key[0] + 1,) + key[1:] + (("...",),)
+            key = signatures[name]  # (return class, arity, parameters...)
+            fixed[name] = (key[0], key[1] + 1) + key[2:] + (("...",),)
     return fixed
 
 
