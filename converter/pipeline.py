@@ -17,7 +17,8 @@ from .planner import peak_live_bytes
 from .program import Flags, Opcode, Program
 from .scheme import LayerUpdate, SparseUpdate
 from .step import CompiledStep
-from .streaming import chain_ops, choose_streams, full_chain_scratch, with_kernel_scratch
+from .streaming import (chain_ops, chains_with_stack_scratch, choose_streams,
+                        with_kernel_scratch)
 
 
 def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
@@ -61,11 +62,10 @@ def compile_step(graph: Graph, updates: list[LayerUpdate], scheme: SparseUpdate,
 
 def _chains_without_kernel_scratch(graph: Graph, program: Program) -> int:
     """Streamed chains whose kernels' scratch is not planned (the runtime's stack holds it)."""
-    source = bool(program.flags & Flags.INPUT_SOURCE)
-    return sum(1 for ins in program.instructions[:program.n_forward]
-               if ins.opcode == Opcode.STREAM_CHAIN and
-               program.extra[ins.args[2] - program.n_model_tensors].elements <
-               full_chain_scratch(graph, ins, source, program.input_tensor))
+    return chains_with_stack_scratch(graph, program.instructions[:program.n_forward],
+                                     program.extra, program.n_model_tensors,
+                                     bool(program.flags & Flags.INPUT_SOURCE),
+                                     program.input_tensor)
 
 
 def _kernel_scratch_in_chains(graph: Graph, step: CompiledStep, optimizer: SGD,

@@ -78,6 +78,15 @@ def full_chain_scratch(graph: Graph, ins: Instruction, input_source: bool,
     return with_kernel_scratch(graph, ops, window_bytes(graph, ops, fed))
 
 
+def chains_with_stack_scratch(graph: Graph, instructions, extra: list, n_model_tensors: int,
+                              input_source: bool, input_tensor: int) -> int:
+    """Streamed chains of a program whose scratch holds less than full_chain_scratch: their
+    kernels' scratch is on the runtime's stack (budget.stack_bound takes that deeper path)."""
+    return sum(1 for ins in instructions if ins.opcode == Opcode.STREAM_CHAIN and
+               extra[ins.args[2] - n_model_tensors].elements <
+               full_chain_scratch(graph, ins, input_source, input_tensor))
+
+
 def window_bytes(graph: Graph, ops: list[Op], source: bool = False) -> int:
     """Scratch bytes of the row windows when `ops` are streamed as one chain (source: its
     input comes from the input source, one window more)."""

@@ -52,18 +52,16 @@ def longest_stream_chain(extended: bytes) -> int:
 def chains_with_stack_scratch(extended: bytes) -> int:
     """Streamed chains whose kernels' scratch the plan leaves to the runtime's stack (the
     converter plans it in the arena where that keeps the arena)."""
+    from .converter import streaming
     from .converter.graph import build_graph
     from .converter.program import Flags, decode_extra, decode_header
-    from .converter.streaming import full_chain_scratch
 
     model = read_model(extended)
     blob = get_metadata(model, METADATA_NAME)
-    h, extra = decode_header(blob), decode_extra(blob)
-    graph, source = build_graph(model), bool(h["flags"] & Flags.INPUT_SOURCE)
-    return sum(1 for ins in decode_instructions(blob)[:h["n_forward"]]
-               if ins.opcode == Opcode.STREAM_CHAIN and
-               extra[ins.args[2] - h["n_model_tensors"]].elements <
-               full_chain_scratch(graph, ins, source, h["input_tensor"]))
+    h = decode_header(blob)
+    return streaming.chains_with_stack_scratch(
+        build_graph(model), decode_instructions(blob)[:h["n_forward"]], decode_extra(blob),
+        h["n_model_tensors"], bool(h["flags"] & Flags.INPUT_SOURCE), h["input_tensor"])
 
 
 def stack_bound(extended: bytes, board: Board, firmware: str = FIRMWARE) -> int:
@@ -119,13 +117,15 @@ def flash_needed(extended: bytes, board: str | Board | None = None) -> dict:
             "board": boards[0].name if board is not None else None}
 
 
-def overhead_bytes(stages: int, board: str | Board | None = None) -> int:
+def overhead_bytes(stages: int, board: str | Board | None = None,
+                   stack_scratch: bool = True) -> int:
     """What a step needs besides its arena (session storage + stack bound + the firmware's
-    static RAM) for a plan whose longest streamed chain has `stages` stages: sram_needed's
-    total less the arena, without writing the model (the scheme search plans many)."""
+    static RAM) for a plan whose longest streamed chain has `stages` stages (stack_scratch: some
+    chain keeps its kernels' scratch on the stack): sram_needed's total less the arena, without
+    writing the model (the scheme search plans many)."""
     boards = _resolve(board)
     return (max(firmware_data(b)["session_bytes"] for b in boards)
-            + max(stack_bound_for_chain(stages, b) for b in boards)
+            + max(stack_bound_for_chain(stages, b, stack_scratch=stack_scratch) for b in boards)
             + max(firmware_data(b)["static_ram_bytes"] for b in boards))
 
 

@@ -17,10 +17,10 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 from ..converter import ConversionError
-from ..converter import float_io, new_head
+from ..converter import float_io, new_head, streaming
 from ..converter.graph import build_graph
 from ..converter.pipeline import compile_step
-from ..converter.program import Opcode
+from ..converter.program import Flags, Opcode
 from ..converter.scheme import SparseUpdate, resolve
 from ..converter.tflite_io import read_model
 from .candidates import scheme_of
@@ -35,7 +35,7 @@ class SchemeMemory:
                  num_classes: int | None = None, seed: int = 0):
         self.tflite, self.board, self.qas = tflite, board, qas
         self.num_classes, self.seed = num_classes, seed
-        self._plans: dict[tuple, tuple[int, int] | None] = {}
+        self._plans: dict[tuple, tuple[int, int, bool] | None] = {}
         self.plans = 0
         self.plan_seconds = 0.0
         self.bound_rejections = 0  # points the lower bound kept from the planner
@@ -73,9 +73,10 @@ class SchemeMemory:
         index = {op.index: i for i, op in enumerate(self.graph.trainable_ops())}
         return tuple((index[u.op.index], u.weight_channels, u.update_bias) for u in updates)
 
-    def _plan(self, n_bias: int, ratios: tuple[float, ...]) -> tuple[int, int] | None:
-        """(arena bytes, stages of the longest streamed chain), or None if the converter refuses
-        the scheme (for example a gradient through an op without a backward)."""
+    def _plan(self, n_bias: int, ratios: tuple[float, ...]) -> tuple[int, int, bool] | None:
+        """(arena bytes, stages of the longest streamed chain, whether a chain keeps its
+        kernels' scratch on the stack), or None if the converter refuses the scheme (for
+        example a gradient through an op without a backward)."""
         key = (n_bias, tuple(ratios))
         if key not in self._plans:
             start = time.perf_counter()
@@ -87,7 +88,11 @@ class SchemeMemory:
                 program = compile_step(self.graph, updates, scheme).program
                 stages = max((i.args[1] for i in program.instructions
                               if i.opcode == Opcode.STREAM_CHAIN), default=0)
-                self._plans[key] = (program.arena_bytes, stages)
+                on_stack = streaming.chains_with_stack_scratch(
+                    self.graph, program.instructions[:program.n_forward], program.extra,
+                    program.n_model_tensors,
+                    bool(program.flags & Flags.INPUT_SOURCE), program.input_tensor) > 0
+                self._plans[key] = (program.arena_bytes, stages, on_stack)
             except ConversionError as e:
                 self._plans[key] = None
                 self.refusals[key] = str(e)
@@ -102,7 +107,7 @@ class SchemeMemory:
     def sram(self, n_bias: int, ratios: tuple[float, ...]) -> int | None:
         from ..budget import overhead_bytes  # tflm_train.budget imports the converter package
         plan = self._plan(n_bias, ratios)
-        return None if plan is None else plan[0] + overhead_bytes(plan[1], self.board)
+        return None if plan is None else plan[0] + overhead_bytes(plan[1], self.board, plan[2])
 
     def lower_bound(self, n_bias: int, ratios: tuple[float, ...]) -> int:
         """SRAM no plan of the point can go below, without planning it: its trained tensors
