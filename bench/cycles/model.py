@@ -408,6 +408,8 @@ _ACC_LAST = re.compile(r"^(mla|mls|smla[bt][bt]|smlaw[bt]|smlad|smladx|smlsd|sml
 _LONG = ("smull", "umull", "smlal", "umlal", "umaal", "smlald", "smlaldx", "smlsld",
          "smlsldx", "smlalbb", "smlalbt", "smlaltb", "smlaltt")
 _SHIFT = re.compile(r"^(lsl|lsr|asr|ror|rrx)\b")
+# Operations whose two-operand form ("adds r0, #1", "lsls r0, r1") reads the destination.
+_TWO_OP = re.compile(r"^(add|adc|sub|sbc|rsb|and|orr|orn|eor|bic|lsl|lsr|asr|ror|mul)$")
 
 
 def _regs(token: str) -> list:
@@ -546,6 +548,8 @@ def m7_operands(ins: Insn) -> tuple[list, list]:
         reads += [(r, _M7_READ["mac"]) for r in dests]
     if base in ("bfi", "movt") or re.match(r"^(bfc)$", base):
         reads += [(r, 0) for r in dests]
+    if _TWO_OP.match(base) and len([p for p in parts if not _SHIFT.match(p)]) == 2:
+        reads += [(r, 0) for r in dests]  # adds r0, #1 / ands r0, r1: r0 is also a source
     return reads, writes + [(r, lat) for r in dests]
 
 
