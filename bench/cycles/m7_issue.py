@@ -48,10 +48,12 @@ The model, per QEMU block (the plugin's unit: a block ends at every branch and c
   16-bit instructions, unaligned accesses, wait states and cache misses (zero wait states:
   code and data in TCM or hitting the caches).
 - llvm-mca's own in-order rule that results are written back in program order is NOT
-  applied: it turns L7's forwarding latencies into stalls the M7 does not have (llvm-mca
-  delays an ADDS after a VADD.F32 by 2 cycles and an SUBS after an SMLAD by 1, so a loop of
-  two SMLADs, SUBS and BNE takes 4 cycles an iteration in llvm-mca and 2 here; M7B measures
-  MACs chained every cycle and integer work pairing with VFP work).
+  applied: it turns L7's forwarding latencies into stalls that L7's data does not describe
+  (llvm-mca holds an ADDS after a VADD.F32 for 2 cycles, a SUBS after an SMLAD and a
+  post-indexed store after a load for 1, so a loop of two SMLADs, SUBS and BNE takes 4
+  cycles an iteration in llvm-mca and 2 here; M7B measures MACs chained on their accumulator
+  every cycle and VMLAs pairing with integer instructions). Where both apply L7 alike, this
+  file issues every instruction in the cycle llvm-mca does (tests/test_cycle_model.py).
 - Blocks: a block is priced once from an empty pipeline with its registers ready (its
   "single pass": the cycles from its first issue to the cycle after its last), and a block
   whose final branch goes back to its own start (a loop of one block) at its steady state
