@@ -105,7 +105,6 @@ class Issue:
     alone: bool = False   # SingleIssue: a cycle (or cycles) of its own
     older: bool = False   # BeginGroup: only the older slot of a pair
     cycles: int = 1       # cycles it holds the issue stage when alone
-    slot: bool = True     # takes an issue slot (every instruction does)
 
 
 _CAPACITY = {"alu": 2, "load": 2, "vport": 2}
