@@ -36,7 +36,8 @@ What each number is:
   and priced by the Cortex-M cycle model (bench/cycles/model.py holds the table and every
   assumption; bench/cycles/zoo.py the breakdown by class of work, per opcode and the MAC
   floors); milliseconds at the Nano 33 BLE's 64 MHz (M4 build) and the STM32F746's 216 MHz
-  (M7 build: a lower and an upper bound, no point estimate).
+  (M7 build: a point estimate, bench/cycles/m7_issue.py, its range and a lower and an upper
+  bound; est_cycles_m7 sums them up).
 - profile: the same firmware built with -DTRAIN_PROFILE (profile_<model>.elf) runs one more
   step after the measured ones with an instruction hook (tt_set_instruction_hook) and prints the
   ticks of every program instruction; summed per opcode (FORWARD, STREAM_CHAIN,

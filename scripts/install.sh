@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything tflm-train needs on Debian 12 (idempotent; quick when already done):
-# apt packages (arm-none-eabi and riscv64-unknown-elf toolchains, QEMU, Bazel, Fashion-MNIST, clang), a .venv with the
+# apt packages (arm-none-eabi and riscv64-unknown-elf toolchains, QEMU, Bazel, Fashion-MNIST, clang, llvm-mca), a .venv with the
 # pinned Python dependencies, the package itself (editable) and the C++ host library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,11 +9,12 @@ source scripts/quietly.sh
 
 # clang + libclang-rt-14-dev: the sanitized host library and the libFuzzer targets (ASan, UBSan
 # and libFuzzer runtimes). gcc-riscv64-unknown-elf + picolibc + qemu-system-misc: the RV32 board
-# (--config=rv32, qemu-system-riscv32).
+# (--config=rv32, qemu-system-riscv32). llvm-14: llvm-mca, which tests/test_cycle_model.py
+# checks the Cortex-M7 point estimate against.
 APT_PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
               qemu-system-arm bazel-bootstrap dataset-fashion-mnist g++ python3-venv python3-dev
               clang libclang-rt-14-dev
-              gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc)
+              gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc llvm-14)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

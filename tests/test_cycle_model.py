@@ -1,12 +1,15 @@
 """The cycle model (bench/cycles): its classification of capstone's text, and micro-kernels
-whose Cortex-M4 cycles are derived by hand from the TRM, run in QEMU with the plugin."""
+whose Cortex-M4 cycles are derived by hand from the TRM, run in QEMU with the plugin; the M7
+point estimate (bench/cycles/m7_issue.py) derived by hand on the same kernels and checked
+against llvm-mca's simulation of LLVM's Cortex-M7 model."""
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from bench.cycles import model, trace
+from bench.cycles import m7_issue, model, trace
 
 MICRO = Path(trace.__file__).resolve().parent / "micro"
 
@@ -78,7 +81,7 @@ def micro_run(tmp_path_factory):
     for n, addr in marks.items():
         (counts,) = trace.calls(run, addr)
         out[n] = (pricer.instructions(counts),
-                  {v: pricer.cycles(counts, v) for v in model.PRICED})
+                  {v: pricer.cycles(counts, v) for v in trace.VARIANTS})
     return out
 
 
@@ -161,3 +164,157 @@ def test_m7_operands():
     assert price([("adds r1, #1", 2), ("ldr r5, [r0, r1, lsl #2]", 4)], "m7_high")[0] == [1, 2]
     # STRD's data is read at EX3, LDRD's results come at 1 after its 3 cycles
     assert price([("ldrd r2, r3, [r0]", 4), ("strd r2, r3, [r1]", 4)], "m7_high")[0] == [3, 3]
+
+
+# Hand derivations of the M7 point estimate (`m7`, bench/cycles/m7_issue.py): two instructions
+# a cycle in order, one MAC, one VFP, one store and two load pipes; LDM/VLDM alone for
+# ceil(words / 2) cycles; results at model.py's L7 latencies and read stages; no VADD/VLDM in
+# the 3 cycles after a VMLA; a block starts on a fresh cycle; conditional branches mispredict
+# in their minority direction (P = 6; `m7_est_low` 4; `m7_est_high` 8, every indirect branch
+# mispredicted, +1 per taken branch and no pairing across a loop's back-edge). Every kernel
+# ends with BX LR: 1 issue slot, and in the high variant + 8 (mispredicted) + 1 (taken).
+@pytest.mark.parametrize("name,point,high", [
+    # the loop block: first pass SMLAD | SMLAD + SUBS | BNE = 3; then BNE pairs with the next
+    # SMLAD: 2 an iteration for the 99 back-edges (high: 3, + 1 per taken BNE); its one exit
+    # mispredicts; BX LR is a block of its own: 1
+    ("smlad_loop", 3 + 99 * 2 + 6 + 1, 3 + 99 * 3 + 8 + 99 + 1 + 9),
+    # LDM of 4 words 2 cycles, of 2 words 1, BX LR 1
+    ("ldm_block", 2 + 1 + 1, 2 + 1 + 1 + 9),
+    # VLDM of 8 words 4, of 4 words (two D registers) 2, BX LR 1
+    ("vldm_block", 4 + 2 + 1, 4 + 2 + 1 + 9),
+    # three blocks: CMP + BNE (never taken: predicted) 1; BEQ (always taken: predicted) 1
+    # (high: + 1 taken); BX LR 1
+    ("branches", 1 + 1 + 1, 1 + (1 + 1) + 1 + 9),
+    # LDR 0; LDR [r2] waits for r2 at EX1: 2, paired with LDR r4; LDR r5 + ADD 3; LDR [r6]
+    # 5 + STR (its data read a stage late) 5; BX LR 6: 7
+    ("load_chain", 7, 7 + 9),
+    # VMLA 0, VMUL 1 (one VFP pipe), VADD waits for s0: 6, VDIV alone 7..22, BX LR 23: 24
+    ("float_ops", 24, 24 + 9),
+    # VMLA 0; the chained VMLA 3; VMLA s3 4 (s3 at 10); VADD 10; VSTR 11 + BX LR: 12
+    ("m7_vmla_chain", 12, 12 + 9),
+    # LDRB 0 (r2 at 2); ADDS 2 + LDR 2 (r4 at 3); LDR [r4] 4; MUL 5 (r6 at 7); ADDS 7 + BX
+    # LR: 8
+    ("m7_load_use", 8, 8 + 9),
+    # SMLAD 0; SMLAD 1 (accumulator a stage late); SMMLAR 3 (r0 at 3); SSAT 6 (at EX1) + BX
+    # LR: 7
+    ("m7_mac_chain", 7, 7 + 9),
+])
+def test_micro_kernel_cycles_m7_point(micro_run, name, point, high):
+    got = micro_run[name][1]
+    assert got["m7"] == point
+    assert got["m7_est_high"] == high
+    # the low variant differs only by a 4-cycle mispredict
+    assert got["m7_est_low"] == point - (2 if name == "smlad_loop" else 0)
+    # the point estimate lies between the bounds
+    assert micro_run[name][0] / 2 <= got["m7"] <= got["m7_high"]
+
+
+def issue(lines):
+    p = m7_issue.Pipeline()
+    return [p.issue(model.classify(t, 4)) for t in lines]
+
+
+def test_m7_dual_issue_rules():
+    # two ALU pipes; one Shift1 for inline-shifted operands; DSP ops only as the older slot
+    assert issue(["add.w r0, r0, r1", "add.w r2, r2, r3", "add.w r4, r4, r5"]) == [0, 0, 1]
+    assert issue(["add.w r0, r1, r2, lsl #2", "add.w r3, r4, r5, lsl #2"]) == [0, 1]
+    assert issue(["adds r4, r5", "sxtb16 r0, r1"]) == [0, 1]
+    # a MAC pairs with no store (measured), MACs never with each other
+    assert issue(["mul r0, r1, r2", "str r3, [r4]"]) == [0, 1]
+    assert issue(["smlad r0, r1, r2, r0", "smlad r3, r1, r2, r3"]) == [0, 1]
+    # the two-operand form reads its destination
+    assert issue(["mul r0, r1, r2", "adds r0, #1"]) == [0, 2]
+    # after a VMLA: VLDM waits 3 cycles, VLDR.32 only not as the younger slot
+    assert issue(["vmla.f32 s0, s1, s2", "vldmia r0, {s4, s5}"]) == [0, 4]
+    assert issue(["vmla.f32 s0, s1, s2", "vldr s4, [r0]"]) == [0, 1]
+    assert issue(["vmla.f32 s0, s1, s2", "adds r1, #1", "vldr s4, [r0]"]) == [0, 0, 1]
+    # LDM registers arrive one cycle after the last pair
+    assert issue(["ldm.w r1, {r2, r3, r4}", "add.w r5, r4, r4"]) == [0, 2]
+
+
+def test_m7_block_accounting():
+    loop = [model.classify(t, s) for t, s in
+            [("smlad r2, r3, r4, r2", 4), ("subs r0, #1", 2), ("bne #0x100", 2)]]
+    cost = m7_issue.block_cost(0x100, loop)
+    assert cost.loop and cost.kind == "cond" and cost.single == 2
+    # SMLAD + SUBS | BNE + SMLAD | SUBS + BNE | SMLAD + SUBS ...: 3 cycles per 2 iterations;
+    # without pairing across the back-edge 2 an iteration
+    assert cost.steady["m7"] == 1.5 and cost.steady["m7_est_high"] == 2
+    # 10 entries of 5 iterations: 10 first passes, 40 back-edges, 10 exits mispredicted
+    assert m7_issue.cycles(cost, 50, 40, "m7") == 10 * 2 + 40 * 1.5 + 10 * 6
+    assert m7_issue.cycles(cost, 50, 40, "m7_est_high") == 10 * 2 + 40 * 2 + 10 * 8 + 40
+    # a 50/50 forward branch: half its executions mispredict
+    fwd = m7_issue.block_cost(0x200, loop)
+    assert not fwd.loop
+    assert m7_issue.cycles(fwd, 100, 50, "m7") == 100 * 2 + 50 * 6
+    # returns: predicted in the point estimate, mispredicted in the high variant
+    ret = m7_issue.block_cost(0x300, [model.classify("pop {r4, r5, pc}", 2)])
+    assert ret.kind == "indirect" and ret.single == 2
+    assert m7_issue.cycles(ret, 10, 10, "m7") == 20
+    assert m7_issue.cycles(ret, 10, 10, "m7_est_high") == 20 + 80 + 10
+    assert m7_issue.branch_kind([model.classify("bl #0x400", 4)]) == "direct"
+    assert m7_issue.branch_kind([model.classify("cbz r0, #0x10", 2)]) == "cond"
+    assert m7_issue.branch_kind([model.classify("tbb [pc, r0]", 4)]) == "indirect"
+
+
+# ---- llvm-mca: LLVM's own simulation of its Cortex-M7 model (Debian's llvm-14, the M7
+# build's FPU: -mfpu=fpv5-d16 = +fp-armv8d16) ----
+LLVM_MCA = shutil.which("llvm-mca") or shutil.which("llvm-mca-14")
+
+
+def llvm_mca_issue(lines, tmp_path):
+    """The cycle llvm-mca issues each instruction in (one iteration, its timeline's D)."""
+    src = tmp_path / "block.s"
+    src.write_text("\n".join(lines) + "\n")
+    out = subprocess.run([LLVM_MCA, "-mtriple=thumbv7em-none-eabi", "-mcpu=cortex-m7",
+                          "-mattr=+fp-armv8d16", "-iterations=1", "-timeline",
+                          "-timeline-max-cycles=0", "-resource-pressure=false",
+                          "-instruction-info=false", str(src)],
+                         capture_output=True, text=True, check=True).stdout
+    header = next(l for l in out.splitlines() if l.startswith("Index"))
+    col = len(header) - len(header[len("Index"):].lstrip())
+    return [l.index("D", col) - col for l in out.splitlines() if re.match(r"^\[0,\d+\]", l)]
+
+
+needs_mca = pytest.mark.skipif(LLVM_MCA is None, reason="llvm-mca not installed (Debian "
+                               "package llvm-14, in scripts/install.sh's apt list)")
+
+
+@needs_mca
+@pytest.mark.parametrize("lines", [
+    # the load_chain kernel: address registers at EX1, load pairs, store data a stage late
+    ["ldr r2, [r1]", "ldr r3, [r2]", "ldr r4, [r1, #4]", "ldr r5, [r1, #8]",
+     "add.w r6, r1, #4", "ldr r7, [r6]", "str r7, [r1, #0xc]"],
+    ["add.w r0, r0, r1", "add.w r2, r2, r3", "add.w r4, r4, r5", "add.w r6, r6, r7"],
+    ["add.w r0, r1, r2, lsl #2", "add.w r3, r4, r5, lsl #2", "add.w r6, r6, r7"],
+    ["ldrb r0, [r1]", "adds r2, r0, #1"],
+    ["ldrh r0, [r1]", "ldrsb r2, [r3]", "add.w r4, r0, r2"],
+    ["sxtb16 r0, r1", "sxtb16 r2, r3", "add.w r4, r4, r5"],
+    ["ldr r0, [r1]", "ldr r2, [r3]", "ldr r4, [r5]", "str r6, [r7]", "str r6, [r7, #4]"],
+    ["ldrd r0, r1, [r2]", "add.w r3, r3, r4", "add.w r5, r5, r6"],
+    ["bfi r0, r1, #0, #8", "add.w r2, r2, r3", "clz r4, r5", "add.w r6, r6, r7"],
+    ["vldr s0, [r0]", "vldr s1, [r0, #4]", "vadd.f32 s2, s0, s1"],
+])
+def test_m7_point_matches_llvm_mca(lines, tmp_path):
+    """Where the estimate applies LLVM's model as llvm-mca does, both issue alike."""
+    assert issue(lines) == llvm_mca_issue(lines, tmp_path)
+
+
+@needs_mca
+@pytest.mark.parametrize("lines,mca,ours", [
+    # llvm-mca writes results back in program order: SUBS waits for the SMLAD's 2-cycle
+    # result, an ADDS or a post-indexed base for a load's; the M7 chains MACs every cycle
+    # and pairs ALU work beside them (m7_issue.py's docstring)
+    (["smlad r2, r3, r4, r2", "smlad r5, r3, r4, r5", "subs r0, r0, #1"], [0, 1, 3], [0, 1, 1]),
+    (["vadd.f32 s0, s1, s2", "vmul.f32 s3, s4, s5", "vldr s6, [r0]"], [0, 1, 3], [0, 1, 1]),
+    (["ldr r0, [r1]", "add.w r2, r0, r3", "ldr r4, [r2]", "str r4, [r5], #4"],
+     [0, 1, 3, 4], [0, 1, 3, 3]),
+    # LLVM issues an LDM of any length in one cycle; the M7 moves two words a cycle
+    (["ldm.w r1, {r2, r3, r4, r5}", "add.w r0, r0, r1"], [0, 1], [0, 2]),
+    # LLVM pairs a MAC with a store; measured on an M7, they never pair
+    (["mul r0, r1, r2", "str r3, [r4]"], [0, 0], [0, 1]),
+])
+def test_m7_point_departs_from_llvm_mca(lines, mca, ours, tmp_path):
+    """The documented departures from llvm-mca, each seen in the installed llvm-mca."""
+    assert llvm_mca_issue(lines, tmp_path) == mca
+    assert issue(lines) == ours

@@ -1,4 +1,5 @@
-"""Cortex-M cycle model: the table, the rules and every assumption, in this one file.
+"""Cortex-M cycle model: the tables, the rules and every assumption, in this file and, for the
+M7 point estimate's dual-issue rules, its sibling bench/cycles/m7_issue.py.
 
 QEMU executes the firmware; the block_counts plugin (plugin/block_counts.c) records how often
 each translated block ran and how often its final branch was taken; this module prices every
@@ -75,10 +76,10 @@ applied to the M7 build's instruction stream:
   result read right after a loop's branch). Condition flags and the GE bits are not tracked
   (a compare feeding a branch or SEL costs nothing extra). It is an upper bound in the sense
   that no dual issue is credited; under these assumptions, not a proven one.
-No point estimate is given for the M7: L7 is a compiler's scheduling model (marked incomplete,
-its mispredict penalty set to what schedules best rather than to the forward-branch figure it
-gives), not a timing table, and dual-issue pairing rules built on it would not be a documented
-basis.
+The M7's point estimate (`m7`, with its range `m7_est_low`..`m7_est_high`) is not a table: it
+is an in-order dual-issue model over whole blocks, documented in its own file,
+bench/cycles/m7_issue.py (L7's pipes and issue rules, these latencies, the M7's measured LDM
+and VMLA limits where L7 disagrees with them, and the branch predictor's assumptions).
 Both boards: zero wait states is optimistic for code running from flash (the paper's figure
 is measured with its board's real memory system).
 """
@@ -408,6 +409,8 @@ _ACC_LAST = re.compile(r"^(mla|mls|smla[bt][bt]|smlaw[bt]|smlad|smladx|smlsd|sml
 _LONG = ("smull", "umull", "smlal", "umlal", "umaal", "smlald", "smlaldx", "smlsld",
          "smlsldx", "smlalbb", "smlalbt", "smlaltb", "smlaltt")
 _SHIFT = re.compile(r"^(lsl|lsr|asr|ror|rrx)\b")
+# Operations whose two-operand form ("adds r0, #1", "lsls r0, r1") reads the destination.
+_TWO_OP = re.compile(r"^(add|adc|sub|sbc|rsb|and|orr|orn|eor|bic|lsl|lsr|asr|ror|mul)$")
 
 
 def _regs(token: str) -> list:
@@ -546,6 +549,8 @@ def m7_operands(ins: Insn) -> tuple[list, list]:
         reads += [(r, _M7_READ["mac"]) for r in dests]
     if base in ("bfi", "movt") or re.match(r"^(bfc)$", base):
         reads += [(r, 0) for r in dests]
+    if _TWO_OP.match(base) and len([p for p in parts if not _SHIFT.match(p)]) == 2:
+        reads += [(r, 0) for r in dests]  # adds r0, #1 / ands r0, r1: r0 is also a source
     return reads, writes + [(r, lat) for r in dests]
 
 

@@ -15,9 +15,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.cycles import model
+from bench.cycles import m7_issue, model
 
 ROOT = Path(__file__).resolve().parents[2]
+# Every variant a trace is priced under: the per-instruction tables (model.py) and the M7 point
+# estimate's block-level dual-issue model (m7_issue.py).
+VARIANTS = tuple(model.PRICED) + tuple(m7_issue.VARIANTS)
+DESCRIPTION = {**model.DESCRIPTION, **m7_issue.DESCRIPTION}
 PLUGIN_SRC = Path(__file__).resolve().parent / "plugin" / "block_counts.c"
 RUN_QEMU = ROOT / "targets" / "qemu" / "run_qemu.sh"
 
@@ -109,7 +113,9 @@ def run(board: str, elf: Path, marks: list[int], timeout: int = 1800) -> Trace:
 
 
 class Pricer:
-    """Cycles of the trace's blocks under each variant (computed once per block)."""
+    """Cycles of the trace's blocks under each variant (computed once per block): the
+    per-instruction tables of model.py, and the M7 point estimate (m7_issue.py), which prices
+    whole blocks (a block lies inside one function: QEMU ends blocks at calls and returns)."""
 
     def __init__(self, blocks: dict, variants=tuple(model.PRICED)):
         self.variants = variants
@@ -117,8 +123,9 @@ class Pricer:
         self.static = {v: {} for v in variants}
         self.branch = {}
         self.insns = {}
+        self.m7 = {}
         self.unknown: dict[str, int] = {}
-        for i, (_, ins) in blocks.items():
+        for i, (vaddr, ins) in blocks.items():
             cls = [model.classify(t, s) for _, s, t in ins]
             for c in cls:
                 if c.kind == "other":
@@ -129,11 +136,15 @@ class Pricer:
                 per, ends = model.block_cycles(cls, v)
                 self.static[v][i] = per
                 self.branch[i] = ends
+            self.m7[i] = m7_issue.block_cost(vaddr, cls)
 
     def instructions(self, counts: dict) -> int:
         return sum(n * self.size[i] for i, (n, _) in counts.items())
 
     def cycles(self, counts: dict, variant: str) -> int:
+        if variant in m7_issue.VARIANTS:
+            return round(sum(m7_issue.cycles(self.m7[i], n, t, variant)
+                             for i, (n, t) in counts.items()))
         p = model.branch_penalty(variant)
         st = self.static[variant]
         return sum(n * sum(st[i]) + (t * p if self.branch[i] else 0)
@@ -141,13 +152,22 @@ class Pricer:
 
     def by_function(self, counts: dict, variant: str, syms) -> dict[str, int]:
         starts = [a for a, _, _ in syms]
-        p = model.branch_penalty(variant)
+
+        def name_of(addr):
+            j = bisect.bisect_right(starts, addr) - 1
+            return syms[j][2] if j >= 0 and addr < syms[j][0] + max(syms[j][1], 2) else "?"
+
         out: dict[str, int] = {}
+        if variant in m7_issue.VARIANTS:
+            for i, (n, t) in counts.items():
+                name = name_of(self.insns[i][0][0]) if self.insns[i] else "?"
+                out[name] = out.get(name, 0) + m7_issue.cycles(self.m7[i], n, t, variant)
+            return {k: round(v) for k, v in out.items()}
+        p = model.branch_penalty(variant)
         for i, (n, t) in counts.items():
             per = self.static[variant][i]
             for k, (addr, _, _) in enumerate(self.insns[i]):
-                j = bisect.bisect_right(starts, addr) - 1
-                name = syms[j][2] if j >= 0 and addr < syms[j][0] + max(syms[j][1], 2) else "?"
+                name = name_of(addr)
                 c = n * per[k] + (t * p if self.branch[i] and k == len(per) - 1 else 0)
                 out[name] = out.get(name, 0) + c
         return out
@@ -184,8 +204,9 @@ def main(argv=None) -> int:
     p.add_argument("elf", type=Path)
     p.add_argument("--mark", action="append", default=[], help="function to time (repeatable)")
     p.add_argument("--functions", type=int, default=10, help="hottest functions to list")
-    p.add_argument("--variant", default="m4", choices=list(model.PRICED),
-                   help="the variant that prices the function list (m7_high: the M7 bound)")
+    p.add_argument("--variant", default="m4", choices=list(VARIANTS),
+                   help="the variant that prices the function list (m7: the M7 point "
+                        "estimate, m7_high: the M7 bound)")
     args = p.parse_args(argv)
     syms = symbols(args.elf)
     marks = {name: address_of(syms, name) for name in args.mark}
@@ -196,7 +217,7 @@ def main(argv=None) -> int:
         print("unpriced mnemonics (1 cycle):", pricer.unknown)
     for name, addr in marks.items():
         for k, c in enumerate(calls(trace, addr)):
-            cyc = {v: pricer.cycles(c, v) for v in model.PRICED}
+            cyc = {v: pricer.cycles(c, v) for v in VARIANTS}
             insns = pricer.instructions(c)
             print(f"{name} call {k}: {insns} instructions, " +
                   ", ".join(f"{v} {n} ({n / insns:.3f}/insn)" for v, n in cyc.items()))

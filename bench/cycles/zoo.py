@@ -4,7 +4,8 @@ work (forward by kernel, backward, update, data movement, runtime), per program 
 MAC floors those classes are measured against.
 
 The firmware is the one bench/mcu measures in instructions; the QEMU run here adds the
-block_counts plugin (bench/cycles/trace.py) and prices it with bench/cycles/model.py.
+block_counts plugin (bench/cycles/trace.py) and prices it with bench/cycles/model.py (and the
+M7 point estimate with bench/cycles/m7_issue.py).
 """
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
-from bench.cycles import model, trace
+from bench.cycles import trace
 from tflm_train.boards import STANDINS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Which cycle estimates each board gets: the Nano 33 BLE stand-in runs the M4 build, the
-# STM32F746 stand-in the M7 build (model.py says what each variant assumes).
-BOARD_VARIANTS = {"an386": ("m4", "m4_low", "m4_high"), "an500": ("m7_low", "m7_high")}
-BOARD_POINT = {"an386": "m4", "an500": None}  # no M7 point estimate (model.py)
+# STM32F746 stand-in the M7 build (model.py and m7_issue.py say what each variant assumes).
+BOARD_VARIANTS = {"an386": ("m4", "m4_low", "m4_high"),
+                  "an500": ("m7_low", "m7", "m7_est_low", "m7_est_high", "m7_high")}
+BOARD_POINT = {"an386": "m4", "an500": "m7"}
+# The M7's point estimate, its range (branch assumptions) and its bounds (est_cycles_m7).
+M7_POINT, M7_RANGE, M7_BOUNDS = "m7", ("m7_est_low", "m7_est_high"), ("m7_low", "m7_high")
 
 # Where a function's source lives decides its class (first match); names decide before that.
 _CLASS_BY_NAME = [(re.compile(r"^(memcpy|memmove|memset)$"), "data movement"),
@@ -188,7 +192,7 @@ def measure(board: str, name: str, elf: Path, profile_elf: Path | None,
     spec = STANDINS[board]  # the real board this stand-in builds for (tflm_train/boards.py)
     board_name, mhz = spec.title, spec.clock_hz // 1_000_000
     row = {
-        "variants": {v: model.DESCRIPTION[v] for v in variants},
+        "variants": {v: trace.DESCRIPTION[v] for v in variants},
         "point_estimate": BOARD_POINT[board],
         "plugin_instructions": {"tt_train": [pricer.instructions(c) for c in steps],
                                 "inference": pricer.instructions(invoke)},
@@ -204,12 +208,27 @@ def measure(board: str, name: str, elf: Path, profile_elf: Path | None,
     row["hottest_functions_m4_table"] = [
         {"function": f[:120], "cycles": n, "class": function_class(f)}
         for f, n in sorted(top.items(), key=lambda kv: -kv[1])[:12]]
+    if M7_POINT in variants:
+        row["est_cycles_m7"] = est_cycles_m7(mean, infer, mhz)
+        top = pricer.by_function(steps[-1], M7_POINT, syms)
+        row["hottest_functions_m7_point"] = [
+            {"function": f[:120], "cycles": n, "class": function_class(f)}
+            for f, n in sorted(top.items(), key=lambda kv: -kv[1])[:12]]
     m = macs(tflite.read_bytes())
     row["macs"] = m
     row["floors"] = floors(m, row["tt_train_cycles_by_class"], mean, variants)
     if profile_elf is not None:
         row["profile_cycles"] = profile(board, profile_elf)
     return row
+
+
+def est_cycles_m7(step: dict, infer: dict, mhz: int) -> dict:
+    """The M7 point estimate of a training step and an inference beside its range and its
+    bounds, cycles and milliseconds at the board's clock."""
+    def one(c: dict) -> dict:
+        return {"cycles": c[M7_POINT], "ms": round(c[M7_POINT] / (mhz * 1000), 1),
+                "range": [c[v] for v in M7_RANGE], "bounds": [c[v] for v in M7_BOUNDS]}
+    return {"tt_train": one(step), "inference": one(infer)}
 
 
 def floors(m: dict, by_class: dict, step: dict, variants) -> dict:
@@ -280,10 +299,14 @@ NOTES = [
     "on a board; the paper's figure is measured (latency x 216 MHz on a real STM32F746)",
     "an386 (M4 build): m4 is the point estimate, m4_low..m4_high its range (branch refill "
     "P = 1..3, division 2..12); ms at the Nano 33 BLE's 64 MHz",
-    "an500 (M7 build): m7_low = instructions / 2 and m7_high = single issue at the M7's "
-    "latencies (LLVM's Cortex-M7 scheduling model; the M4's LDM/VLDM, LDRD and branch "
-    "figures where it gives none), bounds only (no documented M7 dual-issue table for a point "
-    "estimate); ms at the STM32F746's 216 MHz",
+    "an500 (M7 build): m7 is the point estimate (bench/cycles/m7_issue.py: in-order dual "
+    "issue at LLVM's Cortex-M7 scheduling model's pipes and latencies, LDM/VLDM 2 words a "
+    "cycle and the VMLA pairing limits as measured on an M7, one-block loops at their steady "
+    "state, conditional branches mispredicted in their minority direction at 6 cycles), "
+    "m7_est_low..m7_est_high its range over the branch predictor's assumptions (4-cycle "
+    "mispredict .. 8 cycles, every indirect branch mispredicted, +1 per taken branch); "
+    "m7_low = instructions / 2 and m7_high = single issue at the M7's latencies are the "
+    "bounds; est_cycles_m7 sums them up; ms at the STM32F746's 216 MHz",
     "tt_train_cycles_by_class: the last measured step's cycles by the source of each function "
     "(forward kernels by op kind, backward kernels, SGD update, memcpy/memmove/memset and row "
     "streaming, runtime, libgcc helpers); inlined code counts where it was inlined",
