@@ -26,10 +26,10 @@ def tune_alpha(ctx, alpha: float, val, headline, log) -> dict:
     runs = {
         "fleet_int8": lambda lr: headline(replay(
             ctx.model, shards, a.rounds, a.local_epochs, lr, (x_val, y_val), 0, a.batch_size,
-            a.server_momentum)),
+            a.server_momentum, a.server_lr)),
         "fp32_fedavg": lambda lr: headline(ctx.fp32.run(
             shards, a.rounds, a.local_epochs, lr, a.batch_size, 0, (x_val, y_val), every,
-            a.server_momentum)),
+            a.server_momentum, a.server_lr)),
         "local_only": lambda lr: ctx.local_final(shards, lr, (x_val, y_val), 0),
     }
     return {m: _grid(f"alpha {alpha} {m}", run, a.lr_grid, log) for m, run in runs.items()}
