@@ -37,14 +37,18 @@ def test_validation_split_is_disjoint_and_stratified():
 def test_quick_bench_and_replay(tmp_path):
     pytest.importorskip("flwr")
     argv = ["--tasks", "digits", "--quick", "--local-epochs", "2", "--server-momentum", "0.5",
-            "--out", str(tmp_path)]
+            "--server-lr", "1.5", "--out", str(tmp_path)]
     assert main(argv) == 0
     entry = json.loads((tmp_path / "fleet.json").read_text())["tasks"]["digits"]
     assert entry["command"].startswith("python -m bench.fleet --tasks digits")
     assert (tmp_path / "fleet.png").stat().st_size > 0
     c = entry["config"]
-    assert (c["clients"], c["rounds"], c["local_epochs"], c["server_momentum"]) == (4, 2, 2, 0.5)
+    assert (c["clients"], c["rounds"], c["local_epochs"], c["server_momentum"],
+            c["server_learning_rate"]) == (4, 2, 2, 0.5, 1.5)
     s = entry["summary"]["alpha_1.0"]
+    # one rate in the grid: the fp32 twin's own choice is the fleet's, so the same curve
+    run = entry["runs"][0]
+    assert run["fp32_fedavg_own_rate"] == run["fp32_fedavg"]
     assert set(s) >= {f"last_{LAST}_rounds", "final_round", "local_only"}
     assert entry["goals"]["bytes_per_client_per_round_equal_trained_plus_header"]["met"]
     # the replay (no Flower) gives the Flower run's curve exactly
@@ -53,5 +57,5 @@ def test_quick_bench_and_replay(tmp_path):
     x_pool, y_pool, x_te, y_te = task.load(True)
     shards = dirichlet_shards(x_pool, y_pool, 4, 1.0, seed=0)
     lr = c["learning_rates"]["alpha_1.0"]["fleet_int8"]["lr"]
-    curve = replay(model, shards, 2, 2, lr, (x_te, y_te), 0, 8, 0.5)
+    curve = replay(model, shards, 2, 2, lr, (x_te, y_te), 0, 8, 0.5, 1.5)
     assert curve == entry["runs"][0]["fleet_int8"]
