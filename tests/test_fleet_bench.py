@@ -2,6 +2,7 @@
 the PNG, and the Flower-free replay the rates are chosen with gives that run's exact curve."""
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -10,13 +11,30 @@ import pytest
 from bench.fleet.replay import replay
 from bench.fleet.run import LAST, headline, main
 from bench.fleet.tasks import tasks, validation_split
-from bench.fleet.tune import choose
+from bench.fleet.tune import choose, tune_alpha, tune_centralised
 from tflm_train.fleet import FleetModel, dirichlet_shards
 
 
 def test_choose_prefers_best_then_smaller_rate():
     assert choose({0.01: 0.8, 0.003: 0.9, 0.1: 0.9}) == 0.003
     assert choose({0.02: 0.5, 0.05: 0.7}) == 0.05
+
+
+def test_fixed_rates_skip_the_grid_and_fp32_can_follow_the_fleet():
+    # every method fixed: nothing is trained (the context has no model to train with)
+    args = argparse.Namespace(clients=4, rounds=2, local_epochs=1, batch_size=8,
+                              server_momentum=0.0, server_lr=1.0, lr_grid=[0.1, 0.2],
+                              fixed_rates={"centralised_int8": 0.1, "fleet_int8": 0.2,
+                                           "local_only": 0.1, "fp32_fedavg": None})
+    ctx = argparse.Namespace(args=args, model=None, fp32=None)
+    rng = np.random.default_rng(0)
+    val = (rng.random((40, 3)), np.arange(40) % 10, rng.random((8, 3)), np.arange(8) % 10)
+    log = []
+    got = tune_alpha(ctx, 1.0, val, headline, log.append)
+    assert {m: v["lr"] for m, v in got.items()} == {
+        "fleet_int8": 0.2, "fp32_fedavg": 0.2, "local_only": 0.1}
+    assert tune_centralised(ctx, val, headline, log.append)["lr"] == 0.1
+    assert log == []
 
 
 def test_headline_is_the_mean_of_the_last_rounds_after_round_0():
