@@ -34,9 +34,10 @@ def tune_alpha(ctx, alpha: float, val, headline, log) -> dict:
         "local_only": lambda lr: ctx.local_final(shards, lr, (x_val, y_val), 0),
     }
     fixed = a.fixed_rates
+    follows_fleet = "fp32_fedavg" in fixed and fixed["fp32_fedavg"] is None
     out = {m: _grid(f"alpha {alpha} {m}", run, a.lr_grid, log, fixed.get(m))
-           for m, run in runs.items() if fixed.get(m, 0) is not None}
-    if "fp32_fedavg" not in out:
+           for m, run in runs.items() if not (m == "fp32_fedavg" and follows_fleet)}
+    if follows_fleet:
         out["fp32_fedavg"] = {"scores": {}, "lr": out["fleet_int8"]["lr"],
                               "fixed": "the int8 fleet's"}
     return {m: out[m] for m in runs}
