@@ -2,6 +2,7 @@
 the PNG, and the Flower-free replay the rates are chosen with gives that run's exact curve."""
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -10,13 +11,30 @@ import pytest
 from bench.fleet.replay import replay
 from bench.fleet.run import LAST, headline, main
 from bench.fleet.tasks import tasks, validation_split
-from bench.fleet.tune import choose
+from bench.fleet.tune import choose, tune_alpha, tune_centralised
 from tflm_train.fleet import FleetModel, dirichlet_shards
 
 
 def test_choose_prefers_best_then_smaller_rate():
     assert choose({0.01: 0.8, 0.003: 0.9, 0.1: 0.9}) == 0.003
     assert choose({0.02: 0.5, 0.05: 0.7}) == 0.05
+
+
+def test_fixed_rates_skip_the_grid_and_fp32_can_follow_the_fleet():
+    # every method fixed: nothing is trained (the context has no model to train with)
+    args = argparse.Namespace(clients=4, rounds=2, local_epochs=1, batch_size=8,
+                              server_momentum=0.0, server_lr=1.0, lr_grid=[0.1, 0.2],
+                              fixed_rates={"centralised_int8": 0.1, "fleet_int8": 0.2,
+                                           "local_only": 0.1, "fp32_fedavg": None})
+    ctx = argparse.Namespace(args=args, model=None, fp32=None)
+    rng = np.random.default_rng(0)
+    val = (rng.random((40, 3)), np.arange(40) % 10, rng.random((8, 3)), np.arange(8) % 10)
+    log = []
+    got = tune_alpha(ctx, 1.0, val, headline, log.append)
+    assert {m: v["lr"] for m, v in got.items()} == {
+        "fleet_int8": 0.2, "fp32_fedavg": 0.2, "local_only": 0.1}
+    assert tune_centralised(ctx, val, headline, log.append)["lr"] == 0.1
+    assert log == []
 
 
 def test_headline_is_the_mean_of_the_last_rounds_after_round_0():
@@ -37,14 +55,18 @@ def test_validation_split_is_disjoint_and_stratified():
 def test_quick_bench_and_replay(tmp_path):
     pytest.importorskip("flwr")
     argv = ["--tasks", "digits", "--quick", "--local-epochs", "2", "--server-momentum", "0.5",
-            "--out", str(tmp_path)]
+            "--server-lr", "1.5", "--out", str(tmp_path)]
     assert main(argv) == 0
     entry = json.loads((tmp_path / "fleet.json").read_text())["tasks"]["digits"]
     assert entry["command"].startswith("python -m bench.fleet --tasks digits")
     assert (tmp_path / "fleet.png").stat().st_size > 0
     c = entry["config"]
-    assert (c["clients"], c["rounds"], c["local_epochs"], c["server_momentum"]) == (4, 2, 2, 0.5)
+    assert (c["clients"], c["rounds"], c["local_epochs"], c["server_momentum"],
+            c["server_learning_rate"]) == (4, 2, 2, 0.5, 1.5)
     s = entry["summary"]["alpha_1.0"]
+    # one rate in the grid: the fp32 twin's own choice is the fleet's, so the same curve
+    run = entry["runs"][0]
+    assert run["fp32_fedavg_own_rate"] == run["fp32_fedavg"]
     assert set(s) >= {f"last_{LAST}_rounds", "final_round", "local_only"}
     assert entry["goals"]["bytes_per_client_per_round_equal_trained_plus_header"]["met"]
     # the replay (no Flower) gives the Flower run's curve exactly
@@ -53,5 +75,5 @@ def test_quick_bench_and_replay(tmp_path):
     x_pool, y_pool, x_te, y_te = task.load(True)
     shards = dirichlet_shards(x_pool, y_pool, 4, 1.0, seed=0)
     lr = c["learning_rates"]["alpha_1.0"]["fleet_int8"]["lr"]
-    curve = replay(model, shards, 2, 2, lr, (x_te, y_te), 0, 8, 0.5)
+    curve = replay(model, shards, 2, 2, lr, (x_te, y_te), 0, 8, 0.5, 1.5)
     assert curve == entry["runs"][0]["fleet_int8"]

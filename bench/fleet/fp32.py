@@ -2,7 +2,7 @@
 dequantised int8 weights, each client training the scheme's slice with the same samples,
 shuffles, mini-batches, momentum and rates as its int8 counterpart; the server averages the
 float values weighted by samples (no quantisation anywhere), with the int8 server's momentum
-when FedAvgM is used (aggregate.ServerMomentum's rule in float64)."""
+and server learning rate when FedAvgM is used (aggregate.ServerMomentum's rule in float64)."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +39,8 @@ class Fp32Fleet:
         return self._get()
 
     def run(self, shards, rounds: int, epochs: int, lr: float, batch: int, seed: int,
-            test, chosen: list[list[int]], server_momentum: float = 0.0) -> list[float]:
+            test, chosen: list[list[int]], server_momentum: float = 0.0,
+            server_lr: float = 1.0) -> list[float]:
         """Test accuracy before and after each round; chosen[r]: the clients of round r + 1
         (the int8 run's sample, so both average the same clients)."""
         glob = dict(self.initial)
@@ -52,10 +53,10 @@ class Fp32Fleet:
             total = sum(n for _, n in outs)
             avg = {t: sum(n * o[t].astype(np.float64) for o, n in outs) / total
                    for t in self.trained}
-            if server_momentum:
+            if server_momentum or server_lr != 1.0:
                 g = {t: glob[t].astype(np.float64) - avg[t] for t in self.trained}
                 m = g if m is None else {t: server_momentum * m[t] + g[t] for t in g}
-                avg = {t: glob[t].astype(np.float64) - m[t] for t in self.trained}
+                avg = {t: glob[t].astype(np.float64) - server_lr * m[t] for t in self.trained}
             glob = {t: avg[t].astype(np.float32) for t in self.trained}
             self._set(glob)
             curve.append(self.twin.evaluate(*test))

@@ -17,8 +17,10 @@ def plot(path, entries: dict, last: int) -> None:
         for ax, alpha in zip(row, c["alphas"]):
             rs = [r for r in e["runs"] if r["alpha"] == alpha]
             rounds = np.arange(c["rounds"] + 1)
-            for key, label in (("fleet_int8", "fleet int8 FedAvg (Flower)"),
-                               ("fp32_fedavg", "fp32 FedAvg (float twin)"),
+            mu = c.get("server_momentum", 0.0)
+            avg = f"FedAvgM, server momentum {mu:g}" if mu else "FedAvg"
+            for key, label in (("fleet_int8", f"fleet int8 {avg} (Flower)"),
+                               ("fp32_fedavg", f"fp32 {avg} (float twin)"),
                                ("centralised", "centralised int8")):
                 curves = 100 * np.array([r[key] for r in rs])
                 ax.plot(rounds, curves.mean(0), marker="o", ms=3, label=label)

@@ -18,7 +18,8 @@ def choose(scores: dict[float, float]) -> float:
 
 def tune_alpha(ctx, alpha: float, val, headline, log) -> dict:
     """{method: {"scores": {lr: validation score}, "lr": chosen}} for the fleet, its fp32
-    twin and local-only at one alpha. ctx: run.Context (model, fp32 twin, settings)."""
+    twin and local-only at one alpha. ctx: run.Context (model, fp32 twin, settings); a
+    method in ctx.args.fixed_rates is not tuned (fp32_fedavg None: the fleet's rate)."""
     x_fit, y_fit, x_val, y_val = val
     a = ctx.args
     shards = dirichlet_shards(x_fit, y_fit, a.clients, alpha, seed=0)
@@ -26,13 +27,20 @@ def tune_alpha(ctx, alpha: float, val, headline, log) -> dict:
     runs = {
         "fleet_int8": lambda lr: headline(replay(
             ctx.model, shards, a.rounds, a.local_epochs, lr, (x_val, y_val), 0, a.batch_size,
-            a.server_momentum)),
+            a.server_momentum, a.server_lr)),
         "fp32_fedavg": lambda lr: headline(ctx.fp32.run(
             shards, a.rounds, a.local_epochs, lr, a.batch_size, 0, (x_val, y_val), every,
-            a.server_momentum)),
+            a.server_momentum, a.server_lr)),
         "local_only": lambda lr: ctx.local_final(shards, lr, (x_val, y_val), 0),
     }
-    return {m: _grid(f"alpha {alpha} {m}", run, a.lr_grid, log) for m, run in runs.items()}
+    fixed = a.fixed_rates
+    follows_fleet = "fp32_fedavg" in fixed and fixed["fp32_fedavg"] is None
+    out = {m: _grid(f"alpha {alpha} {m}", run, a.lr_grid, log, fixed.get(m))
+           for m, run in runs.items() if not (m == "fp32_fedavg" and follows_fleet)}
+    if follows_fleet:
+        out["fp32_fedavg"] = {"scores": {}, "lr": out["fleet_int8"]["lr"],
+                              "fixed": "the int8 fleet's"}
+    return {m: out[m] for m in runs}
 
 
 def tune_centralised(ctx, val, headline, log) -> dict:
@@ -41,10 +49,12 @@ def tune_centralised(ctx, val, headline, log) -> dict:
     shards = [(x_fit, y_fit)]
     return _grid("centralised", lambda lr: headline(centralised(
         ctx.model, shards, a.rounds, a.local_epochs, lr, (x_val, y_val), 0, a.batch_size)),
-        a.lr_grid, log)
+        a.lr_grid, log, a.fixed_rates.get("centralised_int8"))
 
 
-def _grid(what, run, grid, log) -> dict:
+def _grid(what, run, grid, log, fixed: float | None = None) -> dict:
+    if fixed is not None:  # chosen on validation before the run (run.DEFAULTS says where)
+        return {"scores": {}, "lr": fixed, "fixed": "chosen before the run"}
     if len(grid) == 1:  # nothing to choose: no validation runs
         return {"scores": {}, "lr": grid[0]}
     scores = {}
