@@ -28,8 +28,9 @@ def plot(path, entries: dict, last: int) -> None:
             ax.axhline(local, ls="--", c="gray", label=f"local-only, final ({local:.1f})")
             ax.axvspan(c["rounds"] - last + 0.5, c["rounds"] + 0.2, color="k", alpha=0.06,
                        label=f"headline: mean of the last {last} rounds")
-            ax.set_title(f"{name}: {c['clients']} clients, {c['local_epochs']} local epoch(s), "
-                         f"Dirichlet alpha {alpha}, mean of {len(rs)} seeds", fontsize=9)
+            ax.set_title(f"{name}\n{c['clients']} clients, {c['local_epochs']} local "
+                         f"epoch(s), Dirichlet alpha {alpha}, mean of {len(rs)} seeds",
+                         fontsize=9)
             ax.set_xlabel("round (centralised: the same epochs)")
             ax.set_ylabel("test accuracy %")
             ax.grid(alpha=0.3)
