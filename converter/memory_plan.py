@@ -175,7 +175,7 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
     op_data_bytes = offset
     model_offsets = [-1] * n_model
     for layer in program.layers:
-        # A bias-only layer reads its weights from flash; a partial conv/FC keeps its rows.
+        # A bias-only layer reads its weights from flash; a partial layer keeps its channels.
         op = graph.ops[op_pos(graph, layer.op_index)]
         for t in (layer.weight_tensor if layer.weight_channels else -1, layer.bias_tensor):
             if t >= 0:

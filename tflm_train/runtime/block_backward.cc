@@ -33,7 +33,7 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
   const uint8_t* mask_d = a[A::kMaskD] >= 0 ? s->data(a[A::kMaskD]) : nullptr;
   const uint8_t* mask_x = a[A::kMaskX] >= 0 ? s->data(a[A::kMaskX]) : nullptr;
   const FilterRows p_rows = s->filter_rows(a[A::kP]), x_rows = s->filter_rows(a[A::kX]);
-  const int8_t* d_filter = reinterpret_cast<const int8_t*>(dc.input_data(1));
+  const DepthwiseFilter d_filter = s->depthwise_filter(a[A::kD]);
   const int8_t* x_input = reinterpret_cast<const int8_t*>(xc.input_data(0));
   LayerInfo ld = {}, lx = {};
   if (a[A::kLayerD] >= 0) ld = program.layer(a[A::kLayerD]);
@@ -83,11 +83,11 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
     const Dims d_out{e2.n, e2.h, e2.w, g}, d_in{e1.n, e1.h, e1.w, g}, d_group{1, d_f.h, d_f.w, g};
     const float* d_scales = program.FloatPointer(a[A::kScalesD]) + c0;
     if (c0 < d_end) {
-      DepthwiseConvInputGradStrided(dc.state->depthwise, d_out, grad_e2, d_group, d_filter + c0,
-                                    channels, d_scales, d_in, grad_e1);
+      DepthwiseConvInputGradStrided(dc.state->depthwise, d_out, grad_e2, d_group,
+                                    d_filter.from(c0), d_scales, d_in, grad_e1);
     } else {
       DepthwiseConvInputGradConsuming(dc.state->depthwise, d_out, grad_e2, d_group,
-                                      d_filter + c0, channels, d_scales, d_in, grad_e1);
+                                      d_filter.from(c0), d_scales, d_in, grad_e1);
     }
     // D's weights of this group move only now that its input gradient is taken. The filter
     // gradient reads D's input (X's output) for the group, gathered into temp with a scratch.

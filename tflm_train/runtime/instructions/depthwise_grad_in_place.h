@@ -32,7 +32,7 @@ struct DepthwiseGradInPlaceInstruction {
     const OpContext ctx = r.op(a[A::kOp]);
     DepthwiseConvInputGradInPlace(ctx.state->depthwise, ToDims(ctx.output(0)),
                                   ToDims(ctx.input(1)),
-                                  reinterpret_cast<const int8_t*>(ctx.input_data(1)),
+                                  r.session->depthwise_filter(a[A::kOp]),
                                   r.program->FloatPointer(a[A::kWeightScales]),
                                   a[A::kChannelGroup], r.data<float>(a[A::kScratch]),
                                   r.data<float>(a[A::kGrad]));
