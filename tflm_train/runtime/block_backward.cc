@@ -41,9 +41,18 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
   // D's and X's per-layer update data, read from the model once, not per channel or group.
   WeightChannels d_weights{};
   float e1_scale = 0.0f;
+  // D's input, whole or the channels D trains as SAVE_CHANNELS kept them.
+  const int8_t* e1_data = reinterpret_cast<const int8_t*>(dc.input_data(0));
+  int32_t e1_stride = channels;
   if (a[A::kLayerD] >= 0) {
     d_weights = PrepareWeightChannels(opt, ld, dc);
     e1_scale = dc.input(0).quantization.scale[0];
+    const int32_t saved = SavedChannelsOf(program, dc.input_id(0), &e1_stride);
+    if (saved >= 0) {
+      e1_data = reinterpret_cast<const int8_t*>(s->data(saved));
+    } else {
+      e1_stride = channels;
+    }
   }
   ConvFilterUpdate x_update{};
   if (a[A::kLayerX] >= 0) x_update = PrepareConvFilterUpdate(opt, lx, xc);
@@ -92,11 +101,14 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
     // D's weights of this group move only now that its input gradient is taken. The filter
     // gradient reads D's input (X's output) for the group, gathered into temp with a scratch.
     if (c0 < d_end) {
+      // Only the group's channels D trains: the filter gradient reads no other.
       int8_t* e1_group = reinterpret_cast<int8_t*>(temp);
       float* d_scratch = temp + (pos1 * g + 3) / 4;
-      const int8_t* e1_data = reinterpret_cast<const int8_t*>(dc.input_data(0));
+      const int32_t trained = d_end - c0;
       for (int32_t q = 0; q < pos1; ++q) {
-        for (int32_t j = 0; j < g; ++j) e1_group[q * g + j] = e1_data[q * channels + c0 + j];
+        for (int32_t j = 0; j < trained; ++j) {
+          e1_group[q * g + j] = e1_data[q * e1_stride + c0 + j];
+        }
       }
       for (int32_t c = c0; c < d_end; ++c) {
         DepthwiseConvFilterGrad(dc.state->depthwise, Dims{e1.n, e1.h, e1.w, g}, e1_group,
