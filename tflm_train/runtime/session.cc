@@ -258,16 +258,22 @@ Status Session::CopyTrainedTensors() {
       const int32_t off = program_.model_offset(t);
       const int64_t bytes = trained_bytes(t);
       const BufferInfo buf = model_.buffer(tensor(t).buffer);
+      // bytes <= the tensor's: a layer record claiming more channels than the tensor has
+      // would otherwise copy from past its data.
       TT_ENSURE(err, off >= 0 && off + bytes <= h.persistent_bytes && buf.data != nullptr &&
-                         buf.size == model_tensor_bytes(t) && bytes >= 0,
+                         buf.size == model_tensor_bytes(t) && bytes >= 0 &&
+                         bytes <= static_cast<int64_t>(buf.size),
                 Status::kInvalidModel,
-                "layer %ld: trained tensor %ld needs constant data and a persistent arena slot",
+                "layer %ld: trained tensor %ld needs constant data, a persistent arena slot "
+                "and the output channels the layer trains",
                 static_cast<long>(i), static_cast<long>(t));
       const int32_t head = t == l.weight_tensor ? head_channels(t) : -1;
       const OperatorView op = subgraph_.op(static_cast<uint32_t>(l.op_index));
       if (head >= 0 && ChannelsLast(model_, op)) {
-        // A depthwise filter's trained channels lead every tap: gathered tap by tap.
-        const int32_t channels = tensor(t).shape[3];
+        // A depthwise filter's trained channels lead every tap: gathered tap by tap (bytes >= 0
+        // above: a last axis of channels >= head exists).
+        const TensorInfo info = tensor(t);
+        const int32_t channels = info.shape[info.shape.size() - 1];
         const int64_t taps = model_tensor_bytes(t) / channels;
         for (int64_t k = 0; k < taps; ++k) {
           memcpy(arena_ + off + k * head, buf.data + k * channels, static_cast<size_t>(head));
