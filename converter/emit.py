@@ -70,10 +70,25 @@ def split_rows(op: Op, layer: Layer) -> int | None:
     return None
 
 
+def split_channels(op: Op, layer: Layer) -> int | None:
+    """Leading channels a partially trained depthwise filter keeps in SRAM, laid out
+    [1, kh, kw, that many] (its other channels stay in flash): the trained ones rounded up to a
+    multiple of 4, since the kernels take four adjacent channels from one place (runtime
+    Session::head_channels); None when the filter is held whole (or not at all)."""
+    if op.kind != "DEPTHWISE_CONV_2D" or not 0 < layer.weight_channels < layer.out_channels:
+        return None
+    four = -(-layer.weight_channels // 4) * 4
+    return four if four < layer.out_channels else None
+
+
 def trained_bytes(graph: Graph, op: Op, layer: Layer, t: int) -> int:
     """SRAM bytes of trained tensor t of `layer` (tflm_train/runtime Session::trained_bytes)."""
-    rows = split_rows(op, layer) if t == layer.weight_tensor else None
     whole = graph.tensors[t].nbytes
+    if t != layer.weight_tensor:
+        return whole
+    rows = split_rows(op, layer)
+    if rows is None:
+        rows = split_channels(op, layer)
     return whole if rows is None else whole // layer.out_channels * rows
 
 
@@ -195,4 +210,4 @@ def layer_record(graph: Graph, u: LayerUpdate, scheme: SparseUpdate,
 
 __all__ = ["ACT_REAL_BOUNDS", "Emission", "FILTER_GRAD_BLOCK", "POOL_LIKE",
            "SAVED_FOR_INPUT_GRAD", "UNARY_GRAD", "activation_mask_bounds", "layer_record",
-           "quantize_bound", "scratch_elements", "split_rows", "trained_bytes"]
+           "quantize_bound", "scratch_elements", "split_channels", "split_rows", "trained_bytes"]

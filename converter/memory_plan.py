@@ -1,7 +1,8 @@
 """Liveness and the arena plan of a compiled program: which arena tensors each instruction reads
-and writes, SAVE_MASKs placed where masked tensors are produced, and the offline layout of the
-persistent region (op state, trained tensors, optimizer state) and of the activation region
-(buffers with lifetimes over instruction steps, placed by planner.plan)."""
+and writes, SAVE_MASKs (and SAVE_CHANNELS) placed where masked (partly read) tensors are
+produced, and the offline layout of the persistent region (op state, trained tensors, optimizer
+state) and of the activation region (buffers with lifetimes over instruction steps, placed by
+planner.plan)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -12,8 +13,8 @@ from .emit import (SAVED_FOR_INPUT_GRAD, activation_mask_bounds, scratch_element
 from .graph import Graph, Op
 from .optimizer import SGD
 from .planner import Buffer, align, plan
-from .program import (ALIGNMENT, OP_STATE_BYTES, OP_STATE_KIND_BYTES, Flags, Instruction,
-                      Opcode, Program)
+from .program import (ALIGNMENT, OP_STATE_BYTES, OP_STATE_KIND_BYTES, DType, ExtraTensor, Flags,
+                      Instruction, Opcode, Program)
 from .step import CompiledStep
 from .streaming import stream_aliases, stream_reads_writes
 
@@ -35,7 +36,7 @@ def reads_writes(graph: Graph, program: Program | None, ins: Instruction,
     keep_masked: count a MASK_GRAD's int8 output as read (it must be produced whole, for
     SAVE_MASK, so streaming may not hide it inside a chain)."""
     a = ins.args
-    if ins.opcode == Opcode.SAVE_MASK:
+    if ins.opcode in (Opcode.SAVE_MASK, Opcode.SAVE_CHANNELS):
         return [a[0]], [a[1]]
     if ins.opcode == Opcode.MASK_GRAD:
         return ([a[0], a[1], a[2]] if keep_masked else [a[0], a[1]]), [a[0]]
@@ -44,7 +45,10 @@ def reads_writes(graph: Graph, program: Program | None, ins: Instruction,
         x = graph.ops[op_pos(graph, a[2])]
         x_weights = a[12] >= 0 and (program is None or program.layers[a[12]].weight_channels > 0)
         d_weights = a[11] >= 0 and (program is None or program.layers[a[11]].weight_channels > 0)
-        saved = ([x.inputs[0]] if x_weights else []) + ([d.inputs[0]] if d_weights else [])
+        # D's filter gradient reads its input, or the channels SAVE_CHANNELS kept of it
+        e1 = saved_channels(program, d.inputs[0]) if program is not None else None
+        saved = ([x.inputs[0]] if x_weights else []) + \
+            ([d.inputs[0] if e1 is None else e1] if d_weights else [])
         if keep_masked:  # SAVE_MASK needs the masked tensors whole
             saved += [op.outputs[0] for op, m in ((d, a[9]), (x, a[10])) if m >= 0]
         buffers = [t for t in (a[4], a[5], a[6], a[7], a[9], a[10]) if t >= 0]
@@ -106,6 +110,44 @@ def reads_writes(graph: Graph, program: Program | None, ins: Instruction,
 def read_backward(graph: Graph, instructions: list[Instruction], t: int) -> bool:
     """Whether any of `instructions` reads arena tensor t."""
     return any(t in reads_writes(graph, None, ins)[0] for ins in instructions)
+
+
+def saved_channels(program: Program, t: int) -> int | None:
+    """The extra tensor a SAVE_CHANNELS of the forward part fills from tensor t, or None."""
+    return next((ins.args[1] for ins in program.instructions[:program.n_forward]
+                 if ins.opcode == Opcode.SAVE_CHANNELS and ins.args[0] == t), None)
+
+
+def insert_saved_channels(graph: Graph, program: Program) -> Program:
+    """Put a SAVE_CHANNELS after the forward instruction that writes the input of each depthwise
+    conv a fused block backward trains at a partial ratio: its filter gradient reads only the
+    trained channels of that input, so the whole int8 tensor can die after the forward pass."""
+    pending = {}  # int8 tensor -> channels to keep
+    for ins in program.instructions[program.n_forward:]:
+        if ins.opcode == Opcode.BOTTLENECK_BACKWARD and ins.args[11] >= 0:
+            layer = program.layers[ins.args[11]]
+            if 0 < layer.weight_channels < layer.out_channels:
+                pending[graph.ops[op_pos(graph, ins.args[1])].inputs[0]] = layer.weight_channels
+    pending = {t: k for t, k in pending.items() if saved_channels(program, t) is None}
+    if not pending:
+        return program
+    ops = {op.index: op for op in graph.ops}
+    forward = []
+    for ins in program.instructions[:program.n_forward]:
+        forward.append(ins)
+        if ins.opcode in (Opcode.FORWARD, Opcode.STREAM_CHAIN):
+            for t in _forward_writes(ops, ins):
+                if t in pending:
+                    positions = graph.tensors[t].nbytes // graph.tensors[t].shape[-1]
+                    dst = program.n_model_tensors + len(program.extra)
+                    program.extra.append(ExtraTensor(DType.INT8, positions * pending[t]))
+                    forward.append(Instruction(Opcode.SAVE_CHANNELS, [t, dst, pending.pop(t)]))
+    if pending:
+        raise AssertionError(f"tensors {sorted(pending)} are not produced whole by any forward "
+                             "instruction")
+    program.instructions = forward + program.instructions[program.n_forward:]
+    program.n_forward = len(forward)
+    return program
 
 
 def insert_masks(graph: Graph, program: Program) -> Program:
@@ -175,7 +217,7 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
     op_data_bytes = offset
     model_offsets = [-1] * n_model
     for layer in program.layers:
-        # A bias-only layer reads its weights from flash; a partial conv/FC keeps its rows.
+        # A bias-only layer reads its weights from flash; a partial layer keeps its channels.
         op = graph.ops[op_pos(graph, layer.op_index)]
         for t in (layer.weight_tensor if layer.weight_channels else -1, layer.bias_tensor):
             if t >= 0:
@@ -241,5 +283,5 @@ def plan_memory(graph: Graph, program: Program, optimizer: SGD,
                         optimizer_bytes)
 
 
-__all__ = ["ExtraBuffers", "insert_masks", "op_pos", "plan_memory", "read_backward",
-           "reads_writes"]
+__all__ = ["ExtraBuffers", "insert_masks", "insert_saved_channels", "op_pos", "plan_memory",
+           "read_backward", "reads_writes", "saved_channels"]

@@ -1,6 +1,7 @@
 """compile_step: a graph and its resolved updates -> the planned training step, in stages:
 backward program (autodiff.py) -> row-streamed frozen chains where they lower the arena
-(streaming.py) -> SAVE_MASKs after the forward ops whose outputs become masks -> arena plan
+(streaming.py) -> SAVE_MASKs after the forward ops whose outputs become masks (SAVE_CHANNELS
+after those whose outputs the backward reads only in part) -> arena plan
 (memory_plan.py) -> smaller channel groups for the fused backward at the peak (fusions.py) ->
 the chains' kernel scratch in the arena where that keeps it."""
 from __future__ import annotations
@@ -11,7 +12,8 @@ from .autodiff import backward_program
 from .emit import FILTER_GRAD_BLOCK
 from .fusions import cap_groups, group_channels, regroup
 from .graph import Graph
-from .memory_plan import ExtraBuffers, insert_masks, plan_memory, reads_writes
+from .memory_plan import (ExtraBuffers, insert_masks, insert_saved_channels, plan_memory,
+                          reads_writes)
 from .optimizer import SGD
 from .planner import peak_live_bytes
 from .program import Flags, Opcode, Program
@@ -108,7 +110,8 @@ def _with_groups_of(graph: Graph, program: Program, planned: Program) -> Program
 
 def _plan(graph: Graph, program: Program, optimizer: SGD,
           extra_buffers: ExtraBuffers | None) -> CompiledStep:
-    return plan_memory(graph, insert_masks(graph, program), optimizer, extra_buffers)
+    program = insert_saved_channels(graph, insert_masks(graph, program))
+    return plan_memory(graph, program, optimizer, extra_buffers)
 
 
 def _plan_grouped(graph: Graph, program: Program, optimizer: SGD,

@@ -163,6 +163,11 @@ OPCODES = (
                "of output channels at a time through `group` (int8 [positions, G]); with "
                "training, the conv output's activation mask bits inside (lo, hi): the conv "
                "output never exists whole"),
+    OpcodeSpec("SAVE_CHANNELS", 19, ("src", "dst", "channels"),
+               "forward: channels [0, channels) of int8 activation `src` ([positions, C]) into "
+               "`dst` ([positions, channels]): a partially trained depthwise filter's gradient "
+               "(BOTTLENECK_BACKWARD) reads only those, so `src` need not live until the "
+               "backward pass"),
 )
 
 assert all(len(op.args) <= MAX_INSTRUCTION_ARGS for op in OPCODES)

@@ -28,11 +28,22 @@ int32_t DepthwiseConvInt8GetBufferSize(const Dims& input_dims, const Dims& filte
 // The most DepthwiseConvInt8GetBufferSize returns for any shape.
 constexpr int32_t kDepthwiseConvInt8MaxBufferSize = 8 * 120 + 128 + 1024;
 
-// bias may be null. scratch: DepthwiseConvInt8GetBufferSize bytes, 8-byte aligned.
+// bias may be null. scratch: DepthwiseConvInt8GetBufferSize bytes, 8-byte aligned. The filter
+// may be split between SRAM and flash (DepthwiseFilter); the bytes are those of the whole one.
 void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& quant,
                        const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
-                       const int8_t* filter, const int32_t* bias, const Dims& output_dims,
-                       int8_t* output, void* scratch);
+                       const DepthwiseFilter& filter, const int32_t* bias,
+                       const Dims& output_dims, int8_t* output, void* scratch);
+
+// The filter whole in one place.
+inline void DepthwiseConvInt8(const DepthwiseParams& params, const PerChannelQuant& quant,
+                              const Dims& input_dims, const int8_t* input,
+                              const Dims& filter_dims, const int8_t* filter, const int32_t* bias,
+                              const Dims& output_dims, int8_t* output, void* scratch) {
+  DepthwiseConvInt8(params, quant, input_dims, input, filter_dims,
+                    WholeDepthwiseFilter(filter, filter_dims.c), bias, output_dims, output,
+                    scratch);
+}
 
 }  // namespace tflm_train
 

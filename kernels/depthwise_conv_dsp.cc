@@ -337,17 +337,16 @@ void FoldBase(const DepthwiseParams& params, uint32_t sum_even, uint32_t sum_odd
   for (int k = 0; k < 4; ++k) g->folded_base[k] = g->base[k] + params.input_offset * sums[k];
 }
 
-// Widens channels [oc, oc + 4) of the filter into g's taps (doubled when `doubled`; the zero
-// margins are left as they are).
-void PrepareGroupFilter(const DepthwiseParams& params, const int8_t* filter, int32_t kh,
-                        int32_t kw, int32_t out_c, int32_t oc, bool doubled, Group* g) {
-  const int8_t* f = filter + oc;
+// Widens the four channels at f (taps f_stride apart) into g's taps (doubled when `doubled`;
+// the zero margins are left as they are).
+void PrepareGroupFilter(const DepthwiseParams& params, const int8_t* f, int32_t f_stride,
+                        int32_t kh, int32_t kw, bool doubled, Group* g) {
   uint32_t* w = g->w + 2 * FilterMargin(kw);
   const int32_t w_row = 2 * FilterPitch(kw);
   // The widened weights summed per lane (|sum| <= 64 * 256: no 16-bit lane overflows).
   uint32_t sum_even = 0, sum_odd = 0;
   for (int32_t r = 0; r < kh; ++r, w += w_row) {
-    for (int32_t t = 0; t < kw; ++t, f += out_c) {
+    for (int32_t t = 0; t < kw; ++t, f += f_stride) {
       const uint32_t v = simd::Load4(f);
       // Doubled lanes lie in [-256, 254]: still exact 16-bit SMLAxy operands.
       const uint32_t even = static_cast<uint32_t>(simd::EvenBytes(v));
@@ -376,18 +375,17 @@ inline uint32_t PackHighHalves(uint32_t lo, uint32_t hi) {
   return r;
 }
 
-// The pair path's filter layout (depthwise_conv_pair_dsp.h) of channels [oc, oc + 4), doubled,
-// K x K taps: per row the single taps 0 and K - 1 widened, then every two adjacent taps of each
-// channel as one SMLAD word (lanes [-256, 254]).
-void PreparePairFilter(const DepthwiseParams& params, const int8_t* filter, int32_t k,
-                       int32_t out_c, int32_t oc, Group* g) {
-  const int8_t* f = filter + oc;
+// The pair path's filter layout (depthwise_conv_pair_dsp.h) of the four channels at f (taps
+// f_stride apart), doubled, K x K taps: per row the single taps 0 and K - 1 widened, then every
+// two adjacent taps of each channel as one SMLAD word (lanes [-256, 254]).
+void PreparePairFilter(const DepthwiseParams& params, const int8_t* f, int32_t f_stride,
+                       int32_t k, Group* g) {
   // The raw weights summed per lane (|sum| <= 64 * 128), doubled at the end.
   uint32_t sum_even = 0, sum_odd = 0;
   uint32_t* w = g->w;
   for (int32_t r = 0; r < k; ++r, w += PairRowWords(k)) {
     uint32_t v = simd::Load4(f);
-    f += out_c;
+    f += f_stride;
     uint32_t even = static_cast<uint32_t>(simd::EvenBytes(v));
     uint32_t odd = static_cast<uint32_t>(simd::OddBytes(v));
     sum_even = __sadd16(sum_even, even);
@@ -396,7 +394,7 @@ void PreparePairFilter(const DepthwiseParams& params, const int8_t* filter, int3
     w[PairFirstWord()] = prev_even;
     w[PairFirstWord() + 1] = prev_odd;
     uint32_t* pair = w + PairTapsWord(0);
-    for (int32_t t = 1; t < k; ++t, f += out_c, pair += 4) {
+    for (int32_t t = 1; t < k; ++t, f += f_stride, pair += 4) {
       v = simd::Load4(f);
       even = static_cast<uint32_t>(simd::EvenBytes(v));
       odd = static_cast<uint32_t>(simd::OddBytes(v));
@@ -423,8 +421,8 @@ void PreparePairFilter(const DepthwiseParams& params, const int8_t* filter, int3
 
 int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& quant,
                         const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
-                        const int8_t* filter, const int32_t* bias, const Dims& output_dims,
-                        int8_t* output, void* scratch) {
+                        const DepthwiseFilter& filter, const int32_t* bias,
+                        const Dims& output_dims, int8_t* output, void* scratch) {
   using namespace depthwise_dsp_detail;
   static_assert(4 * kPatchWords <= kDepthwiseDspPatchBytes &&
                 4 * kPairPatchWords <= kDepthwiseDspPatchBytes, "both paths' patches fit");
@@ -479,11 +477,14 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
   for (int32_t oc = 0; oc < channels; oc += 4) {
     const bool doubled = PrepareGroupQuant(params, quant, bias, oc, &g);
     const bool pair = doubled && pair_shape;
+    // The group's four channels lie in the filter's SRAM head or all in flash (types.h).
+    const int8_t* const f = filter.taps_of(oc) + oc;
+    const int32_t f_stride = filter.stride_of(oc);
     if (pair) {
-      PreparePairFilter(params, filter, kw, out_c, oc, &g);
+      PreparePairFilter(params, f, f_stride, kw, &g);
       margins_zeroed = false;
     } else {
-      PrepareGroupFilter(params, filter, kh, kw, out_c, oc, doubled, &g);
+      PrepareGroupFilter(params, f, f_stride, kh, kw, doubled, &g);
     }
     if (!pair && !margins_zeroed) {
       const int32_t margin = 2 * FilterMargin(kw), pitch = 2 * FilterPitch(kw);

@@ -43,8 +43,8 @@ inline int32_t DepthwiseDm1DspGetBufferSize(const Dims& input_dims, const Dims& 
 // sums, only regrouped. scratch: DepthwiseDm1DspGetBufferSize bytes, 8-byte aligned.
 int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& quant,
                         const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
-                        const int8_t* filter, const int32_t* bias, const Dims& output_dims,
-                        int8_t* output, void* scratch);
+                        const DepthwiseFilter& filter, const int32_t* bias,
+                        const Dims& output_dims, int8_t* output, void* scratch);
 #endif
 
 }  // namespace tflm_train

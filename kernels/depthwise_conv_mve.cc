@@ -93,7 +93,7 @@ inline void Store4(int32x4_t v, const ChunkQuant& q, int32_t k, int32_t n, int32
 
 bool DepthwiseDm1Mve(const DepthwiseParams& params, const PerChannelQuant& quant,
                      const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
-                     const int8_t* filter, const int32_t* bias, const Dims& output_dims,
+                     const DepthwiseFilter& filter, const int32_t* bias, const Dims& output_dims,
                      int8_t* output) {
   const int32_t out_c = output_dims.c;
   if (params.depth_multiplier != 1 || input_dims.c != out_c || out_c <= 0) return false;
@@ -107,15 +107,19 @@ bool DepthwiseDm1Mve(const DepthwiseParams& params, const PerChannelQuant& quant
   ChunkQuant q;
   alignas(8) int32_t base[kMveChunk];     // the bias
   alignas(8) int32_t folded[kMveChunk];   // + input_offset * the channel's filter sum
-  for (int32_t c0 = 0; c0 < out_c; c0 += kMveChunk) {
-    const int32_t count = out_c - c0 < kMveChunk ? out_c - c0 : kMveChunk;
+  for (int32_t c0 = 0, count = 0; c0 < out_c; c0 += count) {
+    // Chunks end where the filter's SRAM head ends: each reads one plain filter.
+    const int32_t part_end = c0 < filter.head_channels ? filter.head_channels : out_c;
+    count = part_end - c0 < kMveChunk ? part_end - c0 : kMveChunk;
+    const int8_t* const f = filter.taps_of(c0) + c0;
+    const int32_t f_stride = filter.stride_of(c0);
     mve_detail::PrepareChunkQuant(quant, bias, c0, count, reach, output_offset, act, &q);
     // Four channels' filter sums at a time (row-streamed chains call this once per row).
     for (int32_t k = 0; k < kMveChunk; k += 4) {
       const mve_pred16_t m = vctp32q(static_cast<uint32_t>(k < count ? count - k : 0));
       int32x4_t wsum = vdupq_n_s32(0);
       for (int32_t t = 0; t < taps; ++t) {
-        wsum = vaddq_s32(wsum, vldrbq_z_s32(filter + t * out_c + c0 + k, m));
+        wsum = vaddq_s32(wsum, vldrbq_z_s32(f + t * f_stride + k, m));
       }
       const int32x4_t b = bias != nullptr ? vldrwq_z_s32(bias + c0 + k, m) : vdupq_n_s32(0);
       vstrwq_s32(base + k, b);
@@ -131,7 +135,7 @@ bool DepthwiseDm1Mve(const DepthwiseParams& params, const PerChannelQuant& quant
           const int32_t in_x0 = ox * params.stride.w - params.padding.w;
           const TapWindow win{taps_y, FilterTaps(in_x0, params.dilation.w, kw, in_w)};
           const WindowPlan plan =
-              PlanWindow(win, in_y0, in_x0, params.dilation, in_w, in_c, kw, out_c);
+              PlanWindow(win, in_y0, in_x0, params.dilation, in_w, in_c, kw, f_stride);
           const bool interior = plan.rows * plan.taps == taps;
           const int32_t* start = interior ? folded : base;
           int8_t* out = output + ((b * output_dims.h + oy) * output_dims.w + ox) * out_c + c0;
@@ -139,10 +143,10 @@ bool DepthwiseDm1Mve(const DepthwiseParams& params, const PerChannelQuant& quant
             const int32_t n = count - k < 8 ? count - k : 8;
             Acc8 acc{vldrwq_s32(start + k), vldrwq_s32(start + k + 4)};
             if (interior) {
-              WindowTaps<false>(plan, params.input_offset, in_batch + k, filter + c0 + k, n,
+              WindowTaps<false>(plan, params.input_offset, in_batch + k, f + k, n,
                                 acc);
             } else {
-              WindowTaps<true>(plan, params.input_offset, in_batch + k, filter + c0 + k, n,
+              WindowTaps<true>(plan, params.input_offset, in_batch + k, f + k, n,
                                acc);
             }
             Store4(acc.lo, q, k, n < 4 ? n : 4, c0, quant, output_offset, act, out);

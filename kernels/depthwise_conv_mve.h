@@ -21,7 +21,7 @@ namespace tflm_train {
 // depth multiplier is not 1. Same bytes as the reference.
 bool DepthwiseDm1Mve(const DepthwiseParams& params, const PerChannelQuant& quant,
                      const Dims& input_dims, const int8_t* input, const Dims& filter_dims,
-                     const int8_t* filter, const int32_t* bias, const Dims& output_dims,
+                     const DepthwiseFilter& filter, const int32_t* bias, const Dims& output_dims,
                      int8_t* output);
 #endif
 

@@ -60,6 +60,34 @@ inline FilterRows WholeFilter(const int8_t* filter, int32_t row_size) {
   return FilterRows{filter, filter, 0, row_size};
 }
 
+// A depthwise filter [1, kh, kw, C] (channels last): channel c of tap t is base[t * base_stride +
+// c], but channels below head_channels are read at head[t * head_stride + c] (the SRAM copy of
+// the channels a partial update trains, laid out [1, kh, kw, head_stride]; the frozen channels
+// stay in the whole tensor at `base`, in flash). Kernels take the two as plain filters, per
+// channel group: a forward filter's head_channels is a multiple of 4 or all of them, so four
+// adjacent channels from a multiple of 4 always lie in one of the two.
+struct DepthwiseFilter {
+  const int8_t* base;
+  int32_t base_stride;
+  const int8_t* head;
+  int32_t head_stride;
+  int32_t head_channels;
+  // The array channel c is read from (indexed by c) and the distance between its taps.
+  const int8_t* taps_of(int32_t c) const { return c < head_channels ? head : base; }
+  int32_t stride_of(int32_t c) const { return c < head_channels ? head_stride : base_stride; }
+  int8_t at(int32_t tap, int32_t c) const { return taps_of(c)[tap * stride_of(c) + c]; }
+  // Channels first.. of the same filter (a channel group's filter).
+  DepthwiseFilter from(int32_t first) const {
+    return DepthwiseFilter{base + first, base_stride, head + first, head_stride,
+                           head_channels - first};
+  }
+};
+
+// A filter read whole from one place, its channels `stride` apart.
+inline DepthwiseFilter WholeDepthwiseFilter(const int8_t* filter, int32_t stride) {
+  return DepthwiseFilter{filter, stride, filter, stride, 0};
+}
+
 // One multiplier per output channel (per-channel quantised weights).
 struct PerChannelQuant {
   const int32_t* multiplier;

@@ -352,3 +352,26 @@ def test_depth_multiplier_that_wraps_in_32_bits_is_refused(extended):
     assert (in_c * op.builtinOptions.depthMultiplier) % (1 << 32) == in_c
     with pytest.raises(RuntimeFailure, match="DEPTHWISE_CONV_2D.*depth multiplier 536870913"):
         NativeSession(write_model(m))
+
+
+def test_runtime_rejects_a_layer_training_more_channels_than_its_tensor_has():
+    """A depthwise layer record claiming 10 of 16 channels of an 8-channel filter: its SRAM
+    part (12 channels, rounded up to 4) would be gathered from past the filter's data. Here the
+    persistent layout check already refuses the larger slot; Open's copy of the trained tensors
+    checks the size against the tensor's too (a plan with room for the slot)."""
+    from tflm_train import SparseUpdate, convert
+    from tflm_train.converter.program import LAYER_FIELDS, LAYER_WORDS, decode_layers
+    from tflm_train.data import DEMO_MODEL
+
+    ext = convert(DEMO_MODEL.read_bytes(), SparseUpdate(n_bias=3, weights={1: 0.25}))
+    h, _ = _channel_words(ext)
+    blob = get_metadata(read_model(ext), "tflm_train")
+    k = next(i for i, layer in enumerate(decode_layers(blob)) if layer.weight_channels == 2)
+    base = h["off_layers"] + LAYER_WORDS * k
+    bad = _set_word(ext, base + LAYER_FIELDS.index("out_channels"), 16)
+    bad = _set_word(bad, base + LAYER_FIELDS.index("weight_channels"), 10)
+    for factors in ("weight_factors", "bias_factors"):  # 16 factors that exist
+        bad = _set_word(bad, base + LAYER_FIELDS.index(factors), 0)
+    with pytest.raises(RuntimeFailure, match="layer 3 is not inside the persistent region|"
+                                             "output channels the layer trains"):
+        NativeSession(bad)

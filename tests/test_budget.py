@@ -86,7 +86,7 @@ def test_board_sets_both_budgets(mobilenet):
             budget.check_budget(mobilenet, board=name)
     # a budget given beside the board wins, and the message names the board's size too
     with pytest.raises(tflm_train.BudgetError, match=r"given; nano33ble has 262,144 B"):
-        budget.check_budget(mobilenet, sram_budget=100_000, board="nano33ble")
+        budget.check_budget(mobilenet, sram_budget=80_000, board="nano33ble")
 
 
 def test_bad_budget_arguments(extended):
@@ -142,8 +142,10 @@ def test_stack_bound_follows_the_longest_streamed_chain():
         model = (ZOO / f"{name}.tflite").read_bytes()
         chains.append(budget.longest_stream_chain(model))
         bounds.append(budget.stack_bound(model, nano))
-    # issue 18: the chain that reads the input source streams the stem and two blocks
-    assert chains == [3, 6, 6] and bounds[0] <= bounds[1] == bounds[2]
+    # issue 18: the chain that reads the input source streams the stem and two blocks (in
+    # MobileNetV2 one op more since its backward peak fell: the search then takes the lowest
+    # forward peak, NOTES "Issue 18")
+    assert chains == [3, 7, 6] and bounds[0] <= bounds[2] <= bounds[1]
     fw = budget.firmware_data(nano)
     level = fw["stream_level_bytes"]
     for n, bound in zip(chains, bounds):  # the recursion counted at the model's own depth

@@ -125,3 +125,46 @@ def test_partial_channel_layers_keep_only_their_rows():
     assert np.array_equal(whole[8:], w.data[8:]) and not np.array_equal(whole[:8], w.data[:8])
     exported = build_graph(read_model(tr.export())).tensors[w.index].data
     assert np.array_equal(exported, whole)
+
+
+def test_partial_depthwise_keeps_its_channels_and_saves_its_input(monkeypatch):
+    """The demo block's depthwise (8 channels, 3x3) trains its first 2: SRAM holds 4 channels of
+    its taps (the kernels take four channels from one place; the other 4 are read from flash),
+    and SAVE_CHANNELS keeps the 2 trained channels of its input for the filter gradient instead
+    of the whole input. Losses, trained bytes and predictions equal those of the same program
+    keeping the whole input; frozen channels stay the model's, also after export."""
+    import numpy as np
+
+    from tflm_train.converter import memory_report, pipeline
+
+    scheme = SparseUpdate(n_bias=3, weights={0: 1.0, 1: 0.25, 2: 1.0})
+    graph, step = _step(scheme)
+    assert {"BOTTLENECK_BACKWARD", "SAVE_CHANNELS"} <= set(step.instruction_names)
+    w = graph.tensors[graph.trainable_ops()[1].inputs[1]]
+    ext = tflm_train.convert(DEMO, scheme)
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "insert_saved_channels", lambda graph, program: program)
+        _, _, whole_step = compile_model(DEMO, scheme)
+        ext_whole = tflm_train.convert(DEMO, scheme)
+    assert "SAVE_CHANNELS" not in whole_step.instruction_names
+    assert memory_report(ext).arena_bytes <= memory_report(ext_whole).arena_bytes
+    trainers = [tflm_train.Trainer(e, learning_rate=0.5) for e in (ext, ext_whole)]
+    assert len(trainers[0]._session.tensor_bytes(w.index)) == 9 * 4  # 4 of 8 channels
+    x = np.random.default_rng(0).integers(-128, 128, (3, *trainers[0].input_shape[1:]),
+                                          dtype=np.int8)
+    losses = [[tr.train_step(x[i:i + 1], i) for i in range(3)] for tr in trainers]
+    assert losses[0] == losses[1]
+    assert trainers[0].trained_tensors() == trainers[1].trained_tensors()
+    assert np.array_equal(trainers[0].predict(x), trainers[1].predict(x))
+    whole = np.frombuffer(trainers[0].trained_tensors()[w.index], np.int8).reshape(w.shape)
+    assert np.array_equal(whole[..., 2:], w.data[..., 2:])
+    assert not np.array_equal(whole[..., :2], w.data[..., :2])
+    exported = build_graph(read_model(trainers[0].export())).tensors[w.index].data
+    assert np.array_equal(exported, whole)
+    # whole tensors load back; frozen channels that differ from the model's are refused
+    trainers[1].load_trained_tensors({w.index: whole.tobytes()})
+    assert trainers[1].trained_tensors()[w.index] == whole.tobytes()
+    spoilt = whole.copy()
+    spoilt[..., 5] += 1
+    with pytest.raises(ValueError, match="channels past the first 4 differ"):
+        trainers[1].load_trained_tensors({w.index: spoilt.tobytes()})

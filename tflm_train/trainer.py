@@ -12,7 +12,8 @@ from .binding import NativeSession, learning_rate as scheduled_rate, load_checkp
 from .converter import MemoryReport, memory_report
 from .converter.graph import build_graph
 from .converter import float_io, new_head, offline_plan
-from .converter.program import METADATA_NAME, Flags, decode_header
+from .converter.emit import split_channels
+from .converter.program import METADATA_NAME, Flags, decode_header, decode_layers
 from .converter.tflite_io import get_metadata, read_model, remove_metadata, write_model
 
 
@@ -68,6 +69,13 @@ class Trainer:
             raise ValueError("not an extended tflm-train model: run tflm_train.convert() on "
                              "the int8 .tflite first")
         self._graph = build_graph(model)
+        # A partially trained depthwise filter's SRAM part: its leading channels of every tap
+        # (weight tensor -> that channel count); a partial conv/FC keeps its leading rows.
+        ops = {op.index: op for op in self._graph.ops}
+        self._depthwise_heads = {
+            layer.weight_tensor: split_channels(ops[layer.op_index], layer)
+            for layer in decode_layers(get_metadata(model, METADATA_NAME))
+            if split_channels(ops[layer.op_index], layer) is not None}
         self.learning_rate = float(learning_rate)
         self.rounding = rounding
         self.schedule = schedule
@@ -254,9 +262,27 @@ class Trainer:
             data = self._session.tensor_bytes(t)
             full = self._graph.tensors[t].data
             if whole and full is not None and len(data) < full.nbytes:
-                data = data + full.tobytes()[len(data):]
+                data = self._whole(t, data)
             out[t] = data
         return out
+
+    def _whole(self, t: int, sram: bytes) -> bytes:
+        """Tensor t whole from its SRAM part and the model's data for the rest."""
+        full = self._graph.tensors[t].data
+        head = self._depthwise_heads.get(t)
+        if head is None:
+            return sram + full.tobytes()[len(sram):]
+        taps = full.reshape(-1, full.shape[-1]).copy()
+        taps[:, :head] = np.frombuffer(sram, np.int8).reshape(-1, head)
+        return taps.tobytes()
+
+    def _sram_part(self, t: int, whole: bytes) -> bytes:
+        """What tensor t keeps in SRAM, out of its whole bytes."""
+        head = self._depthwise_heads.get(t)
+        if head is None:
+            return bytes(whole[:len(self._session.tensor_bytes(t))])
+        full = self._graph.tensors[t].data
+        return np.frombuffer(whole, np.int8).reshape(-1, full.shape[-1])[:, :head].tobytes()
 
     def load_trained_tensors(self, tensors: dict[int, bytes]) -> None:
         """Set trained tensors, e.g. to a federated average (tflm_train.fleet). Takes a subset
@@ -273,11 +299,14 @@ class Trainer:
             if len(data) != n and not (full is not None and len(data) == full.nbytes):
                 raise ValueError(f"tensor {t}: {len(data)} bytes; the model trains {n}"
                                  + (f" of {full.nbytes}" if full is not None else ""))
-            if len(data) > n and bytes(data[n:]) != full.tobytes()[n:]:
-                raise ValueError(f"tensor {t}: the bytes past the first {n} differ from the "
-                                 f"model's, but only its first {n} bytes are trained")
+            if len(data) > n and self._whole(t, self._sram_part(t, data)) != bytes(data):
+                head = self._depthwise_heads.get(t)
+                what, k = ("bytes", n) if head is None else ("channels", head)
+                raise ValueError(f"tensor {t}: the {what} past the first {k} differ from the "
+                                 f"model's, but only its first {k} {what} are trained")
         for t, data in tensors.items():
-            self._session.write_tensor_bytes(t, bytes(data[:len(sram[t])]))
+            self._session.write_tensor_bytes(t, self._sram_part(t, data) if len(data) > len(
+                sram[t]) else bytes(data))
 
     def _model_with_trained_weights(self):
         model = read_model(self._extended)

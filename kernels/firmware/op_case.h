@@ -42,8 +42,9 @@ struct OpCase {
   const int8_t* input;
   const int8_t* filter;
   const int32_t* bias;  // may be null
-  // conv only: rows [0, filter_head_rows) are read from a second buffer (FilterRows.head; the
-  // runner fills the filter's own copy of them with other bytes); 0 = one buffer.
+  // conv: rows [0, filter_head_rows) are read from a second buffer (FilterRows.head; the
+  // runner fills the filter's own copy of them with other bytes); 0 = one buffer. Depthwise:
+  // channels [0, filter_head_rows) likewise (DepthwiseFilter.head, a multiple of 4).
   int32_t filter_head_rows;
   // ADD only (same-shape, input_dims the shape of both inputs): the second input; the first is
   // input / input_scale / input_zero_point.

@@ -26,8 +26,8 @@ namespace tt = ::tflm_train;
 
 int32_t g_multiplier[kMaxChannels];
 int32_t g_shift[kMaxChannels];
-// A split filter (OpCase::filter_head_rows): the rows below head_rows live in g_head, the
-// rest in g_base, whose own head rows are overwritten so that reading them would show.
+// A split filter (OpCase::filter_head_rows): the rows (depthwise: channels) below it live in
+// g_head, the rest in g_base, whose own head part is overwritten so that reading it would show.
 constexpr int32_t kMaxFilterBytes = 8192;
 int8_t g_head[kMaxFilterBytes];
 int8_t g_base[kMaxFilterBytes];
@@ -91,10 +91,24 @@ bool RunDepthwise(const OpCase& c, int32_t repeats, int8_t* output, int32_t capa
   const tt::Dims out{in.n, oh, ow, f.c};
   *output_size = tt::FlatSize(out);
   if (*output_size > capacity || *output_size <= 0) return false;
+  tt::DepthwiseFilter filter = tt::WholeDepthwiseFilter(c.filter, f.c);
+  const int32_t head = c.filter_head_rows;
+  if (head > 0) {
+    const int32_t taps = f.h * f.w;
+    if (taps * f.c > kMaxFilterBytes || head > f.c) return false;
+    for (int32_t t = 0; t < taps; ++t) {
+      for (int32_t k = 0; k < f.c; ++k) {
+        const int8_t w = c.filter[t * f.c + k];
+        if (k < head) g_head[t * head + k] = w;
+        g_base[t * f.c + k] = k < head ? static_cast<int8_t>(~w) : w;
+      }
+    }
+    filter = tt::DepthwiseFilter{g_base, f.c, g_head, head, head};
+  }
   const uint64_t t0 = board_ticks();
   for (int32_t r = 0; r < repeats; ++r) {
-    tt::DepthwiseConvInt8(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f,
-                          c.filter, c.bias, out, output, g_depthwise_scratch);
+    tt::DepthwiseConvInt8(p, tt::PerChannelQuant{g_multiplier, g_shift}, in, c.input, f, filter,
+                          c.bias, out, output, g_depthwise_scratch);
   }
   if (eval_ticks != nullptr) *eval_ticks = board_ticks() - t0;
   return true;

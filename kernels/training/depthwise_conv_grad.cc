@@ -10,21 +10,20 @@ namespace {
 // ForEachOutputTap order. Null filter_scales: grad_output already holds g * s_w (here and in
 // the fast path below).
 void InputGradGeneral(const DepthwiseParams& params, const Dims& output_dims,
-                      const float* grad_output, const Dims& filter_dims, const int8_t* filter,
-                      int32_t filter_stride, const float* filter_scales, const Dims& input_dims,
-                      float* grad_input) {
+                      const float* grad_output, const Dims& filter_dims,
+                      const DepthwiseFilter& filter, const float* filter_scales,
+                      const Dims& input_dims, float* grad_input) {
   const int32_t out_c = output_dims.c, in_c = input_dims.c;
   const int32_t mult = params.depth_multiplier;
   GatherInputGrad(params, input_dims, output_dims, filter_dims.h, filter_dims.w, grad_input,
                   [&](float* gin, int32_t o, int32_t tap) {
     const float* gout = grad_output + o * out_c;
-    const int8_t* w = filter + tap * filter_stride;
     for (int32_t ci = 0; ci < in_c; ++ci) {
       float acc = gin[ci];
       for (int32_t m = 0; m < mult; ++m) {
         const int32_t oc = ci * mult + m;
         const float g = filter_scales != nullptr ? gout[oc] * filter_scales[oc] : gout[oc];
-        acc = MulAdd(acc, g, static_cast<float>(w[oc]));
+        acc = MulAdd(acc, g, static_cast<float>(filter.at(tap, oc)));
       }
       gin[ci] = acc;
     }
@@ -348,9 +347,9 @@ constexpr BlockFn kBlockFns[kMaxBlock] = {
     InputGradBlock<7, kScaled>, InputGradBlock<8, kScaled>};
 
 void InputGradMult1(const DepthwiseParams& params, const Dims& output_dims,
-                    const float* grad_output, const Dims& filter_dims, const int8_t* filter,
-                    int32_t filter_stride, const float* filter_scales, const Dims& input_dims,
-                    float* grad_input) {
+                    const float* grad_output, const Dims& filter_dims,
+                    const DepthwiseFilter& filter, const float* filter_scales,
+                    const Dims& input_dims, float* grad_input) {
   const int32_t channels = input_dims.c, taps = filter_dims.h * filter_dims.w;
   AxisTaps columns[kMaxFastWidth];
   for (int32_t iw = 0; iw < input_dims.w; ++iw) {
@@ -365,9 +364,16 @@ void InputGradMult1(const DepthwiseParams& params, const Dims& output_dims,
   for (int32_t c = 0, k = 0; k < blocks; ++k) {
     const int32_t b = kVfpRow8 ? (channels - c < kMaxBlock ? channels - c : kMaxBlock)
                                : (channels - c) / (blocks - k) + ((channels - c) % (blocks - k) != 0);
-    for (int32_t t = 0; t < taps; ++t) {
-      for (int32_t j = 0; j < b; ++j) {
-        w[t * b + j] = static_cast<float>(filter[t * filter_stride + c + j]);
+    if (c < filter.head_channels && c + b > filter.head_channels) {
+      // The block straddles the filter's SRAM head: each channel from where it lives.
+      for (int32_t t = 0; t < taps; ++t) {
+        for (int32_t j = 0; j < b; ++j) w[t * b + j] = static_cast<float>(filter.at(t, c + j));
+      }
+    } else {
+      const int8_t* const f = filter.taps_of(c) + c;
+      const int32_t f_stride = filter.stride_of(c);
+      for (int32_t t = 0; t < taps; ++t) {
+        for (int32_t j = 0; j < b; ++j) w[t * b + j] = static_cast<float>(f[t * f_stride + j]);
       }
     }
     const BlockFn block = filter_scales != nullptr ? kBlockFns<false>[b - 1]
@@ -381,15 +387,15 @@ void InputGradMult1(const DepthwiseParams& params, const Dims& output_dims,
 
 // Null filter_scales: grad_output already holds g * s_w.
 void InputGrad(const DepthwiseParams& params, const Dims& output_dims, const float* grad_output,
-               const Dims& filter_dims, const int8_t* filter, int32_t filter_stride,
+               const Dims& filter_dims, const DepthwiseFilter& filter,
                const float* filter_scales, const Dims& input_dims, float* grad_input) {
   if (params.depth_multiplier == 1 && params.dilation.h == 1 && params.dilation.w == 1 &&
       filter_dims.h * filter_dims.w <= kMaxFastTaps && input_dims.w <= kMaxFastWidth) {
-    InputGradMult1(params, output_dims, grad_output, filter_dims, filter, filter_stride,
-                   filter_scales, input_dims, grad_input);
+    InputGradMult1(params, output_dims, grad_output, filter_dims, filter, filter_scales,
+                   input_dims, grad_input);
   } else {
-    InputGradGeneral(params, output_dims, grad_output, filter_dims, filter, filter_stride,
-                     filter_scales, input_dims, grad_input);
+    InputGradGeneral(params, output_dims, grad_output, filter_dims, filter, filter_scales,
+                     input_dims, grad_input);
   }
 }
 
@@ -401,7 +407,7 @@ int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, int32_t group) {
 }
 
 void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& dims,
-                                   const Dims& filter_dims, const int8_t* filter,
+                                   const Dims& filter_dims, const DepthwiseFilter& filter,
                                    const float* filter_scales, int32_t group, float* scratch,
                                    float* grad) {
   const int32_t positions = dims.n * dims.h * dims.w, channels = dims.c;
@@ -415,8 +421,8 @@ void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& di
       for (int32_t j = 0; j < g; ++j) g_out[p * g + j] = grad[p * channels + c0 + j] * s[j];
     }
     const Dims group_dims{dims.n, dims.h, dims.w, g};
-    InputGrad(params, group_dims, g_out, Dims{1, filter_dims.h, filter_dims.w, g}, filter + c0,
-              channels, nullptr, group_dims, g_in);
+    InputGrad(params, group_dims, g_out, Dims{1, filter_dims.h, filter_dims.w, g},
+              filter.from(c0), nullptr, group_dims, g_in);
     for (int32_t p = 0; p < positions; ++p) {
       for (int32_t j = 0; j < g; ++j) grad[p * channels + c0 + j] = g_in[p * g + j];
     }
@@ -425,33 +431,31 @@ void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& di
 
 void DepthwiseConvInputGradStrided(const DepthwiseParams& params, const Dims& output_dims,
                                    const float* grad_output, const Dims& filter_dims,
-                                   const int8_t* filter, int32_t filter_stride,
-                                   const float* filter_scales, const Dims& input_dims,
-                                   float* grad_input) {
-  InputGrad(params, output_dims, grad_output, filter_dims, filter, filter_stride, filter_scales,
-            input_dims, grad_input);
+                                   const DepthwiseFilter& filter, const float* filter_scales,
+                                   const Dims& input_dims, float* grad_input) {
+  InputGrad(params, output_dims, grad_output, filter_dims, filter, filter_scales, input_dims,
+            grad_input);
 }
 
 void DepthwiseConvInputGradConsuming(const DepthwiseParams& params, const Dims& output_dims,
                                      float* grad_output, const Dims& filter_dims,
-                                     const int8_t* filter, int32_t filter_stride,
-                                     const float* filter_scales, const Dims& input_dims,
-                                     float* grad_input) {
+                                     const DepthwiseFilter& filter, const float* filter_scales,
+                                     const Dims& input_dims, float* grad_input) {
   const int32_t positions = output_dims.n * output_dims.h * output_dims.w, c = output_dims.c;
   for (int32_t p = 0; p < positions; ++p, grad_output += c) {
     for (int32_t j = 0; j < c; ++j) grad_output[j] = grad_output[j] * filter_scales[j];
   }
   grad_output -= positions * c;
-  InputGrad(params, output_dims, grad_output, filter_dims, filter, filter_stride, nullptr,
-            input_dims, grad_input);
+  InputGrad(params, output_dims, grad_output, filter_dims, filter, nullptr, input_dims,
+            grad_input);
 }
 
 void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_dims,
                             const float* grad_output, const Dims& filter_dims,
-                            const int8_t* filter, const float* filter_scales,
+                            const DepthwiseFilter& filter, const float* filter_scales,
                             const Dims& input_dims, float* grad_input) {
   DepthwiseConvInputGradStrided(params, output_dims, grad_output, filter_dims, filter,
-                                filter_dims.c, filter_scales, input_dims, grad_input);
+                                filter_scales, input_dims, grad_input);
 }
 
 void DepthwiseConvFilterGrad(const DepthwiseParams& params, const Dims& input_dims,

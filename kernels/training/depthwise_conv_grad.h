@@ -15,19 +15,29 @@ namespace tflm_train {
 // grad_input[n,ih,iw,ci] = sum over (ky, kx, m) of grad_output[n,oh,ow,ci*M+m] * s_w[oc] *
 // w[ky,kx,oc]. filter_dims = [1, kh, kw, Ci*M]. Every element of grad_input is written.
 // Summation: per element, one accumulator from 0.0f, terms in (ky, kx, m) increasing order;
-// each term is (grad_output * s_w[oc]) * float(w).
+// each term is (grad_output * s_w[oc]) * float(w). The filter may be split between SRAM and
+// flash (DepthwiseFilter, types.h); the bits are those of the whole one.
 void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_dims,
                             const float* grad_output, const Dims& filter_dims,
-                            const int8_t* filter, const float* filter_scales,
+                            const DepthwiseFilter& filter, const float* filter_scales,
                             const Dims& input_dims, float* grad_input);
 
-// The same with the filter's channels filter_stride apart (filter element (tap, c) at
-// filter[tap * filter_stride + c]), e.g. a channel group of a wider filter read in place.
+// The filter whole in one place.
+inline void DepthwiseConvInputGrad(const DepthwiseParams& params, const Dims& output_dims,
+                                   const float* grad_output, const Dims& filter_dims,
+                                   const int8_t* filter, const float* filter_scales,
+                                   const Dims& input_dims, float* grad_input) {
+  DepthwiseConvInputGrad(params, output_dims, grad_output, filter_dims,
+                         WholeDepthwiseFilter(filter, filter_dims.c), filter_scales, input_dims,
+                         grad_input);
+}
+
+// The same with the filter's channels read where `filter` says, e.g. a channel group of a wider
+// filter read in place (DepthwiseFilter::from).
 void DepthwiseConvInputGradStrided(const DepthwiseParams& params, const Dims& output_dims,
                                    const float* grad_output, const Dims& filter_dims,
-                                   const int8_t* filter, int32_t filter_stride,
-                                   const float* filter_scales, const Dims& input_dims,
-                                   float* grad_input);
+                                   const DepthwiseFilter& filter, const float* filter_scales,
+                                   const Dims& input_dims, float* grad_input);
 
 // The same, consuming grad_output (any multiplier): it is multiplied by s_w in place first and
 // holds g * s_w on return. Those are the products every term starts with, so the result is
@@ -35,9 +45,8 @@ void DepthwiseConvInputGradStrided(const DepthwiseParams& params, const Dims& ou
 // the output gradient.
 void DepthwiseConvInputGradConsuming(const DepthwiseParams& params, const Dims& output_dims,
                                      float* grad_output, const Dims& filter_dims,
-                                     const int8_t* filter, int32_t filter_stride,
-                                     const float* filter_scales, const Dims& input_dims,
-                                     float* grad_input);
+                                     const DepthwiseFilter& filter, const float* filter_scales,
+                                     const Dims& input_dims, float* grad_input);
 
 // Gradient of filter channels [c_begin, c_end) (output channels, last filter axis) into
 // grad_filter laid out [kh, kw, c_end - c_begin] (the filter layout restricted to the range).
@@ -52,7 +61,7 @@ void DepthwiseConvInputGradConsuming(const DepthwiseParams& params, const Dims& 
 // element gets exactly the sum DepthwiseConvInputGrad computes, in the same order.
 int32_t DepthwiseInPlaceScratchFloats(const Dims& dims, int32_t group);
 void DepthwiseConvInputGradInPlace(const DepthwiseParams& params, const Dims& dims,
-                                   const Dims& filter_dims, const int8_t* filter,
+                                   const Dims& filter_dims, const DepthwiseFilter& filter,
                                    const float* filter_scales, int32_t group, float* scratch,
                                    float* grad);
 

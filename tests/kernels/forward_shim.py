@@ -38,8 +38,9 @@ class ConvArgs(Args):
                 ("num_filter_scales", I), ("bias", P), ("output_scale", F),
                 ("output_zero_point", I), ("depth_multiplier", I), ("stride", Tile),
                 ("dilation", Tile), ("padding", I), ("activation", I), ("output", P),
-                ("output_dims", Dims)]
+                ("output_dims", Dims), ("filter_head", P), ("filter_head_channels", I)]
     _outputs_ = ("output_dims",)
+    _optional_ = ("filter_head", "filter_head_channels")  # a split depthwise filter
 
 
 class FullyConnectedArgs(Args):

@@ -214,14 +214,23 @@ def dims_tuple(d):
     return (d.n, d.h, d.w, d.c)
 
 
-def run_conv(forward, op, inp, depthwise=False):
+def run_conv(forward, op, inp, depthwise=False, head_channels=0):
     """Our CONV_2D / DEPTHWISE_CONV_2D (prepare + eval) on a single-op model's tensors and
-    options; returns the int8 output after checking its shape against the model's."""
+    options; returns the int8 output after checking its shape against the model's.
+    head_channels > 0 (depthwise): the filter split as DepthwiseFilter allows, its leading
+    channels from a second buffer and the first buffer's copy of them spoilt."""
     x, f, out, o = op.inputs[0], op.inputs[1], op.outputs[0], op.op.builtinOptions
     b = op.inputs[2] if len(op.inputs) > 2 else None
     ours = np.zeros(out.shape, np.int8)
+    filt = np.ascontiguousarray(f.data)
+    split = {}
+    if head_channels:
+        split = dict(filter_head=np.ascontiguousarray(filt[..., :head_channels]),
+                     filter_head_channels=head_channels)
+        filt = filt.copy()
+        filt[..., :head_channels] = ~filt[..., :head_channels]
     fields = dict(input=inp, input_dims=x.shape, input_scale=x.scale,
-                  input_zero_point=x.zero_point, filter=np.ascontiguousarray(f.data),
+                  input_zero_point=x.zero_point, filter=filt, **split,
                   filter_dims=f.shape, filter_scales=f32(f.scales),
                   num_filter_scales=len(f.scales), bias=optional_data(b, np.int32),
                   output_scale=out.scale, output_zero_point=out.zero_point,
@@ -284,3 +293,7 @@ def check_conv_case(forward, seed, depthwise=False, groups=1):
     inp = rand_int8(nrng, op.inputs[0].shape)
     ref = tso.run_tflm(buf, [inp])
     check_equal(run_conv(forward, op, inp, depthwise), ref, f"conv seed={seed} dw={depthwise}")
+    if depthwise and op.inputs[1].shape[3] > 4:
+        head = 4 * rng.randint(1, (op.inputs[1].shape[3] - 1) // 4)
+        check_equal(run_conv(forward, op, inp, depthwise, head), ref,
+                    f"depthwise seed={seed} split after {head} channels")

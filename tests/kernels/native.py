@@ -14,17 +14,19 @@ from tests.native_libs import load_shim
 
 class Args(ctypes.Structure):
     """An entry's argument struct, built by keyword: every field must be given except the
-    outputs listed in `_outputs_`. A numpy array (or ctypes array) given for a pointer field is
-    passed by address and kept alive as long as the struct."""
+    outputs listed in `_outputs_` and the options in `_optional_` (left null / 0). A numpy
+    array (or ctypes array) given for a pointer field is passed by address and kept alive as
+    long as the struct."""
 
     _outputs_: tuple[str, ...] = ()
+    _optional_: tuple[str, ...] = ()
 
     def __init__(self, **fields):
         super().__init__()
         self._keep = []
         types = dict(self._fields_)
         unknown = sorted(set(fields) - set(types))
-        missing = sorted(set(types) - set(fields) - set(self._outputs_))
+        missing = sorted(set(types) - set(fields) - set(self._outputs_) - set(self._optional_))
         if unknown or missing:
             raise TypeError(f"{type(self).__name__}: unknown fields {unknown}, missing {missing}")
         for name, value in fields.items():

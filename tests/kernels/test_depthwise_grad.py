@@ -135,6 +135,19 @@ def test_depthwise_input_grad_exact_order(training, case):
     ref = ref_depthwise_input_grad(g, wq, s_w, (n, h, w, ci), **geometry, mult=mult)
     assert grad_in.tobytes() == ref.tobytes()
 
+    # The filter split (DepthwiseFilter): leading channels from a second buffer, the first
+    # buffer's copy of them spoilt; any split point (blocks may straddle it), the same bytes.
+    head = int(rng.integers(1, co + 1))
+    spoilt = wq.copy()
+    spoilt[..., :head] = ~spoilt[..., :head]
+    grad_in = np.full((n, h, w, ci), np.nan, np.float32)
+    assert training.depthwise_input_grad(
+        params=depthwise_params(**geometry, depth_multiplier=mult), output_dims=(n, ho, wo, co),
+        grad_output=g, filter_dims=(1, kh, kw, co), filter=spoilt, filter_stride=co,
+        filter_scales=s_w, input_dims=(n, h, w, ci), grad_input=grad_in,
+        head=np.ascontiguousarray(wq[..., :head]), head_stride=head, head_channels=head).rc == 0
+    assert grad_in.tobytes() == ref.tobytes()
+
     # The consuming form: the same bytes, and grad_output left holding g * s_w.
     g_c = g.copy()
     out = np.full((n, h, w, ci), np.nan, np.float32)
@@ -191,4 +204,16 @@ def test_depthwise_input_grad_in_place_exact(training, group):
                                            dims=(n, h, w, c), filter_dims=(1, k, k, c),
                                            filter=wq, filter_scales=s_w, group=group,
                                            scratch=scratch, grad=grad)
+    assert grad.tobytes() == ref.tobytes()
+    # The filter split after 8 channels (DepthwiseFilter), its first buffer's copy spoilt.
+    spoilt = wq.copy()
+    spoilt[..., :8] = ~spoilt[..., :8]
+    grad = g.copy()
+    training.depthwise_input_grad_in_place(params=depthwise_params(**geometry,
+                                                                   depth_multiplier=1),
+                                           dims=(n, h, w, c), filter_dims=(1, k, k, c),
+                                           filter=spoilt, filter_scales=s_w, group=group,
+                                           scratch=scratch, grad=grad,
+                                           head=np.ascontiguousarray(wq[..., :8]), head_stride=8,
+                                           head_channels=8)
     assert grad.tobytes() == ref.tobytes()

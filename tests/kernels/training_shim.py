@@ -78,12 +78,16 @@ class ConvFilterGradArgs(Args):
 class DepthwiseInputGradArgs(Args):
     _fields_ = [("params", DepthwiseParams), ("output_dims", Dims), ("grad_output", P),
                 ("filter_dims", Dims), ("filter", P), ("filter_stride", I),
-                ("filter_scales", P), ("input_dims", Dims), ("grad_input", P)]
+                ("filter_scales", P), ("input_dims", Dims), ("grad_input", P), ("head", P),
+                ("head_stride", I), ("head_channels", I)]
+    _optional_ = ("head", "head_stride", "head_channels")  # a split filter
 
 
 class DepthwiseInPlaceArgs(Args):
     _fields_ = [("params", DepthwiseParams), ("dims", Dims), ("filter_dims", Dims),
-                ("filter", P), ("filter_scales", P), ("group", I), ("scratch", P), ("grad", P)]
+                ("filter", P), ("filter_scales", P), ("group", I), ("scratch", P), ("grad", P),
+                ("head", P), ("head_stride", I), ("head_channels", I)]
+    _optional_ = ("head", "head_stride", "head_channels")
 
 
 class DepthwiseFilterGradArgs(Args):

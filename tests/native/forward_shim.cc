@@ -87,6 +87,10 @@ struct ConvArgs {
   FusedActivation activation;
   int8_t* output;
   Dims output_dims;  // out
+  // DEPTHWISE_CONV_2D only: channels [0, filter_head_channels) read from filter_head, laid out
+  // [1, kh, kw, filter_head_channels] (a DepthwiseFilter split); null: the filter whole.
+  const int8_t* filter_head;
+  int32_t filter_head_channels;
 };
 
 struct FullyConnectedArgs {
@@ -217,7 +221,8 @@ const tts::StructLayout kLayouts[] = {
                out8),
     TTS_LAYOUT(ConvArgs, input, input_dims, input_scale, input_zero_point, filter, filter_dims,
                filter_scales, num_filter_scales, bias, output_scale, output_zero_point,
-               depth_multiplier, stride, dilation, padding, activation, output, output_dims),
+               depth_multiplier, stride, dilation, padding, activation, output, output_dims,
+               filter_head, filter_head_channels),
     TTS_LAYOUT(FullyConnectedArgs, input, batches, depth, input_scale, input_zero_point,
                filter, units, filter_scales, num_filter_scales, filter_zero_point, bias,
                output_scale, output_zero_point, activation, output),
@@ -352,8 +357,12 @@ int32_t tts_depthwise_conv(ConvArgs* a) {
   }
   a->output_dims = Dims{a->input_dims.n, oh, ow, a->filter_dims.c};
   alignas(8) static int8_t scratch[kDepthwiseConvInt8MaxBufferSize];
+  const int32_t c = a->filter_dims.c, head = a->filter_head_channels;
+  const DepthwiseFilter filter =
+      a->filter_head != nullptr ? DepthwiseFilter{a->filter, c, a->filter_head, head, head}
+                                : WholeDepthwiseFilter(a->filter, c);
   DepthwiseConvInt8(p, PerChannelQuant{mult, shift}, a->input_dims, a->input, a->filter_dims,
-                    a->filter, a->bias, a->output_dims, a->output, scratch);
+                    filter, a->bias, a->output_dims, a->output, scratch);
   return 0;
 }
 

@@ -73,6 +73,8 @@ using DepthwiseFilterGradArgs = FilterGradArgs<DepthwiseParams>;
 
 // The filter's channels filter_stride apart (filter_dims.c for a whole filter; more for a channel
 // group of a wider one). The consuming form leaves grad_output holding g * filter scale.
+// Channels [0, head_channels) are read from head (taps head_stride apart) when head is not null
+// (a DepthwiseFilter split between SRAM and flash).
 struct DepthwiseInputGradArgs {
   DepthwiseParams params;
   Dims output_dims;
@@ -83,6 +85,9 @@ struct DepthwiseInputGradArgs {
   const float* filter_scales;
   Dims input_dims;
   float* grad_input;
+  const int8_t* head;
+  int32_t head_stride;
+  int32_t head_channels;
 };
 
 struct DepthwiseInPlaceArgs {
@@ -94,7 +99,16 @@ struct DepthwiseInPlaceArgs {
   int32_t group;
   float* scratch;
   float* grad;
+  const int8_t* head;  // as DepthwiseInputGradArgs' (the filter's stride is dims.c)
+  int32_t head_stride;
+  int32_t head_channels;
 };
+
+DepthwiseFilter SplitFilter(const int8_t* filter, int32_t stride, const int8_t* head,
+                            int32_t head_stride, int32_t head_channels) {
+  return head != nullptr ? DepthwiseFilter{filter, stride, head, head_stride, head_channels}
+                         : WholeDepthwiseFilter(filter, stride);
+}
 
 struct BiasGradArgs {
   int32_t positions;
@@ -344,9 +358,10 @@ const tts::StructLayout kLayouts[] = {
     TTS_LAYOUT(ConvFilterGradArgs, params, input_dims, input, input_scale, output_dims,
                grad_output, filter_dims, c_begin, c_end, grad_filter),
     TTS_LAYOUT(DepthwiseInputGradArgs, params, output_dims, grad_output, filter_dims, filter,
-               filter_stride, filter_scales, input_dims, grad_input),
+               filter_stride, filter_scales, input_dims, grad_input, head, head_stride,
+               head_channels),
     TTS_LAYOUT(DepthwiseInPlaceArgs, params, dims, filter_dims, filter, filter_scales, group,
-               scratch, grad),
+               scratch, grad, head, head_stride, head_channels),
     TTS_LAYOUT(DepthwiseFilterGradArgs, params, input_dims, input, input_scale, output_dims,
                grad_output, filter_dims, c_begin, c_end, grad_filter),
     TTS_LAYOUT(BiasGradArgs, positions, channels, grad_output, c_begin, c_end, grad_bias),
@@ -455,29 +470,41 @@ void tts_conv_filter_grad(const ConvFilterGradArgs* a) {
                  a->grad_output, a->filter_dims, a->c_begin, a->c_end, a->grad_filter);
 }
 
-// The plain form reads a whole filter: returns 1 unless filter_stride says so.
+// The plain form reads a whole filter or a split one: returns 1 unless filter_stride is the
+// whole filter's.
 int32_t tts_depthwise_input_grad(const DepthwiseInputGradArgs* a) {
   if (a->filter_stride != a->filter_dims.c) return 1;
-  DepthwiseConvInputGrad(a->params, a->output_dims, a->grad_output, a->filter_dims, a->filter,
-                         a->filter_scales, a->input_dims, a->grad_input);
+  if (a->head == nullptr) {
+    DepthwiseConvInputGrad(a->params, a->output_dims, a->grad_output, a->filter_dims, a->filter,
+                           a->filter_scales, a->input_dims, a->grad_input);
+  } else {
+    DepthwiseConvInputGrad(a->params, a->output_dims, a->grad_output, a->filter_dims,
+                           SplitFilter(a->filter, a->filter_stride, a->head, a->head_stride,
+                                       a->head_channels),
+                           a->filter_scales, a->input_dims, a->grad_input);
+  }
   return 0;
 }
 
 void tts_depthwise_input_grad_strided(const DepthwiseInputGradArgs* a) {
   DepthwiseConvInputGradStrided(a->params, a->output_dims, a->grad_output, a->filter_dims,
-                                a->filter, a->filter_stride, a->filter_scales, a->input_dims,
-                                a->grad_input);
+                                SplitFilter(a->filter, a->filter_stride, a->head, a->head_stride,
+                                            a->head_channels),
+                                a->filter_scales, a->input_dims, a->grad_input);
 }
 
 void tts_depthwise_input_grad_consuming(const DepthwiseInputGradArgs* a) {
   DepthwiseConvInputGradConsuming(a->params, a->output_dims, a->grad_output, a->filter_dims,
-                                  a->filter, a->filter_stride, a->filter_scales, a->input_dims,
-                                  a->grad_input);
+                                  SplitFilter(a->filter, a->filter_stride, a->head,
+                                              a->head_stride, a->head_channels),
+                                  a->filter_scales, a->input_dims, a->grad_input);
 }
 
 void tts_depthwise_input_grad_in_place(const DepthwiseInPlaceArgs* a) {
-  DepthwiseConvInputGradInPlace(a->params, a->dims, a->filter_dims, a->filter, a->filter_scales,
-                                a->group, a->scratch, a->grad);
+  DepthwiseConvInputGradInPlace(a->params, a->dims, a->filter_dims,
+                                SplitFilter(a->filter, a->dims.c, a->head, a->head_stride,
+                                            a->head_channels),
+                                a->filter_scales, a->group, a->scratch, a->grad);
 }
 
 void tts_depthwise_filter_grad(const DepthwiseFilterGradArgs* a) {
@@ -698,8 +725,8 @@ extern "C" void tts_determinism_digest(DeterminismDigestArgs* a) {
     DepthwiseConvInputGrad(MakeDepthwise(0, 1, strided5), o5, g_out, f5, g_wq, g_scales, in1,
                            g_in);
     h = Fnv(h, g_in, FlatSize(in1) * 4);
-    DepthwiseConvInputGradConsuming(MakeDepthwise(0, 1, same7), in1, g_out, f7, g_wq, 12,
-                                    g_scales, in1, g_in);
+    DepthwiseConvInputGradConsuming(MakeDepthwise(0, 1, same7), in1, g_out, f7,
+                                    WholeDepthwiseFilter(g_wq, 12), g_scales, in1, g_in);
     h = Fnv(h, g_in, FlatSize(in1) * 4);
     digest[3] = Fnv(h, g_out, FlatSize(in1) * 4);
   }

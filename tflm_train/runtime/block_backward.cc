@@ -33,7 +33,7 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
   const uint8_t* mask_d = a[A::kMaskD] >= 0 ? s->data(a[A::kMaskD]) : nullptr;
   const uint8_t* mask_x = a[A::kMaskX] >= 0 ? s->data(a[A::kMaskX]) : nullptr;
   const FilterRows p_rows = s->filter_rows(a[A::kP]), x_rows = s->filter_rows(a[A::kX]);
-  const int8_t* d_filter = reinterpret_cast<const int8_t*>(dc.input_data(1));
+  const DepthwiseFilter d_filter = s->depthwise_filter(a[A::kD]);
   const int8_t* x_input = reinterpret_cast<const int8_t*>(xc.input_data(0));
   LayerInfo ld = {}, lx = {};
   if (a[A::kLayerD] >= 0) ld = program.layer(a[A::kLayerD]);
@@ -41,9 +41,18 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
   // D's and X's per-layer update data, read from the model once, not per channel or group.
   WeightChannels d_weights{};
   float e1_scale = 0.0f;
+  // D's input, whole or the channels D trains as SAVE_CHANNELS kept them.
+  const int8_t* e1_data = reinterpret_cast<const int8_t*>(dc.input_data(0));
+  int32_t e1_stride = channels;
   if (a[A::kLayerD] >= 0) {
     d_weights = PrepareWeightChannels(opt, ld, dc);
     e1_scale = dc.input(0).quantization.scale[0];
+    const int32_t saved = SavedChannelsOf(program, dc.input_id(0), &e1_stride);
+    if (saved >= 0) {
+      e1_data = reinterpret_cast<const int8_t*>(s->data(saved));
+    } else {
+      e1_stride = channels;
+    }
   }
   ConvFilterUpdate x_update{};
   if (a[A::kLayerX] >= 0) x_update = PrepareConvFilterUpdate(opt, lx, xc);
@@ -83,20 +92,23 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
     const Dims d_out{e2.n, e2.h, e2.w, g}, d_in{e1.n, e1.h, e1.w, g}, d_group{1, d_f.h, d_f.w, g};
     const float* d_scales = program.FloatPointer(a[A::kScalesD]) + c0;
     if (c0 < d_end) {
-      DepthwiseConvInputGradStrided(dc.state->depthwise, d_out, grad_e2, d_group, d_filter + c0,
-                                    channels, d_scales, d_in, grad_e1);
+      DepthwiseConvInputGradStrided(dc.state->depthwise, d_out, grad_e2, d_group,
+                                    d_filter.from(c0), d_scales, d_in, grad_e1);
     } else {
       DepthwiseConvInputGradConsuming(dc.state->depthwise, d_out, grad_e2, d_group,
-                                      d_filter + c0, channels, d_scales, d_in, grad_e1);
+                                      d_filter.from(c0), d_scales, d_in, grad_e1);
     }
     // D's weights of this group move only now that its input gradient is taken. The filter
     // gradient reads D's input (X's output) for the group, gathered into temp with a scratch.
     if (c0 < d_end) {
+      // Only the group's channels D trains: the filter gradient reads no other.
       int8_t* e1_group = reinterpret_cast<int8_t*>(temp);
       float* d_scratch = temp + (pos1 * g + 3) / 4;
-      const int8_t* e1_data = reinterpret_cast<const int8_t*>(dc.input_data(0));
+      const int32_t trained = d_end - c0;
       for (int32_t q = 0; q < pos1; ++q) {
-        for (int32_t j = 0; j < g; ++j) e1_group[q * g + j] = e1_data[q * channels + c0 + j];
+        for (int32_t j = 0; j < trained; ++j) {
+          e1_group[q * g + j] = e1_data[q * e1_stride + c0 + j];
+        }
       }
       for (int32_t c = c0; c < d_end; ++c) {
         DepthwiseConvFilterGrad(dc.state->depthwise, Dims{e1.n, e1.h, e1.w, g}, e1_group,

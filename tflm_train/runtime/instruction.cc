@@ -20,6 +20,20 @@ bool ExtraTensorFits(const Program& program, int32_t t, DType type, int64_t elem
   return e.dtype == type && e.elements >= elements;
 }
 
+int32_t SavedChannelsOf(const Program& program, int32_t src, int32_t* channels) {
+  int32_t cursor = 0;
+  Instruction ins;
+  for (int32_t n = 0; n < program.header().n_forward && program.Next(&cursor, &ins); ++n) {
+    using A = SaveChannelsArgs;
+    if (ins.opcode == Opcode::kSaveChannels && ins.num_args == A::kCount &&
+        ins.args[A::kSrc] == src) {
+      *channels = ins.args[A::kChannels];
+      return ins.args[A::kDst];
+    }
+  }
+  return -1;
+}
+
 int64_t ModelElements(const Session& session, int32_t t) {
   if (!IsModelTensor(session.program(), t)) return -1;
   return session.model_tensor_bytes(t);  // int8 tensors: bytes == elements

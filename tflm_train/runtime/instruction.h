@@ -51,6 +51,11 @@ struct RunContext {
 Status InstructionMismatch(const CheckContext& c, const Instruction& ins,
                            const char* name = nullptr);
 
+// The extra tensor a SAVE_CHANNELS of the forward part fills from int8 model tensor `src`, with
+// its channel count in *channels; -1 when there is none (then `src` itself lives until the
+// backward pass that reads it).
+int32_t SavedChannelsOf(const Program& program, int32_t src, int32_t* channels);
+
 // Tensor t is one of the program's extra (non-model) tensors, of `type`, with at least
 // `elements` elements.
 bool ExtraTensorFits(const Program& program, int32_t t, DType type, int64_t elements);

@@ -23,6 +23,7 @@
 #include "tflm_train/runtime/instructions/mask_grad.h"
 #include "tflm_train/runtime/instructions/mean_head_backward.h"
 #include "tflm_train/runtime/instructions/mean_head_forward.h"
+#include "tflm_train/runtime/instructions/save_channels.h"
 #include "tflm_train/runtime/instructions/save_mask.h"
 #include "tflm_train/runtime/instructions/stream_chain.h"
 #include "tflm_train/runtime/instructions/weight_update.h"

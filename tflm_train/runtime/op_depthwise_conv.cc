@@ -58,7 +58,7 @@ void Eval(const OpContext& ctx) {
   DepthwiseConvInt8(ctx.state->depthwise,
                     PerChannelQuant{ctx.channel_data, ctx.channel_data + out_d.c},
                     ToDims(ctx.input(0)), reinterpret_cast<const int8_t*>(ctx.input_data(0)),
-                    ToDims(ctx.input(1)), reinterpret_cast<const int8_t*>(ctx.input_data(1)),
+                    ToDims(ctx.input(1)), ctx.session->depthwise_filter(ctx.index),
                     OptionalBias(ctx), out_d, reinterpret_cast<int8_t*>(ctx.output_data(0)),
                     scratch);
 }
@@ -66,7 +66,7 @@ void Eval(const OpContext& ctx) {
 void InputGrad(const OpContext& ctx, const float* grad_out, const float* filter_scales,
                float* grad_in) {
   DepthwiseConvInputGrad(ctx.state->depthwise, ToDims(ctx.output(0)), grad_out,
-                         ToDims(ctx.input(1)), reinterpret_cast<const int8_t*>(ctx.input_data(1)),
+                         ToDims(ctx.input(1)), ctx.session->depthwise_filter(ctx.index),
                          filter_scales, ToDims(ctx.input(0)), grad_in);
 }
 

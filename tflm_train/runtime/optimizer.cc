@@ -61,7 +61,11 @@ WeightChannels PrepareWeightChannels(const Optimizer& opt, const LayerInfo& l,
                                      const OpContext& ctx) {
   const OpRegistration* reg = ctx.state->registration;
   const int32_t per_channel = reg->weight_grad_elements(ctx);
-  const ChannelSlice slice = reg->weight_slice(ctx, 0);
+  ChannelSlice slice = reg->weight_slice(ctx, 0);
+  // A split filter's SRAM part holds its leading channels only: for a depthwise filter
+  // (channels last) that is the channel stride; conv/FC rows (outer 1) are addressed alike.
+  const int32_t head = opt.session->head_channels(l.weight_tensor);
+  if (head >= 0) slice.channels = head;
   return WeightChannels{per_channel, slice,
                         reinterpret_cast<int8_t*>(opt.session->data(l.weight_tensor))};
 }

@@ -101,6 +101,10 @@ enum class Opcode : int32_t {
   // [positions, G]); with training, the conv output's activation mask bits inside (lo, hi): the
   // conv output never exists whole
   kMeanHeadForward = 18,
+  // SAVE_CHANNELS(src, dst, channels): forward: channels [0, channels) of int8 activation `src`
+  // ([positions, C]) into `dst` ([positions, channels]): a partially trained depthwise filter's
+  // gradient (BOTTLENECK_BACKWARD) reads only those, so `src` need not live until the backward pass
+  kSaveChannels = 19,
 };
 
 // X(Name) for every opcode, in definition order.
@@ -122,7 +126,8 @@ enum class Opcode : int32_t {
   X(DepthwiseGradInPlace) \
   X(StreamChain) \
   X(BottleneckBackward) \
-  X(MeanHeadForward)
+  X(MeanHeadForward) \
+  X(SaveChannels)
 
 // Argument positions of each opcode; kCount is the argument count.
 struct ForwardArgs { enum : int32_t { kOp = 0, kCount = 1 }; };
@@ -153,6 +158,7 @@ struct BottleneckBackwardArgs { enum : int32_t { kP = 0, kD = 1, kX = 2, kGOut =
     kScalesP = 13, kScalesD = 14, kScalesX = 15, kCount = 16 }; };
 struct MeanHeadForwardArgs { enum : int32_t { kConv = 0, kMean = 1, kGroup = 2, kMask = 3, kLo = 4,
     kHi = 5, kCount = 6 }; };
+struct SaveChannelsArgs { enum : int32_t { kSrc = 0, kDst = 1, kChannels = 2, kCount = 3 }; };
 
 enum class DType : int32_t {
   kFloat32 = 0,

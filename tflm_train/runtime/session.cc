@@ -10,6 +10,12 @@
 namespace tflm_train {
 namespace {
 
+// Whether op `op` of the model keeps its weights' output channels on the last axis (depthwise)
+// rather than the first (conv, FC).
+bool ChannelsLast(const ModelView& model, const OperatorView& op) {
+  return model.operator_code(op.opcode_index()).builtin_code == tflite::kDepthwiseConv2D;
+}
+
 int32_t TypeSize(int8_t type) {
   switch (type) {
     case tflite::kInt8:
@@ -252,12 +258,29 @@ Status Session::CopyTrainedTensors() {
       const int32_t off = program_.model_offset(t);
       const int64_t bytes = trained_bytes(t);
       const BufferInfo buf = model_.buffer(tensor(t).buffer);
+      // bytes <= the tensor's: a layer record claiming more channels than the tensor has
+      // would otherwise copy from past its data.
       TT_ENSURE(err, off >= 0 && off + bytes <= h.persistent_bytes && buf.data != nullptr &&
-                         buf.size == model_tensor_bytes(t) && bytes >= 0,
+                         buf.size == model_tensor_bytes(t) && bytes >= 0 &&
+                         bytes <= static_cast<int64_t>(buf.size),
                 Status::kInvalidModel,
-                "layer %ld: trained tensor %ld needs constant data and a persistent arena slot",
+                "layer %ld: trained tensor %ld needs constant data, a persistent arena slot "
+                "and the output channels the layer trains",
                 static_cast<long>(i), static_cast<long>(t));
-      memcpy(arena_ + off, buf.data, static_cast<size_t>(bytes));
+      const int32_t head = t == l.weight_tensor ? head_channels(t) : -1;
+      const OperatorView op = subgraph_.op(static_cast<uint32_t>(l.op_index));
+      if (head >= 0 && ChannelsLast(model_, op)) {
+        // A depthwise filter's trained channels lead every tap: gathered tap by tap (bytes >= 0
+        // above: a last axis of channels >= head exists).
+        const TensorInfo info = tensor(t);
+        const int32_t channels = info.shape[info.shape.size() - 1];
+        const int64_t taps = model_tensor_bytes(t) / channels;
+        for (int64_t k = 0; k < taps; ++k) {
+          memcpy(arena_ + off + k * head, buf.data + k * channels, static_cast<size_t>(head));
+        }
+      } else {
+        memcpy(arena_ + off, buf.data, static_cast<size_t>(bytes));
+      }
     }
   }
   return Status::kOk;
@@ -407,26 +430,38 @@ bool Session::FoldedShapeInput(const OperatorView& op, uint32_t k) const {
   return false;
 }
 
-int32_t Session::head_rows(int32_t t) const {
+int32_t Session::partial_weight_layer(int32_t t) const {
   const ProgramHeader& h = program_.header();
   for (int32_t i = 0; i < h.n_layers; ++i) {
     const LayerInfo l = program_.layer(i);
-    if (TrainedWeight(l) != t) continue;
-    // From the model, not the registration: the layout checks run before ops are prepared.
-    const OperatorView op = subgraph_.op(static_cast<uint32_t>(l.op_index));
-    const int32_t code = model_.operator_code(op.opcode_index()).builtin_code;
-    const bool rows = code == tflite::kConv2D || code == tflite::kFullyConnected;
-    return rows && l.weight_channels < l.out_channels ? l.weight_channels : -1;
+    if (TrainedWeight(l) == t) return l.weight_channels < l.out_channels ? i : -1;
   }
   return -1;
 }
 
+int32_t Session::head_channels(int32_t t) const {
+  const int32_t layer = partial_weight_layer(t);
+  if (layer < 0) return -1;
+  const LayerInfo l = program_.layer(layer);
+  // From the model, not the registration: the layout checks run before ops are prepared.
+  const OperatorView op = subgraph_.op(static_cast<uint32_t>(l.op_index));
+  const int32_t code = model_.operator_code(op.opcode_index()).builtin_code;
+  if (code == tflite::kConv2D || code == tflite::kFullyConnected) return l.weight_channels;
+  if (code != tflite::kDepthwiseConv2D) return -1;
+  const int32_t four = (l.weight_channels + 3) & ~3;
+  return four < l.out_channels ? four : -1;
+}
+
 int64_t Session::trained_bytes(int32_t t) const {
   const int64_t whole = model_tensor_bytes(t);
-  const int32_t rows = head_rows(t);
-  if (rows < 0 || whole < 0) return whole;
-  const int64_t out_channels = tensor(t).shape.size() > 0 ? tensor(t).shape[0] : 0;
-  return out_channels > 0 ? whole / out_channels * rows : -1;
+  const int32_t head = head_channels(t);
+  if (head < 0 || whole < 0) return whole;
+  const TensorInfo info = tensor(t);
+  const OperatorView op =
+      subgraph_.op(static_cast<uint32_t>(program_.layer(partial_weight_layer(t)).op_index));
+  const size_t axis = ChannelsLast(model_, op) ? info.shape.size() - 1 : 0;
+  const int64_t channels = info.shape.size() > 0 ? info.shape[axis] : 0;
+  return channels > 0 ? whole / channels * head : -1;
 }
 
 FilterRows Session::filter_rows(int32_t op) const {
@@ -436,9 +471,20 @@ FilterRows Session::filter_rows(int32_t op) const {
   const int32_t row_size = static_cast<int32_t>(model_tensor_bytes(w) / out_channels);
   const int8_t* base = reinterpret_cast<const int8_t*>(model_.buffer(info.buffer).data);
   const int8_t* where = reinterpret_cast<const int8_t*>(data(w));
-  const int32_t rows = head_rows(w);
+  const int32_t rows = head_channels(w);
   if (rows < 0) return WholeFilter(where, row_size);  // frozen (flash) or whole in SRAM
   return FilterRows{base, where, rows, row_size};
+}
+
+DepthwiseFilter Session::depthwise_filter(int32_t op) const {
+  const int32_t w = subgraph_.op(static_cast<uint32_t>(op)).inputs()[1];
+  const TensorInfo info = tensor(w);
+  const int32_t channels = info.shape.size() == 4 ? info.shape[3] : 1;
+  const int8_t* where = reinterpret_cast<const int8_t*>(data(w));
+  const int32_t head = head_channels(w);
+  if (head < 0) return WholeDepthwiseFilter(where, channels);  // frozen (flash) or whole in SRAM
+  const int8_t* base = reinterpret_cast<const int8_t*>(model_.buffer(info.buffer).data);
+  return DepthwiseFilter{base, channels, where, head, head};
 }
 
 const uint8_t* Session::tensor_data(int32_t t, size_t* bytes) const {

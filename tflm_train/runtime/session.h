@@ -42,13 +42,15 @@ class Session {
   int8_t* input(size_t* bytes);
   const int8_t* output(size_t* bytes) const;
   // Data of a subgraph-0 tensor (arena copy for trained tensors, flash otherwise). For a
-  // partially trained conv/FC weight tensor: only its leading trained rows (trained_bytes).
+  // partially trained weight tensor: only its SRAM part (trained_bytes, head_channels).
   const uint8_t* tensor_data(int32_t tensor, size_t* bytes) const;
-  // Bytes of a tensor's SRAM copy: a conv/FC weight tensor whose first k of Co output channels
-  // train keeps only those k rows in SRAM (the rest is read from flash); others are whole.
+  // Bytes of a tensor's SRAM copy: a weight tensor whose first k of C output channels train
+  // keeps only those channels in SRAM (the rest is read from flash); others are whole.
   int64_t trained_bytes(int32_t tensor) const;
-  // Output-channel rows of op `op`'s filter (input 1) wherever each row lives.
+  // Output-channel rows of conv/FC op `op`'s filter (input 1) wherever each row lives.
   FilterRows filter_rows(int32_t op) const;
+  // Depthwise op `op`'s filter (input 1) wherever each channel lives.
+  DepthwiseFilter depthwise_filter(int32_t op) const;
   size_t arena_required() const { return arena_required_; }
   const Program& program() const { return program_; }
   const char* error() const { return error_.text; }
@@ -89,9 +91,13 @@ class Session {
   int32_t builtin_code(int32_t op) const;  // op of subgraph 0 (a valid index)
   uint8_t* data(int32_t t) const;  // model or extra tensor id
   int64_t model_tensor_bytes(int32_t t) const;
-  // Leading output-channel rows of weight tensor t held in SRAM, or -1 when t is not a trained
-  // weight tensor split that way.
-  int32_t head_rows(int32_t t) const;
+  // Leading output channels of weight tensor t held in SRAM, or -1 when t is not a trained
+  // weight tensor split that way. Conv/FC: the k trained rows [k, ...]. Depthwise: the k trained
+  // channels rounded up to a multiple of 4 (at most all C), laid out [1, kh, kw, that count]:
+  // the kernels take four adjacent channels from one place (types.h DepthwiseFilter).
+  int32_t head_channels(int32_t t) const;
+  // The layer that trains some but not all output channels of weight tensor t, or -1.
+  int32_t partial_weight_layer(int32_t t) const;
   // Input k of `op` is a RESHAPE's shape input computed by ops folded at convert time: it has
   // no storage, and RESHAPE (like TFLM's) takes its shape from its output tensor instead.
   bool FoldedShapeInput(const OperatorView& op, uint32_t k) const;

@@ -85,7 +85,7 @@ bool BuildStage(const Session& s, int32_t op, int32_t streamed, StreamStage* st,
       st->weights.quant = PerChannelQuant{channel, channel + st->output_dims.c};
       st->weights.filter_dims = ToDims(s.tensor(v.inputs()[1]));
       // A filter split between SRAM and flash (partial-channel update) is never streamed.
-      if (s.head_rows(v.inputs()[1]) >= 0) return false;
+      if (s.head_channels(v.inputs()[1]) >= 0) return false;
       st->weights.filter = reinterpret_cast<const int8_t*>(s.data(v.inputs()[1]));
       OpContext ctx{const_cast<Session*>(&s), op, v, state, channel};
       st->weights.bias = OptionalBias(ctx);

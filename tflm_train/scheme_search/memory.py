@@ -131,7 +131,8 @@ class SchemeMemory:
             weight, bias = u.op.inputs[1], u.op.inputs[2] if len(u.op.inputs) > 2 else -1
             if u.weight_channels:
                 whole = self.graph.tensors[weight].nbytes
-                partial = u.op.kind in ("CONV_2D", "FULLY_CONNECTED") and \
+                # a partial depthwise filter keeps its channels rounded up to 4: at least these
+                partial = u.op.kind in ("CONV_2D", "FULLY_CONNECTED", "DEPTHWISE_CONV_2D") and \
                     u.weight_channels < u.out_channels
                 trained += whole // u.out_channels * u.weight_channels if partial else whole
             if u.update_bias and bias >= 0:

@@ -26,9 +26,9 @@ MODELS_DIR = HERE / "models"
 FLASH_BYTES = 1 << 20
 # Flash kept free for everything in the image that is not the model or the steps (runtime,
 # kernels, board layer, newlib): the zoo training ELFs measured 140-150 KB of it with the DSP
-# forward and blocked backward kernels; the margin lets the code grow a little before the step
-# count has to drop.
-CODE_RESERVE = 176 * 1024
+# forward and blocked backward kernels, 191 KB (an386) in session 10, when ProxylessNAS's
+# second sample no longer fit beside it.
+CODE_RESERVE = 192 * 1024
 MAX_STEPS = 4
 LEARNING_RATE = 0.01
 SEED = 1

@@ -31,6 +31,13 @@ struct BottleneckBackwardInstruction {
     const int64_t pos2 = int64_t{e2.n} * e2.h * e2.w, pos1 = int64_t{e1.n} * e1.h * e1.w;
     const int64_t channels = e2.c, group = a[A::kGroup];
     const bool x_weights = TrainsWeights(c, layer_x), d_weights = TrainsWeights(c, layer_d);
+    // D's filter gradient reads D's input for the channels D trains: the whole input, or those
+    // channels saved by a SAVE_CHANNELS in the forward part.
+    int32_t saved_channels = 0;
+    const bool e1_saved = SavedChannelsOf(program, d.input_id(0), &saved_channels) >= 0;
+    const bool e1_readable =
+        e1_saved ? d_weights && saved_channels >= program.layer(layer_d).weight_channels
+                 : OpInputReadable(s, a[A::kD], 0);
     const int64_t x_scratch = int64_t{x_f.h} * x_f.w * x_f.c;
     const int64_t x_in_elements = int64_t{x_in.n} * x_in.h * x_in.w * x_in.c;
     const bool ok =
@@ -49,7 +56,7 @@ struct BottleneckBackwardInstruction {
         (a[A::kMaskX] == -1 || ExtraBits(program, a[A::kMaskX], pos1 * channels)) &&
         OptionalLayerFits(c, layer_d, a[A::kD]) &&
         (!d_weights ||
-         (temp >= 0 && OpInputReadable(s, a[A::kD], 0) &&
+         (temp >= 0 && e1_readable &&
           ExtraFloat(program, temp, (pos1 * group + 3) / 4 + int64_t{d_f.h} * d_f.w))) &&
         OptionalLayerFits(c, layer_x, a[A::kX]) && InFloatPool(c, a[A::kScalesP], p_out.c) &&
         InFloatPool(c, a[A::kScalesD], channels) &&
