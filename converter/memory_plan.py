@@ -131,22 +131,19 @@ def insert_saved_channels(graph: Graph, program: Program) -> Program:
     pending = {t: k for t, k in pending.items() if saved_channels(program, t) is None}
     if not pending:
         return program
-    ops = {op.index: op for op in graph.ops}
-    forward = []
-    for ins in program.instructions[:program.n_forward]:
-        forward.append(ins)
-        if ins.opcode in (Opcode.FORWARD, Opcode.STREAM_CHAIN):
-            for t in _forward_writes(ops, ins):
-                if t in pending:
-                    positions = graph.tensors[t].nbytes // graph.tensors[t].shape[-1]
-                    dst = program.n_model_tensors + len(program.extra)
-                    program.extra.append(ExtraTensor(DType.INT8, positions * pending[t]))
-                    forward.append(Instruction(Opcode.SAVE_CHANNELS, [t, dst, pending.pop(t)]))
+
+    def save(t: int) -> list[Instruction]:
+        if t not in pending:
+            return []
+        positions = graph.tensors[t].nbytes // graph.tensors[t].shape[-1]
+        dst = program.n_model_tensors + len(program.extra)
+        program.extra.append(ExtraTensor(DType.INT8, positions * pending[t]))
+        return [Instruction(Opcode.SAVE_CHANNELS, [t, dst, pending.pop(t)])]
+
+    _after_forward_writes(graph, program, save)
     if pending:
         raise AssertionError(f"tensors {sorted(pending)} are not produced whole by any forward "
                              "instruction")
-    program.instructions = forward + program.instructions[program.n_forward:]
-    program.n_forward = len(forward)
     return program
 
 
@@ -174,21 +171,17 @@ def insert_masks(graph: Graph, program: Program) -> Program:
              if ins.opcode == Opcode.MEAN_HEAD_FORWARD and ins.args[3] >= 0}
     if not set(pending) - done:
         return program
-    ops = {op.index: op for op in graph.ops}
-    forward = []
-    for ins in program.instructions[:program.n_forward]:
-        forward.append(ins)
-        if ins.opcode in (Opcode.FORWARD, Opcode.STREAM_CHAIN):
-            for t in _forward_writes(ops, ins):
-                if t in pending and t not in done:
-                    mask, lo, hi = pending[t]
-                    forward.append(Instruction(Opcode.SAVE_MASK, [t, mask, lo, hi]))
-                    done.add(t)
+
+    def save(t: int) -> list[Instruction]:
+        if t not in pending or t in done:
+            return []
+        done.add(t)
+        return [Instruction(Opcode.SAVE_MASK, [t, *pending[t]])]
+
+    _after_forward_writes(graph, program, save)
     if set(pending) - done:
         raise AssertionError(f"masked tensors {sorted(set(pending) - done)} are not produced "
                              "whole by any forward instruction")
-    program.instructions = forward + program.instructions[program.n_forward:]
-    program.n_forward = len(forward)
     return program
 
 
@@ -196,6 +189,22 @@ def _forward_writes(ops: dict[int, Op], ins: Instruction) -> list[int]:
     if ins.opcode == Opcode.FORWARD:
         return list(ops[ins.args[0]].outputs)
     return list(ops[ins.args[0] + ins.args[1] - 1].outputs)  # a chain's last op
+
+
+def _after_forward_writes(graph: Graph, program: Program,
+                          emit: Callable[[int], list[Instruction]]) -> None:
+    """Rebuild the forward pass with emit(t)'s instructions right after the FORWARD or
+    STREAM_CHAIN that writes tensor t whole (SAVE_MASK, SAVE_CHANNELS: the tensor can then die
+    there)."""
+    ops = {op.index: op for op in graph.ops}
+    forward = []
+    for ins in program.instructions[:program.n_forward]:
+        forward.append(ins)
+        if ins.opcode in (Opcode.FORWARD, Opcode.STREAM_CHAIN):
+            for t in _forward_writes(ops, ins):
+                forward.extend(emit(t))
+    program.instructions = forward + program.instructions[program.n_forward:]
+    program.n_forward = len(forward)
 
 
 def plan_memory(graph: Graph, program: Program, optimizer: SGD,
