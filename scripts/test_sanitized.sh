@@ -22,7 +22,8 @@ status=0
 .venv/bin/python -m pytest -q -p no:cacheprovider -m "not slow and not forks" "$@" || status=$?
 # Tests that fork workers run in a process of their own: forking the main run's process, which
 # holds TensorFlow's threads by then, can leave a child waiting on a lock another thread held
-# (clang 14's ASan allocator; two hangs seen under load in session 8).
+# (two hangs seen under load in session 8; one more in session 10 in this fresh process, whose
+# cause was tqdm's monitor thread holding tqdm's lock: tflm_train/fork_safety.py).
 echo "[test] pytest -m 'forks and not slow' in a fresh process"
 rc=0
 .venv/bin/python -m pytest -q -p no:cacheprovider -m "forks and not slow" "$@" || rc=$?

@@ -18,10 +18,13 @@
     ext = tflm_train.convert(tflite_bytes, scheme=result.scheme)
 """
 from .binding import CheckpointError, RuntimeFailure
+from .fork_safety import hold_tqdm_lock_across_fork
 from .converter import (BudgetError, ConversionError, InvalidModelError, MemoryReport,
                         SGD, SparseUpdate, UnsupportedOpError, convert, memory_report)
 from .scheme_search import SearchResult, search
 from .trainer import History, LRSchedule, Trainer
+
+hold_tqdm_lock_across_fork()
 
 __version__ = "0.1.0"
 __all__ = ["convert", "memory_report", "SparseUpdate", "SGD", "Trainer", "LRSchedule", "History",

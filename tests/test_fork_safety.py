@@ -1,0 +1,45 @@
+"""A fork while another thread holds tqdm's lock (as tqdm's monitor thread does every 10 s)
+must not leave the forked worker a lock nobody releases."""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+import pytest
+from tqdm.std import TqdmDefaultWriteLock
+
+import tflm_train  # noqa: F401  (registers the fork handlers)
+
+
+def _make_a_bar(done) -> None:
+    from tqdm.auto import tqdm
+    tqdm(total=1, disable=True).close()  # takes tqdm's lock, as every Trainer.fit does
+    done.set()
+
+
+@pytest.mark.forks
+def test_a_worker_forked_while_tqdm_is_locked_still_runs():
+    lock = TqdmDefaultWriteLock.th_lock
+    held, release = threading.Event(), threading.Event()
+
+    def monitor_like():
+        with lock:
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=monitor_like)
+    thread.start()
+    held.wait(10)
+    ctx = multiprocessing.get_context("fork")
+    done = ctx.Event()
+    child = ctx.Process(target=_make_a_bar, args=(done,))
+    # The fork waits for the lock: let the holder go a moment after start() blocks on it.
+    threading.Timer(0.5, release.set).start()
+    child.start()
+    child.join(30)
+    thread.join(10)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and done.is_set(), "the forked worker hung on tqdm's inherited lock"
+    assert child.exitcode == 0
