@@ -6,6 +6,7 @@ import multiprocessing
 import threading
 
 import pytest
+from tqdm._monitor import TMonitor
 from tqdm.std import TqdmDefaultWriteLock
 
 import tflm_train  # noqa: F401  (registers the fork handlers)
@@ -43,3 +44,24 @@ def test_a_worker_forked_while_tqdm_is_locked_still_runs():
         child.kill()
     assert not alive and done.is_set(), "the forked worker hung on tqdm's inherited lock"
     assert child.exitcode == 0
+
+
+def _exit_zero() -> None:
+    pass
+
+
+@pytest.mark.forks
+def test_no_tqdm_monitor_thread_runs_across_a_fork():
+    # A monitor allocating at the fork would leave the child ASan's allocator lock held (the
+    # sanitized suite's hang); it is stopped before the fork and comes back with the next bar.
+    from tqdm.auto import tqdm
+    tqdm(total=1, disable=True).close()
+    monitors = [t for t in threading.enumerate() if isinstance(t, TMonitor)]
+    assert monitors, "tqdm started no monitor thread: the test no longer sees what it checks"
+    child = multiprocessing.get_context("fork").Process(target=_exit_zero)
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert not any(t.is_alive() for t in monitors)
+    tqdm(total=1, disable=True).close()
+    assert any(isinstance(t, TMonitor) and t.is_alive() for t in threading.enumerate())

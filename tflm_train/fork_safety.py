@@ -1,19 +1,35 @@
-"""Forked workers never start with tqdm's thread lock held.
+"""Forked workers never start with a lock that a thread of tqdm's held at the fork.
 
 The search runs its fine-tunes and plans on forked workers, and every worker's Trainer makes a
-tqdm bar (disabled or not), which takes tqdm's class-wide thread lock. tqdm's monitor thread
-takes the same lock every 10 s. A fork while the monitor holds it gives the child a lock that
-no thread of the child will ever release: the worker hangs at 0 % CPU and its parent waits on it
-for ever (seen in the test suite under load). Holding the lock across every fork, as the
-standard library does for its own locks, leaves the child a lock it can release.
+tqdm bar (disabled or not), which takes tqdm's class-wide thread lock. tqdm's monitor thread,
+started by the first bar and alive after it closes, wakes every 10 s, takes that lock and
+allocates. A fork at that moment gives the child a lock no thread of it will ever release:
+tqdm's own (the worker hangs making its bar), or, under the sanitized suite, ASan's allocator
+lock (clang 14's allocator has no fork handlers: the worker hangs in its next malloc). Both
+were seen as a worker at 0 % CPU and its parent waiting for ever. So before every fork the
+monitor is stopped (tqdm starts a new one with its next bar) and tqdm's lock is held, as the
+standard library does for its own locks.
 """
 from __future__ import annotations
 
 import os
+import threading
 
+from tqdm._monitor import TMonitor
 from tqdm.std import TqdmDefaultWriteLock
 
 _registered = False
+
+
+def _stop_tqdm_monitors() -> None:
+    for thread in threading.enumerate():
+        if isinstance(thread, TMonitor) and thread is not threading.current_thread():
+            thread.exit()  # wakes it and joins: it holds nothing once it has returned
+
+
+def _before_fork() -> None:
+    _stop_tqdm_monitors()
+    TqdmDefaultWriteLock.th_lock.acquire()
 
 
 def hold_tqdm_lock_across_fork() -> None:
@@ -24,6 +40,6 @@ def hold_tqdm_lock_across_fork() -> None:
     lock = TqdmDefaultWriteLock.th_lock
     # Only the thread lock: the multiprocessing lock beside it is a semaphore the processes
     # share, which its holder in the parent releases for the child too.
-    os.register_at_fork(before=lock.acquire, after_in_parent=lock.release,
+    os.register_at_fork(before=_before_fork, after_in_parent=lock.release,
                         after_in_child=lock.release)
     _registered = True
