@@ -8,6 +8,20 @@
 #include <cstdint>
 #include <cstring>
 
+// 1 on the Cortex-M7, where instruction order matters beyond the M4's load pipelining: it issues
+// two instructions a cycle in order (two load pipes, one MAC pipe; LDM/STM issue alone), so the
+// hot loops' M7 forms interleave single loads with their multiply-accumulates where the M4 forms
+// keep LDMs (on the M4 an LDR between two MACs costs 2 cycles, an LDM of 4 five). Same results.
+// FPv5 with double precision on an Armv7E-M core marks the M7 builds (as in
+// training/vfp_asm.h); an M7 built otherwise passes -DTFLM_TRAIN_DSP_DUAL_ISSUE=1.
+#ifndef TFLM_TRAIN_DSP_DUAL_ISSUE
+#if defined(__ARM_FP) && (__ARM_FP & 8) && __ARM_ARCH == 7
+#define TFLM_TRAIN_DSP_DUAL_ISSUE 1
+#else
+#define TFLM_TRAIN_DSP_DUAL_ISSUE 0
+#endif
+#endif
+
 namespace tflm_train {
 namespace simd {
 

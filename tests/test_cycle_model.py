@@ -257,6 +257,49 @@ def test_m7_block_accounting():
     assert m7_issue.branch_kind([model.classify("tbb [pc, r0]", 4)]) == "indirect"
 
 
+def empty_slots(lines):
+    lost = {}
+    cycles = m7_issue.single_pass([model.classify(t, 4) for t in lines], lost)
+    return cycles, lost
+
+
+def test_m7_empty_slots_by_reason():
+    # SMLAD | SMLAD: the MAC pipe takes one a cycle; the last cycle's other slot: block end
+    assert empty_slots(["smlad r0, r1, r2, r0", "smlad r3, r1, r2, r3"]) == \
+        (2, {"mac pipe busy": 1, "block boundary": 1})
+    # an LDM of 4 issues alone for 2 cycles (3 empty slots); the ADD then has its r4
+    assert empty_slots(["ldm.w r1, {r2, r3, r4, r5}", "add.w r6, r4, r4"]) == \
+        (3, {"alone: ldm": 3, "block boundary": 1})
+    # the ADDS waits 2 cycles for the MUL's result
+    assert empty_slots(["mul r0, r1, r2", "adds r0, #1"]) == \
+        (3, {"waits for mul": 3, "block boundary": 1})
+    # SXTB16 takes only the older slot; a VLDM waits 3 cycles after a VMLA
+    assert empty_slots(["adds r4, #1", "sxtb16 r0, r1"])[1] == \
+        {"older slot only: sxtb16": 1, "block boundary": 1}
+    assert empty_slots(["vmla.f32 s0, s1, s2", "vldmia r0, {s4, s5}"]) == \
+        (5, {"VLDM/VADD... in the 3 cycles after a VMLA": 7, "alone: vldm": 1})
+    # a full pair leaves nothing
+    assert empty_slots(["ldr r0, [r1]", "smlad r2, r3, r4, r2"]) == (1, {})
+
+
+def test_m7_empty_slots_add_up():
+    """Instructions plus empty slots are two slots a cycle, for a block's single pass, a
+    loop's steady state and a whole run with its mispredictions."""
+    loop = [model.classify(t, s) for t, s in
+            [("ldr r5, [r1], #4", 4), ("smlad r2, r5, r4, r2", 4), ("smlad r3, r5, r4, r3", 4),
+             ("subs r0, #1", 2), ("bne #0x100", 2)]]
+    for pair in (True, False):
+        lost = {}
+        steady = m7_issue.steady_state(loop, pair, lost)
+        assert 2 * steady == pytest.approx(len(loop) + sum(lost.values()))
+    cost = m7_issue.block_cost(0x100, loop)
+    for v in m7_issue.VARIANTS:
+        lost = m7_issue.lost_slots(cost, loop, 50, 40, v)
+        assert 2 * m7_issue.cycles(cost, 50, 40, v) == pytest.approx(
+            50 * len(loop) + sum(lost.values()) + (2 * 40 if v == "m7_est_high" else 0))
+        assert lost["mispredicted branches"] == 2 * 10 * m7_issue.VARIANTS[v][0]
+
+
 # ---- llvm-mca: LLVM's own simulation of its Cortex-M7 model (Debian's llvm-14, the M7
 # build's FPU: -mfpu=fpv5-d16 = +fp-armv8d16) ----
 LLVM_MCA = shutil.which("llvm-mca") or shutil.which("llvm-mca-14")

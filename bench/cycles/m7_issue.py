@@ -87,6 +87,7 @@ from bench.cycles import model
 #           a loop's back-edge pairs with its first instruction)
 VARIANTS = {"m7": (6, False, 0, True), "m7_est_low": (4, False, 0, True),
             "m7_est_high": (8, True, 1, False)}
+POINT = "m7"  # the point estimate among VARIANTS
 LOOP_ITERATIONS = 8  # the steady state: iterations 3..8 of a one-block loop
 
 _SIMD = re.compile(r"^(sxt[bh]|uxt[bh]|sxtb16|uxtb16|[su]h?(add|sub)(8|16)|[su]h?(asx|sax)|sel|"
@@ -188,63 +189,100 @@ def _after_vmla(ins: model.Insn) -> str | None:
 
 
 class Pipeline:
-    """In-order dual issue over a stream of instructions (one block, or a loop's iterations)."""
+    """In-order dual issue over a stream of instructions (one block, or a loop's iterations).
+    With `track`, it also records the issue slots left empty, by the reason the next
+    instruction did not take them (`issue`'s docstring; `empty_slots` sums them)."""
 
-    def __init__(self):
+    def __init__(self, track: bool = False):
         self.ready: dict = {}
+        self.producer: dict = {}  # register -> the kind of instruction that wrote it last
         self.cycle = 0          # the cycle the next instruction may issue in
         self.used: list = []    # pipes taken in `cycle`
         self.kinds: list = []   # model.Insn kinds issued in `cycle`
         self.slots = 0          # instructions issued in `cycle`
         self.last_vmla = -10    # issue cycle of the last VMLA-class instruction
+        self.events: list | None = [] if track else None  # (from, to, slots used, reason)
 
-    def _next_cycle(self, t: int) -> None:
+    def _next_cycle(self, t: int, why: str | None = None) -> None:
+        if self.events is not None and why is not None and t > self.cycle:
+            self.events.append((self.cycle, t, self.slots, why))
         self.cycle, self.used, self.kinds, self.slots = t, [], [], 0
+
+    def empty_slots(self, first: int | None = None, stop: int | None = None) -> dict:
+        """The empty issue slots of cycles [first, stop) (all recorded ones by default), by
+        reason."""
+        out: dict = {}
+        for f, t, used, why in self.events or ():
+            a = f if first is None else max(f, first)
+            b = t if stop is None else min(t, stop)
+            n = 2 * (b - a) - (used if a == f else 0)
+            if a < b and n:
+                out[why] = out.get(why, 0) + n
+        return out
 
     def fresh_cycle(self) -> None:
         """The next instruction starts a cycle of its own (a block boundary)."""
         if self.slots:
-            self._next_cycle(self.cycle + 1)
+            self._next_cycle(self.cycle + 1, "block boundary")
 
-    def _fits(self, ins: model.Insn, iss: Issue, hazard: str | None) -> bool:
+    def _misfit(self, ins: model.Insn, iss: Issue, hazard: str | None) -> str | None:
+        """Why the instruction cannot issue in the current cycle (None: it can)."""
         if self.slots >= 2:
-            return False
-        if self.slots and (iss.alone or iss.older):
-            return False
+            return "two issued"
+        if self.slots and iss.alone:
+            return "issues alone: " + ins.kind
+        if self.slots and iss.older:
+            return "older slot only: " + model._base(ins.mnemonic)
         for p in set(iss.pipes):
             if self.used.count(p) + iss.pipes.count(p) > _CAPACITY.get(p, 1):
-                return False
+                return p + " pipe busy"
         if self.slots:  # M7B's pairing limits beyond L7's pipes
             if ins.kind in ("mul", "mla") and "store" in self.used or \
                     ins.kind == "store" and "mac" in self.used:
-                return False  # a MAC pairs with no store
+                return "MAC beside a store"  # a MAC pairs with no store
             if hazard == "older" and ("fpmac" in self.kinds or
                                       self.cycle < self.last_vmla + 4):
-                return False
+                return "VFP move/load beside or after a VMLA"
             if ins.kind == "fpmac" and any(k in ("vload", "vstore", "vmov2") or
                                            (k == "fp_move") for k in self.kinds):
-                return False
-        return True
+                return "VMLA beside a VFP move/load"
+        return None
+
+    def _fits(self, ins: model.Insn, iss: Issue, hazard: str | None) -> bool:
+        return self._misfit(ins, iss, hazard) is None
 
     def issue(self, ins: model.Insn) -> int:
-        """Issues one instruction; returns its issue cycle."""
+        """Issues one instruction; returns its issue cycle. Empty slots it leaves behind are
+        counted (with `lost`) as: 'waits for <kind>' (an operand of it not ready: the kind of
+        the instruction that writes it), 'VLDM/VADD... in the 3 cycles after a VMLA', the
+        reason it could not join the current cycle (_misfit: a pipe busy, older slot only,
+        issues alone, M7B's pairing limits), 'alone: <kind>' (the extra cycles of an
+        instruction that issues alone) and 'block boundary' (a block's last odd slot)."""
         iss = issue_class(ins)
         hazard = _after_vmla(ins)
         reads, writes = model.m7_operands(ins)
-        t = max([self.cycle] + [self.ready[r] - off for r, off in reads if r in self.ready])
-        if hazard == "blocked":
-            t = max(t, self.last_vmla + 4)
+        waits = [(self.ready[r] - off, r) for r, off in reads if r in self.ready]
+        t = max([self.cycle] + [w for w, _ in waits])
+        why = None
         if t > self.cycle:
-            self._next_cycle(t)
-        while not self._fits(ins, iss, hazard):
-            self._next_cycle(self.cycle + 1)
+            why = "waits for " + self.producer.get(max(waits)[1], "?")
+        if hazard == "blocked" and self.last_vmla + 4 > t:
+            t = self.last_vmla + 4
+            if t > self.cycle:
+                why = "VLDM/VADD... in the 3 cycles after a VMLA"
+        if t > self.cycle:
+            self._next_cycle(t, why)
+        while (miss := self._misfit(ins, iss, hazard)) is not None:
+            self._next_cycle(self.cycle + 1, miss)
         start = self.cycle
         for r, lat in _writes(ins, start, iss, writes):
             self.ready[r] = start + lat
+            self.producer[r] = ins.kind
         if ins.kind == "fpmac":
             self.last_vmla = start
         if iss.alone:
-            self._next_cycle(start + iss.cycles)
+            self.slots = 1
+            self._next_cycle(start + iss.cycles, "alone: " + ins.kind)
         else:
             self.used += list(iss.pipes)
             self.kinds.append("fp_move" if hazard == "older" and ins.kind == "fp"
@@ -257,17 +295,24 @@ class Pipeline:
         return self.cycle + (1 if self.slots else 0)
 
 
-def single_pass(insns: list) -> int:
-    """Cycles of one pass over a block from an empty pipeline, registers ready."""
-    p = Pipeline()
+def single_pass(insns: list, lost: dict | None = None) -> int:
+    """Cycles of one pass over a block from an empty pipeline, registers ready (with `lost`:
+    its empty issue slots added by reason, Pipeline.issue)."""
+    p = Pipeline(track=lost is not None)
     for ins in insns:
         p.issue(ins)
+    if p.slots == 1:
+        p.fresh_cycle()
+    if lost is not None:
+        for why, n in p.empty_slots().items():
+            lost[why] = lost.get(why, 0) + n
     return p.end()
 
 
-def steady_state(insns: list, pair_back_edge: bool) -> float:
-    """Cycles per iteration of a one-block loop, after its first iterations."""
-    p = Pipeline()
+def steady_state(insns: list, pair_back_edge: bool, lost: dict | None = None) -> float:
+    """Cycles per iteration of a one-block loop, after its first iterations (with `lost`: the
+    empty issue slots per iteration by reason, over the same iterations)."""
+    p = Pipeline(track=lost is not None)
     starts = []
     for _ in range(LOOP_ITERATIONS):
         if not pair_back_edge:
@@ -277,7 +322,36 @@ def steady_state(insns: list, pair_back_edge: bool) -> float:
             c = p.issue(ins)
             if k == 0:
                 starts[-1] = c
+    if lost is not None:
+        for why, n in p.empty_slots(starts[1], starts[-1]).items():
+            lost[why] = lost.get(why, 0) + n / (LOOP_ITERATIONS - 2)
     return (starts[-1] - starts[1]) / (LOOP_ITERATIONS - 2)
+
+
+def lost_slots(cost: "BlockCost", insns: list, n: int, taken: int, variant: str) -> dict:
+    """The empty issue slots of a block executed n times (its final branch taken `taken`
+    times), by reason: as `cycles` prices it, two slots a cycle, mispredictions included."""
+    penalty, indirect_miss, _, pair = VARIANTS[variant]
+    out: dict = {}
+    one: dict = {}
+    single_pass(insns, one)
+    if cost.loop and taken:
+        per: dict = {}
+        steady_state(insns, pair, per)
+        for why, k in one.items():
+            out[why] = out.get(why, 0) + k * (n - taken)
+        for why, k in per.items():
+            out[why] = out.get(why, 0) + k * taken
+    else:
+        out = {why: k * n for why, k in one.items()}
+    miss = 0
+    if cost.kind == "cond":
+        miss = min(taken, n - taken)
+    elif cost.kind == "indirect" and indirect_miss:
+        miss = n
+    if miss:
+        out["mispredicted branches"] = 2 * penalty * miss
+    return out
 
 
 def branch_kind(insns: list) -> str | None:

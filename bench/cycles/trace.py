@@ -173,6 +173,34 @@ class Pricer:
         return out
 
 
+    def hottest_blocks(self, counts: dict, variant: str, syms, n: int) -> list[dict]:
+        """The n blocks with the most M7 point-estimate cycles (`variant` one of
+        m7_issue.VARIANTS): where they lie, how often they ran, their instructions per cycle
+        (2.0 is full dual issue) and their empty issue slots by reason (m7_issue.lost_slots),
+        all over the whole run of `counts`."""
+        starts = [a for a, _, _ in syms]
+
+        def name_of(addr):
+            j = bisect.bisect_right(starts, addr) - 1
+            return syms[j][2] if j >= 0 else "?"
+
+        rows = sorted(((m7_issue.cycles(self.m7[i], e, t, variant), i, e, t)
+                       for i, (e, t) in counts.items() if self.insns[i]), reverse=True)[:n]
+        out = []
+        for cyc, i, e, t in rows:
+            ins = self.insns[i]
+            cls = [model.classify(txt, size) for _, size, txt in ins]
+            lost = m7_issue.lost_slots(self.m7[i], cls, e, t, variant)
+            out.append({
+                "function": name_of(ins[0][0])[:120], "address": hex(ins[0][0]),
+                "executions": e, "instructions": len(ins), "cycles": round(cyc),
+                "loop": self.m7[i].loop,
+                "instructions_per_cycle": round(e * len(ins) / cyc, 2) if cyc else None,
+                "empty_slots": {k: round(v) for k, v in
+                                sorted(lost.items(), key=lambda kv: -kv[1]) if round(v)}})
+        return out
+
+
 def merge(segments) -> dict:
     """Counts summed over segments."""
     out: dict = {}
@@ -204,6 +232,9 @@ def main(argv=None) -> int:
     p.add_argument("elf", type=Path)
     p.add_argument("--mark", action="append", default=[], help="function to time (repeatable)")
     p.add_argument("--functions", type=int, default=10, help="hottest functions to list")
+    p.add_argument("--blocks", type=int, default=0,
+                   help="hottest blocks to list by the M7 point estimate, with their dual "
+                        "issue and empty slots by reason")
     p.add_argument("--variant", default="m4", choices=list(VARIANTS),
                    help="the variant that prices the function list (m7: the M7 point "
                         "estimate, m7_high: the M7 bound)")
@@ -225,6 +256,14 @@ def main(argv=None) -> int:
                 for fn, n in sorted(pricer.by_function(c, args.variant, syms).items(),
                                     key=lambda kv: -kv[1])[:args.functions]:
                     print(f"    {n:>12}  {fn[:100]}")
+            if k == 0 and args.blocks:
+                print(f"  hottest blocks ({m7_issue.POINT}; empty issue slots by reason):")
+                for r in pricer.hottest_blocks(c, m7_issue.POINT, syms, args.blocks):
+                    print(f"    {r['cycles']:>10}  {r['address']} x{r['executions']} "
+                          f"{r['instructions']} insns, {r['instructions_per_cycle']}/cycle"
+                          f"{' loop' if r['loop'] else ''}  {r['function'][:60]}")
+                    print("                " + ", ".join(
+                        f"{why} {n}" for why, n in list(r["empty_slots"].items())[:6]))
     return 0 if trace.rc == 0 else 1
 
 

@@ -15,7 +15,7 @@ import struct
 from functools import lru_cache
 from pathlib import Path
 
-from bench.cycles import trace
+from bench.cycles import m7_issue, trace
 from tflm_train.boards import STANDINS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,8 @@ BOARD_VARIANTS = {"an386": ("m4", "m4_low", "m4_high"),
                   "an500": ("m7_low", "m7", "m7_est_low", "m7_est_high", "m7_high")}
 BOARD_POINT = {"an386": "m4", "an500": "m7"}
 # The M7's point estimate, its range (branch assumptions) and its bounds (est_cycles_m7).
-M7_POINT, M7_RANGE, M7_BOUNDS = "m7", ("m7_est_low", "m7_est_high"), ("m7_low", "m7_high")
+M7_POINT, M7_RANGE = m7_issue.POINT, ("m7_est_low", "m7_est_high")
+M7_BOUNDS = ("m7_low", "m7_high")
 
 # Where a function's source lives decides its class (first match); names decide before that.
 _CLASS_BY_NAME = [(re.compile(r"^(memcpy|memmove|memset)$"), "data movement"),
@@ -214,6 +215,9 @@ def measure(board: str, name: str, elf: Path, profile_elf: Path | None,
         row["hottest_functions_m7_point"] = [
             {"function": f[:120], "cycles": n, "class": function_class(f)}
             for f, n in sorted(top.items(), key=lambda kv: -kv[1])[:12]]
+        # where the point estimate's cycles go inside those functions: each hot block's dual
+        # issue (instructions per cycle, 2.0 at most) and its empty issue slots by reason
+        row["hottest_blocks_m7_point"] = pricer.hottest_blocks(steps[-1], M7_POINT, syms, 12)
     m = macs(tflite.read_bytes())
     row["macs"] = m
     row["floors"] = floors(m, row["tt_train_cycles_by_class"], mean, variants)

@@ -59,11 +59,6 @@ inline AxisTaps TapsReaching(int32_t i, int32_t pad, int32_t stride, int32_t k_s
                   static_cast<int16_t>((t - first) / stride)};
 }
 
-// Whether column `next` (the one after `t`) takes t's taps, each one output column further.
-inline bool SameTapsNextColumn(AxisTaps t, AxisTaps next) {
-  return next.first == t.first && next.count == t.count && next.out_first == t.out_first + 1;
-}
-
 // acc[j] = acc[j] + (g[j] * s[j]) * w[j] for j < B, count times, g stepping back by g_step floats
 // and w forward by w_step floats: one row of taps reaching an element.
 // kScaled: g already holds g * s, the term is g * w.
@@ -223,7 +218,6 @@ TFLM_TRAIN_DW_SCALED_ROW(8, "s23", "s31")
   "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", \
       "s29", "s30", "s31"
 #define TFLM_TRAIN_DWP_TAP_MEM(p) "m"(*reinterpret_cast<const float(*)[8]>(p))
-constexpr bool kVfpPairs = true;
 __attribute__((always_inline)) inline void InputGradPair8(
     const float* gy, int32_t g_row, int32_t out_stride, const float* wy, int32_t w_row,
     int32_t rows, int32_t pre, int32_t common, int32_t post, float* gin, float* gin2) {
@@ -273,9 +267,6 @@ __attribute__((always_inline)) inline void InputGradPair8(
 #undef TFLM_TRAIN_DWP_TAP_MEM
 #else
 constexpr bool kVfpRow8 = false;
-constexpr bool kVfpPairs = false;
-inline void InputGradPair8(const float*, int32_t, int32_t, const float*, int32_t, int32_t,
-                           int32_t, int32_t, int32_t, float*, float*) {}
 #endif
 
 // Channels [0, B) of grad_output (out_stride floats per position) into grad_input (in_stride
@@ -304,7 +295,8 @@ void InputGradBlock(const DepthwiseParams& params, const Dims& output_dims,
       const float* w_row0 = w + ty.first * k_w * B;
       for (int32_t iw = 0; iw < input_dims.w; ++iw, gin += in_stride) {
         const AxisTaps tx = columns[iw];
-        if constexpr (kVfpPairs && kScaled && B == 8) {
+#if TFLM_TRAIN_VFP_ASM
+        if constexpr (kScaled && B == 8) {
           // This column and the next as a pair: per window row, this one's taps before the
           // next one's first (the left edge), the taps they share (each element's gradient one
           // output column apart), the next one's taps past this one's last (the right edge):
@@ -321,6 +313,7 @@ void InputGradBlock(const DepthwiseParams& params, const Dims& output_dims,
             continue;
           }
         }
+#endif
         float acc[B];
 #pragma GCC unroll 8
         for (int32_t j = 0; j < B; ++j) acc[j] = 0.0f;

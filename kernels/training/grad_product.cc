@@ -23,32 +23,86 @@ constexpr int32_t kColumnChunk = 32;
 
 #if TFLM_TRAIN_VFP_ASM
 // One k of a 4 x 4 tile: 4 gradients (s16-s19) and 4 weights (s20-s23) loaded, 16 products
-// added to the accumulators s0-s15 (row p in s4p..s4p+3), written once and placed twice by the
-// unrolled loop. The Cortex-M7 adds each product with a VMLA (not fused: the bits of a VMUL
-// then a VADD, see vfp_asm.h); the Cortex-M4, where VMLA costs 3 cycles, with a VMUL into
-// s24-s31 and a VADD.
+// added to the accumulators s0-s15 (row p in s4p..s4p+3). The Cortex-M7 adds each product with
+// a VMLA (not fused: the bits of a VMUL then a VADD, see vfp_asm.h); the Cortex-M4, where VMLA
+// costs 3 cycles, with a VMUL into s24-s31 and a VADD.
 #if TFLM_TRAIN_VFP_VMLA
 #define TT_TILE4X4_STEP \
       "vldmia %[g]!, {s16-s19}\n\t"    \
       "vldmia %[w], {s20-s23}\n\t"     \
       "add %[w], %[w], %[stride]\n\t"  \
-      "vmla.f32 s0, s16, s20\n\t"      \
-      "vmla.f32 s1, s16, s21\n\t"      \
-      "vmla.f32 s2, s16, s22\n\t"      \
-      "vmla.f32 s3, s16, s23\n\t"      \
-      "vmla.f32 s4, s17, s20\n\t"      \
-      "vmla.f32 s5, s17, s21\n\t"      \
-      "vmla.f32 s6, s17, s22\n\t"      \
-      "vmla.f32 s7, s17, s23\n\t"      \
-      "vmla.f32 s8, s18, s20\n\t"      \
-      "vmla.f32 s9, s18, s21\n\t"      \
-      "vmla.f32 s10, s18, s22\n\t"     \
-      "vmla.f32 s11, s18, s23\n\t"     \
-      "vmla.f32 s12, s19, s20\n\t"     \
-      "vmla.f32 s13, s19, s21\n\t"     \
-      "vmla.f32 s14, s19, s22\n\t"     \
+      "vmla.f32 s0, s16, s20\n\t"   \
+      "vmla.f32 s1, s16, s21\n\t"   \
+      "vmla.f32 s2, s16, s22\n\t"   \
+      "vmla.f32 s3, s16, s23\n\t"   \
+      "vmla.f32 s4, s17, s20\n\t"   \
+      "vmla.f32 s5, s17, s21\n\t"   \
+      "vmla.f32 s6, s17, s22\n\t"   \
+      "vmla.f32 s7, s17, s23\n\t"   \
+      "vmla.f32 s8, s18, s20\n\t"   \
+      "vmla.f32 s9, s18, s21\n\t"   \
+      "vmla.f32 s10, s18, s22\n\t"   \
+      "vmla.f32 s11, s18, s23\n\t"   \
+      "vmla.f32 s12, s19, s20\n\t"   \
+      "vmla.f32 s13, s19, s21\n\t"   \
+      "vmla.f32 s14, s19, s22\n\t"   \
       "vmla.f32 s15, s19, s23\n\t"
-#define TT_TILE4X4_PRODUCTS
+
+// Two k at once on the Cortex-M7, the second k's operands in s24-s31: its four VLDMs go
+// together, since none may issue in the 3 cycles after a VMLA (about 44 cycles per two k
+// against 46 for two single steps).
+#define TT_TILE4X4_STEP2 \
+      "vldmia %[w], {s20-s23}\n\t"     \
+      "add %[w], %[w], %[stride]\n\t"  \
+      "vldmia %[g]!, {s16-s19}\n\t"    \
+      "vldmia %[g]!, {s24-s27}\n\t"    \
+      "vldmia %[w], {s28-s31}\n\t"     \
+      "add %[w], %[w], %[stride]\n\t"  \
+      "vmla.f32 s0, s16, s20\n\t"   \
+      "vmla.f32 s1, s16, s21\n\t"   \
+      "vmla.f32 s2, s16, s22\n\t"   \
+      "vmla.f32 s3, s16, s23\n\t"   \
+      "vmla.f32 s4, s17, s20\n\t"   \
+      "vmla.f32 s5, s17, s21\n\t"   \
+      "vmla.f32 s6, s17, s22\n\t"   \
+      "vmla.f32 s7, s17, s23\n\t"   \
+      "vmla.f32 s8, s18, s20\n\t"   \
+      "vmla.f32 s9, s18, s21\n\t"   \
+      "vmla.f32 s10, s18, s22\n\t"   \
+      "vmla.f32 s11, s18, s23\n\t"   \
+      "vmla.f32 s12, s19, s20\n\t"   \
+      "vmla.f32 s13, s19, s21\n\t"   \
+      "vmla.f32 s14, s19, s22\n\t"   \
+      "vmla.f32 s15, s19, s23\n\t"   \
+      "vmla.f32 s0, s24, s28\n\t"   \
+      "vmla.f32 s1, s24, s29\n\t"   \
+      "vmla.f32 s2, s24, s30\n\t"   \
+      "vmla.f32 s3, s24, s31\n\t"   \
+      "vmla.f32 s4, s25, s28\n\t"   \
+      "vmla.f32 s5, s25, s29\n\t"   \
+      "vmla.f32 s6, s25, s30\n\t"   \
+      "vmla.f32 s7, s25, s31\n\t"   \
+      "vmla.f32 s8, s26, s28\n\t"   \
+      "vmla.f32 s9, s26, s29\n\t"   \
+      "vmla.f32 s10, s26, s30\n\t"   \
+      "vmla.f32 s11, s26, s31\n\t"   \
+      "vmla.f32 s12, s27, s28\n\t"   \
+      "vmla.f32 s13, s27, s29\n\t"   \
+      "vmla.f32 s14, s27, s30\n\t"   \
+      "vmla.f32 s15, s27, s31\n\t"
+
+// An odd depth takes one step first, then the pairs.
+#define TT_TILE4X4_LOOP  \
+      "tst %[gb], #16\n\t" \
+      "beq 3f\n\t"         \
+      TT_TILE4X4_STEP      \
+      "cmp %[g], %[end]\n\t" \
+      "beq 4f\n"           \
+      "3:\n\t"             \
+      TT_TILE4X4_STEP2     \
+      "cmp %[g], %[end]\n\t" \
+      "bne 3b\n"           \
+      "4:\n\t"
 #else
 #define TT_TILE4X4_STEP \
       "vldmia %[g]!, {s16-s19}\n\t"    \
@@ -86,61 +140,62 @@ constexpr int32_t kColumnChunk = 32;
       "vadd.f32 s13, s13, s29\n\t"     \
       "vadd.f32 s14, s14, s30\n\t"     \
       "vadd.f32 s15, s15, s31\n\t"
-#define TT_TILE4X4_PRODUCTS "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31",
+
+// The loop is unrolled twice (an odd depth enters at the second copy).
+#define TT_TILE4X4_LOOP  \
+      "tst %[gb], #16\n\t" \
+      "bne 5f\n"           \
+      "3:\n\t"             \
+      TT_TILE4X4_STEP      \
+      "5:\n\t"             \
+      TT_TILE4X4_STEP      \
+      "cmp %[g], %[end]\n\t" \
+      "bne 3b\n\t"
 #endif
 
 // All `tiles` 4 x 4 tiles of a row of 4 positions in one assembly block: each tile's sums start
 // from what out holds, add the terms gs[k * kTile + p] * wf[k * w_stride + j] in k order
 // and go back to out; then the next 4 columns. One call per row, not per tile: with 8-channel
 // groups (depth 8) a tile call's entry and exit (pushes, arguments, 16 single loads and stores
-// at computed addresses) cost half as much as its 8 k steps. GCC's own loop also copied
-// operands with VMOVs, and 16 accumulators cannot be asm operands (30 at most). The loop is
-// unrolled twice (an odd depth enters at the second copy). depth >= 1, tiles >= 1.
-void Row4x4(int32_t depth, const float* gs, const float* wf, int32_t w_stride, int32_t tiles,
+// at computed addresses) cost half as much as its k steps. GCC's own loop also copied
+// operands with VMOVs, and 16 accumulators cannot be asm operands (30 at most). One pointer
+// per output row: the tile's loads need no address arithmetic, and its stores step the
+// pointers to the next tile (writeback). depth >= 1, tiles >= 1.
+__attribute__((noinline)) void Row4x4(int32_t depth, const float* gs, const float* wf,
+                                      int32_t w_stride, int32_t tiles,
             float* out, int32_t out_stride) {
   const float* end = gs + depth * kTile;
   const int32_t g_back = depth * kTile * 4;  // bytes; bit 4 is depth's parity
   const int32_t ws = w_stride * 4;
   const int32_t w_back = depth * ws - kTile * 4;
-  const int32_t ts = out_stride * 4;
+  float* t1 = out + out_stride;
+  float* t2 = t1 + out_stride;
+  float* t3 = t2 + out_stride;
   __asm__ volatile(
       "1:\n\t"
-      "vldmia %[t], {s0-s3}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
-      "vldmia %[t], {s4-s7}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
-      "vldmia %[t], {s8-s11}\n\t"
-      "add %[t], %[t], %[ts]\n\t"
-      "vldmia %[t], {s12-s15}\n\t"
-      "tst %[gb], #16\n\t"
-      "bne 5f\n"
-      "3:\n\t"
-      TT_TILE4X4_STEP
-      "5:\n\t"
-      TT_TILE4X4_STEP
-      "cmp %[g], %[end]\n\t"
-      "bne 3b\n\t"
-      "vstmia %[t], {s12-s15}\n\t"
-      "sub %[t], %[t], %[ts]\n\t"
-      "vstmia %[t], {s8-s11}\n\t"
-      "sub %[t], %[t], %[ts]\n\t"
-      "vstmia %[t], {s4-s7}\n\t"
-      "sub %[t], %[t], %[ts]\n\t"
-      "vstmia %[t], {s0-s3}\n\t"
-      "add %[t], %[t], #16\n\t"
+      "vldmia %[t0], {s0-s3}\n\t"
+      "vldmia %[t1], {s4-s7}\n\t"
+      "vldmia %[t2], {s8-s11}\n\t"
+      "vldmia %[t3], {s12-s15}\n\t"
+      TT_TILE4X4_LOOP
+      "vstmia %[t0]!, {s0-s3}\n\t"
+      "vstmia %[t1]!, {s4-s7}\n\t"
+      "vstmia %[t2]!, {s8-s11}\n\t"
+      "vstmia %[t3]!, {s12-s15}\n\t"
       "sub %[g], %[g], %[gb]\n\t"
       "sub %[w], %[w], %[wb]\n\t"
       "subs %[n], %[n], #1\n\t"
       "bne 1b"
-      : [g] "+r"(gs), [w] "+r"(wf), [t] "+r"(out), [n] "+r"(tiles)
-      : [end] "r"(end), [gb] "r"(g_back), [wb] "r"(w_back), [ts] "r"(ts),
-        [stride] "r"(ws)
+      : [g] "+r"(gs), [w] "+r"(wf), [t0] "+r"(out), [t1] "+r"(t1), [t2] "+r"(t2),
+        [t3] "+r"(t3), [n] "+r"(tiles)
+      : [end] "r"(end), [gb] "r"(g_back), [wb] "r"(w_back), [stride] "r"(ws)
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
-        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23",
-        TT_TILE4X4_PRODUCTS "cc", "memory");
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",
+        "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
 }
+#undef TT_TILE4X4_LOOP
 #undef TT_TILE4X4_STEP
-#undef TT_TILE4X4_PRODUCTS
+#undef TT_TILE4X4_STEP2
 #endif
 
 #if TFLM_TRAIN_VFP_ASM
@@ -369,6 +424,57 @@ void GradTimesInt8RowsAccumulate(int32_t positions, int32_t depth, const float* 
 
 namespace {
 
+#if TFLM_TRAIN_VFP_ASM
+// xf[j] = float(x[j] + offset) for j < 8 in s16-s23: the 8 byte loads, additions and moves in
+// two groups of 4, then the 8 conversions back to back. GCC converts one value at a time
+// through one register, each conversion waiting for the previous one's move and each VMLA for
+// its conversion (on the Cortex-M7 about 59 cycles per 8 terms of a single-channel tile).
+// int8 + offset (|offset| <= 128) converts exactly.
+inline void ConvertS8x8Plus(const int8_t* x, int32_t offset, float (&xf)[8]) {
+  register float a __asm__("s16"), b __asm__("s17"), c __asm__("s18"), d __asm__("s19");
+  register float e __asm__("s20"), f __asm__("s21"), g __asm__("s22"), h __asm__("s23");
+  int32_t t0, t1, t2, t3;
+  __asm__(
+      "ldrsb %[t0], [%[x]]\n\t"
+      "ldrsb %[t1], [%[x], #1]\n\t"
+      "ldrsb %[t2], [%[x], #2]\n\t"
+      "ldrsb %[t3], [%[x], #3]\n\t"
+      "add %[t0], %[t0], %[o]\n\t"
+      "add %[t1], %[t1], %[o]\n\t"
+      "add %[t2], %[t2], %[o]\n\t"
+      "add %[t3], %[t3], %[o]\n\t"
+      "vmov %[a], %[t0]\n\t"
+      "vmov %[b], %[t1]\n\t"
+      "vmov %[c], %[t2]\n\t"
+      "vmov %[d], %[t3]\n\t"
+      "ldrsb %[t0], [%[x], #4]\n\t"
+      "ldrsb %[t1], [%[x], #5]\n\t"
+      "ldrsb %[t2], [%[x], #6]\n\t"
+      "ldrsb %[t3], [%[x], #7]\n\t"
+      "add %[t0], %[t0], %[o]\n\t"
+      "add %[t1], %[t1], %[o]\n\t"
+      "add %[t2], %[t2], %[o]\n\t"
+      "add %[t3], %[t3], %[o]\n\t"
+      "vmov %[e], %[t0]\n\t"
+      "vmov %[f], %[t1]\n\t"
+      "vmov %[g], %[t2]\n\t"
+      "vmov %[h], %[t3]\n\t"
+      "vcvt.f32.s32 %[a], %[a]\n\t"
+      "vcvt.f32.s32 %[b], %[b]\n\t"
+      "vcvt.f32.s32 %[c], %[c]\n\t"
+      "vcvt.f32.s32 %[d], %[d]\n\t"
+      "vcvt.f32.s32 %[e], %[e]\n\t"
+      "vcvt.f32.s32 %[f], %[f]\n\t"
+      "vcvt.f32.s32 %[g], %[g]\n\t"
+      "vcvt.f32.s32 %[h], %[h]"
+      : [a] "=&t"(a), [b] "=&t"(b), [c] "=&t"(c), [d] "=&t"(d), [e] "=&t"(e), [f] "=&t"(f),
+        [g] "=&t"(g), [h] "=&t"(h), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
+        [t3] "=&r"(t3)
+      : [x] "r"(x), [o] "r"(offset), "m"(*reinterpret_cast<const int8_t(*)[8]>(x)));
+  xf[0] = a, xf[1] = b, xf[2] = c, xf[3] = d, xf[4] = e, xf[5] = f, xf[6] = g, xf[7] = h;
+}
+#endif
+
 // out[c][j] (c < CB, j < JB) = (sum over p of g[p * g_stride + c] * float(x[p * x_stride + j] +
 // offset)) * scale. One int8 -> float conversion per (p, j) serves CB channels: with one channel
 // per call the conversion costs more than the multiply-add it feeds (about 7 instructions per
@@ -385,8 +491,17 @@ inline void FilterTile(int32_t positions, const float* g, int32_t g_stride, cons
   }
   for (int32_t p = positions; p > 0; --p) {  // down: SUBS + BGT, no CMP
     float xf[JB];
+#if TFLM_TRAIN_VFP_ASM
+    if constexpr (CB == 1 && JB == 8) {
+      ConvertS8x8Plus(x, offset, xf);
+    } else  // NOLINT(readability/braces)
+#endif
+    {
 #pragma GCC unroll 8
-    for (int j = 0; j < JB; ++j) xf[j] = static_cast<float>(static_cast<int32_t>(x[j]) + offset);
+      for (int j = 0; j < JB; ++j) {
+        xf[j] = static_cast<float>(static_cast<int32_t>(x[j]) + offset);
+      }
+    }
     float gc[CB];
 #if TFLM_TRAIN_VFP_ASM
     if constexpr (CB == 8) {  // one VLDM instead of CB VLDRs

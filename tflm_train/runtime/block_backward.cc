@@ -47,12 +47,10 @@ void BottleneckBackward(const Optimizer& opt, const int32_t* a) {
   if (a[A::kLayerD] >= 0) {
     d_weights = PrepareWeightChannels(opt, ld, dc);
     e1_scale = dc.input(0).quantization.scale[0];
+    // e1_stride stays `channels` when nothing saved D's input (SavedChannelsOf returns -1
+    // without writing it).
     const int32_t saved = SavedChannelsOf(program, dc.input_id(0), &e1_stride);
-    if (saved >= 0) {
-      e1_data = reinterpret_cast<const int8_t*>(s->data(saved));
-    } else {
-      e1_stride = channels;
-    }
+    if (saved >= 0) e1_data = reinterpret_cast<const int8_t*>(s->data(saved));
   }
   ConvFilterUpdate x_update{};
   if (a[A::kLayerX] >= 0) x_update = PrepareConvFilterUpdate(opt, lx, xc);

@@ -440,7 +440,10 @@ int32_t Session::partial_weight_layer(int32_t t) const {
 }
 
 int32_t Session::head_channels(int32_t t) const {
-  const int32_t layer = partial_weight_layer(t);
+  return head_channels_of_layer(partial_weight_layer(t));
+}
+
+int32_t Session::head_channels_of_layer(int32_t layer) const {
   if (layer < 0) return -1;
   const LayerInfo l = program_.layer(layer);
   // From the model, not the registration: the layout checks run before ops are prepared.
@@ -454,11 +457,11 @@ int32_t Session::head_channels(int32_t t) const {
 
 int64_t Session::trained_bytes(int32_t t) const {
   const int64_t whole = model_tensor_bytes(t);
-  const int32_t head = head_channels(t);
+  const int32_t layer = partial_weight_layer(t);
+  const int32_t head = head_channels_of_layer(layer);
   if (head < 0 || whole < 0) return whole;
   const TensorInfo info = tensor(t);
-  const OperatorView op =
-      subgraph_.op(static_cast<uint32_t>(program_.layer(partial_weight_layer(t)).op_index));
+  const OperatorView op = subgraph_.op(static_cast<uint32_t>(program_.layer(layer).op_index));
   const size_t axis = ChannelsLast(model_, op) ? info.shape.size() - 1 : 0;
   const int64_t channels = info.shape.size() > 0 ? info.shape[axis] : 0;
   return channels > 0 ? whole / channels * head : -1;

@@ -98,6 +98,8 @@ class Session {
   int32_t head_channels(int32_t t) const;
   // The layer that trains some but not all output channels of weight tensor t, or -1.
   int32_t partial_weight_layer(int32_t t) const;
+  // head_channels of the weight tensor that `layer` (a partial_weight_layer, or -1) trains.
+  int32_t head_channels_of_layer(int32_t layer) const;
   // Input k of `op` is a RESHAPE's shape input computed by ops folded at convert time: it has
   // no storage, and RESHAPE (like TFLM's) takes its shape from its output tensor instead.
   bool FoldedShapeInput(const OperatorView& op, uint32_t k) const;
