@@ -129,7 +129,7 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     out, report = tmp_path / "s.json", tmp_path / "r.json"
     r = CliRunner().invoke(cli, ["search", str(DEMO_MODEL), "--data", str(tmp_path / "task.npz"),
                                  "--sram-budget", str(48 * 1024), "--lr", "0.03",
-                                 "--train-epochs", "2",
+                                 "--train-epochs", "2", "--joint-seeds", "1",
                                  "-o", str(out), "--report", str(report)],
                            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
@@ -137,6 +137,7 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     scheme_from_json(out.read_text())
     written = json.loads(report.read_text())
     assert written["budget_bytes"] == 48 * 1024 and written["train_epochs"] == 2
+    assert written["joint_seeds"] == 1 and "mean of 1 seeds" in r.output
     assert json.loads(out.read_text())["notes"]["learning_rate"] == \
         written["chosen"]["learning_rate"] in (0.01, 0.03, 0.1)
 
