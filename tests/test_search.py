@@ -137,7 +137,7 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     scheme_from_json(out.read_text())
     written = json.loads(report.read_text())
     assert written["budget_bytes"] == 48 * 1024 and written["train_epochs"] == 2
-    assert written["joint_seeds"] == 1 and "mean of 1 seeds" in r.output
+    assert written["joint_seeds"] == 1 and "mean of 1 seed)" in r.output
     assert json.loads(out.read_text())["notes"]["learning_rate"] == \
         written["chosen"]["learning_rate"] in (0.01, 0.03, 0.1)
 

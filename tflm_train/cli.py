@@ -282,7 +282,8 @@ def search(model, data, board, sram_budget, num_classes, samples, epochs, train_
                f"{result.report['budget_bytes'] / 1024:.1f} KB; "
                f"predicted held-out accuracy {100 * chosen['predicted_accuracy']:.1f}% "
                + (f"(trained jointly: {100 * chosen['held_out_accuracy']:.1f}% at learning "
-                  f"rate {chosen['learning_rate']:g}, mean of {joint_seeds} seeds) "
+                  f"rate {chosen['learning_rate']:g}, mean of {joint_seeds} "
+                  f"seed{'s' if joint_seeds > 1 else ''}) "
                   if chosen.get("held_out_accuracy") is not None else "")
                + f"(untrained {100 * result.report['baseline_accuracy']:.1f}%)")
     if report:
