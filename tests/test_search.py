@@ -84,6 +84,13 @@ def test_the_cache_separates_data_and_settings(task, tmp_path):
     assert cache.get(key, tune, "bias1") == 0.5
     assert cache.get(key, contribution.FineTune(0.1), "bias1") is None
     assert cache.get(contribution.data_digest(DEMO, x, y[::-1], x, y), tune, "bias1") is None
+    # the joint check's further seeds are other entries; the first seed keeps the old key
+    other = contribution.FineTune(0.03, trainer_seed=1)
+    assert cache.get(key, other, "bias1") is None
+    cache.put(key, other, "bias1", 0.25)
+    assert cache.get(key, other, "bias1") == 0.25 and cache.get(key, tune, "bias1") == 0.5
+    assert cache._path(key, tune, "bias1") == cache._path(
+        key, contribution.FineTune(0.03, trainer_seed=None), "bias1")
 
 
 def test_scheme_file_round_trips_through_convert(task, tmp_path):
@@ -122,7 +129,7 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     out, report = tmp_path / "s.json", tmp_path / "r.json"
     r = CliRunner().invoke(cli, ["search", str(DEMO_MODEL), "--data", str(tmp_path / "task.npz"),
                                  "--sram-budget", str(48 * 1024), "--lr", "0.03",
-                                 "--train-epochs", "2",
+                                 "--train-epochs", "2", "--joint-seeds", "1",
                                  "-o", str(out), "--report", str(report)],
                            env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert r.exit_code == 0, r.output
@@ -130,6 +137,7 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     scheme_from_json(out.read_text())
     written = json.loads(report.read_text())
     assert written["budget_bytes"] == 48 * 1024 and written["train_epochs"] == 2
+    assert written["joint_seeds"] == 1 and "mean of 1 seed)" in r.output
     assert json.loads(out.read_text())["notes"]["learning_rate"] == \
         written["chosen"]["learning_rate"] in (0.01, 0.03, 0.1)
 
@@ -253,20 +261,47 @@ def test_the_joint_check_trains_like_the_users_training(task, tmp_path):
     assert r["samples"]["train"] == 40 and r["samples"]["joint_check_train"] == 112
     assert r["train_epochs"] == 2 and r["timing"]["shared"]["joint_learning_rates"] == \
         [0.01, 0.03, 0.1]
+    assert r["joint_seeds"] == 2 and r["timing"]["shared"]["joint_check_fine_tunes"] == \
+        len(r["joint_check"]) * 3 * 2
     for c in r["joint_check"]:
-        rates = c["held_out_by_learning_rate"]
-        assert set(rates) == {"0.01", "0.03", "0.1"}
+        rates, seeds = c["held_out_by_learning_rate"], c["held_out_by_seed"]
+        assert set(rates) == set(seeds) == {"0.01", "0.03", "0.1"}
+        assert all(len(a) == 2 and rates[lr] == sum(a) / 2 for lr, a in seeds.items())
         assert c["held_out_accuracy"] == max(rates.values())
         assert rates[f"{c['learning_rate']:g}"] == c["held_out_accuracy"]
     chosen = r["chosen"]
     assert chosen["learning_rate"] in (0.01, 0.03, 0.1)
-    # the same training by hand, on the whole model
+    # the same training by hand, on the whole model: the Trainer seeded 0, then 1
     x, y = task
     train, val = split_indices(y, 0.7, 0)
-    trainer = tflm_train.Trainer(tflm_train.convert(DEMO, result.scheme),
-                                 learning_rate=chosen["learning_rate"], seed=0)
-    trainer.fit(x[train], y[train], epochs=2, progress=False)
-    assert trainer.evaluate(x[val], y[val])["accuracy"] == chosen["held_out_accuracy"]
+    by_hand = []
+    for seed in (0, 1):
+        trainer = tflm_train.Trainer(tflm_train.convert(DEMO, result.scheme),
+                                     learning_rate=chosen["learning_rate"], seed=seed)
+        trainer.fit(x[train], y[train], epochs=2, progress=False)
+        by_hand.append(trainer.evaluate(x[val], y[val])["accuracy"])
+    picked = next(c for c in r["joint_check"] if c["sram_bytes"] == chosen["sram_bytes"] and
+                  c["held_out_accuracy"] == chosen["held_out_accuracy"])
+    assert picked["held_out_by_seed"][f"{chosen['learning_rate']:g}"] == by_hand
+    assert sum(by_hand) / 2 == chosen["held_out_accuracy"]
+
+
+def test_the_joint_check_ranks_by_the_mean_over_seeds(task, tmp_path):
+    """One seed (joint_seeds=1) is the first seed of two: the same trainings, scored alone;
+    two seeds rank by their mean and can choose differently."""
+    with pytest.raises(ValueError, match="joint_seeds=0"):
+        run(task, tmp_path, budget=40 * 1024, joint_seeds=0)
+    two = run(task, tmp_path, budget=40 * 1024, joint_check=3).report
+    one = run(task, tmp_path, budget=40 * 1024, joint_check=3, joint_seeds=1).report
+    assert one["joint_seeds"] == 1 and len(one["joint_check"]) == len(two["joint_check"])
+    for a, b in zip(one["joint_check"], two["joint_check"]):
+        assert (a["n_bias"], a["ratios"]) == (b["n_bias"], b["ratios"])
+        assert {lr: [s[0]] for lr, s in b["held_out_by_seed"].items()} == a["held_out_by_seed"]
+    # the seeds really differ somewhere (a second seed that repeated the first would add
+    # nothing)
+    assert any(s[0] != s[1] for c in two["joint_check"] for s in c["held_out_by_seed"].values())
+    best = max(two["joint_check"], key=lambda c: c["held_out_accuracy"])
+    assert two["chosen"]["held_out_accuracy"] == best["held_out_accuracy"]
 
 
 def test_finalists_spread_over_the_front():

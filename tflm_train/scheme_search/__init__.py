@@ -2,8 +2,9 @@
 search over bias depth and per-layer weight ratios, every point planned by the real planner,
 then a joint check: the best few points, and the structured schemes that fit (bias-only of the
 last k layers, last layer, last n layers fully updated), are trained as the user's training
-would train them (the whole training split, its epochs, a small learning-rate grid each) and
-the best held-out accuracy wins, with its learning rate.
+would train them (the whole training split, its epochs, a small learning-rate grid each, two
+training seeds each) and the best held-out accuracy (the mean over the seeds) wins, with its
+learning rate.
 
     result = tflm_train.search(tflite_bytes, x, y, board="nano33ble", seed=0)
     result.scheme                       # a SparseUpdate for tflm_train.convert
@@ -37,7 +38,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
            qas: bool = True, cache_dir=None, cache: bool = True, workers: int | None = None,
            progress: bool = True, evolution: Evolution | None = None, joint_check: int = 4,
            prefix: bool = True, fine_tune_samples: int | None = None,
-           train_epochs: int | None = None, joint_learning_rates=None):
+           train_epochs: int | None = None, joint_learning_rates=None, joint_seeds: int = 2):
     """Find the scheme with the best held-out accuracy whose training step fits.
 
     board: a board of tflm_train.boards (e.g. "nano33ble"): its SRAM is the budget, and its
@@ -66,6 +67,10 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         not apply), so it ranks them as that training would.
     joint_learning_rates: the grid each finalist is trained at (None: three rates around the
         fine-tunes' learning rate, joint_rates()).
+    joint_seeds: each (finalist, rate) trains this many times, with the Trainer seeded `seed`,
+        `seed` + 1, ... (the sample order and the stochastic rounding; a new head starts from
+        the same weights), and is scored by the mean held-out accuracy: one seed ranks a
+        scheme that trains well only on a lucky sample order above a stable one.
     evolution: the evolution's size (default Evolution.for_model: smaller above 16 trainable
         layers, where plans are slow); workers: processes for the fine-tunes and the planning
         (default: all cores).
@@ -90,6 +95,9 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     for b in budgets:
         if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b <= 0:
             raise ValueError(f"sram_budget={b!r}: give a positive number of bytes")
+    if isinstance(joint_seeds, bool) or not isinstance(joint_seeds, (int, np.integer)) or \
+            joint_seeds < 1:
+        raise ValueError(f"joint_seeds={joint_seeds!r}: give a positive number of seeds")
     graph = build_graph(read_model(tflite_bytes))
     n_layers = len(graph.trainable_ops())
     if n_layers == 0:
@@ -214,8 +222,11 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     t1, run0 = time.perf_counter(), timing.get("fine_tunes_run", 0)
     rates = tuple(joint_learning_rates) if joint_learning_rates is not None else \
         joint_rates(learning_rate)
-    final_tune = {lr: FineTune(float(lr), train_epochs or epochs, seed, qas, num_classes)
-                  for lr in rates}
+    # seed index 0 trains with the Trainer seeded `seed` (trainer_seed None: the cache keys of
+    # the one-seed joint checks before), index k with seed + k
+    final_tune = {(lr, k): FineTune(float(lr), train_epochs or epochs, seed, qas, num_classes,
+                                    None if k == 0 else seed + k)
+                  for lr in rates for k in range(joint_seeds)}
     canonical: dict = {}  # identity -> the point trained for it
     per_budget = []
     for budget, usable, best, trace, predicted, _ in searched:
@@ -238,11 +249,12 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                 canonical.setdefault(memory.identity(*p), p)
         per_budget.append((points, sources))
     trained = {canonical[memory.identity(*p)] for points, _ in per_budget for p in points}
-    held = run({joint_key(p, lr): (memory.scheme(*p), final_tune[lr])
-                for p in sorted(trained) for lr in rates}, desc="joint check",
-               on=whole_train) if trained else {}
+    held = run({joint_key(p, lr, k): (memory.scheme(*p), final_tune[(lr, k)])
+                for p in sorted(trained) for lr in rates for k in range(joint_seeds)},
+               desc="joint check", on=whole_train) if trained else {}
     shared.update(joint_check_seconds=round(time.perf_counter() - t1, 2),
-                  joint_check_fine_tunes=len(trained) * len(rates),
+                  joint_check_fine_tunes=len(trained) * len(rates) * joint_seeds,
+                  joint_seeds=joint_seeds,
                   joint_check_fine_tunes_run=timing.get("fine_tunes_run", 0) - run0,
                   joint_learning_rates=list(rates), joint_epochs=train_epochs or epochs)
     cpu_mark = phase("joint_check", cpu_mark)
@@ -255,9 +267,13 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         checked = []
         chosen_lr = None
         if points:
-            def scores(p):  # {lr: held-out accuracy}
+            def by_seed(p):  # {lr: [held-out accuracy per seed]}
                 q = canonical[memory.identity(*p)]
-                return {lr: held[joint_key(q, lr)] for lr in rates}
+                return {lr: [held[joint_key(q, lr, k)] for k in range(joint_seeds)]
+                        for lr in rates}
+
+            def scores(p):  # {lr: mean held-out accuracy over the seeds}
+                return {lr: sum(a) / len(a) for lr, a in by_seed(p).items()}
 
             def best_rate(p):  # ties: the smaller rate
                 s = scores(p)
@@ -268,7 +284,8 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                         "learning_rate": best_rate(p),
                         "held_out_accuracy": scores(p)[best_rate(p)],
                         "held_out_by_learning_rate": {f"{lr:g}": a
-                                                      for lr, a in scores(p).items()}}
+                                                      for lr, a in scores(p).items()},
+                        "held_out_by_seed": {f"{lr:g}": a for lr, a in by_seed(p).items()}}
                        for p in points]
             # The best measured; ties: the larger predicted gain, then the smaller SRAM.
             best = max(points, key=lambda p: (
@@ -281,6 +298,7 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
             "board": found.name if found else None, "budget_bytes": int(budget),
             "num_classes": num_classes, "seed": seed, "learning_rate": tune.learning_rate,
             "epochs": epochs, "train_epochs": train_epochs or epochs,
+            "joint_seeds": joint_seeds,
             "samples": {"train": int(len(train)), "held_out": int(len(val)),
                         "joint_check_train": int(len(whole_train[0]))},
             "baseline_accuracy": acc["none"],
@@ -325,9 +343,11 @@ def point_key(point) -> str:
     return f"b{point[0]}:" + ",".join(f"{r:g}" for r in point[1])
 
 
-def joint_key(point, lr: float) -> str:
-    # (the cache also keys on the learning rate and epochs: the name is for reading)
-    return f"joint {point_key(point)} lr={lr:g}"
+def joint_key(point, lr: float, seed_index: int = 0) -> str:
+    # (the cache also keys on the learning rate, epochs and seeds: the name is for reading and
+    # tells the seeds apart; index 0 keeps the name of the one-seed joint checks before)
+    name = f"joint {point_key(point)} lr={lr:g}"
+    return name if seed_index == 0 else f"{name} seed+{seed_index}"
 
 
 def joint_rates(lr: float) -> tuple[float, ...]:

@@ -32,6 +32,14 @@ class FineTune:
     seed: int = 0
     qas: bool = True
     num_classes: int | None = None  # a new K-way head (convert(num_classes=...)), seeded by seed
+    # The Trainer's seed (sample order, stochastic rounding); None: `seed`. Repeating a
+    # training with another trainer_seed keeps the head's initial weights, as the user's
+    # training and the bench's seeds do.
+    trainer_seed: int | None = None
+
+    @property
+    def training_seed(self) -> int:
+        return self.seed if self.trainer_seed is None else self.trainer_seed
 
 
 def default_cache_dir() -> Path:
@@ -69,7 +77,7 @@ def accuracy(tflite: bytes, scheme, data, tune: FineTune) -> float:
     extended = convert(tflite, scheme, num_classes=tune.num_classes, seed=tune.seed)
     if scheme.inference_only:
         return Trainer(extended, seed=tune.seed).evaluate(x_val, y_val)["accuracy"]
-    trainer = Trainer(extended, learning_rate=tune.learning_rate, seed=tune.seed)
+    trainer = Trainer(extended, learning_rate=tune.learning_rate, seed=tune.training_seed)
     trainer.fit(x_train, y_train, epochs=tune.epochs, progress=False)
     return trainer.evaluate(x_val, y_val)["accuracy"]
 
@@ -99,8 +107,11 @@ class ContributionCache:
     def _path(self, data_key: str, tune: FineTune, name: str) -> Path | None:
         if self.directory is None:
             return None
-        settings = json.dumps([tune.learning_rate, tune.epochs, tune.seed, tune.qas,
-                               tune.num_classes, PROGRAM_VERSION]).encode()
+        fields = [tune.learning_rate, tune.epochs, tune.seed, tune.qas, tune.num_classes,
+                  PROGRAM_VERSION]
+        if tune.trainer_seed is not None:  # (absent: the keys of the runs before it existed)
+            fields.append(["trainer_seed", tune.trainer_seed])
+        settings = json.dumps(fields).encode()
         return self.directory / _digest(data_key.encode(), settings, name.encode())[:40]
 
     def get(self, data_key: str, tune: FineTune, name: str) -> float | None:
