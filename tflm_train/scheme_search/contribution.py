@@ -173,7 +173,8 @@ def measure(tflite: bytes, data, jobs: dict[str, tuple], cache: ContributionCach
     elif todo:
         # fork, not spawn: spawn re-runs the caller's script in every worker, which hangs a
         # script that calls search() without an `if __name__ == "__main__"` guard. The workers
-        # use only numpy and the runtime library, which hold no locks across a fork.
+        # use numpy, the runtime library and tqdm; tqdm's lock and monitor thread are made safe
+        # across the fork by tflm_train.fork_safety.
         # The slowest fine-tunes (deepest suffixes) go first, so no core idles at the end.
         todo.sort(key=lambda job: -1 if job[3] is None else job[3])
         pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=get_context(
