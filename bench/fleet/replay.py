@@ -12,11 +12,11 @@ from tflm_train.fleet import (FleetModel, HostClient, RoundSettings, ServerMomen
 
 def replay(model: FleetModel, shards, rounds: int, local_epochs: int, lr: float, test,
            seed: int, batch_size: int, server_momentum: float = 0.0,
-           server_lr: float = 1.0) -> list[float]:
+           server_lr: float = 1.0, master: bool = True) -> list[float]:
     """Test accuracy of the global model before round 1 and after each round."""
     clients = [HostClient(model, i, *s) for i, s in enumerate(shards)]
     # the strategy's rule (Flower's FedAvgM switches its server step on for either setting)
-    momentum = ServerMomentum(model.quants, server_momentum, server_lr) \
+    momentum = ServerMomentum(model.quants, server_momentum, server_lr, master) \
         if server_momentum or server_lr != 1.0 else None
     tensors = dict(model.initial)
     curve = [model.evaluate(tensors, *test)]
