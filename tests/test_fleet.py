@@ -131,17 +131,57 @@ def test_server_momentum(model):
         diff = np.abs(np.frombuffer(plain[t], q.dtype).astype(np.int64)
                       - np.frombuffer(exact[t], q.dtype).astype(np.int64))
         assert diff.max() <= 1
-    # momentum 0.5: the second step moves by g2 + 0.5 g1 (real units), saturated
-    m = ServerMomentum(model.quants, 0.5, 1.0)
-    first = m.step(old, updates)
-    second = m.step(first, updates)
+    # momentum 0.5: the second step moves by g2 + 0.5 g1 (real units), saturated; g is
+    # broadcast - average. Without the master copy the step starts from the broadcast, with
+    # it from the server's float master (the first broadcast, stepped by g1, clipped).
     total = sum(n for _, n in updates)
+    for master in (False, True):
+        m = ServerMomentum(model.quants, 0.5, 1.0, master=master)
+        first = m.step(old, updates)
+        second = m.step(first, updates)
+        for t, q in model.quants.items():
+            avg = sum(n * dequantize(ts[t], q) for ts, n in updates) / total
+            g1 = dequantize(old[t], q) - avg
+            g2 = dequantize(first[t], q) - avg
+            lo, hi = (-128, 127) if q.dtype == "int8" else (-2**31, 2**31 - 1)
+            start = np.clip(dequantize(old[t], q) - g1, lo * q.scale, hi * q.scale) \
+                if master else dequantize(first[t], q)
+            want = requantize(start - (g2 + 0.5 * g1), q)
+            assert second[t] == want
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.7])
+def test_master_copy_keeps_updates_below_half_a_quantum(model, momentum):
+    """3 of 10 equal clients move every element by +1 quantum from the broadcast each round:
+    the average moves 0.3 quantum a round. The float reference accumulates it (with momentum,
+    its steps grow towards 1 quantum); the master copy's broadcast follows it to nearest;
+    without momentum, re-quantised to nearest from the broadcast, it is lost every round."""
+    rounds = 10
+    # away from int8's saturation, which would stop the float reference's arithmetic
+    start = {t: np.clip(np.frombuffer(b, model.quants[t].dtype), -100, 100).tobytes()
+             for t, b in model.initial.items()}
+    runs = {}
+    for master in (False, True):
+        server = ServerMomentum(model.quants, momentum, 1.0, master=master)
+        bcast = start
+        for _ in range(rounds):
+            moved = {t: (np.frombuffer(b, model.quants[t].dtype) + 1).tobytes()
+                     for t, b in bcast.items()}
+            bcast = server.step(bcast, [(moved, 5)] * 3 + [(bcast, 5)] * 7)
+        runs[master] = bcast
+    # the float reference: m = mu m + 0.3 each round (g = -0.3 quantum), w += m
+    m, moved = 0.0, 0.0
+    for _ in range(rounds):
+        m = momentum * m + 0.3
+        moved += m
     for t, q in model.quants.items():
-        avg = sum(n * dequantize(ts[t], q) for ts, n in updates) / total
-        g1 = dequantize(old[t], q) - avg
-        g2 = dequantize(first[t], q) - avg
-        want = requantize(dequantize(first[t], q) - (g2 + 0.5 * g1), q)
-        assert second[t] == want
+        first = np.frombuffer(start[t], q.dtype).astype(np.int64)
+        without = np.frombuffer(runs[False][t], q.dtype).astype(np.int64)
+        with_master = np.frombuffer(runs[True][t], q.dtype).astype(np.int64)
+        if momentum == 0.0:
+            assert np.array_equal(without, first)
+        # the master is the float reference to float64 error; the broadcast is its nearest
+        assert np.abs(with_master - first - moved).max() <= 0.5 + 1e-6
 
 
 def test_malformed_updates_are_rejected_naming_the_client(model):

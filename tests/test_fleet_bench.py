@@ -67,6 +67,10 @@ def test_quick_bench_and_replay(tmp_path):
     # one rate in the grid: the fp32 twin's own choice is the fleet's, so the same curve
     run = entry["runs"][0]
     assert run["fp32_fedavg_own_rate"] == run["fp32_fedavg"]
+    # the twin's weights run as int8: before round 1 they are the int8 model's own bytes
+    deployed = run["fp32_fedavg_deployed_int8"]
+    assert len(deployed) == 3 and deployed[0] == run["fleet_int8"][0]
+    assert "fleet_minus_fp32_deployed_int8_points" in s[f"last_{LAST}_rounds"]
     assert set(s) >= {f"last_{LAST}_rounds", "final_round", "local_only"}
     assert entry["goals"]["bytes_per_client_per_round_equal_trained_plus_header"]["met"]
     # the replay (no Flower) gives the Flower run's curve exactly

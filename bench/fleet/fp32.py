@@ -2,11 +2,17 @@
 dequantised int8 weights, each client training the scheme's slice with the same samples,
 shuffles, mini-batches, momentum and rates as its int8 counterpart; the server averages the
 float values weighted by samples (no quantisation anywhere), with the int8 server's momentum
-and server learning rate when FedAvgM is used (aggregate.ServerMomentum's rule in float64)."""
+and server learning rate when FedAvgM is used (aggregate.ServerMomentum's rule in float64).
+
+The twin scores its float weights with a float forward pass. `deployed_int8` scores the same
+weights the way a board would run them: re-quantised (nearest, saturated) into the int8
+model's trained tensors and evaluated by the runtime, so it separates what int8 *inference*
+costs (fixed activation scales, the int8 weight grid) from what int8 *training* costs."""
 from __future__ import annotations
 
 import numpy as np
 
+from tflm_train.fleet import requantize
 from tflm_train.fleet.model import client_seed
 
 
@@ -38,15 +44,31 @@ class Fp32Fleet:
                 self.twin.train_step(x[i], y[i], lr)
         return self._get()
 
+    def deployed_int8(self, model, x, y) -> float:
+        """Accuracy of the current float weights re-quantised into `model` (a FleetModel of
+        the same extended model): each trained tensor's trained part (its leading elements,
+        as the fleet sends them) rounded to nearest with its scales."""
+        tensors = {t: requantize(self.twin.vars[t].numpy().reshape(-1)[:len(q.scale)]
+                                 .astype(np.float64), q) for t, q in model.quants.items()}
+        return model.evaluate(tensors, x, y)
+
     def run(self, shards, rounds: int, epochs: int, lr: float, batch: int, seed: int,
             test, chosen: list[list[int]], server_momentum: float = 0.0,
-            server_lr: float = 1.0) -> list[float]:
+            server_lr: float = 1.0, deployed=None) -> list[float]:
         """Test accuracy before and after each round; chosen[r]: the clients of round r + 1
-        (the int8 run's sample, so both average the same clients)."""
+        (the int8 run's sample, so both average the same clients). deployed: (FleetModel,
+        list) to append deployed_int8's accuracy after each float score."""
         glob = dict(self.initial)
         m = None
         self._set(glob)
-        curve = [self.twin.evaluate(*test)]
+        curve = []
+
+        def score():
+            curve.append(self.twin.evaluate(*test))
+            if deployed is not None:
+                deployed[1].append(self.deployed_int8(deployed[0], *test))
+
+        score()
         for rnd in range(1, rounds + 1):
             outs = [(self.local(glob, *shards[c], epochs, lr, batch, seed, rnd, c),
                      len(shards[c][1])) for c in chosen[rnd - 1]]
@@ -59,5 +81,5 @@ class Fp32Fleet:
                 avg = {t: glob[t].astype(np.float64) - server_lr * m[t] for t in self.trained}
             glob = {t: avg[t].astype(np.float32) for t in self.trained}
             self._set(glob)
-            curve.append(self.twin.evaluate(*test))
+            score()
         return curve

@@ -21,7 +21,10 @@ def plot(path, entries: dict, last: int) -> None:
             avg = f"FedAvgM, server momentum {mu:g}" if mu else "FedAvg"
             for key, label in (("fleet_int8", f"fleet int8 {avg} (Flower)"),
                                ("fp32_fedavg", f"fp32 {avg} (float twin)"),
+                               ("fp32_fedavg_deployed_int8", f"fp32 {avg}, run as int8"),
                                ("centralised", "centralised int8")):
+                if key not in rs[0]:  # entries from before session 11 lack the deployed twin
+                    continue
                 curves = 100 * np.array([r[key] for r in rs])
                 ax.plot(rounds, curves.mean(0), marker="o", ms=3, label=label)
             local = 100 * np.mean([r["local_only_final"] for r in rs])

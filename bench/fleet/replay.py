@@ -12,11 +12,12 @@ from tflm_train.fleet import (FleetModel, HostClient, RoundSettings, ServerMomen
 
 def replay(model: FleetModel, shards, rounds: int, local_epochs: int, lr: float, test,
            seed: int, batch_size: int, server_momentum: float = 0.0,
-           server_lr: float = 1.0) -> list[float]:
+           server_lr: float = 1.0, master: bool = True,
+           rounding: str = "stochastic") -> list[float]:
     """Test accuracy of the global model before round 1 and after each round."""
     clients = [HostClient(model, i, *s) for i, s in enumerate(shards)]
     # the strategy's rule (Flower's FedAvgM switches its server step on for either setting)
-    momentum = ServerMomentum(model.quants, server_momentum, server_lr) \
+    momentum = ServerMomentum(model.quants, server_momentum, server_lr, master) \
         if server_momentum or server_lr != 1.0 else None
     tensors = dict(model.initial)
     curve = [model.evaluate(tensors, *test)]
@@ -25,7 +26,7 @@ def replay(model: FleetModel, shards, rounds: int, local_epochs: int, lr: float,
         settings = RoundSettings(rnd, local_epochs, float(lr), batch_size, seed)
         ups = [decode(c.train(message, settings), str(c.index)) for c in clients]
         updates = [(u.tensors, u.samples) for u in ups]
-        rng = aggregation_rng(seed, rnd)
+        rng = aggregation_rng(seed, rnd) if rounding == "stochastic" else None
         tensors = momentum.step(tensors, updates, rng) if momentum else \
             fedavg(updates, model.quants, rng)
         curve.append(model.evaluate(tensors, *test))

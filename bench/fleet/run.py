@@ -13,7 +13,8 @@ split (tune.py; the test split chooses nothing):
 - fp32 FedAvg: the float twin (fp32.py) of the same parameters, clients, samples and server,
   at the int8 fleet's chosen rate, so that the difference is what quantisation costs (decided
   before the session 10 runs); the twin at its own validation-chosen rate is reported beside
-  (`fp32_fedavg_own_rate`) when the two rates differ;
+  (`fp32_fedavg_own_rate`) when the two rates differ, and its weights deployed as int8
+  (`fp32_fedavg_deployed_int8`: re-quantised into the int8 model, scored by the runtime);
 - local-only: each client on its own shard for all the epochs, the mean of their final test
   accuracies;
 - centralised int8: one Trainer on all the clients' samples, the same total epochs.
@@ -57,7 +58,12 @@ DEFAULTS = {
     # collapsed, NOTES issue 19; kept so that runs before and after the fix compare).
     # FedAvgM, server momentum 0.7 (session 10, validation, 3 shard seeds): +0.9 points over
     # FedAvg at alpha 1.0 (92.9 against 91.9; centralised 94.7) and +1.6 at alpha 0.1 (seed
-    # 0); a server rate above 1 without momentum overshoots (54 % at 2, 91.6 at 1.25)
+    # 0); a server rate above 1 without momentum overshoots (54 % at 2, 91.6 at 1.25).
+    # Session 11: the FedAvgM server steps a float64 master copy (aggregate.ServerMomentum);
+    # on validation (3 shard seeds, the same rates) it was neutral within noise (int8 - fp32
+    # -0.58 against -0.81 at alpha 1.0, -0.58 against -0.20 at alpha 0.1; one sample is 0.42
+    # points), kept because it loses no update below half a quantum. 60 x 1 and 30 x 2
+    # rounds x local epochs were no better than 20 x 3 (seed 0: 93.9 / 94.2 against 94.2)
     "digits": dict(clients=20, rounds=20, local_epochs=3, seeds=3, val=240,
                    lr_grid=[0.001, 0.002, 0.005, 0.01, 0.02], batch_size=8, momentum=0.9,
                    server_momentum=0.7, server_lr=1.0, fixed_rates={}),
@@ -180,15 +186,17 @@ def run_task(task, s, quick: bool, tune_only: bool, log) -> dict | None:
                              server_momentum=s.server_momentum,
                              server_learning_rate=s.server_lr, progress=False)
             chosen = [r.clients for r in fleet.rounds]
+            deployed: list[float] = []
             f32 = ctx.fp32.run(shards, s.rounds, s.local_epochs, lr["fleet_int8"],
-                               s.batch_size, seed, test, chosen, s.server_momentum, s.server_lr)
+                               s.batch_size, seed, test, chosen, s.server_momentum, s.server_lr,
+                               deployed=(ctx.model, deployed))
             f32_own = f32 if lr["fp32_fedavg"] == lr["fleet_int8"] else ctx.fp32.run(
                 shards, s.rounds, s.local_epochs, lr["fp32_fedavg"], s.batch_size, seed, test,
                 chosen, s.server_momentum, s.server_lr)
             local = ctx.local_final(shards, lr["local_only"], test, seed)
             runs[(alpha, seed)] = {
                 "alpha": alpha, "seed": seed, "fleet_int8": fleet.accuracy, "fp32_fedavg": f32,
-                "fp32_fedavg_own_rate": f32_own,
+                "fp32_fedavg_own_rate": f32_own, "fp32_fedavg_deployed_int8": deployed,
                 "local_only_final": local, "centralised": central[seed],
                 "shard_sizes": [len(sh[1]) for sh in shards],
                 "bytes": fleet.bytes, "total_bytes": fleet.total_bytes,
@@ -217,6 +225,7 @@ def _report(task, s, quick, model, lrs, runs, pool, n_test) -> dict:
             out[name] = {m: _summary(rs, k, basis) for m, k in (
                 ("fleet_int8", "fleet_int8"), ("fp32_fedavg", "fp32_fedavg"),
                 ("fp32_fedavg_own_rate", "fp32_fedavg_own_rate"),
+                ("fp32_fedavg_deployed_int8", "fp32_fedavg_deployed_int8"),
                 ("centralised_int8", "centralised"))}
         # the int8 - fp32 difference per seed (same shards, samples and clients), and its spread
         for name, basis in ((f"last_{LAST}_rounds", headline), ("final_round", lambda c: c[-1])):
@@ -224,6 +233,9 @@ def _report(task, s, quick, model, lrs, runs, pool, n_test) -> dict:
                 [100 * (basis(r["fleet_int8"]) - basis(r["fp32_fedavg"])) for r in rs])
             out[name]["fleet_minus_fp32_own_rate_points"] = _stats(
                 [100 * (basis(r["fleet_int8"]) - basis(r["fp32_fedavg_own_rate"])) for r in rs])
+            out[name]["fleet_minus_fp32_deployed_int8_points"] = _stats(
+                [100 * (basis(r["fleet_int8"]) - basis(r["fp32_fedavg_deployed_int8"]))
+                 for r in rs])
         summary[f"alpha_{alpha}"] = out
         h = out[f"last_{LAST}_rounds"]
         fleet = h["fleet_int8"]["mean"]
@@ -238,7 +250,11 @@ def _report(task, s, quick, model, lrs, runs, pool, n_test) -> dict:
                 "points": round(gap_l, 2), "met": gap_l >= 5.0}
         goals[f"alpha_{alpha}_int8_within_0.5_points_of_fp32_fedavg"] = {
             "points": round(gap_f, 2), "seed_std": round(h["fleet_minus_fp32_points"]["std"], 2),
-            "met": abs(gap_f) <= 0.5}
+            "met": abs(gap_f) <= 0.5,
+            # not the goal's measure (the twin scored in float): the twin's weights run as
+            # int8, i.e. what int8 training costs beside int8 inference (fp32.py)
+            "points_vs_fp32_deployed_int8": round(
+                h["fleet_minus_fp32_deployed_int8_points"]["mean"], 2)}
     sizes = {v for r in runs.values() for b in r["bytes"]
              for v in list(b["up"].values()) + [b["down_per_client"]]}
     goals["bytes_per_client_per_round_equal_trained_plus_header"] = {
@@ -254,6 +270,11 @@ def _report(task, s, quick, model, lrs, runs, pool, n_test) -> dict:
               "seeds": s.seeds, "lr_grid": s.lr_grid, "learning_rates": lrs,
               "fp32_fedavg_rate": "the int8 fleet's chosen rate (the difference isolates "
                                   "quantisation); fp32_fedavg_own_rate: the twin's own choice",
+              "fp32_fedavg_deployed_int8": "the fp32 twin's weights after each round "
+                                           "re-quantised (nearest) into the int8 model and "
+                                           "scored by the runtime",
+              "server_master_copy": "FedAvgM steps a float64 master copy of the trained "
+                                    "tensors; clients get its re-quantisation",
               "batch_size": s.batch_size, "momentum": s.momentum,
               "server_momentum": s.server_momentum, "server_learning_rate": s.server_lr,
               "fraction": 1.0,

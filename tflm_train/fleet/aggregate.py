@@ -7,8 +7,9 @@ weighted by samples, re-quantise with the same scales and the runtime's rounding
 Every client of a round has the same scales (they are part of the model id), so for an element
 with scale s the result is round(sum_k n_k s q_k / N / s) = round(sum_k n_k q_k / N): `fedavg`
 computes that quotient in exact integer arithmetic, which is the real-valued FedAvg without any
-float error (tests/test_fleet.py checks it against the float computation). FedAvgM's momentum is
-kept in real units (float64) and re-quantised the same way.
+float error (tests/test_fleet.py checks it against the float computation). FedAvgM's momentum and
+the server's master copy of the weights are kept in real units (float64) and re-quantised the
+same way (ServerMomentum).
 
 Rounding of int8 weights: nearest, or stochastic (floor(x + u), u uniform in [0, 1) from a
 generator the strategy seeds by (seed, round): deterministic for a seed). Stochastic is the
@@ -119,13 +120,26 @@ def fedavg(updates: list[tuple[dict[int, bytes], int]], quants: dict[int, Tensor
 
 
 class ServerMomentum:
-    """FedAvgM: the server treats old - average as a gradient, keeps m = mu m + g in real units
-    and steps old - lr m, re-quantised as above (lr 1, mu 0 is plain FedAvg)."""
+    """FedAvgM: the server treats broadcast - average as a gradient, keeps m = mu m + g in real
+    units and steps lr m (lr 1, mu 0 is plain FedAvg).
+
+    With `master` (the default) the server keeps a float64 master copy of the trained tensors,
+    started from the first broadcast's dequantised values: the step is applied to it and the
+    clients receive its re-quantisation. Without it the step starts from the dequantised
+    broadcast, so every round's re-quantisation error (and, stochastically rounded, its noise)
+    becomes the server's state: an average below half a quantum is lost with nearest rounding,
+    and the momentum carries the rounding noise into the next round. A server is not short of
+    memory; the float twin (bench/fleet/fp32.py) keeps float weights the same way. The master
+    is clipped to the type's range: the broadcast saturates there, and a master beyond it
+    would wind up where no client can follow. `step` must be given the previous step's
+    broadcast as `old` (the strategy's global bytes)."""
 
     def __init__(self, quants: dict[int, TensorQuant], momentum: float,
-                 learning_rate: float = 1.0):
+                 learning_rate: float = 1.0, master: bool = True):
         self.quants, self.momentum, self.learning_rate = quants, momentum, learning_rate
+        self.master = master
         self._m: dict[int, np.ndarray] | None = None
+        self._master: dict[int, np.ndarray] | None = None
 
     def step(self, old: dict[int, bytes], updates: list[tuple[dict[int, bytes], int]],
              rng: np.random.Generator | None = None) -> dict[int, bytes]:
@@ -138,7 +152,13 @@ class ServerMomentum:
             self._m = grads
         else:
             self._m = {t: self.momentum * self._m[t] + grads[t] for t in grads}
+        if self._master is None or not self.master:
+            self._master = {t: dequantize(old[t], q) for t, q in self.quants.items()}
         for t in sorted(self.quants):
             q = self.quants[t]
-            out[t] = requantize(dequantize(old[t], q) - self.learning_rate * self._m[t], q, rng)
+            self._master[t] = self._master[t] - self.learning_rate * self._m[t]
+            if self.master:
+                lo, hi = _LIMITS[q.dtype]
+                self._master[t] = np.clip(self._master[t], lo * q.scale, hi * q.scale)
+            out[t] = requantize(self._master[t], q, rng)
         return out

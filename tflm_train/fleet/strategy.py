@@ -29,7 +29,8 @@ class Int8FedAvg(FedAvgM):
     """Flower's FedAvgM with our aggregation: only trained bytes travel, FedAvg on the
     dequantised values re-quantised as the runtime rounds (aggregate.py; `rounding` of the
     int8 weights: stochastic, seeded by (seed, round), or nearest), server momentum
-    optional, `fraction` of the clients per round drawn from a generator seeded by (seed,
+    optional (stepping a float64 master copy of the weights, whose re-quantisation is
+    broadcast: aggregate.ServerMomentum), `fraction` of the clients per round drawn from a generator seeded by (seed,
     round), so a run is deterministic. An update with the wrong model id, tensors or lengths
     is left out of the round and its reason (naming the client) kept in the round's log."""
 
