@@ -27,26 +27,23 @@ constexpr int32_t kColumnChunk = 32;
 // a VMLA (not fused: the bits of a VMUL then a VADD, see vfp_asm.h); the Cortex-M4, where VMLA
 // costs 3 cycles, with a VMUL into s24-s31 and a VADD.
 #if TFLM_TRAIN_VFP_VMLA
+// The 16 products of one k: gradients g0-g3 times weights w0-w3 added to s0-s15 (row p in
+// s4p..s4p+3).
+#define TT_VMLA_ROW(a0, a1, a2, a3, g, w0, w1, w2, w3) \
+      "vmla.f32 " #a0 ", " #g ", " #w0 "\n\t" \
+      "vmla.f32 " #a1 ", " #g ", " #w1 "\n\t" \
+      "vmla.f32 " #a2 ", " #g ", " #w2 "\n\t" \
+      "vmla.f32 " #a3 ", " #g ", " #w3 "\n\t"
+#define TT_VMLA_4X4(g0, g1, g2, g3, w0, w1, w2, w3) \
+      TT_VMLA_ROW(s0, s1, s2, s3, g0, w0, w1, w2, w3)     \
+      TT_VMLA_ROW(s4, s5, s6, s7, g1, w0, w1, w2, w3)     \
+      TT_VMLA_ROW(s8, s9, s10, s11, g2, w0, w1, w2, w3)   \
+      TT_VMLA_ROW(s12, s13, s14, s15, g3, w0, w1, w2, w3)
 #define TT_TILE4X4_STEP \
       "vldmia %[g]!, {s16-s19}\n\t"    \
       "vldmia %[w], {s20-s23}\n\t"     \
       "add %[w], %[w], %[stride]\n\t"  \
-      "vmla.f32 s0, s16, s20\n\t"   \
-      "vmla.f32 s1, s16, s21\n\t"   \
-      "vmla.f32 s2, s16, s22\n\t"   \
-      "vmla.f32 s3, s16, s23\n\t"   \
-      "vmla.f32 s4, s17, s20\n\t"   \
-      "vmla.f32 s5, s17, s21\n\t"   \
-      "vmla.f32 s6, s17, s22\n\t"   \
-      "vmla.f32 s7, s17, s23\n\t"   \
-      "vmla.f32 s8, s18, s20\n\t"   \
-      "vmla.f32 s9, s18, s21\n\t"   \
-      "vmla.f32 s10, s18, s22\n\t"   \
-      "vmla.f32 s11, s18, s23\n\t"   \
-      "vmla.f32 s12, s19, s20\n\t"   \
-      "vmla.f32 s13, s19, s21\n\t"   \
-      "vmla.f32 s14, s19, s22\n\t"   \
-      "vmla.f32 s15, s19, s23\n\t"
+      TT_VMLA_4X4(s16, s17, s18, s19, s20, s21, s22, s23)
 
 // Two k at once on the Cortex-M7, the second k's operands in s24-s31: its four VLDMs go
 // together, since none may issue in the 3 cycles after a VMLA (about 44 cycles per two k
@@ -58,38 +55,8 @@ constexpr int32_t kColumnChunk = 32;
       "vldmia %[g]!, {s24-s27}\n\t"    \
       "vldmia %[w], {s28-s31}\n\t"     \
       "add %[w], %[w], %[stride]\n\t"  \
-      "vmla.f32 s0, s16, s20\n\t"   \
-      "vmla.f32 s1, s16, s21\n\t"   \
-      "vmla.f32 s2, s16, s22\n\t"   \
-      "vmla.f32 s3, s16, s23\n\t"   \
-      "vmla.f32 s4, s17, s20\n\t"   \
-      "vmla.f32 s5, s17, s21\n\t"   \
-      "vmla.f32 s6, s17, s22\n\t"   \
-      "vmla.f32 s7, s17, s23\n\t"   \
-      "vmla.f32 s8, s18, s20\n\t"   \
-      "vmla.f32 s9, s18, s21\n\t"   \
-      "vmla.f32 s10, s18, s22\n\t"   \
-      "vmla.f32 s11, s18, s23\n\t"   \
-      "vmla.f32 s12, s19, s20\n\t"   \
-      "vmla.f32 s13, s19, s21\n\t"   \
-      "vmla.f32 s14, s19, s22\n\t"   \
-      "vmla.f32 s15, s19, s23\n\t"   \
-      "vmla.f32 s0, s24, s28\n\t"   \
-      "vmla.f32 s1, s24, s29\n\t"   \
-      "vmla.f32 s2, s24, s30\n\t"   \
-      "vmla.f32 s3, s24, s31\n\t"   \
-      "vmla.f32 s4, s25, s28\n\t"   \
-      "vmla.f32 s5, s25, s29\n\t"   \
-      "vmla.f32 s6, s25, s30\n\t"   \
-      "vmla.f32 s7, s25, s31\n\t"   \
-      "vmla.f32 s8, s26, s28\n\t"   \
-      "vmla.f32 s9, s26, s29\n\t"   \
-      "vmla.f32 s10, s26, s30\n\t"   \
-      "vmla.f32 s11, s26, s31\n\t"   \
-      "vmla.f32 s12, s27, s28\n\t"   \
-      "vmla.f32 s13, s27, s29\n\t"   \
-      "vmla.f32 s14, s27, s30\n\t"   \
-      "vmla.f32 s15, s27, s31\n\t"
+      TT_VMLA_4X4(s16, s17, s18, s19, s20, s21, s22, s23) \
+      TT_VMLA_4X4(s24, s25, s26, s27, s28, s29, s30, s31)
 
 // An odd depth takes one step first, then the pairs.
 #define TT_TILE4X4_LOOP  \
@@ -196,6 +163,8 @@ __attribute__((noinline)) void Row4x4(int32_t depth, const float* gs, const floa
 #undef TT_TILE4X4_LOOP
 #undef TT_TILE4X4_STEP
 #undef TT_TILE4X4_STEP2
+#undef TT_VMLA_4X4
+#undef TT_VMLA_ROW
 #endif
 
 #if TFLM_TRAIN_VFP_ASM
