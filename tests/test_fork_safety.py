@@ -65,3 +65,32 @@ def test_no_tqdm_monitor_thread_runs_across_a_fork():
     assert not any(t.is_alive() for t in monitors)
     tqdm(total=1, disable=True).close()
     assert any(isinstance(t, TMonitor) and t.is_alive() for t in threading.enumerate())
+
+
+_FORK_HOLDING_THE_LOCK = """
+import multiprocessing, threading, time
+import tflm_train
+from tqdm._monitor import TMonitor
+from tqdm.auto import tqdm
+def bar():
+    tqdm(total=1, disable=True).close()
+lock = tqdm.get_lock()
+monitor = TMonitor(tqdm, 0.01)  # wakes every 10 ms, so it soon waits on the held lock
+with lock:
+    time.sleep(0.2)
+    child = multiprocessing.get_context("fork").Process(target=bar)
+    child.start()
+child.join(30)
+assert child.exitcode == 0, child.exitcode
+"""
+
+
+@pytest.mark.forks
+def test_a_fork_inside_tqdms_lock_does_not_wait_for_its_monitor():
+    # The monitor cannot return while the forking thread holds the lock it waits for: stopping
+    # it before the fork must not wait for ever.
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", _FORK_HOLDING_THE_LOCK], timeout=120,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -19,12 +19,17 @@ from tqdm._monitor import TMonitor
 from tqdm.std import TqdmDefaultWriteLock
 
 _registered = False
+_MONITOR_JOIN_SECONDS = 1.0
 
 
 def _stop_tqdm_monitors() -> None:
     for thread in threading.enumerate():
         if isinstance(thread, TMonitor) and thread is not threading.current_thread():
-            thread.exit()  # wakes it and joins: it holds nothing once it has returned
+            thread.was_killed.set()  # wakes it: it holds nothing once it has returned
+            # Bounded: a monitor waiting for tqdm's lock while the forking thread holds it
+            # would never return. Waiting for a lock it is not in malloc, and the child (which
+            # has no monitor) gets the lock from its forking thread.
+            thread.join(_MONITOR_JOIN_SECONDS)
 
 
 def _before_fork() -> None:
