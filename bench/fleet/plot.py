@@ -19,14 +19,16 @@ def plot(path, entries: dict, last: int) -> None:
             rounds = np.arange(c["rounds"] + 1)
             mu = c.get("server_momentum", 0.0)
             avg = f"FedAvgM, server momentum {mu:g}" if mu else "FedAvg"
-            for key, label in (("fleet_int8", f"fleet int8 {avg} (Flower)"),
-                               ("fp32_fedavg", f"fp32 {avg} (float twin)"),
-                               ("fp32_fedavg_deployed_int8", f"fp32 {avg}, run as int8"),
-                               ("centralised", "centralised int8")):
+            # one colour per method in every panel, whichever curves an entry has
+            for colour, (key, label) in enumerate((
+                    ("fleet_int8", f"fleet int8 {avg} (Flower)"),
+                    ("fp32_fedavg", f"fp32 {avg} (float twin)"),
+                    ("fp32_fedavg_deployed_int8", f"fp32 {avg}, run as int8"),
+                    ("centralised", "centralised int8"))):
                 if key not in rs[0]:  # entries from before session 11 lack the deployed twin
                     continue
                 curves = 100 * np.array([r[key] for r in rs])
-                ax.plot(rounds, curves.mean(0), marker="o", ms=3, label=label)
+                ax.plot(rounds, curves.mean(0), marker="o", ms=3, label=label, c=f"C{colour}")
             local = 100 * np.mean([r["local_only_final"] for r in rs])
             ax.axhline(local, ls="--", c="gray", label=f"local-only, final ({local:.1f})")
             ax.axvspan(c["rounds"] - last + 0.5, c["rounds"] + 0.2, color="k", alpha=0.06,
