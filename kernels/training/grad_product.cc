@@ -249,6 +249,42 @@ inline void ScaleGrads2x4(const float*& s, const float*& g0, const float*& g1, c
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s12", "s13", "s14", "s15",
         "memory");
 }
+
+// The same for 8 weights: 4 registers loaded twice, one VSTM of 8 (~40 estimated M4 cycles for
+// 8 weights with the loop, against ~48 as two of 4).
+inline void ConvertS8x8(const int8_t* w, float* out) {
+  int32_t b0, b1, b2, b3;
+  __asm__ volatile(
+      "ldrsb %[b0], [%[w]]\n\t"
+      "ldrsb %[b1], [%[w], #1]\n\t"
+      "ldrsb %[b2], [%[w], #2]\n\t"
+      "ldrsb %[b3], [%[w], #3]\n\t"
+      "vmov s8, %[b0]\n\t"
+      "vmov s9, %[b1]\n\t"
+      "vmov s10, %[b2]\n\t"
+      "vmov s11, %[b3]\n\t"
+      "ldrsb %[b0], [%[w], #4]\n\t"
+      "ldrsb %[b1], [%[w], #5]\n\t"
+      "ldrsb %[b2], [%[w], #6]\n\t"
+      "ldrsb %[b3], [%[w], #7]\n\t"
+      "vmov s12, %[b0]\n\t"
+      "vmov s13, %[b1]\n\t"
+      "vmov s14, %[b2]\n\t"
+      "vmov s15, %[b3]\n\t"
+      "vcvt.f32.s32 s8, s8\n\t"
+      "vcvt.f32.s32 s9, s9\n\t"
+      "vcvt.f32.s32 s10, s10\n\t"
+      "vcvt.f32.s32 s11, s11\n\t"
+      "vcvt.f32.s32 s12, s12\n\t"
+      "vcvt.f32.s32 s13, s13\n\t"
+      "vcvt.f32.s32 s14, s14\n\t"
+      "vcvt.f32.s32 s15, s15\n\t"
+      "vstmia %[out], {s8-s15}"
+      : [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3),
+        "=m"(*reinterpret_cast<float(*)[8]>(out))
+      : [w] "r"(w), [out] "r"(out), "m"(*reinterpret_cast<const int8_t(*)[8]>(w))
+      : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15");
+}
 #endif
 
 // The PB x JB accumulators of a tile start from `from` (nullptr: 0.0f), add the terms
@@ -374,6 +410,9 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
       const int8_t* w = rows.row(k0 + k) + col + j0;
       float* wk = wf + k * jc;  // rows jc apart: Product sizes jc to fill wf
       int32_t j = 0;
+#if TFLM_TRAIN_VFP_ASM
+      for (; j + 8 <= jc; j += 8) ConvertS8x8(w + j, wk + j);
+#endif
       for (; j + 4 <= jc; j += 4) {
 #if TFLM_TRAIN_VFP_ASM
         ConvertS8x4(w + j, wk + j);
