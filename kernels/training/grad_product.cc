@@ -194,30 +194,48 @@ __attribute__((noinline)) void Row4x4(int32_t depth, const float* gs, const floa
 #endif
 
 #if TFLM_TRAIN_VFP_ASM
-// out[0..3] = float(w[0..3]): four back-to-back byte loads (pipelined) and one VSTM, where GCC
-// interleaves each load with its conversion and stores with a VSTR each (30.5 -> 24 estimated
-// cycles per 4 weights on the Cortex-M4). The conversion of an int8 is exact.
+// Bytes w[o..o+3] as int32 in the s registers a..d: back-to-back byte loads (pipelined), then
+// the moves; TT_S32X4_TO_F32 converts them (exactly: every int8 is a float).
+#define TT_S8X4_TO_S(o, a, b, c, d)        \
+  "ldrsb %[b0], [%[w], #" #o "]\n\t"      \
+  "ldrsb %[b1], [%[w], #" #o " + 1]\n\t"  \
+  "ldrsb %[b2], [%[w], #" #o " + 2]\n\t"  \
+  "ldrsb %[b3], [%[w], #" #o " + 3]\n\t"  \
+  "vmov " #a ", %[b0]\n\t"                \
+  "vmov " #b ", %[b1]\n\t"                \
+  "vmov " #c ", %[b2]\n\t"                \
+  "vmov " #d ", %[b3]\n\t"
+#define TT_S32X4_TO_F32(a, b, c, d)       \
+  "vcvt.f32.s32 " #a ", " #a "\n\t"       \
+  "vcvt.f32.s32 " #b ", " #b "\n\t"       \
+  "vcvt.f32.s32 " #c ", " #c "\n\t"       \
+  "vcvt.f32.s32 " #d ", " #d "\n\t"
+#define TT_S8_OPERANDS(n)                                                          \
+  : [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3),               \
+    "=m"(*reinterpret_cast<float(*)[n]>(out))                                      \
+  : [w] "r"(w), [out] "r"(out), "m"(*reinterpret_cast<const int8_t(*)[n]>(w))
+
+// out[0..3] = float(w[0..3]) with one VSTM, where GCC interleaves each load with its conversion
+// and stores with a VSTR each (30.5 -> 24 estimated cycles per 4 weights on the Cortex-M4).
 inline void ConvertS8x4(const int8_t* w, float* out) {
   int32_t b0, b1, b2, b3;
-  __asm__ volatile(
-      "ldrsb %[b0], [%[w]]\n\t"
-      "ldrsb %[b1], [%[w], #1]\n\t"
-      "ldrsb %[b2], [%[w], #2]\n\t"
-      "ldrsb %[b3], [%[w], #3]\n\t"
-      "vmov s12, %[b0]\n\t"
-      "vmov s13, %[b1]\n\t"
-      "vmov s14, %[b2]\n\t"
-      "vmov s15, %[b3]\n\t"
-      "vcvt.f32.s32 s12, s12\n\t"
-      "vcvt.f32.s32 s13, s13\n\t"
-      "vcvt.f32.s32 s14, s14\n\t"
-      "vcvt.f32.s32 s15, s15\n\t"
-      "vstmia %[out], {s12-s15}"
-      : [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3),
-        "=m"(*reinterpret_cast<float(*)[4]>(out))
-      : [w] "r"(w), [out] "r"(out), "m"(*reinterpret_cast<const int8_t(*)[4]>(w))
-      : "s12", "s13", "s14", "s15");
+  __asm__ volatile(TT_S8X4_TO_S(0, s12, s13, s14, s15) TT_S32X4_TO_F32(s12, s13, s14, s15)
+                   "vstmia %[out], {s12-s15}" TT_S8_OPERANDS(4)
+                   : "s12", "s13", "s14", "s15");
 }
+
+// out[0..7] = float(w[0..7]): the four registers loaded twice, one VSTM of 8 (~40 estimated M4
+// cycles per 8 weights with the loop, against ~48 as two of 4).
+inline void ConvertS8x8(const int8_t* w, float* out) {
+  int32_t b0, b1, b2, b3;
+  __asm__ volatile(TT_S8X4_TO_S(0, s8, s9, s10, s11) TT_S8X4_TO_S(4, s12, s13, s14, s15)
+                   TT_S32X4_TO_F32(s8, s9, s10, s11) TT_S32X4_TO_F32(s12, s13, s14, s15)
+                   "vstmia %[out], {s8-s15}" TT_S8_OPERANDS(8)
+                   : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15");
+}
+#undef TT_S8X4_TO_S
+#undef TT_S32X4_TO_F32
+#undef TT_S8_OPERANDS
 #endif
 
 #if TFLM_TRAIN_VFP_ASM
@@ -248,42 +266,6 @@ inline void ScaleGrads2x4(const float*& s, const float*& g0, const float*& g1, c
       :
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s12", "s13", "s14", "s15",
         "memory");
-}
-
-// The same for 8 weights: 4 registers loaded twice, one VSTM of 8 (~40 estimated M4 cycles for
-// 8 weights with the loop, against ~48 as two of 4).
-inline void ConvertS8x8(const int8_t* w, float* out) {
-  int32_t b0, b1, b2, b3;
-  __asm__ volatile(
-      "ldrsb %[b0], [%[w]]\n\t"
-      "ldrsb %[b1], [%[w], #1]\n\t"
-      "ldrsb %[b2], [%[w], #2]\n\t"
-      "ldrsb %[b3], [%[w], #3]\n\t"
-      "vmov s8, %[b0]\n\t"
-      "vmov s9, %[b1]\n\t"
-      "vmov s10, %[b2]\n\t"
-      "vmov s11, %[b3]\n\t"
-      "ldrsb %[b0], [%[w], #4]\n\t"
-      "ldrsb %[b1], [%[w], #5]\n\t"
-      "ldrsb %[b2], [%[w], #6]\n\t"
-      "ldrsb %[b3], [%[w], #7]\n\t"
-      "vmov s12, %[b0]\n\t"
-      "vmov s13, %[b1]\n\t"
-      "vmov s14, %[b2]\n\t"
-      "vmov s15, %[b3]\n\t"
-      "vcvt.f32.s32 s8, s8\n\t"
-      "vcvt.f32.s32 s9, s9\n\t"
-      "vcvt.f32.s32 s10, s10\n\t"
-      "vcvt.f32.s32 s11, s11\n\t"
-      "vcvt.f32.s32 s12, s12\n\t"
-      "vcvt.f32.s32 s13, s13\n\t"
-      "vcvt.f32.s32 s14, s14\n\t"
-      "vcvt.f32.s32 s15, s15\n\t"
-      "vstmia %[out], {s8-s15}"
-      : [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3),
-        "=m"(*reinterpret_cast<float(*)[8]>(out))
-      : [w] "r"(w), [out] "r"(out), "m"(*reinterpret_cast<const int8_t(*)[8]>(w))
-      : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15");
 }
 #endif
 
