@@ -1,6 +1,7 @@
 #include "kernels/training/sgd_update.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #if defined(__ARM_FEATURE_SAT)
@@ -14,6 +15,31 @@ namespace {
 // int32: |q| < 2^31 < 2^33), and clamping keeps the float -> int64 conversion defined.
 constexpr float kInt8StepLimit = 1024.0f;
 constexpr float kInt32StepLimit = 8589934592.0f;  // 2^33
+
+// x = whole + frac with whole = trunc(x) as I and frac = x - whole exact, for |x| < 2^63. Where
+// I is int64_t the conversions go through int32_t (VCVT on the FPU): GCC's int64 casts call
+// libgcc's double routines on the Cortex-M4 (~240 estimated cycles per bias update, ~1 M of a
+// MobileNetV2 step). From 2^31 up a float is a whole number: its mantissa shifted into place.
+template <typename I>
+struct Truncated {
+  I whole;
+  float frac;
+};
+
+template <typename I>
+inline Truncated<I> Truncate(float x) {
+  if constexpr (sizeof(I) > sizeof(int32_t)) {
+    if (!(std::fabs(x) < 2147483648.0f)) {
+      uint32_t bits;
+      std::memcpy(&bits, &x, sizeof(bits));
+      const int32_t shift = static_cast<int32_t>((bits >> 23) & 0xffu) - 150;  // >= 8
+      const I magnitude = static_cast<I>((bits & 0x7fffffu) | 0x800000u) << shift;
+      return {(bits >> 31) != 0 ? -magnitude : magnitude, 0.0f};
+    }
+  }
+  const int32_t whole = static_cast<int32_t>(x);
+  return {whole, x - static_cast<float>(whole)};
+}
 
 // The rounding of RoundStep with the rounding mode fixed at compile time and an integer type I
 // wide enough for `limit` (int32_t for int8 weights: the update loop then needs no 64-bit
@@ -29,9 +55,9 @@ inline I RoundStepAs(float step, float limit, uint32_t* rng_state) {
   }
   // step = t + frac with t = trunc(step) and frac = step - t exact (no bits below step's ulp
   // are created), |frac| < 1 with the sign of step.
-  const I t = static_cast<I>(step);
-  const float frac = step - static_cast<float>(t);
-  I r = t;
+  const Truncated<I> split = Truncate<I>(step);
+  const float frac = split.frac;
+  I r = split.whole;
   if (!kStochastic) {
     // Nearest, ties (|frac| == 0.5) away from zero.
     if (frac >= 0.5f) ++r;

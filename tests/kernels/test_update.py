@@ -118,6 +118,26 @@ def test_sgd_rounding_ties_and_saturation(training):
     assert out.tolist() == [2**31 - 1, -2**31, -2**31, 2**31 - 1, 2**31 - 1, -2**31 + 1]
 
 
+@pytest.mark.parametrize("mode", [0, 1])
+def test_sgd_int32_steps_beyond_int32(training, mode):
+    # Bias steps from 2^31 up are whole floats the kernel converts without a 64-bit cast: each
+    # lands inside int32 from the far end of the range, so a wrong magnitude shows unsaturated.
+    big = f32([2.0**31 - 128, 2.0**31, 2.0**31 + 256, 3e9, 4e9, 4.29e9, 2.0**32 - 256,
+               8589934592.0, 1.5, 0.25, 2.0**31 - 0.5e3, 7.75])
+    g = np.concatenate([big, -big])
+    w = np.concatenate([np.full(big.size, 2**31 - 1), np.full(big.size, -2**31)]).astype(
+        np.int32)
+    n = g.size
+    factor = f32(np.ones(n))
+    state = 0x2468ACE1
+    out, new_state = run_sgd(training, w, g, factor, 1.0, mode, state, (1, n, 1, 0, n))
+    ref, ref_state, _ = ref_sgd(w, g, factor, 1.0, mode, state, 1, n, 1, 0, n,
+                                -2**31, 2**31 - 1)
+    assert out.tolist() == ref.tolist()
+    assert new_state == ref_state
+    assert out[2] == 2**31 - 1 - (2**31 + 256) and out[big.size + 4] == -2**31 + 4_000_000_000
+
+
 def test_sgd_stochastic_rounding_is_unbiased(training):
     n = 200_000
     for step in (0.3, -0.3, 2.75, -1.125):
