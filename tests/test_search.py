@@ -141,7 +141,7 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     assert written["joint_seeds"] == 1 and written["joint_folds"] == 3
     assert "3-fold cross-validation, mean of 1 seed)" in r.output
     assert json.loads(out.read_text())["notes"]["learning_rate"] == \
-        written["chosen"]["learning_rate"] in (0.01, 0.03, 0.1)
+        written["chosen"]["learning_rate"] in (0.003, 0.01, 0.03, 0.1)
 
 
 def test_new_head_is_trained_in_every_scheme(task, tmp_path):
@@ -252,10 +252,12 @@ def test_the_joint_check_trains_like_the_users_training(task, tmp_path):
     train_epochs, at each rate of the grid around the search's; its score is the accuracy over
     every held-out sample of the folds, and the chosen scheme comes with the rate it trained
     best at: what that training gives, retrained here by hand on the whole model."""
-    from tflm_train.scheme_search import joint_rates
+    from tflm_train.scheme_search import joint_rates, lower_rate
 
     assert joint_rates(0.03) == (0.01, 0.03, 0.1) and joint_rates(0.1) == (0.01, 0.03, 0.1)
     assert joint_rates(0.003) == (0.003, 0.01, 0.03)
+    assert lower_rate(0.003) == 0.001 and lower_rate(0.01) == 0.003 and \
+        lower_rate(0.02 / 3) == 0.003
     assert joint_rates(0.02) == pytest.approx((0.02 / 3, 0.02, 0.06))
     result = run(task, tmp_path, budget=40 * 1024, joint_check=2, fine_tune_samples=40,
                  train_epochs=2)
@@ -265,19 +267,26 @@ def test_the_joint_check_trains_like_the_users_training(task, tmp_path):
     assert r["samples"]["train"] == 40 and r["joint_folds"] == 3 and r["joint_seeds"] == 1
     assert r["samples"]["joint_check_held_out"] == [len(p) for p in parts]
     assert r["samples"]["joint_check_train"] == [len(y) - len(p) for p in parts]
-    assert r["train_epochs"] == 2 and r["timing"]["shared"]["joint_learning_rates"] == \
-        [0.01, 0.03, 0.1]
-    assert r["timing"]["shared"]["joint_check_fine_tunes"] == len(r["joint_check"]) * 3 * 3
+    shared = r["timing"]["shared"]
+    assert r["train_epochs"] == 2 and shared["joint_learning_rates"] == [0.01, 0.03, 0.1]
+    assert shared["joint_lower_rate"] == 0.003
+    extended = 0
     for c in r["joint_check"]:
         rates, folds = c["held_out_by_learning_rate"], c["held_out_by_fold"]
-        assert set(rates) == set(folds) == {"0.01", "0.03", "0.1"}
+        grid = {lr: rates[lr] for lr in ("0.01", "0.03", "0.1")}
+        # trained one rate lower exactly when the grid's lowest rate was its best (ties: lower)
+        at_edge = max(grid, key=lambda lr: (grid[lr], -float(lr))) == "0.01"
+        assert set(rates) == set(folds) == set(grid) | ({"0.003"} if at_edge else set())
+        extended += at_edge
         # the score weighs each fold by its held-out samples: every sample counts once
         assert all(len(a) == 3 and rates[lr] == pytest.approx(
             sum(acc * len(p) for acc, p in zip(a, parts)) / len(y)) for lr, a in folds.items())
         assert c["held_out_accuracy"] == max(rates.values())
         assert rates[f"{c['learning_rate']:g}"] == c["held_out_accuracy"]
+    assert 0 < extended == shared["joint_lower_rate_finalists"] <= len(r["joint_check"])
+    assert shared["joint_check_fine_tunes"] == (len(r["joint_check"]) * 3 + extended) * 3
     chosen = r["chosen"]
-    assert chosen["learning_rate"] in (0.01, 0.03, 0.1)
+    assert chosen["learning_rate"] in (0.003, 0.01, 0.03, 0.1)
     # the same training by hand, on the whole model: each fold held out once, the others trained
     by_hand = []
     for f, held in enumerate(parts):
@@ -333,10 +342,12 @@ def test_the_joint_check_ranks_by_the_mean_over_seeds(task, tmp_path):
     two seeds rank by their mean and can choose differently."""
     with pytest.raises(ValueError, match="joint_seeds=0"):
         run(task, tmp_path, budget=40 * 1024, joint_seeds=0)
-    # (one split, the rule before the folds: training seeds are its only repetition)
-    two = run(task, tmp_path, budget=40 * 1024, joint_check=3, joint_folds=1,
-              joint_seeds=2).report
-    one = run(task, tmp_path, budget=40 * 1024, joint_check=3, joint_folds=1).report
+    # (one split, the rule before the folds: training seeds are its only repetition; a grid
+    # given: no finalist trains at a lower rate, which seeds could decide differently)
+    grid = dict(joint_check=3, joint_folds=1, joint_learning_rates=(0.01, 0.03, 0.1))
+    two = run(task, tmp_path, budget=40 * 1024, joint_seeds=2, **grid).report
+    one = run(task, tmp_path, budget=40 * 1024, **grid).report
+    assert two["timing"]["shared"]["joint_lower_rate"] is None
     assert one["joint_seeds"] == 1 and len(one["joint_check"]) == len(two["joint_check"])
     for a, b in zip(one["joint_check"], two["joint_check"]):
         assert (a["n_bias"], a["ratios"]) == (b["n_bias"], b["ratios"])

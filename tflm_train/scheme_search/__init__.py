@@ -74,7 +74,8 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         split is a few hundred samples whose standard error (~3 points at 150) is larger
         than the finalists' differences; the folds score on all of them.
     joint_learning_rates: the grid each finalist is trained at (None: three rates around the
-        fine-tunes' learning rate, joint_rates()).
+        fine-tunes' learning rate, joint_rates(), and a finalist that trains best at the
+        lowest of them is also trained at the rate below, lower_rate()).
     joint_seeds: each (finalist, rate, fold) trains this many times, with the Trainer seeded
         `seed`, `seed` + 1, ... (the sample order and the stochastic rounding; a new head
         starts from the same weights), and is scored by the mean: with one split (joint_folds
@@ -247,9 +248,15 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         joint_rates(learning_rate)
     # seed index 0 trains with the Trainer seeded `seed` (trainer_seed None: the cache keys of
     # the one-seed joint checks before), index k with seed + k
-    final_tune = {(lr, k): FineTune(float(lr), train_epochs or epochs, seed, qas, num_classes,
-                                    None if k == 0 else seed + k)
-                  for lr in rates for k in range(joint_seeds)}
+    # A finalist that trains best at the grid's lowest rate is trained one rate lower too
+    # (not when the grid is given): deeper schemes often want a lower rate than the one tuned
+    # with the last layer alone (demo digits, session 12: 0.001 was the best rate in half of
+    # the finalists' folds, below the grid's 0.003).
+    lower = None if joint_learning_rates is not None else lower_rate(rates[0])
+
+    def final_tune(lr, k):
+        return FineTune(float(lr), train_epochs or epochs, seed, qas, num_classes,
+                        None if k == 0 else seed + k)
     canonical: dict = {}  # identity -> the point trained for it
     per_budget = []
     for budget, usable, best, trace, predicted, _ in searched:
@@ -273,17 +280,40 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         per_budget.append((points, sources))
     trained = {canonical[memory.identity(*p)] for points, _ in per_budget for p in points}
     held = {}
-    for f, fold in enumerate(folds if trained else []):
-        held.update(run({joint_key(p, lr, k, f, joint_folds): (memory.scheme(*p),
-                                                                final_tune[(lr, k)])
-                         for p in sorted(trained) for lr in rates for k in range(joint_seeds)},
-                        desc="joint check" + (f" (fold {f + 1}/{joint_folds})"
-                                              if joint_folds > 1 else ""), on=fold))
+
+    def train_finalists(which, label=""):  # which: [(point, rate)], each on every fold and seed
+        for f, fold in enumerate(folds if which else []):
+            held.update(run({joint_key(p, lr, k, f, joint_folds): (memory.scheme(*p),
+                                                                    final_tune(lr, k))
+                             for p, lr in which for k in range(joint_seeds)},
+                            desc="joint check" + label + (f" (fold {f + 1}/{joint_folds})"
+                                                          if joint_folds > 1 else ""), on=fold))
+
+    def by_seed(q, lr):  # [accuracy over every held-out sample of the folds, per seed]
+        return [sum(held[joint_key(q, lr, k, f, joint_folds)] * len(fold[3])
+                    for f, fold in enumerate(folds)) / held_out_samples
+                for k in range(joint_seeds)]
+
+    def score(q, lr):  # the mean over the seeds
+        a = by_seed(q, lr)
+        return sum(a) / len(a)
+
+    def best_rate(q):  # ties: the smaller rate
+        return max(rates_of[q], key=lambda lr: (score(q, lr), -lr))
+
+    rates_of = {q: rates for q in trained}
+    train_finalists([(q, lr) for q in sorted(trained) for lr in rates])
+    if lower is not None:
+        edge = sorted(q for q in trained if best_rate(q) == rates[0])
+        train_finalists([(q, lower) for q in edge], f" at {lower:g}")
+        rates_of.update({q: (lower,) + rates for q in edge})
     shared.update(joint_check_seconds=round(time.perf_counter() - t1, 2),
-                  joint_check_fine_tunes=len(trained) * len(rates) * joint_seeds * len(folds),
-                  joint_seeds=joint_seeds, joint_folds=joint_folds,
+                  joint_check_fine_tunes=sum(map(len, rates_of.values())) * joint_seeds *
+                  len(folds), joint_seeds=joint_seeds, joint_folds=joint_folds,
                   joint_check_fine_tunes_run=timing.get("fine_tunes_run", 0) - run0,
-                  joint_learning_rates=list(rates), joint_epochs=train_epochs or epochs)
+                  joint_learning_rates=list(rates), joint_lower_rate=lower,
+                  joint_lower_rate_finalists=sum(len(r) > len(rates) for r in rates_of.values()),
+                  joint_epochs=train_epochs or epochs)
     cpu_mark = phase("joint_check", cpu_mark)
     cpu["total"] = round(cpu_mark - cpu_at_start, 2)
     shared["cpu_seconds"] = cpu
@@ -294,39 +324,31 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         checked = []
         chosen_lr = None
         if points:
-            def by_seed(p):  # {lr: [accuracy over every held-out sample of the folds, per seed]}
-                q = canonical[memory.identity(*p)]
-                return {lr: [sum(held[joint_key(q, lr, k, f, joint_folds)] * len(fold[3])
-                                 for f, fold in enumerate(folds)) / held_out_samples
-                             for k in range(joint_seeds)] for lr in rates}
+            def trained_as(p):
+                return canonical[memory.identity(*p)]
 
-            def by_fold(p):  # {lr: [held-out accuracy per fold, the mean over seeds]}
-                q = canonical[memory.identity(*p)]
-                return {lr: [sum(held[joint_key(q, lr, k, f, joint_folds)]
-                                 for k in range(joint_seeds)) / joint_seeds
-                             for f in range(len(folds))] for lr in rates}
+            def by_fold(q, lr):  # [held-out accuracy per fold, the mean over seeds]
+                return [sum(held[joint_key(q, lr, k, f, joint_folds)]
+                            for k in range(joint_seeds)) / joint_seeds
+                        for f in range(len(folds))]
 
-            def scores(p):  # {lr: mean over the seeds}
-                return {lr: sum(a) / len(a) for lr, a in by_seed(p).items()}
-
-            def best_rate(p):  # ties: the smaller rate
-                s = scores(p)
-                return max(rates, key=lambda lr: (s[lr], -lr))
-
-            checked = [{"n_bias": p[0], "ratios": list(p[1]), "source": sources[p],
+            def entry(p):
+                q = trained_as(p)
+                return {"n_bias": p[0], "ratios": list(p[1]), "source": sources[p],
                         "sram_bytes": memory.sram(*p), "predicted_gain": predicted[p],
-                        "learning_rate": best_rate(p),
-                        "held_out_accuracy": scores(p)[best_rate(p)],
-                        "held_out_by_learning_rate": {f"{lr:g}": a
-                                                      for lr, a in scores(p).items()},
-                        "held_out_by_seed": {f"{lr:g}": a for lr, a in by_seed(p).items()},
-                        "held_out_by_fold": {f"{lr:g}": a for lr, a in by_fold(p).items()}}
-                       for p in points]
+                        "learning_rate": best_rate(q),
+                        "held_out_accuracy": score(q, best_rate(q)),
+                        "held_out_by_learning_rate": {f"{lr:g}": score(q, lr)
+                                                      for lr in rates_of[q]},
+                        "held_out_by_seed": {f"{lr:g}": by_seed(q, lr) for lr in rates_of[q]},
+                        "held_out_by_fold": {f"{lr:g}": by_fold(q, lr) for lr in rates_of[q]}}
+
+            checked = [entry(p) for p in points]
             # The best measured; ties: the larger predicted gain, then the smaller SRAM.
             best = max(points, key=lambda p: (
-                scores(p)[best_rate(p)],
+                score(trained_as(p), best_rate(trained_as(p))),
                 float("-inf") if predicted[p] is None else predicted[p], -memory.sram(*p)))
-            chosen_lr = best_rate(best)
+            chosen_lr = best_rate(trained_as(best))
         scheme = memory.scheme(*best)
         report = {
             "model": graph.tensors[graph.outputs[0]].name or "model",
@@ -397,6 +419,11 @@ def joint_rates(lr: float) -> tuple[float, ...]:
         i = min(max(LEARNING_RATES.index(lr), 1), len(LEARNING_RATES) - 2)
         return LEARNING_RATES[i - 1:i + 2]
     return (lr / 3, lr, lr * 3)
+
+
+def lower_rate(lr: float) -> float:
+    """The rate below `lr`: the next lower in LEARNING_RATES, else lr / 3 (0.003 -> 0.001)."""
+    return max((r for r in LEARNING_RATES if r < lr), default=lr / 3)
 
 
 def cpu_seconds() -> float:
