@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tflm_train.data import DEMO_MODEL
-from tflm_train.data.splits import fold_indices, split_indices
+from tflm_train.data.splits import fold_splits, split_indices
 from tflm_train.scheme_search import point_key, search
 from tflm_train.scheme_search.contribution import ContributionCache, FineTune, measure
 from tflm_train.scheme_search.memory import SchemeMemory
@@ -36,11 +36,7 @@ RULES = {"split": (1, 2), "3-fold": (3, 1)}  # rule: (folds, training seeds)
 
 def partitions(y, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """[(train, held out)]: the search's own 70/30 split for one fold, else the folds."""
-    if folds == 1:
-        return [split_indices(y, 0.7, seed)]
-    parts = fold_indices(y, folds, seed)
-    return [(np.concatenate([q for j, q in enumerate(parts) if j != f]), p)
-            for f, p in enumerate(parts)]
+    return [split_indices(y, 0.7, seed)] if folds == 1 else fold_splits(y, folds, seed)
 
 
 def score(base, x, y, schemes, rates, epochs, folds, seeds, partition_seed, cache, workers):

@@ -16,7 +16,7 @@ from tflm_train.converter.errors import ConversionError
 from tflm_train.converter.scheme_json import scheme_from_json, scheme_to_json
 from tflm_train.data import DEMO_MODEL
 from tflm_train.data.loaders import load_sklearn_digits
-from tflm_train.data.splits import fold_indices
+from tflm_train.data.splits import fold_indices, fold_splits
 from tflm_train.budget import sram_needed
 from tflm_train.scheme_search import Evolution, contribution, search
 from tflm_train.scheme_search.memory import SchemeMemory
@@ -290,7 +290,7 @@ def test_the_joint_check_trains_like_the_users_training(task, tmp_path):
     # the same training by hand, on the whole model: each fold held out once, the others trained
     by_hand = []
     for f, held in enumerate(parts):
-        rest = np.concatenate([p for j, p in enumerate(parts) if j != f])
+        rest = np.concatenate([p for j, p in enumerate(parts) if j != f])  # (by hand)
         trainer = tflm_train.Trainer(tflm_train.convert(DEMO, result.scheme),
                                      learning_rate=chosen["learning_rate"], seed=0)
         trainer.fit(x[rest], y[rest], epochs=2, progress=False)
@@ -312,6 +312,9 @@ def test_folds_are_disjoint_stratified_and_cover_the_data():
     for c, n in zip(range(4), (10, 7, 5, 3)):  # each class dealt evenly
         counts = [int(np.sum(y[p] == c)) for p in parts]
         assert max(counts) - min(counts) <= 1 and sum(counts) == n
+    for f, (train, held) in enumerate(fold_splits(y, 3, seed=5)):  # the others train
+        assert np.array_equal(held, parts[f]) and sorted(np.concatenate([train, held]).tolist()) \
+            == list(range(len(y)))
     again = fold_indices(y, 3, seed=5)
     assert all(np.array_equal(a, b) for a, b in zip(parts, again))
     assert not all(np.array_equal(a, b) for a, b in zip(parts, fold_indices(y, 3, seed=6)))

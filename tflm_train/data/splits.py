@@ -78,3 +78,11 @@ def fold_indices(y, folds: int, seed: int = 0) -> list[np.ndarray]:
         p = np.concatenate(p)
         out.append(p[rng.permutation(p.size)])
     return out
+
+
+def fold_splits(y, folds: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation: ``[(train_idx, heldout_idx)]``, one per fold of
+    :func:`fold_indices`, each holding that fold out and training on the others."""
+    parts = fold_indices(y, folds, seed)
+    return [(np.concatenate([q for j, q in enumerate(parts) if j != f]), p)
+            for f, p in enumerate(parts)]

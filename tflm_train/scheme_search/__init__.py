@@ -21,7 +21,7 @@ import numpy as np
 from ..converter import BudgetError, ConversionError
 from ..converter.graph import build_graph
 from ..converter.tflite_io import read_model
-from ..data.splits import fold_indices, split_indices
+from ..data.splits import fold_splits, split_indices
 from .candidates import Candidate, candidates
 from .contribution import ContributionCache, FineTune, default_cache_dir, gains, measure
 from .baselines import StructuredPoints
@@ -139,10 +139,8 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         if joint_folds > min(np.unique(y, return_counts=True)[1]):
             raise ValueError(f"joint_folds={joint_folds}: more folds than the samples of the "
                              "rarest class; give fewer folds")
-        parts = fold_indices(y, joint_folds, seed)
-        folds = [(x[rest], y[rest], x[part], y[part]) for part, rest in (
-            (part, np.concatenate([q for j, q in enumerate(parts) if j != f]))
-            for f, part in enumerate(parts))]
+        folds = [(x[rest], y[rest], x[part], y[part])
+                 for rest, part in fold_splits(y, joint_folds, seed)]
     held_out_samples = sum(len(f[3]) for f in folds)
     if fine_tune_samples is not None:
         if fine_tune_samples < 1:
