@@ -9,8 +9,9 @@ planned points -> bench/results/search.json and search.png.
                                                      # merged into search.json (search_timing)
 
 Per model, task and budget:
-- the search runs on the task's adaptation samples only (it holds out 30% of them itself); its
-  joint check trains each finalist for the epochs every method trains here;
+- the search runs on the task's adaptation samples only (its contribution analysis holds out
+  30% of them; its joint check scores the finalists by 3-fold cross-validation over all of
+  them) and trains each finalist for the epochs every method trains here;
 - every method (searched; bias-only of the last k layers, the largest k that fits; the last
   layer's weights and biases; the largest "last n layers fully updated" that fits) gets its
   learning rate tuned on the task's validation split (seed 0, never reported), then trains with

@@ -16,6 +16,7 @@ from tflm_train.converter.errors import ConversionError
 from tflm_train.converter.scheme_json import scheme_from_json, scheme_to_json
 from tflm_train.data import DEMO_MODEL
 from tflm_train.data.loaders import load_sklearn_digits
+from tflm_train.data.splits import fold_indices, fold_splits
 from tflm_train.budget import sram_needed
 from tflm_train.scheme_search import Evolution, contribution, search
 from tflm_train.scheme_search.memory import SchemeMemory
@@ -137,9 +138,10 @@ def test_cli_search_writes_a_scheme_and_report(tmp_path, task):
     scheme_from_json(out.read_text())
     written = json.loads(report.read_text())
     assert written["budget_bytes"] == 48 * 1024 and written["train_epochs"] == 2
-    assert written["joint_seeds"] == 1 and "mean of 1 seed)" in r.output
+    assert written["joint_seeds"] == 1 and written["joint_folds"] == 3
+    assert "3-fold cross-validation, mean of 1 seed)" in r.output
     assert json.loads(out.read_text())["notes"]["learning_rate"] == \
-        written["chosen"]["learning_rate"] in (0.01, 0.03, 0.1)
+        written["chosen"]["learning_rate"] in (0.003, 0.01, 0.03, 0.1)
 
 
 def test_new_head_is_trained_in_every_scheme(task, tmp_path):
@@ -246,44 +248,96 @@ def test_the_joint_check_returns_the_best_trained_finalist(task, tmp_path):
 
 
 def test_the_joint_check_trains_like_the_users_training(task, tmp_path):
-    """Each finalist trains on the whole training split (not fine_tune_samples of it), for
-    train_epochs, at each rate of the grid around the search's; the chosen scheme comes with
-    the rate it trained best at, and its accuracy is what that training gives."""
-    from tflm_train.data.splits import split_indices
-    from tflm_train.scheme_search import joint_rates
+    """Each finalist trains on every fold's training part (not fine_tune_samples of it), for
+    train_epochs, at each rate of the grid around the search's; its score is the accuracy over
+    every held-out sample of the folds, and the chosen scheme comes with the rate it trained
+    best at: what that training gives, retrained here by hand on the whole model."""
+    from tflm_train.scheme_search import joint_rates, lower_rate
 
     assert joint_rates(0.03) == (0.01, 0.03, 0.1) and joint_rates(0.1) == (0.01, 0.03, 0.1)
     assert joint_rates(0.003) == (0.003, 0.01, 0.03)
+    assert lower_rate(0.003) == 0.001 and lower_rate(0.01) == 0.003 and \
+        lower_rate(0.02 / 3) == 0.003
     assert joint_rates(0.02) == pytest.approx((0.02 / 3, 0.02, 0.06))
     result = run(task, tmp_path, budget=40 * 1024, joint_check=2, fine_tune_samples=40,
                  train_epochs=2)
     r = result.report
-    assert r["samples"]["train"] == 40 and r["samples"]["joint_check_train"] == 112
-    assert r["train_epochs"] == 2 and r["timing"]["shared"]["joint_learning_rates"] == \
-        [0.01, 0.03, 0.1]
-    assert r["joint_seeds"] == 2 and r["timing"]["shared"]["joint_check_fine_tunes"] == \
-        len(r["joint_check"]) * 3 * 2
+    x, y = task
+    parts = fold_indices(y, 3, 0)
+    assert r["samples"]["train"] == 40 and r["joint_folds"] == 3 and r["joint_seeds"] == 1
+    assert r["samples"]["joint_check_held_out"] == [len(p) for p in parts]
+    assert r["samples"]["joint_check_train"] == [len(y) - len(p) for p in parts]
+    shared = r["timing"]["shared"]
+    assert r["train_epochs"] == 2 and shared["joint_learning_rates"] == [0.01, 0.03, 0.1]
+    assert shared["joint_lower_rate"] == 0.003
+    extended = 0
     for c in r["joint_check"]:
-        rates, seeds = c["held_out_by_learning_rate"], c["held_out_by_seed"]
-        assert set(rates) == set(seeds) == {"0.01", "0.03", "0.1"}
-        assert all(len(a) == 2 and rates[lr] == sum(a) / 2 for lr, a in seeds.items())
+        rates, folds = c["held_out_by_learning_rate"], c["held_out_by_fold"]
+        grid = {lr: rates[lr] for lr in ("0.01", "0.03", "0.1")}
+        # trained one rate lower exactly when the grid's lowest rate was its best (ties: lower)
+        at_edge = max(grid, key=lambda lr: (grid[lr], -float(lr))) == "0.01"
+        assert set(rates) == set(folds) == set(grid) | ({"0.003"} if at_edge else set())
+        extended += at_edge
+        # the score weighs each fold by its held-out samples: every sample counts once
+        assert all(len(a) == 3 and rates[lr] == pytest.approx(
+            sum(acc * len(p) for acc, p in zip(a, parts)) / len(y)) for lr, a in folds.items())
         assert c["held_out_accuracy"] == max(rates.values())
         assert rates[f"{c['learning_rate']:g}"] == c["held_out_accuracy"]
+    assert 0 < extended == shared["joint_lower_rate_finalists"] <= len(r["joint_check"])
+    assert shared["joint_check_fine_tunes"] == (len(r["joint_check"]) * 3 + extended) * 3
     chosen = r["chosen"]
-    assert chosen["learning_rate"] in (0.01, 0.03, 0.1)
-    # the same training by hand, on the whole model: the Trainer seeded 0, then 1
-    x, y = task
-    train, val = split_indices(y, 0.7, 0)
+    assert chosen["learning_rate"] in (0.003, 0.01, 0.03, 0.1)
+    # the same training by hand, on the whole model: each fold held out once, the others trained
     by_hand = []
-    for seed in (0, 1):
+    for f, held in enumerate(parts):
+        rest = np.concatenate([p for j, p in enumerate(parts) if j != f])  # (by hand)
         trainer = tflm_train.Trainer(tflm_train.convert(DEMO, result.scheme),
-                                     learning_rate=chosen["learning_rate"], seed=seed)
-        trainer.fit(x[train], y[train], epochs=2, progress=False)
-        by_hand.append(trainer.evaluate(x[val], y[val])["accuracy"])
+                                     learning_rate=chosen["learning_rate"], seed=0)
+        trainer.fit(x[rest], y[rest], epochs=2, progress=False)
+        by_hand.append(trainer.evaluate(x[held], y[held])["accuracy"])
     picked = next(c for c in r["joint_check"] if c["sram_bytes"] == chosen["sram_bytes"] and
                   c["held_out_accuracy"] == chosen["held_out_accuracy"])
-    assert picked["held_out_by_seed"][f"{chosen['learning_rate']:g}"] == by_hand
-    assert sum(by_hand) / 2 == chosen["held_out_accuracy"]
+    assert picked["held_out_by_fold"][f"{chosen['learning_rate']:g}"] == by_hand
+    assert len(set(by_hand)) > 1  # the folds really are different trainings
+    assert chosen["held_out_accuracy"] == pytest.approx(
+        sum(a * len(p) for a, p in zip(by_hand, parts)) / len(y))
+
+
+def test_folds_are_disjoint_stratified_and_cover_the_data():
+
+    y = np.repeat(np.arange(4), [10, 7, 5, 3])
+    parts = fold_indices(y, 3, seed=5)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(y)))  # disjoint, covering
+    assert sorted(len(p) for p in parts) == [8, 8, 9]  # sizes differ by at most one
+    for c, n in zip(range(4), (10, 7, 5, 3)):  # each class dealt evenly
+        counts = [int(np.sum(y[p] == c)) for p in parts]
+        assert max(counts) - min(counts) <= 1 and sum(counts) == n
+    for f, (train, held) in enumerate(fold_splits(y, 3, seed=5)):  # the others train
+        assert np.array_equal(held, parts[f]) and sorted(np.concatenate([train, held]).tolist()) \
+            == list(range(len(y)))
+    again = fold_indices(y, 3, seed=5)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(parts, fold_indices(y, 3, seed=6)))
+    for bad in (1, 0, len(y) + 1, 2.0, True):
+        with pytest.raises(ValueError, match="folds="):
+            fold_indices(y, bad)
+
+
+def test_the_joint_check_folds_are_cached_apart(task, tmp_path):
+    """Another fold count trains again (other data, other names); a rerun trains nothing."""
+    with pytest.raises(ValueError, match="joint_folds=0"):
+        run(task, tmp_path, budget=40 * 1024, joint_folds=0)
+    with pytest.raises(ValueError, match="joint_folds=100: more folds than the samples"):
+        run(task, tmp_path, budget=40 * 1024, joint_folds=100)
+    three = run(task, tmp_path, budget=40 * 1024, joint_check=2).report["timing"]["shared"]
+    assert three["joint_check_fine_tunes_run"] == three["joint_check_fine_tunes"] > 0
+    two = run(task, tmp_path, budget=40 * 1024, joint_check=2, joint_folds=2)
+    shared = two.report["timing"]["shared"]
+    assert shared["joint_folds"] == 2 and two.report["samples"]["joint_check_held_out"] == \
+        [len(p) for p in fold_indices(task[1], 2, 0)]
+    assert shared["joint_check_fine_tunes_run"] == shared["joint_check_fine_tunes"] > 0
+    again = run(task, tmp_path, budget=40 * 1024, joint_check=2).report["timing"]["shared"]
+    assert again["joint_check_fine_tunes_run"] == 0
 
 
 def test_the_joint_check_ranks_by_the_mean_over_seeds(task, tmp_path):
@@ -291,8 +345,12 @@ def test_the_joint_check_ranks_by_the_mean_over_seeds(task, tmp_path):
     two seeds rank by their mean and can choose differently."""
     with pytest.raises(ValueError, match="joint_seeds=0"):
         run(task, tmp_path, budget=40 * 1024, joint_seeds=0)
-    two = run(task, tmp_path, budget=40 * 1024, joint_check=3).report
-    one = run(task, tmp_path, budget=40 * 1024, joint_check=3, joint_seeds=1).report
+    # (one split, the rule before the folds: training seeds are its only repetition; a grid
+    # given: no finalist trains at a lower rate, which seeds could decide differently)
+    grid = dict(joint_check=3, joint_folds=1, joint_learning_rates=(0.01, 0.03, 0.1))
+    two = run(task, tmp_path, budget=40 * 1024, joint_seeds=2, **grid).report
+    one = run(task, tmp_path, budget=40 * 1024, **grid).report
+    assert two["timing"]["shared"]["joint_lower_rate"] is None
     assert one["joint_seeds"] == 1 and len(one["joint_check"]) == len(two["joint_check"])
     for a, b in zip(one["joint_check"], two["joint_check"]):
         assert (a["n_bias"], a["ratios"]) == (b["n_bias"], b["ratios"])

@@ -244,9 +244,12 @@ def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosin
 @click.option("--train-epochs", type=click.IntRange(min=1), default=None,
               help="Epochs your training will run: the finalists are trained that long "
                    "(default: --epochs).")
-@click.option("--joint-seeds", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Training seeds per finalist and learning rate; finalists are ranked by "
-                   "their mean held-out accuracy.")
+@click.option("--joint-folds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Finalists are ranked by cross-validation over this many folds of the "
+                   "data (1: train on 70%, score on the 30% held out).")
+@click.option("--joint-seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Training seeds per finalist, learning rate and fold; finalists are ranked "
+                   "by their mean held-out accuracy.")
 @click.option("--lr", "learning_rate", type=float, default=None,
               help="Fine-tune learning rate (default: tuned on the held-out split).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -257,7 +260,7 @@ def train(model, data, n_train, epochs, learning_rate, batch_size, warmup, cosin
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the scheme JSON (for `convert --scheme`).")
 def search(model, data, board, sram_budget, num_classes, samples, epochs, train_epochs,
-           joint_seeds, learning_rate, seed, plot, report, output):
+           joint_folds, joint_seeds, learning_rate, seed, plot, report, output):
     """Find what to update in MODEL for a board or an SRAM budget: contribution analysis on
     the task's data, then an evolutionary search whose every point is planned by the
     converter."""
@@ -272,7 +275,8 @@ def search(model, data, board, sram_budget, num_classes, samples, epochs, train_
         result = do_search(_read(model), x[keep], y[keep], board=board,
                            sram_budget=sram_budget, num_classes=num_classes, seed=seed,
                            learning_rate=learning_rate, epochs=epochs,
-                           train_epochs=train_epochs, joint_seeds=joint_seeds)
+                           train_epochs=train_epochs, joint_seeds=joint_seeds,
+                           joint_folds=joint_folds)
     except (ConversionError, ValueError, RuntimeFailure) as exc:
         _fail(exc)
     Path(output).write_text(result.to_json())
@@ -282,8 +286,9 @@ def search(model, data, board, sram_budget, num_classes, samples, epochs, train_
                f"{result.report['budget_bytes'] / 1024:.1f} KB; "
                f"predicted held-out accuracy {100 * chosen['predicted_accuracy']:.1f}% "
                + (f"(trained jointly: {100 * chosen['held_out_accuracy']:.1f}% at learning "
-                  f"rate {chosen['learning_rate']:g}, mean of {joint_seeds} "
-                  f"seed{'s' if joint_seeds > 1 else ''}) "
+                  f"rate {chosen['learning_rate']:g}, "
+                  + (f"{joint_folds}-fold cross-validation, " if joint_folds > 1 else "")
+                  + f"mean of {joint_seeds} seed{'s' if joint_seeds > 1 else ''}) "
                   if chosen.get("held_out_accuracy") is not None else "")
                + f"(untrained {100 * result.report['baseline_accuracy']:.1f}%)")
     if report:

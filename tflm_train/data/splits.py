@@ -50,3 +50,39 @@ def split(x, y, n_train, seed: int = 0):
         raise ValueError(f"x and y differ in length: {x.shape[0]} vs {y.shape[0]}")
     tr, ho = split_indices(y, n_train, seed)
     return x[tr], y[tr], x[ho], y[ho]
+
+
+def fold_indices(y, folds: int, seed: int = 0) -> list[np.ndarray]:
+    """Stratified partition of ``range(len(y))`` into ``folds`` disjoint parts covering it.
+
+    Each class's samples, in a seeded random order, are dealt to the folds in turn, starting
+    where the previous class stopped, so fold sizes differ by at most one and every fold holds
+    each class in proportion (to within one sample). Depends only on ``y``, ``folds`` and
+    ``seed`` (numpy PCG64). Each fold's indices are in a seeded random order.
+    """
+    y = np.asarray(y).reshape(-1)
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or \
+            not 2 <= folds <= y.shape[0]:
+        raise ValueError(f"folds={folds!r}: give 2 to {y.shape[0]} (the sample count) folds")
+    rng = np.random.default_rng(seed)
+    parts: list[list[np.ndarray]] = [[] for _ in range(folds)]
+    start = 0
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        idx = idx[rng.permutation(idx.size)]
+        for f in range(folds):
+            parts[(start + f) % folds].append(idx[f::folds])
+        start = (start + idx.size) % folds
+    out = []
+    for p in parts:
+        p = np.concatenate(p)
+        out.append(p[rng.permutation(p.size)])
+    return out
+
+
+def fold_splits(y, folds: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation: ``[(train_idx, heldout_idx)]``, one per fold of
+    :func:`fold_indices`, each holding that fold out and training on the others."""
+    parts = fold_indices(y, folds, seed)
+    return [(np.concatenate([q for j, q in enumerate(parts) if j != f]), p)
+            for f, p in enumerate(parts)]

@@ -2,9 +2,9 @@
 search over bias depth and per-layer weight ratios, every point planned by the real planner,
 then a joint check: the best few points, and the structured schemes that fit (bias-only of the
 last k layers, last layer, last n layers fully updated), are trained as the user's training
-would train them (the whole training split, its epochs, a small learning-rate grid each, two
-training seeds each) and the best held-out accuracy (the mean over the seeds) wins, with its
-learning rate.
+would train them (its epochs, a small learning-rate grid each), scored by 3-fold cross-validation
+over the user's samples (each fold trained on the other two), and the best cross-validated
+accuracy wins, with its learning rate.
 
     result = tflm_train.search(tflite_bytes, x, y, board="nano33ble", seed=0)
     result.scheme                       # a SparseUpdate for tflm_train.convert
@@ -21,7 +21,7 @@ import numpy as np
 from ..converter import BudgetError, ConversionError
 from ..converter.graph import build_graph
 from ..converter.tflite_io import read_model
-from ..data.splits import split_indices
+from ..data.splits import fold_splits, split_indices
 from .candidates import Candidate, candidates
 from .contribution import ContributionCache, FineTune, default_cache_dir, gains, measure
 from .baselines import StructuredPoints
@@ -38,7 +38,8 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
            qas: bool = True, cache_dir=None, cache: bool = True, workers: int | None = None,
            progress: bool = True, evolution: Evolution | None = None, joint_check: int = 4,
            prefix: bool = True, fine_tune_samples: int | None = None,
-           train_epochs: int | None = None, joint_learning_rates=None, joint_seeds: int = 2):
+           train_epochs: int | None = None, joint_learning_rates=None, joint_seeds: int = 1,
+           joint_folds: int = 3):
     """Find the scheme with the best held-out accuracy whose training step fits.
 
     board: a board of tflm_train.boards (e.g. "nano33ble"): its SRAM is the budget, and its
@@ -63,14 +64,23 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         learning rate it trained best at (report["chosen"]["learning_rate"]). 0 returns the
         best predicted point unchecked. The finalists of all budgets are trained in one batch.
     train_epochs: the epochs the user's training will run (None: `epochs`): the joint check
-        trains each finalist that long on the whole training split (fine_tune_samples does
-        not apply), so it ranks them as that training would.
+        trains each finalist that long (fine_tune_samples does not apply), so it ranks them
+        as that training would.
+    joint_folds: the joint check scores each (finalist, rate) by cross-validation: the user's
+        samples are split into this many stratified folds (seeded by `seed`), each fold is
+        held out once while the others train, and the score is the accuracy over every
+        held-out sample. 1: train on the search's training split, score on its held-out split
+        (`val_fraction`; the rule before session 12). Why folds: on a small task the held-out
+        split is a few hundred samples whose standard error (~3 points at 150) is larger
+        than the finalists' differences; the folds score on all of them.
     joint_learning_rates: the grid each finalist is trained at (None: three rates around the
-        fine-tunes' learning rate, joint_rates()).
-    joint_seeds: each (finalist, rate) trains this many times, with the Trainer seeded `seed`,
-        `seed` + 1, ... (the sample order and the stochastic rounding; a new head starts from
-        the same weights), and is scored by the mean held-out accuracy: one seed ranks a
-        scheme that trains well only on a lucky sample order above a stable one.
+        fine-tunes' learning rate, joint_rates(), and a finalist that trains best at the
+        lowest of them is also trained at the rate below, lower_rate()).
+    joint_seeds: each (finalist, rate, fold) trains this many times, with the Trainer seeded
+        `seed`, `seed` + 1, ... (the sample order and the stochastic rounding; a new head
+        starts from the same weights), and is scored by the mean: with one split (joint_folds
+        1), one seed ranks a scheme that trains well only on a lucky sample order above a
+        stable one; the folds already train each finalist on different samples and orders.
     evolution: the evolution's size (default Evolution.for_model: smaller above 16 trainable
         layers, where plans are slow); workers: processes for the fine-tunes and the planning
         (default: all cores).
@@ -98,6 +108,10 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     if isinstance(joint_seeds, bool) or not isinstance(joint_seeds, (int, np.integer)) or \
             joint_seeds < 1:
         raise ValueError(f"joint_seeds={joint_seeds!r}: give a positive number of seeds")
+    if isinstance(joint_folds, bool) or not isinstance(joint_folds, (int, np.integer)) or \
+            joint_folds < 1:
+        raise ValueError(f"joint_folds={joint_folds!r}: give a positive number of folds "
+                         "(1: the search's own held-out split)")
     graph = build_graph(read_model(tflite_bytes))
     n_layers = len(graph.trainable_ops())
     if n_layers == 0:
@@ -119,7 +133,15 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
     y = np.asarray(y).reshape(-1)
     train, val = split_indices(y, 1.0 - val_fraction, seed)
     x = np.asarray(x)
-    whole_train = (x[train], y[train], x[val], y[val])  # the joint check's data
+    if joint_folds == 1:  # the joint check's data: (train, held out) per fold
+        folds = [(x[train], y[train], x[val], y[val])]
+    else:
+        if joint_folds > min(np.unique(y, return_counts=True)[1]):
+            raise ValueError(f"joint_folds={joint_folds}: more folds than the samples of the "
+                             "rarest class; give fewer folds")
+        folds = [(x[rest], y[rest], x[part], y[part])
+                 for rest, part in fold_splits(y, joint_folds, seed)]
+    held_out_samples = sum(len(f[3]) for f in folds)
     if fine_tune_samples is not None:
         if fine_tune_samples < 1:
             raise ValueError(f"fine_tune_samples={fine_tune_samples!r}: give a positive count")
@@ -224,9 +246,15 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         joint_rates(learning_rate)
     # seed index 0 trains with the Trainer seeded `seed` (trainer_seed None: the cache keys of
     # the one-seed joint checks before), index k with seed + k
-    final_tune = {(lr, k): FineTune(float(lr), train_epochs or epochs, seed, qas, num_classes,
-                                    None if k == 0 else seed + k)
-                  for lr in rates for k in range(joint_seeds)}
+    # A finalist that trains best at the grid's lowest rate is trained one rate lower too
+    # (not when the grid is given): deeper schemes often want a lower rate than the one tuned
+    # with the last layer alone (demo digits, session 12: 0.001 was the best rate in half of
+    # the finalists' folds, below the grid's 0.003).
+    lower = None if joint_learning_rates is not None else lower_rate(rates[0])
+
+    def final_tune(lr, k):
+        return FineTune(float(lr), train_epochs or epochs, seed, qas, num_classes,
+                        None if k == 0 else seed + k)
     canonical: dict = {}  # identity -> the point trained for it
     per_budget = []
     for budget, usable, best, trace, predicted, _ in searched:
@@ -249,14 +277,41 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                 canonical.setdefault(memory.identity(*p), p)
         per_budget.append((points, sources))
     trained = {canonical[memory.identity(*p)] for points, _ in per_budget for p in points}
-    held = run({joint_key(p, lr, k): (memory.scheme(*p), final_tune[(lr, k)])
-                for p in sorted(trained) for lr in rates for k in range(joint_seeds)},
-               desc="joint check", on=whole_train) if trained else {}
+    held = {}
+
+    def train_finalists(which, label=""):  # which: [(point, rate)], each on every fold and seed
+        for f, fold in enumerate(folds if which else []):
+            held.update(run({joint_key(p, lr, k, f, joint_folds): (memory.scheme(*p),
+                                                                    final_tune(lr, k))
+                             for p, lr in which for k in range(joint_seeds)},
+                            desc="joint check" + label + (f" (fold {f + 1}/{joint_folds})"
+                                                          if joint_folds > 1 else ""), on=fold))
+
+    def by_seed(q, lr):  # [accuracy over every held-out sample of the folds, per seed]
+        return [sum(held[joint_key(q, lr, k, f, joint_folds)] * len(fold[3])
+                    for f, fold in enumerate(folds)) / held_out_samples
+                for k in range(joint_seeds)]
+
+    def score(q, lr):  # the mean over the seeds
+        a = by_seed(q, lr)
+        return sum(a) / len(a)
+
+    def best_rate(q):  # ties: the smaller rate
+        return max(rates_of[q], key=lambda lr: (score(q, lr), -lr))
+
+    rates_of = {q: rates for q in trained}
+    train_finalists([(q, lr) for q in sorted(trained) for lr in rates])
+    if lower is not None:
+        edge = sorted(q for q in trained if best_rate(q) == rates[0])
+        train_finalists([(q, lower) for q in edge], f" at {lower:g}")
+        rates_of.update({q: (lower,) + rates for q in edge})
     shared.update(joint_check_seconds=round(time.perf_counter() - t1, 2),
-                  joint_check_fine_tunes=len(trained) * len(rates) * joint_seeds,
-                  joint_seeds=joint_seeds,
+                  joint_check_fine_tunes=sum(map(len, rates_of.values())) * joint_seeds *
+                  len(folds), joint_seeds=joint_seeds, joint_folds=joint_folds,
                   joint_check_fine_tunes_run=timing.get("fine_tunes_run", 0) - run0,
-                  joint_learning_rates=list(rates), joint_epochs=train_epochs or epochs)
+                  joint_learning_rates=list(rates), joint_lower_rate=lower,
+                  joint_lower_rate_finalists=sum(len(r) > len(rates) for r in rates_of.values()),
+                  joint_epochs=train_epochs or epochs)
     cpu_mark = phase("joint_check", cpu_mark)
     cpu["total"] = round(cpu_mark - cpu_at_start, 2)
     shared["cpu_seconds"] = cpu
@@ -267,40 +322,42 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         checked = []
         chosen_lr = None
         if points:
-            def by_seed(p):  # {lr: [held-out accuracy per seed]}
-                q = canonical[memory.identity(*p)]
-                return {lr: [held[joint_key(q, lr, k)] for k in range(joint_seeds)]
-                        for lr in rates}
+            def trained_as(p):
+                return canonical[memory.identity(*p)]
 
-            def scores(p):  # {lr: mean held-out accuracy over the seeds}
-                return {lr: sum(a) / len(a) for lr, a in by_seed(p).items()}
+            def by_fold(q, lr):  # [held-out accuracy per fold, the mean over seeds]
+                return [sum(held[joint_key(q, lr, k, f, joint_folds)]
+                            for k in range(joint_seeds)) / joint_seeds
+                        for f in range(len(folds))]
 
-            def best_rate(p):  # ties: the smaller rate
-                s = scores(p)
-                return max(rates, key=lambda lr: (s[lr], -lr))
-
-            checked = [{"n_bias": p[0], "ratios": list(p[1]), "source": sources[p],
+            def entry(p):
+                q = trained_as(p)
+                return {"n_bias": p[0], "ratios": list(p[1]), "source": sources[p],
                         "sram_bytes": memory.sram(*p), "predicted_gain": predicted[p],
-                        "learning_rate": best_rate(p),
-                        "held_out_accuracy": scores(p)[best_rate(p)],
-                        "held_out_by_learning_rate": {f"{lr:g}": a
-                                                      for lr, a in scores(p).items()},
-                        "held_out_by_seed": {f"{lr:g}": a for lr, a in by_seed(p).items()}}
-                       for p in points]
+                        "learning_rate": best_rate(q),
+                        "held_out_accuracy": score(q, best_rate(q)),
+                        "held_out_by_learning_rate": {f"{lr:g}": score(q, lr)
+                                                      for lr in rates_of[q]},
+                        "held_out_by_seed": {f"{lr:g}": by_seed(q, lr) for lr in rates_of[q]},
+                        "held_out_by_fold": {f"{lr:g}": by_fold(q, lr) for lr in rates_of[q]}}
+
+            checked = [entry(p) for p in points]
             # The best measured; ties: the larger predicted gain, then the smaller SRAM.
             best = max(points, key=lambda p: (
-                scores(p)[best_rate(p)],
+                score(trained_as(p), best_rate(trained_as(p))),
                 float("-inf") if predicted[p] is None else predicted[p], -memory.sram(*p)))
-            chosen_lr = best_rate(best)
+            chosen_lr = best_rate(trained_as(best))
         scheme = memory.scheme(*best)
         report = {
             "model": graph.tensors[graph.outputs[0]].name or "model",
             "board": found.name if found else None, "budget_bytes": int(budget),
             "num_classes": num_classes, "seed": seed, "learning_rate": tune.learning_rate,
             "epochs": epochs, "train_epochs": train_epochs or epochs,
-            "joint_seeds": joint_seeds,
+            "joint_seeds": joint_seeds, "joint_folds": joint_folds,
             "samples": {"train": int(len(train)), "held_out": int(len(val)),
-                        "joint_check_train": int(len(whole_train[0]))},
+                        # per fold: trained on, scored on
+                        "joint_check_train": [int(len(f[0])) for f in folds],
+                        "joint_check_held_out": [int(len(f[3])) for f in folds]},
             "baseline_accuracy": acc["none"],
             "candidates": [{"candidate": c.key, "kind": c.kind, "layer": c.layer,
                             "ratio": c.ratio, "sram_bytes": alone[c],
@@ -343,11 +400,14 @@ def point_key(point) -> str:
     return f"b{point[0]}:" + ",".join(f"{r:g}" for r in point[1])
 
 
-def joint_key(point, lr: float, seed_index: int = 0) -> str:
-    # (the cache also keys on the learning rate, epochs and seeds: the name is for reading and
-    # tells the seeds apart; index 0 keeps the name of the one-seed joint checks before)
+def joint_key(point, lr: float, seed_index: int = 0, fold: int = 0, folds: int = 1) -> str:
+    # (the cache also keys on the data, the learning rate, epochs and seeds: the name is for
+    # reading and tells the seeds and folds apart; seed index 0 of one fold keeps the name of
+    # the one-seed joint checks before)
     name = f"joint {point_key(point)} lr={lr:g}"
-    return name if seed_index == 0 else f"{name} seed+{seed_index}"
+    if seed_index:
+        name += f" seed+{seed_index}"
+    return name if folds == 1 else f"{name} fold {fold + 1}/{folds}"
 
 
 def joint_rates(lr: float) -> tuple[float, ...]:
@@ -357,6 +417,11 @@ def joint_rates(lr: float) -> tuple[float, ...]:
         i = min(max(LEARNING_RATES.index(lr), 1), len(LEARNING_RATES) - 2)
         return LEARNING_RATES[i - 1:i + 2]
     return (lr / 3, lr, lr * 3)
+
+
+def lower_rate(lr: float) -> float:
+    """The rate below `lr`: the next lower in LEARNING_RATES, else lr / 3 (0.003 -> 0.001)."""
+    return max((r for r in LEARNING_RATES if r < lr), default=lr / 3)
 
 
 def cpu_seconds() -> float:
