@@ -25,7 +25,7 @@ import numpy as np
 
 from tflm_train.data import DEMO_MODEL
 from tflm_train.data.splits import fold_splits, split_indices
-from tflm_train.scheme_search import point_key, search
+from tflm_train.scheme_search import lower_rate, point_key, search
 from tflm_train.scheme_search.contribution import ContributionCache, FineTune, measure
 from tflm_train.scheme_search.memory import SchemeMemory
 
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
                          seed=0, train_epochs=spec.epochs, progress=False,
                          cache_dir=args.cache, workers=args.workers)
         grid = tuple(results[0].report["timing"]["shared"]["joint_learning_rates"])
-        lower = (grid[0] / 3,) + grid
+        lower = (lower_rate(grid[0]),) + grid
         grids = {"grid": grid, "grid+lower": lower, "grid, lower if best at its lowest": grid}
         memory = SchemeMemory(base, "nano33ble", True, None, 0)
         finalists = {r.report["budget_bytes"]: [(c["n_bias"], tuple(c["ratios"]), c["source"])

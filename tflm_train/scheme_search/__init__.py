@@ -292,6 +292,11 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
                     for f, fold in enumerate(folds)) / held_out_samples
                 for k in range(joint_seeds)]
 
+    def by_fold(q, lr):  # [held-out accuracy per fold, the mean over seeds]
+        return [sum(held[joint_key(q, lr, k, f, joint_folds)]
+                    for k in range(joint_seeds)) / joint_seeds
+                for f in range(len(folds))]
+
     def score(q, lr):  # the mean over the seeds
         a = by_seed(q, lr)
         return sum(a) / len(a)
@@ -324,11 +329,6 @@ def search(tflite_bytes: bytes, x, y, *, board: str | None = None,
         if points:
             def trained_as(p):
                 return canonical[memory.identity(*p)]
-
-            def by_fold(q, lr):  # [held-out accuracy per fold, the mean over seeds]
-                return [sum(held[joint_key(q, lr, k, f, joint_folds)]
-                            for k in range(joint_seeds)) / joint_seeds
-                        for f in range(len(folds))]
 
             def entry(p):
                 q = trained_as(p)
