@@ -24,16 +24,20 @@ def to_96(x: np.ndarray) -> np.ndarray:
     return (2.0 * out - 1.0).astype(np.float32)[..., None]
 
 
+def _parts(name: str):
+    """((x, y) train part, (x, y) test part, num_classes) of a task at 28x28."""
+    if name == "fashion96":
+        return load_fashion_mnist("train"), load_fashion_mnist("test"), 10
+    if name == "parity96":
+        (xp, yp), (xt, yt) = load_mnist("train"), load_mnist("test")
+        return (xp, yp % 2), (xt, yt % 2), None
+    raise ValueError(f"unknown task {name!r}: fashion96 or parity96")
+
+
 def task_split(name: str, n_train: int = 1000, n_val: int = 500, n_test: int = 1000,
                seed: int = 0) -> tuple[Split, int | None]:
     """(split, num_classes for convert: None keeps the model's head)."""
-    if name == "fashion96":
-        (xp, yp), (xt, yt), classes = load_fashion_mnist("train"), load_fashion_mnist("test"), 10
-    elif name == "parity96":
-        (xp, yp), (xt, yt), classes = load_mnist("train"), load_mnist("test"), None
-        yp, yt = yp % 2, yt % 2
-    else:
-        raise ValueError(f"unknown task {name!r}: fashion96 or parity96")
+    (xp, yp), (xt, yt), classes = _parts(name)
     xa, ya, _, _ = split(xp, yp, n_train + n_val, seed=seed)
     xtr, ytr, xv, yv = split(xa, ya, n_train, seed=seed)
     xt, yt, _, _ = split(xt, yt, n_test, seed=12345)  # the same test samples for every seed
@@ -41,3 +45,14 @@ def task_split(name: str, n_train: int = 1000, n_val: int = 500, n_test: int = 1
 
 
 TASKS = ("fashion96", "parity96")
+
+
+def unused_train(name: str, n: int, n_train: int, n_val: int, seed: int = 0,
+                 draw_seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y): n samples (stratified, drawn with draw_seed) of the task's train part that
+    task_split(name, n_train, n_val, seed=seed) does not use, at 96x96; never the test part.
+    More held-out data for a diagnosis than a small validation split gives."""
+    (xp, yp), _, _ = _parts(name)
+    _, _, xr, yr = split(xp, yp, n_train + n_val, seed=seed)
+    x, y, _, _ = split(xr, yr, n, seed=draw_seed)
+    return to_96(x), y

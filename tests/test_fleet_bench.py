@@ -51,6 +51,34 @@ def test_validation_split_is_disjoint_and_stratified():
     assert len(np.unique(y_val)) == 10
 
 
+def test_heldout_samples_are_outside_the_pool_and_the_test_split():
+    from bench.fleet.tasks import person_heldout
+    x_pool, _, x_test, _ = tasks()["person_detect"].load(False)
+    x, y = person_heldout(200)
+    assert x.shape[1:] == x_pool.shape[1:] and len(y) == 200 and len(np.unique(y)) == 10
+    seen = set(map(bytes, x_pool)) | set(map(bytes, x_test))
+    assert seen.isdisjoint(map(bytes, x))
+    assert np.array_equal(person_heldout(200)[0], x)  # the same draw every time
+
+
+def test_diagnose_grid_splits_into_saturation_and_rounding():
+    """clip_only then round_only is the deployed grid (the runtime's re-quantisation), and
+    each alone changes only its own part."""
+    from bench.fleet.diagnose import _on_grid
+    from tflm_train.fleet import TensorQuant, requantize
+    from tflm_train.fleet.aggregate import dequantize
+    q = TensorQuant(0, "int8", np.full(6, 0.5))
+    w = {0: np.array([0.26, -0.74, 63.2, -70.0, 10.0, 0.0, 9.0], np.float32)}  # 1 frozen
+    clip, rnd = _on_grid(w, {0: q}, "clip_only")[0], _on_grid(w, {0: q}, "round_only")[0]
+    assert clip.tolist() == pytest.approx([0.26, -0.74, 63.2, -64.0, 10.0, 0.0, 9.0])
+    assert rnd.tolist() == pytest.approx([0.5, -0.5, 63.0, -70.0, 10.0, 0.0, 9.0])
+    both = _on_grid({0: clip}, {0: q}, "round_only")[0]
+    assert both[:6].tolist() == pytest.approx(
+        dequantize(requantize(w[0][:6].astype(np.float64), q), q).tolist())
+    with pytest.raises(ValueError, match="clip_only or round_only"):
+        _on_grid(w, {0: q}, "grid")
+
+
 @pytest.mark.slow
 def test_quick_bench_and_replay(tmp_path):
     pytest.importorskip("flwr")

@@ -130,13 +130,17 @@ class FloatTwin:
             y = y + self.vars[op.inputs[2]]
         return _ACT[op.activation](y)
 
-    def logits(self, x):
+    def forward(self, x, stop: int) -> dict:
+        """Every tensor of the float forward pass up to tensor `stop` (an op output)."""
         env = {self.graph.inputs[0]: x}
         for op in self.graph.ops:
             env[op.outputs[0]] = self._op(op, env)
-            if op.outputs[0] == self._logits_tensor:
-                return env[op.outputs[0]]
-        raise AssertionError("logits tensor not produced")
+            if op.outputs[0] == stop:
+                return env
+        raise AssertionError(f"tensor {stop} not produced")
+
+    def logits(self, x):
+        return self.forward(x, self._logits_tensor)[self._logits_tensor]
 
     # -- training ---------------------------------------------------------------------------
     def _sgd(self, x, y, lr):

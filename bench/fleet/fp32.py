@@ -44,20 +44,24 @@ class Fp32Fleet:
                 self.twin.train_step(x[i], y[i], lr)
         return self._get()
 
+    def deployed_tensors(self, model) -> dict[int, bytes]:
+        """The current float weights re-quantised for `model` (a FleetModel of the same
+        extended model): each trained tensor's trained part (its leading elements, as the
+        fleet sends them) rounded to nearest with its scales, saturated."""
+        return {t: requantize(self.twin.vars[t].numpy().reshape(-1)[:len(q.scale)]
+                              .astype(np.float64), q) for t, q in model.quants.items()}
+
     def deployed_int8(self, model, x, y) -> float:
-        """Accuracy of the current float weights re-quantised into `model` (a FleetModel of
-        the same extended model): each trained tensor's trained part (its leading elements,
-        as the fleet sends them) rounded to nearest with its scales."""
-        tensors = {t: requantize(self.twin.vars[t].numpy().reshape(-1)[:len(q.scale)]
-                                 .astype(np.float64), q) for t, q in model.quants.items()}
-        return model.evaluate(tensors, x, y)
+        """Accuracy of deployed_tensors(model) run by the runtime."""
+        return model.evaluate(self.deployed_tensors(model), x, y)
 
     def run(self, shards, rounds: int, epochs: int, lr: float, batch: int, seed: int,
             test, chosen: list[list[int]], server_momentum: float = 0.0,
-            server_lr: float = 1.0, deployed=None) -> list[float]:
+            server_lr: float = 1.0, deployed=None, kept: list | None = None) -> list[float]:
         """Test accuracy before and after each round; chosen[r]: the clients of round r + 1
         (the int8 run's sample, so both average the same clients). deployed: (FleetModel,
-        list) to append deployed_int8's accuracy after each float score."""
+        list) to append deployed_int8's accuracy after each float score; kept: a list to
+        append the trained float weights to, before round 1 and after each round."""
         glob = dict(self.initial)
         m = None
         self._set(glob)
@@ -65,6 +69,8 @@ class Fp32Fleet:
 
         def score():
             curve.append(self.twin.evaluate(*test))
+            if kept is not None:
+                kept.append(self._get())
             if deployed is not None:
                 deployed[1].append(self.deployed_int8(deployed[0], *test))
 
