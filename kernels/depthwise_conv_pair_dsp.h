@@ -285,9 +285,11 @@ __attribute__((noinline)) void PairRun(const RunGeometry& geo, const Group& g,
       first = simd::ClampBytes(first, geo.act_lo, geo.act_hi);
       second = simd::ClampBytes(second, geo.act_lo, geo.act_hi);
     }
+    // out_step read once before the stores (a byte store may alias geo: GCC reloaded it).
+    const int32_t step = geo.out_step;
     simd::Store4(out, first);
-    if (count > 1) simd::Store4(out + geo.out_step, second);
-    out += 2 * geo.out_step;
+    if (count > 1) simd::Store4(out + step, second);
+    out += 2 * step;
   }
 }
 
