@@ -73,11 +73,12 @@ inline void RequantizeStore4(const RunGeometry& geo, const Group& g, int32_t a0,
 // words w[kWord] (channels 0, 2) and w[kWord + 1] (channels 1, 3), kWord an immediate offset
 // (a register per tap would be hoisted out of the loop and spilled); kAdvance: then p +=
 // 2 * x_tap, inside the asm. Written out so the unrolled window keeps its accumulators and
-// ONE moving input pointer in registers: eight instructions per tap (+1 per advance), where
+// ONE moving input pointer in registers: nine instructions per tap (+1 per advance), where
 // GCC's own scheduling of the same code, or per-tap pointers it could precompute, spilled and
 // reloaded pointers. No memory clobber (it would force the accumulators through the stack):
 // the input and filter words it reads are not written while a WindowRun (a separate,
-// non-inlined function) runs.
+// non-inlined function) runs. The filter words by two LDRs right after the input's: single
+// loads pipeline on the M4 (3 loads in 4 cycles), an LDRD never does (a load then an LDRD: 5).
 template <int kMode, int kWord, bool kAdvance>
 __attribute__((always_inline)) inline void MacTap(const int8_t*& p, int32_t x_tap,
                                                   const uint32_t* w, uint32_t off16,
@@ -85,7 +86,8 @@ __attribute__((always_inline)) inline void MacTap(const int8_t*& p, int32_t x_ta
   uint32_t x, t, w0, w1;
   static_assert(kMode >= 0 && kMode <= 2, "tap addressing mode");
 #define TFLM_TRAIN_DW_TAP_BODY                          \
-  "ldrd %[w0], %[w1], [%[w], %[off]]\n\t"               \
+  "ldr %[w0], [%[w], %[off]]\n\t"                       \
+  "ldr %[w1], [%[w], #(%c[off] + 4)]\n\t"              \
   "sxtab16 %[t], %[off16], %[x]\n\t"                    \
   "smlabb %[a0], %[t], %[w0], %[a0]\n\t"                \
   "smlatt %[a2], %[t], %[w0], %[a2]\n\t"                \
@@ -198,10 +200,14 @@ __attribute__((noinline)) void WindowRun(const RunGeometry& geo, const Group& g,
   }
 }
 
+// Groups that requantise doubled (every zoo model's, all of MobileNetV2's and MCUNet-like's
+// calls) get windows unrolled for K = 3, 5, 7; the others (a multiplier or shift outside
+// DoubledRequantEligible, or a bias of 2^29 and more) take the runtime-size window: the
+// unrolled copies of that rare path cost ~3.3 KB of flash, which the zoo images lack.
 template <bool kDoubled>
 void WindowRunDispatch(const RunGeometry& geo, const Group& g, const uint32_t* w,
                        const int8_t* x, int8_t* out, int32_t count) {
-  const int32_t k = geo.kh == geo.kw ? geo.kw : 0;
+  const int32_t k = kDoubled && geo.kh == geo.kw ? geo.kw : 0;
   if (k == 3) {
     WindowRun<3, kDoubled>(geo, g, w, x, out, count);
   } else if (k == 5) {
