@@ -47,10 +47,7 @@ inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, int32_t a0, 
                             int32_t a2, int32_t a3, bool clamp) {
   uint32_t packed;
   if (kDoubled) {
-    packed = simd::PackBytes(RequantizeDoubled(a0, g.doubled[0]),
-                             RequantizeDoubled(a1, g.doubled[1]),
-                             RequantizeDoubled(a2, g.doubled[2]),
-                             RequantizeDoubled(a3, g.doubled[3]));
+    packed = RequantizePackDoubled(g.doubled, Acc4{a0, a1, a2, a3});
   } else {
     const int32_t oo = geo.output_offset;
     packed = simd::PackBytes(OffsetSat8(Requantize(a0, g.quant, 0), oo),

@@ -217,63 +217,6 @@ __attribute__((always_inline)) inline void PairWindow(uintptr_t p, uintptr_t w, 
 #undef TFLM_TRAIN_DW_PAIR_FIRST
 #undef TFLM_TRAIN_DW_PAIR_TAPS
 
-// RequantizeDoubled of the four channels' sums at both positions of a pair, packed into one
-// output word per position (first, second), as one asm statement: given one statement per
-// channel, GCC (short of registers after the window) spent ~30 cycles a pair on register moves
-// and on reloading a memory operand's address. Per channel: its three constants by pipelined
-// loads, both positions side by side (no result waits on the M7), the second position's sum
-// computed in the multiplier's register once both SMMLARs have read it; each channel's bytes
-// go straight into the packed words (BFI), which frees its registers.
-#define TFLM_TRAIN_DW_PAIR_RQ_STR2(x) #x
-#define TFLM_TRAIN_DW_PAIR_RQ_STR(x) TFLM_TRAIN_DW_PAIR_RQ_STR2(x)
-#define TFLM_TRAIN_DW_PAIR_RQ_LOADS(c)                                  \
-  "ldr %[m], [%[q], #(" TFLM_TRAIN_DW_PAIR_RQ_STR(c) " * %c[size] + %c[om])]\n\t" \
-  "ldr %[e], [%[q], #(" TFLM_TRAIN_DW_PAIR_RQ_STR(c) " * %c[size] + %c[oe])]\n\t" \
-  "ldr %[r], [%[q], #(" TFLM_TRAIN_DW_PAIR_RQ_STR(c) " * %c[size] + %c[oround])]\n\t"
-#define TFLM_TRAIN_DW_PAIR_RQ(c, a, b)               \
-  TFLM_TRAIN_DW_PAIR_RQ_LOADS(c)                     \
-  "smmlar %[h], %[" a "], %[m], %[r]\n\t"            \
-  "smmlar %[m], %[" b "], %[m], %[r]\n\t"            \
-  "add %[h], %[h], %[" a "], asr #31\n\t"            \
-  "add %[m], %[m], %[" b "], asr #31\n\t"            \
-  "asr %[" a "], %[h], %[e]\n\t"                     \
-  "asr %[" b "], %[m], %[e]\n\t"                     \
-  "ssat %[" a "], #8, %[" a "]\n\t"                  \
-  "ssat %[" b "], #8, %[" b "]\n\t"
-#define TFLM_TRAIN_DW_PAIR_RQ_PACK(c, a, b)                                 \
-  "bfi %[a0], %[" a "], #" TFLM_TRAIN_DW_PAIR_RQ_STR(8 * c) ", #8\n\t"   \
-  "bfi %[b0], %[" b "], #" TFLM_TRAIN_DW_PAIR_RQ_STR(8 * c) ", #8\n\t"
-
-__attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRequant* q,
-                                                                 Acc4& a, Acc4& b) {
-#if defined(__ARM_FEATURE_DSP)
-  int32_t m, e, r, h;
-  // No memory operand (it made GCC hold its address in a register it reloaded per channel):
-  // the constants are written before the (non-inlined) PairRun that runs this.
-  __asm__(TFLM_TRAIN_DW_PAIR_RQ(0, "a0", "b0") TFLM_TRAIN_DW_PAIR_RQ(1, "a1", "b1")
-              TFLM_TRAIN_DW_PAIR_RQ_PACK(1, "a1", "b1") TFLM_TRAIN_DW_PAIR_RQ(2, "a2", "b2")
-                  TFLM_TRAIN_DW_PAIR_RQ_PACK(2, "a2", "b2") TFLM_TRAIN_DW_PAIR_RQ(3, "a3", "b3")
-                      TFLM_TRAIN_DW_PAIR_RQ_PACK(3, "a3", "b3")
-          : [m] "=&r"(m), [e] "=&r"(e), [r] "=&r"(r), [h] "=&r"(h), [a0] "+r"(a.a0),
-            [a1] "+r"(a.a1), [a2] "+r"(a.a2), [a3] "+r"(a.a3), [b0] "+r"(b.a0),
-            [b1] "+r"(b.a1), [b2] "+r"(b.a2), [b3] "+r"(b.a3)
-          : [q] "r"(q), [size] "i"(sizeof(DoubledRequant)),
-            [om] "i"(offsetof(DoubledRequant, multiplier)),
-            [oe] "i"(offsetof(DoubledRequant, shift)),
-            [oround] "i"(offsetof(DoubledRequant, round)));
-#else
-  a.a0 = simd::PackBytes(RequantizeDoubled(a.a0, q[0]), RequantizeDoubled(a.a1, q[1]),
-                         RequantizeDoubled(a.a2, q[2]), RequantizeDoubled(a.a3, q[3]));
-  b.a0 = simd::PackBytes(RequantizeDoubled(b.a0, q[0]), RequantizeDoubled(b.a1, q[1]),
-                         RequantizeDoubled(b.a2, q[2]), RequantizeDoubled(b.a3, q[3]));
-#endif
-}
-#undef TFLM_TRAIN_DW_PAIR_RQ_PACK
-#undef TFLM_TRAIN_DW_PAIR_RQ
-#undef TFLM_TRAIN_DW_PAIR_RQ_LOADS
-#undef TFLM_TRAIN_DW_PAIR_RQ_STR
-#undef TFLM_TRAIN_DW_PAIR_RQ_STR2
-
 // `count` positions from the patch (position i at column i * S; a pair's second position is
 // computed even past count, from columns the patch holds).
 // Not inlined: the window's asm gets the whole register file.

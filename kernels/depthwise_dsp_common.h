@@ -5,6 +5,7 @@
 #ifndef TFLM_TRAIN_KERNELS_DEPTHWISE_DSP_COMMON_H_
 #define TFLM_TRAIN_KERNELS_DEPTHWISE_DSP_COMMON_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/depthwise_conv_dsp.h"
@@ -79,6 +80,88 @@ struct Shape {
 static_assert(sizeof(Group) == kDepthwiseDspGroupBytes, "DepthwiseDm1DspGetBufferSize");
 
 namespace {  // file-local: only depthwise_conv_dsp.cc includes this header
+
+// RequantizeDoubled of a position's four channel sums, packed into one output word, written as
+// asm (the one-position and the pair form share the text below): given C, GCC (short of
+// registers after the windows) spent cycles on register moves, reloaded constants, and, with a
+// memory operand, reloaded that operand's address per channel. No memory operand: the
+// constants are written before the (non-inlined) runs that use these. Per channel: its three
+// constants (multiplier, shift, round: DoubledRequant) by pipelined loads, SMMLAR, the sign
+// correction, the shift and SSAT #8; the bytes go into the packed word by BFI as each channel
+// finishes, which frees its registers.
+#define TFLM_TRAIN_DW_RQ_STR2(x) #x
+#define TFLM_TRAIN_DW_RQ_STR(x) TFLM_TRAIN_DW_RQ_STR2(x)
+#define TFLM_TRAIN_DW_RQ_LOAD(c, reg, field) \
+  "ldr %[" reg "], [%[q], #((" TFLM_TRAIN_DW_RQ_STR(c) ") * %c[size] + %c[" field "])]\n\t"
+#define TFLM_TRAIN_DW_RQ_LOADS(c, m, e, r) \
+  TFLM_TRAIN_DW_RQ_LOAD(c, m, "om") TFLM_TRAIN_DW_RQ_LOAD(c, e, "oe") \
+      TFLM_TRAIN_DW_RQ_LOAD(c, r, "oround")
+// Sums a, b with the same constants (m, e, r): the pair path's two positions. b's result is
+// computed in m once both SMMLARs have read it.
+#define TFLM_TRAIN_DW_RQ_TWO_SUMS(c, a, b)        \
+  TFLM_TRAIN_DW_RQ_LOADS(c, "m", "e", "r")        \
+  "smmlar %[h], %[" a "], %[m], %[r]\n\t"         \
+  "smmlar %[m], %[" b "], %[m], %[r]\n\t"         \
+  "add %[h], %[h], %[" a "], asr #31\n\t"         \
+  "add %[m], %[m], %[" b "], asr #31\n\t"         \
+  "asr %[" a "], %[h], %[e]\n\t"                  \
+  "asr %[" b "], %[m], %[e]\n\t"                  \
+  "ssat %[" a "], #8, %[" a "]\n\t"               \
+  "ssat %[" b "], #8, %[" b "]\n\t"
+// Channels c and c + 1 of one position (sums a, b; constants m, e, r and n, f, s): six
+// loads in a row, the two channels' dependent steps side by side.
+#define TFLM_TRAIN_DW_RQ_TWO_CHANNELS(c, a, b)                                     \
+  TFLM_TRAIN_DW_RQ_LOADS(c, "m", "e", "r") TFLM_TRAIN_DW_RQ_LOADS(c + 1, "n", "f", "s") \
+  "smmlar %[m], %[" a "], %[m], %[r]\n\t"                                         \
+  "smmlar %[n], %[" b "], %[n], %[s]\n\t"                                         \
+  "add %[m], %[m], %[" a "], asr #31\n\t"                                         \
+  "add %[n], %[n], %[" b "], asr #31\n\t"                                         \
+  "asr %[" a "], %[m], %[e]\n\t"                                                  \
+  "asr %[" b "], %[n], %[f]\n\t"                                                  \
+  "ssat %[" a "], #8, %[" a "]\n\t"                                               \
+  "ssat %[" b "], #8, %[" b "]\n\t"
+#define TFLM_TRAIN_DW_RQ_PACK(word, c, v) \
+  "bfi %[" word "], %[" v "], #(8 * (" TFLM_TRAIN_DW_RQ_STR(c) ")), #8\n\t"
+#define TFLM_TRAIN_DW_RQ_CONSTANTS                                                    \
+  [size] "i"(sizeof(DoubledRequant)), [om] "i"(offsetof(DoubledRequant, multiplier)), \
+      [oe] "i"(offsetof(DoubledRequant, shift)), [oround] "i"(offsetof(DoubledRequant, round))
+
+// The packed output word of one position's sums a (q: the group's four channels' constants).
+__attribute__((always_inline)) inline uint32_t RequantizePackDoubled(const DoubledRequant* q,
+                                                                     Acc4 a) {
+  int32_t m, e, r, n, f, s;
+  __asm__(TFLM_TRAIN_DW_RQ_TWO_CHANNELS(0, "a0", "a1") TFLM_TRAIN_DW_RQ_PACK("a0", 1, "a1")
+              TFLM_TRAIN_DW_RQ_TWO_CHANNELS(2, "a2", "a3") TFLM_TRAIN_DW_RQ_PACK("a0", 2, "a2")
+                  TFLM_TRAIN_DW_RQ_PACK("a0", 3, "a3")
+          : [m] "=&r"(m), [e] "=&r"(e), [r] "=&r"(r), [n] "=&r"(n), [f] "=&r"(f),
+            [s] "=&r"(s), [a0] "+r"(a.a0), [a1] "+r"(a.a1), [a2] "+r"(a.a2), [a3] "+r"(a.a3)
+          : [q] "r"(q), TFLM_TRAIN_DW_RQ_CONSTANTS);
+  return static_cast<uint32_t>(a.a0);
+}
+
+// Both positions of a pair (sums a, b), packed into a.a0 and b.a0.
+__attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRequant* q, Acc4& a,
+                                                                 Acc4& b) {
+  int32_t m, e, r, h;
+  __asm__(TFLM_TRAIN_DW_RQ_TWO_SUMS(0, "a0", "b0") TFLM_TRAIN_DW_RQ_TWO_SUMS(1, "a1", "b1")
+              TFLM_TRAIN_DW_RQ_PACK("a0", 1, "a1") TFLM_TRAIN_DW_RQ_PACK("b0", 1, "b1")
+                  TFLM_TRAIN_DW_RQ_TWO_SUMS(2, "a2", "b2") TFLM_TRAIN_DW_RQ_PACK("a0", 2, "a2")
+                      TFLM_TRAIN_DW_RQ_PACK("b0", 2, "b2") TFLM_TRAIN_DW_RQ_TWO_SUMS(3, "a3", "b3")
+                          TFLM_TRAIN_DW_RQ_PACK("a0", 3, "a3") TFLM_TRAIN_DW_RQ_PACK("b0", 3, "b3")
+          : [m] "=&r"(m), [e] "=&r"(e), [r] "=&r"(r), [h] "=&r"(h), [a0] "+r"(a.a0),
+            [a1] "+r"(a.a1), [a2] "+r"(a.a2), [a3] "+r"(a.a3), [b0] "+r"(b.a0),
+            [b1] "+r"(b.a1), [b2] "+r"(b.a2), [b3] "+r"(b.a3)
+          : [q] "r"(q), TFLM_TRAIN_DW_RQ_CONSTANTS);
+}
+
+#undef TFLM_TRAIN_DW_RQ_CONSTANTS
+#undef TFLM_TRAIN_DW_RQ_PACK
+#undef TFLM_TRAIN_DW_RQ_TWO_CHANNELS
+#undef TFLM_TRAIN_DW_RQ_TWO_SUMS
+#undef TFLM_TRAIN_DW_RQ_LOADS
+#undef TFLM_TRAIN_DW_RQ_LOAD
+#undef TFLM_TRAIN_DW_RQ_STR
+#undef TFLM_TRAIN_DW_RQ_STR2
 
 // n words of value v from d on; returns the word after them.
 inline uint32_t* FillWords(uint32_t* d, int32_t n, uint32_t v) {
