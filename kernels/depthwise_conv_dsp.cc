@@ -47,10 +47,7 @@ inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, int32_t a0, 
                             int32_t a2, int32_t a3, bool clamp) {
   uint32_t packed;
   if (kDoubled) {
-    packed = simd::PackBytes(RequantizeDoubled(a0, g.doubled[0]),
-                             RequantizeDoubled(a1, g.doubled[1]),
-                             RequantizeDoubled(a2, g.doubled[2]),
-                             RequantizeDoubled(a3, g.doubled[3]));
+    packed = RequantizePackDoubled(g.doubled, Acc4{a0, a1, a2, a3});
   } else {
     const int32_t oo = geo.output_offset;
     packed = simd::PackBytes(OffsetSat8(Requantize(a0, g.quant, 0), oo),
@@ -73,11 +70,12 @@ inline void RequantizeStore4(const RunGeometry& geo, const Group& g, int32_t a0,
 // words w[kWord] (channels 0, 2) and w[kWord + 1] (channels 1, 3), kWord an immediate offset
 // (a register per tap would be hoisted out of the loop and spilled); kAdvance: then p +=
 // 2 * x_tap, inside the asm. Written out so the unrolled window keeps its accumulators and
-// ONE moving input pointer in registers: eight instructions per tap (+1 per advance), where
+// ONE moving input pointer in registers: nine instructions per tap (+1 per advance), where
 // GCC's own scheduling of the same code, or per-tap pointers it could precompute, spilled and
 // reloaded pointers. No memory clobber (it would force the accumulators through the stack):
 // the input and filter words it reads are not written while a WindowRun (a separate,
-// non-inlined function) runs.
+// non-inlined function) runs. The filter words by two LDRs right after the input's: single
+// loads pipeline on the M4 (3 loads in 4 cycles), an LDRD never does (a load then an LDRD: 5).
 template <int kMode, int kWord, bool kAdvance>
 __attribute__((always_inline)) inline void MacTap(const int8_t*& p, int32_t x_tap,
                                                   const uint32_t* w, uint32_t off16,
@@ -85,7 +83,8 @@ __attribute__((always_inline)) inline void MacTap(const int8_t*& p, int32_t x_ta
   uint32_t x, t, w0, w1;
   static_assert(kMode >= 0 && kMode <= 2, "tap addressing mode");
 #define TFLM_TRAIN_DW_TAP_BODY                          \
-  "ldrd %[w0], %[w1], [%[w], %[off]]\n\t"               \
+  "ldr %[w0], [%[w], %[off]]\n\t"                       \
+  "ldr %[w1], [%[w], #(%c[off] + 4)]\n\t"              \
   "sxtab16 %[t], %[off16], %[x]\n\t"                    \
   "smlabb %[a0], %[t], %[w0], %[a0]\n\t"                \
   "smlatt %[a2], %[t], %[w0], %[a2]\n\t"                \
@@ -198,10 +197,14 @@ __attribute__((noinline)) void WindowRun(const RunGeometry& geo, const Group& g,
   }
 }
 
+// Groups that requantise doubled (every zoo model's, all of MobileNetV2's and MCUNet-like's
+// calls) get windows unrolled for K = 3, 5, 7; the others (a multiplier or shift outside
+// DoubledRequantEligible, or a bias of 2^29 and more) take the runtime-size window: the
+// unrolled copies of that rare path cost ~3.3 KB of flash, which the zoo images lack.
 template <bool kDoubled>
 void WindowRunDispatch(const RunGeometry& geo, const Group& g, const uint32_t* w,
                        const int8_t* x, int8_t* out, int32_t count) {
-  const int32_t k = geo.kh == geo.kw ? geo.kw : 0;
+  const int32_t k = kDoubled && geo.kh == geo.kw ? geo.kw : 0;
   if (k == 3) {
     WindowRun<3, kDoubled>(geo, g, w, x, out, count);
   } else if (k == 5) {
@@ -306,16 +309,23 @@ void ChannelGroup(const Shape& s, const RunGeometry& geo, const InteriorRect& r,
 bool PrepareGroupQuant(const DepthwiseParams& params, const PerChannelQuant& quant,
                        const int32_t* bias, int32_t oc, Group* g) {
   int32_t bias4[4];
+  const int32_t* const multiplier = quant.multiplier + oc;
+  const int32_t* const shift = quant.shift + oc;
+  // The four channels' conditions first, without early exits (GCC's branch per channel and
+  // condition cost ~75 cycles a channel), then their constants.
   bool doubled = true;
   for (int k = 0; k < 4; ++k) {
     bias4[k] = bias != nullptr ? bias[oc + k] : 0;
     // |acc| < 2^30 (RequantizeDoubled's bound): |bias| < 2^29 and at most 64 taps of
     // |w * (x + input_offset)| <= 128 * 255.
-    doubled = doubled && bias4[k] > -(int32_t{1} << 29) && bias4[k] < (int32_t{1} << 29) &&
-              PrepareDoubledRequant(quant.multiplier[oc + k], quant.shift[oc + k],
-                                  params.output_offset, &g->doubled[k]);
+    doubled = doubled & (bias4[k] > -(int32_t{1} << 29)) & (bias4[k] < (int32_t{1} << 29)) &
+              DoubledRequantEligible(multiplier[k], shift[k], params.output_offset);
   }
-  if (!doubled) {
+  if (doubled) {
+    for (int k = 0; k < 4; ++k) {
+      g->doubled[k] = DoubledRequantOf(multiplier[k], shift[k], params.output_offset);
+    }
+  } else {
     for (int k = 0; k < 4; ++k) {
       const int32_t s = quant.shift[oc + k];
       g->quant.multiplier[k] = quant.multiplier[oc + k];
@@ -375,40 +385,53 @@ inline uint32_t PackHighHalves(uint32_t lo, uint32_t hi) {
   return r;
 }
 
+// One filter tap of four channels (the word at f) widened into its even / odd channel lanes,
+// added to the raw per-lane sums, and returned doubled.
+inline void WidenTap(const int8_t* f, uint32_t& sum_even, uint32_t& sum_odd, uint32_t& even,
+                     uint32_t& odd) {
+  const uint32_t v = simd::Load4(f);
+  even = static_cast<uint32_t>(simd::EvenBytes(v));
+  odd = static_cast<uint32_t>(simd::OddBytes(v));
+  sum_even = __sadd16(sum_even, even);
+  sum_odd = __sadd16(sum_odd, odd);
+  even = simd::DoubleLanes(even);
+  odd = simd::DoubleLanes(odd);
+}
+
+// The SMLAD words of taps (t0, t1) of channels 0, 1, 2, 3 (t0 in the low lanes) at pair.
+inline void StorePairTaps(uint32_t even0, uint32_t odd0, uint32_t even1, uint32_t odd1,
+                          uint32_t* pair) {
+  pair[0] = PackLowHalves(even0, even1);
+  pair[1] = PackLowHalves(odd0, odd1);
+  pair[2] = PackHighHalves(even0, even1);
+  pair[3] = PackHighHalves(odd0, odd1);
+}
+
 // The pair path's filter layout (depthwise_conv_pair_dsp.h) of the four channels at f (taps
-// f_stride apart), doubled, K x K taps: per row the single taps 0 and K - 1 widened, then every
-// two adjacent taps of each channel as one SMLAD word (lanes [-256, 254]).
+// f_stride apart), doubled, K x K taps (K odd: PairShape): per row the single taps 0 and K - 1
+// widened, then every two adjacent taps of each channel as one SMLAD word (lanes [-256, 254]).
+// Taps 1..K - 1 go two at a time (no register moves between taps: GCC's loop of one tap
+// spent ~4 of its ~25 cycles on them and on its counter).
 void PreparePairFilter(const DepthwiseParams& params, const int8_t* f, int32_t f_stride,
                        int32_t k, Group* g) {
   // The raw weights summed per lane (|sum| <= 64 * 128), doubled at the end.
   uint32_t sum_even = 0, sum_odd = 0;
   uint32_t* w = g->w;
   for (int32_t r = 0; r < k; ++r, w += PairRowWords(k)) {
-    uint32_t v = simd::Load4(f);
+    uint32_t prev_even, prev_odd;
+    WidenTap(f, sum_even, sum_odd, prev_even, prev_odd);
     f += f_stride;
-    uint32_t even = static_cast<uint32_t>(simd::EvenBytes(v));
-    uint32_t odd = static_cast<uint32_t>(simd::OddBytes(v));
-    sum_even = __sadd16(sum_even, even);
-    sum_odd = __sadd16(sum_odd, odd);
-    uint32_t prev_even = simd::DoubleLanes(even), prev_odd = simd::DoubleLanes(odd);
     w[PairFirstWord()] = prev_even;
     w[PairFirstWord() + 1] = prev_odd;
     uint32_t* pair = w + PairTapsWord(0);
-    for (int32_t t = 1; t < k; ++t, f += f_stride, pair += 4) {
-      v = simd::Load4(f);
-      even = static_cast<uint32_t>(simd::EvenBytes(v));
-      odd = static_cast<uint32_t>(simd::OddBytes(v));
-      sum_even = __sadd16(sum_even, even);
-      sum_odd = __sadd16(sum_odd, odd);
-      even = simd::DoubleLanes(even);
-      odd = simd::DoubleLanes(odd);
-      // Taps t - 1 (low lane) and t (high lane) of channels 0, 1, 2, 3.
-      pair[0] = PackLowHalves(prev_even, even);
-      pair[1] = PackLowHalves(prev_odd, odd);
-      pair[2] = PackHighHalves(prev_even, even);
-      pair[3] = PackHighHalves(prev_odd, odd);
-      prev_even = even;
-      prev_odd = odd;
+    for (int32_t t = 1; t < k; t += 2, f += 2 * f_stride, pair += 8) {
+      uint32_t even1, odd1, even2, odd2;
+      WidenTap(f, sum_even, sum_odd, even1, odd1);
+      WidenTap(f + f_stride, sum_even, sum_odd, even2, odd2);
+      StorePairTaps(prev_even, prev_odd, even1, odd1, pair);      // taps t - 1, t
+      StorePairTaps(even1, odd1, even2, odd2, pair + 4);          // taps t, t + 1
+      prev_even = even2;
+      prev_odd = odd2;
     }
     w[PairLastWord()] = prev_even;
     w[PairLastWord() + 1] = prev_odd;

@@ -55,6 +55,7 @@ constexpr int32_t PairFirstWord() { return TFLM_TRAIN_DW_PAIR_FIRST; }
 constexpr int32_t PairLastWord() { return TFLM_TRAIN_DW_PAIR_LAST; }
 constexpr int32_t PairTapsWord(int tap) { return TFLM_TRAIN_DW_PAIR_TAPS(tap); }
 static_assert(7 * PairRowWords(7) <= 2 * kMaxPaddedTaps, "the pair layout fits Group::w");
+static_assert(PairFirstWord() == 0, "a window row starts at its first single tap's words");
 
 // The window of a pair is one asm statement (GCC, given separate statements per tap, spilled
 // accumulators): K copies of the text of one window row, which starts by moving the patch
@@ -65,21 +66,28 @@ static_assert(7 * PairRowWords(7) <= 2 * kMaxPaddedTaps, "the pair layout fits G
 // channel holding its column-c and column-c + 1 bytes, which position 1 multiplies with its
 // taps (c, c + 1) and position 2 (S columns on) with its taps (c - S, c - S + 1). A tap left
 // over at a row's end is a single column as before: one load, two SXTB16s and, per position,
-// an LDRD of the tap's two widened words and four SMLAxy.
+// two loads of the tap's two widened words and four SMLAxy.
 #define TFLM_TRAIN_DW_PAIR_STR2(x) #x
 #define TFLM_TRAIN_DW_PAIR_STR(x) TFLM_TRAIN_DW_PAIR_STR2(x)
 #define TFLM_TRAIN_DW_PAIR_WORD(word) "[%[w], #(4 * (" TFLM_TRAIN_DW_PAIR_STR(word) "))]"
 #define TFLM_TRAIN_DW_PAIR_COL(c) "[%[p], #(4 * (" TFLM_TRAIN_DW_PAIR_STR(c) "))]"
-// One column (address col), one position's single tap (filter words at address filt).
-#define TFLM_TRAIN_DW_PAIR_SINGLE(col, filt, acc)             \
-  "ldr %[x], " col "\n\t"                                    \
+// One position's single tap from the column word in x: widened, times its two filter words
+// (w0: channels 0, 2; w1: 1, 3).
+#define TFLM_TRAIN_DW_PAIR_SINGLE_MACS(acc)                   \
   "sxtb16 %[t], %[x]\n\t"                                    \
   "sxtb16 %[x], %[x], ror #8\n\t"                            \
-  "ldrd %[w0], %[w1], " filt "\n\t"                          \
   "smlabb %[" acc "0], %[t], %[w0], %[" acc "0]\n\t"             \
   "smlatt %[" acc "2], %[t], %[w0], %[" acc "2]\n\t"             \
   "smlabb %[" acc "1], %[x], %[w1], %[" acc "1]\n\t"             \
   "smlatt %[" acc "3], %[x], %[w1], %[" acc "3]\n\t"
+// One column (address col), one position's single tap (filter words word, word + 1): three
+// single loads in a row (4 cycles on the M4: an LDRD is never pipelined, so a column load then
+// an LDRD took 5).
+#define TFLM_TRAIN_DW_PAIR_SINGLE(col, word, acc)             \
+  "ldr %[x], " col "\n\t"                                    \
+  "ldr %[w0], " TFLM_TRAIN_DW_PAIR_WORD(word) "\n\t"         \
+  "ldr %[w1], " TFLM_TRAIN_DW_PAIR_WORD(word + 1) "\n\t"     \
+  TFLM_TRAIN_DW_PAIR_SINGLE_MACS(acc)
 // Columns c, c + 1 widened into channel words: leaves channel 0 in x, 1 in w1, the channels
 // 2 / 3 bytes in t; w0 holds the filter word at fa (loaded with the columns: pipelined loads).
 #define TFLM_TRAIN_DW_PAIR_COLS(c, fa)            \
@@ -124,15 +132,19 @@ static_assert(7 * PairRowWords(7) <= 2 * kMaxPaddedTaps, "the pair layout fits G
   "smlad %[" acc "3], %[t], %[w0], %[" acc "3]\n\t"
 #define TFLM_TRAIN_DW_PAIR_A "a"
 #define TFLM_TRAIN_DW_PAIR_B "b"
-// Column 0, position 1's tap 0: the row moves.
-#define TFLM_TRAIN_DW_PAIR_ROW_START \
-  TFLM_TRAIN_DW_PAIR_SINGLE("[%[p], %[p_row]]!", "[%[w], %[w_row]]!", TFLM_TRAIN_DW_PAIR_A)
+// Column 0, position 1's tap 0 (filter words 0, 1: TFLM_TRAIN_DW_PAIR_FIRST): the row moves.
+// The patch load sits between the filter pointer's writeback and the next load from it.
+#define TFLM_TRAIN_DW_PAIR_ROW_START            \
+  "ldr %[w0], [%[w], %[w_row]]!\n\t"           \
+  "ldr %[x], [%[p], %[p_row]]!\n\t"            \
+  "ldr %[w1], [%[w], #4]\n\t"                  \
+  TFLM_TRAIN_DW_PAIR_SINGLE_MACS(TFLM_TRAIN_DW_PAIR_A)
 
 // Stride 1: position 1 takes tap 0 alone, taps (1, 2), (3, 4).. by two; position 2 (one column
 // on) taps (0, 1), (2, 3).. by two from the same columns, and tap K - 1 alone.
 #define TFLM_TRAIN_DW_PAIR_B_LAST(k)                                                      \
-  TFLM_TRAIN_DW_PAIR_SINGLE(TFLM_TRAIN_DW_PAIR_COL(k), TFLM_TRAIN_DW_PAIR_WORD(           \
-                                TFLM_TRAIN_DW_PAIR_LAST), TFLM_TRAIN_DW_PAIR_B)
+  TFLM_TRAIN_DW_PAIR_SINGLE(TFLM_TRAIN_DW_PAIR_COL(k), TFLM_TRAIN_DW_PAIR_LAST,           \
+                            TFLM_TRAIN_DW_PAIR_B)
 #define TFLM_TRAIN_DW_PAIR_ROW_3_1 \
   TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_BOTH(1, 1, 0) TFLM_TRAIN_DW_PAIR_B_LAST(3)
 #define TFLM_TRAIN_DW_PAIR_ROW_5_1                                                        \
@@ -146,8 +158,7 @@ static_assert(7 * PairRowWords(7) <= 2 * kMaxPaddedTaps, "the pair layout fits G
 // by two: position 1 from columns 1.., position 2 from columns 3..; columns 3..6 serve both.
 #define TFLM_TRAIN_DW_PAIR_ROW_7_2                                                        \
   TFLM_TRAIN_DW_PAIR_ROW_START TFLM_TRAIN_DW_PAIR_SINGLE(                                 \
-      TFLM_TRAIN_DW_PAIR_COL(2), TFLM_TRAIN_DW_PAIR_WORD(TFLM_TRAIN_DW_PAIR_FIRST),           \
-      TFLM_TRAIN_DW_PAIR_B) TFLM_TRAIN_DW_PAIR_ONE(1, 1, TFLM_TRAIN_DW_PAIR_A)            \
+      TFLM_TRAIN_DW_PAIR_COL(2), TFLM_TRAIN_DW_PAIR_FIRST, TFLM_TRAIN_DW_PAIR_B) TFLM_TRAIN_DW_PAIR_ONE(1, 1, TFLM_TRAIN_DW_PAIR_A)            \
       TFLM_TRAIN_DW_PAIR_BOTH(3, 3, 1) TFLM_TRAIN_DW_PAIR_BOTH(5, 5, 3)                   \
           TFLM_TRAIN_DW_PAIR_ONE(7, 5, TFLM_TRAIN_DW_PAIR_B)
 #define TFLM_TRAIN_DW_PAIR_X3(t) t t t
@@ -197,6 +208,7 @@ __attribute__((always_inline)) inline void PairWindow(uintptr_t p, uintptr_t w, 
 #undef TFLM_TRAIN_DW_PAIR_BOTH
 #undef TFLM_TRAIN_DW_PAIR_COLS
 #undef TFLM_TRAIN_DW_PAIR_SINGLE
+#undef TFLM_TRAIN_DW_PAIR_SINGLE_MACS
 #undef TFLM_TRAIN_DW_PAIR_COL
 #undef TFLM_TRAIN_DW_PAIR_WORD
 #undef TFLM_TRAIN_DW_PAIR_STR
@@ -204,39 +216,6 @@ __attribute__((always_inline)) inline void PairWindow(uintptr_t p, uintptr_t w, 
 #undef TFLM_TRAIN_DW_PAIR_LAST
 #undef TFLM_TRAIN_DW_PAIR_FIRST
 #undef TFLM_TRAIN_DW_PAIR_TAPS
-
-// RequantizeDoubled of channel kChannel's sums at both positions of a pair, in place, the
-// channel's constants loaded once (GCC, short of registers after the window, reloaded them per
-// use) by three pipelined loads from one base for the four channels (GCC kept a spilled pointer
-// per channel; without the memory operand it did worse).
-template <int kChannel>
-__attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRequant* q,
-                                                                 int32_t& a, int32_t& b) {
-#if defined(__ARM_FEATURE_DSP)
-  int32_t m, e, r, ha, hb;
-  __asm__(
-      "ldr %[m], [%[q], %[om]]\n\t"
-      "ldr %[e], [%[q], %[oe]]\n\t"
-      "ldr %[r], [%[q], %[oround]]\n\t"
-      "smmlar %[ha], %[a], %[m], %[r]\n\t"
-      "smmlar %[hb], %[b], %[m], %[r]\n\t"
-      "add %[ha], %[ha], %[a], asr #31\n\t"
-      "add %[hb], %[hb], %[b], asr #31\n\t"
-      "asr %[a], %[ha], %[e]\n\t"
-      "asr %[b], %[hb], %[e]\n\t"
-      "ssat %[a], #8, %[a]\n\t"
-      "ssat %[b], #8, %[b]"
-      : [m] "=&r"(m), [e] "=&r"(e), [r] "=&r"(r), [ha] "=&r"(ha), [hb] "=&r"(hb), [a] "+r"(a),
-        [b] "+r"(b)
-      : [q] "r"(q), "m"(q[kChannel]),
-        [om] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, multiplier)),
-        [oe] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, shift)),
-        [oround] "i"(sizeof(DoubledRequant) * kChannel + offsetof(DoubledRequant, round)));
-#else
-  a = RequantizeDoubled(a, q[kChannel]);
-  b = RequantizeDoubled(b, q[kChannel]);
-#endif
-}
 
 // `count` positions from the patch (position i at column i * S; a pair's second position is
 // computed even past count, from columns the patch holds).
@@ -254,19 +233,18 @@ __attribute__((noinline)) void PairRun(const RunGeometry& geo, const Group& g,
     Acc4 a{g.folded_base[0], g.folded_base[1], g.folded_base[2], g.folded_base[3]};
     Acc4 b = a;
     PairWindow<K, S>(p_start, w_start, a, b);
-    RequantizePairDoubled<0>(g.doubled, a.a0, b.a0);
-    RequantizePairDoubled<1>(g.doubled, a.a1, b.a1);
-    RequantizePairDoubled<2>(g.doubled, a.a2, b.a2);
-    RequantizePairDoubled<3>(g.doubled, a.a3, b.a3);
-    uint32_t first = simd::PackBytes(a.a0, a.a1, a.a2, a.a3);
-    uint32_t second = simd::PackBytes(b.a0, b.a1, b.a2, b.a3);
+    RequantizePairDoubled(g.doubled, a, b);  // packed into a.a0, b.a0
+    uint32_t first = static_cast<uint32_t>(a.a0);
+    uint32_t second = static_cast<uint32_t>(b.a0);
     if (clamp) {
       first = simd::ClampBytes(first, geo.act_lo, geo.act_hi);
       second = simd::ClampBytes(second, geo.act_lo, geo.act_hi);
     }
+    // out_step read once before the stores (a byte store may alias geo: GCC reloaded it).
+    const int32_t step = geo.out_step;
     simd::Store4(out, first);
-    if (count > 1) simd::Store4(out + geo.out_step, second);
-    out += 2 * geo.out_step;
+    if (count > 1) simd::Store4(out + step, second);
+    out += 2 * step;
   }
 }
 
