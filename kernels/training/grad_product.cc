@@ -532,6 +532,115 @@ inline void ConvertS8x8Plus(const int8_t* x, int32_t offset, float (&xf)[8]) {
 }
 #endif
 
+#if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
+// FilterTile<8, 2> on the Cortex-M4, whole: acc[c][j] in s2c+j from +0.0f, then for each of
+// `positions` >= 1 positions g[0..7] by one VLDM into s16-s23 and float(x[0..1] + offset) in
+// s24-s25, their 16 products by VMUL into s26-s31 and VADD (MulAdd's bits); out[c * out_stride
+// + j] = acc[c][j] * scale by one VSTM per channel. GCC's loop loaded the bytes unpipelined and
+// copied three operands with VMOVs (58 estimated cycles a position, here 56); 16 accumulators
+// cannot be asm operands.
+inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
+                          int32_t x_stride, int32_t offset, float scale, float* out,
+                          int32_t out_stride) {
+  int32_t t0 = 0, t1;
+  __asm__ volatile(
+      "vmov d0, %[t0], %[t0]\n\t"
+      "vmov d1, %[t0], %[t0]\n\t"
+      "vmov d2, %[t0], %[t0]\n\t"
+      "vmov d3, %[t0], %[t0]\n\t"
+      "vmov d4, %[t0], %[t0]\n\t"
+      "vmov d5, %[t0], %[t0]\n\t"
+      "vmov d6, %[t0], %[t0]\n\t"
+      "vmov d7, %[t0], %[t0]\n\t"
+      "1:\n\t"
+      "ldrsb %[t0], [%[x]]\n\t"
+      "ldrsb %[t1], [%[x], #1]\n\t"
+      "vldmia %[g], {s16-s23}\n\t"
+      "add %[g], %[g], %[gs]\n\t"
+      "add %[t0], %[t0], %[o]\n\t"
+      "add %[t1], %[t1], %[o]\n\t"
+      "vmov s24, %[t0]\n\t"
+      "vmov s25, %[t1]\n\t"
+      "add %[x], %[x], %[xs]\n\t"
+      "vcvt.f32.s32 s24, s24\n\t"
+      "vcvt.f32.s32 s25, s25\n\t"
+      "vmul.f32 s26, s16, s24\n\t"
+      "vmul.f32 s27, s16, s25\n\t"
+      "vmul.f32 s28, s17, s24\n\t"
+      "vmul.f32 s29, s17, s25\n\t"
+      "vmul.f32 s30, s18, s24\n\t"
+      "vmul.f32 s31, s18, s25\n\t"
+      "vadd.f32 s0, s0, s26\n\t"
+      "vadd.f32 s1, s1, s27\n\t"
+      "vadd.f32 s2, s2, s28\n\t"
+      "vadd.f32 s3, s3, s29\n\t"
+      "vadd.f32 s4, s4, s30\n\t"
+      "vadd.f32 s5, s5, s31\n\t"
+      "vmul.f32 s26, s19, s24\n\t"
+      "vmul.f32 s27, s19, s25\n\t"
+      "vmul.f32 s28, s20, s24\n\t"
+      "vmul.f32 s29, s20, s25\n\t"
+      "vmul.f32 s30, s21, s24\n\t"
+      "vmul.f32 s31, s21, s25\n\t"
+      "vadd.f32 s6, s6, s26\n\t"
+      "vadd.f32 s7, s7, s27\n\t"
+      "vadd.f32 s8, s8, s28\n\t"
+      "vadd.f32 s9, s9, s29\n\t"
+      "vadd.f32 s10, s10, s30\n\t"
+      "vadd.f32 s11, s11, s31\n\t"
+      "vmul.f32 s26, s22, s24\n\t"
+      "vmul.f32 s27, s22, s25\n\t"
+      "vmul.f32 s28, s23, s24\n\t"
+      "vmul.f32 s29, s23, s25\n\t"
+      "vadd.f32 s12, s12, s26\n\t"
+      "vadd.f32 s13, s13, s27\n\t"
+      "vadd.f32 s14, s14, s28\n\t"
+      "vadd.f32 s15, s15, s29\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b\n\t"
+      "vmov s16, %[scale]\n\t"
+      "vmul.f32 s0, s0, s16\n\t"
+      "vmul.f32 s1, s1, s16\n\t"
+      "vstmia %[out], {s0-s1}\n\t"
+      "add %[out], %[out], %[os]\n\t"
+      "vmul.f32 s2, s2, s16\n\t"
+      "vmul.f32 s3, s3, s16\n\t"
+      "vstmia %[out], {s2-s3}\n\t"
+      "add %[out], %[out], %[os]\n\t"
+      "vmul.f32 s4, s4, s16\n\t"
+      "vmul.f32 s5, s5, s16\n\t"
+      "vstmia %[out], {s4-s5}\n\t"
+      "add %[out], %[out], %[os]\n\t"
+      "vmul.f32 s6, s6, s16\n\t"
+      "vmul.f32 s7, s7, s16\n\t"
+      "vstmia %[out], {s6-s7}\n\t"
+      "add %[out], %[out], %[os]\n\t"
+      "vmul.f32 s8, s8, s16\n\t"
+      "vmul.f32 s9, s9, s16\n\t"
+      "vstmia %[out], {s8-s9}\n\t"
+      "add %[out], %[out], %[os]\n\t"
+      "vmul.f32 s10, s10, s16\n\t"
+      "vmul.f32 s11, s11, s16\n\t"
+      "vstmia %[out], {s10-s11}\n\t"
+      "add %[out], %[out], %[os]\n\t"
+      "vmul.f32 s12, s12, s16\n\t"
+      "vmul.f32 s13, s13, s16\n\t"
+      "vstmia %[out], {s12-s13}\n\t"
+      "add %[out], %[out], %[os]\n\t"
+      "vmul.f32 s14, s14, s16\n\t"
+      "vmul.f32 s15, s15, s16\n\t"
+      "vstmia %[out], {s14-s15}"
+      : [g] "+r"(g), [x] "+r"(x), [n] "+r"(positions), [out] "+r"(out), [t0] "+&r"(t0),
+        [t1] "=&r"(t1)
+      : [gs] "r"(g_stride * 4), [xs] "r"(x_stride), [o] "r"(offset), [os] "r"(out_stride * 4),
+        [scale] "r"(scale)
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",
+        "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
+}
+#endif
+
+
 // out[c][j] (c < CB, j < JB) = (sum over p of g[p * g_stride + c] * float(x[p * x_stride + j] +
 // offset)) * scale. One int8 -> float conversion per (p, j) serves CB channels: with one channel
 // per call the conversion costs more than the multiply-add it feeds (about 7 instructions per
@@ -540,6 +649,14 @@ template <int CB, int JB>
 inline void FilterTile(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
                        int32_t x_stride, int32_t offset, float scale, float* out,
                        int32_t out_stride) {
+#if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
+  if constexpr (CB == 8 && JB == 2) {
+    if (positions > 0) {
+      FilterTile8x2(positions, g, g_stride, x, x_stride, offset, scale, out, out_stride);
+      return;
+    }
+  }
+#endif
   float acc[CB][JB];
 #pragma GCC unroll 8
   for (int c = 0; c < CB; ++c) {
