@@ -534,15 +534,16 @@ inline void ConvertS8x8Plus(const int8_t* x, int32_t offset, float (&xf)[8]) {
 
 #if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
 // FilterTile<8, 2> on the Cortex-M4, whole: acc[c][j] in s2c+j from +0.0f, then for each of
-// `positions` >= 1 positions g[0..7] by one VLDM into s16-s23 and float(x[0..1] + offset) in
-// s24-s25, their 16 products by VMUL into s26-s31 and VADD (MulAdd's bits); out[c * out_stride
-// + j] = acc[c][j] * scale by one VSTM per channel. GCC's loop loaded the bytes unpipelined and
+// `positions` positions g[0..7] by one VLDM into s16-s23 and float(x[0..1] + offset) in
+// s24-s25, their 16 products by VMUL into s26-s31 and VADD (MulAdd's bits); out[(c - skip) *
+// out_stride + j] = acc[c][j] * scale for c >= skip by one VSTM per channel, the last first. GCC's loop loaded the bytes unpipelined and
 // copied three operands with VMOVs (58 estimated cycles a position, here 56); 16 accumulators
 // cannot be asm operands.
 inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
                           int32_t x_stride, int32_t offset, float scale, float* out,
-                          int32_t out_stride) {
-  int32_t t0 = 0, t1;
+                          int32_t out_stride, int32_t skip) {
+  float* last = out + (7 - skip) * out_stride;
+  int32_t rows = 8 - skip, t0 = 0, t1;
   __asm__ volatile(
       "vmov d0, %[t0], %[t0]\n\t"
       "vmov d1, %[t0], %[t0]\n\t"
@@ -552,6 +553,8 @@ inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, c
       "vmov d5, %[t0], %[t0]\n\t"
       "vmov d6, %[t0], %[t0]\n\t"
       "vmov d7, %[t0], %[t0]\n\t"
+      "cmp %[n], #0\n\t"
+      "ble 3f\n"
       "1:\n\t"
       "ldrsb %[t0], [%[x]]\n\t"
       "ldrsb %[t1], [%[x], #1]\n\t"
@@ -597,41 +600,57 @@ inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, c
       "vadd.f32 s14, s14, s28\n\t"
       "vadd.f32 s15, s15, s29\n\t"
       "subs %[n], %[n], #1\n\t"
-      "bne 1b\n\t"
+      "bne 1b\n"
+      "3:\n\t"
       "vmov s16, %[scale]\n\t"
       "vmul.f32 s0, s0, s16\n\t"
       "vmul.f32 s1, s1, s16\n\t"
-      "vstmia %[out], {s0-s1}\n\t"
-      "add %[out], %[out], %[os]\n\t"
       "vmul.f32 s2, s2, s16\n\t"
       "vmul.f32 s3, s3, s16\n\t"
-      "vstmia %[out], {s2-s3}\n\t"
-      "add %[out], %[out], %[os]\n\t"
       "vmul.f32 s4, s4, s16\n\t"
       "vmul.f32 s5, s5, s16\n\t"
-      "vstmia %[out], {s4-s5}\n\t"
-      "add %[out], %[out], %[os]\n\t"
       "vmul.f32 s6, s6, s16\n\t"
       "vmul.f32 s7, s7, s16\n\t"
-      "vstmia %[out], {s6-s7}\n\t"
-      "add %[out], %[out], %[os]\n\t"
       "vmul.f32 s8, s8, s16\n\t"
       "vmul.f32 s9, s9, s16\n\t"
-      "vstmia %[out], {s8-s9}\n\t"
-      "add %[out], %[out], %[os]\n\t"
       "vmul.f32 s10, s10, s16\n\t"
       "vmul.f32 s11, s11, s16\n\t"
-      "vstmia %[out], {s10-s11}\n\t"
-      "add %[out], %[out], %[os]\n\t"
       "vmul.f32 s12, s12, s16\n\t"
       "vmul.f32 s13, s13, s16\n\t"
-      "vstmia %[out], {s12-s13}\n\t"
-      "add %[out], %[out], %[os]\n\t"
       "vmul.f32 s14, s14, s16\n\t"
       "vmul.f32 s15, s15, s16\n\t"
-      "vstmia %[out], {s14-s15}"
-      : [g] "+r"(g), [x] "+r"(x), [n] "+r"(positions), [out] "+r"(out), [t0] "+&r"(t0),
-        [t1] "=&r"(t1)
+      "vstmia %[out], {s14-s15}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s12-s13}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s10-s11}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s8-s9}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s6-s7}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s4-s5}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s2-s3}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s0-s1}\n\t"
+      "2:"
+      : [g] "+r"(g), [x] "+r"(x), [n] "+r"(positions), [out] "+r"(last), [rows] "+r"(rows),
+        [t0] "+&r"(t0), [t1] "=&r"(t1)
       : [gs] "r"(g_stride * 4), [xs] "r"(x_stride), [o] "r"(offset), [os] "r"(out_stride * 4),
         [scale] "r"(scale)
       : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
@@ -648,13 +667,11 @@ inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, c
 template <int CB, int JB>
 inline void FilterTile(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
                        int32_t x_stride, int32_t offset, float scale, float* out,
-                       int32_t out_stride) {
+                       int32_t out_stride, int32_t skip) {
 #if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
   if constexpr (CB == 8 && JB == 2) {
-    if (positions > 0) {
-      FilterTile8x2(positions, g, g_stride, x, x_stride, offset, scale, out, out_stride);
-      return;
-    }
+    FilterTile8x2(positions, g, g_stride, x, x_stride, offset, scale, out, out_stride, skip);
+    return;
   }
 #endif
   float acc[CB][JB];
@@ -698,22 +715,26 @@ inline void FilterTile(int32_t positions, const float* g, int32_t g_stride, cons
   }
 #pragma GCC unroll 8
   for (int c = 0; c < CB; ++c) {
+    if (c < skip) continue;
 #pragma GCC unroll 8
-    for (int j = 0; j < JB; ++j) out[c * out_stride + j] = acc[c][j] * scale;
+    for (int j = 0; j < JB; ++j) out[(c - skip) * out_stride + j] = acc[c][j] * scale;
   }
 }
 
-// CB channels, all columns.
+// CB channels, all columns; the first `skip` channels are computed, not stored (out holds
+// channel skip's row).
 template <int CB, int JB>
 inline void FilterTileRow(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
                           int32_t x_stride, int32_t offset, int32_t columns, float scale,
-                          float* out) {
+                          float* out, int32_t skip = 0) {
   int32_t j = 0;
   for (; j + JB <= columns; j += JB) {
-    FilterTile<CB, JB>(positions, g, g_stride, x + j, x_stride, offset, scale, out + j, columns);
+    FilterTile<CB, JB>(positions, g, g_stride, x + j, x_stride, offset, scale, out + j, columns,
+                       skip);
   }
   for (; j < columns; ++j) {
-    FilterTile<CB, 1>(positions, g, g_stride, x + j, x_stride, offset, scale, out + j, columns);
+    FilterTile<CB, 1>(positions, g, g_stride, x + j, x_stride, offset, scale, out + j, columns,
+                      skip);
   }
 }
 
@@ -728,10 +749,17 @@ void GradTransposeTimesInt8(int32_t positions, const float* grad, int32_t grad_s
     return;
   }
 #endif
+  // 6 or 7 channels left: the 8 channels up to c_end (all in the gradient's rows), the first 1
+  // or 2 computed again and not stored. Each channel's sums are its own, so the bits are those of
+  // the 4 x 4 and single-channel tiles; per position and 8 columns 4 tiles of 8 x 2 cost ~224
+  // estimated M4 cycles against ~232 / ~287 for 6 / 7 channels (layers of 14 and 15; the
+  // Cortex-M7's VMLA forms gain too).
   int32_t c = c_begin;
-  for (; c + 8 <= c_end; c += 8) {
-    FilterTileRow<8, 2>(positions, grad + c, grad_stride, x, x_stride, offset, columns, scale,
-                        out + (c - c_begin) * columns);
+  while (c + 8 <= c_end || (c_end - c >= 6 && c_end >= 8)) {
+    const int32_t first = c + 8 <= c_end ? c : c_end - 8;
+    FilterTileRow<8, 2>(positions, grad + first, grad_stride, x, x_stride, offset, columns,
+                        scale, out + (c - c_begin) * columns, c - first);
+    c = first + 8;
   }
   for (; c + kTile <= c_end; c += kTile) {
     FilterTileRow<kTile, kTile>(positions, grad + c, grad_stride, x, x_stride, offset, columns,
