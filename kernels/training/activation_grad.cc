@@ -112,10 +112,37 @@ void ActivationGradFromMaskGroup(int32_t positions, int32_t channels, int32_t c0
       // offset, where a VSTR waited for the address's ADDs (10 -> 8 estimated M4 cycles a bit in its loop).
       float* row = grad + j;
       constexpr uint32_t kZeroBits = 0;  // the bits of +0.0f
+#if defined(__thumb2__)
+      // Two bits a loop, the next mask's SUB between the CLZ and the STR that uses its result
+      // (GCC put an ADD there: the address-generation stall) and no offset ADD (row holds j):
+      // ~8 estimated M4 cycles a bit against ~11.
+      if (blocked != 0) {
+        uint32_t bit, rest;
+        __asm__ volatile(
+            "1:\n\t"
+            "rbit %[bit], %[b]\n\t"
+            "clz %[bit], %[bit]\n\t"
+            "sub %[rest], %[b], #1\n\t"
+            "str %[z], [%[row], %[bit], lsl #2]\n\t"
+            "ands %[b], %[b], %[rest]\n\t"
+            "beq 2f\n\t"
+            "rbit %[bit], %[b]\n\t"
+            "clz %[bit], %[bit]\n\t"
+            "sub %[rest], %[b], #1\n\t"
+            "str %[z], [%[row], %[bit], lsl #2]\n\t"
+            "ands %[b], %[b], %[rest]\n\t"
+            "bne 1b\n"
+            "2:"
+            : [b] "+r"(blocked), [bit] "=&r"(bit), [rest] "=&r"(rest)
+            : [row] "r"(row), [z] "r"(kZeroBits)
+            : "cc", "memory");
+      }
+#else
       while (blocked != 0) {
         std::memcpy(row + __builtin_ctz(blocked), &kZeroBits, sizeof(kZeroBits));
         blocked &= blocked - 1u;
       }
+#endif
     }
   }
 }
