@@ -269,6 +269,44 @@ inline void ScaleGrads2x4(const float*& s, const float*& g0, const float*& g1, c
 }
 #endif
 
+#if TFLM_TRAIN_VFP_ASM
+// Four k of the same: one VLDM of 4 per row (5 estimated M4 cycles against two VLDMs of 2 at 3),
+// ~66 cycles per 4 k against ~78 as two ScaleGrads2x4 steps with their loop.
+inline void ScaleGrads4x4(const float*& s, const float*& g0, const float*& g1, const float*& g2,
+                          const float*& g3, float*& gs) {
+  __asm__ volatile(
+      "vldmia %[s]!, {s16-s19}\n\t"
+      "vldmia %[g0]!, {s0-s3}\n\t"
+      "vldmia %[g1]!, {s4-s7}\n\t"
+      "vldmia %[g2]!, {s8-s11}\n\t"
+      "vldmia %[g3]!, {s12-s15}\n\t"
+      "vmul.f32 s20, s16, s0\n\t"
+      "vmul.f32 s21, s16, s4\n\t"
+      "vmul.f32 s22, s16, s8\n\t"
+      "vmul.f32 s23, s16, s12\n\t"
+      "vstmia %[gs]!, {s20-s23}\n\t"
+      "vmul.f32 s20, s17, s1\n\t"
+      "vmul.f32 s21, s17, s5\n\t"
+      "vmul.f32 s22, s17, s9\n\t"
+      "vmul.f32 s23, s17, s13\n\t"
+      "vstmia %[gs]!, {s20-s23}\n\t"
+      "vmul.f32 s20, s18, s2\n\t"
+      "vmul.f32 s21, s18, s6\n\t"
+      "vmul.f32 s22, s18, s10\n\t"
+      "vmul.f32 s23, s18, s14\n\t"
+      "vstmia %[gs]!, {s20-s23}\n\t"
+      "vmul.f32 s20, s19, s3\n\t"
+      "vmul.f32 s21, s19, s7\n\t"
+      "vmul.f32 s22, s19, s11\n\t"
+      "vmul.f32 s23, s19, s15\n\t"
+      "vstmia %[gs]!, {s20-s23}"
+      : [s] "+r"(s), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3), [gs] "+r"(gs)
+      :
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "memory");
+}
+#endif
+
 // The PB x JB accumulators of a tile start from `from` (nullptr: 0.0f), add the terms
 // gs[k * kTile + p] * wf[k * w_stride + j] for k < depth, and are stored to `to`. Not inlined:
 // inlined into the column loop, GCC keeps one strength-reduced pointer per accumulator and
@@ -417,6 +455,7 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
         const float *g0 = g, *g1 = g + grad_stride, *g2 = g1 + grad_stride,
                     *g3 = g2 + grad_stride;
         float* o = gs;
+        for (; k + 4 <= kc; k += 4) ScaleGrads4x4(s, g0, g1, g2, g3, o);
         for (; k + 2 <= kc; k += 2) ScaleGrads2x4(s, g0, g1, g2, g3, o);
       }
 #endif
