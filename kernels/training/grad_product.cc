@@ -238,40 +238,14 @@ inline void ConvertS8x8(const int8_t* w, float* out) {
 #undef TT_S8_OPERANDS
 #endif
 
-#if TFLM_TRAIN_VFP_ASM
-// Two k of a position tile's scaled gradients: gs[k * kTile + p] = s[k] * g_p[k] for k < 2 and
-// the four positions' gradient rows g_p; every pointer then steps past what it read or wrote.
-// One VLDM of 2 per row and a VSTM per k, where GCC loads, multiplies and stores float by float
-// (each VSTR 2 estimated cycles on the Cortex-M4: 28 a k, here ~19). The product's operands are
-// in GCC's order for `g[k] * s`.
-inline void ScaleGrads2x4(const float*& s, const float*& g0, const float*& g1, const float*& g2,
-                          const float*& g3, float*& gs) {
-  __asm__ volatile(
-      "vldmia %[s]!, {s8-s9}\n\t"
-      "vldmia %[g0]!, {s0-s1}\n\t"
-      "vldmia %[g1]!, {s2-s3}\n\t"
-      "vldmia %[g2]!, {s4-s5}\n\t"
-      "vldmia %[g3]!, {s6-s7}\n\t"
-      "vmul.f32 s12, s8, s0\n\t"
-      "vmul.f32 s13, s8, s2\n\t"
-      "vmul.f32 s14, s8, s4\n\t"
-      "vmul.f32 s15, s8, s6\n\t"
-      "vstmia %[gs]!, {s12-s15}\n\t"
-      "vmul.f32 s12, s9, s1\n\t"
-      "vmul.f32 s13, s9, s3\n\t"
-      "vmul.f32 s14, s9, s5\n\t"
-      "vmul.f32 s15, s9, s7\n\t"
-      "vstmia %[gs]!, {s12-s15}"
-      : [s] "+r"(s), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3), [gs] "+r"(gs)
-      :
-      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s12", "s13", "s14", "s15",
-        "memory");
-}
-#endif
 
 #if TFLM_TRAIN_VFP_ASM
-// Four k of the same: one VLDM of 4 per row (5 estimated M4 cycles against two VLDMs of 2 at 3),
-// ~66 cycles per 4 k against ~78 as two ScaleGrads2x4 steps with their loop.
+// Four k of a position tile's scaled gradients: gs[k * kTile + p] = s[k] * g_p[k] for k < 4 and
+// the four positions' gradient rows g_p; every pointer then steps past what it read or wrote.
+// One VLDM of 4 per row and a VSTM per k, where GCC loads, multiplies and stores float by float
+// (each VSTR 2 estimated cycles on the Cortex-M4: 28 a k, here ~16.5; two k at a time with
+// VLDMs of 2, ~19.5). The product's operands are in GCC's order for `g[k] * s`. The rest of a
+// chunk goes float by float (the zoo models' chunks are 4n or 4n + 1 deep).
 inline void ScaleGrads4x4(const float*& s, const float*& g0, const float*& g1, const float*& g2,
                           const float*& g3, float*& gs) {
   __asm__ volatile(
@@ -456,7 +430,6 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
                     *g3 = g2 + grad_stride;
         float* o = gs;
         for (; k + 4 <= kc; k += 4) ScaleGrads4x4(s, g0, g1, g2, g3, o);
-        for (; k + 2 <= kc; k += 2) ScaleGrads2x4(s, g0, g1, g2, g3, o);
       }
 #endif
       for (; k < kc; ++k) {
