@@ -552,6 +552,50 @@ inline void ConvertS8x8Plus(const int8_t* x, int32_t offset, float (&xf)[8]) {
 // Two positions a loop (an odd count enters at the second). GCC's loop loaded the bytes
 // unpipelined and copied three operands with VMOVs: 58 estimated cycles a position, here 54.
 // 16 accumulators cannot be asm operands.
+#define TT_FILTER8X2_STEP \
+  "ldrsb %[t0], [%[x]]\n\t"     \
+  "ldrsb %[t1], [%[x], #1]\n\t" \
+  "vldmia %[g], {s16-s23}\n\t"  \
+  "add %[g], %[g], %[gs]\n\t"   \
+  "add %[t0], %[t0], %[o]\n\t"  \
+  "add %[t1], %[t1], %[o]\n\t"  \
+  "vmov s24, %[t0]\n\t"         \
+  "vmov s25, %[t1]\n\t"         \
+  "add %[x], %[x], %[xs]\n\t"   \
+  "vcvt.f32.s32 s24, s24\n\t"   \
+  "vcvt.f32.s32 s25, s25\n\t"   \
+  "vmul.f32 s26, s16, s24\n\t"  \
+  "vmul.f32 s27, s16, s25\n\t"  \
+  "vmul.f32 s28, s17, s24\n\t"  \
+  "vmul.f32 s29, s17, s25\n\t"  \
+  "vmul.f32 s30, s18, s24\n\t"  \
+  "vmul.f32 s31, s18, s25\n\t"  \
+  "vadd.f32 s0, s0, s26\n\t"    \
+  "vadd.f32 s1, s1, s27\n\t"    \
+  "vadd.f32 s2, s2, s28\n\t"    \
+  "vadd.f32 s3, s3, s29\n\t"    \
+  "vadd.f32 s4, s4, s30\n\t"    \
+  "vadd.f32 s5, s5, s31\n\t"    \
+  "vmul.f32 s26, s19, s24\n\t"  \
+  "vmul.f32 s27, s19, s25\n\t"  \
+  "vmul.f32 s28, s20, s24\n\t"  \
+  "vmul.f32 s29, s20, s25\n\t"  \
+  "vmul.f32 s30, s21, s24\n\t"  \
+  "vmul.f32 s31, s21, s25\n\t"  \
+  "vadd.f32 s6, s6, s26\n\t"    \
+  "vadd.f32 s7, s7, s27\n\t"    \
+  "vadd.f32 s8, s8, s28\n\t"    \
+  "vadd.f32 s9, s9, s29\n\t"    \
+  "vadd.f32 s10, s10, s30\n\t"  \
+  "vadd.f32 s11, s11, s31\n\t"  \
+  "vmul.f32 s26, s22, s24\n\t"  \
+  "vmul.f32 s27, s22, s25\n\t"  \
+  "vmul.f32 s28, s23, s24\n\t"  \
+  "vmul.f32 s29, s23, s25\n\t"  \
+  "vadd.f32 s12, s12, s26\n\t"  \
+  "vadd.f32 s13, s13, s27\n\t"  \
+  "vadd.f32 s14, s14, s28\n\t"  \
+  "vadd.f32 s15, s15, s29\n\t"
 inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
                           int32_t x_stride, int32_t offset, float scale, float* out,
                           int32_t out_stride, int32_t skip) {
@@ -573,93 +617,9 @@ inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, c
       "adds %[n], %[n], #1\n\t"
       "b 4f\n"
       "1:\n\t"
-      "ldrsb %[t0], [%[x]]\n\t"
-      "ldrsb %[t1], [%[x], #1]\n\t"
-      "vldmia %[g], {s16-s23}\n\t"
-      "add %[g], %[g], %[gs]\n\t"
-      "add %[t0], %[t0], %[o]\n\t"
-      "add %[t1], %[t1], %[o]\n\t"
-      "vmov s24, %[t0]\n\t"
-      "vmov s25, %[t1]\n\t"
-      "add %[x], %[x], %[xs]\n\t"
-      "vcvt.f32.s32 s24, s24\n\t"
-      "vcvt.f32.s32 s25, s25\n\t"
-      "vmul.f32 s26, s16, s24\n\t"
-      "vmul.f32 s27, s16, s25\n\t"
-      "vmul.f32 s28, s17, s24\n\t"
-      "vmul.f32 s29, s17, s25\n\t"
-      "vmul.f32 s30, s18, s24\n\t"
-      "vmul.f32 s31, s18, s25\n\t"
-      "vadd.f32 s0, s0, s26\n\t"
-      "vadd.f32 s1, s1, s27\n\t"
-      "vadd.f32 s2, s2, s28\n\t"
-      "vadd.f32 s3, s3, s29\n\t"
-      "vadd.f32 s4, s4, s30\n\t"
-      "vadd.f32 s5, s5, s31\n\t"
-      "vmul.f32 s26, s19, s24\n\t"
-      "vmul.f32 s27, s19, s25\n\t"
-      "vmul.f32 s28, s20, s24\n\t"
-      "vmul.f32 s29, s20, s25\n\t"
-      "vmul.f32 s30, s21, s24\n\t"
-      "vmul.f32 s31, s21, s25\n\t"
-      "vadd.f32 s6, s6, s26\n\t"
-      "vadd.f32 s7, s7, s27\n\t"
-      "vadd.f32 s8, s8, s28\n\t"
-      "vadd.f32 s9, s9, s29\n\t"
-      "vadd.f32 s10, s10, s30\n\t"
-      "vadd.f32 s11, s11, s31\n\t"
-      "vmul.f32 s26, s22, s24\n\t"
-      "vmul.f32 s27, s22, s25\n\t"
-      "vmul.f32 s28, s23, s24\n\t"
-      "vmul.f32 s29, s23, s25\n\t"
-      "vadd.f32 s12, s12, s26\n\t"
-      "vadd.f32 s13, s13, s27\n\t"
-      "vadd.f32 s14, s14, s28\n\t"
-      "vadd.f32 s15, s15, s29\n\t"
+      TT_FILTER8X2_STEP
       "4:\n\t"
-      "ldrsb %[t0], [%[x]]\n\t"
-      "ldrsb %[t1], [%[x], #1]\n\t"
-      "vldmia %[g], {s16-s23}\n\t"
-      "add %[g], %[g], %[gs]\n\t"
-      "add %[t0], %[t0], %[o]\n\t"
-      "add %[t1], %[t1], %[o]\n\t"
-      "vmov s24, %[t0]\n\t"
-      "vmov s25, %[t1]\n\t"
-      "add %[x], %[x], %[xs]\n\t"
-      "vcvt.f32.s32 s24, s24\n\t"
-      "vcvt.f32.s32 s25, s25\n\t"
-      "vmul.f32 s26, s16, s24\n\t"
-      "vmul.f32 s27, s16, s25\n\t"
-      "vmul.f32 s28, s17, s24\n\t"
-      "vmul.f32 s29, s17, s25\n\t"
-      "vmul.f32 s30, s18, s24\n\t"
-      "vmul.f32 s31, s18, s25\n\t"
-      "vadd.f32 s0, s0, s26\n\t"
-      "vadd.f32 s1, s1, s27\n\t"
-      "vadd.f32 s2, s2, s28\n\t"
-      "vadd.f32 s3, s3, s29\n\t"
-      "vadd.f32 s4, s4, s30\n\t"
-      "vadd.f32 s5, s5, s31\n\t"
-      "vmul.f32 s26, s19, s24\n\t"
-      "vmul.f32 s27, s19, s25\n\t"
-      "vmul.f32 s28, s20, s24\n\t"
-      "vmul.f32 s29, s20, s25\n\t"
-      "vmul.f32 s30, s21, s24\n\t"
-      "vmul.f32 s31, s21, s25\n\t"
-      "vadd.f32 s6, s6, s26\n\t"
-      "vadd.f32 s7, s7, s27\n\t"
-      "vadd.f32 s8, s8, s28\n\t"
-      "vadd.f32 s9, s9, s29\n\t"
-      "vadd.f32 s10, s10, s30\n\t"
-      "vadd.f32 s11, s11, s31\n\t"
-      "vmul.f32 s26, s22, s24\n\t"
-      "vmul.f32 s27, s22, s25\n\t"
-      "vmul.f32 s28, s23, s24\n\t"
-      "vmul.f32 s29, s23, s25\n\t"
-      "vadd.f32 s12, s12, s26\n\t"
-      "vadd.f32 s13, s13, s27\n\t"
-      "vadd.f32 s14, s14, s28\n\t"
-      "vadd.f32 s15, s15, s29\n\t"
+      TT_FILTER8X2_STEP
       "subs %[n], %[n], #2\n\t"
       "bne 1b\n"
       "3:\n\t"
@@ -718,6 +678,7 @@ inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, c
         "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",
         "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
 }
+#undef TT_FILTER8X2_STEP
 #endif
 
 
