@@ -436,7 +436,11 @@ void DepthwiseConvInputGradConsuming(const DepthwiseParams& params, const Dims& 
                                      const Dims& input_dims, float* grad_input) {
   const int32_t positions = output_dims.n * output_dims.h * output_dims.w, c = output_dims.c;
   for (int32_t p = 0; p < positions; ++p, grad_output += c) {
-    for (int32_t j = 0; j < c; ++j) grad_output[j] = grad_output[j] * filter_scales[j];
+    int32_t j = 0;
+#if TFLM_TRAIN_VFP_ASM
+    for (; j + 4 <= c; j += 4) MulByS24x4(grad_output + j, filter_scales + j);
+#endif
+    for (; j < c; ++j) grad_output[j] = grad_output[j] * filter_scales[j];
   }
   grad_output -= positions * c;
   InputGrad(params, output_dims, grad_output, filter_dims, filter, nullptr, input_dims,

@@ -238,34 +238,46 @@ inline void ConvertS8x8(const int8_t* w, float* out) {
 #undef TT_S8_OPERANDS
 #endif
 
+
 #if TFLM_TRAIN_VFP_ASM
-// Two k of a position tile's scaled gradients: gs[k * kTile + p] = s[k] * g_p[k] for k < 2 and
+// Four k of a position tile's scaled gradients: gs[k * kTile + p] = s[k] * g_p[k] for k < 4 and
 // the four positions' gradient rows g_p; every pointer then steps past what it read or wrote.
-// One VLDM of 2 per row and a VSTM per k, where GCC loads, multiplies and stores float by float
-// (each VSTR 2 estimated cycles on the Cortex-M4: 28 a k, here ~19). The product's operands are
-// in GCC's order for `g[k] * s`.
-inline void ScaleGrads2x4(const float*& s, const float*& g0, const float*& g1, const float*& g2,
+// One VLDM of 4 per row and a VSTM per k, where GCC loads, multiplies and stores float by float
+// (each VSTR 2 estimated cycles on the Cortex-M4: 28 a k, here ~16.5; two k at a time with
+// VLDMs of 2, ~19.5). The product's operands are in GCC's order for `g[k] * s`. The rest of a
+// chunk goes float by float (the zoo models' chunks are 4n or 4n + 1 deep).
+inline void ScaleGrads4x4(const float*& s, const float*& g0, const float*& g1, const float*& g2,
                           const float*& g3, float*& gs) {
   __asm__ volatile(
-      "vldmia %[s]!, {s8-s9}\n\t"
-      "vldmia %[g0]!, {s0-s1}\n\t"
-      "vldmia %[g1]!, {s2-s3}\n\t"
-      "vldmia %[g2]!, {s4-s5}\n\t"
-      "vldmia %[g3]!, {s6-s7}\n\t"
-      "vmul.f32 s12, s8, s0\n\t"
-      "vmul.f32 s13, s8, s2\n\t"
-      "vmul.f32 s14, s8, s4\n\t"
-      "vmul.f32 s15, s8, s6\n\t"
-      "vstmia %[gs]!, {s12-s15}\n\t"
-      "vmul.f32 s12, s9, s1\n\t"
-      "vmul.f32 s13, s9, s3\n\t"
-      "vmul.f32 s14, s9, s5\n\t"
-      "vmul.f32 s15, s9, s7\n\t"
-      "vstmia %[gs]!, {s12-s15}"
+      "vldmia %[s]!, {s16-s19}\n\t"
+      "vldmia %[g0]!, {s0-s3}\n\t"
+      "vldmia %[g1]!, {s4-s7}\n\t"
+      "vldmia %[g2]!, {s8-s11}\n\t"
+      "vldmia %[g3]!, {s12-s15}\n\t"
+      "vmul.f32 s20, s16, s0\n\t"
+      "vmul.f32 s21, s16, s4\n\t"
+      "vmul.f32 s22, s16, s8\n\t"
+      "vmul.f32 s23, s16, s12\n\t"
+      "vstmia %[gs]!, {s20-s23}\n\t"
+      "vmul.f32 s20, s17, s1\n\t"
+      "vmul.f32 s21, s17, s5\n\t"
+      "vmul.f32 s22, s17, s9\n\t"
+      "vmul.f32 s23, s17, s13\n\t"
+      "vstmia %[gs]!, {s20-s23}\n\t"
+      "vmul.f32 s20, s18, s2\n\t"
+      "vmul.f32 s21, s18, s6\n\t"
+      "vmul.f32 s22, s18, s10\n\t"
+      "vmul.f32 s23, s18, s14\n\t"
+      "vstmia %[gs]!, {s20-s23}\n\t"
+      "vmul.f32 s20, s19, s3\n\t"
+      "vmul.f32 s21, s19, s7\n\t"
+      "vmul.f32 s22, s19, s11\n\t"
+      "vmul.f32 s23, s19, s15\n\t"
+      "vstmia %[gs]!, {s20-s23}"
       : [s] "+r"(s), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3), [gs] "+r"(gs)
       :
-      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s12", "s13", "s14", "s15",
-        "memory");
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "memory");
 }
 #endif
 
@@ -417,7 +429,7 @@ void InputColumns(int32_t p_begin, int32_t p_end, int32_t depth, const float* gr
         const float *g0 = g, *g1 = g + grad_stride, *g2 = g1 + grad_stride,
                     *g3 = g2 + grad_stride;
         float* o = gs;
-        for (; k + 2 <= kc; k += 2) ScaleGrads2x4(s, g0, g1, g2, g3, o);
+        for (; k + 4 <= kc; k += 4) ScaleGrads4x4(s, g0, g1, g2, g3, o);
       }
 #endif
       for (; k < kc; ++k) {
@@ -532,6 +544,144 @@ inline void ConvertS8x8Plus(const int8_t* x, int32_t offset, float (&xf)[8]) {
 }
 #endif
 
+#if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
+// FilterTile<8, 2> on the Cortex-M4, whole: acc[c][j] in s2c+j from +0.0f, then for each of
+// `positions` positions g[0..7] by one VLDM into s16-s23 and float(x[0..1] + offset) in
+// s24-s25, their 16 products by VMUL into s26-s31 and VADD (MulAdd's bits); out[(c - skip) *
+// out_stride + j] = acc[c][j] * scale for c >= skip by one VSTM per channel, the last first.
+// Two positions a loop (an odd count enters at the second). GCC's loop loaded the bytes
+// unpipelined and copied three operands with VMOVs: 58 estimated cycles a position, here 54.
+// 16 accumulators cannot be asm operands.
+#define TT_FILTER8X2_STEP \
+  "ldrsb %[t0], [%[x]]\n\t"     \
+  "ldrsb %[t1], [%[x], #1]\n\t" \
+  "vldmia %[g], {s16-s23}\n\t"  \
+  "add %[g], %[g], %[gs]\n\t"   \
+  "add %[t0], %[t0], %[o]\n\t"  \
+  "add %[t1], %[t1], %[o]\n\t"  \
+  "vmov s24, %[t0]\n\t"         \
+  "vmov s25, %[t1]\n\t"         \
+  "add %[x], %[x], %[xs]\n\t"   \
+  "vcvt.f32.s32 s24, s24\n\t"   \
+  "vcvt.f32.s32 s25, s25\n\t"   \
+  "vmul.f32 s26, s16, s24\n\t"  \
+  "vmul.f32 s27, s16, s25\n\t"  \
+  "vmul.f32 s28, s17, s24\n\t"  \
+  "vmul.f32 s29, s17, s25\n\t"  \
+  "vmul.f32 s30, s18, s24\n\t"  \
+  "vmul.f32 s31, s18, s25\n\t"  \
+  "vadd.f32 s0, s0, s26\n\t"    \
+  "vadd.f32 s1, s1, s27\n\t"    \
+  "vadd.f32 s2, s2, s28\n\t"    \
+  "vadd.f32 s3, s3, s29\n\t"    \
+  "vadd.f32 s4, s4, s30\n\t"    \
+  "vadd.f32 s5, s5, s31\n\t"    \
+  "vmul.f32 s26, s19, s24\n\t"  \
+  "vmul.f32 s27, s19, s25\n\t"  \
+  "vmul.f32 s28, s20, s24\n\t"  \
+  "vmul.f32 s29, s20, s25\n\t"  \
+  "vmul.f32 s30, s21, s24\n\t"  \
+  "vmul.f32 s31, s21, s25\n\t"  \
+  "vadd.f32 s6, s6, s26\n\t"    \
+  "vadd.f32 s7, s7, s27\n\t"    \
+  "vadd.f32 s8, s8, s28\n\t"    \
+  "vadd.f32 s9, s9, s29\n\t"    \
+  "vadd.f32 s10, s10, s30\n\t"  \
+  "vadd.f32 s11, s11, s31\n\t"  \
+  "vmul.f32 s26, s22, s24\n\t"  \
+  "vmul.f32 s27, s22, s25\n\t"  \
+  "vmul.f32 s28, s23, s24\n\t"  \
+  "vmul.f32 s29, s23, s25\n\t"  \
+  "vadd.f32 s12, s12, s26\n\t"  \
+  "vadd.f32 s13, s13, s27\n\t"  \
+  "vadd.f32 s14, s14, s28\n\t"  \
+  "vadd.f32 s15, s15, s29\n\t"
+inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
+                          int32_t x_stride, int32_t offset, float scale, float* out,
+                          int32_t out_stride, int32_t skip) {
+  float* last = out + (7 - skip) * out_stride;
+  int32_t rows = 8 - skip, t0 = 0, t1;
+  __asm__ volatile(
+      "vmov d0, %[t0], %[t0]\n\t"
+      "vmov d1, %[t0], %[t0]\n\t"
+      "vmov d2, %[t0], %[t0]\n\t"
+      "vmov d3, %[t0], %[t0]\n\t"
+      "vmov d4, %[t0], %[t0]\n\t"
+      "vmov d5, %[t0], %[t0]\n\t"
+      "vmov d6, %[t0], %[t0]\n\t"
+      "vmov d7, %[t0], %[t0]\n\t"
+      "cmp %[n], #0\n\t"
+      "ble 3f\n\t"
+      "lsls %[t1], %[n], #31\n\t"
+      "bpl 1f\n\t"
+      "adds %[n], %[n], #1\n\t"
+      "b 4f\n"
+      "1:\n\t"
+      TT_FILTER8X2_STEP
+      "4:\n\t"
+      TT_FILTER8X2_STEP
+      "subs %[n], %[n], #2\n\t"
+      "bne 1b\n"
+      "3:\n\t"
+      "vmov s16, %[scale]\n\t"
+      "vmul.f32 s0, s0, s16\n\t"
+      "vmul.f32 s1, s1, s16\n\t"
+      "vmul.f32 s2, s2, s16\n\t"
+      "vmul.f32 s3, s3, s16\n\t"
+      "vmul.f32 s4, s4, s16\n\t"
+      "vmul.f32 s5, s5, s16\n\t"
+      "vmul.f32 s6, s6, s16\n\t"
+      "vmul.f32 s7, s7, s16\n\t"
+      "vmul.f32 s8, s8, s16\n\t"
+      "vmul.f32 s9, s9, s16\n\t"
+      "vmul.f32 s10, s10, s16\n\t"
+      "vmul.f32 s11, s11, s16\n\t"
+      "vmul.f32 s12, s12, s16\n\t"
+      "vmul.f32 s13, s13, s16\n\t"
+      "vmul.f32 s14, s14, s16\n\t"
+      "vmul.f32 s15, s15, s16\n\t"
+      "vstmia %[out], {s14-s15}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s12-s13}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s10-s11}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s8-s9}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s6-s7}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s4-s5}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s2-s3}\n\t"
+      "subs %[rows], %[rows], #1\n\t"
+      "beq 2f\n\t"
+      "sub %[out], %[out], %[os]\n\t"
+      "vstmia %[out], {s0-s1}\n\t"
+      "2:"
+      : [g] "+r"(g), [x] "+r"(x), [n] "+r"(positions), [out] "+r"(last), [rows] "+r"(rows),
+        [t0] "+&r"(t0), [t1] "=&r"(t1)
+      : [gs] "r"(g_stride * 4), [xs] "r"(x_stride), [o] "r"(offset), [os] "r"(out_stride * 4),
+        [scale] "r"(scale)
+      : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25",
+        "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
+}
+#undef TT_FILTER8X2_STEP
+#endif
+
+
 // out[c][j] (c < CB, j < JB) = (sum over p of g[p * g_stride + c] * float(x[p * x_stride + j] +
 // offset)) * scale. One int8 -> float conversion per (p, j) serves CB channels: with one channel
 // per call the conversion costs more than the multiply-add it feeds (about 7 instructions per
@@ -539,7 +689,13 @@ inline void ConvertS8x8Plus(const int8_t* x, int32_t offset, float (&xf)[8]) {
 template <int CB, int JB>
 inline void FilterTile(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
                        int32_t x_stride, int32_t offset, float scale, float* out,
-                       int32_t out_stride) {
+                       int32_t out_stride, int32_t skip) {
+#if TFLM_TRAIN_VFP_ASM && !TFLM_TRAIN_VFP_VMLA
+  if constexpr (CB == 8 && JB == 2) {
+    FilterTile8x2(positions, g, g_stride, x, x_stride, offset, scale, out, out_stride, skip);
+    return;
+  }
+#endif
   float acc[CB][JB];
 #pragma GCC unroll 8
   for (int c = 0; c < CB; ++c) {
@@ -581,22 +737,26 @@ inline void FilterTile(int32_t positions, const float* g, int32_t g_stride, cons
   }
 #pragma GCC unroll 8
   for (int c = 0; c < CB; ++c) {
+    if (c < skip) continue;
 #pragma GCC unroll 8
-    for (int j = 0; j < JB; ++j) out[c * out_stride + j] = acc[c][j] * scale;
+    for (int j = 0; j < JB; ++j) out[(c - skip) * out_stride + j] = acc[c][j] * scale;
   }
 }
 
-// CB channels, all columns.
+// CB channels, all columns; the first `skip` channels are computed, not stored (out holds
+// channel skip's row).
 template <int CB, int JB>
 inline void FilterTileRow(int32_t positions, const float* g, int32_t g_stride, const int8_t* x,
                           int32_t x_stride, int32_t offset, int32_t columns, float scale,
-                          float* out) {
+                          float* out, int32_t skip = 0) {
   int32_t j = 0;
   for (; j + JB <= columns; j += JB) {
-    FilterTile<CB, JB>(positions, g, g_stride, x + j, x_stride, offset, scale, out + j, columns);
+    FilterTile<CB, JB>(positions, g, g_stride, x + j, x_stride, offset, scale, out + j, columns,
+                       skip);
   }
   for (; j < columns; ++j) {
-    FilterTile<CB, 1>(positions, g, g_stride, x + j, x_stride, offset, scale, out + j, columns);
+    FilterTile<CB, 1>(positions, g, g_stride, x + j, x_stride, offset, scale, out + j, columns,
+                      skip);
   }
 }
 
@@ -611,10 +771,17 @@ void GradTransposeTimesInt8(int32_t positions, const float* grad, int32_t grad_s
     return;
   }
 #endif
+  // 6 or 7 channels left: the 8 channels up to c_end (all in the gradient's rows), the first 1
+  // or 2 computed again and not stored. Each channel's sums are its own, so the bits are those of
+  // the 4 x 4 and single-channel tiles; per position and 8 columns 4 tiles of 8 x 2 cost ~224
+  // estimated M4 cycles against ~232 / ~287 for 6 / 7 channels (layers of 14 and 15; the
+  // Cortex-M7's VMLA forms gain too).
   int32_t c = c_begin;
-  for (; c + 8 <= c_end; c += 8) {
-    FilterTileRow<8, 2>(positions, grad + c, grad_stride, x, x_stride, offset, columns, scale,
-                        out + (c - c_begin) * columns);
+  while (c + 8 <= c_end || (c_end - c >= 6 && c_end >= 8)) {
+    const int32_t first = c + 8 <= c_end ? c : c_end - 8;
+    FilterTileRow<8, 2>(positions, grad + first, grad_stride, x, x_stride, offset, columns,
+                        scale, out + (c - c_begin) * columns, c - first);
+    c = first + 8;
   }
   for (; c + kTile <= c_end; c += kTile) {
     FilterTileRow<kTile, kTile>(positions, grad + c, grad_stride, x, x_stride, offset, columns,

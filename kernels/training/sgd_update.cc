@@ -53,6 +53,16 @@ inline I RoundStepAs(float step, float limit, uint32_t* rng_state) {
     if (step != step) return 0;
     step = step > 0.0f ? limit : -limit;
   }
+  if constexpr (!kStochastic && sizeof(I) == sizeof(int32_t)) {
+    // Nearest, ties away from zero, from t = trunc(2 * step) (2 * step exact, |t| <= 2 * limit):
+    // for step >= 0 it is floor(step + 1/2) = floor((floor(2 * step) + 1) / 2) = floor((t + 1)
+    // / 2), and by symmetry (t - 1) / 2 toward zero below, which is floor(t / 2) for t < 0.
+    // Both are (t + 1 + (t >> 31)) >> 1 with arithmetic shifts: three ALU instructions where the
+    // fraction's float compares cost two VMRS and a branch (~29 -> ~22 estimated M4 cycles a
+    // weight).
+    const int32_t t = static_cast<int32_t>(step * 2.0f);
+    return (t + 1 + (t >> 31)) >> 1;
+  }
   // step = t + frac with t = trunc(step) and frac = step - t exact (no bits below step's ulp
   // are created), |frac| < 1 with the sign of step.
   const Truncated<I> split = Truncate<I>(step);

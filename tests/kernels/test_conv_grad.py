@@ -210,3 +210,23 @@ def test_input_grad_accumulate_any_groups_same_bits(training, seed):
                             want[:, ih, iw] = (want[:, ih, iw] + t[:, None] * w[None, :]
                                                ).astype(np.float32)
     assert want.tobytes() == results[0]
+
+
+@pytest.mark.parametrize("co, c0, c1", [(15, 8, 15), (15, 0, 15), (14, 8, 14), (14, 0, 14),
+                                        (23, 1, 23), (7, 0, 7), (6, 0, 6)])
+def test_pointwise_filter_grad_last_channels(training, co, c0, c1):
+    """6 or 7 channels left after the 8-channel tiles go through an 8-channel tile ending at
+    c_end whose first rows are not stored (grad_product.cc): same bits, nothing written outside
+    [c0, c1)'s rows. 7 and 6 channels alone (c_end < 8) keep the 4 x 4 and single tiles."""
+    rng = np.random.default_rng(co * 1009 + c0 * 31 + c1)
+    positions, ci = 11, 13  # odd columns: the 8 x 1 tail tile too
+    s_x, zp = random_quant(rng)
+    xq = rand_q(rng, (positions, ci))
+    g = grad_with_zeros(rng, (positions, co))
+    dims = (1, 1, positions, co), (1, 1, positions, ci), (co, 1, 1, ci)
+    grad_w = np.full((c1 - c0 + 1, ci), np.nan, np.float32)  # one guard row
+    training.conv_filter_grad(params=conv_params((1, 1), (0, 0), (1, 1), zp), input_dims=dims[1],
+                              input=xq, input_scale=s_x, output_dims=dims[0], grad_output=g,
+                              filter_dims=dims[2], c_begin=c0, c_end=c1, grad_filter=grad_w)
+    assert grad_w[:-1].tobytes() == ordered_filter_grad(g, xq, -zp, s_x, c0, c1).tobytes()
+    assert np.isnan(grad_w[-1]).all()

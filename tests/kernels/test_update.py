@@ -179,3 +179,24 @@ def test_grad_accumulate_and_scale(training):
     expected = (acc * np.float32(0.25)).astype(np.float32)
     training.grad_scale(size=33, factor=np.float32(0.25), buffer=acc)
     assert acc.tobytes() == expected.tobytes()
+
+
+def test_sgd_int8_nearest_around_every_half(training):
+    """Nearest rounding of int8 steps (computed from trunc(2 * step) in the kernel) at, just below
+    and just above every whole and half up to 260 (beyond, saturation hides the step), at the
+    1024 step limit and at subnormals, both signs, against the Fraction reference; the weight
+    starts at the far end so the difference shows unsaturated."""
+    base = []
+    for k in range(260):
+        for v in (k + 0.5, float(k)):
+            v32 = np.float32(v)
+            base += [v32, np.nextafter(v32, np.float32(np.inf)),
+                     np.nextafter(v32, np.float32(-np.inf))]
+    base += [1023.5, 1024.0, 1024.5, 2047.75, 1e-45, 1e-40, 0.25, 0.75]
+    steps = f32(base)
+    steps = f32(np.concatenate([steps, -steps]))
+    w = np.where(steps >= 0, 127, -128).astype(np.int8)
+    n = steps.size
+    out, _ = run_sgd(training, w, steps, f32(np.ones(n)), 1.0, 0, 1, (1, n, 1, 0, n))
+    ref, _, _ = ref_sgd(w, steps, f32(np.ones(n)), 1.0, 0, 1, 1, n, 1, 0, n, -128, 127)
+    assert out.tolist() == ref.tolist()
