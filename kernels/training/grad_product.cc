@@ -238,7 +238,6 @@ inline void ConvertS8x8(const int8_t* w, float* out) {
 #undef TT_S8_OPERANDS
 #endif
 
-
 #if TFLM_TRAIN_VFP_ASM
 // Four k of a position tile's scaled gradients: gs[k * kTile + p] = s[k] * g_p[k] for k < 4 and
 // the four positions' gradient rows g_p; every pointer then steps past what it read or wrote.
@@ -680,7 +679,6 @@ inline void FilterTile8x2(int32_t positions, const float* g, int32_t g_stride, c
 }
 #undef TT_FILTER8X2_STEP
 #endif
-
 
 // out[c][j] (c < CB, j < JB) = (sum over p of g[p * g_stride + c] * float(x[p * x_stride + j] +
 // offset)) * scale. One int8 -> float conversion per (p, j) serves CB channels: with one channel
