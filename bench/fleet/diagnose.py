@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from tflm_train.fleet import dirichlet_shards
-from tflm_train.fleet.aggregate import dequantize
+from tflm_train.fleet.aggregate import dequantize, round_nearest
 
 from .run import DEFAULTS, LAST, _context, headline
 from .tasks import person_heldout, tasks, validation_split
@@ -64,9 +64,9 @@ def _wheel_tensors(tflite: bytes, xq, tensors: list[int]) -> list[np.ndarray]:
 
 
 def _on_grid(weights: dict, quants: dict, mode: str) -> dict:
-    """The twin's weights with each trained part on the int8 model's grid: "grid" (the
-    deployed bytes), "clip_only" (saturated at the type's limits, not rounded) or
-    "round_only" (rounded, not saturated)."""
+    """The twin's weights with each trained part half-way to the int8 model's grid (the whole
+    grid is fp32.deployed_tensors): "clip_only" (saturated at the type's limits, not
+    rounded) or "round_only" (rounded as the runtime rounds, not saturated)."""
     out = {}
     for t, w in weights.items():
         v = w.reshape(-1).astype(np.float64)
@@ -77,7 +77,7 @@ def _on_grid(weights: dict, quants: dict, mode: str) -> dict:
             lim = np.iinfo(q.dtype)
             x = np.clip(x, lim.min, lim.max)
         elif mode == "round_only":
-            x = np.sign(x) * np.floor(np.abs(x) + 0.5)
+            x = round_nearest(x)
         else:
             raise ValueError(f"mode {mode!r}: clip_only or round_only")
         v[:n] = x * q.scale

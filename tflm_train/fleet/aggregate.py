@@ -77,6 +77,11 @@ def dequantize(data: bytes, q: TensorQuant) -> np.ndarray:
     return to_int(data, q) * q.scale
 
 
+def round_nearest(x: np.ndarray) -> np.ndarray:
+    """Nearest whole number, ties away from zero (the runtime's nearest rounding)."""
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
 def requantize(real: np.ndarray, q: TensorQuant, rng: np.random.Generator | None = None
                ) -> bytes:
     """Real values -> q's integers, saturated: int8 stochastically with `rng` (floor(x + u)),
@@ -85,7 +90,7 @@ def requantize(real: np.ndarray, q: TensorQuant, rng: np.random.Generator | None
     if rng is not None and q.dtype == "int8":
         r = np.floor(x + rng.random(x.shape))
     else:
-        r = np.sign(x) * np.floor(np.abs(x) + 0.5)
+        r = round_nearest(x)
     lo, hi = _LIMITS[q.dtype]
     return np.clip(r, lo, hi).astype(q.dtype).tobytes()
 
