@@ -72,7 +72,7 @@ def micro_run(tmp_path_factory):
                     str(MICRO / "micro.S"), "-o", str(elf)], check=True)
     syms = trace.symbols(elf)
     names = ["smlad_loop", "ldm_block", "vldm_block", "branches", "load_chain", "float_ops",
-             "m7_vmla_chain", "m7_load_use", "m7_mac_chain"]
+             "m7_vmla_chain", "m7_load_use", "m7_mac_chain", "split_loop", "whole_loop"]
     marks = {n: trace.address_of(syms, n) for n in names}
     run = trace.run("an386", elf, list(marks.values()), timeout=60)
     assert run.rc == 0, run.output
@@ -82,7 +82,42 @@ def micro_run(tmp_path_factory):
         (counts,) = trace.calls(run, addr)
         out[n] = (pricer.instructions(counts),
                   {v: pricer.cycles(counts, v) for v in trace.VARIANTS})
+    # how QEMU cut split_loop: blocks that start inside it
+    lo = marks["split_loop"]
+    out["split_loop_blocks"] = sorted({v for v, _ in run.blocks.values() if lo <= v < lo + 32})
     return out
+
+
+def test_runs_of_blocks_share_the_final_branch():
+    # two entries (0x0f8 and 0x100) fall through, without a branch, into the block at 0x104,
+    # which also runs 5 times on its own (a branch to it): three runs, and the 36 taken
+    # branches shared by executions (the M4 prices each taken one P = 2: 72 in every split)
+    blocks = {0: (0x0f8, [(0x0f8, 4, "ldr.w r2, [r1]"), (0x0fc, 4, "ldr.w r3, [r1]"),
+                          (0x100, 4, "ldr.w r4, [r1]")]),
+              1: (0x100, [(0x100, 4, "ldr.w r4, [r1]")]),
+              2: (0x104, [(0x104, 4, "ldr.w r5, [r1]"), (0x108, 2, "subs r0, #1"),
+                          (0x10a, 2, "bne #0x100")])}
+    pricer = trace.Pricer(blocks)
+    counts = {0: (30, 30), 1: (10, 0), 2: (45, 36)}
+    assert pricer.units(counts) == {(0, 2): (30, 24.0), (1, 2): (10, 8.0), (2,): (5, 4.0)}
+    # joined, the load at 0x104 pipelines behind the one before it: 1 cycle, alone 2
+    assert pricer.cycles(counts, "m4") == 30 * (2 + 1 + 1 + 1 + 1 + 1) + 10 * (2 + 1 + 1 + 1) \
+        + 5 * (2 + 1 + 1) + 36 * 2
+    assert pricer.instructions(counts) == 30 * 3 + 10 + 45 * 3
+
+
+def test_placement_does_not_change_the_estimate(micro_run):
+    # QEMU cut the split loop at the page (0x800) and around its straddling load (0x7fe)...
+    assert micro_run["split_loop_blocks"] == [0x7ee, 0x7fe, 0x802, 0x80c]  # 0x80c: BX LR
+    # ...but the model joins blocks that end without a branch: every variant prices the loop
+    # as at its whole placement, where the straddling load pipelines behind the one before
+    # (50 x 8 instructions + BX LR)
+    assert micro_run["split_loop"][0] == micro_run["whole_loop"][0] == 401
+    assert micro_run["split_loop"][1] == micro_run["whole_loop"][1]
+    # M4: LDR 2, LDR 1, SMLAD 1, LDR 2, LDR 1, SMLAD 1, SUBS 1, BNE 1 (+ P when taken: 49
+    # times) and BX LR 1 + P
+    for variant, (p, _) in model.VARIANTS.items():
+        assert micro_run["whole_loop"][1][variant] == 50 * 10 + 49 * p + 1 + p, variant
 
 
 # Hand derivations (Cortex-M4 TRM, zero wait states; P = pipeline refill, 2 in `m4`, 1 in

@@ -18,7 +18,9 @@ Sources (facts, not text):
 - `llvm-mca -mcpu=cortex-m7` (Debian's llvm-14) simulates L7; tests/test_cycle_model.py checks
   this file against it where the two agree by construction and shows where they do not.
 
-The model, per QEMU block (the plugin's unit: a block ends at every branch and call):
+The model, per block (a straight run of code between branches: the plugin's QEMU blocks,
+which end at every branch and call, with the ones QEMU cut without a branch joined back,
+trace.Pricer.units):
 - Issue: instructions issue in program order, at most two per cycle, no earlier than the
   cycle their operands are ready (model.m7_operands: L7's latencies and read stages), each
   pipe taking one instruction per cycle; an instruction L7 marks SingleIssue takes a cycle of

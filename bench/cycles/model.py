@@ -3,7 +3,10 @@ M7 point estimate's dual-issue rules, its sibling bench/cycles/m7_issue.py.
 
 QEMU executes the firmware; the block_counts plugin (plugin/block_counts.c) records how often
 each translated block ran and how often its final branch was taken; this module prices every
-instruction of a block with the tables below and sums count x price. QEMU's own count of
+instruction of a block with the tables below and sums count x price. A block here is a straight
+run of code between branches: QEMU also cuts its blocks where a core sees nothing (1 KB page
+boundaries, its size limits), and bench/cycles/trace.py joins those back before pricing, so the
+estimate does not depend on where the linker placed the code. QEMU's own count of
 instructions (-icount) is the exact number the model starts from; cycles are an estimate.
 
 Sources (facts, not text): Arm Cortex-M4 Technical Reference Manual, "Processor instruction
@@ -71,7 +74,7 @@ applied to the M7 build's instruction stream:
   are long and regular, so the M4's refill is assumed to cover the M7's average).
   Assumptions: zero wait states (code and data in TCM or hitting the caches; the STM32F746
   runs flash at 216 MHz with wait states behind its ART accelerator and caches); registers
-  are ready at a block's entry (QEMU's blocks end at branches: a result still in flight
+  are ready at a block's entry (blocks start after branches: a result still in flight
   across a taken branch is covered by its refill for latencies up to 3, not for a VMLA
   result read right after a loop's branch). Condition flags and the GE bits are not tracked
   (a compare feeding a branch or SEL costs nothing extra). It is an upper bound in the sense
@@ -304,8 +307,9 @@ _LOAD1 = ("load", "vload")
 
 def block_cycles(insns: list[Insn], variant: str) -> tuple[list[int], bool]:
     """(cycles of each instruction with its final branch not taken, final instruction is a
-    branch whose taken executions add P). Pairing rules look only inside the block: QEMU
-    ends a block at every branch, so the instructions before a block are not known."""
+    branch whose taken executions add P). Pairing rules look only inside the block: a block
+    starts after a branch (trace.Pricer.units joins the ones QEMU cut without a branch), so
+    the instructions before it are not known."""
     p, div = PRICED[variant]
     if variant in M7_VARIANTS:
         last = insns[-1] if insns else None

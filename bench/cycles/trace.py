@@ -113,42 +113,123 @@ def run(board: str, elf: Path, marks: list[int], timeout: int = 1800) -> Trace:
 
 
 class Pricer:
-    """Cycles of the trace's blocks under each variant (computed once per block): the
-    per-instruction tables of model.py, and the M7 point estimate (m7_issue.py), which prices
-    whole blocks (a block lies inside one function: QEMU ends blocks at calls and returns)."""
+    """Cycles of the trace's blocks under each variant: the per-instruction tables of
+    model.py, and the M7 point estimate (m7_issue.py), which prices whole blocks.
+
+    A priced block is a straight run of code between branches, as on the core. QEMU's
+    translation blocks end at every branch and call, and also where the core sees nothing: at
+    a 1 KB page boundary, around an instruction that straddles one, and at QEMU's own size
+    limits. Where the code was placed would then change the estimate (a loop split by a page
+    boundary loses its pairing across the split and its loop steady state), so `units` joins
+    every block that does not end in a branch with the block that follows it, and prices the
+    joined run as one. Retranslations of the same code (same address, same instructions) are
+    one block."""
 
     def __init__(self, blocks: dict, variants=tuple(model.PRICED)):
         self.variants = variants
         self.size = {}
-        self.static = {v: {} for v in variants}
-        self.branch = {}
         self.insns = {}
-        self.m7 = {}
         self.unknown: dict[str, int] = {}
-        for i, (vaddr, ins) in blocks.items():
+        self.canon: dict[int, int] = {}     # id -> the first id with the same code
+        self.cls: dict[int, list] = {}      # canonical id -> classified instructions
+        self.falls_through: dict[int, bool] = {}
+        first: dict[tuple, int] = {}
+        starts: dict[int, list] = {}
+        for i, (vaddr, ins) in sorted(blocks.items()):
+            self.size[i] = len(ins)
+            self.insns[i] = ins
+            key = (vaddr, tuple(t for _, _, t in ins))
+            if key in first:
+                self.canon[i] = first[key]
+                continue
+            first[key] = self.canon[i] = i
             cls = [model.classify(t, s) for _, s, t in ins]
             for c in cls:
                 if c.kind == "other":
                     self.unknown[c.mnemonic] = self.unknown.get(c.mnemonic, 0) + 1
-            self.size[i] = len(ins)
-            self.insns[i] = ins
-            for v in variants:
-                per, ends = model.block_cycles(cls, v)
-                self.static[v][i] = per
-                self.branch[i] = ends
-            self.m7[i] = m7_issue.block_cost(vaddr, cls)
+            self.cls[i] = cls
+            self.falls_through[i] = bool(ins) and m7_issue.branch_kind(cls) is None
+            starts.setdefault(vaddr, []).append(i)
+        self._starts = starts
+        self._addrs = sorted(starts)
+        self._cost: dict[tuple, tuple] = {}
 
     def instructions(self, counts: dict) -> int:
         return sum(n * self.size[i] for i, (n, _) in counts.items())
 
+    def _next_block(self, i: int, present: dict) -> int | None:
+        """The block that runs after block i when i ends without a branch: the one starting
+        right after i's last instruction (the plugin may report an instruction that
+        straddles a page as longer than it is, so the next start inside its reported span)."""
+        addr, size, _ = self.insns[i][-1]
+        j = bisect.bisect_right(self._addrs, addr)
+        if j == len(self._addrs) or self._addrs[j] > addr + size:
+            return None
+        ids = [k for k in self._starts[self._addrs[j]] if k in present]
+        return ids[0] if len(ids) == 1 else None
+
+    def units(self, counts: dict) -> dict[tuple, tuple[int, float]]:
+        """{run of canonical block ids: (executions, taken)}. Every execution of a block that
+        ends without a branch continues into the next block, so a run starts at a block's
+        executions that no such block fed, and follows the chain to a block that ends in a
+        branch. A run's taken count is its final block's, shared among the runs that end
+        there by their executions (exact when one run ends there, as in a split loop)."""
+        c: dict[int, list] = {}
+        for i, (n, t) in counts.items():
+            acc = c.setdefault(self.canon[i], [0, 0])
+            acc[0] += n
+            acc[1] += t
+        nxt = {}
+        fed: dict[int, int] = {}
+        for i in c:
+            if self.falls_through[i]:
+                j = self._next_block(i, c)
+                if j is not None and j != i:
+                    nxt[i] = j
+                    fed[j] = fed.get(j, 0) + c[i][0]
+        # a block fed more often than it ran: the counts do not fit a chain (never seen in a
+        # training step); price it alone
+        for j in [j for j, f in fed.items() if f > c[j][0]]:
+            for i in [i for i, k in nxt.items() if k == j]:
+                del nxt[i]
+            del fed[j]
+        out: dict[tuple, list] = {}
+        for i, (n, _) in c.items():
+            own = n - fed.get(i, 0)
+            if own <= 0:
+                continue
+            run = [i]
+            while run[-1] in nxt and nxt[run[-1]] not in run:
+                run.append(nxt[run[-1]])
+            n_last, t_last = c[run[-1]]
+            acc = out.setdefault(tuple(run), [0, 0.0])
+            acc[0] += own
+            acc[1] += t_last * own / n_last if n_last else 0.0
+        return {k: (n, t) for k, (n, t) in out.items()}
+
+    def _unit_cost(self, run: tuple) -> tuple:
+        """(per-variant cycles of each instruction, ends in a branch, M7 block cost,
+        instructions) of a run of blocks priced as one block."""
+        if run not in self._cost:
+            cls = [c for i in run for c in self.cls[i]]
+            insns = [x for i in run for x in self.insns[i]]
+            static, ends = {}, False
+            for v in self.variants:
+                static[v], ends = model.block_cycles(cls, v)
+            self._cost[run] = (static, ends, m7_issue.block_cost(insns[0][0], cls), insns)
+        return self._cost[run]
+
     def cycles(self, counts: dict, variant: str) -> int:
+        units = self.units(counts)
         if variant in m7_issue.VARIANTS:
-            return round(sum(m7_issue.cycles(self.m7[i], n, t, variant)
-                             for i, (n, t) in counts.items()))
+            return round(sum(m7_issue.cycles(self._unit_cost(r)[2], n, t, variant)
+                             for r, (n, t) in units.items()))
         p = model.branch_penalty(variant)
-        st = self.static[variant]
-        return sum(n * sum(st[i]) + (t * p if self.branch[i] else 0)
-                   for i, (n, t) in counts.items())
+        total = 0.0
+        for r, (n, t) in units.items():
+            static, ends, _, _ = self._unit_cost(r)
+            total += n * sum(static[variant]) + (t * p if ends else 0)
+        return round(total)
 
     def by_function(self, counts: dict, variant: str, syms) -> dict[str, int]:
         starts = [a for a, _, _ in syms]
@@ -157,44 +238,46 @@ class Pricer:
             j = bisect.bisect_right(starts, addr) - 1
             return syms[j][2] if j >= 0 and addr < syms[j][0] + max(syms[j][1], 2) else "?"
 
-        out: dict[str, int] = {}
+        out: dict[str, float] = {}
+        units = self.units(counts)
         if variant in m7_issue.VARIANTS:
-            for i, (n, t) in counts.items():
-                name = name_of(self.insns[i][0][0]) if self.insns[i] else "?"
-                out[name] = out.get(name, 0) + m7_issue.cycles(self.m7[i], n, t, variant)
+            for r, (n, t) in units.items():
+                _, _, cost, insns = self._unit_cost(r)
+                name = name_of(insns[0][0])
+                out[name] = out.get(name, 0) + m7_issue.cycles(cost, n, t, variant)
             return {k: round(v) for k, v in out.items()}
         p = model.branch_penalty(variant)
-        for i, (n, t) in counts.items():
-            per = self.static[variant][i]
-            for k, (addr, _, _) in enumerate(self.insns[i]):
+        for r, (n, t) in units.items():
+            static, ends, _, insns = self._unit_cost(r)
+            per = static[variant]
+            for k, (addr, _, _) in enumerate(insns):
                 name = name_of(addr)
-                c = n * per[k] + (t * p if self.branch[i] and k == len(per) - 1 else 0)
+                c = n * per[k] + (t * p if ends and k == len(per) - 1 else 0)
                 out[name] = out.get(name, 0) + c
-        return out
-
+        return {k: round(v) for k, v in out.items()}
 
     def hottest_blocks(self, counts: dict, variant: str, syms, n: int) -> list[dict]:
-        """The n blocks with the most M7 point-estimate cycles (`variant` one of
-        m7_issue.VARIANTS): where they lie, how often they ran, their instructions per cycle
-        (2.0 is full dual issue) and their empty issue slots by reason (m7_issue.lost_slots),
-        all over the whole run of `counts`."""
+        """The n blocks (runs of blocks, joined as in `units`) with the most M7
+        point-estimate cycles (`variant` one of m7_issue.VARIANTS): where they lie, how often
+        they ran, their instructions per cycle (2.0 is full dual issue) and their empty issue
+        slots by reason (m7_issue.lost_slots), all over the whole run of `counts`."""
         starts = [a for a, _, _ in syms]
 
         def name_of(addr):
             j = bisect.bisect_right(starts, addr) - 1
             return syms[j][2] if j >= 0 else "?"
 
-        rows = sorted(((m7_issue.cycles(self.m7[i], e, t, variant), i, e, t)
-                       for i, (e, t) in counts.items() if self.insns[i]), reverse=True)[:n]
+        rows = sorted(((m7_issue.cycles(self._unit_cost(r)[2], e, t, variant), r, e, t)
+                       for r, (e, t) in self.units(counts).items()), reverse=True)[:n]
         out = []
-        for cyc, i, e, t in rows:
-            ins = self.insns[i]
-            cls = [model.classify(txt, size) for _, size, txt in ins]
-            lost = m7_issue.lost_slots(self.m7[i], cls, e, t, variant)
+        for cyc, r, e, t in rows:
+            _, _, cost, ins = self._unit_cost(r)
+            cls = [c for i in r for c in self.cls[i]]
+            lost = m7_issue.lost_slots(cost, cls, e, t, variant)
             out.append({
                 "function": name_of(ins[0][0])[:120], "address": hex(ins[0][0]),
                 "executions": e, "instructions": len(ins), "cycles": round(cyc),
-                "loop": self.m7[i].loop,
+                "loop": cost.loop,
                 "instructions_per_cycle": round(e * len(ins) / cyc, 2) if cyc else None,
                 "empty_slots": {k: round(v) for k, v in
                                 sorted(lost.items(), key=lambda kv: -kv[1]) if round(v)}})

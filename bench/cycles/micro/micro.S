@@ -41,6 +41,12 @@ reset:  ldr     r0, =0xE000ED88         @ CPACR: full access to CP10/CP11 (the F
         ldr     r1, =scratch
         bl      m7_load_use
         bl      m7_mac_chain
+        ldr     r1, =scratch
+        movs    r0, #50
+        bl      split_loop
+        ldr     r1, =scratch
+        movs    r0, #50
+        bl      whole_loop
         movs    r0, #0x18               @ SYS_EXIT
         ldr     r1, =0x20026            @ ADP_Stopped_ApplicationExit
         bkpt    0xab
@@ -130,3 +136,29 @@ m7_mac_chain:
         smmlar  r3, r0, r1, r2          @ multiplies it
         ssat    r3, #8, r3              @ saturates the product
         bx      lr
+
+@ One loop at two placements (micro.ld puts the sections): split_loop's fifth instruction
+@ straddles the 1 KB page boundary at 0x800, where QEMU ends its translation blocks (the loop
+@ runs as three blocks, the pipelined load at the split in a block of its own); whole_loop
+@ sits inside one page. A core sees no page, so both must price the same.
+        .macro  page_loop
+1:      ldr.w   r2, [r1]
+        ldr.w   r3, [r1, #4]            @ pipelined behind the first load
+        smlad   r4, r2, r3, r4
+        ldr.w   r5, [r1, #8]
+        ldr.w   r6, [r1, #12]           @ pipelined; in split_loop at 0x7fe..0x801
+        smlad   r4, r5, r6, r4
+        subs.w  r0, r0, #1
+        bne     1b
+        bx      lr
+        .endm
+
+        .section .text.split, "ax"
+        .thumb_func
+split_loop:                             @ r0 iterations, r1 = scratch
+        page_loop
+
+        .section .text.whole, "ax"
+        .thumb_func
+whole_loop:
+        page_loop
