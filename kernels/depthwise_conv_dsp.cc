@@ -495,7 +495,7 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
 
   // The pair path's filter layout has no zero margins and overwrites them: they are zeroed
   // when a group of the other layout needs them.
-  const bool pair_shape = PairShape(params, kh, kw);
+  const bool pair_shape = PairShape(params, kh, kw, output_dims.w);
   bool margins_zeroed = false;
   for (int32_t oc = 0; oc < channels; oc += 4) {
     const bool doubled = PrepareGroupQuant(params, quant, bias, oc, &g);
