@@ -327,10 +327,9 @@ bool PrepareGroupQuant(const DepthwiseParams& params, const PerChannelQuant& qua
     }
   } else {
     for (int k = 0; k < 4; ++k) {
-      const int32_t s = quant.shift[oc + k];
-      g->quant.multiplier[k] = quant.multiplier[oc + k];
-      g->quant.left[k] = s > 0 ? s : 0;
-      g->quant.right[k] = s > 0 ? 0 : -s;
+      g->quant.multiplier[k] = multiplier[k];
+      g->quant.left[k] = shift[k] > 0 ? shift[k] : 0;
+      g->quant.right[k] = shift[k] > 0 ? 0 : -shift[k];
     }
   }
   // Doubled: |bias| < 2^29, no wrap; otherwise the bias as the reference adds it.
