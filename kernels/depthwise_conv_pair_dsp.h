@@ -255,6 +255,43 @@ __attribute__((noinline)) void PairRun(const Group& g, const uint32_t* patch, in
   } while (out != end);
 }
 
+// FillPatch for the pair path's patch (PairPitch(K) words a row), column by column when all K
+// window rows lie inside the input: a column's K words are loaded, then stored at immediate
+// offsets, and no row restarts a loop (FillPatch's rows of ~16 words spent more cycles on their
+// loop set-up than on their copy). Windows that reach above or below the input take FillPatch.
+template <int K>
+__attribute__((noinline)) void FillPairPatch(const Shape& s, const int8_t* in_batch, int32_t y0,
+                                             int32_t x0, int32_t width, uint32_t* patch) {
+  const int32_t dh = s.params->dilation.h;
+  if (y0 < 0 || y0 + (K - 1) * dh >= s.in.h) {
+    FillPatch(s, K, in_batch, y0, x0, width, PairPitch(K), patch);
+    return;
+  }
+  // Patch columns [c_begin, c_end) lie inside the input.
+  const int32_t c_begin = x0 < 0 ? (-x0 < width ? -x0 : width) : 0;
+  int32_t c_end = s.in.w - x0 < width ? s.in.w - x0 : width;
+  if (c_end < c_begin) c_end = c_begin;
+  const uint32_t z = s.zero_point4;
+  uint32_t* d = patch;
+  for (int32_t c = 0; c < c_begin; ++c, ++d) {
+#pragma GCC unroll 8
+    for (int r = 0; r < K; ++r) d[r * PairPitch(K)] = z;
+  }
+  const int32_t in_c = s.in.c, row_bytes = dh * s.in.w * in_c;
+  const int8_t* q = in_batch + (y0 * s.in.w + x0 + c_begin) * in_c;
+  for (int32_t n = c_end - c_begin; n > 0; --n, q += in_c, ++d) {
+    uint32_t v[K];
+#pragma GCC unroll 8
+    for (int r = 0; r < K; ++r) v[r] = simd::Load4(q + r * row_bytes);
+#pragma GCC unroll 8
+    for (int r = 0; r < K; ++r) d[r * PairPitch(K)] = v[r];
+  }
+  for (int32_t c = c_end; c < width; ++c, ++d) {
+#pragma GCC unroll 8
+    for (int r = 0; r < K; ++r) d[r * PairPitch(K)] = z;
+  }
+}
+
 // Positions [0, n) of an output row (step bytes apart) clamped to the activation bounds (Splat8).
 __attribute__((noinline)) void ClampPositions(int8_t* out, int32_t step, int32_t n, uint32_t lo,
                                               uint32_t hi) {
@@ -281,7 +318,7 @@ __attribute__((noinline)) void PairRow(const Shape& s, const RunGeometry& geo, c
       ++n;
     }
     const int32_t width = ((n + 1) & ~1) * S - S + K;
-    FillPatch(s, K, in_batch, y0, ox * S - s.params->padding.w, width, PairPitch(K), patch);
+    FillPairPatch<K>(s, in_batch, y0, ox * S - s.params->padding.w, width, patch);
     int8_t* const o = out + ox * step;
     const int32_t even = n & ~1;
     PairRun<K, S>(g, patch, o, step, even);
