@@ -292,12 +292,6 @@ __attribute__((noinline)) void FillPairPatch(const Shape& s, const int8_t* in_ba
   }
 }
 
-// Positions [0, n) of an output row (step bytes apart) clamped to the activation bounds (Splat8).
-__attribute__((noinline)) void ClampPositions(int8_t* out, int32_t step, int32_t n, uint32_t lo,
-                                              uint32_t hi) {
-  for (; n > 0; --n, out += step) simd::Store4(out, simd::ClampBytes(simd::Load4(out), lo, hi));
-}
-
 // One output row (top window row y0) through the pair path; out_w >= 2 (PairShape).
 // Runs are of pairs: an odd chunk after the first starts one position back (that position is
 // computed again, the pair count unchanged); an odd first chunk (the whole row) runs its
@@ -307,9 +301,7 @@ __attribute__((noinline)) void PairRow(const Shape& s, const RunGeometry& geo, c
                                        const int8_t* in_batch, int32_t y0, int8_t* out) {
   uint32_t* const patch = s.patch;
   const int32_t step = geo.out_step;
-  // A fused activation whose range is all of int8 (e.g. ReLU6 quantised over [0, 6]) clamps
-  // nothing after SSAT #8: that pass is skipped.
-  const bool clamp = geo.act_lo != simd::Splat8(-128) || geo.act_hi != simd::Splat8(127);
+  const bool clamp = ClampsOutput(geo);
   for (int32_t ox = 0; ox < s.out_w;) {
     const int32_t left = s.out_w - ox;
     int32_t n = left < PairChunk(K, S) ? left : PairChunk(K, S);
