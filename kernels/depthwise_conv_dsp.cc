@@ -39,29 +39,16 @@ void InteriorSpan(int32_t pad, int32_t stride, int32_t k, int32_t dilation, int3
   *end = e;
 }
 
-// The four channels' output bytes of one position, packed into one word.
-// clamp: whether the activation range is narrower than int8 (a full range clamps nothing after
-// the int8 saturation; see PairRun).
+// The four channels' output bytes of one position, packed into one word (before any
+// activation clamp: ClampPositions).
 template <bool kDoubled>
-inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, int32_t a0, int32_t a1,
-                            int32_t a2, int32_t a3, bool clamp) {
-  uint32_t packed;
-  if (kDoubled) {
-    packed = RequantizePackDoubled(g.doubled, Acc4{a0, a1, a2, a3});
-  } else {
-    const int32_t oo = geo.output_offset;
-    packed = simd::PackBytes(OffsetSat8(Requantize(a0, g.quant, 0), oo),
-                             OffsetSat8(Requantize(a1, g.quant, 1), oo),
-                             OffsetSat8(Requantize(a2, g.quant, 2), oo),
-                             OffsetSat8(Requantize(a3, g.quant, 3), oo));
-  }
-  return clamp ? simd::ClampBytes(packed, geo.act_lo, geo.act_hi) : packed;
-}
-
-template <bool kDoubled>
-inline void RequantizeStore4(const RunGeometry& geo, const Group& g, int32_t a0, int32_t a1,
-                             int32_t a2, int32_t a3, bool clamp, int8_t* out) {
-  simd::Store4(out, Requantize4<kDoubled>(geo, g, a0, a1, a2, a3, clamp));
+inline uint32_t Requantize4(const RunGeometry& geo, const Group& g, Acc4 a) {
+  if (kDoubled) return RequantizePackDoubled(g.doubled, a);
+  const int32_t oo = geo.output_offset;
+  return simd::PackBytes(OffsetSat8(Requantize(a.a0, g.quant, 0), oo),
+                         OffsetSat8(Requantize(a.a1, g.quant, 1), oo),
+                         OffsetSat8(Requantize(a.a2, g.quant, 2), oo),
+                         OffsetSat8(Requantize(a.a3, g.quant, 3), oo));
 }
 
 // acc += one tap: the four channels' input word at p + kMode * x_tap (kMode 0, 1 or 2: an
@@ -184,17 +171,19 @@ __attribute__((always_inline)) inline Acc4 WindowSum(const RunGeometry& geo, con
 // input_offset = 0, as the reference's skipped taps; a clamped window's extra taps have zero
 // weights). K: square window size, 0 = runtime (geo.kh x geo.kw).
 // Not inlined: its unrolled loop then gets the whole register file, whatever the caller does.
+// The steps are read once and the activation clamp is a pass after the loop: a byte store may
+// alias geo (GCC reloaded the steps through the pointer every position), and the clamp's test
+// cost every position.
 template <int K, bool kDoubled>
 __attribute__((noinline)) void WindowRun(const RunGeometry& geo, const Group& g,
                                          const uint32_t* w, const int8_t* x, int8_t* out,
                                          int32_t count) {
-  const int8_t* const x_end = x + count * geo.x_step;
-  const bool clamp = geo.act_lo != simd::Splat8(-128) || geo.act_hi != simd::Splat8(127);
-  for (; x != x_end; x += geo.x_step) {
-    const Acc4 acc = WindowSum<K>(geo, g, w, x);
-    RequantizeStore4<kDoubled>(geo, g, acc.a0, acc.a1, acc.a2, acc.a3, clamp, out);
-    out += geo.out_step;
+  const int32_t x_step = geo.x_step, out_step = geo.out_step;
+  int8_t* const out_end = out + count * out_step;
+  for (int8_t* o = out; o != out_end; o += out_step, x += x_step) {
+    simd::Store4(o, Requantize4<kDoubled>(geo, g, WindowSum<K>(geo, g, w, x)));
   }
+  if (ClampsOutput(geo)) ClampPositions(out, out_step, count, geo.act_lo, geo.act_hi);
 }
 
 // Groups that requantise doubled (every zoo model's, all of MobileNetV2's and MCUNet-like's
@@ -308,33 +297,34 @@ void ChannelGroup(const Shape& s, const RunGeometry& geo, const InteriorRect& r,
 // take RequantizeDoubled) and g's bias; returns whether they are doubled.
 bool PrepareGroupQuant(const DepthwiseParams& params, const PerChannelQuant& quant,
                        const int32_t* bias, int32_t oc, Group* g) {
-  int32_t bias4[4];
   const int32_t* const multiplier = quant.multiplier + oc;
   const int32_t* const shift = quant.shift + oc;
-  // The four channels' conditions first, without early exits (GCC's branch per channel and
-  // condition cost ~75 cycles a channel), then their constants.
+  // One pass: each channel's conditions without early exits (GCC's branch per condition cost
+  // ~75 cycles a channel), then, where they hold, its doubled constants and bias (a second
+  // pass over the four channels cost ~20 cycles a channel: the streamed layers prepare every
+  // group once per output row). A group with a channel outside them is prepared again below.
   bool doubled = true;
   for (int k = 0; k < 4; ++k) {
-    bias4[k] = bias != nullptr ? bias[oc + k] : 0;
+    const int32_t b = bias != nullptr ? bias[oc + k] : 0;
     // |acc| < 2^30 (RequantizeDoubled's bound): |bias| < 2^29 and at most 64 taps of
     // |w * (x + input_offset)| <= 128 * 255.
-    doubled = doubled & (bias4[k] > -(int32_t{1} << 29)) & (bias4[k] < (int32_t{1} << 29)) &
-              DoubledRequantEligible(multiplier[k], shift[k], params.output_offset);
-  }
-  if (doubled) {
-    for (int k = 0; k < 4; ++k) {
+    const bool ok = (b > -(int32_t{1} << 29)) & (b < (int32_t{1} << 29)) &
+                    DoubledRequantEligible(multiplier[k], shift[k], params.output_offset);
+    if (ok) {
       g->doubled[k] = DoubledRequantOf(multiplier[k], shift[k], params.output_offset);
+      g->base[k] = 2 * b;  // |bias| < 2^29: no wrap
     }
-  } else {
+    doubled = doubled & ok;
+  }
+  if (!doubled) {
+    // The bias as the reference adds it.
     for (int k = 0; k < 4; ++k) {
-      const int32_t s = quant.shift[oc + k];
-      g->quant.multiplier[k] = quant.multiplier[oc + k];
-      g->quant.left[k] = s > 0 ? s : 0;
-      g->quant.right[k] = s > 0 ? 0 : -s;
+      g->quant.multiplier[k] = multiplier[k];
+      g->quant.left[k] = shift[k] > 0 ? shift[k] : 0;
+      g->quant.right[k] = shift[k] > 0 ? 0 : -shift[k];
+      g->base[k] = bias != nullptr ? bias[oc + k] : 0;
     }
   }
-  // Doubled: |bias| < 2^29, no wrap; otherwise the bias as the reference adds it.
-  for (int k = 0; k < 4; ++k) g->base[k] = doubled ? 2 * bias4[k] : bias4[k];
   return doubled;
 }
 
@@ -495,7 +485,7 @@ int32_t DepthwiseDm1Dsp(const DepthwiseParams& params, const PerChannelQuant& qu
 
   // The pair path's filter layout has no zero margins and overwrites them: they are zeroed
   // when a group of the other layout needs them.
-  const bool pair_shape = PairShape(params, kh, kw);
+  const bool pair_shape = PairShape(params, kh, kw, output_dims.w);
   bool margins_zeroed = false;
   for (int32_t oc = 0; oc < channels; oc += 4) {
     const bool doubled = PrepareGroupQuant(params, quant, bias, oc, &g);

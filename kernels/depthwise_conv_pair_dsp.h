@@ -165,17 +165,30 @@ static_assert(PairFirstWord() == 0, "a window row starts at its first single tap
 #define TFLM_TRAIN_DW_PAIR_X5(t) t t t t t
 #define TFLM_TRAIN_DW_PAIR_X7(t) t t t t t t t
 
-// a, b += the windows of the pair at patch address p (position 2 S columns on); w: the filter
-// in the pair layout. p and w arrive one row before their first rows.
+// Both positions' sums start from the group's folded base, which lies at a fixed offset from
+// the filter pointer: eight pipelined loads (9 cycles on the M4), where GCC's two LDRDs and
+// four register copies took 10 and needed the group's address in a register.
+#define TFLM_TRAIN_DW_PAIR_BASE(acc, lane) \
+  "ldr %[" acc #lane "], [%[w], #(%c[fb] + 4 * " #lane ")]\n\t"
+#define TFLM_TRAIN_DW_PAIR_BASES                                                          \
+  TFLM_TRAIN_DW_PAIR_BASE("a", 0) TFLM_TRAIN_DW_PAIR_BASE("a", 1)                         \
+      TFLM_TRAIN_DW_PAIR_BASE("a", 2) TFLM_TRAIN_DW_PAIR_BASE("a", 3)                     \
+          TFLM_TRAIN_DW_PAIR_BASE("b", 0) TFLM_TRAIN_DW_PAIR_BASE("b", 1)                 \
+              TFLM_TRAIN_DW_PAIR_BASE("b", 2) TFLM_TRAIN_DW_PAIR_BASE("b", 3)
+
+// a, b = the folded base + the windows of the pair at patch address p (position 2 S columns
+// on); w: the filter in the pair layout. p and w arrive one row before their first rows.
 #define TFLM_TRAIN_DW_PAIR_WINDOW(k, s)                                                      \
-  __asm__(TFLM_TRAIN_DW_PAIR_X##k(TFLM_TRAIN_DW_PAIR_ROW_##k##_##s)                         \
-          : [x] "=&r"(x), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1), [a0] "+r"(a.a0),     \
-            [a1] "+r"(a.a1), [a2] "+r"(a.a2), [a3] "+r"(a.a3), [b0] "+r"(b.a0),              \
-            [b1] "+r"(b.a1), [b2] "+r"(b.a2), [b3] "+r"(b.a3), [p] "+r"(p), [w] "+r"(w)      \
-          : [p_row] "i"(4 * PairPitch(k)), [w_row] "i"(4 * PairRowWords(k)))
+  __asm__(TFLM_TRAIN_DW_PAIR_BASES TFLM_TRAIN_DW_PAIR_X##k(TFLM_TRAIN_DW_PAIR_ROW_##k##_##s) \
+          : [x] "=&r"(x), [t] "=&r"(t), [w0] "=&r"(w0), [w1] "=&r"(w1), [a0] "=&r"(a.a0),   \
+            [a1] "=&r"(a.a1), [a2] "=&r"(a.a2), [a3] "=&r"(a.a3), [b0] "=&r"(b.a0),          \
+            [b1] "=&r"(b.a1), [b2] "=&r"(b.a2), [b3] "=&r"(b.a3), [p] "+r"(p), [w] "+r"(w)   \
+          : [p_row] "i"(4 * PairPitch(k)), [w_row] "i"(4 * PairRowWords(k)),                 \
+            [fb] "i"(offsetof(Group, folded_base) + 4 * PairRowWords(k)))
 
 // No memory operand (it would force the accumulators through the stack): the patch and filter
-// words it reads are written before the (non-inlined) PairRun that runs it.
+// words and the folded base it reads are written before the (non-inlined) PairRun that runs it.
+// w: the group's filter less one row (its folded base at a known offset from it).
 template <int K, int S>
 __attribute__((always_inline)) inline void PairWindow(uintptr_t p, uintptr_t w, Acc4& a,
                                                       Acc4& b) {
@@ -193,6 +206,8 @@ __attribute__((always_inline)) inline void PairWindow(uintptr_t p, uintptr_t w, 
 }
 
 #undef TFLM_TRAIN_DW_PAIR_WINDOW
+#undef TFLM_TRAIN_DW_PAIR_BASES
+#undef TFLM_TRAIN_DW_PAIR_BASE
 #undef TFLM_TRAIN_DW_PAIR_X7
 #undef TFLM_TRAIN_DW_PAIR_X5
 #undef TFLM_TRAIN_DW_PAIR_X3
@@ -217,48 +232,90 @@ __attribute__((always_inline)) inline void PairWindow(uintptr_t p, uintptr_t w, 
 #undef TFLM_TRAIN_DW_PAIR_FIRST
 #undef TFLM_TRAIN_DW_PAIR_TAPS
 
-// `count` positions from the patch (position i at column i * S; a pair's second position is
-// computed even past count, from columns the patch holds).
-// Not inlined: the window's asm gets the whole register file.
+// `count` positions from the patch (position i at column i * S; count even, > 0), output
+// positions `step` bytes apart, before any activation clamp (PairRow's).
+// Not inlined: the window's asm gets the whole register file. The loop holds no test but its
+// end: the pair's second store, the activation clamp and the geometry's reloads (a byte store
+// may alias it) cost ~15 cycles a pair inside it.
 template <int K, int S>
-__attribute__((noinline)) void PairRun(const RunGeometry& geo, const Group& g,
-                                       const uint32_t* patch, int8_t* out, int32_t count) {
+__attribute__((noinline)) void PairRun(const Group& g, const uint32_t* patch, int8_t* out,
+                                       int32_t step, int32_t count) {
   // One row before the first: each window row's text starts by moving on.
   const uintptr_t w_start = reinterpret_cast<uintptr_t>(g.w) - 4 * PairRowWords(K);
   uintptr_t p_start = reinterpret_cast<uintptr_t>(patch) - 4 * PairPitch(K);
-  // A fused activation whose range is all of int8 (e.g. ReLU6 quantised over [0, 6]) clamps
-  // nothing after SSAT #8: its 11 cycles a pair are skipped.
-  const bool clamp = geo.act_lo != simd::Splat8(-128) || geo.act_hi != simd::Splat8(127);
-  for (; count > 0; count -= 2, p_start += 8 * S) {
-    Acc4 a{g.folded_base[0], g.folded_base[1], g.folded_base[2], g.folded_base[3]};
-    Acc4 b = a;
+  const int8_t* const end = out + count * step;
+  do {
+    Acc4 a, b;
     PairWindow<K, S>(p_start, w_start, a, b);
     RequantizePairDoubled(g.doubled, a, b);  // packed into a.a0, b.a0
-    uint32_t first = static_cast<uint32_t>(a.a0);
-    uint32_t second = static_cast<uint32_t>(b.a0);
-    if (clamp) {
-      first = simd::ClampBytes(first, geo.act_lo, geo.act_hi);
-      second = simd::ClampBytes(second, geo.act_lo, geo.act_hi);
-    }
-    // out_step read once before the stores (a byte store may alias geo: GCC reloaded it).
-    const int32_t step = geo.out_step;
-    simd::Store4(out, first);
-    if (count > 1) simd::Store4(out + step, second);
+    simd::Store4(out, static_cast<uint32_t>(a.a0));
+    simd::Store4(out + step, static_cast<uint32_t>(b.a0));
     out += 2 * step;
+    p_start += 8 * S;
+  } while (out != end);
+}
+
+// FillPatch for the pair path's patch (PairPitch(K) words a row), column by column when all K
+// window rows lie inside the input: a column's K words are loaded, then stored at immediate
+// offsets, and no row restarts a loop (FillPatch's rows of ~16 words spent more cycles on their
+// loop set-up than on their copy). Windows that reach above or below the input take FillPatch.
+template <int K>
+__attribute__((noinline)) void FillPairPatch(const Shape& s, const int8_t* in_batch, int32_t y0,
+                                             int32_t x0, int32_t width, uint32_t* patch) {
+  const int32_t dh = s.params->dilation.h;
+  if (y0 < 0 || y0 + (K - 1) * dh >= s.in.h) {
+    FillPatch(s, K, in_batch, y0, x0, width, PairPitch(K), patch);
+    return;
+  }
+  // Patch columns [c_begin, c_end) lie inside the input.
+  const int32_t c_begin = x0 < 0 ? (-x0 < width ? -x0 : width) : 0;
+  int32_t c_end = s.in.w - x0 < width ? s.in.w - x0 : width;
+  if (c_end < c_begin) c_end = c_begin;
+  const uint32_t z = s.zero_point4;
+  uint32_t* d = patch;
+  for (int32_t c = 0; c < c_begin; ++c, ++d) {
+#pragma GCC unroll 8
+    for (int r = 0; r < K; ++r) d[r * PairPitch(K)] = z;
+  }
+  const int32_t in_c = s.in.c, row_bytes = dh * s.in.w * in_c;
+  const int8_t* q = in_batch + (y0 * s.in.w + x0 + c_begin) * in_c;
+  for (int32_t n = c_end - c_begin; n > 0; --n, q += in_c, ++d) {
+    uint32_t v[K];
+#pragma GCC unroll 8
+    for (int r = 0; r < K; ++r) v[r] = simd::Load4(q + r * row_bytes);
+#pragma GCC unroll 8
+    for (int r = 0; r < K; ++r) d[r * PairPitch(K)] = v[r];
+  }
+  for (int32_t c = c_end; c < width; ++c, ++d) {
+#pragma GCC unroll 8
+    for (int r = 0; r < K; ++r) d[r * PairPitch(K)] = z;
   }
 }
 
-// One output row (top window row y0) through the pair path.
+// One output row (top window row y0) through the pair path; out_w >= 2 (PairShape).
+// Runs are of pairs: an odd chunk after the first starts one position back (that position is
+// computed again, the pair count unchanged); an odd first chunk (the whole row) runs its
+// positions but the last by pairs, then the last two positions as one more pair.
 template <int K, int S>
 __attribute__((noinline)) void PairRow(const Shape& s, const RunGeometry& geo, const Group& g,
                                        const int8_t* in_batch, int32_t y0, int8_t* out) {
   uint32_t* const patch = s.patch;
+  const int32_t step = geo.out_step;
+  const bool clamp = ClampsOutput(geo);
   for (int32_t ox = 0; ox < s.out_w;) {
     const int32_t left = s.out_w - ox;
-    const int32_t n = left < PairChunk(K, S) ? left : PairChunk(K, S);
+    int32_t n = left < PairChunk(K, S) ? left : PairChunk(K, S);
+    if ((n & 1) != 0 && ox > 0) {  // n < PairChunk (even): n + 1 positions fit the patch
+      --ox;
+      ++n;
+    }
     const int32_t width = ((n + 1) & ~1) * S - S + K;
-    FillPatch(s, K, in_batch, y0, ox * S - s.params->padding.w, width, PairPitch(K), patch);
-    PairRun<K, S>(geo, g, patch, out + ox * geo.out_step, n);
+    FillPairPatch<K>(s, in_batch, y0, ox * S - s.params->padding.w, width, patch);
+    int8_t* const o = out + ox * step;
+    const int32_t even = n & ~1;
+    PairRun<K, S>(g, patch, o, step, even);
+    if (even != n) PairRun<K, S>(g, patch + (n - 2) * S, o + (n - 2) * step, step, 2);
+    if (clamp) ClampPositions(o, step, n, geo.act_lo, geo.act_hi);
     ox += n;
   }
 }
@@ -276,8 +333,9 @@ void PairGroup(const Shape& s, const RunGeometry& geo, const Group& g, int32_t o
 // Whether the pair path handles the call's shape, for channel groups that requantise doubled.
 // Stride 2 only for 7x7: at 3x3/2 and 5x5/2 the patch copy (two new columns per position and
 // row) eats the gain, so those keep the direct interior loop and its smaller code.
-bool PairShape(const DepthwiseParams& p, int32_t kh, int32_t kw) {
-  if (kh != kw || p.dilation.w != 1) return false;
+// A row of one position has no pair (PairRow).
+bool PairShape(const DepthwiseParams& p, int32_t kh, int32_t kw, int32_t out_w) {
+  if (kh != kw || p.dilation.w != 1 || out_w < 2) return false;
   if (p.stride.w == 1) return kw == 3 || kw == 5 || kw == 7;
   return p.stride.w == 2 && kw == 7;
 }

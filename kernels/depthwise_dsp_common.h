@@ -163,6 +163,19 @@ __attribute__((always_inline)) inline void RequantizePairDoubled(const DoubledRe
 #undef TFLM_TRAIN_DW_RQ_STR
 #undef TFLM_TRAIN_DW_RQ_STR2
 
+// Whether the activation range is narrower than int8: a full range (e.g. ReLU6 quantised over
+// [0, 6]) clamps nothing after the requantisation's SSAT #8.
+inline bool ClampsOutput(const RunGeometry& geo) {
+  return geo.act_lo != simd::Splat8(-128) || geo.act_hi != simd::Splat8(127);
+}
+
+// The n positions of a run (step bytes apart, four channels each) clamped to the activation
+// bounds (Splat8), a pass after the run: inside the runs' loops its test cost every position.
+__attribute__((noinline)) void ClampPositions(int8_t* out, int32_t step, int32_t n, uint32_t lo,
+                                              uint32_t hi) {
+  for (; n > 0; --n, out += step) simd::Store4(out, simd::ClampBytes(simd::Load4(out), lo, hi));
+}
+
 // n words of value v from d on; returns the word after them.
 inline uint32_t* FillWords(uint32_t* d, int32_t n, uint32_t v) {
   for (; n > 0; --n) *d++ = v;
