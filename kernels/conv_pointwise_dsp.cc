@@ -423,13 +423,33 @@ void NextSlice(Channel* ch, int32_t count, int32_t bytes) {
   for (int32_t k = 0; k < count; ++k) ch[k].row_end = ch[k].row + bytes;
 }
 
+// Channels [first, first + n) of one filter array (rows `row_size` apart from `row`) into ch:
+// sums and bias at `start` (the bias, doubled when double_shift is 1), filter pointers at the
+// row's start, the first slice `bytes` long. `bias` advances by bias_step (0: no bias, one
+// zero read over and over), so the loop carries no branch.
+void ChannelRows(Channel* ch, int32_t n, const int32_t* bias, int32_t bias_step,
+                 int32_t double_shift, const int8_t* row, int32_t row_size, int32_t bytes,
+                 const uint32_t* x) {
+  for (Channel* const end = ch + n; ch != end; ++ch, bias += bias_step, row += row_size) {
+    const int32_t start = static_cast<int32_t>(static_cast<uint32_t>(*bias) << double_shift);
+    ch->acc[0] = ch->acc[1] = ch->acc[2] = ch->acc[3] = start;
+    ch->bias = start;
+    ch->row0 = row;
+    ch->row = row;
+    ch->row_end = row + bytes;
+    ch->x = x;
+  }
+}
+
 // Channels [c0, c0 + count) into ch (and the end marker after them), at their start for the
 // first positions (as Rewind leaves them, the first slice `bytes` long; sums and bias doubled
 // when `doubled`). Returns whether all of them take the fast output stage: DoubledRequant's
 // domain, and a bias that keeps every accumulator within +-2^30 (each of the in_c products is
 // at most 255 * 128 in magnitude). Doubled entries are only usable when it returns true.
-// One pass per call: the kernel runs once per streamed output row, so this set-up repeats for
-// every row of a layer.
+// The kernel runs once per streamed output row, so this set-up repeats for every row of a
+// layer: two short loops (the output stage's constants, stopping at the first channel outside
+// its domain, whose chunk then reads none; then the entries, ChannelRows) keep GCC's live
+// values in registers, where one loop doing both spilled them.
 bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const FilterRows& filter,
                    int32_t c0, int32_t count, int32_t in_c, int32_t output_offset, int32_t bytes,
                    bool doubled, const uint32_t* x, Channel* ch) {
@@ -438,26 +458,28 @@ bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const Filt
   const bool reachable = reach < (int64_t{1} << 30);
   const int32_t bias_lo = reachable ? static_cast<int32_t>(-(int64_t{1} << 30) + reach) : 1;
   const int32_t bias_hi = reachable ? static_cast<int32_t>((int64_t{1} << 30) - 1 - reach) : 0;
+  const int32_t zero = 0;
+  const int32_t* const b = bias != nullptr ? bias + c0 : &zero;
+  const int32_t bias_step = bias != nullptr ? 1 : 0;
+  // Local copies: a store into ch[k].q may alias quant's fields for all GCC knows.
+  const int32_t* const multiplier = quant.multiplier + c0;
+  const int32_t* const shift = quant.shift + c0;
   bool fast = true;
   for (int32_t k = 0; k < count; ++k) {
-    const int32_t oc = c0 + k;
-    const int32_t b = bias != nullptr ? bias[oc] : 0;
-    if (!PrepareDoubledRequant(quant.multiplier[oc], quant.shift[oc], output_offset,
-                               &ch[k].q) ||
-        b < bias_lo || b > bias_hi) {
+    const int32_t bk = b[k * bias_step];
+    if (bk < bias_lo || bk > bias_hi ||
+        !PrepareDoubledRequant(multiplier[k], shift[k], output_offset, &ch[k].q)) {
       fast = false;
+      break;
     }
-    // Wraps (defined) outside the bound; such a chunk is then rebuilt undoubled.
-    const int32_t start =
-        doubled ? static_cast<int32_t>(static_cast<uint32_t>(b) << 1) : b;
-    const int8_t* row0 = filter.row(oc);
-    ch[k].acc[0] = ch[k].acc[1] = ch[k].acc[2] = ch[k].acc[3] = start;
-    ch[k].bias = start;
-    ch[k].row0 = row0;
-    ch[k].row = row0;
-    ch[k].row_end = row0 + bytes;
-    ch[k].x = x;
   }
+  // Rows below head_rows live at `head`, the others at `base` (FilterRows::row).
+  const int32_t head = filter.head_rows - c0 < 0 ? 0
+                       : filter.head_rows - c0 > count ? count : filter.head_rows - c0;
+  const int32_t double_shift = doubled ? 1 : 0;
+  ChannelRows(ch, head, b, bias_step, double_shift, filter.row(c0), filter.row_size, bytes, x);
+  ChannelRows(ch + head, count - head, b + head * bias_step, bias_step, double_shift,
+              filter.row(c0 + head), filter.row_size, bytes, x);
   ch[count].row = nullptr;
   return fast;
 }
