@@ -19,7 +19,8 @@ constexpr int32_t kPixels = 4;
 // 4-channel input groups widened at once (8 words each: 1 KB); deeper inputs go in slices
 // whose partial sums wait in the channel entries.
 constexpr int32_t kSliceGroups = 32;
-// Output channels whose entries are prepared at once (48 bytes each); more channels go in
+// Output channels whose entries are prepared at once (48 bytes each, with their starts); more
+// channels go in
 // chunks, each widening the inputs again.
 constexpr int32_t kChunk = 32;
 
@@ -28,23 +29,29 @@ constexpr int32_t kChunk = 32;
 // current slice's filter bytes (row advances slice by slice); x: the widened inputs (the same
 // in every entry: one LDM then resets the input pointer too); q: the channel's DoubledRequant
 // (unset outside its domain, where the general output stage reads the raw multiplier and
-// shift); bias and row0 rewind acc and row for the next positions. An entry with a null row
-// ends the list.
+// shift). An entry with a null row ends the list. The entries follow each other without a gap,
+// so that the LDM of q leaves the pointer at the next entry (what rewinds an entry, which the
+// assembly never reads, is in ChannelStart).
 struct Channel {
   int32_t acc[kPixels];
   const int8_t* row;
   const int8_t* row_end;
   const uint32_t* x;
   DoubledRequant q;
+};
+// Where a channel's entry starts for the next positions (Rewind, TailPass): its first sum (the
+// bias, doubled with doubled entries) and its filter row. One per channel, after the entries.
+struct ChannelStart {
   int32_t bias;
   const int8_t* row0;
 };
-static_assert(sizeof(Channel) == 48, "the assembly steps through the entries 48 bytes apart");
-static_assert(sizeof(Channel) == kConvPointwiseDspChannelBytes, "ConvPointwiseDspGetBufferSize");
+static_assert(sizeof(Channel) == 40, "the assembly steps through the entries 40 bytes apart");
+static_assert(sizeof(Channel) + sizeof(ChannelStart) == kConvPointwiseDspChannelBytes,
+              "ConvPointwiseDspGetBufferSize: chunk + 1 entries and chunk starts fit");
 static_assert(kSliceGroups == kConvPointwiseDspSliceGroups && kChunk == kConvPointwiseDspChunk,
               "ConvPointwiseDspGetBufferSize sizes the scratch by these");
 static_assert(offsetof(Channel, q) == 28 && offsetof(DoubledRequant, round) == 8,
-              "the assembly's LDM of an entry's q + bias + row0 into r8-r12");
+              "the assembly's LDM of an entry's q into r8-r10");
 
 // What the assembly reads, in its LDM order: the four positions' input bytes of the slice, the
 // widened inputs and their end, Splat16(input offset); where channel 0's byte of the four
@@ -217,19 +224,19 @@ struct BlockJob {
 #define TT_PW_STORE_BACK  \
   "sub r7, lr, #28\n\t"   \
   "stm r7, {r0-r4}\n\t"   \
-  "add lr, #20\n\t"       \
+  "add lr, #12\n\t"       \
   TT_PW_LOAD_ENTRY
 
 // 3b. The last slice: RequantizeDoubled (quant_math.h; r8 multiplier, r9 shift, r10 round as
-//    the LDM loads the entry's q, -c added to round before the SMMLAR; lr then steps over bias
-//    and row0: an LDM of 3 and an ADD take a cycle less than an LDM of 5 on the M4) and the
+//    the LDM loads the entry's q, -c added to round before the SMMLAR; the LDM's writeback
+//    leaves lr at the next entry) and the
 //    four stores (r4 out, r5-r7 the deltas). FinishBlock doubles the sum here,
 //    FinishBlockDoubled's arrive doubled. (The sign of the plain sum is the doubled one's.)
 //    The four outputs go through each step side by side, in their own registers (r11 / r12 the
 //    two rounding terms): one after the other, each ASR waited for its SMMLAR and each SSAT
 //    for its ASR on the Cortex-M7 (8 cycles per 4 outputs); the same instructions on the M4.
 //    The Cortex-M7 form loads with single LDRs beside the arithmetic and the stores (q, the
-//    output pointer and deltas, then the next entry, whose fields lie 20 bytes on: lr ends 48
+//    output pointer and deltas, then the next entry, whose fields lie 12 bytes on: lr ends 40
 //    bytes on, where the LDM form leaves it) instead of three LDMs, which issue alone: about 19
 //    cycles per channel and 4 outputs (21 with the doubling) against 25 (27).
 #if TFLM_TRAIN_DSP_DUAL_ISSUE
@@ -276,17 +283,17 @@ struct BlockJob {
   "ssat r0, #8, r0\n\t"         \
   "strb r1, [r4, r5]\n\t"       \
   "strb r2, [r4, r6]\n\t"       \
-  "ldr r1, [lr, #24]\n\t"       \
+  "ldr r1, [lr, #16]\n\t"       \
   "strb r3, [r4, r7]\n\t"       \
-  "ldr r2, [lr, #28]\n\t"       \
+  "ldr r2, [lr, #20]\n\t"       \
   "strb r0, [r4], #1\n\t"       \
-  "ldr r3, [lr, #32]\n\t"       \
+  "ldr r3, [lr, #24]\n\t"       \
   "str r4, [sp]\n\t"            \
-  "ldr r0, [lr, #20]\n\t"       \
-  "ldr r4, [lr, #36]\n\t"       \
-  "ldr r5, [lr, #40]\n\t"       \
-  "ldr r6, [lr, #44]\n\t"       \
-  "add lr, #48\n\t"
+  "ldr r0, [lr, #12]\n\t"       \
+  "ldr r4, [lr, #28]\n\t"       \
+  "ldr r5, [lr, #32]\n\t"       \
+  "ldr r6, [lr, #36]\n\t"       \
+  "add lr, #40\n\t"
 #else
 #define TT_PW_ROUND_TERMS(a, b) \
   "add r11, r10, " a ", asr #31\n\t" \
@@ -308,8 +315,7 @@ struct BlockJob {
 // The output pointer and deltas come by single LDRs right before the stores: the first
 // register-offset STRB then directly follows a load, which the M4 pipelines (1 cycle, not 2).
 #define TT_PW_FINISH(requantize)  \
-  "ldm lr, {r8-r10}\n\t"          \
-  "add lr, #20\n\t"               \
+  "ldm lr!, {r8-r10}\n\t"         \
   requantize("r1", "r2")          \
   requantize("r3", "r0")          \
   "asr r1, r1, r9\n\t"            \
@@ -370,9 +376,9 @@ TT_PW_FUNCTION FinishBlockDoubled(const BlockJob* /*job*/) {
 
 // The last in_c % 4 input channels (from byte `offset`), one multiply at a time.
 void TailPass(const int8_t* const* in, int32_t offset, int32_t tail, int32_t input_offset,
-              Channel* ch, int32_t count) {
+              Channel* ch, const ChannelStart* start, int32_t count) {
   for (int32_t k = 0; k < count; ++k) {
-    const int8_t* w = ch[k].row0 + offset;
+    const int8_t* w = start[k].row0 + offset;
     for (int32_t t = 0; t < tail; ++t) {
       for (int32_t p = 0; p < kPixels; ++p) {
         ch[k].acc[p] += static_cast<int32_t>(w[t]) *
@@ -421,11 +427,11 @@ void RequantGeneral(const Channel* ch, int32_t count, const BlockJob& o,
 }
 
 // The entries at their start for the next positions, the first slice `bytes` long.
-void Rewind(Channel* ch, int32_t count, int32_t bytes) {
+void Rewind(Channel* ch, const ChannelStart* start, int32_t count, int32_t bytes) {
   for (int32_t k = 0; k < count; ++k) {
-    for (int32_t p = 0; p < kPixels; ++p) ch[k].acc[p] = ch[k].bias;
-    ch[k].row = ch[k].row0;
-    ch[k].row_end = ch[k].row0 + bytes;
+    for (int32_t p = 0; p < kPixels; ++p) ch[k].acc[p] = start[k].bias;
+    ch[k].row = start[k].row0;
+    ch[k].row_end = start[k].row0 + bytes;
   }
 }
 
@@ -434,27 +440,28 @@ void NextSlice(Channel* ch, int32_t count, int32_t bytes) {
   for (int32_t k = 0; k < count; ++k) ch[k].row_end = ch[k].row + bytes;
 }
 
-// Channels [first, first + n) of one filter array (rows `row_size` apart from `row`) into ch:
-// sums and bias at `start` (the bias, doubled when double_shift is 1), filter pointers at the
-// row's start, the first slice `bytes` long. `bias` advances by bias_step (0: no bias, one
-// zero read over and over), so the loop carries no branch.
-void ChannelRows(Channel* ch, int32_t n, const int32_t* bias, int32_t bias_step,
-                 int32_t double_shift, const int8_t* row, int32_t row_size, int32_t bytes,
-                 const uint32_t* x) {
-  for (Channel* const end = ch + n; ch != end; ++ch, bias += bias_step, row += row_size) {
-    const int32_t start = static_cast<int32_t>(static_cast<uint32_t>(*bias) << double_shift);
-    ch->acc[0] = ch->acc[1] = ch->acc[2] = ch->acc[3] = start;
-    ch->bias = start;
-    ch->row0 = row;
+// n channels of one filter array (rows `row_size` apart from `row`) into ch and start: sums
+// and start at the bias (doubled when double_shift is 1), filter pointers at the row's start,
+// the first slice `bytes` long. `bias` advances by bias_step (0: no bias, one zero read over
+// and over), so the loop carries no branch.
+void ChannelRows(Channel* ch, ChannelStart* start, int32_t n, const int32_t* bias,
+                 int32_t bias_step, int32_t double_shift, const int8_t* row, int32_t row_size,
+                 int32_t bytes, const uint32_t* x) {
+  for (Channel* const end = ch + n; ch != end;
+       ++ch, ++start, bias += bias_step, row += row_size) {
+    const int32_t sum = static_cast<int32_t>(static_cast<uint32_t>(*bias) << double_shift);
+    ch->acc[0] = ch->acc[1] = ch->acc[2] = ch->acc[3] = sum;
+    start->bias = sum;
+    start->row0 = row;
     ch->row = row;
     ch->row_end = row + bytes;
     ch->x = x;
   }
 }
 
-// Channels [c0, c0 + count) into ch (and the end marker after them), at their start for the
-// first positions (as Rewind leaves them, the first slice `bytes` long; sums and bias doubled
-// when `doubled`). Returns whether all of them take the fast output stage: DoubledRequant's
+// Channels [c0, c0 + count) into ch (and the end marker after them) and start, at their start
+// for the first positions (as Rewind leaves them, the first slice `bytes` long; sums and bias
+// doubled when `doubled`). Returns whether all of them take the fast output stage: DoubledRequant's
 // domain, and a bias that keeps every accumulator within +-2^30 (each of the in_c products is
 // at most 255 * 128 in magnitude). Doubled entries are only usable when it returns true.
 // The kernel runs once per streamed output row, so this set-up repeats for every row of a
@@ -463,7 +470,7 @@ void ChannelRows(Channel* ch, int32_t n, const int32_t* bias, int32_t bias_step,
 // values in registers, where one loop doing both spilled them.
 bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const FilterRows& filter,
                    int32_t c0, int32_t count, int32_t in_c, int32_t output_offset, int32_t bytes,
-                   bool doubled, const uint32_t* x, Channel* ch) {
+                   bool doubled, const uint32_t* x, Channel* ch, ChannelStart* start) {
   const int64_t reach = static_cast<int64_t>(in_c) * 255 * 128;
   // The bias bounds in int32 (empty when the products alone can pass 2^30).
   const bool reachable = reach < (int64_t{1} << 30);
@@ -488,9 +495,10 @@ bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const Filt
   const int32_t head = filter.head_rows - c0 < 0 ? 0
                        : filter.head_rows - c0 > count ? count : filter.head_rows - c0;
   const int32_t double_shift = doubled ? 1 : 0;
-  ChannelRows(ch, head, b, bias_step, double_shift, filter.row(c0), filter.row_size, bytes, x);
-  ChannelRows(ch + head, count - head, b + head * bias_step, bias_step, double_shift,
-              filter.row(c0 + head), filter.row_size, bytes, x);
+  ChannelRows(ch, start, head, b, bias_step, double_shift, filter.row(c0), filter.row_size,
+              bytes, x);
+  ChannelRows(ch + head, start + head, count - head, b + head * bias_step, bias_step,
+              double_shift, filter.row(c0 + head), filter.row_size, bytes, x);
   ch[count].row = nullptr;
   return fast;
 }
@@ -546,9 +554,12 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
   const bool dense = params.stride.h == 1 && params.stride.w == 1 &&
                      out_h == input_dims.h && out_w == input_dims.w;
 
-  // The widened inputs, then the channel entries (ConvPointwiseDspGetBufferSize).
+  // The widened inputs, the channel entries and the list's end, then the entries' starts
+  // (ConvPointwiseDspGetBufferSize).
   uint32_t* const x = static_cast<uint32_t*>(scratch);
   Channel* const ch = reinterpret_cast<Channel*>(x + 8 * first_groups);
+  ChannelStart* const start =
+      reinterpret_cast<ChannelStart*>(ch + (out_c < kChunk ? out_c : kChunk) + 1);
   BlockJob job;
   job.x = x;
   job.xo = simd::Splat16(params.input_offset);
@@ -560,10 +571,10 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
     // eight more per widened group (which also keeps doubled blocks to one slice).
     const bool want_doubled = !clamp && tail == 0 && 2 * groups < count;
     bool fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset,
-                              4 * first_groups, want_doubled, x, ch);
+                              4 * first_groups, want_doubled, x, ch, start);
     if (want_doubled && !fast) {
       fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset,
-                           4 * first_groups, false, x, ch);
+                           4 * first_groups, false, x, ch, start);
     }
     const bool finish = fast && !clamp && tail == 0;
     const bool doubled = finish && want_doubled;
@@ -624,10 +635,10 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       }
       // Single-slice finished blocks leave the entries as they were; the others rewind them.
       if (finish) {
-        if (groups > kSliceGroups) Rewind(ch, count, 4 * first_groups);
+        if (groups > kSliceGroups) Rewind(ch, start, count, 4 * first_groups);
         continue;
       }
-      if (tail != 0) TailPass(in, 4 * groups, tail, params.input_offset, ch, count);
+      if (tail != 0) TailPass(in, 4 * groups, tail, params.input_offset, ch, start, count);
       if (!fast) {
         RequantGeneral(ch, count, job, quant.multiplier + c0, quant.shift + c0, output_offset,
                        act);
@@ -636,7 +647,7 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       } else {
         RequantFast<false>(ch, count, job, act.min, act.max);
       }
-      Rewind(ch, count, 4 * first_groups);
+      Rewind(ch, start, count, 4 * first_groups);
     }
   }
   return true;
