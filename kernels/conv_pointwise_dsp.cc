@@ -19,15 +19,15 @@ constexpr int32_t kPixels = 4;
 // 4-channel input groups widened at once (8 words each: 1 KB); deeper inputs go in slices
 // whose partial sums wait in the channel entries.
 constexpr int32_t kSliceGroups = 32;
-// Output channels whose entries are prepared at once (48 bytes each, with their starts); more
-// channels go in
-// chunks, each widening the inputs again.
+// Output channels whose entries are prepared at once (36 bytes each and 8 for its start, in
+// the 48 the plan gives a channel); more channels go in chunks, each widening the inputs again.
 constexpr int32_t kChunk = 32;
 
 // One output channel, laid out for the assembly below (which reads it with LDM, so the field
-// order is part of it). acc: the four positions' sums, starting at the bias; row / row_end: the
-// current slice's filter bytes (row advances slice by slice); x: the widened inputs (the same
-// in every entry: one LDM then resets the input pointer too); q: the channel's DoubledRequant
+// order is part of it). acc: the four positions' sums, starting at the bias; row: the current
+// slice's filter bytes (it advances slice by slice; the slice ends where the widened inputs
+// do, BlockJob::x_end, the same for every channel); x: the widened inputs (the same in every
+// entry: one LDM then resets the input pointer too); q: the channel's DoubledRequant
 // (unset outside its domain, where the general output stage reads the raw multiplier and
 // shift). An entry with a null row ends the list. The entries follow each other without a gap,
 // so that the LDM of q leaves the pointer at the next entry (what rewinds an entry, which the
@@ -35,7 +35,6 @@ constexpr int32_t kChunk = 32;
 struct Channel {
   int32_t acc[kPixels];
   const int8_t* row;
-  const int8_t* row_end;
   const uint32_t* x;
   DoubledRequant q;
 };
@@ -45,12 +44,12 @@ struct ChannelStart {
   int32_t bias;
   const int8_t* row0;
 };
-static_assert(sizeof(Channel) == 40, "the assembly steps through the entries 40 bytes apart");
-static_assert(sizeof(Channel) + sizeof(ChannelStart) == kConvPointwiseDspChannelBytes,
+static_assert(sizeof(Channel) == 36, "the assembly steps through the entries 36 bytes apart");
+static_assert(sizeof(Channel) + sizeof(ChannelStart) <= kConvPointwiseDspChannelBytes,
               "ConvPointwiseDspGetBufferSize: chunk + 1 entries and chunk starts fit");
 static_assert(kSliceGroups == kConvPointwiseDspSliceGroups && kChunk == kConvPointwiseDspChunk,
               "ConvPointwiseDspGetBufferSize sizes the scratch by these");
-static_assert(offsetof(Channel, q) == 28 && offsetof(DoubledRequant, round) == 8,
+static_assert(offsetof(Channel, q) == 24 && offsetof(DoubledRequant, round) == 8,
               "the assembly's LDM of an entry's q into r8-r10");
 
 // What the assembly reads, in its LDM order: the four positions' input bytes of the slice, the
@@ -157,7 +156,7 @@ struct BlockJob {
   "smlad r2, r10, r12, r2\n\t"
 
 #define TT_PW_LOOP          \
-  "cmp r4, r5\n\t"         \
+  "cmp r6, r5\n\t"         \
   "smlad r3, r11, r12, r3\n\t" \
   "bne 2b\n\t"
 #else
@@ -188,13 +187,13 @@ struct BlockJob {
   "smlad r3, r11, r12, r3\n\t"
 #define TT_PW_GROUP_SECOND TT_PW_GROUP_FIRST
 #define TT_PW_LOOP  \
-  "cmp r4, r5\n\t" \
+  "cmp r6, r5\n\t" \
   "bne 2b\n\t"
 #endif
 
-// The next channel's entry into r0-r6 (lr then at its q), then into the group loop, or out
-// after the last channel.
-#define TT_PW_LOAD_ENTRY "ldm lr!, {r0-r6}\n\t"
+// The next channel's entry into r0-r4 and r6 (lr then at its q), then into the group loop,
+// or out after the last channel. r5 holds x_end throughout.
+#define TT_PW_LOAD_ENTRY "ldm lr!, {r0-r4, r6}\n\t"
 
 #define TT_PW_ENTER     \
   "cbz r4, 9f\n\t"      \
@@ -214,6 +213,7 @@ struct BlockJob {
   "movne r5, r7\n\t"            \
   "orr r5, r5, #1\n\t"          \
   "push {r1-r5}\n\t"            \
+  "ldr r5, [r0, #-4]\n\t"       \
   TT_PW_LOAD_ENTRY TT_PW_ENTER  \
   "2:\n\t" TT_PW_GROUP_FIRST    \
   "3:\n\t" TT_PW_GROUP_SECOND   \
@@ -222,7 +222,7 @@ struct BlockJob {
 
 // 3a. Not the last slice: the sums and the advanced filter pointer go back into the entry.
 #define TT_PW_STORE_BACK  \
-  "sub r7, lr, #28\n\t"   \
+  "sub r7, lr, #24\n\t"   \
   "stm r7, {r0-r4}\n\t"   \
   "add lr, #12\n\t"       \
   TT_PW_LOAD_ENTRY
@@ -230,13 +230,13 @@ struct BlockJob {
 // 3b. The last slice: RequantizeDoubled (quant_math.h; r8 multiplier, r9 shift, r10 round as
 //    the LDM loads the entry's q, -c added to round before the SMMLAR; the LDM's writeback
 //    leaves lr at the next entry) and the
-//    four stores (r4 out, r5-r7 the deltas). FinishBlock doubles the sum here,
+//    four stores (r4 out, r8, r6, r7 the deltas). FinishBlock doubles the sum here,
 //    FinishBlockDoubled's arrive doubled. (The sign of the plain sum is the doubled one's.)
 //    The four outputs go through each step side by side, in their own registers (r11 / r12 the
 //    two rounding terms): one after the other, each ASR waited for its SMMLAR and each SSAT
 //    for its ASR on the Cortex-M7 (8 cycles per 4 outputs); the same instructions on the M4.
 //    The Cortex-M7 form loads with single LDRs beside the arithmetic and the stores (q, the
-//    output pointer and deltas, then the next entry, whose fields lie 12 bytes on: lr ends 40
+//    output pointer and deltas, then the next entry, whose fields lie 12 bytes on: lr ends 36
 //    bytes on, where the LDM form leaves it) instead of three LDMs, which issue alone: about 19
 //    cycles per channel and 4 outputs (21 with the doubling) against 25 (27).
 #if TFLM_TRAIN_DSP_DUAL_ISSUE
@@ -275,13 +275,13 @@ struct BlockJob {
   "asr r3, r3, r9\n\t"          \
   "asr r0, r0, r9\n\t"          \
   "ssat r1, #8, r1\n\t"         \
-  "ldr r5, [sp, #4]\n\t"        \
+  "ldr r8, [sp, #4]\n\t"        \
   "ssat r2, #8, r2\n\t"         \
   "ldr r6, [sp, #8]\n\t"        \
   "ssat r3, #8, r3\n\t"         \
   "ldr r7, [sp, #12]\n\t"       \
   "ssat r0, #8, r0\n\t"         \
-  "strb r1, [r4, r5]\n\t"       \
+  "strb r1, [r4, r8]\n\t"       \
   "strb r2, [r4, r6]\n\t"       \
   "ldr r1, [lr, #16]\n\t"       \
   "strb r3, [r4, r7]\n\t"       \
@@ -291,9 +291,8 @@ struct BlockJob {
   "str r4, [sp]\n\t"            \
   "ldr r0, [lr, #12]\n\t"       \
   "ldr r4, [lr, #28]\n\t"       \
-  "ldr r5, [lr, #32]\n\t"       \
-  "ldr r6, [lr, #36]\n\t"       \
-  "add lr, #40\n\t"
+  "ldr r6, [lr, #32]\n\t"       \
+  "add lr, #36\n\t"
 #else
 #define TT_PW_ROUND_TERMS(a, b) \
   "add r11, r10, " a ", asr #31\n\t" \
@@ -327,10 +326,10 @@ struct BlockJob {
   "ssat r3, #8, r3\n\t"           \
   "ssat r0, #8, r0\n\t"           \
   "ldr r4, [sp]\n\t"              \
-  "ldr r5, [sp, #4]\n\t"          \
+  "ldr r8, [sp, #4]\n\t"          \
   "ldr r6, [sp, #8]\n\t"          \
   "ldr r7, [sp, #12]\n\t"         \
-  "strb r1, [r4, r5]\n\t"         \
+  "strb r1, [r4, r8]\n\t"         \
   "strb r2, [r4, r6]\n\t"         \
   "strb r3, [r4, r7]\n\t"         \
   "strb r0, [r4], #1\n\t"         \
@@ -426,27 +425,21 @@ void RequantGeneral(const Channel* ch, int32_t count, const BlockJob& o,
   }
 }
 
-// The entries at their start for the next positions, the first slice `bytes` long.
-void Rewind(Channel* ch, const ChannelStart* start, int32_t count, int32_t bytes) {
+// The entries at their start for the next positions.
+void Rewind(Channel* ch, const ChannelStart* start, int32_t count) {
   for (int32_t k = 0; k < count; ++k) {
     for (int32_t p = 0; p < kPixels; ++p) ch[k].acc[p] = start[k].bias;
     ch[k].row = start[k].row0;
-    ch[k].row_end = start[k].row0 + bytes;
   }
 }
 
-// The next slice, `bytes` long, from where the previous one left the filter pointers.
-void NextSlice(Channel* ch, int32_t count, int32_t bytes) {
-  for (int32_t k = 0; k < count; ++k) ch[k].row_end = ch[k].row + bytes;
-}
-
 // n channels of one filter array (rows `row_size` apart from `row`) into ch and start: sums
-// and start at the bias (doubled when double_shift is 1), filter pointers at the row's start,
-// the first slice `bytes` long. `bias` advances by bias_step (0: no bias, one zero read over
-// and over), so the loop carries no branch.
+// and start at the bias (doubled when double_shift is 1), filter pointers at the row's start.
+// `bias` advances by bias_step (0: no bias, one zero read over and over), so the loop carries
+// no branch.
 void ChannelRows(Channel* ch, ChannelStart* start, int32_t n, const int32_t* bias,
                  int32_t bias_step, int32_t double_shift, const int8_t* row, int32_t row_size,
-                 int32_t bytes, const uint32_t* x) {
+                 const uint32_t* x) {
   for (Channel* const end = ch + n; ch != end;
        ++ch, ++start, bias += bias_step, row += row_size) {
     const int32_t sum = static_cast<int32_t>(static_cast<uint32_t>(*bias) << double_shift);
@@ -454,14 +447,12 @@ void ChannelRows(Channel* ch, ChannelStart* start, int32_t n, const int32_t* bia
     start->bias = sum;
     start->row0 = row;
     ch->row = row;
-    ch->row_end = row + bytes;
     ch->x = x;
   }
 }
 
 // Channels [c0, c0 + count) into ch (and the end marker after them) and start, at their start
-// for the first positions (as Rewind leaves them, the first slice `bytes` long; sums and bias
-// doubled when `doubled`). Returns whether all of them take the fast output stage: DoubledRequant's
+// for the first positions (as Rewind leaves them; sums and bias doubled when `doubled`). Returns whether all of them take the fast output stage: DoubledRequant's
 // domain, and a bias that keeps every accumulator within +-2^30 (each of the in_c products is
 // at most 255 * 128 in magnitude). Doubled entries are only usable when it returns true.
 // The kernel runs once per streamed output row, so this set-up repeats for every row of a
@@ -469,8 +460,8 @@ void ChannelRows(Channel* ch, ChannelStart* start, int32_t n, const int32_t* bia
 // its domain, whose chunk then reads none; then the entries, ChannelRows) keep GCC's live
 // values in registers, where one loop doing both spilled them.
 bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const FilterRows& filter,
-                   int32_t c0, int32_t count, int32_t in_c, int32_t output_offset, int32_t bytes,
-                   bool doubled, const uint32_t* x, Channel* ch, ChannelStart* start) {
+                   int32_t c0, int32_t count, int32_t in_c, int32_t output_offset, bool doubled,
+                   const uint32_t* x, Channel* ch, ChannelStart* start) {
   const int64_t reach = static_cast<int64_t>(in_c) * 255 * 128;
   // The bias bounds in int32 (empty when the products alone can pass 2^30).
   const bool reachable = reach < (int64_t{1} << 30);
@@ -495,10 +486,9 @@ bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const Filt
   const int32_t head = filter.head_rows - c0 < 0 ? 0
                        : filter.head_rows - c0 > count ? count : filter.head_rows - c0;
   const int32_t double_shift = doubled ? 1 : 0;
-  ChannelRows(ch, start, head, b, bias_step, double_shift, filter.row(c0), filter.row_size,
-              bytes, x);
+  ChannelRows(ch, start, head, b, bias_step, double_shift, filter.row(c0), filter.row_size, x);
   ChannelRows(ch + head, start + head, count - head, b + head * bias_step, bias_step,
-              double_shift, filter.row(c0 + head), filter.row_size, bytes, x);
+              double_shift, filter.row(c0 + head), filter.row_size, x);
   ch[count].row = nullptr;
   return fast;
 }
@@ -571,10 +561,10 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
     // eight more per widened group (which also keeps doubled blocks to one slice).
     const bool want_doubled = !clamp && tail == 0 && 2 * groups < count;
     bool fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset,
-                              4 * first_groups, want_doubled, x, ch, start);
+                              want_doubled, x, ch, start);
     if (want_doubled && !fast) {
-      fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset,
-                           4 * first_groups, false, x, ch, start);
+      fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset, false, x, ch,
+                           start);
     }
     const bool finish = fast && !clamp && tail == 0;
     const bool doubled = finish && want_doubled;
@@ -621,7 +611,6 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       job.d3 = delta[3];
       for (int32_t g0 = 0; g0 < groups; g0 += kSliceGroups) {
         const int32_t n = groups - g0 < kSliceGroups ? groups - g0 : kSliceGroups;
-        if (g0 > 0) NextSlice(ch, count, 4 * n);
         for (int32_t p = 0; p < kPixels; ++p) job.in[p] = in[p] + 4 * g0;
         job.x_end = x + 8 * n;
         job.odd = n & 1;
@@ -635,7 +624,7 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       }
       // Single-slice finished blocks leave the entries as they were; the others rewind them.
       if (finish) {
-        if (groups > kSliceGroups) Rewind(ch, start, count, 4 * first_groups);
+        if (groups > kSliceGroups) Rewind(ch, start, count);
         continue;
       }
       if (tail != 0) TailPass(in, 4 * groups, tail, params.input_offset, ch, start, count);
@@ -647,7 +636,7 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       } else {
         RequantFast<false>(ch, count, job, act.min, act.max);
       }
-      Rewind(ch, start, count, 4 * first_groups);
+      Rewind(ch, start, count);
     }
   }
   return true;
