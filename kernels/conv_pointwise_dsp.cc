@@ -54,7 +54,7 @@ static_assert(offsetof(Channel, q) == 24 && offsetof(DoubledRequant, round) == 8
 
 // What the assembly reads, in its LDM order: the four positions' input bytes of the slice, the
 // widened inputs and their end, Splat16(input offset); where channel 0's byte of the four
-// positions goes (out + 0 / d1 / d2 / d3); the first entry; whether the group count is odd.
+// positions goes (out + 0 / d1 / d2 / d3); the first entry; the group count modulo 4.
 struct BlockJob {
   const int8_t* in[kPixels];
   uint32_t* x;
@@ -63,7 +63,7 @@ struct BlockJob {
   int8_t* out;
   int32_t d1, d2, d3;
   Channel* ch;
-  int32_t odd;
+  int32_t rest;
 };
 
 // One block (four positions) x one slice, as one assembly function: GCC keeps neither the 13
@@ -104,15 +104,20 @@ struct BlockJob {
   "sadd16 " c ", " c ", " c "\n\t" \
   "sadd16 " d ", " d ", " d "\n\t"
 
-// 2. The channel loop: [sp] out, d1, d2, d3, the group loop's entry; lr the entry. Per
-//    channel LDM r0-r3 the sums, r4 the filter pointer, r5 its end, r6 the widened inputs; the
-//    group loop is unrolled twice, an odd group count enters it at the second copy (LDR PC).
-//    One group: r7 / r12 the filter word's even / odd lanes, r8-r11 four input words; 15
-//    instructions for 16 multiply-accumulates (the M4 form). The Cortex-M7 form loads the input words one by
-//    one beside the SMLADs (its LDMs issue alone, 2 cycles each) and the two copies differ in
-//    order, so that each pairs with its neighbours: 40 instructions in about 20 cycles per two
-//    groups, where the LDM form takes about 27. The copy at 3: leaves its last SMLAD to
-//    TT_PW_LOOP (after the CMP, which it does not disturb: SMLAD sets only Q).
+// 2. The channel loop: [sp] out, d1, d2, d3, the group loop's entry; lr the entry; r5 the
+//    widened inputs' end (x_end) throughout. Per channel LDM r0-r3 the sums, r4 the filter
+//    pointer, r6 the widened inputs; the group loop is unrolled four times, and a group count
+//    n enters it at copy (4 - n % 4) % 4 (LDR PC): MobileNet's small-depth layers (2, 4, 6 or 8
+//    groups) then take the back-edge at most once per channel, where the twice-unrolled loop
+//    took it up to three times (M4: 3 cycles a taken branch, 1 not taken; the M7 point
+//    estimate: fewer mispredicted loop exits, as the 2-group and 4-group layers share the
+//    code). One group: r7 / r12 the filter word's even / odd lanes, r8-r11 four input words;
+//    15 instructions for 16 multiply-accumulates (the M4 form). The Cortex-M7 form loads the
+//    input words one by one beside the SMLADs (its LDMs issue alone, 2 cycles each) and
+//    neighbouring copies differ in order, so that each pairs with its neighbours: 40
+//    instructions in about 20 cycles per two groups, where the LDM form takes about 27. The
+//    last copy leaves its last SMLAD to TT_PW_LOOP (after the CMP, which it does not disturb:
+//    SMLAD sets only Q).
 #if TFLM_TRAIN_DSP_DUAL_ISSUE
 #define TT_PW_GROUP_FIRST            \
   "ldr r12, [r4], #4\n\t"           \
@@ -155,6 +160,7 @@ struct BlockJob {
   "ldr r11, [r6, #-4]\n\t"          \
   "smlad r2, r10, r12, r2\n\t"
 
+#define TT_PW_GROUP_SECOND_WHOLE TT_PW_GROUP_SECOND "smlad r3, r11, r12, r3\n\t"
 #define TT_PW_LOOP          \
   "cmp r6, r5\n\t"         \
   "smlad r3, r11, r12, r3\n\t" \
@@ -186,6 +192,7 @@ struct BlockJob {
   "smlad r2, r10, r12, r2\n\t"      \
   "smlad r3, r11, r12, r3\n\t"
 #define TT_PW_GROUP_SECOND TT_PW_GROUP_FIRST
+#define TT_PW_GROUP_SECOND_WHOLE TT_PW_GROUP_FIRST
 #define TT_PW_LOOP  \
   "cmp r6, r5\n\t" \
   "bne 2b\n\t"
@@ -202,22 +209,32 @@ struct BlockJob {
   "add sp, #20\n\t"     \
   "pop {r4-r11, pc}\n"
 
-#define TT_PW_CHANNELS(finish)  \
-  "add r0, #28\n\t"             \
-  "ldm r0, {r1-r6}\n\t"         \
-  "mov lr, r5\n\t"              \
-  "adr.w r5, 2f\n\t"            \
-  "adr.w r7, 3f\n\t"            \
-  "cmp r6, #0\n\t"              \
-  "it ne\n\t"                   \
-  "movne r5, r7\n\t"            \
-  "orr r5, r5, #1\n\t"          \
-  "push {r1-r5}\n\t"            \
-  "ldr r5, [r0, #-4]\n\t"       \
-  TT_PW_LOAD_ENTRY TT_PW_ENTER  \
-  "2:\n\t" TT_PW_GROUP_FIRST    \
-  "3:\n\t" TT_PW_GROUP_SECOND   \
-  TT_PW_LOOP finish             \
+#define TT_PW_CHANNELS(finish)      \
+  "add r0, #28\n\t"                 \
+  "ldm r0, {r1-r6}\n\t"             \
+  "mov lr, r5\n\t"                  \
+  "adr.w r5, 2f\n\t"                \
+  "adr.w r7, 3f\n\t"                \
+  "cmp r6, #3\n\t"                  \
+  "it eq\n\t"                       \
+  "moveq r5, r7\n\t"                \
+  "adr.w r7, 5f\n\t"                \
+  "cmp r6, #2\n\t"                  \
+  "it eq\n\t"                       \
+  "moveq r5, r7\n\t"                \
+  "adr.w r7, 6f\n\t"                \
+  "cmp r6, #1\n\t"                  \
+  "it eq\n\t"                       \
+  "moveq r5, r7\n\t"                \
+  "orr r5, r5, #1\n\t"              \
+  "push {r1-r5}\n\t"                \
+  "ldr r5, [r0, #-4]\n\t"           \
+  TT_PW_LOAD_ENTRY TT_PW_ENTER      \
+  "2:\n\t" TT_PW_GROUP_FIRST        \
+  "3:\n\t" TT_PW_GROUP_SECOND_WHOLE \
+  "5:\n\t" TT_PW_GROUP_FIRST        \
+  "6:\n\t" TT_PW_GROUP_SECOND       \
+  TT_PW_LOOP finish                 \
   TT_PW_ENTER
 
 // 3a. Not the last slice: the sums and the advanced filter pointer go back into the entry.
@@ -361,6 +378,7 @@ TT_PW_FUNCTION FinishBlockDoubled(const BlockJob* /*job*/) {
 #undef TT_PW_TWICE
 #undef TT_PW_GROUP_FIRST
 #undef TT_PW_GROUP_SECOND
+#undef TT_PW_GROUP_SECOND_WHOLE
 #undef TT_PW_LOOP
 #undef TT_PW_CHANNELS
 #undef TT_PW_LOAD_ENTRY
@@ -578,7 +596,7 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       job.d2 = 2 * out_c;
       job.d3 = 3 * out_c;
       job.x_end = x + 8 * groups;
-      job.odd = groups & 1;
+      job.rest = groups & 3;
       void (*const block)(const BlockJob*) = doubled ? FinishBlockDoubled : FinishBlock;
       for (; i + kPixels <= positions; i += kPixels) {
         const int8_t* p = input + i * in_c;
@@ -613,7 +631,7 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
         const int32_t n = groups - g0 < kSliceGroups ? groups - g0 : kSliceGroups;
         for (int32_t p = 0; p < kPixels; ++p) job.in[p] = in[p] + 4 * g0;
         job.x_end = x + 8 * n;
-        job.odd = n & 1;
+        job.rest = n & 3;
         if (!finish || g0 + n < groups) {
           AccumulateBlock(&job);
         } else if (doubled) {
