@@ -479,9 +479,10 @@ void ChannelRows(Channel* ch, ChannelStart* start, int32_t n, const int32_t* bia
 }
 
 // Channels [c0, c0 + count) into ch (and the end marker after them) and start, at their start
-// for the first positions (as Rewind leaves them; sums and bias doubled when `doubled`). Returns whether all of them take the fast output stage: DoubledRequant's
-// domain, and a bias that keeps every accumulator within +-2^30 (each of the in_c products is
-// at most 255 * 128 in magnitude). Doubled entries are only usable when it returns true.
+// for the first positions (as Rewind leaves them; sums and bias doubled when `doubled`).
+// Returns whether all of them take the fast output stage: DoubledRequant's domain, and a bias
+// that keeps every accumulator within +-2^30 (each of the in_c products is at most 255 * 128
+// in magnitude). Doubled entries are only usable when it returns true.
 // The kernel runs once per streamed output row, so this set-up repeats for every row of a
 // layer: two short loops (the output stage's constants, stopping at the first channel outside
 // its domain, whose chunk then reads none; then the entries, ChannelRows) keep GCC's live
