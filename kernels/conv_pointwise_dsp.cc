@@ -19,36 +19,42 @@ constexpr int32_t kPixels = 4;
 // 4-channel input groups widened at once (8 words each: 1 KB); deeper inputs go in slices
 // whose partial sums wait in the channel entries.
 constexpr int32_t kSliceGroups = 32;
-// Output channels whose entries are prepared at once (48 bytes each); more channels go in
-// chunks, each widening the inputs again.
+// Output channels whose entries are prepared at once (36 bytes each and 8 for its start, in
+// the 48 the plan gives a channel); more channels go in chunks, each widening the inputs again.
 constexpr int32_t kChunk = 32;
 
 // One output channel, laid out for the assembly below (which reads it with LDM, so the field
-// order is part of it). acc: the four positions' sums, starting at the bias; row / row_end: the
-// current slice's filter bytes (row advances slice by slice); x: the widened inputs (the same
-// in every entry: one LDM then resets the input pointer too); q: the channel's DoubledRequant
+// order is part of it). acc: the four positions' sums, starting at the bias; row: the current
+// slice's filter bytes (it advances slice by slice; the slice ends where the widened inputs
+// do, BlockJob::x_end, the same for every channel); x: the widened inputs (the same in every
+// entry: one LDM then resets the input pointer too); q: the channel's DoubledRequant
 // (unset outside its domain, where the general output stage reads the raw multiplier and
-// shift); bias and row0 rewind acc and row for the next positions. An entry with a null row
-// ends the list.
+// shift). An entry with a null row ends the list. The entries follow each other without a gap,
+// so that the LDM of q leaves the pointer at the next entry (what rewinds an entry, which the
+// assembly never reads, is in ChannelStart).
 struct Channel {
   int32_t acc[kPixels];
   const int8_t* row;
-  const int8_t* row_end;
   const uint32_t* x;
   DoubledRequant q;
+};
+// Where a channel's entry starts for the next positions (Rewind, TailPass): its first sum (the
+// bias, doubled with doubled entries) and its filter row. One per channel, after the entries.
+struct ChannelStart {
   int32_t bias;
   const int8_t* row0;
 };
-static_assert(sizeof(Channel) == 48, "the assembly steps through the entries 48 bytes apart");
-static_assert(sizeof(Channel) == kConvPointwiseDspChannelBytes, "ConvPointwiseDspGetBufferSize");
+static_assert(sizeof(Channel) == 36, "the assembly steps through the entries 36 bytes apart");
+static_assert(sizeof(Channel) + sizeof(ChannelStart) <= kConvPointwiseDspChannelBytes,
+              "ConvPointwiseDspGetBufferSize: chunk + 1 entries and chunk starts fit");
 static_assert(kSliceGroups == kConvPointwiseDspSliceGroups && kChunk == kConvPointwiseDspChunk,
               "ConvPointwiseDspGetBufferSize sizes the scratch by these");
-static_assert(offsetof(Channel, q) == 28 && offsetof(DoubledRequant, round) == 8,
-              "the assembly's LDM of an entry's q + bias + row0 into r8-r12");
+static_assert(offsetof(Channel, q) == 24 && offsetof(DoubledRequant, round) == 8,
+              "the assembly's LDM of an entry's q into r8-r10");
 
 // What the assembly reads, in its LDM order: the four positions' input bytes of the slice, the
 // widened inputs and their end, Splat16(input offset); where channel 0's byte of the four
-// positions goes (out + 0 / d1 / d2 / d3); the first entry; whether the group count is odd.
+// positions goes (out + 0 / d1 / d2 / d3); the first entry; the group count modulo 4.
 struct BlockJob {
   const int8_t* in[kPixels];
   uint32_t* x;
@@ -57,7 +63,7 @@ struct BlockJob {
   int8_t* out;
   int32_t d1, d2, d3;
   Channel* ch;
-  int32_t odd;
+  int32_t rest;
 };
 
 // One block (four positions) x one slice, as one assembly function: GCC keeps neither the 13
@@ -65,13 +71,10 @@ struct BlockJob {
 // STM need fixed registers.
 // 1. Widen: the slice's input groups of the four positions into 16-bit lanes plus the input
 //    offset (x: per group the even lanes of positions 0..3, then the odd lanes; doubled for
-//    FinishDoubled). [sp] job, [sp + 4] x_end.
-#define TT_PW_WIDEN(doubled)                      \
-  "push {r4-r11, lr}\n\t"                         \
-  "ldr r7, [r0, #24]\n\t"                         \
-  "push {r0, r7}\n\t"                             \
-  "ldm r0, {r1-r6}\n"                             \
-  "4:\n\t"                                        \
+//    FinishDoubled). [sp] job, [sp + 4] x_end. Unrolled twice (an odd group count, bit 5 of
+//    x_end - x, enters at the second copy): the end test (LDR, CMP, taken branch: 6 cycles on
+//    the M4) once per two groups.
+#define TT_PW_WIDEN_GROUP(doubled)                \
   "ldr r8, [r1], #4\n\t"                          \
   "ldr r9, [r2], #4\n\t"                          \
   "ldr r10, [r3], #4\n\t"                         \
@@ -85,7 +88,18 @@ struct BlockJob {
   "sxtab16 r9, r6, r9, ror #8\n\t"                \
   "sxtab16 r10, r6, r10, ror #8\n\t"              \
   "sxtab16 r11, r6, r11, ror #8\n\t" doubled("r8", "r9", "r10", "r11") \
-  "stm r5!, {r8-r11}\n\t"                         \
+  "stm r5!, {r8-r11}\n\t"
+
+#define TT_PW_WIDEN(doubled)                      \
+  "push {r4-r11, lr}\n\t"                         \
+  "ldr r7, [r0, #24]\n\t"                         \
+  "push {r0, r7}\n\t"                             \
+  "ldm r0, {r1-r6}\n\t"                           \
+  "sub r8, r7, r5\n\t"                            \
+  "tst r8, #32\n\t"                               \
+  "bne 7f\n"                                      \
+  "4:\n\t" TT_PW_WIDEN_GROUP(doubled)              \
+  "7:\n\t" TT_PW_WIDEN_GROUP(doubled)              \
   "ldr r0, [sp, #4]\n\t"                          \
   "cmp r5, r0\n\t"                                \
   "bne 4b\n\t"                                    \
@@ -98,15 +112,20 @@ struct BlockJob {
   "sadd16 " c ", " c ", " c "\n\t" \
   "sadd16 " d ", " d ", " d "\n\t"
 
-// 2. The channel loop: [sp] out, d1, d2, d3, the group loop's entry; lr the entry. Per
-//    channel LDM r0-r3 the sums, r4 the filter pointer, r5 its end, r6 the widened inputs; the
-//    group loop is unrolled twice, an odd group count enters it at the second copy (LDR PC).
-//    One group: r7 / r12 the filter word's even / odd lanes, r8-r11 four input words; 13
-//    instructions for 16 multiply-accumulates. The Cortex-M7 form loads the input words one by
-//    one beside the SMLADs (its LDMs issue alone, 2 cycles each) and the two copies differ in
-//    order, so that each pairs with its neighbours: 40 instructions in about 20 cycles per two
-//    groups, where the LDM form takes about 27. The copy at 3: leaves its last SMLAD to
-//    TT_PW_LOOP (after the CMP, which it does not disturb: SMLAD sets only Q).
+// 2. The channel loop: [sp] out, d1, d2, d3, the group loop's entry; lr the entry; r5 the
+//    widened inputs' end (x_end) throughout. Per channel LDM r0-r3 the sums, r4 the filter
+//    pointer, r6 the widened inputs; the group loop is unrolled four times, and a group count
+//    n enters it at copy (4 - n % 4) % 4 (LDR PC): MobileNet's small-depth layers (2, 4, 6 or 8
+//    groups) then take the back-edge at most once per channel, where the twice-unrolled loop
+//    took it up to three times (M4: 3 cycles a taken branch, 1 not taken; the M7 point
+//    estimate: fewer mispredicted loop exits, as the 2-group and 4-group layers share the
+//    code). One group: r7 / r12 the filter word's even / odd lanes, r8-r11 four input words;
+//    15 instructions for 16 multiply-accumulates (the M4 form). The Cortex-M7 form loads the
+//    input words one by one beside the SMLADs (its LDMs issue alone, 2 cycles each) and
+//    neighbouring copies differ in order, so that each pairs with its neighbours: 40
+//    instructions in about 20 cycles per two groups, where the LDM form takes about 27. The
+//    last copy leaves its last SMLAD to TT_PW_LOOP (after the CMP, which it does not disturb:
+//    SMLAD sets only Q).
 #if TFLM_TRAIN_DSP_DUAL_ISSUE
 #define TT_PW_GROUP_FIRST            \
   "ldr r12, [r4], #4\n\t"           \
@@ -149,34 +168,47 @@ struct BlockJob {
   "ldr r11, [r6, #-4]\n\t"          \
   "smlad r2, r10, r12, r2\n\t"
 
+#define TT_PW_GROUP_SECOND_WHOLE TT_PW_GROUP_SECOND "smlad r3, r11, r12, r3\n\t"
 #define TT_PW_LOOP          \
-  "cmp r4, r5\n\t"         \
+  "cmp r6, r5\n\t"         \
   "smlad r3, r11, r12, r3\n\t" \
   "bne 2b\n\t"
 #else
+// The Cortex-M4 form: the filter word and the first four input words by five single LDRs in a
+// row (2 + 1 + 1 + 1 + 1 cycles: an LDR right after a load is pipelined, TRM) where an LDR and
+// an LDM of 4 took 2 + 5; the load that advances r6 comes last, so that no load's address
+// waits for a base written back by the one before it. The second four words come by four LDRs
+// (2 + 1 + 1 + 1, as the LDM): 21 cycles per group, 22 before.
 #define TT_PW_GROUP_FIRST           \
   "ldr r12, [r4], #4\n\t"           \
-  "ldm r6!, {r8, r9, r10, r11}\n\t" \
+  "ldr r9, [r6, #4]\n\t"            \
+  "ldr r10, [r6, #8]\n\t"           \
+  "ldr r11, [r6, #12]\n\t"          \
+  "ldr r8, [r6], #32\n\t"           \
   "sxtb16 r7, r12\n\t"              \
   "sxtb16 r12, r12, ror #8\n\t"     \
   "smlad r0, r8, r7, r0\n\t"        \
   "smlad r1, r9, r7, r1\n\t"        \
   "smlad r2, r10, r7, r2\n\t"       \
   "smlad r3, r11, r7, r3\n\t"       \
-  "ldm r6!, {r8, r9, r10, r11}\n\t" \
+  "ldr r8, [r6, #-16]\n\t"          \
+  "ldr r9, [r6, #-12]\n\t"          \
+  "ldr r10, [r6, #-8]\n\t"          \
+  "ldr r11, [r6, #-4]\n\t"          \
   "smlad r0, r8, r12, r0\n\t"       \
   "smlad r1, r9, r12, r1\n\t"       \
   "smlad r2, r10, r12, r2\n\t"      \
   "smlad r3, r11, r12, r3\n\t"
 #define TT_PW_GROUP_SECOND TT_PW_GROUP_FIRST
+#define TT_PW_GROUP_SECOND_WHOLE TT_PW_GROUP_FIRST
 #define TT_PW_LOOP  \
-  "cmp r4, r5\n\t" \
+  "cmp r6, r5\n\t" \
   "bne 2b\n\t"
 #endif
 
-// The next channel's entry into r0-r6 (lr then at its q), then into the group loop, or out
-// after the last channel.
-#define TT_PW_LOAD_ENTRY "ldm lr!, {r0-r6}\n\t"
+// The next channel's entry into r0-r4 and r6 (lr then at its q), then into the group loop,
+// or out after the last channel. r5 holds x_end throughout.
+#define TT_PW_LOAD_ENTRY "ldm lr!, {r0-r4, r6}\n\t"
 
 #define TT_PW_ENTER     \
   "cbz r4, 9f\n\t"      \
@@ -185,40 +217,51 @@ struct BlockJob {
   "add sp, #20\n\t"     \
   "pop {r4-r11, pc}\n"
 
-#define TT_PW_CHANNELS(finish)  \
-  "add r0, #28\n\t"             \
-  "ldm r0, {r1-r6}\n\t"         \
-  "mov lr, r5\n\t"              \
-  "adr.w r5, 2f\n\t"            \
-  "adr.w r7, 3f\n\t"            \
-  "cmp r6, #0\n\t"              \
-  "it ne\n\t"                   \
-  "movne r5, r7\n\t"            \
-  "orr r5, r5, #1\n\t"          \
-  "push {r1-r5}\n\t"            \
-  TT_PW_LOAD_ENTRY TT_PW_ENTER  \
-  "2:\n\t" TT_PW_GROUP_FIRST    \
-  "3:\n\t" TT_PW_GROUP_SECOND   \
-  TT_PW_LOOP finish             \
+#define TT_PW_CHANNELS(finish)      \
+  "add r0, #28\n\t"                 \
+  "ldm r0, {r1-r6}\n\t"             \
+  "mov lr, r5\n\t"                  \
+  "adr.w r5, 2f\n\t"                \
+  "adr.w r7, 3f\n\t"                \
+  "cmp r6, #3\n\t"                  \
+  "it eq\n\t"                       \
+  "moveq r5, r7\n\t"                \
+  "adr.w r7, 5f\n\t"                \
+  "cmp r6, #2\n\t"                  \
+  "it eq\n\t"                       \
+  "moveq r5, r7\n\t"                \
+  "adr.w r7, 6f\n\t"                \
+  "cmp r6, #1\n\t"                  \
+  "it eq\n\t"                       \
+  "moveq r5, r7\n\t"                \
+  "orr r5, r5, #1\n\t"              \
+  "push {r1-r5}\n\t"                \
+  "ldr r5, [r0, #-4]\n\t"           \
+  TT_PW_LOAD_ENTRY TT_PW_ENTER      \
+  "2:\n\t" TT_PW_GROUP_FIRST        \
+  "3:\n\t" TT_PW_GROUP_SECOND_WHOLE \
+  "5:\n\t" TT_PW_GROUP_FIRST        \
+  "6:\n\t" TT_PW_GROUP_SECOND       \
+  TT_PW_LOOP finish                 \
   TT_PW_ENTER
 
 // 3a. Not the last slice: the sums and the advanced filter pointer go back into the entry.
 #define TT_PW_STORE_BACK  \
-  "sub r7, lr, #28\n\t"   \
+  "sub r7, lr, #24\n\t"   \
   "stm r7, {r0-r4}\n\t"   \
-  "add lr, #20\n\t"       \
+  "add lr, #12\n\t"       \
   TT_PW_LOAD_ENTRY
 
 // 3b. The last slice: RequantizeDoubled (quant_math.h; r8 multiplier, r9 shift, r10 round as
-//    the LDM loads the entry's q, -c added to round before the SMMLAR; lr then steps over bias
-//    and row0: an LDM of 3 and an ADD take a cycle less than an LDM of 5 on the M4) and the
-//    four stores (r4 out, r5-r7 the deltas). FinishBlock doubles the sum here,
+//    the LDM loads the entry's q, -c added to round before the SMMLAR; the LDM's writeback
+//    leaves lr at the next entry) and the
+//    four stores (r4 out, r8, r6, r7 the deltas). FinishBlock doubles the sum here,
 //    FinishBlockDoubled's arrive doubled. (The sign of the plain sum is the doubled one's.)
 //    The four outputs go through each step side by side, in their own registers (r11 / r12 the
 //    two rounding terms): one after the other, each ASR waited for its SMMLAR and each SSAT
 //    for its ASR on the Cortex-M7 (8 cycles per 4 outputs); the same instructions on the M4.
 //    The Cortex-M7 form loads with single LDRs beside the arithmetic and the stores (q, the
-//    output pointer and deltas, then the next entry, whose fields lie 20 bytes on: lr ends 48
+//    output pointer and deltas, then the next entry, whose fields lie 12 bytes on: lr ends 36
 //    bytes on, where the LDM form leaves it) instead of three LDMs, which issue alone: about 19
 //    cycles per channel and 4 outputs (21 with the doubling) against 25 (27).
 #if TFLM_TRAIN_DSP_DUAL_ISSUE
@@ -257,25 +300,24 @@ struct BlockJob {
   "asr r3, r3, r9\n\t"          \
   "asr r0, r0, r9\n\t"          \
   "ssat r1, #8, r1\n\t"         \
-  "ldr r5, [sp, #4]\n\t"        \
+  "ldr r8, [sp, #4]\n\t"        \
   "ssat r2, #8, r2\n\t"         \
   "ldr r6, [sp, #8]\n\t"        \
   "ssat r3, #8, r3\n\t"         \
   "ldr r7, [sp, #12]\n\t"       \
   "ssat r0, #8, r0\n\t"         \
-  "strb r1, [r4, r5]\n\t"       \
+  "strb r1, [r4, r8]\n\t"       \
   "strb r2, [r4, r6]\n\t"       \
-  "ldr r1, [lr, #24]\n\t"       \
+  "ldr r1, [lr, #16]\n\t"       \
   "strb r3, [r4, r7]\n\t"       \
-  "ldr r2, [lr, #28]\n\t"       \
+  "ldr r2, [lr, #20]\n\t"       \
   "strb r0, [r4], #1\n\t"       \
-  "ldr r3, [lr, #32]\n\t"       \
+  "ldr r3, [lr, #24]\n\t"       \
   "str r4, [sp]\n\t"            \
-  "ldr r0, [lr, #20]\n\t"       \
-  "ldr r4, [lr, #36]\n\t"       \
-  "ldr r5, [lr, #40]\n\t"       \
-  "ldr r6, [lr, #44]\n\t"       \
-  "add lr, #48\n\t"
+  "ldr r0, [lr, #12]\n\t"       \
+  "ldr r4, [lr, #28]\n\t"       \
+  "ldr r6, [lr, #32]\n\t"       \
+  "add lr, #36\n\t"
 #else
 #define TT_PW_ROUND_TERMS(a, b) \
   "add r11, r10, " a ", asr #31\n\t" \
@@ -297,8 +339,7 @@ struct BlockJob {
 // The output pointer and deltas come by single LDRs right before the stores: the first
 // register-offset STRB then directly follows a load, which the M4 pipelines (1 cycle, not 2).
 #define TT_PW_FINISH(requantize)  \
-  "ldm lr, {r8-r10}\n\t"          \
-  "add lr, #20\n\t"               \
+  "ldm lr!, {r8-r10}\n\t"         \
   requantize("r1", "r2")          \
   requantize("r3", "r0")          \
   "asr r1, r1, r9\n\t"            \
@@ -310,10 +351,10 @@ struct BlockJob {
   "ssat r3, #8, r3\n\t"           \
   "ssat r0, #8, r0\n\t"           \
   "ldr r4, [sp]\n\t"              \
-  "ldr r5, [sp, #4]\n\t"          \
+  "ldr r8, [sp, #4]\n\t"          \
   "ldr r6, [sp, #8]\n\t"          \
   "ldr r7, [sp, #12]\n\t"         \
-  "strb r1, [r4, r5]\n\t"         \
+  "strb r1, [r4, r8]\n\t"         \
   "strb r2, [r4, r6]\n\t"         \
   "strb r3, [r4, r7]\n\t"         \
   "strb r0, [r4], #1\n\t"         \
@@ -341,10 +382,12 @@ TT_PW_FUNCTION FinishBlockDoubled(const BlockJob* /*job*/) {
 
 #undef TT_PW_FUNCTION
 #undef TT_PW_WIDEN
+#undef TT_PW_WIDEN_GROUP
 #undef TT_PW_SAME
 #undef TT_PW_TWICE
 #undef TT_PW_GROUP_FIRST
 #undef TT_PW_GROUP_SECOND
+#undef TT_PW_GROUP_SECOND_WHOLE
 #undef TT_PW_LOOP
 #undef TT_PW_CHANNELS
 #undef TT_PW_LOAD_ENTRY
@@ -359,9 +402,9 @@ TT_PW_FUNCTION FinishBlockDoubled(const BlockJob* /*job*/) {
 
 // The last in_c % 4 input channels (from byte `offset`), one multiply at a time.
 void TailPass(const int8_t* const* in, int32_t offset, int32_t tail, int32_t input_offset,
-              Channel* ch, int32_t count) {
+              Channel* ch, const ChannelStart* start, int32_t count) {
   for (int32_t k = 0; k < count; ++k) {
-    const int8_t* w = ch[k].row0 + offset;
+    const int8_t* w = start[k].row0 + offset;
     for (int32_t t = 0; t < tail; ++t) {
       for (int32_t p = 0; p < kPixels; ++p) {
         ch[k].acc[p] += static_cast<int32_t>(w[t]) *
@@ -409,55 +452,71 @@ void RequantGeneral(const Channel* ch, int32_t count, const BlockJob& o,
   }
 }
 
-// The entries at their start for the next positions, the first slice `bytes` long.
-void Rewind(Channel* ch, int32_t count, int32_t bytes) {
+// The entries at their start for the next positions.
+void Rewind(Channel* ch, const ChannelStart* start, int32_t count) {
   for (int32_t k = 0; k < count; ++k) {
-    for (int32_t p = 0; p < kPixels; ++p) ch[k].acc[p] = ch[k].bias;
-    ch[k].row = ch[k].row0;
-    ch[k].row_end = ch[k].row0 + bytes;
+    for (int32_t p = 0; p < kPixels; ++p) ch[k].acc[p] = start[k].bias;
+    ch[k].row = start[k].row0;
   }
 }
 
-// The next slice, `bytes` long, from where the previous one left the filter pointers.
-void NextSlice(Channel* ch, int32_t count, int32_t bytes) {
-  for (int32_t k = 0; k < count; ++k) ch[k].row_end = ch[k].row + bytes;
+// n channels of one filter array (rows `row_size` apart from `row`) into ch and start: sums
+// and start at the bias (doubled when double_shift is 1), filter pointers at the row's start.
+// `bias` advances by bias_step (0: no bias, one zero read over and over), so the loop carries
+// no branch.
+void ChannelRows(Channel* ch, ChannelStart* start, int32_t n, const int32_t* bias,
+                 int32_t bias_step, int32_t double_shift, const int8_t* row, int32_t row_size,
+                 const uint32_t* x) {
+  for (Channel* const end = ch + n; ch != end;
+       ++ch, ++start, bias += bias_step, row += row_size) {
+    const int32_t sum = static_cast<int32_t>(static_cast<uint32_t>(*bias) << double_shift);
+    ch->acc[0] = ch->acc[1] = ch->acc[2] = ch->acc[3] = sum;
+    start->bias = sum;
+    start->row0 = row;
+    ch->row = row;
+    ch->x = x;
+  }
 }
 
-// Channels [c0, c0 + count) into ch (and the end marker after them), at their start for the
-// first positions (as Rewind leaves them, the first slice `bytes` long; sums and bias doubled
-// when `doubled`). Returns whether all of them take the fast output stage: DoubledRequant's
-// domain, and a bias that keeps every accumulator within +-2^30 (each of the in_c products is
-// at most 255 * 128 in magnitude). Doubled entries are only usable when it returns true.
-// One pass per call: the kernel runs once per streamed output row, so this set-up repeats for
-// every row of a layer.
+// Channels [c0, c0 + count) into ch (and the end marker after them) and start, at their start
+// for the first positions (as Rewind leaves them; sums and bias doubled when `doubled`).
+// Returns whether all of them take the fast output stage: DoubledRequant's domain, and a bias
+// that keeps every accumulator within +-2^30 (each of the in_c products is at most 255 * 128
+// in magnitude). Doubled entries are only usable when it returns true.
+// The kernel runs once per streamed output row, so this set-up repeats for every row of a
+// layer: two short loops (the output stage's constants, stopping at the first channel outside
+// its domain, whose chunk then reads none; then the entries, ChannelRows) keep GCC's live
+// values in registers, where one loop doing both spilled them.
 bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const FilterRows& filter,
-                   int32_t c0, int32_t count, int32_t in_c, int32_t output_offset, int32_t bytes,
-                   bool doubled, const uint32_t* x, Channel* ch) {
+                   int32_t c0, int32_t count, int32_t in_c, int32_t output_offset, bool doubled,
+                   const uint32_t* x, Channel* ch, ChannelStart* start) {
   const int64_t reach = static_cast<int64_t>(in_c) * 255 * 128;
   // The bias bounds in int32 (empty when the products alone can pass 2^30).
   const bool reachable = reach < (int64_t{1} << 30);
   const int32_t bias_lo = reachable ? static_cast<int32_t>(-(int64_t{1} << 30) + reach) : 1;
   const int32_t bias_hi = reachable ? static_cast<int32_t>((int64_t{1} << 30) - 1 - reach) : 0;
+  const int32_t zero = 0;
+  const int32_t* const b = bias != nullptr ? bias + c0 : &zero;
+  const int32_t bias_step = bias != nullptr ? 1 : 0;
+  // Local copies: a store into ch[k].q may alias quant's fields for all GCC knows.
+  const int32_t* const multiplier = quant.multiplier + c0;
+  const int32_t* const shift = quant.shift + c0;
   bool fast = true;
   for (int32_t k = 0; k < count; ++k) {
-    const int32_t oc = c0 + k;
-    const int32_t b = bias != nullptr ? bias[oc] : 0;
-    if (!PrepareDoubledRequant(quant.multiplier[oc], quant.shift[oc], output_offset,
-                               &ch[k].q) ||
-        b < bias_lo || b > bias_hi) {
+    const int32_t bk = b[k * bias_step];
+    if (bk < bias_lo || bk > bias_hi ||
+        !PrepareDoubledRequant(multiplier[k], shift[k], output_offset, &ch[k].q)) {
       fast = false;
+      break;
     }
-    // Wraps (defined) outside the bound; such a chunk is then rebuilt undoubled.
-    const int32_t start =
-        doubled ? static_cast<int32_t>(static_cast<uint32_t>(b) << 1) : b;
-    const int8_t* row0 = filter.row(oc);
-    ch[k].acc[0] = ch[k].acc[1] = ch[k].acc[2] = ch[k].acc[3] = start;
-    ch[k].bias = start;
-    ch[k].row0 = row0;
-    ch[k].row = row0;
-    ch[k].row_end = row0 + bytes;
-    ch[k].x = x;
   }
+  // Rows below head_rows live at `head`, the others at `base` (FilterRows::row).
+  const int32_t head = filter.head_rows - c0 < 0 ? 0
+                       : filter.head_rows - c0 > count ? count : filter.head_rows - c0;
+  const int32_t double_shift = doubled ? 1 : 0;
+  ChannelRows(ch, start, head, b, bias_step, double_shift, filter.row(c0), filter.row_size, x);
+  ChannelRows(ch + head, start + head, count - head, b + head * bias_step, bias_step,
+              double_shift, filter.row(c0 + head), filter.row_size, x);
   ch[count].row = nullptr;
   return fast;
 }
@@ -513,9 +572,12 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
   const bool dense = params.stride.h == 1 && params.stride.w == 1 &&
                      out_h == input_dims.h && out_w == input_dims.w;
 
-  // The widened inputs, then the channel entries (ConvPointwiseDspGetBufferSize).
+  // The widened inputs, the channel entries and the list's end, then the entries' starts
+  // (ConvPointwiseDspGetBufferSize).
   uint32_t* const x = static_cast<uint32_t*>(scratch);
   Channel* const ch = reinterpret_cast<Channel*>(x + 8 * first_groups);
+  ChannelStart* const start =
+      reinterpret_cast<ChannelStart*>(ch + (out_c < kChunk ? out_c : kChunk) + 1);
   BlockJob job;
   job.x = x;
   job.xo = simd::Splat16(params.input_offset);
@@ -527,10 +589,10 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
     // eight more per widened group (which also keeps doubled blocks to one slice).
     const bool want_doubled = !clamp && tail == 0 && 2 * groups < count;
     bool fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset,
-                              4 * first_groups, want_doubled, x, ch);
+                              want_doubled, x, ch, start);
     if (want_doubled && !fast) {
-      fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset,
-                           4 * first_groups, false, x, ch);
+      fast = BuildChannels(quant, bias, filter, c0, count, in_c, output_offset, false, x, ch,
+                           start);
     }
     const bool finish = fast && !clamp && tail == 0;
     const bool doubled = finish && want_doubled;
@@ -544,7 +606,7 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       job.d2 = 2 * out_c;
       job.d3 = 3 * out_c;
       job.x_end = x + 8 * groups;
-      job.odd = groups & 1;
+      job.rest = groups & 3;
       void (*const block)(const BlockJob*) = doubled ? FinishBlockDoubled : FinishBlock;
       for (; i + kPixels <= positions; i += kPixels) {
         const int8_t* p = input + i * in_c;
@@ -577,10 +639,9 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       job.d3 = delta[3];
       for (int32_t g0 = 0; g0 < groups; g0 += kSliceGroups) {
         const int32_t n = groups - g0 < kSliceGroups ? groups - g0 : kSliceGroups;
-        if (g0 > 0) NextSlice(ch, count, 4 * n);
         for (int32_t p = 0; p < kPixels; ++p) job.in[p] = in[p] + 4 * g0;
         job.x_end = x + 8 * n;
-        job.odd = n & 1;
+        job.rest = n & 3;
         if (!finish || g0 + n < groups) {
           AccumulateBlock(&job);
         } else if (doubled) {
@@ -591,10 +652,10 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       }
       // Single-slice finished blocks leave the entries as they were; the others rewind them.
       if (finish) {
-        if (groups > kSliceGroups) Rewind(ch, count, 4 * first_groups);
+        if (groups > kSliceGroups) Rewind(ch, start, count);
         continue;
       }
-      if (tail != 0) TailPass(in, 4 * groups, tail, params.input_offset, ch, count);
+      if (tail != 0) TailPass(in, 4 * groups, tail, params.input_offset, ch, start, count);
       if (!fast) {
         RequantGeneral(ch, count, job, quant.multiplier + c0, quant.shift + c0, output_offset,
                        act);
@@ -603,7 +664,7 @@ bool ConvPointwiseDsp(const ConvParams& params, const PerChannelQuant& quant,
       } else {
         RequantFast<false>(ch, count, job, act.min, act.max);
       }
-      Rewind(ch, count, 4 * first_groups);
+      Rewind(ch, start, count);
     }
   }
   return true;

@@ -23,9 +23,9 @@ constexpr int32_t kConvPointwiseDspChunk = 32;        // output channels prepare
 constexpr int32_t kConvPointwiseDspChannelBytes = 48;
 
 // Scratch bytes ConvPointwiseDsp needs for a convolution of these dims (0 when it never takes
-// the shape): the widened inputs of one slice (32 bytes per 4-channel group) and one channel
-// entry per output channel of a chunk plus the list's end. Defined on every build, so that the
-// host plans and checks what the board needs.
+// the shape): the widened inputs of one slice (32 bytes per 4-channel group) and, per output
+// channel of a chunk, its entry and its start (48 bytes planned, 44 used), plus the list's
+// end. Defined on every build, so that the host plans and checks what the board needs.
 inline int32_t ConvPointwiseDspGetBufferSize(const Dims& input_dims, const Dims& filter_dims,
                                              const Dims& output_dims) {
   if (filter_dims.h != 1 || filter_dims.w != 1 || filter_dims.c != input_dims.c ||
