@@ -510,9 +510,8 @@ bool BuildChannels(const PerChannelQuant& quant, const int32_t* bias, const Filt
       break;
     }
   }
-  // Rows below head_rows live at `head`, the others at `base` (FilterRows::row).
-  const int32_t head = filter.head_rows - c0 < 0 ? 0
-                       : filter.head_rows - c0 > count ? count : filter.head_rows - c0;
+  // Rows at `head`, then rows at `base`: each part's rows are row_size apart.
+  const int32_t head = filter.head_rows_in(c0, count);
   const int32_t double_shift = doubled ? 1 : 0;
   ChannelRows(ch, start, head, b, bias_step, double_shift, filter.row(c0), filter.row_size, x);
   ChannelRows(ch + head, start + head, count - head, b + head * bias_step, bias_step,

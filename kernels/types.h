@@ -49,6 +49,11 @@ struct FilterRows {
   int32_t head_rows;
   int32_t row_size;
   const int8_t* row(int32_t oc) const { return (oc < head_rows ? head : base) + oc * row_size; }
+  // How many of rows [first, first + count) live at `head` (they come first).
+  int32_t head_rows_in(int32_t first, int32_t count) const {
+    const int32_t n = head_rows - first;
+    return n < 0 ? 0 : n > count ? count : n;
+  }
   // Rows first.. of the same filter, wherever each lives (a channel group's filter).
   FilterRows from(int32_t first) const {
     return FilterRows{base + first * row_size, head + first * row_size, head_rows - first,
